@@ -1,0 +1,1 @@
+//! PLACEHOLDER — the routine immunization schedule (data table) and due/overdue computation.

@@ -1,0 +1,22 @@
+//! PLACEHOLDER — to be replaced by the module implementation.
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::common::{Validate, ValidationContext, ValidationErrors};
+use super::{DatasetModule, RecordKind};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Medication {}
+
+impl Validate for Medication {
+    fn validate(&self, _ctx: &ValidationContext<'_>) -> Result<(), ValidationErrors> {
+        Ok(())
+    }
+}
+
+impl DatasetModule for Medication {
+    const KIND: RecordKind = RecordKind::Medication;
+    fn effective_date(&self) -> Option<NaiveDate> {
+        None
+    }
+}

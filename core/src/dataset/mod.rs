@@ -1,0 +1,286 @@
+//! The maternal & child minimum dataset (`shared/DATASET.md`), one file per module.
+//!
+//! Each module is one record kind in the sync model ([`RecordKind`]), a typed
+//! struct with serde (stable snake_case JSON), a [`Validate`] implementation that
+//! reports *all* problems with their field paths, and its derived values.
+//! [`RecordBody`] is the sum of all modules: what a record envelope seals.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use uuid::Uuid;
+
+pub mod common;
+
+pub mod child_checkup;
+pub mod delivery;
+pub mod development;
+pub mod immunization;
+pub mod immunization_schedule;
+pub mod medication;
+pub mod mother_profile;
+pub mod newborn;
+pub mod pregnancy;
+pub mod prenatal_visit;
+pub mod self_vitals;
+
+pub use child_checkup::ChildCheckup;
+pub use common::{GestationalAge, Problems, Quantity, Validate, ValidationContext, ValidationErrors, ValidationIssue};
+pub use delivery::Delivery;
+pub use development::DevelopmentMilestone;
+pub use immunization::Immunization;
+pub use medication::Medication;
+pub use mother_profile::MotherProfile;
+pub use newborn::Newborn;
+pub use pregnancy::Pregnancy;
+pub use prenatal_visit::PrenatalVisit;
+pub use self_vitals::SelfVitals;
+
+/// The dataset modules; each is one record kind in sync and one scope unit in consent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    MotherProfile,
+    Pregnancy,
+    PrenatalVisit,
+    Delivery,
+    Newborn,
+    ChildCheckup,
+    Development,
+    Immunization,
+    Medication,
+    SelfVitals,
+}
+
+impl RecordKind {
+    pub const ALL: [RecordKind; 10] = [
+        RecordKind::MotherProfile,
+        RecordKind::Pregnancy,
+        RecordKind::PrenatalVisit,
+        RecordKind::Delivery,
+        RecordKind::Newborn,
+        RecordKind::ChildCheckup,
+        RecordKind::Development,
+        RecordKind::Immunization,
+        RecordKind::Medication,
+        RecordKind::SelfVitals,
+    ];
+
+    /// The stable snake_case name used in JSON, in the database and in consent scopes.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::MotherProfile => "mother_profile",
+            RecordKind::Pregnancy => "pregnancy",
+            RecordKind::PrenatalVisit => "prenatal_visit",
+            RecordKind::Delivery => "delivery",
+            RecordKind::Newborn => "newborn",
+            RecordKind::ChildCheckup => "child_checkup",
+            RecordKind::Development => "development",
+            RecordKind::Immunization => "immunization",
+            RecordKind::Medication => "medication",
+            RecordKind::SelfVitals => "self_vitals",
+        }
+    }
+
+    /// Whether records of this kind are about the mother, a child, or either.
+    pub const fn subjects(self) -> SubjectKinds {
+        match self {
+            RecordKind::MotherProfile
+            | RecordKind::Pregnancy
+            | RecordKind::PrenatalVisit
+            | RecordKind::Delivery => SubjectKinds::MotherOnly,
+            RecordKind::Newborn | RecordKind::ChildCheckup | RecordKind::Development => SubjectKinds::ChildOnly,
+            RecordKind::Immunization | RecordKind::Medication | RecordKind::SelfVitals => SubjectKinds::Either,
+        }
+    }
+}
+
+impl fmt::Display for RecordKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An unknown record kind name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown record kind {0:?}")]
+pub struct UnknownRecordKind(pub String);
+
+impl FromStr for RecordKind {
+    type Err = UnknownRecordKind;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        RecordKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| UnknownRecordKind(s.to_owned()))
+    }
+}
+
+/// Which subjects a record kind may be about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubjectKinds {
+    MotherOnly,
+    ChildOnly,
+    Either,
+}
+
+impl SubjectKinds {
+    pub fn admits(self, subject: &Subject) -> bool {
+        matches!(
+            (self, subject),
+            (SubjectKinds::Either, _)
+                | (SubjectKinds::MotherOnly, Subject::Mother)
+                | (SubjectKinds::ChildOnly, Subject::Child(_))
+        )
+    }
+}
+
+/// Whom a record is about: the mother of the account or one of its children.
+/// JSON and database form: `"mother"` or `"child:<uuid>"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Subject {
+    Mother,
+    Child(Uuid),
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Subject::Mother => f.write_str("mother"),
+            Subject::Child(id) => write!(f, "child:{id}"),
+        }
+    }
+}
+
+/// A subject string that is neither `mother` nor `child:<uuid>`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid subject {0:?}: expected \"mother\" or \"child:<uuid>\"")]
+pub struct InvalidSubject(pub String);
+
+impl FromStr for Subject {
+    type Err = InvalidSubject;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "mother" {
+            return Ok(Subject::Mother);
+        }
+        s.strip_prefix("child:")
+            .and_then(|id| Uuid::parse_str(id).ok())
+            .map(Subject::Child)
+            .ok_or_else(|| InvalidSubject(s.to_owned()))
+    }
+}
+
+impl Serialize for Subject {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Subject {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// What every dataset module tells the sync and consent layers about itself.
+pub trait DatasetModule: Validate {
+    const KIND: RecordKind;
+    /// The date the entry is about (visit date, dose date, ...), used for
+    /// timelines, consent periods and research date shifting. `None` for
+    /// undated profile data.
+    fn effective_date(&self) -> Option<NaiveDate>;
+}
+
+/// The body of one record: exactly one dataset module. This is the plaintext a
+/// record envelope seals. JSON: `{"kind": "prenatal_visit", "body": {...}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "body", rename_all = "snake_case")]
+pub enum RecordBody {
+    MotherProfile(MotherProfile),
+    Pregnancy(Pregnancy),
+    PrenatalVisit(PrenatalVisit),
+    Delivery(Delivery),
+    Newborn(Newborn),
+    ChildCheckup(ChildCheckup),
+    Development(DevelopmentMilestone),
+    Immunization(Immunization),
+    Medication(Medication),
+    SelfVitals(SelfVitals),
+}
+
+macro_rules! dispatch {
+    ($self:expr, $m:ident => $e:expr) => {
+        match $self {
+            RecordBody::MotherProfile($m) => $e,
+            RecordBody::Pregnancy($m) => $e,
+            RecordBody::PrenatalVisit($m) => $e,
+            RecordBody::Delivery($m) => $e,
+            RecordBody::Newborn($m) => $e,
+            RecordBody::ChildCheckup($m) => $e,
+            RecordBody::Development($m) => $e,
+            RecordBody::Immunization($m) => $e,
+            RecordBody::Medication($m) => $e,
+            RecordBody::SelfVitals($m) => $e,
+        }
+    };
+}
+
+impl RecordBody {
+    pub fn kind(&self) -> RecordKind {
+        fn k<M: DatasetModule>(_: &M) -> RecordKind {
+            M::KIND
+        }
+        dispatch!(self, m => k(m))
+    }
+
+    pub fn effective_date(&self) -> Option<NaiveDate> {
+        dispatch!(self, m => m.effective_date())
+    }
+}
+
+impl Validate for RecordBody {
+    fn validate(&self, ctx: &ValidationContext<'_>) -> Result<(), ValidationErrors> {
+        dispatch!(self, m => m.validate(ctx))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_kind_names_round_trip_and_unknown_names_are_refused() {
+        for k in RecordKind::ALL {
+            assert_eq!(k.as_str().parse::<RecordKind>().unwrap(), k);
+            assert_eq!(serde_json::to_string(&k).unwrap(), format!("\"{}\"", k.as_str()));
+        }
+        assert!("prenatal".parse::<RecordKind>().is_err());
+    }
+
+    #[test]
+    fn subject_strings_round_trip_and_garbage_is_refused() {
+        let child = Subject::Child(Uuid::nil());
+        for s in [Subject::Mother, child] {
+            assert_eq!(s.to_string().parse::<Subject>().unwrap(), s);
+            let json = serde_json::to_string(&s).unwrap();
+            assert_eq!(serde_json::from_str::<Subject>(&json).unwrap(), s);
+        }
+        for bad in ["", "Mother", "child:", "child:123", "father"] {
+            assert!(bad.parse::<Subject>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn record_kinds_admit_only_their_subjects() {
+        let child = Subject::Child(Uuid::nil());
+        assert!(RecordKind::PrenatalVisit.subjects().admits(&Subject::Mother));
+        assert!(!RecordKind::PrenatalVisit.subjects().admits(&child));
+        assert!(RecordKind::ChildCheckup.subjects().admits(&child));
+        assert!(!RecordKind::ChildCheckup.subjects().admits(&Subject::Mother));
+        assert!(RecordKind::Immunization.subjects().admits(&Subject::Mother));
+        assert!(RecordKind::Immunization.subjects().admits(&child));
+    }
+}

@@ -1,0 +1,20 @@
+//! `phr-core`: the pure heart of the maternal & child PHR.
+//!
+//! Everything here is deterministic and free of I/O, async and HTTP, so the very
+//! same code runs on the server (linked into `phr-server`) and on the phones
+//! (compiled into `phr-mobile` by uniffi).
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`dataset`] | the minimum dataset of `shared/DATASET.md`: one typed module per record kind, its `validate()` and derived values (BMI, EDD, age in months, Kaup index, immunizations due) |
+//! | [`consent`] | [`consent::ConsentGrant`] and the one pure [`consent::evaluate`] used for every access decision |
+//! | [`crypto`] | record envelopes (AES-256-GCM per-record data keys), key wrapping under the account key and grant keys, HPKE (RFC 9180) to public keys |
+//! | [`sync`] | hybrid logical clocks and the deterministic merge rule for concurrent versions of a record |
+//!
+//! Time is always passed in (`today`, `now`): nothing in this crate reads the clock
+//! on its own except the explicit `Hlc::now`-style helpers that take a wall clock value.
+
+pub mod consent;
+pub mod crypto;
+pub mod dataset;
+pub mod sync;
