@@ -34,9 +34,6 @@ mod tests {
 
     #[test]
     fn local_code_system_is_named_after_the_dataset_module() {
-        assert_eq!(
-            code_systems::local(RecordKind::ChildCheckup),
-            "https://phr.example/CodeSystem/child_checkup"
-        );
+        assert_eq!(code_systems::local(RecordKind::ChildCheckup), "https://phr.example/CodeSystem/child_checkup");
     }
 }

@@ -1,1 +1,5 @@
-fn main() {}
+//! The `phr-server` binary: see `phr-server --help`.
+
+fn main() -> std::process::ExitCode {
+    phr_server::cli::main()
+}

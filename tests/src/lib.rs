@@ -1,1 +1,169 @@
-//! tests support
+//! `phr-tests`: end-to-end tests across crates, and the benchmark binaries.
+//!
+//! [`ServerProcess`] starts a real `phr-server` process on a free loopback
+//! port (the server picks it: `--listen 127.0.0.1:0`, and we read the address
+//! from its JSON log), against a database made for the test
+//! ([`phr_server::test_support::TestDatabase`]: SQLite always, PostgreSQL when
+//! `PHR_TEST_POSTGRES_URL` is set). Tests then talk HTTP to it like any client.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub use phr_server::test_support::TestDatabase;
+
+/// A running `phr-server serve` process. Killed when dropped.
+pub struct ServerProcess {
+    child: Child,
+    /// `http://127.0.0.1:PORT`
+    pub base_url: String,
+    pub data_dir: PathBuf,
+    logs: Arc<Mutex<Vec<String>>>,
+    log_reader: Option<std::thread::JoinHandle<()>>,
+}
+
+/// How to start a server.
+pub struct ServerOptions<'a> {
+    pub binary: &'a Path,
+    pub data_dir: &'a Path,
+    /// `None`: the embedded default (SQLite file in the data dir).
+    pub database_url: Option<String>,
+    pub extra_args: Vec<String>,
+}
+
+impl ServerProcess {
+    /// Starts the server and waits (up to 60 s) until it listens.
+    pub fn start(opts: ServerOptions<'_>) -> ServerProcess {
+        let mut cmd = Command::new(opts.binary);
+        cmd.arg("--log-format")
+            .arg("json")
+            .arg("serve")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(opts.data_dir)
+            .args(&opts.extra_args)
+            .env_remove("PHR_DATABASE_URL")
+            .env("PHR_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        if let Some(url) = &opts.database_url {
+            cmd.arg("--database-url").arg(url);
+        }
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", opts.binary.display()));
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel();
+        let sink = Arc::clone(&logs);
+        let log_reader = std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = listening_addr(&line) {
+                    let _ = tx.send(addr);
+                }
+                sink.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(addr) = rx.recv_timeout(Duration::from_millis(50)) {
+                return ServerProcess {
+                    child,
+                    base_url: format!("http://{addr}"),
+                    data_dir: opts.data_dir.to_owned(),
+                    logs,
+                    log_reader: Some(log_reader),
+                };
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                std::thread::sleep(Duration::from_millis(100));
+                panic!("server exited with {status} before listening; logs:\n{}", logs.lock().unwrap().join("\n"));
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("server did not listen within 60 s; logs:\n{}", logs.lock().unwrap().join("\n"));
+            }
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Everything the server logged so far (JSON lines).
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Sends a signal (e.g. `libc::SIGTERM`) to the server process.
+    pub fn signal(&self, signal: i32) {
+        let pid = self.child.id() as libc::pid_t;
+        // SAFETY: kill(2) with the pid of our own child process; no memory is touched.
+        let rc = unsafe { libc::kill(pid, signal) };
+        assert_eq!(rc, 0, "kill({pid}, {signal}) failed");
+    }
+
+    /// Waits up to `timeout` for the process to exit.
+    pub fn wait_for_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                // The pipe is closed: let the reader take in the last lines.
+                if let Some(reader) = self.log_reader.take() {
+                    let _ = reader.join();
+                }
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// Kills the process at once (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The `addr` of a `{"fields":{"message":"listening","addr":"…"}}` log line.
+fn listening_addr(line: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    let fields = v.get("fields")?;
+    if fields.get("message")?.as_str()? != "listening" {
+        return None;
+    }
+    fields.get("addr")?.as_str().map(str::to_owned)
+}
+
+/// An HTTP agent that returns 4xx/5xx responses instead of erroring on them.
+pub fn http() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+/// Reads a response as (status, JSON body); a non-JSON body is an error naming the status.
+pub fn json_response(resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> (u16, serde_json::Value) {
+    let mut resp = resp.expect("HTTP request failed");
+    let status = resp.status().as_u16();
+    let text = resp.body_mut().read_to_string().expect("cannot read response body");
+    let json =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("status {status}: body is not JSON ({e}): {text}"));
+    (status, json)
+}

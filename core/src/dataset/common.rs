@@ -108,16 +108,41 @@ impl<'de, U: Unit> Deserialize<'de> for Quantity<U> {
         }
         let raw = Raw::deserialize(d)?;
         if raw.unit != U::UCUM {
-            return Err(D::Error::custom(format_args!(
-                "unit must be \"{}\", got \"{}\"",
-                U::UCUM,
-                raw.unit
-            )));
+            return Err(D::Error::custom(format_args!("unit must be \"{}\", got \"{}\"", U::UCUM, raw.unit)));
         }
         if !raw.value.is_finite() {
             return Err(D::Error::custom("value must be a finite number"));
         }
         Ok(Quantity::new(raw.value))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Sex
+// ---------------------------------------------------------------------------
+
+/// Administrative sex of a person (FHIR `Patient.gender`, value set
+/// `http://hl7.org/fhir/administrative-gender`). JSON: `"male"`, `"female"`,
+/// `"other"`, `"unknown"`. Shared by `newborn` and the immunization schedule
+/// (sex-restricted doses such as HPV).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sex {
+    Male,
+    Female,
+    Other,
+    Unknown,
+}
+
+impl Sex {
+    /// The FHIR `administrative-gender` code (identical to the JSON form).
+    pub const fn fhir_code(self) -> &'static str {
+        match self {
+            Sex::Male => "male",
+            Sex::Female => "female",
+            Sex::Other => "other",
+            Sex::Unknown => "unknown",
+        }
     }
 }
 
@@ -380,6 +405,55 @@ pub fn round_to(value: f64, places: i32) -> f64 {
     let f = 10f64.powi(places);
     (value * f).round() / f
 }
+
+// ---------------------------------------------------------------------------
+// Coded enums
+// ---------------------------------------------------------------------------
+
+/// Declares a field-less coded enum whose JSON form and `code()` are the same
+/// stable snake_case string, written once next to each variant:
+///
+/// ```ignore
+/// coded_enum! {
+///     /// Result of a screening test.
+///     pub enum ScreenResult {
+///         /// Not detected.
+///         Negative = "negative",
+///         Positive = "positive",
+///     }
+/// }
+/// ```
+///
+/// Generates `Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize`,
+/// `code()` (the local code, e.g. for a `https://phr.example/CodeSystem/...`
+/// coding) and `ALL` (every variant, in declaration order).
+macro_rules! coded_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $code:literal ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        pub enum $name {
+            $( $(#[$vmeta])* #[serde(rename = $code)] $variant ),+
+        }
+
+        impl $name {
+            /// Every variant, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stable code of this value (identical to its JSON form).
+            pub const fn code(self) -> &'static str {
+                match self {
+                    $( $name::$variant => $code ),+
+                }
+            }
+        }
+    };
+}
+pub(crate) use coded_enum;
 
 #[cfg(test)]
 mod tests {

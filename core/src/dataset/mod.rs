@@ -87,10 +87,9 @@ impl RecordKind {
     /// Whether records of this kind are about the mother, a child, or either.
     pub const fn subjects(self) -> SubjectKinds {
         match self {
-            RecordKind::MotherProfile
-            | RecordKind::Pregnancy
-            | RecordKind::PrenatalVisit
-            | RecordKind::Delivery => SubjectKinds::MotherOnly,
+            RecordKind::MotherProfile | RecordKind::Pregnancy | RecordKind::PrenatalVisit | RecordKind::Delivery => {
+                SubjectKinds::MotherOnly
+            }
             RecordKind::Newborn | RecordKind::ChildCheckup | RecordKind::Development => SubjectKinds::ChildOnly,
             RecordKind::Immunization | RecordKind::Medication | RecordKind::SelfVitals => SubjectKinds::Either,
         }
@@ -111,10 +110,7 @@ pub struct UnknownRecordKind(pub String);
 impl FromStr for RecordKind {
     type Err = UnknownRecordKind;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        RecordKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| UnknownRecordKind(s.to_owned()))
+        RecordKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| UnknownRecordKind(s.to_owned()))
     }
 }
 

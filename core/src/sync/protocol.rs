@@ -1,0 +1,369 @@
+//! The HTTP+JSON wire protocol between devices and the server (`/accounts/v1`,
+//! `/auth/v1`, `/sync/v1`, `/consent/v1`, `/audit/v1`). Shared by the server
+//! and the mobile client so both sides always agree on it.
+//!
+//! Binary fields (keys, ciphertext, signatures) are standard base64 strings.
+//! Every request type refuses unknown fields.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::consent::ConsentGrant;
+use crate::dataset::{RecordKind, Subject};
+
+/// Base64 (standard alphabet, padded) for `Vec<u8>` fields.
+pub mod b64 {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        STANDARD.decode(s.as_bytes()).map_err(|_| serde::de::Error::custom("expected a base64 string"))
+    }
+}
+
+// --- accounts and devices ---------------------------------------------------
+
+/// `POST /accounts/v1`: the first device creates the family account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAccountRequest {
+    /// The account's HPKE (X25519) public key, 32 bytes.
+    #[serde(with = "b64")]
+    pub account_public_key: Vec<u8>,
+    pub device: NewDevice,
+}
+
+/// A device joining an account: its Ed25519 public key (32 bytes) and a name
+/// the family recognises ("Mother's iPhone").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewDevice {
+    #[serde(with = "b64")]
+    pub public_key: Vec<u8>,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateAccountResponse {
+    pub account_id: String,
+    pub device_id: String,
+}
+
+/// `POST /auth/v1/challenge`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChallengeRequest {
+    pub account_id: String,
+    pub device_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChallengeResponse {
+    pub challenge_id: String,
+    #[serde(with = "b64")]
+    pub nonce: Vec<u8>,
+    /// Epoch milliseconds.
+    pub expires_at: i64,
+}
+
+/// `POST /auth/v1/session`: the device's Ed25519 signature over
+/// [`sign_in_message`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionRequest {
+    pub account_id: String,
+    pub device_id: String,
+    pub challenge_id: String,
+    #[serde(with = "b64")]
+    pub signature: Vec<u8>,
+}
+
+/// `POST /auth/v1/refresh`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+/// Answer to a sign-in or refresh (OAuth 2 token response shape).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// Single use: a refresh returns a new one and retires this one.
+    pub refresh_token: String,
+}
+
+/// The bytes a device signs to prove it holds its key: a domain label, the
+/// account, device and challenge ids, and the server's random nonce.
+pub fn sign_in_message(account_id: &str, device_id: &str, challenge_id: &str, nonce: &[u8]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(64 + account_id.len() + device_id.len() + challenge_id.len() + nonce.len());
+    m.extend_from_slice(b"phr-sign-in-v1\n");
+    for part in [account_id, device_id, challenge_id] {
+        m.extend_from_slice(part.as_bytes());
+        m.push(b'\n');
+    }
+    m.extend_from_slice(nonce);
+    m
+}
+
+/// `POST /accounts/v1/pairing-codes` answer: show it on the signed-in device,
+/// type it (or scan it) on the new one. Single use, expires in 10 minutes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairingCodeResponse {
+    pub pairing_code: String,
+    pub expires_at: i64,
+}
+
+/// `POST /accounts/v1/join`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JoinRequest {
+    pub account_id: String,
+    pub pairing_code: String,
+    pub device: NewDevice,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinResponse {
+    pub device_id: String,
+}
+
+/// One entry of `GET /accounts/v1/devices`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceInfo {
+    pub device_id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    /// True for the device making the request.
+    pub current: bool,
+}
+
+/// `GET /accounts/v1`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountInfo {
+    pub account_id: String,
+    #[serde(with = "b64")]
+    pub account_public_key: Vec<u8>,
+    pub record_count: i64,
+    pub change_seq: i64,
+    pub created_at: i64,
+}
+
+// --- sync -------------------------------------------------------------------
+
+/// `POST /sync/v1/push`: a batch of changes. Retrying a batch with the same
+/// `batch_id` returns the first answer and changes nothing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushRequest {
+    pub batch_id: Uuid,
+    pub changes: Vec<Change>,
+}
+
+/// One record change: the new envelope, based on `base_version` (0 = a new record).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Change {
+    pub record_id: Uuid,
+    pub base_version: u64,
+    pub kind: RecordKind,
+    pub subject: Subject,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_date: Option<NaiveDate>,
+    /// A tombstone: the envelope seals the delete (with its clock stamp).
+    #[serde(default)]
+    pub deleted: bool,
+    /// The sealed record version (see `phr_core::crypto`).
+    #[serde(with = "b64")]
+    pub envelope: Vec<u8>,
+    /// The record's data key wrapped under the account key.
+    #[serde(with = "b64")]
+    pub wrapped_key: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeStatus {
+    /// Stored as `version`.
+    Applied,
+    /// Not stored: the record is at `version`, not at the change's base. Pull,
+    /// merge with the phr-core rule, and push again on the current version.
+    Conflict,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeResult {
+    pub record_id: Uuid,
+    pub status: ChangeStatus,
+    pub version: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushResponse {
+    pub batch_id: Uuid,
+    pub results: Vec<ChangeResult>,
+    /// The account's change sequence after this batch.
+    pub change_seq: u64,
+}
+
+/// `GET /sync/v1/pull?since=CURSOR&limit=N`: changes after the cursor, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullResponse {
+    pub changes: Vec<PulledChange>,
+    /// Pass as `since` for the next page (or the next sync).
+    pub next_cursor: u64,
+    /// More changes wait after `next_cursor`.
+    pub more: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PulledChange {
+    pub record_id: Uuid,
+    pub version: u64,
+    pub seq: u64,
+    pub kind: RecordKind,
+    pub subject: Subject,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_date: Option<NaiveDate>,
+    pub deleted: bool,
+    #[serde(with = "b64")]
+    pub envelope: Vec<u8>,
+    #[serde(with = "b64")]
+    pub wrapped_key: Vec<u8>,
+    /// The device (or `server` for clinic-written data) that made this version.
+    pub device_id: String,
+    pub updated_at: i64,
+}
+
+// --- consent ----------------------------------------------------------------
+
+/// `POST /consent/v1/grants`: the grant, its key wrapped to the server's view
+/// key (HPKE), and the data keys of the records in scope wrapped under the grant key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateGrantRequest {
+    pub grant: ConsentGrant,
+    #[serde(with = "b64")]
+    pub wrapped_grant_key: Vec<u8>,
+    /// Which server view key it was wrapped to (from `GET /consent/v1/view-key`).
+    pub view_kid: String,
+    #[serde(default)]
+    pub record_keys: Vec<GrantRecordKey>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantRecordKey {
+    pub record_id: Uuid,
+    /// The record's data key wrapped under the grant key.
+    #[serde(with = "b64")]
+    pub wrapped_key: Vec<u8>,
+}
+
+/// `POST /consent/v1/grants/{id}/keys`: keys for records that came into scope later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddGrantKeysRequest {
+    pub record_keys: Vec<GrantRecordKey>,
+}
+
+/// A grant as the server lists it back to the family.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GrantInfo {
+    pub grant: ConsentGrant,
+    /// `active` or `revoked` (expiry follows from the grant's period).
+    pub state: String,
+    pub organization_name: String,
+    pub record_key_count: u64,
+    pub created_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<i64>,
+    pub summary: String,
+}
+
+/// `GET /consent/v1/view-key`: what devices wrap grant keys to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ViewKeyResponse {
+    pub kid: String,
+    #[serde(with = "b64")]
+    pub public_key: Vec<u8>,
+}
+
+/// One organization a family can grant access to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganizationInfo {
+    pub organization_id: String,
+    pub name: String,
+    /// clinic, municipality, ehr_network, research
+    pub kind: String,
+    /// The purposes it may be granted for.
+    pub purposes: Vec<String>,
+}
+
+// --- audit ------------------------------------------------------------------
+
+/// One entry of the account's audit log (`GET /audit/v1/events`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEventInfo {
+    pub seq: u64,
+    pub at: i64,
+    /// `device:<id>`, `org:<id>`, `admin`, `server`.
+    pub actor: String,
+    pub action: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_id: Option<String>,
+    pub record_ids: Vec<String>,
+    pub outcome: String,
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub events: Vec<AuditEventInfo>,
+    pub next_cursor: u64,
+    pub more: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_fields_travel_as_base64_and_bad_base64_is_refused() {
+        let req = ChallengeResponse { challenge_id: "c".into(), nonce: vec![0, 1, 2, 250], expires_at: 5 };
+        let json = serde_json::to_value(&req).unwrap();
+        assert_eq!(json["nonce"], "AAEC+g==");
+        assert_eq!(serde_json::from_value::<ChallengeResponse>(json).unwrap(), req);
+        let bad = serde_json::json!({"challenge_id":"c","nonce":"not base64!","expires_at":5});
+        assert!(serde_json::from_value::<ChallengeResponse>(bad).is_err());
+    }
+
+    #[test]
+    fn push_requests_refuse_unknown_fields() {
+        let json = serde_json::json!({"batch_id": Uuid::nil(), "changes": [], "extra": 1});
+        let err = serde_json::from_value::<PushRequest>(json).unwrap_err();
+        assert!(err.to_string().contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn sign_in_message_binds_every_id_and_the_nonce() {
+        let base = sign_in_message("a", "d", "c", b"n");
+        assert_ne!(base, sign_in_message("a2", "d", "c", b"n"));
+        assert_ne!(base, sign_in_message("a", "d2", "c", b"n"));
+        assert_ne!(base, sign_in_message("a", "d", "c2", b"n"));
+        assert_ne!(base, sign_in_message("a", "d", "c", b"n2"));
+        // Field boundaries are unambiguous.
+        assert_ne!(sign_in_message("ab", "c", "x", b""), sign_in_message("a", "bc", "x", b""));
+    }
+}

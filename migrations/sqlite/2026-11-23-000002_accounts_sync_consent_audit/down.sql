@@ -1,0 +1,11 @@
+DROP TABLE audit_events;
+DROP TABLE grant_record_keys;
+DROP TABLE consent_grants;
+DROP TABLE organizations;
+DROP TABLE push_batches;
+DROP TABLE records;
+DROP TABLE pairing_codes;
+DROP TABLE refresh_tokens;
+DROP TABLE auth_challenges;
+DROP TABLE devices;
+DROP TABLE accounts;

@@ -1,0 +1,448 @@
+//! Family accounts and their devices: creation by the first device, sign-in by
+//! challenge signature, rotating refresh tokens, pairing further devices,
+//! listing and removing devices, and erasing the whole account.
+//!
+//! | endpoint | auth | what |
+//! |---|---|---|
+//! | `POST /accounts/v1` | – | create the account with its first device |
+//! | `POST /auth/v1/challenge` | – | a nonce for a device to sign (valid 2 min, single use) |
+//! | `POST /auth/v1/session` | signature | access token (10 min) + refresh token |
+//! | `POST /auth/v1/refresh` | refresh token | rotate: new pair; reusing an old token revokes the device's tokens |
+//! | `POST /accounts/v1/pairing-codes` | device | a single-use code (10 min) for a new device |
+//! | `POST /accounts/v1/join` | pairing code | add a device |
+//! | `GET /accounts/v1`, `GET /accounts/v1/devices` | device | account and device list |
+//! | `DELETE /accounts/v1/devices/{id}` | device | remove a device: its tokens stop working at once |
+//! | `DELETE /accounts/v1` | device | erase every row of the account |
+
+use actix_web::{delete, get, post, web, HttpResponse};
+use diesel::Connection;
+use phr_core::sync::protocol::{
+    AccountInfo, ChallengeRequest, ChallengeResponse, CreateAccountRequest, CreateAccountResponse, DeviceInfo,
+    JoinRequest, JoinResponse, NewDevice, PairingCodeResponse, RefreshRequest, SessionRequest, TokenResponse,
+};
+use ring::signature::{UnparsedPublicKey, ED25519};
+use uuid::Uuid;
+
+use crate::audit::{self, NewAuditEvent};
+use crate::auth::tokens::{self, REFRESH_TOKEN_TTL_MS};
+use crate::auth::AuthenticatedDevice;
+use crate::error::ApiError;
+use crate::http::{now_ms, AppState};
+
+pub mod store;
+
+const CHALLENGE_TTL_MS: i64 = 2 * 60 * 1000;
+const PAIRING_CODE_TTL_MS: i64 = 10 * 60 * 1000;
+const MAX_DEVICE_NAME_CHARS: usize = 100;
+const MAX_DEVICES_PER_ACCOUNT: usize = 20;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(create_account)
+        .service(challenge)
+        .service(session)
+        .service(refresh)
+        .service(pairing_code)
+        .service(join)
+        .service(account_info)
+        .service(list_devices)
+        .service(remove_device)
+        .service(delete_account);
+}
+
+/// A UUID path or body id, or a 400 naming the field.
+pub fn parse_id(field: &str, value: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(value).map_err(|_| ApiError::BadRequest(format!("{field} must be a UUID")))
+}
+
+fn check_new_device(device: &NewDevice) -> Result<(), ApiError> {
+    let mut problems = Vec::new();
+    if device.public_key.len() != 32 {
+        problems.push((
+            "device.public_key",
+            format!("must be a 32-byte Ed25519 public key, got {} bytes", device.public_key.len()),
+        ));
+    }
+    let name_chars = device.name.chars().count();
+    if device.name.trim().is_empty() || name_chars > MAX_DEVICE_NAME_CHARS {
+        problems.push(("device.name", format!("must be 1–{MAX_DEVICE_NAME_CHARS} characters and not blank")));
+    }
+    if device.name.chars().any(char::is_control) {
+        problems.push(("device.name", "must not contain control characters".to_owned()));
+    }
+    crate::error::unprocessable_if_any(
+        "invalid device",
+        problems.into_iter().map(|(path, reason)| (path.to_owned(), reason)).collect(),
+    )
+}
+
+#[post("/accounts/v1")]
+async fn create_account(
+    state: web::Data<AppState>,
+    body: web::Json<CreateAccountRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let req = body.into_inner();
+    if req.account_public_key.len() != 32 {
+        return Err(crate::error::unprocessable(
+            "account_public_key",
+            format!("must be a 32-byte X25519 public key, got {} bytes", req.account_public_key.len()),
+        ));
+    }
+    check_new_device(&req.device)?;
+    let account_id = Uuid::now_v7().to_string();
+    let device_id = Uuid::now_v7().to_string();
+    let (acc, dev) = (account_id.clone(), device_id.clone());
+    state
+        .db(move |conn| {
+            conn.transaction(|conn| {
+                let now = now_ms();
+                store::insert_account(conn, &acc, &req.account_public_key, now)?;
+                store::insert_device(conn, &acc, &dev, &req.device.public_key, req.device.name.trim(), now)?;
+                let actor = format!("device:{dev}");
+                audit::append(
+                    conn,
+                    &acc,
+                    now,
+                    &NewAuditEvent {
+                        actor: &actor,
+                        action: "account_created",
+                        grant_id: None,
+                        record_ids: vec![],
+                        outcome: "success",
+                    },
+                )?;
+                Ok::<_, ApiError>(())
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(CreateAccountResponse { account_id, device_id }))
+}
+
+#[post("/auth/v1/challenge")]
+async fn challenge(state: web::Data<AppState>, body: web::Json<ChallengeRequest>) -> Result<HttpResponse, ApiError> {
+    let req = body.into_inner();
+    parse_id("account_id", &req.account_id)?;
+    parse_id("device_id", &req.device_id)?;
+    state.auth_limiter.check(&req.account_id)?;
+    let challenge_id = Uuid::new_v4().to_string();
+    let nonce = ring_random(32)?;
+    let expires_at = now_ms() + CHALLENGE_TTL_MS;
+    let (cid, n) = (challenge_id.clone(), nonce.clone());
+    state
+        .db(move |conn| {
+            conn.transaction(|conn| {
+                if !store::device_exists(conn, &req.account_id, &req.device_id)? {
+                    return Err(ApiError::Unauthorized("unknown account or device".into()));
+                }
+                store::insert_challenge(conn, &req.account_id, &cid, &req.device_id, &n, expires_at, now_ms())?;
+                Ok(())
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(ChallengeResponse { challenge_id, nonce, expires_at }))
+}
+
+#[post("/auth/v1/session")]
+async fn session(state: web::Data<AppState>, body: web::Json<SessionRequest>) -> Result<HttpResponse, ApiError> {
+    let req = body.into_inner();
+    parse_id("account_id", &req.account_id)?;
+    parse_id("device_id", &req.device_id)?;
+    state.auth_limiter.check(&req.account_id)?;
+    let refresh_token = tokens::new_refresh_token(&req.account_id)?;
+    let refresh_hash = tokens::secret_hash(&refresh_token);
+    let (acc, dev) = (req.account_id.clone(), req.device_id.clone());
+    // Verify and record in one transaction; the outcome (and its audit entry) commits either way.
+    let verified = state
+        .db(move |conn| {
+            conn.transaction(|conn| {
+                let now = now_ms();
+                let denied = |conn: &mut crate::db::DbConnection, why: &str| -> Result<Result<(), String>, ApiError> {
+                    let actor = format!("device:{}", req.device_id);
+                    if store::account(conn, &req.account_id)?.is_some() {
+                        audit::append(
+                            conn,
+                            &req.account_id,
+                            now,
+                            &NewAuditEvent {
+                                actor: &actor,
+                                action: "sign_in",
+                                grant_id: None,
+                                record_ids: vec![],
+                                outcome: "denied",
+                            },
+                        )?;
+                    }
+                    Ok(Err(why.to_owned()))
+                };
+                let Some((challenge_device, nonce, expires_at)) =
+                    store::take_challenge(conn, &req.account_id, &req.challenge_id)?
+                else {
+                    return denied(conn, "unknown or already used challenge");
+                };
+                if challenge_device != req.device_id {
+                    return denied(conn, "the challenge was issued to another device");
+                }
+                if expires_at < now {
+                    return denied(conn, "the challenge has expired; ask for a new one");
+                }
+                let Some(device) = store::device(conn, &req.account_id, &req.device_id)? else {
+                    return denied(conn, "unknown account or device");
+                };
+                let message = phr_core::sync::protocol::sign_in_message(
+                    &req.account_id,
+                    &req.device_id,
+                    &req.challenge_id,
+                    &nonce,
+                );
+                if UnparsedPublicKey::new(&ED25519, &device.public_key).verify(&message, &req.signature).is_err() {
+                    return denied(conn, "the signature does not verify with this device's key");
+                }
+                store::insert_refresh_token(
+                    conn,
+                    &req.account_id,
+                    &refresh_hash,
+                    &req.device_id,
+                    now,
+                    now + REFRESH_TOKEN_TTL_MS,
+                )?;
+                store::touch_device(conn, &req.account_id, &req.device_id, now)?;
+                let actor = format!("device:{}", req.device_id);
+                audit::append(
+                    conn,
+                    &req.account_id,
+                    now,
+                    &NewAuditEvent {
+                        actor: &actor,
+                        action: "sign_in",
+                        grant_id: None,
+                        record_ids: vec![],
+                        outcome: "success",
+                    },
+                )?;
+                Ok(Ok(()))
+            })
+        })
+        .await?;
+    verified.map_err(ApiError::Unauthorized)?;
+    let (access_token, _) = state.tokens.issue(&acc, &dev, now_ms() / 1000)?;
+    Ok(HttpResponse::Ok().json(TokenResponse {
+        access_token,
+        token_type: "Bearer".into(),
+        expires_in: tokens::ACCESS_TOKEN_TTL_SECS,
+        refresh_token,
+    }))
+}
+
+#[post("/auth/v1/refresh")]
+async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
+    let req = body.into_inner();
+    let account_id = tokens::refresh_token_account(&req.refresh_token)
+        .ok_or_else(|| ApiError::Unauthorized("invalid refresh token".into()))?
+        .to_owned();
+    state.auth_limiter.check(&account_id)?;
+    let old_hash = tokens::secret_hash(&req.refresh_token);
+    let new_token = tokens::new_refresh_token(&account_id)?;
+    let new_hash = tokens::secret_hash(&new_token);
+    let acc = account_id.clone();
+    let outcome = state
+        .db(move |conn| {
+            conn.transaction(|conn| {
+                let now = now_ms();
+                let Some((device_id, expires_at, used_at)) = store::refresh_token(conn, &acc, &old_hash)? else {
+                    return Ok(Err("invalid refresh token".to_owned()));
+                };
+                if used_at.is_some() {
+                    // A rotated token came back: someone holds a copy. End every session of the device.
+                    store::revoke_device_refresh_tokens(conn, &acc, &device_id)?;
+                    let actor = format!("device:{device_id}");
+                    audit::append(
+                        conn,
+                        &acc,
+                        now,
+                        &NewAuditEvent {
+                            actor: &actor,
+                            action: "refresh_token_reuse",
+                            grant_id: None,
+                            record_ids: vec![],
+                            outcome: "denied",
+                        },
+                    )?;
+                    return Ok(Err("refresh token already used: sign in again".to_owned()));
+                }
+                if expires_at < now {
+                    return Ok(Err("refresh token expired: sign in again".to_owned()));
+                }
+                if !store::device_exists(conn, &acc, &device_id)? {
+                    return Ok(Err("this device has been removed from the account".to_owned()));
+                }
+                store::mark_refresh_token_used(conn, &acc, &old_hash, now)?;
+                store::insert_refresh_token(conn, &acc, &new_hash, &device_id, now, now + REFRESH_TOKEN_TTL_MS)?;
+                store::touch_device(conn, &acc, &device_id, now)?;
+                Ok::<_, ApiError>(Ok(device_id))
+            })
+        })
+        .await?;
+    let device_id = outcome.map_err(ApiError::Unauthorized)?;
+    let (access_token, _) = state.tokens.issue(&account_id, &device_id, now_ms() / 1000)?;
+    Ok(HttpResponse::Ok().json(TokenResponse {
+        access_token,
+        token_type: "Bearer".into(),
+        expires_in: tokens::ACCESS_TOKEN_TTL_SECS,
+        refresh_token: new_token,
+    }))
+}
+
+#[post("/accounts/v1/pairing-codes")]
+async fn pairing_code(state: web::Data<AppState>, device: AuthenticatedDevice) -> Result<HttpResponse, ApiError> {
+    let code = tokens::new_pairing_code()?;
+    let normalized =
+        tokens::normalize_pairing_code(&code).ok_or_else(|| ApiError::Internal("pairing code shape".into()))?;
+    let hash = tokens::secret_hash(&normalized);
+    let expires_at = now_ms() + PAIRING_CODE_TTL_MS;
+    state
+        .db(move |conn| {
+            conn.transaction(|conn| {
+                let now = now_ms();
+                store::insert_pairing_code(conn, &device.account_id, &hash, &device.device_id, expires_at, now)?;
+                audit::append(
+                    conn,
+                    &device.account_id,
+                    now,
+                    &NewAuditEvent {
+                        actor: &device.actor(),
+                        action: "pairing_code_issued",
+                        grant_id: None,
+                        record_ids: vec![],
+                        outcome: "success",
+                    },
+                )?;
+                Ok::<_, ApiError>(())
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(PairingCodeResponse { pairing_code: code, expires_at }))
+}
+
+#[post("/accounts/v1/join")]
+async fn join(state: web::Data<AppState>, body: web::Json<JoinRequest>) -> Result<HttpResponse, ApiError> {
+    let req = body.into_inner();
+    parse_id("account_id", &req.account_id)?;
+    check_new_device(&req.device)?;
+    state.auth_limiter.check(&req.account_id)?;
+    let code = tokens::normalize_pairing_code(&req.pairing_code)
+        .ok_or_else(|| ApiError::Unauthorized("invalid or expired pairing code".into()))?;
+    let hash = tokens::secret_hash(&code);
+    let device_id = Uuid::now_v7().to_string();
+    let dev = device_id.clone();
+    state
+        .db(move |conn| {
+            conn.transaction(|conn| {
+                let now = now_ms();
+                if !store::redeem_pairing_code(conn, &req.account_id, &hash, now)? {
+                    return Err(ApiError::Unauthorized("invalid or expired pairing code".into()));
+                }
+                if store::devices_of(conn, &req.account_id)?.len() >= MAX_DEVICES_PER_ACCOUNT {
+                    return Err(ApiError::Conflict(format!(
+                        "an account can have at most {MAX_DEVICES_PER_ACCOUNT} devices; remove one first"
+                    )));
+                }
+                store::insert_device(conn, &req.account_id, &dev, &req.device.public_key, req.device.name.trim(), now)?;
+                let actor = format!("device:{dev}");
+                audit::append(
+                    conn,
+                    &req.account_id,
+                    now,
+                    &NewAuditEvent {
+                        actor: &actor,
+                        action: "device_joined",
+                        grant_id: None,
+                        record_ids: vec![],
+                        outcome: "success",
+                    },
+                )?;
+                Ok(())
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(JoinResponse { device_id }))
+}
+
+#[get("/accounts/v1")]
+async fn account_info(state: web::Data<AppState>, device: AuthenticatedDevice) -> Result<HttpResponse, ApiError> {
+    let account = state
+        .db(move |conn| {
+            store::account(conn, &device.account_id)?.ok_or_else(|| ApiError::NotFound("no such account".into()))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(AccountInfo {
+        account_id: account.account_id,
+        account_public_key: account.public_key,
+        record_count: account.record_count,
+        change_seq: account.change_seq,
+        created_at: account.created_at,
+    }))
+}
+
+#[get("/accounts/v1/devices")]
+async fn list_devices(state: web::Data<AppState>, device: AuthenticatedDevice) -> Result<HttpResponse, ApiError> {
+    let me = device.device_id.clone();
+    let rows = state.db(move |conn| Ok(store::devices_of(conn, &device.account_id)?)).await?;
+    let list: Vec<DeviceInfo> = rows
+        .into_iter()
+        .map(|d| DeviceInfo {
+            current: d.device_id == me,
+            device_id: d.device_id,
+            name: d.name,
+            created_at: d.created_at,
+            last_seen_at: d.last_seen_at,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(list))
+}
+
+#[delete("/accounts/v1/devices/{device_id}")]
+async fn remove_device(
+    state: web::Data<AppState>,
+    device: AuthenticatedDevice,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let target = path.into_inner();
+    parse_id("device_id", &target).map_err(|_| ApiError::NotFound("no such device in this account".into()))?;
+    state
+        .db(move |conn| {
+            conn.transaction(|conn| {
+                if !store::remove_device(conn, &device.account_id, &target)? {
+                    return Err(ApiError::NotFound("no such device in this account".into()));
+                }
+                audit::append(
+                    conn,
+                    &device.account_id,
+                    now_ms(),
+                    &NewAuditEvent {
+                        actor: &device.actor(),
+                        action: "device_removed",
+                        grant_id: None,
+                        record_ids: vec![target.clone()],
+                        outcome: "success",
+                    },
+                )?;
+                Ok(())
+            })
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[delete("/accounts/v1")]
+async fn delete_account(state: web::Data<AppState>, device: AuthenticatedDevice) -> Result<HttpResponse, ApiError> {
+    let account = device.account_id.clone();
+    let rows = state.db(move |conn| Ok(conn.transaction(|conn| store::delete_account(conn, &account))?)).await?;
+    tracing::info!(rows, "account erased");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn ring_random(n: usize) -> Result<Vec<u8>, ApiError> {
+    use ring::rand::SecureRandom;
+    let mut bytes = vec![0u8; n];
+    ring::rand::SystemRandom::new().fill(&mut bytes).map_err(|_| ApiError::Internal("system RNG failed".into()))?;
+    Ok(bytes)
+}

@@ -1,0 +1,270 @@
+//! Account, device and credential rows.
+
+use diesel::prelude::*;
+
+use crate::db::schema::{
+    accounts, audit_events, auth_challenges, consent_grants, devices, grant_record_keys, pairing_codes, push_batches,
+    records, refresh_tokens,
+};
+use crate::db::DbConnection;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = accounts)]
+pub struct AccountRow {
+    pub account_id: String,
+    pub public_key: Vec<u8>,
+    pub change_seq: i64,
+    pub record_count: i64,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = devices)]
+pub struct DeviceRow {
+    pub device_id: String,
+    pub public_key: Vec<u8>,
+    pub name: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+}
+
+pub fn insert_account(conn: &mut DbConnection, account_id: &str, public_key: &[u8], now: i64) -> QueryResult<()> {
+    diesel::insert_into(accounts::table)
+        .values((
+            accounts::account_id.eq(account_id),
+            accounts::public_key.eq(public_key),
+            accounts::change_seq.eq(0i64),
+            accounts::record_count.eq(0i64),
+            accounts::audit_seq.eq(0i64),
+            accounts::audit_head.eq(""),
+            accounts::created_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn account(conn: &mut DbConnection, account_id: &str) -> QueryResult<Option<AccountRow>> {
+    accounts::table.find(account_id).select(AccountRow::as_select()).first(conn).optional()
+}
+
+pub fn insert_device(
+    conn: &mut DbConnection,
+    account_id: &str,
+    device_id: &str,
+    public_key: &[u8],
+    name: &str,
+    now: i64,
+) -> QueryResult<()> {
+    diesel::insert_into(devices::table)
+        .values((
+            devices::account_id.eq(account_id),
+            devices::device_id.eq(device_id),
+            devices::public_key.eq(public_key),
+            devices::name.eq(name),
+            devices::created_at.eq(now),
+            devices::last_seen_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn device_exists(conn: &mut DbConnection, account_id: &str, device_id: &str) -> QueryResult<bool> {
+    devices::table
+        .find((account_id, device_id))
+        .select(devices::device_id)
+        .first::<String>(conn)
+        .optional()
+        .map(|d| d.is_some())
+}
+
+pub fn device(conn: &mut DbConnection, account_id: &str, device_id: &str) -> QueryResult<Option<DeviceRow>> {
+    devices::table.find((account_id, device_id)).select(DeviceRow::as_select()).first(conn).optional()
+}
+
+pub fn devices_of(conn: &mut DbConnection, account_id: &str) -> QueryResult<Vec<DeviceRow>> {
+    devices::table
+        .filter(devices::account_id.eq(account_id))
+        .order(devices::created_at.asc())
+        .select(DeviceRow::as_select())
+        .load(conn)
+}
+
+pub fn touch_device(conn: &mut DbConnection, account_id: &str, device_id: &str, now: i64) -> QueryResult<()> {
+    diesel::update(devices::table.find((account_id, device_id)))
+        .set(devices::last_seen_at.eq(now))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Removes a device and every credential it holds. Returns false if it was not there.
+pub fn remove_device(conn: &mut DbConnection, account_id: &str, device_id: &str) -> QueryResult<bool> {
+    diesel::delete(
+        refresh_tokens::table
+            .filter(refresh_tokens::account_id.eq(account_id))
+            .filter(refresh_tokens::device_id.eq(device_id)),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        auth_challenges::table
+            .filter(auth_challenges::account_id.eq(account_id))
+            .filter(auth_challenges::device_id.eq(device_id)),
+    )
+    .execute(conn)?;
+    Ok(diesel::delete(devices::table.find((account_id, device_id))).execute(conn)? > 0)
+}
+
+pub fn insert_challenge(
+    conn: &mut DbConnection,
+    account_id: &str,
+    challenge_id: &str,
+    device_id: &str,
+    nonce: &[u8],
+    expires_at: i64,
+    now: i64,
+) -> QueryResult<()> {
+    // Expired challenges of the account go first, so they never pile up.
+    diesel::delete(
+        auth_challenges::table
+            .filter(auth_challenges::account_id.eq(account_id))
+            .filter(auth_challenges::expires_at.lt(now)),
+    )
+    .execute(conn)?;
+    diesel::insert_into(auth_challenges::table)
+        .values((
+            auth_challenges::account_id.eq(account_id),
+            auth_challenges::challenge_id.eq(challenge_id),
+            auth_challenges::device_id.eq(device_id),
+            auth_challenges::nonce.eq(nonce),
+            auth_challenges::expires_at.eq(expires_at),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Removes and returns a challenge `(device_id, nonce, expires_at)`: each is usable once.
+pub fn take_challenge(
+    conn: &mut DbConnection,
+    account_id: &str,
+    challenge_id: &str,
+) -> QueryResult<Option<(String, Vec<u8>, i64)>> {
+    let found = auth_challenges::table
+        .find((account_id, challenge_id))
+        .select((auth_challenges::device_id, auth_challenges::nonce, auth_challenges::expires_at))
+        .first::<(String, Vec<u8>, i64)>(conn)
+        .optional()?;
+    if found.is_some() {
+        diesel::delete(auth_challenges::table.find((account_id, challenge_id))).execute(conn)?;
+    }
+    Ok(found)
+}
+
+pub fn insert_refresh_token(
+    conn: &mut DbConnection,
+    account_id: &str,
+    token_hash: &str,
+    device_id: &str,
+    now: i64,
+    expires_at: i64,
+) -> QueryResult<()> {
+    diesel::insert_into(refresh_tokens::table)
+        .values((
+            refresh_tokens::account_id.eq(account_id),
+            refresh_tokens::token_hash.eq(token_hash),
+            refresh_tokens::device_id.eq(device_id),
+            refresh_tokens::created_at.eq(now),
+            refresh_tokens::expires_at.eq(expires_at),
+            refresh_tokens::used_at.eq(None::<i64>),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// A refresh token row: `(device_id, expires_at, used_at)`.
+pub fn refresh_token(
+    conn: &mut DbConnection,
+    account_id: &str,
+    token_hash: &str,
+) -> QueryResult<Option<(String, i64, Option<i64>)>> {
+    refresh_tokens::table
+        .find((account_id, token_hash))
+        .select((refresh_tokens::device_id, refresh_tokens::expires_at, refresh_tokens::used_at))
+        .first(conn)
+        .optional()
+}
+
+pub fn mark_refresh_token_used(
+    conn: &mut DbConnection,
+    account_id: &str,
+    token_hash: &str,
+    now: i64,
+) -> QueryResult<()> {
+    diesel::update(refresh_tokens::table.find((account_id, token_hash)))
+        .set(refresh_tokens::used_at.eq(Some(now)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Drops every refresh token of a device (reuse of a rotated token was seen).
+pub fn revoke_device_refresh_tokens(conn: &mut DbConnection, account_id: &str, device_id: &str) -> QueryResult<usize> {
+    diesel::delete(
+        refresh_tokens::table
+            .filter(refresh_tokens::account_id.eq(account_id))
+            .filter(refresh_tokens::device_id.eq(device_id)),
+    )
+    .execute(conn)
+}
+
+pub fn insert_pairing_code(
+    conn: &mut DbConnection,
+    account_id: &str,
+    code_hash: &str,
+    created_by: &str,
+    expires_at: i64,
+    now: i64,
+) -> QueryResult<()> {
+    diesel::delete(
+        pairing_codes::table.filter(pairing_codes::account_id.eq(account_id)).filter(pairing_codes::expires_at.lt(now)),
+    )
+    .execute(conn)?;
+    diesel::insert_into(pairing_codes::table)
+        .values((
+            pairing_codes::account_id.eq(account_id),
+            pairing_codes::code_hash.eq(code_hash),
+            pairing_codes::created_by.eq(created_by),
+            pairing_codes::expires_at.eq(expires_at),
+            pairing_codes::used_at.eq(None::<i64>),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Marks an unused, unexpired pairing code used. False if there is no such code.
+pub fn redeem_pairing_code(conn: &mut DbConnection, account_id: &str, code_hash: &str, now: i64) -> QueryResult<bool> {
+    let updated = diesel::update(
+        pairing_codes::table
+            .filter(pairing_codes::account_id.eq(account_id))
+            .filter(pairing_codes::code_hash.eq(code_hash))
+            .filter(pairing_codes::used_at.is_null())
+            .filter(pairing_codes::expires_at.ge(now)),
+    )
+    .set(pairing_codes::used_at.eq(Some(now)))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Erases every row of the account in every table (crypto-shredding: the
+/// ciphertext goes with the wrapped keys). Returns rows deleted.
+pub fn delete_account(conn: &mut DbConnection, account_id: &str) -> QueryResult<usize> {
+    let mut n = 0;
+    n += diesel::delete(grant_record_keys::table.filter(grant_record_keys::account_id.eq(account_id))).execute(conn)?;
+    n += diesel::delete(consent_grants::table.filter(consent_grants::account_id.eq(account_id))).execute(conn)?;
+    n += diesel::delete(records::table.filter(records::account_id.eq(account_id))).execute(conn)?;
+    n += diesel::delete(push_batches::table.filter(push_batches::account_id.eq(account_id))).execute(conn)?;
+    n += diesel::delete(pairing_codes::table.filter(pairing_codes::account_id.eq(account_id))).execute(conn)?;
+    n += diesel::delete(refresh_tokens::table.filter(refresh_tokens::account_id.eq(account_id))).execute(conn)?;
+    n += diesel::delete(auth_challenges::table.filter(auth_challenges::account_id.eq(account_id))).execute(conn)?;
+    n += diesel::delete(audit_events::table.filter(audit_events::account_id.eq(account_id))).execute(conn)?;
+    n += diesel::delete(devices::table.filter(devices::account_id.eq(account_id))).execute(conn)?;
+    n += diesel::delete(accounts::table.find(account_id)).execute(conn)?;
+    Ok(n)
+}

@@ -1,0 +1,64 @@
+//! `GET /audit/v1/events?since=SEQ&limit=N`: a parent reads the account's own log.
+
+use actix_web::{get, web, HttpResponse};
+use diesel::prelude::*;
+use phr_core::sync::protocol::{AuditEventInfo, AuditPage};
+use serde::Deserialize;
+
+use super::AuditRow;
+use crate::auth::AuthenticatedDevice;
+use crate::db::schema::audit_events;
+use crate::error::ApiError;
+use crate::http::AppState;
+
+pub const MAX_PAGE: u32 = 1000;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    #[serde(default)]
+    pub since: u64,
+    pub limit: Option<u32>,
+}
+
+#[get("/audit/v1/events")]
+pub async fn events(
+    state: web::Data<AppState>,
+    device: AuthenticatedDevice,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = query.limit.unwrap_or(200);
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(ApiError::BadRequest(format!("limit must be 1–{MAX_PAGE}")));
+    }
+    let since = i64::try_from(query.since).map_err(|_| ApiError::BadRequest("since is too large".into()))?;
+    let account = device.account_id.clone();
+    let rows: Vec<AuditRow> = state
+        .db(move |conn| {
+            Ok(audit_events::table
+                .filter(audit_events::account_id.eq(&account))
+                .filter(audit_events::seq.gt(since))
+                .order(audit_events::seq.asc())
+                .limit(i64::from(limit) + 1)
+                .select(AuditRow::as_select())
+                .load(conn)?)
+        })
+        .await?;
+    let more = rows.len() > limit as usize;
+    let events: Vec<AuditEventInfo> = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(|r| AuditEventInfo {
+            seq: r.seq as u64,
+            at: r.at,
+            actor: r.actor,
+            action: r.action,
+            grant_id: r.grant_id,
+            record_ids: serde_json::from_str(&r.record_ids).unwrap_or_default(),
+            outcome: r.outcome,
+            hash: r.hash,
+        })
+        .collect();
+    let next_cursor = events.last().map(|e| e.seq).unwrap_or(query.since);
+    Ok(HttpResponse::Ok().json(AuditPage { events, next_cursor, more }))
+}

@@ -1,0 +1,202 @@
+//! The append-only, hash-chained audit log (one chain per account).
+//!
+//! Every sign-in, grant change and every read or write through a grant
+//! appends an event *in the same transaction* as the action it records. Each
+//! event's hash covers the previous event's hash and all of its own fields,
+//! and the account row keeps the head (last seq and hash), so editing,
+//! removing or reordering any entry — including the last — is detected by
+//! [`verify_account`] (`phr-server audit verify`).
+//! Events name ids and outcomes only, never health data.
+
+use diesel::prelude::*;
+use ring::digest::{digest, SHA256};
+use serde::Serialize;
+
+use crate::db::schema::{accounts, audit_events};
+use crate::db::DbConnection;
+
+pub mod api;
+
+/// What happened, as recorded. `record_ids` lists the records touched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAuditEvent<'a> {
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub grant_id: Option<&'a str>,
+    pub record_ids: Vec<String>,
+    pub outcome: &'a str,
+}
+
+/// The fields an event's hash covers, in a fixed order (serialised as JSON).
+#[derive(Serialize)]
+struct Hashed<'a> {
+    account_id: &'a str,
+    seq: i64,
+    at: i64,
+    actor: &'a str,
+    action: &'a str,
+    grant_id: Option<&'a str>,
+    record_ids: &'a str,
+    outcome: &'a str,
+}
+
+fn event_hash(prev_hash: &str, fields: &Hashed<'_>) -> String {
+    let mut input = Vec::with_capacity(256);
+    input.extend_from_slice(b"phr-audit-v1\n");
+    input.extend_from_slice(prev_hash.as_bytes());
+    input.push(b'\n');
+    // Serialising a struct of strings and integers cannot fail.
+    input.extend_from_slice(&serde_json::to_vec(fields).unwrap_or_default());
+    hex::encode(digest(&SHA256, &input))
+}
+
+/// Appends one event to the account's chain. Call inside the transaction of
+/// the action being recorded.
+pub fn append(conn: &mut DbConnection, account_id: &str, at: i64, event: &NewAuditEvent<'_>) -> QueryResult<i64> {
+    diesel::update(accounts::table.find(account_id))
+        .set(accounts::audit_seq.eq(accounts::audit_seq + 1))
+        .execute(conn)?;
+    let (seq, prev_hash): (i64, String) =
+        accounts::table.find(account_id).select((accounts::audit_seq, accounts::audit_head)).first(conn)?;
+    let record_ids = serde_json::to_string(&event.record_ids).unwrap_or_else(|_| "[]".into());
+    let hash = event_hash(
+        &prev_hash,
+        &Hashed {
+            account_id,
+            seq,
+            at,
+            actor: event.actor,
+            action: event.action,
+            grant_id: event.grant_id,
+            record_ids: &record_ids,
+            outcome: event.outcome,
+        },
+    );
+    diesel::insert_into(audit_events::table)
+        .values((
+            audit_events::account_id.eq(account_id),
+            audit_events::seq.eq(seq),
+            audit_events::at.eq(at),
+            audit_events::actor.eq(event.actor),
+            audit_events::action.eq(event.action),
+            audit_events::grant_id.eq(event.grant_id),
+            audit_events::record_ids.eq(&record_ids),
+            audit_events::outcome.eq(event.outcome),
+            audit_events::prev_hash.eq(&prev_hash),
+            audit_events::hash.eq(&hash),
+        ))
+        .execute(conn)?;
+    diesel::update(accounts::table.find(account_id)).set(accounts::audit_head.eq(&hash)).execute(conn)?;
+    Ok(seq)
+}
+
+/// A stored audit event.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_events)]
+pub struct AuditRow {
+    pub account_id: String,
+    pub seq: i64,
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub grant_id: Option<String>,
+    pub record_ids: String,
+    pub outcome: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// Why a chain does not verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChainBreak {
+    #[error("account {account}: event {seq} is missing (sequence jumps to {found})")]
+    Gap { account: String, seq: i64, found: i64 },
+    #[error("account {account}: event {seq} does not link to the previous event")]
+    BrokenLink { account: String, seq: i64 },
+    #[error("account {account}: event {seq} was altered (hash mismatch)")]
+    Altered { account: String, seq: i64 },
+    #[error("account {account}: the log ends at event {found} but the account's head says {expected}")]
+    Truncated { account: String, expected: i64, found: i64 },
+}
+
+/// Verifies one account's chain, reading it in pages. Returns the events checked.
+pub fn verify_account(conn: &mut DbConnection, account_id: &str) -> Result<u64, VerifyError> {
+    let (head_seq, head_hash): (i64, String) =
+        accounts::table.find(account_id).select((accounts::audit_seq, accounts::audit_head)).first(conn)?;
+    let mut expected_seq = 1i64;
+    let mut prev_hash = String::new();
+    loop {
+        let page: Vec<AuditRow> = audit_events::table
+            .filter(audit_events::account_id.eq(account_id))
+            .filter(audit_events::seq.ge(expected_seq))
+            .order(audit_events::seq.asc())
+            .limit(1000)
+            .select(AuditRow::as_select())
+            .load(conn)?;
+        if page.is_empty() {
+            break;
+        }
+        for row in page {
+            let account = account_id.to_owned();
+            if row.seq != expected_seq {
+                return Err(ChainBreak::Gap { account, seq: expected_seq, found: row.seq }.into());
+            }
+            if row.prev_hash != prev_hash {
+                return Err(ChainBreak::BrokenLink { account, seq: row.seq }.into());
+            }
+            let recomputed = event_hash(
+                &prev_hash,
+                &Hashed {
+                    account_id,
+                    seq: row.seq,
+                    at: row.at,
+                    actor: &row.actor,
+                    action: &row.action,
+                    grant_id: row.grant_id.as_deref(),
+                    record_ids: &row.record_ids,
+                    outcome: &row.outcome,
+                },
+            );
+            if recomputed != row.hash {
+                return Err(ChainBreak::Altered { account, seq: row.seq }.into());
+            }
+            prev_hash = row.hash;
+            expected_seq += 1;
+        }
+    }
+    let last = expected_seq - 1;
+    if last != head_seq || prev_hash != head_hash {
+        return Err(ChainBreak::Truncated { account: account_id.to_owned(), expected: head_seq, found: last }.into());
+    }
+    Ok(last as u64)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error(transparent)]
+    Broken(#[from] ChainBreak),
+    #[error("database error: {0}")]
+    Database(#[from] diesel::result::Error),
+}
+
+/// Verifies every account's chain; returns (accounts, events) checked, or
+/// every break found.
+pub fn verify_all(conn: &mut DbConnection) -> Result<(u64, u64), Vec<String>> {
+    let ids: Vec<String> = match accounts::table.select(accounts::account_id).order(accounts::account_id).load(conn) {
+        Ok(ids) => ids,
+        Err(e) => return Err(vec![format!("database error: {e}")]),
+    };
+    let mut problems = Vec::new();
+    let mut events = 0;
+    for id in &ids {
+        match verify_account(conn, id) {
+            Ok(n) => events += n,
+            Err(e) => problems.push(e.to_string()),
+        }
+    }
+    if problems.is_empty() {
+        Ok((ids.len() as u64, events))
+    } else {
+        Err(problems)
+    }
+}

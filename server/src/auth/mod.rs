@@ -1,0 +1,143 @@
+//! Who is calling: the [`AuthenticatedDevice`] extractor checks the bearer
+//! access token, that the device still exists (a removed device's tokens stop
+//! working at once), and the device's request rate.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+
+use crate::error::ApiError;
+use crate::http::AppState;
+
+pub mod tokens;
+
+pub use tokens::TokenService;
+
+/// A signed-in device of an account. Handlers taking this are authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthenticatedDevice {
+    pub account_id: String,
+    pub device_id: String,
+}
+
+impl AuthenticatedDevice {
+    /// The actor name used in the audit log.
+    pub fn actor(&self) -> String {
+        format!("device:{}", self.device_id)
+    }
+}
+
+/// The bearer token of a request, if it has one.
+pub fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::Unauthorized("missing Authorization: Bearer token".into()))?;
+    let value = value.to_str().map_err(|_| ApiError::Unauthorized("malformed Authorization header".into()))?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Ok(token.trim().to_owned())
+        }
+        _ => Err(ApiError::Unauthorized("expected Authorization: Bearer <token>".into())),
+    }
+}
+
+impl FromRequest for AuthenticatedDevice {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer_token(req);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::Internal("application state missing".into()))?;
+            let claims = state.tokens.verify(&token?)?;
+            state.rate_limiter.check(&claims.sub)?;
+            let (account_id, device_id) = (claims.acc, claims.sub);
+            let (acc, dev) = (account_id.clone(), device_id.clone());
+            let exists = state.db(move |conn| Ok(crate::accounts::store::device_exists(conn, &acc, &dev)?)).await?;
+            if !exists {
+                return Err(ApiError::Unauthorized("this device has been removed from the account".into()));
+            }
+            Ok(AuthenticatedDevice { account_id, device_id })
+        })
+    }
+}
+
+/// Per-key token buckets: `rate` requests per second on average, bursts of
+/// up to `burst`. Per server process; behind a load balancer each node
+/// enforces its own share.
+pub struct RateLimiter {
+    rate: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    /// `rate == 0` turns limiting off.
+    pub fn new(rate: f64, burst: f64) -> RateLimiter {
+        RateLimiter { rate, burst: burst.max(1.0), buckets: Mutex::new(HashMap::new()) }
+    }
+
+    /// Takes one token for `key`, or answers 429.
+    pub fn check(&self, key: &str) -> Result<(), ApiError> {
+        if self.rate <= 0.0 {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() > 100_000 {
+            // Forget idle keys (full buckets) so the map cannot grow without bound.
+            let (rate, burst) = (self.rate, self.burst);
+            buckets.retain(|_, (tokens, at)| *tokens + now.duration_since(*at).as_secs_f64() * rate < burst);
+        }
+        let (tokens, at) = buckets.entry(key.to_owned()).or_insert((self.burst, now));
+        let refilled = (*tokens + now.duration_since(*at).as_secs_f64() * self.rate).min(self.burst);
+        if refilled < 1.0 {
+            *tokens = refilled;
+            *at = now;
+            return Err(ApiError::TooManyRequests(format!(
+                "rate limit of {} requests per second exceeded; retry shortly",
+                self.rate
+            )));
+        }
+        *tokens = refilled - 1.0;
+        *at = now;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limiter_allows_the_burst_then_answers_429() {
+        let limiter = RateLimiter::new(0.001, 3.0);
+        for _ in 0..3 {
+            limiter.check("d").unwrap();
+        }
+        assert!(matches!(limiter.check("d"), Err(ApiError::TooManyRequests(_))));
+        limiter.check("other-device").unwrap();
+    }
+
+    #[test]
+    fn rate_limiter_refills_over_time() {
+        let limiter = RateLimiter::new(1000.0, 1.0);
+        limiter.check("d").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        limiter.check("d").unwrap();
+    }
+
+    #[test]
+    fn zero_rate_disables_limiting() {
+        let limiter = RateLimiter::new(0.0, 1.0);
+        for _ in 0..100 {
+            limiter.check("d").unwrap();
+        }
+    }
+}

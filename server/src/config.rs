@@ -1,0 +1,239 @@
+//! Configuration: one struct per command, filled from flags and `PHR_*`
+//! environment variables by clap, and printed at start without secrets.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::db::DatabaseTarget;
+use crate::ServerError;
+
+/// `phr-server`: the maternal & child PHR sync service.
+#[derive(Debug, Parser)]
+#[command(name = "phr-server", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// Log output format.
+    #[arg(long, env = "PHR_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (creates the database and keys on first run).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate(StorageArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Where the server keeps its state: the data directory (SQLite file, keys)
+/// and, optionally, a PostgreSQL URL instead of the embedded SQLite.
+#[derive(Debug, Clone, Args)]
+pub struct StorageArgs {
+    /// Data directory: holds the SQLite database (unless --database-url says
+    /// otherwise) and the `keys/` directory.
+    #[arg(long, env = "PHR_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Database URL: `postgres://…` / `postgresql://…` for PostgreSQL,
+    /// `sqlite://PATH` or a plain file path for SQLite. Default: `DATA_DIR/phr.db`.
+    #[arg(long, env = "PHR_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+impl StorageArgs {
+    /// The database this configuration points at (SQLite in the data dir by default).
+    pub fn database(&self) -> Result<DatabaseTarget, ServerError> {
+        match &self.database_url {
+            Some(url) => DatabaseTarget::parse(url),
+            None => Ok(DatabaseTarget::Sqlite(self.data_dir.join("phr.db"))),
+        }
+    }
+
+    pub fn key_dir(&self) -> PathBuf {
+        self.data_dir.join("keys")
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (`127.0.0.1:0` picks a free port; the chosen one is logged).
+    #[arg(long, env = "PHR_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    #[command(flatten)]
+    pub storage: StorageArgs,
+
+    /// HTTP worker threads (default: one per CPU core).
+    #[arg(long, env = "PHR_WORKERS")]
+    pub workers: Option<usize>,
+
+    /// Largest request body accepted, in bytes; larger bodies get 413.
+    #[arg(long, env = "PHR_MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Database connections in the pool (default: 8 for SQLite, 16 for PostgreSQL).
+    #[arg(long, env = "PHR_DB_POOL_SIZE")]
+    pub db_pool_size: Option<u32>,
+
+    #[command(flatten)]
+    pub limits: Limits,
+
+    /// Seconds to let in-flight requests finish after SIGTERM/SIGINT.
+    #[arg(long, env = "PHR_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
+    pub shutdown_timeout_secs: u64,
+}
+
+/// Limits that keep one client from hurting the service; each exceeded limit
+/// is a clear 4xx, never a crash.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Limits {
+    /// Most changes in one push batch (413 beyond).
+    #[arg(long, env = "PHR_MAX_BATCH_CHANGES", default_value_t = 500)]
+    pub max_batch_changes: usize,
+    /// Largest sealed record envelope, in bytes (413 beyond).
+    #[arg(long, env = "PHR_MAX_ENVELOPE_BYTES", default_value_t = 256 * 1024)]
+    pub max_envelope_bytes: usize,
+    /// Most records one account may hold (409 beyond).
+    #[arg(long, env = "PHR_MAX_RECORDS_PER_ACCOUNT", default_value_t = 200_000)]
+    pub max_records_per_account: i64,
+    /// Average requests per second per device (0 = unlimited; 429 beyond).
+    #[arg(long, env = "PHR_RATE_LIMIT_PER_DEVICE", default_value_t = 50.0)]
+    pub rate_limit_per_device: f64,
+    /// Burst of requests a device may make at once.
+    #[arg(long, env = "PHR_RATE_LIMIT_BURST", default_value_t = 200.0)]
+    pub rate_limit_burst: f64,
+    /// Average sign-in/refresh/join attempts per second per account (0 = unlimited).
+    #[arg(long, env = "PHR_AUTH_RATE_LIMIT", default_value_t = 1.0)]
+    pub auth_rate_limit: f64,
+    /// Burst of sign-in/refresh/join attempts per account.
+    #[arg(long, env = "PHR_AUTH_RATE_BURST", default_value_t = 20.0)]
+    pub auth_rate_burst: f64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_batch_changes: 500,
+            max_envelope_bytes: 256 * 1024,
+            max_records_per_account: 200_000,
+            rate_limit_per_device: 50.0,
+            rate_limit_burst: 200.0,
+            auth_rate_limit: 1.0,
+            auth_rate_burst: 20.0,
+        }
+    }
+}
+
+/// The resolved configuration of `serve`. `Display` prints it without secrets.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub key_dir: PathBuf,
+    pub database: DatabaseTarget,
+    pub workers: usize,
+    pub max_body_bytes: usize,
+    pub db_pool_size: u32,
+    pub shutdown_timeout_secs: u64,
+    pub limits: Limits,
+}
+
+impl Config {
+    pub fn from_args(args: &ServeArgs) -> Result<Config, ServerError> {
+        let database = args.storage.database()?;
+        let workers =
+            args.workers.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+        if workers == 0 {
+            return Err(ServerError::Config("--workers must be at least 1".into()));
+        }
+        if args.max_body_bytes < 1024 {
+            return Err(ServerError::Config("--max-body-bytes must be at least 1024".into()));
+        }
+        let db_pool_size = args.db_pool_size.unwrap_or(match database {
+            DatabaseTarget::Sqlite(_) => 8,
+            DatabaseTarget::Postgres(_) => 16,
+        });
+        if db_pool_size == 0 {
+            return Err(ServerError::Config("--db-pool-size must be at least 1".into()));
+        }
+        Ok(Config {
+            listen: args.listen,
+            data_dir: args.storage.data_dir.clone(),
+            key_dir: args.storage.key_dir(),
+            database,
+            workers,
+            max_body_bytes: args.max_body_bytes,
+            db_pool_size,
+            shutdown_timeout_secs: args.shutdown_timeout_secs,
+            limits: args.limits,
+        })
+    }
+}
+
+impl fmt::Display for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "listen={} data_dir={} key_dir={} database={} workers={} max_body_bytes={} db_pool_size={} shutdown_timeout_secs={} limits={:?}",
+            self.listen,
+            self.data_dir.display(),
+            self.key_dir.display(),
+            self.database,
+            self.workers,
+            self.max_body_bytes,
+            self.db_pool_size,
+            self.shutdown_timeout_secs,
+            self.limits
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve(args: &[&str]) -> ServeArgs {
+        let cli = Cli::try_parse_from(std::iter::once("phr-server").chain(args.iter().copied())).unwrap();
+        match cli.command {
+            Command::Serve(a) => a,
+            other => panic!("expected serve, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn serve_defaults_to_sqlite_in_the_data_dir() {
+        let config = Config::from_args(&serve(&["serve", "--data-dir", "/tmp/phr-x"])).unwrap();
+        assert_eq!(config.database, DatabaseTarget::Sqlite("/tmp/phr-x/phr.db".into()));
+        assert_eq!(config.key_dir, PathBuf::from("/tmp/phr-x/keys"));
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn printed_config_hides_the_database_password() {
+        let config =
+            Config::from_args(&serve(&["serve", "--database-url", "postgres://phr:s3cret-pw@db.internal:5432/phr"]))
+                .unwrap();
+        let printed = config.to_string();
+        assert!(!printed.contains("s3cret-pw"), "{printed}");
+        assert!(printed.contains("postgres://phr:***@db.internal:5432/phr"), "{printed}");
+    }
+
+    #[test]
+    fn zero_workers_is_a_config_error() {
+        let err = Config::from_args(&serve(&["serve", "--workers", "0"])).unwrap_err();
+        assert!(err.to_string().contains("--workers"), "{err}");
+    }
+}

@@ -1,0 +1,255 @@
+//! Storage: one diesel connection type over PostgreSQL and SQLite, an r2d2
+//! pool, and the embedded migrations of `migrations/{sqlite,postgres}`.
+//!
+//! The backend is chosen by [`DatabaseTarget::parse`] from the URL scheme, never
+//! by trial: a mistyped `postgress://` URL is an error, not a new SQLite file.
+//! Queries are written once against [`DbConnection`]; the few statements whose
+//! SQL differs between backends (upserts, RETURNING) live in [`backend`].
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::ServerError;
+
+pub mod backend;
+pub mod meta;
+pub mod schema;
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+
+/// A connection to either backend. Write queries against this type; diesel
+/// generates the dispatch (`#[derive(MultiConnection)]`).
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+impl DbConnection {
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            DbConnection::Postgresql(_) => "postgres",
+            DbConnection::Sqlite(_) => "sqlite",
+        }
+    }
+}
+
+pub type DbPool = r2d2::Pool<DbManager>;
+pub type PooledDb = r2d2::PooledConnection<DbManager>;
+
+/// Which database to use. Parsed from a URL; `Display` hides any password.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    Postgres(String),
+    Sqlite(PathBuf),
+}
+
+impl DatabaseTarget {
+    /// `postgres://…`/`postgresql://…` -> PostgreSQL; `sqlite://PATH` or a plain
+    /// path -> SQLite. Any other scheme, and in-memory SQLite, is refused.
+    pub fn parse(url: &str) -> Result<DatabaseTarget, ServerError> {
+        let url = url.trim();
+        if url.is_empty() {
+            return Err(ServerError::Config("the database URL is empty".into()));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseTarget::Postgres(url.to_owned()));
+        }
+        let path = match url.strip_prefix("sqlite://") {
+            Some(p) => p,
+            None if url.contains("://") => {
+                let scheme = url.split("://").next().unwrap_or_default();
+                return Err(ServerError::Config(format!(
+                    "unsupported database URL scheme {scheme:?}: use postgres://… or sqlite://PATH (or a file path)"
+                )));
+            }
+            None => url,
+        };
+        if path.is_empty() || path == ":memory:" || path.contains("mode=memory") {
+            return Err(ServerError::Config(
+                "in-memory SQLite is not supported (every pooled connection would see its own empty database): use a file path"
+                    .into(),
+            ));
+        }
+        Ok(DatabaseTarget::Sqlite(PathBuf::from(path)))
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            DatabaseTarget::Postgres(_) => "postgres",
+            DatabaseTarget::Sqlite(_) => "sqlite",
+        }
+    }
+}
+
+impl fmt::Display for DatabaseTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatabaseTarget::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
+            DatabaseTarget::Postgres(url) => f.write_str(&redact_password(url)),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// `postgres://user:pw@host/db` -> `postgres://user:***@host/db`; also hides
+/// a `password=` query parameter.
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _pw)) => format!("{user}:***@{host}"),
+            None => authority.to_owned(),
+        },
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|kv| if kv.starts_with("password=") { "password=***".to_owned() } else { kv.to_owned() })
+                .collect();
+            format!("{path}?{}", query.join("&"))
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
+}
+
+/// Opens connections to the configured backend (and only that one) and sets
+/// up SQLite for concurrent use: WAL, busy timeout, synchronous=NORMAL, foreign keys.
+#[derive(Debug, Clone)]
+pub struct DbManager {
+    target: DatabaseTarget,
+}
+
+impl DbManager {
+    pub fn new(target: DatabaseTarget) -> Self {
+        DbManager { target }
+    }
+}
+
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
+
+impl ManageConnection for DbManager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        match &self.target {
+            DatabaseTarget::Postgres(url) => {
+                PgConnection::establish(url).map(DbConnection::Postgresql).map_err(r2d2::Error::ConnectionError)
+            }
+            DatabaseTarget::Sqlite(path) => {
+                let mut conn =
+                    SqliteConnection::establish(&path.to_string_lossy()).map_err(r2d2::Error::ConnectionError)?;
+                conn.batch_execute(SQLITE_PRAGMAS).map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        conn.is_broken()
+    }
+}
+
+/// Opens the pool (creating the SQLite file's directory if needed) and applies
+/// pending migrations. Returns the pool and the migrations it applied.
+pub fn open(target: &DatabaseTarget, pool_size: u32) -> Result<(DbPool, Vec<String>), ServerError> {
+    if let DatabaseTarget::Sqlite(path) = target {
+        ensure_parent_dir(path)?;
+    }
+    let pool = r2d2::Pool::builder()
+        .max_size(pool_size)
+        .connection_timeout(Duration::from_secs(10))
+        .build(DbManager::new(target.clone()))
+        .map_err(|e| ServerError::Database(format!("cannot connect to {target}: {e}")))?;
+    let mut conn = pool.get().map_err(|e| ServerError::Database(format!("cannot connect to {target}: {e}")))?;
+    let applied = run_migrations(&mut conn)?;
+    Ok((pool, applied))
+}
+
+fn ensure_parent_dir(path: &Path) -> Result<(), ServerError> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir)
+            .map_err(|e| ServerError::Io(format!("cannot create database directory {}: {e}", dir.display()))),
+        _ => Ok(()),
+    }
+}
+
+/// Applies the pending migrations of the connection's backend.
+pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, ServerError> {
+    let applied = match conn {
+        DbConnection::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(versions),
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(versions),
+    };
+    applied.map_err(|e| ServerError::Database(format!("migrations failed: {e}")))
+}
+
+fn versions(v: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
+    v.into_iter().map(|m| m.to_string()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_scheme_selects_the_backend() {
+        assert_eq!(
+            DatabaseTarget::parse("postgres://u@h/db").unwrap(),
+            DatabaseTarget::Postgres("postgres://u@h/db".into())
+        );
+        assert!(matches!(DatabaseTarget::parse("postgresql://h/db").unwrap(), DatabaseTarget::Postgres(_)));
+        assert_eq!(
+            DatabaseTarget::parse("sqlite:///var/phr.db").unwrap(),
+            DatabaseTarget::Sqlite("/var/phr.db".into())
+        );
+        assert_eq!(DatabaseTarget::parse("data/phr.db").unwrap(), DatabaseTarget::Sqlite("data/phr.db".into()));
+    }
+
+    #[test]
+    fn mistyped_or_unsupported_schemes_are_errors_not_sqlite_files() {
+        for url in ["postgress://u@h/db", "mysql://h/db", "postgre://x"] {
+            let err = DatabaseTarget::parse(url).unwrap_err();
+            assert!(err.to_string().contains("unsupported database URL scheme"), "{url}: {err}");
+        }
+    }
+
+    #[test]
+    fn in_memory_sqlite_is_refused() {
+        for url in [":memory:", "sqlite://:memory:", "sqlite://", "file:x?mode=memory"] {
+            assert!(DatabaseTarget::parse(url).is_err(), "{url}");
+        }
+    }
+
+    #[test]
+    fn display_redacts_passwords() {
+        let t = DatabaseTarget::parse("postgres://phr:pw@h:5432/db?sslmode=require&password=pw2").unwrap();
+        let s = t.to_string();
+        assert_eq!(s, "postgres://phr:***@h:5432/db?sslmode=require&password=***");
+        assert_eq!(format!("{t:?}"), s);
+    }
+}

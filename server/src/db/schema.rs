@@ -1,0 +1,157 @@
+//! Table definitions (diesel `table!`), shared by both backends. Every column
+//! uses a portable type: ids TEXT, ciphertext BLOB/BYTEA, times and sequence
+//! numbers BIGINT. Every account-owned table is keyed by `account_id` first.
+
+diesel::table! {
+    server_meta (meta_key) {
+        meta_key -> Text,
+        meta_value -> Text,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    accounts (account_id) {
+        account_id -> Text,
+        public_key -> Binary,
+        change_seq -> BigInt,
+        record_count -> BigInt,
+        audit_seq -> BigInt,
+        audit_head -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    devices (account_id, device_id) {
+        account_id -> Text,
+        device_id -> Text,
+        public_key -> Binary,
+        name -> Text,
+        created_at -> BigInt,
+        last_seen_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    auth_challenges (account_id, challenge_id) {
+        account_id -> Text,
+        challenge_id -> Text,
+        device_id -> Text,
+        nonce -> Binary,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (account_id, token_hash) {
+        account_id -> Text,
+        token_hash -> Text,
+        device_id -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    pairing_codes (account_id, code_hash) {
+        account_id -> Text,
+        code_hash -> Text,
+        created_by -> Text,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    records (account_id, record_id) {
+        account_id -> Text,
+        record_id -> Text,
+        kind -> Text,
+        subject -> Text,
+        effective_date -> Nullable<Text>,
+        version -> BigInt,
+        seq -> BigInt,
+        deleted -> Bool,
+        envelope -> Binary,
+        wrapped_key -> Binary,
+        device_id -> Text,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    push_batches (account_id, batch_id) {
+        account_id -> Text,
+        batch_id -> Text,
+        device_id -> Text,
+        response -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    organizations (organization_id) {
+        organization_id -> Text,
+        name -> Text,
+        kind -> Text,
+        purposes -> Text,
+        jwks -> Nullable<Text>,
+        created_at -> BigInt,
+        disabled_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    consent_grants (account_id, grant_id) {
+        account_id -> Text,
+        grant_id -> Text,
+        organization_id -> Text,
+        grant_json -> Text,
+        state -> Text,
+        wrapped_grant_key -> Nullable<Binary>,
+        view_kid -> Text,
+        created_at -> BigInt,
+        created_by -> Text,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    grant_record_keys (account_id, grant_id, record_id) {
+        account_id -> Text,
+        grant_id -> Text,
+        record_id -> Text,
+        wrapped_key -> Binary,
+    }
+}
+
+diesel::table! {
+    audit_events (account_id, seq) {
+        account_id -> Text,
+        seq -> BigInt,
+        at -> BigInt,
+        actor -> Text,
+        action -> Text,
+        grant_id -> Nullable<Text>,
+        record_ids -> Text,
+        outcome -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    accounts,
+    devices,
+    auth_challenges,
+    refresh_tokens,
+    pairing_codes,
+    records,
+    push_batches,
+    organizations,
+    consent_grants,
+    grant_record_keys,
+    audit_events,
+);

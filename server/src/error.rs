@@ -1,0 +1,238 @@
+//! Errors of the server crate.
+//!
+//! - [`ServerError`]: start-up and admin failures (config, I/O, keys, database).
+//! - [`ApiError`]: everything a request can fail with. Its `ResponseError`
+//!   impl is the one place errors become HTTP: an RFC 9457 problem document
+//!   (`application/problem+json`) with `type`, `title`, `status`, `detail`,
+//!   and for validation failures the list of `{path, reason}` problems.
+//!   Internal details are logged (without health data) and never sent.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+/// Start-up, admin and storage failures outside a request.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("configuration error: {0}")]
+    Config(String),
+    #[error("I/O error: {0}")]
+    Io(String),
+    #[error("key store error: {0}")]
+    Keys(String),
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+/// One problem in a request body: where (`changes[3].base_version`) and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldProblem {
+    pub path: String,
+    pub reason: String,
+}
+
+/// What a request can fail with. Each variant maps to one status code.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Malformed JSON, wrong types, unknown fields, bad query parameters.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Well-formed but semantically invalid (e.g. a value out of range).
+    #[error("{detail}")]
+    Unprocessable { detail: String, problems: Vec<FieldProblem> },
+    /// Missing, expired, forged or revoked credentials.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Authenticated, but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    TooManyRequests(String),
+    /// The database (or another dependency) is unavailable right now.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A bug or an unexpected failure; the detail is logged, not sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// The short, stable machine-readable name used in the problem `type`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "bad-request",
+            ApiError::Unprocessable { .. } => "validation-failed",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound(_) => "not-found",
+            ApiError::MethodNotAllowed(_) => "method-not-allowed",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::PayloadTooLarge(_) => "payload-too-large",
+            ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
+            ApiError::TooManyRequests(_) => "too-many-requests",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    /// The problem document sent to the client.
+    pub fn problem(&self) -> Problem {
+        let status = self.status_code();
+        let (detail, problems) = match self {
+            ApiError::Internal(_) => ("an internal error occurred; it has been logged".to_owned(), Vec::new()),
+            ApiError::Unprocessable { detail, problems } => (detail.clone(), problems.clone()),
+            other => (other.to_string(), Vec::new()),
+        };
+        Problem {
+            type_: format!("https://phr.example/problems/{}", self.code()),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail,
+            problems,
+        }
+    }
+}
+
+/// RFC 9457 problem details.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<FieldProblem>,
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            ApiError::Internal(detail) | ApiError::Unavailable(detail) => {
+                tracing::error!(error = %detail, code = self.code(), "request failed");
+            }
+            _ => tracing::info!(code = self.code(), "request rejected"),
+        }
+        let mut resp = HttpResponse::build(self.status_code());
+        resp.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        if let ApiError::Unauthorized(_) = self {
+            resp.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        resp.body(serde_json::to_string(&self.problem()).unwrap_or_else(|_| "{}".to_owned()))
+    }
+}
+
+/// A 422 for one field.
+pub fn unprocessable(path: &str, reason: impl Into<String>) -> ApiError {
+    let reason = reason.into();
+    ApiError::Unprocessable {
+        detail: format!("{path}: {reason}"),
+        problems: vec![FieldProblem { path: path.to_owned(), reason }],
+    }
+}
+
+/// `Ok(())` if `problems` is empty, else a 422 listing all of them.
+pub fn unprocessable_if_any(detail: &str, problems: Vec<(String, String)>) -> Result<(), ApiError> {
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let problems: Vec<FieldProblem> =
+        problems.into_iter().map(|(path, reason)| FieldProblem { path, reason }).collect();
+    let listed: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.path, p.reason)).collect();
+    Err(ApiError::Unprocessable { detail: format!("{detail}: {}", listed.join("; ")), problems })
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        ApiError::Internal(format!("database: {e}"))
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for ApiError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        ApiError::Unavailable(format!("database connection unavailable: {e}"))
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        ApiError::Internal(format!("blocking task failed: {e}"))
+    }
+}
+
+impl From<phr_core::dataset::ValidationErrors> for ApiError {
+    fn from(e: phr_core::dataset::ValidationErrors) -> Self {
+        ApiError::Unprocessable {
+            detail: e.to_string(),
+            problems: e.0.into_iter().map(|i| FieldProblem { path: i.path, reason: i.reason }).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::MessageBody;
+
+    fn body_json(e: &ApiError) -> serde_json::Value {
+        let resp = e.error_response();
+        let bytes = resp.into_body().try_into_bytes().unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[test]
+    fn internal_errors_do_not_leak_their_detail() {
+        let e = ApiError::Internal("UNIQUE constraint failed: records.secret_thing".into());
+        let body = body_json(&e);
+        assert_eq!(body["status"], 500);
+        assert!(!body.to_string().contains("secret_thing"), "{body}");
+    }
+
+    #[test]
+    fn validation_errors_become_422_with_every_path() {
+        let v = phr_core::dataset::ValidationErrors(vec![
+            phr_core::dataset::ValidationIssue { path: "a.b".into(), reason: "too big".into() },
+            phr_core::dataset::ValidationIssue { path: "c".into(), reason: "required".into() },
+        ]);
+        let e = ApiError::from(v);
+        assert_eq!(e.status_code(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body = body_json(&e);
+        assert_eq!(body["type"], "https://phr.example/problems/validation-failed");
+        assert_eq!(body["problems"][0]["path"], "a.b");
+        assert_eq!(body["problems"][1]["reason"], "required");
+    }
+
+    #[test]
+    fn problem_responses_are_problem_json() {
+        let resp = ApiError::NotFound("no such record".into()).error_response();
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+        assert_eq!(resp.headers().get(header::CONTENT_TYPE).unwrap(), "application/problem+json");
+    }
+}

@@ -1,0 +1,125 @@
+//! The server as an operator runs it: start on the embedded default, keys
+//! created with mode 0600, health and version, restart, graceful SIGTERM,
+//! clear failure on a bad database URL. Runs on every configured backend.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use phr_tests::{http, json_response, ServerOptions, ServerProcess, TestDatabase};
+
+const BIN: &str = env!("CARGO_BIN_EXE_phr-server-e2e");
+
+fn start(data_dir: &Path, db: Option<&TestDatabase>) -> ServerProcess {
+    ServerProcess::start(ServerOptions {
+        binary: Path::new(BIN),
+        data_dir,
+        database_url: db.map(TestDatabase::url),
+        extra_args: vec![],
+    })
+}
+
+#[test]
+fn server_starts_on_the_embedded_sqlite_default_with_no_setup() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let server = start(&data, None);
+    let (status, body) = json_response(http().get(&server.url("/healthz")).call());
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["database"], "sqlite");
+    assert!(data.join("phr.db").is_file(), "SQLite file is created in the data dir");
+}
+
+#[test]
+fn first_run_creates_server_keys_readable_only_by_the_owner() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = start(tmp.path(), None);
+    let keys = tmp.path().join("keys");
+    assert_eq!(std::fs::metadata(&keys).unwrap().permissions().mode() & 0o777, 0o700);
+    let files: Vec<_> = std::fs::read_dir(&keys).unwrap().map(|e| e.unwrap().path()).collect();
+    assert!(files.iter().any(|f| f.file_name().unwrap().to_string_lossy().starts_with("view-")));
+    assert!(files.iter().any(|f| f.file_name().unwrap().to_string_lossy().starts_with("token-")));
+    for f in &files {
+        assert_eq!(std::fs::metadata(f).unwrap().permissions().mode() & 0o777, 0o600, "{}", f.display());
+    }
+    drop(server);
+}
+
+#[test]
+fn healthz_and_version_answer_on_every_configured_backend() {
+    for db in TestDatabase::all() {
+        let tmp = tempfile::tempdir().unwrap();
+        let server = start(tmp.path(), Some(&db));
+        let (status, body) = json_response(http().get(&server.url("/healthz")).call());
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["database"], db.target.backend_name());
+        let (status, version) = json_response(http().get(&server.url("/version")).call());
+        assert_eq!(status, 200);
+        assert_eq!(version["name"], "phr-server");
+        assert_eq!(version["version"], env!("CARGO_PKG_VERSION"));
+        assert!(version["api"]["sync"].as_array().unwrap().contains(&"v1".into()));
+    }
+}
+
+#[test]
+fn restart_keeps_the_keys_and_the_instance_id() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key_names = || {
+        let mut v: Vec<_> = std::fs::read_dir(tmp.path().join("keys"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let first = start(tmp.path(), None);
+    let (_, v1) = json_response(http().get(&first.url("/version")).call());
+    let keys_before = key_names();
+    drop(first);
+    let second = start(tmp.path(), None);
+    let (_, v2) = json_response(http().get(&second.url("/version")).call());
+    assert_eq!(v1["instance_id"], v2["instance_id"]);
+    assert_eq!(keys_before, key_names());
+}
+
+#[test]
+fn sigterm_stops_the_server_gracefully_with_exit_code_zero() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut server = start(tmp.path(), None);
+    server.signal(libc::SIGTERM);
+    let status = server.wait_for_exit(Duration::from_secs(20)).expect("server did not stop within 20 s of SIGTERM");
+    assert!(status.success(), "exit status {status}");
+    assert!(server.logs().iter().any(|l| l.contains("\"stopped\"")), "logs: {:?}", server.logs());
+}
+
+#[test]
+fn unknown_routes_get_a_problem_json_404_with_a_request_id() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = start(tmp.path(), None);
+    let resp = http().get(&server.url("/no/such/thing")).call().unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+    assert_eq!(resp.headers().get("content-type").unwrap(), "application/problem+json");
+    assert!(resp.headers().get("x-request-id").is_some());
+    let (status, body) = json_response(http().get(&server.url("/no/such/thing")).call());
+    assert_eq!(status, 404);
+    assert_eq!(body["status"], 404);
+    assert!(body["detail"].as_str().unwrap().contains("/no/such/thing"));
+}
+
+#[test]
+fn a_mistyped_database_url_is_a_config_error_and_creates_no_sqlite_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(tmp.path())
+        .args(["--database-url", "postgress://postgres@127.0.0.1/phr"])
+        .env_remove("PHR_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported database URL scheme"));
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(leftovers.is_empty(), "nothing may be created: {leftovers:?}");
+}
