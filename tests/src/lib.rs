@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 pub use phr_server::test_support::TestDatabase;
 
+pub mod client;
+
 /// A running `phr-server serve` process. Killed when dropped.
 pub struct ServerProcess {
     child: Child,
@@ -32,6 +34,8 @@ pub struct ServerOptions<'a> {
     /// `None`: the embedded default (SQLite file in the data dir).
     pub database_url: Option<String>,
     pub extra_args: Vec<String>,
+    /// Extra environment variables for the server process.
+    pub env: Vec<(String, String)>,
 }
 
 impl ServerProcess {
@@ -51,6 +55,7 @@ impl ServerProcess {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
+        cmd.envs(opts.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         if let Some(url) = &opts.database_url {
             cmd.arg("--database-url").arg(url);
         }

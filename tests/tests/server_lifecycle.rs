@@ -17,6 +17,7 @@ fn start(data_dir: &Path, db: Option<&TestDatabase>) -> ServerProcess {
         data_dir,
         database_url: db.map(TestDatabase::url),
         extra_args: vec![],
+        env: vec![],
     })
 }
 
