@@ -1,6 +1,6 @@
 //! `phr-fhir`: FHIR R4 for the maternal & child PHR. Pure: no I/O.
 //!
-//! This crate will own (issue "FHIR R4 API"):
+//! This crate owns (issue "FHIR R4 API"):
 //! - focused serde models of the R4 resources the server serves and accepts
 //!   (Patient, Observation, Immunization, Encounter, Bundle, OperationOutcome, ...),
 //!   JSON-compatible with the standard (choice types, extensions and unknown
@@ -8,13 +8,22 @@
 //! - the two-way mapping between `phr_core::dataset` modules and FHIR resources,
 //!   with the LOINC, JP Core/MEDIS and UCUM codes of `shared/DATASET.md`.
 //!
-//! Today it holds the code systems every mapping will share, so there is exactly
-//! one place that spells them.
+//! | module | owns |
+//! |---|---|
+//! | [`model`] | the R4 resource and data type models ([`model::Resource`]) |
+//! | [`mapping`] | [`mapping::to_fhir`] / [`mapping::from_fhir`], one file per dataset module |
+//! | [`code_systems`] | every code system / extension URI, spelt once |
+
+pub mod mapping;
+pub mod model;
 
 /// Code system URIs used by the mapping. One place, so a URI is never misspelt twice.
 pub mod code_systems {
+    /// LOINC.
     pub const LOINC: &str = "http://loinc.org";
+    /// SNOMED CT.
     pub const SNOMED_CT: &str = "http://snomed.info/sct";
+    /// UCUM units.
     pub const UCUM: &str = "http://unitsofmeasure.org";
     /// JP HOT9 (vaccines and drugs), MEDIS.
     pub const JP_HOT9: &str = "urn:oid:1.2.392.200119.4.403.1";
@@ -22,8 +31,52 @@ pub mod code_systems {
     pub const LOCAL_ROOT: &str = "https://phr.example/CodeSystem";
 
     /// The local code system for one dataset module, e.g. `.../CodeSystem/child_checkup`.
+    /// Holds the module's *item* codes (what was observed) where no standard code exists.
     pub fn local(module: phr_core::dataset::RecordKind) -> String {
         format!("{LOCAL_ROOT}/{}", module.as_str())
+    }
+
+    /// The local code system of one set of *answer* codes of a module, e.g.
+    /// `.../CodeSystem/prenatal_visit/urine_strip`. Kept apart from the item codes
+    /// of [`local`] so an answer code can never be read as an item code.
+    pub fn local_answers(module: phr_core::dataset::RecordKind, value_set: &str) -> String {
+        format!("{LOCAL_ROOT}/{}/{value_set}", module.as_str())
+    }
+
+    /// FHIR Observation categories (vital-signs, exam, laboratory, social-history, survey, activity).
+    pub const OBSERVATION_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/observation-category";
+    /// HL7 v3 ActCode (Encounter.class `AMB`).
+    pub const V3_ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
+    /// Condition clinical status.
+    pub const CONDITION_CLINICAL: &str = "http://terminology.hl7.org/CodeSystem/condition-clinical";
+    /// FHIR administrative gender (Patient.gender values).
+    pub const ADMINISTRATIVE_GENDER: &str = "http://hl7.org/fhir/administrative-gender";
+    /// YJ code (個別医薬品コード), the drug code JP Core and JAHIS use.
+    pub const JP_YJ: &str = "urn:oid:1.2.392.100495.20.2.74";
+    /// HOT13 drug codes. PROVISIONAL: DATASET.md gives only the HOT9 system; confirm
+    /// this OID against JP Core before exchanging 13-digit HOT codes with others.
+    pub const JP_HOT13: &str = "urn:oid:1.2.392.200119.4.402.1";
+    /// The JP (MEDIS) 8-digit observation codes of DATASET.md (31002900 birth weight, ...).
+    /// PROVISIONAL: DATASET.md names the codes but not their system URI; this
+    /// placeholder lives in our own namespace so it cannot be mistaken for an
+    /// official one. Replace it here, once, when the JP Core URI is confirmed.
+    pub const JP_MEDIS_OBSERVATION: &str = "https://phr.example/CodeSystem/jp-medis-observation";
+    /// Identifier system of facility (clinic, pharmacy) ids we are given as plain strings.
+    pub const FACILITY_ID: &str = "https://phr.example/NamingSystem/facility-id";
+
+    /// Extension URIs.
+    pub mod extensions {
+        /// ISO 21090 name representation (JP Core: `IDE` kanji, `SYL` kana).
+        pub const NAME_REPRESENTATION: &str = "http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation";
+        /// JP Core: due date of the next dose on an Immunization (valueDateTime).
+        pub const JP_DUE_DATE_OF_NEXT_DOSE: &str =
+            "http://jpfhir.jp/fhir/core/Extension/StructureDefinition/JP_Immunization_DueDateOfNextDose";
+        /// Local: the coded dose series (初回 / 1期 / 2期 / 追加) on Immunization.protocolApplied (valueCoding).
+        pub const DOSE_SERIES: &str = "https://phr.example/StructureDefinition/dose-series";
+        /// Local: the prescriber as written, on MedicationDispense (valueString).
+        pub const PRESCRIBER: &str = "https://phr.example/StructureDefinition/prescriber";
+        /// Local: the dose as written ("1回1錠"), on a Dosage (valueString).
+        pub const DOSE_TEXT: &str = "https://phr.example/StructureDefinition/dose-text";
     }
 }
 
@@ -35,5 +88,9 @@ mod tests {
     #[test]
     fn local_code_system_is_named_after_the_dataset_module() {
         assert_eq!(code_systems::local(RecordKind::ChildCheckup), "https://phr.example/CodeSystem/child_checkup");
+        assert_eq!(
+            code_systems::local_answers(RecordKind::PrenatalVisit, "urine_strip"),
+            "https://phr.example/CodeSystem/prenatal_visit/urine_strip"
+        );
     }
 }

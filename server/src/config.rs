@@ -28,6 +28,108 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate(StorageArgs),
+    /// Manage the organizations families can grant access to.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Check the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// `phr-server org …`: the organization registry. Each command applies
+/// pending migrations first, so it works on a fresh data directory too.
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Register an organization (clinic, municipality, EHR network, research programme).
+    Add(OrgAddArgs),
+    /// List every registered organization, disabled ones included.
+    List(OrgListArgs),
+    /// Disable an organization: devices no longer see it and new grants cannot name it.
+    Disable(OrgDisableArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OrgAddArgs {
+    /// The organization id: 1-64 characters of a-z, 0-9, '.', '_' or '-'.
+    #[arg(long)]
+    pub id: String,
+    /// The name families see (1-200 characters).
+    #[arg(long)]
+    pub name: String,
+    #[arg(long, value_enum)]
+    pub kind: OrgKind,
+    /// A purpose it may be granted for; repeat for several. Research
+    /// organizations may only be granted `research`.
+    #[arg(long = "purpose", value_enum, required = true)]
+    pub purposes: Vec<PurposeArg>,
+    /// A JWKS file (JSON object with a "keys" array): the organization's public
+    /// keys for SMART Backend Services client authentication.
+    #[arg(long)]
+    pub jwks_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OrgListArgs {
+    /// Print a JSON array instead of one line per organization.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OrgDisableArgs {
+    /// The organization id.
+    #[arg(long)]
+    pub id: String,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OrgKind {
+    Clinic,
+    Municipality,
+    #[value(name = "ehr_network")]
+    EhrNetwork,
+    Research,
+}
+
+impl OrgKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrgKind::Clinic => "clinic",
+            OrgKind::Municipality => "municipality",
+            OrgKind::EhrNetwork => "ehr_network",
+            OrgKind::Research => "research",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PurposeArg {
+    Treatment,
+    Emergency,
+    Research,
+}
+
+impl PurposeArg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PurposeArg::Treatment => "treatment",
+            PurposeArg::Emergency => "emergency",
+            PurposeArg::Research => "research",
+        }
+    }
+}
+
+/// `phr-server audit …`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Verify every account's hash chain; exit 1 listing every break found.
+    Verify(StorageArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -229,6 +331,51 @@ mod tests {
         let printed = config.to_string();
         assert!(!printed.contains("s3cret-pw"), "{printed}");
         assert!(printed.contains("postgres://phr:***@db.internal:5432/phr"), "{printed}");
+    }
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("phr-server").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn org_add_takes_repeated_purposes_and_snake_case_kinds() {
+        let cli = parse(&[
+            "org",
+            "add",
+            "--id",
+            "net-1",
+            "--name",
+            "Net",
+            "--kind",
+            "ehr_network",
+            "--purpose",
+            "treatment",
+            "--purpose",
+            "emergency",
+            "--data-dir",
+            "/tmp/x",
+        ])
+        .unwrap();
+        let Command::Org(OrgCommand::Add(args)) = cli.command else { panic!("expected org add") };
+        assert_eq!(args.kind, OrgKind::EhrNetwork);
+        assert_eq!(args.purposes, vec![PurposeArg::Treatment, PurposeArg::Emergency]);
+        assert_eq!(args.storage.data_dir, PathBuf::from("/tmp/x"));
+    }
+
+    #[test]
+    fn org_add_refuses_unknown_kinds_missing_purposes_and_unknown_purposes() {
+        let base = ["org", "add", "--id", "c", "--name", "C"];
+        let with = |extra: &[&'static str]| parse(&[&base[..], extra].concat()).unwrap_err().kind();
+        assert_eq!(with(&["--kind", "hospital", "--purpose", "treatment"]), clap::error::ErrorKind::InvalidValue);
+        assert_eq!(with(&["--kind", "clinic"]), clap::error::ErrorKind::MissingRequiredArgument);
+        assert_eq!(with(&["--kind", "clinic", "--purpose", "marketing"]), clap::error::ErrorKind::InvalidValue);
+    }
+
+    #[test]
+    fn audit_verify_takes_the_storage_arguments() {
+        let cli = parse(&["audit", "verify", "--database-url", "sqlite:///tmp/a.db"]).unwrap();
+        let Command::Audit(AuditCommand::Verify(storage)) = cli.command else { panic!("expected audit verify") };
+        assert_eq!(storage.database().unwrap(), DatabaseTarget::Sqlite("/tmp/a.db".into()));
     }
 
     #[test]

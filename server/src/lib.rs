@@ -12,6 +12,8 @@
 //! | [`keys`] | the server key directory (view key for HPKE, token signing key), created on first run, mode 0600 |
 //! | [`http`] | the actix-web app: routes, request ids, JSON limits, health and version |
 //! | [`error`] | `ApiError`, the one place errors become HTTP responses (RFC 9457 problem JSON) |
+//! | [`consent`] | `/consent/v1`: the view key, consent grants with their wrapped keys, revocation |
+//! | [`organizations`] | the grantee registry (`phr-server org …`) and its listing for devices |
 //!
 //! Later issues add `sync/`, `consent/`, `audit/`, `fhir/` and `research/` beside these.
 
@@ -20,10 +22,12 @@ pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod consent;
 pub mod db;
 pub mod error;
 pub mod http;
 pub mod keys;
+pub mod organizations;
 pub mod sync;
 pub mod test_support;
 

@@ -91,13 +91,20 @@ impl Device {
 
     /// Joins `account_id` with a pairing code from another device; the account
     /// key travels device-to-device (here: copied), never through the server.
-    pub fn join(server: &str, account_id: &str, account_key: &[u8], pairing_code: &str, name: &str) -> Result<Device, (u16, Value)> {
+    pub fn join(
+        server: &str,
+        account_id: &str,
+        account_key: &[u8],
+        pairing_code: &str,
+        name: &str,
+    ) -> Result<Device, (u16, Value)> {
         let signing = new_signing_key();
-        let (status, body) = crate::json_response(http().post(&format!("{server}/accounts/v1/join")).send_json(json!({
-            "account_id": account_id,
-            "pairing_code": pairing_code,
-            "device": { "public_key": b64(signing.public_key().as_ref()), "name": name },
-        })));
+        let (status, body) =
+            crate::json_response(http().post(&format!("{server}/accounts/v1/join")).send_json(json!({
+                "account_id": account_id,
+                "pairing_code": pairing_code,
+                "device": { "public_key": b64(signing.public_key().as_ref()), "name": name },
+            })));
         if status != 201 {
             return Err((status, body));
         }
@@ -108,7 +115,13 @@ impl Device {
         Ok(device)
     }
 
-    fn new(server: &str, account_id: String, device_id: String, signing: Ed25519KeyPair, account_key: AccountKey) -> Device {
+    fn new(
+        server: &str,
+        account_id: String,
+        device_id: String,
+        signing: Ed25519KeyPair,
+        account_key: AccountKey,
+    ) -> Device {
         Device {
             server: server.to_owned(),
             account_id,
@@ -143,16 +156,39 @@ impl Device {
         let challenge: ChallengeResponse = serde_json::from_value(body).map_err(|e| e.to_string())?;
         let message = sign_in_message(&self.account_id, &self.device_id, &challenge.challenge_id, &challenge.nonce);
         let signature = self.signing.sign(&message);
-        let (status, body) = crate::json_response(self.agent.post(&format!("{}/auth/v1/session", self.server)).send_json(json!({
-            "account_id": self.account_id,
-            "device_id": self.device_id,
-            "challenge_id": challenge.challenge_id,
-            "signature": b64(signature.as_ref()),
-        })));
+        let (status, body) =
+            crate::json_response(self.agent.post(&format!("{}/auth/v1/session", self.server)).send_json(json!({
+                "account_id": self.account_id,
+                "device_id": self.device_id,
+                "challenge_id": challenge.challenge_id,
+                "signature": b64(signature.as_ref()),
+            })));
         if status != 200 {
             return Err(format!("session: {status} {body}"));
         }
         let tokens: TokenResponse = serde_json::from_value(body).map_err(|e| e.to_string())?;
+        self.access_token = tokens.access_token;
+        self.refresh_token = tokens.refresh_token;
+        Ok(())
+    }
+
+    /// Signs `message` with this device's Ed25519 key (e.g. a sign-in
+    /// challenge a test wants to replay).
+    pub fn sign(&self, message: &[u8]) -> Vec<u8> {
+        self.signing.sign(message).as_ref().to_vec()
+    }
+
+    /// Rotates the tokens with the refresh token: on success both are replaced.
+    pub fn refresh(&mut self) -> Result<(), (u16, Value)> {
+        let (status, body) = crate::json_response(
+            self.agent
+                .post(&format!("{}/auth/v1/refresh", self.server))
+                .send_json(json!({"refresh_token": self.refresh_token})),
+        );
+        if status != 200 {
+            return Err((status, body));
+        }
+        let tokens: TokenResponse = serde_json::from_value(body).expect("token response");
         self.access_token = tokens.access_token;
         self.refresh_token = tokens.refresh_token;
         Ok(())
@@ -176,7 +212,8 @@ impl Device {
         let mut resp = resp.expect("HTTP request failed");
         let status = resp.status().as_u16();
         let text = resp.body_mut().read_to_string().unwrap_or_default();
-        let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let json =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         (status, json)
     }
 
@@ -233,7 +270,8 @@ impl Device {
         let dek = self.keys.entry(record_id).or_insert_with(DataKey::generate);
         let aad = RecordAad { account_id: &account_id, record_id, version: record.server_version + 1 };
         let envelope = seal_record(dek, &aad, &plaintext);
-        let wrapped_key = wrap_data_key(&self.account_key, dek, &AccountWrapContext { account_id: &account_id, record_id });
+        let wrapped_key =
+            wrap_data_key(&self.account_key, dek, &AccountWrapContext { account_id: &account_id, record_id });
         Change {
             record_id,
             base_version: record.server_version,
@@ -244,6 +282,49 @@ impl Device {
             envelope,
             wrapped_key,
         }
+    }
+
+    /// Seals `plaintext` as a brand-new record (base version 0) under this
+    /// account's key, with a fresh data key, without touching the offline
+    /// store: what the benchmarks push. Open it again with [`Device::open_bytes`].
+    pub fn seal_new_record(&self, record_id: Uuid, kind: RecordKind, subject: Subject, plaintext: &[u8]) -> Change {
+        let dek = DataKey::generate();
+        let aad = RecordAad { account_id: &self.account_id, record_id, version: 1 };
+        let envelope = seal_record(&dek, &aad, plaintext);
+        let ctx = AccountWrapContext { account_id: &self.account_id, record_id };
+        let wrapped_key = wrap_data_key(&self.account_key, &dek, &ctx);
+        Change {
+            record_id,
+            base_version: 0,
+            kind,
+            subject,
+            effective_date: None,
+            deleted: false,
+            envelope,
+            wrapped_key,
+        }
+    }
+
+    /// Opens a pulled change to its raw plaintext (see [`Device::seal_new_record`]).
+    pub fn open_bytes(&self, pulled: &PulledChange) -> Result<Vec<u8>, String> {
+        let ctx = AccountWrapContext { account_id: &self.account_id, record_id: pulled.record_id };
+        let dek = unwrap_data_key(&self.account_key, &pulled.wrapped_key, &ctx).map_err(|e| format!("unwrap: {e}"))?;
+        let aad = RecordAad { account_id: &self.account_id, record_id: pulled.record_id, version: pulled.version };
+        open_record(&dek, &aad, &pulled.envelope).map_err(|e| format!("open: {e}"))
+    }
+
+    /// A record's data key wrapped under a consent grant's key, bound to this
+    /// account, the grant and the record: what the device sends when it
+    /// grants access. `None` if this device has never sealed or opened the record.
+    pub fn wrap_record_key_for_grant(
+        &self,
+        record_id: Uuid,
+        grant_key: &phr_core::crypto::GrantKey,
+        grant_id: Uuid,
+    ) -> Option<Vec<u8>> {
+        let dek = self.keys.get(&record_id)?;
+        let ctx = phr_core::crypto::GrantWrapContext { account_id: &self.account_id, grant_id, record_id };
+        Some(wrap_data_key(grant_key, dek, &ctx))
     }
 
     /// Opens a pulled change: unwrap its data key, open the envelope, parse the history.

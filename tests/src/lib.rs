@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 pub use phr_server::test_support::TestDatabase;
 
 pub mod client;
+pub mod inspect;
 
 /// A running `phr-server serve` process. Killed when dropped.
 pub struct ServerProcess {
@@ -56,6 +57,7 @@ impl ServerProcess {
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         cmd.envs(opts.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        die_with_parent(&mut cmd);
         if let Some(url) = &opts.database_url {
             cmd.arg("--database-url").arg(url);
         }
@@ -144,8 +146,25 @@ impl Drop for ServerProcess {
     }
 }
 
+/// Makes the child get SIGKILL when its parent dies, so a crashed or killed
+/// test run never leaves servers behind. Linux ties this to the *thread* that
+/// spawned the child: start servers from the test's own thread, not from a
+/// helper thread that exits early.
+pub fn die_with_parent(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl(2) is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
 /// The `addr` of a `{"fields":{"message":"listening","addr":"…"}}` log line.
-fn listening_addr(line: &str) -> Option<String> {
+pub fn listening_addr(line: &str) -> Option<String> {
     let v: serde_json::Value = serde_json::from_str(line).ok()?;
     let fields = v.get("fields")?;
     if fields.get("message")?.as_str()? != "listening" {
@@ -155,10 +174,17 @@ fn listening_addr(line: &str) -> Option<String> {
 }
 
 /// An HTTP agent that returns 4xx/5xx responses instead of erroring on them.
+///
+/// Idle connections are reused for at most 2 s: the server closes them after
+/// 5 s (actix-web's keep-alive), and a request written into a connection the
+/// server is closing at that moment fails with "connection reset". Devices
+/// that all went idle together (signed in together, then pushed together
+/// after preparing their batches) hit that race together.
 pub fn http() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(30)))
+        .max_idle_age(Duration::from_secs(2))
         .build()
         .into()
 }

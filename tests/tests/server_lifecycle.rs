@@ -31,6 +31,39 @@ fn server_starts_on_the_embedded_sqlite_default_with_no_setup() {
     assert_eq!(body["status"], "ok");
     assert_eq!(body["database"], "sqlite");
     assert!(data.join("phr.db").is_file(), "SQLite file is created in the data dir");
+    let logs = server.logs();
+    assert!(!logs.iter().any(|l| l.contains("database is locked")), "a fresh database logs no lock errors: {logs:?}");
+}
+
+#[test]
+fn a_closed_log_pipe_neither_crashes_the_server_nor_stops_a_graceful_shutdown() {
+    use std::io::{BufRead, BufReader};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(tmp.path())
+        .env_remove("PHR_DATABASE_URL")
+        .stderr(std::process::Stdio::piped());
+    phr_tests::die_with_parent(&mut cmd);
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = lines.by_ref().map_while(Result::ok).find_map(|l| phr_tests::listening_addr(&l)).expect("listening");
+    drop(lines); // the log reader goes away, as when a log collector dies
+    for _ in 0..3 {
+        let (status, _) = json_response(http().get(&format!("http://{addr}/healthz")).call());
+        assert_eq!(status, 200);
+    }
+    // SAFETY: kill(2) on our own child.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) }, 0);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "server ignored SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "exit status {status}");
 }
 
 #[test]

@@ -17,6 +17,7 @@ pub mod common;
 pub mod child_checkup;
 pub mod delivery;
 pub mod development;
+pub mod examples;
 pub mod immunization;
 pub mod immunization_schedule;
 pub mod medication;

@@ -15,7 +15,6 @@
 //! | `DELETE /accounts/v1` | device | erase every row of the account |
 
 use actix_web::{delete, get, post, web, HttpResponse};
-use diesel::Connection;
 use phr_core::sync::protocol::{
     AccountInfo, ChallengeRequest, ChallengeResponse, CreateAccountRequest, CreateAccountResponse, DeviceInfo,
     JoinRequest, JoinResponse, NewDevice, PairingCodeResponse, RefreshRequest, SessionRequest, TokenResponse,
@@ -26,6 +25,7 @@ use uuid::Uuid;
 use crate::audit::{self, NewAuditEvent};
 use crate::auth::tokens::{self, REFRESH_TOKEN_TTL_MS};
 use crate::auth::AuthenticatedDevice;
+use crate::db::write_transaction;
 use crate::error::ApiError;
 use crate::http::{now_ms, AppState};
 
@@ -93,7 +93,7 @@ async fn create_account(
     let (acc, dev) = (account_id.clone(), device_id.clone());
     state
         .db(move |conn| {
-            conn.transaction(|conn| {
+            write_transaction(conn, |conn| {
                 let now = now_ms();
                 store::insert_account(conn, &acc, &req.account_public_key, now)?;
                 store::insert_device(conn, &acc, &dev, &req.device.public_key, req.device.name.trim(), now)?;
@@ -129,7 +129,7 @@ async fn challenge(state: web::Data<AppState>, body: web::Json<ChallengeRequest>
     let (cid, n) = (challenge_id.clone(), nonce.clone());
     state
         .db(move |conn| {
-            conn.transaction(|conn| {
+            write_transaction(conn, |conn| {
                 if !store::device_exists(conn, &req.account_id, &req.device_id)? {
                     return Err(ApiError::Unauthorized("unknown account or device".into()));
                 }
@@ -153,7 +153,7 @@ async fn session(state: web::Data<AppState>, body: web::Json<SessionRequest>) ->
     // Verify and record in one transaction; the outcome (and its audit entry) commits either way.
     let verified = state
         .db(move |conn| {
-            conn.transaction(|conn| {
+            write_transaction(conn, |conn| {
                 let now = now_ms();
                 let denied = |conn: &mut crate::db::DbConnection, why: &str| -> Result<Result<(), String>, ApiError> {
                     let actor = format!("device:{}", req.device_id);
@@ -245,7 +245,7 @@ async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>) ->
     let acc = account_id.clone();
     let outcome = state
         .db(move |conn| {
-            conn.transaction(|conn| {
+            write_transaction(conn, |conn| {
                 let now = now_ms();
                 let Some((device_id, expires_at, used_at)) = store::refresh_token(conn, &acc, &old_hash)? else {
                     return Ok(Err("invalid refresh token".to_owned()));
@@ -300,7 +300,7 @@ async fn pairing_code(state: web::Data<AppState>, device: AuthenticatedDevice) -
     let expires_at = now_ms() + PAIRING_CODE_TTL_MS;
     state
         .db(move |conn| {
-            conn.transaction(|conn| {
+            write_transaction(conn, |conn| {
                 let now = now_ms();
                 store::insert_pairing_code(conn, &device.account_id, &hash, &device.device_id, expires_at, now)?;
                 audit::append(
@@ -335,7 +335,7 @@ async fn join(state: web::Data<AppState>, body: web::Json<JoinRequest>) -> Resul
     let dev = device_id.clone();
     state
         .db(move |conn| {
-            conn.transaction(|conn| {
+            write_transaction(conn, |conn| {
                 let now = now_ms();
                 if !store::redeem_pairing_code(conn, &req.account_id, &hash, now)? {
                     return Err(ApiError::Unauthorized("invalid or expired pairing code".into()));
@@ -409,7 +409,7 @@ async fn remove_device(
     parse_id("device_id", &target).map_err(|_| ApiError::NotFound("no such device in this account".into()))?;
     state
         .db(move |conn| {
-            conn.transaction(|conn| {
+            write_transaction(conn, |conn| {
                 if !store::remove_device(conn, &device.account_id, &target)? {
                     return Err(ApiError::NotFound("no such device in this account".into()));
                 }
@@ -435,7 +435,7 @@ async fn remove_device(
 #[delete("/accounts/v1")]
 async fn delete_account(state: web::Data<AppState>, device: AuthenticatedDevice) -> Result<HttpResponse, ApiError> {
     let account = device.account_id.clone();
-    let rows = state.db(move |conn| Ok(conn.transaction(|conn| store::delete_account(conn, &account))?)).await?;
+    let rows = state.db(move |conn| Ok(write_transaction(conn, |conn| store::delete_account(conn, &account))?)).await?;
     tracing::info!(rows, "account erased");
     Ok(HttpResponse::NoContent().finish())
 }

@@ -41,6 +41,36 @@ impl DbConnection {
     }
 }
 
+/// Runs `f` in a transaction that will write. On SQLite it starts with
+/// `BEGIN IMMEDIATE`, taking the write lock up front (waiting out
+/// `busy_timeout`): a plain deferred transaction that reads first and writes
+/// later fails at once with `SQLITE_BUSY` if another connection wrote in
+/// between, which concurrent sign-ins of different accounts do. On
+/// PostgreSQL it is an ordinary transaction. Top level only: inside a
+/// transaction use `conn.transaction` (a savepoint).
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    match conn {
+        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConnection::Postgresql(_) => Manager::begin_transaction(conn)?,
+    }
+    match f(&mut *conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => match Manager::rollback_transaction(conn) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+            Err(rollback_error) => Err(rollback_error.into()),
+        },
+    }
+}
+
 pub type DbPool = r2d2::Pool<DbManager>;
 pub type PooledDb = r2d2::PooledConnection<DbManager>;
 
@@ -145,7 +175,9 @@ impl DbManager {
     }
 }
 
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+/// `busy_timeout` comes first: switching a new database to WAL takes a lock,
+/// and the pool opens several connections at once.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
 
 impl ManageConnection for DbManager {

@@ -75,6 +75,8 @@ pub fn configure(state: AppState, max_body_bytes: usize) -> impl FnOnce(&mut web
             .service(health::version)
             .configure(crate::accounts::routes)
             .configure(crate::sync::routes)
+            .configure(crate::consent::routes)
+            .configure(crate::organizations::routes)
             .service(crate::audit::api::events)
             .default_service(web::to(not_found));
     }

@@ -16,8 +16,8 @@
 
 use std::collections::HashSet;
 
+use crate::db::write_transaction;
 use actix_web::{get, post, web, HttpResponse};
-use diesel::Connection;
 use phr_core::sync::protocol::{
     Change, ChangeResult, ChangeStatus, PullResponse, PulledChange, PushRequest, PushResponse,
 };
@@ -94,7 +94,8 @@ async fn push(
     let req = body.into_inner();
     check_batch(&req, &state.limits)?;
     let max_records = state.limits.max_records_per_account;
-    let response = state.db(move |conn| conn.transaction(|conn| apply_batch(conn, &device, &req, max_records))).await?;
+    let response =
+        state.db(move |conn| write_transaction(conn, |conn| apply_batch(conn, &device, &req, max_records))).await?;
     Ok(HttpResponse::Ok().content_type("application/json").body(response))
 }
 
@@ -117,7 +118,14 @@ fn apply_batch(
     }
     let ids: Vec<String> = req.changes.iter().map(|c| c.record_id.to_string()).collect();
     let current = store::current_versions(conn, account, &ids)?;
-    let new_records = ids.iter().filter(|id| !current.contains_key(*id)).count() as i64;
+    // Only changes that will create a record take a slot: a change to an
+    // absent record based on any version but 0 is a conflict and stores nothing.
+    let new_records = req
+        .changes
+        .iter()
+        .zip(&ids)
+        .filter(|(change, id)| change.base_version == 0 && !current.contains_key(*id))
+        .count() as i64;
     if record_count + new_records > max_records {
         return Err(ApiError::Conflict(format!(
             "the account would hold more than {max_records} records; delete old ones or contact the operator"
@@ -193,14 +201,39 @@ async fn pull(
     }
     let since = i64::try_from(query.since).map_err(|_| ApiError::BadRequest("since is out of range".into()))?;
     let account = device.account_id.clone();
-    let rows = state.db(move |conn| Ok(store::changes_since(conn, &account, since, i64::from(limit) + 1)?)).await?;
-    let more = rows.len() > limit as usize;
-    let mut changes = Vec::with_capacity(rows.len().min(limit as usize));
-    for row in rows.into_iter().take(limit as usize) {
+    let cursor = query.since;
+    // Rows are loaded and encoded on the same blocking thread, straight into
+    // a buffer of the right size: a page's memory is freed where it was taken
+    // and never held twice (rows + a doubling JSON buffer) on the async worker.
+    let body = state
+        .db(move |conn| {
+            let rows = store::changes_since(conn, &account, since, i64::from(limit) + 1)?;
+            pull_response_json(rows, limit as usize, cursor)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().content_type("application/json").body(body))
+}
+
+/// The JSON of a pull page: the first `limit` rows (one more was loaded to tell whether there is `more`).
+fn pull_response_json(rows: Vec<store::RecordRow>, limit: usize, since: u64) -> Result<Vec<u8>, ApiError> {
+    let more = rows.len() > limit;
+    let b64_len = |n: usize| n.div_ceil(3) * 4;
+    // Envelopes and keys travel as base64; the rest of a change is under ~400 bytes.
+    let capacity = 64
+        + rows
+            .iter()
+            .take(limit)
+            .map(|r| b64_len(r.envelope.len()) + b64_len(r.wrapped_key.len()) + 400)
+            .sum::<usize>();
+    let mut changes = Vec::with_capacity(rows.len().min(limit));
+    for row in rows.into_iter().take(limit) {
         changes.push(pulled(row)?);
     }
-    let next_cursor = changes.last().map(|c| c.seq).unwrap_or(query.since);
-    Ok(HttpResponse::Ok().json(PullResponse { changes, next_cursor, more }))
+    let next_cursor = changes.last().map(|c| c.seq).unwrap_or(since);
+    let mut body = Vec::with_capacity(capacity);
+    serde_json::to_writer(&mut body, &PullResponse { changes, next_cursor, more })
+        .map_err(|e| ApiError::Internal(format!("cannot encode pull response: {e}")))?;
+    Ok(body)
 }
 
 fn pulled(row: store::RecordRow) -> Result<PulledChange, ApiError> {

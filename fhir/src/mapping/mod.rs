@@ -1,0 +1,659 @@
+//! The two-way mapping between `phr_core::dataset` records and FHIR R4
+//! resources, one file per dataset module (see each module's docs for its
+//! choices).
+//!
+//! - [`to_fhir`] turns one record body into the resources that represent it
+//!   (e.g. a prenatal visit: one Encounter plus one Observation per measured item).
+//! - [`from_fhir`] reads such a group back. dataset -> FHIR -> dataset is lossless
+//!   for every valid record (each module has a round-trip test with a fully filled
+//!   and a minimal example). It never panics: a missing element, an unknown code
+//!   or a wrong unit is a [`MappingError`] naming the element path.
+//!
+//! Common choices:
+//! - Codes: LOINC where DATASET.md gives one; the JP (MEDIS) coding is sent next to
+//!   it where DATASET.md names one (same CodeableConcept, both codings); items
+//!   without a standard code use the module's local code system
+//!   ([`code_systems::local`]) and coded answers a local system per answer set
+//!   ([`code_systems::local_answers`]), with the handbook's symbol or label as display.
+//! - Units: every quantity is sent as UCUM (`system` = UCUM, `code` = the unit the
+//!   dataset type carries); reading back requires exactly that UCUM code, so a
+//!   weight in `g` where `kg` is expected is an error naming `kg`.
+//! - Numbers: values are written as the shortest decimal that reads back as the
+//!   same `f64` (`62.5`, `3050`), so the round trip is exact.
+//! - Ids: the primary resource of a record has the record id; the others
+//!   `<record id>-<item>`. References are relative (`Patient/<id>`,
+//!   `Encounter/<record id>`), the subject taken from [`MappingContext`].
+//! - Derived values (BMI, Kaup index) are sent for readers and ignored on the way back.
+//! - An empty optional group (`labs: Some(Labs::default())`) has nothing to send and
+//!   comes back as `None`; validation treats the two alike.
+//! - Error paths are `<ResourceType>[<index in the input>].<element path>`, e.g.
+//!   `Observation[3].valueQuantity.code`.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, SecondsFormat};
+use phr_core::dataset::common::Unit;
+use phr_core::dataset::{Quantity as DsQuantity, RecordBody, RecordKind};
+use uuid::Uuid;
+
+use crate::code_systems;
+use crate::model::{
+    CodeableConcept, Coding, Decimal, EffectiveX, Integer, Observation, ObservationComponent, Quantity, Reference,
+    Resource, ValueX,
+};
+
+pub mod child_checkup;
+pub mod delivery;
+pub mod development;
+pub mod immunization;
+pub mod medication;
+pub mod mother_profile;
+pub mod newborn;
+pub mod pregnancy;
+pub mod prenatal_visit;
+pub mod self_vitals;
+
+/// What a mapping needs beyond the record: whose record it is and its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingContext {
+    /// The record id (UUIDv7 from the device); the primary resource's id.
+    pub record_id: Uuid,
+    /// The logical id of the subject's Patient resource (mother or child).
+    pub patient_id: String,
+}
+
+impl MappingContext {
+    /// A context for record `record_id` about the Patient `patient_id`.
+    pub fn new(record_id: Uuid, patient_id: impl Into<String>) -> Self {
+        MappingContext { record_id, patient_id: patient_id.into() }
+    }
+
+    /// `Patient/<patient_id>`.
+    pub fn subject(&self) -> Reference {
+        Reference::to(format!("Patient/{}", self.patient_id))
+    }
+
+    /// The id of the record's primary resource.
+    pub fn primary_id(&self) -> String {
+        self.record_id.to_string()
+    }
+
+    /// The id of a secondary resource: `<record id>-<suffix>` (≤ 64 chars for our suffixes).
+    pub fn id(&self, suffix: &str) -> String {
+        format!("{}-{suffix}", self.record_id)
+    }
+}
+
+/// Why a group of resources could not be read as a record (or a record not written).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MappingError {
+    /// A required element is absent.
+    #[error("{path}: required element is missing")]
+    Missing {
+        /// Element path, e.g. `Observation[2].valueQuantity`.
+        path: String,
+    },
+    /// A code this mapping does not know.
+    #[error("{path}: unknown code {code:?}{}", system.as_deref().map(|s| format!(" in {s}")).unwrap_or_default())]
+    UnknownCode {
+        /// Element path, e.g. `Observation[0].code.coding[0].code`.
+        path: String,
+        /// The system of the code, if given.
+        system: Option<String>,
+        /// The code.
+        code: String,
+    },
+    /// A quantity in another unit than the one the item is recorded in.
+    #[error("{path}: unit must be UCUM \"{expected}\", got {got:?}")]
+    WrongUnit {
+        /// Element path, e.g. `Observation[1].valueQuantity.code`.
+        path: String,
+        /// The UCUM code expected.
+        expected: &'static str,
+        /// What was sent (code, or system when the system is not UCUM).
+        got: String,
+    },
+    /// An element with a value that does not fit (wrong type, bad date, out of range for the type).
+    #[error("{path}: {reason}")]
+    Invalid {
+        /// Element path.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A resource type that has no place in a record of this kind.
+    #[error("{path}: a {resource_type} is not part of a {kind} record")]
+    UnexpectedResource {
+        /// `<ResourceType>[<index>]`.
+        path: String,
+        /// The resource type found.
+        resource_type: String,
+        /// The record kind being read.
+        kind: RecordKind,
+    },
+}
+
+impl MappingError {
+    /// The element path the error is about.
+    pub fn path(&self) -> &str {
+        match self {
+            MappingError::Missing { path }
+            | MappingError::UnknownCode { path, .. }
+            | MappingError::WrongUnit { path, .. }
+            | MappingError::Invalid { path, .. }
+            | MappingError::UnexpectedResource { path, .. } => path,
+        }
+    }
+}
+
+/// Result of a mapping step.
+pub type Result<T> = std::result::Result<T, MappingError>;
+
+/// The resources that represent `record` (the primary resource first).
+///
+/// Fails only for a record that could never pass validation (a NaN or infinite
+/// measurement has no FHIR decimal form).
+pub fn to_fhir(record: &RecordBody, ctx: &MappingContext) -> Result<Vec<Resource>> {
+    match record {
+        RecordBody::MotherProfile(m) => mother_profile::to_fhir(m, ctx),
+        RecordBody::Pregnancy(m) => pregnancy::to_fhir(m, ctx),
+        RecordBody::PrenatalVisit(m) => prenatal_visit::to_fhir(m, ctx),
+        RecordBody::Delivery(m) => delivery::to_fhir(m, ctx),
+        RecordBody::Newborn(m) => newborn::to_fhir(m, ctx),
+        RecordBody::ChildCheckup(m) => child_checkup::to_fhir(m, ctx),
+        RecordBody::Development(m) => development::to_fhir(m, ctx),
+        RecordBody::Immunization(m) => immunization::to_fhir(m, ctx),
+        RecordBody::Medication(m) => medication::to_fhir(m, ctx),
+        RecordBody::SelfVitals(m) => self_vitals::to_fhir(m, ctx),
+    }
+}
+
+/// Reads the resources of one record of `kind` back into its dataset body.
+pub fn from_fhir(kind: RecordKind, resources: &[Resource]) -> Result<RecordBody> {
+    Ok(match kind {
+        RecordKind::MotherProfile => RecordBody::MotherProfile(mother_profile::from_fhir(resources)?),
+        RecordKind::Pregnancy => RecordBody::Pregnancy(pregnancy::from_fhir(resources)?),
+        RecordKind::PrenatalVisit => RecordBody::PrenatalVisit(prenatal_visit::from_fhir(resources)?),
+        RecordKind::Delivery => RecordBody::Delivery(delivery::from_fhir(resources)?),
+        RecordKind::Newborn => RecordBody::Newborn(newborn::from_fhir(resources)?),
+        RecordKind::ChildCheckup => RecordBody::ChildCheckup(child_checkup::from_fhir(resources)?),
+        RecordKind::Development => RecordBody::Development(development::from_fhir(resources)?),
+        RecordKind::Immunization => RecordBody::Immunization(immunization::from_fhir(resources)?),
+        RecordKind::Medication => RecordBody::Medication(medication::from_fhir(resources)?),
+        RecordKind::SelfVitals => RecordBody::SelfVitals(self_vitals::from_fhir(resources)?),
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Helpers shared by the module mappings
+// ---------------------------------------------------------------------------
+
+/// Observation category codes.
+pub(crate) mod category {
+    pub const VITAL_SIGNS: &str = "vital-signs";
+    pub const EXAM: &str = "exam";
+    pub const LABORATORY: &str = "laboratory";
+    pub const SOCIAL_HISTORY: &str = "social-history";
+    pub const SURVEY: &str = "survey";
+    pub const ACTIVITY: &str = "activity";
+}
+
+/// A LOINC coding.
+pub(crate) fn loinc(code: &str, display: &str) -> Coding {
+    Coding::new(code_systems::LOINC, code, Some(display))
+}
+
+/// A JP (MEDIS) observation coding.
+pub(crate) fn jp(code: &str, display: &str) -> Coding {
+    Coding::new(code_systems::JP_MEDIS_OBSERVATION, code, Some(display))
+}
+
+/// A local item coding of `kind`.
+pub(crate) fn local_item(kind: RecordKind, code: &str, display: &str) -> Coding {
+    Coding::new(code_systems::local(kind), code, Some(display))
+}
+
+/// A CodeableConcept holding one local answer code.
+pub(crate) fn answer(kind: RecordKind, value_set: &str, code: &str, display: &str) -> CodeableConcept {
+    CodeableConcept::from_codings(vec![Coding::new(code_systems::local_answers(kind, value_set), code, Some(display))])
+}
+
+/// A FHIR date (`YYYY-MM-DD`).
+pub(crate) fn date_text(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+/// A FHIR dateTime with its offset, seconds always, fractions only when present.
+pub(crate) fn datetime_text(at: &DateTime<FixedOffset>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::AutoSi, false)
+}
+
+/// Reads a FHIR date (date precision only).
+pub(crate) fn parse_date(text: &str, path: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| invalid(path, format!("must be a full date YYYY-MM-DD, got {text:?}")))
+}
+
+/// Reads a FHIR dateTime with seconds and offset.
+pub(crate) fn parse_datetime(text: &str, path: &str) -> Result<DateTime<FixedOffset>> {
+    DateTime::parse_from_rfc3339(text)
+        .map_err(|_| invalid(path, format!("must be a dateTime with seconds and a UTC offset, got {text:?}")))
+}
+
+pub(crate) fn invalid(path: &str, reason: impl Into<String>) -> MappingError {
+    MappingError::Invalid { path: path.to_owned(), reason: reason.into() }
+}
+
+pub(crate) fn missing(path: impl Into<String>) -> MappingError {
+    MappingError::Missing { path: path.into() }
+}
+
+/// A dataset quantity as a UCUM FHIR Quantity.
+pub(crate) fn quantity<U: Unit>(q: &DsQuantity<U>, what: &str) -> Result<Quantity> {
+    let value = Decimal::from_f64(q.value)
+        .ok_or_else(|| invalid(what, format!("{} is not a finite number; FHIR has no form for it", q.value)))?;
+    Ok(Quantity {
+        value: Some(value),
+        unit: Some(U::UCUM.to_owned()),
+        system: Some(code_systems::UCUM.to_owned()),
+        code: Some(U::UCUM.to_owned()),
+        ..Default::default()
+    })
+}
+
+/// A plain number (z-score) as a decimal.
+pub(crate) fn decimal(v: f64, what: &str) -> Result<Decimal> {
+    Decimal::from_f64(v).ok_or_else(|| invalid(what, format!("{v} is not a finite number; FHIR has no form for it")))
+}
+
+/// Reads a UCUM FHIR Quantity into a dataset quantity of unit `U`.
+pub(crate) fn read_quantity<U: Unit>(q: &Quantity, path: &str) -> Result<DsQuantity<U>> {
+    if let Some(system) = &q.system {
+        if system != code_systems::UCUM {
+            return Err(MappingError::WrongUnit {
+                path: format!("{path}.system"),
+                expected: U::UCUM,
+                got: system.clone(),
+            });
+        }
+    }
+    match q.code.as_deref() {
+        Some(code) if code == U::UCUM => {}
+        Some(code) => {
+            return Err(MappingError::WrongUnit { path: format!("{path}.code"), expected: U::UCUM, got: code.into() })
+        }
+        None => return Err(missing(format!("{path}.code"))),
+    }
+    if let Some(c) = &q.comparator {
+        return Err(invalid(&format!("{path}.comparator"), format!("an exact value is required, got {c:?}")));
+    }
+    let value = q.value.as_ref().ok_or_else(|| missing(format!("{path}.value")))?;
+    let v = value.to_f64().ok_or_else(|| invalid(&format!("{path}.value"), "must be a finite number"))?;
+    Ok(DsQuantity::new(v))
+}
+
+/// Reads a FHIR decimal into an f64.
+pub(crate) fn read_decimal(d: &Decimal, path: &str) -> Result<f64> {
+    d.to_f64().ok_or_else(|| invalid(path, "must be a finite number"))
+}
+
+/// Finds the value of a coded enum by its local code in `cc` (`system` coding).
+pub(crate) fn decode<T: Copy + 'static>(
+    all: &'static [T],
+    code_of: impl Fn(T) -> &'static str,
+    cc: &CodeableConcept,
+    system: &str,
+    path: &str,
+) -> Result<T> {
+    let (i, coding) = cc
+        .coding
+        .iter()
+        .enumerate()
+        .find(|(_, c)| c.system.as_deref() == Some(system))
+        .ok_or_else(|| MappingError::Missing { path: format!("{path}.coding (system {system})") })?;
+    let code = coding.code.as_deref().ok_or_else(|| missing(format!("{path}.coding[{i}].code")))?;
+    all.iter().copied().find(|v| code_of(*v) == code).ok_or_else(|| MappingError::UnknownCode {
+        path: format!("{path}.coding[{i}].code"),
+        system: Some(system.to_owned()),
+        code: code.to_owned(),
+    })
+}
+
+/// The `value[x]` of an observation or component, by the expected type.
+pub(crate) struct Val<'a> {
+    pub value: Option<&'a ValueX>,
+    pub path: String,
+}
+
+impl<'a> Val<'a> {
+    pub fn of_obs(o: &'a Observation, path: &str) -> Self {
+        Val { value: o.value.as_ref(), path: path.to_owned() }
+    }
+
+    pub fn of_component(c: &'a ObservationComponent, path: &str) -> Self {
+        Val { value: c.value.as_ref(), path: path.to_owned() }
+    }
+
+    fn wrong(&self, expected: &str) -> MappingError {
+        match self.value {
+            None => missing(format!("{}.{expected}", self.path)),
+            Some(v) => invalid(&format!("{}.{}", self.path, v.key()), format!("expected {expected}")),
+        }
+    }
+
+    pub fn quantity<U: Unit>(&self) -> Result<DsQuantity<U>> {
+        match self.value {
+            Some(ValueX::Quantity(q)) => read_quantity(q, &format!("{}.valueQuantity", self.path)),
+            _ => Err(self.wrong("valueQuantity")),
+        }
+    }
+
+    pub fn raw_quantity(&self) -> Result<(&'a Quantity, String)> {
+        match self.value {
+            Some(ValueX::Quantity(q)) => Ok((q, format!("{}.valueQuantity", self.path))),
+            _ => Err(self.wrong("valueQuantity")),
+        }
+    }
+
+    pub fn coded<T: Copy + 'static>(
+        &self,
+        all: &'static [T],
+        code_of: impl Fn(T) -> &'static str,
+        system: &str,
+    ) -> Result<T> {
+        match self.value {
+            Some(ValueX::CodeableConcept(cc)) => {
+                decode(all, code_of, cc, system, &format!("{}.valueCodeableConcept", self.path))
+            }
+            _ => Err(self.wrong("valueCodeableConcept")),
+        }
+    }
+
+    pub fn integer<T: TryFrom<i64>>(&self) -> Result<T> {
+        match self.value {
+            Some(ValueX::Integer(i)) => {
+                let p = format!("{}.valueInteger", self.path);
+                let n = i.as_i64().ok_or_else(|| invalid(&p, format!("must be a whole number, got {}", i.0)))?;
+                T::try_from(n).map_err(|_| invalid(&p, format!("{n} is out of range")))
+            }
+            _ => Err(self.wrong("valueInteger")),
+        }
+    }
+
+    pub fn boolean(&self) -> Result<bool> {
+        match self.value {
+            Some(ValueX::Boolean(b)) => Ok(*b),
+            _ => Err(self.wrong("valueBoolean")),
+        }
+    }
+
+    pub fn string(&self) -> Result<String> {
+        match self.value {
+            Some(ValueX::String(s)) => Ok(s.clone()),
+            _ => Err(self.wrong("valueString")),
+        }
+    }
+
+    pub fn date(&self) -> Result<NaiveDate> {
+        match self.value {
+            Some(ValueX::DateTime(s)) => parse_date(s, &format!("{}.valueDateTime", self.path)),
+            Some(ValueX::Date(s)) => parse_date(s, &format!("{}.valueDate", self.path)),
+            _ => Err(self.wrong("valueDateTime")),
+        }
+    }
+
+    pub fn datetime(&self) -> Result<DateTime<FixedOffset>> {
+        match self.value {
+            Some(ValueX::DateTime(s)) => parse_datetime(s, &format!("{}.valueDateTime", self.path)),
+            _ => Err(self.wrong("valueDateTime")),
+        }
+    }
+}
+
+/// Builds an Observation with the fields every mapping sets.
+pub(crate) struct Obs {
+    pub obs: Observation,
+}
+
+impl Obs {
+    /// `final` Observation `id` of `category` about the context's subject, coded `codings`.
+    pub fn new(ctx: &MappingContext, suffix: &str, cat: &str, codings: Vec<Coding>) -> Self {
+        let category = CodeableConcept::from_codings(vec![Coding::new(code_systems::OBSERVATION_CATEGORY, cat, None)]);
+        Obs {
+            obs: Observation {
+                id: Some(ctx.id(suffix)),
+                status: Some("final".into()),
+                category: vec![category],
+                code: CodeableConcept::from_codings(codings),
+                subject: Some(ctx.subject()),
+                ..Default::default()
+            },
+        }
+    }
+
+    pub fn effective(mut self, e: Option<EffectiveX>) -> Self {
+        self.obs.effective = e;
+        self
+    }
+
+    pub fn encounter(mut self, r: Option<Reference>) -> Self {
+        self.obs.encounter = r;
+        self
+    }
+
+    pub fn value(mut self, v: ValueX) -> Self {
+        self.obs.value = Some(v);
+        self
+    }
+
+    pub fn component(mut self, codings: Vec<Coding>, v: ValueX) -> Self {
+        self.obs.component.push(ObservationComponent {
+            code: CodeableConcept::from_codings(codings),
+            value: Some(v),
+            ..Default::default()
+        });
+        self
+    }
+
+    pub fn done(self) -> Resource {
+        Resource::Observation(self.obs)
+    }
+}
+
+/// `valueQuantity` of a dataset quantity.
+pub(crate) fn vq<U: Unit>(q: &DsQuantity<U>, what: &str) -> Result<ValueX> {
+    quantity(q, what).map(ValueX::Quantity)
+}
+
+/// `valueInteger`.
+pub(crate) fn vi(n: impl Into<Integer>) -> ValueX {
+    ValueX::Integer(n.into())
+}
+
+/// Which item of a module an Observation (or component) is, found by any of its
+/// codings in a table of `(system, code, item)`; `None` if no coding matches.
+pub(crate) fn item_of<T: Copy>(cc: &CodeableConcept, table: &[(&str, &str, T)]) -> Option<T> {
+    cc.coding.iter().find_map(|c| {
+        let (system, code) = (c.system.as_deref()?, c.code.as_deref()?);
+        table.iter().find(|(s, k, _)| *s == system && *k == code).map(|(_, _, t)| *t)
+    })
+}
+
+/// The error for an Observation whose code is in no table.
+pub(crate) fn unknown_item(cc: &CodeableConcept, path: &str) -> MappingError {
+    match cc.coding.first() {
+        None => missing(format!("{path}.code.coding")),
+        Some(c) => MappingError::UnknownCode {
+            path: format!("{path}.code.coding[0].code"),
+            system: c.system.clone(),
+            code: c.code.clone().unwrap_or_default(),
+        },
+    }
+}
+
+/// `Type[index]`, the prefix of error paths.
+pub(crate) fn res_path(r: &Resource, index: usize) -> String {
+    format!("{}[{index}]", r.resource_type())
+}
+
+/// The error for a resource with no place in a `kind` record.
+pub(crate) fn unexpected(r: &Resource, index: usize, kind: RecordKind) -> MappingError {
+    MappingError::UnexpectedResource { path: res_path(r, index), resource_type: r.resource_type().to_owned(), kind }
+}
+
+/// The date of `effectiveDateTime` (date precision) of an Observation.
+pub(crate) fn effective_date(o: &Observation, path: &str) -> Result<NaiveDate> {
+    match &o.effective {
+        Some(EffectiveX::DateTime(s)) => parse_date(s, &format!("{path}.effectiveDateTime")),
+        _ => Err(missing(format!("{path}.effectiveDateTime"))),
+    }
+}
+
+/// The dateTime of `effectiveDateTime` of an Observation.
+pub(crate) fn effective_datetime(o: &Observation, path: &str) -> Result<DateTime<FixedOffset>> {
+    match &o.effective {
+        Some(EffectiveX::DateTime(s)) => parse_datetime(s, &format!("{path}.effectiveDateTime")),
+        _ => Err(missing(format!("{path}.effectiveDateTime"))),
+    }
+}
+
+/// Sets `slot` once; a second Observation of the same item is an error.
+pub(crate) fn set_once<T>(slot: &mut Option<T>, value: T, path: &str) -> Result<()> {
+    if slot.is_some() {
+        return Err(invalid(path, "the same item appears twice in one record"));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    //! Shared assertions of the per-module round-trip tests.
+
+    use super::*;
+
+    /// The context every mapping test uses.
+    pub fn ctx() -> MappingContext {
+        MappingContext::new(Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001), "pt-1")
+    }
+
+    /// dataset -> FHIR -> JSON text -> FHIR -> dataset must give the record back,
+    /// every resource must serialize with its `resourceType`, and ids stay ≤ 64 chars.
+    pub fn assert_round_trip(body: RecordBody) {
+        let resources = to_fhir(&body, &ctx()).expect("to_fhir");
+        assert!(!resources.is_empty());
+        let mut parsed = Vec::new();
+        for r in &resources {
+            let json = serde_json::to_value(r).expect("serialize");
+            assert_eq!(json.get("resourceType").and_then(|v| v.as_str()), Some(r.resource_type()));
+            if let Some(id) = r.id() {
+                assert!(id.len() <= 64, "{id}");
+            }
+            let text = serde_json::to_string(r).expect("serialize");
+            parsed.push(Resource::from_json(&text).expect("parse"));
+        }
+        assert_eq!(parsed, resources);
+        let back = from_fhir(body.kind(), &parsed).expect("from_fhir");
+        assert_eq!(back, body);
+    }
+
+    /// The Observation with `code` (in any system) among `resources`.
+    pub fn obs_mut<'a>(resources: &'a mut [Resource], code: &str) -> &'a mut Observation {
+        resources
+            .iter_mut()
+            .find_map(|r| match r {
+                Resource::Observation(o) if o.code.coding.iter().any(|c| c.code.as_deref() == Some(code)) => Some(o),
+                _ => None,
+            })
+            .expect("observation with code")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use phr_core::dataset::examples;
+    use serde_json::Value;
+
+    use super::test_support::ctx;
+    use super::*;
+
+    #[test]
+    fn every_module_maps_its_full_and_minimal_example_with_resource_types() {
+        for body in examples::all_full().into_iter().chain(examples::all_minimal()) {
+            let rs = to_fhir(&body, &ctx()).unwrap();
+            for r in &rs {
+                let json = serde_json::to_value(r).unwrap();
+                assert_eq!(json["resourceType"], r.resource_type(), "{:?}", body.kind());
+            }
+            assert_eq!(from_fhir(body.kind(), &rs).unwrap(), body);
+        }
+    }
+
+    #[test]
+    fn an_empty_group_is_an_error_for_every_kind() {
+        for kind in RecordKind::ALL {
+            assert!(from_fhir(kind, &[]).is_err(), "{kind}");
+        }
+    }
+
+    #[test]
+    fn resources_of_one_kind_read_as_another_kind_are_errors_not_panics() {
+        for body in examples::all_full() {
+            let rs = to_fhir(&body, &ctx()).unwrap();
+            for kind in RecordKind::ALL.into_iter().filter(|k| *k != body.kind()) {
+                assert!(from_fhir(kind, &rs).is_err(), "{} as {kind}", body.kind());
+            }
+        }
+    }
+
+    #[test]
+    fn damaged_resources_give_ok_or_an_error_never_a_panic() {
+        let garbage = [Value::Null, Value::from("x"), Value::from(-1), Value::Array(vec![]), serde_json::json!({})];
+        for body in examples::all_full() {
+            let rs = to_fhir(&body, &ctx()).unwrap();
+            for (i, r) in rs.iter().enumerate() {
+                let Value::Object(obj) = serde_json::to_value(r).unwrap() else { panic!("not an object") };
+                for key in obj.keys().filter(|k| *k != "resourceType") {
+                    let mut variants = vec![];
+                    let mut removed = obj.clone();
+                    removed.remove(key);
+                    variants.push(removed);
+                    for g in &garbage {
+                        let mut changed = obj.clone();
+                        changed.insert(key.clone(), g.clone());
+                        variants.push(changed);
+                    }
+                    for v in variants {
+                        let Ok(damaged) = Resource::from_value(Value::Object(v)) else { continue };
+                        let mut group = rs.clone();
+                        group[i] = damaged;
+                        // Ok (an optional element) or Err — never a panic.
+                        let _ = from_fhir(body.kind(), &group);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_non_finite_measurement_is_an_error_not_a_panic() {
+        let mut v = examples::self_vitals_full();
+        v.weight = Some(phr_core::dataset::Quantity::new(f64::NAN));
+        let err = to_fhir(&RecordBody::SelfVitals(v), &ctx()).unwrap_err();
+        assert_eq!(err.path(), "weight");
+    }
+
+    #[test]
+    fn error_messages_name_the_path_and_the_expected_unit() {
+        let e = MappingError::WrongUnit {
+            path: "Observation[1].valueQuantity.code".into(),
+            expected: "kg",
+            got: "g".into(),
+        };
+        assert_eq!(e.to_string(), "Observation[1].valueQuantity.code: unit must be UCUM \"kg\", got \"g\"");
+        let e = MappingError::UnknownCode {
+            path: "Observation[0].code.coding[0].code".into(),
+            system: Some("http://loinc.org".into()),
+            code: "0000-0".into(),
+        };
+        assert_eq!(e.to_string(), "Observation[0].code.coding[0].code: unknown code \"0000-0\" in http://loinc.org");
+    }
+}
