@@ -146,6 +146,20 @@ impl Drop for ServerProcess {
     }
 }
 
+/// Starts `binary` as a server on `db` with its own temporary data directory
+/// (returned, so it lives as long as the test needs it).
+pub fn start_server(binary: &Path, db: &TestDatabase, extra_args: &[&str]) -> (tempfile::TempDir, ServerProcess) {
+    let dir = tempfile::tempdir().expect("temporary data directory");
+    let server = ServerProcess::start(ServerOptions {
+        binary,
+        data_dir: dir.path(),
+        database_url: Some(db.url()),
+        extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+        env: vec![],
+    });
+    (dir, server)
+}
+
 /// Makes the child get SIGKILL when its parent dies, so a crashed or killed
 /// test run never leaves servers behind. Linux ties this to the *thread* that
 /// spawned the child: start servers from the test's own thread, not from a

@@ -16,7 +16,7 @@ use phr_server::db::schema::{
 };
 use phr_tests::client::Device;
 use phr_tests::inspect::{post_json, send, Inspector};
-use phr_tests::{ServerOptions, ServerProcess, TestDatabase};
+use phr_tests::{ServerProcess, TestDatabase};
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -24,15 +24,7 @@ use uuid::Uuid;
 const BIN: &str = env!("CARGO_BIN_EXE_phr-server-e2e");
 
 fn start(db: &TestDatabase, extra_args: &[&str]) -> (tempfile::TempDir, ServerProcess) {
-    let dir = tempfile::tempdir().unwrap();
-    let server = ServerProcess::start(ServerOptions {
-        binary: Path::new(BIN),
-        data_dir: dir.path(),
-        database_url: Some(db.url()),
-        extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
-        env: vec![],
-    });
-    (dir, server)
+    phr_tests::start_server(Path::new(BIN), db, extra_args)
 }
 
 fn now_secs() -> i64 {

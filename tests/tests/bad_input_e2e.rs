@@ -11,7 +11,7 @@ use phr_core::dataset::{RecordKind, Subject};
 use phr_core::sync::protocol::{sign_in_message, ChallengeResponse, Change};
 use phr_tests::client::Device;
 use phr_tests::inspect::{post_json, send, Inspector};
-use phr_tests::{ServerOptions, ServerProcess, TestDatabase};
+use phr_tests::{ServerProcess, TestDatabase};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -23,15 +23,7 @@ const MAX_ENVELOPE: usize = 2048;
 const MAX_RECORDS: usize = 12;
 
 fn start(db: &TestDatabase, extra_args: &[&str]) -> (tempfile::TempDir, ServerProcess) {
-    let dir = tempfile::tempdir().unwrap();
-    let server = ServerProcess::start(ServerOptions {
-        binary: Path::new(BIN),
-        data_dir: dir.path(),
-        database_url: Some(db.url()),
-        extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
-        env: vec![],
-    });
-    (dir, server)
+    phr_tests::start_server(Path::new(BIN), db, extra_args)
 }
 
 /// A server with small size limits.

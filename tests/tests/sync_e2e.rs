@@ -13,22 +13,14 @@ use phr_core::sync::protocol::{Change, ChangeResult, ChangeStatus, PullResponse,
 use phr_core::sync::resolve;
 use phr_tests::client::Device;
 use phr_tests::inspect::{post_json, Inspector};
-use phr_tests::{ServerOptions, ServerProcess, TestDatabase};
+use phr_tests::{ServerProcess, TestDatabase};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 const BIN: &str = env!("CARGO_BIN_EXE_phr-server-e2e");
 
 fn start(db: &TestDatabase, extra_args: &[&str]) -> (tempfile::TempDir, ServerProcess) {
-    let dir = tempfile::tempdir().unwrap();
-    let server = ServerProcess::start(ServerOptions {
-        binary: Path::new(BIN),
-        data_dir: dir.path(),
-        database_url: Some(db.url()),
-        extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
-        env: vec![],
-    });
-    (dir, server)
+    phr_tests::start_server(Path::new(BIN), db, extra_args)
 }
 
 fn pair(first: &Device, name: &str) -> Device {

@@ -98,18 +98,7 @@ async fn create_account(
                 store::insert_account(conn, &acc, &req.account_public_key, now)?;
                 store::insert_device(conn, &acc, &dev, &req.device.public_key, req.device.name.trim(), now)?;
                 let actor = format!("device:{dev}");
-                audit::append(
-                    conn,
-                    &acc,
-                    now,
-                    &NewAuditEvent {
-                        actor: &actor,
-                        action: "account_created",
-                        grant_id: None,
-                        record_ids: vec![],
-                        outcome: "success",
-                    },
-                )?;
+                audit::append(conn, &acc, now, &NewAuditEvent::new(&actor, "account_created", "success"))?;
                 Ok::<_, ApiError>(())
             })
         })
@@ -158,18 +147,7 @@ async fn session(state: web::Data<AppState>, body: web::Json<SessionRequest>) ->
                 let denied = |conn: &mut crate::db::DbConnection, why: &str| -> Result<Result<(), String>, ApiError> {
                     let actor = format!("device:{}", req.device_id);
                     if store::account(conn, &req.account_id)?.is_some() {
-                        audit::append(
-                            conn,
-                            &req.account_id,
-                            now,
-                            &NewAuditEvent {
-                                actor: &actor,
-                                action: "sign_in",
-                                grant_id: None,
-                                record_ids: vec![],
-                                outcome: "denied",
-                            },
-                        )?;
+                        audit::append(conn, &req.account_id, now, &NewAuditEvent::new(&actor, "sign_in", "denied"))?;
                     }
                     Ok(Err(why.to_owned()))
                 };
@@ -206,18 +184,7 @@ async fn session(state: web::Data<AppState>, body: web::Json<SessionRequest>) ->
                 )?;
                 store::touch_device(conn, &req.account_id, &req.device_id, now)?;
                 let actor = format!("device:{}", req.device_id);
-                audit::append(
-                    conn,
-                    &req.account_id,
-                    now,
-                    &NewAuditEvent {
-                        actor: &actor,
-                        action: "sign_in",
-                        grant_id: None,
-                        record_ids: vec![],
-                        outcome: "success",
-                    },
-                )?;
+                audit::append(conn, &req.account_id, now, &NewAuditEvent::new(&actor, "sign_in", "success"))?;
                 Ok(Ok(()))
             })
         })
@@ -254,18 +221,7 @@ async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>) ->
                     // A rotated token came back: someone holds a copy. End every session of the device.
                     store::revoke_device_refresh_tokens(conn, &acc, &device_id)?;
                     let actor = format!("device:{device_id}");
-                    audit::append(
-                        conn,
-                        &acc,
-                        now,
-                        &NewAuditEvent {
-                            actor: &actor,
-                            action: "refresh_token_reuse",
-                            grant_id: None,
-                            record_ids: vec![],
-                            outcome: "denied",
-                        },
-                    )?;
+                    audit::append(conn, &acc, now, &NewAuditEvent::new(&actor, "refresh_token_reuse", "denied"))?;
                     return Ok(Err("refresh token already used: sign in again".to_owned()));
                 }
                 if expires_at < now {
@@ -307,13 +263,7 @@ async fn pairing_code(state: web::Data<AppState>, device: AuthenticatedDevice) -
                     conn,
                     &device.account_id,
                     now,
-                    &NewAuditEvent {
-                        actor: &device.actor(),
-                        action: "pairing_code_issued",
-                        grant_id: None,
-                        record_ids: vec![],
-                        outcome: "success",
-                    },
+                    &NewAuditEvent::new(&device.actor(), "pairing_code_issued", "success"),
                 )?;
                 Ok::<_, ApiError>(())
             })
@@ -347,18 +297,7 @@ async fn join(state: web::Data<AppState>, body: web::Json<JoinRequest>) -> Resul
                 }
                 store::insert_device(conn, &req.account_id, &dev, &req.device.public_key, req.device.name.trim(), now)?;
                 let actor = format!("device:{dev}");
-                audit::append(
-                    conn,
-                    &req.account_id,
-                    now,
-                    &NewAuditEvent {
-                        actor: &actor,
-                        action: "device_joined",
-                        grant_id: None,
-                        record_ids: vec![],
-                        outcome: "success",
-                    },
-                )?;
+                audit::append(conn, &req.account_id, now, &NewAuditEvent::new(&actor, "device_joined", "success"))?;
                 Ok(())
             })
         })
@@ -417,13 +356,7 @@ async fn remove_device(
                     conn,
                     &device.account_id,
                     now_ms(),
-                    &NewAuditEvent {
-                        actor: &device.actor(),
-                        action: "device_removed",
-                        grant_id: None,
-                        record_ids: vec![target.clone()],
-                        outcome: "success",
-                    },
+                    &NewAuditEvent::new(&device.actor(), "device_removed", "success").records(vec![target.clone()]),
                 )?;
                 Ok(())
             })

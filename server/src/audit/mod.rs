@@ -27,6 +27,25 @@ pub struct NewAuditEvent<'a> {
     pub outcome: &'a str,
 }
 
+impl<'a> NewAuditEvent<'a> {
+    /// An event about the account itself (no grant, no records).
+    pub fn new(actor: &'a str, action: &'a str, outcome: &'a str) -> Self {
+        NewAuditEvent { actor, action, grant_id: None, record_ids: Vec::new(), outcome }
+    }
+
+    /// The grant the access went through.
+    pub fn grant(mut self, grant_id: &'a str) -> Self {
+        self.grant_id = Some(grant_id);
+        self
+    }
+
+    /// The records touched.
+    pub fn records(mut self, record_ids: Vec<String>) -> Self {
+        self.record_ids = record_ids;
+        self
+    }
+}
+
 /// The fields an event's hash covers, in a fixed order (serialised as JSON).
 #[derive(Serialize)]
 struct Hashed<'a> {

@@ -328,13 +328,9 @@ async fn create_grant(
                     conn,
                     &account,
                     now,
-                    &NewAuditEvent {
-                        actor: &device.actor(),
-                        action: "grant_created",
-                        grant_id: Some(&grant_id),
-                        record_ids: req.record_keys.iter().map(|k| k.record_id.to_string()).collect(),
-                        outcome: "success",
-                    },
+                    &NewAuditEvent::new(&device.actor(), "grant_created", "success")
+                        .grant(&grant_id)
+                        .records(req.record_keys.iter().map(|k| k.record_id.to_string()).collect()),
                 )?;
                 let stored = store::grant(conn, &account, &grant_id)?
                     .ok_or_else(|| ApiError::Internal("grant vanished after insert".into()))?;
@@ -426,13 +422,9 @@ async fn add_keys(
                     conn,
                     account,
                     now,
-                    &NewAuditEvent {
-                        actor: &device.actor(),
-                        action: "grant_keys_added",
-                        grant_id: Some(&grant_id),
-                        record_ids: req.record_keys.iter().map(|k| k.record_id.to_string()).collect(),
-                        outcome: "success",
-                    },
+                    &NewAuditEvent::new(&device.actor(), "grant_keys_added", "success")
+                        .grant(&grant_id)
+                        .records(req.record_keys.iter().map(|k| k.record_id.to_string()).collect()),
                 )?;
                 let count = store::record_key_count(conn, account, &grant_id)?;
                 let name = organization_name(conn, &row.organization_id)?;
@@ -472,13 +464,9 @@ async fn revoke_grant(
                     conn,
                     account,
                     now,
-                    &NewAuditEvent {
-                        actor: &device.actor(),
-                        action: "grant_revoked",
-                        grant_id: Some(&grant_id),
-                        record_ids,
-                        outcome: "success",
-                    },
+                    &NewAuditEvent::new(&device.actor(), "grant_revoked", "success")
+                        .grant(&grant_id)
+                        .records(record_ids),
                 )?;
                 Ok(())
             })
