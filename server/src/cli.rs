@@ -93,6 +93,7 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     tracing::info!(config = %config, "starting phr-server {}", env!("CARGO_PKG_VERSION"));
     let state = prepare(&config)?;
     let max_body = config.max_body_bytes;
+    let state_base_url = Arc::clone(&state.public_base_url);
     let server = HttpServer::new(move || {
         App::new()
             .wrap(middleware::from_fn(http::request_id_header))
@@ -106,6 +107,11 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     .bind(config.listen)
     .map_err(|e| ServerError::Io(format!("cannot listen on {}: {e}", config.listen)))?;
     let addrs = server.addrs();
+    if let Some(addr) = addrs.first() {
+        // Without --public-base-url, clients reach us at the bound address
+        // (which `--listen …:0` only knows now). Set once; a configured URL wins.
+        let _ = state_base_url.set(format!("http://{addr}"));
+    }
     let server = server.run();
     // Signal handlers are in place before we announce that we listen, so a
     // SIGTERM right after start-up is a graceful stop, never a kill.
@@ -148,6 +154,10 @@ pub fn prepare(config: &Config) -> Result<AppState, ServerError> {
     drop(conn);
     let tokens = TokenService::new(&keys)?;
     let limits = config.limits;
+    let public_base_url = std::sync::OnceLock::new();
+    if let Some(url) = &config.public_base_url {
+        let _ = public_base_url.set(url.clone());
+    }
     Ok(AppState {
         pool,
         keys: Arc::new(keys),
@@ -155,6 +165,7 @@ pub fn prepare(config: &Config) -> Result<AppState, ServerError> {
         rate_limiter: Arc::new(RateLimiter::new(limits.rate_limit_per_device, limits.rate_limit_burst)),
         auth_limiter: Arc::new(RateLimiter::new(limits.auth_rate_limit, limits.auth_rate_burst)),
         limits,
+        public_base_url: Arc::new(public_base_url),
         instance_id,
         backend,
     })

@@ -193,6 +193,12 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub limits: Limits,
 
+    /// The server's public base URL as clients reach it (e.g.
+    /// `https://phr.example.org`): SMART clients sign assertions for
+    /// `<base>/auth/token`. Default: `http://<listen address>`.
+    #[arg(long, env = "PHR_PUBLIC_BASE_URL")]
+    pub public_base_url: Option<String>,
+
     /// Seconds to let in-flight requests finish after SIGTERM/SIGINT.
     #[arg(long, env = "PHR_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
     pub shutdown_timeout_secs: u64,
@@ -251,6 +257,8 @@ pub struct Config {
     pub db_pool_size: u32,
     pub shutdown_timeout_secs: u64,
     pub limits: Limits,
+    /// Without a trailing slash; `None`: `http://<bound address>`.
+    pub public_base_url: Option<String>,
 }
 
 impl Config {
@@ -271,7 +279,9 @@ impl Config {
         if db_pool_size == 0 {
             return Err(ServerError::Config("--db-pool-size must be at least 1".into()));
         }
+        let public_base_url = args.public_base_url.as_deref().map(check_public_base_url).transpose()?;
         Ok(Config {
+            public_base_url,
             listen: args.listen,
             data_dir: args.storage.data_dir.clone(),
             key_dir: args.storage.key_dir(),
@@ -285,11 +295,29 @@ impl Config {
     }
 }
 
+/// An absolute `http(s)://host[:port][/path]` URL without query or fragment;
+/// returned without a trailing slash.
+pub fn check_public_base_url(url: &str) -> Result<String, ServerError> {
+    let bad = |why: &str| ServerError::Config(format!("--public-base-url {url:?}: {why}"));
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| bad("must start with http:// or https://"))?;
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() || host.contains('@') {
+        return Err(bad("must name a host (and no user info)"));
+    }
+    if url.contains(['?', '#']) || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad("must not contain a query, fragment or whitespace"));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
 impl fmt::Display for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "listen={} data_dir={} key_dir={} database={} workers={} max_body_bytes={} db_pool_size={} shutdown_timeout_secs={} limits={:?}",
+            "listen={} data_dir={} key_dir={} database={} workers={} max_body_bytes={} db_pool_size={} shutdown_timeout_secs={} limits={:?} public_base_url={}",
             self.listen,
             self.data_dir.display(),
             self.key_dir.display(),
@@ -298,7 +326,8 @@ impl fmt::Display for Config {
             self.max_body_bytes,
             self.db_pool_size,
             self.shutdown_timeout_secs,
-            self.limits
+            self.limits,
+            self.public_base_url.as_deref().unwrap_or("(listen address)")
         )
     }
 }
@@ -376,6 +405,17 @@ mod tests {
         let cli = parse(&["audit", "verify", "--database-url", "sqlite:///tmp/a.db"]).unwrap();
         let Command::Audit(AuditCommand::Verify(storage)) = cli.command else { panic!("expected audit verify") };
         assert_eq!(storage.database().unwrap(), DatabaseTarget::Sqlite("/tmp/a.db".into()));
+    }
+
+    #[test]
+    fn public_base_url_must_be_an_absolute_http_url_and_loses_its_trailing_slash() {
+        let config = Config::from_args(&serve(&["serve", "--public-base-url", "https://phr.example.org/"])).unwrap();
+        assert_eq!(config.public_base_url.as_deref(), Some("https://phr.example.org"));
+        assert_eq!(Config::from_args(&serve(&["serve"])).unwrap().public_base_url, None);
+        for bad in ["phr.example.org", "ftp://x", "https://", "https://u:p@x", "https://x/?a=1", "https://x/#f"] {
+            let err = Config::from_args(&serve(&["serve", "--public-base-url", bad])).unwrap_err();
+            assert!(err.to_string().contains("--public-base-url"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -149,6 +149,66 @@ impl ResponseError for ApiError {
     }
 }
 
+/// Errors of the OAuth 2.0 token endpoint (`POST /auth/token`): RFC 6749
+/// §5.2 JSON `{"error","error_description"}`, not problem documents, because
+/// that is what SMART/OAuth client libraries read. `invalid_client` is 401,
+/// the others 400; failures of the server itself stay problem documents.
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("{0}")]
+    InvalidClient(String),
+    #[error("{0}")]
+    UnsupportedGrantType(String),
+    #[error("{0}")]
+    InvalidScope(String),
+    #[error(transparent)]
+    Api(#[from] ApiError),
+}
+
+impl OAuthError {
+    /// The RFC 6749 error code (`None` for server failures).
+    pub fn code(&self) -> Option<&'static str> {
+        match self {
+            OAuthError::InvalidRequest(_) => Some("invalid_request"),
+            OAuthError::InvalidClient(_) => Some("invalid_client"),
+            OAuthError::UnsupportedGrantType(_) => Some("unsupported_grant_type"),
+            OAuthError::InvalidScope(_) => Some("invalid_scope"),
+            OAuthError::Api(_) => None,
+        }
+    }
+}
+
+/// The RFC 6749 §5.2 error body.
+#[derive(Debug, Clone, Serialize)]
+pub struct OAuthErrorBody {
+    pub error: &'static str,
+    pub error_description: String,
+}
+
+impl ResponseError for OAuthError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            OAuthError::InvalidClient(_) => StatusCode::UNAUTHORIZED,
+            OAuthError::Api(e) => e.status_code(),
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let OAuthError::Api(api) = self {
+            return api.error_response();
+        }
+        let error = self.code().unwrap_or("invalid_request");
+        tracing::info!(code = error, "token request rejected");
+        HttpResponse::build(self.status_code())
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::PRAGMA, "no-cache"))
+            .json(OAuthErrorBody { error, error_description: self.to_string() })
+    }
+}
+
 /// A 422 for one field.
 pub fn unprocessable(path: &str, reason: impl Into<String>) -> ApiError {
     let reason = reason.into();

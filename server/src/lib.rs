@@ -14,6 +14,7 @@
 //! | [`error`] | `ApiError`, the one place errors become HTTP responses (RFC 9457 problem JSON) |
 //! | [`consent`] | `/consent/v1`: the view key, consent grants with their wrapped keys, revocation |
 //! | [`organizations`] | the grantee registry (`phr-server org …`) and its listing for devices |
+//! | [`smart`] | SMART Backend Services for organizations: `/.well-known/smart-configuration`, `POST /auth/token`, the [`smart::AuthenticatedOrganization`] extractor |
 //!
 //! Later issues add `sync/`, `consent/`, `audit/`, `fhir/` and `research/` beside these.
 
@@ -28,6 +29,7 @@ pub mod error;
 pub mod http;
 pub mod keys;
 pub mod organizations;
+pub mod smart;
 pub mod sync;
 pub mod test_support;
 

@@ -364,6 +364,28 @@ fn sign_in_attempts_over_the_account_rate_limit_get_429() {
 }
 
 #[test]
+fn account_creation_over_the_per_address_rate_limit_gets_429_and_creates_nothing() {
+    const BURST: usize = 3;
+    for db in TestDatabase::all() {
+        let (_dir, server) = start(&db, &["--auth-rate-limit", "0.01", "--auth-rate-burst", &BURST.to_string()]);
+        let inspector = Inspector::open(&db);
+        let body = json!({
+            "account_public_key": STANDARD.encode([7u8; 32]),
+            "device": {"public_key": STANDARD.encode([9u8; 32]), "name": "Mother's phone"},
+        })
+        .to_string();
+        for _ in 0..BURST {
+            assert_eq!(post_json(&server.url("/accounts/v1"), None, &body).status, 201);
+        }
+        let accounts = inspector.total_rows("accounts");
+        let detail = post_json(&server.url("/accounts/v1"), None, &body).problem(429);
+        assert!(detail.contains("rate limit"), "{detail}");
+        assert_eq!(inspector.total_rows("accounts"), accounts, "no account was created");
+        assert_eq!(inspector.total_rows("devices"), accounts);
+    }
+}
+
+#[test]
 fn replayed_forged_and_expired_credentials_get_401_and_store_nothing() {
     for db in TestDatabase::all() {
         let (_dir, server) = start(&db, &[]);

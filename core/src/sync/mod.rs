@@ -49,6 +49,7 @@
 mod hlc;
 mod merge;
 pub mod protocol;
+pub mod record_envelope;
 
 pub use hlc::{DeviceId, Hlc, InvalidDeviceId, VersionStamp};
 pub use merge::{resolve, Change, RecordHistory, RecordVersion};

@@ -14,7 +14,7 @@
 //! | `DELETE /accounts/v1/devices/{id}` | device | remove a device: its tokens stop working at once |
 //! | `DELETE /accounts/v1` | device | erase every row of the account |
 
-use actix_web::{delete, get, post, web, HttpResponse};
+use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use phr_core::sync::protocol::{
     AccountInfo, ChallengeRequest, ChallengeResponse, CreateAccountRequest, CreateAccountResponse, DeviceInfo,
     JoinRequest, JoinResponse, NewDevice, PairingCodeResponse, RefreshRequest, SessionRequest, TokenResponse,
@@ -78,8 +78,13 @@ fn check_new_device(device: &NewDevice) -> Result<(), ApiError> {
 #[post("/accounts/v1")]
 async fn create_account(
     state: web::Data<AppState>,
+    http: HttpRequest,
     body: web::Json<CreateAccountRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    // Account creation is unauthenticated: limit it per client address (the
+    // connection's peer; behind a proxy, the proxy should limit as well).
+    let peer = http.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    state.auth_limiter.check(&format!("create-account:{peer}"))?;
     let req = body.into_inner();
     if req.account_public_key.len() != 32 {
         return Err(crate::error::unprocessable(

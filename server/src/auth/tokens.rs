@@ -22,6 +22,24 @@ pub const ACCESS_TOKEN_TTL_SECS: i64 = 600;
 pub const REFRESH_TOKEN_TTL_MS: i64 = 60 * 24 * 3600 * 1000;
 const ISSUER: &str = "phr-server";
 const DEVICE_TOKEN_TYPE: &str = "device";
+const ORGANIZATION_TOKEN_TYPE: &str = "organization";
+/// Organization (SMART Backend Services) access tokens live 5 minutes.
+pub const ORGANIZATION_TOKEN_TTL_SECS: i64 = 300;
+
+/// What an organization access token says: which organization, with which
+/// granted SMART scopes (space-separated), until when. Its `typ` differs
+/// from a device token's, and it has no `acc`: neither kind passes for the other.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OrganizationClaims {
+    pub iss: String,
+    /// The organization id.
+    pub sub: String,
+    pub scope: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+    pub typ: String,
+}
 
 /// What an access token says: which device of which account, until when.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -89,21 +107,59 @@ impl TokenService {
 
     /// Verifies signature, issuer, expiry and type. Every failure is a plain 401.
     pub fn verify(&self, token: &str) -> Result<AccessClaims, ApiError> {
+        let claims: AccessClaims = self.decode(token, "access token expired: refresh it")?;
+        if claims.typ != DEVICE_TOKEN_TYPE {
+            return Err(ApiError::Unauthorized("invalid access token".into()));
+        }
+        Ok(claims)
+    }
+
+    /// A new access token for an organization with its granted `scope`;
+    /// returns it and its expiry (epoch s).
+    pub fn issue_organization(
+        &self,
+        organization_id: &str,
+        scope: &str,
+        now_secs: i64,
+    ) -> Result<(String, i64), ApiError> {
+        let exp = now_secs + ORGANIZATION_TOKEN_TTL_SECS;
+        let claims = OrganizationClaims {
+            iss: ISSUER.to_owned(),
+            sub: organization_id.to_owned(),
+            scope: scope.to_owned(),
+            iat: now_secs,
+            exp,
+            jti: uuid::Uuid::new_v4().to_string(),
+            typ: ORGANIZATION_TOKEN_TYPE.to_owned(),
+        };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        let token = jsonwebtoken::encode(&header, &claims, &self.encoding)
+            .map_err(|e| ApiError::Internal(format!("cannot sign access token: {e}")))?;
+        Ok((token, exp))
+    }
+
+    /// Verifies an organization access token: signature, issuer, expiry and
+    /// type (a device token is refused). Every failure is a plain 401.
+    pub fn verify_organization(&self, token: &str) -> Result<OrganizationClaims, ApiError> {
+        let claims: OrganizationClaims = self.decode(token, "access token expired: request a new one")?;
+        if claims.typ != ORGANIZATION_TOKEN_TYPE {
+            return Err(ApiError::Unauthorized("invalid access token".into()));
+        }
+        Ok(claims)
+    }
+
+    fn decode<C: serde::de::DeserializeOwned>(&self, token: &str, expired: &str) -> Result<C, ApiError> {
         let invalid = || ApiError::Unauthorized("invalid access token".into());
         let header = jsonwebtoken::decode_header(token).map_err(|_| invalid())?;
         if header.alg != Algorithm::EdDSA {
             return Err(invalid());
         }
         let key = header.kid.as_deref().and_then(|kid| self.decoding.get(kid)).ok_or_else(invalid)?;
-        let data = jsonwebtoken::decode::<AccessClaims>(token, key, &self.validation).map_err(|e| match e.kind() {
-            jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
-                ApiError::Unauthorized("access token expired: refresh it".into())
-            }
+        let data = jsonwebtoken::decode::<C>(token, key, &self.validation).map_err(|e| match e.kind() {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => ApiError::Unauthorized(expired.to_owned()),
             _ => invalid(),
         })?;
-        if data.claims.typ != DEVICE_TOKEN_TYPE {
-            return Err(invalid());
-        }
         Ok(data.claims)
     }
 }
@@ -179,6 +235,21 @@ mod tests {
         const { assert!(ACCESS_TOKEN_TTL_SECS <= 15 * 60) };
         let claims = s.verify(&token).unwrap();
         assert_eq!((claims.acc.as_str(), claims.sub.as_str()), ("acc-1", "dev-1"));
+    }
+
+    #[test]
+    fn organization_tokens_and_device_tokens_never_pass_for_each_other() {
+        let (_d, s) = service();
+        let now = chrono::Utc::now().timestamp();
+        let (org_token, exp) = s.issue_organization("tanaka-clinic", "system/Observation.rs", now).unwrap();
+        assert_eq!(exp - now, ORGANIZATION_TOKEN_TTL_SECS);
+        let claims = s.verify_organization(&org_token).unwrap();
+        assert_eq!((claims.sub.as_str(), claims.scope.as_str()), ("tanaka-clinic", "system/Observation.rs"));
+        assert!(s.verify(&org_token).is_err(), "an organization token is not a device token");
+        let (device_token, _) = s.issue("acc", "dev", now).unwrap();
+        assert!(s.verify_organization(&device_token).is_err(), "a device token is not an organization token");
+        let (old, _) = s.issue_organization("tanaka-clinic", "system/*.rs", now - 3600).unwrap();
+        assert!(s.verify_organization(&old).unwrap_err().to_string().contains("expired"));
     }
 
     #[test]

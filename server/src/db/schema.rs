@@ -142,6 +142,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    smart_client_assertions (organization_id, jti) {
+        organization_id -> Text,
+        jti -> Text,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     devices,

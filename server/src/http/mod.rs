@@ -1,7 +1,7 @@
 //! The actix-web application: shared state, routes, request ids, body limits,
 //! and JSON error handling (every extractor failure becomes a problem JSON).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -30,6 +30,9 @@ pub struct AppState {
     /// Sign-in, refresh and join attempts per account (unauthenticated endpoints).
     pub auth_limiter: Arc<RateLimiter>,
     pub limits: Limits,
+    /// The public base URL (no trailing slash): from `--public-base-url`, or
+    /// set from the bound address once the server listens.
+    pub public_base_url: Arc<OnceLock<String>>,
     pub instance_id: String,
     pub backend: &'static str,
 }
@@ -40,6 +43,14 @@ pub fn now_ms() -> i64 {
 }
 
 impl AppState {
+    /// The public base URL, e.g. `https://phr.example.org` (no trailing slash).
+    pub fn base_url(&self) -> Result<&str, ApiError> {
+        self.public_base_url
+            .get()
+            .map(String::as_str)
+            .ok_or_else(|| ApiError::Internal("public base URL not known yet".into()))
+    }
+
     /// Runs blocking database work on the blocking thread pool.
     pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
     where
@@ -78,6 +89,7 @@ pub fn configure(state: AppState, max_body_bytes: usize) -> impl FnOnce(&mut web
             .configure(crate::consent::routes)
             .configure(crate::organizations::routes)
             .service(crate::audit::api::events)
+            .configure(crate::smart::routes)
             .default_service(web::to(not_found));
     }
 }

@@ -1,0 +1,1 @@
+DROP TABLE smart_client_assertions;

@@ -1,0 +1,328 @@
+//! The local store: one SQLite file (bundled SQLite through diesel).
+//!
+//! # What is in the file
+//!
+//! - `meta(key, value)`: the account id, device id, server URL, the sync
+//!   cursor, the hybrid logical clock, and `secrets`: the account key and the
+//!   device's Ed25519 key, sealed under the **device storage key** (see
+//!   [`secrets`]). The app passes that 32-byte key to `PhrClient::open`; on iOS
+//!   it lives in the Keychain, on Android in the Keystore. Without it the file
+//!   opens to nothing.
+//! - `records`: one row per record. Plain columns are exactly the metadata the
+//!   server also sees in clear (id, kind, subject, effective date, server
+//!   version) plus local bookkeeping (`pending`, `local_rev`, `deleted`), so
+//!   timelines can be queried without decrypting everything. The content is
+//!   `sealed_local`: the record's full `RecordHistory<RecordBody>` sealed with
+//!   `phr_core::sync::record_envelope::seal_history` under the record's own data
+//!   key (the same DEK the record syncs with, so consent wraps stay valid),
+//!   with associated data version [`LOCAL_VERSION`] (0, which no server version
+//!   ever is). The DEK is stored wrapped under the account key
+//!   (`wrapped_dek`). So no health data is in the file in plaintext.
+//! - `outbox_batches` / `outbox`: a push batch persisted *before* it is sent
+//!   (its exact request body and, per record, the local revision it carried).
+//!   A retry after a crash resends the same `batch_id` and bytes, which the
+//!   server answers idempotently.
+
+pub mod secrets;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Binary, Bool, Nullable, Text};
+use diesel::sqlite::SqliteConnection;
+
+use crate::error::PhrError;
+
+/// The associated-data version of a locally sealed history: never a server version.
+pub const LOCAL_VERSION: u64 = 0;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY NOT NULL,
+    value BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS records (
+    record_id TEXT PRIMARY KEY NOT NULL,
+    kind TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    effective_date TEXT,
+    server_version BIGINT NOT NULL,
+    pending BOOLEAN NOT NULL,
+    deleted BOOLEAN NOT NULL,
+    local_rev BIGINT NOT NULL,
+    wrapped_dek BLOB NOT NULL,
+    sealed_local BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_timeline ON records (subject, kind, effective_date);
+CREATE INDEX IF NOT EXISTS records_pending ON records (pending);
+CREATE TABLE IF NOT EXISTS outbox_batches (
+    batch_id TEXT PRIMARY KEY NOT NULL,
+    created_at BIGINT NOT NULL,
+    request BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    batch_id TEXT NOT NULL REFERENCES outbox_batches (batch_id) ON DELETE CASCADE,
+    record_id TEXT NOT NULL,
+    local_rev BIGINT NOT NULL,
+    PRIMARY KEY (batch_id, record_id)
+);
+";
+
+/// Opens (creating if needed) the store at `path` and applies the schema.
+pub fn open(path: &str) -> Result<SqliteConnection, PhrError> {
+    let mut conn = SqliteConnection::establish(path)?;
+    conn.batch_execute(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; \
+         PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
+    )?;
+    conn.batch_execute(SCHEMA)?;
+    Ok(conn)
+}
+
+#[derive(QueryableByName)]
+struct MetaValue {
+    #[diesel(sql_type = Binary)]
+    value: Vec<u8>,
+}
+
+/// A `meta` value.
+pub fn meta_get(conn: &mut SqliteConnection, key: &str) -> Result<Option<Vec<u8>>, PhrError> {
+    let rows: Vec<MetaValue> =
+        diesel::sql_query("SELECT value FROM meta WHERE key = ?").bind::<Text, _>(key).load(conn)?;
+    Ok(rows.into_iter().next().map(|r| r.value))
+}
+
+/// A `meta` value as UTF-8 text.
+pub fn meta_get_text(conn: &mut SqliteConnection, key: &str) -> Result<Option<String>, PhrError> {
+    meta_get(conn, key)?
+        .map(|v| String::from_utf8(v).map_err(|_| PhrError::storage(format!("meta {key} is not text"))))
+        .transpose()
+}
+
+/// Sets a `meta` value.
+pub fn meta_set(conn: &mut SqliteConnection, key: &str, value: &[u8]) -> Result<(), PhrError> {
+    diesel::sql_query(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )
+    .bind::<Text, _>(key)
+    .bind::<Binary, _>(value)
+    .execute(conn)?;
+    Ok(())
+}
+
+/// One row of `records`.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct RecordRow {
+    #[diesel(sql_type = Text)]
+    pub record_id: String,
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    #[diesel(sql_type = Text)]
+    pub subject: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub effective_date: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    pub server_version: i64,
+    #[diesel(sql_type = Bool)]
+    pub pending: bool,
+    #[diesel(sql_type = Bool)]
+    pub deleted: bool,
+    #[diesel(sql_type = BigInt)]
+    pub local_rev: i64,
+    #[diesel(sql_type = Binary)]
+    pub wrapped_dek: Vec<u8>,
+    #[diesel(sql_type = Binary)]
+    pub sealed_local: Vec<u8>,
+}
+
+const RECORD_COLUMNS: &str = "record_id, kind, subject, effective_date, server_version, pending, deleted, local_rev, \
+                              wrapped_dek, sealed_local";
+
+/// The record with this id, if stored.
+pub fn record_get(conn: &mut SqliteConnection, record_id: &str) -> Result<Option<RecordRow>, PhrError> {
+    let rows: Vec<RecordRow> = diesel::sql_query(format!("SELECT {RECORD_COLUMNS} FROM records WHERE record_id = ?"))
+        .bind::<Text, _>(record_id)
+        .load(conn)?;
+    Ok(rows.into_iter().next())
+}
+
+/// Inserts or replaces a record row.
+pub fn record_put(conn: &mut SqliteConnection, row: &RecordRow) -> Result<(), PhrError> {
+    diesel::sql_query(format!(
+        "INSERT OR REPLACE INTO records ({RECORD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ))
+    .bind::<Text, _>(&row.record_id)
+    .bind::<Text, _>(&row.kind)
+    .bind::<Text, _>(&row.subject)
+    .bind::<Nullable<Text>, _>(row.effective_date.as_deref())
+    .bind::<BigInt, _>(row.server_version)
+    .bind::<Bool, _>(row.pending)
+    .bind::<Bool, _>(row.deleted)
+    .bind::<BigInt, _>(row.local_rev)
+    .bind::<Binary, _>(&row.wrapped_dek)
+    .bind::<Binary, _>(&row.sealed_local)
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Live (not deleted) records of a subject, optionally of one kind and within
+/// an inclusive date range (`YYYY-MM-DD`; a range leaves out undated records),
+/// ordered by date.
+pub fn timeline(
+    conn: &mut SqliteConnection,
+    subject: &str,
+    kind: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<Vec<RecordRow>, PhrError> {
+    Ok(diesel::sql_query(format!(
+        "SELECT {RECORD_COLUMNS} FROM records WHERE subject = ?1 AND NOT deleted \
+         AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR effective_date >= ?3) \
+         AND (?4 IS NULL OR effective_date <= ?4) ORDER BY effective_date, record_id"
+    ))
+    .bind::<Text, _>(subject)
+    .bind::<Nullable<Text>, _>(kind)
+    .bind::<Nullable<Text>, _>(from)
+    .bind::<Nullable<Text>, _>(to)
+    .load(conn)?)
+}
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = Text)]
+    record_id: String,
+}
+
+/// Ids of the records with local changes not yet acknowledged by the server.
+pub fn pending_ids(conn: &mut SqliteConnection) -> Result<Vec<String>, PhrError> {
+    let rows: Vec<IdRow> =
+        diesel::sql_query("SELECT record_id FROM records WHERE pending ORDER BY record_id").load(conn)?;
+    Ok(rows.into_iter().map(|r| r.record_id).collect())
+}
+
+/// A persisted push batch.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct OutboxBatch {
+    #[diesel(sql_type = Text)]
+    pub batch_id: String,
+    #[diesel(sql_type = Binary)]
+    pub request: Vec<u8>,
+}
+
+/// Persists a batch (its exact request body) and the local revision of each
+/// record it carries, before it is sent.
+pub fn outbox_put(
+    conn: &mut SqliteConnection,
+    batch_id: &str,
+    request: &[u8],
+    revs: &[(String, i64)],
+    now_ms: i64,
+) -> Result<(), PhrError> {
+    diesel::sql_query("INSERT INTO outbox_batches (batch_id, created_at, request) VALUES (?, ?, ?)")
+        .bind::<Text, _>(batch_id)
+        .bind::<BigInt, _>(now_ms)
+        .bind::<Binary, _>(request)
+        .execute(conn)?;
+    for (record_id, rev) in revs {
+        diesel::sql_query("INSERT INTO outbox (batch_id, record_id, local_rev) VALUES (?, ?, ?)")
+            .bind::<Text, _>(batch_id)
+            .bind::<Text, _>(record_id)
+            .bind::<BigInt, _>(*rev)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The oldest batch still waiting for its acknowledgement.
+pub fn outbox_oldest(conn: &mut SqliteConnection) -> Result<Option<OutboxBatch>, PhrError> {
+    let rows: Vec<OutboxBatch> =
+        diesel::sql_query("SELECT batch_id, request FROM outbox_batches ORDER BY created_at, batch_id LIMIT 1")
+            .load(conn)?;
+    Ok(rows.into_iter().next())
+}
+
+#[derive(QueryableByName)]
+struct RevRow {
+    #[diesel(sql_type = BigInt)]
+    local_rev: i64,
+}
+
+/// The local revision of `record_id` that batch `batch_id` carried.
+pub fn outbox_rev(conn: &mut SqliteConnection, batch_id: &str, record_id: &str) -> Result<Option<i64>, PhrError> {
+    let rows: Vec<RevRow> = diesel::sql_query("SELECT local_rev FROM outbox WHERE batch_id = ? AND record_id = ?")
+        .bind::<Text, _>(batch_id)
+        .bind::<Text, _>(record_id)
+        .load(conn)?;
+    Ok(rows.into_iter().next().map(|r| r.local_rev))
+}
+
+/// Forgets an acknowledged (or refused) batch.
+pub fn outbox_delete(conn: &mut SqliteConnection, batch_id: &str) -> Result<(), PhrError> {
+    diesel::sql_query("DELETE FROM outbox WHERE batch_id = ?").bind::<Text, _>(batch_id).execute(conn)?;
+    diesel::sql_query("DELETE FROM outbox_batches WHERE batch_id = ?").bind::<Text, _>(batch_id).execute(conn)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, kind: &str, date: Option<&str>, deleted: bool) -> RecordRow {
+        RecordRow {
+            record_id: id.into(),
+            kind: kind.into(),
+            subject: "mother".into(),
+            effective_date: date.map(str::to_owned),
+            server_version: 0,
+            pending: true,
+            deleted,
+            local_rev: 1,
+            wrapped_dek: vec![1],
+            sealed_local: vec![2],
+        }
+    }
+
+    fn store() -> (tempfile::TempDir, SqliteConnection) {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(&dir.path().join("s.db").to_string_lossy()).unwrap();
+        (dir, conn)
+    }
+
+    #[test]
+    fn the_timeline_filters_by_kind_and_inclusive_dates_and_skips_deleted_records() {
+        let (_dir, mut conn) = store();
+        record_put(&mut conn, &row("a", "prenatal_visit", Some("2026-04-02"), false)).unwrap();
+        record_put(&mut conn, &row("b", "prenatal_visit", Some("2026-05-01"), false)).unwrap();
+        record_put(&mut conn, &row("c", "self_vitals", Some("2026-04-10"), false)).unwrap();
+        record_put(&mut conn, &row("d", "mother_profile", None, false)).unwrap();
+        record_put(&mut conn, &row("e", "prenatal_visit", Some("2026-04-03"), true)).unwrap();
+        let ids = |rows: Vec<RecordRow>| rows.into_iter().map(|r| r.record_id).collect::<Vec<_>>();
+        assert_eq!(ids(timeline(&mut conn, "mother", None, None, None).unwrap()), ["d", "a", "c", "b"]);
+        assert_eq!(ids(timeline(&mut conn, "mother", Some("prenatal_visit"), None, None).unwrap()), ["a", "b"]);
+        assert_eq!(
+            ids(timeline(&mut conn, "mother", None, Some("2026-04-02"), Some("2026-04-10")).unwrap()),
+            ["a", "c"]
+        );
+        assert!(timeline(&mut conn, "child:x", None, None, None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_outbox_batch_survives_until_it_is_acknowledged() {
+        let (_dir, mut conn) = store();
+        outbox_put(&mut conn, "b1", b"{}", &[("r1".into(), 3)], 10).unwrap();
+        let batch = outbox_oldest(&mut conn).unwrap().unwrap();
+        assert_eq!((batch.batch_id.as_str(), batch.request.as_slice()), ("b1", &b"{}"[..]));
+        assert_eq!(outbox_rev(&mut conn, "b1", "r1").unwrap(), Some(3));
+        outbox_delete(&mut conn, "b1").unwrap();
+        assert!(outbox_oldest(&mut conn).unwrap().is_none());
+        assert_eq!(outbox_rev(&mut conn, "b1", "r1").unwrap(), None);
+    }
+
+    #[test]
+    fn meta_values_are_replaced_in_place() {
+        let (_dir, mut conn) = store();
+        assert_eq!(meta_get(&mut conn, "cursor").unwrap(), None);
+        meta_set(&mut conn, "cursor", b"1").unwrap();
+        meta_set(&mut conn, "cursor", b"2").unwrap();
+        assert_eq!(meta_get_text(&mut conn, "cursor").unwrap().as_deref(), Some("2"));
+    }
+}
