@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
 
+use super::ModuleSet;
 use crate::dataset::{RecordKind, Subject};
 
 /// The id of an organization registered on the server (a clinic, a
@@ -172,7 +173,7 @@ pub enum Action {
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub struct GrantScope {
     /// The dataset modules covered.
-    pub modules: BTreeSet<RecordKind>,
+    pub modules: ModuleSet,
     /// The subjects covered: the mother and/or some children.
     pub subjects: BTreeSet<Subject>,
     /// Earliest effective date covered (inclusive); `None` = no lower bound.

@@ -21,6 +21,7 @@
 
 mod evaluate;
 mod grant;
+mod module_set;
 mod summary;
 
 pub use evaluate::{evaluate, usable_grants, AccessRequest, Decision, DenyReason};
@@ -28,3 +29,4 @@ pub use grant::{
     Access, Action, ConsentGrant, GrantId, GrantPeriod, GrantProblem, GrantScope, GrantState, GrantStatus,
     InvalidGrant, InvalidOrganizationId, OrganizationId, Purpose,
 };
+pub use module_set::ModuleSet;
