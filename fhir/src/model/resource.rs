@@ -96,42 +96,26 @@ macro_rules! resource_struct {
             $( $(#[$fmeta:meta])* pub $field:ident : $ty:ty, )*
         }
     ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-        #[serde(rename_all = "camelCase", default)]
-        pub struct $name {
-            /// `resourceType` (always this struct's name).
-            pub resource_type: $crate::model::resource::ResourceType<$name>,
-            /// Logical id.
-            #[serde(skip_serializing_if = "Option::is_none")]
-            pub id: Option<String>,
-            /// Metadata.
-            #[serde(skip_serializing_if = "Option::is_none")]
-            pub meta: Option<$crate::model::Meta>,
-            /// Rules followed when the resource was made.
-            #[serde(skip_serializing_if = "Option::is_none")]
-            pub implicit_rules: Option<String>,
-            /// Language of the resource content.
-            #[serde(skip_serializing_if = "Option::is_none")]
-            pub language: Option<String>,
-            /// Human-readable narrative.
-            #[serde(skip_serializing_if = "Option::is_none")]
-            pub text: Option<$crate::model::Narrative>,
-            /// Contained, inline resources.
-            #[serde(skip_serializing_if = "Vec::is_empty")]
-            pub contained: Vec<$crate::model::Resource>,
-            /// Extensions.
-            #[serde(skip_serializing_if = "Vec::is_empty")]
-            pub extension: Vec<$crate::model::Extension>,
-            /// Extensions that change the meaning of the resource.
-            #[serde(skip_serializing_if = "Vec::is_empty")]
-            pub modifier_extension: Vec<$crate::model::Extension>,
-            $( $(#[$fmeta])* pub $field : $ty, )*
-            /// Elements this model does not know, kept as sent.
-            #[serde(flatten)]
-            pub extra: serde_json::Map<String, serde_json::Value>,
+        // A DomainResource is a Resource with narrative, contained resources
+        // and extensions ahead of its own elements.
+        resource_struct! {
+            $(#[$meta])*
+            pub struct $name (base) {
+                /// Human-readable narrative.
+                #[serde(skip_serializing_if = "Option::is_none")]
+                pub text: Option<$crate::model::Narrative>,
+                /// Contained, inline resources.
+                #[serde(skip_serializing_if = "Vec::is_empty")]
+                pub contained: Vec<$crate::model::Resource>,
+                /// Extensions.
+                #[serde(skip_serializing_if = "Vec::is_empty")]
+                pub extension: Vec<$crate::model::Extension>,
+                /// Extensions that change the meaning of the resource.
+                #[serde(skip_serializing_if = "Vec::is_empty")]
+                pub modifier_extension: Vec<$crate::model::Extension>,
+                $( $(#[$fmeta])* pub $field : $ty, )*
+            }
         }
-        resource_struct!(@impl $name);
     };
     (
         $(#[$meta:meta])*

@@ -217,9 +217,26 @@ fn grantee_problems(conn: &mut DbConnection, grant: &ConsentGrant) -> Result<(Pr
     Ok((problems, name))
 }
 
+/// The grant of a stored row.
+fn parse_grant(row: &GrantRow) -> Result<ConsentGrant, ApiError> {
+    serde_json::from_str(&row.grant_json)
+        .map_err(|e| ApiError::Internal(format!("stored grant is not a valid ConsentGrant: {e}")))
+}
+
+/// A grant of this account, or 404.
+fn stored_grant(conn: &mut DbConnection, account_id: &str, grant_id: &str) -> Result<GrantRow, ApiError> {
+    store::grant(conn, account_id, grant_id)?.ok_or_else(|| ApiError::NotFound("no such grant in this account".into()))
+}
+
+/// A stored grant as listed back to the family, with its key count and organization name.
+fn stored_grant_info(conn: &mut DbConnection, account_id: &str, row: &GrantRow) -> Result<GrantInfo, ApiError> {
+    let count = store::record_key_count(conn, account_id, &row.grant_id)?;
+    let name = organization_name(conn, &row.organization_id)?;
+    grant_info(row, &name, count)
+}
+
 fn grant_info(row: &GrantRow, organization_name: &str, record_key_count: i64) -> Result<GrantInfo, ApiError> {
-    let grant: ConsentGrant = serde_json::from_str(&row.grant_json)
-        .map_err(|e| ApiError::Internal(format!("stored grant is not a valid ConsentGrant: {e}")))?;
+    let grant = parse_grant(row)?;
     Ok(GrantInfo {
         summary: grant.summary_with_name(organization_name),
         grant,
@@ -369,11 +386,8 @@ async fn get_grant(
     let grant_id = path_grant_id(&path.into_inner())?;
     let info = state
         .db(move |conn| {
-            let row = store::grant(conn, &device.account_id, &grant_id)?
-                .ok_or_else(|| ApiError::NotFound("no such grant in this account".into()))?;
-            let count = store::record_key_count(conn, &device.account_id, &grant_id)?;
-            let name = organization_name(conn, &row.organization_id)?;
-            grant_info(&row, &name, count)
+            let row = stored_grant(conn, &device.account_id, &grant_id)?;
+            stored_grant_info(conn, &device.account_id, &row)
         })
         .await?;
     Ok(HttpResponse::Ok().json(info))
@@ -400,13 +414,11 @@ async fn add_keys(
             write_transaction(conn, |conn| {
                 let account = device.account_id.as_str();
                 lock_account(conn, account)?;
-                let row = store::grant(conn, account, &grant_id)?
-                    .ok_or_else(|| ApiError::NotFound("no such grant in this account".into()))?;
+                let row = stored_grant(conn, account, &grant_id)?;
                 if row.state != STATE_ACTIVE {
                     return Err(ApiError::Conflict("the grant has been revoked; create a new grant".into()));
                 }
-                let grant: ConsentGrant = serde_json::from_str(&row.grant_json)
-                    .map_err(|e| ApiError::Internal(format!("stored grant is not a valid ConsentGrant: {e}")))?;
+                let grant = parse_grant(&row)?;
                 if grant.status_at(utc(now)) == GrantStatus::Expired {
                     return Err(ApiError::Conflict("the grant's period has ended".into()));
                 }
@@ -426,9 +438,7 @@ async fn add_keys(
                         .grant(&grant_id)
                         .records(req.record_keys.iter().map(|k| k.record_id.to_string()).collect()),
                 )?;
-                let count = store::record_key_count(conn, account, &grant_id)?;
-                let name = organization_name(conn, &row.organization_id)?;
-                grant_info(&row, &name, count)
+                stored_grant_info(conn, account, &row)
             })
         })
         .await?;
@@ -447,13 +457,11 @@ async fn revoke_grant(
             write_transaction(conn, |conn| {
                 let account = device.account_id.as_str();
                 lock_account(conn, account)?;
-                let row = store::grant(conn, account, &grant_id)?
-                    .ok_or_else(|| ApiError::NotFound("no such grant in this account".into()))?;
+                let row = stored_grant(conn, account, &grant_id)?;
                 if row.state == STATE_REVOKED {
                     return Err(ApiError::Conflict("the grant is already revoked".into()));
                 }
-                let mut grant: ConsentGrant = serde_json::from_str(&row.grant_json)
-                    .map_err(|e| ApiError::Internal(format!("stored grant is not a valid ConsentGrant: {e}")))?;
+                let mut grant = parse_grant(&row)?;
                 let now = now_ms();
                 grant.revoke(utc(now));
                 let grant_json = serde_json::to_string(&grant)
