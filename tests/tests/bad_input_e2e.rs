@@ -558,6 +558,29 @@ fn pull_with_bad_query_parameters_is_400() {
 }
 
 #[test]
+fn audit_log_reads_with_bad_parameters_or_credentials_are_4xx_and_append_nothing() {
+    for db in TestDatabase::all() {
+        let (_dir, server) = start(&db, &[]);
+        let inspector = Inspector::open(&db);
+        let dev = family(&server);
+        let events = inspector.count_rows("audit_events", &dev.account_id);
+        assert!(events > 0, "account creation and sign-in are audited");
+        for query in ["since=-1", "since=abc", "limit=0", "limit=abc", "limit=1001", "cursor=0"] {
+            let reply =
+                send("GET", &server.url(&format!("/audit/v1/events?{query}")), Some(&dev.access_token), None, None);
+            assert_eq!(reply.status, 400, "{query}: {reply:?}");
+            reply.problem(400);
+        }
+        send("GET", &server.url("/audit/v1/events"), None, None, None).problem(401);
+        send("GET", &server.url("/audit/v1/events"), Some("not-a-token"), None, None).problem(401);
+        assert_eq!(inspector.count_rows("audit_events", &dev.account_id), events, "reads append nothing");
+        let (status, page) = dev.call("GET", "/audit/v1/events?limit=1000", None);
+        assert_eq!(status, 200);
+        assert_eq!(page["events"].as_array().unwrap().len() as i64, events, "the limits themselves are fine");
+    }
+}
+
+#[test]
 fn account_and_auth_bodies_that_are_malformed_or_invalid_are_4xx_and_create_nothing() {
     for db in TestDatabase::all() {
         let (_dir, server) = start(&db, &[]);
