@@ -14,6 +14,7 @@
 //! | [`error`] | `ApiError`, the one place errors become HTTP responses (RFC 9457 problem JSON) |
 //! | [`consent`] | `/consent/v1`: the view key, consent grants with their wrapped keys, revocation |
 //! | [`organizations`] | the grantee registry (`phr-server org …`) and its listing for devices |
+//! | [`fhir`] | `/fhir/r4`: the consent-enforced FHIR R4 API for organizations (read, search, `$everything`, writes) |
 //! | [`smart`] | SMART Backend Services for organizations: `/.well-known/smart-configuration`, `POST /auth/token`, the [`smart::AuthenticatedOrganization`] extractor |
 //!
 //! Later issues add `sync/`, `consent/`, `audit/`, `fhir/` and `research/` beside these.
@@ -26,6 +27,7 @@ pub mod config;
 pub mod consent;
 pub mod db;
 pub mod error;
+pub mod fhir;
 pub mod http;
 pub mod keys;
 pub mod organizations;

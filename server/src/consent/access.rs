@@ -65,6 +65,12 @@ impl OpenGrant {
     pub fn grant_id(&self) -> String {
         self.grant.id.0.to_string()
     }
+
+    /// Wraps a new record's data key under this grant's key (for data the server writes through the grant).
+    pub fn wrap_data_key(&self, dek: &phr_core::crypto::DataKey, record_id: Uuid) -> Vec<u8> {
+        let ctx = GrantWrapContext { account_id: &self.account_id, grant_id: self.grant.id.0, record_id };
+        phr_core::crypto::wrap_data_key(&self.key, dek, &ctx)
+    }
 }
 
 impl fmt::Debug for OpenGrant {

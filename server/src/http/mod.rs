@@ -90,6 +90,7 @@ pub fn configure(state: AppState, max_body_bytes: usize) -> impl FnOnce(&mut web
             .configure(crate::organizations::routes)
             .service(crate::audit::api::events)
             .configure(crate::smart::routes)
+            .configure(crate::fhir::routes)
             .default_service(web::to(not_found));
     }
 }

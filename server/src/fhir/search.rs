@@ -1,0 +1,408 @@
+//! Search on Observation, Immunization, MedicationStatement, Encounter and
+//! Condition (`GET /fhir/r4/{type}?...`) over the records the organization's
+//! grants open.
+//!
+//! Parameters: `patient` / `subject` (`Patient/<id>` or `<id>`), `date` with
+//! prefixes `eq` (default), `ge`, `le`, `gt`, `lt` at day precision (repeat to
+//! AND), `code` and (Observation) `category` as tokens (`system|code`,
+//! `code`, `|code`), `_count` (1–1000, default 50), `_sort` (`date`, `-date`),
+//! `_offset` (set by `next` links). Unknown parameters are 400.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{Duration, NaiveDate};
+use phr_core::dataset::Subject;
+use phr_fhir::model::{Bundle, BundleEntry, BundleEntrySearch, BundleLink, Integer, Resource};
+use serde_json::Value;
+
+use super::metadata::SEARCHABLE;
+use super::outcome::bad_request;
+use super::{
+    audit_denied, audit_reads, authorize, db, fhir_response, kinds_yielding, resources_of, FhirResult, Visible,
+};
+use crate::consent::access::{readable_records, ReadableRecord, RecordFilter, MAX_PAGE};
+use crate::error::ApiError;
+use crate::http::AppState;
+use crate::smart::{Action, AuthenticatedOrganization};
+
+pub const DEFAULT_COUNT: usize = 50;
+pub const MAX_COUNT: usize = 1000;
+
+/// A date comparison of the `date` parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatePrefix {
+    Eq,
+    Ge,
+    Le,
+    Gt,
+    Lt,
+}
+
+/// A parsed search.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SearchParams {
+    pub patient: Option<String>,
+    pub dates: Vec<(DatePrefix, NaiveDate)>,
+    pub codes: Vec<String>,
+    pub categories: Vec<String>,
+    pub count: usize,
+    pub offset: usize,
+    pub descending: bool,
+}
+
+/// Parses `date` values such as `ge2026-03-01` or `2026-03-01T10:00:00+09:00` (day precision).
+pub fn parse_date_param(value: &str) -> Option<(DatePrefix, NaiveDate)> {
+    let (prefix, rest) = match value.get(..2) {
+        Some("eq") => (DatePrefix::Eq, &value[2..]),
+        Some("ge") => (DatePrefix::Ge, &value[2..]),
+        Some("le") => (DatePrefix::Le, &value[2..]),
+        Some("gt") => (DatePrefix::Gt, &value[2..]),
+        Some("lt") => (DatePrefix::Lt, &value[2..]),
+        _ => (DatePrefix::Eq, value),
+    };
+    let day = rest.get(..10)?;
+    if rest.len() > 10 && !rest[10..].starts_with('T') {
+        return None;
+    }
+    Some((prefix, NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()?))
+}
+
+/// Parses the query of a search on `resource_type`.
+pub fn parse(resource_type: &str, query: &str, allowed: &[&str]) -> FhirResult<SearchParams> {
+    let mut p = SearchParams { count: DEFAULT_COUNT, ..Default::default() };
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        let value = value.into_owned();
+        match name.as_ref() {
+            "_format" => {}
+            "_count" => {
+                p.count = value
+                    .parse()
+                    .ok()
+                    .filter(|c| (1..=MAX_COUNT).contains(c))
+                    .ok_or_else(|| bad_request(format!("_count must be 1–{MAX_COUNT}")))?
+            }
+            "_offset" => p.offset = value.parse().map_err(|_| bad_request("_offset must be a non-negative integer"))?,
+            "_sort" => match value.as_str() {
+                "date" => p.descending = false,
+                "-date" => p.descending = true,
+                _ => return Err(bad_request("_sort supports date and -date")),
+            },
+            n @ ("patient" | "subject") if allowed.contains(&n) => {
+                if p.patient.replace(value).is_some() {
+                    return Err(bad_request("give patient (or subject) once"));
+                }
+            }
+            "date" if allowed.contains(&"date") => p.dates.push(
+                parse_date_param(&value)
+                    .ok_or_else(|| bad_request(format!("date {value:?}: expected [eq|ge|le|gt|lt]YYYY-MM-DD")))?,
+            ),
+            "code" if allowed.contains(&"code") => p.codes.extend(value.split(',').map(str::to_owned)),
+            "category" if allowed.contains(&"category") => p.categories.extend(value.split(',').map(str::to_owned)),
+            other => {
+                return Err(bad_request(format!("{resource_type} does not support the search parameter {other:?}")))
+            }
+        }
+    }
+    Ok(p)
+}
+
+/// Whether a CodeableConcept (JSON) matches a token `system|code`, `|code` or `code`.
+fn token_matches(concept: &Value, token: &str) -> bool {
+    let (system, code) = match token.split_once('|') {
+        Some((s, c)) => (Some(s), c),
+        None => (None, token),
+    };
+    concept["coding"].as_array().is_some_and(|codings| {
+        codings.iter().any(|c| {
+            c["code"].as_str() == Some(code)
+                && match system {
+                    None => true,
+                    Some("") => c.get("system").is_none(),
+                    Some(s) => c["system"].as_str() == Some(s),
+                }
+        })
+    })
+}
+
+/// The day a resource is about: effective/occurrence/period/onset/recorded, in that order.
+pub fn resource_date(json: &Value) -> Option<NaiveDate> {
+    let text = [
+        &json["effectiveDateTime"],
+        &json["effectiveInstant"],
+        &json["effectivePeriod"]["start"],
+        &json["occurrenceDateTime"],
+        &json["period"]["start"],
+        &json["onsetDateTime"],
+        &json["recordedDate"],
+        &json["dateAsserted"],
+    ]
+    .into_iter()
+    .find_map(Value::as_str)?;
+    NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()
+}
+
+fn date_matches(date: Option<NaiveDate>, filters: &[(DatePrefix, NaiveDate)]) -> bool {
+    filters.iter().all(|(prefix, want)| {
+        date.is_some_and(|d| match prefix {
+            DatePrefix::Eq => d == *want,
+            DatePrefix::Ge => d >= *want,
+            DatePrefix::Le => d <= *want,
+            DatePrefix::Gt => d > *want,
+            DatePrefix::Lt => d < *want,
+        })
+    })
+}
+
+/// The SQL date window for the records (one day of slack either side of the asked dates).
+fn date_window(filters: &[(DatePrefix, NaiveDate)]) -> (Option<NaiveDate>, Option<NaiveDate>) {
+    let mut from: Option<NaiveDate> = None;
+    let mut to: Option<NaiveDate> = None;
+    for (prefix, d) in filters {
+        let (lo, hi) = match prefix {
+            DatePrefix::Eq => (Some(*d), Some(*d)),
+            DatePrefix::Ge | DatePrefix::Gt => (Some(*d), None),
+            DatePrefix::Le | DatePrefix::Lt => (None, Some(*d)),
+        };
+        if let Some(lo) = lo {
+            from = Some(from.map_or(lo, |f| f.max(lo)));
+        }
+        if let Some(hi) = hi {
+            to = Some(to.map_or(hi, |t| t.min(hi)));
+        }
+    }
+    (from.map(|d| d - Duration::days(1)), to.map(|d| d + Duration::days(1)))
+}
+
+/// One match: its date, id, resource, and the index of the record it came from.
+pub struct Hit {
+    pub date: Option<NaiveDate>,
+    pub id: String,
+    pub resource: Resource,
+    pub record: usize,
+}
+
+/// Every resource of `resource_type` matching `params` that the organization may see,
+/// sorted by (date, id), with the records they came from.
+pub fn matches(
+    conn: &mut crate::db::DbConnection,
+    visible: &Visible,
+    resource_type: &str,
+    params: &SearchParams,
+) -> FhirResult<(Vec<Hit>, Vec<ReadableRecord>)> {
+    let kinds = kinds_yielding(resource_type).to_vec();
+    let targets: Vec<(String, Option<Subject>)> = match &params.patient {
+        Some(p) => match visible.resolve(p) {
+            Some((account, subject)) => vec![(account, Some(subject))],
+            None => return Ok((Vec::new(), Vec::new())),
+        },
+        None => {
+            let mut accounts: Vec<String> = visible.grants.iter().map(|g| g.account_id.clone()).collect();
+            accounts.dedup();
+            accounts.into_iter().map(|a| (a, None)).collect()
+        }
+    };
+    let (date_from, date_to) = date_window(&params.dates);
+    let mut records = Vec::new();
+    for (account, subject) in targets {
+        let grants: Vec<_> = visible.grants.iter().filter(|g| g.account_id == account).collect();
+        let mut filter = RecordFilter { kinds: Some(kinds.clone()), subject, date_from, date_to, ..Default::default() };
+        loop {
+            let page = read_page(conn, &grants, &account, &filter)?;
+            let done = (page.len() as i64) < MAX_PAGE;
+            filter.after = page.last().map(|r| r.record_id);
+            records.extend(page);
+            if done {
+                break;
+            }
+        }
+    }
+    let mut hits = Vec::new();
+    for (i, record) in records.iter().enumerate() {
+        for resource in resources_of(visible, record)? {
+            if resource.resource_type() != resource_type {
+                continue;
+            }
+            let json = serde_json::to_value(&resource).map_err(|e| ApiError::Internal(e.to_string()))?;
+            let date = resource_date(&json);
+            if !date_matches(date, &params.dates)
+                || !params.codes.is_empty() && !params.codes.iter().any(|t| token_matches(&json["code"], t))
+                || !params.categories.is_empty()
+                    && !params
+                        .categories
+                        .iter()
+                        .any(|t| json["category"].as_array().is_some_and(|cs| cs.iter().any(|c| token_matches(c, t))))
+            {
+                continue;
+            }
+            let id = resource.id().unwrap_or_default().to_owned();
+            hits.push(Hit { date, id, resource, record: i });
+        }
+    }
+    hits.sort_by(|a, b| (a.date, &a.id).cmp(&(b.date, &b.id)));
+    if params.descending {
+        hits.sort_by(|a, b| (b.date, &a.id).cmp(&(a.date, &b.id)));
+    }
+    Ok((hits, records))
+}
+
+fn read_page(
+    conn: &mut crate::db::DbConnection,
+    grants: &[&crate::consent::access::OpenGrant],
+    account: &str,
+    filter: &RecordFilter,
+) -> FhirResult<Vec<ReadableRecord>> {
+    // `readable_records` takes a slice of grants; the caller's are borrowed.
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for g in grants {
+        for r in readable_records(conn, std::slice::from_ref(*g), account, filter, MAX_PAGE)? {
+            if seen.insert(r.record_id) {
+                out.push(r);
+            }
+        }
+    }
+    out.sort_by_key(|r| r.record_id);
+    out.truncate(MAX_PAGE as usize);
+    Ok(out)
+}
+
+/// A `searchset` Bundle page with `self` / `next` links.
+pub fn searchset(base: &str, resource_type: &str, query: &str, params: &SearchParams, all: Vec<Resource>) -> Bundle {
+    let total = all.len();
+    let page: Vec<Resource> = all.into_iter().skip(params.offset).take(params.count).collect();
+    let kept: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .filter(|(k, _)| k != "_offset")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let link_for = |offset: usize| {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        q.extend_pairs(kept.iter());
+        if offset > 0 {
+            q.append_pair("_offset", &offset.to_string());
+        }
+        let q = q.finish();
+        if q.is_empty() {
+            format!("{base}/fhir/r4/{resource_type}")
+        } else {
+            format!("{base}/fhir/r4/{resource_type}?{q}")
+        }
+    };
+    let mut link =
+        vec![BundleLink { relation: Some("self".into()), url: Some(link_for(params.offset)), ..Default::default() }];
+    if params.offset + params.count < total {
+        link.push(BundleLink {
+            relation: Some("next".into()),
+            url: Some(link_for(params.offset + params.count)),
+            ..Default::default()
+        });
+    }
+    let entry = page
+        .into_iter()
+        .map(|r| BundleEntry {
+            full_url: r.id().map(|id| format!("{base}/fhir/r4/{}/{id}", r.resource_type())),
+            resource: Some(r),
+            search: Some(BundleEntrySearch { mode: Some("match".into()), ..Default::default() }),
+            ..Default::default()
+        })
+        .collect();
+    Bundle { type_: Some("searchset".into()), total: Some(Integer(total.into())), link, entry, ..Default::default() }
+}
+
+pub async fn search(
+    state: web::Data<AppState>,
+    org: Result<AuthenticatedOrganization, ApiError>,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> FhirResult<HttpResponse> {
+    let resource_type = path.into_inner();
+    let Some((_, allowed)) = SEARCHABLE.iter().find(|(t, _)| *t == resource_type) else {
+        return Err(ApiError::NotFound(format!("no search on {resource_type:?} here; see /fhir/r4/metadata")).into());
+    };
+    let org = authorize(org, &resource_type, Action::Search)?;
+    let query = req.query_string().to_owned();
+    let params = parse(&resource_type, &query, allowed)?;
+    let base = state.base_url()?.to_owned();
+    let keys = state.keys.clone();
+    let bundle = db(&state, move |conn| {
+        let visible = Visible::load(conn, &keys, &org.organization_id)?;
+        if let Some(p) = &params.patient {
+            if visible.resolve(p).is_none() {
+                if let Some(account) = visible.family_of_unseen(conn, &org.organization_id, p)? {
+                    audit_denied(conn, &account, &org.actor(), "fhir_search")?;
+                }
+            }
+        }
+        let (hits, records) = matches(conn, &visible, &resource_type, &params)?;
+        let page_records: Vec<&ReadableRecord> = {
+            let mut idx: Vec<usize> = hits.iter().skip(params.offset).take(params.count).map(|h| h.record).collect();
+            idx.sort_unstable();
+            idx.dedup();
+            idx.into_iter().map(|i| &records[i]).collect()
+        };
+        audit_reads(conn, &org.actor(), "fhir_search", &page_records)?;
+        let all = hits.into_iter().map(|h| h.resource).collect();
+        Ok(searchset(&base, &resource_type, &query, &params, all))
+    })
+    .await?;
+    fhir_response(StatusCode::OK, &bundle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn date_parameters_take_prefixes_at_day_precision_and_refuse_garbage() {
+        let d = |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(parse_date_param("2026-03-01"), Some((DatePrefix::Eq, d("2026-03-01"))));
+        assert_eq!(parse_date_param("ge2026-03-01"), Some((DatePrefix::Ge, d("2026-03-01"))));
+        assert_eq!(parse_date_param("le2026-03-01T10:00:00+09:00"), Some((DatePrefix::Le, d("2026-03-01"))));
+        assert_eq!(parse_date_param("xx2026-03-01"), None);
+        assert_eq!(parse_date_param("2026-13-01"), None);
+        assert_eq!(parse_date_param("2026-03-01junk"), None);
+        let f = [(DatePrefix::Ge, d("2026-03-01")), (DatePrefix::Lt, d("2026-04-01"))];
+        assert!(date_matches(Some(d("2026-03-01")), &f));
+        assert!(!date_matches(Some(d("2026-04-01")), &f));
+        assert!(!date_matches(None, &f));
+        assert_eq!(date_window(&f), (Some(d("2026-02-28")), Some(d("2026-04-02"))));
+    }
+
+    #[test]
+    fn search_parameters_are_checked_per_type() {
+        let obs = SEARCHABLE[0].1;
+        let p =
+            parse("Observation", "patient=Patient/x&code=http://loinc.org|29463-7&_count=2&_sort=-date", obs).unwrap();
+        assert_eq!(p.patient.as_deref(), Some("Patient/x"));
+        assert_eq!(p.codes, ["http://loinc.org|29463-7"]);
+        assert_eq!((p.count, p.descending), (2, true));
+        assert!(parse("Observation", "_count=0", obs).is_err());
+        assert!(parse("Observation", "flavour=sweet", obs).is_err());
+        assert!(parse("Immunization", "category=vital-signs", SEARCHABLE[1].1).is_err());
+    }
+
+    #[test]
+    fn tokens_match_with_or_without_system() {
+        let c = serde_json::json!({"coding": [{"system": "http://loinc.org", "code": "29463-7"}]});
+        assert!(token_matches(&c, "29463-7"));
+        assert!(token_matches(&c, "http://loinc.org|29463-7"));
+        assert!(!token_matches(&c, "http://snomed.info/sct|29463-7"));
+        assert!(!token_matches(&c, "|29463-7"));
+    }
+
+    #[test]
+    fn next_links_page_through_with_an_offset_and_keep_the_query() {
+        let params = SearchParams { count: 2, ..Default::default() };
+        let all: Vec<Resource> = (0..5)
+            .map(|i| {
+                Resource::Observation(phr_fhir::model::Observation { id: Some(format!("o{i}")), ..Default::default() })
+            })
+            .collect();
+        let b = searchset("http://h", "Observation", "code=x", &params, all.clone());
+        assert_eq!(b.entry.len(), 2);
+        let next = b.link.iter().find(|l| l.relation.as_deref() == Some("next")).unwrap();
+        assert_eq!(next.url.as_deref(), Some("http://h/fhir/r4/Observation?code=x&_offset=2"));
+        let last = searchset("http://h", "Observation", "code=x&_offset=4", &SearchParams { offset: 4, ..params }, all);
+        assert_eq!(last.entry.len(), 1);
+        assert!(last.link.iter().all(|l| l.relation.as_deref() != Some("next")));
+    }
+}
