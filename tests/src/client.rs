@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use phr_core::crypto::{
-    open_record, seal_record, unwrap_data_key, wrap_data_key, AccountKey, AccountWrapContext, DataKey, RecordAad,
+    open_record, seal_record, unwrap_data_key, unwrap_data_key_from, wrap_data_key, AccountKey, AccountWrapContext,
+    DataKey, RecordAad,
 };
 use phr_core::dataset::{RecordKind, Subject};
 use phr_core::sync::protocol::{
@@ -272,12 +273,19 @@ impl Device {
         let envelope = seal_record(dek, &aad, &plaintext);
         let wrapped_key =
             wrap_data_key(&self.account_key, dek, &AccountWrapContext { account_id: &account_id, record_id });
+        // Bodies shaped like a dataset `RecordBody` carry their effective date in the plain metadata.
+        let effective_date = record
+            .history
+            .winner()
+            .and_then(|v| v.edit())
+            .and_then(|body| serde_json::from_value::<phr_core::dataset::RecordBody>(body.clone()).ok())
+            .and_then(|body| body.effective_date());
         Change {
             record_id,
             base_version: record.server_version,
             kind: record.kind,
             subject: record.subject,
-            effective_date: None,
+            effective_date,
             deleted: record.history.is_deleted(),
             envelope,
             wrapped_key,
@@ -305,10 +313,22 @@ impl Device {
         }
     }
 
+    /// A pulled change's data key: wrapped under the account key by a device, or
+    /// (data a clinic wrote through the FHIR API) HPKE-wrapped by the server to
+    /// the account's public key, as the mobile core opens it.
+    fn data_key(&self, pulled: &PulledChange) -> Result<DataKey, String> {
+        let ctx = AccountWrapContext { account_id: &self.account_id, record_id: pulled.record_id };
+        unwrap_data_key(&self.account_key, &pulled.wrapped_key, &ctx)
+            .or_else(|_| {
+                let (private, _) = self.account_key.hpke_key_pair();
+                unwrap_data_key_from(&private, &pulled.wrapped_key, &self.account_id, pulled.record_id)
+            })
+            .map_err(|e| format!("unwrap: {e}"))
+    }
+
     /// Opens a pulled change to its raw plaintext (see [`Device::seal_new_record`]).
     pub fn open_bytes(&self, pulled: &PulledChange) -> Result<Vec<u8>, String> {
-        let ctx = AccountWrapContext { account_id: &self.account_id, record_id: pulled.record_id };
-        let dek = unwrap_data_key(&self.account_key, &pulled.wrapped_key, &ctx).map_err(|e| format!("unwrap: {e}"))?;
+        let dek = self.data_key(pulled)?;
         let aad = RecordAad { account_id: &self.account_id, record_id: pulled.record_id, version: pulled.version };
         open_record(&dek, &aad, &pulled.envelope).map_err(|e| format!("open: {e}"))
     }
@@ -329,8 +349,7 @@ impl Device {
 
     /// Opens a pulled change: unwrap its data key, open the envelope, parse the history.
     pub fn open(&mut self, pulled: &PulledChange) -> Result<History, String> {
-        let ctx = AccountWrapContext { account_id: &self.account_id, record_id: pulled.record_id };
-        let dek = unwrap_data_key(&self.account_key, &pulled.wrapped_key, &ctx).map_err(|e| format!("unwrap: {e}"))?;
+        let dek = self.data_key(pulled)?;
         let aad = RecordAad { account_id: &self.account_id, record_id: pulled.record_id, version: pulled.version };
         let plaintext = open_record(&dek, &aad, &pulled.envelope).map_err(|e| format!("open: {e}"))?;
         self.keys.insert(pulled.record_id, dek);

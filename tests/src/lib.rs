@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 pub use phr_server::test_support::TestDatabase;
 
 pub mod client;
+pub mod fhir;
 pub mod inspect;
 
 /// A running `phr-server serve` process. Killed when dropped.

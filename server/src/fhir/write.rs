@@ -99,7 +99,14 @@ fn prepare(
         }
         return Err(ApiError::NotFound(format!("{reference} is not known")).into());
     };
-    let mut first_error = None;
+    // When no kind reads the group, report the error of the kind that read it furthest.
+    let rank = |e: &MappingError| match e {
+        MappingError::UnexpectedResource { .. } => 0,
+        MappingError::Missing { .. } => 1,
+        MappingError::UnknownCode { .. } => 2,
+        MappingError::WrongUnit { .. } | MappingError::Invalid { .. } => 3,
+    };
+    let mut best_error: Option<MappingError> = None;
     let mut body = None;
     for kind in kinds_yielding(&primary_type).iter().filter(|k| k.subjects().admits(&subject)) {
         match from_fhir(*kind, &group.resources) {
@@ -107,16 +114,15 @@ fn prepare(
                 body = Some(b);
                 break;
             }
-            Err(MappingError::UnexpectedResource { .. }) if first_error.is_some() => {}
             Err(e) => {
-                if first_error.is_none() || matches!(first_error, Some(MappingError::UnexpectedResource { .. })) {
-                    first_error = Some(e);
+                if best_error.as_ref().is_none_or(|b| rank(&e) > rank(b)) {
+                    best_error = Some(e);
                 }
             }
         }
     }
     let Some(body) = body else {
-        return Err(match first_error {
+        return Err(match best_error {
             Some(e) => mapping_error(e),
             None => bad_element(&group.path, format!("a {primary_type} cannot be written about this patient")),
         });

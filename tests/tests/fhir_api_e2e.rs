@@ -1,0 +1,394 @@
+//! End-to-end: the FHIR R4 API against a real server on SQLite (and
+//! PostgreSQL when `PHR_TEST_POSTGRES_URL` is set), with a real family device
+//! granting consent and a clinic authenticating with SMART Backend Services.
+
+use chrono::NaiveDate;
+use phr_core::consent::Access;
+use phr_core::dataset::{examples, Quantity, RecordBody, RecordKind, SelfVitals, Subject};
+use phr_fhir::mapping::{to_fhir, MappingContext};
+use phr_tests::client::Device;
+use phr_tests::fhir::{create_grant, grant_of, OrgClient};
+use phr_tests::{start_server, ServerProcess, TestDatabase};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+const BIN: &str = env!("CARGO_BIN_EXE_phr-server-e2e");
+const ORG: &str = "tanaka-clinic";
+const PATIENT_ID_SYSTEM: &str = "https://phr.example/fhir/patient-id";
+
+struct Env {
+    _db: TestDatabase,
+    _dir: tempfile::TempDir,
+    server: ServerProcess,
+    org: OrgClient,
+}
+
+impl Env {
+    fn start(db: TestDatabase) -> Env {
+        let (dir, server) = start_server(BIN.as_ref(), &db, &[]);
+        let org = OrgClient::register(BIN.as_ref(), dir.path(), &db.url(), &server.base_url, ORG, "system/*.cruds");
+        Env { _db: db, _dir: dir, server, org }
+    }
+
+    fn family(&self) -> Device {
+        Device::create_account(&self.server.base_url, "Mother's phone")
+    }
+}
+
+fn day(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+/// A dose given in the past (the example's date lies in the future of the test clock).
+fn dose() -> RecordBody {
+    let mut d = examples::immunization_full();
+    d.date_given = day("2026-10-10");
+    RecordBody::Immunization(d)
+}
+
+fn visit_on(date: &str) -> RecordBody {
+    let mut v = examples::prenatal_visit_full();
+    v.visit_date = day(date);
+    RecordBody::PrenatalVisit(v)
+}
+
+/// Adds a dataset record to the device (synced later).
+fn add(device: &mut Device, kind: RecordKind, subject: Subject, body: &RecordBody) -> Uuid {
+    let id = Uuid::now_v7();
+    device.edit(id, kind, subject, serde_json::to_value(body).unwrap());
+    id
+}
+
+fn total(bundle: &Value) -> u64 {
+    assert_eq!(bundle["resourceType"], "Bundle", "{bundle}");
+    bundle["total"].as_u64().unwrap_or_else(|| panic!("no total: {bundle}"))
+}
+
+fn entries(bundle: &Value) -> Vec<Value> {
+    bundle["entry"].as_array().cloned().unwrap_or_default().into_iter().map(|e| e["resource"].clone()).collect()
+}
+
+/// The Patient id of the mother, as the clinic learns it from a visible Encounter.
+fn patient_of_first_encounter(org: &OrgClient) -> String {
+    let (status, bundle) = org.get("/fhir/r4/Encounter");
+    assert_eq!(status, 200, "{bundle}");
+    let reference = entries(&bundle)[0]["subject"]["reference"].as_str().unwrap().to_owned();
+    reference.strip_prefix("Patient/").unwrap().to_owned()
+}
+
+fn audit_events(device: &Device) -> Vec<Value> {
+    let (status, body) = device.call("GET", "/audit/v1/events?limit=1000", None);
+    assert_eq!(status, 200, "{body}");
+    body["events"].as_array().unwrap().clone()
+}
+
+fn assert_outcome(status: u16, body: &Value, expected: u16) {
+    assert_eq!(status, expected, "{body}");
+    assert_eq!(body["resourceType"], "OperationOutcome", "{body}");
+    assert_eq!(body["issue"][0]["severity"], "error", "{body}");
+}
+
+/// Follows `next` links from `first`, returning every resource.
+fn all_pages(org: &OrgClient, first: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut url = first.to_owned();
+    for _ in 0..100 {
+        let (status, bundle) = org.get(&url);
+        assert_eq!(status, 200, "{bundle}");
+        out.extend(entries(&bundle));
+        let next = bundle["link"].as_array().and_then(|links| {
+            links.iter().find(|l| l["relation"] == "next").and_then(|l| l["url"].as_str()).map(str::to_owned)
+        });
+        match next {
+            Some(n) => url = n,
+            None => return out,
+        }
+    }
+    panic!("paging did not end");
+}
+
+#[test]
+fn a_clinic_sees_exactly_the_consented_subjects_modules_and_dates_and_revocation_ends_it_at_once() {
+    for db in TestDatabase::all() {
+        let env = Env::start(db);
+        let mut device = env.family();
+        let child = Subject::Child(Uuid::now_v7());
+        let _early = add(&mut device, RecordKind::PrenatalVisit, Subject::Mother, &visit_on("2026-02-01"));
+        let mid = add(&mut device, RecordKind::PrenatalVisit, Subject::Mother, &visit_on("2026-02-15"));
+        let late = add(&mut device, RecordKind::PrenatalVisit, Subject::Mother, &visit_on("2026-03-01"));
+        let vitals = RecordBody::SelfVitals(examples::self_vitals_full());
+        add(&mut device, RecordKind::SelfVitals, Subject::Mother, &vitals);
+        add(&mut device, RecordKind::Immunization, child, &RecordBody::Immunization(examples::immunization_full()));
+        device.sync();
+        let mut grant = grant_of(ORG, &[RecordKind::PrenatalVisit], &[Subject::Mother], Access::Read);
+        grant.scope.data_from = Some(day("2026-02-10"));
+        create_grant(&device, &grant, &[mid, late]);
+
+        let (status, cs) = env.org.get("/fhir/r4/metadata");
+        assert_eq!(status, 200, "{cs}");
+        assert_eq!(cs["resourceType"], "CapabilityStatement");
+        assert_eq!(cs["fhirVersion"], "4.0.1");
+
+        // Two visits inside the dates; the earlier visit, the vitals and the child's dose stay invisible.
+        let (status, encounters) = env.org.get("/fhir/r4/Encounter");
+        assert_eq!(status, 200);
+        assert_eq!(total(&encounters), 2, "{encounters}");
+        let (_, immunizations) = env.org.get("/fhir/r4/Immunization");
+        assert_eq!(total(&immunizations), 0);
+        let pid = patient_of_first_encounter(&env.org);
+        assert!(!pid.contains(&device.account_id), "patient ids are opaque");
+
+        let (status, patient) = env.org.get(&format!("/fhir/r4/Patient/{pid}"));
+        assert_eq!(status, 200, "{patient}");
+        assert_eq!(patient["resourceType"], "Patient");
+        assert_eq!(patient["identifier"][0]["system"], PATIENT_ID_SYSTEM);
+        let (_, found) = env.org.get(&format!("/fhir/r4/Patient?identifier={PATIENT_ID_SYSTEM}|{pid}"));
+        assert_eq!(total(&found), 1);
+        let (_, not_found) = env.org.get(&format!("/fhir/r4/Patient?identifier={PATIENT_ID_SYSTEM}|nobody"));
+        assert_eq!(total(&not_found), 0);
+
+        // Search: patient + code + date prefixes.
+        let weight = |q: &str| {
+            let (status, b) =
+                env.org.get(&format!("/fhir/r4/Observation?patient=Patient/{pid}&code=http://loinc.org|29463-7{q}"));
+            assert_eq!(status, 200, "{b}");
+            b
+        };
+        assert_eq!(total(&weight("")), 2);
+        let ge = weight("&date=ge2026-03-01");
+        assert_eq!(total(&ge), 1);
+        assert!(entries(&ge)[0]["effectiveDateTime"].as_str().unwrap().starts_with("2026-03-01"));
+        let le = weight("&date=le2026-02-20");
+        assert_eq!(total(&le), 1);
+        assert!(entries(&le)[0]["effectiveDateTime"].as_str().unwrap().starts_with("2026-02-15"));
+        assert_eq!(total(&weight("&date=lt2026-02-15")), 0);
+        assert_eq!(total(&weight("&date=ge2026-02-01&date=le2026-03-31")), 2);
+        let desc = weight("&_sort=-date");
+        assert!(entries(&desc)[0]["effectiveDateTime"].as_str().unwrap().starts_with("2026-03-01"));
+
+        // Paging: next links walk every match once.
+        let (_, first) = env.org.get(&format!("/fhir/r4/Observation?patient={pid}&_count=5"));
+        let all_total = total(&first);
+        assert!(all_total > 5, "{first}");
+        let paged = all_pages(&env.org, &format!("/fhir/r4/Observation?patient={pid}&_count=5"));
+        let mut ids: Vec<&str> = paged.iter().map(|r| r["id"].as_str().unwrap()).collect();
+        assert_eq!(ids.len() as u64, all_total);
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len() as u64, all_total, "no resource twice");
+        assert!(paged.iter().all(|o| o["encounter"]["reference"].is_string()), "only visit observations, no vitals");
+
+        // $everything: the Patient first, then both visits and all their observations.
+        let (status, everything) = env.org.get(&format!("/fhir/r4/Patient/{pid}/$everything"));
+        assert_eq!(status, 200, "{everything}");
+        let res = entries(&everything);
+        assert_eq!(res[0]["resourceType"], "Patient");
+        assert_eq!(res.iter().filter(|r| r["resourceType"] == "Encounter").count(), 2);
+        assert_eq!(res.iter().filter(|r| r["resourceType"] == "Observation").count() as u64, all_total);
+
+        // Every access is in the family's audit log, through the grant.
+        let grant_id = grant.id.0.to_string();
+        let events = audit_events(&device);
+        for action in ["fhir_search", "fhir_read", "fhir_everything"] {
+            assert!(
+                events.iter().any(|e| e["action"] == action && e["grant_id"] == grant_id.as_str()),
+                "{action} audited: {events:?}"
+            );
+        }
+        let read_ids: Vec<String> = events
+            .iter()
+            .filter(|e| e["action"] == "fhir_everything")
+            .flat_map(|e| serde_json::from_value::<Vec<String>>(e["record_ids"].clone()).unwrap())
+            .collect();
+        let mut expected = vec![mid.to_string(), late.to_string()];
+        expected.sort();
+        assert_eq!(read_ids, expected);
+
+        // Revocation ends access at once; the denied read is audited.
+        let (status, body) = device.call("DELETE", &format!("/consent/v1/grants/{grant_id}"), None);
+        assert_eq!(status, 204, "{body}");
+        let (_, after) = env.org.get("/fhir/r4/Encounter");
+        assert_eq!(total(&after), 0);
+        let (status, body) = env.org.get(&format!("/fhir/r4/Patient/{pid}"));
+        assert_outcome(status, &body, 404);
+        let (status, body) = env.org.get(&format!("/fhir/r4/Patient/{pid}/$everything"));
+        assert_outcome(status, &body, 404);
+        let events = audit_events(&device);
+        assert!(
+            events.iter().any(|e| e["action"] == "fhir_read" && e["outcome"] == "denied"),
+            "denied read audited: {events:?}"
+        );
+    }
+}
+
+/// The transaction Bundle a clinic sends for one prenatal visit about `pid`.
+fn visit_transaction(visit: &RecordBody, pid: &str) -> Value {
+    let resources = to_fhir(visit, &MappingContext::new(Uuid::now_v7(), pid)).unwrap();
+    let entry: Vec<Value> = resources
+        .iter()
+        .map(|r| {
+            let v = serde_json::to_value(r).unwrap();
+            let ty = v["resourceType"].as_str().unwrap().to_owned();
+            let id = v["id"].as_str().unwrap().to_owned();
+            json!({"fullUrl": format!("{ty}/{id}"), "resource": v,
+                "request": {"method": "POST", "url": ty}})
+        })
+        .collect();
+    json!({"resourceType": "Bundle", "type": "transaction", "entry": entry})
+}
+
+fn pulled_bodies(device: &Device) -> Vec<RecordBody> {
+    device
+        .records
+        .keys()
+        .filter_map(|id| device.current(id))
+        .filter_map(|v| serde_json::from_value::<RecordBody>(v.clone()).ok())
+        .collect()
+}
+
+#[test]
+fn a_clinic_transaction_write_reaches_the_family_device_at_its_next_pull_and_decrypts_to_the_same_values() {
+    for db in TestDatabase::all() {
+        let env = Env::start(db);
+        let mut device = env.family();
+        let first = add(&mut device, RecordKind::PrenatalVisit, Subject::Mother, &visit_on("2026-02-15"));
+        device.sync();
+        let grant = grant_of(
+            ORG,
+            &[RecordKind::PrenatalVisit, RecordKind::Immunization],
+            &[Subject::Mother],
+            Access::ReadWrite,
+        );
+        create_grant(&device, &grant, &[first]);
+        let pid = patient_of_first_encounter(&env.org);
+
+        let written = visit_on("2026-03-10");
+        let (status, response) = env.org.post("/fhir/r4", &visit_transaction(&written, &pid));
+        assert_eq!(status, 200, "{response}");
+        assert_eq!(response["type"], "transaction-response");
+        let statuses: Vec<&str> =
+            response["entry"].as_array().unwrap().iter().map(|e| e["response"]["status"].as_str().unwrap()).collect();
+        assert!(statuses.iter().all(|s| *s == "201 Created"), "{response}");
+
+        // A single resource by POST as well.
+        let dose = dose();
+        let imm =
+            serde_json::to_value(&to_fhir(&dose, &MappingContext::new(Uuid::now_v7(), &pid)).unwrap()[0]).unwrap();
+        let (status, created) = env.org.post("/fhir/r4/Immunization", &imm);
+        assert_eq!(status, 201, "{created}");
+        assert_eq!(created["resourceType"], "Immunization");
+
+        // The family's device pulls both, opens the server-wrapped keys, and reads the same values.
+        assert_eq!(device.pull(), 2);
+        let bodies = pulled_bodies(&device);
+        assert!(bodies.contains(&written), "the visit arrives intact");
+        assert!(bodies.contains(&dose), "the dose arrives intact");
+        // The clinic reads back what it wrote; the write is audited.
+        let (_, encounters) = env.org.get("/fhir/r4/Encounter?date=2026-03-10");
+        assert_eq!(total(&encounters), 1);
+        let events = audit_events(&device);
+        assert_eq!(events.iter().filter(|e| e["action"] == "fhir_write" && e["outcome"] == "success").count(), 2);
+    }
+}
+
+#[test]
+fn writes_need_a_read_write_grant_covering_the_module_and_a_refused_write_stores_nothing() {
+    for db in TestDatabase::all() {
+        let env = Env::start(db);
+        let mut device = env.family();
+        let first = add(&mut device, RecordKind::PrenatalVisit, Subject::Mother, &visit_on("2026-02-15"));
+        device.sync();
+        create_grant(&device, &grant_of(ORG, &[RecordKind::PrenatalVisit], &[Subject::Mother], Access::Read), &[first]);
+        let pid = patient_of_first_encounter(&env.org);
+        let (status, body) = env.org.post("/fhir/r4", &visit_transaction(&visit_on("2026-03-10"), &pid));
+        assert_outcome(status, &body, 403);
+        // A module outside the grant is refused too.
+        let dose = dose();
+        let imm =
+            serde_json::to_value(&to_fhir(&dose, &MappingContext::new(Uuid::now_v7(), &pid)).unwrap()[0]).unwrap();
+        let (status, body) = env.org.post("/fhir/r4/Immunization", &imm);
+        assert_outcome(status, &body, 403);
+        // An unknown patient is answered as if it did not exist.
+        let imm_other = serde_json::to_value(
+            &to_fhir(&dose, &MappingContext::new(Uuid::now_v7(), "0123456789abcdef0123456789abcdef")).unwrap()[0],
+        )
+        .unwrap();
+        let (status, body) = env.org.post("/fhir/r4/Immunization", &imm_other);
+        assert_outcome(status, &body, 404);
+        assert_eq!(device.pull(), 0, "nothing was stored");
+    }
+}
+
+#[test]
+fn bad_input_is_an_operation_outcome_with_the_right_status_and_stores_nothing() {
+    for db in TestDatabase::all() {
+        let env = Env::start(db);
+        let mut device = env.family();
+        let first = add(&mut device, RecordKind::PrenatalVisit, Subject::Mother, &visit_on("2026-02-15"));
+        device.sync();
+        let grant = grant_of(
+            ORG,
+            &[RecordKind::PrenatalVisit, RecordKind::SelfVitals, RecordKind::Immunization],
+            &[Subject::Mother],
+            Access::ReadWrite,
+        );
+        create_grant(&device, &grant, &[first]);
+        let pid = patient_of_first_encounter(&env.org);
+        let token = env.org.token.clone();
+
+        let (status, body) = env.org.post_raw(&token, "/fhir/r4/Immunization", b"{not json".to_vec());
+        assert_outcome(status, &body, 400);
+        let vitals = |v: SelfVitals| {
+            serde_json::to_value(
+                &to_fhir(&RecordBody::SelfVitals(v), &MappingContext::new(Uuid::now_v7(), &pid)).unwrap()[0],
+            )
+            .unwrap()
+        };
+        let observation = vitals(examples::self_vitals_minimal());
+        let (status, body) = env.org.post("/fhir/r4/Immunization", &observation);
+        assert_outcome(status, &body, 400);
+        assert_eq!(body["issue"][0]["expression"][0], "resourceType");
+
+        let mut missing_subject = observation.clone();
+        missing_subject.as_object_mut().unwrap().remove("subject");
+        let (status, body) = env.org.post("/fhir/r4/Observation", &missing_subject);
+        assert_outcome(status, &body, 400);
+        assert_eq!(body["issue"][0]["expression"][0], "Observation.subject");
+
+        let huge = vec![b' '; 2 << 20];
+        let (status, body) = env.org.post_raw(&token, "/fhir/r4/Observation", huge);
+        assert_outcome(status, &body, 413);
+
+        let mut unknown_code = observation.clone();
+        unknown_code["code"] = json!({"coding": [{"system": "http://loinc.org", "code": "0000-0"}]});
+        let (status, body) = env.org.post("/fhir/r4/Observation", &unknown_code);
+        assert_outcome(status, &body, 422);
+        assert!(body.to_string().contains("0000-0"), "{body}");
+
+        let heavy = vitals(SelfVitals { weight: Some(Quantity::new(500.0)), ..examples::self_vitals_minimal() });
+        let (status, body) = env.org.post("/fhir/r4/Observation", &heavy);
+        assert_outcome(status, &body, 422);
+        assert_eq!(body["issue"][0]["expression"][0], "weight", "{body}");
+        assert!(body["issue"][0]["diagnostics"].as_str().unwrap().contains("kg"), "{body}");
+
+        let (status, body) = env.org.get("/fhir/r4/Observation?flavour=sweet");
+        assert_outcome(status, &body, 400);
+        let (status, body) = env.org.get("/fhir/r4/Observation?date=soon");
+        assert_outcome(status, &body, 400);
+
+        // Authentication and scopes.
+        let (status, www) = env.org.get_www_authenticate("", "/fhir/r4/Observation");
+        assert_eq!(status, 401);
+        assert!(www.unwrap().starts_with("Bearer"));
+        let (status, body) = env.org.get_with_token("eyJhbGciOiJFZERTQSJ9.e30.c2lnbmF0dXJl", "/fhir/r4/Observation");
+        assert_outcome(status, &body, 401);
+        let narrow = env.org.new_token("system/Patient.rs");
+        let (status, body) = env.org.get_with_token(&narrow, "/fhir/r4/Observation");
+        assert_outcome(status, &body, 403);
+        let (status, body) = env.org.post_raw(&narrow, "/fhir/r4/Observation", observation.to_string().into_bytes());
+        assert_outcome(status, &body, 403);
+
+        assert_eq!(device.pull(), 0, "no bad request stored anything");
+        assert!(audit_events(&device).iter().all(|e| e["action"] != "fhir_write"));
+    }
+}
