@@ -29,6 +29,7 @@ pub mod error;
 pub mod http;
 pub mod keys;
 pub mod organizations;
+pub mod research;
 pub mod smart;
 pub mod sync;
 pub mod test_support;
