@@ -28,7 +28,7 @@ use std::sync::Arc;
 use actix_web::{delete, get, post, web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use phr_core::consent::{ConsentGrant, GrantState, GrantStatus};
-use phr_core::crypto::{unwrap_data_key, unwrap_grant_key, GrantKey, GrantWrapContext, HpkePrivateKey};
+use phr_core::crypto::{unwrap_data_key, GrantKey, GrantWrapContext, HpkePrivateKey};
 use phr_core::dataset::{RecordKind, Subject};
 use phr_core::sync::protocol::{AddGrantKeysRequest, CreateGrantRequest, GrantInfo, GrantRecordKey, ViewKeyResponse};
 use uuid::Uuid;
@@ -38,10 +38,13 @@ use crate::auth::AuthenticatedDevice;
 use crate::db::{write_transaction, DbConnection};
 use crate::error::{unprocessable_if_any, ApiError};
 use crate::http::{now_ms, AppState};
-use crate::keys::{KeyPurpose, KeyStore};
+use crate::keys::KeyPurpose;
 use crate::organizations;
 
+pub mod access;
 pub mod store;
+
+use access::open_grant_key;
 
 use store::{GrantRow, NewGrantRow, RecordKeyRow};
 
@@ -122,22 +125,6 @@ fn wrapped_grant_key_problem(wrapped: &[u8]) -> Option<(String, String)> {
             format!("must be {MIN_WRAPPED_GRANT_KEY_BYTES}–{MAX_WRAPPED_GRANT_KEY_BYTES} bytes, got {}", wrapped.len()),
         )
     })
-}
-
-/// Opens a grant key with the view key `kid`.
-fn open_grant_key(
-    keys: &KeyStore,
-    kid: &str,
-    wrapped: &[u8],
-    account_id: &str,
-    grant_id: Uuid,
-) -> Result<Option<GrantKey>, ApiError> {
-    let Some(view) = keys.by_kid(KeyPurpose::View, kid) else {
-        return Ok(None);
-    };
-    let private =
-        HpkePrivateKey::from_bytes(view.secret()).map_err(|_| ApiError::Internal("view key is not usable".into()))?;
-    Ok(unwrap_grant_key(&private, wrapped, account_id, grant_id).ok())
 }
 
 /// Every record key must unwrap with the grant key, bound to this account, grant and record.
@@ -486,6 +473,7 @@ async fn revoke_grant(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keys::KeyStore;
     use phr_core::consent::{Access, GrantId, GrantPeriod, GrantScope, OrganizationId, Purpose};
     use phr_core::crypto::{wrap_data_key, wrap_grant_key_to, DataKey};
 
