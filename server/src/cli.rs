@@ -154,6 +154,16 @@ pub fn prepare(config: &Config) -> Result<AppState, ServerError> {
     drop(conn);
     let tokens = TokenService::new(&keys)?;
     let limits = config.limits;
+    let research = Arc::new(crate::research::ResearchService::new(
+        &config.data_dir,
+        limits.research_k,
+        limits.research_retention_secs,
+    ));
+    let failed = crate::research::jobs::recover(&pool, &research).map_err(|e| ServerError::Database(e.to_string()))?;
+    if failed > 0 {
+        tracing::warn!(count = failed, "research exports interrupted by the previous shutdown were failed cleanly");
+    }
+    crate::research::jobs::start_sweeper(pool.clone(), research.clone());
     let public_base_url = std::sync::OnceLock::new();
     if let Some(url) = &config.public_base_url {
         let _ = public_base_url.set(url.clone());
@@ -168,6 +178,7 @@ pub fn prepare(config: &Config) -> Result<AppState, ServerError> {
         public_base_url: Arc::new(public_base_url),
         instance_id,
         backend,
+        research,
     })
 }
 

@@ -229,6 +229,12 @@ pub struct Limits {
     /// Burst of sign-in/refresh/join attempts per account.
     #[arg(long, env = "PHR_AUTH_RATE_BURST", default_value_t = 20.0)]
     pub auth_rate_burst: f64,
+    /// Research extracts: the smallest equivalence class over the quasi-identifiers (k).
+    #[arg(long, env = "PHR_RESEARCH_K", default_value_t = 5, value_parser = clap::value_parser!(u32).range(2..))]
+    pub research_k: u32,
+    /// Research extracts: seconds the files of a completed export stay downloadable.
+    #[arg(long, env = "PHR_RESEARCH_RETENTION_SECS", default_value_t = 86_400)]
+    pub research_retention_secs: u64,
 }
 
 impl Default for Limits {
@@ -241,6 +247,8 @@ impl Default for Limits {
             rate_limit_burst: 200.0,
             auth_rate_limit: 1.0,
             auth_rate_burst: 20.0,
+            research_k: 5,
+            research_retention_secs: 86_400,
         }
     }
 }

@@ -31,6 +31,7 @@ pub mod fhir;
 pub mod http;
 pub mod keys;
 pub mod organizations;
+pub mod research;
 pub mod smart;
 pub mod sync;
 pub mod test_support;

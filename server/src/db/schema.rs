@@ -150,6 +150,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    research_exports (export_id) {
+        export_id -> Text,
+        organization_id -> Text,
+        state -> Text,
+        request_json -> Text,
+        progress -> BigInt,
+        records_done -> BigInt,
+        manifest_json -> Nullable<Text>,
+        error -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+        expires_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     devices,

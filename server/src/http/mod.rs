@@ -35,6 +35,8 @@ pub struct AppState {
     pub public_base_url: Arc<OnceLock<String>>,
     pub instance_id: String,
     pub backend: &'static str,
+    /// Research export files, k and retention.
+    pub research: Arc<crate::research::ResearchService>,
 }
 
 /// Epoch milliseconds now.
@@ -91,6 +93,7 @@ pub fn configure(state: AppState, max_body_bytes: usize) -> impl FnOnce(&mut web
             .service(crate::audit::api::events)
             .configure(crate::smart::routes)
             .configure(crate::fhir::routes)
+            .configure(crate::research::routes)
             .default_service(web::to(not_found));
     }
 }

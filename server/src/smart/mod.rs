@@ -246,6 +246,7 @@ mod tests {
             public_base_url: Arc::new(base),
             instance_id: "test".into(),
             backend: db.target.backend_name(),
+            research: Arc::new(crate::research::ResearchService::new(key_dir, 5, 60)),
         }
     }
 

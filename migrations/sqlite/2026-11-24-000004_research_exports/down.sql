@@ -1,0 +1,1 @@
+DROP TABLE research_exports;

@@ -1,0 +1,188 @@
+//! Value generalizations: dates to year-month / quarter / year, relative days,
+//! banded numbers, coded ages and percentile top/bottom coding. Pure functions.
+
+use chrono::{Datelike, NaiveDate};
+
+/// How coarse the birth (and delivery) period of a person is emitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeriodLevel {
+    /// `2025-03`
+    Month,
+    /// `2025-Q1`
+    Quarter,
+    /// `2025`
+    Year,
+}
+
+impl PeriodLevel {
+    /// The next coarser level, if any.
+    pub fn coarser(self) -> Option<PeriodLevel> {
+        match self {
+            PeriodLevel::Month => Some(PeriodLevel::Quarter),
+            PeriodLevel::Quarter => Some(PeriodLevel::Year),
+            PeriodLevel::Year => None,
+        }
+    }
+}
+
+/// A date generalized to `level`: `2025-03`, `2025-Q1` or `2025`.
+pub fn period(date: NaiveDate, level: PeriodLevel) -> String {
+    match level {
+        PeriodLevel::Month => format!("{:04}-{:02}", date.year(), date.month()),
+        PeriodLevel::Quarter => format!("{:04}-Q{}", date.year(), (date.month() - 1) / 3 + 1),
+        PeriodLevel::Year => format!("{:04}", date.year()),
+    }
+}
+
+/// Whole days from `anchor` (the child's birth) to `date`; negative before it.
+pub fn days_from(anchor: NaiveDate, date: NaiveDate) -> i64 {
+    (date - anchor).num_days()
+}
+
+/// Birth weight in 250 g bands, with open ends `<1000` and `>=4500`:
+/// `1000-1249`, ..., `4250-4499`.
+pub fn birth_weight_band(grams: f64) -> String {
+    if grams < 1000.0 {
+        return "<1000".to_owned();
+    }
+    if grams >= 4500.0 {
+        return ">=4500".to_owned();
+    }
+    let low = (grams / 250.0).floor() as i64 * 250;
+    format!("{}-{}", low, low + 249)
+}
+
+/// Gestational age at birth in completed weeks, with the open end `<24`.
+pub fn gestational_weeks_band(weeks: u8) -> String {
+    if weeks < 24 {
+        "<24".to_owned()
+    } else {
+        weeks.to_string()
+    }
+}
+
+/// Parity (or gravida) with the open end `3+`.
+pub fn parity_band(n: u8) -> String {
+    if n >= 3 {
+        "3+".to_owned()
+    } else {
+        n.to_string()
+    }
+}
+
+/// Plurality: `single` or `twins+`.
+pub fn plurality_band(babies: u8) -> &'static str {
+    if babies >= 2 {
+        "twins+"
+    } else {
+        "single"
+    }
+}
+
+/// The mother's age in completed years at `on`, coded `<=16` and `45+` at the ends.
+pub fn mother_age_band(birth: NaiveDate, on: NaiveDate) -> Option<String> {
+    let years = on.years_since(birth)?;
+    Some(if years <= 16 {
+        "<=16".to_owned()
+    } else if years >= 45 {
+        "45+".to_owned()
+    } else {
+        years.to_string()
+    })
+}
+
+/// The 1st and 99th percentiles of `values` (lower rank, `floor(p·(n-1))`), the bounds numeric
+/// items are top- and bottom-coded to. `None` for no values.
+pub fn percentile_bounds(values: &mut [f32]) -> Option<(f64, f64)> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_unstable_by(f32::total_cmp);
+    let rank = |p: f64| {
+        let idx = (p * (values.len() - 1) as f64).floor() as usize;
+        f64::from(values[idx.min(values.len() - 1)])
+    };
+    Some((rank(0.01), rank(0.99)))
+}
+
+/// `value` clamped into `bounds` (when known), rounded to one decimal.
+pub fn top_bottom_code(value: f64, bounds: Option<(f64, f64)>) -> f64 {
+    let v = match bounds {
+        Some((lo, hi)) => value.clamp(lo, hi),
+        None => value,
+    };
+    (v * 10.0).round() / 10.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn birth_dates_become_month_quarter_or_year() {
+        assert_eq!(period(d("2025-03-17"), PeriodLevel::Month), "2025-03");
+        assert_eq!(period(d("2025-03-17"), PeriodLevel::Quarter), "2025-Q1");
+        assert_eq!(period(d("2025-10-01"), PeriodLevel::Quarter), "2025-Q4");
+        assert_eq!(period(d("2025-12-31"), PeriodLevel::Year), "2025");
+        assert_eq!(PeriodLevel::Month.coarser(), Some(PeriodLevel::Quarter));
+        assert_eq!(PeriodLevel::Year.coarser(), None);
+    }
+
+    #[test]
+    fn event_dates_become_days_from_birth() {
+        assert_eq!(days_from(d("2025-01-30"), d("2025-03-01")), 30);
+        assert_eq!(days_from(d("2025-01-30"), d("2025-01-20")), -10);
+    }
+
+    #[test]
+    fn birth_weight_is_banded_by_250_g_with_open_ends() {
+        assert_eq!(birth_weight_band(640.0), "<1000");
+        assert_eq!(birth_weight_band(999.9), "<1000");
+        assert_eq!(birth_weight_band(1000.0), "1000-1249");
+        assert_eq!(birth_weight_band(3012.0), "3000-3249");
+        assert_eq!(birth_weight_band(4499.0), "4250-4499");
+        assert_eq!(birth_weight_band(4500.0), ">=4500");
+        assert_eq!(birth_weight_band(5210.0), ">=4500");
+    }
+
+    #[test]
+    fn gestational_age_parity_and_plurality_have_open_ends() {
+        assert_eq!(gestational_weeks_band(22), "<24");
+        assert_eq!(gestational_weeks_band(24), "24");
+        assert_eq!(gestational_weeks_band(39), "39");
+        assert_eq!(parity_band(0), "0");
+        assert_eq!(parity_band(2), "2");
+        assert_eq!(parity_band(3), "3+");
+        assert_eq!(parity_band(7), "3+");
+        assert_eq!(plurality_band(1), "single");
+        assert_eq!(plurality_band(2), "twins+");
+        assert_eq!(plurality_band(4), "twins+");
+    }
+
+    #[test]
+    fn mother_age_at_delivery_is_top_and_bottom_coded() {
+        assert_eq!(mother_age_band(d("2009-05-01"), d("2025-05-01")).as_deref(), Some("<=16"));
+        assert_eq!(mother_age_band(d("2008-05-01"), d("2025-04-30")).as_deref(), Some("<=16"));
+        assert_eq!(mother_age_band(d("2008-05-01"), d("2025-05-01")).as_deref(), Some("17"));
+        assert_eq!(mother_age_band(d("1990-06-15"), d("2025-06-14")).as_deref(), Some("34"));
+        assert_eq!(mother_age_band(d("1980-01-01"), d("2025-01-01")).as_deref(), Some("45+"));
+        assert_eq!(mother_age_band(d("2026-01-01"), d("2025-01-01")), None);
+    }
+
+    #[test]
+    fn numeric_outliers_are_clamped_to_the_1st_and_99th_percentiles() {
+        let mut values: Vec<f32> = (1..=1000).map(|v| v as f32).collect();
+        values.reverse();
+        let bounds = percentile_bounds(&mut values).unwrap();
+        assert_eq!(bounds, (10.0, 990.0));
+        assert_eq!(top_bottom_code(1.0, Some(bounds)), 10.0);
+        assert_eq!(top_bottom_code(5000.0, Some(bounds)), 990.0);
+        assert_eq!(top_bottom_code(500.04, Some(bounds)), 500.0);
+        assert_eq!(percentile_bounds(&mut []), None);
+    }
+}

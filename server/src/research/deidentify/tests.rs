@@ -1,0 +1,306 @@
+//! Tests of the whole pipeline (pass 1 -> plan -> pass 2) over a synthetic population.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{Duration, NaiveDate};
+use phr_core::dataset::common::{Quantity, Sex};
+use phr_core::dataset::immunization::Vaccine;
+use phr_core::dataset::{examples, RecordBody, RecordKind, Subject};
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use super::rows::{header, observation};
+use super::*;
+
+struct Family {
+    account_id: String,
+    child: Uuid,
+    birth_date: NaiveDate,
+    birth_weight: f64,
+    records: Vec<SourceRecord>,
+}
+
+/// A family: mother profile, prenatal visit, delivery, newborn, checkup, immunization.
+fn family(i: usize, birth_date: NaiveDate, sex: Sex, birth_weight: f64, vaccine: Vaccine) -> Family {
+    let account_id = format!("acct-{i:05}-{}", Uuid::new_v4());
+    let child = Uuid::new_v4();
+    let rec = |subject: Subject, body: RecordBody| SourceRecord {
+        account_id: account_id.clone(),
+        subject,
+        record_id: Uuid::now_v7(),
+        body,
+    };
+    let mut mother = examples::mother_profile_full();
+    mother.name_kanji = format!("山田 花子{i}");
+    let mut visit = examples::prenatal_visit_full();
+    visit.visit_date = birth_date - Duration::days(60);
+    let mut delivery = examples::delivery_full();
+    delivery.delivered_at = format!("{birth_date}T10:00:00+09:00").parse().unwrap();
+    let mut newborn = examples::newborn_full();
+    newborn.birth_date = birth_date;
+    newborn.sex = sex;
+    newborn.birth_weight = Some(Quantity::new(birth_weight));
+    newborn.vitamin_k_doses = vec![birth_date];
+    let mut checkup = examples::child_checkup_full();
+    checkup.date = birth_date + Duration::days(30);
+    checkup.weight = Some(Quantity::new(4.0 + (i % 10) as f64 * 0.1));
+    let mut dose = examples::immunization_full();
+    dose.vaccine = vaccine;
+    dose.date_given = birth_date + Duration::days(61);
+    let records = vec![
+        rec(Subject::Mother, RecordBody::MotherProfile(mother)),
+        rec(Subject::Mother, RecordBody::PrenatalVisit(visit)),
+        rec(Subject::Mother, RecordBody::Delivery(delivery)),
+        rec(Subject::Child(child), RecordBody::Newborn(newborn)),
+        rec(Subject::Child(child), RecordBody::ChildCheckup(checkup)),
+        rec(Subject::Child(child), RecordBody::Immunization(dose)),
+    ];
+    Family { account_id, child, birth_date, birth_weight, records }
+}
+
+fn d(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+/// 60 families born across 2026-01 and 2026-02, both sexes, varied weights, plus `extra`.
+fn population(extra: Vec<Family>) -> Vec<Family> {
+    let mut out: Vec<Family> = (0..60)
+        .map(|i| {
+            let date = d("2026-01-01") + Duration::days((i % 50) as i64);
+            let sex = if i % 2 == 0 { Sex::Female } else { Sex::Male };
+            family(i, date, sex, 2600.0 + (i * 37 % 900) as f64, Vaccine::Mr)
+        })
+        .collect();
+    out.extend(extra);
+    out
+}
+
+struct Extract {
+    rows: Vec<DeidRow>,
+    report: DeidReport,
+    patients: Vec<serde_json::Value>,
+}
+
+fn run(families: &[Family], pseudo: &Pseudonymizer, config: DeidConfig) -> Extract {
+    let mut survey = Survey::new();
+    for r in families.iter().flat_map(|f| &f.records) {
+        survey.observe(r);
+    }
+    let mut plan = survey.plan(config);
+    let rows = families.iter().flat_map(|f| &f.records).filter_map(|r| plan.emit(r, pseudo)).collect();
+    let patients = plan.patients(pseudo);
+    Extract { rows, report: plan.report, patients }
+}
+
+fn pseudo(byte: u8) -> Pseudonymizer {
+    Pseudonymizer::from_secret(Zeroizing::new([byte; 32]))
+}
+
+fn rows_of(extract: &Extract, kind: RecordKind) -> Vec<HashMap<&'static str, String>> {
+    extract
+        .rows
+        .iter()
+        .filter(|r| r.kind == kind)
+        .map(|r| header(kind).iter().copied().zip(r.cells.iter().cloned()).collect())
+        .collect()
+}
+
+fn all_text(extract: &Extract) -> String {
+    let mut text = String::new();
+    for row in &extract.rows {
+        text.push_str(&rows::csv_line(&row.cells));
+        text.push_str(&observation(row).to_string());
+    }
+    for p in &extract.patients {
+        text.push_str(&p.to_string());
+    }
+    text
+}
+
+#[test]
+fn no_direct_identifier_exact_date_or_internal_id_leaves() {
+    let families = population(vec![]);
+    let extract = run(&families, &pseudo(1), DeidConfig::default());
+    let text = all_text(&extract);
+    let visit = examples::prenatal_visit_full();
+    let dose = examples::immunization_full();
+    let mother = examples::mother_profile_full();
+    let mut forbidden: Vec<String> = vec![
+        "山田".into(),
+        visit.clinic_name.unwrap(),
+        visit.clinic_id.unwrap(),
+        visit.note.unwrap(),
+        dose.lot_number.unwrap(),
+        dose.performer.unwrap(),
+        dose.location.unwrap(),
+        dose.vaccine_name.unwrap(),
+    ];
+    forbidden.extend(mother.identifiers.iter().map(|i| i.value.clone()));
+    for f in &families {
+        forbidden.push(f.account_id.clone());
+        forbidden.push(f.child.to_string());
+        forbidden.push(f.birth_date.to_string());
+        forbidden.extend(f.records.iter().map(|r| r.record_id.to_string()));
+    }
+    for f in forbidden {
+        assert!(!text.contains(&f), "{f:?} leaked into the extract");
+    }
+    // No full date of any kind (YYYY-MM-DD) is emitted.
+    let bytes = text.as_bytes();
+    let has_full_date = bytes
+        .windows(10)
+        .any(|w| w.iter().enumerate().all(|(i, b)| if i == 4 || i == 7 { *b == b'-' } else { b.is_ascii_digit() }));
+    assert!(!has_full_date, "an exact date leaked");
+    assert_eq!(extract.report.rows_emitted.values().sum::<u64>(), 360);
+}
+
+#[test]
+fn a_person_has_one_pseudonym_across_modules_but_another_in_the_next_extract() {
+    let families = population(vec![]);
+    let a = run(&families, &pseudo(1), DeidConfig::default());
+    let b = run(&families, &pseudo(2), DeidConfig::default());
+    let child_ids = |e: &Extract, kind| rows_of(e, kind).iter().map(|r| r["person_id"].clone()).collect::<HashSet<_>>();
+    let newborn_a = child_ids(&a, RecordKind::Newborn);
+    assert_eq!(newborn_a.len(), 60);
+    assert_eq!(newborn_a, child_ids(&a, RecordKind::ChildCheckup));
+    assert_eq!(newborn_a, child_ids(&a, RecordKind::Immunization));
+    let all = |e: &Extract| {
+        e.rows.iter().map(|r| r.cells[0].clone()).chain(e.rows.iter().map(|r| r.id.clone())).collect::<HashSet<_>>()
+    };
+    assert!(all(&a).is_disjoint(&all(&b)), "two extracts share pseudonyms");
+    // Deterministic within one secret; a fresh random secret differs.
+    let f = &families[0];
+    let p = pseudo(1);
+    assert_eq!(p.person(&f.account_id, &Subject::Mother), p.person(&f.account_id, &Subject::Mother));
+    assert_ne!(p.person(&f.account_id, &Subject::Mother), p.person(&f.account_id, &Subject::Child(f.child)));
+    let r = Pseudonymizer::random().unwrap();
+    assert_ne!(r.person(&f.account_id, &Subject::Mother), p.person(&f.account_id, &Subject::Mother));
+}
+
+#[test]
+fn dates_become_birth_months_and_days_from_birth() {
+    let families = population(vec![]);
+    let extract = run(&families, &pseudo(1), DeidConfig::default());
+    for row in rows_of(&extract, RecordKind::Newborn) {
+        assert!(["2026-01", "2026-02"].contains(&row["birth_period"].as_str()), "{}", row["birth_period"]);
+        assert!(row["birth_weight_band"].ends_with("49") || row["birth_weight_band"].ends_with("99"));
+    }
+    for row in rows_of(&extract, RecordKind::ChildCheckup) {
+        assert_eq!(row["age_days"], "30");
+    }
+    for row in rows_of(&extract, RecordKind::Immunization) {
+        assert_eq!(row["age_days"], "61");
+    }
+    for row in rows_of(&extract, RecordKind::Delivery) {
+        assert!(row["delivery_period"].starts_with("2026-0"));
+        // examples: mother born 1994-07-15 -> 31 at a 2026 delivery.
+        assert_eq!(row["mother_age"], "31");
+    }
+    for row in rows_of(&extract, RecordKind::PrenatalVisit) {
+        assert_eq!(
+            row["gestational_weeks"],
+            examples::prenatal_visit_full().gestational_age.unwrap().weeks.to_string()
+        );
+    }
+}
+
+#[test]
+fn newborn_quasi_identifiers_are_k_anonymous_and_l_diverse() {
+    // Add lone children that would be unique: one in 2019, a few scattered across 2026.
+    let extra = vec![
+        family(900, d("2019-03-03"), Sex::Male, 640.0, Vaccine::Mr),
+        family(901, d("2026-07-09"), Sex::Female, 4700.0, Vaccine::Mr),
+    ];
+    let families = population(extra);
+    let config = DeidConfig::default();
+    let extract = run(&families, &pseudo(1), config);
+    let mut classes: HashMap<Vec<String>, HashSet<String>> = HashMap::new();
+    let mut sizes: HashMap<Vec<String>, usize> = HashMap::new();
+    for row in rows_of(&extract, RecordKind::Newborn) {
+        let key: Vec<String> =
+            ["birth_period", "sex", "plurality", "delivery_method"].iter().map(|c| row[c].clone()).collect();
+        classes.entry(key.clone()).or_default().insert(row["birth_weight_band"].clone());
+        *sizes.entry(key).or_default() += 1;
+    }
+    assert!(sizes.values().all(|n| *n >= config.k), "{sizes:?}");
+    assert!(classes.values().all(|l| l.len() >= config.l));
+    assert_eq!(extract.report.kanon.suppressed, 2);
+    assert!(extract.report.kanon.k_reached.unwrap() >= 5);
+    // Nothing at all about a suppressed child leaves: its checkups and doses are withheld too.
+    assert_eq!(rows_of(&extract, RecordKind::ChildCheckup).len(), 60);
+    assert_eq!(extract.report.rows_suppressed[RecordKind::Newborn.as_str()], 2);
+    assert_eq!(extract.report.rows_suppressed[RecordKind::Delivery.as_str()], 2);
+}
+
+#[test]
+fn linking_a_known_family_by_birth_date_clinic_and_weight_fails() {
+    let families = population(vec![]);
+    let extract = run(&families, &pseudo(1), DeidConfig::default());
+    let target = &families[7];
+    let text = all_text(&extract);
+    assert!(!text.contains(&target.birth_date.to_string()));
+    assert!(!text.contains(examples::prenatal_visit_full().clinic_name.unwrap().as_str()));
+    assert!(!text.contains(&format!("{}", target.birth_weight)));
+    // The best an attacker can do: rows whose generalized values contain the known facts.
+    let band = generalize::birth_weight_band(target.birth_weight);
+    let period = generalize::period(target.birth_date, generalize::PeriodLevel::Month);
+    let candidates: Vec<_> = rows_of(&extract, RecordKind::Newborn)
+        .into_iter()
+        .filter(|r| r["birth_period"] == period && r["birth_weight_band"] == band && r["sex"] == "male")
+        .collect();
+    let same_class = rows_of(&extract, RecordKind::Newborn)
+        .into_iter()
+        .filter(|r| r["birth_period"] == period && r["sex"] == "male")
+        .count();
+    assert!(candidates.len() != 1 || same_class >= 5, "the family is singled out");
+    assert!(same_class >= 5, "the family's class has {same_class} rows");
+}
+
+#[test]
+fn rare_vaccines_become_their_group_or_are_suppressed() {
+    let mut extra: Vec<Family> =
+        (0..5).map(|i| family(800 + i, d("2026-01-10"), Sex::Female, 3000.0, Vaccine::RotavirusRotarix)).collect();
+    extra.push(family(810, d("2026-01-11"), Sex::Female, 3100.0, Vaccine::RotavirusRotateq));
+    extra.push(family(811, d("2026-01-12"), Sex::Female, 3200.0, Vaccine::Covid19));
+    let families = population(extra);
+    let extract = run(&families, &pseudo(1), DeidConfig::default());
+    let vaccines: Vec<String> =
+        rows_of(&extract, RecordKind::Immunization).iter().map(|r| r["vaccine"].clone()).collect();
+    assert_eq!(vaccines.iter().filter(|v| *v == "rotavirus_rotarix").count(), 5);
+    assert_eq!(vaccines.iter().filter(|v| *v == "rotavirus").count(), 1, "RotaTeq (1 subject) becomes its group");
+    assert!(!vaccines.iter().any(|v| v == "covid19" || v == "other"), "a lone vaccine with a rare group is suppressed");
+    assert_eq!(extract.report.rare_codes_generalized, vec!["vaccine:rotavirus_rotateq".to_owned()]);
+    assert_eq!(extract.report.rare_codes_suppressed, 1);
+}
+
+#[test]
+fn numeric_outliers_are_top_and_bottom_coded() {
+    let mut extra = vec![family(700, d("2026-01-20"), Sex::Male, 3000.0, Vaccine::Mr)];
+    if let RecordBody::ChildCheckup(c) = &mut extra[0].records[4].body {
+        c.weight = Some(Quantity::new(30.0));
+    }
+    let families = population(extra);
+    let extract = run(&families, &pseudo(1), DeidConfig::default());
+    let weights: Vec<f64> =
+        rows_of(&extract, RecordKind::ChildCheckup).iter().map(|r| r["weight_kg"].parse().unwrap()).collect();
+    assert!(weights.iter().all(|w| *w <= 4.9), "{weights:?}");
+    assert!(extract.report.top_bottom_coded.contains(&"child_checkup.weight_kg".to_owned()));
+}
+
+#[test]
+fn every_emitted_resource_is_labelled_pseudonymized() {
+    let families = population(vec![]);
+    let extract = run(&families, &pseudo(1), DeidConfig::default());
+    let resources = extract.rows.iter().map(observation).chain(extract.patients.iter().cloned());
+    let mut n = 0;
+    for r in resources {
+        assert_eq!(r["meta"]["security"][0]["code"], "PSEUDED", "{r}");
+        n += 1;
+    }
+    assert_eq!(n, 360 + 60 + 60);
+}
+
+#[test]
+fn csv_cells_with_commas_or_quotes_are_quoted() {
+    assert_eq!(rows::csv_line(&["a", "b,c", "d\"e"]), "a,\"b,c\",\"d\"\"e\"\r\n");
+}

@@ -1,0 +1,420 @@
+//! Export jobs: run in the background on their own thread, in two streaming
+//! passes over the consented records, writing `*.part` files that are renamed
+//! only when the whole extract is complete. Jobs are rows in `research_exports`;
+//! the per-extract pseudonym secret lives only in the job's memory, so a job
+//! cut off by a restart is failed cleanly at the next start (never resumed with
+//! another secret, never delivered half-written).
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use phr_core::consent::Purpose;
+use phr_core::dataset::RecordKind;
+use serde::{Deserialize, Serialize};
+
+use super::deidentify::{rows, DeidConfig, Pseudonymizer, SourceRecord, Survey};
+use super::store;
+use crate::audit::{self, NewAuditEvent};
+use crate::consent::access::{open_grants, readable_records, RecordFilter};
+use crate::db::schema::consent_grants;
+use crate::db::{write_transaction, DbConnection, DbPool};
+use crate::error::ApiError;
+use crate::http::now_ms;
+use crate::keys::KeyStore;
+
+/// Records read per page from the consent access layer.
+const PAGE: i64 = 1_000;
+/// How often a running job writes its progress (and notices a cancel).
+const PROGRESS_EVERY: Duration = Duration::from_millis(500);
+
+/// What the researcher asked for, as stored with the job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportRequest {
+    /// The modules to export.
+    pub types: Vec<RecordKind>,
+    /// Only records changed at or after this instant (epoch ms), from `_since`.
+    pub since_ms: Option<i64>,
+    /// The request URL, echoed in the manifest.
+    pub request_url: String,
+    pub k: usize,
+}
+
+/// One file of a completed export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportFile {
+    /// FHIR resource type (`Observation`, `Patient`), `csv:<module>`, or `report`.
+    pub r#type: String,
+    pub name: String,
+    pub count: u64,
+}
+
+/// What a completed job stores: the manifest without URLs (they depend on the base URL).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredManifest {
+    pub transaction_time: String,
+    pub request_url: String,
+    pub files: Vec<ExportFile>,
+    pub k_reached: Option<usize>,
+    pub l_reached: Option<usize>,
+}
+
+/// Where export files live and how long they stay.
+#[derive(Debug, Clone)]
+pub struct ResearchService {
+    pub export_dir: PathBuf,
+    pub k: usize,
+    pub retention: Duration,
+}
+
+impl ResearchService {
+    pub fn new(data_dir: &Path, k: u32, retention_secs: u64) -> Self {
+        ResearchService {
+            export_dir: data_dir.join("research"),
+            k: k as usize,
+            retention: Duration::from_secs(retention_secs),
+        }
+    }
+
+    /// The directory of one export.
+    pub fn dir(&self, export_id: &str) -> PathBuf {
+        self.export_dir.join(export_id)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum JobError {
+    #[error("cancelled")]
+    Cancelled,
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<diesel::result::Error> for JobError {
+    fn from(e: diesel::result::Error) -> Self {
+        JobError::Failed(format!("database error: {e}"))
+    }
+}
+
+impl From<ApiError> for JobError {
+    fn from(e: ApiError) -> Self {
+        JobError::Failed(format!("cannot read consented records: {e}"))
+    }
+}
+
+impl From<std::io::Error> for JobError {
+    fn from(e: std::io::Error) -> Self {
+        JobError::Failed(format!("cannot write export files: {e}"))
+    }
+}
+
+/// Starts a queued job on its own thread.
+pub fn spawn(pool: DbPool, keys: Arc<KeyStore>, service: Arc<ResearchService>, export_id: String) {
+    let name = format!("export-{}", &export_id[..8.min(export_id.len())]);
+    let spawned = std::thread::Builder::new().name(name).spawn(move || run_job(&pool, &keys, &service, &export_id));
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start an export thread");
+    }
+}
+
+fn run_job(pool: &DbPool, keys: &KeyStore, service: &ResearchService, export_id: &str) {
+    let started = Instant::now();
+    let outcome = (|| -> Result<(), JobError> {
+        let mut conn = pool.get().map_err(|e| JobError::Failed(format!("database unavailable: {e}")))?;
+        let job = store::get(&mut conn, export_id)?.ok_or(JobError::Cancelled)?;
+        if !store::transition(&mut conn, export_id, &[store::QUEUED], store::RUNNING, None, now_ms())? {
+            return Err(JobError::Cancelled);
+        }
+        let request: ExportRequest = serde_json::from_str(&job.request_json)
+            .map_err(|e| JobError::Failed(format!("stored request unreadable: {e}")))?;
+        let manifest = export(&mut conn, keys, service, export_id, &job.organization_id, &request)?;
+        let json = serde_json::to_string(&manifest).map_err(|e| JobError::Failed(e.to_string()))?;
+        let expires = now_ms() + service.retention.as_millis() as i64;
+        if !store::complete(&mut conn, export_id, &json, expires, now_ms())? {
+            return Err(JobError::Cancelled);
+        }
+        Ok(())
+    })();
+    match outcome {
+        Ok(()) => {
+            tracing::info!(export_id, elapsed_ms = started.elapsed().as_millis() as u64, "research export completed")
+        }
+        Err(JobError::Cancelled) => {
+            remove_dir(&service.dir(export_id));
+            tracing::info!(export_id, "research export cancelled");
+        }
+        Err(JobError::Failed(reason)) => {
+            remove_dir(&service.dir(export_id));
+            tracing::warn!(export_id, reason = %reason, "research export failed");
+            if let Ok(mut conn) = pool.get() {
+                let from = [store::QUEUED, store::RUNNING];
+                if let Err(e) = store::transition(&mut conn, export_id, &from, store::FAILED, Some(&reason), now_ms()) {
+                    tracing::error!(export_id, error = %e, "cannot record a failed export");
+                }
+            }
+        }
+    }
+}
+
+fn remove_dir(dir: &Path) {
+    if dir.exists() {
+        if let Err(e) = fs::remove_dir_all(dir) {
+            tracing::warn!(dir = %dir.display(), error = %e, "cannot remove export files");
+        }
+    }
+}
+
+/// Families with an active research grant to `organization_id`, in account order.
+fn research_accounts(conn: &mut DbConnection, organization_id: &str) -> QueryResult<Vec<String>> {
+    consent_grants::table
+        .filter(consent_grants::organization_id.eq(organization_id))
+        .filter(consent_grants::state.eq("active"))
+        .select(consent_grants::account_id)
+        .distinct()
+        .order(consent_grants::account_id.asc())
+        .load(conn)
+}
+
+/// Streams every consented record of one account in `kinds`, page by page; returns the grant ids used.
+fn each_record(
+    conn: &mut DbConnection,
+    keys: &KeyStore,
+    organization_id: &str,
+    account_id: &str,
+    kinds: &[RecordKind],
+    now: DateTime<Utc>,
+    mut f: impl FnMut(SourceRecord, i64) -> Result<(), JobError>,
+) -> Result<Vec<String>, JobError> {
+    let grants = open_grants(conn, keys, organization_id, &[Purpose::Research], Some(account_id), now)?;
+    if grants.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut filter = RecordFilter { kinds: Some(kinds.to_vec()), ..RecordFilter::default() };
+    loop {
+        let page = readable_records(conn, &grants, account_id, &filter, PAGE)?;
+        let full = page.len() as i64 == PAGE;
+        filter.after = page.last().map(|r| r.record_id);
+        for r in page {
+            let updated_at = r.updated_at;
+            f(
+                SourceRecord { account_id: r.account_id, subject: r.subject, record_id: r.record_id, body: r.body },
+                updated_at,
+            )?;
+        }
+        if !full {
+            break;
+        }
+    }
+    Ok(grants.iter().map(|g| g.grant_id()).collect())
+}
+
+/// Throttled progress writes that also notice a cancel.
+struct Progress<'a> {
+    export_id: &'a str,
+    last: Instant,
+}
+
+impl Progress<'_> {
+    fn tick(&mut self, conn: &mut DbConnection, percent: i64, records: u64, force: bool) -> Result<(), JobError> {
+        if !force && self.last.elapsed() < PROGRESS_EVERY {
+            return Ok(());
+        }
+        self.last = Instant::now();
+        if store::progress(conn, self.export_id, percent.clamp(0, 99), records as i64, now_ms())? {
+            Ok(())
+        } else {
+            Err(JobError::Cancelled)
+        }
+    }
+}
+
+/// A file being written as `NAME.part`, renamed to `NAME` by [`PartFile::finish`].
+struct PartFile {
+    name: String,
+    part: PathBuf,
+    out: BufWriter<File>,
+    count: u64,
+}
+
+impl PartFile {
+    fn create(dir: &Path, name: String) -> Result<PartFile, JobError> {
+        let part = dir.join(format!("{name}.part"));
+        let file = File::create(&part)?;
+        Ok(PartFile { name, part, out: BufWriter::with_capacity(256 * 1024, file), count: 0 })
+    }
+
+    fn finish(self, dir: &Path) -> Result<(String, u64), JobError> {
+        let file = self.out.into_inner().map_err(|e| JobError::Failed(format!("cannot flush export file: {e}")))?;
+        file.sync_all()?;
+        fs::rename(&self.part, dir.join(&self.name))?;
+        Ok((self.name, self.count))
+    }
+}
+
+fn export(
+    conn: &mut DbConnection,
+    keys: &KeyStore,
+    service: &ResearchService,
+    export_id: &str,
+    organization_id: &str,
+    request: &ExportRequest,
+) -> Result<StoredManifest, JobError> {
+    let now = Utc::now();
+    let dir = service.dir(export_id);
+    fs::create_dir_all(&dir)?;
+    let pseudo =
+        Pseudonymizer::random().map_err(|_| JobError::Failed("no randomness for the extract secret".into()))?;
+    let accounts = research_accounts(conn, organization_id)?;
+    let n = accounts.len().max(1) as i64;
+    let mut progress = Progress { export_id, last: Instant::now() };
+
+    // Pass 1: the facts de-identification needs, from the requested modules and the birth anchors.
+    let mut survey_kinds = request.types.clone();
+    for k in [RecordKind::MotherProfile, RecordKind::Delivery, RecordKind::Newborn] {
+        if !survey_kinds.contains(&k) {
+            survey_kinds.push(k);
+        }
+    }
+    let mut survey = Survey::new();
+    for (i, account) in accounts.iter().enumerate() {
+        each_record(conn, keys, organization_id, account, &survey_kinds, now, |rec, _| {
+            survey.observe(&rec);
+            Ok(())
+        })?;
+        progress.tick(conn, (i as i64 + 1) * 50 / n, 0, false)?;
+    }
+    let config = DeidConfig { k: request.k, ..DeidConfig::default() };
+    let mut plan = survey.plan(config);
+
+    // Pass 2: every requested record through the plan, straight to the files.
+    let mut csv: BTreeMap<RecordKind, PartFile> = BTreeMap::new();
+    for kind in &request.types {
+        let mut f = PartFile::create(&dir, format!("{}.csv", kind.as_str()))?;
+        f.out.write_all(rows::csv_line(rows::header(*kind)).as_bytes())?;
+        csv.insert(*kind, f);
+    }
+    let mut observations = PartFile::create(&dir, "Observation.ndjson".into())?;
+    let mut consents: Vec<String> = Vec::new();
+    let mut done: u64 = 0;
+    let actor = format!("organization:{organization_id}");
+    for (i, account) in accounts.iter().enumerate() {
+        let mut emitted = 0u64;
+        let grants = each_record(conn, keys, organization_id, account, &request.types, now, |rec, updated_at| {
+            done += 1;
+            if request.since_ms.is_some_and(|since| updated_at < since) {
+                return Ok(());
+            }
+            let Some(row) = plan.emit(&rec, &pseudo) else { return Ok(()) };
+            if let Some(f) = csv.get_mut(&row.kind) {
+                f.out.write_all(rows::csv_line(&row.cells).as_bytes())?;
+                f.count += 1;
+            }
+            serde_json::to_writer(&mut observations.out, &rows::observation(&row))
+                .map_err(|e| JobError::Failed(e.to_string()))?;
+            observations.out.write_all(b"\n")?;
+            observations.count += 1;
+            emitted += 1;
+            Ok(())
+        })?;
+        if emitted > 0 {
+            let at = now_ms();
+            let grant = grants.first().cloned().unwrap_or_default();
+            write_transaction(conn, |c| {
+                audit::append(c, account, at, &NewAuditEvent::new(&actor, "research_export", "success").grant(&grant))
+            })?;
+            consents.extend(grants);
+        }
+        progress.tick(conn, 50 + (i as i64 + 1) * 50 / n, done, false)?;
+    }
+
+    let mut patients = PartFile::create(&dir, "Patient.ndjson".into())?;
+    for p in plan.patients(&pseudo) {
+        serde_json::to_writer(&mut patients.out, &p).map_err(|e| JobError::Failed(e.to_string()))?;
+        patients.out.write_all(b"\n")?;
+        patients.count += 1;
+    }
+    // The secret is no longer needed: drop (and zeroize) it before the files are published.
+    drop(pseudo);
+
+    let k_reached = plan.report.kanon.k_reached;
+    let l_reached = plan.report.kanon.l_reached;
+    let mut report = PartFile::create(&dir, "report.json".into())?;
+    let report_json = serde_json::json!({
+        "export_id": export_id,
+        "transaction_time": now.to_rfc3339(),
+        "types": request.types,
+        "consents_covered": consents,
+        "deidentification": plan.report,
+    });
+    serde_json::to_writer_pretty(&mut report.out, &report_json).map_err(|e| JobError::Failed(e.to_string()))?;
+    report.count = 1;
+    progress.tick(conn, 99, done, true)?;
+
+    let mut files = Vec::new();
+    for (type_, f) in [("Observation".to_owned(), observations), ("Patient".to_owned(), patients)] {
+        let (name, count) = f.finish(&dir)?;
+        files.push(ExportFile { r#type: type_, name, count });
+    }
+    for (kind, f) in csv {
+        let (name, count) = f.finish(&dir)?;
+        files.push(ExportFile { r#type: format!("csv:{}", kind.as_str()), name, count });
+    }
+    let (name, count) = report.finish(&dir)?;
+    files.push(ExportFile { r#type: "report".into(), name, count });
+    Ok(StoredManifest {
+        transaction_time: now.to_rfc3339(),
+        request_url: request.request_url.clone(),
+        files,
+        k_reached,
+        l_reached,
+    })
+}
+
+/// At start-up: jobs left unfinished by a previous process cannot resume (their
+/// secret was never stored), so they are failed and their partial files removed.
+pub fn recover(pool: &DbPool, service: &ResearchService) -> Result<usize, diesel::result::Error> {
+    let mut conn = pool.get().map_err(|e| diesel::result::Error::QueryBuilderError(e.to_string().into()))?;
+    let ids = store::ids_in(&mut conn, &[store::QUEUED, store::RUNNING])?;
+    let reason = "interrupted by a server restart; the per-extract secret is never stored, so the export \
+                  cannot resume: start a new export";
+    for id in &ids {
+        store::transition(&mut conn, id, &[store::QUEUED, store::RUNNING], store::FAILED, Some(reason), now_ms())?;
+        remove_dir(&service.dir(id));
+    }
+    sweep(&mut conn, service)?;
+    Ok(ids.len())
+}
+
+/// Deletes the files of completed exports past their retention period.
+pub fn sweep(conn: &mut DbConnection, service: &ResearchService) -> Result<usize, diesel::result::Error> {
+    let ids = store::expired(conn, now_ms())?;
+    for id in &ids {
+        remove_dir(&service.dir(id));
+        store::transition(conn, id, &[store::COMPLETED], store::EXPIRED, None, now_ms())?;
+    }
+    Ok(ids.len())
+}
+
+/// A background thread that sweeps expired exports every few seconds.
+pub fn start_sweeper(pool: DbPool, service: Arc<ResearchService>) {
+    let every = (service.retention / 2).clamp(Duration::from_secs(1), Duration::from_secs(60));
+    let spawned = std::thread::Builder::new().name("export-sweeper".into()).spawn(move || loop {
+        std::thread::sleep(every);
+        match pool.get() {
+            Ok(mut conn) => {
+                if let Err(e) = sweep(&mut conn, &service) {
+                    tracing::warn!(error = %e, "cannot sweep expired exports");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot sweep expired exports: no connection"),
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the export sweeper");
+    }
+}

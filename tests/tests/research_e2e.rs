@@ -1,0 +1,544 @@
+//! Research extracts end to end: a research programme registered by the admin
+//! command gets a SMART token, asks for a bulk export, polls it and downloads
+//! de-identified NDJSON/CSV built only from families whose research grant is
+//! active; revoked families are excluded; every included family's audit log
+//! shows the extract; pseudonyms differ between extracts; a family cannot be
+//! singled out by its exact birth date, clinic and birth weight; bad requests
+//! are clear 4xx; an export cut off by a restart is failed cleanly; files go
+//! after the retention period. Runs on SQLite and, when
+//! `PHR_TEST_POSTGRES_URL` is set, on PostgreSQL. Set `PHR_RESEARCH_DUMP_DIR`
+//! to keep the produced CSV files (the CI pycanon check measures them).
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use base64::Engine;
+use chrono::NaiveDate;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use phr_core::consent::{Access, ConsentGrant, GrantId, GrantPeriod, GrantScope, GrantState, OrganizationId, Purpose};
+use phr_core::crypto::{wrap_grant_key_to, GrantKey, HpkePublicKey};
+use phr_core::dataset::common::{Quantity, Sex};
+use phr_core::dataset::{examples, RecordBody, RecordKind, Subject};
+use phr_core::sync::protocol::{CreateGrantRequest, GrantRecordKey, ViewKeyResponse};
+use phr_tests::client::Device;
+use phr_tests::inspect::send;
+use phr_tests::{http, ServerOptions, ServerProcess, TestDatabase};
+use ring::rand::SystemRandom;
+use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P384_SHA384_FIXED_SIGNING};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+const BIN: &str = env!("CARGO_BIN_EXE_phr-server-e2e");
+const RESEARCH: &str = "phr-research";
+const CLINIC: &str = "tanaka-clinic";
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+// --- harness -------------------------------------------------------------------
+
+struct ClientKey {
+    kid: String,
+    encoding: EncodingKey,
+    jwk: Value,
+}
+
+fn es384_key(kid: &str) -> ClientKey {
+    let rng = SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, &rng).expect("P-384 key generation");
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, pkcs8.as_ref(), &rng).expect("P-384 key");
+    let point = pair.public_key().as_ref();
+    ClientKey {
+        kid: kid.to_owned(),
+        encoding: EncodingKey::from_ec_der(pkcs8.as_ref()),
+        jwk: json!({"kty": "EC", "crv": "P-384", "kid": kid, "alg": "ES384", "use": "sig",
+            "x": B64URL.encode(&point[1..49]), "y": B64URL.encode(&point[49..97])}),
+    }
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+struct Env {
+    db: TestDatabase,
+    dir: tempfile::TempDir,
+    server: Option<ServerProcess>,
+    key: ClientKey,
+    extra_args: Vec<String>,
+}
+
+impl Env {
+    /// A server with the research programme and a clinic registered, each with an ES384 JWKS.
+    fn start(db: TestDatabase, extra_args: &[&str]) -> Env {
+        let mut env = Env {
+            db,
+            dir: tempfile::tempdir().unwrap(),
+            server: None,
+            key: es384_key("ec-1"),
+            extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+        };
+        env.add_org(RESEARCH, "research", "research");
+        env.add_org(CLINIC, "clinic", "treatment");
+        env.restart();
+        env
+    }
+
+    fn restart(&mut self) {
+        if let Some(mut old) = self.server.take() {
+            old.kill();
+        }
+        self.server = Some(ServerProcess::start(ServerOptions {
+            binary: Path::new(BIN),
+            data_dir: self.dir.path(),
+            database_url: Some(self.db.url()),
+            extra_args: self.extra_args.clone(),
+            env: vec![],
+        }));
+    }
+
+    fn url(&self, path: &str) -> String {
+        self.server.as_ref().expect("server running").url(path)
+    }
+
+    fn add_org(&self, id: &str, kind: &str, purpose: &str) {
+        let jwks = self.dir.path().join(format!("{id}.jwks.json"));
+        std::fs::write(&jwks, json!({"keys": [self.key.jwk]}).to_string()).unwrap();
+        let out = Command::new(BIN)
+            .args(["org", "add", "--id", id, "--name", id, "--kind", kind, "--purpose", purpose, "--jwks-file"])
+            .arg(&jwks)
+            .arg("--data-dir")
+            .arg(self.dir.path())
+            .arg("--database-url")
+            .arg(self.db.url())
+            .env_remove("PHR_DATABASE_URL")
+            .env_remove("PHR_DATA_DIR")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "org add {id}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// A SMART Backend Services token for `org` with `scope`.
+    fn token(&self, org: &str, scope: &str) -> String {
+        let aud = self.url("/auth/token");
+        let claims =
+            json!({"iss": org, "sub": org, "aud": aud, "exp": now_secs() + 240, "jti": Uuid::new_v4().to_string()});
+        let mut header = Header::new(Algorithm::ES384);
+        header.kid = Some(self.key.kid.clone());
+        let assertion = jsonwebtoken::encode(&header, &claims, &self.key.encoding).unwrap();
+        let form = format!(
+            "grant_type=client_credentials&client_assertion_type={}&client_assertion={assertion}&scope={}",
+            JWT_BEARER.replace(':', "%3A"),
+            scope.replace(' ', "+").replace('/', "%2F").replace('*', "%2A")
+        );
+        let mut resp =
+            http().post(&aud).header("Content-Type", "application/x-www-form-urlencoded").send(form).unwrap();
+        let text = resp.body_mut().read_to_string().unwrap();
+        let body: Value = serde_json::from_str(&text).unwrap();
+        body["access_token"].as_str().unwrap_or_else(|| panic!("no token: {body}")).to_owned()
+    }
+
+    fn research_token(&self) -> String {
+        self.token(RESEARCH, "system/*.rs")
+    }
+}
+
+/// A GET or DELETE with the status, the headers we check and the body text.
+fn call(method: &str, url: &str, token: &str) -> (u16, HashMap<String, String>, String) {
+    let agent = http();
+    let req = if method == "GET" { agent.get(url) } else { agent.delete(url) };
+    let mut resp = req.header("Authorization", &format!("Bearer {token}")).call().unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_ascii_lowercase(), v.to_str().unwrap_or_default().to_owned()))
+        .collect();
+    (status, headers, resp.body_mut().read_to_string().unwrap())
+}
+
+/// Kicks off an export; returns its status URL.
+fn kick_off(env: &Env, token: &str, query: &str) -> String {
+    let (status, headers, body) = call("GET", &env.url(&format!("/research/v1/$export{query}")), token);
+    assert_eq!(status, 202, "{body}");
+    headers.get("content-location").cloned().expect("Content-Location")
+}
+
+/// Polls until the export is done; returns the manifest (and whether a 202 with X-Progress was seen).
+fn wait_manifest(status_url: &str, token: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, headers, body) = call("GET", status_url, token);
+        match status {
+            200 => return serde_json::from_str(&body).unwrap(),
+            202 => assert!(headers.contains_key("x-progress"), "202 carries X-Progress"),
+            other => panic!("export status {other}: {body}"),
+        }
+        assert!(Instant::now() < deadline, "export did not finish");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn download(url: &str, token: &str) -> String {
+    let (status, _, body) = call("GET", url, token);
+    assert_eq!(status, 200, "{url}: {body}");
+    body
+}
+
+/// The CSV of `module` as (header, rows of column -> value).
+fn csv_of(manifest: &Value, module: &str, token: &str) -> Vec<HashMap<String, String>> {
+    let url = manifest["extension"]["csv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["type"] == format!("csv:{module}"))
+        .unwrap_or_else(|| panic!("no {module} CSV in {manifest}"))["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let text = download(&url, token);
+    let mut lines = text.lines();
+    let header: Vec<String> = lines.next().unwrap().split(',').map(str::to_owned).collect();
+    lines.map(|l| header.iter().cloned().zip(l.split(',').map(str::to_owned)).collect()).collect()
+}
+
+/// Keeps every CSV of the export under `$PHR_RESEARCH_DUMP_DIR/<label>/` for the pycanon check.
+fn dump(manifest: &Value, token: &str, label: &str) {
+    let Ok(dir) = std::env::var("PHR_RESEARCH_DUMP_DIR") else { return };
+    let dir = Path::new(&dir).join(label);
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in manifest["extension"]["csv"].as_array().unwrap() {
+        let url = f["url"].as_str().unwrap();
+        let name = url.rsplit('/').next().unwrap();
+        std::fs::write(dir.join(name), download(url, token)).unwrap();
+    }
+}
+
+// --- families ------------------------------------------------------------------
+
+struct Family {
+    device: Device,
+    child: Uuid,
+    birth_date: NaiveDate,
+    birth_weight: f64,
+    grant: Option<ConsentGrant>,
+}
+
+fn d(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+/// A family with a mother profile, a prenatal visit (with clinic and note), a
+/// delivery, the newborn, a checkup and an immunization, synced.
+fn family(env: &Env, i: usize, birth_date: NaiveDate, sex: Sex, birth_weight: f64) -> Family {
+    let mut device = Device::create_account(&env.url(""), "Mother's phone");
+    let child = Uuid::now_v7();
+    let mut mother = examples::mother_profile_full();
+    mother.name_kanji = format!("研究 花子{i}");
+    let mut visit = examples::prenatal_visit_full();
+    visit.visit_date = birth_date - chrono::Duration::days(70);
+    let mut delivery = examples::delivery_full();
+    delivery.delivered_at = format!("{birth_date}T10:00:00+09:00").parse().unwrap();
+    let mut newborn = examples::newborn_full();
+    newborn.birth_date = birth_date;
+    newborn.sex = sex;
+    newborn.birth_weight = Some(Quantity::new(birth_weight));
+    newborn.vitamin_k_doses = vec![birth_date];
+    let mut checkup = examples::child_checkup_full();
+    checkup.date = birth_date + chrono::Duration::days(31);
+    let mut dose = examples::immunization_full();
+    dose.date_given = birth_date + chrono::Duration::days(365);
+    let bodies = [
+        (Subject::Mother, RecordBody::MotherProfile(mother)),
+        (Subject::Mother, RecordBody::PrenatalVisit(visit)),
+        (Subject::Mother, RecordBody::Delivery(delivery)),
+        (Subject::Child(child), RecordBody::Newborn(newborn)),
+        (Subject::Child(child), RecordBody::ChildCheckup(checkup)),
+        (Subject::Child(child), RecordBody::Immunization(dose)),
+    ];
+    for (subject, body) in bodies {
+        device.edit(Uuid::now_v7(), body.kind(), subject, serde_json::to_value(&body).unwrap());
+    }
+    device.sync();
+    Family { device, child, birth_date, birth_weight, grant: None }
+}
+
+/// The family grants the research programme every module for the mother and the child, all records.
+fn grant_research(f: &mut Family) {
+    let grant = ConsentGrant {
+        id: GrantId(Uuid::now_v7()),
+        grantee: OrganizationId::new(RESEARCH).unwrap(),
+        purpose: Purpose::Research,
+        scope: GrantScope {
+            modules: RecordKind::ALL.into_iter().collect(),
+            subjects: [Subject::Mother, Subject::Child(f.child)].into_iter().collect(),
+            data_from: None,
+            data_to: None,
+        },
+        period: GrantPeriod::OPEN,
+        access: Access::Read,
+        state: GrantState::Active,
+        created_at: "2026-01-01T00:00:00Z".parse().unwrap(),
+    };
+    let (status, body) = f.device.call("GET", "/consent/v1/view-key", None);
+    assert_eq!(status, 200, "{body}");
+    let view: ViewKeyResponse = serde_json::from_value(body).unwrap();
+    let public = HpkePublicKey::from_bytes(&view.public_key).unwrap();
+    let key = GrantKey::generate();
+    let grant_id = grant.id.0;
+    let records: Vec<Uuid> = f.device.records.keys().copied().collect();
+    let request = CreateGrantRequest {
+        grant: grant.clone(),
+        wrapped_grant_key: wrap_grant_key_to(&public, &key, &f.device.account_id, grant_id).unwrap(),
+        view_kid: view.kid,
+        record_keys: records
+            .iter()
+            .map(|r| GrantRecordKey {
+                record_id: *r,
+                wrapped_key: f.device.wrap_record_key_for_grant(*r, &key, grant_id).unwrap(),
+            })
+            .collect(),
+    };
+    let (status, body) = f.device.call("POST", "/consent/v1/grants", Some(&serde_json::to_value(request).unwrap()));
+    assert_eq!(status, 201, "{body}");
+    f.grant = Some(grant);
+}
+
+fn revoke(f: &Family) {
+    let id = f.grant.as_ref().unwrap().id.0;
+    let (status, body) = f.device.call("DELETE", &format!("/consent/v1/grants/{id}"), None);
+    assert!(status == 200 || status == 204, "{status} {body}");
+}
+
+fn audit_actions(device: &Device) -> Vec<String> {
+    let (status, body) = device.call("GET", "/audit/v1/events?limit=1000", None);
+    assert_eq!(status, 200, "{body}");
+    body["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect()
+}
+
+/// `n` consenting families born in January 2026, sexes alternating, weights spread over several bands.
+fn consenting_families(env: &Env, n: usize) -> Vec<Family> {
+    (0..n)
+        .map(|i| {
+            let sex = if i % 2 == 0 { Sex::Female } else { Sex::Male };
+            let mut f =
+                family(env, i, d("2026-01-03") + chrono::Duration::days(i as i64 * 2), sex, 2500.0 + 113.0 * i as f64);
+            grant_research(&mut f);
+            f
+        })
+        .collect()
+}
+
+// --- tests -----------------------------------------------------------------------
+
+#[test]
+fn an_export_delivers_deidentified_files_of_actively_consenting_families_only_and_is_audited_in_each() {
+    for db in TestDatabase::all() {
+        let backend = db.target.backend_name();
+        let env = Env::start(db, &[]);
+        let families = consenting_families(&env, 12);
+        let mut revoked = family(&env, 100, d("2026-01-20"), Sex::Female, 3000.0);
+        grant_research(&mut revoked);
+        revoke(&revoked);
+        let unconsented = family(&env, 101, d("2026-01-21"), Sex::Male, 3100.0);
+
+        let token = env.research_token();
+        let status_url = kick_off(&env, &token, "?_type=newborn,child_checkup,immunization,delivery,prenatal_visit");
+        let manifest = wait_manifest(&status_url, &token);
+        assert_eq!(manifest["requiresAccessToken"], true);
+        let types: HashSet<&str> =
+            manifest["output"].as_array().unwrap().iter().map(|o| o["type"].as_str().unwrap()).collect();
+        assert_eq!(types, HashSet::from(["Observation", "Patient"]));
+
+        // Only the 12 consenting children; the revoked and the never-consenting families are absent.
+        let newborns = csv_of(&manifest, "newborn", &token);
+        assert_eq!(newborns.len(), 12, "{newborns:?}");
+        let children: HashSet<String> = newborns.iter().map(|r| r["person_id"].clone()).collect();
+        assert_eq!(children.len(), 12);
+        let checkups = csv_of(&manifest, "child_checkup", &token);
+        assert_eq!(
+            checkups.iter().map(|r| r["person_id"].clone()).collect::<HashSet<_>>(),
+            children,
+            "same pseudonyms across modules"
+        );
+        assert!(checkups.iter().all(|r| r["age_days"] == "31"));
+        assert!(newborns.iter().all(|r| r["birth_period"] == "2026-01"), "{newborns:?}");
+
+        // Every resource is labelled pseudonymized; no identifier or exact date leaves.
+        let mut all_text = String::new();
+        for out in manifest["output"].as_array().unwrap() {
+            let text = download(out["url"].as_str().unwrap(), &token);
+            let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+            assert_eq!(lines.len() as u64, out["count"].as_u64().unwrap());
+            assert!(lines.iter().all(|r| r["meta"]["security"][0]["code"] == "PSEUDED"));
+            all_text.push_str(&text);
+        }
+        for f in manifest["extension"]["csv"].as_array().unwrap() {
+            all_text.push_str(&download(f["url"].as_str().unwrap(), &token));
+        }
+        for f in families.iter().chain([&revoked, &unconsented]) {
+            assert!(!all_text.contains(&f.device.account_id), "account id leaked");
+            assert!(!all_text.contains(&f.child.to_string()), "child id leaked");
+            assert!(!all_text.contains(&f.birth_date.to_string()), "birth date leaked");
+        }
+        assert!(!all_text.contains("研究"), "a name leaked");
+        assert!(!all_text.contains(examples::prenatal_visit_full().clinic_name.unwrap().as_str()), "clinic leaked");
+
+        // The report: k and l reached, the consents covered (not the revoked one).
+        let report_url = manifest["extension"]["deidentificationReport"]["url"].as_str().unwrap();
+        let report: Value = serde_json::from_str(&download(report_url, &token)).unwrap();
+        assert!(report["deidentification"]["kanon"]["k_reached"].as_u64().unwrap() >= 5, "{report}");
+        assert!(report["deidentification"]["kanon"]["l_reached"].as_u64().unwrap() >= 2, "{report}");
+        let covered: HashSet<String> =
+            report["consents_covered"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
+        let expected: HashSet<String> = families.iter().map(|f| f.grant.as_ref().unwrap().id.0.to_string()).collect();
+        assert_eq!(covered, expected);
+
+        // Audited in each included family's log, and in no other.
+        for f in &families {
+            assert!(audit_actions(&f.device).contains(&"research_export".to_owned()), "{backend}: not audited");
+        }
+        assert!(!audit_actions(&revoked.device).contains(&"research_export".to_owned()));
+        assert!(!audit_actions(&unconsented.device).contains(&"research_export".to_owned()));
+
+        dump(&manifest, &token, &format!("consented-{backend}"));
+
+        // A second extract of the same data shares no pseudonym with the first.
+        let second = wait_manifest(&kick_off(&env, &token, "?_type=newborn"), &token);
+        let again: HashSet<String> =
+            csv_of(&second, "newborn", &token).iter().map(|r| r["person_id"].clone()).collect();
+        assert_eq!(again.len(), 12);
+        assert!(again.is_disjoint(&children), "two extracts share pseudonyms");
+
+        // Revoking now excludes that family from every later extract.
+        revoke(&families[0]);
+        let third = wait_manifest(&kick_off(&env, &token, "?_type=newborn"), &token);
+        assert_eq!(csv_of(&third, "newborn", &token).len(), 11);
+    }
+}
+
+#[test]
+fn linking_a_known_family_by_exact_birth_date_clinic_and_birth_weight_fails() {
+    for db in TestDatabase::all() {
+        let env = Env::start(db, &[]);
+        let families = consenting_families(&env, 12);
+        let token = env.research_token();
+        let manifest = wait_manifest(&kick_off(&env, &token, "?_type=newborn,prenatal_visit"), &token);
+        let rows = csv_of(&manifest, "newborn", &token);
+        let visits = csv_of(&manifest, "prenatal_visit", &token);
+        let clinic = examples::prenatal_visit_full().clinic_name.unwrap();
+        for target in &families {
+            // What the attacker knows exactly never appears; only generalized values do.
+            let exact_date = target.birth_date.to_string();
+            let exact_weight = format!("{}", target.birth_weight);
+            let matches: Vec<_> =
+                rows.iter().filter(|r| r.values().any(|v| v == &exact_date || v == &exact_weight)).collect();
+            assert!(matches.is_empty(), "an exact quasi-identifier is in the extract");
+            assert!(visits.iter().all(|r| r.values().all(|v| v != &clinic)));
+            // The best linking the generalized values allow leaves at least k candidates.
+            let month = target.birth_date.format("%Y-%m").to_string();
+            let candidates =
+                rows.iter().filter(|r| r["birth_period"] == month || r["birth_period"].starts_with("2026")).count();
+            assert!(candidates >= 5, "the family is narrowed to {candidates} rows");
+        }
+    }
+}
+
+#[test]
+fn bad_export_requests_are_clear_4xx_and_other_organizations_cannot_see_an_export() {
+    for db in TestDatabase::all() {
+        let env = Env::start(db, &[]);
+        let token = env.research_token();
+        let url = |q: &str| env.url(&format!("/research/v1/$export{q}"));
+        for (q, what) in
+            [("?_type=Patient", "unknown module"), ("?_since=yesterday", "_since"), ("?foo=1", "unknown parameter")]
+        {
+            let reply = send("GET", &url(q), Some(&token), None, None);
+            let detail = reply.problem(400);
+            assert!(detail.contains(what.split(' ').next().unwrap()), "{q}: {detail}");
+        }
+        send("GET", &url(""), None, None, None).problem(401);
+        send("GET", &url(""), Some("junk"), None, None).problem(401);
+        // A clinic (treatment purpose) may not request research exports.
+        let clinic = env.token(CLINIC, "system/*.rs");
+        send("GET", &url(""), Some(&clinic), None, None).problem(403);
+        // A research token without read scopes is refused.
+        let narrow = env.token(RESEARCH, "system/Immunization.rs");
+        send("GET", &url(""), Some(&narrow), None, None).problem(403);
+
+        let status_url = kick_off(&env, &token, "?_type=newborn");
+        let manifest = wait_manifest(&status_url, &token);
+        let file = manifest["output"][0]["url"].as_str().unwrap().to_owned();
+        // Unknown ids and names outside the manifest are 404.
+        send("GET", &env.url("/research/v1/exports/nope"), Some(&token), None, None).problem(404);
+        send("GET", &format!("{status_url}/files/..%2Fphr.db"), Some(&token), None, None).problem(404);
+        send("GET", &format!("{status_url}/files/secret.part"), Some(&token), None, None).problem(404);
+        // DELETE removes the export: files and status are gone.
+        assert_eq!(call("DELETE", &status_url, &token).0, 202);
+        send("GET", &status_url, Some(&token), None, None).problem(404);
+        send("GET", &file, Some(&token), None, None).problem(404);
+        let export_id = status_url.rsplit('/').next().unwrap();
+        assert!(!env.dir.path().join("research").join(export_id).exists(), "files deleted");
+        send("DELETE", &status_url, Some(&token), None, None).problem(404);
+    }
+}
+
+#[test]
+fn an_export_cut_off_by_a_restart_fails_cleanly_and_files_go_after_the_retention_period() {
+    for db in TestDatabase::all() {
+        let mut env = Env::start(db, &["--research-retention-secs", "2"]);
+        consenting_families(&env, 6);
+        let token = env.research_token();
+
+        // A job that was running when the server died: a row in `running` and half-written files.
+        let (pool, _) = phr_server::db::open(&env.db.target, 1).unwrap();
+        let mut conn = pool.get().unwrap();
+        let id = Uuid::new_v4().to_string();
+        let now = chrono::Utc::now().timestamp_millis();
+        phr_server::research::store::insert(
+            &mut conn,
+            &phr_server::research::store::ExportRow {
+                export_id: id.clone(),
+                organization_id: RESEARCH.into(),
+                state: "running".into(),
+                request_json: "{}".into(),
+                progress: 42,
+                records_done: 10,
+                manifest_json: None,
+                error: None,
+                created_at: now,
+                updated_at: now,
+                expires_at: None,
+            },
+        )
+        .unwrap();
+        let part_dir = env.dir.path().join("research").join(&id);
+        std::fs::create_dir_all(&part_dir).unwrap();
+        std::fs::write(part_dir.join("newborn.csv.part"), "person_id\r\nhalf").unwrap();
+        drop(conn);
+        env.restart();
+
+        let reply = send("GET", &env.url(&format!("/research/v1/exports/{id}")), Some(&token), None, None);
+        let detail = reply.problem(500);
+        assert!(detail.contains("restart"), "{detail}");
+        assert!(!part_dir.exists(), "partial files are removed, never delivered");
+
+        // A completed export is downloadable, then deleted after the retention period.
+        let token = env.research_token();
+        let status_url = kick_off(&env, &token, "?_type=newborn");
+        let manifest = wait_manifest(&status_url, &token);
+        let file = manifest["output"][0]["url"].as_str().unwrap().to_owned();
+        download(&file, &token);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while call("GET", &status_url, &token).0 == 200 {
+            assert!(Instant::now() < deadline, "files outlived the retention period");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let detail = send("GET", &status_url, Some(&token), None, None).problem(404);
+        assert!(detail.contains("retention"), "{detail}");
+        send("GET", &file, Some(&token), None, None).problem(404);
+        let export_id = status_url.rsplit('/').next().unwrap();
+        assert!(!env.dir.path().join("research").join(export_id).exists());
+    }
+}
