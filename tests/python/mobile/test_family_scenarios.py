@@ -4,6 +4,7 @@ mobile core against a real phr-server (issue 4, item 5)."""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -198,6 +199,20 @@ def test_bad_input_is_a_typed_validation_error_naming_the_field_and_stores_nothi
     assert mother.client.pending_count() == 0
 
 
+def test_the_store_opens_only_with_its_device_storage_key(phr, server, phone):
+    mother, summary = registered_mother(server, phone)
+    record = mother.client.add_record(MOTHER, visit("2026-04-02", "Sakura", "private note"))
+    with pytest.raises(phr.PhrError.Crypto):
+        phr.PhrClient.open(mother.path, bytes(32), mother.transport)
+    reopened = mother.reopen()
+    assert reopened.account() == summary
+    assert body(reopened.get_record(record))["note"] == "private note"
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        if os.path.exists(mother.path + suffix):
+            with open(mother.path + suffix, "rb") as f:
+                assert "private note".encode() not in f.read(), f"records are encrypted at rest ({suffix or 'db'})"
+
+
 def test_calls_before_an_account_exists_are_typed_auth_errors(phr, phone):
     lonely = phone("new-phone")
     assert lonely.client.account() is None
@@ -228,7 +243,6 @@ def test_cancel_sync_from_the_progress_callback_stops_early_and_the_next_sync_fi
 
 
 def test_the_scenarios_run_against_the_selected_database_backend(server):
-    import os
     import urllib.request
 
     with urllib.request.urlopen(server.base_url + "/healthz", timeout=10) as resp:
