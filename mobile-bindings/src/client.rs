@@ -131,7 +131,7 @@ pub(crate) struct Inner {
 #[derive(uniffi::Object)]
 pub struct PhrClient {
     inner: Mutex<Inner>,
-    transport: Arc<dyn HttpTransport>,
+    pub(crate) transport: Arc<dyn HttpTransport>,
     cancel: AtomicBool,
 }
 
@@ -143,15 +143,15 @@ fn today() -> NaiveDate {
     chrono::Local::now().date_naive()
 }
 
-fn parse_record_id(record_id: &str) -> Result<Uuid, PhrError> {
+pub(crate) fn parse_record_id(record_id: &str) -> Result<Uuid, PhrError> {
     Uuid::parse_str(record_id).map_err(|_| PhrError::invalid("record_id", "not a UUID"))
 }
 
-fn parse_subject(subject: &str) -> Result<Subject, PhrError> {
+pub(crate) fn parse_subject(subject: &str) -> Result<Subject, PhrError> {
     Subject::from_str(subject).map_err(|e| PhrError::invalid("subject", e.to_string()))
 }
 
-fn parse_date(field: &str, date: Option<&str>) -> Result<Option<String>, PhrError> {
+pub(crate) fn parse_date(field: &str, date: Option<&str>) -> Result<Option<String>, PhrError> {
     date.map(|d| {
         chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .map(|d| d.to_string())
@@ -287,7 +287,7 @@ impl Inner {
     }
 
     /// Removes the account membership and keys from this device.
-    fn forget_session(&mut self) -> Result<(), PhrError> {
+    pub(crate) fn forget_session(&mut self) -> Result<(), PhrError> {
         self.conn.transaction::<_, PhrError, _>(|conn| {
             diesel::sql_query(
                 "DELETE FROM meta WHERE key IN ('server_url', 'account_id', 'device_id', 'secrets', 'cursor', 'clock')",
@@ -445,7 +445,7 @@ impl Inner {
     }
 }
 
-fn row_kind_subject(row: &RecordRow) -> Result<(RecordKind, Subject), PhrError> {
+pub(crate) fn row_kind_subject(row: &RecordRow) -> Result<(RecordKind, Subject), PhrError> {
     let kind = RecordKind::from_str(&row.kind).map_err(PhrError::storage)?;
     let subject = Subject::from_str(&row.subject).map_err(PhrError::storage)?;
     Ok((kind, subject))
@@ -456,14 +456,14 @@ fn body_json(body: &RecordBody) -> Result<String, PhrError> {
 }
 
 impl PhrClient {
-    fn lock(&self) -> MutexGuard<'_, Inner> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock cannot leave the database half
         // written (every write is one transaction), so carry on.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Creates or joins an account: new device key, server call, then persist.
-    fn enroll(
+    pub(crate) fn enroll(
         &self,
         inner: &mut Inner,
         server_url: &str,
@@ -694,13 +694,26 @@ impl PhrClient {
         self.cancel.store(true, Ordering::SeqCst);
     }
 
+    /// Erases the family account: `DELETE /accounts/v1` on the server (every
+    /// record, key, grant and audit entry there), then everything in the local
+    /// store. Afterwards this client is signed out. If the server call fails
+    /// nothing local is touched, so it can be retried.
+    pub fn delete_account(&self) -> Result<(), PhrError> {
+        let mut inner = self.lock();
+        inner.session()?;
+        inner.authed::<()>(self.transport.as_ref(), "DELETE", "/accounts/v1", None)?;
+        store::wipe(&mut inner.conn)?;
+        inner.session = None;
+        Ok(())
+    }
+
     /// How many records have local changes not yet acknowledged by the server.
     pub fn pending_count(&self) -> Result<u64, PhrError> {
         Ok(store::pending_ids(&mut self.lock().conn)?.len() as u64)
     }
 }
 
-fn account_summary(inner: &Inner) -> Result<AccountSummary, PhrError> {
+pub(crate) fn account_summary(inner: &Inner) -> Result<AccountSummary, PhrError> {
     let s = inner.session()?;
     Ok(AccountSummary {
         account_id: s.account_id.clone(),

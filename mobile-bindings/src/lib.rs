@@ -9,16 +9,28 @@
 //!   [`store`] for exactly what is in the file).
 //! - `sync/`: the sans-IO sync client (paged push with a persisted outbox,
 //!   paged pull, merge with the phr-core rule, progress, cancellation).
+//! - `backup.rs`: the account key sealed under a passphrase on the server, and
+//!   restoring the account on a new phone.
+//! - `consent.rs`: organizations, grants (with their keys), revocation, the
+//!   audit log.
+//! - `export.rs`: everything as one FHIR R4 Bundle.
+//! - `child.rs`: a child's growth series and immunizations due / overdue.
 //! - [`PhrError`] (`error.rs`): the one typed error that crosses the FFI.
 
 uniffi::setup_scaffolding!();
 
+pub mod backup;
+pub mod child;
 pub mod client;
+pub mod consent;
 pub mod error;
+pub mod export;
 pub mod store;
 pub mod sync;
 
+pub use child::{DueImmunization, GrowthPoint};
 pub use client::{AccountSummary, PairingInvite, PhrClient, RecordVersionView, TimelineEntry};
+pub use consent::{AuditEntry, GrantRequest, GrantView, Organization};
 pub use error::{FieldIssue, PhrError};
 pub use phr_core as core;
 pub use phr_fhir as fhir;

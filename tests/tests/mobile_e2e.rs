@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use phr_core::dataset::examples;
 use phr_core::dataset::{RecordBody, RecordKind};
 use phr_mobile::{
-    HttpRequest, HttpResponse, HttpTransport, PhrClient, PhrError, SyncPhase, SyncProgress, SyncProgressUpdate,
-    TransportError,
+    GrantRequest, HttpRequest, HttpResponse, HttpTransport, PhrClient, PhrError, SyncPhase, SyncProgress,
+    SyncProgressUpdate, TransportError,
 };
 use phr_tests::{ServerProcess, TestDatabase};
 use serde_json::{json, Value};
@@ -64,18 +64,21 @@ impl HttpTransport for Transport {
         if is_push {
             self.push_bodies.lock().unwrap().push(serde_json::from_slice(&request.body).unwrap());
         }
-        let result = if request.method == "GET" {
-            let mut r = agent.get(&request.url);
-            for h in &request.headers {
-                r = r.header(&h.name, &h.value);
+        let result = match request.method.as_str() {
+            "GET" | "DELETE" => {
+                let mut r = if request.method == "GET" { agent.get(&request.url) } else { agent.delete(&request.url) };
+                for h in &request.headers {
+                    r = r.header(&h.name, &h.value);
+                }
+                r.call()
             }
-            r.call()
-        } else {
-            let mut r = agent.post(&request.url);
-            for h in &request.headers {
-                r = r.header(&h.name, &h.value);
+            method => {
+                let mut r = if method == "PUT" { agent.put(&request.url) } else { agent.post(&request.url) };
+                for h in &request.headers {
+                    r = r.header(&h.name, &h.value);
+                }
+                r.send(&request.body[..])
             }
-            r.send(&request.body[..])
         };
         let mut resp = result.map_err(|e| TransportError::Failed { reason: e.to_string() })?;
         let status = resp.status().as_u16();
@@ -413,4 +416,451 @@ fn invalid_input_comes_back_as_validation_errors_with_the_field_path() {
         PhrClient::open(db_path(&files, "short.db"), vec![0; 16], transport.clone() as Arc<dyn HttpTransport>),
         Err(PhrError::Validation { field, .. }) if field == "storage_key"
     ));
+}
+
+// --- consent, key backup, export, child views, account deletion (issue 4, item 1) ---
+
+/// A server on `db` (its data directory too, for admin commands).
+fn start_on(db: &TestDatabase) -> (tempfile::TempDir, ServerProcess) {
+    phr_tests::start_server(Path::new(BIN), db, &[])
+}
+
+/// Registers an organization with the admin command, as an operator would.
+fn add_org(db: &TestDatabase, data_dir: &Path, id: &str, name: &str, kind: &str, purposes: &[&str]) {
+    let mut cmd = std::process::Command::new(BIN);
+    cmd.args(["org", "add", "--id", id, "--name", name, "--kind", kind]);
+    for p in purposes {
+        cmd.args(["--purpose", p]);
+    }
+    let out = cmd
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--database-url")
+        .arg(db.url())
+        .env_remove("PHR_DATABASE_URL")
+        .env_remove("PHR_DATA_DIR")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "org add: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn date(y: i32, m: u32, d: u32) -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn json_of(body: RecordBody) -> String {
+    serde_json::to_string(&body).unwrap()
+}
+
+fn vitals_json(day: chrono::NaiveDate) -> String {
+    let mut v = examples::self_vitals_minimal();
+    v.measured_at =
+        day.and_hms_opt(8, 0, 0).unwrap().and_local_timezone(chrono::FixedOffset::east_opt(9 * 3600).unwrap()).unwrap();
+    json_of(RecordBody::SelfVitals(v))
+}
+
+#[test]
+fn a_clinic_grant_made_in_the_app_carries_keys_the_server_unwraps_later_records_get_theirs_at_sync_and_revoke_removes_them(
+) {
+    for db in TestDatabase::all() {
+        let (data_dir, server) = start_on(&db);
+        add_org(&db, data_dir.path(), "tanaka-clinic", "Tanaka Clinic", "clinic", &["treatment", "emergency"]);
+        add_org(&db, data_dir.path(), "phr-research", "PHR Research", "research", &["research"]);
+        let files = tempfile::tempdir().unwrap();
+        let transport = Transport::new();
+        let a = open(&db_path(&files, "a.db"), &transport);
+        let account = a.create_account(server.base_url.clone(), "Mother's phone".into()).unwrap().account_id;
+        let visits: Vec<String> =
+            (0..3).map(|i| a.add_record("mother".into(), visit_json(CLINIC, &format!("visit {i}"))).unwrap()).collect();
+        a.add_record("mother".into(), vitals_json(date(2026, 5, 1))).unwrap(); // out of scope
+        a.sync(None).unwrap();
+        let unsynced = a.add_record("mother".into(), visit_json(CLINIC, "not yet synced")).unwrap();
+
+        let orgs = a.list_organizations().unwrap();
+        let clinic = orgs.iter().find(|o| o.organization_id == "tanaka-clinic").expect("the clinic is listed");
+        assert_eq!((clinic.name.as_str(), clinic.kind.as_str()), ("Tanaka Clinic", "clinic"));
+        assert_eq!(clinic.purposes, ["treatment", "emergency"]);
+
+        let request = GrantRequest {
+            organization_id: clinic.organization_id.clone(),
+            purpose: "treatment".into(),
+            modules: vec!["prenatal_visit".into()],
+            subjects: vec!["mother".into()],
+            from: None,
+            to: Some("2099-12-31".into()),
+            access: "read".into(),
+        };
+        // The server accepts the grant only if every key unwraps (422 otherwise).
+        let grant = a.grant_consent(request.clone()).unwrap();
+        assert_eq!(grant.record_key_count, 3, "the three synced visits, not the vitals nor the unsynced visit");
+        assert_eq!(grant.status, "active");
+        assert_eq!(grant.organization_name, "Tanaka Clinic");
+        assert!(
+            grant.summary.starts_with("Tanaka Clinic (treatment) can read prenatal visits of the mother"),
+            "{}",
+            grant.summary
+        );
+        let inspector = phr_tests::inspect::Inspector::open(&db);
+        assert_eq!(inspector.count_rows("grant_record_keys", &account), 3);
+
+        // The unsynced visit and a new one get their keys at the next sync; the vitals never.
+        let later = a.add_record("mother".into(), visit_json(CLINIC, "after the grant")).unwrap();
+        a.add_record("mother".into(), vitals_json(date(2026, 5, 2))).unwrap();
+        a.sync(None).unwrap();
+        let listed = a.list_grants().unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].record_key_count, 5, "{} and {later} were added", unsynced);
+        assert_eq!(inspector.count_rows("grant_record_keys", &account), 5);
+        a.sync(None).unwrap();
+        assert_eq!(a.list_grants().unwrap()[0].record_key_count, 5, "keys are sent once");
+        assert!(a.get_record(visits[0].clone()).is_ok());
+
+        // The organization must allow the purpose; phr-core refuses bad scopes before any call.
+        let research = GrantRequest { purpose: "research".into(), ..request.clone() };
+        assert!(matches!(a.grant_consent(research), Err(PhrError::Network { retryable: false, .. })));
+        let bad = GrantRequest { modules: vec!["newborn".into()], ..request.clone() };
+        assert!(matches!(a.grant_consent(bad), Err(PhrError::Validation { .. })));
+        assert_eq!(a.list_grants().unwrap().len(), 1, "refused grants store nothing");
+
+        a.revoke_grant(grant.grant_id.clone()).unwrap();
+        assert_eq!(inspector.count_rows("grant_record_keys", &account), 0, "revoking deletes every record key");
+        let listed = a.list_grants().unwrap();
+        assert_eq!((listed[0].status.as_str(), listed[0].record_key_count), ("revoked", 0));
+        assert!(listed[0].revoked_at.is_some());
+        assert!(matches!(a.revoke_grant(grant.grant_id.clone()), Err(PhrError::Conflict { .. })));
+        // No more keys go to a revoked grant.
+        a.add_record("mother".into(), visit_json(CLINIC, "after the revocation")).unwrap();
+        a.sync(None).unwrap();
+        assert_eq!(inspector.count_rows("grant_record_keys", &account), 0);
+
+        let log = a.audit_log(0).unwrap();
+        let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+        for expected in ["account_created", "grant_created", "grant_keys_added", "grant_revoked"] {
+            assert!(actions.contains(&expected), "{expected} missing from {actions:?}");
+        }
+        assert!(log.windows(2).all(|w| w[0].seq < w[1].seq));
+        let created = log.iter().find(|e| e.action == "grant_created").unwrap();
+        assert_eq!(created.grant_id.as_deref(), Some(grant.grant_id.as_str()));
+        assert_eq!(created.record_ids.len(), 3);
+        let tail = a.audit_log(created.seq).unwrap();
+        assert!(tail.iter().all(|e| e.seq > created.seq) && !tail.is_empty());
+    }
+}
+
+#[test]
+fn a_key_backup_restores_the_account_on_a_new_phone_and_a_wrong_passphrase_is_a_typed_error() {
+    for db in TestDatabase::all() {
+        let (_data_dir, server) = start_on(&db);
+        let files = tempfile::tempdir().unwrap();
+        let transport = Transport::new();
+        let a = open(&db_path(&files, "a.db"), &transport);
+        let summary = a.create_account(server.base_url.clone(), "Lost phone".into()).unwrap();
+        let ids: Vec<String> =
+            (0..4).map(|i| a.add_record("mother".into(), visit_json(CLINIC, &format!("visit {i}"))).unwrap()).collect();
+        a.delete_record(ids[3].clone()).unwrap();
+        a.sync(None).unwrap();
+
+        assert!(matches!(
+            a.backup_account_key("too short".into()),
+            Err(PhrError::Validation { field, .. }) if field == "passphrase"
+        ));
+        let passphrase = "plum tree by the river 1987";
+        a.backup_account_key(passphrase.into()).unwrap();
+        let inspector = phr_tests::inspect::Inspector::open(&db);
+        assert_eq!(inspector.count_rows("key_backups", &summary.account_id), 1);
+        let devices_before = inspector.count_rows("devices", &summary.account_id);
+
+        // The new phone: a wrong passphrase is an Auth error and enrols nothing.
+        let b = open(&db_path(&files, "b.db"), &transport);
+        let err = b
+            .restore_account(
+                server.base_url.clone(),
+                summary.account_id.clone(),
+                "plum tree by the river 1988".into(),
+                "New phone".into(),
+            )
+            .unwrap_err();
+        assert!(matches!(&err, PhrError::Auth { reason } if reason.contains("passphrase")), "{err:?}");
+        assert!(b.account().is_none());
+        assert_eq!(inspector.count_rows("devices", &summary.account_id), devices_before);
+        let unknown = b.restore_account(
+            server.base_url.clone(),
+            uuid::Uuid::now_v7().to_string(),
+            passphrase.into(),
+            "New phone".into(),
+        );
+        assert!(matches!(unknown, Err(PhrError::NotFound { .. })), "{unknown:?}");
+
+        let restored = b
+            .restore_account(server.base_url.clone(), summary.account_id.clone(), passphrase.into(), "New phone".into())
+            .unwrap();
+        assert_eq!(restored.account_id, summary.account_id);
+        assert_ne!(restored.device_id, summary.device_id);
+        assert_eq!(inspector.count_rows("devices", &summary.account_id), devices_before + 1);
+        assert_eq!(b.sync(None).unwrap().pulled, 4);
+        for id in &ids[..3] {
+            assert_eq!(b.get_record(id.clone()).unwrap().body_json, a.get_record(id.clone()).unwrap().body_json);
+        }
+        assert!(matches!(b.get_record(ids[3].clone()), Err(PhrError::NotFound { .. })), "the deletion came too");
+        // The restored phone writes records the old one reads.
+        let from_b = b.add_record("mother".into(), visit_json(CLINIC, "from the new phone")).unwrap();
+        b.sync(None).unwrap();
+        a.sync(None).unwrap();
+        assert!(a.get_record(from_b).unwrap().body_json.contains("from the new phone"));
+        let actions: Vec<String> =
+            b.audit_log(0).unwrap().into_iter().map(|e| format!("{}:{}", e.action, e.outcome)).collect();
+        for expected in [
+            "key_backup_stored:success",
+            "key_backup_fetched:success",
+            "recovery_challenge_issued:success",
+            "device_recovered:success",
+        ] {
+            assert!(actions.iter().any(|a| a == expected), "{expected} missing from {actions:?}");
+        }
+
+        // Without the account key: a made-up nonce is refused and adds no device,
+        // and the challenge is spent either way.
+        let url = |p: &str| format!("{}{p}", server.base_url);
+        let acc = json!({ "account_id": summary.account_id });
+        let challenge = phr_tests::inspect::post_json(&url("/accounts/v1/recovery/challenge"), None, &acc.to_string());
+        assert_eq!(challenge.status, 200, "{challenge:?}");
+        let enrol = json!({
+            "account_id": summary.account_id,
+            "challenge_id": challenge.body["challenge_id"],
+            "nonce": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+            "device": { "public_key": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "name": "Thief" },
+        });
+        let reply = phr_tests::inspect::post_json(&url("/accounts/v1/recovery/enrol"), None, &enrol.to_string());
+        reply.problem(401);
+        let again = phr_tests::inspect::post_json(&url("/accounts/v1/recovery/enrol"), None, &enrol.to_string());
+        assert!(again.problem(401).contains("already used"), "{again:?}");
+        assert_eq!(inspector.count_rows("devices", &summary.account_id), devices_before + 1);
+        // Bad input is a 4xx saying what was wrong.
+        let token_free = phr_tests::inspect::send(
+            "POST",
+            &url("/accounts/v1/recovery/key-backup"),
+            None,
+            Some("application/json"),
+            Some(b"{\"account_id\": \"x\"}"),
+        );
+        assert!(token_free.problem(400).contains("account_id"), "{token_free:?}");
+    }
+}
+
+#[test]
+fn the_fhir_export_bundle_holds_every_current_record_and_a_patient_per_subject() {
+    for db in TestDatabase::all() {
+        let (_data_dir, server) = start_on(&db);
+        let files = tempfile::tempdir().unwrap();
+        let transport = Transport::new();
+        let a = open(&db_path(&files, "a.db"), &transport);
+        let account = a.create_account(server.base_url.clone(), "Mother's phone".into()).unwrap().account_id;
+        let child = uuid::Uuid::now_v7();
+        let mut ids = Vec::new();
+        for body in examples::all_full() {
+            let body: RecordBody = serde_json::from_str(&four_years_earlier(&body)).unwrap();
+            let subject =
+                if examples::is_child_record(body.kind()) { format!("child:{child}") } else { "mother".to_owned() };
+            ids.push(a.add_record(subject, json_of(body)).unwrap());
+        }
+        let gone = a.add_record("mother".into(), vitals_json(date(2026, 5, 1))).unwrap();
+        a.delete_record(gone.clone()).unwrap();
+
+        let bundle: Value = serde_json::from_str(&a.export_fhir_bundle().unwrap()).unwrap();
+        assert_eq!(bundle["resourceType"], "Bundle");
+        assert_eq!(bundle["type"], "collection");
+        let entries = bundle["entry"].as_array().unwrap();
+        let resources: Vec<phr_mobile::fhir::model::Resource> = entries
+            .iter()
+            .map(|e| serde_json::from_value(e["resource"].clone()).expect("a FHIR R4 resource"))
+            .collect();
+        let ids_in: Vec<&str> = resources.iter().filter_map(|r| r.id()).collect();
+        for id in &ids {
+            // The primary resource has the record's id, secondary ones `<id>-<suffix>`
+            // (a mother profile's or newborn's primary resource is the subject's Patient).
+            assert!(ids_in.iter().any(|i| i.starts_with(id.as_str())), "record {id} is in the bundle");
+        }
+        assert!(!ids_in.iter().any(|i| i.starts_with(gone.as_str())), "deleted records are not exported");
+        let patients: Vec<&str> =
+            resources.iter().filter(|r| r.resource_type() == "Patient").filter_map(|r| r.id()).collect();
+        let mut expected = vec![format!("mother-{account}"), format!("child-{child}")];
+        expected.sort();
+        let mut got: Vec<String> = patients.iter().map(|p| (*p).to_owned()).collect();
+        got.sort();
+        assert_eq!(got, expected, "one Patient per subject");
+        let text = serde_json::to_string(&bundle).unwrap();
+        assert!(
+            text.contains(&format!("Patient/child-{child}")) && text.contains(&format!("Patient/mother-{account}"))
+        );
+    }
+}
+
+#[test]
+fn a_childs_growth_series_and_immunizations_due_match_hand_computed_values() {
+    use phr_core::dataset::common::{Quantity, Sex};
+    use phr_core::dataset::immunization::{DoseSeries, Vaccine};
+    let (_db, _dir, server) = start();
+    let files = tempfile::tempdir().unwrap();
+    let a = open(&db_path(&files, "a.db"), &Transport::new());
+    a.create_account(server.base_url.clone(), "Mother's phone".into()).unwrap();
+    let child = format!("child:{}", uuid::Uuid::now_v7());
+    assert!(matches!(a.growth_series(child.clone()), Err(PhrError::NotFound { .. })), "no birth date yet");
+
+    let mut newborn = examples::newborn_minimal();
+    newborn.sex = Sex::Male;
+    newborn.birth_date = date(2026, 9, 1);
+    newborn.birth_weight = Some(Quantity::new(3050.0));
+    newborn.birth_length = Some(Quantity::new(49.5));
+    newborn.head_circumference = Some(Quantity::new(33.0));
+    let newborn_id = a.add_record(child.clone(), json_of(RecordBody::Newborn(newborn))).unwrap();
+    let checkup = |day, kg: Option<f64>, cm: Option<f64>, head: Option<f64>| {
+        let mut c = examples::child_checkup_minimal();
+        c.date = day;
+        c.weight = kg.map(Quantity::new);
+        c.length = cm.map(Quantity::new);
+        c.length_position = cm.map(|_| phr_core::dataset::child_checkup::MeasurementPosition::Recumbent);
+        c.head_circumference = head.map(Quantity::new);
+        json_of(RecordBody::ChildCheckup(c))
+    };
+    let second = a.add_record(child.clone(), checkup(date(2026, 11, 20), Some(5.9), Some(59.8), None)).unwrap();
+    let first = a.add_record(child.clone(), checkup(date(2026, 10, 5), Some(4.2), Some(53.1), Some(36.4))).unwrap();
+    a.add_record(child.clone(), checkup(date(2026, 11, 21), None, None, None)).unwrap(); // nothing measured
+
+    let series = a.growth_series(child.clone()).unwrap();
+    let got: Vec<_> = series
+        .iter()
+        .map(|p| {
+            (
+                p.record_id.clone(),
+                p.date.as_str(),
+                p.age_days,
+                p.age_months,
+                p.weight_kg,
+                p.length_cm,
+                p.head_circumference_cm,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (newborn_id, "2026-09-01", 0, 0, Some(3.05), Some(49.5), Some(33.0)),
+            (first, "2026-10-05", 34, 1, Some(4.2), Some(53.1), Some(36.4)),
+            (second, "2026-11-20", 80, 2, Some(5.9), Some(59.8), None),
+        ]
+    );
+    assert_eq!(series[0].source, "newborn");
+    assert!(matches!(
+        a.growth_series("mother".into()),
+        Err(PhrError::Validation { field, .. }) if field == "child_subject"
+    ));
+
+    let mut dose = examples::immunization_minimal();
+    dose.vaccine = Vaccine::DptIpvHib;
+    dose.routine = true;
+    dose.series = DoseSeries::FirstTerm;
+    dose.dose_number = 1;
+    dose.date_given = date(2026, 11, 2);
+    a.add_record(child.clone(), json_of(RecordBody::Immunization(dose))).unwrap();
+
+    // Born 2026-09-01, 5-in-1 dose 1 on 2026-11-02; on 2026-11-24, from the
+    // schedule table: hepatitis B 1 (2 m – 3 m), either rotavirus dose 1 (2 m –
+    // 15 w), 5-in-1 dose 2 (20 – 56 days after dose 1), PCV 1 (2 m – 7 m).
+    let due = |on: &str| {
+        a.immunizations_due(child.clone(), on.into())
+            .unwrap()
+            .into_iter()
+            .map(|d| {
+                let window = match d.status.as_str() {
+                    "due" => format!("{}..{}", d.due_from.unwrap(), d.due_by.unwrap()),
+                    _ => format!("since {}", d.overdue_since.unwrap()),
+                };
+                format!("{} {} {} {} {}", d.vaccine, d.series, d.dose_number, d.status, window)
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        due("2026-11-24"),
+        [
+            "hepatitis_b primary 1 due 2026-11-01..2026-11-30",
+            "rotavirus_rotarix primary 1 due 2026-11-01..2026-12-14",
+            "rotavirus_rotateq primary 1 due 2026-11-01..2026-12-14",
+            "dpt_ipv_hib first_term 2 due 2026-11-22..2026-12-28",
+            "pcv20 primary 1 due 2026-11-01..2027-03-31",
+        ]
+    );
+    // On 2026-12-20 hepatitis B 1 is overdue (3 months passed on 2026-12-01)
+    // and dose 2 due (3 m – 4 m); rotavirus dose 1 is no longer given (15 w).
+    let later = due("2026-12-20");
+    assert!(later.contains(&"hepatitis_b primary 1 overdue since 2026-12-01".to_owned()), "{later:?}");
+    assert!(later.contains(&"hepatitis_b primary 2 due 2026-12-01..2026-12-31".to_owned()), "{later:?}");
+    assert!(later.contains(&"dpt_ipv_hib first_term 2 due 2026-11-22..2026-12-28".to_owned()), "{later:?}");
+    assert!(!later.iter().any(|d| d.starts_with("rotavirus_rotarix primary 1")), "{later:?}");
+    assert!(matches!(
+        a.immunizations_due(child, "24/11/2026".into()),
+        Err(PhrError::Validation { field, .. }) if field == "as_of_date"
+    ));
+}
+
+#[test]
+fn deleting_the_account_leaves_nothing_on_the_server_401s_other_devices_and_empties_the_local_store() {
+    for db in TestDatabase::all() {
+        let (data_dir, server) = start_on(&db);
+        add_org(&db, data_dir.path(), "tanaka-clinic", "Tanaka Clinic", "clinic", &["treatment"]);
+        let files = tempfile::tempdir().unwrap();
+        let transport = Transport::new();
+        let path = db_path(&files, "a.db");
+        let a = open(&path, &transport);
+        let account = a.create_account(server.base_url.clone(), "Mother's phone".into()).unwrap().account_id;
+        a.add_record("mother".into(), visit_json(CLINIC, "to be erased")).unwrap();
+        a.sync(None).unwrap();
+        a.backup_account_key("a long enough passphrase".into()).unwrap();
+        a.grant_consent(GrantRequest {
+            organization_id: "tanaka-clinic".into(),
+            purpose: "treatment".into(),
+            modules: vec!["prenatal_visit".into()],
+            subjects: vec!["mother".into()],
+            from: None,
+            to: None,
+            access: "read".into(),
+        })
+        .unwrap();
+        let b = pair(&a, &db_path(&files, "b.db"), &Transport::new(), "Father's phone");
+        b.sync(None).unwrap();
+
+        a.delete_account().unwrap();
+        let inspector = phr_tests::inspect::Inspector::open(&db);
+        let left: Vec<(String, i64)> = inspector.rows_per_table(&account).into_iter().filter(|(_, n)| *n > 0).collect();
+        assert!(left.is_empty(), "rows left on the server: {left:?}");
+        assert!(inspector.account_tables().contains(&"key_backups".to_owned()));
+        assert!(matches!(b.sync(None), Err(PhrError::Auth { .. })), "the other device gets 401");
+        assert!(a.account().is_none(), "signed out");
+        assert!(matches!(a.timeline("mother".into(), None, None, None), Err(PhrError::Auth { .. })));
+        assert!(matches!(a.delete_account(), Err(PhrError::Auth { .. })));
+        drop(a);
+        let reopened = open(&path, &transport);
+        assert!(reopened.account().is_none());
+        drop(reopened);
+        let mut conn = phr_mobile::store::open(&path).unwrap();
+        for table in ["records", "meta", "grants", "outbox_batches"] {
+            let n: i64 = diesel_count(&mut conn, table);
+            assert_eq!(n, 0, "{table} is empty");
+        }
+        drop(conn);
+        for file in store_files(&path) {
+            let bytes = std::fs::read(&file).unwrap();
+            assert!(!contains(&bytes, account.as_bytes()), "{} still names the account", file.display());
+        }
+    }
+}
+
+fn diesel_count(conn: &mut diesel::SqliteConnection, table: &str) -> i64 {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let n: N = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}")).get_result(conn).unwrap();
+    n.n
 }

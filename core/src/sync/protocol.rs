@@ -138,6 +138,83 @@ pub struct JoinResponse {
     pub device_id: String,
 }
 
+// --- key backup and recovery -------------------------------------------------
+
+/// The only key-derivation function accepted for key backups.
+pub const KEY_BACKUP_KDF: &str = "pbkdf2-hmac-sha256";
+/// The fewest PBKDF2 iterations a key backup may use (OWASP 2023).
+pub const KEY_BACKUP_MIN_ITERATIONS: u32 = 600_000;
+
+/// `PUT /accounts/v1/key-backup`: the account key sealed under a passphrase.
+/// The server stores it as is and cannot open it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyBackupRequest {
+    /// [`KEY_BACKUP_KDF`].
+    pub kdf: String,
+    /// PBKDF2 iterations, at least [`KEY_BACKUP_MIN_ITERATIONS`].
+    pub iterations: u32,
+    #[serde(with = "b64")]
+    pub salt: Vec<u8>,
+    /// AES-256-GCM nonce ‖ ciphertext ‖ tag of the 32-byte account key; the
+    /// associated data binds the account id.
+    #[serde(with = "b64")]
+    pub sealed_key: Vec<u8>,
+}
+
+/// A stored key backup, as a new phone fetches it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyBackupResponse {
+    pub kdf: String,
+    pub iterations: u32,
+    #[serde(with = "b64")]
+    pub salt: Vec<u8>,
+    #[serde(with = "b64")]
+    pub sealed_key: Vec<u8>,
+    pub updated_at: i64,
+}
+
+/// `POST /accounts/v1/recovery/key-backup` and `POST /accounts/v1/recovery/challenge`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecoveryRequest {
+    pub account_id: String,
+}
+
+/// A recovery challenge: a random nonce HPKE-sealed to the account's public
+/// key (info: [`recovery_challenge_info`]). Only a holder of the account key can
+/// open it. Single use, 2 minutes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryChallengeResponse {
+    pub challenge_id: String,
+    #[serde(with = "b64")]
+    pub sealed_nonce: Vec<u8>,
+    pub expires_at: i64,
+}
+
+/// `POST /accounts/v1/recovery/enrol`: the opened nonce and the new device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecoveryEnrolRequest {
+    pub account_id: String,
+    pub challenge_id: String,
+    #[serde(with = "b64")]
+    pub nonce: Vec<u8>,
+    pub device: NewDevice,
+}
+
+/// The HPKE `info` a recovery nonce is sealed with: a domain label, the
+/// account and the challenge, so a sealed nonce opens for nothing else.
+pub fn recovery_challenge_info(account_id: &str, challenge_id: &str) -> Vec<u8> {
+    let mut m = Vec::with_capacity(32 + account_id.len() + challenge_id.len());
+    m.extend_from_slice(b"phr-recovery-challenge-v1\n");
+    for part in [account_id, challenge_id] {
+        m.extend_from_slice(part.as_bytes());
+        m.push(b'\n');
+    }
+    m
+}
+
 /// One entry of `GET /accounts/v1/devices`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceInfo {

@@ -22,6 +22,10 @@
 //!   (its exact request body and, per record, the local revision it carried).
 //!   A retry after a crash resends the same `batch_id` and bytes, which the
 //!   server answers idempotently.
+//! - `grants` / `grant_keys_sent`: the consent grants made from this account
+//!   (the grant JSON the server also holds, and the grant key sealed under the
+//!   device storage key), and which records' data keys each grant has been
+//!   given, so records that come into scope later get theirs at the next sync.
 
 pub mod secrets;
 
@@ -64,6 +68,17 @@ CREATE TABLE IF NOT EXISTS outbox (
     record_id TEXT NOT NULL,
     local_rev BIGINT NOT NULL,
     PRIMARY KEY (batch_id, record_id)
+);
+CREATE TABLE IF NOT EXISTS grants (
+    grant_id TEXT PRIMARY KEY NOT NULL,
+    grant_json TEXT NOT NULL,
+    sealed_grant_key BLOB NOT NULL,
+    active BOOLEAN NOT NULL
+);
+CREATE TABLE IF NOT EXISTS grant_keys_sent (
+    grant_id TEXT NOT NULL REFERENCES grants (grant_id) ON DELETE CASCADE,
+    record_id TEXT NOT NULL,
+    PRIMARY KEY (grant_id, record_id)
 );
 ";
 
@@ -184,6 +199,94 @@ pub fn timeline(
     .bind::<Nullable<Text>, _>(from)
     .bind::<Nullable<Text>, _>(to)
     .load(conn)?)
+}
+
+/// Every live (not deleted) record, ordered by subject, date and id.
+pub fn live_records(conn: &mut SqliteConnection) -> Result<Vec<RecordRow>, PhrError> {
+    Ok(diesel::sql_query(format!(
+        "SELECT {RECORD_COLUMNS} FROM records WHERE NOT deleted ORDER BY subject, effective_date, record_id"
+    ))
+    .load(conn)?)
+}
+
+/// One locally known consent grant.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct GrantRow {
+    #[diesel(sql_type = Text)]
+    pub grant_id: String,
+    #[diesel(sql_type = Text)]
+    pub grant_json: String,
+    #[diesel(sql_type = Binary)]
+    pub sealed_grant_key: Vec<u8>,
+    #[diesel(sql_type = Bool)]
+    pub active: bool,
+}
+
+/// Stores a grant made on this device.
+pub fn grant_put(conn: &mut SqliteConnection, row: &GrantRow) -> Result<(), PhrError> {
+    diesel::sql_query(
+        "INSERT OR REPLACE INTO grants (grant_id, grant_json, sealed_grant_key, active) VALUES (?, ?, ?, ?)",
+    )
+    .bind::<Text, _>(&row.grant_id)
+    .bind::<Text, _>(&row.grant_json)
+    .bind::<Binary, _>(&row.sealed_grant_key)
+    .bind::<Bool, _>(row.active)
+    .execute(conn)?;
+    Ok(())
+}
+
+/// The grants this device still sends record keys for.
+pub fn active_grants(conn: &mut SqliteConnection) -> Result<Vec<GrantRow>, PhrError> {
+    Ok(diesel::sql_query(
+        "SELECT grant_id, grant_json, sealed_grant_key, active FROM grants WHERE active ORDER BY grant_id",
+    )
+    .load(conn)?)
+}
+
+/// Stops sending keys for a grant (revoked, or gone on the server) and forgets its key.
+pub fn grant_deactivate(conn: &mut SqliteConnection, grant_id: &str) -> Result<(), PhrError> {
+    diesel::sql_query("DELETE FROM grant_keys_sent WHERE grant_id = ?").bind::<Text, _>(grant_id).execute(conn)?;
+    diesel::sql_query("UPDATE grants SET active = FALSE, sealed_grant_key = X'' WHERE grant_id = ?")
+        .bind::<Text, _>(grant_id)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Ids of the records whose data keys grant `grant_id` already has.
+pub fn grant_keys_sent(conn: &mut SqliteConnection, grant_id: &str) -> Result<Vec<String>, PhrError> {
+    let rows: Vec<IdRow> = diesel::sql_query("SELECT record_id FROM grant_keys_sent WHERE grant_id = ?")
+        .bind::<Text, _>(grant_id)
+        .load(conn)?;
+    Ok(rows.into_iter().map(|r| r.record_id).collect())
+}
+
+/// Notes that grant `grant_id` now has these records' data keys.
+pub fn grant_keys_mark_sent(
+    conn: &mut SqliteConnection,
+    grant_id: &str,
+    record_ids: &[String],
+) -> Result<(), PhrError> {
+    for id in record_ids {
+        diesel::sql_query("INSERT OR IGNORE INTO grant_keys_sent (grant_id, record_id) VALUES (?, ?)")
+            .bind::<Text, _>(grant_id)
+            .bind::<Text, _>(id)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Erases everything the store holds (records, outbox, grants, account and
+/// keys), in one transaction. `secure_delete` overwrites the freed pages.
+pub fn wipe(conn: &mut SqliteConnection) -> Result<(), PhrError> {
+    conn.transaction::<_, PhrError, _>(|conn| {
+        conn.batch_execute(
+            "DELETE FROM grant_keys_sent; DELETE FROM grants; DELETE FROM outbox; DELETE FROM outbox_batches; \
+             DELETE FROM records; DELETE FROM meta;",
+        )?;
+        Ok(())
+    })?;
+    conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE); VACUUM;")?;
+    Ok(())
 }
 
 #[derive(QueryableByName)]

@@ -18,6 +18,8 @@
 //!    the cursor advanced in the same transaction.
 //! 4. Conflicted records now hold the server's versions too and are based on
 //!    the current server version: go round again (at most [`MAX_ROUNDS`]).
+//! 5. Send consent grants made on this device the data keys of records that
+//!    came into their scope ([`crate::consent::send_new_grant_keys`]).
 //!
 //! Cancellation ([`crate::PhrClient::cancel_sync`]) is checked between batches
 //! and pages; everything before that point is durably synced.
@@ -149,6 +151,8 @@ pub(crate) fn run(
             break;
         }
     }
+    // Records that came into the scope of a grant made here get their keys.
+    crate::consent::send_new_grant_keys(inner, transport)?;
     finish(inner, run)
 }
 

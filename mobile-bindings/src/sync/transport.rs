@@ -16,7 +16,7 @@ pub struct HttpHeader {
 /// A request the app must send.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct HttpRequest {
-    /// `GET` or `POST`.
+    /// `GET`, `POST`, `PUT` or `DELETE`.
     pub method: String,
     /// The full URL.
     pub url: String,
@@ -76,6 +76,11 @@ pub(crate) fn call_json<T: DeserializeOwned>(
         format!("HTTP {}: {text}", response.status)
     };
     match response.status {
+        // An empty answer (204) reads as JSON `null`, i.e. `()`.
+        200..=299 if response.body.is_empty() => serde_json::from_slice(b"null").map_err(|e| PhrError::Network {
+            reason: format!("unexpected empty answer from the server: {e}"),
+            retryable: false,
+        }),
         200..=299 => serde_json::from_slice(&response.body).map_err(|e| PhrError::Network {
             reason: format!("unexpected answer from the server: {e}"),
             retryable: false,

@@ -13,6 +13,10 @@
 //! | `GET /accounts/v1`, `GET /accounts/v1/devices` | device | account and device list |
 //! | `DELETE /accounts/v1/devices/{id}` | device | remove a device: its tokens stop working at once |
 //! | `DELETE /accounts/v1` | device | erase every row of the account |
+//! | `PUT /accounts/v1/key-backup` | device | store the passphrase-sealed account key ([`recovery`]) |
+//! | `POST /accounts/v1/recovery/key-backup` | – | a new phone fetches the sealed backup |
+//! | `POST /accounts/v1/recovery/challenge` | – | a nonce HPKE-sealed to the account's public key |
+//! | `POST /accounts/v1/recovery/enrol` | opened nonce | a phone holding the account key enrols as a device |
 
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use phr_core::sync::protocol::{
@@ -29,6 +33,7 @@ use crate::db::write_transaction;
 use crate::error::ApiError;
 use crate::http::{now_ms, AppState};
 
+pub mod recovery;
 pub mod store;
 
 const CHALLENGE_TTL_MS: i64 = 2 * 60 * 1000;
@@ -46,7 +51,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(account_info)
         .service(list_devices)
         .service(remove_device)
-        .service(delete_account);
+        .service(delete_account)
+        .configure(recovery::routes);
 }
 
 /// A UUID path or body id, or a 400 naming the field.

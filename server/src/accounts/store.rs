@@ -3,8 +3,8 @@
 use diesel::prelude::*;
 
 use crate::db::schema::{
-    accounts, audit_events, auth_challenges, consent_grants, devices, grant_record_keys, pairing_codes, push_batches,
-    records, refresh_tokens,
+    accounts, audit_events, auth_challenges, consent_grants, devices, grant_record_keys, key_backups, pairing_codes,
+    push_batches, records, recovery_challenges, refresh_tokens,
 };
 use crate::db::DbConnection;
 
@@ -264,7 +264,95 @@ pub fn delete_account(conn: &mut DbConnection, account_id: &str) -> QueryResult<
     n += diesel::delete(refresh_tokens::table.filter(refresh_tokens::account_id.eq(account_id))).execute(conn)?;
     n += diesel::delete(auth_challenges::table.filter(auth_challenges::account_id.eq(account_id))).execute(conn)?;
     n += diesel::delete(audit_events::table.filter(audit_events::account_id.eq(account_id))).execute(conn)?;
+    n += diesel::delete(key_backups::table.filter(key_backups::account_id.eq(account_id))).execute(conn)?;
+    n += diesel::delete(recovery_challenges::table.filter(recovery_challenges::account_id.eq(account_id)))
+        .execute(conn)?;
     n += diesel::delete(devices::table.filter(devices::account_id.eq(account_id))).execute(conn)?;
     n += diesel::delete(accounts::table.find(account_id)).execute(conn)?;
     Ok(n)
+}
+
+/// Stores (or replaces) the account's passphrase-sealed key backup.
+pub fn put_key_backup(
+    conn: &mut DbConnection,
+    account_id: &str,
+    backup: &phr_core::sync::protocol::KeyBackupRequest,
+    now: i64,
+) -> QueryResult<()> {
+    diesel::delete(key_backups::table.find(account_id)).execute(conn)?;
+    diesel::insert_into(key_backups::table)
+        .values((
+            key_backups::account_id.eq(account_id),
+            key_backups::kdf.eq(&backup.kdf),
+            key_backups::iterations.eq(i64::from(backup.iterations)),
+            key_backups::salt.eq(&backup.salt),
+            key_backups::sealed_key.eq(&backup.sealed_key),
+            key_backups::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The account's key backup, if one is stored.
+pub fn key_backup(
+    conn: &mut DbConnection,
+    account_id: &str,
+) -> QueryResult<Option<phr_core::sync::protocol::KeyBackupResponse>> {
+    let row = key_backups::table
+        .find(account_id)
+        .select((
+            key_backups::kdf,
+            key_backups::iterations,
+            key_backups::salt,
+            key_backups::sealed_key,
+            key_backups::updated_at,
+        ))
+        .first::<(String, i64, Vec<u8>, Vec<u8>, i64)>(conn)
+        .optional()?;
+    Ok(row.map(|(kdf, iterations, salt, sealed_key, updated_at)| {
+        super::recovery::backup_response(kdf, iterations, salt, sealed_key, updated_at)
+    }))
+}
+
+/// Stores a recovery challenge (the nonce's hash only), dropping the account's expired ones.
+pub fn insert_recovery_challenge(
+    conn: &mut DbConnection,
+    account_id: &str,
+    challenge_id: &str,
+    nonce_hash: &str,
+    expires_at: i64,
+    now: i64,
+) -> QueryResult<()> {
+    diesel::delete(
+        recovery_challenges::table
+            .filter(recovery_challenges::account_id.eq(account_id))
+            .filter(recovery_challenges::expires_at.lt(now)),
+    )
+    .execute(conn)?;
+    diesel::insert_into(recovery_challenges::table)
+        .values((
+            recovery_challenges::account_id.eq(account_id),
+            recovery_challenges::challenge_id.eq(challenge_id),
+            recovery_challenges::nonce_hash.eq(nonce_hash),
+            recovery_challenges::expires_at.eq(expires_at),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Removes and returns a recovery challenge `(nonce_hash, expires_at)`: each is usable once.
+pub fn take_recovery_challenge(
+    conn: &mut DbConnection,
+    account_id: &str,
+    challenge_id: &str,
+) -> QueryResult<Option<(String, i64)>> {
+    let found = recovery_challenges::table
+        .find((account_id, challenge_id))
+        .select((recovery_challenges::nonce_hash, recovery_challenges::expires_at))
+        .first::<(String, i64)>(conn)
+        .optional()?;
+    if found.is_some() {
+        diesel::delete(recovery_challenges::table.find((account_id, challenge_id))).execute(conn)?;
+    }
+    Ok(found)
 }

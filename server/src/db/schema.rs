@@ -166,6 +166,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    key_backups (account_id) {
+        account_id -> Text,
+        kdf -> Text,
+        iterations -> BigInt,
+        salt -> Binary,
+        sealed_key -> Binary,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    recovery_challenges (account_id, challenge_id) {
+        account_id -> Text,
+        challenge_id -> Text,
+        nonce_hash -> Text,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     devices,
@@ -178,4 +198,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     consent_grants,
     grant_record_keys,
     audit_events,
+    key_backups,
+    recovery_challenges,
 );

@@ -1,0 +1,2 @@
+DROP TABLE recovery_challenges;
+DROP TABLE key_backups;

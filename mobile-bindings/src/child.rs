@@ -1,0 +1,194 @@
+//! Child views computed on the device from the decrypted records: the growth
+//! series (from the newborn record and every child checkup) and the
+//! immunizations due or overdue (phr-core's schedule table against the
+//! child's immunization records).
+
+use chrono::NaiveDate;
+use phr_core::dataset::common::age_in_months;
+use phr_core::dataset::immunization_schedule::{immunization_status, DoseState};
+use phr_core::dataset::{Immunization, Newborn, RecordBody, RecordKind, Subject};
+
+use crate::client::{parse_date, parse_subject, Inner, PhrClient};
+use crate::error::PhrError;
+use crate::store;
+
+/// One measurement point of a child's growth chart.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct GrowthPoint {
+    /// The newborn or child checkup record it comes from.
+    pub record_id: String,
+    /// `newborn` or `child_checkup`.
+    pub source: String,
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// Days since birth.
+    pub age_days: i64,
+    /// Completed months since birth.
+    pub age_months: u32,
+    pub weight_kg: Option<f64>,
+    /// Length (recumbent) or height (standing).
+    pub length_cm: Option<f64>,
+    pub head_circumference_cm: Option<f64>,
+}
+
+/// A dose of the routine schedule that is due or overdue.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DueImmunization {
+    /// Local vaccine code (`hepatitis_b`, `dpt_ipv_hib`, ...).
+    pub vaccine: String,
+    /// Japanese label for display.
+    pub vaccine_label: String,
+    /// `primary`, `first_term`, `second_term` or `booster`.
+    pub series: String,
+    pub dose_number: u32,
+    /// `due` or `overdue`.
+    pub status: String,
+    /// Due: the window's first and last day. Overdue: `due_by` is the last
+    /// day of the standard window.
+    pub due_from: Option<String>,
+    pub due_by: Option<String>,
+    /// Overdue: the first day past the standard window.
+    pub overdue_since: Option<String>,
+    /// The first day the dose is no longer given under the schedule, if limited.
+    pub window_closes: Option<String>,
+}
+
+/// The winning bodies of a subject's live records of one kind, with their ids, by date.
+fn bodies(inner: &mut Inner, subject: &Subject, kind: RecordKind) -> Result<Vec<(String, RecordBody)>, PhrError> {
+    let rows = store::timeline(&mut inner.conn, &subject.to_string(), Some(kind.as_str()), None, None)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if let Some(body) = inner.history(row)?.winner().and_then(|w| w.edit()) {
+            out.push((row.record_id.clone(), body.clone()));
+        }
+    }
+    Ok(out)
+}
+
+fn child_subject(child: &str) -> Result<Subject, PhrError> {
+    let subject = parse_subject(child)?;
+    if !matches!(subject, Subject::Child(_)) {
+        return Err(PhrError::invalid("child_subject", "must be a child (child:<uuid>)"));
+    }
+    Ok(subject)
+}
+
+/// The child's newborn record (birth date and sex), which both views need.
+fn newborn(inner: &mut Inner, subject: &Subject) -> Result<Newborn, PhrError> {
+    let newborns = bodies(inner, subject, RecordKind::Newborn)?;
+    match newborns.as_slice() {
+        [(_, RecordBody::Newborn(n))] => Ok(n.clone()),
+        [] => Err(PhrError::NotFound { what: format!("a newborn record (birth date) for {subject}") }),
+        _ => Err(PhrError::Conflict { reason: format!("{subject} has more than one newborn record") }),
+    }
+}
+
+fn growth(inner: &mut Inner, subject: &Subject) -> Result<Vec<GrowthPoint>, PhrError> {
+    let (newborn_id, birth) = {
+        let n = newborn(inner, subject)?;
+        let id = bodies(inner, subject, RecordKind::Newborn)?.remove(0).0;
+        (id, n)
+    };
+    let point = |record_id: String, source: &str, date: NaiveDate| GrowthPoint {
+        record_id,
+        source: source.to_owned(),
+        date: date.to_string(),
+        age_days: (date - birth.birth_date).num_days(),
+        age_months: age_in_months(birth.birth_date, date).unwrap_or(0),
+        weight_kg: None,
+        length_cm: None,
+        head_circumference_cm: None,
+    };
+    let mut points = vec![GrowthPoint {
+        weight_kg: birth.birth_weight.map(|g| g.value / 1000.0),
+        length_cm: birth.birth_length.map(|l| l.value),
+        head_circumference_cm: birth.head_circumference.map(|h| h.value),
+        ..point(newborn_id, "newborn", birth.birth_date)
+    }];
+    for (id, body) in bodies(inner, subject, RecordKind::ChildCheckup)? {
+        let RecordBody::ChildCheckup(c) = body else { continue };
+        if c.weight.is_none() && c.length.is_none() && c.head_circumference.is_none() {
+            continue;
+        }
+        points.push(GrowthPoint {
+            weight_kg: c.weight.map(|w| w.value),
+            length_cm: c.length.map(|l| l.value),
+            head_circumference_cm: c.head_circumference.map(|h| h.value),
+            ..point(id, "child_checkup", c.date)
+        });
+    }
+    points.sort_by(|a, b| (&a.date, a.source != "newborn").cmp(&(&b.date, b.source != "newborn")));
+    Ok(points)
+}
+
+fn due(inner: &mut Inner, subject: &Subject, as_of: NaiveDate) -> Result<Vec<DueImmunization>, PhrError> {
+    let birth = newborn(inner, subject)?;
+    let given: Vec<Immunization> = bodies(inner, subject, RecordKind::Immunization)?
+        .into_iter()
+        .filter_map(|(_, b)| match b {
+            RecordBody::Immunization(i) => Some(i),
+            _ => None,
+        })
+        .collect();
+    let statuses = immunization_status(birth.birth_date, Some(birth.sex), &given, as_of);
+    Ok(statuses
+        .into_iter()
+        .filter_map(|s| {
+            let (status, due_from, due_by, overdue_since) = match s.state {
+                DoseState::Due { from, by } => ("due", Some(from), Some(by), None),
+                DoseState::Overdue { since } => ("overdue", None, since.pred_opt(), Some(since)),
+                _ => return None,
+            };
+            Some(DueImmunization {
+                vaccine: s.vaccine.code().to_owned(),
+                vaccine_label: s.vaccine.label_ja().to_owned(),
+                series: s.series.code().to_owned(),
+                dose_number: s.dose_number,
+                status: status.to_owned(),
+                due_from: due_from.map(|d| d.to_string()),
+                due_by: due_by.map(|d| d.to_string()),
+                overdue_since: overdue_since.map(|d| d.to_string()),
+                window_closes: s.window_closes.map(|d| d.to_string()),
+            })
+        })
+        .collect())
+}
+
+#[uniffi::export]
+impl PhrClient {
+    /// A child's growth series, oldest first: the birth measurements from the
+    /// newborn record (birth weight in kg) and every child checkup with a
+    /// weight, length/height or head circumference, each with the age in days
+    /// and completed months. Needs the child's newborn record (its birth date).
+    pub fn growth_series(&self, child_subject: String) -> Result<Vec<GrowthPoint>, PhrError> {
+        let mut inner = self.lock();
+        inner.session()?;
+        let subject = child_subject_checked(&child_subject)?;
+        growth(&mut inner, &subject)
+    }
+
+    /// The routine immunizations (phr-core's schedule table) that are due or
+    /// overdue for a child on `as_of_date` (`YYYY-MM-DD`), given the child's
+    /// immunization records, in schedule order. Needs the newborn record
+    /// (birth date and sex).
+    pub fn immunizations_due(
+        &self,
+        child_subject: String,
+        as_of_date: String,
+    ) -> Result<Vec<DueImmunization>, PhrError> {
+        let mut inner = self.lock();
+        inner.session()?;
+        let subject = child_subject_checked(&child_subject)?;
+        let as_of = parse_date("as_of_date", Some(&as_of_date))?
+            .and_then(|d| d.parse::<NaiveDate>().ok())
+            .ok_or_else(|| PhrError::invalid("as_of_date", "expected a date YYYY-MM-DD"))?;
+        due(&mut inner, &subject, as_of)
+    }
+}
+
+fn child_subject_checked(child: &str) -> Result<Subject, PhrError> {
+    child_subject(child).map_err(|e| match e {
+        PhrError::Validation { reason, .. } => PhrError::invalid("child_subject", reason),
+        other => other,
+    })
+}

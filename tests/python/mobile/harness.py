@@ -1,0 +1,241 @@
+"""Test harness for driving the mobile core (phr-mobile) from Python.
+
+- `load_bindings()` imports the uniffi-generated module `phr_mobile` from
+  `target/bindings/python` (where scripts/bindings.sh put it next to the
+  built library).
+- `running_server()` starts a real `phr-server serve` on a free loopback port
+  (`--listen 127.0.0.1:0`; the bound address is read from its JSON log) with a
+  temporary data directory, on SQLite, or on a freshly created PostgreSQL
+  database when `PHR_TEST_POSTGRES_URL` is set (dropped afterwards).
+- `UrllibTransport` is the app's HTTP client: the `HttpTransport` foreign trait
+  implemented with urllib, with an `offline` switch (flight mode).
+
+Run as a program, it starts a server the same way and runs a command with
+`PHR_SERVER_URL` set to it (the Kotlin program uses this):
+
+    python harness.py --server target/debug/phr-server -- java -cp ... MainKt
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import json
+import os
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Iterator, List, Optional, Tuple
+
+REPO = Path(__file__).resolve().parents[3]
+DEFAULT_BINDINGS = REPO / "target" / "bindings" / "python"
+DEFAULT_SERVER = REPO / "target" / "debug" / "phr-server"
+START_TIMEOUT_S = 60
+
+
+def load_bindings():
+    """The generated `phr_mobile` module (PHR_BINDINGS_DIR overrides the directory)."""
+    directory = Path(os.environ.get("PHR_BINDINGS_DIR", DEFAULT_BINDINGS))
+    if not (directory / "phr_mobile.py").exists():
+        raise RuntimeError(f"no generated bindings in {directory}: run scripts/bindings.sh first")
+    if str(directory) not in sys.path:
+        sys.path.insert(0, str(directory))
+    return importlib.import_module("phr_mobile")
+
+
+def server_binary() -> Path:
+    binary = Path(os.environ.get("PHR_SERVER_BIN", DEFAULT_SERVER))
+    if not binary.exists():
+        raise RuntimeError(f"no phr-server at {binary}: cargo build -p phr-server (or set PHR_SERVER_BIN)")
+    return binary
+
+
+def _with_database(admin_url: str, name: str) -> str:
+    """The same PostgreSQL server URL with another database name."""
+    scheme, rest = admin_url.split("://", 1) if "://" in admin_url else ("postgres", admin_url)
+    rest, _, query = rest.partition("?")
+    authority = rest.split("/", 1)[0]
+    return f"{scheme}://{authority}/{name}" + (f"?{query}" if query else "")
+
+
+def _psql(admin_url: str, sql: str) -> None:
+    subprocess.run(["psql", admin_url, "-v", "ON_ERROR_STOP=1", "-qAtc", sql], check=True, capture_output=True)
+
+
+@contextlib.contextmanager
+def test_database() -> Iterator[Tuple[str, Optional[str]]]:
+    """(backend, database URL): SQLite (None: the server's default file in its
+    data dir), or a uniquely named PostgreSQL database made for this run."""
+    admin_url = os.environ.get("PHR_TEST_POSTGRES_URL")
+    if not admin_url:
+        yield "sqlite", None
+        return
+    name = "phr_pytest_" + uuid.uuid4().hex[:16]
+    _psql(admin_url, f"CREATE DATABASE {name}")
+    try:
+        yield "postgres", _with_database(admin_url, name)
+    finally:
+        _psql(admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+class Server:
+    """A running `phr-server serve` process."""
+
+    def __init__(self, binary: Path, data_dir: Path, database_url: Optional[str], backend: str):
+        self.binary = binary
+        self.data_dir = data_dir
+        self.database_url = database_url
+        self.backend = backend
+        self.base_url = ""
+        self.logs: List[str] = []
+        self._process: Optional[subprocess.Popen] = None
+
+    def _db_args(self) -> List[str]:
+        args = ["--data-dir", str(self.data_dir)]
+        if self.database_url:
+            args += ["--database-url", self.database_url]
+        return args
+
+    def _env(self) -> dict:
+        env = dict(os.environ)
+        env.pop("PHR_DATABASE_URL", None)
+        env.pop("PHR_DATA_DIR", None)
+        env["PHR_LOG"] = "info"
+        return env
+
+    def admin(self, *args: str) -> str:
+        """Runs an admin subcommand (`org add ...`) on the same database."""
+        done = subprocess.run(
+            [str(self.binary), *args[:2], *self._db_args(), *args[2:]],
+            env=self._env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"phr-server {' '.join(args[:2])} failed: {done.stderr.strip()}")
+        return done.stdout
+
+    def add_organization(self, org_id: str, name: str, kind: str = "clinic", purpose: str = "treatment") -> None:
+        self.admin("org", "add", "--id", org_id, "--name", name, "--kind", kind, "--purpose", purpose)
+
+    def start(self) -> None:
+        cmd = [str(self.binary), "--log-format", "json", "serve", "--listen", "127.0.0.1:0", *self._db_args()]
+        self._process = subprocess.Popen(
+            cmd, env=self._env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+        found: "queue.Queue[str]" = queue.Queue()
+
+        def read_logs() -> None:
+            assert self._process is not None and self._process.stderr is not None
+            for line in self._process.stderr:
+                self.logs.append(line.rstrip("\n"))
+                addr = _listening_addr(line)
+                if addr:
+                    found.put(addr)
+
+        threading.Thread(target=read_logs, daemon=True).start()
+        try:
+            addr = found.get(timeout=START_TIMEOUT_S)
+        except queue.Empty:
+            self.stop()
+            raise RuntimeError("phr-server did not listen; logs:\n" + "\n".join(self.logs)) from None
+        self.base_url = f"http://{addr}"
+
+    def stop(self) -> None:
+        if self._process and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+
+
+def _listening_addr(line: str) -> Optional[str]:
+    """The `addr` of a `{"fields":{"message":"listening","addr":"..."}}` log line."""
+    try:
+        fields = json.loads(line).get("fields", {})
+    except (ValueError, AttributeError):
+        return None
+    if fields.get("message") == "listening":
+        return fields.get("addr")
+    return None
+
+
+@contextlib.contextmanager
+def running_server(organizations: Tuple[Tuple[str, str], ...] = ()) -> Iterator[Server]:
+    """A server on a fresh database with `organizations` ((id, name) clinics)
+    registered before it starts; stopped and its database dropped afterwards."""
+    with test_database() as (backend, database_url), tempfile.TemporaryDirectory(prefix="phr-pytest-") as data_dir:
+        server = Server(server_binary(), Path(data_dir), database_url, backend)
+        server.admin("migrate")
+        for org_id, name in organizations:
+            server.add_organization(org_id, name)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+def make_transport(phr_mobile):
+    """An `HttpTransport` implementation over urllib for the given bindings module."""
+
+    class UrllibTransport(phr_mobile.HttpTransport):
+        """Sends each request with urllib; 4xx/5xx are answers, not errors.
+        `offline = True` makes every call fail as in flight mode."""
+
+        def __init__(self, timeout_s: float = 30.0):
+            self.timeout_s = timeout_s
+            self.offline = False
+            self.calls: List[str] = []
+            self._lock = threading.Lock()
+
+        def send(self, request):
+            with self._lock:
+                self.calls.append(f"{request.method} {request.url}")
+            if self.offline:
+                raise phr_mobile.TransportError.Failed("offline")
+            body = bytes(request.body) if request.body else None
+            if request.method in ("GET", "HEAD"):
+                body = None
+            req = urllib.request.Request(request.url, data=body, method=request.method)
+            for header in request.headers:
+                req.add_header(header.name, header.value)
+            try:
+                with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
+                    return phr_mobile.HttpResponse(status=resp.status, body=resp.read())
+            except urllib.error.HTTPError as answer:
+                return phr_mobile.HttpResponse(status=answer.code, body=answer.read())
+            except (urllib.error.URLError, OSError) as failure:
+                raise phr_mobile.TransportError.Failed(str(failure)) from None
+
+    return UrllibTransport
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Run a command against a fresh phr-server (PHR_SERVER_URL).")
+    parser.add_argument("--server", help="the phr-server binary (default: PHR_SERVER_BIN or target/debug/phr-server)")
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND ARGS...")
+    args = parser.parse_args()
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("no command given")
+    if args.server:
+        os.environ["PHR_SERVER_BIN"] = args.server
+    with running_server() as server:
+        print(f"phr-server ({server.backend}) at {server.base_url}", flush=True)
+        env = dict(os.environ, PHR_SERVER_URL=server.base_url)
+        return subprocess.run(command, env=env).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

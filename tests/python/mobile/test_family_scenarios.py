@@ -1,0 +1,251 @@
+"""Whole family scenarios played through the generated Python bindings of the
+mobile core against a real phr-server (issue 4, item 5)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+MOTHER = "mother"
+
+
+def visit(date: str, clinic: str, note: str, weight: float = 55.0, systolic: float = 112.0) -> str:
+    """A prenatal visit as RecordBody JSON."""
+    return json.dumps(
+        {
+            "kind": "prenatal_visit",
+            "body": {
+                "visit_date": date,
+                "clinic_name": clinic,
+                "body_weight": {"value": weight, "unit": "kg"},
+                "blood_pressure": {
+                    "systolic": {"value": systolic, "unit": "mm[Hg]"},
+                    "diastolic": {"value": 70.0, "unit": "mm[Hg]"},
+                },
+                "note": note,
+            },
+        },
+        ensure_ascii=False,
+    )
+
+
+def body(entry) -> dict:
+    return json.loads(entry.body_json)["body"]
+
+
+class Progress:
+    """A SyncProgress callback that keeps every update; `cancel_on` cancels
+    the sync from inside the callback once that phase is reported."""
+
+    def __init__(self, phr, client=None, cancel_on=None):
+        base = phr.SyncProgress
+
+        class _Impl(base):
+            def on_progress(inner, update):  # noqa: N805 - uniffi calls it on this object
+                self.updates.append(update)
+                if cancel_on is not None and update.phase == cancel_on and client is not None:
+                    client.cancel_sync()
+
+        self.updates = []
+        self.callback = _Impl()
+
+
+def registered_mother(server, phone):
+    mother = phone("mother")
+    summary = mother.client.create_account(server.base_url, "Mother's phone")
+    return mother, summary
+
+
+def test_mother_records_visits_offline_then_one_sync_uploads_them_all_with_progress(phr, server, phone):
+    mother, summary = registered_mother(server, phone)
+    assert summary.server_url == server.base_url and summary.account_id and summary.device_id
+    assert mother.client.account() == summary
+
+    mother.transport.offline = True
+    calls_before = len(mother.transport.calls)
+    ids = [
+        mother.client.add_record(MOTHER, visit("2026-04-02", "Sakura", "first checkup", 54.2)),
+        mother.client.add_record(MOTHER, visit("2026-04-30", "Sakura", "17 weeks", 55.0)),
+        mother.client.add_record(MOTHER, visit("2026-05-28", "Sakura", "21 weeks", 56.1)),
+    ]
+    assert len(mother.transport.calls) == calls_before, "recording offline makes no network call"
+    timeline = mother.client.timeline(MOTHER, "prenatal_visit", None, None)
+    assert [e.record_id for e in timeline] == ids, "the timeline is ordered by visit date"
+    assert all(e.pending for e in timeline) and mother.client.pending_count() == 3
+
+    with pytest.raises(phr.PhrError.Network) as offline:
+        mother.client.sync(None)
+    assert offline.value.retryable, "no connection is worth retrying"
+    assert mother.client.pending_count() == 3, "a failed sync loses nothing"
+
+    mother.transport.offline = False
+    progress = Progress(phr)
+    report = mother.client.sync(progress.callback)
+    assert (report.pushed, report.pending, report.cancelled) == (3, 0, False)
+    assert progress.updates, "the progress callback was called"
+    assert progress.updates[-1].phase == phr.SyncPhase.DONE
+    assert progress.updates[-1].pushed == 3
+    assert {u.phase for u in progress.updates} >= {phr.SyncPhase.PUSHING, phr.SyncPhase.DONE}
+    assert not any(e.pending for e in mother.client.timeline(MOTHER, None, None, None))
+
+    # The store survives an app restart with the same device storage key.
+    reopened = mother.reopen()
+    assert reopened.account() == summary
+    assert body(reopened.get_record(ids[1]))["note"] == "17 weeks"
+
+
+def test_a_second_phone_pairs_and_sees_the_mothers_visits(phr, server, phone):
+    mother, summary = registered_mother(server, phone)
+    first = mother.client.add_record(MOTHER, visit("2026-04-02", "Sakura", "first checkup"))
+    second = mother.client.add_record(MOTHER, visit("2026-04-30", "Sakura", "second checkup"))
+    mother.client.sync(None)
+
+    invite = mother.client.create_pairing_invite()
+    assert invite.account_id == summary.account_id and len(invite.account_key) == 32
+    partner = phone("partner")
+    joined = partner.client.join_account(invite, "Partner's phone")
+    assert joined.account_id == summary.account_id and joined.device_id != summary.device_id
+
+    report = partner.client.sync(None)
+    assert report.pulled == 2
+    seen = {e.record_id: body(e)["note"] for e in partner.client.timeline(MOTHER, None, None, None)}
+    assert seen == {first: "first checkup", second: "second checkup"}
+
+    # The pairing code is single use.
+    third = phone("third")
+    with pytest.raises(phr.PhrError):
+        third.client.join_account(invite, "Stolen code")
+    assert third.client.account() is None
+
+
+def test_both_phones_edit_the_same_visit_offline_and_converge_with_nothing_lost(phr, server, phone):
+    mother, _ = registered_mother(server, phone)
+    record = mother.client.add_record(MOTHER, visit("2026-05-28", "Sakura", "as measured"))
+    mother.client.sync(None)
+    partner = phone("partner")
+    partner.client.join_account(mother.client.create_pairing_invite(), "Partner's phone")
+    partner.client.sync(None)
+
+    mother.transport.offline = partner.transport.offline = True
+    mother.client.edit_record(record, visit("2026-05-28", "Sakura", "mother's correction", weight=56.4))
+    partner.client.edit_record(record, visit("2026-05-28", "Sakura", "partner's correction", systolic=118.0))
+    mother.transport.offline = partner.transport.offline = False
+
+    mother.client.sync(None)
+    conflicted = partner.client.sync(None)
+    assert conflicted.conflicts >= 1, "the second push is refused as a conflict and merged on the device"
+    mother.client.sync(None)
+    assert mother.client.pending_count() == 0 and partner.client.pending_count() == 0
+
+    on_mother = mother.client.get_record(record)
+    on_partner = partner.client.get_record(record)
+    assert on_mother.body_json == on_partner.body_json, "both phones show the same winner"
+    assert on_mother.has_conflicts and on_partner.has_conflicts
+
+    for client in (mother.client, partner.client):
+        history = client.record_history(record)
+        notes = [json.loads(v.body_json)["body"]["note"] for v in history if v.body_json]
+        assert {"as measured", "mother's correction", "partner's correction"} <= set(notes), "no version is lost"
+        assert sum(v.winner for v in history) == 1
+    winners = [
+        [(v.device_id, v.hlc) for v in c.record_history(record) if v.winner] for c in (mother.client, partner.client)
+    ]
+    assert winners[0] == winners[1]
+
+
+def test_a_deletion_on_one_phone_removes_the_visit_on_the_other_and_keeps_its_history(phr, server, phone):
+    mother, _ = registered_mother(server, phone)
+    keep = mother.client.add_record(MOTHER, visit("2026-04-02", "Sakura", "keep"))
+    drop = mother.client.add_record(MOTHER, visit("2026-04-30", "Sakura", "entered twice"))
+    mother.client.sync(None)
+    partner = phone("partner")
+    partner.client.join_account(mother.client.create_pairing_invite(), "Partner's phone")
+    partner.client.sync(None)
+
+    partner.client.delete_record(drop)
+    partner.client.sync(None)
+    mother.client.sync(None)
+
+    assert [e.record_id for e in mother.client.timeline(MOTHER, None, None, None)] == [keep]
+    with pytest.raises(phr.PhrError.NotFound):
+        mother.client.get_record(drop)
+    history = mother.client.record_history(drop)
+    assert history[-1].deleted and history[-1].winner
+    assert any(v.body_json and "entered twice" in v.body_json for v in history)
+
+
+def test_bad_input_is_a_typed_validation_error_naming_the_field_and_stores_nothing(phr, server, phone):
+    mother, _ = registered_mother(server, phone)
+    with pytest.raises(phr.PhrError.Validation) as too_heavy:
+        mother.client.add_record(MOTHER, visit("2026-04-02", "Sakura", "typo", weight=540.0))
+    assert too_heavy.value.field == "body_weight"
+    assert too_heavy.value.issues and too_heavy.value.issues[0].field == "body_weight"
+
+    with pytest.raises(phr.PhrError.Validation):
+        mother.client.add_record(MOTHER, "{not json")
+    with pytest.raises(phr.PhrError.Validation) as subject:
+        mother.client.add_record("grandmother", visit("2026-04-02", "Sakura", "x"))
+    assert subject.value.field == "subject"
+    with pytest.raises(phr.PhrError.Validation) as date:
+        mother.client.timeline(MOTHER, None, "2026-13-01", None)
+    assert date.value.field == "from"
+    with pytest.raises(phr.PhrError.Validation) as key:
+        phr.PhrClient.open(mother.path + "-other", b"short", mother.transport)
+    assert key.value.field == "storage_key"
+
+    assert mother.client.timeline(MOTHER, None, None, None) == []
+    assert mother.client.pending_count() == 0
+
+
+def test_the_store_opens_only_with_its_device_storage_key(phr, server, phone):
+    mother, summary = registered_mother(server, phone)
+    record = mother.client.add_record(MOTHER, visit("2026-04-02", "Sakura", "private note"))
+    with pytest.raises(phr.PhrError.Crypto):
+        phr.PhrClient.open(mother.path, bytes(32), mother.transport)
+    reopened = mother.reopen()
+    assert reopened.account() == summary
+    assert body(reopened.get_record(record))["note"] == "private note"
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        if os.path.exists(mother.path + suffix):
+            with open(mother.path + suffix, "rb") as f:
+                assert "private note".encode() not in f.read(), f"records are encrypted at rest ({suffix or 'db'})"
+
+
+def test_calls_before_an_account_exists_are_typed_auth_errors(phr, phone):
+    lonely = phone("new-phone")
+    assert lonely.client.account() is None
+    with pytest.raises(phr.PhrError.Auth):
+        lonely.client.add_record(MOTHER, visit("2026-04-02", "Sakura", "x"))
+    with pytest.raises(phr.PhrError.Auth):
+        lonely.client.sync(None)
+
+
+def test_cancel_sync_from_the_progress_callback_stops_early_and_the_next_sync_finishes(phr, server, phone):
+    mother, _ = registered_mother(server, phone)
+    mother.transport.offline = True
+    for day in range(1, 29):
+        mother.client.add_record(MOTHER, visit(f"2026-06-{day:02d}", "Sakura", f"day {day}"))
+    mother.transport.offline = False
+
+    progress = Progress(phr, mother.client, cancel_on=phr.SyncPhase.PUSHING)
+    report = mother.client.sync(progress.callback)
+    assert report.cancelled
+
+    finished = mother.client.sync(None)
+    assert not finished.cancelled and finished.pending == 0
+    assert report.pushed + finished.pushed == 28
+
+    partner = phone("partner")
+    partner.client.join_account(mother.client.create_pairing_invite(), "Partner's phone")
+    assert partner.client.sync(None).pulled == 28
+
+
+def test_the_scenarios_run_against_the_selected_database_backend(server):
+    import urllib.request
+
+    with urllib.request.urlopen(server.base_url + "/healthz", timeout=10) as resp:
+        health = json.loads(resp.read())
+    expected = "postgres" if os.environ.get("PHR_TEST_POSTGRES_URL") else "sqlite"
+    assert health == {"status": "ok", "database": expected}
