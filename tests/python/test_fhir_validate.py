@@ -113,6 +113,19 @@ class FhirValidateTest(unittest.TestCase):
         bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": GOOD_OBSERVATION}, {"resource": bad}]}
         self.assert_refused(bundle, "Bundle.entry[1].resource.gender", "not one of")
 
+    def test_a_fault_in_a_contained_resource_names_it_once_per_validator(self):
+        enc = {
+            "resourceType": "Encounter",
+            "status": "finished",
+            "class": {"code": "AMB"},
+            "contained": [{"resourceType": "Organization", "id": "c", "name": ""}],
+            "serviceProvider": {"reference": "#c"},
+        }
+        bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": enc}]}
+        lines = self.assert_refused(bundle, "Bundle.entry[0].resource.contained[0].name")
+        faults = [line for line in lines if "contained[0].name" in line]
+        self.assertEqual(len(faults), 2, lines)  # one from each validator, no repeats
+
     def test_an_operation_outcome_without_issue_code_is_caught(self):
         self.assert_refused({"resourceType": "OperationOutcome", "issue": [{"severity": "error"}]}, "issue[0].code")
 

@@ -10,14 +10,20 @@
 //! - `bundle-searchset-observation.json`: every Observation of the examples as a
 //!   search result page;
 //! - `bundle-collection-all.json`: every resource of every example;
-//! - `operation-outcome-mapping-error.json`: the outcome a mapping error becomes.
+//! - `operation-outcome-mapping-error.json`: the outcome a mapping error becomes;
+//! - `edge/<module>-<n>.json`: a collection Bundle of the FHIR of each *valid*
+//!   variant of a full example in which one item was changed to an edge value
+//!   (a blank or padded text, a missing optional item, zero, a long fraction):
+//!   each item of the example's JSON is changed in turn, and a variant is kept
+//!   only when it still deserializes and passes `validate()`, so every file is
+//!   the FHIR of a record the app can legitimately sync.
 //!
 //! It prints the number of files written and exits non-zero if a mapping fails.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use phr_core::dataset::{examples, RecordBody, RecordKind};
+use phr_core::dataset::{examples, RecordBody, RecordKind, Validate, ValidationContext};
 use phr_fhir::mapping::{from_fhir, to_fhir, MappingContext};
 use phr_fhir::model::{Bundle, BundleEntrySearch, BundleLink, Integer, OperationOutcome, Resource, ValueX};
 use uuid::Uuid;
@@ -103,6 +109,16 @@ fn run(out: &Path) -> Result<usize, String> {
     let outcome = OperationOutcome::error("invalid", err.to_string(), Some(err.path()));
     write(out, "operation-outcome-mapping-error.json", &outcome.into())?;
     written += 1;
+
+    let edge = out.join("edge");
+    std::fs::create_dir_all(&edge).map_err(|e| format!("cannot create {}: {e}", edge.display()))?;
+    for (i, body) in examples::all_full().into_iter().enumerate() {
+        for (n, variant) in edge_variants(&body)?.iter().enumerate() {
+            let example = map_example(i, "edge", variant)?;
+            write(&edge, &format!("{}-{n}.json", body.kind().as_str()), &collection(example.resources))?;
+            written += 1;
+        }
+    }
     Ok(written)
 }
 
@@ -113,6 +129,87 @@ fn map_example(i: usize, variant: &'static str, body: &RecordBody) -> Result<Exa
     let ctx = MappingContext::new(Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0000 + i as u128), patient);
     let resources = to_fhir(body, &ctx).map_err(|e| format!("{} {variant}: {e}", kind.as_str()))?;
     Ok(Example { kind, variant, resources })
+}
+
+/// Edge values tried in place of each text item.
+const EDGE_TEXTS: [&str; 4] = ["", "   ", " 余白 ", "二つの  空白"];
+/// Edge values tried in place of each number.
+const EDGE_NUMBERS: [f64; 4] = [0.0, 0.1, 0.30000000000000004, 1234.5678];
+
+/// The valid records that differ from `body` in one item set to an edge value.
+fn edge_variants(body: &RecordBody) -> Result<Vec<RecordBody>, String> {
+    let json = serde_json::to_value(body).map_err(|e| e.to_string())?;
+    let mut leaves = Vec::new();
+    leaf_paths(&json, &mut Vec::new(), &mut leaves);
+    let mut variants: Vec<RecordBody> = Vec::new();
+    for path in leaves {
+        if path.first().map(String::as_str) != Some("body") {
+            continue; // the "kind" tag
+        }
+        let Some(original) = pointer(&json, &path) else { continue };
+        let mut edges: Vec<serde_json::Value> = vec![serde_json::Value::Null];
+        match original {
+            serde_json::Value::String(_) => edges.extend(EDGE_TEXTS.iter().map(|t| serde_json::json!(t))),
+            serde_json::Value::Number(_) => edges.extend(EDGE_NUMBERS.iter().map(|v| serde_json::json!(v))),
+            _ => {}
+        }
+        for edge in edges {
+            let mut changed = json.clone();
+            let Some(slot) = pointer_mut(&mut changed, &path) else { continue };
+            *slot = edge;
+            let Ok(variant) = serde_json::from_value::<RecordBody>(changed) else { continue };
+            if is_valid(&variant) && variant != *body && !variants.contains(&variant) {
+                variants.push(variant);
+            }
+        }
+    }
+    Ok(variants)
+}
+
+/// JSON pointer tokens of every leaf (non-object, non-array value) under `v`.
+fn leaf_paths(v: &serde_json::Value, at: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, child) in map {
+                at.push(k.clone());
+                leaf_paths(child, at, out);
+                at.pop();
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                at.push(i.to_string());
+                leaf_paths(child, at, out);
+                at.pop();
+            }
+        }
+        _ => out.push(at.clone()),
+    }
+}
+
+fn pointer_text(path: &[String]) -> String {
+    path.iter().map(|t| format!("/{}", t.replace('~', "~0").replace('/', "~1"))).collect()
+}
+
+fn pointer<'a>(v: &'a serde_json::Value, path: &[String]) -> Option<&'a serde_json::Value> {
+    v.pointer(&pointer_text(path))
+}
+
+fn pointer_mut<'a>(v: &'a mut serde_json::Value, path: &[String]) -> Option<&'a mut serde_json::Value> {
+    v.pointer_mut(&pointer_text(path))
+}
+
+/// Whether `body` passes `validate()` in the examples' family (see `examples`).
+fn is_valid(body: &RecordBody) -> bool {
+    let pregnancy = examples::pregnancy_full();
+    let mut ctx = ValidationContext::new(examples::TODAY);
+    if examples::is_child_record(body.kind()) {
+        ctx = ctx.with_birth_date(examples::CHILD_BIRTH_DATE);
+    }
+    if matches!(body.kind(), RecordKind::PrenatalVisit | RecordKind::Delivery) {
+        ctx = ctx.with_pregnancy(&pregnancy);
+    }
+    body.validate(&ctx).is_ok()
 }
 
 /// A transaction creating or updating each resource at its own id.
