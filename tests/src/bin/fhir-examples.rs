@@ -13,7 +13,8 @@
 //! - `operation-outcome-mapping-error.json`: the outcome a mapping error becomes;
 //! - `edge/<module>-<n>.json`: a collection Bundle of the FHIR of each *valid*
 //!   variant of a full example in which one item was changed to an edge value
-//!   (a blank or padded text, a missing optional item, zero, a long fraction):
+//!   (a blank or padded text, every other code of a coded item, a missing
+//!   optional item, the other boolean, zero, a long fraction):
 //!   each item of the example's JSON is changed in turn, and a variant is kept
 //!   only when it still deserializes and passes `validate()`, so every file is
 //!   the FHIR of a record the app can legitimately sync.
@@ -135,6 +136,8 @@ fn map_example(i: usize, variant: &'static str, body: &RecordBody) -> Result<Exa
 const EDGE_TEXTS: [&str; 4] = ["", "   ", " 余白 ", "二つの  空白"];
 /// Edge values tried in place of each number.
 const EDGE_NUMBERS: [f64; 4] = [0.0, 0.1, 0.30000000000000004, 1234.5678];
+/// Edge values tried in place of each whole number.
+const EDGE_INTEGERS: [i64; 4] = [0, 1, 2, 10];
 
 /// The valid records that differ from `body` in one item set to an edge value.
 fn edge_variants(body: &RecordBody) -> Result<Vec<RecordBody>, String> {
@@ -149,8 +152,15 @@ fn edge_variants(body: &RecordBody) -> Result<Vec<RecordBody>, String> {
         let Some(original) = pointer(&json, &path) else { continue };
         let mut edges: Vec<serde_json::Value> = vec![serde_json::Value::Null];
         match original {
-            serde_json::Value::String(_) => edges.extend(EDGE_TEXTS.iter().map(|t| serde_json::json!(t))),
+            serde_json::Value::String(_) => {
+                edges.extend(EDGE_TEXTS.iter().map(|t| serde_json::json!(t)));
+                edges.extend(enum_codes(&json, &path).into_iter().map(serde_json::Value::String));
+            }
+            serde_json::Value::Number(n) if n.is_u64() || n.is_i64() => {
+                edges.extend(EDGE_INTEGERS.iter().map(|v| serde_json::json!(v)))
+            }
             serde_json::Value::Number(_) => edges.extend(EDGE_NUMBERS.iter().map(|v| serde_json::json!(v))),
+            serde_json::Value::Bool(b) => edges.push(serde_json::json!(!b)),
             _ => {}
         }
         for edge in edges {
@@ -164,6 +174,21 @@ fn edge_variants(body: &RecordBody) -> Result<Vec<RecordBody>, String> {
         }
     }
     Ok(variants)
+}
+
+/// Every code of the enum at `path`, when the item there is one: serde names
+/// them all when it refuses an unknown one ("expected one of `a`, `b`").
+fn enum_codes(json: &serde_json::Value, path: &[String]) -> Vec<String> {
+    let mut probe = json.clone();
+    let Some(slot) = pointer_mut(&mut probe, path) else { return Vec::new() };
+    *slot = serde_json::json!("\u{1}not-a-code");
+    let Err(e) = serde_json::from_value::<RecordBody>(probe) else { return Vec::new() };
+    let message = e.to_string();
+    let Some((_, expected)) = message.split_once("expected") else { return Vec::new() };
+    if !message.contains("unknown variant") {
+        return Vec::new();
+    }
+    expected.split('`').skip(1).step_by(2).map(str::to_owned).collect()
 }
 
 /// JSON pointer tokens of every leaf (non-object, non-array value) under `v`.
