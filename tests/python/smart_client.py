@@ -2,16 +2,27 @@
 """A SMART Backend Services client written independently of the server's
 Rust code (PyJWT + cryptography), run against a real phr-server.
 
-It starts `phr-server serve` on a free loopback port with a fresh data
-directory, registers an organization with an RS384 and an ES384 key
-(`phr-server org add --jwks-file`), discovers the token endpoint from
-/.well-known/smart-configuration, gets access tokens the way SMART App Launch
-2.x backend services clients do, and checks that a replayed assertion and a
-too-long exp are refused with OAuth 2.0 errors.
+It follows SMART App Launch 2.x "Backend Services" (and RFC 7523 / RFC 6749)
+to the letter, the way a standard Bulk Data 2.0 client authenticates:
+
+- the client's JWKS is registered with the server (`phr-server org add
+  --jwks-file`): one RS384 and one ES384 public key, each with `kid` and `alg`;
+- the token endpoint is discovered from `/.well-known/smart-configuration`;
+- the client assertion is a JWT with header `alg`, `kid`, `typ: JWT` and claims
+  `iss` = `sub` = client_id, `aud` = that token URL, `exp` at most 5 minutes
+  ahead and a fresh `jti`;
+- it is POSTed as `application/x-www-form-urlencoded` with
+  `grant_type=client_credentials`, `client_assertion_type`, `client_assertion`
+  and `scope=system/Observation.rs`.
+
+Then it checks what the spec says a server must refuse (a replayed jti, the
+wrong aud, a foreign or missing kid, an alg other than the key's, a too-long
+or passed exp, iss != sub, ...) and how (OAuth 2.0 error JSON, no caching).
 
     python3 tests/python/smart_client.py target/debug/phr-server
 
-Exit status 0 on success; on failure an assertion names the step.
+Prints one line per check and `smart_client: N passed, N failed`; exit status
+0 only when every check passed.
 """
 
 import json
@@ -21,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -32,22 +44,29 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 CLIENT_ID = "python-clinic"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+SCOPE = "system/Observation.rs"
+FORM = "application/x-www-form-urlencoded"
 
 
 def public_jwk(algorithm, public_key, kid, alg):
     jwk = json.loads(algorithm.to_jwk(public_key))
-    jwk.update({"kid": kid, "alg": alg, "use": "sig"})
+    jwk.update({"kid": kid, "alg": alg, "use": "sig", "key_ops": ["verify"]})
     return jwk
+
+
+def clean_env():
+    return {k: v for k, v in os.environ.items() if not k.startswith("PHR_")}
 
 
 def start_server(binary, data_dir):
     proc = subprocess.Popen(
-        [binary, "--log-format", "json", "serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir],
+        [binary, "--log-format", "json", "serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir,
+         "--auth-rate-burst", "200"],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        env={k: v for k, v in os.environ.items() if not k.startswith("PHR_")},
+        env=clean_env(),
     )
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -66,55 +85,210 @@ def start_server(binary, data_dir):
     raise AssertionError("server did not listen within 60 s")
 
 
-def get_json(url):
-    with urllib.request.urlopen(url, timeout=30) as resp:
-        return resp.status, json.load(resp)
+class Response:
+    def __init__(self, status, headers, body):
+        self.status, self.headers, self.body = status, headers, body
+
+    def json(self):
+        return json.loads(self.body)
 
 
-def post_form(url, params):
-    body = urllib.parse.urlencode(params).encode()
-    req = urllib.request.Request(url, data=body, method="POST")
-    req.add_header("Content-Type", "application/x-www-form-urlencoded")
+def http(url, data=None, content_type=None, method=None):
+    req = urllib.request.Request(url, data=data, method=method)
+    req.add_header("Accept", "application/json")
+    if content_type:
+        req.add_header("Content-Type", content_type)
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
-            return resp.status, json.load(resp)
+            return Response(resp.status, resp.headers, resp.read())
     except urllib.error.HTTPError as err:
-        return err.code, json.load(err)
+        return Response(err.code, err.headers, err.read())
 
 
-def assertion(private_key, alg, kid, token_url, exp_in=240, jti=None):
-    now = int(time.time())
-    claims = {
-        "iss": CLIENT_ID,
-        "sub": CLIENT_ID,
-        "aud": token_url,
-        "exp": now + exp_in,
-        "jti": jti or str(uuid.uuid4()),
-    }
-    return jwt.encode(claims, private_key, algorithm=alg, headers={"kid": kid})
+class Client:
+    """A backend services client: its keys, its client_id and the discovered token URL."""
+
+    def __init__(self, token_url, rsa_key, ec_key):
+        self.token_url = token_url
+        self.keys = {"RS384": (rsa_key, "py-rsa"), "ES384": (ec_key, "py-ec")}
+
+    def claims(self, **overrides):
+        now = int(time.time())
+        claims = {"iss": CLIENT_ID, "sub": CLIENT_ID, "aud": self.token_url, "exp": now + 240,
+                  "jti": str(uuid.uuid4())}
+        claims.update(overrides)
+        return {k: v for k, v in claims.items() if v is not None}
+
+    def assertion(self, alg="ES384", key=None, kid=None, sign_alg=None, **claims):
+        own_key, own_kid = self.keys[alg]
+        headers = {"typ": "JWT"}
+        kid = own_kid if kid is None else kid
+        if kid:
+            headers["kid"] = kid
+        return jwt.encode(self.claims(**claims), key or own_key, algorithm=sign_alg or alg, headers=headers)
+
+    def token(self, signed, scope=SCOPE, content_type=FORM, **extra):
+        params = {"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,
+                  "client_assertion": signed, "scope": scope}
+        params.update(extra)
+        params = {k: v for k, v in params.items() if v is not None}
+        return http(self.token_url, urllib.parse.urlencode(params).encode(), content_type, "POST")
 
 
-def request_token(token_url, signed, scope):
-    return post_form(
-        token_url,
-        {
-            "grant_type": "client_credentials",
-            "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": signed,
-            "scope": scope,
-        },
-    )
+def assert_oauth_error(resp, status, error, what):
+    assert resp.status == status, f"{what}: expected {status} {error}, got {resp.status} {resp.body!r}"
+    body = resp.json()
+    assert body.get("error") == error, f"{what}: expected error {error}, got {body}"
+    assert isinstance(body.get("error_description", ""), str), body
+    assert resp.headers.get("Content-Type", "").startswith("application/json"), resp.headers
+    assert "no-store" in resp.headers.get("Cache-Control", ""), f"{what}: error responses must not be cached"
+
+
+def assert_token(resp, scope, what):
+    assert resp.status == 200, f"{what}: {resp.status} {resp.body!r}"
+    assert resp.headers.get("Content-Type", "").startswith("application/json"), resp.headers
+    # RFC 6749 §5.1: MUST include Cache-Control: no-store and Pragma: no-cache.
+    assert resp.headers.get("Cache-Control") == "no-store", resp.headers
+    assert resp.headers.get("Pragma") == "no-cache", resp.headers
+    body = resp.json()
+    assert isinstance(body.get("access_token"), str) and body["access_token"], body
+    assert body["token_type"].lower() == "bearer", body
+    assert body["scope"] == scope, body
+    assert isinstance(body["expires_in"], int) and 0 < body["expires_in"] <= 300, body
+    return body
+
+
+def checks(base_url, rsa_key, ec_key, other_ec_key):
+    """(name, function) pairs; each function raises AssertionError on a deviation."""
+    state = {}
+
+    def discovery():
+        resp = http(base_url + "/.well-known/smart-configuration")
+        assert resp.status == 200, resp.status
+        assert resp.headers.get("Content-Type", "").startswith("application/json"), resp.headers
+        config = resp.json()
+        assert config["token_endpoint"] == base_url + "/auth/token", config
+        assert "private_key_jwt" in config["token_endpoint_auth_methods_supported"], config
+        assert {"RS384", "ES384"} <= set(config["token_endpoint_auth_signing_alg_values_supported"]), config
+        assert "client_credentials" in config["grant_types_supported"], config
+        assert {"client-confidential-asymmetric", "permission-v2"} <= set(config["capabilities"]), config
+        assert SCOPE in config["scopes_supported"], config
+        state["client"] = Client(config["token_endpoint"], rsa_key, ec_key)
+
+    def client():
+        assert "client" in state, "discovery failed"
+        return state["client"]
+
+    def rs384_and_es384_assertions_get_tokens_for_system_observation_rs():
+        for alg in ("RS384", "ES384"):
+            assert_token(client().token(client().assertion(alg)), SCOPE, alg)
+
+    def a_form_content_type_with_charset_is_accepted():
+        resp = client().token(client().assertion(), content_type=FORM + "; charset=UTF-8")
+        assert_token(resp, SCOPE, "charset")
+
+    def an_aud_array_holding_the_token_url_is_accepted():
+        # RFC 7519 §4.1.3: aud may be an array; the token URL must be one of its values.
+        assert_token(client().token(client().assertion(aud=[client().token_url])), SCOPE, "aud array")
+
+    def a_client_id_parameter_equal_to_iss_is_accepted():
+        assert_token(client().token(client().assertion(), client_id=CLIENT_ID), SCOPE, "client_id")
+
+    def a_replayed_jti_is_refused():
+        signed = client().assertion("RS384")
+        assert_token(client().token(signed), SCOPE, "first use")
+        assert_oauth_error(client().token(signed), 401, "invalid_client", "replay")
+        # The same jti in a newly signed assertion is a replay too.
+        jti = jwt.decode(signed, options={"verify_signature": False})["jti"]
+        assert_oauth_error(client().token(client().assertion("ES384", jti=jti)), 401, "invalid_client", "same jti")
+
+    def an_assertion_without_jti_is_refused():
+        assert_oauth_error(client().token(client().assertion(jti=None)), 401, "invalid_client", "no jti")
+
+    def aud_other_than_the_token_url_is_refused():
+        for aud in (base_url, base_url + "/.well-known/smart-configuration", client().token_url + "/"):
+            assert_oauth_error(client().token(client().assertion(aud=aud)), 401, "invalid_client", f"aud {aud}")
+        assert_oauth_error(client().token(client().assertion(aud=None)), 401, "invalid_client", "no aud")
+
+    def kid_selects_the_key_and_a_wrong_or_missing_kid_is_refused():
+        c = client()
+        # The RSA signature under the EC key's kid, an unknown kid, no kid at all.
+        assert_oauth_error(c.token(c.assertion("RS384", kid="py-ec")), 401, "invalid_client", "other key's kid")
+        assert_oauth_error(c.token(c.assertion("ES384", kid="nope")), 401, "invalid_client", "unknown kid")
+        assert_oauth_error(c.token(c.assertion("ES384", kid="")), 401, "invalid_client", "no kid")
+        # A key the client never registered, claiming a registered kid.
+        assert_oauth_error(c.token(c.assertion("ES384", key=other_ec_key)), 401, "invalid_client", "foreign key")
+
+    def an_alg_other_than_the_keys_alg_is_refused():
+        c = client()
+        # The registered RSA key declares alg RS384: RS256 / PS384 with it are refused.
+        assert_oauth_error(c.token(c.assertion("RS384", sign_alg="RS256")), 401, "invalid_client", "RS256")
+        assert_oauth_error(c.token(c.assertion("RS384", sign_alg="PS384")), 401, "invalid_client", "PS384")
+        unsigned = jwt.encode(c.claims(), key=None, algorithm="none", headers={"kid": "py-ec"})
+        assert_oauth_error(c.token(unsigned), 401, "invalid_client", "alg none")
+
+    def exp_beyond_5_minutes_or_in_the_past_is_refused():
+        now = int(time.time())
+        c = client()
+        assert_oauth_error(c.token(c.assertion(exp=now + 900)), 401, "invalid_client", "exp in 15 min")
+        assert_oauth_error(c.token(c.assertion(exp=now - 600)), 401, "invalid_client", "expired")
+        assert_oauth_error(c.token(c.assertion(exp=None)), 401, "invalid_client", "no exp")
+
+    def iss_and_sub_must_both_be_the_client_id():
+        c = client()
+        assert_oauth_error(c.token(c.assertion(sub="someone-else")), 401, "invalid_client", "sub")
+        assert_oauth_error(c.token(c.assertion(iss="unknown-client", sub="unknown-client")), 401,
+                           "invalid_client", "unknown client")
+        assert_oauth_error(c.token(c.assertion(), client_id="another-client"), 401, "invalid_client", "client_id")
+
+    def scopes_are_granted_as_system_v2_scopes_or_refused_as_invalid_scope():
+        c = client()
+        # SMART v1 syntax is understood and granted in v2 form.
+        assert_token(c.token(c.assertion(), scope="system/Observation.read"), SCOPE, "v1 scope")
+        # Scopes the server cannot grant are dropped; the rest is granted.
+        assert_token(c.token(c.assertion(), scope=f"{SCOPE} patient/Observation.rs launch"), SCOPE, "mixed")
+        assert_oauth_error(c.token(c.assertion(), scope="patient/Observation.rs"), 400, "invalid_scope", "patient/")
+        assert_oauth_error(c.token(c.assertion(), scope="system/Pregnancy.rs"), 400, "invalid_scope", "unserved")
+
+    def malformed_token_requests_get_oauth_errors():
+        c = client()
+        assert_oauth_error(c.token(c.assertion(), grant_type="authorization_code"), 400, "unsupported_grant_type",
+                           "grant_type")
+        assert_oauth_error(c.token(c.assertion(), grant_type=None), 400, "invalid_request", "no grant_type")
+        assert_oauth_error(c.token(c.assertion(), client_assertion_type="urn:x"), 401, "invalid_client", "type")
+        assert_oauth_error(c.token(None), 401, "invalid_client", "no assertion")
+        assert_oauth_error(c.token("not.a.jwt"), 401, "invalid_client", "junk assertion")
+        assert_oauth_error(c.token(c.assertion(), content_type="application/json"), 400, "invalid_request", "json")
+
+    return [(f.__name__, f) for f in [
+        discovery,
+        rs384_and_es384_assertions_get_tokens_for_system_observation_rs,
+        a_form_content_type_with_charset_is_accepted,
+        an_aud_array_holding_the_token_url_is_accepted,
+        a_client_id_parameter_equal_to_iss_is_accepted,
+        a_replayed_jti_is_refused,
+        an_assertion_without_jti_is_refused,
+        aud_other_than_the_token_url_is_refused,
+        kid_selects_the_key_and_a_wrong_or_missing_kid_is_refused,
+        an_alg_other_than_the_keys_alg_is_refused,
+        exp_beyond_5_minutes_or_in_the_past_is_refused,
+        iss_and_sub_must_both_be_the_client_id,
+        scopes_are_granted_as_system_v2_scopes_or_refused_as_invalid_scope,
+        malformed_token_requests_get_oauth_errors,
+    ]]
 
 
 def main(binary):
     rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     ec_key = ec.generate_private_key(ec.SECP384R1())
+    other_ec_key = ec.generate_private_key(ec.SECP384R1())
     jwks = {
         "keys": [
             public_jwk(RSAAlgorithm, rsa_key.public_key(), "py-rsa", "RS384"),
             public_jwk(ECAlgorithm, ec_key.public_key(), "py-ec", "ES384"),
         ]
     }
+    passed = failed = 0
     with tempfile.TemporaryDirectory() as data_dir:
         jwks_file = os.path.join(data_dir, "jwks.json")
         with open(jwks_file, "w") as f:
@@ -124,39 +298,27 @@ def main(binary):
              "--purpose", "treatment", "--jwks-file", jwks_file, "--data-dir", data_dir],
             check=True,
             capture_output=True,
-            env={k: v for k, v in os.environ.items() if not k.startswith("PHR_")},
+            env=clean_env(),
         )
         proc, base_url = start_server(binary, data_dir)
         try:
-            status, config = get_json(base_url + "/.well-known/smart-configuration")
-            assert status == 200, config
-            token_url = config["token_endpoint"]
-            assert token_url == base_url + "/auth/token", config
-            assert "private_key_jwt" in config["token_endpoint_auth_methods_supported"], config
-            assert "client-confidential-asymmetric" in config["capabilities"], config
-
-            for key, alg, kid in [(rsa_key, "RS384", "py-rsa"), (ec_key, "ES384", "py-ec")]:
-                status, body = request_token(token_url, assertion(key, alg, kid, token_url), "system/Observation.rs")
-                assert status == 200, (alg, body)
-                assert body["token_type"].lower() == "bearer", body
-                assert body["scope"] == "system/Observation.rs", body
-                assert 0 < body["expires_in"] <= 300, body
-
-            signed = assertion(ec_key, "ES384", "py-ec", token_url)
-            assert request_token(token_url, signed, "system/*.rs")[0] == 200
-            status, body = request_token(token_url, signed, "system/*.rs")
-            assert (status, body.get("error")) == (401, "invalid_client"), ("replay", status, body)
-
-            long_lived = assertion(rsa_key, "RS384", "py-rsa", token_url, exp_in=900)
-            status, body = request_token(token_url, long_lived, "system/*.rs")
-            assert (status, body.get("error")) == (401, "invalid_client"), ("exp > 5 min", status, body)
+            for name, check in checks(base_url, rsa_key, ec_key, other_ec_key):
+                try:
+                    check()
+                    passed += 1
+                    print(f"ok   {name}")
+                except Exception as e:  # one failing check must not hide the others
+                    failed += 1
+                    print(f"FAIL {name}: {e}")
+                    traceback.print_exc(limit=2, file=sys.stderr)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-    print("SMART Backend Services client (PyJWT): OK")
+    print(f"smart_client: {passed} passed, {failed} failed")
+    return 0 if failed == 0 and passed > 0 else 1
 
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit("usage: smart_client.py PATH/TO/phr-server")
-    main(sys.argv[1])
+    sys.exit(main(sys.argv[1]))

@@ -32,7 +32,8 @@ use phr_core::dataset::RecordKind;
 
 use super::{
     answer, category, date_text, decimal, decode, effective_date, item_of, jp, local_item, loinc, missing, parse_date,
-    read_decimal, res_path, set_once, unexpected, unknown_item, vq, MappingContext, MappingError, Obs, Result, Val,
+    read_decimal, res_path, set_once, text, unexpected, unknown_item, vq, MappingContext, MappingError, Obs, Result,
+    Val,
 };
 use crate::code_systems;
 use crate::model::{Coding, EffectiveX, Encounter, Period, Quantity, Reference, Resource, ValueX};
@@ -117,7 +118,7 @@ pub fn to_fhir(c: &ChildCheckup, ctx: &MappingContext) -> Result<Vec<Resource>> 
         type_: vec![answer(KIND, "checkup_type", c.checkup_type.code(), c.checkup_type.code())],
         subject: Some(ctx.subject()),
         period: Some(Period { start: Some(date_text(c.date)), ..Default::default() }),
-        service_provider: c.facility.clone().map(Reference::display),
+        service_provider: text(&c.facility).map(Reference::display),
         ..Default::default()
     };
     let mut out = vec![Resource::Encounter(encounter)];
@@ -236,10 +237,10 @@ pub fn to_fhir(c: &ChildCheckup, ctx: &MappingContext) -> Result<Vec<Resource>> 
             }
         }
     }
-    if let Some(n) = &c.note {
+    if let Some(n) = text(&c.note) {
         out.push(
             new("note", category::EXAM, vec![local_item(KIND, local_codes::NOTE, "Note")])
-                .value(ValueX::String(n.clone()))
+                .value(ValueX::String(n))
                 .done(),
         );
     }

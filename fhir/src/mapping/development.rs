@@ -11,8 +11,8 @@ use phr_core::dataset::development::{Achieved, DevelopmentMilestone, Milestone};
 use phr_core::dataset::RecordKind;
 
 use super::{
-    answer, category, date_text, decode, effective_date, invalid, local_item, missing, res_path, set_once, unexpected,
-    unknown_item, MappingContext, Obs, Result, Val,
+    answer, category, date_text, decode, effective_date, invalid, local_item, missing, res_path, set_once, text,
+    unexpected, unknown_item, MappingContext, Obs, Result, Val,
 };
 use crate::code_systems;
 use crate::model::{Annotation, EffectiveX, Resource, ValueX};
@@ -32,8 +32,8 @@ pub fn to_fhir(m: &DevelopmentMilestone, ctx: &MappingContext) -> Result<Vec<Res
     }
     let mut obs = o.obs;
     obs.id = Some(ctx.primary_id());
-    if let Some(note) = &m.note {
-        obs.note.push(Annotation { text: Some(note.clone()), ..Default::default() });
+    if let Some(note) = text(&m.note) {
+        obs.note.push(Annotation { text: Some(note), ..Default::default() });
     }
     Ok(vec![Resource::Observation(obs)])
 }

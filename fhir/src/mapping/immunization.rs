@@ -18,7 +18,7 @@ use phr_core::dataset::immunization::{DoseSeries, Immunization, InjectionSite, V
 use phr_core::dataset::RecordKind;
 
 use super::{
-    answer, date_text, decode, invalid, missing, parse_date, res_path, set_once, unexpected, MappingContext,
+    answer, date_text, decode, invalid, missing, parse_date, res_path, set_once, text, unexpected, MappingContext,
     MappingError, Result,
 };
 use crate::code_systems::{self, extensions};
@@ -65,17 +65,16 @@ pub fn to_fhir(m: &Immunization, ctx: &MappingContext) -> Result<Vec<Resource>> 
     let mut r = FhirImmunization {
         id: Some(ctx.primary_id()),
         status: Some("completed".into()),
-        vaccine_code: CodeableConcept { coding, text: m.vaccine_name.clone(), ..Default::default() },
+        vaccine_code: CodeableConcept { coding, text: text(&m.vaccine_name), ..Default::default() },
         patient: ctx.subject(),
         occurrence: Some(OccurrenceX::DateTime(date_text(m.date_given))),
-        location: m.location.clone().map(Reference::display),
-        manufacturer: m.manufacturer.clone().map(Reference::display),
-        lot_number: m.lot_number.clone(),
+        location: text(&m.location).map(Reference::display),
+        manufacturer: text(&m.manufacturer).map(Reference::display),
+        lot_number: text(&m.lot_number),
         site: m.site.map(|s| answer(KIND, "site", s.code(), s.code())),
-        performer: m
-            .performer
-            .iter()
-            .map(|p| ImmunizationPerformer { actor: Reference::display(p.clone()), ..Default::default() })
+        performer: text(&m.performer)
+            .into_iter()
+            .map(|p| ImmunizationPerformer { actor: Reference::display(p), ..Default::default() })
             .collect(),
         program_eligibility: vec![answer(KIND, "eligibility", eligibility.0, eligibility.1)],
         protocol_applied: vec![protocol],

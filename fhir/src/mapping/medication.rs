@@ -19,7 +19,7 @@ use phr_core::dataset::medication::{DrugCode, DrugCodeSystem, Medication};
 use phr_core::dataset::RecordKind;
 
 use super::{
-    date_text, invalid, missing, parse_date, res_path, set_once, unexpected, MappingContext, MappingError, Result,
+    date_text, invalid, missing, parse_date, res_path, set_once, text, unexpected, MappingContext, MappingError, Result,
 };
 use crate::code_systems::{self, extensions};
 use crate::model::{
@@ -58,10 +58,9 @@ pub fn to_fhir(m: &Medication, ctx: &MappingContext) -> Result<Vec<Resource>> {
             ..Default::default()
         })),
         subject: Some(ctx.subject()),
-        performer: m
-            .pharmacy
-            .iter()
-            .map(|p| MedicationDispensePerformer { actor: Reference::display(p.clone()), ..Default::default() })
+        performer: text(&m.pharmacy)
+            .into_iter()
+            .map(|p| MedicationDispensePerformer { actor: Reference::display(p), ..Default::default() })
             .collect(),
         days_supply: m.days_supplied.map(|d| Quantity {
             value: Some(crate::model::Decimal(d.into())),
@@ -73,13 +72,14 @@ pub fn to_fhir(m: &Medication, ctx: &MappingContext) -> Result<Vec<Resource>> {
         when_handed_over: Some(date_text(m.dispensed_on)),
         ..Default::default()
     };
-    if let Some(p) = &m.prescriber {
-        r.extension.push(Extension::new(extensions::PRESCRIBER, ValueX::String(p.clone())));
+    if let Some(p) = text(&m.prescriber) {
+        r.extension.push(Extension::new(extensions::PRESCRIBER, ValueX::String(p)));
     }
-    if m.dose.is_some() || m.directions.is_some() {
-        let mut dosage = Dosage { text: m.directions.clone(), ..Default::default() };
-        if let Some(d) = &m.dose {
-            dosage.extension.push(Extension::new(extensions::DOSE_TEXT, ValueX::String(d.clone())));
+    let (dose, directions) = (text(&m.dose), text(&m.directions));
+    if dose.is_some() || directions.is_some() {
+        let mut dosage = Dosage { text: directions, ..Default::default() };
+        if let Some(d) = dose {
+            dosage.extension.push(Extension::new(extensions::DOSE_TEXT, ValueX::String(d)));
         }
         r.dosage_instruction.push(dosage);
     }

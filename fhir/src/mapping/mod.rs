@@ -26,6 +26,8 @@
 //! - Derived values (BMI, Kaup index) are sent for readers and ignored on the way back.
 //! - An empty optional group (`labs: Some(Labs::default())`) has nothing to send and
 //!   comes back as `None`; validation treats the two alike.
+//! - A blank optional text (the dataset lets it mean "none") is not sent: a FHIR
+//!   string needs a non-whitespace character. It reads back as absent.
 //! - Error paths are `<ResourceType>[<index in the input>].<element path>`, e.g.
 //!   `Observation[3].valueQuantity.code`.
 
@@ -214,6 +216,14 @@ pub(crate) fn local_item(kind: RecordKind, code: &str, display: &str) -> Coding 
 /// A CodeableConcept holding one local answer code.
 pub(crate) fn answer(kind: RecordKind, value_set: &str, code: &str, display: &str) -> CodeableConcept {
     CodeableConcept::from_codings(vec![Coding::new(code_systems::local_answers(kind, value_set), code, Some(display))])
+}
+
+/// An optional free text as FHIR gets it: `None` when blank. A FHIR string must
+/// hold a non-whitespace character (`""` fails the R4 JSON schema, a blank fails
+/// fhir.resources), and the dataset lets a blank optional text mean "none"
+/// (`Problems::opt_text`), so a blank is sent as nothing and reads back as `None`.
+pub(crate) fn text(value: &Option<String>) -> Option<String> {
+    value.as_deref().filter(|t| !t.trim().is_empty()).map(str::to_owned)
 }
 
 /// A FHIR date (`YYYY-MM-DD`).
@@ -585,6 +595,68 @@ mod tests {
             }
             assert_eq!(from_fhir(body.kind(), &rs).unwrap(), body);
         }
+    }
+
+    /// JSON pointers of every string in `v`.
+    fn string_pointers(v: &Value, at: String, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => m.iter().for_each(|(k, c)| string_pointers(c, format!("{at}/{k}"), out)),
+            Value::Array(a) => a.iter().enumerate().for_each(|(i, c)| string_pointers(c, format!("{at}/{i}"), out)),
+            Value::String(_) => out.push(at),
+            _ => {}
+        }
+    }
+
+    fn valid_in_the_examples_family(body: &RecordBody) -> bool {
+        use phr_core::dataset::{Validate, ValidationContext};
+        let pregnancy = examples::pregnancy_full();
+        let mut vctx = ValidationContext::new(examples::TODAY);
+        if examples::is_child_record(body.kind()) {
+            vctx = vctx.with_birth_date(examples::CHILD_BIRTH_DATE);
+        }
+        if matches!(body.kind(), RecordKind::PrenatalVisit | RecordKind::Delivery) {
+            vctx = vctx.with_pregnancy(&pregnancy);
+        }
+        body.validate(&vctx).is_ok()
+    }
+
+    #[test]
+    fn a_blank_optional_text_is_sent_as_nothing_and_reads_back_as_absent() {
+        // Found by fhir.resources and the R4 JSON schema (tests/python/fhir_validate.py):
+        // a FHIR string must hold a non-whitespace character, but a valid record may
+        // carry a blank optional text ("none"), which was sent as "" / "   ".
+        let mut checked = 0;
+        for body in examples::all_full() {
+            let json = serde_json::to_value(&body).unwrap();
+            let mut pointers = Vec::new();
+            string_pointers(&json["body"], "/body".into(), &mut pointers);
+            for pointer in pointers {
+                for blank in ["", "   "] {
+                    let mut changed = json.clone();
+                    *changed.pointer_mut(&pointer).unwrap() = Value::String(blank.into());
+                    let Ok(variant) = serde_json::from_value::<RecordBody>(changed) else { continue };
+                    if !valid_in_the_examples_family(&variant) {
+                        continue;
+                    }
+                    let mut absent = json.clone();
+                    *absent.pointer_mut(&pointer).unwrap() = Value::Null;
+                    let expected: RecordBody = serde_json::from_value(absent)
+                        .unwrap_or_else(|e| panic!("{pointer}: blank passes validate() but is not optional: {e}"));
+                    let resources = to_fhir(&variant, &ctx()).unwrap();
+                    let mut strings = Vec::new();
+                    let fhir = serde_json::to_value(&resources).unwrap();
+                    string_pointers(&fhir, String::new(), &mut strings);
+                    for s in strings {
+                        let text = fhir.pointer(&s).and_then(Value::as_str).unwrap();
+                        assert!(!text.trim().is_empty(), "{pointer} = {blank:?} was sent as blank FHIR string at {s}");
+                    }
+                    assert_eq!(from_fhir(body.kind(), &resources).unwrap(), expected, "{pointer} = {blank:?}");
+                    checked += 1;
+                }
+            }
+        }
+        // Every optional free text of the dataset (16 items), blank in both ways.
+        assert_eq!(checked, 16 * 2);
     }
 
     #[test]

@@ -20,7 +20,7 @@ use phr_core::dataset::mother_profile::{
 use phr_core::dataset::RecordKind;
 
 use super::{
-    category, invalid, item_of, loinc, missing, parse_date, res_path, set_once, unexpected, unknown_item, vi, vq,
+    category, invalid, item_of, loinc, missing, parse_date, res_path, set_once, text, unexpected, unknown_item, vi, vq,
     MappingContext, Obs, Result, Val,
 };
 use crate::code_systems::{self, extensions};
@@ -98,8 +98,8 @@ fn substance(ctx: &MappingContext, suffix: &str, code: &str, display: &str, v: S
 /// The Patient and Observations of a mother profile.
 pub fn to_fhir(m: &MotherProfile, ctx: &MappingContext) -> Result<Vec<Resource>> {
     let mut names = vec![name(&m.name_kanji, "IDE")];
-    if let Some(kana) = &m.name_kana {
-        names.push(name(kana, "SYL"));
+    if let Some(kana) = text(&m.name_kana) {
+        names.push(name(&kana, "SYL"));
     }
     let patient = Patient {
         id: Some(ctx.patient_id.clone()),

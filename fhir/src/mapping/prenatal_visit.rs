@@ -39,7 +39,8 @@ use phr_core::dataset::RecordKind;
 use super::self_vitals::{bp_observation, read_bp};
 use super::{
     answer, category, date_text, effective_date, invalid, item_of, local_item, loinc, missing, parse_date,
-    read_decimal, res_path, set_once, unexpected, unknown_item, vi, vq, MappingContext, MappingError, Obs, Result, Val,
+    read_decimal, res_path, set_once, text, unexpected, unknown_item, vi, vq, MappingContext, MappingError, Obs,
+    Result, Val,
 };
 use crate::code_systems;
 use crate::model::{
@@ -198,19 +199,19 @@ pub fn to_fhir(v: &PrenatalVisit, ctx: &MappingContext) -> Result<Vec<Resource>>
         period: Some(Period { start: Some(date_text(v.visit_date)), ..Default::default() }),
         ..Default::default()
     };
-    if v.clinic_name.is_some() || v.clinic_id.is_some() {
+    let (clinic_name, clinic_id) = (text(&v.clinic_name), text(&v.clinic_id));
+    if clinic_name.is_some() || clinic_id.is_some() {
         encounter.contained.push(Resource::Organization(Organization {
             id: Some(CLINIC_ID.into()),
-            identifier: v
-                .clinic_id
-                .iter()
+            identifier: clinic_id
+                .into_iter()
                 .map(|id| Identifier {
                     system: Some(code_systems::FACILITY_ID.into()),
-                    value: Some(id.clone()),
+                    value: Some(id),
                     ..Default::default()
                 })
                 .collect(),
-            name: v.clinic_name.clone(),
+            name: clinic_name,
             ..Default::default()
         }));
         encounter.service_provider = Some(Reference::to(format!("#{CLINIC_ID}")));
@@ -397,12 +398,12 @@ pub fn to_fhir(v: &PrenatalVisit, ctx: &MappingContext) -> Result<Vec<Resource>>
             ));
         }
     }
-    if let Some(n) = &v.note {
+    if let Some(n) = text(&v.note) {
         out.push(obs(
             "note",
             category::EXAM,
             local_item(KIND, local_codes::NOTE, "Note from the clinic"),
-            ValueX::String(n.clone()),
+            ValueX::String(n),
         ));
     }
     if v.gestational_diabetes == Some(true) {

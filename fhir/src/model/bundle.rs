@@ -124,22 +124,95 @@ resource_struct! {
 }
 
 impl Bundle {
-    /// A bundle of `type_` holding `resources`, each with `fullUrl` `urn:uuid:`-less
-    /// relative form `Type/id` when it has an id.
-    pub fn of(type_: &str, resources: Vec<Resource>) -> Self {
+    /// A bundle of `type_` holding `resources`. Each entry that has an id gets the
+    /// absolute `fullUrl` `<base_url>/<Type>/<id>`: R4 defines `Bundle.entry.fullUrl`
+    /// as *the absolute URL* of the resource, so a relative `Type/id` is not allowed
+    /// there. `base_url` is the FHIR base (e.g. `https://phr.example/fhir/r4`); a
+    /// trailing `/` is ignored.
+    pub fn of(type_: &str, base_url: &str, resources: Vec<Resource>) -> Self {
+        let base = base_url.trim_end_matches('/');
         let entry = resources
             .into_iter()
-            .map(|r| BundleEntry {
-                full_url: r.id().map(|id| format!("{}/{id}", r.resource_type())),
-                resource: Some(r),
-                ..Default::default()
-            })
+            .map(|r| BundleEntry { full_url: full_url(base, &r), resource: Some(r), ..Default::default() })
             .collect();
         Bundle { type_: Some(type_.to_owned()), entry, ..Default::default() }
+    }
+
+    /// A `transaction` that creates or updates each resource at its own id: every
+    /// entry carries the `request` a transaction entry must have (R4 invariant
+    /// bdl-3), `PUT <Type>/<id>`, and its absolute `fullUrl` as in [`Bundle::of`].
+    /// A resource without an id is sent as `POST <Type>`.
+    pub fn transaction(base_url: &str, resources: Vec<Resource>) -> Self {
+        let mut bundle = Bundle::of("transaction", base_url, resources);
+        for entry in &mut bundle.entry {
+            let Some(r) = &entry.resource else { continue };
+            let (method, url) = match r.id() {
+                Some(id) => ("PUT", format!("{}/{id}", r.resource_type())),
+                None => ("POST", r.resource_type().to_owned()),
+            };
+            entry.request =
+                Some(BundleEntryRequest { method: Some(method.into()), url: Some(url), ..Default::default() });
+        }
+        bundle
     }
 
     /// The resources of the entries, in order.
     pub fn resources(&self) -> impl Iterator<Item = &Resource> {
         self.entry.iter().filter_map(|e| e.resource.as_ref())
+    }
+}
+
+fn full_url(base: &str, r: &Resource) -> Option<String> {
+    r.id().map(|id| format!("{base}/{}/{id}", r.resource_type()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Encounter, Observation};
+
+    fn resources() -> Vec<Resource> {
+        vec![
+            Encounter { id: Some("e1".into()), ..Default::default() }.into(),
+            Observation { id: Some("e1-weight".into()), ..Default::default() }.into(),
+            Observation::default().into(),
+        ]
+    }
+
+    #[test]
+    fn bundle_entries_get_absolute_full_urls_from_the_base_never_relative_ones() {
+        let b = Bundle::of("searchset", "https://phr.example/fhir/r4/", resources());
+        let urls: Vec<Option<&str>> = b.entry.iter().map(|e| e.full_url.as_deref()).collect();
+        assert_eq!(
+            urls,
+            [
+                Some("https://phr.example/fhir/r4/Encounter/e1"),
+                Some("https://phr.example/fhir/r4/Observation/e1-weight"),
+                None
+            ]
+        );
+        assert_eq!(b.type_.as_deref(), Some("searchset"));
+        assert_eq!(b.resources().count(), 3);
+    }
+
+    #[test]
+    fn transaction_entries_each_carry_a_request_put_at_their_id_or_post_without_one() {
+        let b = Bundle::transaction("https://phr.example/fhir/r4", resources());
+        assert_eq!(b.type_.as_deref(), Some("transaction"));
+        let requests: Vec<(Option<&str>, Option<&str>)> = b
+            .entry
+            .iter()
+            .map(|e| e.request.as_ref().map(|r| (r.method.as_deref(), r.url.as_deref())).unwrap_or_default())
+            .collect();
+        assert_eq!(
+            requests,
+            [
+                (Some("PUT"), Some("Encounter/e1")),
+                (Some("PUT"), Some("Observation/e1-weight")),
+                (Some("POST"), Some("Observation"))
+            ]
+        );
+        let text = serde_json::to_string(&Resource::from(b)).unwrap();
+        assert!(text.contains(r#""request":{"method":"PUT","url":"Encounter/e1"}"#), "{text}");
     }
 }
