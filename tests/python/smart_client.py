@@ -21,8 +21,13 @@ or passed exp, iss != sub, ...) and how (OAuth 2.0 error JSON, no caching).
 
     python3 tests/python/smart_client.py target/debug/phr-server
 
-Prints one line per check and `smart_client: N passed, N failed`; exit status
-0 only when every check passed.
+When the build serves the FHIR API (`/fhir/r4`), it also reads the
+CapabilityStatement and searches Observations with the token (without one: 401
+with `WWW-Authenticate: Bearer`; with a Patient-only scope: 403); every FHIR
+response is written to `$PHR_FHIR_DUMP_DIR` when set, for fhir_validate.py.
+
+Prints one line per check and `smart_client: N passed, N failed, N skipped`;
+exit status 0 only when no check failed.
 """
 
 import json
@@ -93,9 +98,11 @@ class Response:
         return json.loads(self.body)
 
 
-def http(url, data=None, content_type=None, method=None):
+def http(url, data=None, content_type=None, method=None, headers=None):
     req = urllib.request.Request(url, data=data, method=method)
     req.add_header("Accept", "application/json")
+    for name, value in (headers or {}).items():
+        req.add_header(name, value)
     if content_type:
         req.add_header("Content-Type", content_type)
     try:
@@ -103,6 +110,27 @@ def http(url, data=None, content_type=None, method=None):
             return Response(resp.status, resp.headers, resp.read())
     except urllib.error.HTTPError as err:
         return Response(err.code, err.headers, err.read())
+
+
+class Skip(Exception):
+    """A check that does not apply to this build."""
+
+
+DUMPED = []
+
+
+def dump(resp, name):
+    """The FHIR JSON of a response; also written to $PHR_FHIR_DUMP_DIR/<name>-<n>.json
+    when that is set, for tests/python/fhir_validate.py."""
+    body = resp.json()
+    out = os.environ.get("PHR_FHIR_DUMP_DIR")
+    if out:
+        os.makedirs(out, exist_ok=True)
+        path = os.path.join(out, f"smart_client-{name}-{len(DUMPED)}.json")
+        with open(path, "w") as f:
+            json.dump(body, f, ensure_ascii=False, indent=1)
+        DUMPED.append(path)
+    return body
 
 
 class Client:
@@ -260,6 +288,35 @@ def checks(base_url, rsa_key, ec_key, other_ec_key):
         assert_oauth_error(c.token("not.a.jwt"), 401, "invalid_client", "junk assertion")
         assert_oauth_error(c.token(c.assertion(), content_type="application/json"), 400, "invalid_request", "json")
 
+    def the_access_token_opens_the_fhir_api_and_its_absence_is_401():
+        # Skipped (not passed) while this build has no FHIR API.
+        fhir = base_url + "/fhir/r4"
+        meta = http(fhir + "/metadata", method="GET")
+        if meta.status == 404:
+            raise Skip("no /fhir/r4 in this build")
+        assert meta.status == 200, (meta.status, meta.body)
+        statement = dump(meta, "metadata")
+        assert statement["resourceType"] == "CapabilityStatement" and statement["fhirVersion"] == "4.0.1", statement
+        c = client()
+        token = assert_token(c.token(c.assertion("RS384")), SCOPE, "token")["access_token"]
+        search = fhir + "/Observation?patient=Patient/unknown"
+        resp = http(search, method="GET", headers={"Authorization": f"Bearer {token}"})
+        assert resp.status in (200, 403, 404), (resp.status, resp.body)
+        found = dump(resp, "observation-search")
+        assert found["resourceType"] == ("Bundle" if resp.status == 200 else "OperationOutcome"), found
+        for headers, what in (({}, "no token"), ({"Authorization": "Bearer not.a.token"}, "junk token")):
+            resp = http(search, method="GET", headers=headers)
+            assert resp.status == 401, (what, resp.status, resp.body)
+            assert resp.headers.get("WWW-Authenticate", "").lower().startswith("bearer"), (what, resp.headers)
+            if resp.body:
+                assert dump(resp, "unauthorized")["resourceType"] == "OperationOutcome", resp.body
+        # A token scoped to Patient only may not search Observations (403).
+        narrow = c.token(c.assertion(), scope="system/Patient.rs")
+        narrow = assert_token(narrow, "system/Patient.rs", "narrow")["access_token"]
+        resp = http(search, method="GET", headers={"Authorization": f"Bearer {narrow}"})
+        assert resp.status == 403, (resp.status, resp.body)
+        assert dump(resp, "forbidden")["resourceType"] == "OperationOutcome", resp.body
+
     return [(f.__name__, f) for f in [
         discovery,
         rs384_and_es384_assertions_get_tokens_for_system_observation_rs,
@@ -275,6 +332,7 @@ def checks(base_url, rsa_key, ec_key, other_ec_key):
         iss_and_sub_must_both_be_the_client_id,
         scopes_are_granted_as_system_v2_scopes_or_refused_as_invalid_scope,
         malformed_token_requests_get_oauth_errors,
+        the_access_token_opens_the_fhir_api_and_its_absence_is_401,
     ]]
 
 
@@ -288,7 +346,7 @@ def main(binary):
             public_jwk(ECAlgorithm, ec_key.public_key(), "py-ec", "ES384"),
         ]
     }
-    passed = failed = 0
+    passed = failed = skipped = 0
     with tempfile.TemporaryDirectory() as data_dir:
         jwks_file = os.path.join(data_dir, "jwks.json")
         with open(jwks_file, "w") as f:
@@ -307,6 +365,9 @@ def main(binary):
                     check()
                     passed += 1
                     print(f"ok   {name}")
+                except Skip as why:
+                    skipped += 1
+                    print(f"skip {name}: {why}")
                 except Exception as e:  # one failing check must not hide the others
                     failed += 1
                     print(f"FAIL {name}: {e}")
@@ -314,7 +375,7 @@ def main(binary):
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-    print(f"smart_client: {passed} passed, {failed} failed")
+    print(f"smart_client: {passed} passed, {failed} failed, {skipped} skipped")
     return 0 if failed == 0 and passed > 0 else 1
 
 

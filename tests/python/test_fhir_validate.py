@@ -126,6 +126,19 @@ class FhirValidateTest(unittest.TestCase):
         faults = [line for line in lines if "contained[0].name" in line]
         self.assertEqual(len(faults), 2, lines)  # one from each validator, no repeats
 
+    def test_an_r4_capability_statement_states_fhir_version_4_0_1_and_nothing_else(self):
+        cs = {
+            "resourceType": "CapabilityStatement",
+            "status": "active",
+            "date": "2026-11-24",
+            "kind": "instance",
+            "fhirVersion": "4.0.1",
+            "format": ["application/fhir+json"],
+        }
+        code, lines = self.run_on({"cs.json": cs})
+        self.assertEqual(code, 0, lines)
+        self.assert_refused(dict(cs, fhirVersion="4.0.2"), "CapabilityStatement.fhirVersion")
+
     def test_an_operation_outcome_without_issue_code_is_caught(self):
         self.assert_refused({"resourceType": "OperationOutcome", "issue": [{"severity": "error"}]}, "issue[0].code")
 
