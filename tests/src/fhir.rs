@@ -70,6 +70,19 @@ impl OrgClient {
         organization_id: &str,
         scope: &str,
     ) -> OrgClient {
+        Self::register_with_env(binary, &[], data_dir, database_url, server, organization_id, scope)
+    }
+
+    /// [`OrgClient::register`], running the admin command with extra environment variables.
+    pub fn register_with_env(
+        binary: &Path,
+        env: &[(&str, &str)],
+        data_dir: &Path,
+        database_url: &str,
+        server: &str,
+        organization_id: &str,
+        scope: &str,
+    ) -> OrgClient {
         let rng = SystemRandom::new();
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, &rng).expect("P-384 keygen");
         let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, pkcs8.as_ref(), &rng).expect("key");
@@ -88,6 +101,7 @@ impl OrgClient {
             .arg(database_url)
             .env_remove("PHR_DATABASE_URL")
             .env_remove("PHR_DATA_DIR")
+            .envs(env.iter().copied())
             .output()
             .expect("run org add");
         assert!(out.status.success(), "org add: {}", String::from_utf8_lossy(&out.stderr));

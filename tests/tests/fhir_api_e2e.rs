@@ -204,6 +204,20 @@ fn a_clinic_sees_exactly_the_consented_subjects_modules_and_dates_and_revocation
         expected.sort();
         assert_eq!(read_ids, expected);
 
+        // The parent reads the same log as FHIR AuditEvents; organizations cannot.
+        let (status, log) = device.call("GET", "/fhir/r4/AuditEvent?_count=1000", None);
+        phr_tests::fhir::dump(&log.to_string());
+        assert_eq!(status, 200, "{log}");
+        assert!(
+            entries(&log).iter().any(|e| e["resourceType"] == "AuditEvent"
+                && e["subtype"][0]["code"] == "fhir_everything"
+                && e["outcome"] == "0"
+                && e["action"] == "R"),
+            "{log}"
+        );
+        let (status, body) = env.org.get("/fhir/r4/AuditEvent");
+        assert_outcome(status, &body, 401);
+
         // Revocation ends access at once; the denied read is audited.
         let (status, body) = device.call("DELETE", &format!("/consent/v1/grants/{grant_id}"), None);
         assert_eq!(status, 204, "{body}");

@@ -9,6 +9,7 @@
 //! | `GET /fhir/r4/{Observation,Immunization,MedicationStatement,Encounter,Condition}` | `<Type>.s` | search: `patient`/`subject`, `date` (`eq ge le gt lt`), `code`, `category` (Observation), `_count`, `_sort=date\|-date`, paging by `next` links | `search.rs` |
 //! | `GET /fhir/r4/Patient/{id}/$everything` | `Patient.r` + every type read | every consented resource about the Patient | `everything.rs` |
 //! | `POST /fhir/r4/{Immunization,MedicationStatement,Observation,Encounter}` | `<Type>.c` | write one resource as a new record of the family | `write.rs` |
+//! | `GET /fhir/r4/AuditEvent` | *device* token | the family's own audit log as AuditEvents (parents) | `audit_event.rs` |
 //! | `POST /fhir/r4` (`transaction` Bundle) | `<Type>.c` for each entry | write several records all-or-nothing (e.g. a prenatal visit: Encounter + Observations) | `write.rs` |
 //!
 //! Choices:
@@ -55,6 +56,7 @@ use crate::http::{now_ms, AppState};
 use crate::keys::{KeyPurpose, KeyStore};
 use crate::smart::{Action, AuthenticatedOrganization};
 
+pub mod audit_event;
 pub mod everything;
 pub mod metadata;
 pub mod outcome;
@@ -79,6 +81,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/Patient", web::get().to(patient::search))
             .route("/Patient/{id}/$everything", web::get().to(everything::everything))
             .route("/Patient/{id}", web::get().to(patient::read))
+            .route("/AuditEvent", web::get().to(audit_event::search))
             .route("/{type}", web::get().to(search::search))
             .route("/{type}", web::post().to(write::create)),
     );
