@@ -491,11 +491,12 @@ fn an_export_cut_off_by_a_restart_fails_cleanly_and_files_go_after_the_retention
         consenting_families(&env, 6);
         let token = env.research_token();
 
-        // A job that was running when the server died: a row in `running` and half-written files.
+        // A job that was running when the server died: a row in `running` (its heartbeat
+        // stopped a minute ago) and half-written files.
         let (pool, _) = phr_server::db::open(&env.db.target, 1).unwrap();
         let mut conn = pool.get().unwrap();
         let id = Uuid::new_v4().to_string();
-        let now = chrono::Utc::now().timestamp_millis();
+        let now = chrono::Utc::now().timestamp_millis() - 60_000;
         phr_server::research::store::insert(
             &mut conn,
             &phr_server::research::store::ExportRow {
@@ -513,6 +514,25 @@ fn an_export_cut_off_by_a_restart_fails_cleanly_and_files_go_after_the_retention
             },
         )
         .unwrap();
+        // On PostgreSQL another server may be running a job right now (fresh heartbeat): it is left alone.
+        let live_id = Uuid::new_v4().to_string();
+        phr_server::research::store::insert(
+            &mut conn,
+            &phr_server::research::store::ExportRow {
+                export_id: live_id.clone(),
+                organization_id: RESEARCH.into(),
+                state: "running".into(),
+                request_json: "{}".into(),
+                progress: 10,
+                records_done: 0,
+                manifest_json: None,
+                error: None,
+                created_at: now,
+                updated_at: chrono::Utc::now().timestamp_millis() + 10_000,
+                expires_at: None,
+            },
+        )
+        .unwrap();
         let part_dir = env.dir.path().join("research").join(&id);
         std::fs::create_dir_all(&part_dir).unwrap();
         std::fs::write(part_dir.join("newborn.csv.part"), "person_id\r\nhalf").unwrap();
@@ -521,8 +541,13 @@ fn an_export_cut_off_by_a_restart_fails_cleanly_and_files_go_after_the_retention
 
         let reply = send("GET", &env.url(&format!("/research/v1/exports/{id}")), Some(&token), None, None);
         let detail = reply.problem(500);
-        assert!(detail.contains("restart"), "{detail}");
+        assert!(detail.contains("interrupted") && detail.contains("cannot resume"), "{detail}");
         assert!(!part_dir.exists(), "partial files are removed, never delivered");
+        let live = call("GET", &env.url(&format!("/research/v1/exports/{live_id}")), &token);
+        match env.db.target.backend_name() {
+            "postgres" => assert_eq!(live.0, 202, "a job with a live heartbeat is not failed: {}", live.2),
+            _ => assert_eq!(live.0, 500, "SQLite has one server: every unfinished job is failed: {}", live.2),
+        }
 
         // A completed export is downloadable, then deleted after the retention period.
         let token = env.research_token();

@@ -5,11 +5,11 @@
 //! cut off by a restart is failed cleanly at the next start (never resumed with
 //! another secret, never delivered half-written).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -64,12 +64,18 @@ pub struct StoredManifest {
     pub l_reached: Option<usize>,
 }
 
-/// Where export files live and how long they stay.
+/// A running job refreshes its row at least this often (from the sweeper thread of its process).
+pub const HEARTBEAT: Duration = Duration::from_secs(5);
+/// An unfinished job whose row is older than this has lost its process (crash, restart).
+pub const STALE_AFTER: Duration = Duration::from_secs(30);
+
+/// Where export files live and how long they stay; the jobs this process runs.
 #[derive(Debug, Clone)]
 pub struct ResearchService {
     pub export_dir: PathBuf,
     pub k: usize,
     pub retention: Duration,
+    running: Arc<Mutex<HashSet<String>>>,
 }
 
 impl ResearchService {
@@ -78,7 +84,12 @@ impl ResearchService {
             export_dir: data_dir.join("research"),
             k: k as usize,
             retention: Duration::from_secs(retention_secs),
+            running: Arc::default(),
         }
+    }
+
+    fn running(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.running.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The directory of one export.
@@ -123,6 +134,12 @@ pub fn spawn(pool: DbPool, keys: Arc<KeyStore>, service: Arc<ResearchService>, e
 }
 
 fn run_job(pool: &DbPool, keys: &KeyStore, service: &ResearchService, export_id: &str) {
+    service.running().insert(export_id.to_owned());
+    run_job_inner(pool, keys, service, export_id);
+    service.running().remove(export_id);
+}
+
+fn run_job_inner(pool: &DbPool, keys: &KeyStore, service: &ResearchService, export_id: &str) {
     let started = Instant::now();
     let outcome = (|| -> Result<(), JobError> {
         let mut conn = pool.get().map_err(|e| JobError::Failed(format!("database unavailable: {e}")))?;
@@ -375,18 +392,32 @@ fn export(
     })
 }
 
+const INTERRUPTED: &str = "interrupted: the server running it stopped; the per-extract secret is never stored, \
+                           so the export cannot resume: start a new export";
+
 /// At start-up: jobs left unfinished by a previous process cannot resume (their
 /// secret was never stored), so they are failed and their partial files removed.
+/// On SQLite (one server per database) that is every unfinished job; on
+/// PostgreSQL, where several servers may share the database, only jobs whose
+/// heartbeat stopped ([`STALE_AFTER`]); the sweeper fails the rest once stale.
 pub fn recover(pool: &DbPool, service: &ResearchService) -> Result<usize, diesel::result::Error> {
     let mut conn = pool.get().map_err(|e| diesel::result::Error::QueryBuilderError(e.to_string().into()))?;
-    let ids = store::ids_in(&mut conn, &[store::QUEUED, store::RUNNING])?;
-    let reason = "interrupted by a server restart; the per-extract secret is never stored, so the export \
-                  cannot resume: start a new export";
+    let before = match &*conn {
+        DbConnection::Sqlite(_) => i64::MAX,
+        DbConnection::Postgresql(_) => now_ms() - STALE_AFTER.as_millis() as i64,
+    };
+    let failed = fail_stale(&mut conn, service, before)?;
+    sweep(&mut conn, service)?;
+    Ok(failed)
+}
+
+fn fail_stale(conn: &mut DbConnection, service: &ResearchService, before: i64) -> Result<usize, diesel::result::Error> {
+    let live = service.running().clone();
+    let ids: Vec<String> = store::stale(conn, before)?.into_iter().filter(|id| !live.contains(id)).collect();
     for id in &ids {
-        store::transition(&mut conn, id, &[store::QUEUED, store::RUNNING], store::FAILED, Some(reason), now_ms())?;
+        store::transition(conn, id, &[store::QUEUED, store::RUNNING], store::FAILED, Some(INTERRUPTED), now_ms())?;
         remove_dir(&service.dir(id));
     }
-    sweep(&mut conn, service)?;
     Ok(ids.len())
 }
 
@@ -400,15 +431,22 @@ pub fn sweep(conn: &mut DbConnection, service: &ResearchService) -> Result<usize
     Ok(ids.len())
 }
 
-/// A background thread that sweeps expired exports every few seconds.
+/// A background thread that, every few seconds, beats the heart of this
+/// process's running jobs, fails jobs whose process is gone, and deletes
+/// exports past their retention period.
 pub fn start_sweeper(pool: DbPool, service: Arc<ResearchService>) {
-    let every = (service.retention / 2).clamp(Duration::from_secs(1), Duration::from_secs(60));
+    let every = (service.retention / 2).clamp(Duration::from_secs(1), HEARTBEAT);
     let spawned = std::thread::Builder::new().name("export-sweeper".into()).spawn(move || loop {
         std::thread::sleep(every);
         match pool.get() {
             Ok(mut conn) => {
-                if let Err(e) = sweep(&mut conn, &service) {
-                    tracing::warn!(error = %e, "cannot sweep expired exports");
+                let live: Vec<String> = service.running().iter().cloned().collect();
+                let stale_before = now_ms() - STALE_AFTER.as_millis() as i64;
+                let result = store::heartbeat(&mut conn, &live, now_ms())
+                    .and_then(|_| fail_stale(&mut conn, &service, stale_before))
+                    .and_then(|_| sweep(&mut conn, &service));
+                if let Err(e) = result {
+                    tracing::warn!(error = %e, "cannot sweep research exports");
                 }
             }
             Err(e) => tracing::warn!(error = %e, "cannot sweep expired exports: no connection"),

@@ -96,6 +96,25 @@ pub fn ids_in(conn: &mut DbConnection, states: &[&str]) -> QueryResult<Vec<Strin
         .load(conn)
 }
 
+/// Refreshes `updated_at` of the running jobs in `ids` (the heartbeat of the process running them).
+pub fn heartbeat(conn: &mut DbConnection, ids: &[String], now: i64) -> QueryResult<usize> {
+    diesel::update(research_exports::table)
+        .filter(research_exports::export_id.eq_any(ids))
+        .filter(research_exports::state.eq(RUNNING))
+        .set(research_exports::updated_at.eq(now))
+        .execute(conn)
+}
+
+/// Unfinished jobs not updated since `before` (their process is gone), except `live` ones.
+pub fn stale(conn: &mut DbConnection, before: i64) -> QueryResult<Vec<String>> {
+    research_exports::table
+        .filter(research_exports::state.eq_any([QUEUED, RUNNING]))
+        .filter(research_exports::updated_at.lt(before))
+        .select(research_exports::export_id)
+        .order(research_exports::export_id.asc())
+        .load(conn)
+}
+
 /// Ids of completed jobs whose retention period ended before `now`.
 pub fn expired(conn: &mut DbConnection, now: i64) -> QueryResult<Vec<String>> {
     research_exports::table

@@ -106,6 +106,44 @@ pub fn percentile_bounds(values: &mut [f32]) -> Option<(f64, f64)> {
     Some((rank(0.01), rank(0.99)))
 }
 
+/// A bounded uniform sample of a numeric item (reservoir sampling, algorithm R)
+/// for its percentiles: exact up to [`Reservoir::CAPACITY`] values, a uniform
+/// sample beyond, so pass 1 stays the same size whatever the number of records.
+#[derive(Debug, Clone, Default)]
+pub struct Reservoir {
+    seen: u64,
+    values: Vec<f32>,
+    state: u64,
+}
+
+impl Reservoir {
+    pub const CAPACITY: usize = 1 << 16;
+
+    pub fn push(&mut self, value: f32) {
+        self.seen += 1;
+        if self.values.len() < Self::CAPACITY {
+            self.values.push(value);
+            return;
+        }
+        // xorshift64*: a fixed-seed generator is enough to pick a uniform sample.
+        if self.state == 0 {
+            self.state = 0x9E37_79B9_7F4A_7C15;
+        }
+        self.state ^= self.state >> 12;
+        self.state ^= self.state << 25;
+        self.state ^= self.state >> 27;
+        let r = self.state.wrapping_mul(0x2545_F491_4F6C_DD1D) % self.seen;
+        if let Some(slot) = self.values.get_mut(r as usize) {
+            *slot = value;
+        }
+    }
+
+    /// The 1st and 99th percentiles of the sample.
+    pub fn bounds(&mut self) -> Option<(f64, f64)> {
+        percentile_bounds(&mut self.values)
+    }
+}
+
 /// `value` clamped into `bounds` (when known), rounded to one decimal.
 pub fn top_bottom_code(value: f64, bounds: Option<(f64, f64)>) -> f64 {
     let v = match bounds {
@@ -172,6 +210,17 @@ mod tests {
         assert_eq!(mother_age_band(d("1990-06-15"), d("2025-06-14")).as_deref(), Some("34"));
         assert_eq!(mother_age_band(d("1980-01-01"), d("2025-01-01")).as_deref(), Some("45+"));
         assert_eq!(mother_age_band(d("2026-01-01"), d("2025-01-01")), None);
+    }
+
+    #[test]
+    fn the_percentile_sample_stays_bounded_and_close_to_the_true_percentiles() {
+        let mut r = Reservoir::default();
+        for i in 0..1_000_000u32 {
+            r.push((i % 10_000) as f32);
+        }
+        assert_eq!(r.values.len(), Reservoir::CAPACITY);
+        let (lo, hi) = r.bounds().unwrap();
+        assert!((lo - 100.0).abs() < 30.0 && (hi - 9_900.0).abs() < 30.0, "{lo} {hi}");
     }
 
     #[test]

@@ -30,7 +30,7 @@ use serde::Serialize;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use generalize::{birth_weight_band, percentile_bounds, period, plurality_band, PeriodLevel};
+use generalize::{birth_weight_band, period, plurality_band, PeriodLevel, Reservoir};
 use kanon::{KanonSummary, QuasiIdentifiers, Targets};
 
 /// The privacy settings of an extract.
@@ -122,14 +122,14 @@ struct DeliveryFacts {
 }
 
 /// Pass 1: the small per-subject facts the plan needs. Its size grows with the
-/// number of people (not records), plus 4 bytes per numeric value.
+/// number of people (not records); numeric items keep a bounded sample each.
 #[derive(Debug, Default)]
 pub struct Survey {
     children: HashMap<(String, Uuid), ChildFacts>,
     mothers: HashMap<String, NaiveDate>,
     deliveries: HashMap<String, Vec<DeliveryFacts>>,
     codes: HashMap<String, HashSet<u64>>,
-    numbers: HashMap<&'static str, Vec<f32>>,
+    numbers: HashMap<&'static str, Reservoir>,
     records: u64,
 }
 
@@ -252,8 +252,7 @@ impl Survey {
             code_decisions.insert(code.clone(), decision);
         }
 
-        let bounds =
-            numbers.iter_mut().filter_map(|(field, values)| Some((*field, percentile_bounds(values)?))).collect();
+        let bounds = numbers.iter_mut().filter_map(|(field, sample)| Some((*field, sample.bounds()?))).collect();
         let report = DeidReport {
             k_target: config.k,
             l_target: config.l,
