@@ -262,3 +262,48 @@ def test_deleting_the_account_erases_it_on_the_server_signs_out_every_phone_and_
     reopened = mother.reopen()
     assert reopened.account() is None, "nothing of the account is left in the local store"
     assert reopened.create_account(server.base_url, "A fresh start").account_id != summary.account_id
+
+
+def test_a_familys_whole_journey_from_registration_to_erasure(phr, server, phone):
+    """One account through every step, each phone carrying on from the last."""
+    mother, summary = registered_mother(server, phone)
+    mother.transport.offline = True
+    first = mother.client.add_record(MOTHER, visit("2026-04-02", "Sakura", "first checkup"))
+    mother.client.add_record(MOTHER, visit("2026-04-30", "Sakura", "second checkup"))
+    mother.transport.offline = False
+    assert mother.client.sync(None).pushed == 2
+
+    partner = phone("partner")
+    partner.client.join_account(mother.client.create_pairing_invite(), "Partner's phone")
+    assert partner.client.sync(None).pulled == 2
+
+    mother.transport.offline = partner.transport.offline = True
+    mother.client.edit_record(first, visit("2026-04-02", "Sakura", "mother's edit"))
+    partner.client.edit_record(first, visit("2026-04-02", "Sakura", "partner's edit"))
+    mother.transport.offline = partner.transport.offline = False
+    for client in (mother.client, partner.client, mother.client):
+        client.sync(None)
+    assert mother.client.get_record(first).body_json == partner.client.get_record(first).body_json
+    kept = {json.loads(v.body_json)["body"]["note"] for v in mother.client.record_history(first) if v.body_json}
+    assert {"mother's edit", "partner's edit"} <= kept
+
+    grant = mother.client.grant_consent(grant_request(phr))
+    assert grant.record_key_count == 2
+    mother.client.revoke_grant(grant.grant_id)
+    assert server.count_rows("grant_record_keys", summary.account_id) == 0
+
+    mother.client.backup_account_key(PASSPHRASE)
+    new = phone("new-phone")
+    new.client.restore_account(server.base_url, summary.account_id, PASSPHRASE, "New phone")
+    new.client.sync(None)
+    assert new.client.get_record(first).body_json == mother.client.get_record(first).body_json
+
+    bundle = Bundle.parse_raw(new.client.export_fhir_bundle())
+    encounters = [e.resource for e in bundle.entry if e.resource.resource_type == "Encounter"]
+    assert len(encounters) == 2
+
+    new.client.delete_account()
+    assert server.count_rows("records", summary.account_id) == 0
+    for old in (mother.client, partner.client):
+        with pytest.raises(phr.PhrError.Auth):
+            old.sync(None)
