@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import importlib
 import json
 import os
 import queue
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -148,7 +150,13 @@ class Server:
     def start(self) -> None:
         cmd = [str(self.binary), "--log-format", "json", "serve", "--listen", "127.0.0.1:0", *self._db_args()]
         self._process = subprocess.Popen(
-            cmd, env=self._env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+            cmd,
+            env=self._env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
         found: "queue.Queue[str]" = queue.Queue()
 
@@ -176,6 +184,13 @@ class Server:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL when the test process dies, so a
+    crashed or killed run never leaves servers behind (prctl PR_SET_PDEATHSIG)."""
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
 def _listening_addr(line: str) -> Optional[str]:
