@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import importlib
 import json
 import os
 import queue
+import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -126,10 +129,34 @@ class Server:
     def add_organization(self, org_id: str, name: str, kind: str = "clinic", purpose: str = "treatment") -> None:
         self.admin("org", "add", "--id", org_id, "--name", name, "--kind", kind, "--purpose", purpose)
 
+    def count_rows(self, table: str, account_id: str) -> int:
+        """Rows of `table` the server's database holds for `account_id`, read
+        straight from the database (sqlite3, or psql for PostgreSQL)."""
+        if not table.replace("_", "").isalnum():
+            raise ValueError(f"not a table name: {table}")
+        if self.database_url:
+            sql = f"SELECT count(*) FROM {table} WHERE account_id = :'account'"
+            done = subprocess.run(
+                ["psql", self.database_url, "-v", "ON_ERROR_STOP=1", "-v", f"account={account_id}", "-qAt"],
+                input=sql,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            return int(done.stdout.strip())
+        with contextlib.closing(sqlite3.connect(self.data_dir / "phr.db")) as conn:
+            return conn.execute(f"SELECT count(*) FROM {table} WHERE account_id = ?", (account_id,)).fetchone()[0]
+
     def start(self) -> None:
         cmd = [str(self.binary), "--log-format", "json", "serve", "--listen", "127.0.0.1:0", *self._db_args()]
         self._process = subprocess.Popen(
-            cmd, env=self._env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+            cmd,
+            env=self._env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
         found: "queue.Queue[str]" = queue.Queue()
 
@@ -157,6 +184,13 @@ class Server:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL when the test process dies, so a
+    crashed or killed run never leaves servers behind (prctl PR_SET_PDEATHSIG)."""
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
 def _listening_addr(line: str) -> Optional[str]:
