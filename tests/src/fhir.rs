@@ -171,6 +171,28 @@ impl OrgClient {
         read(req.send(body))
     }
 
+    /// PUT FHIR JSON, with an `If-Match` header when given; returns (status, ETag, body).
+    pub fn put(&self, path: &str, body: &Value, if_match: Option<&str>) -> (u16, Option<String>, Value) {
+        let url = format!("{}{path}", self.server);
+        let mut req = self
+            .agent
+            .put(&url)
+            .header("Content-Type", "application/fhir+json")
+            .header("Authorization", &format!("Bearer {}", self.token));
+        if let Some(v) = if_match {
+            req = req.header("If-Match", v);
+        }
+        let mut resp = req.send(body.to_string()).expect("HTTP request failed");
+        let etag = resp.headers().get("etag").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let text = resp.body_mut().read_to_string().unwrap_or_default();
+        if !text.is_empty() {
+            dump(&text);
+        }
+        let json =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        (resp.status().as_u16(), etag, json)
+    }
+
     /// GET returning the status and the `WWW-Authenticate` header.
     pub fn get_www_authenticate(&self, token: &str, path: &str) -> (u16, Option<String>) {
         let mut req = self.agent.get(&format!("{}{path}", self.server));

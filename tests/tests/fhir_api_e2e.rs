@@ -297,11 +297,31 @@ fn a_clinic_transaction_write_reaches_the_family_device_at_its_next_pull_and_dec
         let bodies = pulled_bodies(&device);
         assert!(bodies.contains(&written), "the visit arrives intact");
         assert!(bodies.contains(&dose), "the dose arrives intact");
+
+        // An update with If-Match: the current version applies, a stale one is 409 and changes nothing.
+        let id = created["id"].as_str().unwrap().to_owned();
+        let mut amended = created.clone();
+        amended["lotNumber"] = json!("LOT-AMENDED");
+        let (status, etag, body) = env.org.put(&format!("/fhir/r4/Immunization/{id}"), &amended, Some("W/\"1\""));
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(etag.as_deref(), Some("W/\"2\""));
+        amended["lotNumber"] = json!("LOT-STALE");
+        let (status, _, body) = env.org.put(&format!("/fhir/r4/Immunization/{id}"), &amended, Some("W/\"1\""));
+        assert_outcome(status, &body, 409);
+        assert_eq!(device.pull(), 1, "the amended dose reaches the device");
+        let lots: Vec<Option<String>> = pulled_bodies(&device)
+            .into_iter()
+            .filter_map(|b| match b {
+                RecordBody::Immunization(d) => Some(d.lot_number),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(lots, vec![Some("LOT-AMENDED".to_owned())]);
         // The clinic reads back what it wrote; the write is audited.
         let (_, encounters) = env.org.get("/fhir/r4/Encounter?date=2026-03-10");
         assert_eq!(total(&encounters), 1);
         let events = audit_events(&device);
-        assert_eq!(events.iter().filter(|e| e["action"] == "fhir_write" && e["outcome"] == "success").count(), 2);
+        assert_eq!(events.iter().filter(|e| e["action"] == "fhir_write" && e["outcome"] == "success").count(), 3);
     }
 }
 

@@ -37,6 +37,42 @@ use crate::keys::{KeyPurpose, KeyStore};
 /// The most records one [`readable_records`] call returns.
 pub const MAX_PAGE: i64 = 10_000;
 
+/// A record opened through a grant for an update: its full history, its data key and its stored row.
+pub struct OpenedRecord {
+    pub history: phr_core::sync::record_envelope::BodyHistory,
+    pub dek: phr_core::crypto::DataKey,
+    pub row: crate::sync::store::RecordRow,
+}
+
+/// Opens record `record_id` of the grant's account through the grant (its whole
+/// history, for writing a new version); `None` if the grant holds no key for it,
+/// it is deleted, or it does not open.
+pub fn open_record(
+    conn: &mut DbConnection,
+    open: &OpenGrant,
+    record_id: Uuid,
+) -> Result<Option<OpenedRecord>, ApiError> {
+    let found: Option<(crate::sync::store::RecordRow, Vec<u8>)> = grant_record_keys::table
+        .inner_join(
+            records::table.on(records::account_id
+                .eq(grant_record_keys::account_id)
+                .and(records::record_id.eq(grant_record_keys::record_id))),
+        )
+        .filter(grant_record_keys::account_id.eq(&open.account_id))
+        .filter(grant_record_keys::grant_id.eq(open.grant_id()))
+        .filter(records::record_id.eq(record_id.to_string()))
+        .filter(records::deleted.eq(false))
+        .select((crate::sync::store::RecordRow::as_select(), grant_record_keys::wrapped_key))
+        .first(conn)
+        .optional()?;
+    let Some((row, wrapped)) = found else { return Ok(None) };
+    let ctx = GrantWrapContext { account_id: &open.account_id, grant_id: open.grant.id.0, record_id };
+    let Ok(dek) = unwrap_data_key(&open.key, &wrapped, &ctx) else { return Ok(None) };
+    let aad = RecordAad { account_id: &open.account_id, record_id, version: row.version as u64 };
+    let Ok(history) = open_history(&dek, &aad, &row.envelope) else { return Ok(None) };
+    Ok(Some(OpenedRecord { history, dek, row }))
+}
+
 /// Opens a grant key with the view key `kid`; `None` if the key is unknown or the wrap does not open.
 pub fn open_grant_key(
     keys: &KeyStore,

@@ -10,6 +10,7 @@
 //! | `GET /fhir/r4/Patient/{id}/$everything` | `Patient.r` + every type read | every consented resource about the Patient | `everything.rs` |
 //! | `POST /fhir/r4/{Immunization,MedicationStatement,Observation,Encounter}` | `<Type>.c` | write one resource as a new record of the family | `write.rs` |
 //! | `GET /fhir/r4/AuditEvent` | *device* token | the family's own audit log as AuditEvents (parents) | `audit_event.rs` |
+//! | `PUT /fhir/r4/{Immunization,…}/{id}` | `<Type>.u` | a new version of a one-resource record; `If-Match` on a stale version is 409 | `write.rs` |
 //! | `POST /fhir/r4` (`transaction` Bundle) | `<Type>.c` for each entry | write several records all-or-nothing (e.g. a prenatal visit: Encounter + Observations) | `write.rs` |
 //!
 //! Choices:
@@ -83,7 +84,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/Patient/{id}", web::get().to(patient::read))
             .route("/AuditEvent", web::get().to(audit_event::search))
             .route("/{type}", web::get().to(search::search))
-            .route("/{type}", web::post().to(write::create)),
+            .route("/{type}", web::post().to(write::create))
+            .route("/{type}/{id}", web::put().to(write::update)),
     );
 }
 

@@ -423,6 +423,176 @@ pub async fn transaction(
     fhir_response(StatusCode::OK, &response)
 }
 
+/// The version an `If-Match` header names (`W/"3"`, `"3"` or `3`).
+pub fn if_match_version(value: &str) -> Option<i64> {
+    let v = value.trim();
+    let v = v.strip_prefix("W/").unwrap_or(v);
+    v.trim_matches('"').parse().ok()
+}
+
+/// `PUT /fhir/r4/{type}/{id}`: a new version of a record the clinic may write,
+/// for records made of one resource (an immunization, a medication). With
+/// `If-Match`, a version other than the current one is 409 and changes nothing.
+pub async fn update(
+    state: web::Data<AppState>,
+    org: Result<AuthenticatedOrganization, ApiError>,
+    path: web::Path<(String, String)>,
+    req: actix_web::HttpRequest,
+    payload: web::Payload,
+) -> FhirResult<HttpResponse> {
+    let (resource_type, id) = path.into_inner();
+    if !CREATABLE.contains(&resource_type.as_str()) {
+        return Err(ApiError::MethodNotAllowed(format!("{resource_type} cannot be updated here")).into());
+    }
+    let org = authorize(org, &resource_type, Action::Update)?;
+    let if_match = match req.headers().get(header::IF_MATCH) {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(if_match_version)
+                .ok_or_else(|| bad_request("If-Match must be a version ETag such as W/\"1\""))?,
+        ),
+    };
+    let body = read_body(payload).await?;
+    let resource = parse_resource(&body, &resource_type)?;
+    if resource.resource_type() != resource_type {
+        return Err(bad_element("resourceType", format!("must be {resource_type}")));
+    }
+    if resource.id() != Some(id.as_str()) {
+        return Err(bad_element(&format!("{resource_type}.id"), "must equal the id in the URL"));
+    }
+    let missing = format!("{resource_type}/{id} is not known");
+    let not_found = move || FhirError::from(ApiError::NotFound(missing.clone()));
+    let record_id = Uuid::parse_str(&id).map_err(|_| not_found())?;
+    let location = format!("{}/fhir/r4/{resource_type}/{id}", state.base_url()?);
+    let keys = state.keys.clone();
+    let version = db(&state, move |conn| {
+        let visible = Visible::load(conn, &keys, &org.organization_id)?;
+        let opened = visible
+            .grants
+            .iter()
+            .enumerate()
+            .find_map(|(i, g)| crate::consent::access::open_record(conn, g, record_id).transpose().map(|r| (i, r)));
+        let Some((grant_index, opened)) = opened else { return Err(not_found()) };
+        let opened = opened?;
+        let grant = &visible.grants[grant_index];
+        let account = grant.account_id.clone();
+        let kind: RecordKind = opened.row.kind.parse().map_err(|_| ApiError::Internal("stored kind".into()))?;
+        let subject: Subject = opened.row.subject.parse().map_err(|_| ApiError::Internal("stored subject".into()))?;
+        let current = match opened.history.winner().map(|v| &v.change) {
+            Some(Change::Edit(b)) => b.clone(),
+            _ => return Err(not_found()),
+        };
+        let patient = visible.patient_id(&account, &subject);
+        let parts = to_fhir(&current, &MappingContext::new(record_id, patient.clone()))
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        if parts.len() != 1 || parts[0].resource_type() != resource_type {
+            return Err(unprocessable(
+                &resource_type,
+                "only records made of this one resource can be updated; this record has several parts",
+            )
+            .into());
+        }
+        if let Some(expected) = if_match {
+            if expected != opened.row.version {
+                return Err(ApiError::Conflict(format!(
+                    "If-Match names version {expected}, but the current version is {}",
+                    opened.row.version
+                ))
+                .into());
+            }
+        }
+        if reference_of(&resource, &resource_type)?.trim_start_matches("Patient/") != patient {
+            return Err(bad_element(
+                &format!("{resource_type}.subject"),
+                "an update cannot move the record to another patient",
+            ));
+        }
+        let new_body = from_fhir(kind, std::slice::from_ref(&resource)).map_err(mapping_error)?;
+        if let Err(errors) = new_body.validate(&ValidationContext::new(Utc::now().date_naive())) {
+            let problems = errors.issues().iter().map(|i| (i.path.clone(), i.reason.clone())).collect();
+            unprocessable_if_any(&format!("{resource_type}: the {kind} fails validation"), problems)?;
+        }
+        let grantee = OrganizationId::new(org.organization_id.as_str())
+            .map_err(|_| ApiError::Forbidden("this organization id cannot hold grants".into()))?;
+        let allowed = visible.grants.iter().any(|g| {
+            g.account_id == account
+                && g.grant
+                    .check(&AccessRequest {
+                        grantee: &grantee,
+                        purpose: g.grant.purpose,
+                        action: ConsentAction::Write,
+                        kind,
+                        subject,
+                        record_date: new_body.effective_date(),
+                        at: Utc::now(),
+                    })
+                    .is_ok()
+        });
+        if !allowed {
+            return Err(ApiError::Forbidden(format!("writing this {kind} record is not allowed")).into());
+        }
+        let device: String = format!("org:{}", org.organization_id).chars().take(DeviceId::MAX_CHARS).collect();
+        let device_id = DeviceId::new(device.clone()).map_err(|_| ApiError::Internal("bad org device id".into()))?;
+        let now = now_ms();
+        let last = opened.history.versions().map(|v| v.stamp.hlc).max().unwrap_or_default();
+        let mut history = opened.history.clone();
+        let new_version = opened.row.version + 1;
+        history.merge(RecordVersion {
+            stamp: VersionStamp::new(last.tick(now as u64), device_id),
+            base_version: opened.row.version as u64,
+            change: Change::Edit(new_body.clone()),
+        });
+        let envelope = seal_history(
+            &opened.dek,
+            &RecordAad { account_id: &account, record_id, version: new_version as u64 },
+            &history,
+        );
+        let grant_id = grant.grant_id();
+        write_transaction(conn, |conn| {
+            let (seq, count) = crate::sync::store::lock_account(conn, &account)?
+                .ok_or_else(|| ApiError::NotFound("the family's account no longer exists".into()))?;
+            let now_version = crate::sync::store::current_versions(conn, &account, &[record_id.to_string()])?;
+            if now_version.get(&record_id.to_string()) != Some(&opened.row.version) {
+                return Err(ApiError::Conflict("the record changed meanwhile; read it again".into()).into());
+            }
+            crate::sync::store::update_record(
+                conn,
+                &crate::sync::store::RecordWrite {
+                    account_id: &account,
+                    record_id: record_id.to_string(),
+                    kind: kind.as_str(),
+                    subject: subject.to_string(),
+                    effective_date: new_body.effective_date().map(|d| d.to_string()),
+                    version: new_version,
+                    seq: seq + 1,
+                    deleted: false,
+                    envelope: &envelope,
+                    wrapped_key: &opened.row.wrapped_key,
+                    device_id: &device,
+                    updated_at: now,
+                },
+            )?;
+            crate::sync::store::set_account_counters(conn, &account, seq + 1, count)?;
+            crate::audit::append(
+                conn,
+                &account,
+                now,
+                &crate::audit::NewAuditEvent::new(&org.actor(), "fhir_write", "success")
+                    .grant(&grant_id)
+                    .records(vec![record_id.to_string()]),
+            )?;
+            Ok::<(), FhirError>(())
+        })?;
+        Ok(new_version)
+    })
+    .await?;
+    let mut resp = HttpResponse::Ok();
+    resp.insert_header((header::LOCATION, format!("{location}/_history/{version}")));
+    Ok(resp.insert_header((header::ETAG, format!("W/\"{version}\""))).finish())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -468,6 +638,14 @@ mod tests {
         bundle.entry[0] = entry(Resource::Patient(Default::default()), "urn:uuid:1");
         let err = groups_of(&bundle).err().unwrap();
         assert_eq!(err.1.as_deref(), Some("Bundle.entry[0].resource.resourceType"));
+    }
+
+    #[test]
+    fn if_match_takes_weak_strong_and_bare_versions() {
+        assert_eq!(if_match_version("W/\"3\""), Some(3));
+        assert_eq!(if_match_version("\"12\""), Some(12));
+        assert_eq!(if_match_version("7"), Some(7));
+        assert_eq!(if_match_version("W/\"x\""), None);
     }
 
     #[test]
