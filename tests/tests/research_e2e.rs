@@ -481,6 +481,33 @@ fn bad_export_requests_are_clear_4xx_and_other_organizations_cannot_see_an_expor
         let export_id = status_url.rsplit('/').next().unwrap();
         assert!(!env.dir.path().join("research").join(export_id).exists(), "files deleted");
         send("DELETE", &status_url, Some(&token), None, None).problem(404);
+
+        // At most two exports run at once per organization: a third is 429 until one is cancelled.
+        let (pool, _) = phr_server::db::open(&env.db.target, 1).unwrap();
+        let mut conn = pool.get().unwrap();
+        let running: Vec<String> = (0..2).map(|_| Uuid::new_v4().to_string()).collect();
+        for id in &running {
+            let now = chrono::Utc::now().timestamp_millis();
+            let row = phr_server::research::store::ExportRow {
+                export_id: id.clone(),
+                organization_id: RESEARCH.into(),
+                state: "running".into(),
+                request_json: "{}".into(),
+                progress: 0,
+                records_done: 0,
+                manifest_json: None,
+                error: None,
+                created_at: now,
+                updated_at: now,
+                expires_at: None,
+            };
+            phr_server::research::store::insert(&mut conn, &row).unwrap();
+        }
+        send("GET", &url(""), Some(&token), None, None).problem(429);
+        let first = env.url(&format!("/research/v1/exports/{}", running[0]));
+        assert_eq!(call("DELETE", &first, &token).0, 202);
+        send("GET", &first, Some(&token), None, None).problem(404);
+        assert_eq!(call("GET", &url("?_type=newborn"), &token).0, 202);
     }
 }
 

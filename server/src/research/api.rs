@@ -26,6 +26,9 @@ use crate::error::ApiError;
 use crate::http::{now_ms, AppState};
 use crate::smart::{Action, AuthenticatedOrganization};
 
+/// Most exports one organization may have running at once (429 beyond).
+pub const MAX_RUNNING_PER_ORGANIZATION: i64 = 2;
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(kick_off).service(status).service(cancel).service(download);
 }
@@ -110,7 +113,22 @@ async fn kick_off(
         updated_at: now,
         expires_at: None,
     };
-    state.db(move |conn| Ok(store::insert(conn, &row)?)).await?;
+    let inserted = state
+        .db(move |conn| {
+            crate::db::write_transaction(conn, |c| {
+                if store::unfinished_of(c, &row.organization_id)? >= MAX_RUNNING_PER_ORGANIZATION {
+                    return Ok(false);
+                }
+                store::insert(c, &row)?;
+                Ok::<_, ApiError>(true)
+            })
+        })
+        .await?;
+    if !inserted {
+        return Err(ApiError::TooManyRequests(format!(
+            "at most {MAX_RUNNING_PER_ORGANIZATION} exports may run at once: wait for one to finish or cancel it"
+        )));
+    }
     tracing::info!(export_id = %export_id, organization_id = %org.organization_id, "research export requested");
     jobs::spawn(state.pool.clone(), state.keys.clone(), state.research.clone(), export_id.clone());
     Ok(HttpResponse::Accepted()

@@ -87,6 +87,15 @@ pub fn complete(
     Ok(n == 1)
 }
 
+/// How many unfinished jobs an organization has.
+pub fn unfinished_of(conn: &mut DbConnection, organization_id: &str) -> QueryResult<i64> {
+    research_exports::table
+        .filter(research_exports::organization_id.eq(organization_id))
+        .filter(research_exports::state.eq_any([QUEUED, RUNNING]))
+        .count()
+        .get_result(conn)
+}
+
 /// Ids of jobs in one of `states`.
 pub fn ids_in(conn: &mut DbConnection, states: &[&str]) -> QueryResult<Vec<String>> {
     research_exports::table
