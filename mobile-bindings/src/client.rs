@@ -411,16 +411,16 @@ impl Inner {
         })
     }
 
-    /// Adds a local version to a record (new or existing) and marks it pending.
+    /// Adds a local version to a record (new, or `existing` as stored) and marks it pending.
     fn local_change(
         &mut self,
         record_id: Uuid,
         kind: RecordKind,
         subject: Subject,
         change: Change<RecordBody>,
+        existing: Option<&RecordRow>,
     ) -> Result<(), PhrError> {
-        let existing = store::record_get(&mut self.conn, &record_id.to_string())?;
-        let (dek, mut history, server_version, local_rev) = match &existing {
+        let (dek, mut history, server_version, local_rev) = match existing {
             Some(row) => (self.dek(row)?, self.history(row)?, row.server_version, row.local_rev),
             None => (DataKey::generate(), BodyHistory::new(), 0, 0),
         };
@@ -596,7 +596,7 @@ impl PhrClient {
         let subject = parse_subject(&subject)?;
         let body = inner.validated_body(&subject, &body_json, None)?;
         let record_id = Uuid::now_v7();
-        inner.local_change(record_id, body.kind(), subject, Change::Edit(body))?;
+        inner.local_change(record_id, body.kind(), subject, Change::Edit(body), None)?;
         Ok(record_id.to_string())
     }
 
@@ -612,7 +612,7 @@ impl PhrClient {
             return Err(PhrError::invalid("kind", format!("this record is a {kind}, not a {new_kind}")));
         }
         let body = inner.validated_body(&subject, &body_json, Some(&row.record_id))?;
-        inner.local_change(id, kind, subject, Change::Edit(body))
+        inner.local_change(id, kind, subject, Change::Edit(body), Some(&row))
     }
 
     /// Deletes a record, offline (a tombstone version; the history is kept).
@@ -621,7 +621,7 @@ impl PhrClient {
         inner.session()?;
         let (id, row) = inner.live_record(&record_id)?;
         let (kind, subject) = row_kind_subject(&row)?;
-        inner.local_change(id, kind, subject, Change::Delete)
+        inner.local_change(id, kind, subject, Change::Delete, Some(&row))
     }
 
     /// A live record's current content.

@@ -27,7 +27,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use crate::client::{parse_subject, row_kind_subject, Inner, PhrClient};
+use crate::client::{row_kind_subject, Inner, PhrClient};
 use crate::error::{FieldIssue, PhrError};
 use crate::store::{self, secrets, GrantRow, RecordRow};
 use crate::sync::transport::HttpTransport;
@@ -236,7 +236,7 @@ pub(crate) fn send_new_grant_keys(inner: &mut Inner, transport: &dyn HttpTranspo
     if grants.is_empty() {
         return Ok(0);
     }
-    let rows = store::live_records(&mut inner.conn)?;
+    let rows = store::synced_record_keys(&mut inner.conn)?;
     let now = Utc::now();
     let mut sent = 0u64;
     for g in grants {
@@ -326,9 +326,6 @@ impl PhrClient {
         let mut inner = self.lock();
         inner.session()?;
         let grant = build_grant(&request, Utc::now())?;
-        for s in &grant.scope.subjects {
-            parse_subject(&s.to_string())?;
-        }
         let view_key: ViewKeyResponse = inner.authed(self.transport.as_ref(), "GET", "/consent/v1/view-key", None)?;
         let view_public = HpkePublicKey::from_bytes(&view_key.public_key).map_err(|_| PhrError::Network {
             reason: "the server's view key is not an X25519 key".into(),
@@ -341,7 +338,7 @@ impl PhrClient {
         let grant_key = GrantKey::from_bytes(&grant_key_bytes)?;
         let account_id = inner.session()?.account_id.clone();
         let wrapped_grant_key = wrap_grant_key_to(&view_public, &grant_key, &account_id, grant.id.0)?;
-        let rows = store::live_records(&mut inner.conn)?;
+        let rows = store::synced_record_keys(&mut inner.conn)?;
         let in_scope_rows: Vec<&RecordRow> = rows.iter().filter(|r| in_scope(&grant, r)).collect();
         let record_keys = wrap_keys(&inner, &grant, &grant_key, &in_scope_rows)?;
         let sent: Vec<String> = record_keys.iter().map(|k| k.record_id.to_string()).collect();

@@ -209,6 +209,16 @@ pub fn live_records(conn: &mut SqliteConnection) -> Result<Vec<RecordRow>, PhrEr
     .load(conn)?)
 }
 
+/// Live records already on the server (not pending), without their sealed
+/// content (`sealed_local` is empty): what consent needs to wrap their keys.
+pub fn synced_record_keys(conn: &mut SqliteConnection) -> Result<Vec<RecordRow>, PhrError> {
+    Ok(diesel::sql_query(
+        "SELECT record_id, kind, subject, effective_date, server_version, pending, deleted, local_rev, wrapped_dek, \
+         X'' AS sealed_local FROM records WHERE NOT deleted AND NOT pending AND server_version > 0 ORDER BY record_id",
+    )
+    .load(conn)?)
+}
+
 /// One locally known consent grant.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct GrantRow {
