@@ -350,11 +350,16 @@ fn export(
     }
 
     let mut patients = PartFile::create(&dir, "Patient.ndjson".into())?;
-    for p in plan.patients(&pseudo) {
-        serde_json::to_writer(&mut patients.out, &p).map_err(|e| JobError::Failed(e.to_string()))?;
-        patients.out.write_all(b"\n")?;
-        patients.count += 1;
-    }
+    let mut written: Result<(), JobError> = Ok(());
+    plan.each_patient(&pseudo, |p| {
+        if written.is_ok() {
+            written = serde_json::to_writer(&mut patients.out, &p)
+                .map_err(|e| JobError::Failed(e.to_string()))
+                .and_then(|_| Ok(patients.out.write_all(b"\n")?));
+            patients.count += 1;
+        }
+    });
+    written?;
     // The secret is no longer needed: drop (and zeroize) it before the files are published.
     drop(pseudo);
 

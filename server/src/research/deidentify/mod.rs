@@ -351,20 +351,25 @@ impl Plan {
     /// birth period) and one per mother with rows, all pseudonymous.
     pub fn patients(&self, pseudo: &Pseudonymizer) -> Vec<serde_json::Value> {
         let mut out = Vec::new();
+        self.each_patient(pseudo, |p| out.push(p));
+        out
+    }
+
+    /// Calls `f` with each Patient resource in turn (one at a time: memory stays flat).
+    pub fn each_patient(&self, pseudo: &Pseudonymizer, mut f: impl FnMut(serde_json::Value)) {
         let mut keys: Vec<_> = self.children.keys().collect();
         keys.sort();
         for key in keys {
             let child = &self.children[key];
             if let Some(period) = &child.period {
-                out.push(rows::patient(&pseudo.person(&key.0, &Subject::Child(key.1)), Some((period, child.sex))));
+                f(rows::patient(&pseudo.person(&key.0, &Subject::Child(key.1)), Some((period, child.sex))));
             }
         }
         let mut mothers: Vec<_> = self.anchors.keys().collect();
         mothers.sort();
         for account in mothers {
-            out.push(rows::patient(&pseudo.person(account, &Subject::Mother), None));
+            f(rows::patient(&pseudo.person(account, &Subject::Mother), None));
         }
-        out
     }
 }
 

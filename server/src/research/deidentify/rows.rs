@@ -369,24 +369,84 @@ pub fn csv_line<S: AsRef<str>>(cells: &[S]) -> String {
 
 /// The FHIR Observation of a de-identified row: the module as code, each
 /// non-empty column as a component, the person as a pseudonymous Patient.
-pub fn observation(row: &DeidRow) -> Value {
+/// Serialized straight from borrowed fields (no intermediate JSON tree).
+pub fn observation(row: &DeidRow) -> Observation<'_> {
     let header = header(row.kind);
-    let components: Vec<Value> = header
+    let component = header
         .iter()
         .zip(&row.cells)
         .skip(1)
         .filter(|(_, v)| !v.is_empty())
-        .map(|(col, v)| json!({"code": {"coding": [{"system": ITEM_SYSTEM, "code": col}]}, "valueString": v}))
+        .map(|(col, v)| Component { code: Concept::of(ITEM_SYSTEM, col), value_string: v })
         .collect();
-    json!({
-        "resourceType": "Observation",
-        "id": row.id,
-        "meta": {"security": [pseudonymized_label()]},
-        "status": "final",
-        "code": {"coding": [{"system": MODULE_SYSTEM, "code": row.kind.as_str()}]},
-        "subject": {"reference": format!("Patient/{}", row.cells[0])},
-        "component": components,
-    })
+    Observation {
+        resource_type: "Observation",
+        id: &row.id,
+        meta: Meta::PSEUDED,
+        status: "final",
+        code: Concept::of(MODULE_SYSTEM, row.kind.as_str()),
+        subject: Reference { reference: format!("Patient/{}", row.cells.first().map_or("", String::as_str)) },
+        component,
+    }
+}
+
+/// A FHIR R4 Observation as emitted in research NDJSON.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Observation<'a> {
+    pub resource_type: &'static str,
+    pub id: &'a str,
+    pub meta: Meta,
+    pub status: &'static str,
+    pub code: Concept<'a>,
+    pub subject: Reference,
+    pub component: Vec<Component<'a>>,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct Meta {
+    pub security: [Coding<'static>; 1],
+}
+
+impl Meta {
+    const PSEUDED: Meta = Meta {
+        security: [Coding {
+            system: "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+            code: "PSEUDED",
+            display: Some("pseudonymized"),
+        }],
+    };
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct Coding<'a> {
+    pub system: &'a str,
+    pub code: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display: Option<&'a str>,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct Concept<'a> {
+    pub coding: [Coding<'a>; 1],
+}
+
+impl<'a> Concept<'a> {
+    fn of(system: &'a str, code: &'a str) -> Self {
+        Concept { coding: [Coding { system, code, display: None }] }
+    }
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct Reference {
+    pub reference: String,
+}
+
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Component<'a> {
+    pub code: Concept<'a>,
+    pub value_string: &'a str,
 }
 
 /// A pseudonymous Patient: gender and birth period for a child, nothing else.
