@@ -302,6 +302,75 @@ fn keyed_rows(
     Ok(Some(query.load(conn)?))
 }
 
+/// The ids and effective dates of the records `grants` (of one account) hold
+/// keys for, in scope and matching `filter`, read from the metadata columns
+/// only: nothing is decrypted. Each record appears once, and only if some
+/// grant's scope covers its metadata. Unordered. This is what a caller pages
+/// over before it decrypts just one page with [`readable_records`] and
+/// `filter.record_ids`.
+pub fn readable_record_dates(
+    conn: &mut DbConnection,
+    grants: &[&OpenGrant],
+    account_id: &str,
+    filter: &RecordFilter,
+) -> Result<Vec<(Uuid, Option<NaiveDate>)>, ApiError> {
+    let mut found: BTreeMap<Uuid, Option<NaiveDate>> = BTreeMap::new();
+    for open in grants.iter().filter(|g| g.account_id == account_id) {
+        let scope = &open.grant.scope;
+        let kinds: Vec<&'static str> = scope
+            .modules
+            .iter()
+            .filter(|k| filter.kinds.as_ref().is_none_or(|ks| ks.contains(k)))
+            .map(|k| k.as_str())
+            .collect();
+        let subjects: Vec<String> = scope
+            .subjects
+            .iter()
+            .filter(|s| filter.subject.as_ref().is_none_or(|f| f == *s))
+            .map(Subject::to_string)
+            .collect();
+        if kinds.is_empty() || subjects.is_empty() || filter.record_ids.is_some() || filter.after.is_some() {
+            continue;
+        }
+        let from = [scope.data_from, filter.date_from].into_iter().flatten().max();
+        let to = [scope.data_to, filter.date_to].into_iter().flatten().min();
+        let mut query = grant_record_keys::table
+            .inner_join(
+                records::table.on(records::account_id
+                    .eq(grant_record_keys::account_id)
+                    .and(records::record_id.eq(grant_record_keys::record_id))),
+            )
+            .filter(grant_record_keys::account_id.eq(open.account_id.clone()))
+            .filter(grant_record_keys::grant_id.eq(open.grant_id()))
+            .filter(records::deleted.eq(false))
+            .filter(records::kind.eq_any(kinds))
+            .filter(records::subject.eq_any(subjects))
+            .select((records::record_id, records::kind, records::subject, records::effective_date))
+            .into_boxed();
+        if let Some(from) = from {
+            query = query.filter(records::effective_date.ge(from.to_string()));
+        }
+        if let Some(to) = to {
+            query = query.filter(records::effective_date.le(to.to_string()));
+        }
+        let rows: Vec<(String, String, String, Option<String>)> = query.load(conn)?;
+        for (record_id, kind, subject, date) in rows {
+            let parsed = (|| {
+                let date = match date {
+                    None => None,
+                    Some(d) => Some(d.parse::<NaiveDate>().ok()?),
+                };
+                Some((Uuid::parse_str(&record_id).ok()?, kind.parse::<RecordKind>().ok()?, subject.parse().ok()?, date))
+            })();
+            let Some((record_id, kind, subject, date)) = parsed else { continue };
+            if scope.covers(kind, &subject, date) {
+                found.entry(record_id).or_insert(date);
+            }
+        }
+    }
+    Ok(found.into_iter().collect())
+}
+
 /// Unwraps the data key, opens the envelope and keeps the winning edit; `None`
 /// (logged without content) when something does not open or is out of scope.
 fn decrypt(open: &OpenGrant, row: KeyedRecordRow) -> Option<ReadableRecord> {
