@@ -178,6 +178,17 @@ fn a_clinic_sees_exactly_the_consented_subjects_modules_and_dates_and_revocation
         assert_eq!(ids.len() as u64, all_total, "no resource twice");
         assert!(paged.iter().all(|o| o["encounter"]["reference"].is_string()), "only visit observations, no vitals");
 
+        // Encounter pages (matched and paged on record metadata, one page decrypted) walk both visits in date order.
+        let paged = all_pages(&env.org, &format!("/fhir/r4/Encounter?patient={pid}&_count=1"));
+        let dates: Vec<&str> = paged.iter().map(|e| e["period"]["start"].as_str().unwrap()).collect();
+        assert_eq!(dates.len(), 2, "{paged:?}");
+        assert!(dates[0] < dates[1], "{dates:?}");
+        let (_, desc) = env.org.get(&format!("/fhir/r4/Encounter?patient={pid}&_count=1&_sort=-date"));
+        assert_eq!((total(&desc), entries(&desc).len()), (2, 1));
+        assert_eq!(entries(&desc)[0]["period"]["start"].as_str(), Some(dates[1]));
+        let (_, after) = env.org.get(&format!("/fhir/r4/Encounter?patient={pid}&date=gt{}", &dates[0][..10]));
+        assert_eq!(total(&after), 1, "{after}");
+
         // $everything: the Patient first, then both visits and all their observations.
         let (status, everything) = env.org.get(&format!("/fhir/r4/Patient/{pid}/$everything"));
         assert_eq!(status, 200, "{everything}");

@@ -55,10 +55,17 @@ where
 {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
     type Manager = <DbConnection as Connection>::TransactionManager;
-    match conn {
-        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
-        DbConnection::Postgresql(_) => Manager::begin_transaction(conn)?,
-    }
+    let _writer = match conn {
+        DbConnection::Sqlite(c) => {
+            let permit = SqliteWriterGate::enter();
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+            Some(permit)
+        }
+        DbConnection::Postgresql(_) => {
+            Manager::begin_transaction(conn)?;
+            None
+        }
+    };
     match f(&mut *conn) {
         Ok(value) => {
             Manager::commit_transaction(conn)?;
@@ -68,6 +75,50 @@ where
             Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
             Err(rollback_error) => Err(rollback_error.into()),
         },
+    }
+}
+
+/// How long a SQLite writer waits for the in-process gate before going on to
+/// SQLite's own locking (its `busy_timeout` then applies as before).
+const SQLITE_WRITER_GATE_WAIT: Duration = Duration::from_secs(5);
+
+/// Queues this process's SQLite write transactions in turn. SQLite has one
+/// writer; without this, concurrent `BEGIN IMMEDIATE`s find the lock busy and
+/// SQLite's busy handler *sleeps* (1, 2, 5, … up to 100 ms) while the lock is
+/// often already free again, so under load (e.g. 32 FHIR clients, each read
+/// audited) writers idle instead of running. A waiter here is woken the moment
+/// the previous writer commits. The wait is bounded: after
+/// [`SQLITE_WRITER_GATE_WAIT`] the writer goes on without the gate (so a
+/// nested or stuck writer degrades to SQLite's busy handling, never a deadlock).
+struct SqliteWriterGate {
+    held: bool,
+}
+
+static SQLITE_WRITER_BUSY: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+static SQLITE_WRITER_FREED: std::sync::Condvar = std::sync::Condvar::new();
+
+impl SqliteWriterGate {
+    fn enter() -> SqliteWriterGate {
+        let mut busy = SQLITE_WRITER_BUSY.lock().unwrap_or_else(|e| e.into_inner());
+        let deadline = std::time::Instant::now() + SQLITE_WRITER_GATE_WAIT;
+        while *busy {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return SqliteWriterGate { held: false };
+            }
+            busy = SQLITE_WRITER_FREED.wait_timeout(busy, left).unwrap_or_else(|e| e.into_inner()).0;
+        }
+        *busy = true;
+        SqliteWriterGate { held: true }
+    }
+}
+
+impl Drop for SqliteWriterGate {
+    fn drop(&mut self) {
+        if self.held {
+            *SQLITE_WRITER_BUSY.lock().unwrap_or_else(|e| e.into_inner()) = false;
+            SQLITE_WRITER_FREED.notify_one();
+        }
     }
 }
 

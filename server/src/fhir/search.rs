@@ -20,7 +20,7 @@ use super::outcome::bad_request;
 use super::{
     audit_denied, audit_reads, authorize, db, fhir_response, kinds_yielding, resources_of, FhirResult, Visible,
 };
-use crate::consent::access::{readable_records, ReadableRecord, RecordFilter, MAX_PAGE};
+use crate::consent::access::{readable_record_dates, readable_records, ReadableRecord, RecordFilter, MAX_PAGE};
 use crate::error::ApiError;
 use crate::http::AppState;
 use crate::smart::{Action, AuthenticatedOrganization};
@@ -190,17 +190,7 @@ pub fn matches(
     params: &SearchParams,
 ) -> FhirResult<(Vec<Hit>, Vec<ReadableRecord>)> {
     let kinds = kinds_yielding(resource_type).to_vec();
-    let targets: Vec<(String, Option<Subject>)> = match &params.patient {
-        Some(p) => match visible.resolve(p) {
-            Some((account, subject)) => vec![(account, Some(subject))],
-            None => return Ok((Vec::new(), Vec::new())),
-        },
-        None => {
-            let mut accounts: Vec<String> = visible.grants.iter().map(|g| g.account_id.clone()).collect();
-            accounts.dedup();
-            accounts.into_iter().map(|a| (a, None)).collect()
-        }
-    };
+    let targets = targets(visible, params);
     let (date_from, date_to) = date_window(&params.dates);
     let mut records = Vec::new();
     for (account, subject) in targets {
@@ -245,6 +235,92 @@ pub fn matches(
     Ok((hits, records))
 }
 
+/// The (account, subject) pairs a search looks at: the asked patient, or every account with a grant.
+fn targets(visible: &Visible, params: &SearchParams) -> Vec<(String, Option<Subject>)> {
+    match &params.patient {
+        Some(p) => visible.resolve(p).map(|(account, subject)| (account, Some(subject))).into_iter().collect(),
+        None => {
+            let mut accounts: Vec<String> = visible.grants.iter().map(|g| g.account_id.clone()).collect();
+            accounts.dedup();
+            accounts.into_iter().map(|a| (a, None)).collect()
+        }
+    }
+}
+
+/// Resource types each of whose records yields exactly one resource of the
+/// type, whose id is the record id and whose date is the record's effective
+/// date (a unit test checks this over every kind's examples; each page checks
+/// it again on the decrypted records). Their searches without `code` /
+/// `category` are matched, counted, sorted and paged on the record metadata,
+/// so only the page is decrypted and mapped.
+pub const ONE_PER_RECORD: &[&str] = &["Encounter"];
+
+/// A page paged on metadata: its resources, the records they came from, and the total of matches.
+pub type MetadataPage = (Vec<Resource>, Vec<ReadableRecord>, usize);
+
+/// One page of a search on a [`ONE_PER_RECORD`] type, paged on the record
+/// metadata: (the page's resources, the records they came from, the total).
+/// `None` when the search does not qualify, or a decrypted record of the page
+/// disagrees with its metadata: the caller then matches in memory ([`matches`]).
+pub fn page_by_metadata(
+    conn: &mut crate::db::DbConnection,
+    visible: &Visible,
+    resource_type: &str,
+    params: &SearchParams,
+) -> FhirResult<Option<MetadataPage>> {
+    if !ONE_PER_RECORD.contains(&resource_type) || !params.codes.is_empty() || !params.categories.is_empty() {
+        return Ok(None);
+    }
+    let kinds = kinds_yielding(resource_type).to_vec();
+    let (date_from, date_to) = date_window(&params.dates);
+    let mut all: Vec<(Option<NaiveDate>, String, usize)> = Vec::new();
+    let targets = targets(visible, params);
+    for (t, (account, subject)) in targets.iter().enumerate() {
+        let grants: Vec<_> = visible.grants.iter().filter(|g| &g.account_id == account).collect();
+        let filter =
+            RecordFilter { kinds: Some(kinds.clone()), subject: *subject, date_from, date_to, ..Default::default() };
+        for (id, date) in readable_record_dates(conn, &grants, account, &filter)? {
+            if date_matches(date, &params.dates) {
+                all.push((date, id.to_string(), t));
+            }
+        }
+    }
+    // The order of `matches`: (date, id), or date descending then id.
+    all.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    if params.descending {
+        all.sort_by(|a, b| (b.0, &a.1).cmp(&(a.0, &b.1)));
+    }
+    let total = all.len();
+    let page: Vec<_> = all.into_iter().skip(params.offset).take(params.count).collect();
+    let mut opened: std::collections::HashMap<String, ReadableRecord> = std::collections::HashMap::new();
+    for (t, (account, subject)) in targets.iter().enumerate() {
+        let ids: Vec<uuid::Uuid> =
+            page.iter().filter(|p| p.2 == t).filter_map(|p| uuid::Uuid::parse_str(&p.1).ok()).collect();
+        if ids.is_empty() {
+            continue;
+        }
+        let filter =
+            RecordFilter { kinds: Some(kinds.clone()), subject: *subject, record_ids: Some(ids), ..Default::default() };
+        for r in readable_records(conn, &visible.grants, account, &filter, MAX_PAGE)? {
+            opened.insert(r.record_id.to_string(), r);
+        }
+    }
+    let mut resources = Vec::with_capacity(page.len());
+    let mut records = Vec::with_capacity(page.len());
+    for (date, id, _) in page {
+        let Some(record) = opened.remove(&id) else { return Ok(None) };
+        let mut of_type = resources_of(visible, &record)?.into_iter().filter(|r| r.resource_type() == resource_type);
+        let (Some(resource), None) = (of_type.next(), of_type.next()) else { return Ok(None) };
+        let json = serde_json::to_value(&resource).map_err(|e| ApiError::Internal(e.to_string()))?;
+        if resource.id() != Some(id.as_str()) || resource_date(&json) != date {
+            return Ok(None);
+        }
+        resources.push(resource);
+        records.push(record);
+    }
+    Ok(Some((resources, records, total)))
+}
+
 fn read_page(
     conn: &mut crate::db::DbConnection,
     grants: &[&crate::consent::access::OpenGrant],
@@ -270,6 +346,18 @@ fn read_page(
 pub fn searchset(base: &str, resource_type: &str, query: &str, params: &SearchParams, all: Vec<Resource>) -> Bundle {
     let total = all.len();
     let page: Vec<Resource> = all.into_iter().skip(params.offset).take(params.count).collect();
+    searchset_page(base, resource_type, query, params, page, total)
+}
+
+/// A `searchset` Bundle of `page` (the matches from `params.offset` on) out of `total` matches.
+pub fn searchset_page(
+    base: &str,
+    resource_type: &str,
+    query: &str,
+    params: &SearchParams,
+    page: Vec<Resource>,
+    total: usize,
+) -> Bundle {
     let kept: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
         .filter(|(k, _)| k != "_offset")
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -332,6 +420,10 @@ pub async fn search(
                 }
             }
         }
+        if let Some((page, records, total)) = page_by_metadata(conn, &visible, &resource_type, &params)? {
+            audit_reads(conn, &org.actor(), "fhir_search", &records.iter().collect::<Vec<_>>())?;
+            return Ok(searchset_page(&base, &resource_type, &query, &params, page, total));
+        }
         let (hits, records) = matches(conn, &visible, &resource_type, &params)?;
         let page_records: Vec<&ReadableRecord> = {
             let mut idx: Vec<usize> = hits.iter().skip(params.offset).take(params.count).map(|h| h.record).collect();
@@ -378,6 +470,31 @@ mod tests {
         assert!(parse("Observation", "_count=0", obs).is_err());
         assert!(parse("Observation", "flavour=sweet", obs).is_err());
         assert!(parse("Immunization", "category=vital-signs", SEARCHABLE[1].1).is_err());
+    }
+
+    #[test]
+    fn one_per_record_types_yield_one_resource_per_record_with_its_id_and_effective_date() {
+        let bodies: Vec<_> = phr_core::dataset::examples::all_full()
+            .into_iter()
+            .chain(phr_core::dataset::examples::all_minimal())
+            .collect();
+        for t in ONE_PER_RECORD {
+            let kinds = kinds_yielding(t);
+            assert!(!kinds.is_empty());
+            for body in bodies.iter().filter(|b| kinds.contains(&b.kind())) {
+                let record_id = uuid::Uuid::new_v4();
+                let ctx = phr_fhir::mapping::MappingContext::new(record_id, "p");
+                let of_type: Vec<Resource> = phr_fhir::mapping::to_fhir(body, &ctx)
+                    .unwrap()
+                    .into_iter()
+                    .filter(|r| r.resource_type() == *t)
+                    .collect();
+                assert_eq!(of_type.len(), 1, "{t} from {:?}", body.kind());
+                assert_eq!(of_type[0].id(), Some(record_id.to_string().as_str()));
+                let json = serde_json::to_value(&of_type[0]).unwrap();
+                assert_eq!(resource_date(&json), body.effective_date(), "{t} from {:?}", body.kind());
+            }
+        }
     }
 
     #[test]
