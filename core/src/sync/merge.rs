@@ -154,6 +154,12 @@ impl<T> RecordHistory<T> {
         self.versions.values().max_by(|a, b| key(a, self.effective(a)).cmp(&key(b, self.effective(b))))
     }
 
+    /// Consumes the history and returns its current version ([`RecordHistory::winner`]) without cloning it.
+    pub fn into_winner(mut self) -> Option<RecordVersion<T>> {
+        let stamp = self.winner()?.stamp.clone();
+        self.versions.remove(&stamp)
+    }
+
     /// Every version except the winner, in stamp order (oldest first).
     pub fn losers(&self) -> impl Iterator<Item = &RecordVersion<T>> {
         let winner = self.winner().map(|w| &w.stamp);
@@ -215,6 +221,18 @@ mod tests {
 
     fn history(vs: &[RecordVersion<String>]) -> RecordHistory<String> {
         vs.iter().cloned().collect()
+    }
+
+    #[test]
+    fn into_winner_returns_the_same_version_as_winner_including_an_absorbing_delete() {
+        let a = edit(10, "phone-a", 1, "a");
+        let b = edit(11, "phone-b", 1, "b");
+        let h = history(&[b.clone(), a.clone()]);
+        assert_eq!(h.clone().into_winner().as_ref(), h.winner());
+        let d = delete(5, "phone-a", 1);
+        let h = history(&[a, b, d.clone()]);
+        assert_eq!(h.clone().into_winner(), Some(d));
+        assert!(RecordHistory::<String>::new().into_winner().is_none());
     }
 
     #[test]

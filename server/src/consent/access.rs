@@ -460,8 +460,8 @@ fn decrypt(open: &OpenGrant, row: KeyedRecordRow) -> Option<ReadableRecord> {
             return None;
         }
     };
-    let body = match history.winner().map(|v| &v.change) {
-        Some(Change::Edit(body)) if body.kind() == kind => body.clone(),
+    let body = match history.into_winner().map(|v| v.change) {
+        Some(Change::Edit(body)) if body.kind() == kind => body,
         _ => return None,
     };
     Some(ReadableRecord {

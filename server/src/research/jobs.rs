@@ -13,7 +13,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
 use phr_core::consent::Purpose;
 use phr_core::dataset::RecordKind;
 use serde::{Deserialize, Serialize};
@@ -21,8 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::deidentify::{rows, DeidConfig, Pseudonymizer, SourceRecord, Survey};
 use super::store;
 use crate::audit::{self, NewAuditEvent};
-use crate::consent::access::{open_grants, readable_records, RecordFilter};
-use crate::db::schema::consent_grants;
+use crate::consent::access::{open_grants, readable_records, OpenGrant, RecordFilter};
 use crate::db::{write_transaction, DbConnection, DbPool};
 use crate::error::ApiError;
 use crate::http::now_ms;
@@ -186,34 +184,39 @@ fn remove_dir(dir: &Path) {
     }
 }
 
-/// Families with an active research grant to `organization_id`, in account order.
-fn research_accounts(conn: &mut DbConnection, organization_id: &str) -> QueryResult<Vec<String>> {
-    consent_grants::table
-        .filter(consent_grants::organization_id.eq(organization_id))
-        .filter(consent_grants::state.eq("active"))
-        .select(consent_grants::account_id)
-        .distinct()
-        .order(consent_grants::account_id.asc())
-        .load(conn)
-}
-
-/// Streams every consented record of one account in `kinds`, page by page; returns the grant ids used.
-fn each_record(
+/// The usable research grants of `organization_id`, opened once for the whole job (both passes),
+/// grouped by family in account order. The grant keys zeroize when the job drops them; a grant
+/// revoked meanwhile loses its wrapped data keys, so it reads nothing more in pass 2.
+fn research_families(
     conn: &mut DbConnection,
     keys: &KeyStore,
     organization_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, Vec<OpenGrant>)>, JobError> {
+    let mut families: Vec<(String, Vec<OpenGrant>)> = Vec::new();
+    for grant in open_grants(conn, keys, organization_id, &[Purpose::Research], None, now)? {
+        match families.last_mut() {
+            Some((account, grants)) if *account == grant.account_id => grants.push(grant),
+            _ => families.push((grant.account_id.clone(), vec![grant])),
+        }
+    }
+    Ok(families)
+}
+
+/// Streams every consented record of one family in `kinds`, page by page, through its opened grants.
+fn each_record(
+    conn: &mut DbConnection,
+    grants: &[OpenGrant],
     account_id: &str,
     kinds: &[RecordKind],
-    now: DateTime<Utc>,
     mut f: impl FnMut(SourceRecord, i64) -> Result<(), JobError>,
-) -> Result<Vec<String>, JobError> {
-    let grants = open_grants(conn, keys, organization_id, &[Purpose::Research], Some(account_id), now)?;
-    if grants.is_empty() {
-        return Ok(Vec::new());
+) -> Result<(), JobError> {
+    if grants.is_empty() || kinds.is_empty() {
+        return Ok(());
     }
     let mut filter = RecordFilter { kinds: Some(kinds.to_vec()), ..RecordFilter::default() };
     loop {
-        let page = readable_records(conn, &grants, account_id, &filter, PAGE)?;
+        let page = readable_records(conn, grants, account_id, &filter, PAGE)?;
         let full = page.len() as i64 == PAGE;
         filter.after = page.last().map(|r| r.record_id);
         for r in page {
@@ -227,7 +230,26 @@ fn each_record(
             break;
         }
     }
-    Ok(grants.iter().map(|g| g.grant_id()).collect())
+    Ok(())
+}
+
+/// Families whose export audit event is still to be written: flushed in one transaction every
+/// [`AUDIT_BATCH`] families (and at the end), instead of one commit per family.
+const AUDIT_BATCH: usize = 500;
+
+fn flush_audit(conn: &mut DbConnection, actor: &str, pending: &mut Vec<(String, String)>) -> Result<(), JobError> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let at = now_ms();
+    write_transaction(conn, |c| {
+        for (account, grant) in pending.iter() {
+            audit::append(c, account, at, &NewAuditEvent::new(actor, "research_export", "success").grant(grant))?;
+        }
+        Ok::<(), diesel::result::Error>(())
+    })?;
+    pending.clear();
+    Ok(())
 }
 
 /// Throttled progress writes that also notice a cancel.
@@ -286,20 +308,21 @@ fn export(
     fs::create_dir_all(&dir)?;
     let pseudo =
         Pseudonymizer::random().map_err(|_| JobError::Failed("no randomness for the extract secret".into()))?;
-    let accounts = research_accounts(conn, organization_id)?;
-    let n = accounts.len().max(1) as i64;
+    let families = research_families(conn, keys, organization_id, now)?;
+    let n = families.len().max(1) as i64;
     let mut progress = Progress { export_id, last: Instant::now() };
 
-    // Pass 1: the facts de-identification needs, from the requested modules and the birth anchors.
-    let mut survey_kinds = request.types.clone();
+    // Pass 1: the facts de-identification needs, from the birth anchors and the requested modules
+    // that carry codes or numbers (the others are filtered out in SQL: never read nor decrypted).
+    let mut survey_kinds: Vec<RecordKind> = request.types.iter().copied().filter(|k| rows::feeds_survey(*k)).collect();
     for k in [RecordKind::MotherProfile, RecordKind::Delivery, RecordKind::Newborn] {
         if !survey_kinds.contains(&k) {
             survey_kinds.push(k);
         }
     }
     let mut survey = Survey::new();
-    for (i, account) in accounts.iter().enumerate() {
-        each_record(conn, keys, organization_id, account, &survey_kinds, now, |rec, _| {
+    for (i, (account, grants)) in families.iter().enumerate() {
+        each_record(conn, grants, account, &survey_kinds, |rec, _| {
             survey.observe(&rec);
             Ok(())
         })?;
@@ -319,9 +342,10 @@ fn export(
     let mut consents: Vec<String> = Vec::new();
     let mut done: u64 = 0;
     let actor = format!("organization:{organization_id}");
-    for (i, account) in accounts.iter().enumerate() {
+    let mut pending_audit: Vec<(String, String)> = Vec::new();
+    for (i, (account, grants)) in families.iter().enumerate() {
         let mut emitted = 0u64;
-        let grants = each_record(conn, keys, organization_id, account, &request.types, now, |rec, updated_at| {
+        each_record(conn, grants, account, &request.types, |rec, updated_at| {
             done += 1;
             if request.since_ms.is_some_and(|since| updated_at < since) {
                 return Ok(());
@@ -339,15 +363,17 @@ fn export(
             Ok(())
         })?;
         if emitted > 0 {
-            let at = now_ms();
-            let grant = grants.first().cloned().unwrap_or_default();
-            write_transaction(conn, |c| {
-                audit::append(c, account, at, &NewAuditEvent::new(&actor, "research_export", "success").grant(&grant))
-            })?;
-            consents.extend(grants);
+            let grant_ids: Vec<String> = grants.iter().map(|g| g.grant_id()).collect();
+            pending_audit.push((account.clone(), grant_ids.first().cloned().unwrap_or_default()));
+            consents.extend(grant_ids);
+            if pending_audit.len() >= AUDIT_BATCH {
+                flush_audit(conn, &actor, &mut pending_audit)?;
+            }
         }
         progress.tick(conn, 50 + (i as i64 + 1) * 50 / n, done, false)?;
     }
+    flush_audit(conn, &actor, &mut pending_audit)?;
+    drop(families);
 
     let mut patients = PartFile::create(&dir, "Patient.ndjson".into())?;
     let mut written: Result<(), JobError> = Ok(());

@@ -11,6 +11,7 @@
 //!
 //! - `export_records_per_s`: consented records exported / `export_total_s`;
 //! - `export_total_s`: kick-off to manifest (both passes, all files written);
+//! - `export_server_cpu_s`: the server's CPU time (user + system) during the export;
 //! - `export_peak_rss_mb`: the server's peak resident set (VmHWM) at the end.
 //!
 //! Targets: ≥ 50,000 records/s and ≤ 200 MB whatever the size.
@@ -121,6 +122,7 @@ fn run(args: &Args) -> Result<(), String> {
     let now = chrono::Utc::now().timestamp();
     let (token, _) = tokens.issue_organization(ORG, "system/*.rs", now).map_err(|e| e.to_string())?;
 
+    let cpu_before = cpu_s(server.pid())?;
     let started = Instant::now();
     let (status, location, body) = get(&server.url("/research/v1/$export"), &token)?;
     if status != 202 {
@@ -136,6 +138,7 @@ fn run(args: &Args) -> Result<(), String> {
         }
     };
     let total = started.elapsed().as_secs_f64();
+    let cpu = cpu_s(server.pid())? - cpu_before;
     let rss = peak_rss_mb(server.pid())?;
 
     // Check: one Observation per exported row, the report's k, and keep the CSVs for pycanon.
@@ -167,6 +170,7 @@ fn run(args: &Args) -> Result<(), String> {
     );
     println!("export_records_per_s {:.0} records/s", loaded as f64 / total);
     println!("export_total_s {total:.2} s");
+    println!("export_server_cpu_s {cpu:.2} s");
     println!("export_peak_rss_mb {rss:.1} MB");
     Ok(())
 }
@@ -357,6 +361,18 @@ fn family_bodies(i: usize, n: usize, birth: NaiveDate) -> Vec<(Subject, RecordBo
         j += 1;
     }
     out
+}
+
+/// CPU time (user + system, all threads) a process has used so far, in seconds: a load-independent
+/// cost figure beside the wall-clock rate on a shared machine.
+fn cpu_s(pid: u32) -> Result<f64, String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| e.to_string())?;
+    // Fields after the parenthesised command name: state is field 3, utime 14 and stime 15.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).ok_or("malformed /proc stat")?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).ok_or("malformed /proc stat");
+    // USER_HZ is 100 on Linux.
+    Ok((ticks(11)? + ticks(12)?) / 100.0)
 }
 
 /// Peak resident set of a process (VmHWM), in MiB.

@@ -140,6 +140,22 @@ fn leak(kind: RecordKind, column: &'static str) -> &'static str {
 }
 
 /// Calls `f(module.column, value)` for every numeric value of `body` (pass 1).
+/// Whether records of `kind` can add anything to the pass-1 survey beyond the birth anchors
+/// (codes or numeric items): pass 1 reads only these. Exhaustive, so a new kind must decide.
+pub(crate) fn feeds_survey(kind: RecordKind) -> bool {
+    match kind {
+        RecordKind::Pregnancy | RecordKind::Development => false,
+        RecordKind::MotherProfile
+        | RecordKind::PrenatalVisit
+        | RecordKind::Delivery
+        | RecordKind::Newborn
+        | RecordKind::ChildCheckup
+        | RecordKind::Immunization
+        | RecordKind::Medication
+        | RecordKind::SelfVitals => true,
+    }
+}
+
 pub(crate) fn numbers_of(body: &RecordBody, mut f: impl FnMut(&'static str, f64)) {
     let kind = body.kind();
     for (column, value) in numeric_fields(body) {

@@ -310,3 +310,15 @@ fn every_emitted_resource_is_labelled_pseudonymized() {
 fn csv_cells_with_commas_or_quotes_are_quoted() {
     assert_eq!(rows::csv_line(&["a", "b,c", "d\"e"]), "a,\"b,c\",\"d\"\"e\"\r\n");
 }
+
+#[test]
+fn pass_one_skips_exactly_the_kinds_that_carry_neither_codes_nor_numeric_items() {
+    for body in phr_core::dataset::examples::all_full() {
+        let kind = body.kind();
+        let mut numbers = 0;
+        rows::numbers_of(&body, |_, _| numbers += 1);
+        let carries = numbers > 0 || !rows::codes_of(&body).is_empty();
+        let anchor = matches!(kind, RecordKind::MotherProfile | RecordKind::Delivery | RecordKind::Newborn);
+        assert_eq!(rows::feeds_survey(kind), carries || anchor, "{kind:?}");
+    }
+}
