@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 pub use phr_server::test_support::TestDatabase;
 
+pub mod bench;
 pub mod client;
 pub mod fhir;
 pub mod inspect;

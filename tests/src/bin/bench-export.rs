@@ -36,10 +36,10 @@ use phr_core::sync::record_envelope::seal_history;
 use phr_core::sync::{Change, DeviceId, Hlc, RecordHistory, RecordVersion, VersionStamp};
 use phr_server::db::{write_transaction, DbConnection};
 use phr_server::keys::{KeyPurpose, KeyStore};
+use phr_tests::bench::{bench_main, SERVE_ENV};
 use phr_tests::{http, ServerOptions, ServerProcess, TestDatabase};
 use uuid::Uuid;
 
-const SERVE_ENV: &str = "PHR_BENCH_SERVE";
 const ORG: &str = "phr-research";
 
 #[derive(Debug, Parser)]
@@ -57,17 +57,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    if std::env::var_os(SERVE_ENV).is_some_and(|v| v == "1") {
-        return phr_server::cli::main();
-    }
-    let args = Args::parse();
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("bench-export: FAILED: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    bench_main::<Args>("bench-export", run)
 }
 
 fn run(args: &Args) -> Result<(), String> {

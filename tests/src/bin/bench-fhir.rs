@@ -29,13 +29,13 @@ use clap::Parser;
 use phr_core::consent::Access;
 use phr_core::dataset::{examples, RecordBody, RecordKind, Subject};
 use phr_fhir::mapping::{to_fhir, MappingContext};
+use phr_tests::bench::{bench_main, SERVE_ENV};
 use phr_tests::client::Device;
 use phr_tests::fhir::{create_grant, grant_of, OrgClient};
 use phr_tests::{ServerOptions, ServerProcess, TestDatabase};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-const SERVE_ENV: &str = "PHR_BENCH_SERVE";
 const ORG: &str = "bench-clinic";
 
 #[derive(Debug, Parser)]
@@ -60,17 +60,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    if std::env::var_os(SERVE_ENV).is_some_and(|v| v == "1") {
-        return phr_server::cli::main();
-    }
-    let args = Args::parse();
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("bench-fhir: FAILED: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    bench_main::<Args>("bench-fhir", run)
 }
 
 /// Record `i` of `n`, dated evenly over two years from `start`.

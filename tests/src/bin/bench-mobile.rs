@@ -38,9 +38,9 @@ use chrono::{Duration, FixedOffset, TimeZone};
 use clap::Parser;
 use phr_core::dataset::{examples, RecordBody};
 use phr_mobile::{HttpRequest, HttpResponse, HttpTransport, PhrClient, TransportError};
+use phr_tests::bench::{bench_main, SERVE_ENV};
 use phr_tests::{ServerOptions, ServerProcess};
 
-const SERVE_ENV: &str = "PHR_BENCH_SERVE";
 const STORAGE_KEY: [u8; 32] = [0x42; 32];
 
 #[derive(Debug, Parser)]
@@ -88,17 +88,7 @@ impl HttpTransport for Ureq {
 }
 
 fn main() -> ExitCode {
-    if std::env::var_os(SERVE_ENV).is_some_and(|v| v == "1") {
-        return phr_server::cli::main();
-    }
-    let args = Args::parse();
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("bench-mobile: FAILED: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    bench_main::<Args>("bench-mobile", run)
 }
 
 /// CPU time of the calling thread (all client work runs on it), so figures

@@ -37,12 +37,12 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use phr_core::dataset::{RecordKind, Subject};
 use phr_core::sync::protocol::{ChangeStatus, PullResponse, PulledChange, PushRequest, PushResponse};
+use phr_tests::bench::{bench_main, SERVE_ENV};
 use phr_tests::client::Device;
 use phr_tests::{ServerOptions, ServerProcess, TestDatabase};
 use uuid::Uuid;
 
 /// Set (to `1`) when this binary is started as the server.
-const SERVE_ENV: &str = "PHR_BENCH_SERVE";
 /// Largest response body we read (a 5,000-record pull page is ~8 MB).
 const BODY_LIMIT: u64 = 256 * 1024 * 1024;
 /// Batch size for the untimed load of the initial-pull account (server default maximum).
@@ -104,17 +104,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    if std::env::var_os(SERVE_ENV).is_some_and(|v| v == "1") {
-        return phr_server::cli::main();
-    }
-    let args = Args::parse();
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("bench-sync: FAILED: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    bench_main::<Args>("bench-sync", run)
 }
 
 /// A device's view of the bench: its account, and the records it pushed
