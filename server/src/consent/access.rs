@@ -23,7 +23,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use phr_core::consent::{usable_grants, ConsentGrant, OrganizationId, Purpose};
+use phr_core::consent::{usable_grants, ConsentGrant, GrantScope, OrganizationId, Purpose};
 use phr_core::crypto::{unwrap_data_key, unwrap_grant_key, GrantKey, GrantWrapContext, HpkePrivateKey, RecordAad};
 use phr_core::dataset::{RecordBody, RecordKind, Subject};
 use phr_core::sync::record_envelope::open_history;
@@ -289,6 +289,53 @@ pub fn readable_records(
     Ok(found.into_values().take(limit as usize).collect())
 }
 
+/// Where a grant's scope and a filter overlap, as stored in the metadata
+/// columns: the record kinds and subjects both allow, and the tighter date bounds.
+struct ScopeWindow {
+    kinds: Vec<&'static str>,
+    subjects: Vec<String>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+}
+
+impl ScopeWindow {
+    /// `None` when no kind or no subject is in both (nothing can match).
+    fn of(scope: &GrantScope, filter: &RecordFilter) -> Option<Self> {
+        let kinds: Vec<&'static str> = scope
+            .modules
+            .iter()
+            .filter(|k| filter.kinds.as_ref().is_none_or(|ks| ks.contains(k)))
+            .map(|k| k.as_str())
+            .collect();
+        let subjects: Vec<String> = scope
+            .subjects
+            .iter()
+            .filter(|s| filter.subject.as_ref().is_none_or(|f| f == *s))
+            .map(Subject::to_string)
+            .collect();
+        if kinds.is_empty() || subjects.is_empty() {
+            return None;
+        }
+        let from = [scope.data_from, filter.date_from].into_iter().flatten().max();
+        let to = [scope.data_to, filter.date_to].into_iter().flatten().min();
+        Some(Self { kinds, subjects, from, to })
+    }
+}
+
+/// A record's stored metadata columns, parsed; `None` if any is malformed.
+fn parse_meta(
+    record_id: &str,
+    kind: &str,
+    subject: &str,
+    effective_date: Option<&str>,
+) -> Option<(Uuid, RecordKind, Subject, Option<NaiveDate>)> {
+    let date = match effective_date {
+        None => None,
+        Some(d) => Some(d.parse::<NaiveDate>().ok()?),
+    };
+    Some((Uuid::parse_str(record_id).ok()?, kind.parse().ok()?, subject.parse().ok()?, date))
+}
+
 /// The rows (with this grant's wrapped data key) in the grant's scope and the filter; `None` if they cannot overlap.
 fn keyed_rows(
     conn: &mut DbConnection,
@@ -296,24 +343,9 @@ fn keyed_rows(
     filter: &RecordFilter,
     limit: i64,
 ) -> Result<Option<Vec<KeyedRecordRow>>, ApiError> {
-    let scope = &open.grant.scope;
-    let kinds: Vec<&'static str> = scope
-        .modules
-        .iter()
-        .filter(|k| filter.kinds.as_ref().is_none_or(|ks| ks.contains(k)))
-        .map(|k| k.as_str())
-        .collect();
-    let subjects: Vec<String> = scope
-        .subjects
-        .iter()
-        .filter(|s| filter.subject.as_ref().is_none_or(|f| f == *s))
-        .map(Subject::to_string)
-        .collect();
-    if kinds.is_empty() || subjects.is_empty() {
+    let Some(ScopeWindow { kinds, subjects, from, to }) = ScopeWindow::of(&open.grant.scope, filter) else {
         return Ok(None);
-    }
-    let from = [scope.data_from, filter.date_from].into_iter().flatten().max();
-    let to = [scope.data_to, filter.date_to].into_iter().flatten().min();
+    };
     let mut query = grant_record_keys::table
         .inner_join(
             records::table.on(records::account_id
@@ -371,23 +403,10 @@ pub fn readable_record_dates(
     let mut found: BTreeMap<Uuid, Option<NaiveDate>> = BTreeMap::new();
     for open in grants.iter().filter(|g| g.account_id == account_id) {
         let scope = &open.grant.scope;
-        let kinds: Vec<&'static str> = scope
-            .modules
-            .iter()
-            .filter(|k| filter.kinds.as_ref().is_none_or(|ks| ks.contains(k)))
-            .map(|k| k.as_str())
-            .collect();
-        let subjects: Vec<String> = scope
-            .subjects
-            .iter()
-            .filter(|s| filter.subject.as_ref().is_none_or(|f| f == *s))
-            .map(Subject::to_string)
-            .collect();
-        if kinds.is_empty() || subjects.is_empty() || filter.record_ids.is_some() || filter.after.is_some() {
+        if filter.record_ids.is_some() || filter.after.is_some() {
             continue;
         }
-        let from = [scope.data_from, filter.date_from].into_iter().flatten().max();
-        let to = [scope.data_to, filter.date_to].into_iter().flatten().min();
+        let Some(ScopeWindow { kinds, subjects, from, to }) = ScopeWindow::of(scope, filter) else { continue };
         let mut query = grant_record_keys::table
             .inner_join(
                 records::table.on(records::account_id
@@ -409,14 +428,10 @@ pub fn readable_record_dates(
         }
         let rows: Vec<(String, String, String, Option<String>)> = query.load(conn)?;
         for (record_id, kind, subject, date) in rows {
-            let parsed = (|| {
-                let date = match date {
-                    None => None,
-                    Some(d) => Some(d.parse::<NaiveDate>().ok()?),
-                };
-                Some((Uuid::parse_str(&record_id).ok()?, kind.parse::<RecordKind>().ok()?, subject.parse().ok()?, date))
-            })();
-            let Some((record_id, kind, subject, date)) = parsed else { continue };
+            let Some((record_id, kind, subject, date)) = parse_meta(&record_id, &kind, &subject, date.as_deref())
+            else {
+                continue;
+            };
             if scope.covers(kind, &subject, date) {
                 found.entry(record_id).or_insert(date);
             }
@@ -429,16 +444,9 @@ pub fn readable_record_dates(
 /// (logged without content) when something does not open or is out of scope.
 fn decrypt(open: &OpenGrant, row: KeyedRecordRow) -> Option<ReadableRecord> {
     let (record_id, kind, subject, effective_date, version, envelope, updated_at, wrapped) = row;
-    let parsed = (|| {
-        let record_id = Uuid::parse_str(&record_id).ok()?;
-        let kind = kind.parse::<RecordKind>().ok()?;
-        let subject = subject.parse::<Subject>().ok()?;
-        let date = match effective_date {
-            None => None,
-            Some(d) => Some(d.parse::<NaiveDate>().ok()?),
-        };
-        Some((record_id, kind, subject, date, u64::try_from(version).ok()?))
-    })();
+    let parsed = parse_meta(&record_id, &kind, &subject, effective_date.as_deref())
+        .zip(u64::try_from(version).ok())
+        .map(|((record_id, kind, subject, date), version)| (record_id, kind, subject, date, version));
     let Some((record_id, kind, subject, effective_date, version)) = parsed else {
         tracing::warn!("a stored record has malformed metadata; skipped");
         return None;
