@@ -164,6 +164,7 @@ pub fn prepare(config: &Config) -> Result<AppState, ServerError> {
         tracing::warn!(count = failed, "research exports interrupted by the previous shutdown were failed cleanly");
     }
     crate::research::jobs::start_sweeper(pool.clone(), research.clone());
+    db::start_sqlite_checkpointer(pool.clone());
     let public_base_url = std::sync::OnceLock::new();
     if let Some(url) = &config.public_base_url {
         let _ = public_base_url.set(url.clone());

@@ -156,6 +156,17 @@ impl OrgClient {
         read(req.call())
     }
 
+    /// GET `path` and read the whole body, unparsed (for latency measurements).
+    pub fn get_bytes(&self, path: &str) -> (u16, Vec<u8>) {
+        let url = format!("{}{path}", self.server);
+        let req = self.agent.get(&url).header("Accept", "application/fhir+json");
+        let mut resp =
+            req.header("Authorization", &format!("Bearer {}", self.token)).call().expect("HTTP request failed");
+        let status = resp.status().as_u16();
+        let body = resp.body_mut().with_config().limit(u64::MAX).read_to_vec().expect("response body");
+        (status, body)
+    }
+
     /// POST FHIR JSON.
     pub fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         self.post_raw(&self.token, path, body.to_string().into_bytes())

@@ -66,9 +66,9 @@ backbone_struct! {
         /// Last modified.
         #[serde(skip_serializing_if = "Option::is_none")]
         pub last_modified: Option<String>,
-        /// OperationOutcome with hints and warnings.
+        /// OperationOutcome with hints and warnings (boxed like [`BundleEntry::resource`]).
         #[serde(skip_serializing_if = "Option::is_none")]
-        pub outcome: Option<Resource>,
+        pub outcome: Option<Box<Resource>>,
     }
 }
 
@@ -81,9 +81,11 @@ backbone_struct! {
         /// Absolute URL of the resource.
         #[serde(skip_serializing_if = "Option::is_none")]
         pub full_url: Option<String>,
-        /// The resource.
+        /// The resource. Boxed: a [`Resource`] is kilobytes wide, and a Bundle of
+        /// thousands of entries (`$everything`) would otherwise copy them at every
+        /// growth of `entry`.
         #[serde(skip_serializing_if = "Option::is_none")]
-        pub resource: Option<Resource>,
+        pub resource: Option<Box<Resource>>,
         /// Search information.
         #[serde(skip_serializing_if = "Option::is_none")]
         pub search: Option<BundleEntrySearch>,
@@ -133,7 +135,7 @@ impl Bundle {
         let base = base_url.trim_end_matches('/');
         let entry = resources
             .into_iter()
-            .map(|r| BundleEntry { full_url: full_url(base, &r), resource: Some(r), ..Default::default() })
+            .map(|r| BundleEntry { full_url: full_url(base, &r), resource: Some(Box::new(r)), ..Default::default() })
             .collect();
         Bundle { type_: Some(type_.to_owned()), entry, ..Default::default() }
     }
@@ -158,7 +160,7 @@ impl Bundle {
 
     /// The resources of the entries, in order.
     pub fn resources(&self) -> impl Iterator<Item = &Resource> {
-        self.entry.iter().filter_map(|e| e.resource.as_ref())
+        self.entry.iter().filter_map(|e| e.resource.as_deref())
     }
 }
 

@@ -137,7 +137,7 @@ pub async fn search(
         .iter()
         .map(|r| BundleEntry {
             full_url: Some(format!("{base}/fhir/r4/AuditEvent/{}", r.seq)),
-            resource: Some(Resource::AuditEvent(to_audit_event(r))),
+            resource: Some(Box::new(Resource::AuditEvent(to_audit_event(r)))),
             ..Default::default()
         })
         .collect();

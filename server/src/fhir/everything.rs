@@ -1,16 +1,25 @@
 //! `GET /fhir/r4/Patient/{id}/$everything`: the Patient and every resource of
 //! every consented record about it, as a `searchset` Bundle (all in one page).
+//!
+//! A family may hold thousands of records: they are decrypted, mapped and
+//! serialised on every core (rayon), chunk by chunk, each chunk straight to
+//! JSON bytes, and the Bundle is written around those bytes. Nothing but the
+//! JSON of the response is kept of a record once its chunk is written.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use phr_fhir::model::{Bundle, BundleEntry, Integer, Resource};
+use phr_fhir::model::{BundleEntry, Resource};
+use rayon::prelude::*;
 
 use super::patient::build_patient;
-use super::{audit_denied, audit_reads, authorize, db, fhir_response, resources_of, FhirResult, Visible};
-use crate::consent::access::{readable_records, RecordFilter, MAX_PAGE};
+use super::{audit_denied, audit_reads, authorize, db, resources_of, FhirResult, Visible, FHIR_JSON};
+use crate::consent::access::{readable_records, ReadableRecord, RecordFilter, MAX_PAGE};
 use crate::error::ApiError;
 use crate::http::AppState;
 use crate::smart::{Action, AuthenticatedOrganization};
+
+/// Records mapped and serialised per parallel chunk.
+const CHUNK: usize = 128;
 
 pub async fn everything(
     state: web::Data<AppState>,
@@ -21,7 +30,7 @@ pub async fn everything(
     let id = path.into_inner();
     let base = state.base_url()?.to_owned();
     let keys = state.keys.clone();
-    let bundle = db(&state, move |conn| {
+    let body = db(&state, move |conn| {
         let visible = Visible::load(conn, &keys, &org.organization_id)?;
         let Some((account, subject)) = visible.resolve(&id) else {
             if let Some(account) = visible.family_of_unseen(conn, &org.organization_id, &id)? {
@@ -45,31 +54,86 @@ pub async fn everything(
             }
         }
         records.sort_by_key(|r| r.record_id);
-        let mut entry = vec![entry_of(&base, Resource::Patient(patient))];
-        for record in &records {
-            for resource in resources_of(&visible, record)? {
-                if matches!(resource, Resource::Patient(_)) {
-                    continue;
-                }
-                entry.push(entry_of(&base, resource));
-            }
-        }
+        let patient_entry = entry_json(&base, Resource::Patient(patient))?;
+        let chunks: Vec<(usize, Vec<u8>)> =
+            records.par_chunks(CHUNK).map(|chunk| entries_json(&base, &visible, chunk)).collect::<FhirResult<_>>()?;
         audit_reads(conn, &org.actor(), "fhir_everything", &records.iter().collect::<Vec<_>>())?;
-        Ok(Bundle {
-            type_: Some("searchset".into()),
-            total: Some(Integer(entry.len().into())),
-            entry,
-            ..Default::default()
-        })
+        Ok(searchset_json(&patient_entry, &chunks))
     })
     .await?;
-    fhir_response(StatusCode::OK, &bundle)
+    Ok(HttpResponse::build(StatusCode::OK).content_type(FHIR_JSON).body(body))
 }
 
 fn entry_of(base: &str, resource: Resource) -> BundleEntry {
     BundleEntry {
         full_url: resource.id().map(|id| format!("{base}/fhir/r4/{}/{id}", resource.resource_type())),
-        resource: Some(resource),
+        resource: Some(Box::new(resource)),
         ..Default::default()
+    }
+}
+
+fn entry_json(base: &str, resource: Resource) -> FhirResult<Vec<u8>> {
+    serde_json::to_vec(&entry_of(base, resource))
+        .map_err(|e| ApiError::Internal(format!("cannot encode FHIR JSON: {e}")).into())
+}
+
+/// The entries of `records` (every resource but their Patients), as JSON
+/// objects separated by commas, and how many there are.
+fn entries_json(base: &str, visible: &Visible, records: &[ReadableRecord]) -> FhirResult<(usize, Vec<u8>)> {
+    let mut out = Vec::with_capacity(records.len() * 1024);
+    let mut n = 0;
+    for record in records {
+        for resource in resources_of(visible, record)? {
+            if matches!(resource, Resource::Patient(_)) {
+                continue;
+            }
+            if n > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(&entry_json(base, resource)?);
+            n += 1;
+        }
+    }
+    Ok((n, out))
+}
+
+/// `{"resourceType":"Bundle","type":"searchset","total":N,"entry":[patient, chunks…]}`.
+fn searchset_json(patient_entry: &[u8], chunks: &[(usize, Vec<u8>)]) -> Vec<u8> {
+    let total = 1 + chunks.iter().map(|(n, _)| n).sum::<usize>();
+    let mut out = Vec::with_capacity(patient_entry.len() + chunks.iter().map(|(_, b)| b.len() + 1).sum::<usize>() + 96);
+    out.extend_from_slice(format!(r#"{{"resourceType":"Bundle","type":"searchset","total":{total},"entry":["#).as_bytes());
+    out.extend_from_slice(patient_entry);
+    for (n, bytes) in chunks {
+        if *n > 0 {
+            out.push(b',');
+            out.extend_from_slice(bytes);
+        }
+    }
+    out.extend_from_slice(b"]}");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use phr_fhir::model::{Bundle, Integer, Observation, Patient};
+
+    #[test]
+    fn the_hand_written_bundle_is_the_bundle_serde_would_write() {
+        let entry = |r: Resource| entry_json("http://h", r).unwrap();
+        let obs = |id: &str| Resource::Observation(Observation { id: Some(id.into()), ..Default::default() });
+        let patient = Resource::Patient(Patient { id: Some("p".into()), ..Default::default() });
+        let mut first = entry(obs("o1"));
+        first.push(b',');
+        first.extend_from_slice(&entry(obs("o2")));
+        let chunks = vec![(2, first), (0, Vec::new()), (1, entry(obs("o3")))];
+        let written: serde_json::Value = serde_json::from_slice(&searchset_json(&entry(patient.clone()), &chunks)).unwrap();
+        let expected = Bundle {
+            type_: Some("searchset".into()),
+            total: Some(Integer(4.into())),
+            entry: [patient, obs("o1"), obs("o2"), obs("o3")].into_iter().map(|r| entry_of("http://h", r)).collect(),
+            ..Default::default()
+        };
+        assert_eq!(written, serde_json::to_value(&expected).unwrap());
     }
 }

@@ -124,6 +124,22 @@ fn token_matches(concept: &Value, token: &str) -> bool {
     })
 }
 
+/// [`token_matches`] on a typed CodeableConcept (same rules).
+fn coding_matches(concept: &phr_fhir::model::CodeableConcept, token: &str) -> bool {
+    let (system, code) = match token.split_once('|') {
+        Some((s, c)) => (Some(s), c),
+        None => (None, token),
+    };
+    concept.coding.iter().any(|c| {
+        c.code.as_deref() == Some(code)
+            && match system {
+                None => true,
+                Some("") => c.system.is_none(),
+                Some(s) => c.system.as_deref() == Some(s),
+            }
+    })
+}
+
 /// The day a resource is about: effective/occurrence/period/onset/recorded, in that order.
 pub fn resource_date(json: &Value) -> Option<NaiveDate> {
     let text = [
@@ -211,6 +227,13 @@ pub fn matches(
         for resource in resources_of(visible, record)? {
             if resource.resource_type() != resource_type {
                 continue;
+            }
+            // Cheap test first: most Observations of a record fail a `code` search, and
+            // rendering each one as JSON (below) costs more than the rest of the match.
+            if let Resource::Observation(o) = &resource {
+                if !params.codes.is_empty() && !params.codes.iter().any(|t| coding_matches(&o.code, t)) {
+                    continue;
+                }
             }
             let json = serde_json::to_value(&resource).map_err(|e| ApiError::Internal(e.to_string()))?;
             let date = resource_date(&json);
@@ -388,7 +411,7 @@ pub fn searchset_page(
         .into_iter()
         .map(|r| BundleEntry {
             full_url: r.id().map(|id| format!("{base}/fhir/r4/{}/{id}", r.resource_type())),
-            resource: Some(r),
+            resource: Some(Box::new(r)),
             search: Some(BundleEntrySearch { mode: Some("match".into()), ..Default::default() }),
             ..Default::default()
         })
@@ -504,6 +527,15 @@ mod tests {
         assert!(token_matches(&c, "http://loinc.org|29463-7"));
         assert!(!token_matches(&c, "http://snomed.info/sct|29463-7"));
         assert!(!token_matches(&c, "|29463-7"));
+        let typed: phr_fhir::model::CodeableConcept = serde_json::from_value(c.clone()).unwrap();
+        for token in ["29463-7", "http://loinc.org|29463-7", "http://snomed.info/sct|29463-7", "|29463-7", "8302-2"] {
+            assert_eq!(coding_matches(&typed, token), token_matches(&c, token), "{token}");
+        }
+        let no_system = serde_json::json!({"coding": [{"code": "x1"}]});
+        let typed: phr_fhir::model::CodeableConcept = serde_json::from_value(no_system.clone()).unwrap();
+        for token in ["x1", "|x1", "s|x1"] {
+            assert_eq!(coding_matches(&typed, token), token_matches(&no_system, token), "{token}");
+        }
     }
 
     #[test]

@@ -318,7 +318,7 @@ fn groups_of(bundle: &Bundle) -> FhirResult<Vec<Group>> {
         if method != Some("POST") {
             return Err(bad_element(&format!("{path}.request.method"), "only POST (create) is supported"));
         }
-        let Some(resource) = entry.resource.clone() else {
+        let Some(resource) = entry.resource.as_deref().cloned() else {
             return Err(bad_element(&format!("{path}.resource"), "is required"));
         };
         if !CREATABLE.contains(&resource.resource_type()) && resource.resource_type() != "Condition" {
@@ -339,7 +339,7 @@ fn groups_of(bundle: &Bundle) -> FhirResult<Vec<Group>> {
         }
     }
     for (i, entry) in bundle.entry.iter().enumerate() {
-        let Some(resource) = entry.resource.clone() else { continue };
+        let Some(resource) = entry.resource.as_deref().cloned() else { continue };
         if matches!(resource, Resource::Encounter(_)) {
             continue;
         }
@@ -601,7 +601,7 @@ mod tests {
     fn entry(resource: Resource, full_url: &str) -> BundleEntry {
         BundleEntry {
             full_url: Some(full_url.into()),
-            resource: Some(resource),
+            resource: Some(Box::new(resource)),
             request: Some(BundleEntryRequest { method: Some("POST".into()), ..Default::default() }),
             ..Default::default()
         }
