@@ -252,9 +252,10 @@ pub fn start_sqlite_checkpointer(pool: DbPool) {
     }
     let spawned = std::thread::Builder::new().name("sqlite-checkpoint".into()).spawn(move || loop {
         std::thread::sleep(SQLITE_CHECKPOINT_EVERY);
-        let result = pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
-            conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);").map_err(|e| e.to_string())
-        });
+        let result = pool
+            .get()
+            .map_err(|e| e.to_string())
+            .and_then(|mut conn| conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);").map_err(|e| e.to_string()));
         if let Err(e) = result {
             tracing::warn!(error = %e, "cannot checkpoint the SQLite WAL");
         }

@@ -12,7 +12,7 @@ use phr_fhir::model::{BundleEntry, Resource};
 use rayon::prelude::*;
 
 use super::patient::build_patient;
-use super::{audit_denied, audit_reads, authorize, db, resources_of, FhirResult, Visible, FHIR_JSON};
+use super::{audit_reads, authorize, db, resources_of, FhirResult, Visible, FHIR_JSON};
 use crate::consent::access::{readable_records, ReadableRecord, RecordFilter, MAX_PAGE};
 use crate::error::ApiError;
 use crate::http::AppState;
@@ -32,10 +32,7 @@ pub async fn everything(
     let keys = state.keys.clone();
     let body = db(&state, move |conn| {
         let visible = Visible::load(conn, &keys, &org.organization_id)?;
-        let Some((account, subject)) = visible.resolve(&id) else {
-            if let Some(account) = visible.family_of_unseen(conn, &org.organization_id, &id)? {
-                audit_denied(conn, &account, &org.actor(), "fhir_everything")?;
-            }
+        let Some((account, subject)) = visible.resolve_audited(conn, &org, &id, "fhir_everything")? else {
             return Err(ApiError::NotFound(format!("Patient/{id} is not known")).into());
         };
         let (patient, _) = build_patient(conn, &visible, &account, subject)?;
@@ -101,7 +98,9 @@ fn entries_json(base: &str, visible: &Visible, records: &[ReadableRecord]) -> Fh
 fn searchset_json(patient_entry: &[u8], chunks: &[(usize, Vec<u8>)]) -> Vec<u8> {
     let total = 1 + chunks.iter().map(|(n, _)| n).sum::<usize>();
     let mut out = Vec::with_capacity(patient_entry.len() + chunks.iter().map(|(_, b)| b.len() + 1).sum::<usize>() + 96);
-    out.extend_from_slice(format!(r#"{{"resourceType":"Bundle","type":"searchset","total":{total},"entry":["#).as_bytes());
+    out.extend_from_slice(
+        format!(r#"{{"resourceType":"Bundle","type":"searchset","total":{total},"entry":["#).as_bytes(),
+    );
     out.extend_from_slice(patient_entry);
     for (n, bytes) in chunks {
         if *n > 0 {
@@ -127,7 +126,8 @@ mod tests {
         first.push(b',');
         first.extend_from_slice(&entry(obs("o2")));
         let chunks = vec![(2, first), (0, Vec::new()), (1, entry(obs("o3")))];
-        let written: serde_json::Value = serde_json::from_slice(&searchset_json(&entry(patient.clone()), &chunks)).unwrap();
+        let written: serde_json::Value =
+            serde_json::from_slice(&searchset_json(&entry(patient.clone()), &chunks)).unwrap();
         let expected = Bundle {
             type_: Some("searchset".into()),
             total: Some(Integer(4.into())),

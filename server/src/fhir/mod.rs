@@ -173,6 +173,25 @@ impl Visible {
         self.patients.get(id).cloned()
     }
 
+    /// [`Visible::resolve`], auditing a miss as `denied` in the family's log when the
+    /// reference names a patient of a family that gave this organization a grant
+    /// ([`Visible::family_of_unseen`]). `None`: answer as if the patient did not exist.
+    pub fn resolve_audited(
+        &self,
+        conn: &mut DbConnection,
+        org: &AuthenticatedOrganization,
+        reference: &str,
+        action: &str,
+    ) -> FhirResult<Option<(String, Subject)>> {
+        let found = self.resolve(reference);
+        if found.is_none() {
+            if let Some(account) = self.family_of_unseen(conn, &org.organization_id, reference)? {
+                audit_denied(conn, &account, &org.actor(), action)?;
+            }
+        }
+        Ok(found)
+    }
+
     /// Which family a patient id belongs to, among families that gave this
     /// organization any grant (even one not usable now): for auditing denials.
     pub fn family_of_unseen(

@@ -14,8 +14,7 @@ use phr_fhir::model::{Identifier, Patient, Resource};
 use super::outcome::bad_request;
 use super::search::{searchset, SearchParams};
 use super::{
-    audit_denied, audit_reads, authorize, db, fhir_response, kinds_yielding, resources_of, FhirResult, Visible,
-    PATIENT_ID_SYSTEM,
+    audit_reads, authorize, db, fhir_response, kinds_yielding, resources_of, FhirResult, Visible, PATIENT_ID_SYSTEM,
 };
 use crate::consent::access::{readable_records, ReadableRecord, RecordFilter, MAX_PAGE};
 use crate::db::DbConnection;
@@ -94,10 +93,7 @@ pub async fn read(
     let keys = state.keys.clone();
     let patient = db(&state, move |conn| {
         let visible = Visible::load(conn, &keys, &org.organization_id)?;
-        let Some((account, subject)) = visible.resolve(&id) else {
-            if let Some(account) = visible.family_of_unseen(conn, &org.organization_id, &id)? {
-                audit_denied(conn, &account, &org.actor(), "fhir_read")?;
-            }
+        let Some((account, subject)) = visible.resolve_audited(conn, &org, &id, "fhir_read")? else {
             return Err(ApiError::NotFound(format!("Patient/{id} is not known")).into());
         };
         let (patient, records) = build_patient(conn, &visible, &account, subject)?;

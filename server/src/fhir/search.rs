@@ -17,9 +17,7 @@ use serde_json::Value;
 
 use super::metadata::SEARCHABLE;
 use super::outcome::bad_request;
-use super::{
-    audit_denied, audit_reads, authorize, db, fhir_response, kinds_yielding, resources_of, FhirResult, Visible,
-};
+use super::{audit_reads, authorize, db, fhir_response, kinds_yielding, resources_of, FhirResult, Visible};
 use crate::consent::access::{readable_record_dates, readable_records, ReadableRecord, RecordFilter, MAX_PAGE};
 use crate::error::ApiError;
 use crate::http::AppState;
@@ -437,11 +435,7 @@ pub async fn search(
     let bundle = db(&state, move |conn| {
         let visible = Visible::load(conn, &keys, &org.organization_id)?;
         if let Some(p) = &params.patient {
-            if visible.resolve(p).is_none() {
-                if let Some(account) = visible.family_of_unseen(conn, &org.organization_id, p)? {
-                    audit_denied(conn, &account, &org.actor(), "fhir_search")?;
-                }
-            }
+            visible.resolve_audited(conn, &org, p, "fhir_search")?;
         }
         if let Some((page, records, total)) = page_by_metadata(conn, &visible, &resource_type, &params)? {
             audit_reads(conn, &org.actor(), "fhir_search", &records.iter().collect::<Vec<_>>())?;

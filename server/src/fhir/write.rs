@@ -36,7 +36,7 @@ use uuid::Uuid;
 
 use super::metadata::CREATABLE;
 use super::outcome::{bad_element, bad_request};
-use super::{audit_denied, authorize, db, fhir_response, kinds_yielding, read_body, FhirError, FhirResult, Visible};
+use super::{authorize, db, fhir_response, kinds_yielding, read_body, FhirError, FhirResult, Visible};
 use crate::db::{write_transaction, DbConnection};
 use crate::error::{unprocessable, unprocessable_if_any, ApiError};
 use crate::http::{now_ms, AppState};
@@ -93,10 +93,7 @@ fn prepare(
     let primary = &group.resources[0];
     let primary_type = primary.resource_type().to_owned();
     let reference = reference_of(primary, &group.path)?;
-    let Some((account, subject)) = visible.resolve(&reference) else {
-        if let Some(account) = visible.family_of_unseen(conn, &org.organization_id, &reference)? {
-            audit_denied(conn, &account, &org.actor(), "fhir_write")?;
-        }
+    let Some((account, subject)) = visible.resolve_audited(conn, org, &reference, "fhir_write")? else {
         return Err(ApiError::NotFound(format!("{reference} is not known")).into());
     };
     // When no kind reads the group, report the error of the kind that read it furthest.
