@@ -231,6 +231,13 @@ pub fn unprocessable_if_any(detail: &str, problems: Vec<(String, String)>) -> Re
 
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> Self {
+        // PostgreSQL refuses a NUL character in text (SQLite stores it): that is bad input,
+        // not a fault of the server. Every handler validates ids first; this is the backstop.
+        if let diesel::result::Error::DatabaseError(_, info) = &e {
+            if info.message().contains("invalid byte sequence") && info.message().contains("0x00") {
+                return ApiError::BadRequest("text values must not contain NUL (U+0000) characters".into());
+            }
+        }
         ApiError::Internal(format!("database: {e}"))
     }
 }

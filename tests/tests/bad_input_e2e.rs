@@ -7,10 +7,19 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD as B64URL};
 use base64::Engine;
+use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+use phr_core::crypto::{hpke_open, AccountKey};
 use phr_core::dataset::{RecordKind, Subject};
-use phr_core::sync::protocol::{sign_in_message, ChallengeResponse, Change};
+use phr_core::sync::protocol::{
+    recovery_challenge_info, sign_in_message, ChallengeResponse, Change, KeyBackupResponse, RecoveryChallengeResponse,
+    KEY_BACKUP_KDF, KEY_BACKUP_MIN_ITERATIONS,
+};
+use phr_server::accounts::recovery::{
+    KEY_BACKUP_MAX_ITERATIONS, MAX_SALT_BYTES, MAX_SEALED_KEY_BYTES, MIN_SALT_BYTES, MIN_SEALED_KEY_BYTES,
+};
+use phr_server::db::schema::recovery_challenges;
 use phr_tests::client::Device;
-use phr_tests::inspect::{post_json, send, Inspector};
+use phr_tests::inspect::{post_json, send, Inspector, Reply};
 use phr_tests::{ServerProcess, TestDatabase};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -637,6 +646,14 @@ fn account_and_auth_bodies_that_are_malformed_or_invalid_are_4xx_and_create_noth
                     .to_string(),
                 400,
             ),
+            (
+                "/auth/v1/session",
+                "challenge id with a NUL (PostgreSQL refuses it in text)",
+                json!({"account_id": dev.account_id, "device_id": dev.device_id, "challenge_id": "c\u{0}",
+                       "signature": STANDARD.encode([0u8; 64])})
+                .to_string(),
+                400,
+            ),
             ("/auth/v1/session", "missing fields", json!({"account_id": dev.account_id}).to_string(), 400),
             ("/auth/v1/refresh", "unknown field", json!({"refresh_token": "t", "scope": "all"}).to_string(), 400),
             ("/auth/v1/refresh", "token a number", json!({"refresh_token": 42}).to_string(), 400),
@@ -669,5 +686,519 @@ fn account_and_auth_bodies_that_are_malformed_or_invalid_are_4xx_and_create_noth
         let reply = push(&server, &dev, &push_body(&[new_change(&dev)]));
         assert_eq!((reply.status, &reply.body["results"][0]["status"]), (200, &json!("applied")));
         assert_eq!(reply.body["change_seq"], 1);
+    }
+}
+
+// --- key backup and recovery -------------------------------------------------
+
+/// `PUT /accounts/v1/key-backup` with any bytes, content type and token
+/// (`inspect::send` has no PUT).
+fn put_key_backup(server: &ServerProcess, token: Option<&str>, content_type: Option<&str>, body: &[u8]) -> Reply {
+    let mut req = phr_tests::http().put(server.url("/accounts/v1/key-backup"));
+    if let Some(token) = token {
+        req = req.header("Authorization", format!("Bearer {token}"));
+    }
+    if let Some(content_type) = content_type {
+        req = req.header("Content-Type", content_type);
+    }
+    let mut resp = req.send(body).expect("PUT /accounts/v1/key-backup");
+    let status = resp.status().as_u16();
+    let content_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    Reply { status, content_type, body }
+}
+
+/// A key backup of the accepted shape; `fill` tells backups apart.
+fn backup_json(fill: u8) -> Value {
+    json!({
+        "kdf": KEY_BACKUP_KDF,
+        "iterations": KEY_BACKUP_MIN_ITERATIONS,
+        "salt": STANDARD.encode(vec![fill; MIN_SALT_BYTES]),
+        "sealed_key": STANDARD.encode(vec![fill; MIN_SEALED_KEY_BYTES]),
+    })
+}
+
+/// Stores `backup` for `dev`'s account with its genuine token.
+fn store_backup(server: &ServerProcess, dev: &Device, backup: &Value) {
+    let reply =
+        put_key_backup(server, Some(&dev.access_token), Some("application/json"), backup.to_string().as_bytes());
+    assert_eq!(reply.status, 204, "{reply:?}");
+}
+
+/// The account's key backup as stored (read from the database: fetching it
+/// through the API would append to the audit log).
+fn stored_backup(inspector: &Inspector, account: &str) -> Option<KeyBackupResponse> {
+    phr_server::accounts::store::key_backup(&mut inspector.conn(), account).expect("read the key backup")
+}
+
+/// The account's audit log as `action:outcome`, through the API (reads append nothing).
+fn audit_trail(dev: &Device) -> Vec<String> {
+    let (status, page) = dev.call("GET", "/audit/v1/events?limit=1000", None);
+    assert_eq!(status, 200, "{page}");
+    page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{}:{}", e["action"].as_str().unwrap(), e["outcome"].as_str().unwrap()))
+        .collect()
+}
+
+/// A recovery challenge for `dev`'s account, opened with the account key as a
+/// recovering phone does: `(challenge_id, nonce, sealed_nonce)`.
+fn recovery_challenge(server: &ServerProcess, dev: &Device) -> (String, Vec<u8>, Vec<u8>) {
+    let body = json!({"account_id": dev.account_id}).to_string();
+    let reply = post_json(&server.url("/accounts/v1/recovery/challenge"), None, &body);
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let c: RecoveryChallengeResponse = serde_json::from_value(reply.body).unwrap();
+    let (private, _) = AccountKey::from_bytes(&dev.account_key_bytes()).unwrap().hpke_key_pair();
+    let info = recovery_challenge_info(&dev.account_id, &c.challenge_id);
+    let nonce = hpke_open(&private, &info, &[], &c.sealed_nonce).expect("the account key opens the challenge");
+    (c.challenge_id, nonce.to_vec(), c.sealed_nonce)
+}
+
+fn enrol_json(account_id: &str, challenge_id: &str, nonce: &[u8], name: &str) -> Value {
+    json!({
+        "account_id": account_id,
+        "challenge_id": challenge_id,
+        "nonce": STANDARD.encode(nonce),
+        "device": {"public_key": STANDARD.encode([5u8; 32]), "name": name},
+    })
+}
+
+fn enrol(server: &ServerProcess, body: &Value) -> Reply {
+    post_json(&server.url("/accounts/v1/recovery/enrol"), None, &body.to_string())
+}
+
+#[test]
+fn key_backup_puts_that_are_malformed_out_of_range_or_too_large_are_4xx_saying_why_and_keep_the_stored_backup() {
+    for db in TestDatabase::all() {
+        let (_dir, server) = start_small(&db);
+        let inspector = Inspector::open(&db);
+        let dev = Device::create_account(&server.base_url, "Mother's phone");
+        let good = backup_json(1);
+        store_backup(&server, &dev, &good);
+        let stored = stored_backup(&inspector, &dev.account_id);
+        assert!(stored.is_some());
+        let before = inspector.snapshot(&dev.account_id);
+        let trail = audit_trail(&dev);
+        assert_eq!(trail.last().map(String::as_str), Some("key_backup_stored:success"));
+        let put = |content_type: Option<&str>, body: &[u8]| {
+            put_key_backup(&server, Some(&dev.access_token), content_type, body)
+        };
+
+        let with = |field: &str, value: Value| {
+            let mut backup = good.clone();
+            backup[field] = value;
+            backup.to_string()
+        };
+        let without = |field: &str| {
+            let mut backup = good.clone();
+            backup.as_object_mut().unwrap().remove(field);
+            backup.to_string()
+        };
+        let bytes = |n: usize| json!(STANDARD.encode(vec![2u8; n]));
+
+        // Malformed JSON, wrong types, unknown and missing fields: 400 saying what is wrong.
+        let malformed: Vec<(&str, String, &str)> = vec![
+            ("truncated JSON", r#"{"kdf": "#.into(), "malformed JSON"),
+            ("not JSON", "my passphrase backup".into(), "malformed JSON"),
+            ("empty body", String::new(), "malformed JSON"),
+            ("null", "null".into(), "invalid type: null"),
+            ("an array", "[]".into(), "invalid length 0"),
+            ("unknown field", with("hint", json!("the dog's name")), "unknown field `hint`"),
+            ("kdf a number", with("kdf", json!(256)), "invalid type: integer `256`, expected a string"),
+            ("kdf null", with("kdf", Value::Null), "invalid type: null, expected a string"),
+            (
+                "iterations a string",
+                with("iterations", json!("600000")),
+                "invalid type: string \"600000\", expected u32",
+            ),
+            (
+                "iterations negative",
+                with("iterations", json!(-600_000)),
+                "invalid value: integer `-600000`, expected u32",
+            ),
+            ("iterations fractional", with("iterations", json!(600_000.5)), "invalid type: floating point"),
+            ("iterations beyond u32", with("iterations", json!(u64::from(u32::MAX) + 1)), "expected u32"),
+            ("salt not base64", with("salt", json!("%%% not base64 %%%")), "expected a base64 string"),
+            ("salt a number", with("salt", json!(16)), "invalid type: integer `16`, expected a string"),
+            ("sealed_key an array", with("sealed_key", json!([1, 2, 3])), "invalid type: sequence, expected a string"),
+            ("missing kdf", without("kdf"), "missing field `kdf`"),
+            ("missing sealed_key", without("sealed_key"), "missing field `sealed_key`"),
+        ];
+        for (what, body, says) in &malformed {
+            let detail = put(Some("application/json"), body.as_bytes()).problem(400);
+            assert!(detail.contains(says), "{what}: {detail}");
+        }
+
+        // Well-formed but out of range: 422 naming every offending field.
+        let out_of_range: Vec<(&str, String, Vec<&str>)> = vec![
+            ("another KDF", with("kdf", json!("scrypt")), vec!["kdf"]),
+            ("the KDF in capitals", with("kdf", json!(KEY_BACKUP_KDF.to_uppercase())), vec!["kdf"]),
+            ("no iterations", with("iterations", json!(0)), vec!["iterations"]),
+            ("one iteration too few", with("iterations", json!(KEY_BACKUP_MIN_ITERATIONS - 1)), vec!["iterations"]),
+            ("one iteration too many", with("iterations", json!(KEY_BACKUP_MAX_ITERATIONS + 1)), vec!["iterations"]),
+            ("u32::MAX iterations", with("iterations", json!(u32::MAX)), vec!["iterations"]),
+            ("empty salt", with("salt", bytes(0)), vec!["salt"]),
+            ("salt a byte short", with("salt", bytes(MIN_SALT_BYTES - 1)), vec!["salt"]),
+            ("salt a byte long", with("salt", bytes(MAX_SALT_BYTES + 1)), vec!["salt"]),
+            ("empty sealed key", with("sealed_key", bytes(0)), vec!["sealed_key"]),
+            ("sealed key a byte short", with("sealed_key", bytes(MIN_SEALED_KEY_BYTES - 1)), vec!["sealed_key"]),
+            ("sealed key a byte long", with("sealed_key", bytes(MAX_SEALED_KEY_BYTES + 1)), vec!["sealed_key"]),
+            (
+                "everything wrong",
+                json!({"kdf": "md5", "iterations": 1000, "salt": bytes(4), "sealed_key": bytes(32)}).to_string(),
+                vec!["kdf", "iterations", "salt", "sealed_key"],
+            ),
+        ];
+        for (what, body, fields) in &out_of_range {
+            let reply = put(Some("application/json"), body.as_bytes());
+            let detail = reply.problem(422);
+            assert!(detail.starts_with("invalid key backup: "), "{what}: {detail}");
+            let paths: Vec<&str> =
+                reply.body["problems"].as_array().unwrap().iter().map(|p| p["path"].as_str().unwrap()).collect();
+            assert_eq!(&paths, fields, "{what}: {reply:?}");
+            for field in fields {
+                assert!(detail.contains(&format!("{field}: must be")), "{what}: {detail}");
+            }
+        }
+        let too_few = put(Some("application/json"), with("iterations", json!(599_999)).as_bytes()).problem(422);
+        assert!(too_few.contains("got 599999"), "the detail says what was sent: {too_few}");
+
+        // Not declared as JSON, or over the body limit.
+        let other_backup = backup_json(3).to_string();
+        for content_type in [Some("text/plain"), None] {
+            let detail = put(content_type, other_backup.as_bytes()).problem(415);
+            assert!(detail.contains("application/json"), "{detail}");
+        }
+        let huge = with("sealed_key", json!(STANDARD.encode(vec![2u8; MAX_BODY])));
+        assert!(huge.len() > MAX_BODY);
+        let detail = put(Some("application/json"), huge.as_bytes()).problem(413);
+        assert!(detail.contains(&MAX_BODY.to_string()), "{detail}");
+
+        assert_eq!(stored_backup(&inspector, &dev.account_id), stored, "the stored backup is untouched");
+        assert_eq!(inspector.snapshot(&dev.account_id), before, "nothing else was stored");
+        assert_eq!(audit_trail(&dev), trail, "a refused backup is not audited as stored");
+
+        // The bounds themselves are fine, and replace the old backup.
+        let widest = json!({
+            "kdf": KEY_BACKUP_KDF,
+            "iterations": KEY_BACKUP_MAX_ITERATIONS,
+            "salt": bytes(MAX_SALT_BYTES),
+            "sealed_key": bytes(MAX_SEALED_KEY_BYTES),
+        });
+        assert_eq!(put(Some("application/json"), widest.to_string().as_bytes()).status, 204);
+        let now = stored_backup(&inspector, &dev.account_id).unwrap();
+        assert_eq!(
+            (now.kdf.as_str(), now.iterations, now.salt, now.sealed_key),
+            (KEY_BACKUP_KDF, KEY_BACKUP_MAX_ITERATIONS, vec![2u8; MAX_SALT_BYTES], vec![2u8; MAX_SEALED_KEY_BYTES])
+        );
+    }
+}
+
+#[test]
+fn key_backup_puts_without_a_valid_device_token_are_401_and_keep_the_stored_backup() {
+    for db in TestDatabase::all() {
+        let (_dir, server) = start(&db, &[]);
+        let inspector = Inspector::open(&db);
+        let dev = Device::create_account(&server.base_url, "Mother's phone");
+        let tablet = Device::join(
+            &server.base_url,
+            &dev.account_id,
+            &dev.account_key_bytes(),
+            &dev.pairing_code(),
+            "Old tablet",
+        )
+        .unwrap();
+        let (status, body) = dev.call("DELETE", &format!("/accounts/v1/devices/{}", tablet.device_id), None);
+        assert_eq!(status, 204, "{body}");
+        store_backup(&server, &dev, &backup_json(1));
+        let (keys, _) = phr_server::keys::KeyStore::open_or_create(&server.data_dir.join("keys")).unwrap();
+        let tokens = phr_server::auth::TokenService::new(&keys).unwrap();
+        let foreign_dir = tempfile::tempdir().unwrap();
+        let (foreign_keys, _) = phr_server::keys::KeyStore::open_or_create(foreign_dir.path()).unwrap();
+        let foreign = phr_server::auth::TokenService::new(&foreign_keys).unwrap();
+        let stored = stored_backup(&inspector, &dev.account_id);
+        let before = inspector.snapshot(&dev.account_id);
+        let trail = audit_trail(&dev);
+
+        let replacement = backup_json(2);
+        let cases: Vec<(&str, Option<String>, &str)> = vec![
+            ("no token", None, "missing Authorization"),
+            ("junk", Some("not-a-token".into()), "invalid access token"),
+            ("expired", Some(tokens.issue(&dev.account_id, &dev.device_id, now_secs() - 7200).unwrap().0), "expired"),
+            (
+                "signed by another server",
+                Some(foreign.issue(&dev.account_id, &dev.device_id, now_secs()).unwrap().0),
+                "invalid access token",
+            ),
+            ("the refresh token", Some(dev.refresh_token.clone()), "invalid access token"),
+            ("a removed device's token", Some(tablet.access_token.clone()), "removed"),
+        ];
+        for (what, token, says) in &cases {
+            let reply =
+                put_key_backup(&server, token.as_deref(), Some("application/json"), replacement.to_string().as_bytes());
+            let detail = reply.problem(401);
+            assert!(detail.contains(says), "{what}: {detail}");
+        }
+        assert_eq!(stored_backup(&inspector, &dev.account_id), stored, "the stored backup is untouched");
+        assert_eq!(inspector.snapshot(&dev.account_id), before, "nothing else was stored");
+        assert_eq!(audit_trail(&dev), trail, "nothing was audited as stored");
+
+        // Only the credentials were wrong: the genuine token stores the same body.
+        store_backup(&server, &dev, &replacement);
+        assert_eq!(stored_backup(&inspector, &dev.account_id).unwrap().salt, vec![2u8; MIN_SALT_BYTES]);
+    }
+}
+
+#[test]
+fn recovery_backup_fetches_and_challenges_that_are_malformed_or_name_no_backup_are_4xx_and_issue_nothing() {
+    for db in TestDatabase::all() {
+        let (_dir, server) = start_small(&db);
+        let inspector = Inspector::open(&db);
+        let dev = Device::create_account(&server.base_url, "Mother's phone");
+        store_backup(&server, &dev, &backup_json(1));
+        let no_backup = Device::create_account(&server.base_url, "A family without a backup");
+        let tables = ["accounts", "devices", "key_backups", "recovery_challenges", "audit_events"];
+        let totals = || tables.iter().map(|t| inspector.total_rows(t)).collect::<Vec<_>>();
+        let before = totals();
+        let stored = stored_backup(&inspector, &dev.account_id);
+        let trail = audit_trail(&dev);
+
+        let limit = MAX_BODY.to_string();
+        let cases: Vec<(&str, String, u16, &str)> = vec![
+            ("truncated JSON", r#"{"account_id": "#.into(), 400, "malformed JSON"),
+            ("not JSON", "account please".into(), 400, "malformed JSON"),
+            ("empty body", String::new(), 400, "malformed JSON"),
+            ("null", "null".into(), 400, "invalid type: null"),
+            ("an array", "[]".into(), 400, "invalid length 0"),
+            ("account_id a number", json!({"account_id": 7}).to_string(), 400, "invalid type: integer `7`"),
+            ("account_id null", json!({"account_id": null}).to_string(), 400, "invalid type: null"),
+            ("account_id not a UUID", json!({"account_id": "family-1"}).to_string(), 400, "account_id must be a UUID"),
+            (
+                "account_id with a NUL",
+                json!({"account_id": format!("{}\u{0}", dev.account_id)}).to_string(),
+                400,
+                "account_id must be a UUID",
+            ),
+            (
+                "unknown field",
+                json!({"account_id": dev.account_id, "passphrase": "plum tree"}).to_string(),
+                400,
+                "unknown field `passphrase`",
+            ),
+            ("missing account_id", "{}".into(), 400, "missing field `account_id`"),
+            ("over the body limit", json!({"account_id": "x".repeat(MAX_BODY)}).to_string(), 413, &limit),
+        ];
+        let unknown = json!({"account_id": Uuid::now_v7()}).to_string();
+        let valid = json!({"account_id": dev.account_id}).to_string();
+        for (path, no_account) in [
+            ("/accounts/v1/recovery/key-backup", "no key backup for this account"),
+            ("/accounts/v1/recovery/challenge", "no such account"),
+        ] {
+            for (what, body, status, says) in &cases {
+                let detail = post_json(&server.url(path), None, body).problem(*status);
+                assert!(detail.contains(says), "{path} {what}: {detail}");
+            }
+            let detail = post_json(&server.url(path), None, &unknown).problem(404);
+            assert!(detail.contains(no_account), "{path} unknown account: {detail}");
+            for content_type in [Some("text/plain"), None] {
+                send("POST", &server.url(path), None, content_type, Some(valid.as_bytes())).problem(415);
+            }
+        }
+        let without = json!({"account_id": no_backup.account_id}).to_string();
+        let detail = post_json(&server.url("/accounts/v1/recovery/key-backup"), None, &without).problem(404);
+        assert!(detail.contains("no key backup for this account"), "{detail}");
+        // There is no other way to read a backup, not even for a signed-in device.
+        for path in ["/accounts/v1/key-backup", "/accounts/v1/recovery/key-backup"] {
+            let detail = send("GET", &server.url(path), Some(&dev.access_token), None, None).problem(404);
+            assert!(detail.contains("no route"), "GET {path}: {detail}");
+        }
+
+        assert_eq!(totals(), before, "no challenge was issued, nothing was audited");
+        assert_eq!(stored_backup(&inspector, &dev.account_id), stored);
+        assert_eq!(audit_trail(&dev), trail);
+
+        // A well-formed fetch gets exactly the stored backup, and is audited.
+        let reply = post_json(&server.url("/accounts/v1/recovery/key-backup"), None, &valid);
+        assert_eq!(reply.status, 200, "{reply:?}");
+        let fetched: KeyBackupResponse = serde_json::from_value(reply.body).unwrap();
+        assert_eq!(Some(fetched), stored);
+        let mut expected = trail.clone();
+        expected.push("key_backup_fetched:success".into());
+        assert_eq!(audit_trail(&dev), expected);
+    }
+}
+
+#[test]
+fn recovery_enrolments_that_are_malformed_or_invalid_are_4xx_and_neither_add_a_device_nor_spend_the_challenge() {
+    for db in TestDatabase::all() {
+        let (_dir, server) = start_small(&db);
+        let inspector = Inspector::open(&db);
+        let dev = Device::create_account(&server.base_url, "Mother's phone");
+        let (challenge_id, nonce, _) = recovery_challenge(&server, &dev);
+        let good = enrol_json(&dev.account_id, &challenge_id, &nonce, "New phone");
+        let before = inspector.snapshot(&dev.account_id);
+        assert_eq!(before.rows["recovery_challenges"], 1);
+        let trail = audit_trail(&dev);
+
+        let with = |field: &str, value: Value| {
+            let mut body = good.clone();
+            body[field] = value;
+            body.to_string()
+        };
+        let with_device = |field: &str, value: Value| {
+            let mut body = good.clone();
+            body["device"][field] = value;
+            body.to_string()
+        };
+        let without = |field: &str| {
+            let mut body = good.clone();
+            body.as_object_mut().unwrap().remove(field);
+            body.to_string()
+        };
+        let key = |n: usize| json!(STANDARD.encode(vec![5u8; n]));
+        let limit = MAX_BODY.to_string();
+        let cases: Vec<(&str, String, u16, &str)> = vec![
+            ("truncated JSON", r#"{"account_id": "#.into(), 400, "malformed JSON"),
+            ("not JSON", "let me in".into(), 400, "malformed JSON"),
+            ("empty body", String::new(), 400, "malformed JSON"),
+            ("null", "null".into(), 400, "invalid type: null"),
+            ("unknown field", with("admin", json!(true)), 400, "unknown field `admin`"),
+            ("unknown device field", with_device("os", json!("iOS")), 400, "unknown field `os`"),
+            ("account_id not a UUID", with("account_id", json!("family-1")), 400, "account_id must be a UUID"),
+            ("account_id a number", with("account_id", json!(1)), 400, "invalid type: integer `1`"),
+            ("challenge_id a number", with("challenge_id", json!(1)), 400, "invalid type: integer `1`"),
+            ("challenge_id null", with("challenge_id", Value::Null), 400, "invalid type: null"),
+            (
+                "challenge_id with a NUL",
+                with("challenge_id", json!(format!("{challenge_id}\u{0}"))),
+                400,
+                "challenge_id must be a UUID",
+            ),
+            ("challenge_id not a UUID", with("challenge_id", json!("challenge-1")), 400, "challenge_id must be a UUID"),
+            ("nonce not base64", with("nonce", json!("%%%")), 400, "expected a base64 string"),
+            ("nonce a number", with("nonce", json!(42)), 400, "invalid type: integer `42`"),
+            ("device a string", with("device", json!("New phone")), 400, "invalid type: string"),
+            ("device key not base64", with_device("public_key", json!("!!")), 400, "expected a base64 string"),
+            ("device name a number", with_device("name", json!(7)), 400, "invalid type: integer `7`"),
+            ("missing nonce", without("nonce"), 400, "missing field `nonce`"),
+            ("missing challenge_id", without("challenge_id"), 400, "missing field `challenge_id`"),
+            ("missing device", without("device"), 400, "missing field `device`"),
+            ("short device key", with_device("public_key", key(31)), 422, "device.public_key: must be"),
+            ("long device key", with_device("public_key", key(33)), 422, "device.public_key: must be"),
+            ("empty device key", with_device("public_key", key(0)), 422, "device.public_key: must be"),
+            ("blank name", with_device("name", json!("   ")), 422, "device.name: must be"),
+            ("name too long", with_device("name", json!("n".repeat(101))), 422, "device.name: must be"),
+            ("control characters", with_device("name", json!("Phone\u{0}\n")), 422, "control characters"),
+            ("over the body limit", with_device("name", json!("n".repeat(MAX_BODY))), 413, &limit),
+        ];
+        for (what, body, status, says) in &cases {
+            let detail = post_json(&server.url("/accounts/v1/recovery/enrol"), None, body).problem(*status);
+            assert!(detail.contains(says), "{what}: {detail}");
+        }
+        for content_type in [Some("text/plain"), None] {
+            let url = server.url("/accounts/v1/recovery/enrol");
+            send("POST", &url, None, content_type, Some(good.to_string().as_bytes())).problem(415);
+        }
+        assert_eq!(inspector.snapshot(&dev.account_id), before, "no device, the challenge still unspent");
+        assert_eq!(audit_trail(&dev), trail, "a request that never reached the challenge is not audited");
+        assert_eq!(device_names(&dev), vec!["Mother's phone".to_owned()]);
+
+        // The challenge is still good for the well-formed request.
+        let reply = enrol(&server, &good);
+        assert_eq!(reply.status, 201, "{reply:?}");
+        assert_eq!(device_names(&dev), vec!["Mother's phone".to_owned(), "New phone".to_owned()]);
+        assert_eq!(inspector.count_rows("recovery_challenges", &dev.account_id), 0);
+    }
+}
+
+#[test]
+fn wrong_recovery_nonces_and_forged_reused_expired_or_foreign_challenges_are_401_audited_as_denied_and_add_no_device() {
+    for db in TestDatabase::all() {
+        // Every attempt here reaches the per-account recovery limiter.
+        let (_dir, server) = start(&db, &["--auth-rate-burst", "1000"]);
+        let inspector = Inspector::open(&db);
+        let dev = Device::create_account(&server.base_url, "Mother's phone");
+        let other = Device::create_account(&server.base_url, "Another family");
+        let devices = inspector.total_rows("devices");
+        let mut expected = audit_trail(&dev);
+        let other_trail = audit_trail(&other);
+        let (spare_id, spare_nonce, _) = recovery_challenge(&server, &dev);
+        expected.push("recovery_challenge_issued:success".into());
+        let acc = dev.account_id.as_str();
+
+        // A wrong proof spends the challenge: the right nonce afterwards is too late.
+        for what in ["an empty nonce", "a guessed nonce", "the sealed nonce echoed back", "another challenge's nonce"] {
+            let (challenge_id, nonce, sealed) = recovery_challenge(&server, &dev);
+            expected.push("recovery_challenge_issued:success".into());
+            let wrong = match what {
+                "an empty nonce" => Vec::new(),
+                "a guessed nonce" => Uuid::new_v4().as_bytes().repeat(2),
+                "the sealed nonce echoed back" => sealed,
+                _ => spare_nonce.clone(),
+            };
+            let detail = enrol(&server, &enrol_json(acc, &challenge_id, &wrong, "Thief")).problem(401);
+            assert!(detail.contains("does not match"), "{what}: {detail}");
+            let detail = enrol(&server, &enrol_json(acc, &challenge_id, &nonce, "Thief")).problem(401);
+            assert!(detail.contains("already used"), "{what}, then the right nonce: {detail}");
+            expected.extend(["device_recovered:denied".to_owned(), "device_recovered:denied".to_owned()]);
+        }
+
+        // A made-up challenge id.
+        let detail = enrol(&server, &enrol_json(acc, &Uuid::new_v4().to_string(), &spare_nonce, "Thief")).problem(401);
+        assert!(detail.contains("unknown or already used"), "{detail}");
+        expected.push("device_recovered:denied".into());
+
+        // Another account's challenge, opened with that account's key, is not ours, and stays unspent.
+        let (their_id, their_nonce, _) = recovery_challenge(&server, &other);
+        let detail = enrol(&server, &enrol_json(acc, &their_id, &their_nonce, "Thief")).problem(401);
+        assert!(detail.contains("unknown or already used"), "{detail}");
+        expected.push("device_recovered:denied".into());
+        assert_eq!(inspector.count_rows("recovery_challenges", &other.account_id), 1);
+        // Our challenge presented for the other account: denied there, ours stays unspent.
+        let detail = enrol(&server, &enrol_json(&other.account_id, &spare_id, &spare_nonce, "Thief")).problem(401);
+        assert!(detail.contains("unknown or already used"), "{detail}");
+
+        // An expired challenge, even with the right nonce.
+        let (challenge_id, nonce, _) = recovery_challenge(&server, &dev);
+        expected.push("recovery_challenge_issued:success".into());
+        diesel::update(
+            recovery_challenges::table
+                .filter(recovery_challenges::account_id.eq(acc))
+                .filter(recovery_challenges::challenge_id.eq(&challenge_id)),
+        )
+        .set(recovery_challenges::expires_at.eq(0i64))
+        .execute(&mut *inspector.conn())
+        .unwrap();
+        let detail = enrol(&server, &enrol_json(acc, &challenge_id, &nonce, "Thief")).problem(401);
+        assert!(detail.contains("expired"), "{detail}");
+        expected.push("device_recovered:denied".into());
+
+        // An account that does not exist: nothing to audit anywhere.
+        let audit_rows = inspector.total_rows("audit_events");
+        let nobody = Uuid::now_v7().to_string();
+        let detail = enrol(&server, &enrol_json(&nobody, &spare_id, &spare_nonce, "Thief")).problem(401);
+        assert!(detail.contains("unknown account or challenge"), "{detail}");
+        assert_eq!(inspector.total_rows("audit_events"), audit_rows);
+
+        assert_eq!(inspector.total_rows("devices"), devices, "no device was added to any account");
+        assert_eq!(device_names(&dev), vec!["Mother's phone".to_owned()]);
+        assert_eq!(audit_trail(&dev), expected, "each refusal is in the family's audit log");
+        let mut other_expected = other_trail;
+        other_expected.extend(["recovery_challenge_issued:success".to_owned(), "device_recovered:denied".to_owned()]);
+        assert_eq!(audit_trail(&other), other_expected);
+        assert_eq!(inspector.count_rows("recovery_challenges", acc), 1, "only the spare challenge is left");
+
+        // The spare challenge survived every wrong attempt; it works once, and a replay adds nothing.
+        let genuine = enrol_json(acc, &spare_id, &spare_nonce, "New phone");
+        let reply = enrol(&server, &genuine);
+        assert_eq!(reply.status, 201, "{reply:?}");
+        let detail = enrol(&server, &genuine).problem(401);
+        assert!(detail.contains("already used"), "{detail}");
+        assert_eq!(device_names(&dev), vec!["Mother's phone".to_owned(), "New phone".to_owned()]);
+        expected.extend(["device_recovered:success".to_owned(), "device_recovered:denied".to_owned()]);
+        assert_eq!(audit_trail(&dev), expected);
     }
 }

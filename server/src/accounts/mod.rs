@@ -146,6 +146,7 @@ async fn session(state: web::Data<AppState>, body: web::Json<SessionRequest>) ->
     let req = body.into_inner();
     parse_id("account_id", &req.account_id)?;
     parse_id("device_id", &req.device_id)?;
+    parse_id("challenge_id", &req.challenge_id)?;
     state.auth_limiter.check(&req.account_id)?;
     let refresh_token = tokens::new_refresh_token(&req.account_id)?;
     let refresh_hash = tokens::secret_hash(&refresh_token);

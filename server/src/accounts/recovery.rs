@@ -182,6 +182,8 @@ async fn challenge(state: web::Data<AppState>, body: web::Json<RecoveryRequest>)
 async fn enrol(state: web::Data<AppState>, body: web::Json<RecoveryEnrolRequest>) -> Result<HttpResponse, ApiError> {
     let req = body.into_inner();
     let account_id = parse_id("account_id", &req.account_id)?.to_string();
+    // Challenge ids are UUIDs: anything else is a 400 (a NUL in it would fail the PostgreSQL lookup).
+    let challenge_id = parse_id("challenge_id", &req.challenge_id)?.to_string();
     check_new_device(&req.device)?;
     state.auth_limiter.check(&format!("recovery:{account_id}"))?;
     let nonce_hash = tokens::secret_hash(&hex::encode(&req.nonce));
@@ -194,7 +196,7 @@ async fn enrol(state: web::Data<AppState>, body: web::Json<RecoveryEnrolRequest>
                 if store::account(conn, &account_id)?.is_none() {
                     return Ok(Err("unknown account or challenge"));
                 }
-                let found = store::take_recovery_challenge(conn, &account_id, &req.challenge_id)?;
+                let found = store::take_recovery_challenge(conn, &account_id, &challenge_id)?;
                 let verdict = match found {
                     None => Err("unknown or already used recovery challenge"),
                     Some((_, expires_at)) if expires_at < now => Err("the recovery challenge has expired"),
