@@ -180,6 +180,10 @@ pub fn prepare(config: &Config) -> Result<AppState, ServerError> {
         instance_id,
         backend,
         research,
+        fhir_search_cache: Arc::new(crate::fhir::cache::SearchCache::new(
+            limits.fhir_search_cache_mb.saturating_mul(1 << 20),
+            std::time::Duration::from_secs(limits.fhir_search_cache_secs),
+        )),
     })
 }
 

@@ -235,6 +235,13 @@ pub struct Limits {
     /// Research extracts: seconds the files of a completed export stay downloadable.
     #[arg(long, env = "PHR_RESEARCH_RETENTION_SECS", default_value_t = 86_400)]
     pub research_retention_secs: u64,
+    /// FHIR searches: memory for answers to repeated identical searches, in MiB (0 = keep none).
+    /// Answers are served only while the records and grants they came from are unchanged.
+    #[arg(long, env = "PHR_FHIR_SEARCH_CACHE_MB", default_value_t = 64)]
+    pub fhir_search_cache_mb: usize,
+    /// FHIR searches: seconds a kept answer may be served (it holds health data in memory).
+    #[arg(long, env = "PHR_FHIR_SEARCH_CACHE_SECS", default_value_t = 60)]
+    pub fhir_search_cache_secs: u64,
 }
 
 impl Default for Limits {
@@ -249,6 +256,8 @@ impl Default for Limits {
             auth_rate_burst: 20.0,
             research_k: 5,
             research_retention_secs: 86_400,
+            fhir_search_cache_mb: 64,
+            fhir_search_cache_secs: 60,
         }
     }
 }

@@ -5,6 +5,7 @@
 use chrono::NaiveDate;
 use phr_core::consent::Access;
 use phr_core::dataset::{examples, Quantity, RecordBody, RecordKind, SelfVitals, Subject};
+use phr_core::sync::protocol::{AddGrantKeysRequest, GrantRecordKey};
 use phr_fhir::mapping::{to_fhir, MappingContext};
 use phr_tests::client::Device;
 use phr_tests::fhir::{create_grant, grant_of, OrgClient};
@@ -243,6 +244,86 @@ fn a_clinic_sees_exactly_the_consented_subjects_modules_and_dates_and_revocation
             events.iter().any(|e| e["action"] == "fhir_read" && e["outcome"] == "denied"),
             "denied read audited: {events:?}"
         );
+    }
+}
+
+/// The `fhir_search` audit events of the family, oldest first: the record ids each names.
+fn searches_audited(device: &Device) -> Vec<Vec<String>> {
+    audit_events(device)
+        .iter()
+        .filter(|e| e["action"] == "fhir_search" && e["outcome"] == "success")
+        .map(|e| serde_json::from_value(e["record_ids"].clone()).unwrap())
+        .collect()
+}
+
+#[test]
+fn repeated_searches_give_the_same_answer_only_while_records_record_keys_and_grants_are_unchanged() {
+    // With the search answer cache (the default) and without it: the same answers, the same audit.
+    for cache in [None, Some("0")] {
+        for db in TestDatabase::all() {
+            let args: Vec<&str> = cache.map(|mb| vec!["--fhir-search-cache-mb", mb]).unwrap_or_default();
+            let (dir, server) = start_server(BIN.as_ref(), &db, &args);
+            let org = OrgClient::register(BIN.as_ref(), dir.path(), &db.url(), &server.base_url, ORG, "system/*.cruds");
+            let mut device = Device::create_account(&server.base_url, "Mother's phone");
+            let first = add(&mut device, RecordKind::PrenatalVisit, Subject::Mother, &visit_on("2026-02-01"));
+            device.sync();
+            let grant = grant_of(ORG, &[RecordKind::PrenatalVisit], &[Subject::Mother], Access::ReadWrite);
+            let grant_key = create_grant(&device, &grant, &[first]);
+            let pid = patient_of_first_encounter(&org);
+            let search = format!("/fhir/r4/Encounter?patient={pid}");
+            let visits = || -> Vec<String> {
+                let (status, bundle) = org.get(&search);
+                assert_eq!(status, 200, "{bundle}");
+                let mut ids: Vec<String> =
+                    entries(&bundle).iter().map(|e| e["id"].as_str().unwrap().to_owned()).collect();
+                ids.sort();
+                ids
+            };
+
+            // The same search twice: byte-identical answers, each audited with the record it read.
+            let audited = searches_audited(&device).len();
+            let (s1, b1) = org.get_bytes(&search);
+            let (s2, b2) = org.get_bytes(&search);
+            assert_eq!((s1, s2), (200, 200));
+            assert_eq!(b1, b2, "cache {cache:?}");
+            let after = searches_audited(&device);
+            assert_eq!(after.len(), audited + 2, "every search is audited, answered from memory or not");
+            assert_eq!(after[after.len() - 2..], [vec![first.to_string()], vec![first.to_string()]]);
+
+            // A new record the grant holds no key for changes nothing the clinic sees ...
+            let second = add(&mut device, RecordKind::PrenatalVisit, Subject::Mother, &visit_on("2026-03-01"));
+            device.sync();
+            assert_eq!(visits(), [first.to_string()]);
+            // ... until the family adds its key to the grant.
+            let keys = serde_json::to_value(AddGrantKeysRequest {
+                record_keys: vec![GrantRecordKey {
+                    record_id: second,
+                    wrapped_key: device.wrap_record_key_for_grant(second, &grant_key, grant.id.0).unwrap(),
+                }],
+            })
+            .unwrap();
+            let (status, body) = device.call("POST", &format!("/consent/v1/grants/{}/keys", grant.id.0), Some(&keys));
+            assert_eq!(status, 200, "{body}");
+            let mut both = vec![first.to_string(), second.to_string()];
+            both.sort();
+            assert_eq!(visits(), both);
+
+            // A deletion on the device and a write by the clinic both show at once.
+            device.delete(first);
+            device.sync();
+            assert_eq!(visits(), [second.to_string()]);
+            let (status, body) = org.post("/fhir/r4", &visit_transaction(&visit_on("2026-04-01"), &pid));
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(visits().len(), 2);
+
+            // Revocation ends it at once.
+            let (status, body) = device.call("DELETE", &format!("/consent/v1/grants/{}", grant.id.0), None);
+            assert_eq!(status, 204, "{body}");
+            let (status, bundle) = org.get(&search);
+            assert_eq!((status, total(&bundle)), (200, 0), "{bundle}");
+            let (status, bundle) = org.get("/fhir/r4/Encounter");
+            assert_eq!((status, total(&bundle)), (200, 0), "{bundle}");
+        }
     }
 }
 

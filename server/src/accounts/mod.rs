@@ -382,6 +382,7 @@ async fn delete_account(state: web::Data<AppState>, device: AuthenticatedDevice)
     let account = device.account_id.clone();
     let rows = state.db(move |conn| Ok(write_transaction(conn, |conn| store::delete_account(conn, &account))?)).await?;
     tracing::info!(rows, "account erased");
+    state.fhir_search_cache.forget_account(&device.account_id);
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -62,7 +62,15 @@ pub struct TokenService {
     encoding: EncodingKey,
     decoding: HashMap<String, DecodingKey>,
     validation: Validation,
+    /// Organization tokens whose signature already verified: SHA-256 of the token -> claims.
+    /// A FHIR client sends the same token with every request for its lifetime (≤ 5 min), and
+    /// the Ed25519 check is the largest fixed cost of a small read. Expiry is checked on
+    /// every use; a token not seen before (or changed by one byte) takes the full check.
+    verified_organizations: std::sync::Mutex<HashMap<[u8; 32], OrganizationClaims>>,
 }
+
+/// The most verified organization tokens remembered (the map is emptied when full).
+const MAX_VERIFIED_ORGANIZATION_TOKENS: usize = 10_000;
 
 impl TokenService {
     pub fn new(keys: &KeyStore) -> Result<TokenService, ServerError> {
@@ -83,6 +91,7 @@ impl TokenService {
             encoding: EncodingKey::from_ed_der(current.secret()),
             decoding,
             validation,
+            verified_organizations: std::sync::Mutex::new(HashMap::new()),
         })
     }
 
@@ -142,9 +151,28 @@ impl TokenService {
     /// Verifies an organization access token: signature, issuer, expiry and
     /// type (a device token is refused). Every failure is a plain 401.
     pub fn verify_organization(&self, token: &str) -> Result<OrganizationClaims, ApiError> {
+        let mut id = [0u8; 32];
+        id.copy_from_slice(digest(&SHA256, token.as_bytes()).as_ref());
+        let now = chrono::Utc::now().timestamp();
+        {
+            let mut verified = self.verified_organizations.lock().unwrap_or_else(|e| e.into_inner());
+            match verified.get(&id) {
+                Some(claims) if now < claims.exp => return Ok(claims.clone()),
+                // Expired: the full check below answers why.
+                Some(_) => drop(verified.remove(&id)),
+                None => {}
+            }
+        }
         let claims: OrganizationClaims = self.decode(token, "access token expired: request a new one")?;
         if claims.typ != ORGANIZATION_TOKEN_TYPE {
             return Err(ApiError::Unauthorized("invalid access token".into()));
+        }
+        if now < claims.exp {
+            let mut verified = self.verified_organizations.lock().unwrap_or_else(|e| e.into_inner());
+            if verified.len() >= MAX_VERIFIED_ORGANIZATION_TOKENS {
+                verified.clear();
+            }
+            verified.insert(id, claims.clone());
         }
         Ok(claims)
     }
@@ -249,6 +277,29 @@ mod tests {
         let (device_token, _) = s.issue("acc", "dev", now).unwrap();
         assert!(s.verify_organization(&device_token).is_err(), "a device token is not an organization token");
         let (old, _) = s.issue_organization("tanaka-clinic", "system/*.rs", now - 3600).unwrap();
+        assert!(s.verify_organization(&old).unwrap_err().to_string().contains("expired"));
+    }
+
+    #[test]
+    fn a_remembered_organization_token_verifies_again_and_its_forgeries_still_do_not() {
+        let (_d, s) = service();
+        let now = chrono::Utc::now().timestamp();
+        let (token, _) = s.issue_organization("tanaka-clinic", "system/Observation.rs", now).unwrap();
+        let first = s.verify_organization(&token).unwrap();
+        assert_eq!(s.verify_organization(&token).unwrap(), first, "answered from memory, same claims");
+        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        let widened = OrganizationClaims { scope: "system/*.cruds".into(), ..first.clone() };
+        parts[1] = B64URL.encode(serde_json::to_vec(&widened).unwrap());
+        assert!(s.verify_organization(&parts.join(".")).is_err(), "a widened copy of a remembered token");
+        let mut truncated = token.clone();
+        truncated.pop();
+        assert!(s.verify_organization(&truncated).is_err());
+        // A remembered token past its expiry gets the full check (and its answer).
+        let (old, _) = s.issue_organization("tanaka-clinic", "system/*.rs", now - 3600).unwrap();
+        let mut id = [0u8; 32];
+        id.copy_from_slice(digest(&SHA256, old.as_bytes()).as_ref());
+        let stale = OrganizationClaims { exp: now - 3600 + ORGANIZATION_TOKEN_TTL_SECS, ..first };
+        s.verified_organizations.lock().unwrap().insert(id, stale);
         assert!(s.verify_organization(&old).unwrap_err().to_string().contains("expired"));
     }
 

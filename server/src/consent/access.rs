@@ -148,17 +148,36 @@ fn open_grant_key_cached(
     Ok(Some(key))
 }
 
+fn grant_row_digest(json: &str, wrapped: &[u8], kid: &str) -> [u8; 32] {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    for part in [json.as_bytes(), wrapped, kid.as_bytes()] {
+        ctx.update(&(part.len() as u64).to_be_bytes());
+        ctx.update(part);
+    }
+    let mut digest = [0u8; 32];
+    digest.copy_from_slice(ctx.finish().as_ref());
+    digest
+}
+
 /// A usable grant to an organization with its opened key.
 pub struct OpenGrant {
     pub account_id: String,
     pub grant: ConsentGrant,
     key: Arc<GrantKey>,
+    /// SHA-256 over the stored grant row (JSON, wrapped key, view key id).
+    stored_digest: [u8; 32],
 }
 
 impl OpenGrant {
     /// The grant id as stored (hyphenated lowercase UUID).
     pub fn grant_id(&self) -> String {
         self.grant.id.0.to_string()
+    }
+
+    /// A digest of the grant row as stored (its JSON with scope and period, its wrapped key and
+    /// view key id): any change to the grant changes it.
+    pub fn stored_digest(&self) -> &[u8] {
+        &self.stored_digest
     }
 
     /// Wraps a new record's data key under this grant's key (for data the server writes through the grant).
@@ -216,7 +235,10 @@ pub fn open_grants(
         }
         let Some(wrapped) = wrapped else { continue };
         match open_grant_key_cached(keys, &kid, &wrapped, &account, grant.id.0)? {
-            Some(key) => out.push(OpenGrant { account_id: account, grant, key }),
+            Some(key) => {
+                let stored_digest = grant_row_digest(&json, &wrapped, &kid);
+                out.push(OpenGrant { account_id: account, grant, key, stored_digest })
+            }
             None => tracing::warn!(grant_id = %grant.id.0, "a usable grant key does not open; skipped"),
         }
     }

@@ -439,6 +439,7 @@ async fn revoke_grant(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let grant_id = path_grant_id(&path.into_inner())?;
+    let account_id = device.account_id.clone();
     state
         .db(move |conn| {
             write_transaction(conn, |conn| {
@@ -467,6 +468,9 @@ async fn revoke_grant(
             })
         })
         .await?;
+    // Cached FHIR answers holding this family's data are no longer served (their fingerprint
+    // names the grant); drop them now rather than keep the plaintext until they expire.
+    state.fhir_search_cache.forget_account(&account_id);
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
-use crate::db::schema::{consent_grants, grant_record_keys, records};
+use crate::db::schema::{accounts, consent_grants, grant_record_keys, records};
 use crate::db::DbConnection;
 
 /// A stored grant. `grant_json` is the `phr_core` [`ConsentGrant`](phr_core::consent::ConsentGrant).
@@ -142,7 +142,16 @@ pub fn put_record_keys(conn: &mut DbConnection, rows: &[RecordKeyRow<'_>]) -> Qu
     for chunk in rows.chunks(100) {
         crate::on_backend!(conn, c => diesel::insert_into(grant_record_keys::table).values(chunk).execute(c))?;
     }
-    Ok(())
+    bump_consent_seq(conn, first.account_id)
+}
+
+/// Marks a change of the record keys the account's grants hold (see the `consent_seq` migration):
+/// consented reads cached before it no longer match.
+fn bump_consent_seq(conn: &mut DbConnection, account_id: &str) -> QueryResult<()> {
+    diesel::update(accounts::table.find(account_id))
+        .set(accounts::consent_seq.eq(accounts::consent_seq + 1))
+        .execute(conn)
+        .map(|_| ())
 }
 
 /// Revokes a grant: state, time and updated grant JSON; its grant key and
@@ -162,10 +171,12 @@ pub fn revoke(
             consent_grants::grant_json.eq(grant_json),
         ))
         .execute(conn)?;
-    diesel::delete(
+    let deleted = diesel::delete(
         grant_record_keys::table
             .filter(grant_record_keys::account_id.eq(account_id))
             .filter(grant_record_keys::grant_id.eq(grant_id)),
     )
-    .execute(conn)
+    .execute(conn)?;
+    bump_consent_seq(conn, account_id)?;
+    Ok(deleted)
 }

@@ -16,6 +16,7 @@ diesel::table! {
         public_key -> Binary,
         change_seq -> BigInt,
         record_count -> BigInt,
+        consent_seq -> BigInt,
         audit_seq -> BigInt,
         audit_head -> Text,
         created_at -> BigInt,

@@ -30,6 +30,8 @@
 //!   subject and the record's effective date (± 1 day around the asked dates), then maps
 //!   records with `phr_fhir::mapping::to_fhir` and filters exactly in memory. Results are
 //!   ordered by (date, id); `next` links carry an offset (`_offset`); `_count` ≤ 1000.
+//!   An identical repeated search is answered from memory while the records, record keys
+//!   and grants it came from are unchanged ([`cache`]; `--fhir-search-cache-mb 0` turns it off).
 //! - **Audit**: one event per family and grant per request (`fhir_read`, `fhir_search`,
 //!   `fhir_everything`, `fhir_write`, `fhir_denied`), naming the records.
 //! - **Writes** map with `from_fhir`, validate with phr-core (422 naming item and range),
@@ -58,6 +60,7 @@ use crate::keys::{KeyPurpose, KeyStore};
 use crate::smart::{Action, AuthenticatedOrganization};
 
 pub mod audit_event;
+pub mod cache;
 pub mod everything;
 pub mod metadata;
 pub mod outcome;
@@ -279,21 +282,41 @@ pub fn kinds_yielding(resource_type: &str) -> &'static [RecordKind] {
 
 /// Appends one audit event per (family, grant) for the records read, in one transaction.
 pub fn audit_reads(conn: &mut DbConnection, actor: &str, action: &str, records: &[&ReadableRecord]) -> FhirResult<()> {
-    if records.is_empty() {
-        return Ok(());
-    }
+    append_read_audits(conn, actor, action, &read_audits(records))
+}
+
+/// The audit events a read of `records` writes: one per (family, grant), naming the records.
+pub fn read_audits(records: &[&ReadableRecord]) -> Vec<cache::ReadAudit> {
     let mut groups: std::collections::BTreeMap<(String, String), Vec<String>> = Default::default();
     for r in records {
         groups.entry((r.account_id.clone(), r.grant_id.to_string())).or_default().push(r.record_id.to_string());
     }
+    groups
+        .into_iter()
+        .map(|((account_id, grant_id), record_ids)| cache::ReadAudit { account_id, grant_id, record_ids })
+        .collect()
+}
+
+/// Appends the audit events of a read ([`read_audits`]) in one transaction.
+pub fn append_read_audits(
+    conn: &mut DbConnection,
+    actor: &str,
+    action: &str,
+    reads: &[cache::ReadAudit],
+) -> FhirResult<()> {
+    if reads.is_empty() {
+        return Ok(());
+    }
     let now = now_ms();
     write_transaction(conn, |conn| {
-        for ((account, grant), ids) in &groups {
+        for read in reads {
             crate::audit::append(
                 conn,
-                account,
+                &read.account_id,
                 now,
-                &crate::audit::NewAuditEvent::new(actor, action, "success").grant(grant).records(ids.clone()),
+                &crate::audit::NewAuditEvent::new(actor, action, "success")
+                    .grant(&read.grant_id)
+                    .records(read.record_ids.clone()),
             )?;
         }
         Ok::<(), ApiError>(())

@@ -15,9 +15,12 @@ use phr_core::dataset::Subject;
 use phr_fhir::model::{Bundle, BundleEntry, BundleEntrySearch, BundleLink, Integer, Resource};
 use serde_json::Value;
 
+use super::cache::{fingerprint, CachedAnswer, ReadAudit, SearchKey};
 use super::metadata::SEARCHABLE;
 use super::outcome::bad_request;
-use super::{audit_reads, authorize, db, fhir_response, kinds_yielding, resources_of, FhirResult, Visible};
+use super::{
+    append_read_audits, authorize, db, kinds_yielding, read_audits, resources_of, FhirResult, Visible, FHIR_JSON,
+};
 use crate::consent::access::{readable_record_dates, readable_records, ReadableRecord, RecordFilter, MAX_PAGE};
 use crate::error::ApiError;
 use crate::http::AppState;
@@ -432,28 +435,61 @@ pub async fn search(
     let params = parse(&resource_type, &query, allowed)?;
     let base = state.base_url()?.to_owned();
     let keys = state.keys.clone();
-    let bundle = db(&state, move |conn| {
+    let cache = state.fhir_search_cache.clone();
+    let body = db(&state, move |conn| {
         let visible = Visible::load(conn, &keys, &org.organization_id)?;
         if let Some(p) = &params.patient {
             visible.resolve_audited(conn, &org, p, "fhir_search")?;
         }
-        if let Some((page, records, total)) = page_by_metadata(conn, &visible, &resource_type, &params)? {
-            audit_reads(conn, &org.actor(), "fhir_search", &records.iter().collect::<Vec<_>>())?;
-            return Ok(searchset_page(&base, &resource_type, &query, &params, page, total));
-        }
-        let (hits, records) = matches(conn, &visible, &resource_type, &params)?;
-        let page_records: Vec<&ReadableRecord> = {
-            let mut idx: Vec<usize> = hits.iter().skip(params.offset).take(params.count).map(|h| h.record).collect();
-            idx.sort_unstable();
-            idx.dedup();
-            idx.into_iter().map(|i| &records[i]).collect()
+        let accounts: Vec<String> = targets(&visible, &params).into_iter().map(|(account, _)| account).collect();
+        // Read before any record, so a kept answer is never older than what this request sees.
+        let fingerprint = if cache.enabled() { Some(fingerprint(conn, &visible, &accounts)?) } else { None };
+        let key = SearchKey {
+            organization_id: org.organization_id.clone(),
+            resource_type: resource_type.clone(),
+            query: query.clone(),
+            base_url: base.clone(),
         };
-        audit_reads(conn, &org.actor(), "fhir_search", &page_records)?;
-        let all = hits.into_iter().map(|h| h.resource).collect();
-        Ok(searchset(&base, &resource_type, &query, &params, all))
+        if let Some(kept) = fingerprint.as_ref().and_then(|f| cache.get(&key, f)) {
+            append_read_audits(conn, &org.actor(), "fhir_search", &kept.reads)?;
+            return Ok(kept.body);
+        }
+        let (bundle, reads) = fresh_search(conn, &visible, &base, &resource_type, &query, &params)?;
+        append_read_audits(conn, &org.actor(), "fhir_search", &reads)?;
+        let body =
+            serde_json::to_vec(&bundle).map_err(|e| ApiError::Internal(format!("cannot encode FHIR JSON: {e}")))?;
+        if let Some(f) = fingerprint {
+            cache.put(key, f, CachedAnswer { body: body.clone(), reads }, accounts);
+        }
+        Ok(body)
     })
     .await?;
-    fhir_response(StatusCode::OK, &bundle)
+    Ok(HttpResponse::build(StatusCode::OK).content_type(FHIR_JSON).body(body))
+}
+
+/// A search answered from the records: the `searchset` page and the audit events its reads write.
+fn fresh_search(
+    conn: &mut crate::db::DbConnection,
+    visible: &Visible,
+    base: &str,
+    resource_type: &str,
+    query: &str,
+    params: &SearchParams,
+) -> FhirResult<(Bundle, Vec<ReadAudit>)> {
+    if let Some((page, records, total)) = page_by_metadata(conn, visible, resource_type, params)? {
+        let reads = read_audits(&records.iter().collect::<Vec<_>>());
+        return Ok((searchset_page(base, resource_type, query, params, page, total), reads));
+    }
+    let (hits, records) = matches(conn, visible, resource_type, params)?;
+    let page_records: Vec<&ReadableRecord> = {
+        let mut idx: Vec<usize> = hits.iter().skip(params.offset).take(params.count).map(|h| h.record).collect();
+        idx.sort_unstable();
+        idx.dedup();
+        idx.into_iter().map(|i| &records[i]).collect()
+    };
+    let reads = read_audits(&page_records);
+    let all = hits.into_iter().map(|h| h.resource).collect();
+    Ok((searchset(base, resource_type, query, params, all), reads))
 }
 
 #[cfg(test)]

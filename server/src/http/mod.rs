@@ -37,6 +37,8 @@ pub struct AppState {
     pub backend: &'static str,
     /// Research export files, k and retention.
     pub research: Arc<crate::research::ResearchService>,
+    /// Answers to repeated FHIR searches ([`crate::fhir::cache`]).
+    pub fhir_search_cache: Arc<crate::fhir::cache::SearchCache>,
 }
 
 /// Epoch milliseconds now.

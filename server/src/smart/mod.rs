@@ -247,6 +247,7 @@ mod tests {
             instance_id: "test".into(),
             backend: db.target.backend_name(),
             research: Arc::new(crate::research::ResearchService::new(key_dir, 5, 60)),
+            fhir_search_cache: Arc::new(crate::fhir::cache::SearchCache::new(0, std::time::Duration::ZERO)),
         }
     }
 
