@@ -16,7 +16,10 @@
 //!   Bundle (Encounter + Observations), `--write-runs` sequential calls;
 //! - `fhir_requests_per_s`: `--clients` concurrent clients (default 32) doing
 //!   mixed reads (the search above, a Patient read, an Encounter search with
-//!   `_count=10`) for `--seconds` seconds.
+//!   `_count=10`) for `--seconds` seconds. The clients repeat the same searches,
+//!   so with the server's search answer cache (the default) most are answered
+//!   from memory (still authorized, fingerprinted and audited on each request);
+//!   `PHR_FHIR_SEARCH_CACHE_MB=0 bench-fhir` measures every search fresh.
 //!
 //! Every response is checked (status and content); a failure exits non-zero.
 //! stdout: one `# …` context line, then `name value unit` lines.
