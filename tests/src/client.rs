@@ -195,6 +195,13 @@ impl Device {
         Ok(())
     }
 
+    /// The account's audit log (up to 1,000 events, oldest first), through the API.
+    pub fn audit_events(&self) -> Vec<Value> {
+        let (status, body) = self.call("GET", "/audit/v1/events?limit=1000", None);
+        assert_eq!(status, 200, "{body}");
+        body["events"].as_array().cloned().unwrap_or_else(|| panic!("no events: {body}"))
+    }
+
     /// An authenticated request; returns (status, JSON body or Null for an empty body).
     pub fn call(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
         self.call_with_token(&self.access_token, method, path, body)

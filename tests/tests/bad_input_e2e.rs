@@ -83,6 +83,20 @@ fn assert_pull_shows_nothing_after(dev: &Device, cursor: u64) {
     assert!(page.changes.is_empty(), "nothing new to pull: {page:?}");
 }
 
+/// `good` with `field` set to `value` (a JSON body with one thing wrong).
+fn with_field(good: &Value, field: &str, value: Value) -> Value {
+    let mut body = good.clone();
+    body[field] = value;
+    body
+}
+
+/// `good` without `field`.
+fn without_field(good: &Value, field: &str) -> Value {
+    let mut body = good.clone();
+    body.as_object_mut().expect("a JSON object").remove(field);
+    body
+}
+
 fn now_secs() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
 }
@@ -96,15 +110,10 @@ fn push_bodies_that_are_malformed_have_unknown_fields_or_wrong_types_are_400_and
         let before = inspector.snapshot(&dev.account_id);
         let good = serde_json::to_value(new_change(&dev)).unwrap();
         let with = |field: &str, value: Value| {
-            let mut change = good.clone();
-            change[field] = value;
-            json!({"batch_id": Uuid::now_v7(), "changes": [good, change]}).to_string()
+            json!({"batch_id": Uuid::now_v7(), "changes": [good, with_field(&good, field, value)]}).to_string()
         };
-        let without = |field: &str| {
-            let mut change = good.clone();
-            change.as_object_mut().unwrap().remove(field);
-            json!({"batch_id": Uuid::now_v7(), "changes": [change]}).to_string()
-        };
+        let without =
+            |field: &str| json!({"batch_id": Uuid::now_v7(), "changes": [without_field(&good, field)]}).to_string();
         let cases: Vec<(&str, Vec<u8>)> = vec![
             ("truncated JSON", br#"{"batch_id": "#.to_vec()),
             ("not JSON", b"batch please".to_vec()),
@@ -734,11 +743,7 @@ fn stored_backup(inspector: &Inspector, account: &str) -> Option<KeyBackupRespon
 
 /// The account's audit log as `action:outcome`, through the API (reads append nothing).
 fn audit_trail(dev: &Device) -> Vec<String> {
-    let (status, page) = dev.call("GET", "/audit/v1/events?limit=1000", None);
-    assert_eq!(status, 200, "{page}");
-    page["events"]
-        .as_array()
-        .unwrap()
+    dev.audit_events()
         .iter()
         .map(|e| format!("{}:{}", e["action"].as_str().unwrap(), e["outcome"].as_str().unwrap()))
         .collect()
@@ -787,16 +792,8 @@ fn key_backup_puts_that_are_malformed_out_of_range_or_too_large_are_4xx_saying_w
             put_key_backup(&server, Some(&dev.access_token), content_type, body)
         };
 
-        let with = |field: &str, value: Value| {
-            let mut backup = good.clone();
-            backup[field] = value;
-            backup.to_string()
-        };
-        let without = |field: &str| {
-            let mut backup = good.clone();
-            backup.as_object_mut().unwrap().remove(field);
-            backup.to_string()
-        };
+        let with = |field: &str, value: Value| with_field(&good, field, value).to_string();
+        let without = |field: &str| without_field(&good, field).to_string();
         let bytes = |n: usize| json!(STANDARD.encode(vec![2u8; n]));
 
         // Malformed JSON, wrong types, unknown and missing fields: 400 saying what is wrong.
@@ -1043,21 +1040,11 @@ fn recovery_enrolments_that_are_malformed_or_invalid_are_4xx_and_neither_add_a_d
         assert_eq!(before.rows["recovery_challenges"], 1);
         let trail = audit_trail(&dev);
 
-        let with = |field: &str, value: Value| {
-            let mut body = good.clone();
-            body[field] = value;
-            body.to_string()
-        };
+        let with = |field: &str, value: Value| with_field(&good, field, value).to_string();
         let with_device = |field: &str, value: Value| {
-            let mut body = good.clone();
-            body["device"][field] = value;
-            body.to_string()
+            with_field(&good, "device", with_field(&good["device"], field, value)).to_string()
         };
-        let without = |field: &str| {
-            let mut body = good.clone();
-            body.as_object_mut().unwrap().remove(field);
-            body.to_string()
-        };
+        let without = |field: &str| without_field(&good, field).to_string();
         let key = |n: usize| json!(STANDARD.encode(vec![5u8; n]));
         let limit = MAX_BODY.to_string();
         let cases: Vec<(&str, String, u16, &str)> = vec![

@@ -184,11 +184,8 @@ fn grants(device: &Device) -> Vec<GrantInfo> {
 }
 
 fn audit_actions(device: &Device) -> Vec<(String, Option<String>, Vec<String>)> {
-    let (status, body) = device.call("GET", "/audit/v1/events?limit=1000", None);
-    assert_eq!(status, 200, "{body}");
-    body["events"]
-        .as_array()
-        .unwrap()
+    device
+        .audit_events()
         .iter()
         .map(|e| {
             (

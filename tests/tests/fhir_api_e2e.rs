@@ -78,9 +78,7 @@ fn patient_of_first_encounter(org: &OrgClient) -> String {
 }
 
 fn audit_events(device: &Device) -> Vec<Value> {
-    let (status, body) = device.call("GET", "/audit/v1/events?limit=1000", None);
-    assert_eq!(status, 200, "{body}");
-    body["events"].as_array().unwrap().clone()
+    device.audit_events()
 }
 
 fn assert_outcome(status: u16, body: &Value, expected: u16) {

@@ -312,9 +312,7 @@ fn revoke(f: &Family) {
 }
 
 fn audit_actions(device: &Device) -> Vec<String> {
-    let (status, body) = device.call("GET", "/audit/v1/events?limit=1000", None);
-    assert_eq!(status, 200, "{body}");
-    body["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect()
+    device.audit_events().iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect()
 }
 
 /// `n` consenting families born in January 2026, sexes alternating, weights spread over several bands.
