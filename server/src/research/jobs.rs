@@ -8,8 +8,10 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -17,11 +19,11 @@ use phr_core::consent::Purpose;
 use phr_core::dataset::RecordKind;
 use serde::{Deserialize, Serialize};
 
-use super::deidentify::{rows, DeidConfig, Pseudonymizer, SourceRecord, Survey};
+use super::deidentify::{rows, DeidConfig, EmitCounts, Plan, Pseudonymizer, SourceRecord, Survey};
 use super::store;
 use crate::audit::{self, NewAuditEvent};
 use crate::consent::access::{open_grants, readable_records, OpenGrant, RecordFilter};
-use crate::db::{write_transaction, DbConnection, DbPool};
+use crate::db::{write_transaction, DbConnection, DbPool, PooledDb};
 use crate::error::ApiError;
 use crate::http::now_ms;
 use crate::keys::KeyStore;
@@ -147,7 +149,7 @@ fn run_job_inner(pool: &DbPool, keys: &KeyStore, service: &ResearchService, expo
         }
         let request: ExportRequest = serde_json::from_str(&job.request_json)
             .map_err(|e| JobError::Failed(format!("stored request unreadable: {e}")))?;
-        let manifest = export(&mut conn, keys, service, export_id, &job.organization_id, &request)?;
+        let manifest = export(pool, &mut conn, keys, service, export_id, &job.organization_id, &request)?;
         let json = serde_json::to_string(&manifest).map_err(|e| JobError::Failed(e.to_string()))?;
         let expires = now_ms() + service.retention.as_millis() as i64;
         if !store::complete(&mut conn, export_id, &json, expires, now_ms())? {
@@ -233,6 +235,208 @@ fn each_record(
     Ok(())
 }
 
+/// Families per batch of the parallel passes: large enough that a batch is tens of
+/// milliseconds of work (one result handed over per batch, not per record), small
+/// enough that the few batches in flight stay a few megabytes.
+const BATCH_FAMILIES: usize = 128;
+/// Most threads reading and de-identifying families at once (each with its own connection).
+const MAX_WORKERS: usize = 8;
+/// Batches a worker may be ahead of the one being written, per worker: bounds the memory of
+/// the finished batches waiting for an earlier one, whatever the size of the extract.
+const AHEAD_PER_WORKER: usize = 2;
+
+type Families = [(String, Vec<OpenGrant>)];
+
+/// Pooled connections for the workers of [`in_batches`]: one per core (at most
+/// [`MAX_WORKERS`], no more than there are batches), as many as the pool can spare
+/// right now. The calling thread keeps its own connection for progress, cancel and audit.
+fn worker_connections(pool: &DbPool, batches: usize) -> Vec<PooledDb> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let wanted = cores.min(MAX_WORKERS).min(batches);
+    let mut conns = Vec::with_capacity(wanted);
+    while conns.len() < wanted {
+        match pool.get_timeout(Duration::from_millis(200)) {
+            Ok(conn) => conns.push(conn),
+            Err(_) => break,
+        }
+    }
+    conns
+}
+
+/// Where the workers of [`in_batches`] stand: batches handed to `consume` so far, or stop.
+struct Flow {
+    state: Mutex<(usize, bool)>,
+    room: Condvar,
+}
+
+impl Flow {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (usize, bool)> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits until batch `index` may be worked on; `false` when the workers must stop.
+    fn wait_for_room(&self, index: usize, ahead: usize) -> bool {
+        let mut state = self.lock();
+        while !state.1 && index >= state.0 + ahead {
+            state = self.room.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+        !state.1
+    }
+
+    fn consumed(&self, batches: usize) {
+        self.lock().0 = batches;
+        self.room.notify_all();
+    }
+
+    fn stop(&self) {
+        self.lock().1 = true;
+        self.room.notify_all();
+    }
+}
+
+/// Runs `work` over batches of `batch_size` families ([`BATCH_FAMILIES`]) on one thread per core, each with
+/// its own pooled connection, and hands each batch's result to `consume` on the calling thread
+/// in family order (with `conn` and the batch's range in `families`), so what `consume` writes is
+/// the same as one thread going through the families in turn. Workers stay at most a few
+/// batches ahead of `consume`: memory does not grow with the extract. An error of `work` or
+/// `consume` (a cancel) stops the workers after their current batch. Without a spare
+/// connection the batches run on the calling thread.
+fn in_batches<T: Send>(
+    pool: &DbPool,
+    conn: &mut DbConnection,
+    families: &Families,
+    batch_size: usize,
+    work: impl Fn(&mut DbConnection, &Families) -> Result<T, JobError> + Sync,
+    mut consume: impl FnMut(&mut DbConnection, Range<usize>, T) -> Result<(), JobError>,
+) -> Result<(), JobError> {
+    let batch_size = batch_size.max(1);
+    let batches: Vec<&Families> = families.chunks(batch_size).collect();
+    let range = |i: usize| i * batch_size..i * batch_size + batches[i].len();
+    let mut workers = worker_connections(pool, batches.len());
+    if workers.is_empty() {
+        for (i, batch) in batches.iter().enumerate() {
+            let result = work(conn, batch)?;
+            consume(conn, range(i), result)?;
+        }
+        return Ok(());
+    }
+    let ahead = AHEAD_PER_WORKER * workers.len();
+    let next = AtomicUsize::new(0);
+    let flow = Flow { state: Mutex::new((0, false)), room: Condvar::new() };
+    let (tx, rx) = mpsc::channel::<(usize, Result<T, JobError>)>();
+    std::thread::scope(|scope| {
+        for (n, mut worker_conn) in workers.drain(..).enumerate() {
+            let (tx, next, flow, batches, work) = (tx.clone(), &next, &flow, &batches, &work);
+            let spawned =
+                std::thread::Builder::new().name(format!("export-worker-{n}")).spawn_scoped(scope, move || loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    if index >= batches.len() || !flow.wait_for_room(index, ahead) {
+                        break;
+                    }
+                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        work(&mut worker_conn, batches[index])
+                    }))
+                    .unwrap_or_else(|_| Err(JobError::Failed("an export worker failed".into())));
+                    let failed = result.is_err();
+                    if tx.send((index, result)).is_err() || failed {
+                        break;
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::warn!(error = %e, "cannot start an export worker");
+            }
+        }
+        drop(tx);
+        let mut waiting: BTreeMap<usize, Result<T, JobError>> = BTreeMap::new();
+        let mut expected = 0;
+        let outcome = (|| {
+            while expected < batches.len() {
+                while let Some(result) = waiting.remove(&expected) {
+                    consume(conn, range(expected), result?)?;
+                    expected += 1;
+                    flow.consumed(expected);
+                }
+                if expected == batches.len() {
+                    break;
+                }
+                let (index, result) =
+                    rx.recv().map_err(|_| JobError::Failed("the export workers stopped early".into()))?;
+                waiting.insert(index, result);
+            }
+            Ok(())
+        })();
+        flow.stop();
+        drop(rx);
+        outcome
+    })
+}
+
+/// Pass 1 of one batch of families: what they tell the survey.
+fn survey_batch(conn: &mut DbConnection, batch: &Families, kinds: &[RecordKind]) -> Result<Survey, JobError> {
+    let mut survey = Survey::new();
+    for (account, grants) in batch {
+        each_record(conn, grants, account, kinds, |rec, _| {
+            survey.observe(&rec);
+            Ok(())
+        })?;
+    }
+    Ok(survey)
+}
+
+/// Pass 2 of one batch of families: their rows, already formatted, in family and record order.
+struct EmittedBatch {
+    /// CSV lines and their count, per requested module (in `request.types` order).
+    csv: Vec<(Vec<u8>, u64)>,
+    observations: Vec<u8>,
+    observation_count: u64,
+    /// Indices (in the batch) of the families with at least one row.
+    with_rows: Vec<usize>,
+    counts: EmitCounts,
+    records_read: u64,
+}
+
+fn emit_batch(
+    conn: &mut DbConnection,
+    batch: &Families,
+    request: &ExportRequest,
+    plan: &Plan,
+    pseudo: &Pseudonymizer,
+) -> Result<EmittedBatch, JobError> {
+    let mut out = EmittedBatch {
+        csv: vec![(Vec::new(), 0); request.types.len()],
+        observations: Vec::new(),
+        observation_count: 0,
+        with_rows: Vec::new(),
+        counts: EmitCounts::default(),
+        records_read: 0,
+    };
+    for (family, (account, grants)) in batch.iter().enumerate() {
+        let mut emitted = false;
+        each_record(conn, grants, account, &request.types, |rec, updated_at| {
+            out.records_read += 1;
+            if request.since_ms.is_some_and(|since| updated_at < since) {
+                return Ok(());
+            }
+            let Some(row) = plan.emit_counted(&rec, pseudo, &mut out.counts) else { return Ok(()) };
+            if let Some(pos) = request.types.iter().position(|k| *k == row.kind) {
+                let (lines, count) = &mut out.csv[pos];
+                lines.extend_from_slice(rows::csv_line(&row.cells).as_bytes());
+                *count += 1;
+            }
+            serde_json::to_writer(&mut out.observations, &rows::observation(&row))
+                .map_err(|e| JobError::Failed(e.to_string()))?;
+            out.observations.push(b'\n');
+            out.observation_count += 1;
+            emitted = true;
+            Ok(())
+        })?;
+        if emitted {
+            out.with_rows.push(family);
+        }
+    }
+    Ok(out)
+}
+
 /// Families whose export audit event is still to be written: flushed in one transaction every
 /// [`AUDIT_BATCH`] families (and at the end), instead of one commit per family.
 const AUDIT_BATCH: usize = 500;
@@ -296,6 +500,7 @@ impl PartFile {
 }
 
 fn export(
+    pool: &DbPool,
     conn: &mut DbConnection,
     keys: &KeyStore,
     service: &ResearchService,
@@ -321,57 +526,71 @@ fn export(
         }
     }
     let mut survey = Survey::new();
-    for (i, (account, grants)) in families.iter().enumerate() {
-        each_record(conn, grants, account, &survey_kinds, |rec, _| {
-            survey.observe(&rec);
-            Ok(())
-        })?;
-        progress.tick(conn, (i as i64 + 1) * 50 / n, 0, false)?;
-    }
+    in_batches(
+        pool,
+        conn,
+        &families,
+        BATCH_FAMILIES,
+        |c, batch| survey_batch(c, batch, &survey_kinds),
+        |c, range, partial| {
+            survey.merge(partial);
+            progress.tick(c, range.end as i64 * 50 / n, 0, false)
+        },
+    )?;
     let config = DeidConfig { k: request.k, ..DeidConfig::default() };
     let mut plan = survey.plan(config);
 
-    // Pass 2: every requested record through the plan, straight to the files.
-    let mut csv: BTreeMap<RecordKind, PartFile> = BTreeMap::new();
+    // Pass 2: every requested record through the plan, batch by batch, written to the files in
+    // family order (the same files as one thread going through the families).
+    let mut csv: Vec<(RecordKind, PartFile)> = Vec::new();
     for kind in &request.types {
         let mut f = PartFile::create(&dir, format!("{}.csv", kind.as_str()))?;
         f.out.write_all(rows::csv_line(rows::header(*kind)).as_bytes())?;
-        csv.insert(*kind, f);
+        csv.push((*kind, f));
     }
     let mut observations = PartFile::create(&dir, "Observation.ndjson".into())?;
     let mut consents: Vec<String> = Vec::new();
     let mut done: u64 = 0;
     let actor = format!("organization:{organization_id}");
     let mut pending_audit: Vec<(String, String)> = Vec::new();
-    for (i, (account, grants)) in families.iter().enumerate() {
-        let mut emitted = 0u64;
-        each_record(conn, grants, account, &request.types, |rec, updated_at| {
-            done += 1;
-            if request.since_ms.is_some_and(|since| updated_at < since) {
-                return Ok(());
+    let mut counts = EmitCounts::default();
+    let shared_plan = &plan;
+    in_batches(
+        pool,
+        conn,
+        &families,
+        BATCH_FAMILIES,
+        |c, batch| emit_batch(c, batch, request, shared_plan, &pseudo),
+        |c, range, emitted| {
+            let EmittedBatch {
+                csv: lines,
+                observations: ndjson,
+                observation_count,
+                with_rows,
+                counts: batch_counts,
+                records_read,
+            } = emitted;
+            for ((_, f), (bytes, count)) in csv.iter_mut().zip(lines) {
+                f.out.write_all(&bytes)?;
+                f.count += count;
             }
-            let Some(row) = plan.emit(&rec, &pseudo) else { return Ok(()) };
-            if let Some(f) = csv.get_mut(&row.kind) {
-                f.out.write_all(rows::csv_line(&row.cells).as_bytes())?;
-                f.count += 1;
+            observations.out.write_all(&ndjson)?;
+            observations.count += observation_count;
+            counts.merge(batch_counts);
+            done += records_read;
+            for i in with_rows {
+                let (account, grants) = &families[range.start + i];
+                let grant_ids: Vec<String> = grants.iter().map(|g| g.grant_id()).collect();
+                pending_audit.push((account.clone(), grant_ids.first().cloned().unwrap_or_default()));
+                consents.extend(grant_ids);
+                if pending_audit.len() >= AUDIT_BATCH {
+                    flush_audit(c, &actor, &mut pending_audit)?;
+                }
             }
-            serde_json::to_writer(&mut observations.out, &rows::observation(&row))
-                .map_err(|e| JobError::Failed(e.to_string()))?;
-            observations.out.write_all(b"\n")?;
-            observations.count += 1;
-            emitted += 1;
-            Ok(())
-        })?;
-        if emitted > 0 {
-            let grant_ids: Vec<String> = grants.iter().map(|g| g.grant_id()).collect();
-            pending_audit.push((account.clone(), grant_ids.first().cloned().unwrap_or_default()));
-            consents.extend(grant_ids);
-            if pending_audit.len() >= AUDIT_BATCH {
-                flush_audit(conn, &actor, &mut pending_audit)?;
-            }
-        }
-        progress.tick(conn, 50 + (i as i64 + 1) * 50 / n, done, false)?;
-    }
+            progress.tick(c, 50 + range.end as i64 * 50 / n, done, false)
+        },
+    )?;
+    plan.add_counts(counts);
     flush_audit(conn, &actor, &mut pending_audit)?;
     drop(families);
 
@@ -408,6 +627,7 @@ fn export(
         let (name, count) = f.finish(&dir)?;
         files.push(ExportFile { r#type: type_, name, count });
     }
+    csv.sort_by_key(|(kind, _)| *kind);
     for (kind, f) in csv {
         let (name, count) = f.finish(&dir)?;
         files.push(ExportFile { r#type: format!("csv:{}", kind.as_str()), name, count });
@@ -485,5 +705,115 @@ pub fn start_sweeper(pool: DbPool, service: Arc<ResearchService>) {
     });
     if let Err(e) = spawned {
         tracing::error!(error = %e, "cannot start the export sweeper");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::TestDatabase;
+
+    fn families(n: usize) -> Vec<(String, Vec<OpenGrant>)> {
+        (0..n).map(|i| (format!("acct-{i:04}"), Vec::new())).collect()
+    }
+
+    fn names(batch: &Families) -> Vec<String> {
+        batch.iter().map(|(a, _)| a.clone()).collect()
+    }
+
+    #[test]
+    fn batches_are_consumed_in_family_order_with_a_bounded_number_in_flight() {
+        let db = TestDatabase::sqlite();
+        let (pool, _) = crate::db::open(&db.target, 4).unwrap();
+        let mut conn = pool.get().unwrap();
+        let all = families(1_000);
+        let consumed = AtomicUsize::new(0);
+        let most_ahead = AtomicUsize::new(0);
+        let mut seen: Vec<String> = Vec::new();
+        in_batches(
+            &pool,
+            &mut conn,
+            &all,
+            7,
+            |c, batch| {
+                diesel::connection::SimpleConnection::batch_execute(c, "SELECT 1")?;
+                let index: usize = batch[0].0[5..].parse::<usize>().unwrap() / 7;
+                most_ahead.fetch_max(index.saturating_sub(consumed.load(Ordering::SeqCst)), Ordering::SeqCst);
+                // Uneven batches so that they finish out of order.
+                std::thread::sleep(Duration::from_micros((index % 3) as u64 * 300));
+                Ok(names(batch))
+            },
+            |_, range, names| {
+                assert_eq!(range.start, seen.len());
+                assert_eq!(range.len(), names.len());
+                seen.extend(names);
+                consumed.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, names(&all));
+        assert!(most_ahead.into_inner() <= AHEAD_PER_WORKER * MAX_WORKERS);
+    }
+
+    #[test]
+    fn an_error_stops_the_workers_and_is_returned() {
+        let db = TestDatabase::sqlite();
+        let (pool, _) = crate::db::open(&db.target, 4).unwrap();
+        let mut conn = pool.get().unwrap();
+        let all = families(1_000);
+        let worked = AtomicUsize::new(0);
+        let outcome = in_batches(
+            &pool,
+            &mut conn,
+            &all,
+            5,
+            |_, _| {
+                worked.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            },
+            |_, range, ()| if range.start >= 10 { Err(JobError::Cancelled) } else { Ok(()) },
+        );
+        assert!(matches!(outcome, Err(JobError::Cancelled)));
+        assert!(worked.into_inner() < 200, "the workers went on after the cancel");
+
+        let outcome = in_batches(
+            &pool,
+            &mut conn,
+            &all,
+            5,
+            |_, batch| if batch[0].0 == "acct-0050" { Err(JobError::Failed("boom".into())) } else { Ok(()) },
+            |_, range, ()| {
+                assert!(range.start < 50);
+                Ok(())
+            },
+        );
+        assert!(matches!(outcome, Err(JobError::Failed(reason)) if reason == "boom"));
+    }
+
+    #[test]
+    fn without_a_spare_connection_the_batches_run_on_the_calling_thread() {
+        let db = TestDatabase::sqlite();
+        let (pool, _) = crate::db::open(&db.target, 1).unwrap();
+        let mut conn = pool.get().unwrap();
+        let all = families(20);
+        let caller = std::thread::current().id();
+        let mut seen = Vec::new();
+        in_batches(
+            &pool,
+            &mut conn,
+            &all,
+            3,
+            |_, batch| {
+                assert_eq!(std::thread::current().id(), caller);
+                Ok(names(batch))
+            },
+            |_, _, names| {
+                seen.extend(names);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, names(&all));
     }
 }

@@ -138,6 +138,46 @@ impl Reservoir {
         }
     }
 
+    /// Adds the values `other` saw after the ones `self` saw. While `other` is
+    /// still exact (it never overflowed), this is the same as pushing its values
+    /// in order: the result equals one reservoir that saw everything. Otherwise
+    /// each slot is drawn from either side in proportion to the values each saw
+    /// (still a uniform sample of the union, though not the same one).
+    pub fn merge(&mut self, other: Reservoir) {
+        if other.seen == other.values.len() as u64 {
+            for value in other.values {
+                self.push(value);
+            }
+            return;
+        }
+        let total = self.seen + other.seen;
+        let mut mine = std::mem::take(&mut self.values);
+        let mut theirs = other.values;
+        let mut mine_left = self.seen;
+        let mut state = self.state ^ other.state ^ 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        };
+        let mut values = Vec::with_capacity(Self::CAPACITY.min(mine.len() + theirs.len()));
+        let mut left = total;
+        while values.len() < Self::CAPACITY && !(mine.is_empty() && theirs.is_empty()) {
+            let take_mine = !mine.is_empty() && (theirs.is_empty() || next() % left.max(1) < mine_left);
+            let pool = if take_mine { &mut mine } else { &mut theirs };
+            let idx = (next() % pool.len() as u64) as usize;
+            values.push(pool.swap_remove(idx));
+            if take_mine {
+                mine_left = mine_left.saturating_sub(1);
+            }
+            left = left.saturating_sub(1);
+        }
+        self.values = values;
+        self.seen = total;
+        self.state = next();
+    }
+
     /// The 1st and 99th percentiles of the sample.
     pub fn bounds(&mut self) -> Option<(f64, f64)> {
         percentile_bounds(&mut self.values)
@@ -221,6 +261,37 @@ mod tests {
         assert_eq!(r.values.len(), Reservoir::CAPACITY);
         let (lo, hi) = r.bounds().unwrap();
         assert!((lo - 100.0).abs() < 30.0 && (hi - 9_900.0).abs() < 30.0, "{lo} {hi}");
+    }
+
+    #[test]
+    fn merging_reservoirs_that_did_not_overflow_equals_pushing_everything_into_one() {
+        let values: Vec<f32> = (0..100_000u32).map(|i| (i * 7919 % 10_007) as f32).collect();
+        let mut one = Reservoir::default();
+        values.iter().for_each(|v| one.push(*v));
+        let mut merged = Reservoir::default();
+        for chunk in values.chunks(10_000) {
+            let mut part = Reservoir::default();
+            chunk.iter().for_each(|v| part.push(*v));
+            merged.merge(part);
+        }
+        assert_eq!((merged.seen, &merged.values, merged.state), (one.seen, &one.values, one.state));
+    }
+
+    #[test]
+    fn merging_overflowed_reservoirs_keeps_a_bounded_uniform_sample() {
+        let mut a = Reservoir::default();
+        let mut b = Reservoir::default();
+        for i in 0..300_000u32 {
+            a.push((i % 5_000) as f32);
+            b.push((5_000 + i % 5_000) as f32);
+        }
+        a.merge(b);
+        assert_eq!(a.seen, 600_000);
+        assert_eq!(a.values.len(), Reservoir::CAPACITY);
+        let low = a.values.iter().filter(|v| **v < 5_000.0).count() as f64 / a.values.len() as f64;
+        assert!((low - 0.5).abs() < 0.02, "{low}");
+        let (lo, hi) = a.bounds().unwrap();
+        assert!((lo - 100.0).abs() < 40.0 && (hi - 9_900.0).abs() < 40.0, "{lo} {hi}");
     }
 
     #[test]

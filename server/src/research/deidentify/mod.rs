@@ -188,6 +188,32 @@ impl Survey {
         rows::numbers_of(&rec.body, |field, value| self.numbers.entry(field).or_default().push(value as f32));
     }
 
+    /// Adds what `other` observed, as if its records had been observed by `self`
+    /// after its own (pass 1 over batches of families on several threads, merged
+    /// in family order). While `other`'s numeric samples did not overflow (a
+    /// batch of families is far below [`Reservoir::CAPACITY`] values per item)
+    /// the result equals one survey that observed everything in that order.
+    pub fn merge(&mut self, other: Survey) {
+        let Survey { children, mothers, deliveries, codes, numbers, records } = other;
+        self.records += records;
+        self.children.extend(children);
+        self.mothers.extend(mothers);
+        for (account, facts) in deliveries {
+            self.deliveries.entry(account).or_default().extend(facts);
+        }
+        for (code, subjects) in codes {
+            match self.codes.entry(code) {
+                std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().extend(subjects),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(subjects);
+                }
+            }
+        }
+        for (field, sample) in numbers {
+            self.numbers.entry(field).or_default().merge(sample);
+        }
+    }
+
     /// Pass 1 is done: decide how every row will be generalized.
     pub fn plan(self, config: DeidConfig) -> Plan {
         let Survey { children, mothers, deliveries, codes, mut numbers, records } = self;
@@ -337,14 +363,56 @@ pub struct DeidRow {
     pub cells: Vec<String>,
 }
 
+/// Rows emitted and withheld per module, counted by [`Plan::emit_counted`] (one
+/// per thread of pass 2) and added to the report by [`Plan::add_counts`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EmitCounts {
+    emitted: BTreeMap<RecordKind, u64>,
+    suppressed: BTreeMap<RecordKind, u64>,
+}
+
+impl EmitCounts {
+    fn count(&mut self, kind: RecordKind, emitted: bool) {
+        let counter = if emitted { &mut self.emitted } else { &mut self.suppressed };
+        *counter.entry(kind).or_insert(0) += 1;
+    }
+
+    /// Adds `other`'s counts.
+    pub fn merge(&mut self, other: EmitCounts) {
+        for (kind, n) in other.emitted {
+            *self.emitted.entry(kind).or_insert(0) += n;
+        }
+        for (kind, n) in other.suppressed {
+            *self.suppressed.entry(kind).or_insert(0) += n;
+        }
+    }
+}
+
 impl Plan {
     /// Pass 2: the de-identified row of one record, or `None` when it is withheld.
     pub fn emit(&mut self, rec: &SourceRecord, pseudo: &Pseudonymizer) -> Option<DeidRow> {
-        let kind = rec.body.kind();
-        let row = rows::project(self, rec, pseudo);
-        let counter = if row.is_some() { &mut self.report.rows_emitted } else { &mut self.report.rows_suppressed };
-        *counter.entry(kind.as_str().to_owned()).or_insert(0) += 1;
+        let mut counts = EmitCounts::default();
+        let row = self.emit_counted(rec, pseudo, &mut counts);
+        self.add_counts(counts);
         row
+    }
+
+    /// [`Plan::emit`] through a shared plan (pass 2 on several threads): the row
+    /// is counted in `counts`, which [`Plan::add_counts`] adds to the report.
+    pub fn emit_counted(&self, rec: &SourceRecord, pseudo: &Pseudonymizer, counts: &mut EmitCounts) -> Option<DeidRow> {
+        let row = rows::project(self, rec, pseudo);
+        counts.count(rec.body.kind(), row.is_some());
+        row
+    }
+
+    /// Adds rows counted by [`Plan::emit_counted`] to the report.
+    pub fn add_counts(&mut self, counts: EmitCounts) {
+        for (kind, n) in counts.emitted {
+            *self.report.rows_emitted.entry(kind.as_str().to_owned()).or_insert(0) += n;
+        }
+        for (kind, n) in counts.suppressed {
+            *self.report.rows_suppressed.entry(kind.as_str().to_owned()).or_insert(0) += n;
+        }
     }
 
     /// The Patient resources of the extract: one per emitted child (gender and

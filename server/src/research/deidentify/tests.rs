@@ -322,3 +322,78 @@ fn pass_one_skips_exactly_the_kinds_that_carry_neither_codes_nor_numeric_items()
         assert_eq!(rows::feeds_survey(kind), carries || anchor, "{kind:?}");
     }
 }
+
+#[test]
+fn merging_partial_surveys_equals_observing_everything_in_one() {
+    let mut extra: Vec<Family> =
+        (0..3).map(|i| family(100 + i, d("2026-03-03"), Sex::Female, 3100.0, Vaccine::Bcg)).collect();
+    // A family seen in both halves (its records split across two partial surveys).
+    let mut twins = family(200, d("2026-01-20"), Sex::Male, 2500.0, Vaccine::Mr);
+    let second_delivery = twins.records[2].clone();
+    twins.records.push(second_delivery);
+    extra.push(twins);
+    let families = population(extra);
+    let records: Vec<&SourceRecord> = families.iter().flat_map(|f| &f.records).collect();
+    let pseudo = pseudo(7);
+    let config = DeidConfig::default();
+
+    let mut one = Survey::new();
+    records.iter().for_each(|r| one.observe(r));
+    for split in [1, records.len() / 3, records.len() - 2] {
+        let mut merged = Survey::new();
+        let mut part = Survey::new();
+        records[..split].iter().for_each(|r| part.observe(r));
+        merged.merge(part);
+        let mut part = Survey::new();
+        records[split..].iter().for_each(|r| part.observe(r));
+        merged.merge(part);
+        assert_eq!(merged.records(), one.records());
+        assert_eq!(format!("{:?}", sorted(&merged)), format!("{:?}", sorted(&one)));
+    }
+
+    // Same plan, same rows, same report; and emit_counted (pass 2 on several threads) counts like emit.
+    let mut merged = Survey::new();
+    for chunk in records.chunks(50) {
+        let mut part = Survey::new();
+        chunk.iter().for_each(|r| part.observe(r));
+        merged.merge(part);
+    }
+    let mut a = one.plan(config);
+    let mut b = merged.plan(config);
+    let rows_a: Vec<DeidRow> = records.iter().filter_map(|r| a.emit(r, &pseudo)).collect();
+    let mut rows_b = Vec::new();
+    let mut counts = EmitCounts::default();
+    for chunk in records.chunks(40) {
+        let mut part = EmitCounts::default();
+        rows_b.extend(chunk.iter().filter_map(|r| b.emit_counted(r, &pseudo, &mut part)));
+        counts.merge(part);
+    }
+    b.add_counts(counts);
+    assert_eq!(rows_a, rows_b);
+    assert_eq!(serde_json::to_value(&a.report).unwrap(), serde_json::to_value(&b.report).unwrap());
+    assert!(!a.report.rows_emitted.is_empty());
+    assert_eq!(a.patients(&pseudo), b.patients(&pseudo));
+}
+
+/// A survey's content in a stable order (its maps are hash maps).
+fn sorted(s: &Survey) -> impl std::fmt::Debug {
+    let mut children: Vec<_> = s.children.iter().map(|(k, v)| format!("{k:?}={v:?}")).collect();
+    children.sort();
+    let mut mothers: Vec<_> = s.mothers.iter().map(|(k, v)| format!("{k:?}={v:?}")).collect();
+    mothers.sort();
+    let mut deliveries: Vec<_> = s.deliveries.iter().map(|(k, v)| format!("{k:?}={v:?}")).collect();
+    deliveries.sort();
+    let mut codes: Vec<_> = s
+        .codes
+        .iter()
+        .map(|(k, v)| {
+            let mut v: Vec<_> = v.iter().collect();
+            v.sort();
+            format!("{k:?}={v:?}")
+        })
+        .collect();
+    codes.sort();
+    let mut numbers: Vec<_> = s.numbers.iter().map(|(k, v)| format!("{k:?}={v:?}")).collect();
+    numbers.sort();
+    (children, mothers, deliveries, codes, numbers, s.records)
+}
