@@ -4,7 +4,7 @@
 //! the per-extract pseudonym secret lives only in the job's memory, so a job
 //! cut off by a restart is failed cleanly at the next start (never resumed with
 //! another secret, never delivered half-written). Both passes go through the
-//! families in batches on one worker thread per core ([`in_batches`]), each
+//! families in batches on one worker thread per core (`in_batches`), each
 //! worker with its own pooled connection; the job thread merges the results
 //! in family order, so the files are the same as a single thread would write,
 //! and workers run only a few batches ahead, so memory does not grow with the
