@@ -297,6 +297,13 @@ impl ManageConnection for DbManager {
 pub fn open(target: &DatabaseTarget, pool_size: u32) -> Result<(DbPool, Vec<String>), ServerError> {
     if let DatabaseTarget::Sqlite(path) = target {
         ensure_parent_dir(path)?;
+        // Switch a new database file to WAL on one connection before the pool opens several at
+        // once: the switch needs an exclusive lock, and SQLite can refuse it at once ("database
+        // is locked", no busy wait) to a connection racing another that holds a shared lock.
+        // The mode is stored in the file, so the pool's own `journal_mode = WAL` is then a no-op.
+        DbManager::new(target.clone())
+            .connect()
+            .map_err(|e| ServerError::Database(format!("cannot open {target}: {e}")))?;
     }
     let pool = r2d2::Pool::builder()
         .max_size(pool_size)
