@@ -204,6 +204,21 @@ impl OrgClient {
         (resp.status().as_u16(), etag, json)
     }
 
+    /// GET returning the status, the `ETag` header and the JSON body.
+    pub fn get_with_etag(&self, path: &str) -> (u16, Option<String>, Value) {
+        let url = if path.starts_with("http") { path.to_owned() } else { format!("{}{path}", self.server) };
+        let resp = self
+            .agent
+            .get(&url)
+            .header("Accept", "application/fhir+json")
+            .header("Authorization", &format!("Bearer {}", self.token))
+            .call();
+        let etag =
+            resp.as_ref().ok().and_then(|r| r.headers().get("etag")).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let (status, json) = read(resp);
+        (status, etag, json)
+    }
+
     /// GET returning the status and the `WWW-Authenticate` header.
     pub fn get_www_authenticate(&self, token: &str, path: &str) -> (u16, Option<String>) {
         let mut req = self.agent.get(&format!("{}{path}", self.server));

@@ -245,6 +245,75 @@ fn a_clinic_sees_exactly_the_consented_subjects_modules_and_dates_and_revocation
     }
 }
 
+#[test]
+fn every_search_entry_reads_back_at_its_full_url_and_ids_outside_the_grant_are_404_and_audited() {
+    for db in TestDatabase::all() {
+        let env = Env::start(db);
+        let mut device = env.family();
+        let early = add(&mut device, RecordKind::PrenatalVisit, Subject::Mother, &visit_on("2026-02-01"));
+        let visit = add(&mut device, RecordKind::PrenatalVisit, Subject::Mother, &visit_on("2026-03-01"));
+        let dose = add(&mut device, RecordKind::Immunization, Subject::Mother, &dose());
+        device.sync();
+        let mut grant = grant_of(
+            ORG,
+            &[RecordKind::PrenatalVisit, RecordKind::Immunization],
+            &[Subject::Mother],
+            Access::ReadWrite,
+        );
+        grant.scope.data_from = Some(day("2026-02-15"));
+        create_grant(&device, &grant, &[visit, dose]);
+        let pid = patient_of_first_encounter(&env.org);
+
+        // Each entry's fullUrl answers the same resource, with the record version as ETag.
+        for ty in ["Encounter", "Observation", "Immunization"] {
+            let (status, bundle) = env.org.get(&format!("/fhir/r4/{ty}?patient={pid}"));
+            assert_eq!(status, 200, "{bundle}");
+            let listed = bundle["entry"].as_array().unwrap();
+            assert!(!listed.is_empty(), "{ty}: {bundle}");
+            for entry in listed {
+                let (status, etag, resource) = env.org.get_with_etag(entry["fullUrl"].as_str().unwrap());
+                assert_eq!(status, 200, "{resource}");
+                assert_eq!(resource, entry["resource"]);
+                assert_eq!(etag.as_deref(), Some("W/\"1\""));
+            }
+        }
+        // The ETag is what an update names in If-Match.
+        let (_, etag, immunization) = env.org.get_with_etag(&format!("/fhir/r4/Immunization/{dose}"));
+        let (status, _, body) = env.org.put(&format!("/fhir/r4/Immunization/{dose}"), &immunization, etag.as_deref());
+        assert_eq!(status, 200, "{body}");
+        let (_, etag, _) = env.org.get_with_etag(&format!("/fhir/r4/Immunization/{dose}"));
+        assert_eq!(etag.as_deref(), Some("W/\"2\""));
+
+        // Outside the grant's dates, of another type, unknown or malformed: 404 as if it did not exist.
+        let denied_before = audit_events(&device).iter().filter(|e| e["outcome"] == "denied").count();
+        for path in [
+            format!("/fhir/r4/Encounter/{early}"),
+            format!("/fhir/r4/Immunization/{visit}"),
+            format!("/fhir/r4/Encounter/{}", Uuid::now_v7()),
+            "/fhir/r4/Encounter/not-an-id".to_owned(),
+            format!("/fhir/r4/Encounter/{visit}x"),
+        ] {
+            let (status, body) = env.org.get(&path);
+            assert_outcome(status, &body, 404);
+        }
+        let (status, body) = env.org.get(&format!("/fhir/r4/Patient/{pid}/Encounter/{visit}"));
+        assert_eq!(status, 404, "{body}");
+        let denied: Vec<Value> =
+            audit_events(&device).into_iter().filter(|e| e["outcome"] == "denied").skip(denied_before).collect();
+        assert_eq!(denied.len(), 2, "the two reads of this family's records are audited: {denied:?}");
+        assert!(denied.iter().all(|e| e["action"] == "fhir_read"));
+
+        // A token without Encounter.r is 403; after revocation the ids are gone.
+        let observation_only = env.org.new_token("system/Observation.rs");
+        let (status, body) = env.org.get_with_token(&observation_only, &format!("/fhir/r4/Encounter/{visit}"));
+        assert_outcome(status, &body, 403);
+        let (status, body) = device.call("DELETE", &format!("/consent/v1/grants/{}", grant.id.0), None);
+        assert_eq!(status, 204, "{body}");
+        let (status, body) = env.org.get(&format!("/fhir/r4/Encounter/{visit}"));
+        assert_outcome(status, &body, 404);
+    }
+}
+
 /// The `fhir_search` audit events of the family, oldest first: the record ids each names.
 fn searches_audited(device: &Device) -> Vec<Vec<String>> {
     audit_events(device)

@@ -37,9 +37,10 @@ pub fn statement(base: &str) -> Value {
         "operation": [{"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}],
     })];
     for (ty, params) in SEARCHABLE {
-        let mut interaction = vec![json!({"code": "search-type"})];
+        let mut interaction = vec![json!({"code": "read"}), json!({"code": "search-type"})];
         if CREATABLE.contains(&ty) {
             interaction.push(json!({"code": "create"}));
+            interaction.push(json!({"code": "update"}));
         }
         let mut search_param: Vec<Value> = params.iter().map(|p| json!({"name": p, "type": param_type(p)})).collect();
         search_param.push(json!({"name": "_count", "type": "number"}));
@@ -85,5 +86,11 @@ mod tests {
             v["rest"][0]["resource"].as_array().unwrap().iter().map(|r| r["type"].as_str().unwrap()).collect();
         assert_eq!(types, ["Patient", "Observation", "Immunization", "MedicationStatement", "Encounter", "Condition"]);
         assert_eq!(v["fhirVersion"], "4.0.1");
+        let interactions = |ty: &str| -> Vec<String> {
+            let r = v["rest"][0]["resource"].as_array().unwrap().iter().find(|r| r["type"] == ty).unwrap();
+            r["interaction"].as_array().unwrap().iter().map(|i| i["code"].as_str().unwrap().to_owned()).collect()
+        };
+        assert_eq!(interactions("Immunization"), ["read", "search-type", "create", "update"]);
+        assert_eq!(interactions("Condition"), ["read", "search-type"]);
     }
 }

@@ -7,6 +7,7 @@
 //! | `GET /fhir/r4/Patient/{id}` | `Patient.r` | one Patient the organization may see | `patient.rs` |
 //! | `GET /fhir/r4/Patient?identifier=` | `Patient.s` | Patients by identifier (`system\|value`, `value`) | `patient.rs` |
 //! | `GET /fhir/r4/{Observation,Immunization,MedicationStatement,Encounter,Condition}` | `<Type>.s` | search: `patient`/`subject`, `date` (`eq ge le gt lt`), `code`, `category` (Observation), `_count`, `_sort=date\|-date`, paging by `next` links | `search.rs` |
+//! | `GET /fhir/r4/{Observation,Immunization,MedicationStatement,Encounter,Condition}/{id}` | `<Type>.r` | one resource (what a Bundle entry's `fullUrl` names), with `ETag` | `read.rs` |
 //! | `GET /fhir/r4/Patient/{id}/$everything` | `Patient.r` + every type read | every consented resource about the Patient | `everything.rs` |
 //! | `POST /fhir/r4/{Immunization,MedicationStatement,Observation,Encounter}` | `<Type>.c` | write one resource as a new record of the family | `write.rs` |
 //! | `GET /fhir/r4/AuditEvent` | *device* token | the family's own audit log as AuditEvents (parents) | `audit_event.rs` |
@@ -65,6 +66,7 @@ pub mod everything;
 pub mod metadata;
 pub mod outcome;
 pub mod patient;
+pub mod read;
 pub mod search;
 pub mod write;
 
@@ -88,6 +90,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/AuditEvent", web::get().to(audit_event::search))
             .route("/{type}", web::get().to(search::search))
             .route("/{type}", web::post().to(write::create))
+            .route("/{type}/{id}", web::get().to(read::read))
             .route("/{type}/{id}", web::put().to(write::update)),
     );
 }
