@@ -297,7 +297,14 @@ fn every_search_entry_reads_back_at_its_full_url_and_ids_outside_the_grant_are_4
             assert_outcome(status, &body, 404);
         }
         let (status, body) = env.org.get(&format!("/fhir/r4/Patient/{pid}/Encounter/{visit}"));
-        assert_eq!(status, 404, "{body}");
+        assert_outcome(status, &body, 404);
+        let mut deleted = phr_tests::http()
+            .delete(&format!("{}/fhir/r4/Encounter/{visit}", env.server.base_url))
+            .header("Authorization", &format!("Bearer {}", env.org.token))
+            .call()
+            .unwrap();
+        let body: Value = serde_json::from_str(&deleted.body_mut().read_to_string().unwrap()).unwrap();
+        assert_outcome(deleted.status().as_u16(), &body, 405);
         let denied: Vec<Value> =
             audit_events(&device).into_iter().filter(|e| e["outcome"] == "denied").skip(denied_before).collect();
         assert_eq!(denied.len(), 2, "the two reads of this family's records are audited: {denied:?}");

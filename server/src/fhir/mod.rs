@@ -91,8 +91,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/{type}", web::get().to(search::search))
             .route("/{type}", web::post().to(write::create))
             .route("/{type}/{id}", web::get().to(read::read))
-            .route("/{type}/{id}", web::put().to(write::update)),
+            .route("/{type}/{id}", web::put().to(write::update))
+            .default_service(web::to(no_such_interaction)),
     );
+}
+
+/// Anything else under `/fhir/r4`: an OperationOutcome (404, or 405 for a method no FHIR endpoint here takes).
+async fn no_such_interaction(req: actix_web::HttpRequest) -> FhirResult<HttpResponse> {
+    use actix_web::http::Method;
+    let what = format!("{} {}", req.method(), req.path());
+    if ![Method::GET, Method::POST, Method::PUT].contains(req.method()) {
+        return Err(ApiError::MethodNotAllowed(format!("{what}: not supported; see /fhir/r4/metadata")).into());
+    }
+    Err(ApiError::NotFound(format!("{what}: no such FHIR interaction here; see /fhir/r4/metadata")).into())
 }
 
 /// The authenticated organization, if its token permits `action` on `resource_type`.
