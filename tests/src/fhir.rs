@@ -148,12 +148,17 @@ impl OrgClient {
     }
 
     pub fn get_with_token(&self, token: &str, path: &str) -> (u16, Value) {
+        read(self.get_response(token, path))
+    }
+
+    /// GET a FHIR path or absolute URL with `token` (none if empty).
+    fn get_response(&self, token: &str, path: &str) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
         let url = if path.starts_with("http") { path.to_owned() } else { format!("{}{path}", self.server) };
         let mut req = self.agent.get(&url).header("Accept", "application/fhir+json");
         if !token.is_empty() {
             req = req.header("Authorization", &format!("Bearer {token}"));
         }
-        read(req.call())
+        req.call()
     }
 
     /// GET `path` and read the whole body, unparsed (for latency measurements).
@@ -206,13 +211,7 @@ impl OrgClient {
 
     /// GET returning the status, the `ETag` header and the JSON body.
     pub fn get_with_etag(&self, path: &str) -> (u16, Option<String>, Value) {
-        let url = if path.starts_with("http") { path.to_owned() } else { format!("{}{path}", self.server) };
-        let resp = self
-            .agent
-            .get(&url)
-            .header("Accept", "application/fhir+json")
-            .header("Authorization", &format!("Bearer {}", self.token))
-            .call();
+        let resp = self.get_response(&self.token, path);
         let etag =
             resp.as_ref().ok().and_then(|r| r.headers().get("etag")).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let (status, json) = read(resp);

@@ -8,11 +8,11 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use phr_fhir::model::{BundleEntry, Resource};
+use phr_fhir::model::Resource;
 use rayon::prelude::*;
 
 use super::patient::build_patient;
-use super::{audit_reads, authorize, db, resources_of, FhirResult, Visible, FHIR_JSON};
+use super::{audit_reads, authorize, bundle_entry, db, resources_of, FhirResult, Visible, FHIR_JSON};
 use crate::consent::access::{readable_records, ReadableRecord, RecordFilter, MAX_PAGE};
 use crate::error::ApiError;
 use crate::http::AppState;
@@ -61,16 +61,8 @@ pub async fn everything(
     Ok(HttpResponse::build(StatusCode::OK).content_type(FHIR_JSON).body(body))
 }
 
-fn entry_of(base: &str, resource: Resource) -> BundleEntry {
-    BundleEntry {
-        full_url: resource.id().map(|id| format!("{base}/fhir/r4/{}/{id}", resource.resource_type())),
-        resource: Some(Box::new(resource)),
-        ..Default::default()
-    }
-}
-
 fn entry_json(base: &str, resource: Resource) -> FhirResult<Vec<u8>> {
-    serde_json::to_vec(&entry_of(base, resource))
+    serde_json::to_vec(&bundle_entry(base, resource))
         .map_err(|e| ApiError::Internal(format!("cannot encode FHIR JSON: {e}")).into())
 }
 
@@ -131,7 +123,10 @@ mod tests {
         let expected = Bundle {
             type_: Some("searchset".into()),
             total: Some(Integer(4.into())),
-            entry: [patient, obs("o1"), obs("o2"), obs("o3")].into_iter().map(|r| entry_of("http://h", r)).collect(),
+            entry: [patient, obs("o1"), obs("o2"), obs("o3")]
+                .into_iter()
+                .map(|r| bundle_entry("http://h", r))
+                .collect(),
             ..Default::default()
         };
         assert_eq!(written, serde_json::to_value(&expected).unwrap());

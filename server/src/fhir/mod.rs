@@ -179,6 +179,13 @@ impl Visible {
         patient_id(&self.key, account_id, subject)
     }
 
+    /// The families the organization's usable grants cover, each once (grants come ordered by account).
+    pub fn accounts(&self) -> Vec<String> {
+        let mut accounts: Vec<String> = self.grants.iter().map(|g| g.account_id.clone()).collect();
+        accounts.dedup();
+        accounts
+    }
+
     /// The grants of one account.
     pub fn grants_of(&self, account_id: &str) -> Vec<&OpenGrant> {
         self.grants.iter().filter(|g| g.account_id == account_id).collect()
@@ -219,12 +226,7 @@ impl Visible {
     ) -> FhirResult<Option<String>> {
         use diesel::prelude::*;
         let id = reference.strip_prefix("Patient/").unwrap_or(reference);
-        let accounts: Vec<String> = consent_grants::table
-            .filter(consent_grants::organization_id.eq(organization_id))
-            .select(consent_grants::account_id)
-            .distinct()
-            .load(conn)?;
-        for account in accounts {
+        for account in granting_accounts(conn, organization_id)? {
             if self.patient_id(&account, &Subject::Mother) == id {
                 return Ok(Some(account));
             }
@@ -238,6 +240,25 @@ impl Visible {
             }
         }
         Ok(None)
+    }
+}
+
+/// The families that gave `organization_id` any grant, usable now or not (for auditing denials).
+pub fn granting_accounts(conn: &mut DbConnection, organization_id: &str) -> FhirResult<Vec<String>> {
+    use diesel::prelude::*;
+    Ok(consent_grants::table
+        .filter(consent_grants::organization_id.eq(organization_id))
+        .select(consent_grants::account_id)
+        .distinct()
+        .load(conn)?)
+}
+
+/// A Bundle entry of `resource` with its `fullUrl` (`<base>/fhir/r4/<type>/<id>`, which `read.rs` answers).
+pub fn bundle_entry(base: &str, resource: Resource) -> phr_fhir::model::BundleEntry {
+    phr_fhir::model::BundleEntry {
+        full_url: resource.id().map(|id| format!("{base}/fhir/r4/{}/{id}", resource.resource_type())),
+        resource: Some(Box::new(resource)),
+        ..Default::default()
     }
 }
 

@@ -16,9 +16,13 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::metadata::SEARCHABLE;
-use super::{audit_denied, audit_reads, authorize, db, kinds_yielding, resources_of, FhirResult, Visible, FHIR_JSON};
+use super::write::version_etag;
+use super::{
+    audit_denied, audit_reads, authorize, db, fhir_response, granting_accounts, kinds_yielding, resources_of,
+    FhirResult, Visible,
+};
 use crate::consent::access::{readable_records, RecordFilter};
-use crate::db::schema::{consent_grants, records};
+use crate::db::schema::records;
 use crate::error::ApiError;
 use crate::http::AppState;
 use crate::smart::{Action, AuthenticatedOrganization};
@@ -71,9 +75,7 @@ pub async fn read(
     let keys = state.keys.clone();
     let found = db(&state, move |conn| {
         let visible = Visible::load(conn, &keys, &org.organization_id)?;
-        let mut accounts: Vec<String> = visible.grants.iter().map(|g| g.account_id.clone()).collect();
-        accounts.dedup();
-        if let Some(account) = owner_among(conn, record_id, &accounts)? {
+        if let Some(account) = owner_among(conn, record_id, &visible.accounts())? {
             let filter = RecordFilter {
                 kinds: Some(kinds_yielding(&resource_type).to_vec()),
                 record_ids: Some(vec![record_id]),
@@ -91,11 +93,7 @@ pub async fn read(
         }
         // Not readable: audit the attempt in the family it belongs to, if that family gave this
         // organization a grant (usable now or not).
-        let granting: Vec<String> = consent_grants::table
-            .filter(consent_grants::organization_id.eq(&org.organization_id))
-            .select(consent_grants::account_id)
-            .distinct()
-            .load(conn)?;
+        let granting = granting_accounts(conn, &org.organization_id)?;
         if let Some(account) = owner_among(conn, record_id, &granting)? {
             audit_denied(conn, &account, &org.actor(), "fhir_read")?;
         }
@@ -105,12 +103,11 @@ pub async fn read(
     let Some((resource, version)) = found else {
         return Err(ApiError::NotFound(missing).into());
     };
-    let body =
-        serde_json::to_vec(&resource).map_err(|e| ApiError::Internal(format!("cannot encode FHIR JSON: {e}")))?;
-    Ok(HttpResponse::build(StatusCode::OK)
-        .content_type(FHIR_JSON)
-        .insert_header((header::ETAG, format!("W/\"{version}\"")))
-        .body(body))
+    let mut response = fhir_response(StatusCode::OK, &resource)?;
+    let etag = header::HeaderValue::from_str(&version_etag(version))
+        .map_err(|e| ApiError::Internal(format!("cannot write the ETag: {e}")))?;
+    response.headers_mut().insert(header::ETAG, etag);
+    Ok(response)
 }
 
 #[cfg(test)]

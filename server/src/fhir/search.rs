@@ -19,7 +19,8 @@ use super::cache::{fingerprint, CachedAnswer, ReadAudit, SearchKey};
 use super::metadata::SEARCHABLE;
 use super::outcome::bad_request;
 use super::{
-    append_read_audits, authorize, db, kinds_yielding, read_audits, resources_of, FhirResult, Visible, FHIR_JSON,
+    append_read_audits, authorize, bundle_entry, db, kinds_yielding, read_audits, resources_of, FhirResult, Visible,
+    FHIR_JSON,
 };
 use crate::consent::access::{readable_record_dates, readable_records, ReadableRecord, RecordFilter, MAX_PAGE};
 use crate::error::ApiError;
@@ -263,11 +264,7 @@ pub fn matches(
 fn targets(visible: &Visible, params: &SearchParams) -> Vec<(String, Option<Subject>)> {
     match &params.patient {
         Some(p) => visible.resolve(p).map(|(account, subject)| (account, Some(subject))).into_iter().collect(),
-        None => {
-            let mut accounts: Vec<String> = visible.grants.iter().map(|g| g.account_id.clone()).collect();
-            accounts.dedup();
-            accounts.into_iter().map(|a| (a, None)).collect()
-        }
+        None => visible.accounts().into_iter().map(|a| (a, None)).collect(),
     }
 }
 
@@ -411,10 +408,8 @@ pub fn searchset_page(
     let entry = page
         .into_iter()
         .map(|r| BundleEntry {
-            full_url: r.id().map(|id| format!("{base}/fhir/r4/{}/{id}", r.resource_type())),
-            resource: Some(Box::new(r)),
             search: Some(BundleEntrySearch { mode: Some("match".into()), ..Default::default() }),
-            ..Default::default()
+            ..bundle_entry(base, r)
         })
         .collect();
     Bundle { type_: Some("searchset".into()), total: Some(Integer(total.into())), link, entry, ..Default::default() }

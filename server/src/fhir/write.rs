@@ -300,7 +300,7 @@ pub async fn create(
     })
     .await?;
     let mut resp = HttpResponse::Created();
-    resp.insert_header((header::LOCATION, location)).insert_header((header::ETAG, "W/\"1\""));
+    resp.insert_header((header::LOCATION, location)).insert_header((header::ETAG, version_etag(1)));
     let body = serde_json::to_vec(&written).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(resp.content_type(super::FHIR_JSON).body(body))
 }
@@ -409,7 +409,7 @@ pub async fn transaction(
                 entries[e].response = Some(BundleEntryResponse {
                     status: Some("201 Created".into()),
                     location: Some(format!("{base}/fhir/r4/{}/{rid}/_history/1", p.primary_type)),
-                    etag: Some("W/\"1\"".into()),
+                    etag: Some(version_etag(1)),
                     ..Default::default()
                 });
             }
@@ -418,6 +418,11 @@ pub async fn transaction(
     })
     .await?;
     fhir_response(StatusCode::OK, &response)
+}
+
+/// The `ETag` of record version `version` (`W/"3"`), as [`if_match_version`] reads it back.
+pub fn version_etag(version: u64) -> String {
+    format!("W/\"{version}\"")
 }
 
 /// The version an `If-Match` header names (`W/"3"`, `"3"` or `3`).
@@ -587,7 +592,7 @@ pub async fn update(
     .await?;
     let mut resp = HttpResponse::Ok();
     resp.insert_header((header::LOCATION, format!("{location}/_history/{version}")));
-    Ok(resp.insert_header((header::ETAG, format!("W/\"{version}\""))).finish())
+    Ok(resp.insert_header((header::ETAG, version_etag(version as u64))).finish())
 }
 
 #[cfg(test)]
