@@ -310,7 +310,12 @@ fn every_search_entry_reads_back_at_its_full_url_and_ids_outside_the_grant_are_4
         assert_eq!(denied.len(), 2, "the two reads of this family's records are audited: {denied:?}");
         assert!(denied.iter().all(|e| e["action"] == "fhir_read"));
 
-        // A token without Encounter.r is 403; after revocation the ids are gone.
+        // No token or a forged one is 401, a token without Encounter.r 403; after revocation the ids are gone.
+        let read_visit = format!("/fhir/r4/Encounter/{visit}");
+        for token in ["", "eyJhbGciOiJFZERTQSJ9.e30.c2lnbmF0dXJl"] {
+            let (status, body) = env.org.get_with_token(token, &read_visit);
+            assert_outcome(status, &body, 401);
+        }
         let observation_only = env.org.new_token("system/Observation.rs");
         let (status, body) = env.org.get_with_token(&observation_only, &format!("/fhir/r4/Encounter/{visit}"));
         assert_outcome(status, &body, 403);
