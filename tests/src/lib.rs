@@ -14,6 +14,54 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use phr_server::test_support::TestDatabase;
+pub use phr_server::test_support::POSTGRES_URL_ENV;
+
+/// Declares one end-to-end scenario once per storage backend, by name:
+///
+/// ```ignore
+/// backend_test! {
+///     fn a_removed_device_cannot_redeem_its_pairing_codes(db) {
+///         let (_dir, server) = start_server(&bin, &db, &[]);
+///         …
+///     }
+/// }
+/// ```
+///
+/// becomes the module `a_removed_device_cannot_redeem_its_pairing_codes` with
+/// two tests, `…::sqlite` and `…::postgres`, so a PostgreSQL failure has its
+/// own name and runs alone (`cargo test -p phr-tests NAME::postgres`). The
+/// PostgreSQL one prints a visible skip line and passes when
+/// `PHR_TEST_POSTGRES_URL` is unset. The body sees the enclosing file's items
+/// (`use super::*`) and takes the database by value.
+#[macro_export]
+macro_rules! backend_test {
+    ($(#[$meta:meta])* fn $name:ident($db:ident) $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            fn scenario($db: $crate::TestDatabase) $body
+
+            #[test]
+            fn sqlite() {
+                scenario($crate::TestDatabase::sqlite())
+            }
+
+            #[test]
+            fn postgres() {
+                match $crate::TestDatabase::postgres() {
+                    Some(db) => scenario(db),
+                    None => eprintln!(
+                        "SKIPPED {}::postgres: set {} to run it",
+                        module_path!(),
+                        $crate::POSTGRES_URL_ENV
+                    ),
+                }
+            }
+        }
+    };
+}
 
 pub mod bench;
 pub mod client;
