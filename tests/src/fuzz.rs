@@ -180,13 +180,8 @@ pub fn jwt(data: &[u8]) {
     }
     assert!(keys.tokens.verify_organization(text).is_err(), "an arbitrary string verified as an org token");
     let _ = phr_server::smart::assertion::unverified_issuer(text);
-    let verified = phr_server::smart::assertion::verify(
-        text,
-        "org-1",
-        &keys.jwks,
-        "http://127.0.0.1/auth/token",
-        1_900_000_000,
-    );
+    let verified =
+        phr_server::smart::assertion::verify(text, "org-1", &keys.jwks, "http://127.0.0.1/auth/token", 1_900_000_000);
     assert!(verified.is_err(), "an arbitrary string verified as a client assertion");
 }
 
