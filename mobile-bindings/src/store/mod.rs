@@ -3,13 +3,13 @@
 //! # What is in the file
 //!
 //! - `meta(key, value)`: the account id, device id, server URL, the sync
-//!   cursor, the hybrid logical clock, after the server said the account was
-//!   deleted only `account_deleted` (when; everything else is wiped), and
-//!   `secrets`: the account key and the
+//!   cursor, the hybrid logical clock, and `secrets`: the account key and the
 //!   device's Ed25519 key, sealed under the **device storage key** (see
 //!   [`secrets`]). The app passes that 32-byte key to `PhrClient::open`; on iOS
 //!   it lives in the Keychain, on Android in the Keystore. Without it the file
-//!   opens to nothing.
+//!   opens to nothing. After the server said the account was deleted, `meta`
+//!   holds only `account_deleted` (when) and every other table is empty
+//!   ([`wipe_deleted_account`]).
 //! - `records`: one row per record. Plain columns are exactly the metadata the
 //!   server also sees in clear (id, kind, subject, effective date, server
 //!   version) plus local bookkeeping (`pending`, `local_rev`, `deleted`), so
