@@ -12,7 +12,7 @@
 //! | `POST /accounts/v1/join` | pairing code | add a device |
 //! | `GET /accounts/v1`, `GET /accounts/v1/devices` | device | account and device list |
 //! | `DELETE /accounts/v1/devices/{id}` | device | remove a device: its tokens stop working at once |
-//! | `DELETE /accounts/v1` | device | erase every row of the account |
+//! | `DELETE /accounts/v1` | device | erase every row of the account, keeping only a tombstone ([`store::tombstone_account`]) |
 //! | `PUT /accounts/v1/key-backup` | device | store the passphrase-sealed account key ([`recovery`]) |
 //! | `POST /accounts/v1/recovery/key-backup` | – | a new phone fetches the sealed backup |
 //! | `POST /accounts/v1/recovery/challenge` | – | a nonce HPKE-sealed to the account's public key |
@@ -130,11 +130,18 @@ async fn challenge(state: web::Data<AppState>, body: web::Json<ChallengeRequest>
     state
         .db(move |conn| {
             write_transaction(conn, |conn| {
-                if !store::device_exists(conn, &req.account_id, &req.device_id)? {
-                    return Err(ApiError::Unauthorized("unknown account or device".into()));
+                let now = now_ms();
+                if store::device_exists(conn, &req.account_id, &req.device_id)? {
+                    store::insert_challenge(conn, &req.account_id, &cid, &req.device_id, &n, expires_at, now)?;
+                    return Ok(());
                 }
-                store::insert_challenge(conn, &req.account_id, &cid, &req.device_id, &n, expires_at, now_ms())?;
-                Ok(())
+                // A device of an erased account gets a challenge as it did before the
+                // erasure (so this answer tells nobody the account is gone); only a
+                // signature with its device key turns into 410 at /auth/v1/session.
+                if store::set_tombstone_challenge(conn, &req.account_id, &req.device_id, &cid, &n, expires_at, now)? {
+                    return Ok(());
+                }
+                Err(ApiError::Unauthorized("unknown account or device".into()))
             })
         })
         .await?;
@@ -156,16 +163,32 @@ async fn session(state: web::Data<AppState>, body: web::Json<SessionRequest>) ->
         .db(move |conn| {
             write_transaction(conn, |conn| {
                 let now = now_ms();
-                let denied = |conn: &mut crate::db::DbConnection, why: &str| -> Result<Result<(), String>, ApiError> {
+                let denied = |conn: &mut crate::db::DbConnection,
+                              why: &str|
+                 -> Result<Result<(), ApiError>, ApiError> {
                     let actor = format!("device:{}", req.device_id);
                     if store::account(conn, &req.account_id)?.is_some() {
                         audit::append(conn, &req.account_id, now, &NewAuditEvent::new(&actor, "sign_in", "denied"))?;
                     }
-                    Ok(Err(why.to_owned()))
+                    Ok(Err(ApiError::Unauthorized(why.to_owned())))
                 };
                 let Some((challenge_device, nonce, expires_at)) =
                     store::take_challenge(conn, &req.account_id, &req.challenge_id)?
                 else {
+                    // A device of an erased account that signed its challenge is told so.
+                    if let Some((public_key, nonce)) =
+                        store::take_tombstone_challenge(conn, &req.account_id, &req.device_id, &req.challenge_id, now)?
+                    {
+                        let message = phr_core::sync::protocol::sign_in_message(
+                            &req.account_id,
+                            &req.device_id,
+                            &req.challenge_id,
+                            &nonce,
+                        );
+                        if UnparsedPublicKey::new(&ED25519, &public_key).verify(&message, &req.signature).is_ok() {
+                            return Ok(Err(ApiError::AccountDeleted));
+                        }
+                    }
                     return denied(conn, "unknown or already used challenge");
                 };
                 if challenge_device != req.device_id {
@@ -201,7 +224,7 @@ async fn session(state: web::Data<AppState>, body: web::Json<SessionRequest>) ->
             })
         })
         .await?;
-    verified.map_err(ApiError::Unauthorized)?;
+    verified?;
     let (access_token, _) = state.tokens.issue(&acc, &dev, now_ms() / 1000)?;
     Ok(HttpResponse::Ok().json(TokenResponse {
         access_token,
@@ -227,20 +250,24 @@ async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>) ->
             write_transaction(conn, |conn| {
                 let now = now_ms();
                 let Some((device_id, expires_at, used_at)) = store::refresh_token(conn, &acc, &old_hash)? else {
-                    return Ok(Err("invalid refresh token".to_owned()));
+                    // A refresh token still valid when its account was erased.
+                    if store::tombstone_refresh_token(conn, &acc, &old_hash, now)? {
+                        return Ok(Err(ApiError::AccountDeleted));
+                    }
+                    return Ok(Err(ApiError::Unauthorized("invalid refresh token".to_owned())));
                 };
                 if used_at.is_some() {
                     // A rotated token came back: someone holds a copy. End every session of the device.
                     store::revoke_device_refresh_tokens(conn, &acc, &device_id)?;
                     let actor = format!("device:{device_id}");
                     audit::append(conn, &acc, now, &NewAuditEvent::new(&actor, "refresh_token_reuse", "denied"))?;
-                    return Ok(Err("refresh token already used: sign in again".to_owned()));
+                    return Ok(Err(ApiError::Unauthorized("refresh token already used: sign in again".to_owned())));
                 }
                 if expires_at < now {
-                    return Ok(Err("refresh token expired: sign in again".to_owned()));
+                    return Ok(Err(ApiError::Unauthorized("refresh token expired: sign in again".to_owned())));
                 }
                 if !store::device_exists(conn, &acc, &device_id)? {
-                    return Ok(Err("this device has been removed from the account".to_owned()));
+                    return Ok(Err(ApiError::Unauthorized("this device has been removed from the account".to_owned())));
                 }
                 store::mark_refresh_token_used(conn, &acc, &old_hash, now)?;
                 store::insert_refresh_token(conn, &acc, &new_hash, &device_id, now, now + REFRESH_TOKEN_TTL_MS)?;
@@ -249,7 +276,7 @@ async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>) ->
             })
         })
         .await?;
-    let device_id = outcome.map_err(ApiError::Unauthorized)?;
+    let device_id = outcome?;
     let (access_token, _) = state.tokens.issue(&account_id, &device_id, now_ms() / 1000)?;
     Ok(HttpResponse::Ok().json(TokenResponse {
         access_token,
@@ -380,7 +407,14 @@ async fn remove_device(
 #[delete("/accounts/v1")]
 async fn delete_account(state: web::Data<AppState>, device: AuthenticatedDevice) -> Result<HttpResponse, ApiError> {
     let account = device.account_id.clone();
-    let rows = state.db(move |conn| Ok(write_transaction(conn, |conn| store::delete_account(conn, &account))?)).await?;
+    let rows = state
+        .db(move |conn| {
+            Ok(write_transaction(conn, |conn| {
+                store::tombstone_account(conn, &account, now_ms())?;
+                store::delete_account(conn, &account)
+            })?)
+        })
+        .await?;
     tracing::info!(rows, "account erased");
     state.fhir_search_cache.forget_account(&device.account_id);
     Ok(HttpResponse::NoContent().finish())
