@@ -210,7 +210,7 @@ impl Visible {
         let found = self.resolve(reference);
         if found.is_none() {
             if let Some(account) = self.family_of_unseen(conn, &org.organization_id, reference)? {
-                audit_denied(conn, &account, &org.actor(), action)?;
+                crate::audit::append_denied(conn, &account, &org.actor(), action, None)?;
             }
         }
         Ok(found)
@@ -355,16 +355,6 @@ pub fn append_read_audits(
             )?;
         }
         Ok::<(), ApiError>(())
-    })?;
-    Ok(())
-}
-
-/// Audits an access to a family's data the organization may not see.
-pub fn audit_denied(conn: &mut DbConnection, account_id: &str, actor: &str, action: &str) -> FhirResult<()> {
-    let now = now_ms();
-    write_transaction(conn, |conn| {
-        crate::audit::append(conn, account_id, now, &crate::audit::NewAuditEvent::new(actor, action, "denied"))
-            .map_err(ApiError::from)
     })?;
     Ok(())
 }
