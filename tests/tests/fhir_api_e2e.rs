@@ -605,17 +605,22 @@ fn denied_since(device: &Device, before: usize) -> Vec<Value> {
 
 phr_tests::backend_test! {
     /// Item 8 of issue 12: a clinic's write the family's grants do not allow
-    /// (a read-only grant; a module outside the grant), by POST and by
-    /// transaction, is 403 and appears as `fhir_write` `denied` in the
+    /// (a read-only grant), by POST, by transaction and by PUT of a record it
+    /// may read, is 403 and appears as `fhir_write` `denied` in the
     /// family's audit log, naming the clinic and neither records nor any of
     /// the refused content; nothing is stored.
     fn a_clinics_out_of_scope_write_and_transaction_are_403_and_audited_as_denied_in_the_familys_log(db) {
         let env = Env::start(db);
         let mut device = env.family();
         let first = add(&mut device, RecordKind::PrenatalVisit, Subject::Mother, &visit_on("2026-02-15"));
+        let given = add(&mut device, RecordKind::Immunization, Subject::Mother, &dose());
         device.sync();
-        create_grant(&device, &grant_of(ORG, &[RecordKind::PrenatalVisit], &[Subject::Mother], Access::Read), &[first]);
+        let read_only =
+            grant_of(ORG, &[RecordKind::PrenatalVisit, RecordKind::Immunization], &[Subject::Mother], Access::Read);
+        create_grant(&device, &read_only, &[first, given]);
         let pid = patient_of_first_encounter(&env.org);
+        let (status, readable) = env.org.get(&format!("/fhir/r4/Immunization/{given}"));
+        assert_eq!(status, 200, "{readable}");
         let before = audit_events(&device).len();
 
         // A transaction under a read-only grant.
@@ -631,9 +636,14 @@ phr_tests::backend_test! {
         .unwrap();
         let (status, body) = env.org.post("/fhir/r4/Immunization", &imm);
         assert_outcome(status, &body, 403);
+        // An update of a dose it may read but not write.
+        let mut amended = readable.clone();
+        amended["lotNumber"] = json!("LOT-REFUSED-4711");
+        let (status, _, body) = env.org.put(&format!("/fhir/r4/Immunization/{given}"), &amended, None);
+        assert_outcome(status, &body, 403);
 
         let denied = denied_since(&device, before);
-        assert_eq!(denied.len(), 2, "one denied event per refused write: {denied:?}");
+        assert_eq!(denied.len(), 3, "one denied event per refused write: {denied:?}");
         for e in &denied {
             assert_eq!(e["action"], "fhir_write", "{e}");
             assert_eq!(e["actor"], format!("organization:{ORG}"), "{e}");

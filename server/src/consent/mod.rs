@@ -19,6 +19,10 @@
 //! the later of now and the period's start, so a grant that starts tomorrow
 //! can be given its keys today).
 //!
+//! Another account's grant id is 404 like an unknown one; reading it, adding
+//! keys to it or revoking it is audited `denied` in the log of the family that
+//! holds it (`grant_read`, `grant_keys_added`, `grant_revoked`), naming only the grant.
+//!
 //! Revoking twice is a 409 that changes nothing: the first revocation time
 //! stays, and the parent's app learns that its view was stale.
 

@@ -34,7 +34,9 @@
 //!   An identical repeated search is answered from memory while the records, record keys
 //!   and grants it came from are unchanged ([`cache`]; `--fhir-search-cache-mb 0` turns it off).
 //! - **Audit**: one event per family and grant per request (`fhir_read`, `fhir_search`,
-//!   `fhir_everything`, `fhir_write`, `fhir_denied`), naming the records.
+//!   `fhir_everything`, `fhir_write`), naming the records; a refused read or write is the
+//!   same action with outcome `denied` in the family it aimed at ([`crate::audit::append_denied`]),
+//!   naming neither records nor anything of the refused request.
 //! - **Writes** map with `from_fhir`, validate with phr-core (422 naming item and range),
 //!   need a read-write grant covering subject, module and date (403 otherwise), and seal a
 //!   new record (new DEK wrapped to the account's HPKE key and under the grant key) with

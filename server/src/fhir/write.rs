@@ -7,7 +7,8 @@
 //!    the group); a malformed resource is 400 naming the element, an unknown code 422;
 //! 2. the body is validated by phr-core (422 naming each item and its range);
 //! 3. a usable grant of the family must allow *writing* that kind, subject and date
-//!    (403 otherwise; a subject the organization cannot see at all is 404);
+//!    (403 otherwise; a subject the organization cannot see at all is 404); a refusal
+//!    is audited `fhir_write` `denied` in the family's log, without the refused content;
 //! 4. a new data key seals a one-version history (stamped with the server clock and
 //!    the device id `org:<organization>`); the key is wrapped to the account's HPKE
 //!    public key (for the family's devices) and under the grant key (so the clinic
