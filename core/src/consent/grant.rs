@@ -497,7 +497,7 @@ impl GrantProblem {
             GrantProblem::InvertedDataRange { .. } => "scope.data_from",
             GrantProblem::EmptyPeriod { .. } => "period",
             GrantProblem::ResearchWithWriteAccess => "access",
-            GrantProblem::DateOutOfRange { field, .. } => *field,
+            GrantProblem::DateOutOfRange { field, .. } => field,
         }
     }
 }
