@@ -140,6 +140,9 @@ pub struct MotherQuasiIdentifiers {
     pub sensitive: Vec<String>,
 }
 
+/// A mother's equivalence-class key: her deliveries' quasi-identifiers and her parity band.
+type MotherKey = (Vec<[String; 4]>, String);
+
 /// What [`plan_mothers`] reached over the mothers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MotherSummary {
@@ -167,7 +170,7 @@ pub fn plan_mothers(
     let mut k_reached: Option<usize> = None;
     let mut l_reached: Option<usize> = None;
     for level in [MotherLevel::Fine, MotherLevel::Coarse] {
-        let mut classes: HashMap<(Vec<[String; 4]>, String), Vec<(usize, Vec<String>)>> = HashMap::new();
+        let mut classes: HashMap<MotherKey, Vec<(usize, Vec<String>)>> = HashMap::new();
         for &i in &pending {
             let q = qis(i, level);
             classes.entry((q.deliveries, q.parity)).or_default().push((i, q.sensitive));
