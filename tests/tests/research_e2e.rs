@@ -20,7 +20,8 @@ use chrono::NaiveDate;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use phr_core::consent::{Access, ConsentGrant, GrantId, GrantPeriod, GrantScope, GrantState, OrganizationId, Purpose};
 use phr_core::crypto::{wrap_grant_key_to, GrantKey, HpkePublicKey};
-use phr_core::dataset::common::{Quantity, Sex};
+use phr_core::dataset::common::{GestationalAge, Quantity, Sex};
+use phr_core::dataset::prenatal_visit::BloodPressure;
 use phr_core::dataset::{examples, RecordBody, RecordKind, Subject};
 use phr_core::sync::protocol::{CreateGrantRequest, GrantRecordKey, ViewKeyResponse};
 use phr_tests::client::Device;
@@ -236,6 +237,19 @@ fn d(s: &str) -> NaiveDate {
 /// A family with a mother profile, a prenatal visit (with clinic and note), a
 /// delivery, the newborn, a checkup and an immunization, synced.
 fn family(env: &Env, i: usize, birth_date: NaiveDate, sex: Sex, birth_weight: f64) -> Family {
+    family_with(env, i, birth_date, sex, birth_weight, |_| {})
+}
+
+/// [`family`] with its record bodies changed (or more added) by `edit` before they are synced.
+/// Gestational age at delivery varies with `i` (37 to 40 weeks), the mothers' sensitive item.
+fn family_with(
+    env: &Env,
+    i: usize,
+    birth_date: NaiveDate,
+    sex: Sex,
+    birth_weight: f64,
+    edit: impl FnOnce(&mut Vec<(Subject, RecordBody)>),
+) -> Family {
     let mut device = Device::create_account(&env.url(""), "Mother's phone");
     let child = Uuid::now_v7();
     let mut mother = examples::mother_profile_full();
@@ -244,6 +258,7 @@ fn family(env: &Env, i: usize, birth_date: NaiveDate, sex: Sex, birth_weight: f6
     visit.visit_date = birth_date - chrono::Duration::days(70);
     let mut delivery = examples::delivery_full();
     delivery.delivered_at = format!("{birth_date}T10:00:00+09:00").parse().unwrap();
+    delivery.gestational_age = Some(GestationalAge::new(37 + (i % 4) as u8, 2));
     let mut newborn = examples::newborn_full();
     newborn.birth_date = birth_date;
     newborn.sex = sex;
@@ -253,7 +268,7 @@ fn family(env: &Env, i: usize, birth_date: NaiveDate, sex: Sex, birth_weight: f6
     checkup.date = birth_date + chrono::Duration::days(31);
     let mut dose = examples::immunization_full();
     dose.date_given = birth_date + chrono::Duration::days(365);
-    let bodies = [
+    let mut bodies = vec![
         (Subject::Mother, RecordBody::MotherProfile(mother)),
         (Subject::Mother, RecordBody::PrenatalVisit(visit)),
         (Subject::Mother, RecordBody::Delivery(delivery)),
@@ -261,6 +276,7 @@ fn family(env: &Env, i: usize, birth_date: NaiveDate, sex: Sex, birth_weight: f6
         (Subject::Child(child), RecordBody::ChildCheckup(checkup)),
         (Subject::Child(child), RecordBody::Immunization(dose)),
     ];
+    edit(&mut bodies);
     for (subject, body) in bodies {
         device.edit(Uuid::now_v7(), body.kind(), subject, serde_json::to_value(&body).unwrap());
     }
@@ -657,5 +673,250 @@ phr_tests::backend_test! {
         }
         let started = std::fs::read_dir(env.data.join("research")).map_or(0, |d| d.count());
         assert_eq!(started, 0, "no export was started");
+    }
+}
+
+// --- small groups, dangling references, top/bottom coding (issue 12, item 10) ---------------
+
+/// Every file of an export: (name, text), NDJSON and CSV alike.
+fn all_files(manifest: &Value, token: &str) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    for f in manifest["output"].as_array().unwrap().iter().chain(manifest["extension"]["csv"].as_array().unwrap()) {
+        let url = f["url"].as_str().unwrap();
+        files.push((url.rsplit('/').next().unwrap().to_owned(), download(url, token)));
+    }
+    files
+}
+
+/// The mother's modules (her own rows, as opposed to her child's).
+const MOTHER_MODULES: [&str; 5] = ["mother_profile", "pregnancy", "prenatal_visit", "delivery", "self_vitals"];
+
+/// A prenatal visit and a home reading of severe hypertension: systolic 187.3.
+fn with_severe_hypertension(bodies: &mut Vec<(Subject, RecordBody)>) {
+    let bp = BloodPressure { systolic: Quantity::new(187.3), diastolic: Quantity::new(112.0) };
+    for (_, body) in bodies.iter_mut() {
+        if let RecordBody::PrenatalVisit(v) = body {
+            v.blood_pressure = Some(bp.clone());
+        }
+    }
+    let mut vitals = examples::self_vitals_full();
+    vitals.blood_pressure = Some(bp);
+    bodies.push((Subject::Mother, RecordBody::SelfVitals(vitals)));
+    bodies.push((Subject::Mother, RecordBody::Pregnancy(examples::pregnancy_full())));
+}
+
+phr_tests::backend_test! {
+    /// A one-family extract (and one of four families, still fewer than k = 5) carries no row of
+    /// the mothers: not her profile, pregnancy, visits, delivery or home readings, so her exact
+    /// systolic 187.3 appears in no output file, and no Patient is left without its rows' group.
+    fn a_small_extract_carries_no_mother_rows_of_a_group_smaller_than_k(db) {
+        let backend = db.target.backend_name();
+        let env = Env::start(db, &["--research-k", "5"]);
+        let mut families = vec![family_with(&env, 0, d("2026-01-03"), Sex::Female, 3000.0, with_severe_hypertension)];
+        grant_research(&mut families[0]);
+        let token = env.research_token();
+        for round in 0..2 {
+            let manifest = wait_manifest(&kick_off(&env, &token, ""), &token);
+            for (name, text) in all_files(&manifest, &token) {
+                assert!(!text.contains("187.3"), "{backend} round {round}: {name} carries the exact reading 187.3");
+            }
+            for module in MOTHER_MODULES {
+                let rows = csv_of(&manifest, module, &token);
+                assert!(rows.is_empty(), "{backend} round {round}: {module} has {} mother rows: {rows:?}", rows.len());
+            }
+            dump(&manifest, &token, &format!("small-{round}-{backend}"));
+            // Three more families (four in all, still fewer than k): still nothing of the mothers.
+            for i in 1..4 {
+                let mut f = family_with(&env, i, d("2026-01-03") + chrono::Duration::days(i as i64), Sex::Female,
+                    2800.0 + 300.0 * i as f64, with_severe_hypertension);
+                grant_research(&mut f);
+                families.push(f);
+            }
+        }
+    }
+}
+
+phr_tests::backend_test! {
+    /// With k = 5 and 14 consenting families, four of them alone in their birth year (their
+    /// children suppressed): every row of every NDJSON and CSV file names a Patient that is in
+    /// Patient.ndjson, and the suppressed children's mothers have no rows at all.
+    fn every_patient_reference_in_an_extract_names_a_patient_of_the_extract(db) {
+        let backend = db.target.backend_name();
+        let env = Env::start(db, &["--research-k", "5"]);
+        let mut families = consenting_families(&env, 10);
+        for (i, year) in [2019, 2020, 2021, 2022].into_iter().enumerate() {
+            let mut f = family_with(&env, 20 + i, d(&format!("{year}-06-1{i}")), Sex::Male, 3300.0,
+                with_severe_hypertension);
+            grant_research(&mut f);
+            families.push(f);
+        }
+        assert_eq!(families.len(), 14);
+        let token = env.research_token();
+        let manifest = wait_manifest(&kick_off(&env, &token, ""), &token);
+        let files = all_files(&manifest, &token);
+        let patients: HashSet<String> = files
+            .iter()
+            .find(|(name, _)| name == "Patient.ndjson")
+            .expect("Patient.ndjson")
+            .1
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap()["id"].as_str().unwrap().to_owned())
+            .collect();
+        let mut dangling = Vec::new();
+        let mut checked = 0;
+        for (name, text) in &files {
+            if name.ends_with(".ndjson") {
+                for line in text.lines() {
+                    let r: Value = serde_json::from_str(line).unwrap();
+                    if let Some(reference) = r["subject"]["reference"].as_str() {
+                        checked += 1;
+                        let id = reference.strip_prefix("Patient/").unwrap_or(reference);
+                        if !patients.contains(id) {
+                            dangling.push(format!("{name}: {reference}"));
+                        }
+                    }
+                }
+            } else if name.ends_with(".csv") {
+                for line in text.lines().skip(1) {
+                    checked += 1;
+                    let person = line.split(',').next().unwrap();
+                    if !patients.contains(person) {
+                        dangling.push(format!("{name}: {person}"));
+                    }
+                }
+            }
+        }
+        assert!(dangling.is_empty(), "{backend}: {} dangling references: {dangling:?}", dangling.len());
+        assert!(checked > 100, "{backend}: only {checked} rows checked");
+        for (name, text) in &files {
+            assert!(!text.contains("187.3"), "{backend}: {name} carries a suppressed family's reading");
+        }
+        // The ten January families are all there, mothers included.
+        assert_eq!(csv_of(&manifest, "newborn", &token).len(), 10);
+        assert_eq!(csv_of(&manifest, "delivery", &token).len(), 10);
+        assert_eq!(csv_of(&manifest, "mother_profile", &token).len(), 10);
+        dump(&manifest, &token, &format!("references-{backend}"));
+    }
+}
+
+phr_tests::backend_test! {
+    /// With ten values of an item, ordinary readings (61.8 kg, 124/78) come out as measured and
+    /// flagged unclamped; with 120 home readings the 1st/99th percentile bounds apply, and every
+    /// clamped value is flagged `true` in the CSV and carries the clamped extension in the NDJSON.
+    fn numbers_are_clamped_only_with_enough_values_and_every_clamped_value_is_marked(db) {
+        let backend = db.target.backend_name();
+        let env = Env::start(db, &["--research-k", "5"]);
+        for i in 0..10 {
+            let sex = if i % 2 == 0 { Sex::Female } else { Sex::Male };
+            let mut f = family_with(&env, i, d("2026-01-03") + chrono::Duration::days(i as i64 * 2), sex,
+                2500.0 + 113.0 * i as f64, |bodies| {
+                    for (_, body) in bodies.iter_mut() {
+                        if let RecordBody::PrenatalVisit(v) = body {
+                            // Family 0 has the highest weight and pressure of the ten visits.
+                            let (weight, sys, dia) = if i == 0 { (61.8, 124.0, 78.0) }
+                                else { (50.0 + i as f64, 100.0 + i as f64, 60.0 + i as f64) };
+                            v.body_weight = Some(Quantity::new(weight));
+                            v.blood_pressure = Some(BloodPressure { systolic: Quantity::new(sys),
+                                diastolic: Quantity::new(dia) });
+                            // Family 1's fetal heart rate is beyond the plausible 100-180/min.
+                            if i == 1 {
+                                v.fetal_heart_rate = Some(Quantity::new(196.0));
+                            }
+                        }
+                    }
+                    // Twelve home readings each: systolic 100 + n for n = 0..120 over the ten mothers.
+                    for j in 0..12 {
+                        let mut vitals = examples::self_vitals_full();
+                        vitals.measured_at = format!("2025-12-{:02}T07:30:00+09:00", j + 1).parse().unwrap();
+                        vitals.blood_pressure = Some(BloodPressure {
+                            systolic: Quantity::new(100.0 + (i * 12 + j) as f64),
+                            diastolic: Quantity::new(60.0),
+                        });
+                        bodies.push((Subject::Mother, RecordBody::SelfVitals(vitals)));
+                    }
+                });
+            grant_research(&mut f);
+        }
+        let token = env.research_token();
+        let manifest = wait_manifest(&kick_off(&env, &token, "?_type=prenatal_visit,self_vitals,delivery,mother_profile"), &token);
+
+        // Few values: nothing is clamped, the ordinary readings are as measured.
+        let visits = csv_of(&manifest, "prenatal_visit", &token);
+        assert_eq!(visits.len(), 10, "{backend}: {visits:?}");
+        let top = visits.iter().find(|r| r["body_weight_kg"] == "61.8")
+            .unwrap_or_else(|| panic!("{backend}: 61.8 kg was changed: {visits:?}"));
+        assert_eq!((top["systolic_mmhg"].as_str(), top["diastolic_mmhg"].as_str()), ("124", "78"), "{backend}");
+        for r in &visits {
+            for col in ["body_weight_kg", "systolic_mmhg", "diastolic_mmhg"] {
+                assert_eq!(r[&format!("{col}_clamped")], "false", "{backend}: {col} {r:?}");
+            }
+        }
+        // ... and an implausible one is withheld (too few values to clamp it safely).
+        let withheld: Vec<_> = visits.iter().filter(|r| r["fetal_heart_rate"].is_empty()).collect();
+        assert_eq!(withheld.len(), 1, "{backend}: {visits:?}");
+        assert_eq!(withheld[0]["fetal_heart_rate_clamped"], "", "{backend}");
+        assert!(visits.iter().all(|r| r["fetal_heart_rate"] != "196"), "{backend}");
+
+        // Enough values (120 home readings): lower-rank percentiles of 100..=219 are 101 and 217.
+        let vitals = csv_of(&manifest, "self_vitals", &token);
+        assert_eq!(vitals.len(), 120, "{backend}");
+        let mut clamped: Vec<f64> = Vec::new();
+        for r in &vitals {
+            let value: f64 = r["systolic_mmhg"].parse().unwrap();
+            assert!((101.0..=217.0).contains(&value), "{backend}: {r:?}");
+            match r["systolic_mmhg_clamped"].as_str() {
+                "true" => clamped.push(value),
+                "false" => {}
+                other => panic!("{backend}: flag {other:?}"),
+            }
+        }
+        clamped.sort_by(f64::total_cmp);
+        assert_eq!(clamped, vec![101.0, 217.0, 217.0], "{backend}: 100 -> 101, 218 and 219 -> 217");
+        let unflagged_at_bounds = vitals.iter().filter(|r| r["systolic_mmhg_clamped"] == "false"
+            && (r["systolic_mmhg"] == "101" || r["systolic_mmhg"] == "217")).count();
+        assert_eq!(unflagged_at_bounds, 2, "{backend}: 101 and 217 themselves are as measured");
+
+        // The NDJSON marks the same three values, on the systolic component.
+        let observations = all_files(&manifest, &token).into_iter()
+            .find(|(n, _)| n == "Observation.ndjson").unwrap().1;
+        let mut marked = Vec::new();
+        let mut masked = 0;
+        for line in observations.lines() {
+            let r: Value = serde_json::from_str(line).unwrap();
+            let mut dumped = false;
+            for c in r["component"].as_array().unwrap() {
+                if c["dataAbsentReason"]["coding"][0]["code"] == "masked" {
+                    assert_eq!(c["code"]["coding"][0]["code"], "fetal_heart_rate", "{backend}");
+                    assert!(c.get("valueString").is_none(), "{backend}");
+                    masked += 1;
+                }
+                // The FHIR R4 validators of CI (PHR_FHIR_DUMP_DIR) check the marked resources.
+                if !dumped && (c.get("extension").is_some() || c.get("dataAbsentReason").is_some()) {
+                    phr_tests::fhir::dump(line);
+                    dumped = true;
+                }
+                let flagged = c["extension"].as_array().is_some_and(|e| e.iter().any(|x|
+                    x["url"] == "https://phr.example/StructureDefinition/research-clamped" && x["valueBoolean"] == true));
+                if flagged {
+                    marked.push((r["code"]["coding"][0]["code"].as_str().unwrap().to_owned(),
+                        c["code"]["coding"][0]["code"].as_str().unwrap().to_owned(),
+                        c["valueString"].as_str().unwrap().to_owned()));
+                }
+                assert!(c["code"]["coding"][0]["code"].as_str().is_some_and(|code| !code.ends_with("_clamped")));
+            }
+        }
+        assert_eq!(masked, 1, "{backend}");
+        marked.sort();
+        let expected: Vec<(String, String, String)> = ["101", "217", "217"]
+            .iter()
+            .map(|v| ("self_vitals".to_owned(), "systolic_mmhg".to_owned(), v.to_string()))
+            .collect();
+        assert_eq!(marked, expected, "{backend}");
+        let report: Value = serde_json::from_str(&download(
+            manifest["extension"]["deidentificationReport"]["url"].as_str().unwrap(), &token)).unwrap();
+        let coded = &report["deidentification"]["top_bottom_coded"];
+        assert!(coded.as_array().unwrap().iter().any(|v| v == "self_vitals.systolic_mmhg"), "{report}");
+        assert!(!coded.as_array().unwrap().iter().any(|v| v == "prenatal_visit.systolic_mmhg"), "{report}");
+        dump(&manifest, &token, &format!("clamping-{backend}"));
     }
 }

@@ -28,7 +28,7 @@ use phr_core::consent::{Access, ConsentGrant, GrantId, GrantPeriod, GrantScope, 
 use phr_core::crypto::{
     wrap_data_key, wrap_grant_key_to, DataKey, GrantKey, GrantWrapContext, HpkePrivateKey, RecordAad,
 };
-use phr_core::dataset::common::{Quantity, Sex};
+use phr_core::dataset::common::{GestationalAge, Quantity, Sex};
 use phr_core::dataset::delivery::DeliveryMethod;
 use phr_core::dataset::immunization::Vaccine;
 use phr_core::dataset::{examples, RecordBody, RecordKind, Subject};
@@ -310,6 +310,8 @@ fn family_bodies(i: usize, n: usize, birth: NaiveDate) -> Vec<(Subject, RecordBo
         _ => DeliveryMethod::Vaginal,
     };
     delivery.number_of_babies = if i % 50 == 7 { 2 } else { 1 };
+    // Gestational age at delivery (the mothers' sensitive item) varies: 36 to 41 weeks.
+    delivery.gestational_age = Some(GestationalAge::new(36 + (i / 3 % 6) as u8, (i % 7) as u8));
     out.push((Subject::Mother, RecordBody::Delivery(delivery)));
     let mut newborn = examples::newborn_full();
     newborn.birth_date = birth;

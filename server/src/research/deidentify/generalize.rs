@@ -80,16 +80,74 @@ pub fn plurality_band(babies: u8) -> &'static str {
     }
 }
 
-/// The mother's age in completed years at `on`, coded `<=16` and `45+` at the ends.
-pub fn mother_age_band(birth: NaiveDate, on: NaiveDate) -> Option<String> {
+/// How coarse a mother's own quasi-identifiers are emitted (see [`super::kanon::plan_mothers`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MotherLevel {
+    /// Delivery period as her child's birth period, age in 5-year bands, parity `0`/`1`/`2`/`3+`.
+    Fine,
+    /// Delivery year, age `<25`/`25-34`/`35+`, parity `0`/`1+`.
+    Coarse,
+}
+
+/// The mother's age at `on` (a delivery) in 5-year bands: `<20`, `20-24`, …, `40-44`, `45+`
+/// ([`MotherLevel::Fine`]), or `<25`, `25-34`, `35+` ([`MotherLevel::Coarse`]).
+pub fn mother_age_band(birth: NaiveDate, on: NaiveDate, level: MotherLevel) -> Option<String> {
     let years = on.years_since(birth)?;
-    Some(if years <= 16 {
-        "<=16".to_owned()
-    } else if years >= 45 {
-        "45+".to_owned()
-    } else {
-        years.to_string()
+    Some(match level {
+        MotherLevel::Fine if years < 20 => "<20".to_owned(),
+        MotherLevel::Fine if years >= 45 => "45+".to_owned(),
+        MotherLevel::Fine => {
+            let low = years / 5 * 5;
+            format!("{low}-{}", low + 4)
+        }
+        MotherLevel::Coarse if years < 25 => "<25".to_owned(),
+        MotherLevel::Coarse if years < 35 => "25-34".to_owned(),
+        MotherLevel::Coarse => "35+".to_owned(),
     })
+}
+
+/// Parity at a mother's level: [`parity_band`], or `0` / `1+` when coarse.
+pub fn mother_parity_band(n: u8, level: MotherLevel) -> String {
+    match level {
+        MotherLevel::Fine => parity_band(n),
+        MotherLevel::Coarse if n == 0 => "0".to_owned(),
+        MotherLevel::Coarse => "1+".to_owned(),
+    }
+}
+
+/// The fewest values of a numeric item for top/bottom coding at the 1st/99th percentile. The
+/// bounds are lower-rank order statistics (`floor(p·(n-1))`): from 101 values on, each bound has
+/// at least one value beyond it (rank 1 and rank n-2), so clamping moves only values that at least
+/// 1 % of the item lies beyond. Below it the "1st percentile" is the minimum itself and the "99th"
+/// the second largest value: clamping would move one ordinary reading (the largest) onto another
+/// person's. Such items are not clamped; values outside their fixed plausible range are withheld.
+pub const CLAMP_MIN_VALUES: u64 = 101;
+
+/// How one numeric value leaves.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Coded {
+    /// As measured (rounded to one decimal).
+    AsMeasured(f64),
+    /// Clamped to the 1st or 99th percentile bound (rounded to one decimal).
+    Clamped(f64),
+    /// Withheld: an item with too few values to clamp, and a value outside its plausible range.
+    Masked,
+}
+
+/// `value` of an item: clamped into `bounds` when the item had enough values for them, otherwise
+/// withheld when outside `plausible` (inclusive), as measured otherwise; rounded to one decimal.
+pub fn code_number(value: f64, bounds: Option<(f64, f64)>, plausible: (f64, f64)) -> Coded {
+    let round = |v: f64| (v * 10.0).round() / 10.0;
+    // The bounds come from the f32 sample: compare at that precision, or a value equal to a bound
+    // (54.3 against 54.29999923…) would count as beyond it.
+    let sampled = f64::from(value as f32);
+    match bounds {
+        Some((lo, hi)) if sampled < lo || sampled > hi => Coded::Clamped(round(sampled.clamp(lo, hi))),
+        Some(_) => Coded::AsMeasured(round(value)),
+        None if value < plausible.0 || value > plausible.1 => Coded::Masked,
+        None => Coded::AsMeasured(round(value)),
+    }
 }
 
 /// The 1st and 99th percentiles of `values` (lower rank, `floor(p·(n-1))`), the bounds numeric
@@ -178,19 +236,14 @@ impl Reservoir {
         self.state = next();
     }
 
-    /// The 1st and 99th percentiles of the sample.
+    /// The 1st and 99th percentiles of the sample, when the item had at least
+    /// [`CLAMP_MIN_VALUES`] values (`None` otherwise: the item is not clamped).
     pub fn bounds(&mut self) -> Option<(f64, f64)> {
+        if self.seen < CLAMP_MIN_VALUES {
+            return None;
+        }
         percentile_bounds(&mut self.values)
     }
-}
-
-/// `value` clamped into `bounds` (when known), rounded to one decimal.
-pub fn top_bottom_code(value: f64, bounds: Option<(f64, f64)>) -> f64 {
-    let v = match bounds {
-        Some((lo, hi)) => value.clamp(lo, hi),
-        None => value,
-    };
-    (v * 10.0).round() / 10.0
 }
 
 #[cfg(test)]
@@ -243,13 +296,23 @@ mod tests {
     }
 
     #[test]
-    fn mother_age_at_delivery_is_top_and_bottom_coded() {
-        assert_eq!(mother_age_band(d("2009-05-01"), d("2025-05-01")).as_deref(), Some("<=16"));
-        assert_eq!(mother_age_band(d("2008-05-01"), d("2025-04-30")).as_deref(), Some("<=16"));
-        assert_eq!(mother_age_band(d("2008-05-01"), d("2025-05-01")).as_deref(), Some("17"));
-        assert_eq!(mother_age_band(d("1990-06-15"), d("2025-06-14")).as_deref(), Some("34"));
-        assert_eq!(mother_age_band(d("1980-01-01"), d("2025-01-01")).as_deref(), Some("45+"));
-        assert_eq!(mother_age_band(d("2026-01-01"), d("2025-01-01")), None);
+    fn mother_age_at_delivery_is_banded_by_5_years_or_coarser() {
+        let fine = |b, on| mother_age_band(d(b), d(on), MotherLevel::Fine);
+        assert_eq!(fine("2009-05-01", "2025-05-01").as_deref(), Some("<20"));
+        assert_eq!(fine("2006-05-01", "2025-04-30").as_deref(), Some("<20"));
+        assert_eq!(fine("2005-05-02", "2025-05-01").as_deref(), Some("<20"));
+        assert_eq!(fine("2005-05-01", "2025-05-01").as_deref(), Some("20-24"));
+        assert_eq!(fine("1990-06-15", "2025-06-14").as_deref(), Some("30-34"));
+        assert_eq!(fine("1990-06-15", "2025-06-15").as_deref(), Some("35-39"));
+        assert_eq!(fine("1980-01-01", "2025-01-01").as_deref(), Some("45+"));
+        assert_eq!(fine("2026-01-01", "2025-01-01"), None);
+        let coarse = |b, on| mother_age_band(d(b), d(on), MotherLevel::Coarse);
+        assert_eq!(coarse("2001-01-02", "2026-01-01").as_deref(), Some("<25"));
+        assert_eq!(coarse("1990-06-15", "2025-06-15").as_deref(), Some("35+"));
+        assert_eq!(coarse("1992-06-15", "2025-06-15").as_deref(), Some("25-34"));
+        assert_eq!(mother_parity_band(2, MotherLevel::Fine), "2");
+        assert_eq!(mother_parity_band(0, MotherLevel::Coarse), "0");
+        assert_eq!(mother_parity_band(2, MotherLevel::Coarse), "1+");
     }
 
     #[test]
@@ -300,9 +363,42 @@ mod tests {
         values.reverse();
         let bounds = percentile_bounds(&mut values).unwrap();
         assert_eq!(bounds, (10.0, 990.0));
-        assert_eq!(top_bottom_code(1.0, Some(bounds)), 10.0);
-        assert_eq!(top_bottom_code(5000.0, Some(bounds)), 990.0);
-        assert_eq!(top_bottom_code(500.04, Some(bounds)), 500.0);
+        let plausible = (0.0, 10_000.0);
+        assert_eq!(code_number(1.0, Some(bounds), plausible), Coded::Clamped(10.0));
+        assert_eq!(code_number(5000.0, Some(bounds), plausible), Coded::Clamped(990.0));
+        assert_eq!(code_number(500.04, Some(bounds), plausible), Coded::AsMeasured(500.0));
+        assert_eq!(code_number(990.0, Some(bounds), plausible), Coded::AsMeasured(990.0));
+        // A value equal to a bound taken from the f32 sample is not beyond it.
+        let mut same = vec![54.3f32; 200];
+        let bounds = percentile_bounds(&mut same);
+        assert_eq!(code_number(54.3, bounds, plausible), Coded::AsMeasured(54.3));
         assert_eq!(percentile_bounds(&mut []), None);
+    }
+
+    #[test]
+    fn items_with_fewer_than_101_values_are_not_clamped() {
+        let mut r = Reservoir::default();
+        for v in [53.0, 61.8, 55.5, 58.0] {
+            r.push(v);
+        }
+        assert_eq!(r.bounds(), None, "4 values: no percentile bounds");
+        let mut r = Reservoir::default();
+        (0..100).for_each(|v| r.push(v as f32));
+        assert_eq!(r.bounds(), None, "100 values: the low bound would be the minimum itself");
+        r.push(100.0);
+        // 101 values 0..=100: ranks 1 and 99, one value beyond each.
+        assert_eq!(r.bounds(), Some((1.0, 99.0)));
+        assert_eq!(code_number(0.0, Some((1.0, 99.0)), (0.0, 1000.0)), Coded::Clamped(1.0));
+        assert_eq!(code_number(100.0, Some((1.0, 99.0)), (0.0, 1000.0)), Coded::Clamped(99.0));
+    }
+
+    #[test]
+    fn without_bounds_ordinary_values_stay_and_implausible_ones_are_withheld() {
+        let systolic = (70.0, 180.0);
+        assert_eq!(code_number(124.0, None, systolic), Coded::AsMeasured(124.0));
+        assert_eq!(code_number(61.84, None, (30.0, 150.0)), Coded::AsMeasured(61.8));
+        assert_eq!(code_number(180.0, None, systolic), Coded::AsMeasured(180.0));
+        assert_eq!(code_number(187.3, None, systolic), Coded::Masked);
+        assert_eq!(code_number(60.0, None, systolic), Coded::Masked);
     }
 }

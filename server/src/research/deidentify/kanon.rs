@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::generalize::{period, PeriodLevel};
+use super::generalize::{period, MotherLevel, PeriodLevel};
 
 /// The quasi-identifiers (and one sensitive value) of one child.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,6 +128,80 @@ fn summarize(rows: &[QuasiIdentifiers], levels: &[Option<PeriodLevel>], base: Pe
         k_reached,
         l_reached,
     }
+}
+
+/// A mother's quasi-identifiers at one [`MotherLevel`]: her emitted deliveries (each as delivery
+/// period, method, plurality and her age band), sorted, and her parity band; with the sensitive
+/// value of each of those deliveries (gestational weeks), in the same order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MotherQuasiIdentifiers {
+    pub deliveries: Vec<[String; 4]>,
+    pub parity: String,
+    pub sensitive: Vec<String>,
+}
+
+/// A mother's equivalence-class key: her deliveries' quasi-identifiers and her parity band.
+type MotherKey = (Vec<[String; 4]>, String);
+
+/// What [`plan_mothers`] reached over the mothers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MotherSummary {
+    /// Mothers with at least one delivery whose child is emitted (the others are suppressed outright).
+    pub subjects: usize,
+    /// Mothers emitted at [`MotherLevel::Coarse`].
+    pub generalized: usize,
+    pub suppressed: usize,
+    pub k_reached: Option<usize>,
+    pub l_reached: Option<usize>,
+}
+
+/// Plans each mother's level: the finest at which her class (mothers with the same
+/// quasi-identifiers) has at least k mothers and, at every delivery of the key, at least l
+/// distinct sensitive values; `None` (suppressed) when no level does. `qis(i, level)` is mother
+/// `i`'s quasi-identifiers at `level`.
+pub fn plan_mothers(
+    n: usize,
+    qis: impl Fn(usize, MotherLevel) -> MotherQuasiIdentifiers,
+    k: usize,
+    l: usize,
+) -> (Vec<Option<MotherLevel>>, MotherSummary) {
+    let mut levels = vec![None; n];
+    let mut pending: Vec<usize> = (0..n).collect();
+    let mut k_reached: Option<usize> = None;
+    let mut l_reached: Option<usize> = None;
+    for level in [MotherLevel::Fine, MotherLevel::Coarse] {
+        let mut classes: HashMap<MotherKey, Vec<(usize, Vec<String>)>> = HashMap::new();
+        for &i in &pending {
+            let q = qis(i, level);
+            classes.entry((q.deliveries, q.parity)).or_default().push((i, q.sensitive));
+        }
+        let mut still_small = Vec::new();
+        for members in classes.into_values() {
+            let positions = members.first().map_or(0, |(_, s)| s.len());
+            let diverse = (0..positions)
+                .map(|p| members.iter().map(|(_, s)| s[p].as_str()).collect::<HashSet<_>>().len())
+                .min()
+                .unwrap_or(0);
+            if members.len() >= k && diverse >= l {
+                k_reached = Some(k_reached.map_or(members.len(), |m| m.min(members.len())));
+                l_reached = Some(l_reached.map_or(diverse, |m| m.min(diverse)));
+                for (i, _) in members {
+                    levels[i] = Some(level);
+                }
+            } else {
+                still_small.extend(members.into_iter().map(|(i, _)| i));
+            }
+        }
+        pending = still_small;
+    }
+    let summary = MotherSummary {
+        subjects: n,
+        generalized: levels.iter().filter(|l| **l == Some(MotherLevel::Coarse)).count(),
+        suppressed: levels.iter().filter(|l| l.is_none()).count(),
+        k_reached,
+        l_reached,
+    };
+    (levels, summary)
 }
 
 #[cfg(test)]

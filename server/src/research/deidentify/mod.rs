@@ -30,8 +30,11 @@ use serde::Serialize;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use generalize::{birth_weight_band, period, plurality_band, PeriodLevel, Reservoir};
-use kanon::{KanonSummary, QuasiIdentifiers, Targets};
+use generalize::{
+    birth_weight_band, gestational_weeks_band, mother_age_band, mother_parity_band, period, plurality_band,
+    MotherLevel, PeriodLevel, Reservoir, CLAMP_MIN_VALUES,
+};
+use kanon::{KanonSummary, MotherQuasiIdentifiers, MotherSummary, QuasiIdentifiers, Targets};
 
 /// The privacy settings of an extract.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -119,6 +122,37 @@ struct DeliveryFacts {
     date: NaiveDate,
     method: &'static str,
     babies: u8,
+    /// Completed gestational weeks at delivery: the mother's sensitive item.
+    weeks: Option<u8>,
+}
+
+/// What the plan needs of a mother's profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MotherFacts {
+    pub birth_date: NaiveDate,
+    pub parity: Option<u8>,
+}
+
+/// The emitted delivery cells that are the mother's quasi-identifiers (delivery period, method,
+/// plurality, her age band) at her `level`; `child_level` is the period level of the child.
+pub(crate) fn delivery_quasi_identifiers(
+    date: NaiveDate,
+    method: &'static str,
+    babies: u8,
+    child_level: PeriodLevel,
+    mother_birth: Option<NaiveDate>,
+    level: MotherLevel,
+) -> [String; 4] {
+    let period_level = match level {
+        MotherLevel::Fine => child_level,
+        MotherLevel::Coarse => PeriodLevel::Year,
+    };
+    [
+        period(date, period_level),
+        method.to_owned(),
+        plurality_band(babies).to_owned(),
+        mother_birth.and_then(|b| mother_age_band(b, date, level)).unwrap_or_default(),
+    ]
 }
 
 /// Pass 1: the small per-subject facts the plan needs. Its size grows with the
@@ -126,7 +160,7 @@ struct DeliveryFacts {
 #[derive(Debug, Default)]
 pub struct Survey {
     children: HashMap<(String, Uuid), ChildFacts>,
-    mothers: HashMap<String, NaiveDate>,
+    mothers: HashMap<String, MotherFacts>,
     deliveries: HashMap<String, Vec<DeliveryFacts>>,
     codes: HashMap<String, HashSet<u64>>,
     numbers: HashMap<&'static str, Reservoir>,
@@ -170,13 +204,14 @@ impl Survey {
                 self.children.insert((rec.account_id.clone(), child), facts);
             }
             (RecordBody::MotherProfile(m), _) => {
-                self.mothers.insert(rec.account_id.clone(), m.birth_date);
+                self.mothers.insert(rec.account_id.clone(), MotherFacts { birth_date: m.birth_date, parity: m.parity });
             }
             (RecordBody::Delivery(d), _) => {
                 let facts = DeliveryFacts {
                     date: d.delivery_date(),
                     method: d.method.category().code(),
                     babies: d.number_of_babies,
+                    weeks: d.gestational_age.map(|g| g.weeks),
                 };
                 self.deliveries.entry(rec.account_id.clone()).or_default().push(facts);
             }
@@ -260,6 +295,54 @@ impl Survey {
             child_plans.insert(key, plan);
         }
 
+        // Mothers: her own quasi-identifiers over her deliveries whose child is emitted (the others
+        // are withheld with their child); a mother with none is suppressed outright.
+        let child_level_of = |account: &String, date: NaiveDate| -> Option<PeriodLevel> {
+            delivery_levels.get(&(account.clone(), date)).copied().flatten()
+        };
+        let mut candidates: Vec<&String> = deliveries
+            .iter()
+            .filter(|(account, ds)| ds.iter().any(|d| child_level_of(account, d.date).is_some()))
+            .map(|(account, _)| account)
+            .collect();
+        candidates.sort();
+        let mother_qi = |i: usize, level: MotherLevel| -> MotherQuasiIdentifiers {
+            let account = candidates[i];
+            let facts = mothers.get(account);
+            let mut ds: Vec<([String; 4], String)> = deliveries[account]
+                .iter()
+                .filter_map(|d| {
+                    let child_level = child_level_of(account, d.date)?;
+                    let qi = delivery_quasi_identifiers(
+                        d.date,
+                        d.method,
+                        d.babies,
+                        child_level,
+                        facts.map(|m| m.birth_date),
+                        level,
+                    );
+                    Some((qi, d.weeks.map(gestational_weeks_band).unwrap_or_default()))
+                })
+                .collect();
+            ds.sort();
+            ds.dedup();
+            let (deliveries, sensitive) = ds.into_iter().unzip();
+            let parity = facts.and_then(|m| m.parity).map(|p| mother_parity_band(p, level)).unwrap_or_default();
+            MotherQuasiIdentifiers { deliveries, parity, sensitive }
+        };
+        let (mother_plan, mut mother_summary) = kanon::plan_mothers(candidates.len(), mother_qi, config.k, config.l);
+        let mut mother_levels = HashMap::with_capacity(candidates.len());
+        for (account, level) in candidates.iter().zip(mother_plan) {
+            if let Some(level) = level {
+                mother_levels.insert((*account).clone(), level);
+            }
+        }
+        let all_mothers: HashSet<&String> = mothers.keys().chain(deliveries.keys()).collect();
+        mother_summary.suppressed += all_mothers.len() - candidates.len();
+        mother_summary.subjects = all_mothers.len();
+        // Mother rows are anchored (and her Patient written) only when she is emitted.
+        anchors.retain(|account, _| mother_levels.contains_key(account));
+
         let mut code_decisions = HashMap::new();
         let mut generalized_codes = BTreeMap::new();
         let mut suppressed_codes = 0usize;
@@ -278,7 +361,8 @@ impl Survey {
             code_decisions.insert(code.clone(), decision);
         }
 
-        let bounds = numbers.iter_mut().filter_map(|(field, sample)| Some((*field, sample.bounds()?))).collect();
+        let bounds: HashMap<&'static str, (f64, f64)> =
+            numbers.iter_mut().filter_map(|(field, sample)| Some((*field, sample.bounds()?))).collect();
         let report = DeidReport {
             k_target: config.k,
             l_target: config.l,
@@ -286,19 +370,36 @@ impl Survey {
             quasi_identifiers: vec!["birth_period", "sex", "plurality", "delivery_method"],
             sensitive_items: vec!["birth_weight_band"],
             kanon: kplan.summary,
+            mother_quasi_identifiers: vec!["delivery_period", "delivery_method", "plurality", "mother_age", "parity"],
+            mother_sensitive_items: vec!["gestational_weeks"],
+            mothers: mother_summary,
             rare_codes_generalized: generalized_codes.into_keys().collect(),
             rare_codes_suppressed: suppressed_codes,
-            top_bottom_coded: numbers
-                .keys()
-                .map(|s| s.to_string())
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .collect(),
+            clamp_min_values: CLAMP_MIN_VALUES,
+            top_bottom_coded: bounds_items(&bounds),
+            values_clamped: BTreeMap::new(),
+            values_masked: BTreeMap::new(),
             rows_emitted: BTreeMap::new(),
             rows_suppressed: BTreeMap::new(),
         };
-        Plan { children: child_plans, mothers, delivery_levels, anchors, codes: code_decisions, bounds, report }
+        Plan {
+            children: child_plans,
+            mothers,
+            mother_levels,
+            delivery_levels,
+            anchors,
+            codes: code_decisions,
+            bounds,
+            report,
+        }
     }
+}
+
+/// The items with top/bottom-coding bounds, sorted.
+fn bounds_items(bounds: &HashMap<&'static str, (f64, f64)>) -> Vec<String> {
+    let mut items: Vec<String> = bounds.keys().map(|s| s.to_string()).collect();
+    items.sort();
+    items
 }
 
 #[derive(Debug, Clone)]
@@ -328,12 +429,23 @@ pub struct DeidReport {
     pub sensitive_items: Vec<&'static str>,
     /// Children: base period level, generalized and suppressed counts, k and l reached.
     pub kanon: KanonSummary,
+    /// The mothers' own quasi-identifiers (over all her emitted deliveries) and sensitive item.
+    pub mother_quasi_identifiers: Vec<&'static str>,
+    pub mother_sensitive_items: Vec<&'static str>,
+    /// Mothers: emitted at the fine or coarse level, or suppressed with all their rows.
+    pub mothers: MotherSummary,
     /// Codes held by fewer than k subjects, emitted as their parent concept.
     pub rare_codes_generalized: Vec<String>,
     /// Rare codes whose parent concept was rare too: their rows are suppressed.
     pub rare_codes_suppressed: usize,
-    /// Numeric items clamped to their 1st/99th percentiles.
+    /// Fewest values of an item for top/bottom coding at its 1st/99th percentiles.
+    pub clamp_min_values: u64,
+    /// Numeric items with at least `clamp_min_values` values: clamped to their 1st/99th percentiles.
     pub top_bottom_coded: Vec<String>,
+    /// Values clamped, per item (each flagged in its row).
+    pub values_clamped: BTreeMap<String, u64>,
+    /// Values withheld, per item: items below `clamp_min_values`, outside the plausible range.
+    pub values_masked: BTreeMap<String, u64>,
     /// Rows written per module.
     pub rows_emitted: BTreeMap<String, u64>,
     /// Rows withheld per module (suppressed child, rare code, no birth anchor).
@@ -344,9 +456,11 @@ pub struct DeidReport {
 #[derive(Debug)]
 pub struct Plan {
     pub(crate) children: HashMap<(String, Uuid), ChildPlan>,
-    pub(crate) mothers: HashMap<String, NaiveDate>,
+    pub(crate) mothers: HashMap<String, MotherFacts>,
+    /// The level of each emitted mother; a mother not in it is suppressed with all her rows.
+    pub(crate) mother_levels: HashMap<String, MotherLevel>,
     pub(crate) delivery_levels: HashMap<(String, NaiveDate), Option<PeriodLevel>>,
-    /// Per family: the earliest emitted child's birth date, the anchor of mother event days.
+    /// Per emitted mother: the earliest emitted child's birth date, the anchor of her event days.
     pub(crate) anchors: HashMap<String, NaiveDate>,
     pub(crate) codes: HashMap<String, CodeDecision>,
     pub(crate) bounds: HashMap<&'static str, (f64, f64)>,
@@ -361,6 +475,8 @@ pub struct DeidRow {
     pub id: String,
     /// Cells in the order of [`rows::header`]`(kind)`; the first is the person pseudonym.
     pub cells: Vec<String>,
+    /// Indices (in `cells`) of numeric values withheld as implausible (the cell is empty).
+    pub masked: Vec<usize>,
 }
 
 /// Rows emitted and withheld per module, counted by [`Plan::emit_counted`] (one
@@ -369,6 +485,9 @@ pub struct DeidRow {
 pub struct EmitCounts {
     emitted: BTreeMap<RecordKind, u64>,
     suppressed: BTreeMap<RecordKind, u64>,
+    /// Clamped and masked values per (module, column).
+    clamped: BTreeMap<(RecordKind, &'static str), u64>,
+    masked: BTreeMap<(RecordKind, &'static str), u64>,
 }
 
 impl EmitCounts {
@@ -384,6 +503,25 @@ impl EmitCounts {
         }
         for (kind, n) in other.suppressed {
             *self.suppressed.entry(kind).or_insert(0) += n;
+        }
+        for (key, n) in other.clamped {
+            *self.clamped.entry(key).or_insert(0) += n;
+        }
+        for (key, n) in other.masked {
+            *self.masked.entry(key).or_insert(0) += n;
+        }
+    }
+
+    fn count_values(&mut self, row: &DeidRow) {
+        let header = rows::header(row.kind);
+        for (i, cell) in row.cells.iter().enumerate() {
+            if cell == "true" && header.get(i).is_some_and(|h| h.ends_with(rows::CLAMPED_SUFFIX)) {
+                let column = header.get(i - 1).copied().unwrap_or_default();
+                *self.clamped.entry((row.kind, column)).or_insert(0) += 1;
+            }
+        }
+        for &i in &row.masked {
+            *self.masked.entry((row.kind, header.get(i).copied().unwrap_or_default())).or_insert(0) += 1;
         }
     }
 }
@@ -402,6 +540,9 @@ impl Plan {
     pub fn emit_counted(&self, rec: &SourceRecord, pseudo: &Pseudonymizer, counts: &mut EmitCounts) -> Option<DeidRow> {
         let row = rows::project(self, rec, pseudo);
         counts.count(rec.body.kind(), row.is_some());
+        if let Some(row) = &row {
+            counts.count_values(row);
+        }
         row
     }
 
@@ -413,10 +554,16 @@ impl Plan {
         for (kind, n) in counts.suppressed {
             *self.report.rows_suppressed.entry(kind.as_str().to_owned()).or_insert(0) += n;
         }
+        for ((kind, column), n) in counts.clamped {
+            *self.report.values_clamped.entry(format!("{}.{column}", kind.as_str())).or_insert(0) += n;
+        }
+        for ((kind, column), n) in counts.masked {
+            *self.report.values_masked.entry(format!("{}.{column}", kind.as_str())).or_insert(0) += n;
+        }
     }
 
     /// The Patient resources of the extract: one per emitted child (gender and
-    /// birth period) and one per mother with rows, all pseudonymous.
+    /// birth period) and one per emitted mother, all pseudonymous: every row's person is one of them.
     pub fn patients(&self, pseudo: &Pseudonymizer) -> Vec<serde_json::Value> {
         let mut out = Vec::new();
         self.each_patient(pseudo, |p| out.push(p));

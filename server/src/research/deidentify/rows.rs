@@ -9,9 +9,9 @@ use phr_core::dataset::{RecordBody, RecordKind, Subject};
 use serde_json::{json, Value};
 
 use super::generalize::{
-    days_from, gestational_weeks_band, mother_age_band, parity_band, period, plurality_band, top_bottom_code,
+    code_number, days_from, gestational_weeks_band, mother_parity_band, parity_band, plurality_band, Coded,
 };
-use super::{CodeDecision, DeidRow, Plan, Pseudonymizer, SourceRecord};
+use super::{delivery_quasi_identifiers, CodeDecision, DeidRow, Plan, Pseudonymizer, SourceRecord};
 
 /// `meta.security` of every emitted resource.
 pub fn pseudonymized_label() -> Value {
@@ -26,6 +26,13 @@ pub fn pseudonymized_label() -> Value {
 pub const MODULE_SYSTEM: &str = "https://phr.example/CodeSystem/research-module";
 pub const ITEM_SYSTEM: &str = "https://phr.example/CodeSystem/research-item";
 pub const BIRTH_PERIOD_EXTENSION: &str = "https://phr.example/StructureDefinition/birth-period";
+/// On an Observation component: `valueBoolean: true` when the value was clamped to its item's
+/// 1st or 99th percentile (the CSV says the same in the column `<item>_clamped`).
+pub const CLAMPED_EXTENSION: &str = "https://phr.example/StructureDefinition/research-clamped";
+/// The CSV flag column after each numeric column: `true` (clamped), `false` (as measured), or
+/// empty (no value, or a value withheld as implausible).
+pub const CLAMPED_SUFFIX: &str = "_clamped";
+const DATA_ABSENT_REASON: &str = "http://terminology.hl7.org/CodeSystem/data-absent-reason";
 
 /// Columns before the numeric ones, per module (after `person_id`).
 fn fixed_columns(kind: RecordKind) -> &'static [&'static str] {
@@ -66,46 +73,56 @@ fn fixed_columns(kind: RecordKind) -> &'static [&'static str] {
     }
 }
 
-/// The numeric items of a module: (column, value), top/bottom-coded at the 1st/99th percentile.
-fn numeric_fields(body: &RecordBody) -> Vec<(&'static str, Option<f64>)> {
+/// The numeric items of a module: (column, value, plausible range). Values are top/bottom-coded at
+/// the 1st/99th percentile of their item when it has at least
+/// [`super::generalize::CLAMP_MIN_VALUES`] values; below that they are emitted as measured inside
+/// the plausible range (inclusive) and withheld outside it: a reading that rare singles a person
+/// out of a small extract. The ranges hold the usual readings of pregnant women, newborns and
+/// young children; what lies beyond is rare.
+type Numeric = (&'static str, Option<f64>, (f64, f64));
+
+fn numeric_fields(body: &RecordBody) -> Vec<Numeric> {
+    const SYSTOLIC: (f64, f64) = (80.0, 170.0);
+    const DIASTOLIC: (f64, f64) = (40.0, 110.0);
+    const ADULT_WEIGHT: (f64, f64) = (35.0, 120.0);
     match body {
         RecordBody::MotherProfile(m) => vec![
-            ("height_cm", m.height.map(|v| v.value)),
-            ("pre_pregnancy_weight_kg", m.pre_pregnancy_weight.map(|v| v.value)),
+            ("height_cm", m.height.map(|v| v.value), (140.0, 185.0)),
+            ("pre_pregnancy_weight_kg", m.pre_pregnancy_weight.map(|v| v.value), ADULT_WEIGHT),
         ],
         RecordBody::Pregnancy(_) | RecordBody::Development(_) | RecordBody::Immunization(_) => vec![],
         RecordBody::PrenatalVisit(p) => vec![
-            ("body_weight_kg", p.body_weight.map(|v| v.value)),
-            ("systolic_mmhg", p.blood_pressure.as_ref().map(|b| b.systolic.value)),
-            ("diastolic_mmhg", p.blood_pressure.as_ref().map(|b| b.diastolic.value)),
-            ("fundal_height_cm", p.fundal_height.map(|v| v.value)),
-            ("abdominal_girth_cm", p.abdominal_girth.map(|v| v.value)),
-            ("fetal_heart_rate", p.fetal_heart_rate.map(|v| v.value)),
-            ("hemoglobin_g_dl", p.labs.as_ref().and_then(|l| l.hemoglobin).map(|v| v.value)),
+            ("body_weight_kg", p.body_weight.map(|v| v.value), ADULT_WEIGHT),
+            ("systolic_mmhg", p.blood_pressure.as_ref().map(|b| b.systolic.value), SYSTOLIC),
+            ("diastolic_mmhg", p.blood_pressure.as_ref().map(|b| b.diastolic.value), DIASTOLIC),
+            ("fundal_height_cm", p.fundal_height.map(|v| v.value), (5.0, 45.0)),
+            ("abdominal_girth_cm", p.abdominal_girth.map(|v| v.value), (60.0, 130.0)),
+            ("fetal_heart_rate", p.fetal_heart_rate.map(|v| v.value), (100.0, 180.0)),
+            ("hemoglobin_g_dl", p.labs.as_ref().and_then(|l| l.hemoglobin).map(|v| v.value), (7.0, 16.0)),
         ],
         RecordBody::Delivery(d) => vec![
-            ("labour_duration_h", d.labour_duration.map(|v| v.value)),
-            ("blood_loss_ml", d.blood_loss.map(|v| v.value)),
+            ("labour_duration_h", d.labour_duration.map(|v| v.value), (0.0, 48.0)),
+            ("blood_loss_ml", d.blood_loss.map(|v| v.value), (0.0, 2000.0)),
         ],
         RecordBody::Newborn(n) => vec![
-            ("birth_length_cm", n.birth_length.map(|v| v.value)),
-            ("head_circumference_cm", n.head_circumference.map(|v| v.value)),
+            ("birth_length_cm", n.birth_length.map(|v| v.value), (40.0, 56.0)),
+            ("head_circumference_cm", n.head_circumference.map(|v| v.value), (29.0, 38.0)),
         ],
         RecordBody::ChildCheckup(c) => vec![
-            ("weight_kg", c.weight.map(|v| v.value)),
-            ("length_cm", c.length.map(|v| v.value)),
-            ("head_circumference_cm", c.head_circumference.map(|v| v.value)),
+            ("weight_kg", c.weight.map(|v| v.value), (1.5, 30.0)),
+            ("length_cm", c.length.map(|v| v.value), (40.0, 130.0)),
+            ("head_circumference_cm", c.head_circumference.map(|v| v.value), (30.0, 56.0)),
         ],
-        RecordBody::Medication(m) => vec![("days_supplied", m.days_supplied.map(f64::from))],
+        RecordBody::Medication(m) => vec![("days_supplied", m.days_supplied.map(f64::from), (1.0, 90.0))],
         RecordBody::SelfVitals(s) => vec![
-            ("systolic_mmhg", s.blood_pressure.as_ref().map(|b| b.systolic.value)),
-            ("diastolic_mmhg", s.blood_pressure.as_ref().map(|b| b.diastolic.value)),
-            ("weight_kg", s.weight.map(|v| v.value)),
-            ("body_temperature_cel", s.body_temperature.map(|v| v.value)),
-            ("heart_rate", s.heart_rate.map(|v| v.value)),
-            ("spo2_percent", s.spo2.map(|v| v.value)),
-            ("blood_glucose_mg_dl", s.blood_glucose.map(|v| v.value)),
-            ("steps", s.steps.map(|v| v.value)),
+            ("systolic_mmhg", s.blood_pressure.as_ref().map(|b| b.systolic.value), SYSTOLIC),
+            ("diastolic_mmhg", s.blood_pressure.as_ref().map(|b| b.diastolic.value), DIASTOLIC),
+            ("weight_kg", s.weight.map(|v| v.value), ADULT_WEIGHT),
+            ("body_temperature_cel", s.body_temperature.map(|v| v.value), (35.0, 39.5)),
+            ("heart_rate", s.heart_rate.map(|v| v.value), (45.0, 140.0)),
+            ("spo2_percent", s.spo2.map(|v| v.value), (88.0, 100.0)),
+            ("blood_glucose_mg_dl", s.blood_glucose.map(|v| v.value), (50.0, 250.0)),
+            ("steps", s.steps.map(|v| v.value), (0.0, 30_000.0)),
         ],
     }
 }
@@ -158,7 +175,7 @@ pub(crate) fn feeds_survey(kind: RecordKind) -> bool {
 
 pub(crate) fn numbers_of(body: &RecordBody, mut f: impl FnMut(&'static str, f64)) {
     let kind = body.kind();
-    for (column, value) in numeric_fields(body) {
+    for (column, value, _) in numeric_fields(body) {
         if let Some(v) = value {
             f(numeric_key(kind, column), v);
         }
@@ -178,7 +195,11 @@ pub fn header(kind: RecordKind) -> &'static [&'static str] {
                 let kind = body.kind();
                 let mut cols = vec!["person_id"];
                 cols.extend_from_slice(fixed_columns(kind));
-                cols.extend(numeric_fields(&body).into_iter().map(|(c, _)| c));
+                for (c, _, _) in numeric_fields(&body) {
+                    cols.push(c);
+                    // Built once per process: leaking the few flag names is bounded.
+                    cols.push(Box::leak(format!("{c}{CLAMPED_SUFFIX}").into_boxed_str()));
+                }
                 (kind, cols)
             })
             .collect()
@@ -260,7 +281,8 @@ pub(crate) fn project(plan: &Plan, rec: &SourceRecord, pseudo: &Pseudonymizer) -
             plan.period.as_ref()?;
             Some(plan.birth_date)
         }
-        Subject::Mother => plan.anchors.get(&rec.account_id).copied(),
+        // A mother's rows leave only when she is emitted (her own class is k-anonymous and l-diverse).
+        Subject::Mother => Some(*plan.anchors.get(&rec.account_id)?),
     };
     let days = |d: Option<NaiveDate>| -> String { opt(anchor.zip(d).map(|(a, d)| days_from(a, d))) };
     let code_cell = |key: String| -> Option<String> {
@@ -273,16 +295,19 @@ pub(crate) fn project(plan: &Plan, rec: &SourceRecord, pseudo: &Pseudonymizer) -
 
     let mut cells = vec![pseudo.person(&rec.account_id, &rec.subject)];
     match &rec.body {
-        RecordBody::MotherProfile(m) => cells.extend([
-            opt(m.abo.map(|v| v.code())),
-            opt(m.rh_d.map(|v| v.code())),
-            opt(m.irregular_antibodies.map(|v| v.code())),
-            opt(m.gravida.map(parity_band)),
-            opt(m.parity.map(parity_band)),
-            opt(m.previous_caesareans.map(parity_band)),
-            opt(m.smoking.map(|v| v.code())),
-            opt(m.alcohol.map(|v| v.code())),
-        ]),
+        RecordBody::MotherProfile(m) => {
+            let level = *plan.mother_levels.get(&rec.account_id)?;
+            cells.extend([
+                opt(m.abo.map(|v| v.code())),
+                opt(m.rh_d.map(|v| v.code())),
+                opt(m.irregular_antibodies.map(|v| v.code())),
+                opt(m.gravida.map(parity_band)),
+                opt(m.parity.map(|p| mother_parity_band(p, level))),
+                opt(m.previous_caesareans.map(parity_band)),
+                opt(m.smoking.map(|v| v.code())),
+                opt(m.alcohol.map(|v| v.code())),
+            ])
+        }
         RecordBody::Pregnancy(p) => {
             cells.extend([p.status.code().to_owned(), opt(p.number_of_fetuses.map(plurality_band))])
         }
@@ -297,14 +322,23 @@ pub(crate) fn project(plan: &Plan, rec: &SourceRecord, pseudo: &Pseudonymizer) -
         ]),
         RecordBody::Delivery(d) => {
             let date = d.delivery_date();
-            let level = plan.delivery_levels.get(&(rec.account_id.clone(), date)).copied().flatten()?;
-            let age = plan.mothers.get(&rec.account_id).and_then(|b| mother_age_band(*b, date));
+            let child_level = plan.delivery_levels.get(&(rec.account_id.clone(), date)).copied().flatten()?;
+            let level = *plan.mother_levels.get(&rec.account_id)?;
+            let birth = plan.mothers.get(&rec.account_id).map(|m| m.birth_date);
+            let [delivery_period, method, plurality, age] = delivery_quasi_identifiers(
+                date,
+                d.method.category().code(),
+                d.number_of_babies,
+                child_level,
+                birth,
+                level,
+            );
             cells.extend([
-                period(date, level),
+                delivery_period,
                 opt(d.gestational_age.map(|g| gestational_weeks_band(g.weeks))),
-                d.method.category().code().to_owned(),
-                plurality_band(d.number_of_babies).to_owned(),
-                opt(age),
+                method,
+                plurality,
+                age,
                 opt(d.transfusion),
             ])
         }
@@ -356,11 +390,23 @@ pub(crate) fn project(plan: &Plan, rec: &SourceRecord, pseudo: &Pseudonymizer) -
         }
         RecordBody::SelfVitals(s) => cells.push(days(Some(s.measured_at.date_naive()))),
     }
-    for (column, value) in numeric_fields(&rec.body) {
+    let mut masked = Vec::new();
+    for (column, value, plausible) in numeric_fields(&rec.body) {
+        let Some(value) = value else {
+            cells.extend([String::new(), String::new()]);
+            continue;
+        };
         let bounds = plan.bounds.get(numeric_key(kind, column)).copied();
-        cells.push(opt(value.map(|v| top_bottom_code(v, bounds))));
+        match code_number(value, bounds, plausible) {
+            Coded::AsMeasured(v) => cells.extend([v.to_string(), "false".to_owned()]),
+            Coded::Clamped(v) => cells.extend([v.to_string(), "true".to_owned()]),
+            Coded::Masked => {
+                masked.push(cells.len());
+                cells.extend([String::new(), String::new()]);
+            }
+        }
     }
-    Some(DeidRow { kind, id: pseudo.record(&rec.account_id, &rec.record_id), cells })
+    Some(DeidRow { kind, id: pseudo.record(&rec.account_id, &rec.record_id), cells, masked })
 }
 
 /// One CSV line (RFC 4180 quoting), with its line break.
@@ -388,13 +434,29 @@ pub fn csv_line<S: AsRef<str>>(cells: &[S]) -> String {
 /// Serialized straight from borrowed fields (no intermediate JSON tree).
 pub fn observation(row: &DeidRow) -> Observation<'_> {
     let header = header(row.kind);
-    let component = header
-        .iter()
-        .zip(&row.cells)
-        .skip(1)
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(col, v)| Component { code: Concept::of(ITEM_SYSTEM, col), value_string: v })
-        .collect();
+    let mut component = Vec::with_capacity(header.len());
+    for (i, (col, v)) in header.iter().zip(&row.cells).enumerate().skip(1) {
+        if col.ends_with(CLAMPED_SUFFIX) {
+            continue;
+        }
+        let clamped = row.cells.get(i + 1).is_some_and(|f| f == "true")
+            && header.get(i + 1).is_some_and(|h| h.ends_with(CLAMPED_SUFFIX));
+        if !v.is_empty() {
+            component.push(Component {
+                extension: if clamped { vec![Extension::CLAMPED] } else { vec![] },
+                code: Concept::of(ITEM_SYSTEM, col),
+                value_string: Some(v),
+                data_absent_reason: None,
+            });
+        } else if row.masked.contains(&i) {
+            component.push(Component {
+                extension: vec![],
+                code: Concept::of(ITEM_SYSTEM, col),
+                value_string: None,
+                data_absent_reason: Some(Concept::of(DATA_ABSENT_REASON, "masked")),
+            });
+        }
+    }
     Observation {
         resource_type: "Observation",
         id: &row.id,
@@ -461,8 +523,25 @@ pub struct Reference {
 #[derive(Debug, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Component<'a> {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extension: Vec<Extension>,
     pub code: Concept<'a>,
-    pub value_string: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_string: Option<&'a str>,
+    /// `masked` when a value was withheld as implausible.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_absent_reason: Option<Concept<'a>>,
+}
+
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Extension {
+    pub url: &'static str,
+    pub value_boolean: bool,
+}
+
+impl Extension {
+    const CLAMPED: Extension = Extension { url: CLAMPED_EXTENSION, value_boolean: true };
 }
 
 /// A pseudonymous Patient: gender and birth period for a child, nothing else.

@@ -36,6 +36,7 @@ fn family(i: usize, birth_date: NaiveDate, sex: Sex, birth_weight: f64, vaccine:
     visit.visit_date = birth_date - Duration::days(60);
     let mut delivery = examples::delivery_full();
     delivery.delivered_at = format!("{birth_date}T10:00:00+09:00").parse().unwrap();
+    delivery.gestational_age = Some(phr_core::dataset::common::GestationalAge::new(37 + (i % 4) as u8, 1));
     let mut newborn = examples::newborn_full();
     newborn.birth_date = birth_date;
     newborn.sex = sex;
@@ -194,7 +195,7 @@ fn dates_become_birth_months_and_days_from_birth() {
     for row in rows_of(&extract, RecordKind::Delivery) {
         assert!(row["delivery_period"].starts_with("2026-0"));
         // examples: mother born 1994-07-15 -> 31 at a 2026 delivery.
-        assert_eq!(row["mother_age"], "31");
+        assert_eq!(row["mother_age"], "30-34");
     }
     for row in rows_of(&extract, RecordKind::PrenatalVisit) {
         assert_eq!(
@@ -275,18 +276,180 @@ fn rare_vaccines_become_their_group_or_are_suppressed() {
     assert_eq!(extract.report.rare_codes_suppressed, 1);
 }
 
+/// The records of `families` whose body is a `kind`, mutably.
+fn bodies_of(families: &mut [Family], kind: RecordKind) -> impl Iterator<Item = &mut RecordBody> {
+    families.iter_mut().flat_map(|f| f.records.iter_mut()).map(|r| &mut r.body).filter(move |b| b.kind() == kind)
+}
+
 #[test]
-fn numeric_outliers_are_top_and_bottom_coded() {
-    let mut extra = vec![family(700, d("2026-01-20"), Sex::Male, 3000.0, Vaccine::Mr)];
-    if let RecordBody::ChildCheckup(c) = &mut extra[0].records[4].body {
+fn items_with_at_least_101_values_are_clamped_and_every_clamped_value_is_flagged() {
+    let mut families = population(vec![]);
+    // A second checkup per child: 120 weights, 4.0 to 4.9 kg, and one of 30 kg.
+    for f in &mut families {
+        let second = f.records[4].clone();
+        f.records.push(SourceRecord { record_id: Uuid::now_v7(), ..second });
+    }
+    if let RecordBody::ChildCheckup(c) = &mut families[3].records[4].body {
         c.weight = Some(Quantity::new(30.0));
     }
+    let extract = run(&families, &pseudo(1), DeidConfig::default());
+    let checkups = rows_of(&extract, RecordKind::ChildCheckup);
+    assert_eq!(checkups.len(), 120);
+    let flagged: Vec<&HashMap<&str, String>> = checkups.iter().filter(|r| r["weight_kg_clamped"] == "true").collect();
+    assert!(!flagged.is_empty());
+    for r in &checkups {
+        let w: f64 = r["weight_kg"].parse().unwrap();
+        assert!(w <= 4.9, "{r:?}");
+        assert!(["true", "false"].contains(&r["weight_kg_clamped"].as_str()));
+    }
+    assert!(flagged.iter().any(|r| r["weight_kg"] == "4.9"), "30 kg is clamped to the 99th percentile");
+    assert!(extract.report.top_bottom_coded.contains(&"child_checkup.weight_kg".to_owned()));
+    assert_eq!(extract.report.values_clamped["child_checkup.weight_kg"], flagged.len() as u64);
+    // The NDJSON marks exactly the same values, with the clamped extension on their component.
+    let marked: usize = extract
+        .rows
+        .iter()
+        .filter(|r| r.kind == RecordKind::ChildCheckup)
+        .map(|r| serde_json::to_value(observation(r)).unwrap())
+        .map(|o| {
+            o["component"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|c| {
+                    c["extension"][0]["url"] == rows::CLAMPED_EXTENSION && c["extension"][0]["valueBoolean"] == true
+                })
+                .inspect(|c| assert_eq!(c["code"]["coding"][0]["code"], "weight_kg"))
+                .count()
+        })
+        .sum();
+    assert_eq!(marked, flagged.len());
+}
+
+#[test]
+fn with_fewer_than_101_values_ordinary_readings_stay_and_implausible_ones_are_withheld() {
+    let mut families = population(vec![]);
+    let mut visits = bodies_of(&mut families, RecordKind::PrenatalVisit);
+    if let Some(RecordBody::PrenatalVisit(v)) = visits.next() {
+        v.body_weight = Some(Quantity::new(61.8));
+        v.blood_pressure = Some(phr_core::dataset::prenatal_visit::BloodPressure {
+            systolic: Quantity::new(124.0),
+            diastolic: Quantity::new(78.0),
+        });
+    }
+    if let Some(RecordBody::PrenatalVisit(v)) = visits.next() {
+        v.blood_pressure = Some(phr_core::dataset::prenatal_visit::BloodPressure {
+            systolic: Quantity::new(187.3),
+            diastolic: Quantity::new(80.0),
+        });
+    }
+    drop(visits);
+    let extract = run(&families, &pseudo(1), DeidConfig::default());
+    let rows = rows_of(&extract, RecordKind::PrenatalVisit);
+    assert_eq!(rows.len(), 60);
+    let top = rows.iter().find(|r| r["body_weight_kg"] == "61.8").expect("61.8 kg as measured");
+    assert_eq!((top["systolic_mmhg"].as_str(), top["diastolic_mmhg"].as_str()), ("124", "78"));
+    assert!(rows.iter().all(|r| r["systolic_mmhg_clamped"] != "true" && r["body_weight_kg_clamped"] == "false"));
+    assert!(extract.report.top_bottom_coded.is_empty(), "{:?}", extract.report.top_bottom_coded);
+    // 187.3 mmHg (above the plausible 170) is withheld: an empty cell, `masked` in the NDJSON.
+    let masked = rows.iter().find(|r| r["diastolic_mmhg"] == "80").unwrap();
+    assert_eq!((masked["systolic_mmhg"].as_str(), masked["systolic_mmhg_clamped"].as_str()), ("", ""));
+    assert!(!all_text(&extract).contains("187.3"));
+    assert_eq!(extract.report.values_masked["prenatal_visit.systolic_mmhg"], 1);
+    let row = extract.rows.iter().find(|r| r.kind == RecordKind::PrenatalVisit && !r.masked.is_empty()).unwrap();
+    let obs = serde_json::to_value(observation(row)).unwrap();
+    let systolic = obs["component"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"]["coding"][0]["code"] == "systolic_mmhg")
+        .unwrap()
+        .clone();
+    assert_eq!(systolic["dataAbsentReason"]["coding"][0]["code"], "masked");
+    assert!(systolic.get("valueString").is_none());
+}
+
+#[test]
+fn a_mother_alone_in_her_group_is_suppressed_with_every_row_and_her_patient() {
+    // Her child is in the large January class, but she is 44 with parity 3: alone at both levels.
+    let mut lone = family(950, d("2026-01-15"), Sex::Female, 3100.0, Vaccine::Mr);
+    if let RecordBody::MotherProfile(m) = &mut lone.records[0].body {
+        m.birth_date = d("1981-03-01");
+        m.parity = Some(3);
+    }
+    if let RecordBody::PrenatalVisit(v) = &mut lone.records[1].body {
+        v.blood_pressure = Some(phr_core::dataset::prenatal_visit::BloodPressure {
+            systolic: Quantity::new(187.3),
+            diastolic: Quantity::new(100.0),
+        });
+    }
+    let account = lone.account_id.clone();
+    let families = population(vec![lone]);
+    let p = pseudo(1);
+    let extract = run(&families, &p, DeidConfig::default());
+    let mother = p.person(&account, &Subject::Mother);
+    assert!(extract.rows.iter().all(|r| r.cells[0] != mother), "a row of the lone mother left");
+    assert!(extract.patients.iter().all(|pt| pt["id"] != mother.as_str()));
+    assert!(!all_text(&extract).contains("187.3"));
+    assert_eq!(extract.report.mothers.suppressed, 1);
+    assert_eq!(extract.report.mothers.subjects, 61);
+    assert!(extract.report.mothers.k_reached.unwrap() >= 5);
+    assert!(extract.report.mothers.l_reached.unwrap() >= 2);
+    // Her child is emitted: it is protected by its own class.
+    assert_eq!(rows_of(&extract, RecordKind::Newborn).len(), 61);
+}
+
+#[test]
+fn mothers_in_small_groups_are_generalized_before_they_are_suppressed_and_stay_k_anonymous() {
+    // Six mothers of parity 2 in January: three aged 27, three aged 32 (classes of 3 at the fine
+    // level); at the coarse level they share (2026, 25-34, 1+).
+    let extra: Vec<Family> = (0..6)
+        .map(|i| {
+            let mut f = family(960 + i, d("2026-01-10"), Sex::Male, 3000.0 + 50.0 * i as f64, Vaccine::Mr);
+            if let RecordBody::MotherProfile(m) = &mut f.records[0].body {
+                m.birth_date = if i < 3 { d("1998-06-01") } else { d("1993-06-01") };
+                m.parity = Some(2);
+            }
+            f
+        })
+        .collect();
     let families = population(extra);
     let extract = run(&families, &pseudo(1), DeidConfig::default());
-    let weights: Vec<f64> =
-        rows_of(&extract, RecordKind::ChildCheckup).iter().map(|r| r["weight_kg"].parse().unwrap()).collect();
-    assert!(weights.iter().all(|w| *w <= 4.9), "{weights:?}");
-    assert!(extract.report.top_bottom_coded.contains(&"child_checkup.weight_kg".to_owned()));
+    assert_eq!(extract.report.mothers.suppressed, 0);
+    assert_eq!(extract.report.mothers.generalized, 6);
+    let deliveries = rows_of(&extract, RecordKind::Delivery);
+    assert_eq!(deliveries.iter().filter(|r| r["delivery_period"] == "2026" && r["mother_age"] == "25-34").count(), 6);
+    let profiles = rows_of(&extract, RecordKind::MotherProfile);
+    assert_eq!(profiles.iter().filter(|r| r["parity"] == "1+").count(), 6);
+    // Independently of the planner: every (period, method, plurality, age) class of delivery rows
+    // has at least k rows and l gestational-week values.
+    let mut classes: HashMap<Vec<String>, Vec<String>> = HashMap::new();
+    for r in &deliveries {
+        let key = ["delivery_period", "delivery_method", "plurality", "mother_age"].map(|c| r[c].clone()).to_vec();
+        classes.entry(key).or_default().push(r["gestational_weeks"].clone());
+    }
+    for (key, weeks) in classes {
+        assert!(weeks.len() >= 5, "{key:?}: {}", weeks.len());
+        assert!(weeks.iter().collect::<HashSet<_>>().len() >= 2, "{key:?} is not 2-diverse");
+    }
+}
+
+#[test]
+fn every_row_names_a_patient_of_the_extract() {
+    let extra = vec![
+        family(900, d("2019-03-03"), Sex::Male, 640.0, Vaccine::Mr),
+        family(901, d("2026-07-09"), Sex::Female, 4700.0, Vaccine::Mr),
+    ];
+    let families = population(extra);
+    let extract = run(&families, &pseudo(1), DeidConfig::default());
+    let patients: HashSet<&str> = extract.patients.iter().map(|p| p["id"].as_str().unwrap()).collect();
+    for row in &extract.rows {
+        assert!(patients.contains(row.cells[0].as_str()), "{:?} names no Patient", row.kind);
+    }
+    assert_eq!(extract.report.kanon.suppressed, 2);
+    assert_eq!(extract.report.mothers.suppressed, 2);
+    assert_eq!(extract.report.rows_suppressed[RecordKind::MotherProfile.as_str()], 2);
+    assert_eq!(extract.report.rows_suppressed[RecordKind::PrenatalVisit.as_str()], 2);
 }
 
 #[test]
