@@ -6,7 +6,7 @@
 //!
 //! | module | owns |
 //! |---|---|
-//! | [`dataset`] | the minimum dataset of `shared/DATASET.md`: one typed module per record kind, its `validate()` and derived values (BMI, EDD, age in months, Kaup index, immunizations due) |
+//! | [`dataset`] | the minimum dataset (`docs/dataset.md`): one typed module per record kind, its `validate()` and derived values (BMI, EDD, age in months, Kaup index, immunizations due) |
 //! | [`consent`] | [`consent::ConsentGrant`] and the one pure [`consent::evaluate`] used for every access decision |
 //! | [`crypto`] | record envelopes (AES-256-GCM per-record data keys), key wrapping under the account key and grant keys, HPKE (RFC 9180) to public keys |
 //! | [`sync`] | hybrid logical clocks and the deterministic merge rule for concurrent versions of a record |

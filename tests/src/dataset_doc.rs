@@ -548,6 +548,13 @@ body as it appears in JSON, and the codes the FHIR mapping
 (`fhir/src/mapping/<module>.rs`) writes for it. How the page is made and checked:
 `tests/src/dataset_doc.rs`. Architecture: [architecture.md](architecture.md).
 
+The items follow the \"dataset spec\" the code's comments mention: the checkup
+items Japan's MHLW committee lists for electronic storage, the paper Maternal and
+Child Health Handbook, JP Core and the WHO SMART guidelines, coded with LOINC where
+it has a code, JP (MEDIS / HOT) codes next to it where JP Core names one, and
+local codes otherwise. Where the code departs from that list (an elided code, a
+different LOINC), the module's source says so and why.
+
 Conventions of the tables:
 
 - **item**: the JSON path in the record body; `a[]` is each element of the array `a`.
