@@ -562,8 +562,9 @@ Conventions of the tables:
   fixed by the Rust type (`Quantity<Kg>` …) and any other unit is refused when
   the record is read. `code` items take only the listed codes. Dates are
   `YYYY-MM-DD`, date-times RFC 3339 with an offset.
-- **required**: present in the module's minimal example (inside its group, for
-  items of an optional group).
+- **required**: present in the module's minimal example, so every record has
+  it. An item inside an optional group (`apgar.one_minute`) shows blank even
+  when the group, once given, needs it.
 - **allowed**: the range or length `validate()` enforces (inclusive; probed by
   the test), or the codes. \"not after today\" is probed too. Rules that relate
   items to each other (diastolic below systolic, parity not above gravida, a
