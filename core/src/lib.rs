@@ -6,9 +6,9 @@
 //!
 //! | module | owns |
 //! |---|---|
-//! | [`dataset`] | the minimum dataset of `shared/DATASET.md`: one typed module per record kind, its `validate()` and derived values (BMI, EDD, age in months, Kaup index, immunizations due) |
+//! | [`dataset`] | the minimum dataset (`docs/dataset.md`): one typed module per record kind, its `validate()` and derived values (BMI, EDD, age in months, Kaup index, immunizations due) |
 //! | [`dates`] | the one accepted range of calendar dates (1900-01-01 to 2200-12-31) checked wherever a date comes in |
-//! | [`consent`] | [`consent::ConsentGrant`] and the one pure [`consent::evaluate`] used for every access decision |
+//! | [`consent`] | [`consent::ConsentGrant`], its check of one request, and the pure [`consent::evaluate`] over a family's grants (the server applies the same pieces: `usable_grants`, scope `covers`, `ConsentGrant::check`) |
 //! | [`crypto`] | record envelopes (AES-256-GCM per-record data keys), key wrapping under the account key and grant keys, HPKE (RFC 9180) to public keys |
 //! | [`sync`] | hybrid logical clocks and the deterministic merge rule for concurrent versions of a record |
 //!

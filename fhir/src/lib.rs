@@ -6,7 +6,7 @@
 //!   JSON-compatible with the standard (choice types, extensions and unknown
 //!   elements preserved, decimals kept exactly as sent);
 //! - the two-way mapping between `phr_core::dataset` modules and FHIR resources,
-//!   with the LOINC, JP Core/MEDIS and UCUM codes of `shared/DATASET.md`.
+//!   with the LOINC, JP Core/MEDIS and UCUM codes listed in `docs/dataset.md`.
 //!
 //! | module | owns |
 //! |---|---|
@@ -53,11 +53,11 @@ pub mod code_systems {
     pub const ADMINISTRATIVE_GENDER: &str = "http://hl7.org/fhir/administrative-gender";
     /// YJ code (個別医薬品コード), the drug code JP Core and JAHIS use.
     pub const JP_YJ: &str = "urn:oid:1.2.392.100495.20.2.74";
-    /// HOT13 drug codes. PROVISIONAL: DATASET.md gives only the HOT9 system; confirm
+    /// HOT13 drug codes. PROVISIONAL: the dataset spec gives only the HOT9 system; confirm
     /// this OID against JP Core before exchanging 13-digit HOT codes with others.
     pub const JP_HOT13: &str = "urn:oid:1.2.392.200119.4.402.1";
-    /// The JP (MEDIS) 8-digit observation codes of DATASET.md (31002900 birth weight, ...).
-    /// PROVISIONAL: DATASET.md names the codes but not their system URI; this
+    /// The JP (MEDIS) 8-digit observation codes of the dataset spec (31002900 birth weight, ...).
+    /// PROVISIONAL: the dataset spec names the codes but not their system URI; this
     /// placeholder lives in our own namespace so it cannot be mistaken for an
     /// official one. Replace it here, once, when the JP Core URI is confirmed.
     pub const JP_MEDIS_OBSERVATION: &str = "https://phr.example/CodeSystem/jp-medis-observation";

@@ -2,7 +2,7 @@
 //! it access to some modules and subjects for a purpose and a period, list the
 //! grants in plain language, revoke, and read the account's audit log.
 //!
-//! Consent is enforced by keys (DESIGN.md): a grant gets a fresh grant key,
+//! Consent is enforced by keys (`docs/architecture.md`): a grant gets a fresh grant key,
 //! HPKE-wrapped to the server's view key; the data key of every record in
 //! scope that the server already has is wrapped under the grant key and sent
 //! with the grant. The grant key is kept on this device (sealed under the

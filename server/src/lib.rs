@@ -7,18 +7,27 @@
 //!
 //! | module | owns |
 //! |---|---|
+//! | [`cli`] | the binary's entry point: `serve`, `migrate`, `org …`, `audit …` |
 //! | [`config`] | the one `Config` struct (flags + env vars via clap), printed at start without secrets |
 //! | [`db`] | the connection enum over both backends, the pool, embedded migrations, queries |
 //! | [`files`] | modes of what the server writes (umask 0077, data dir 0700, files 0600) and the start-up check of older, wider ones |
 //! | [`keys`] | the server key directory (view key for HPKE, token signing key), created on first run, mode 0600 |
-//! | [`http`] | the actix-web app: routes, request ids, JSON limits, health and version |
+//! | [`http`] | the actix-web app: `AppState`, routes, request ids, JSON limits, health and version |
 //! | [`error`] | `ApiError`, the one place errors become HTTP responses (RFC 9457 problem JSON) |
-//! | [`consent`] | `/consent/v1`: the view key, consent grants with their wrapped keys, revocation |
+//! | [`auth`] | device sessions: challenge, access and refresh tokens, the [`auth::AuthenticatedDevice`] extractor |
+//! | [`accounts`] | `/accounts/v1`: account creation, pairing, devices, key backup, recovery, erasure |
+//! | [`sync`] | `/sync/v1`: push and pull of sealed records, the per-account change sequence |
+//! | [`consent`] | `/consent/v1`: the view key, consent grants with their wrapped keys, revocation; [`consent::access`] opens records through grants |
 //! | [`organizations`] | the grantee registry (`phr-server org …`) and its listing for devices |
-//! | [`fhir`] | `/fhir/r4`: the consent-enforced FHIR R4 API for organizations (read, search, `$everything`, writes) |
 //! | [`smart`] | SMART Backend Services for organizations: `/.well-known/smart-configuration`, `POST /auth/token`, the [`smart::AuthenticatedOrganization`] extractor |
+//! | [`fhir`] | `/fhir/r4`: the consent-enforced FHIR R4 API for organizations (read, search, `$everything`, writes) |
+//! | [`research`] | `/research/v1`: consented, de-identified bulk exports |
+//! | [`audit`] | the append-only, hash-chained audit log and `/audit/v1/events` |
+//! | [`test_support`] | test databases on both backends |
 //!
-//! Later issues add `sync/`, `consent/`, `audit/`, `fhir/` and `research/` beside these.
+//! The modules are split by feature: each holds its handlers, its logic and
+//! its queries (`store.rs`). `docs/architecture.md` follows a push, a FHIR
+//! read and an export through them and says where each product rule lives.
 
 pub mod accounts;
 pub mod audit;

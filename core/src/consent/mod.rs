@@ -1,4 +1,4 @@
-//! The consent model (`shared/DESIGN.md`, "Consent model").
+//! The consent model (`docs/architecture.md`, "Where each rule lives").
 //!
 //! A [`ConsentGrant`] says who (**grantee**, an [`OrganizationId`]) may do what
 //! ([`Access`]: read, or read and write) for which **purpose** ([`Purpose`]) on

@@ -1,6 +1,6 @@
 //! Record crypto: per-record envelopes, key wrapping and HPKE.
 //!
-//! The scheme of `shared/DESIGN.md` ("Records and encryption"):
+//! The record encryption scheme (`docs/architecture.md`):
 //!
 //! * Every record body is sealed with its own random 256-bit [`DataKey`] (DEK)
 //!   by [`seal_record`]: AES-256-GCM (ring), a fresh random 96-bit nonce per

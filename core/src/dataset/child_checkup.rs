@@ -15,7 +15,7 @@ use super::{DatasetModule, RecordKind};
 /// Urine strip ordinals are shared with the prenatal visit (same codes −, ±, +, ++, +++).
 pub use super::prenatal_visit::UrineStrip;
 
-/// LOINC and JP codes of the items of this module (`shared/DATASET.md`).
+/// LOINC and JP codes of the items of this module (`docs/dataset.md`).
 /// Findings, judgement and 3-year items use local codes (each enum's `code()`).
 pub mod codes {
     /// Body weight (LOINC).
@@ -107,7 +107,7 @@ coded_enum! {
 }
 
 impl GrowthIndicator {
-    /// The LOINC code of this indicator's percentile, where `DATASET.md` gives one
+    /// The LOINC code of this indicator's percentile, where the dataset spec gives one
     /// (the others are local codes).
     pub const fn percentile_loinc(self) -> Option<&'static str> {
         match self {

@@ -135,6 +135,9 @@ pub enum Sex {
 }
 
 impl Sex {
+    /// Every value, in declaration order.
+    pub const ALL: &'static [Sex] = &[Sex::Male, Sex::Female, Sex::Other, Sex::Unknown];
+
     /// The FHIR `administrative-gender` code (identical to the JSON form).
     pub const fn fhir_code(self) -> &'static str {
         match self {

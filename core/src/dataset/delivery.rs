@@ -9,7 +9,7 @@ use super::common::{
 use super::pregnancy::MAX_FETUSES;
 use super::{DatasetModule, RecordKind};
 
-/// LOINC codes of the items of this module (`shared/DATASET.md`). Labour
+/// LOINC codes of the items of this module (`docs/dataset.md`). Labour
 /// duration, blood loss and transfusion are local items.
 pub mod codes {
     /// Delivery date and time.
@@ -23,7 +23,7 @@ pub mod codes {
 }
 
 coded_enum! {
-    /// The three delivery method categories of DATASET.md (57071-3).
+    /// The three delivery method categories of the dataset spec (57071-3).
     pub enum DeliveryCategory {
         /// Spontaneous vaginal delivery.
         Vaginal = "vaginal",
@@ -50,7 +50,7 @@ coded_enum! {
 }
 
 impl DeliveryMethod {
-    /// The DATASET.md category: vaginal, assisted or caesarean.
+    /// The dataset spec's category: vaginal, assisted or caesarean.
     pub const fn category(self) -> DeliveryCategory {
         match self {
             DeliveryMethod::Vaginal => DeliveryCategory::Vaginal,

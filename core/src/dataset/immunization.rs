@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::common::{coded_enum, Problems, Validate, ValidationContext, ValidationErrors};
 use super::{DatasetModule, RecordKind};
 
-/// Codes of the items of this module (`shared/DATASET.md`).
+/// Codes of the items of this module (`docs/dataset.md`).
 pub mod codes {
     /// Code system of the JP HOT9 vaccine product codes.
     pub const HOT9_SYSTEM: &str = "urn:oid:1.2.392.200119.4.403.1";

@@ -1,4 +1,4 @@
-//! The maternal & child minimum dataset (`shared/DATASET.md`), one file per module.
+//! The maternal & child minimum dataset (`docs/dataset.md`), one file per module.
 //!
 //! Each module is one record kind in the sync model ([`RecordKind`]), a typed
 //! struct with serde (stable snake_case JSON), a [`Validate`] implementation that

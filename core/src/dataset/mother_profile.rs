@@ -13,7 +13,7 @@ use super::common::{
 };
 use super::{DatasetModule, RecordKind};
 
-/// LOINC codes of the items of this module (`shared/DATASET.md`).
+/// LOINC codes of the items of this module (`docs/dataset.md`).
 pub mod codes {
     /// Body height.
     pub const BODY_HEIGHT: &str = "8302-2";

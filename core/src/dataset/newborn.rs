@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::common::{coded_enum, Cm, Problems, Quantity, Sex, Validate, ValidationContext, ValidationErrors, G};
 use super::{DatasetModule, RecordKind};
 
-/// LOINC and JP (MEDIS) codes of the items of this module (`shared/DATASET.md`).
+/// LOINC and JP (MEDIS) codes of the items of this module (`docs/dataset.md`).
 /// Sex is `Patient.gender`; vitamin K is a MedicationStatement.
 pub mod codes {
     /// Birth weight (LOINC).

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::common::{coded_enum, GestationalAge, Problems, Validate, ValidationContext, ValidationErrors};
 use super::{DatasetModule, RecordKind};
 
-/// LOINC codes of the items of this module (`shared/DATASET.md`).
+/// LOINC codes of the items of this module (`docs/dataset.md`).
 pub mod codes {
     /// Last menstrual period start date.
     pub const LAST_MENSTRUAL_PERIOD: &str = "8665-2";

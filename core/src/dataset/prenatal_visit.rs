@@ -10,7 +10,7 @@ use super::common::{
 };
 use super::{DatasetModule, RecordKind};
 
-/// LOINC codes of the items of this module (`shared/DATASET.md`). Items marked
+/// LOINC codes of the items of this module (`docs/dataset.md`). Items marked
 /// "local" there (dental) and FHIR resources (Encounter, Condition) have none.
 pub mod codes {
     /// Gestational age.
@@ -48,7 +48,7 @@ pub mod codes {
     /// Hepatitis B surface antigen.
     pub const HBS_AG: &str = "5196-1";
     /// Cervical cytology (last code of the infection screen row; the codes of
-    /// HCV Ab, rubella Ab, HTLV-1 and GBS are elided in DATASET.md and belong there first).
+    /// HCV Ab, rubella Ab, HTLV-1 and GBS are elided in the dataset spec and belong there first).
     pub const CERVICAL_CYTOLOGY: &str = "24020-0";
     /// Hypertensive disorder of pregnancy.
     pub const HYPERTENSIVE_DISORDER: &str = "58297-3";
@@ -212,16 +212,16 @@ pub struct InfectionScreens {
     /// Hepatitis B surface antigen (LOINC 5196-1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hbs_ag: Option<ScreenResult>,
-    /// Hepatitis C antibody (code elided in DATASET.md).
+    /// Hepatitis C antibody (code elided in the dataset spec).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hcv_antibody: Option<ScreenResult>,
-    /// Rubella antibody (code elided in DATASET.md).
+    /// Rubella antibody (code elided in the dataset spec).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rubella_antibody: Option<RubellaImmunity>,
-    /// HTLV-1 antibody (code elided in DATASET.md).
+    /// HTLV-1 antibody (code elided in the dataset spec).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub htlv1_antibody: Option<ScreenResult>,
-    /// Group B streptococcus culture (code elided in DATASET.md).
+    /// Group B streptococcus culture (code elided in the dataset spec).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gbs: Option<ScreenResult>,
     /// Cervical cytology (LOINC 24020-0).

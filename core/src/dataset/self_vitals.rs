@@ -12,7 +12,7 @@ use super::{DatasetModule, RecordKind};
 /// The blood pressure reading is the prenatal visit's (same JSON, same ranges).
 pub use super::prenatal_visit::BloodPressure;
 
-/// LOINC codes of the items of this module (`shared/DATASET.md`).
+/// LOINC codes of the items of this module (`docs/dataset.md`).
 pub mod codes {
     /// Blood pressure panel.
     pub const BLOOD_PRESSURE_PANEL: &str = "85354-9";

@@ -1,4 +1,4 @@
-//! Sync rules (`shared/DESIGN.md`, "Sync protocol"): hybrid logical clocks and
+//! Sync rules (`docs/architecture.md`, "Data flow: a sync push"): hybrid logical clocks and
 //! the deterministic merge rule for concurrent versions of one record.
 //!
 //! Every edit a device makes carries a [`VersionStamp`]: its [`Hlc`] and the
@@ -8,7 +8,7 @@
 //! losers stay in the history, so no version is lost. [`resolve`] applies the
 //! same rule to just two versions.
 //!
-//! # The rule (`shared/DESIGN.md`, "Sync protocol")
+//! # The rule
 //!
 //! The version with the greater (HLC, device id) wins; a delete wins over an
 //! edit it has seen (same base) and loses to a later edit.

@@ -9,10 +9,10 @@
 //!   `cm` — the code carries the measuring position, so `length_position` needs no
 //!   element of its own; head circumference 9843-4 `cm`; chest circumference JP
 //!   31000299 `cm`. The Kaup index (JP 31003601) is derived: sent in `kg/m2`
-//!   (numerically what the index is; DATASET.md's `%` fits 肥満度, which we do not
+//!   (numerically what the index is; the dataset spec's `%` fits 肥満度, which we do not
 //!   compute) and ignored on the way back.
 //! - Growth scores: one Observation per indicator, coded with the percentile LOINC
-//!   where DATASET.md gives one (8289-1 head circumference, 77606-2 weight-for-length)
+//!   where the dataset spec gives one (8289-1 head circumference, 77606-2 weight-for-length)
 //!   next to the local indicator code; the percentile as `valueQuantity` `%`, the
 //!   z-score as a component (local `z_score`, UCUM `{z-score}`).
 //! - Physician findings: one Observation per recorded item (local item code, e.g.

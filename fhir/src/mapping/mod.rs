@@ -10,8 +10,8 @@
 //!   or a wrong unit is a [`MappingError`] naming the element path.
 //!
 //! Common choices:
-//! - Codes: LOINC where DATASET.md gives one; the JP (MEDIS) coding is sent next to
-//!   it where DATASET.md names one (same CodeableConcept, both codings); items
+//! - Codes: LOINC where the dataset spec gives one; the JP (MEDIS) coding is sent next to
+//!   it where the dataset spec names one (same CodeableConcept, both codings); items
 //!   without a standard code use the module's local code system
 //!   ([`code_systems::local`]) and coded answers a local system per answer set
 //!   ([`code_systems::local_answers`]), with the handbook's symbol or label as display.

@@ -7,7 +7,7 @@
 //!   and pre-pregnancy weight 56077-1 `kg` (vital-signs); BMI 39156-5 `kg/m2`
 //!   (derived, sent for readers, ignored on the way back); blood group as the
 //!   panel 34531-4 (laboratory) with components ABO 883-9, Rh(D) 10331-7 and the
-//!   antibody screen 890-4 — DATASET.md's 882-1 is the combined "ABO and Rh
+//!   antibody screen 890-4 — the dataset spec's 882-1 is the combined "ABO and Rh
 //!   group" code; we keep ABO and Rh apart because the dataset records them apart,
 //!   and the panel code 882-1 is accepted on import in place of 34531-4;
 //!   gravida 11996-6, parity 64708-1, previous caesareans 68497-7 as
@@ -28,7 +28,7 @@ use crate::model::{Extension, HumanName, Identifier as FhirIdentifier, Patient, 
 
 const KIND: RecordKind = RecordKind::MotherProfile;
 
-/// LOINC codes of the blood group panel components (not in DATASET.md, which
+/// LOINC codes of the blood group panel components (not in the dataset spec, which
 /// names only the panel 34531-4 and the combined 882-1).
 pub mod component_codes {
     /// ABO group.

@@ -20,7 +20,7 @@
 //!   the dataset code (`trace`), the display the handbook symbol (`±`).
 //! - Labs 718-7 `g/dL`, 20570-8 `%`, 26515-7 `10*3/uL` (laboratory); HBsAg 5196-1
 //!   and cervical cytology 24020-0 with local answers; HCV Ab, rubella Ab, HTLV-1
-//!   and GBS, whose LOINC codes DATASET.md elides, as local items.
+//!   and GBS, whose LOINC codes the dataset spec elides, as local items.
 //! - Hypertensive disorder 58297-3 `valueBoolean`; gestational diabetes as a local
 //!   `valueBoolean` item, plus a Condition (SNOMED 11687002 + local code) when
 //!   true — the Observation carries the record, the Condition is for readers

@@ -1,5 +1,5 @@
 //! Consented access: the one place where the server turns a consent grant
-//! into readable records (DESIGN.md "Consent is enforced by keys").
+//! into readable records (`docs/architecture.md`, "What the system is").
 //!
 //! 1. [`open_grants`] finds the grants of an organization that are usable now
 //!    for one of the given purposes ([`usable_grants`]: active, right grantee

@@ -1,5 +1,5 @@
-//! The consent API (`/consent/v1`), per DESIGN.md "Consent model" and
-//! "Records and encryption": consent is enforced by keys.
+//! The consent API (`/consent/v1`); consent is enforced by keys (see
+//! `docs/architecture.md`, "What the system is" and "Where each rule lives").
 //!
 //! | endpoint | auth | what |
 //! |---|---|---|

@@ -1,5 +1,5 @@
 //! The FHIR R4 API (`/fhir/r4`) for organizations, enforced by consent
-//! (DESIGN.md "Consent is enforced by keys"; issue 5 items 4–6).
+//! (`docs/architecture.md`, "Data flow: a FHIR read").
 //!
 //! | endpoint | scope needed | what | file |
 //! |---|---|---|---|

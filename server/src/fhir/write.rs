@@ -1,6 +1,6 @@
 //! Writes: `POST /fhir/r4/{type}` of one resource and `POST /fhir/r4` of a
 //! `transaction` Bundle. Each group of resources becomes one new record of the
-//! family, sealed by the server (DESIGN.md "Records and encryption"):
+//! family, sealed by the server (`docs/architecture.md`, "Data flow: a FHIR read"):
 //!
 //! 1. the group is read with `phr_fhir::mapping::from_fhir` (the first record kind
 //!    whose mapping yields the primary resource type, admits the subject and reads

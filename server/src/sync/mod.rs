@@ -1,4 +1,4 @@
-//! The sync API (`/sync/v1`), per DESIGN.md "Sync protocol".
+//! The sync API (`/sync/v1`), per `docs/architecture.md`, "Data flow: a sync push".
 //!
 //! - `POST /sync/v1/push`: a batch of changes, committed in one transaction
 //!   before it is acknowledged. Each change applies only if its base version
@@ -12,7 +12,7 @@
 //!   tombstones (the sealed delete stays, with its clock stamp).
 //!
 //! The server never reads a record: it stores the sealed envelope, the
-//! wrapped data key, and the plain metadata DESIGN.md names.
+//! wrapped data key, and the plain metadata `docs/architecture.md` lists ("Storage").
 
 use std::collections::HashSet;
 

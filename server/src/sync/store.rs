@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use crate::db::schema::{accounts, push_batches, records};
 use crate::db::DbConnection;
 
-/// A stored record version (ciphertext and the plain metadata DESIGN.md allows).
+/// A stored record version (ciphertext and the plain metadata of `docs/architecture.md`, "Storage").
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = records)]
 pub struct RecordRow {
