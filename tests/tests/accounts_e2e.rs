@@ -672,6 +672,6 @@ phr_tests::backend_test! {
         assert_eq!(occurrences(&dev, "key_backup_fetched"), [Some(1), Some(2), Some(4), Some(8), Some(16)]);
         assert!(occurrences(&dev, "key_backup_stored").iter().all(Option::is_none), "ordinary events carry no count");
         assert_eq!(inspector.count_rows("audit_events", &dev.account_id), dev.audit_events().len() as i64);
-        phr_server::audit::verify_account(&mut *inspector.conn(), &dev.account_id).expect("the chain verifies");
+        phr_server::audit::verify_account(&mut inspector.conn(), &dev.account_id).expect("the chain verifies");
     }
 }

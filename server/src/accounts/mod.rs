@@ -11,12 +11,15 @@
 //! | `POST /accounts/v1/pairing-codes` | device | a single-use code (10 min) for a new device |
 //! | `POST /accounts/v1/join` | pairing code | add a device |
 //! | `GET /accounts/v1`, `GET /accounts/v1/devices` | device | account and device list |
-//! | `DELETE /accounts/v1/devices/{id}` | device | remove a device: its tokens stop working at once |
+//! | `DELETE /accounts/v1/devices/{id}` | device | remove a device: its tokens stop working at once, the pairing codes it issued are void |
 //! | `DELETE /accounts/v1` | device | erase every row of the account |
 //! | `PUT /accounts/v1/key-backup` | device | store the passphrase-sealed account key ([`recovery`]) |
 //! | `POST /accounts/v1/recovery/key-backup` | – | a new phone fetches the sealed backup |
 //! | `POST /accounts/v1/recovery/challenge` | – | a nonce HPKE-sealed to the account's public key |
 //! | `POST /accounts/v1/recovery/enrol` | opened nonce | a phone holding the account key enrols as a device |
+//!
+//! The unauthenticated endpoints are limited so that knowing ids lets an
+//! attacker slow down only himself: see [`crate::auth::limits`].
 
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use phr_core::sync::protocol::{

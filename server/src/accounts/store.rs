@@ -253,7 +253,7 @@ pub fn redeem_pairing_code(conn: &mut DbConnection, account_id: &str, code_hash:
         .find((account_id, code_hash))
         .filter(pairing_codes::used_at.is_null())
         .filter(pairing_codes::expires_at.ge(now));
-    let Some(issuer) = usable.clone().select(pairing_codes::created_by).first::<String>(conn).optional()? else {
+    let Some(issuer) = usable.select(pairing_codes::created_by).first::<String>(conn).optional()? else {
         return Ok(false);
     };
     if !device_exists(conn, account_id, &issuer)? {

@@ -140,8 +140,11 @@ pub fn append(conn: &mut DbConnection, account_id: &str, at: i64, event: &NewAud
 /// chain stays append-only: nothing written is ever updated.
 pub struct Repeats {
     window_ms: i64,
-    seen: Mutex<HashMap<(String, &'static str), (i64, u64)>>,
+    /// (account, action) -> (window, occurrences in it).
+    seen: Mutex<HashMap<RepeatKey, (i64, u64)>>,
 }
+
+type RepeatKey = (String, &'static str);
 
 impl Repeats {
     /// Most (account, action) pairs remembered before past windows are forgotten.
