@@ -630,6 +630,15 @@ phr_tests::backend_test! {
         let budget = 20 + flood_started.elapsed().as_secs() as usize + 1;
         assert!(refused_in_full <= budget, "the attacker is slowed down: {statuses:?} in {:?}", flood_started.elapsed());
         assert_eq!(refused_in_full + statuses.get(&429).copied().unwrap_or(0), 300);
+        // His made-up sessions reach the family's audit log only as counted entries (1st, 2nd, 4th…).
+        let denied: Vec<Option<u64>> = real
+            .audit_events()
+            .iter()
+            .filter(|e| e["action"] == "sign_in" && e["outcome"] == "denied")
+            .map(|e| e["occurrences"].as_u64())
+            .collect();
+        let powers: Vec<Option<u64>> = (0..denied.len() as u32).map(|i| Some(1 << i)).collect();
+        assert!(!denied.is_empty() && denied == powers, "{denied:?}");
     }
 }
 

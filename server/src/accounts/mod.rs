@@ -183,15 +183,21 @@ async fn session(
     let refresh_token = tokens::new_refresh_token(&account_id)?;
     let refresh_hash = tokens::secret_hash(&refresh_token);
     let (acc, dev) = (account_id.clone(), device_id.clone());
+    let repeats = state.audit_repeats.clone();
     // Verify and record in one transaction; the outcome (and its audit entry) commits either way.
     let verified = state
         .db(move |conn| {
             write_transaction(conn, |conn| {
                 let now = now_ms();
+                // Anyone who knows the account id can cause denials: they are
+                // written as counted events (1st, 2nd, 4th… of the hour), not one each.
                 let denied = |conn: &mut crate::db::DbConnection, why: &str| -> Result<Result<(), String>, ApiError> {
                     let actor = format!("device:{device_id}");
                     if store::account(conn, &account_id)?.is_some() {
-                        audit::append(conn, &account_id, now, &NewAuditEvent::new(&actor, "sign_in", "denied"))?;
+                        if let Some(count) = repeats.occurrence(&account_id, "sign_in denied", now) {
+                            let event = NewAuditEvent::new(&actor, "sign_in", "denied").occurrences(count);
+                            audit::append(conn, &account_id, now, &event)?;
+                        }
                     }
                     Ok(Err(why.to_owned()))
                 };

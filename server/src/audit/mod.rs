@@ -128,7 +128,7 @@ pub fn append(conn: &mut DbConnection, account_id: &str, at: i64, event: &NewAud
 }
 
 /// Coalesces an event that anyone may cause over and over (a fetch of the
-/// sealed key backup, a recovery challenge: both unauthenticated): per
+/// sealed key backup, a denied sign-in: both unauthenticated): per
 /// account, action and window (an hour by default), only the 1st, 2nd, 4th,
 /// 8th… occurrence is written, each carrying the count so far
 /// ([`NewAuditEvent::occurrences`]). The family learns of the first one at

@@ -32,8 +32,9 @@
 //!
 //! What an attacker with many addresses can still do (the trade-off): each
 //! address gets its own refusal budget, so n addresses make n times the
-//! refused requests (database lookups, `sign_in` denied audit entries for a
-//! known account) and n times the challenges for a known device id. Spending
+//! refused requests (database lookups; `sign_in` denied audit entries for a
+//! known account are coalesced, see [`crate::audit::Repeats`]) and n times
+//! the challenges for a known device id. Spending
 //! an account's guess budget takes more than ten addresses' worth of wrong
 //! codes and then stops *joining* and *recovery enrolment* for the family
 //! until it refills; it never stops sign-in or refresh of existing devices.
@@ -98,11 +99,6 @@ pub struct Gate<'a> {
 }
 
 impl Gate<'_> {
-    /// The source address as used in bucket keys.
-    pub fn source(&self) -> &str {
-        &self.source
-    }
-
     /// Charges a refusal (any 4xx but 429) to the source address and hands
     /// the error back: `.map_err(|e| gate.refused(e))`.
     pub fn refused(&self, err: ApiError) -> ApiError {
