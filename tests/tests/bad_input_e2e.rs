@@ -1109,7 +1109,7 @@ fn recovery_enrolments_that_are_malformed_or_invalid_are_4xx_and_neither_add_a_d
 #[test]
 fn wrong_recovery_nonces_and_forged_reused_expired_or_foreign_challenges_are_401_audited_as_denied_and_add_no_device() {
     for db in TestDatabase::all() {
-        // Every attempt here reaches the per-account recovery limiter.
+        // Every attempt here reaches the recovery limits (per address and account).
         let (_dir, server) = start(&db, &["--auth-rate-burst", "1000"]);
         let inspector = Inspector::open(&db);
         let dev = Device::create_account(&server.base_url, "Mother's phone");
