@@ -23,7 +23,14 @@ rustup toolchain list | grep -q '^nightly' || {
 command -v cargo-fuzz >/dev/null 2>&1 || { echo "cargo-fuzz is missing: cargo install cargo-fuzz --locked" >&2; exit 2; }
 
 cargo run -q -p phr-tests --bin fuzz-seeds -- fuzz/corpus
+failed=()
 for t in "${targets[@]}"; do
   echo "=== fuzzing $t for $seconds s"
-  cargo +nightly fuzz run "$t" "fuzz/corpus/$t" -- -max_total_time="$seconds" -rss_limit_mb=4096 -max_len=65536
+  cargo +nightly fuzz run "$t" "fuzz/corpus/$t" -- -max_total_time="$seconds" -rss_limit_mb=4096 -max_len=65536 ||
+    failed+=("$t")
 done
+if [ "${#failed[@]}" -gt 0 ]; then
+  echo "=== crashes in: ${failed[*]} (inputs under fuzz/artifacts/)" >&2
+  exit 1
+fi
+echo "=== no crash in: ${targets[*]}"

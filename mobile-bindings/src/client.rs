@@ -124,6 +124,9 @@ pub(crate) struct Inner {
     pub conn: SqliteConnection,
     pub storage_key: Zeroizing<Vec<u8>>,
     pub session: Option<Session>,
+    /// The server said the account was deleted and this device's copy was
+    /// wiped (persisted as the `account_deleted` meta entry).
+    pub account_deleted: bool,
 }
 
 /// The family's health record on this device: the encrypted local store, the
@@ -230,15 +233,62 @@ impl Inner {
     }
 
     pub(crate) fn session(&self) -> Result<&Session, PhrError> {
-        self.session.as_ref().ok_or_else(PhrError::not_signed_in)
+        match &self.session {
+            Some(s) => Ok(s),
+            None => Err(self.no_session()),
+        }
     }
 
     pub(crate) fn session_mut(&mut self) -> Result<&mut Session, PhrError> {
-        self.session.as_mut().ok_or_else(PhrError::not_signed_in)
+        let missing = self.no_session();
+        self.session.as_mut().ok_or(missing)
+    }
+
+    /// Why there is no session: the account was deleted, or none was joined.
+    fn no_session(&self) -> PhrError {
+        if self.account_deleted {
+            PhrError::account_deleted()
+        } else {
+            PhrError::not_signed_in()
+        }
+    }
+
+    /// `AccountDeleted` once the server has said the account is gone.
+    pub(crate) fn check_not_deleted(&self) -> Result<(), PhrError> {
+        if self.account_deleted {
+            return Err(PhrError::account_deleted());
+        }
+        Ok(())
+    }
+
+    /// The server said the family account is deleted: wipe this device's copy
+    /// (records, outbox, grants, sealed keys, ids, cursor, clock) and drop
+    /// the keys held in memory, keeping only a marker so every later call,
+    /// also after a restart, answers `AccountDeleted`. Returns that error.
+    pub(crate) fn account_gone(&mut self) -> PhrError {
+        if self.account_deleted && self.session.is_none() {
+            return PhrError::account_deleted();
+        }
+        if let Err(e) = store::wipe_deleted_account(&mut self.conn, now_ms()) {
+            // Nothing was dropped: the next call meets the 410 again and retries.
+            return e;
+        }
+        self.session = None;
+        self.account_deleted = true;
+        PhrError::account_deleted()
+    }
+
+    /// `result`, after wiping the store if it is the server's `AccountDeleted`.
+    fn wipe_if_deleted<T>(&mut self, result: Result<T, PhrError>) -> Result<T, PhrError> {
+        match result {
+            Err(PhrError::AccountDeleted { .. }) => Err(self.account_gone()),
+            other => other,
+        }
     }
 
     /// Reads the account and keys from the store, if this device has joined one.
     fn load_session(&mut self) -> Result<(), PhrError> {
+        self.account_deleted = store::meta_get(&mut self.conn, store::ACCOUNT_DELETED_META)?.is_some();
         let Some(sealed) = store::meta_get(&mut self.conn, "secrets")? else {
             return Ok(());
         };
@@ -280,9 +330,11 @@ impl Inner {
             store::meta_set(conn, "account_id", session.account_id.as_bytes())?;
             store::meta_set(conn, "device_id", session.device_id.as_bytes())?;
             store::meta_set(conn, "secrets", &sealed)?;
-            store::meta_set(conn, "cursor", b"0")
+            store::meta_set(conn, "cursor", b"0")?;
+            store::meta_delete(conn, store::ACCOUNT_DELETED_META)
         })?;
         self.session = Some(session);
+        self.account_deleted = false;
         Ok(())
     }
 
@@ -300,7 +352,13 @@ impl Inner {
     }
 
     /// Signs in with the device key (challenge, Ed25519 signature, tokens).
+    /// A server that says the account is deleted gets the store wiped.
     pub(crate) fn sign_in(&mut self, transport: &dyn HttpTransport) -> Result<(), PhrError> {
+        let result = self.sign_in_once(transport);
+        self.wipe_if_deleted(result)
+    }
+
+    fn sign_in_once(&mut self, transport: &dyn HttpTransport) -> Result<(), PhrError> {
         let s = self.session_mut()?;
         let body = serde_json::json!({"account_id": s.account_id, "device_id": s.device_id});
         let challenge: ChallengeResponse = call_json(
@@ -328,8 +386,20 @@ impl Inner {
     }
 
     /// An authenticated call: signs in first if needed, and once more if the
-    /// server answers 401 (an expired token).
+    /// server answers 401 (an expired token). If the server answers that the
+    /// account is deleted, the store is wiped ([`Inner::account_gone`]).
     pub(crate) fn authed<T: serde::de::DeserializeOwned>(
+        &mut self,
+        transport: &dyn HttpTransport,
+        method: &str,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<T, PhrError> {
+        let result = self.authed_once(transport, method, path, body);
+        self.wipe_if_deleted(result)
+    }
+
+    fn authed_once<T: serde::de::DeserializeOwned>(
         &mut self,
         transport: &dyn HttpTransport,
         method: &str,
@@ -506,7 +576,7 @@ impl PhrClient {
             return Err(PhrError::invalid("storage_key", "must be 32 bytes"));
         }
         let conn = store::open(&path)?;
-        let mut inner = Inner { conn, storage_key: Zeroizing::new(storage_key), session: None };
+        let mut inner = Inner { conn, storage_key: Zeroizing::new(storage_key), session: None, account_deleted: false };
         inner.load_session()?;
         Ok(Arc::new(PhrClient { inner: Mutex::new(inner), transport, cancel: AtomicBool::new(false) }))
     }
@@ -585,6 +655,14 @@ impl PhrClient {
     /// The account this device belongs to, if any.
     pub fn account(&self) -> Option<AccountSummary> {
         account_summary(&self.lock()).ok()
+    }
+
+    /// Whether the server said this device's family account was deleted (and
+    /// the local copy was wiped): every call then answers
+    /// [`PhrError::AccountDeleted`] until an account is created, joined or
+    /// restored here. Lets an app that starts up explain an empty store.
+    pub fn account_was_deleted(&self) -> bool {
+        self.lock().account_deleted
     }
 
     /// Adds a record about `subject` (`mother` or `child:<uuid>`), offline.
@@ -709,7 +787,9 @@ impl PhrClient {
 
     /// How many records have local changes not yet acknowledged by the server.
     pub fn pending_count(&self) -> Result<u64, PhrError> {
-        Ok(store::pending_ids(&mut self.lock().conn)?.len() as u64)
+        let mut inner = self.lock();
+        inner.check_not_deleted()?;
+        Ok(store::pending_ids(&mut inner.conn)?.len() as u64)
     }
 }
 

@@ -3,7 +3,8 @@
 //! Apps branch on the variant, never on a message string: `Validation` shows
 //! the field, `Auth` sends the user to pair again, `Network` retries later
 //! (when `retryable`), `Conflict`/`NotFound` refresh the screen, `Storage` and
-//! `Crypto` are reported.
+//! `Crypto` are reported, `AccountDeleted` tells the user the family account
+//! is gone (this device's copy has been wiped).
 
 use phr_core::dataset::ValidationErrors;
 
@@ -43,6 +44,15 @@ pub enum PhrError {
     /// key, or tampered data.
     #[error("crypto error: {reason}")]
     Crypto { reason: String },
+    /// The family account was deleted (by another device of the family): the
+    /// server answered 410 `account-deleted`. The engine has already wiped
+    /// this device's copy (every record, the outbox, grants, the sealed
+    /// account and device keys) and answers this to every later call, also
+    /// after the store is opened again, until a new account is created,
+    /// joined or restored here. The app shows that the account is gone and
+    /// may delete its device storage key from the Keychain/Keystore.
+    #[error("the family account has been deleted: {reason}")]
+    AccountDeleted { reason: String },
 }
 
 impl PhrError {
@@ -62,6 +72,12 @@ impl PhrError {
 
     pub(crate) fn crypto(e: impl std::fmt::Display) -> Self {
         PhrError::Crypto { reason: e.to_string() }
+    }
+
+    pub(crate) fn account_deleted() -> Self {
+        PhrError::AccountDeleted {
+            reason: "another device of the family deleted the account; this device's copy has been erased".into(),
+        }
     }
 
     pub(crate) fn not_signed_in() -> Self {

@@ -52,6 +52,13 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("{0}")]
     Conflict(String),
+    /// The caller proved it was a device of an account that has since been
+    /// erased (a token that still verifies, a refresh token or a signed
+    /// challenge of that device): 410 with problem type `account-deleted`,
+    /// so the device wipes its local copy. Answered only to such a caller;
+    /// anyone else gets the ordinary 401.
+    #[error("this account has been deleted: erase this device's copy of its records and keys")]
+    AccountDeleted,
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -77,6 +84,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not-found",
             ApiError::MethodNotAllowed(_) => "method-not-allowed",
             ApiError::Conflict(_) => "conflict",
+            ApiError::AccountDeleted => "account-deleted",
             ApiError::PayloadTooLarge(_) => "payload-too-large",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::TooManyRequests(_) => "too-many-requests",
@@ -125,6 +133,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::AccountDeleted => StatusCode::GONE,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -294,6 +303,15 @@ mod tests {
         assert_eq!(body["type"], "https://phr.example/problems/validation-failed");
         assert_eq!(body["problems"][0]["path"], "a.b");
         assert_eq!(body["problems"][1]["reason"], "required");
+    }
+
+    #[test]
+    fn a_deleted_account_is_410_with_its_own_problem_type() {
+        let e = ApiError::AccountDeleted;
+        assert_eq!(e.status_code(), StatusCode::GONE);
+        let body = body_json(&e);
+        assert_eq!(body["type"], "https://phr.example/problems/account-deleted");
+        assert_eq!(body["status"], 410);
     }
 
     #[test]

@@ -495,19 +495,24 @@ fn deleting_an_account_erases_every_row_of_it_in_every_table_and_keeps_other_acc
         let after_a = inspector.rows_per_table(&a1.account_id);
         assert_eq!(after_a.len(), before_a.len());
         for (table, rows) in &after_a {
+            if TOMBSTONE_TABLES.contains(&table.as_str()) {
+                continue;
+            }
             assert_eq!(*rows, 0, "{table} still holds {rows} rows of the erased account");
         }
+        // Only the tombstone stays: one row per device, the refresh tokens still valid.
+        assert_eq!(after_a["tombstone_devices"], 2, "{after_a:?}");
+        assert!(after_a["tombstone_refresh_tokens"] >= 2, "{after_a:?}");
         assert_eq!(inspector.snapshot(&b1.account_id), before_b, "another account is untouched");
 
-        // Every credential of the erased account is dead.
+        // Every credential of the erased account is dead: its devices are told the
+        // account is gone (a_device_of_a_deleted_account_is_told_410_… has the details).
         for dev in [&a1, &a2] {
-            send("GET", &server.url("/accounts/v1"), Some(&dev.access_token), None, None).problem(401);
-            send("GET", &server.url("/sync/v1/pull"), Some(&dev.access_token), None, None).problem(401);
+            assert_account_deleted(&send("GET", &server.url("/accounts/v1"), Some(&dev.access_token), None, None));
+            assert_account_deleted(&send("GET", &server.url("/sync/v1/pull"), Some(&dev.access_token), None, None));
         }
-        post_json(&server.url("/auth/v1/refresh"), None, &refresh_body(&a2.refresh_token)).problem(401);
+        assert_account_deleted(&post_json(&server.url("/auth/v1/refresh"), None, &refresh_body(&a2.refresh_token)));
         assert!(a2.sign_in().is_err());
-        let c = json!({"account_id": a1.account_id, "device_id": a1.device_id}).to_string();
-        post_json(&server.url("/auth/v1/challenge"), None, &c).problem(401);
 
         // The other family still syncs all of its records.
         let before = b1.records.len();
@@ -682,5 +687,135 @@ phr_tests::backend_test! {
         assert!(occurrences(&dev, "key_backup_stored").iter().all(Option::is_none), "ordinary events carry no count");
         assert_eq!(inspector.count_rows("audit_events", &dev.account_id), dev.audit_events().len() as i64);
         phr_server::audit::verify_account(&mut inspector.conn(), &dev.account_id).expect("the chain verifies");
+    }
+}
+
+/// What erasure keeps of an account (ids, device public keys, token hashes, times).
+const TOMBSTONE_TABLES: [&str; 2] = ["tombstone_devices", "tombstone_refresh_tokens"];
+
+const ACCOUNT_DELETED: &str = "https://phr.example/problems/account-deleted";
+
+/// Asserts the 410 `account-deleted` problem.
+#[track_caller]
+fn assert_account_deleted(reply: &phr_tests::inspect::Reply) {
+    reply.problem(410);
+    assert_eq!(reply.body["type"], ACCOUNT_DELETED, "{reply:?}");
+}
+
+/// Asserts a 401 that is not the account-deleted problem.
+#[track_caller]
+fn assert_plain_401(reply: &phr_tests::inspect::Reply) {
+    reply.problem(401);
+    assert_ne!(reply.body["type"], ACCOUNT_DELETED, "{reply:?}");
+}
+
+phr_tests::backend_test! {
+    /// Issue 12 item 9: after one parent erases the account, the other parent's
+    /// phone learns it unambiguously, whichever credential it still holds: its
+    /// unexpired access token (every device endpoint), its refresh token, or a
+    /// challenge signed with its device key all get 410 with the problem type
+    /// `account-deleted`, while the server keeps only a tombstone of ids and
+    /// keys. Nobody else can use that answer as an oracle: a device removed
+    /// before the erasure, forged tokens, a wrong signature, a used challenge,
+    /// guessed refresh tokens and unknown accounts keep their plain 401.
+    fn a_device_of_a_deleted_account_is_told_410_account_deleted_and_nobody_else_is(db) {
+        let (_dir, server) = start(&db, &["--auth-rate-burst", "1000"]);
+        let inspector = Inspector::open(&db);
+        let mut mother = Device::create_account(&server.base_url, "Mother's phone");
+        let mut father = pair(&mother, "Father's phone");
+        let tablet = pair(&mother, "Old tablet");
+        let record = Uuid::now_v7();
+        mother.edit(record, RecordKind::SelfVitals, Subject::Mother, json!({"weight_kg": 61.5}));
+        mother.sync();
+        father.sync();
+        assert_eq!(father.current(&record), Some(&json!({"weight_kg": 61.5})));
+        let (status, body) = mother.call("DELETE", &format!("/accounts/v1/devices/{}", tablet.device_id), None);
+        assert_eq!(status, 204, "{body}");
+        let other = Device::create_account(&server.base_url, "Another family");
+
+        let (status, body) = mother.call("DELETE", "/accounts/v1", None);
+        assert_eq!(status, 204, "{body}");
+
+        // The father's still unexpired access token, on every kind of device endpoint.
+        let token = father.access_token.clone();
+        for path in ["/accounts/v1", "/accounts/v1/devices", "/sync/v1/pull", "/consent/v1/grants", "/audit/v1/events"] {
+            assert_account_deleted(&send("GET", &server.url(path), Some(&token), None, None));
+        }
+        let push = json!({"batch_id": Uuid::now_v7(), "changes": [father.sealed_change(record)]}).to_string();
+        assert_account_deleted(&post_json(&server.url("/sync/v1/push"), Some(&token), &push));
+        assert_account_deleted(&post_json(&server.url("/accounts/v1/pairing-codes"), Some(&token), "{}"));
+        assert_account_deleted(&send("DELETE", &server.url("/accounts/v1"), Some(&token), None, None));
+        // The mother's too (the phone that erased it).
+        assert_account_deleted(&send("GET", &server.url("/accounts/v1"), Some(&mother.access_token), None, None));
+
+        // Its refresh token (and again: the answer does not wear out).
+        for _ in 0..2 {
+            assert_account_deleted(&post_json(&server.url("/auth/v1/refresh"), None, &refresh_body(&father.refresh_token)));
+        }
+
+        // Sign-in: the challenge is issued as before the erasure; the signature says who it is.
+        let c = challenge(&server, &father);
+        let reply = post_json(&server.url("/auth/v1/session"), None, &signed_session_body(&father, &c));
+        assert_account_deleted(&reply);
+        assert!(father.sign_in().unwrap_err().contains("410"), "the test client sees 410 too");
+        // ... each challenge once, and only with the device's own key.
+        assert_plain_401(&post_json(&server.url("/auth/v1/session"), None, &signed_session_body(&father, &c)));
+        let c = challenge(&server, &father);
+        let message = sign_in_message(&father.account_id, &father.device_id, &c.challenge_id, &c.nonce);
+        let forged = random_key().sign(&message);
+        assert_plain_401(&post_json(&server.url("/auth/v1/session"), None, &session_body(&father, &c, forged.as_ref())));
+        // A challenge of the mother's device signed by the father's key.
+        let c = challenge(&server, &mother);
+        let message = sign_in_message(&mother.account_id, &mother.device_id, &c.challenge_id, &c.nonce);
+        assert_plain_401(&post_json(
+            &server.url("/auth/v1/session"),
+            None,
+            &session_body(&mother, &c, &father.sign(&message)),
+        ));
+
+        // Not an oracle: callers that never proved they were a device of the account.
+        let (keys, _) = phr_server::keys::KeyStore::open_or_create(&server.data_dir.join("keys")).unwrap();
+        let ours = phr_server::auth::TokenService::new(&keys).unwrap();
+        let foreign_dir = tempfile::tempdir().unwrap();
+        let (foreign_keys, _) = phr_server::keys::KeyStore::open_or_create(foreign_dir.path()).unwrap();
+        let foreign = phr_server::auth::TokenService::new(&foreign_keys).unwrap();
+        let parts: Vec<&str> = token.split('.').collect();
+        let tampered = format!("{}.{}.{}", parts[0], parts[1], B64URL.encode([7u8; 64]));
+        for forged in [
+            foreign.issue(&father.account_id, &father.device_id, now_secs()).unwrap().0,
+            ours.issue(&father.account_id, &father.device_id, now_secs() - 3600).unwrap().0,
+            tampered,
+        ] {
+            assert_plain_401(&send("GET", &server.url("/accounts/v1"), Some(&forged), None, None));
+        }
+        // A device removed before the erasure keeps the answer it had.
+        let detail = send("GET", &server.url("/accounts/v1"), Some(&tablet.access_token), None, None).problem(401);
+        assert!(detail.contains("removed"), "{detail}");
+        assert_plain_401(&post_json(&server.url("/auth/v1/refresh"), None, &refresh_body(&tablet.refresh_token)));
+        let c = json!({"account_id": tablet.account_id, "device_id": tablet.device_id}).to_string();
+        assert_plain_401(&post_json(&server.url("/auth/v1/challenge"), None, &c));
+        // Guessed refresh tokens and made-up devices of the erased account.
+        let guessed = format!("{}.{}", father.account_id, B64URL.encode([1u8; 32]));
+        assert_plain_401(&post_json(&server.url("/auth/v1/refresh"), None, &refresh_body(&guessed)));
+        let c = json!({"account_id": father.account_id, "device_id": Uuid::now_v7()}).to_string();
+        assert_plain_401(&post_json(&server.url("/auth/v1/challenge"), None, &c));
+        // An account that never existed, and a token of a device unknown to a live account.
+        let c = json!({"account_id": Uuid::now_v7(), "device_id": Uuid::now_v7()}).to_string();
+        assert_plain_401(&post_json(&server.url("/auth/v1/challenge"), None, &c));
+        let unknown = format!("{}.{}", Uuid::now_v7(), B64URL.encode([2u8; 32]));
+        assert_plain_401(&post_json(&server.url("/auth/v1/refresh"), None, &refresh_body(&unknown)));
+        let stranger = ours.issue(&other.account_id, &Uuid::now_v7().to_string(), now_secs()).unwrap().0;
+        assert_plain_401(&send("GET", &server.url("/accounts/v1"), Some(&stranger), None, None));
+        // The other family is untouched.
+        assert_eq!(other.call("GET", "/accounts/v1", None).0, 200);
+
+        // What the server kept: ids, device keys and hashes of live refresh tokens; no record,
+        // no device name, nothing of the removed tablet.
+        let account = &mother.account_id;
+        assert_eq!(inspector.count_rows("records", account), 0);
+        assert_eq!(inspector.count_rows("devices", account), 0);
+        // Two: the mother's and the father's phones, not the tablet removed before.
+        assert_eq!(inspector.count_rows("tombstone_devices", account), 2);
+        assert!(inspector.count_rows("tombstone_refresh_tokens", account) >= 2);
     }
 }

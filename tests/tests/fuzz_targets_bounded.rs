@@ -3,6 +3,9 @@
 //! valid seeds (bytes replaced, inserted, removed, the input cut short).
 //! Coverage-guided runs of the same targets: `scripts/fuzz.sh` (nightly).
 //!
+//! Inputs a fuzzing run crashed on are kept in
+//! `tests/fuzz-regressions/<target>/` and run first, every time.
+//!
 //! `PHR_FUZZ_CASES` sets the number of inputs per target (default 5,000).
 
 use phr_tests::fuzz::{seeds, TARGETS};
@@ -53,6 +56,14 @@ fn run(name: &str) {
     assert!(!seeds.is_empty(), "{name} has seeds");
     for seed in &seeds {
         target(seed);
+    }
+    // Every input a fuzzing run ever crashed on stays a test.
+    let regressions = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz-regressions").join(name);
+    if let Ok(entries) = std::fs::read_dir(&regressions) {
+        for entry in entries {
+            let path = entry.expect("a regression input").path();
+            target(&std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())));
+        }
     }
     let input = prop_oneof![
         prop::collection::vec(any::<u8>(), 0..512),

@@ -803,7 +803,7 @@ fn a_childs_growth_series_and_immunizations_due_match_hand_computed_values() {
 }
 
 #[test]
-fn deleting_the_account_leaves_nothing_on_the_server_401s_other_devices_and_empties_the_local_store() {
+fn deleting_the_account_leaves_only_a_tombstone_on_the_server_and_empties_the_local_store() {
     for db in TestDatabase::all() {
         let (data_dir, server) = start_on(&db);
         add_org(&db, data_dir.path(), "tanaka-clinic", "Tanaka Clinic", "clinic", &["treatment"]);
@@ -830,10 +830,18 @@ fn deleting_the_account_leaves_nothing_on_the_server_401s_other_devices_and_empt
 
         a.delete_account().unwrap();
         let inspector = phr_tests::inspect::Inspector::open(&db);
-        let left: Vec<(String, i64)> = inspector.rows_per_table(&account).into_iter().filter(|(_, n)| *n > 0).collect();
+        // Only the tombstone (ids, device keys, refresh-token hashes) stays.
+        let left: Vec<(String, i64)> = inspector
+            .rows_per_table(&account)
+            .into_iter()
+            .filter(|(table, n)| *n > 0 && !table.starts_with("tombstone_"))
+            .collect();
         assert!(left.is_empty(), "rows left on the server: {left:?}");
         assert!(inspector.account_tables().contains(&"key_backups".to_owned()));
-        assert!(matches!(b.sync(None), Err(PhrError::Auth { .. })), "the other device gets 401");
+        assert!(
+            matches!(b.sync(None), Err(PhrError::AccountDeleted { .. })),
+            "the other device is told (the_other_phone_of_a_deleted_account_… has the details)"
+        );
         assert!(a.account().is_none(), "signed out");
         assert!(matches!(a.timeline("mother".into(), None, None, None), Err(PhrError::Auth { .. })));
         assert!(matches!(a.delete_account(), Err(PhrError::Auth { .. })));
@@ -863,4 +871,114 @@ fn diesel_count(conn: &mut diesel::SqliteConnection, table: &str) -> i64 {
     }
     let n: N = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}")).get_result(conn).unwrap();
     n.n
+}
+
+/// `meta` keys left in a store.
+fn meta_keys(conn: &mut diesel::SqliteConnection) -> Vec<String> {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct K {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        key: String,
+    }
+    let keys: Vec<K> = diesel::sql_query("SELECT key FROM meta ORDER BY key").load(conn).unwrap();
+    keys.into_iter().map(|k| k.key).collect()
+}
+
+fn is_account_deleted<T: std::fmt::Debug>(result: Result<T, PhrError>) -> bool {
+    matches!(result, Err(PhrError::AccountDeleted { .. }))
+}
+
+phr_tests::backend_test! {
+    /// Issue 12 item 9, with two phones: the father's phone holds the family's
+    /// synced records and a consent grant it made; the mother deletes the
+    /// account on her phone. The father's next sync — with the access token it
+    /// still holds, or after a restart, by signing in — gets the typed
+    /// `AccountDeleted`; by then the phone has wiped its store (records,
+    /// outbox, grants, the sealed account and device keys, the ids) down to a
+    /// marker, and every later call, also after reopening the file, answers
+    /// `AccountDeleted`, until the phone joins or creates an account again.
+    fn the_other_phone_of_a_deleted_account_wipes_its_store_and_answers_account_deleted(db) {
+        let (data_dir, server) = start_on(&db);
+        add_org(&db, data_dir.path(), "tanaka-clinic", "Tanaka Clinic", "clinic", &["treatment"]);
+        let files = tempfile::tempdir().unwrap();
+        let a = open(&db_path(&files, "a.db"), &Transport::new());
+        let account = a.create_account(server.base_url.clone(), "Mother's phone".into()).unwrap().account_id;
+        let record = a.add_record("mother".into(), visit_json(CLINIC, "seen by both phones")).unwrap();
+        a.sync(None).unwrap();
+        let b_path = db_path(&files, "b.db");
+        let b = pair(&a, &b_path, &Transport::new(), "Father's phone");
+        let c_path = db_path(&files, "c.db");
+        let c = pair(&a, &c_path, &Transport::new(), "Grandmother's tablet");
+        for phone in [&b, &c] {
+            phone.sync(None).unwrap();
+            assert!(phone.get_record(record.clone()).unwrap().body_json.contains(CLINIC));
+        }
+        b.grant_consent(GrantRequest {
+            organization_id: "tanaka-clinic".into(),
+            purpose: "treatment".into(),
+            modules: vec!["prenatal_visit".into()],
+            subjects: vec!["mother".into()],
+            from: None,
+            to: None,
+            access: "read".into(),
+        })
+        .unwrap();
+        b.add_record("mother".into(), visit_json(CLINIC, "made offline on the father's phone")).unwrap();
+        let b_device = b.account().unwrap().device_id;
+        // The tablet is closed; it will come back without an access token.
+        drop(c);
+
+        a.delete_account().unwrap();
+
+        // Phone B still holds an access token: its next sync is told at once.
+        let err = b.sync(None).unwrap_err();
+        assert!(matches!(err, PhrError::AccountDeleted { .. }), "{err:?}");
+        assert!(b.account().is_none());
+        assert!(b.account_was_deleted());
+        assert!(is_account_deleted(b.get_record(record.clone())));
+        assert!(is_account_deleted(b.timeline("mother".into(), None, None, None)));
+        assert!(is_account_deleted(b.add_record("mother".into(), visit_json(CLINIC, "after"))));
+        assert!(is_account_deleted(b.sync(None)));
+        assert!(is_account_deleted(b.pending_count()));
+        assert!(is_account_deleted(b.export_fhir_bundle()));
+        assert!(is_account_deleted(b.list_grants()));
+        assert!(is_account_deleted(b.create_pairing_invite()));
+        drop(b);
+
+        // Phone C signs in afresh: the signed challenge is answered 410 and it wipes too.
+        let c = open(&c_path, &Transport::new());
+        assert!(c.get_record(record.clone()).is_ok(), "offline, the tablet still shows its copy");
+        assert!(is_account_deleted(c.sync(None)));
+        assert!(is_account_deleted(c.get_record(record.clone())));
+        drop(c);
+
+        for path in [&b_path, &c_path] {
+            // Reopened: still AccountDeleted, nothing to read.
+            let phone = open(path, &Transport::new());
+            assert!(phone.account_was_deleted());
+            assert!(is_account_deleted(phone.timeline("mother".into(), None, None, None)));
+            assert!(is_account_deleted(phone.get_record(record.clone())));
+            drop(phone);
+            // On disk: no record, no outbox, no grant, no sealed key, no id; only the marker.
+            let mut conn = phr_mobile::store::open(path).unwrap();
+            for table in ["records", "outbox_batches", "outbox", "grants", "grant_keys_sent"] {
+                assert_eq!(diesel_count(&mut conn, table), 0, "{table} of {path} is empty");
+            }
+            assert_eq!(meta_keys(&mut conn), vec!["account_deleted".to_owned()], "{path}");
+            drop(conn);
+            for file in store_files(path) {
+                let bytes = std::fs::read(&file).unwrap();
+                for secret in [account.as_bytes(), b_device.as_bytes(), server.base_url.as_bytes()] {
+                    assert!(!contains(&bytes, secret), "{} still holds {:?}", file.display(), String::from_utf8_lossy(secret));
+                }
+            }
+        }
+
+        // The phone can start over: a new account clears the state.
+        let b = open(&b_path, &Transport::new());
+        b.create_account(server.base_url.clone(), "Father's phone".into()).unwrap();
+        assert!(!b.account_was_deleted());
+        assert_eq!(b.timeline("mother".into(), None, None, None).unwrap().len(), 0);
+    }
 }

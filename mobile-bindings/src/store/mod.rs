@@ -7,7 +7,9 @@
 //!   device's Ed25519 key, sealed under the **device storage key** (see
 //!   [`secrets`]). The app passes that 32-byte key to `PhrClient::open`; on iOS
 //!   it lives in the Keychain, on Android in the Keystore. Without it the file
-//!   opens to nothing.
+//!   opens to nothing. After the server said the account was deleted, `meta`
+//!   holds only `account_deleted` (when) and every other table is empty
+//!   ([`wipe_deleted_account`]).
 //! - `records`: one row per record. Plain columns are exactly the metadata the
 //!   server also sees in clear (id, kind, subject, effective date, server
 //!   version) plus local bookkeeping (`pending`, `local_rev`, `deleted`), so
@@ -285,17 +287,43 @@ pub fn grant_keys_mark_sent(
     Ok(())
 }
 
+/// The `meta` entry left by [`wipe_deleted_account`]: the server said the
+/// account is deleted (value: when this device learnt it, epoch ms as text).
+pub const ACCOUNT_DELETED_META: &str = "account_deleted";
+
 /// Erases everything the store holds (records, outbox, grants, account and
 /// keys), in one transaction. `secure_delete` overwrites the freed pages.
 pub fn wipe(conn: &mut SqliteConnection) -> Result<(), PhrError> {
+    wipe_leaving(conn, None)
+}
+
+/// [`wipe`] for an account the server says is deleted: erases everything and
+/// leaves only the [`ACCOUNT_DELETED_META`] marker (no id, no key), in the
+/// same transaction.
+pub fn wipe_deleted_account(conn: &mut SqliteConnection, now_ms: u64) -> Result<(), PhrError> {
+    wipe_leaving(conn, Some(now_ms.to_string().as_bytes()))
+}
+
+fn wipe_leaving(conn: &mut SqliteConnection, account_deleted: Option<&[u8]>) -> Result<(), PhrError> {
     conn.transaction::<_, PhrError, _>(|conn| {
         conn.batch_execute(
             "DELETE FROM grant_keys_sent; DELETE FROM grants; DELETE FROM outbox; DELETE FROM outbox_batches; \
              DELETE FROM records; DELETE FROM meta;",
         )?;
+        if let Some(at) = account_deleted {
+            meta_set(conn, ACCOUNT_DELETED_META, at)?;
+        }
         Ok(())
     })?;
-    conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE); VACUUM;")?;
+    // Fold the WAL into the file (the freed pages are zeroed) and rebuild it, so no
+    // old page survives in the WAL or in free pages.
+    conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE); VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")?;
+    Ok(())
+}
+
+/// Removes a `meta` entry.
+pub fn meta_delete(conn: &mut SqliteConnection, key: &str) -> Result<(), PhrError> {
+    diesel::sql_query("DELETE FROM meta WHERE key = ?").bind::<Text, _>(key).execute(conn)?;
     Ok(())
 }
 

@@ -85,10 +85,47 @@ pub(crate) fn call_json<T: DeserializeOwned>(
             reason: format!("unexpected answer from the server: {e}"),
             retryable: false,
         }),
+        410 if is_account_deleted(&response.body) => Err(PhrError::account_deleted()),
         401 | 403 => Err(PhrError::Auth { reason: detail() }),
         404 => Err(PhrError::NotFound { what: detail() }),
         409 => Err(PhrError::Conflict { reason: detail() }),
         408 | 429 | 500..=599 => Err(PhrError::Network { reason: detail(), retryable: true }),
         _ => Err(PhrError::Network { reason: detail(), retryable: false }),
+    }
+}
+
+/// The problem type the server answers (with 410) to a device whose family
+/// account has been deleted.
+pub(crate) const ACCOUNT_DELETED_PROBLEM: &str = "https://phr.example/problems/account-deleted";
+
+/// Whether a 410 body is the server's `account-deleted` problem (any other
+/// 410, e.g. from a proxy, is not: nothing is wiped on a guess).
+fn is_account_deleted(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .is_some_and(|problem| problem["type"].as_str() == Some(ACCOUNT_DELETED_PROBLEM))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Answer(u16, &'static str);
+
+    impl HttpTransport for Answer {
+        fn send(&self, _: HttpRequest) -> Result<HttpResponse, TransportError> {
+            Ok(HttpResponse { status: self.0, body: self.1.as_bytes().to_vec() })
+        }
+    }
+
+    #[test]
+    fn only_the_410_account_deleted_problem_reads_as_account_deleted() {
+        let call = |status, body| call_json::<serde_json::Value>(&Answer(status, body), "GET", "u".into(), None, None);
+        let gone = r#"{"type":"https://phr.example/problems/account-deleted","status":410}"#;
+        assert!(matches!(call(410, gone), Err(PhrError::AccountDeleted { .. })));
+        let other = r#"{"type":"https://phr.example/problems/not-found","status":410}"#;
+        assert!(matches!(call(410, other), Err(PhrError::Network { retryable: false, .. })));
+        assert!(matches!(call(410, "gone"), Err(PhrError::Network { retryable: false, .. })));
+        assert!(matches!(call(401, gone), Err(PhrError::Auth { .. })));
     }
 }

@@ -12,7 +12,7 @@
 //! | `POST /accounts/v1/join` | pairing code | add a device |
 //! | `GET /accounts/v1`, `GET /accounts/v1/devices` | device | account and device list |
 //! | `DELETE /accounts/v1/devices/{id}` | device | remove a device: its tokens stop working at once, the pairing codes it issued are void |
-//! | `DELETE /accounts/v1` | device | erase every row of the account |
+//! | `DELETE /accounts/v1` | device | erase every row of the account, keeping only a tombstone ([`store::tombstone_account`]) |
 //! | `PUT /accounts/v1/key-backup` | device | store the passphrase-sealed account key ([`recovery`]) |
 //! | `POST /accounts/v1/recovery/key-backup` | – | a new phone fetches the sealed backup |
 //! | `POST /accounts/v1/recovery/challenge` | – | a nonce HPKE-sealed to the account's public key |
@@ -138,9 +138,16 @@ async fn challenge(
     let req = body.into_inner();
     let account_id = canonical_id("account_id", &req.account_id).map_err(|e| gate.refused(e))?;
     let device_id = canonical_id("device_id", &req.device_id).map_err(|e| gate.refused(e))?;
-    // The cheap check first: a made-up device costs the asking address, never the family.
+    // The cheap check first: a made-up device costs the asking address, never
+    // the family. (A device of an erased account is known too: see below.)
     let (acc, dev) = (account_id.clone(), device_id.clone());
-    if !state.db(move |conn| Ok(store::device_exists(conn, &acc, &dev)?)).await? {
+    let known = state
+        .db(move |conn| {
+            Ok(store::device_exists(conn, &acc, &dev)?
+                || store::tombstone_device(conn, &acc, &dev, now_ms())?.is_some())
+        })
+        .await?;
+    if !known {
         return Err(gate.refused(unknown_device()));
     }
     gate.known(&format!("challenge:{account_id}/{device_id}"))?;
@@ -151,12 +158,19 @@ async fn challenge(
     state
         .db(move |conn| {
             write_transaction(conn, |conn| {
+                let now = now_ms();
                 // Again inside the transaction: the device may have been removed meanwhile.
-                if !store::device_exists(conn, &account_id, &device_id)? {
-                    return Err(unknown_device());
+                if store::device_exists(conn, &account_id, &device_id)? {
+                    store::insert_challenge(conn, &account_id, &cid, &device_id, &n, expires_at, now)?;
+                    return Ok(());
                 }
-                store::insert_challenge(conn, &account_id, &cid, &device_id, &n, expires_at, now_ms())?;
-                Ok(())
+                // A device of an erased account gets a challenge as it did before the
+                // erasure (so this answer tells nobody the account is gone); only a
+                // signature with its device key turns into 410 at /auth/v1/session.
+                if store::set_tombstone_challenge(conn, &account_id, &device_id, &cid, &n, expires_at, now)? {
+                    return Ok(());
+                }
+                Err(unknown_device())
             })
         })
         .await
@@ -191,19 +205,30 @@ async fn session(
                 let now = now_ms();
                 // Anyone who knows the account id can cause denials: they are
                 // written as counted events (1st, 2nd, 4th… of the hour), not one each.
-                let denied = |conn: &mut crate::db::DbConnection, why: &str| -> Result<Result<(), String>, ApiError> {
-                    let actor = format!("device:{device_id}");
-                    if store::account(conn, &account_id)?.is_some() {
-                        if let Some(count) = repeats.occurrence(&account_id, "sign_in denied", now) {
-                            let event = NewAuditEvent::new(&actor, "sign_in", "denied").occurrences(count);
-                            audit::append(conn, &account_id, now, &event)?;
+                let denied =
+                    |conn: &mut crate::db::DbConnection, why: &str| -> Result<Result<(), ApiError>, ApiError> {
+                        let actor = format!("device:{device_id}");
+                        if store::account(conn, &account_id)?.is_some() {
+                            if let Some(count) = repeats.occurrence(&account_id, "sign_in denied", now) {
+                                let event = NewAuditEvent::new(&actor, "sign_in", "denied").occurrences(count);
+                                audit::append(conn, &account_id, now, &event)?;
+                            }
                         }
-                    }
-                    Ok(Err(why.to_owned()))
-                };
+                        Ok(Err(ApiError::Unauthorized(why.to_owned())))
+                    };
                 let Some((challenge_device, nonce, expires_at)) =
                     store::take_challenge(conn, &account_id, &challenge_id)?
                 else {
+                    // A device of an erased account that signed its challenge is told so.
+                    if let Some((public_key, nonce)) =
+                        store::take_tombstone_challenge(conn, &account_id, &device_id, &challenge_id, now)?
+                    {
+                        let message =
+                            phr_core::sync::protocol::sign_in_message(&account_id, &device_id, &challenge_id, &nonce);
+                        if UnparsedPublicKey::new(&ED25519, &public_key).verify(&message, &signature).is_ok() {
+                            return Ok(Err(ApiError::AccountDeleted));
+                        }
+                    }
                     return denied(conn, "unknown or already used challenge");
                 };
                 if challenge_device != device_id {
@@ -234,7 +259,7 @@ async fn session(
             })
         })
         .await?;
-    verified.map_err(|why| gate.refused(ApiError::Unauthorized(why)))?;
+    verified.map_err(|e| gate.refused(e))?;
     let (access_token, _) = state.tokens.issue(&acc, &dev, now_ms() / 1000)?;
     Ok(HttpResponse::Ok().json(TokenResponse {
         access_token,
@@ -258,11 +283,20 @@ async fn refresh(
         .and_then(|acc| canonical_id("refresh_token", acc).map_err(|_| invalid()))
         .map_err(|e| gate.refused(e))?;
     let old_hash = tokens::secret_hash(&req.refresh_token);
-    // The cheap check first: only a token the server issued is limited per device.
+    // The cheap check first: only a token the server issued is limited per
+    // device; one of an erased account is told so (410), any other refused.
     let (acc, hash) = (account_id.clone(), old_hash.clone());
-    let Some((device_id, _, _)) = state.db(move |conn| Ok(store::refresh_token(conn, &acc, &hash)?)).await? else {
-        return Err(gate.refused(invalid()));
-    };
+    let issued = state
+        .db(move |conn| {
+            let now = now_ms();
+            match store::refresh_token(conn, &acc, &hash)? {
+                Some((device_id, _, _)) => Ok(Ok(device_id)),
+                None if store::tombstone_refresh_token(conn, &acc, &hash, now)? => Ok(Err(ApiError::AccountDeleted)),
+                None => Ok(Err(invalid())),
+            }
+        })
+        .await?;
+    let device_id = issued.map_err(|e| gate.refused(e))?;
     gate.known(&format!("refresh:{account_id}/{device_id}"))?;
     let new_token = tokens::new_refresh_token(&account_id)?;
     let new_hash = tokens::secret_hash(&new_token);
@@ -272,20 +306,24 @@ async fn refresh(
             write_transaction(conn, |conn| {
                 let now = now_ms();
                 let Some((device_id, expires_at, used_at)) = store::refresh_token(conn, &acc, &old_hash)? else {
-                    return Ok(Err("invalid refresh token".to_owned()));
+                    // A refresh token still valid when its account was erased.
+                    if store::tombstone_refresh_token(conn, &acc, &old_hash, now)? {
+                        return Ok(Err(ApiError::AccountDeleted));
+                    }
+                    return Ok(Err(ApiError::Unauthorized("invalid refresh token".to_owned())));
                 };
                 if used_at.is_some() {
                     // A rotated token came back: someone holds a copy. End every session of the device.
                     store::revoke_device_refresh_tokens(conn, &acc, &device_id)?;
                     let actor = format!("device:{device_id}");
                     audit::append(conn, &acc, now, &NewAuditEvent::new(&actor, "refresh_token_reuse", "denied"))?;
-                    return Ok(Err("refresh token already used: sign in again".to_owned()));
+                    return Ok(Err(ApiError::Unauthorized("refresh token already used: sign in again".to_owned())));
                 }
                 if expires_at < now {
-                    return Ok(Err("refresh token expired: sign in again".to_owned()));
+                    return Ok(Err(ApiError::Unauthorized("refresh token expired: sign in again".to_owned())));
                 }
                 if !store::device_exists(conn, &acc, &device_id)? {
-                    return Ok(Err("this device has been removed from the account".to_owned()));
+                    return Ok(Err(ApiError::Unauthorized("this device has been removed from the account".to_owned())));
                 }
                 store::mark_refresh_token_used(conn, &acc, &old_hash, now)?;
                 store::insert_refresh_token(conn, &acc, &new_hash, &device_id, now, now + REFRESH_TOKEN_TTL_MS)?;
@@ -294,7 +332,7 @@ async fn refresh(
             })
         })
         .await?;
-    let device_id = outcome.map_err(|why| gate.refused(ApiError::Unauthorized(why)))?;
+    let device_id = outcome.map_err(|e| gate.refused(e))?;
     let (access_token, _) = state.tokens.issue(&account_id, &device_id, now_ms() / 1000)?;
     Ok(HttpResponse::Ok().json(TokenResponse {
         access_token,
@@ -433,7 +471,14 @@ async fn remove_device(
 #[delete("/accounts/v1")]
 async fn delete_account(state: web::Data<AppState>, device: AuthenticatedDevice) -> Result<HttpResponse, ApiError> {
     let account = device.account_id.clone();
-    let rows = state.db(move |conn| Ok(write_transaction(conn, |conn| store::delete_account(conn, &account))?)).await?;
+    let rows = state
+        .db(move |conn| {
+            Ok(write_transaction(conn, |conn| {
+                store::tombstone_account(conn, &account, now_ms())?;
+                store::delete_account(conn, &account)
+            })?)
+        })
+        .await?;
     tracing::info!(rows, "account erased");
     state.fhir_search_cache.forget_account(&device.account_id);
     Ok(HttpResponse::NoContent().finish())

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{
     accounts, audit_events, auth_challenges, consent_grants, devices, grant_record_keys, key_backups, pairing_codes,
-    push_batches, records, recovery_challenges, refresh_tokens,
+    push_batches, records, recovery_challenges, refresh_tokens, tombstone_devices, tombstone_refresh_tokens,
 };
 use crate::db::DbConnection;
 
@@ -281,6 +281,154 @@ pub fn delete_account(conn: &mut DbConnection, account_id: &str) -> QueryResult<
     n += diesel::delete(devices::table.filter(devices::account_id.eq(account_id))).execute(conn)?;
     n += diesel::delete(accounts::table.find(account_id)).execute(conn)?;
     Ok(n)
+}
+
+/// How long the tombstone of an erased account's devices is kept: 90 days.
+/// Within it a phone of the account that comes back (offline for weeks, or
+/// asleep in a drawer) proves with its still-valid access token or refresh
+/// token, or by signing a challenge with its device key, that it was a device
+/// of the account and is answered 410 `account-deleted`, so it wipes its copy.
+/// After it, the tombstone is purged and such a phone gets the ordinary 401.
+/// A tombstone holds no health data and nothing the family typed: ids, the
+/// device's public key, hashes of still-valid refresh tokens, and times.
+pub const TOMBSTONE_TTL_MS: i64 = 90 * 24 * 3600 * 1000;
+
+/// Keeps the tombstone of `account_id` before its rows are erased: every
+/// device's id and public key, and the hashes of its refresh tokens that are
+/// still unused and unexpired (each kept until its own expiry). Tombstones
+/// of any account that have expired are purged on the way.
+pub fn tombstone_account(conn: &mut DbConnection, account_id: &str, now: i64) -> QueryResult<()> {
+    purge_expired_tombstones(conn, now)?;
+    let devices: Vec<(String, Vec<u8>)> = devices::table
+        .filter(devices::account_id.eq(account_id))
+        .select((devices::device_id, devices::public_key))
+        .load(conn)?;
+    for (device_id, public_key) in devices {
+        diesel::insert_into(tombstone_devices::table)
+            .values((
+                tombstone_devices::account_id.eq(account_id),
+                tombstone_devices::device_id.eq(device_id),
+                tombstone_devices::public_key.eq(public_key),
+                tombstone_devices::deleted_at.eq(now),
+                tombstone_devices::expires_at.eq(now + TOMBSTONE_TTL_MS),
+                tombstone_devices::challenge_id.eq(None::<String>),
+                tombstone_devices::challenge_nonce.eq(None::<Vec<u8>>),
+                tombstone_devices::challenge_expires_at.eq(None::<i64>),
+            ))
+            .execute(conn)?;
+    }
+    let tokens: Vec<(String, i64)> = refresh_tokens::table
+        .filter(refresh_tokens::account_id.eq(account_id))
+        .filter(refresh_tokens::used_at.is_null())
+        .filter(refresh_tokens::expires_at.ge(now))
+        .select((refresh_tokens::token_hash, refresh_tokens::expires_at))
+        .load(conn)?;
+    for (token_hash, expires_at) in tokens {
+        diesel::insert_into(tombstone_refresh_tokens::table)
+            .values((
+                tombstone_refresh_tokens::account_id.eq(account_id),
+                tombstone_refresh_tokens::token_hash.eq(token_hash),
+                tombstone_refresh_tokens::expires_at.eq(expires_at.min(now + TOMBSTONE_TTL_MS)),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Deletes every tombstone row whose time is up. Returns rows deleted.
+pub fn purge_expired_tombstones(conn: &mut DbConnection, now: i64) -> QueryResult<usize> {
+    Ok(diesel::delete(tombstone_devices::table.filter(tombstone_devices::expires_at.lt(now))).execute(conn)?
+        + diesel::delete(tombstone_refresh_tokens::table.filter(tombstone_refresh_tokens::expires_at.lt(now)))
+            .execute(conn)?)
+}
+
+/// The public key of a device of an erased account, while its tombstone lasts.
+pub fn tombstone_device(
+    conn: &mut DbConnection,
+    account_id: &str,
+    device_id: &str,
+    now: i64,
+) -> QueryResult<Option<Vec<u8>>> {
+    tombstone_devices::table
+        .find((account_id, device_id))
+        .filter(tombstone_devices::expires_at.ge(now))
+        .select(tombstone_devices::public_key)
+        .first(conn)
+        .optional()
+}
+
+/// Records the one open sign-in challenge of a device of an erased account
+/// (replacing an earlier one). False if there is no live tombstone of it.
+pub fn set_tombstone_challenge(
+    conn: &mut DbConnection,
+    account_id: &str,
+    device_id: &str,
+    challenge_id: &str,
+    nonce: &[u8],
+    expires_at: i64,
+    now: i64,
+) -> QueryResult<bool> {
+    let updated = diesel::update(
+        tombstone_devices::table.find((account_id, device_id)).filter(tombstone_devices::expires_at.ge(now)),
+    )
+    .set((
+        tombstone_devices::challenge_id.eq(Some(challenge_id)),
+        tombstone_devices::challenge_nonce.eq(Some(nonce)),
+        tombstone_devices::challenge_expires_at.eq(Some(expires_at)),
+    ))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Takes (single use) the open sign-in challenge `challenge_id` of a device
+/// of an erased account: `(public_key, nonce)` if it is that device's
+/// challenge and unexpired, and the tombstone is live.
+pub fn take_tombstone_challenge(
+    conn: &mut DbConnection,
+    account_id: &str,
+    device_id: &str,
+    challenge_id: &str,
+    now: i64,
+) -> QueryResult<Option<(Vec<u8>, Vec<u8>)>> {
+    let found = tombstone_devices::table
+        .find((account_id, device_id))
+        .filter(tombstone_devices::expires_at.ge(now))
+        .filter(tombstone_devices::challenge_id.eq(challenge_id))
+        .select((
+            tombstone_devices::public_key,
+            tombstone_devices::challenge_nonce,
+            tombstone_devices::challenge_expires_at,
+        ))
+        .first::<(Vec<u8>, Option<Vec<u8>>, Option<i64>)>(conn)
+        .optional()?;
+    let Some((public_key, Some(nonce), Some(expires_at))) = found else {
+        return Ok(None);
+    };
+    diesel::update(tombstone_devices::table.find((account_id, device_id)))
+        .set((
+            tombstone_devices::challenge_id.eq(None::<String>),
+            tombstone_devices::challenge_nonce.eq(None::<Vec<u8>>),
+            tombstone_devices::challenge_expires_at.eq(None::<i64>),
+        ))
+        .execute(conn)?;
+    Ok((expires_at >= now).then_some((public_key, nonce)))
+}
+
+/// Whether `token_hash` is a refresh token of an erased account that was
+/// still valid at erasure and has not expired since.
+pub fn tombstone_refresh_token(
+    conn: &mut DbConnection,
+    account_id: &str,
+    token_hash: &str,
+    now: i64,
+) -> QueryResult<bool> {
+    tombstone_refresh_tokens::table
+        .find((account_id, token_hash))
+        .filter(tombstone_refresh_tokens::expires_at.ge(now))
+        .select(tombstone_refresh_tokens::token_hash)
+        .first::<String>(conn)
+        .optional()
+        .map(|t| t.is_some())
 }
 
 /// Stores (or replaces) the account's passphrase-sealed key backup.

@@ -1,6 +1,7 @@
 //! Who is calling: the [`AuthenticatedDevice`] extractor checks the bearer
 //! access token, that the device still exists (a removed device's tokens stop
-//! working at once), and the device's request rate.
+//! working at once: 401; a device of an erased account is told 410
+//! `account-deleted`), and the device's request rate.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -61,10 +62,20 @@ impl FromRequest for AuthenticatedDevice {
             state.rate_limiter.check(&claims.sub)?;
             let (account_id, device_id) = (claims.acc, claims.sub);
             let (acc, dev) = (account_id.clone(), device_id.clone());
-            let exists = state.db(move |conn| Ok(crate::accounts::store::device_exists(conn, &acc, &dev)?)).await?;
-            if !exists {
-                return Err(ApiError::Unauthorized("this device has been removed from the account".into()));
-            }
+            state
+                .db(move |conn| {
+                    use crate::accounts::store;
+                    if store::device_exists(conn, &acc, &dev)? {
+                        return Ok(());
+                    }
+                    // The token verifies, so the caller was this device: if its account
+                    // was erased (not the device removed from a living account), say so.
+                    if store::tombstone_device(conn, &acc, &dev, crate::http::now_ms())?.is_some() {
+                        return Err(ApiError::AccountDeleted);
+                    }
+                    Err(ApiError::Unauthorized("this device has been removed from the account".into()))
+                })
+                .await?;
             Ok(AuthenticatedDevice { account_id, device_id })
         })
     }

@@ -188,6 +188,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    tombstone_devices (account_id, device_id) {
+        account_id -> Text,
+        device_id -> Text,
+        public_key -> Binary,
+        deleted_at -> BigInt,
+        expires_at -> BigInt,
+        challenge_id -> Nullable<Text>,
+        challenge_nonce -> Nullable<Binary>,
+        challenge_expires_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    tombstone_refresh_tokens (account_id, token_hash) {
+        account_id -> Text,
+        token_hash -> Text,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     devices,
@@ -202,4 +223,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     key_backups,
     recovery_challenges,
+    tombstone_devices,
+    tombstone_refresh_tokens,
 );

@@ -41,6 +41,7 @@ fn issue_code(e: &ApiError) -> &'static str {
         ApiError::NotFound(_) => "not-found",
         ApiError::MethodNotAllowed(_) => "not-supported",
         ApiError::Conflict(_) => "conflict",
+        ApiError::AccountDeleted => "deleted",
         ApiError::PayloadTooLarge(_) => "too-costly",
         ApiError::UnsupportedMediaType(_) => "not-supported",
         ApiError::TooManyRequests(_) => "throttled",

@@ -8,7 +8,9 @@ deletes the account."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import uuid
+from pathlib import Path
 
 import pytest
 from conftest import CLINIC_ID, CLINIC_NAME
@@ -237,7 +239,7 @@ def test_a_childs_growth_series_and_due_immunizations_come_from_her_records(phr,
     assert not_a_child.value.field == "child_subject"
 
 
-def test_deleting_the_account_erases_it_on_the_server_signs_out_every_phone_and_empties_the_store(phr, server, phone):
+def test_deleting_the_account_erases_it_on_the_server_tells_every_phone_and_empties_the_store(phr, server, phone):
     mother, summary = registered_mother(server, phone)
     for m in (4, 5):
         mother.client.add_record(MOTHER, visit(f"2026-0{m}-02", "Sakura", f"month {m}"))
@@ -254,7 +256,7 @@ def test_deleting_the_account_erases_it_on_the_server_signs_out_every_phone_and_
         mother.client.timeline(MOTHER, None, None, None)
     for table in ("records", "grant_record_keys", "devices"):
         assert server.count_rows(table, summary.account_id) == 0, f"{table} still holds rows of the account"
-    with pytest.raises(phr.PhrError.Auth):
+    with pytest.raises(phr.PhrError.AccountDeleted):
         partner.client.sync(None)
     with pytest.raises(phr.PhrError.NotFound):
         phone("another").client.restore_account(server.base_url, summary.account_id, PASSPHRASE, "After erasure")
@@ -262,6 +264,49 @@ def test_deleting_the_account_erases_it_on_the_server_signs_out_every_phone_and_
     reopened = mother.reopen()
     assert reopened.account() is None, "nothing of the account is left in the local store"
     assert reopened.create_account(server.base_url, "A fresh start").account_id != summary.account_id
+
+
+def test_the_partners_phone_is_told_the_account_was_deleted_and_wipes_its_copy(phr, server, phone):
+    """Two phones: the partner's holds the synced records; the mother deletes
+    the account. The partner's next sync raises the typed AccountDeleted, the
+    phone's store is wiped to a marker, and every later call (after a restart
+    too) raises AccountDeleted."""
+    mother, summary = registered_mother(server, phone)
+    record = mother.client.add_record(MOTHER, visit("2026-04-02", "Sakura", "seen by both"))
+    mother.client.sync(None)
+    partner = phone("partner")
+    partner.client.join_account(mother.client.create_pairing_invite(), "Partner's phone")
+    partner.client.sync(None)
+    assert "Sakura" in partner.client.get_record(record).body_json
+    assert not partner.client.account_was_deleted()
+
+    mother.client.delete_account()
+
+    with pytest.raises(phr.PhrError.AccountDeleted):
+        partner.client.sync(None)
+    assert partner.client.account() is None
+    assert partner.client.account_was_deleted()
+    for call in (
+        lambda: partner.client.get_record(record),
+        lambda: partner.client.timeline(MOTHER, None, None, None),
+        lambda: partner.client.pending_count(),
+        lambda: partner.client.sync(None),
+    ):
+        with pytest.raises(phr.PhrError.AccountDeleted):
+            call()
+    reopened = partner.reopen()
+    assert reopened.account_was_deleted()
+    with pytest.raises(phr.PhrError.AccountDeleted):
+        reopened.timeline(MOTHER, None, None, None)
+    del reopened
+    partner.client = None
+    with sqlite3.connect(partner.path) as db:
+        assert db.execute("SELECT COUNT(*) FROM records").fetchone()[0] == 0
+        assert [k for (k,) in db.execute("SELECT key FROM meta")] == ["account_deleted"]
+    for suffix in ("", "-wal"):
+        path = Path(partner.path + suffix)
+        if path.exists():
+            assert summary.account_id.encode() not in path.read_bytes(), f"{path} still names the account"
 
 
 def test_a_familys_whole_journey_from_registration_to_erasure(phr, server, phone):
@@ -305,5 +350,5 @@ def test_a_familys_whole_journey_from_registration_to_erasure(phr, server, phone
     new.client.delete_account()
     assert server.count_rows("records", summary.account_id) == 0
     for old in (mother.client, partner.client):
-        with pytest.raises(phr.PhrError.Auth):
+        with pytest.raises(phr.PhrError.AccountDeleted):
             old.sync(None)

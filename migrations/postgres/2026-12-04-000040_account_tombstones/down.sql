@@ -1,0 +1,2 @@
+DROP TABLE tombstone_refresh_tokens;
+DROP TABLE tombstone_devices;
