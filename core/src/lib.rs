@@ -7,6 +7,7 @@
 //! | module | owns |
 //! |---|---|
 //! | [`dataset`] | the minimum dataset of `shared/DATASET.md`: one typed module per record kind, its `validate()` and derived values (BMI, EDD, age in months, Kaup index, immunizations due) |
+//! | [`dates`] | the one accepted range of calendar dates (1900-01-01 to 2200-12-31) checked wherever a date comes in |
 //! | [`consent`] | [`consent::ConsentGrant`] and the one pure [`consent::evaluate`] used for every access decision |
 //! | [`crypto`] | record envelopes (AES-256-GCM per-record data keys), key wrapping under the account key and grant keys, HPKE (RFC 9180) to public keys |
 //! | [`sync`] | hybrid logical clocks and the deterministic merge rule for concurrent versions of a record |
@@ -17,4 +18,5 @@
 pub mod consent;
 pub mod crypto;
 pub mod dataset;
+pub mod dates;
 pub mod sync;

@@ -26,6 +26,8 @@ use crate::{audit, organizations};
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
+    // Before anything is created: every file and directory of every command is owner-only.
+    crate::files::restrict_umask();
     let cli = Cli::parse();
     init_tracing(cli.log_format);
     let result = match cli.command {
@@ -138,8 +140,13 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
 
 /// Everything `serve` needs before it accepts connections.
 pub fn prepare(config: &Config) -> Result<AppState, ServerError> {
-    std::fs::create_dir_all(&config.data_dir)
+    crate::files::create_private_dir(&config.data_dir)
         .map_err(|e| ServerError::Io(format!("cannot create data directory {}: {e}", config.data_dir.display())))?;
+    let database_files = match &config.database {
+        db::DatabaseTarget::Sqlite(path) => crate::files::sqlite_files(path),
+        db::DatabaseTarget::Postgres(_) => Vec::new(),
+    };
+    crate::files::check_permissions(&config.data_dir, &database_files, config.fix_permissions)?;
     let (keys, created) = KeyStore::open_or_create(&config.key_dir)?;
     for kid in &created {
         tracing::info!(key = %kid, dir = %config.key_dir.display(), "created server key");

@@ -202,6 +202,12 @@ pub struct ServeArgs {
     /// Seconds to let in-flight requests finish after SIGTERM/SIGINT.
     #[arg(long, env = "PHR_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
     pub shutdown_timeout_secs: u64,
+
+    /// At start, tighten directories in the data directory (and the SQLite
+    /// files) that group or others can access to 0700 and files to 0600.
+    /// Without it such paths are only warned about.
+    #[arg(long, env = "PHR_FIX_PERMISSIONS", value_parser = clap::builder::BoolishValueParser::new())]
+    pub fix_permissions: bool,
 }
 
 /// Limits that keep one client from hurting the service; each exceeded limit
@@ -279,6 +285,8 @@ pub struct Config {
     pub limits: Limits,
     /// Without a trailing slash; `None`: `http://<bound address>`.
     pub public_base_url: Option<String>,
+    /// Tighten wider modes found in the data directory at start (else warn).
+    pub fix_permissions: bool,
 }
 
 impl Config {
@@ -311,6 +319,7 @@ impl Config {
             db_pool_size,
             shutdown_timeout_secs: args.shutdown_timeout_secs,
             limits: args.limits,
+            fix_permissions: args.fix_permissions,
         })
     }
 }
@@ -337,7 +346,7 @@ impl fmt::Display for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "listen={} data_dir={} key_dir={} database={} workers={} max_body_bytes={} db_pool_size={} shutdown_timeout_secs={} limits={:?} public_base_url={}",
+            "listen={} data_dir={} key_dir={} database={} workers={} max_body_bytes={} db_pool_size={} shutdown_timeout_secs={} limits={:?} public_base_url={} fix_permissions={}",
             self.listen,
             self.data_dir.display(),
             self.key_dir.display(),
@@ -347,7 +356,8 @@ impl fmt::Display for Config {
             self.db_pool_size,
             self.shutdown_timeout_secs,
             self.limits,
-            self.public_base_url.as_deref().unwrap_or("(listen address)")
+            self.public_base_url.as_deref().unwrap_or("(listen address)"),
+            self.fix_permissions
         )
     }
 }

@@ -182,7 +182,8 @@ impl KeyStore {
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), ServerError> {
-    fs::create_dir_all(dir).map_err(|e| ServerError::Keys(format!("cannot create {}: {e}", dir.display())))?;
+    crate::files::create_private_dir(dir)
+        .map_err(|e| ServerError::Keys(format!("cannot create {}: {e}", dir.display())))?;
     let mode = fs::metadata(dir)
         .map_err(|e| ServerError::Keys(format!("cannot stat {}: {e}", dir.display())))?
         .permissions()

@@ -9,6 +9,7 @@
 //! |---|---|
 //! | [`config`] | the one `Config` struct (flags + env vars via clap), printed at start without secrets |
 //! | [`db`] | the connection enum over both backends, the pool, embedded migrations, queries |
+//! | [`files`] | modes of what the server writes (umask 0077, data dir 0700, files 0600) and the start-up check of older, wider ones |
 //! | [`keys`] | the server key directory (view key for HPKE, token signing key), created on first run, mode 0600 |
 //! | [`http`] | the actix-web app: routes, request ids, JSON limits, health and version |
 //! | [`error`] | `ApiError`, the one place errors become HTTP responses (RFC 9457 problem JSON) |
@@ -28,6 +29,7 @@ pub mod consent;
 pub mod db;
 pub mod error;
 pub mod fhir;
+pub mod files;
 pub mod http;
 pub mod keys;
 pub mod organizations;

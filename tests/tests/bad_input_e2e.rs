@@ -1194,3 +1194,49 @@ fn wrong_recovery_nonces_and_forged_reused_expired_or_foreign_challenges_are_401
         assert_eq!(audit_trail(&dev), expected);
     }
 }
+
+phr_tests::backend_test! {
+    /// Item 7 of issue 12: dates are accepted from 1900-01-01 to 2200-12-31
+    /// only (`phr_core::dates`). A pushed change whose `effective_date` lies
+    /// outside — year 0, year -1, year 10000, or just past either end — is 422
+    /// naming `changes[i].effective_date`, and nothing of the batch is stored;
+    /// both ends themselves are accepted.
+    fn pushed_effective_dates_outside_1900_to_2200_are_422_naming_the_field_and_store_nothing(db) {
+        let (_dir, server) = start(&db, &[]);
+        let inspector = Inspector::open(&db);
+        let dev = family(&server);
+        let before = inspector.snapshot(&dev.account_id);
+
+        let dated = |date: &str| {
+            let mut c = new_change(&dev);
+            c.effective_date = Some(date.parse().unwrap());
+            c
+        };
+        let batch = [
+            dated("2026-03-01"),
+            dated("0000-01-01"),
+            dated("-0001-12-31"),
+            dated("+10000-01-01"),
+            dated("1899-12-31"),
+            dated("2201-01-01"),
+        ];
+        let body = push_body(&batch);
+        assert!(body.contains("\"+10000-01-01\"") && body.contains("\"-0001-12-31\""), "{body}");
+        let reply = push(&server, &dev, &body);
+        reply.problem(422);
+        let paths: Vec<&str> =
+            reply.body["problems"].as_array().unwrap().iter().map(|p| p["path"].as_str().unwrap()).collect();
+        for i in 1..batch.len() {
+            assert!(paths.contains(&format!("changes[{i}].effective_date").as_str()), "{i}: {paths:?}");
+        }
+        assert!(!paths.iter().any(|p| p.starts_with("changes[0]")), "the valid change is not blamed: {paths:?}");
+        assert!(reply.body.to_string().contains("1900-01-01 to 2200-12-31"), "{}", reply.body);
+        assert_eq!(inspector.snapshot(&dev.account_id), before, "nothing of the batch was stored");
+        assert_pull_shows_nothing_after(&dev, 1);
+
+        // The ends of the range are dates like any other.
+        let ends = [dated("1900-01-01"), dated("2200-12-31")];
+        let reply = push(&server, &dev, &push_body(&ends));
+        assert_eq!(reply.status, 200, "{reply:?}");
+    }
+}

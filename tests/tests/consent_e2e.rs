@@ -811,3 +811,88 @@ fn audit_verify_passes_on_an_intact_log_and_fails_after_an_edited_or_a_deleted_l
         assert!(!stdout(&out).contains(&second.account_id), "the intact account is not reported: {}", text(&out));
     }
 }
+
+phr_tests::backend_test! {
+    /// Item 7 of issue 12: a grant's dates (`scope.data_from`/`data_to`,
+    /// `period.from`/`to`, `created_at`) outside 1900-01-01 to 2200-12-31
+    /// are 422 naming each field, and nothing is stored.
+    fn grant_dates_outside_1900_to_2200_are_422_naming_each_field_and_store_nothing(db) {
+        let env = Env::start(db);
+        let fam = family_with_records(&env);
+        let device = &fam.device;
+        let key = GrantKey::generate();
+
+        let mut grant = prenatal_grant("tanaka-clinic");
+        grant.scope.data_from = Some("-0001-12-31".parse().unwrap());
+        grant.scope.data_to = Some("+10000-01-01".parse().unwrap());
+        let (status, body) =
+            device.call("POST", "/consent/v1/grants", Some(&create_request(device, &grant, &key, &[])));
+        assert_problem(status, &body, 422, "grant.scope.data_from");
+        assert_problem(status, &body, 422, "grant.scope.data_to");
+        assert!(body.to_string().contains("1900-01-01 to 2200-12-31"), "{body}");
+        assert_no_grant_stored(&env, device, grant.id.0);
+
+        let mut grant = prenatal_grant("tanaka-clinic");
+        grant.scope.data_from = Some("0000-01-01".parse().unwrap());
+        grant.period.to = Some("2201-01-01T00:00:00Z".parse().unwrap());
+        grant.created_at = "1899-12-31T00:00:00Z".parse().unwrap();
+        let (status, body) =
+            device.call("POST", "/consent/v1/grants", Some(&create_request(device, &grant, &key, &[fam.in_scope])));
+        assert_problem(status, &body, 422, "grant.scope.data_from");
+        assert_problem(status, &body, 422, "grant.period.to");
+        assert_problem(status, &body, 422, "grant.created_at");
+        assert_no_grant_stored(&env, device, grant.id.0);
+    }
+}
+
+phr_tests::backend_test! {
+    /// Item 8 of issue 12: a device of another account that tries to add
+    /// record keys to, revoke or read a family's grant gets the same 404 as
+    /// for a grant that does not exist, and each attempt appears in the
+    /// *family's* audit log as `denied` (naming the grant it aimed at, never
+    /// the refused record keys); the grant is unchanged and the intruder's
+    /// own log gains no grant event.
+    fn another_accounts_grant_operations_are_404_and_audited_as_denied_in_the_familys_log(db) {
+        let env = Env::start(db);
+        let fam = family_with_records(&env);
+        let (grant, key) = create_grant(&fam.device, "tanaka-clinic", &[fam.in_scope]);
+        let gid = grant.id;
+        let before = audit_actions(&fam.device).len();
+
+        let other = family_with_records(&env);
+        let keys = json!({"record_keys": [record_key(&other.device, &key, gid.0, other.in_scope)]});
+        let (status, body) = other.device.call("POST", &format!("/consent/v1/grants/{gid}/keys"), Some(&keys));
+        assert_eq!(status, 404, "{body}");
+        let (status, body) = other.device.call("DELETE", &format!("/consent/v1/grants/{gid}"), None);
+        assert_eq!(status, 404, "{body}");
+        let (status, body) = other.device.call("GET", &format!("/consent/v1/grants/{gid}"), None);
+        assert_eq!(status, 404, "{body}");
+        // An id no account holds is not audited anywhere.
+        let (status, _) = other.device.call("DELETE", &format!("/consent/v1/grants/{}", Uuid::now_v7()), None);
+        assert_eq!(status, 404);
+
+        let events = fam.device.audit_events();
+        let new: Vec<&Value> = events[before..].iter().collect();
+        let actions: Vec<(&str, &str)> =
+            new.iter().map(|e| (e["action"].as_str().unwrap(), e["outcome"].as_str().unwrap())).collect();
+        assert_eq!(
+            actions,
+            vec![("grant_keys_added", "denied"), ("grant_revoked", "denied"), ("grant_read", "denied")],
+            "{new:?}"
+        );
+        let intruder = format!("device:{}", other.device.device_id);
+        for e in &new {
+            assert_eq!(e["actor"], intruder.as_str(), "{e}");
+            assert_eq!(e["grant_id"], gid.0.to_string(), "{e}");
+            assert_eq!(e["record_ids"], json!([]), "the refused record keys are not stored: {e}");
+        }
+        assert!(!serde_json::to_string(&events).unwrap().contains(&other.in_scope.to_string()));
+
+        let row = stored_grant(&env, &fam.device.account_id, gid.0).unwrap();
+        assert_eq!(row.state, "active");
+        assert_eq!(stored_key_count(&env, &fam.device.account_id, gid.0), 1);
+        assert!(audit_actions(&other.device).iter().all(|(a, ..)| !a.starts_with("grant_")));
+        let verify = env.admin(&["audit", "verify"]);
+        assert!(verify.status.success(), "{}", text(&verify));
+    }
+}

@@ -597,3 +597,117 @@ fn bad_input_is_an_operation_outcome_with_the_right_status_and_stores_nothing() 
         assert!(audit_events(&device).iter().all(|e| e["action"] != "fhir_write"));
     }
 }
+
+/// The events appended to the family's log since `before` that are `denied`.
+fn denied_since(device: &Device, before: usize) -> Vec<Value> {
+    audit_events(device)[before..].iter().filter(|e| e["outcome"] == "denied").cloned().collect()
+}
+
+phr_tests::backend_test! {
+    /// Item 8 of issue 12: a clinic's write the family's grants do not allow
+    /// (a read-only grant), by POST, by transaction and by PUT of a record it
+    /// may read, is 403 and appears as `fhir_write` `denied` in the
+    /// family's audit log, naming the clinic and neither records nor any of
+    /// the refused content; nothing is stored.
+    fn a_clinics_out_of_scope_write_and_transaction_are_403_and_audited_as_denied_in_the_familys_log(db) {
+        let env = Env::start(db);
+        let mut device = env.family();
+        let first = add(&mut device, RecordKind::PrenatalVisit, Subject::Mother, &visit_on("2026-02-15"));
+        let given = add(&mut device, RecordKind::Immunization, Subject::Mother, &dose());
+        device.sync();
+        let read_only =
+            grant_of(ORG, &[RecordKind::PrenatalVisit, RecordKind::Immunization], &[Subject::Mother], Access::Read);
+        create_grant(&device, &read_only, &[first, given]);
+        let pid = patient_of_first_encounter(&env.org);
+        let (status, readable) = env.org.get(&format!("/fhir/r4/Immunization/{given}"));
+        assert_eq!(status, 200, "{readable}");
+        let before = audit_events(&device).len();
+
+        // A transaction under a read-only grant.
+        let (status, body) = env.org.post("/fhir/r4", &visit_transaction(&visit_on("2026-03-10"), &pid));
+        assert_outcome(status, &body, 403);
+        // A module outside the grant, carrying a recognisable lot number.
+        let mut dose = examples::immunization_full();
+        dose.date_given = day("2026-10-10");
+        dose.lot_number = Some("LOT-REFUSED-4711".into());
+        let imm = serde_json::to_value(
+            &to_fhir(&RecordBody::Immunization(dose), &MappingContext::new(Uuid::now_v7(), &pid)).unwrap()[0],
+        )
+        .unwrap();
+        let (status, body) = env.org.post("/fhir/r4/Immunization", &imm);
+        assert_outcome(status, &body, 403);
+        // An update of a dose it may read but not write.
+        let mut amended = readable.clone();
+        amended["lotNumber"] = json!("LOT-REFUSED-4711");
+        let (status, _, body) = env.org.put(&format!("/fhir/r4/Immunization/{given}"), &amended, None);
+        assert_outcome(status, &body, 403);
+
+        let denied = denied_since(&device, before);
+        assert_eq!(denied.len(), 3, "one denied event per refused write: {denied:?}");
+        for e in &denied {
+            assert_eq!(e["action"], "fhir_write", "{e}");
+            assert_eq!(e["actor"], format!("organization:{ORG}"), "{e}");
+            assert_eq!(e["record_ids"], json!([]), "{e}");
+        }
+        let log = serde_json::to_string(&audit_events(&device)).unwrap();
+        assert!(!log.contains("LOT-REFUSED-4711") && !log.contains("2026-03-10"), "no refused content: {log}");
+        assert_eq!(device.pull(), 0, "nothing was stored");
+    }
+}
+
+phr_tests::backend_test! {
+    /// Item 7 of issue 12: a clinic's write dated outside 1900-01-01 to
+    /// 2200-12-31 is a 422 OperationOutcome naming the element and stores
+    /// nothing; a search `date` outside the range is a 400 OperationOutcome
+    /// naming `date`.
+    fn fhir_writes_and_searches_dated_outside_1900_to_2200_are_refused_naming_the_field(db) {
+        let env = Env::start(db);
+        let mut device = env.family();
+        let first = add(&mut device, RecordKind::PrenatalVisit, Subject::Mother, &visit_on("2026-02-15"));
+        device.sync();
+        let grant = grant_of(
+            ORG,
+            &[RecordKind::PrenatalVisit, RecordKind::Immunization],
+            &[Subject::Mother],
+            Access::ReadWrite,
+        );
+        create_grant(&device, &grant, &[first]);
+        let pid = patient_of_first_encounter(&env.org);
+
+        for given in ["1899-12-31", "1000-01-01"] {
+            let mut dose = examples::immunization_full();
+            dose.date_given = day(given);
+            dose.next_due_date = None;
+            let imm = serde_json::to_value(
+                &to_fhir(&RecordBody::Immunization(dose), &MappingContext::new(Uuid::now_v7(), &pid)).unwrap()[0],
+            )
+            .unwrap();
+            let (status, body) = env.org.post("/fhir/r4/Immunization", &imm);
+            assert_outcome(status, &body, 422);
+            assert_eq!(body["issue"][0]["expression"][0], "date_given", "{given}: {body}");
+            assert!(body.to_string().contains("1900-01-01 to 2200-12-31"), "{body}");
+        }
+        let mut dose = examples::immunization_full();
+        dose.date_given = day("2026-10-10");
+        dose.next_due_date = Some(day("2201-01-01"));
+        let imm = serde_json::to_value(
+            &to_fhir(&RecordBody::Immunization(dose), &MappingContext::new(Uuid::now_v7(), &pid)).unwrap()[0],
+        )
+        .unwrap();
+        let (status, body) = env.org.post("/fhir/r4/Immunization", &imm);
+        assert_outcome(status, &body, 422);
+        assert!(body.to_string().contains("next_due_date"), "{body}");
+        let (status, body) = env.org.post("/fhir/r4", &visit_transaction(&visit_on("1899-12-31"), &pid));
+        assert_outcome(status, &body, 422);
+        assert!(body.to_string().contains("visit_date"), "{body}");
+        assert_eq!(device.pull(), 0, "nothing was stored");
+
+        for date in ["0000-01-01", "ge1899-12-31", "le2201-01-01"] {
+            let (status, body) = env.org.get(&format!("/fhir/r4/Encounter?date={date}"));
+            assert_outcome(status, &body, 400);
+            assert_eq!(body["issue"][0]["expression"][0], "date", "{date}: {body}");
+        }
+        let (status, body) = env.org.get("/fhir/r4/Encounter?date=ge1900-01-01&date=le2200-12-31");
+        assert_eq!(status, 200, "the ends of the range are fine: {body}");
+    }
+}

@@ -64,6 +64,8 @@ fn now_secs() -> i64 {
 struct Env {
     db: TestDatabase,
     dir: tempfile::TempDir,
+    /// The server's data directory, `dir/data`: created by the server itself.
+    data: std::path::PathBuf,
     server: Option<ServerProcess>,
     key: ClientKey,
     extra_args: Vec<String>,
@@ -74,11 +76,13 @@ impl Env {
     fn start(db: TestDatabase, extra_args: &[&str]) -> Env {
         let mut env = Env {
             db,
+            data: std::path::PathBuf::new(),
             dir: tempfile::tempdir().unwrap(),
             server: None,
             key: es384_key("ec-1"),
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
         };
+        env.data = env.dir.path().join("data");
         env.add_org(RESEARCH, "research", "research");
         env.add_org(CLINIC, "clinic", "treatment");
         env.restart();
@@ -91,7 +95,7 @@ impl Env {
         }
         self.server = Some(ServerProcess::start(ServerOptions {
             binary: Path::new(BIN),
-            data_dir: self.dir.path(),
+            data_dir: &self.data,
             database_url: Some(self.db.url()),
             extra_args: self.extra_args.clone(),
             env: vec![],
@@ -109,7 +113,7 @@ impl Env {
             .args(["org", "add", "--id", id, "--name", id, "--kind", kind, "--purpose", purpose, "--jwks-file"])
             .arg(&jwks)
             .arg("--data-dir")
-            .arg(self.dir.path())
+            .arg(&self.data)
             .arg("--database-url")
             .arg(self.db.url())
             .env_remove("PHR_DATABASE_URL")
@@ -477,7 +481,7 @@ fn bad_export_requests_are_clear_4xx_and_other_organizations_cannot_see_an_expor
         send("GET", &status_url, Some(&token), None, None).problem(404);
         send("GET", &file, Some(&token), None, None).problem(404);
         let export_id = status_url.rsplit('/').next().unwrap();
-        assert!(!env.dir.path().join("research").join(export_id).exists(), "files deleted");
+        assert!(!env.data.join("research").join(export_id).exists(), "files deleted");
         send("DELETE", &status_url, Some(&token), None, None).problem(404);
 
         // At most two exports run at once per organization: a third is 429 until one is cancelled.
@@ -558,7 +562,7 @@ fn an_export_cut_off_by_a_restart_fails_cleanly_and_files_go_after_the_retention
             },
         )
         .unwrap();
-        let part_dir = env.dir.path().join("research").join(&id);
+        let part_dir = env.data.join("research").join(&id);
         std::fs::create_dir_all(&part_dir).unwrap();
         std::fs::write(part_dir.join("newborn.csv.part"), "person_id\r\nhalf").unwrap();
         drop(conn);
@@ -589,6 +593,69 @@ fn an_export_cut_off_by_a_restart_fails_cleanly_and_files_go_after_the_retention
         assert!(detail.contains("retention"), "{detail}");
         send("GET", &file, Some(&token), None, None).problem(404);
         let export_id = status_url.rsplit('/').next().unwrap();
-        assert!(!env.dir.path().join("research").join(export_id).exists());
+        assert!(!env.data.join("research").join(export_id).exists());
+    }
+}
+
+/// The permission bits of `path`.
+fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).permissions().mode() & 0o777
+}
+
+phr_tests::backend_test! {
+    /// Item 5 of issue 12: started under umask 022, the server creates its
+    /// data directory 0700, and every file it writes — the SQLite database
+    /// with its `-wal` and `-shm`, server keys, research extract files and
+    /// their directories — is owner-only (0600 / 0700).
+    fn under_umask_022_the_data_dir_database_files_and_research_extracts_are_owner_only(db) {
+        // SAFETY: umask(2) only sets this test process's creation mask; servers inherit it.
+        unsafe { libc::umask(0o022) };
+        let env = Env::start(db, &[]);
+        consenting_families(&env, 2);
+        let token = env.research_token();
+        let manifest = wait_manifest(&kick_off(&env, &token, ""), &token);
+        assert!(!manifest["output"].as_array().unwrap().is_empty(), "{manifest}");
+
+        assert_eq!(mode_of(&env.data), 0o700, "data dir");
+        if let phr_server::db::DatabaseTarget::Sqlite(path) = &env.db.target {
+            for suffix in ["", "-wal", "-shm"] {
+                let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+                assert!(file.exists(), "{} exists while the server runs", file.display());
+                assert_eq!(mode_of(&file), 0o600, "{}", file.display());
+            }
+        }
+        let exports = env.data.join("research");
+        assert_eq!(mode_of(&exports), 0o700, "research dir");
+        let mut files = 0;
+        for export in std::fs::read_dir(&exports).unwrap() {
+            let export = export.unwrap().path();
+            assert_eq!(mode_of(&export), 0o700, "{}", export.display());
+            for file in std::fs::read_dir(&export).unwrap() {
+                let file = file.unwrap().path();
+                assert_eq!(mode_of(&file), 0o600, "{}", file.display());
+                files += 1;
+            }
+        }
+        assert!(files >= 3, "the extract wrote its files ({files})");
+        for key in std::fs::read_dir(env.data.join("keys")).unwrap() {
+            assert_eq!(mode_of(&key.unwrap().path()), 0o600);
+        }
+    }
+}
+
+phr_tests::backend_test! {
+    /// Item 7 of issue 12: an export's `_since` outside 1900-01-01 to
+    /// 2200-12-31 is a 400 naming `_since`, and no export is started.
+    fn an_export_since_outside_1900_to_2200_is_400_naming_since(db) {
+        let env = Env::start(db, &[]);
+        let token = env.research_token();
+        for since in ["0000-01-01T00:00:00Z", "1899-12-31T23:59:59Z", "2201-01-01T00:00:00Z"] {
+            let reply = send("GET", &env.url(&format!("/research/v1/$export?_since={since}")), Some(&token), None, None);
+            let detail = reply.problem(400);
+            assert!(detail.contains("_since") && detail.contains("1900-01-01 to 2200-12-31"), "{since}: {detail}");
+        }
+        let started = std::fs::read_dir(env.data.join("research")).map_or(0, |d| d.count());
+        assert_eq!(started, 0, "no export was started");
     }
 }

@@ -157,3 +157,98 @@ fn a_mistyped_database_url_is_a_config_error_and_creates_no_sqlite_file() {
     let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
     assert!(leftovers.is_empty(), "nothing may be created: {leftovers:?}");
 }
+
+/// A server on `db` in `data_dir` (SQLite: the embedded default `data_dir/phr.db`).
+fn start_in(data_dir: &Path, db: &TestDatabase, env: &[(&str, &str)]) -> ServerProcess {
+    let embedded = matches!(db.target, phr_server::db::DatabaseTarget::Sqlite(_));
+    ServerProcess::start(ServerOptions {
+        binary: Path::new(BIN),
+        data_dir,
+        database_url: if embedded { None } else { Some(db.url()) },
+        extra_args: vec![],
+        env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+    })
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).permissions().mode() & 0o777
+}
+
+/// The `path` fields of the server's WARN lines, with their messages.
+fn warned_paths(server: &ServerProcess) -> Vec<(String, String)> {
+    server
+        .logs()
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["level"] == "WARN")
+        .filter_map(|v| {
+            let path = v["fields"]["path"].as_str()?.to_owned();
+            Some((path, v["fields"]["message"].as_str().unwrap_or_default().to_owned()))
+        })
+        .collect()
+}
+
+phr_tests::backend_test! {
+    /// Item 5 of issue 12: a data directory an older version (or an operator)
+    /// left accessible to others — the directory 0755, the SQLite file and a
+    /// research extract 0644 — is warned about at start, one line per path,
+    /// relative to the data directory, naming `--fix-permissions`, and left
+    /// as it is; started with `PHR_FIX_PERMISSIONS=true` the server tightens
+    /// every such directory to 0700 and file to 0600, after which a start
+    /// warns about nothing.
+    fn a_data_dir_left_readable_by_others_is_warned_about_at_start_and_fix_permissions_tightens_it(db) {
+        // SAFETY: umask(2) only sets this test process's creation mask; servers inherit it.
+        unsafe { libc::umask(0o022) };
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        let sqlite = matches!(db.target, phr_server::db::DatabaseTarget::Sqlite(_));
+        drop(start_in(&data, &db, &[]));
+
+        // What an older version left behind.
+        let old = data.join("research").join("old-export");
+        std::fs::create_dir_all(&old).unwrap();
+        std::fs::write(old.join("Patient.ndjson"), "{}\n").unwrap();
+        let loose_dirs = [data.clone(), data.join("research"), old.clone()];
+        for dir in &loose_dirs {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let mut loose_files = vec![old.join("Patient.ndjson")];
+        if sqlite {
+            loose_files.push(data.join("phr.db"));
+        }
+        for file in &loose_files {
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+
+        let server = start_in(&data, &db, &[]);
+        let warned = warned_paths(&server);
+        let paths: Vec<&str> = warned.iter().map(|(p, _)| p.as_str()).collect();
+        let mut expected = vec![".", "research", "research/old-export", "research/old-export/Patient.ndjson"];
+        if sqlite {
+            expected.push("phr.db");
+        }
+        for path in &expected {
+            assert!(paths.contains(path), "{path} is warned about: {warned:?}");
+        }
+        for (path, message) in &warned {
+            assert!(message.contains("--fix-permissions"), "{path}: {message}");
+            assert!(!path.contains(&*data.to_string_lossy()), "relative to the data dir: {path}");
+        }
+        assert_eq!(mode(&data), 0o755, "a warning changes nothing");
+        assert_eq!(mode(&loose_files[0]), 0o644, "a warning changes nothing");
+        drop(server);
+
+        let server = start_in(&data, &db, &[("PHR_FIX_PERMISSIONS", "true")]);
+        for dir in &loose_dirs {
+            assert_eq!(mode(dir), 0o700, "{}", dir.display());
+        }
+        for file in &loose_files {
+            assert_eq!(mode(file), 0o600, "{}", file.display());
+        }
+        assert!(warned_paths(&server).is_empty(), "{:?}", warned_paths(&server));
+        drop(server);
+
+        let server = start_in(&data, &db, &[]);
+        assert!(warned_paths(&server).is_empty(), "nothing left to warn about: {:?}", warned_paths(&server));
+    }
+}

@@ -416,6 +416,19 @@ impl ConsentGrant {
         if self.purpose == Purpose::Research && self.access == Access::ReadWrite {
             problems.push(GrantProblem::ResearchWithWriteAccess);
         }
+        let dates = [("scope.data_from", scope.data_from), ("scope.data_to", scope.data_to)];
+        let instants =
+            [("period.from", self.period.from), ("period.to", self.period.to), ("created_at", Some(self.created_at))];
+        for (field, date) in dates {
+            if let Some(Err(e)) = date.map(crate::dates::check) {
+                problems.push(GrantProblem::DateOutOfRange { field, reason: e.to_string() });
+            }
+        }
+        for (field, at) in instants {
+            if let Some(Err(e)) = at.as_ref().map(crate::dates::check_instant) {
+                problems.push(GrantProblem::DateOutOfRange { field, reason: e.to_string() });
+            }
+        }
 
         if problems.is_empty() {
             Ok(())
@@ -465,6 +478,14 @@ pub enum GrantProblem {
     /// Research grants must be read-only.
     #[error("a research grant must be read-only")]
     ResearchWithWriteAccess,
+    /// A date or instant outside the accepted range ([`crate::dates`]).
+    #[error("{field} {reason}")]
+    DateOutOfRange {
+        /// The field's path (`scope.data_from`, `period.to`, `created_at`, …).
+        field: &'static str,
+        /// Why, with the value.
+        reason: String,
+    },
 }
 
 impl GrantProblem {
@@ -476,6 +497,7 @@ impl GrantProblem {
             GrantProblem::InvertedDataRange { .. } => "scope.data_from",
             GrantProblem::EmptyPeriod { .. } => "period",
             GrantProblem::ResearchWithWriteAccess => "access",
+            GrantProblem::DateOutOfRange { field, .. } => field,
         }
     }
 }

@@ -342,8 +342,30 @@ impl Problems {
         }
     }
 
-    /// A date not after `today`.
+    /// A date inside the accepted range ([`crate::dates`]); `false` (with the
+    /// problem added) when outside.
+    pub fn date(&mut self, path: &str, date: NaiveDate) -> bool {
+        match crate::dates::check(date) {
+            Ok(()) => true,
+            Err(e) => {
+                self.push(path, e.to_string());
+                false
+            }
+        }
+    }
+
+    /// An optional date inside the accepted range when present.
+    pub fn opt_date(&mut self, path: &str, date: Option<NaiveDate>) {
+        if let Some(d) = date {
+            self.date(path, d);
+        }
+    }
+
+    /// A date inside the accepted range ([`crate::dates`]) and not after `today`.
     pub fn not_future(&mut self, path: &str, date: NaiveDate, today: NaiveDate) {
+        if !self.date(path, date) {
+            return;
+        }
         if date > today {
             self.push(path, format!("must not be in the future (after {today}), got {date}"));
         }
@@ -358,6 +380,10 @@ impl Problems {
 
     /// A date-time whose local date is not after `today`.
     pub fn datetime_not_future(&mut self, path: &str, at: &DateTime<FixedOffset>, today: NaiveDate) {
+        if let Err(e) = crate::dates::check_instant(at) {
+            self.push(path, e.to_string());
+            return;
+        }
         self.not_future(path, at.date_naive(), today);
     }
 

@@ -218,7 +218,7 @@ impl Validate for Immunization {
         p.opt_text("performer", &self.performer, MAX_NAME_CHARS);
         p.opt_text("location", &self.location, MAX_LOCATION_CHARS);
         if let Some(next) = self.next_due_date {
-            if next <= self.date_given {
+            if p.date("next_due_date", next) && next <= self.date_given {
                 p.push("next_due_date", format!("must be after the date given {}, got {next}", self.date_given));
             }
         }

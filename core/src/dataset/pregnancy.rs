@@ -193,6 +193,7 @@ impl Validate for Pregnancy {
         }
         p.opt_not_future("last_menstrual_period", self.last_menstrual_period, ctx.today);
 
+        p.opt_date("estimated_delivery_date", self.estimated_delivery_date);
         if let Some(edd) = self.estimated_delivery_date {
             match ctx.today.checked_add_days(Days::new(PREGNANCY_DAYS)) {
                 Some(latest) if edd > latest => p.push(

@@ -172,6 +172,27 @@ impl Repeats {
     }
 }
 
+/// Records a refused access or change as `denied` in `account_id`'s log — the
+/// family the target belongs to — in a transaction of its own, since the
+/// refused action's transaction is rolled back. The event names the actor, the
+/// action and at most the grant aimed at: never the refused content. Every
+/// refusal (FHIR reads and writes, grant operations) is audited through this
+/// one function. Top level only (not inside another transaction).
+pub fn append_denied(
+    conn: &mut DbConnection,
+    account_id: &str,
+    actor: &str,
+    action: &str,
+    grant_id: Option<&str>,
+) -> QueryResult<()> {
+    let now = crate::http::now_ms();
+    crate::db::write_transaction(conn, |conn| {
+        let mut event = NewAuditEvent::new(actor, action, "denied");
+        event.grant_id = grant_id;
+        append(conn, account_id, now, &event).map(|_| ())
+    })
+}
+
 /// A stored audit event.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = audit_events)]

@@ -19,6 +19,10 @@
 //! the later of now and the period's start, so a grant that starts tomorrow
 //! can be given its keys today).
 //!
+//! Another account's grant id is 404 like an unknown one; reading it, adding
+//! keys to it or revoking it is audited `denied` in the log of the family that
+//! holds it (`grant_read`, `grant_keys_added`, `grant_revoked`), naming only the grant.
+//!
 //! Revoking twice is a 409 that changes nothing: the first revocation time
 //! stays, and the parent's app learns that its view was stale.
 
@@ -239,6 +243,38 @@ fn organization_name(conn: &mut DbConnection, organization_id: &str) -> Result<S
     Ok(organizations::store::get(conn, organization_id)?.map_or_else(|| organization_id.to_owned(), |o| o.name))
 }
 
+/// After a grant id this account does not hold was refused (404): audits the
+/// attempt as `denied` in the log of the family that does hold it, naming the
+/// grant and nothing of the refused request. The caller's answer is the same
+/// 404 as for an id no one holds, so this leaks nothing to it.
+fn audit_other_accounts_grant(
+    conn: &mut DbConnection,
+    device: &AuthenticatedDevice,
+    grant_id: &str,
+    action: &str,
+) -> Result<(), ApiError> {
+    for account in store::other_accounts_with_grant(conn, grant_id, &device.account_id)? {
+        audit::append_denied(conn, &account, &device.actor(), action, Some(grant_id))?;
+    }
+    Ok(())
+}
+
+/// Runs a grant operation; when it is refused as not found, audits the attempt in
+/// the family that holds the grant ([`audit_other_accounts_grant`]).
+fn audited_if_not_found<T>(
+    conn: &mut DbConnection,
+    device: &AuthenticatedDevice,
+    grant_id: &str,
+    action: &str,
+    op: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let result = op(conn);
+    if let Err(ApiError::NotFound(_)) = &result {
+        audit_other_accounts_grant(conn, device, grant_id, action)?;
+    }
+    result
+}
+
 /// A grant id from the path; malformed ids are simply not found.
 fn path_grant_id(value: &str) -> Result<String, ApiError> {
     Uuid::parse_str(value)
@@ -373,8 +409,10 @@ async fn get_grant(
     let grant_id = path_grant_id(&path.into_inner())?;
     let info = state
         .db(move |conn| {
-            let row = stored_grant(conn, &device.account_id, &grant_id)?;
-            stored_grant_info(conn, &device.account_id, &row)
+            audited_if_not_found(conn, &device, &grant_id, "grant_read", |conn| {
+                let row = stored_grant(conn, &device.account_id, &grant_id)?;
+                stored_grant_info(conn, &device.account_id, &row)
+            })
         })
         .await?;
     Ok(HttpResponse::Ok().json(info))
@@ -398,34 +436,36 @@ async fn add_keys(
     let now = now_ms();
     let info = state
         .db(move |conn| {
-            write_transaction(conn, |conn| {
-                let account = device.account_id.as_str();
-                lock_account(conn, account)?;
-                let row = stored_grant(conn, account, &grant_id)?;
-                if row.state != STATE_ACTIVE {
-                    return Err(ApiError::Conflict("the grant has been revoked; create a new grant".into()));
-                }
-                let grant = parse_grant(&row)?;
-                if grant.status_at(utc(now)) == GrantStatus::Expired {
-                    return Err(ApiError::Conflict("the grant's period has ended".into()));
-                }
-                let wrapped = row.wrapped_grant_key.as_deref().unwrap_or_default();
-                let grant_key = open_grant_key(&keys, &row.view_kid, wrapped, account, grant.id.0)?
-                    .ok_or_else(|| ApiError::Internal("the stored grant key does not open".into()))?;
-                let mut problems = unwrap_problems(&grant_key, account, grant.id.0, &req.record_keys);
-                drop(grant_key);
-                problems.extend(scope_problems(conn, account, &grant, &req.record_keys, utc(now))?);
-                unprocessable_if_any("invalid record keys", problems)?;
-                store::put_record_keys(conn, &record_key_rows(account, &grant_id, &req.record_keys))?;
-                audit::append(
-                    conn,
-                    account,
-                    now,
-                    &NewAuditEvent::new(&device.actor(), "grant_keys_added", "success")
-                        .grant(&grant_id)
-                        .records(req.record_keys.iter().map(|k| k.record_id.to_string()).collect()),
-                )?;
-                stored_grant_info(conn, account, &row)
+            audited_if_not_found(conn, &device, &grant_id, "grant_keys_added", |conn| {
+                write_transaction(conn, |conn| {
+                    let account = device.account_id.as_str();
+                    lock_account(conn, account)?;
+                    let row = stored_grant(conn, account, &grant_id)?;
+                    if row.state != STATE_ACTIVE {
+                        return Err(ApiError::Conflict("the grant has been revoked; create a new grant".into()));
+                    }
+                    let grant = parse_grant(&row)?;
+                    if grant.status_at(utc(now)) == GrantStatus::Expired {
+                        return Err(ApiError::Conflict("the grant's period has ended".into()));
+                    }
+                    let wrapped = row.wrapped_grant_key.as_deref().unwrap_or_default();
+                    let grant_key = open_grant_key(&keys, &row.view_kid, wrapped, account, grant.id.0)?
+                        .ok_or_else(|| ApiError::Internal("the stored grant key does not open".into()))?;
+                    let mut problems = unwrap_problems(&grant_key, account, grant.id.0, &req.record_keys);
+                    drop(grant_key);
+                    problems.extend(scope_problems(conn, account, &grant, &req.record_keys, utc(now))?);
+                    unprocessable_if_any("invalid record keys", problems)?;
+                    store::put_record_keys(conn, &record_key_rows(account, &grant_id, &req.record_keys))?;
+                    audit::append(
+                        conn,
+                        account,
+                        now,
+                        &NewAuditEvent::new(&device.actor(), "grant_keys_added", "success")
+                            .grant(&grant_id)
+                            .records(req.record_keys.iter().map(|k| k.record_id.to_string()).collect()),
+                    )?;
+                    stored_grant_info(conn, account, &row)
+                })
             })
         })
         .await?;
@@ -442,29 +482,31 @@ async fn revoke_grant(
     let account_id = device.account_id.clone();
     state
         .db(move |conn| {
-            write_transaction(conn, |conn| {
-                let account = device.account_id.as_str();
-                lock_account(conn, account)?;
-                let row = stored_grant(conn, account, &grant_id)?;
-                if row.state == STATE_REVOKED {
-                    return Err(ApiError::Conflict("the grant is already revoked".into()));
-                }
-                let mut grant = parse_grant(&row)?;
-                let now = now_ms();
-                grant.revoke(utc(now));
-                let grant_json = serde_json::to_string(&grant)
-                    .map_err(|e| ApiError::Internal(format!("cannot encode the grant: {e}")))?;
-                let record_ids = store::record_key_ids(conn, account, &grant_id)?;
-                store::revoke(conn, account, &grant_id, &grant_json, now)?;
-                audit::append(
-                    conn,
-                    account,
-                    now,
-                    &NewAuditEvent::new(&device.actor(), "grant_revoked", "success")
-                        .grant(&grant_id)
-                        .records(record_ids),
-                )?;
-                Ok(())
+            audited_if_not_found(conn, &device, &grant_id, "grant_revoked", |conn| {
+                write_transaction(conn, |conn| {
+                    let account = device.account_id.as_str();
+                    lock_account(conn, account)?;
+                    let row = stored_grant(conn, account, &grant_id)?;
+                    if row.state == STATE_REVOKED {
+                        return Err(ApiError::Conflict("the grant is already revoked".into()));
+                    }
+                    let mut grant = parse_grant(&row)?;
+                    let now = now_ms();
+                    grant.revoke(utc(now));
+                    let grant_json = serde_json::to_string(&grant)
+                        .map_err(|e| ApiError::Internal(format!("cannot encode the grant: {e}")))?;
+                    let record_ids = store::record_key_ids(conn, account, &grant_id)?;
+                    store::revoke(conn, account, &grant_id, &grant_json, now)?;
+                    audit::append(
+                        conn,
+                        account,
+                        now,
+                        &NewAuditEvent::new(&device.actor(), "grant_revoked", "success")
+                            .grant(&grant_id)
+                            .records(record_ids),
+                    )?;
+                    Ok(())
+                })
             })
         })
         .await?;

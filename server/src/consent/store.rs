@@ -68,6 +68,19 @@ pub fn grant(conn: &mut DbConnection, account_id: &str, grant_id: &str) -> Query
     consent_grants::table.find((account_id, grant_id)).select(GrantRow::as_select()).first(conn).optional()
 }
 
+/// The accounts other than `except_account` that hold a grant with this id (for auditing refusals).
+pub fn other_accounts_with_grant(
+    conn: &mut DbConnection,
+    grant_id: &str,
+    except_account: &str,
+) -> QueryResult<Vec<String>> {
+    consent_grants::table
+        .filter(consent_grants::grant_id.eq(grant_id))
+        .filter(consent_grants::account_id.ne(except_account))
+        .select(consent_grants::account_id)
+        .load(conn)
+}
+
 /// The account's grants, newest first.
 pub fn grants_of(conn: &mut DbConnection, account_id: &str) -> QueryResult<Vec<GrantRow>> {
     consent_grants::table

@@ -315,12 +315,16 @@ pub fn open(target: &DatabaseTarget, pool_size: u32) -> Result<(DbPool, Vec<Stri
     Ok((pool, applied))
 }
 
+/// Creates the SQLite file's directory (0700) and the file itself (0600) if
+/// missing, before SQLite opens it: SQLite creates `-wal` and `-shm` with the
+/// database file's mode, so all three stay owner-only whatever the umask.
 fn ensure_parent_dir(path: &Path) -> Result<(), ServerError> {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir)
-            .map_err(|e| ServerError::Io(format!("cannot create database directory {}: {e}", dir.display()))),
-        _ => Ok(()),
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::files::create_private_dir(dir)
+            .map_err(|e| ServerError::Io(format!("cannot create database directory {}: {e}", dir.display())))?;
     }
+    crate::files::create_private_file_if_missing(path)
+        .map_err(|e| ServerError::Io(format!("cannot create the database file {}: {e}", path.display())))
 }
 
 /// Applies the pending migrations of the connection's backend.

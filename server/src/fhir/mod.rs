@@ -34,7 +34,9 @@
 //!   An identical repeated search is answered from memory while the records, record keys
 //!   and grants it came from are unchanged ([`cache`]; `--fhir-search-cache-mb 0` turns it off).
 //! - **Audit**: one event per family and grant per request (`fhir_read`, `fhir_search`,
-//!   `fhir_everything`, `fhir_write`, `fhir_denied`), naming the records.
+//!   `fhir_everything`, `fhir_write`), naming the records; a refused read or write is the
+//!   same action with outcome `denied` in the family it aimed at ([`crate::audit::append_denied`]),
+//!   naming neither records nor anything of the refused request.
 //! - **Writes** map with `from_fhir`, validate with phr-core (422 naming item and range),
 //!   need a read-write grant covering subject, module and date (403 otherwise), and seal a
 //!   new record (new DEK wrapped to the account's HPKE key and under the grant key) with
@@ -210,7 +212,7 @@ impl Visible {
         let found = self.resolve(reference);
         if found.is_none() {
             if let Some(account) = self.family_of_unseen(conn, &org.organization_id, reference)? {
-                audit_denied(conn, &account, &org.actor(), action)?;
+                crate::audit::append_denied(conn, &account, &org.actor(), action, None)?;
             }
         }
         Ok(found)
@@ -355,16 +357,6 @@ pub fn append_read_audits(
             )?;
         }
         Ok::<(), ApiError>(())
-    })?;
-    Ok(())
-}
-
-/// Audits an access to a family's data the organization may not see.
-pub fn audit_denied(conn: &mut DbConnection, account_id: &str, actor: &str, action: &str) -> FhirResult<()> {
-    let now = now_ms();
-    write_transaction(conn, |conn| {
-        crate::audit::append(conn, account_id, now, &crate::audit::NewAuditEvent::new(actor, action, "denied"))
-            .map_err(ApiError::from)
     })?;
     Ok(())
 }

@@ -18,8 +18,7 @@ use uuid::Uuid;
 use super::metadata::SEARCHABLE;
 use super::write::version_etag;
 use super::{
-    audit_denied, audit_reads, authorize, db, fhir_response, granting_accounts, kinds_yielding, resources_of,
-    FhirResult, Visible,
+    audit_reads, authorize, db, fhir_response, granting_accounts, kinds_yielding, resources_of, FhirResult, Visible,
 };
 use crate::consent::access::{readable_records, RecordFilter};
 use crate::db::schema::records;
@@ -38,7 +37,7 @@ pub fn record_of(resource_id: &str) -> Option<Uuid> {
 }
 
 /// Which of `accounts` holds record `record_id`, if any.
-fn owner_among(
+pub(super) fn owner_among(
     conn: &mut crate::db::DbConnection,
     record_id: Uuid,
     accounts: &[String],
@@ -95,7 +94,7 @@ pub async fn read(
         // organization a grant (usable now or not).
         let granting = granting_accounts(conn, &org.organization_id)?;
         if let Some(account) = owner_among(conn, record_id, &granting)? {
-            audit_denied(conn, &account, &org.actor(), "fhir_read")?;
+            crate::audit::append_denied(conn, &account, &org.actor(), "fhir_read", None)?;
         }
         Ok(None)
     })

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use super::cache::{fingerprint, CachedAnswer, ReadAudit, SearchKey};
 use super::metadata::SEARCHABLE;
-use super::outcome::bad_request;
+use super::outcome::{bad_element, bad_request};
 use super::{
     append_read_audits, authorize, bundle_entry, db, kinds_yielding, read_audits, resources_of, FhirResult, Visible,
     FHIR_JSON,
@@ -94,10 +94,12 @@ pub fn parse(resource_type: &str, query: &str, allowed: &[&str]) -> FhirResult<S
                     return Err(bad_request("give patient (or subject) once"));
                 }
             }
-            "date" if allowed.contains(&"date") => p.dates.push(
-                parse_date_param(&value)
-                    .ok_or_else(|| bad_request(format!("date {value:?}: expected [eq|ge|le|gt|lt]YYYY-MM-DD")))?,
-            ),
+            "date" if allowed.contains(&"date") => {
+                let (prefix, day) = parse_date_param(&value)
+                    .ok_or_else(|| bad_request(format!("date {value:?}: expected [eq|ge|le|gt|lt]YYYY-MM-DD")))?;
+                phr_core::dates::check(day).map_err(|e| bad_element("date", e))?;
+                p.dates.push((prefix, day));
+            }
             "code" if allowed.contains(&"code") => p.codes.extend(value.split(',').map(str::to_owned)),
             "category" if allowed.contains(&"category") => p.categories.extend(value.split(',').map(str::to_owned)),
             other => {

@@ -7,7 +7,8 @@
 //!    the group); a malformed resource is 400 naming the element, an unknown code 422;
 //! 2. the body is validated by phr-core (422 naming each item and its range);
 //! 3. a usable grant of the family must allow *writing* that kind, subject and date
-//!    (403 otherwise; a subject the organization cannot see at all is 404);
+//!    (403 otherwise; a subject the organization cannot see at all is 404); a refusal
+//!    is audited `fhir_write` `denied` in the family's log, without the refused content;
 //! 4. a new data key seals a one-version history (stamped with the server clock and
 //!    the device id `org:<organization>`); the key is wrapped to the account's HPKE
 //!    public key (for the family's devices) and under the grant key (so the clinic
@@ -159,6 +160,9 @@ fn prepare(
             Err(r) => reason = reason.max(Some(r)),
         }
     }
+    // Refused: audited in the family's log (the organization already sees this patient, so
+    // naming the family leaks nothing), without anything of the refused resource.
+    crate::audit::append_denied(conn, &account, &org.actor(), "fhir_write", None)?;
     let why = reason.map_or("no consent covers this".to_owned(), |r| r.to_string());
     Err(ApiError::Forbidden(format!("writing this {kind} record is not allowed: {why}")).into())
 }
@@ -476,7 +480,15 @@ pub async fn update(
             .iter()
             .enumerate()
             .find_map(|(i, g)| crate::consent::access::open_record(conn, g, record_id).transpose().map(|r| (i, r)));
-        let Some((grant_index, opened)) = opened else { return Err(not_found()) };
+        let Some((grant_index, opened)) = opened else {
+            // Not open to this organization: audited in the family it belongs to, if that family
+            // gave the organization a grant (as a read of it would be); the answer stays 404.
+            let granting = super::granting_accounts(conn, &org.organization_id)?;
+            if let Some(account) = super::read::owner_among(conn, record_id, &granting)? {
+                crate::audit::append_denied(conn, &account, &org.actor(), "fhir_write", None)?;
+            }
+            return Err(not_found());
+        };
         let opened = opened?;
         let grant = &visible.grants[grant_index];
         let account = grant.account_id.clone();
@@ -533,6 +545,7 @@ pub async fn update(
                     .is_ok()
         });
         if !allowed {
+            crate::audit::append_denied(conn, &account, &org.actor(), "fhir_write", None)?;
             return Err(ApiError::Forbidden(format!("writing this {kind} record is not allowed")).into());
         }
         let device: String = format!("org:{}", org.organization_id).chars().take(DeviceId::MAX_CHARS).collect();

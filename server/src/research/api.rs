@@ -72,6 +72,7 @@ fn parse_request(query: &str, k: usize, request_url: String) -> Result<ExportReq
                 let at = DateTime::parse_from_rfc3339(&value).map_err(|_| {
                     ApiError::BadRequest(format!("_since: {value:?} is not an instant like 2026-01-01T00:00:00Z"))
                 })?;
+                phr_core::dates::check_instant(&at).map_err(|e| ApiError::BadRequest(format!("_since: {e}")))?;
                 since_ms = Some(at.timestamp_millis());
             }
             "_outputFormat" => {

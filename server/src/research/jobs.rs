@@ -492,7 +492,7 @@ struct PartFile {
 impl PartFile {
     fn create(dir: &Path, name: String) -> Result<PartFile, JobError> {
         let part = dir.join(format!("{name}.part"));
-        let file = File::create(&part)?;
+        let file = crate::files::create_private_file(&part)?;
         Ok(PartFile { name, part, out: BufWriter::with_capacity(256 * 1024, file), count: 0 })
     }
 
@@ -515,7 +515,7 @@ fn export(
 ) -> Result<StoredManifest, JobError> {
     let now = Utc::now();
     let dir = service.dir(export_id);
-    fs::create_dir_all(&dir)?;
+    crate::files::create_private_dir(&dir)?;
     let pseudo =
         Pseudonymizer::random().map_err(|_| JobError::Failed("no randomness for the extract secret".into()))?;
     let families = research_families(conn, keys, organization_id, now)?;

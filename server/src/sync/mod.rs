@@ -74,6 +74,9 @@ fn check_change(i: usize, change: &Change, seen: &mut HashSet<uuid::Uuid>, probl
     if change.base_version > i64::MAX as u64 {
         problem("base_version", "is out of range".into());
     }
+    if let Some(Err(e)) = change.effective_date.map(phr_core::dates::check) {
+        problem("effective_date", e.to_string());
+    }
     if !change.kind.subjects().admits(&change.subject) {
         problem("subject", format!("{} records cannot be about {}", change.kind, change.subject));
     }
