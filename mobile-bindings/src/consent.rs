@@ -102,6 +102,10 @@ pub struct AuditEntry {
     pub grant_id: Option<String>,
     pub record_ids: Vec<String>,
     pub outcome: String,
+    /// A repeated event the server writes once per so many occurrences (e.g.
+    /// `key_backup_fetched`: the 1st, 2nd, 4th, 8th… of each hour): the count
+    /// so far in its hour. `None` for ordinary events.
+    pub occurrences: Option<u64>,
 }
 
 fn invalid_all(issues: Vec<FieldIssue>) -> PhrError {
@@ -396,6 +400,7 @@ impl PhrClient {
                 grant_id: e.grant_id,
                 record_ids: e.record_ids,
                 outcome: e.outcome,
+                occurrences: e.occurrences,
             }));
             if !page.more || page.next_cursor <= cursor {
                 return Ok(entries);

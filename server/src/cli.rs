@@ -14,7 +14,7 @@ use clap::Parser;
 use tokio::signal::unix::{signal, SignalKind};
 use tracing_subscriber::EnvFilter;
 
-use crate::auth::{RateLimiter, TokenService};
+use crate::auth::{AuthLimiter, RateLimiter, TokenService};
 use crate::config::{
     AuditCommand, Cli, Command, Config, LogFormat, OrgAddArgs, OrgCommand, OrgDisableArgs, OrgListArgs, StorageArgs,
 };
@@ -181,7 +181,8 @@ pub fn prepare(config: &Config) -> Result<AppState, ServerError> {
         keys: Arc::new(keys),
         tokens: Arc::new(tokens),
         rate_limiter: Arc::new(RateLimiter::new(limits.rate_limit_per_device, limits.rate_limit_burst)),
-        auth_limiter: Arc::new(RateLimiter::new(limits.auth_rate_limit, limits.auth_rate_burst)),
+        auth_limiter: Arc::new(AuthLimiter::new(limits.auth_rate_limit, limits.auth_rate_burst)),
+        audit_repeats: Arc::new(crate::audit::Repeats::new(std::time::Duration::from_secs(3600))),
         limits,
         public_base_url: Arc::new(public_base_url),
         instance_id,

@@ -229,10 +229,13 @@ pub struct Limits {
     /// Burst of requests a device may make at once.
     #[arg(long, env = "PHR_RATE_LIMIT_BURST", default_value_t = 200.0)]
     pub rate_limit_burst: f64,
-    /// Average sign-in/refresh/join attempts per second per account (0 = unlimited).
+    /// Unauthenticated endpoints (sign-in, refresh, join, recovery), average
+    /// per second (0 = unlimited): refused attempts per source address; work
+    /// for a known device or account per subject and address; wrong pairing
+    /// codes and recovery nonces per account at 10× (`auth::limits`).
     #[arg(long, env = "PHR_AUTH_RATE_LIMIT", default_value_t = 1.0)]
     pub auth_rate_limit: f64,
-    /// Burst of sign-in/refresh/join attempts per account.
+    /// Burst of the unauthenticated-endpoint limits (see `--auth-rate-limit`).
     #[arg(long, env = "PHR_AUTH_RATE_BURST", default_value_t = 20.0)]
     pub auth_rate_burst: f64,
     /// Research extracts: the smallest equivalence class over the quasi-identifiers (k).

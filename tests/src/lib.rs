@@ -264,3 +264,33 @@ pub fn json_response(resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("status {status}: body is not JSON ({e}): {text}"));
     (status, json)
 }
+
+/// POSTs a JSON body over a fresh connection whose local end is bound to
+/// `source` (any of 127.0.0.0/8 is loopback on Linux), so a test can play a
+/// client at another address than the others (the server sees it as the
+/// connection's peer). Returns the status code. `base_url` is `http://IP:PORT`.
+pub fn post_json_from(source: std::net::Ipv4Addr, base_url: &str, path: &str, body: &str) -> u16 {
+    use std::io::{Read, Write};
+    use std::net::SocketAddr;
+
+    let server: SocketAddr = base_url.trim_start_matches("http://").parse().expect("http://IP:PORT base URL");
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    socket.bind(&SocketAddr::new(source.into(), 0).into()).unwrap_or_else(|e| panic!("bind {source}: {e}"));
+    socket.connect(&server.into()).unwrap_or_else(|e| panic!("connect {server} from {source}: {e}"));
+    let mut stream: std::net::TcpStream = socket.into();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("read timeout");
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {server}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write request");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).expect("read response");
+    let answer = String::from_utf8_lossy(&answer);
+    answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no HTTP status in {answer:?}"))
+}

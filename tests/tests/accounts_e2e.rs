@@ -3,6 +3,8 @@
 //! and refresh tokens, pairing, the device list, device removal, and account
 //! erasure checked table by table in the database itself.
 
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -518,6 +520,173 @@ fn deleting_an_account_erases_every_row_of_it_in_every_table_and_keeps_other_acc
         b1.pull();
         assert_eq!(b1.records.len(), before);
         assert_eq!(b1.call("GET", "/accounts/v1", None).0, 200);
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+fn codes_issued_by(inspector: &Inspector, account: &str, device: &str) -> i64 {
+    pairing_codes::table
+        .filter(pairing_codes::account_id.eq(account))
+        .filter(pairing_codes::created_by.eq(device))
+        .count()
+        .get_result(&mut *inspector.conn())
+        .unwrap()
+}
+
+phr_tests::backend_test! {
+    /// A stolen phone's pairing code dies with the phone: removing the device
+    /// removes the codes it issued, `join` refuses them (and any code whose
+    /// issuer is gone) with a 401, and no device is added.
+    fn a_removed_device_cannot_redeem_its_pairing_codes(db) {
+        let (_dir, server) = start(&db, &[]);
+        let inspector = Inspector::open(&db);
+        let first = Device::create_account(&server.base_url, "Mother's phone");
+        let stolen = pair(&first, "Stolen phone");
+        let code = stolen.pairing_code();
+        assert_eq!(codes_issued_by(&inspector, &first.account_id, &stolen.device_id), 1);
+
+        let (status, body) = first.call("DELETE", &format!("/accounts/v1/devices/{}", stolen.device_id), None);
+        assert_eq!(status, 204, "{body}");
+        assert_eq!(codes_issued_by(&inspector, &first.account_id, &stolen.device_id), 0, "its codes went with it");
+        let devices = device_count(&inspector, &first.account_id);
+        let detail = post_json(&server.url("/accounts/v1/join"), None, &join_body(&first.account_id, &code)).problem(401);
+        assert!(detail.contains("pairing code"), "{detail}");
+        assert_eq!(device_count(&inspector, &first.account_id), devices, "the thief is not a device again");
+
+        // A code row whose issuer no longer exists (left behind by anything) is refused as well.
+        let orphan = "7K2M9-QX4TB";
+        diesel::insert_into(pairing_codes::table)
+            .values((
+                pairing_codes::account_id.eq(&first.account_id),
+                pairing_codes::code_hash.eq(sha256_hex("7K2M9QX4TB")),
+                pairing_codes::created_by.eq(Uuid::now_v7().to_string()),
+                pairing_codes::expires_at.eq(now_ms() + 600_000),
+                pairing_codes::used_at.eq(None::<i64>),
+            ))
+            .execute(&mut *inspector.conn())
+            .unwrap();
+        post_json(&server.url("/accounts/v1/join"), None, &join_body(&first.account_id, orphan)).problem(401);
+        assert_eq!(device_count(&inspector, &first.account_id), devices);
+
+        // Codes of a device still in the family keep working.
+        let tablet = pair(&first, "Tablet");
+        assert_eq!(device_count(&inspector, &first.account_id), devices + 1);
+        assert_eq!(list_names(&tablet), ["Mother's phone", "Tablet"]);
+    }
+}
+
+/// The account id written in every way that names the same UUID.
+fn spellings(account_id: &str) -> Vec<String> {
+    let id = Uuid::parse_str(account_id).unwrap();
+    vec![
+        id.hyphenated().to_string(),
+        id.hyphenated().to_string().to_uppercase(),
+        id.simple().to_string(),
+        id.braced().to_string(),
+        id.urn().to_string(),
+    ]
+}
+
+phr_tests::backend_test! {
+    /// Someone who knows only the account id floods challenge, session,
+    /// refresh and join from another address (127.0.0.2), with random device
+    /// ids and every spelling of the account id: he is answered 429, and
+    /// meanwhile the real device signs in (challenge + session) and refreshes
+    /// normally, round after round.
+    fn a_flood_with_random_device_ids_slows_the_attacker_and_not_the_family(db) {
+        let (_dir, server) = start(&db, &[]);
+        let mut real = Device::create_account(&server.base_url, "Mother's phone");
+        let attacker = Ipv4Addr::new(127, 0, 0, 2);
+        let names = spellings(&real.account_id);
+        let mut statuses: BTreeMap<u16, usize> = BTreeMap::new();
+        let flood_started = std::time::Instant::now();
+        for round in 0..6 {
+            for i in 0..50 {
+                let account = &names[(round + i) % names.len()];
+                let device = Uuid::new_v4().to_string();
+                let (path, body) = match i % 4 {
+                    0 => ("/auth/v1/challenge", json!({"account_id": account, "device_id": device}).to_string()),
+                    1 => (
+                        "/auth/v1/session",
+                        json!({
+                            "account_id": account,
+                            "device_id": device,
+                            "challenge_id": Uuid::new_v4(),
+                            "signature": STANDARD.encode([7u8; 64]),
+                        })
+                        .to_string(),
+                    ),
+                    2 => ("/auth/v1/refresh", refresh_body(&format!("{account}.{}", "A".repeat(43)))),
+                    _ => ("/accounts/v1/join", join_body(account, "ABCDE-FGHJK")),
+                };
+                *statuses.entry(phr_tests::post_json_from(attacker, &server.base_url, path, &body)).or_default() += 1;
+            }
+            real.sign_in().unwrap_or_else(|e| panic!("round {round}: the real device cannot sign in: {e}"));
+            real.refresh().unwrap_or_else(|e| panic!("round {round}: the real device cannot refresh: {e:?}"));
+            let (status, body) = real.call("GET", "/accounts/v1", None);
+            assert_eq!(status, 200, "round {round}: {body}");
+        }
+        assert!(statuses.keys().all(|s| [401, 429].contains(s)), "only refusals: {statuses:?}");
+        // His address gets the default budget (burst 20, 1 per second) of refusals, and no more.
+        let refused_in_full = statuses.get(&401).copied().unwrap_or(0);
+        let budget = 20 + flood_started.elapsed().as_secs() as usize + 1;
+        assert!(refused_in_full <= budget, "the attacker is slowed down: {statuses:?} in {:?}", flood_started.elapsed());
+        assert_eq!(refused_in_full + statuses.get(&429).copied().unwrap_or(0), 300);
+        // His made-up sessions reach the family's audit log only as counted entries (1st, 2nd, 4th…).
+        let denied: Vec<Option<u64>> = real
+            .audit_events()
+            .iter()
+            .filter(|e| e["action"] == "sign_in" && e["outcome"] == "denied")
+            .map(|e| e["occurrences"].as_u64())
+            .collect();
+        let powers: Vec<Option<u64>> = (0..denied.len() as u32).map(|i| Some(1 << i)).collect();
+        assert!(!denied.is_empty() && denied == powers, "{denied:?}");
+    }
+}
+
+fn put_key_backup(dev: &Device) {
+    let backup = json!({
+        "kdf": phr_core::sync::protocol::KEY_BACKUP_KDF,
+        "iterations": phr_core::sync::protocol::KEY_BACKUP_MIN_ITERATIONS,
+        "salt": STANDARD.encode([1u8; 16]),
+        "sealed_key": STANDARD.encode([2u8; 60]),
+    });
+    let resp = phr_tests::http()
+        .put(&format!("{}/accounts/v1/key-backup", dev.server))
+        .header("Authorization", &format!("Bearer {}", dev.access_token))
+        .send_json(&backup)
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 204);
+}
+
+/// The `occurrences` of the account's audit events with `action`, oldest first.
+fn occurrences(dev: &Device, action: &str) -> Vec<Option<u64>> {
+    dev.audit_events().iter().filter(|e| e["action"] == action).map(|e| e["occurrences"].as_u64()).collect()
+}
+
+phr_tests::backend_test! {
+    /// Repeated fetches of the sealed key backup (the account id spelled in
+    /// any way) do not write one audit event each: within a window the 1st,
+    /// 2nd, 4th, 8th, 16th… fetch is recorded, each event carrying the count
+    /// so far; the audit chain still verifies.
+    fn repeated_recovery_fetches_are_audited_as_counted_events_not_one_each(db) {
+        let (_dir, server) = start(&db, &["--auth-rate-burst", "100"]);
+        let inspector = Inspector::open(&db);
+        let dev = Device::create_account(&server.base_url, "Mother's phone");
+        put_key_backup(&dev);
+        let names = spellings(&dev.account_id);
+        let url = server.url("/accounts/v1/recovery/key-backup");
+        for i in 0..20 {
+            let reply = post_json(&url, None, &json!({ "account_id": names[i % names.len()] }).to_string());
+            assert_eq!(reply.status, 200, "fetch #{i}: {reply:?}");
+        }
+        assert_eq!(occurrences(&dev, "key_backup_fetched"), [Some(1), Some(2), Some(4), Some(8), Some(16)]);
+        assert!(occurrences(&dev, "key_backup_stored").iter().all(Option::is_none), "ordinary events carry no count");
+        assert_eq!(inspector.count_rows("audit_events", &dev.account_id), dev.audit_events().len() as i64);
+        phr_server::audit::verify_account(&mut inspector.conn(), &dev.account_id).expect("the chain verifies");
     }
 }
 

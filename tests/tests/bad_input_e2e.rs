@@ -358,24 +358,29 @@ fn requests_over_the_device_rate_limit_get_429_and_store_nothing() {
 }
 
 #[test]
-fn sign_in_attempts_over_the_account_rate_limit_get_429() {
+fn sign_in_challenges_and_refreshes_of_a_device_over_the_rate_limit_get_429() {
     const BURST: usize = 4;
     for db in TestDatabase::all() {
         let (_dir, server) = start(&db, &["--auth-rate-limit", "0.01", "--auth-rate-burst", &BURST.to_string()]);
         let inspector = Inspector::open(&db);
-        // Creating the account signs in: a challenge and a session.
-        let dev = Device::create_account(&server.base_url, "Mother's phone");
+        // Creating the account signs in: one challenge.
+        let mut dev = Device::create_account(&server.base_url, "Mother's phone");
         let body = json!({"account_id": dev.account_id, "device_id": dev.device_id}).to_string();
-        for _ in 0..BURST - 2 {
+        for _ in 0..BURST - 1 {
             assert_eq!(post_json(&server.url("/auth/v1/challenge"), None, &body).status, 200);
         }
         let challenges = inspector.count_rows("auth_challenges", &dev.account_id);
         let detail = post_json(&server.url("/auth/v1/challenge"), None, &body).problem(429);
         assert!(detail.contains("rate limit"), "{detail}");
+        assert_eq!(inspector.count_rows("auth_challenges", &dev.account_id), challenges);
+        // Refreshes of the device, likewise.
+        for _ in 0..BURST {
+            dev.refresh().unwrap();
+        }
+        let tokens = inspector.count_rows("refresh_tokens", &dev.account_id);
         post_json(&server.url("/auth/v1/refresh"), None, &json!({"refresh_token": dev.refresh_token}).to_string())
             .problem(429);
-        assert_eq!(inspector.count_rows("auth_challenges", &dev.account_id), challenges);
-        assert_eq!(inspector.count_rows("refresh_tokens", &dev.account_id), 1, "no new session");
+        assert_eq!(inspector.count_rows("refresh_tokens", &dev.account_id), tokens, "no new session");
         // Signed-in requests are limited separately.
         assert_eq!(dev.call("GET", "/accounts/v1", None).0, 200);
     }
@@ -1104,7 +1109,7 @@ fn recovery_enrolments_that_are_malformed_or_invalid_are_4xx_and_neither_add_a_d
 #[test]
 fn wrong_recovery_nonces_and_forged_reused_expired_or_foreign_challenges_are_401_audited_as_denied_and_add_no_device() {
     for db in TestDatabase::all() {
-        // Every attempt here reaches the per-account recovery limiter.
+        // Every attempt here reaches the recovery limits (per address and account).
         let (_dir, server) = start(&db, &["--auth-rate-burst", "1000"]);
         let inspector = Inspector::open(&db);
         let dev = Device::create_account(&server.base_url, "Mother's phone");

@@ -402,6 +402,11 @@ pub struct AuditEventInfo {
     pub grant_id: Option<String>,
     pub record_ids: Vec<String>,
     pub outcome: String,
+    /// A repeated event written once per so many occurrences (e.g.
+    /// `key_backup_fetched`): how many there had been in its window (the
+    /// server writes the 1st, 2nd, 4th, 8th… of each hour). Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occurrences: Option<u64>,
     pub hash: String,
 }
 

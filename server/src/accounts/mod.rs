@@ -11,12 +11,15 @@
 //! | `POST /accounts/v1/pairing-codes` | device | a single-use code (10 min) for a new device |
 //! | `POST /accounts/v1/join` | pairing code | add a device |
 //! | `GET /accounts/v1`, `GET /accounts/v1/devices` | device | account and device list |
-//! | `DELETE /accounts/v1/devices/{id}` | device | remove a device: its tokens stop working at once |
+//! | `DELETE /accounts/v1/devices/{id}` | device | remove a device: its tokens stop working at once, the pairing codes it issued are void |
 //! | `DELETE /accounts/v1` | device | erase every row of the account, keeping only a tombstone ([`store::tombstone_account`]) |
 //! | `PUT /accounts/v1/key-backup` | device | store the passphrase-sealed account key ([`recovery`]) |
 //! | `POST /accounts/v1/recovery/key-backup` | – | a new phone fetches the sealed backup |
 //! | `POST /accounts/v1/recovery/challenge` | – | a nonce HPKE-sealed to the account's public key |
 //! | `POST /accounts/v1/recovery/enrol` | opened nonce | a phone holding the account key enrols as a device |
+//!
+//! The unauthenticated endpoints are limited so that knowing ids lets an
+//! attacker slow down only himself: see [`crate::auth::limits`].
 
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use phr_core::sync::protocol::{
@@ -60,6 +63,14 @@ pub fn parse_id(field: &str, value: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(value).map_err(|_| ApiError::BadRequest(format!("{field} must be a UUID")))
 }
 
+/// An id in its one canonical spelling (hyphenated lower case), however the
+/// client wrote it (upper case, no hyphens, in braces, `urn:uuid:`): what
+/// every bucket key and database lookup uses. A 400 naming the field if it is
+/// not a UUID.
+pub fn canonical_id(field: &str, value: &str) -> Result<String, ApiError> {
+    Ok(parse_id(field, value)?.hyphenated().to_string())
+}
+
 fn check_new_device(device: &NewDevice) -> Result<(), ApiError> {
     let mut problems = Vec::new();
     if device.public_key.len() != 32 {
@@ -89,7 +100,7 @@ async fn create_account(
 ) -> Result<HttpResponse, ApiError> {
     // Account creation is unauthenticated: limit it per client address (the
     // connection's peer; behind a proxy, the proxy should limit as well).
-    let peer = http.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    let peer = crate::auth::limits::source_key(http.peer_addr().map(|a| a.ip()));
     state.auth_limiter.check(&format!("create-account:{peer}"))?;
     let req = body.into_inner();
     if req.account_public_key.len() != 32 {
@@ -118,11 +129,28 @@ async fn create_account(
 }
 
 #[post("/auth/v1/challenge")]
-async fn challenge(state: web::Data<AppState>, body: web::Json<ChallengeRequest>) -> Result<HttpResponse, ApiError> {
+async fn challenge(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    body: web::Json<ChallengeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let gate = state.auth_limiter.admit(&http)?;
     let req = body.into_inner();
-    parse_id("account_id", &req.account_id)?;
-    parse_id("device_id", &req.device_id)?;
-    state.auth_limiter.check(&req.account_id)?;
+    let account_id = canonical_id("account_id", &req.account_id).map_err(|e| gate.refused(e))?;
+    let device_id = canonical_id("device_id", &req.device_id).map_err(|e| gate.refused(e))?;
+    // The cheap check first: a made-up device costs the asking address, never
+    // the family. (A device of an erased account is known too: see below.)
+    let (acc, dev) = (account_id.clone(), device_id.clone());
+    let known = state
+        .db(move |conn| {
+            Ok(store::device_exists(conn, &acc, &dev)?
+                || store::tombstone_device(conn, &acc, &dev, now_ms())?.is_some())
+        })
+        .await?;
+    if !known {
+        return Err(gate.refused(unknown_device()));
+    }
+    gate.known(&format!("challenge:{account_id}/{device_id}"))?;
     let challenge_id = Uuid::new_v4().to_string();
     let nonce = ring_random(32)?;
     let expires_at = now_ms() + CHALLENGE_TTL_MS;
@@ -131,100 +159,107 @@ async fn challenge(state: web::Data<AppState>, body: web::Json<ChallengeRequest>
         .db(move |conn| {
             write_transaction(conn, |conn| {
                 let now = now_ms();
-                if store::device_exists(conn, &req.account_id, &req.device_id)? {
-                    store::insert_challenge(conn, &req.account_id, &cid, &req.device_id, &n, expires_at, now)?;
+                // Again inside the transaction: the device may have been removed meanwhile.
+                if store::device_exists(conn, &account_id, &device_id)? {
+                    store::insert_challenge(conn, &account_id, &cid, &device_id, &n, expires_at, now)?;
                     return Ok(());
                 }
                 // A device of an erased account gets a challenge as it did before the
                 // erasure (so this answer tells nobody the account is gone); only a
                 // signature with its device key turns into 410 at /auth/v1/session.
-                if store::set_tombstone_challenge(conn, &req.account_id, &req.device_id, &cid, &n, expires_at, now)? {
+                if store::set_tombstone_challenge(conn, &account_id, &device_id, &cid, &n, expires_at, now)? {
                     return Ok(());
                 }
-                Err(ApiError::Unauthorized("unknown account or device".into()))
+                Err(unknown_device())
             })
         })
-        .await?;
+        .await
+        .map_err(|e| gate.refused(e))?;
     Ok(HttpResponse::Ok().json(ChallengeResponse { challenge_id, nonce, expires_at }))
 }
 
+fn unknown_device() -> ApiError {
+    ApiError::Unauthorized("unknown account or device".into())
+}
+
 #[post("/auth/v1/session")]
-async fn session(state: web::Data<AppState>, body: web::Json<SessionRequest>) -> Result<HttpResponse, ApiError> {
+async fn session(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    body: web::Json<SessionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let gate = state.auth_limiter.admit(&http)?;
     let req = body.into_inner();
-    parse_id("account_id", &req.account_id)?;
-    parse_id("device_id", &req.device_id)?;
-    parse_id("challenge_id", &req.challenge_id)?;
-    state.auth_limiter.check(&req.account_id)?;
-    let refresh_token = tokens::new_refresh_token(&req.account_id)?;
+    let account_id = canonical_id("account_id", &req.account_id).map_err(|e| gate.refused(e))?;
+    let device_id = canonical_id("device_id", &req.device_id).map_err(|e| gate.refused(e))?;
+    let challenge_id = canonical_id("challenge_id", &req.challenge_id).map_err(|e| gate.refused(e))?;
+    let signature = req.signature;
+    let refresh_token = tokens::new_refresh_token(&account_id)?;
     let refresh_hash = tokens::secret_hash(&refresh_token);
-    let (acc, dev) = (req.account_id.clone(), req.device_id.clone());
+    let (acc, dev) = (account_id.clone(), device_id.clone());
+    let repeats = state.audit_repeats.clone();
     // Verify and record in one transaction; the outcome (and its audit entry) commits either way.
     let verified = state
         .db(move |conn| {
             write_transaction(conn, |conn| {
                 let now = now_ms();
-                let denied = |conn: &mut crate::db::DbConnection,
-                              why: &str|
-                 -> Result<Result<(), ApiError>, ApiError> {
-                    let actor = format!("device:{}", req.device_id);
-                    if store::account(conn, &req.account_id)?.is_some() {
-                        audit::append(conn, &req.account_id, now, &NewAuditEvent::new(&actor, "sign_in", "denied"))?;
-                    }
-                    Ok(Err(ApiError::Unauthorized(why.to_owned())))
-                };
+                // Anyone who knows the account id can cause denials: they are
+                // written as counted events (1st, 2nd, 4th… of the hour), not one each.
+                let denied =
+                    |conn: &mut crate::db::DbConnection, why: &str| -> Result<Result<(), ApiError>, ApiError> {
+                        let actor = format!("device:{device_id}");
+                        if store::account(conn, &account_id)?.is_some() {
+                            if let Some(count) = repeats.occurrence(&account_id, "sign_in denied", now) {
+                                let event = NewAuditEvent::new(&actor, "sign_in", "denied").occurrences(count);
+                                audit::append(conn, &account_id, now, &event)?;
+                            }
+                        }
+                        Ok(Err(ApiError::Unauthorized(why.to_owned())))
+                    };
                 let Some((challenge_device, nonce, expires_at)) =
-                    store::take_challenge(conn, &req.account_id, &req.challenge_id)?
+                    store::take_challenge(conn, &account_id, &challenge_id)?
                 else {
                     // A device of an erased account that signed its challenge is told so.
                     if let Some((public_key, nonce)) =
-                        store::take_tombstone_challenge(conn, &req.account_id, &req.device_id, &req.challenge_id, now)?
+                        store::take_tombstone_challenge(conn, &account_id, &device_id, &challenge_id, now)?
                     {
-                        let message = phr_core::sync::protocol::sign_in_message(
-                            &req.account_id,
-                            &req.device_id,
-                            &req.challenge_id,
-                            &nonce,
-                        );
-                        if UnparsedPublicKey::new(&ED25519, &public_key).verify(&message, &req.signature).is_ok() {
+                        let message =
+                            phr_core::sync::protocol::sign_in_message(&account_id, &device_id, &challenge_id, &nonce);
+                        if UnparsedPublicKey::new(&ED25519, &public_key).verify(&message, &signature).is_ok() {
                             return Ok(Err(ApiError::AccountDeleted));
                         }
                     }
                     return denied(conn, "unknown or already used challenge");
                 };
-                if challenge_device != req.device_id {
+                if challenge_device != device_id {
                     return denied(conn, "the challenge was issued to another device");
                 }
                 if expires_at < now {
                     return denied(conn, "the challenge has expired; ask for a new one");
                 }
-                let Some(device) = store::device(conn, &req.account_id, &req.device_id)? else {
+                let Some(device) = store::device(conn, &account_id, &device_id)? else {
                     return denied(conn, "unknown account or device");
                 };
-                let message = phr_core::sync::protocol::sign_in_message(
-                    &req.account_id,
-                    &req.device_id,
-                    &req.challenge_id,
-                    &nonce,
-                );
-                if UnparsedPublicKey::new(&ED25519, &device.public_key).verify(&message, &req.signature).is_err() {
+                let message = phr_core::sync::protocol::sign_in_message(&account_id, &device_id, &challenge_id, &nonce);
+                if UnparsedPublicKey::new(&ED25519, &device.public_key).verify(&message, &signature).is_err() {
                     return denied(conn, "the signature does not verify with this device's key");
                 }
                 store::insert_refresh_token(
                     conn,
-                    &req.account_id,
+                    &account_id,
                     &refresh_hash,
-                    &req.device_id,
+                    &device_id,
                     now,
                     now + REFRESH_TOKEN_TTL_MS,
                 )?;
-                store::touch_device(conn, &req.account_id, &req.device_id, now)?;
-                let actor = format!("device:{}", req.device_id);
-                audit::append(conn, &req.account_id, now, &NewAuditEvent::new(&actor, "sign_in", "success"))?;
+                store::touch_device(conn, &account_id, &device_id, now)?;
+                let actor = format!("device:{device_id}");
+                audit::append(conn, &account_id, now, &NewAuditEvent::new(&actor, "sign_in", "success"))?;
                 Ok(Ok(()))
             })
         })
         .await?;
-    verified?;
+    verified.map_err(|e| gate.refused(e))?;
     let (access_token, _) = state.tokens.issue(&acc, &dev, now_ms() / 1000)?;
     Ok(HttpResponse::Ok().json(TokenResponse {
         access_token,
@@ -235,13 +270,34 @@ async fn session(state: web::Data<AppState>, body: web::Json<SessionRequest>) ->
 }
 
 #[post("/auth/v1/refresh")]
-async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
+async fn refresh(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    body: web::Json<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let gate = state.auth_limiter.admit(&http)?;
     let req = body.into_inner();
+    let invalid = || ApiError::Unauthorized("invalid refresh token".into());
     let account_id = tokens::refresh_token_account(&req.refresh_token)
-        .ok_or_else(|| ApiError::Unauthorized("invalid refresh token".into()))?
-        .to_owned();
-    state.auth_limiter.check(&account_id)?;
+        .ok_or_else(invalid)
+        .and_then(|acc| canonical_id("refresh_token", acc).map_err(|_| invalid()))
+        .map_err(|e| gate.refused(e))?;
     let old_hash = tokens::secret_hash(&req.refresh_token);
+    // The cheap check first: only a token the server issued is limited per
+    // device; one of an erased account is told so (410), any other refused.
+    let (acc, hash) = (account_id.clone(), old_hash.clone());
+    let issued = state
+        .db(move |conn| {
+            let now = now_ms();
+            match store::refresh_token(conn, &acc, &hash)? {
+                Some((device_id, _, _)) => Ok(Ok(device_id)),
+                None if store::tombstone_refresh_token(conn, &acc, &hash, now)? => Ok(Err(ApiError::AccountDeleted)),
+                None => Ok(Err(invalid())),
+            }
+        })
+        .await?;
+    let device_id = issued.map_err(|e| gate.refused(e))?;
+    gate.known(&format!("refresh:{account_id}/{device_id}"))?;
     let new_token = tokens::new_refresh_token(&account_id)?;
     let new_hash = tokens::secret_hash(&new_token);
     let acc = account_id.clone();
@@ -276,7 +332,7 @@ async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>) ->
             })
         })
         .await?;
-    let device_id = outcome?;
+    let device_id = outcome.map_err(|e| gate.refused(e))?;
     let (access_token, _) = state.tokens.issue(&account_id, &device_id, now_ms() / 1000)?;
     Ok(HttpResponse::Ok().json(TokenResponse {
         access_token,
@@ -312,35 +368,43 @@ async fn pairing_code(state: web::Data<AppState>, device: AuthenticatedDevice) -
 }
 
 #[post("/accounts/v1/join")]
-async fn join(state: web::Data<AppState>, body: web::Json<JoinRequest>) -> Result<HttpResponse, ApiError> {
+async fn join(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    body: web::Json<JoinRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let gate = state.auth_limiter.admit(&http)?;
     let req = body.into_inner();
-    parse_id("account_id", &req.account_id)?;
-    check_new_device(&req.device)?;
-    state.auth_limiter.check(&req.account_id)?;
-    let code = tokens::normalize_pairing_code(&req.pairing_code)
-        .ok_or_else(|| ApiError::Unauthorized("invalid or expired pairing code".into()))?;
+    let account_id = canonical_id("account_id", &req.account_id).map_err(|e| gate.refused(e))?;
+    check_new_device(&req.device).map_err(|e| gate.refused(e))?;
+    let invalid_code = || ApiError::Unauthorized("invalid or expired pairing code".into());
+    let code =
+        tokens::normalize_pairing_code(&req.pairing_code).ok_or_else(invalid_code).map_err(|e| gate.refused(e))?;
+    gate.may_guess(&account_id)?;
     let hash = tokens::secret_hash(&code);
     let device_id = Uuid::now_v7().to_string();
-    let dev = device_id.clone();
+    let (acc, dev) = (account_id.clone(), device_id.clone());
     state
         .db(move |conn| {
             write_transaction(conn, |conn| {
                 let now = now_ms();
-                if !store::redeem_pairing_code(conn, &req.account_id, &hash, now)? {
-                    return Err(ApiError::Unauthorized("invalid or expired pairing code".into()));
+                // Only an unused, unexpired code whose issuing device is still in the family.
+                if !store::redeem_pairing_code(conn, &acc, &hash, now)? {
+                    return Err(invalid_code());
                 }
-                if store::devices_of(conn, &req.account_id)?.len() >= MAX_DEVICES_PER_ACCOUNT {
+                if store::devices_of(conn, &acc)?.len() >= MAX_DEVICES_PER_ACCOUNT {
                     return Err(ApiError::Conflict(format!(
                         "an account can have at most {MAX_DEVICES_PER_ACCOUNT} devices; remove one first"
                     )));
                 }
-                store::insert_device(conn, &req.account_id, &dev, &req.device.public_key, req.device.name.trim(), now)?;
+                store::insert_device(conn, &acc, &dev, &req.device.public_key, req.device.name.trim(), now)?;
                 let actor = format!("device:{dev}");
-                audit::append(conn, &req.account_id, now, &NewAuditEvent::new(&actor, "device_joined", "success"))?;
+                audit::append(conn, &acc, now, &NewAuditEvent::new(&actor, "device_joined", "success"))?;
                 Ok(())
             })
         })
-        .await?;
+        .await
+        .map_err(|e| gate.refused_guess(&account_id, e))?;
     Ok(HttpResponse::Created().json(JoinResponse { device_id }))
 }
 

@@ -31,15 +31,20 @@
 //!    device. A wrong or reused nonce is a 401 that adds no device.
 //!
 //! Opening the nonce proves possession of the account key without revealing
-//! it. All three endpoints are unauthenticated, so they are rate-limited per
-//! account (the auth limiter) and every outcome is written to the account's
-//! audit log (`key_backup_fetched`, `recovery_challenge_issued`,
-//! `device_recovered` success/denied), which the family can read. Anyone who
+//! it. All three endpoints are unauthenticated, so they are rate-limited
+//! ([`crate::auth::limits`]): refusals (unknown account, no backup, a wrong
+//! nonce) per source address; fetches and challenges per account *and*
+//! address, so one address cannot use up the family's share; wrong nonces
+//! also per account. Every outcome is written to the account's audit log
+//! (`recovery_challenge_issued`, `device_recovered` success/denied), which the
+//! family can read; fetches of the backup, which anyone can repeat, are
+//! written as `key_backup_fetched` at the 1st, 2nd, 4th, 8th… fetch of each
+//! hour with the count so far ([`crate::audit::Repeats`]), not once each. Anyone who
 //! knows an account id can fetch its sealed backup and try passphrases
 //! offline: that is why the KDF is slow and the app refuses passphrases under
 //! 10 characters. Unknown accounts (and accounts without a backup) answer 404.
 
-use actix_web::{post, put, web, HttpResponse};
+use actix_web::{post, put, web, HttpRequest, HttpResponse};
 use phr_core::crypto::{hpke_seal, HpkePublicKey};
 use phr_core::sync::protocol::{
     recovery_challenge_info, JoinResponse, KeyBackupRequest, KeyBackupResponse, RecoveryChallengeResponse,
@@ -47,7 +52,7 @@ use phr_core::sync::protocol::{
 };
 use uuid::Uuid;
 
-use super::{check_new_device, parse_id, ring_random, store, MAX_DEVICES_PER_ACCOUNT};
+use super::{canonical_id, check_new_device, ring_random, store, MAX_DEVICES_PER_ACCOUNT};
 use crate::audit::{self, NewAuditEvent};
 use crate::auth::tokens;
 use crate::auth::AuthenticatedDevice;
@@ -122,32 +127,40 @@ async fn put_key_backup(
 #[post("/accounts/v1/recovery/key-backup")]
 async fn fetch_key_backup(
     state: web::Data<AppState>,
+    http: HttpRequest,
     body: web::Json<RecoveryRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let account_id = parse_id("account_id", &body.account_id)?.to_string();
-    state.auth_limiter.check(&format!("recovery:{account_id}"))?;
+    let gate = state.auth_limiter.admit(&http)?;
+    let account_id = canonical_id("account_id", &body.account_id).map_err(|e| gate.refused(e))?;
+    gate.known(&format!("recovery:{account_id}"))?;
+    let repeats = state.audit_repeats.clone();
     let backup = state
         .db(move |conn| {
             write_transaction(conn, |conn| {
                 let backup = store::key_backup(conn, &account_id)?
                     .ok_or_else(|| ApiError::NotFound("no key backup for this account".into()))?;
-                audit::append(
-                    conn,
-                    &account_id,
-                    now_ms(),
-                    &NewAuditEvent::new(RECOVERY_ACTOR, "key_backup_fetched", "success"),
-                )?;
+                let now = now_ms();
+                if let Some(count) = repeats.occurrence(&account_id, "key_backup_fetched", now) {
+                    let event = NewAuditEvent::new(RECOVERY_ACTOR, "key_backup_fetched", "success").occurrences(count);
+                    audit::append(conn, &account_id, now, &event)?;
+                }
                 Ok::<_, ApiError>(backup)
             })
         })
-        .await?;
+        .await
+        .map_err(|e| gate.refused(e))?;
     Ok(HttpResponse::Ok().json(backup))
 }
 
 #[post("/accounts/v1/recovery/challenge")]
-async fn challenge(state: web::Data<AppState>, body: web::Json<RecoveryRequest>) -> Result<HttpResponse, ApiError> {
-    let account_id = parse_id("account_id", &body.account_id)?.to_string();
-    state.auth_limiter.check(&format!("recovery:{account_id}"))?;
+async fn challenge(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    body: web::Json<RecoveryRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let gate = state.auth_limiter.admit(&http)?;
+    let account_id = canonical_id("account_id", &body.account_id).map_err(|e| gate.refused(e))?;
+    gate.known(&format!("recovery:{account_id}"))?;
     let challenge_id = Uuid::new_v4().to_string();
     let nonce = ring_random(NONCE_BYTES)?;
     let nonce_hash = tokens::secret_hash(&hex::encode(&nonce));
@@ -170,7 +183,8 @@ async fn challenge(state: web::Data<AppState>, body: web::Json<RecoveryRequest>)
                 Ok::<_, ApiError>(account.public_key)
             })
         })
-        .await?;
+        .await
+        .map_err(|e| gate.refused(e))?;
     let public_key = HpkePublicKey::from_bytes(&public_key)
         .map_err(|_| ApiError::Internal("stored account public key is not an X25519 key".into()))?;
     let sealed_nonce = hpke_seal(&public_key, &recovery_challenge_info(&account_id, &challenge_id), &[], &nonce)
@@ -179,16 +193,22 @@ async fn challenge(state: web::Data<AppState>, body: web::Json<RecoveryRequest>)
 }
 
 #[post("/accounts/v1/recovery/enrol")]
-async fn enrol(state: web::Data<AppState>, body: web::Json<RecoveryEnrolRequest>) -> Result<HttpResponse, ApiError> {
+async fn enrol(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    body: web::Json<RecoveryEnrolRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let gate = state.auth_limiter.admit(&http)?;
     let req = body.into_inner();
-    let account_id = parse_id("account_id", &req.account_id)?.to_string();
+    let account_id = canonical_id("account_id", &req.account_id).map_err(|e| gate.refused(e))?;
     // Challenge ids are UUIDs: anything else is a 400 (a NUL in it would fail the PostgreSQL lookup).
-    let challenge_id = parse_id("challenge_id", &req.challenge_id)?.to_string();
-    check_new_device(&req.device)?;
-    state.auth_limiter.check(&format!("recovery:{account_id}"))?;
+    let challenge_id = canonical_id("challenge_id", &req.challenge_id).map_err(|e| gate.refused(e))?;
+    check_new_device(&req.device).map_err(|e| gate.refused(e))?;
+    gate.may_guess(&account_id)?;
     let nonce_hash = tokens::secret_hash(&hex::encode(&req.nonce));
     let device_id = Uuid::now_v7().to_string();
     let dev = device_id.clone();
+    let guessed = account_id.clone();
     let outcome = state
         .db(move |conn| {
             write_transaction(conn, |conn| {
@@ -225,8 +245,9 @@ async fn enrol(state: web::Data<AppState>, body: web::Json<RecoveryEnrolRequest>
                 Ok::<_, ApiError>(Ok(()))
             })
         })
-        .await?;
-    outcome.map_err(|why| ApiError::Unauthorized(why.into()))?;
+        .await
+        .map_err(|e| gate.refused(e))?;
+    outcome.map_err(|why| gate.refused_guess(&guessed, ApiError::Unauthorized(why.into())))?;
     Ok(HttpResponse::Created().json(JoinResponse { device_id }))
 }
 

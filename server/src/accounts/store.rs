@@ -96,8 +96,16 @@ pub fn touch_device(conn: &mut DbConnection, account_id: &str, device_id: &str, 
         .map(|_| ())
 }
 
-/// Removes a device and every credential it holds. Returns false if it was not there.
+/// Removes a device and every credential it holds or issued (refresh
+/// tokens, sign-in challenges, pairing codes: a stolen phone's code must not
+/// outlive the phone). Returns false if it was not there.
 pub fn remove_device(conn: &mut DbConnection, account_id: &str, device_id: &str) -> QueryResult<bool> {
+    diesel::delete(
+        pairing_codes::table
+            .filter(pairing_codes::account_id.eq(account_id))
+            .filter(pairing_codes::created_by.eq(device_id)),
+    )
+    .execute(conn)?;
     diesel::delete(
         refresh_tokens::table
             .filter(refresh_tokens::account_id.eq(account_id))
@@ -238,17 +246,20 @@ pub fn insert_pairing_code(
         .map(|_| ())
 }
 
-/// Marks an unused, unexpired pairing code used. False if there is no such code.
+/// Marks an unused, unexpired pairing code used, if the device that issued
+/// it is still in the account. False if there is no such code.
 pub fn redeem_pairing_code(conn: &mut DbConnection, account_id: &str, code_hash: &str, now: i64) -> QueryResult<bool> {
-    let updated = diesel::update(
-        pairing_codes::table
-            .filter(pairing_codes::account_id.eq(account_id))
-            .filter(pairing_codes::code_hash.eq(code_hash))
-            .filter(pairing_codes::used_at.is_null())
-            .filter(pairing_codes::expires_at.ge(now)),
-    )
-    .set(pairing_codes::used_at.eq(Some(now)))
-    .execute(conn)?;
+    let usable = pairing_codes::table
+        .find((account_id, code_hash))
+        .filter(pairing_codes::used_at.is_null())
+        .filter(pairing_codes::expires_at.ge(now));
+    let Some(issuer) = usable.select(pairing_codes::created_by).first::<String>(conn).optional()? else {
+        return Ok(false);
+    };
+    if !device_exists(conn, account_id, &issuer)? {
+        return Ok(false);
+    }
+    let updated = diesel::update(usable).set(pairing_codes::used_at.eq(Some(now))).execute(conn)?;
     Ok(updated == 1)
 }
 

@@ -56,6 +56,7 @@ pub async fn events(
             grant_id: r.grant_id,
             record_ids: serde_json::from_str(&r.record_ids).unwrap_or_default(),
             outcome: r.outcome,
+            occurrences: r.occurrences.and_then(|n| u64::try_from(n).ok()),
             hash: r.hash,
         })
         .collect();

@@ -8,6 +8,9 @@
 //! [`verify_account`] (`phr-server audit verify`).
 //! Events name ids and outcomes only, never health data.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use diesel::prelude::*;
 use ring::digest::{digest, SHA256};
 use serde::Serialize;
@@ -25,12 +28,15 @@ pub struct NewAuditEvent<'a> {
     pub grant_id: Option<&'a str>,
     pub record_ids: Vec<String>,
     pub outcome: &'a str,
+    /// For a repeated event recorded once per so many occurrences
+    /// ([`Repeats`]): how many there had been in its window.
+    pub occurrences: Option<i64>,
 }
 
 impl<'a> NewAuditEvent<'a> {
     /// An event about the account itself (no grant, no records).
     pub fn new(actor: &'a str, action: &'a str, outcome: &'a str) -> Self {
-        NewAuditEvent { actor, action, grant_id: None, record_ids: Vec::new(), outcome }
+        NewAuditEvent { actor, action, grant_id: None, record_ids: Vec::new(), outcome, occurrences: None }
     }
 
     /// The grant the access went through.
@@ -42,6 +48,12 @@ impl<'a> NewAuditEvent<'a> {
     /// The records touched.
     pub fn records(mut self, record_ids: Vec<String>) -> Self {
         self.record_ids = record_ids;
+        self
+    }
+
+    /// The count of a repeated event (see [`Repeats`]).
+    pub fn occurrences(mut self, count: u64) -> Self {
+        self.occurrences = Some(i64::try_from(count).unwrap_or(i64::MAX));
         self
     }
 }
@@ -57,6 +69,10 @@ struct Hashed<'a> {
     grant_id: Option<&'a str>,
     record_ids: &'a str,
     outcome: &'a str,
+    /// Absent (not `null`) when `None`: events without a count hash exactly
+    /// as they did before the field existed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    occurrences: Option<i64>,
 }
 
 fn event_hash(prev_hash: &str, fields: &Hashed<'_>) -> String {
@@ -89,6 +105,7 @@ pub fn append(conn: &mut DbConnection, account_id: &str, at: i64, event: &NewAud
             grant_id: event.grant_id,
             record_ids: &record_ids,
             outcome: event.outcome,
+            occurrences: event.occurrences,
         },
     );
     diesel::insert_into(audit_events::table)
@@ -103,10 +120,56 @@ pub fn append(conn: &mut DbConnection, account_id: &str, at: i64, event: &NewAud
             audit_events::outcome.eq(event.outcome),
             audit_events::prev_hash.eq(&prev_hash),
             audit_events::hash.eq(&hash),
+            audit_events::occurrences.eq(event.occurrences),
         ))
         .execute(conn)?;
     diesel::update(accounts::table.find(account_id)).set(accounts::audit_head.eq(&hash)).execute(conn)?;
     Ok(seq)
+}
+
+/// Coalesces an event that anyone may cause over and over (a fetch of the
+/// sealed key backup, a denied sign-in: both unauthenticated): per
+/// account, action and window (an hour by default), only the 1st, 2nd, 4th,
+/// 8th… occurrence is written, each carrying the count so far
+/// ([`NewAuditEvent::occurrences`]). The family learns of the first one at
+/// once, a flood adds about log2(n) entries instead of n (at most 22 an hour
+/// for a million requests), and every entry's count is exact.
+///
+/// The counts live in memory, per server process: after a restart (or on
+/// another node) the next occurrence is written again as the 1st. The hash
+/// chain stays append-only: nothing written is ever updated.
+pub struct Repeats {
+    window_ms: i64,
+    /// (account, action) -> (window, occurrences in it).
+    seen: Mutex<HashMap<RepeatKey, (i64, u64)>>,
+}
+
+type RepeatKey = (String, &'static str);
+
+impl Repeats {
+    /// Most (account, action) pairs remembered before past windows are forgotten.
+    const MAX_KEYS: usize = 100_000;
+
+    pub fn new(window: std::time::Duration) -> Repeats {
+        let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX).max(1);
+        Repeats { window_ms, seen: Mutex::new(HashMap::new()) }
+    }
+
+    /// Counts one occurrence of `action` on `account` at `now_ms`; returns the
+    /// count if this occurrence is to be written (a power of two).
+    pub fn occurrence(&self, account: &str, action: &'static str, now_ms: i64) -> Option<u64> {
+        let window = now_ms.div_euclid(self.window_ms);
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.len() >= Self::MAX_KEYS {
+            seen.retain(|_, (w, _)| *w == window);
+        }
+        let entry = seen.entry((account.to_owned(), action)).or_insert((window, 0));
+        if entry.0 != window {
+            *entry = (window, 0);
+        }
+        entry.1 += 1;
+        entry.1.is_power_of_two().then_some(entry.1)
+    }
 }
 
 /// Records a refused access or change as `denied` in `account_id`'s log — the
@@ -144,6 +207,7 @@ pub struct AuditRow {
     pub outcome: String,
     pub prev_hash: String,
     pub hash: String,
+    pub occurrences: Option<i64>,
 }
 
 /// Why a chain does not verify.
@@ -195,6 +259,7 @@ pub fn verify_account(conn: &mut DbConnection, account_id: &str) -> Result<u64, 
                     grant_id: row.grant_id.as_deref(),
                     record_ids: &row.record_ids,
                     outcome: &row.outcome,
+                    occurrences: row.occurrences,
                 },
             );
             if recomputed != row.hash {
@@ -238,5 +303,46 @@ pub fn verify_all(conn: &mut DbConnection) -> Result<(u64, u64), Vec<String>> {
         Ok((ids.len() as u64, events))
     } else {
         Err(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(occurrences: Option<i64>) -> Hashed<'static> {
+        Hashed {
+            account_id: "acc",
+            seq: 1,
+            at: 5,
+            actor: "recovery",
+            action: "key_backup_fetched",
+            grant_id: None,
+            record_ids: "[]",
+            outcome: "success",
+            occurrences,
+        }
+    }
+
+    #[test]
+    fn an_event_without_a_count_hashes_as_before_the_count_existed() {
+        let json = serde_json::to_string(&fields(None)).unwrap();
+        assert!(!json.contains("occurrences"), "{json}");
+        assert_ne!(event_hash("", &fields(None)), event_hash("", &fields(Some(1))), "the count is covered by the hash");
+    }
+
+    #[test]
+    fn repeats_are_written_at_powers_of_two_per_account_action_and_window() {
+        let repeats = Repeats::new(std::time::Duration::from_secs(3600));
+        let hour = 3_600_000;
+        let written: Vec<u64> = (0..20).filter_map(|_| repeats.occurrence("a", "key_backup_fetched", 10)).collect();
+        assert_eq!(written, [1, 2, 4, 8, 16]);
+        // Another account or action counts on its own.
+        assert_eq!(repeats.occurrence("b", "key_backup_fetched", 10), Some(1));
+        assert_eq!(repeats.occurrence("a", "recovery_challenge_issued", 10), Some(1));
+        // A new window starts again at 1.
+        assert_eq!(repeats.occurrence("a", "key_backup_fetched", hour + 1), Some(1));
+        assert_eq!(repeats.occurrence("a", "key_backup_fetched", hour + 2), Some(2));
+        assert_eq!(repeats.occurrence("a", "key_backup_fetched", hour + 3), None);
     }
 }

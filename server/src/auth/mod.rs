@@ -14,8 +14,10 @@ use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 use crate::error::ApiError;
 use crate::http::AppState;
 
+pub mod limits;
 pub mod tokens;
 
+pub use limits::AuthLimiter;
 pub use tokens::TokenService;
 
 /// A signed-in device of an account. Handlers taking this are authenticated.
@@ -89,37 +91,70 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
+    /// Keys remembered before idle (full) buckets are forgotten.
+    const MAX_KEYS: usize = 100_000;
+
     /// `rate == 0` turns limiting off.
     pub fn new(rate: f64, burst: f64) -> RateLimiter {
         RateLimiter { rate, burst: burst.max(1.0), buckets: Mutex::new(HashMap::new()) }
     }
 
-    /// Takes one token for `key`, or answers 429.
-    pub fn check(&self, key: &str) -> Result<(), ApiError> {
-        if self.rate <= 0.0 {
-            return Ok(());
-        }
+    fn enabled(&self) -> bool {
+        self.rate > 0.0
+    }
+
+    /// Runs `f` on the refilled token count of `key`'s bucket.
+    fn with_bucket<R>(&self, key: &str, f: impl FnOnce(&mut f64) -> R) -> R {
         let now = Instant::now();
+        let (rate, burst) = (self.rate, self.burst);
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        if buckets.len() > 100_000 {
+        if buckets.len() > Self::MAX_KEYS {
             // Forget idle keys (full buckets) so the map cannot grow without bound.
-            let (rate, burst) = (self.rate, self.burst);
             buckets.retain(|_, (tokens, at)| *tokens + now.duration_since(*at).as_secs_f64() * rate < burst);
         }
-        let (tokens, at) = buckets.entry(key.to_owned()).or_insert((self.burst, now));
-        let refilled = (*tokens + now.duration_since(*at).as_secs_f64() * self.rate).min(self.burst);
-        if refilled < 1.0 {
-            *tokens = refilled;
-            *at = now;
-            return Err(ApiError::TooManyRequests(format!(
-                "rate limit of {} requests per second exceeded; retry shortly",
-                self.rate
-            )));
-        }
-        *tokens = refilled - 1.0;
+        let (tokens, at) = buckets.entry(key.to_owned()).or_insert((burst, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * rate).min(burst);
         *at = now;
-        Ok(())
+        f(tokens)
     }
+
+    /// Takes one token for `key`, or answers 429.
+    pub fn check(&self, key: &str) -> Result<(), ApiError> {
+        if !self.enabled() || self.with_bucket(key, take_one) {
+            return Ok(());
+        }
+        Err(ApiError::TooManyRequests(format!(
+            "rate limit of {} requests per second exceeded; retry shortly",
+            self.rate
+        )))
+    }
+
+    /// Whether `key` has a token left (none is taken).
+    pub fn allows(&self, key: &str) -> bool {
+        if !self.enabled() {
+            return true;
+        }
+        let buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        match buckets.get(key) {
+            None => true,
+            Some((tokens, at)) => *tokens + at.elapsed().as_secs_f64() * self.rate >= 1.0,
+        }
+    }
+
+    /// Takes one token for `key` if there is one; never refuses.
+    pub fn charge(&self, key: &str) {
+        if self.enabled() {
+            self.with_bucket(key, take_one);
+        }
+    }
+}
+
+fn take_one(tokens: &mut f64) -> bool {
+    if *tokens < 1.0 {
+        return false;
+    }
+    *tokens -= 1.0;
+    true
 }
 
 #[cfg(test)]
@@ -149,6 +184,22 @@ mod tests {
         let limiter = RateLimiter::new(0.0, 1.0);
         for _ in 0..100 {
             limiter.check("d").unwrap();
+            limiter.charge("d");
         }
+        assert!(limiter.allows("d"));
+    }
+
+    #[test]
+    fn charging_takes_tokens_without_refusing_and_allows_only_peeks() {
+        let limiter = RateLimiter::new(0.001, 2.0);
+        assert!(limiter.allows("k"), "an unseen key has a full bucket");
+        limiter.charge("k");
+        assert!(limiter.allows("k"));
+        assert!(limiter.allows("k"), "peeking takes nothing");
+        limiter.charge("k");
+        limiter.charge("k");
+        assert!(!limiter.allows("k"));
+        assert!(matches!(limiter.check("k"), Err(ApiError::TooManyRequests(_))));
+        assert!(limiter.allows("other"));
     }
 }

@@ -140,6 +140,7 @@ diesel::table! {
         outcome -> Text,
         prev_hash -> Text,
         hash -> Text,
+        occurrences -> Nullable<BigInt>,
     }
 }
 

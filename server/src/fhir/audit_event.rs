@@ -167,6 +167,7 @@ mod tests {
             outcome: outcome.into(),
             prev_hash: String::new(),
             hash: String::new(),
+            occurrences: None,
         }
     }
 

@@ -11,7 +11,7 @@ use actix_web::{error, web, HttpMessage, HttpRequest, HttpResponse, ResponseErro
 use tracing::Span;
 use tracing_actix_web::{RequestId, RootSpanBuilder, TracingLogger};
 
-use crate::auth::{RateLimiter, TokenService};
+use crate::auth::{AuthLimiter, RateLimiter, TokenService};
 use crate::config::Limits;
 use crate::db::DbPool;
 use crate::error::ApiError;
@@ -27,8 +27,12 @@ pub struct AppState {
     pub tokens: Arc<TokenService>,
     /// Requests per device (authenticated endpoints).
     pub rate_limiter: Arc<RateLimiter>,
-    /// Sign-in, refresh and join attempts per account (unauthenticated endpoints).
-    pub auth_limiter: Arc<RateLimiter>,
+    /// The unauthenticated endpoints: refusals per source address, work per
+    /// known subject and address, guesses per account ([`crate::auth::limits`]).
+    pub auth_limiter: Arc<AuthLimiter>,
+    /// Counts of repeated unauthenticated events (key backup fetches,
+    /// recovery challenges) so the audit log gets a counted entry, not one each.
+    pub audit_repeats: Arc<crate::audit::Repeats>,
     pub limits: Limits,
     /// The public base URL (no trailing slash): from `--public-base-url`, or
     /// set from the bound address once the server listens.
