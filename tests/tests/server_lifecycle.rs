@@ -18,6 +18,8 @@ fn start(data_dir: &Path, db: Option<&TestDatabase>) -> ServerProcess {
         database_url: db.map(TestDatabase::url),
         extra_args: vec![],
         env: vec![],
+        text_logs: false,
+        fd_soft_limit: None,
     })
 }
 

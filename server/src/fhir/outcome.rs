@@ -42,6 +42,7 @@ fn issue_code(e: &ApiError) -> &'static str {
         ApiError::MethodNotAllowed(_) => "not-supported",
         ApiError::Conflict(_) => "conflict",
         ApiError::PayloadTooLarge(_) => "too-costly",
+        ApiError::RequestTimeout(_) => "timeout",
         ApiError::UnsupportedMediaType(_) => "not-supported",
         ApiError::TooManyRequests(_) => "throttled",
         ApiError::Unavailable(_) => "transient",
@@ -87,6 +88,9 @@ impl ResponseError for FhirError {
         resp.insert_header((header::CONTENT_TYPE, FHIR_JSON));
         if let ApiError::Unauthorized(_) = self.0 {
             resp.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"fhir\", error=\"invalid_token\""));
+        }
+        if let ApiError::RequestTimeout(_) = self.0 {
+            resp.force_close();
         }
         resp.body(serde_json::to_string(&outcome_of(&self.0, self.1.as_deref())).unwrap_or_else(|_| "{}".to_owned()))
     }

@@ -7,6 +7,7 @@ use std::time::Instant;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::Method;
 use actix_web::{error, web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use tracing::Span;
 use tracing_actix_web::{RequestId, RootSpanBuilder, TracingLogger};
@@ -79,7 +80,7 @@ pub fn configure(state: AppState, max_body_bytes: usize) -> impl FnOnce(&mut web
                 web::JsonConfig::default().limit(max_body_bytes).error_handler(|err, _req| json_error(&err).into()),
             )
             .app_data(web::QueryConfig::default().error_handler(|err, _req| {
-                let detail = format!("invalid query parameters: {}", strip_prefix_message(&err.to_string()));
+                let detail = format!("invalid query parameters: {}", without_client_values(&err.to_string()));
                 rejected(err, ApiError::BadRequest(detail))
             }))
             .app_data(
@@ -100,12 +101,22 @@ pub fn configure(state: AppState, max_body_bytes: usize) -> impl FnOnce(&mut web
     }
 }
 
-async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound(format!("no route for {} {}", req.method(), req.path())))
+/// Anything no route takes: 404 (an OperationOutcome under `/fhir/`). The
+/// detail never repeats the path or method, which are the client's.
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, actix_web::Error> {
+    if req.path().starts_with("/fhir/") {
+        let e = ApiError::NotFound(
+            "no FHIR endpoint here; the FHIR R4 API is under /fhir/r4 (see /fhir/r4/metadata)".into(),
+        );
+        return Err(crate::fhir::outcome::FhirError::from(e).into());
+    }
+    Err(ApiError::NotFound("no route for this method and path".into()).into())
 }
 
-fn rejected<E: std::fmt::Debug + std::fmt::Display + 'static>(cause: E, api: ApiError) -> error::Error {
-    error::InternalError::from_response(cause, api.error_response()).into()
+/// An extractor's failure as our problem answer; the extractor's own message
+/// (which may quote the client) is dropped, only the error kind stays.
+fn rejected<E>(_cause: E, api: ApiError) -> error::Error {
+    error::InternalError::from_response(api.code(), api.error_response()).into()
 }
 
 fn json_error(err: &error::JsonPayloadError) -> error::InternalError<String> {
@@ -116,15 +127,63 @@ fn json_error(err: &error::JsonPayloadError) -> error::InternalError<String> {
         }
         J::Overflow { limit } => ApiError::PayloadTooLarge(format!("request body exceeds the limit of {limit} bytes")),
         J::ContentType => ApiError::UnsupportedMediaType("expected Content-Type: application/json".into()),
-        J::Deserialize(e) if e.is_data() => ApiError::BadRequest(format!("invalid request body: {e}")),
-        J::Deserialize(e) => ApiError::BadRequest(format!("malformed JSON: {e}")),
-        other => ApiError::BadRequest(format!("cannot read request body: {other}")),
+        J::Deserialize(e) => ApiError::BadRequest(json_error_detail(e)),
+        J::Payload(actix_web::error::PayloadError::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
+            ApiError::RequestTimeout(REQUEST_TIMEOUT_DETAIL.into())
+        }
+        J::Payload(_) => ApiError::BadRequest("cannot read the request body (incomplete or malformed)".into()),
+        _ => ApiError::BadRequest("cannot read the request body".into()),
     };
-    error::InternalError::from_response(api.to_string(), api.error_response())
+    error::InternalError::from_response(api.code().to_owned(), api.error_response())
 }
 
-fn strip_prefix_message(s: &str) -> &str {
-    s.strip_prefix("Query deserialize error: ").unwrap_or(s)
+/// Whether reading a body failed because the request deadline passed.
+pub fn is_request_timeout(e: &actix_web::Error) -> bool {
+    matches!(e.as_error::<error::PayloadError>(), Some(error::PayloadError::Io(io)) if io.kind() == std::io::ErrorKind::TimedOut)
+}
+
+/// What was wrong with a JSON body, where, without the client's values
+/// (serde quotes them: `invalid value: string "…"`, `unknown field `…``).
+pub fn json_error_detail(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let at = format!("at line {} column {}", e.line(), e.column());
+    match e.classify() {
+        Category::Data => format!("invalid request body: {} {at}", without_client_values(&e.to_string())),
+        Category::Eof => format!("malformed JSON: unexpected end of input {at}"),
+        Category::Syntax | Category::Io => format!("malformed JSON {at}"),
+    }
+}
+
+/// A serde error message with the client's values left out: the kind of
+/// mistake and what was expected (from our types), never what was sent.
+pub fn without_client_values(message: &str) -> String {
+    let message = message.strip_prefix("Query deserialize error: ").unwrap_or(message);
+    let message = message.split(" at line ").next().unwrap_or(message);
+    // What serde expected comes from our types; the text before it may quote the client.
+    let expected = message.rfind(", expected ").map(|i| &message[i..]).unwrap_or("");
+    let expected = expected.strip_prefix(",").unwrap_or(expected).trim();
+    let kind = [
+        ("missing field", true),
+        ("duplicate field", true),
+        ("invalid length", true),
+        ("invalid type", false),
+        ("invalid value", false),
+        ("unknown field", false),
+        ("unknown variant", false),
+    ]
+    .into_iter()
+    .find(|(k, _)| message.starts_with(k));
+    let said = match kind {
+        // Names of our own fields and counts: safe to repeat.
+        Some((_, true)) => return message.to_owned(),
+        Some((k, false)) => k,
+        None => "invalid value",
+    };
+    if expected.is_empty() {
+        said.to_owned()
+    } else {
+        format!("{said}; {expected}")
+    }
 }
 
 /// Request spans carry the method, the matched route pattern (never the raw
@@ -136,7 +195,13 @@ impl RootSpanBuilder for PhrRootSpan {
         let request_id = request.extensions().get::<RequestId>().map(|r| r.to_string()).unwrap_or_default();
         let route = request.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
         request.extensions_mut().insert(Instant::now());
-        tracing::info_span!("request", method = %request.method(), route = %route, request_id = %request_id, status = tracing::field::Empty)
+        // Extension methods are the client's words: only standard ones are named.
+        let method = match *request.method() {
+            Method::GET | Method::HEAD | Method::POST | Method::PUT | Method::DELETE => request.method().as_str(),
+            Method::PATCH | Method::OPTIONS | Method::TRACE | Method::CONNECT => request.method().as_str(),
+            _ => "other",
+        };
+        tracing::info_span!("request", method = %method, route = %route, request_id = %request_id, status = tracing::field::Empty)
     }
 
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, actix_web::Error>) {
@@ -173,4 +238,32 @@ pub async fn request_id_header(
 /// A JSON 200 response.
 pub fn ok_json<T: serde::Serialize>(value: &T) -> HttpResponse {
     HttpResponse::Ok().json(value)
+}
+
+/// The detail of a 408: the request was not read completely in time.
+pub const REQUEST_TIMEOUT_DETAIL: &str = "the request was not received completely in time; the connection is closed";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_messages_keep_the_mistake_and_drop_the_client_values() {
+        let cases = [
+            ("invalid type: string \"SECRET\", expected u32 at line 1 column 9", "invalid type; expected u32"),
+            ("invalid value: string \"SECRET, expected x\", expected a UUID", "invalid value; expected a UUID"),
+            ("unknown field `SECRET`, expected one of `a`, `b`", "unknown field; expected one of `a`, `b`"),
+            ("unknown field `SECRET`, there are no fields", "unknown field"),
+            ("unknown variant `SECRET`, expected `x` or `y`", "unknown variant; expected `x` or `y`"),
+            ("invalid organization id \"SECRET\": expected 1-64 characters", "invalid value"),
+            ("missing field `changes`", "missing field `changes`"),
+            ("Query deserialize error: invalid digit found in string", "invalid value"),
+        ];
+        for (message, said) in cases {
+            assert_eq!(without_client_values(message), said, "{message}");
+        }
+        let e = serde_json::from_str::<u32>("\"SECRET\"").unwrap_err();
+        let detail = json_error_detail(&e);
+        assert!(!detail.contains("SECRET") && detail.contains("invalid type") && detail.contains("line 1"), "{detail}");
+    }
 }

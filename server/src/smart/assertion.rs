@@ -80,7 +80,7 @@ pub fn verify(
     let kid = header.kid.as_deref().filter(|k| !k.is_empty()).ok_or_else(|| invalid("client_assertion has no kid"))?;
     let keys = matching_keys(jwks, kid, header.alg, key_algorithm);
     if keys.is_empty() {
-        return Err(invalid(format!("no registered {:?} key with kid {kid:?}", header.alg)));
+        return Err(invalid(format!("no registered {:?} key with the client_assertion's kid", header.alg)));
     }
 
     let mut validation = Validation::new(header.alg);
