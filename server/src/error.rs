@@ -57,6 +57,12 @@ pub enum ApiError {
     /// The request (head and body) was not received within the request deadline.
     #[error("{0}")]
     RequestTimeout(String),
+    /// The request target is longer than the server reads.
+    #[error("{0}")]
+    UriTooLong(String),
+    /// Too many or too large header fields.
+    #[error("{0}")]
+    HeaderFieldsTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("{0}")]
@@ -82,6 +88,8 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::PayloadTooLarge(_) => "payload-too-large",
             ApiError::RequestTimeout(_) => "request-timeout",
+            ApiError::UriTooLong(_) => "uri-too-long",
+            ApiError::HeaderFieldsTooLarge(_) => "header-fields-too-large",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::TooManyRequests(_) => "too-many-requests",
             ApiError::Unavailable(_) => "unavailable",
@@ -131,6 +139,8 @@ impl ResponseError for ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
+            ApiError::HeaderFieldsTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

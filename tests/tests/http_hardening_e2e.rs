@@ -328,7 +328,7 @@ fn framing_cases() -> Vec<(&'static str, Vec<u8>, u16)> {
         ),
         (
             "a bad chunk size",
-            b"POST /sync/v1/push HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nhello\r\n0\r\n\r\n"
+            b"POST /auth/v1/challenge HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nhello\r\n0\r\n\r\n"
                 .to_vec(),
             400,
         ),

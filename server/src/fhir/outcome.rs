@@ -43,6 +43,7 @@ fn issue_code(e: &ApiError) -> &'static str {
         ApiError::Conflict(_) => "conflict",
         ApiError::PayloadTooLarge(_) => "too-costly",
         ApiError::RequestTimeout(_) => "timeout",
+        ApiError::UriTooLong(_) | ApiError::HeaderFieldsTooLarge(_) => "too-long",
         ApiError::UnsupportedMediaType(_) => "not-supported",
         ApiError::TooManyRequests(_) => "throttled",
         ApiError::Unavailable(_) => "transient",

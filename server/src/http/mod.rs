@@ -18,6 +18,8 @@ use crate::db::DbPool;
 use crate::error::ApiError;
 use crate::keys::KeyStore;
 
+pub mod conn;
+pub mod deadline;
 pub mod health;
 
 /// What every handler can reach.
