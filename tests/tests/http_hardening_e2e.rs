@@ -14,7 +14,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use phr_core::consent::Access;
 use phr_core::dataset::{examples, Quantity, RecordBody, RecordKind, SelfVitals, Subject};
@@ -405,5 +405,129 @@ phr_tests::backend_test! {
         s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
         let n = s.read(&mut buf).unwrap();
         assert!(parse_response(&buf[..n]).is_some_and(|(r, _)| r.status == 200));
+    }
+}
+
+/// Raises this test process's open-file soft limit to its hard limit (1,100 sockets).
+fn raise_own_fd_limit() {
+    let mut rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit/setrlimit only read and write the local struct.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl), 0);
+        rl.rlim_cur = rl.rlim_max;
+        assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &rl), 0);
+    }
+    assert!(rl.rlim_cur >= 1_500, "this test needs 1,500 descriptors; the hard limit is {}", rl.rlim_cur);
+}
+
+/// A client that sends a head announcing a body, and one byte of that body.
+fn slow_body_client(addr: SocketAddr) -> TcpStream {
+    let mut s = TcpStream::connect(addr).expect("connect a slow client");
+    s.write_all(
+        b"POST /auth/v1/challenge HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{",
+    )
+    .unwrap();
+    s
+}
+
+/// `GET /healthz` and a device sync, each of which must answer within 1 s.
+fn assert_health_and_sync_answer_within_a_second(addr: SocketAddr, device: &mut Device, what: &str) {
+    let started = Instant::now();
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let took = started.elapsed();
+    let reply = parse_response(&out).map(|(r, _)| r);
+    assert!(reply.as_ref().is_some_and(|r| r.status == 200), "{what}: /healthz answered {reply:?} after {took:?}");
+    assert!(took < Duration::from_secs(1), "{what}: /healthz took {took:?}");
+
+    let started = Instant::now();
+    let id = Uuid::now_v7();
+    device.edit(id, RecordKind::PrenatalVisit, Subject::Mother, json!({"note": "visit"}));
+    device.sync();
+    let took = started.elapsed();
+    assert!(device.records.get(&id).is_some_and(|r| !r.pending), "{what}: the record synced");
+    assert!(took < Duration::from_secs(1), "{what}: a device sync took {took:?}");
+}
+
+phr_tests::backend_test! {
+    /// Item 3: 1,100 clients that send headers and then trickle a body, on a
+    /// server started with a 1,024 open-file soft limit, do not keep `/healthz`
+    /// or a device sync from answering within 1 s; once the request deadline
+    /// passes, each slow client gets a 408 problem and its connection closes.
+    fn slow_bodies_do_not_hold_the_server_hostage_and_are_dropped_with_408_at_the_deadline(db) {
+        raise_own_fd_limit();
+        let dir = tempfile::tempdir().unwrap();
+        let server = ServerProcess::start(ServerOptions {
+            binary: Path::new(BIN),
+            data_dir: dir.path(),
+            database_url: Some(db.url()),
+            extra_args: vec!["--request-timeout-secs".into(), "6".into()],
+            env: vec![],
+            text_logs: false,
+            fd_soft_limit: Some(1024),
+        });
+        let addr = addr(&server);
+        let mut device = Device::create_account(&server.base_url, "Mother's phone");
+        let opened = Instant::now();
+        let mut slow: Vec<TcpStream> = (0..1_100).map(|_| slow_body_client(addr)).collect();
+        std::thread::sleep(Duration::from_millis(300));
+        assert_health_and_sync_answer_within_a_second(addr, &mut device, "with 1,100 slow bodies open");
+        assert!(opened.elapsed() < Duration::from_secs(5), "the checks ran before the deadline");
+        // The slow clients were all still connected, waiting.
+        for s in slow.iter().step_by(100) {
+            s.set_nonblocking(true).unwrap();
+            let mut byte = [0u8; 1];
+            let still_open = matches!((&*s).read(&mut byte), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock);
+            assert!(still_open, "a slow client was dropped before the deadline");
+            s.set_nonblocking(false).unwrap();
+        }
+
+        // After the deadline: a 408 problem each, then the connection closes.
+        for (i, s) in slow.iter_mut().enumerate() {
+            s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+            let mut out = Vec::new();
+            let _ = s.read_to_end(&mut out);
+            let reply = parse_response(&out).map(|(r, _)| r).unwrap_or_else(|| {
+                panic!("slow client {i}: no answer: {:?}", String::from_utf8_lossy(&out))
+            });
+            assert_eq!(reply.status, 408, "slow client {i}: {reply:?}");
+            assert_error_document("a slow body", "/auth/v1/challenge", &reply);
+            assert_eq!(reply.header("connection"), Some("close"), "slow client {i}: {reply:?}");
+        }
+        assert!(opened.elapsed() >= Duration::from_secs(5), "not dropped before the deadline");
+        assert_health_and_sync_answer_within_a_second(addr, &mut device, "afterwards");
+        let logs = server.logs().join("\n");
+        assert!(logs.contains("open-file limit") && logs.contains("\"soft_before\":1024"), "both limits are logged");
+    }
+}
+
+phr_tests::backend_test! {
+    /// Item 3: at `--max-connections`, each new connection closes the one that
+    /// has waited longest for its client, so 1,100 slow clients against a cap
+    /// of 500 still leave room for `/healthz` and a device sync within 1 s.
+    fn over_the_connection_cap_new_connections_displace_the_slowest_clients(db) {
+        raise_own_fd_limit();
+        let (_dir, server) = start(&db, false, &["--max-connections", "500"]);
+        let addr = addr(&server);
+        let mut device = Device::create_account(&server.base_url, "Mother's phone");
+        let mut slow: Vec<TcpStream> = (0..1_100).map(|_| slow_body_client(addr)).collect();
+        std::thread::sleep(Duration::from_millis(500));
+        assert_health_and_sync_answer_within_a_second(addr, &mut device, "1,100 slow clients over a cap of 500");
+        // The first slow clients were displaced (closed); the last ones still wait.
+        let mut closed = 0;
+        for s in slow.iter_mut() {
+            s.set_nonblocking(true).unwrap();
+            let mut buf = [0u8; 4096];
+            match s.read(&mut buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                _ => closed += 1,
+            }
+        }
+        assert!(closed >= 500, "only {closed} of 1,100 slow clients were displaced");
+        assert!(closed < 1_100, "the newest slow clients still wait");
+        assert!(server.logs().join("\n").contains("connection cap reached"));
     }
 }
