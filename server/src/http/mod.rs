@@ -157,35 +157,45 @@ pub fn json_error_detail(e: &serde_json::Error) -> String {
 }
 
 /// A serde error message with the client's values left out: the kind of
-/// mistake and what was expected (from our types), never what was sent.
+/// mistake, the field names of our types and what was expected, never what
+/// was sent (`invalid type: string "…", expected u32` becomes
+/// `invalid type: string, expected u32`). Unknown field names are repeated
+/// only when they look like field names; our own messages only when they
+/// quote nothing.
 pub fn without_client_values(message: &str) -> String {
     let message = message.strip_prefix("Query deserialize error: ").unwrap_or(message);
     let message = message.split(" at line ").next().unwrap_or(message);
     // What serde expected comes from our types; the text before it may quote the client.
-    let expected = message.rfind(", expected ").map(|i| &message[i..]).unwrap_or("");
-    let expected = expected.strip_prefix(",").unwrap_or(expected).trim();
-    let kind = [
-        ("missing field", true),
-        ("duplicate field", true),
-        ("invalid length", true),
-        ("invalid type", false),
-        ("invalid value", false),
-        ("unknown field", false),
-        ("unknown variant", false),
-    ]
-    .into_iter()
-    .find(|(k, _)| message.starts_with(k));
-    let said = match kind {
-        // Names of our own fields and counts: safe to repeat.
-        Some((_, true)) => return message.to_owned(),
-        Some((k, false)) => k,
-        None => "invalid value",
+    let (head, expected) = match message.rfind(", expected ") {
+        Some(i) => (&message[..i], &message[i..]),
+        None => (message, ""),
     };
-    if expected.is_empty() {
-        said.to_owned()
-    } else {
-        format!("{said}; {expected}")
+    for kind in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = head.strip_prefix(kind) {
+            // `integer `7``, `string "abc"`, `floating point `0.5``, `null`, `sequence`, ...
+            let sent = rest.split([' ', '`', '"']).take_while(|w| !w.is_empty()).collect::<Vec<_>>().join(" ");
+            let sent = if sent.chars().all(|c| c.is_ascii_lowercase() || c == ' ') { sent } else { String::new() };
+            let kind = kind.trim_end_matches(": ");
+            return if sent.is_empty() { format!("{kind}{expected}") } else { format!("{kind}: {sent}{expected}") };
+        }
     }
+    if let Some(rest) = head.strip_prefix("unknown field `") {
+        let name = rest.split('`').next().unwrap_or("");
+        let plain = (1..=64).contains(&name.len())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        let tail = message.rfind(", there are no fields").map(|i| &message[i..]).unwrap_or(expected);
+        return if plain { format!("unknown field `{name}`{tail}") } else { format!("unknown field{tail}") };
+    }
+    if head.starts_with("unknown variant `") {
+        return format!("unknown variant{expected}");
+    }
+    if ["missing field", "duplicate field", "invalid length"].iter().any(|k| message.starts_with(k))
+        || !message.contains(['"', '`'])
+    {
+        // Our names, counts, or one of our own messages that quotes nothing.
+        return message.to_owned();
+    }
+    "invalid value".to_owned()
 }
 
 /// Request spans carry the method, the matched route pattern (never the raw
@@ -252,20 +262,29 @@ mod tests {
     #[test]
     fn serde_messages_keep_the_mistake_and_drop_the_client_values() {
         let cases = [
-            ("invalid type: string \"SECRET\", expected u32 at line 1 column 9", "invalid type; expected u32"),
-            ("invalid value: string \"SECRET, expected x\", expected a UUID", "invalid value; expected a UUID"),
-            ("unknown field `SECRET`, expected one of `a`, `b`", "unknown field; expected one of `a`, `b`"),
-            ("unknown field `SECRET`, there are no fields", "unknown field"),
-            ("unknown variant `SECRET`, expected `x` or `y`", "unknown variant; expected `x` or `y`"),
+            ("invalid type: string \"SECRET\", expected u32 at line 1 column 9", "invalid type: string, expected u32"),
+            ("invalid type: integer `7`, expected a string", "invalid type: integer, expected a string"),
+            ("invalid type: floating point `0.5`, expected u64", "invalid type: floating point, expected u64"),
+            ("invalid type: null, expected a string", "invalid type: null, expected a string"),
+            ("invalid value: string \"SECRET, expected x\", expected a UUID", "invalid value: string, expected a UUID"),
+            ("unknown field `hint`, expected one of `a`, `b`", "unknown field `hint`, expected one of `a`, `b`"),
+            ("unknown field `SE CRET`, expected one of `a`, `b`", "unknown field, expected one of `a`, `b`"),
+            ("unknown field `hint`, there are no fields", "unknown field `hint`, there are no fields"),
+            ("unknown variant `SECRET`, expected `x` or `y`", "unknown variant, expected `x` or `y`"),
             ("invalid organization id \"SECRET\": expected 1-64 characters", "invalid value"),
+            ("unit must be \"kg\", got \"SECRET\"", "invalid value"),
             ("missing field `changes`", "missing field `changes`"),
-            ("Query deserialize error: invalid digit found in string", "invalid value"),
+            ("account_id must be a UUID", "account_id must be a UUID"),
+            ("Query deserialize error: invalid digit found in string", "invalid digit found in string"),
         ];
         for (message, said) in cases {
             assert_eq!(without_client_values(message), said, "{message}");
         }
         let e = serde_json::from_str::<u32>("\"SECRET\"").unwrap_err();
         let detail = json_error_detail(&e);
-        assert!(!detail.contains("SECRET") && detail.contains("invalid type") && detail.contains("line 1"), "{detail}");
+        assert!(
+            !detail.contains("SECRET") && detail.contains("invalid type: string") && detail.contains("line 1"),
+            "{detail}"
+        );
     }
 }
