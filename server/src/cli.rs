@@ -102,6 +102,7 @@ fn raise_open_file_limit() -> Option<u64> {
         tracing::warn!(error = %std::io::Error::last_os_error(), "cannot read the open-file limit");
         return None;
     }
+    #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 on every target
     let (soft, hard) = (rl.rlim_cur as u64, rl.rlim_max as u64);
     if soft < hard {
         rl.rlim_cur = rl.rlim_max;

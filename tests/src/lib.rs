@@ -247,7 +247,9 @@ pub fn lower_fd_soft_limit(cmd: &mut Command, limit: u64) {
             if libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
-            rl.rlim_cur = limit.min(rl.rlim_max as u64) as libc::rlim_t;
+            #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 on every target
+            let soft = limit.min(rl.rlim_max as u64) as libc::rlim_t;
+            rl.rlim_cur = soft;
             if libc::setrlimit(libc::RLIMIT_NOFILE, &rl) != 0 {
                 return Err(std::io::Error::last_os_error());
             }

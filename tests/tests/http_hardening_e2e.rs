@@ -188,14 +188,13 @@ fn with_key(mut value: Value, key: &str) -> Value {
     value
 }
 
+/// What, method, target, headers, body, and whether the sentinel is only in the target.
+type SentinelRequest = (&'static str, String, String, Vec<(String, String)>, Vec<u8>, bool);
+
 /// Bad requests of every endpoint family, with the sentinel in bodies, paths,
 /// queries and headers. `path_only` marks those whose sentinel is only in the
 /// request target: their answers must not echo it either.
-fn sentinel_requests(
-    device: &Device,
-    org: &OrgClient,
-    patient: &str,
-) -> Vec<(&'static str, String, String, Vec<(String, String)>, Vec<u8>, bool)> {
+fn sentinel_requests(device: &Device, org: &OrgClient, patient: &str) -> Vec<SentinelRequest> {
     let s = SENTINEL;
     let bearer = |t: &str| vec![("Authorization".to_owned(), format!("Bearer {t}"))];
     let json_ct = |mut h: Vec<(String, String)>| {
