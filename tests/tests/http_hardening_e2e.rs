@@ -463,7 +463,7 @@ phr_tests::backend_test! {
             binary: Path::new(BIN),
             data_dir: dir.path(),
             database_url: Some(db.url()),
-            extra_args: vec!["--request-timeout-secs".into(), "6".into()],
+            extra_args: vec!["--request-timeout-secs".into(), "10".into()],
             env: vec![],
             text_logs: false,
             fd_soft_limit: Some(1024),
@@ -474,7 +474,7 @@ phr_tests::backend_test! {
         let mut slow: Vec<TcpStream> = (0..1_100).map(|_| slow_body_client(addr)).collect();
         std::thread::sleep(Duration::from_millis(300));
         assert_health_and_sync_answer_within_a_second(addr, &mut device, "with 1,100 slow bodies open");
-        assert!(opened.elapsed() < Duration::from_secs(5), "the checks ran before the deadline");
+        assert!(opened.elapsed() < Duration::from_secs(9), "the checks ran before the deadline");
         // The slow clients were all still connected, waiting.
         for s in slow.iter().step_by(100) {
             s.set_nonblocking(true).unwrap();
@@ -496,7 +496,7 @@ phr_tests::backend_test! {
             assert_error_document("a slow body", "/auth/v1/challenge", &reply);
             assert_eq!(reply.header("connection"), Some("close"), "slow client {i}: {reply:?}");
         }
-        assert!(opened.elapsed() >= Duration::from_secs(5), "not dropped before the deadline");
+        assert!(opened.elapsed() >= Duration::from_secs(9), "not dropped before the deadline");
         assert_health_and_sync_answer_within_a_second(addr, &mut device, "afterwards");
         let logs = server.logs().join("\n");
         assert!(logs.contains("open-file limit") && logs.contains("\"soft_before\":1024"), "both limits are logged");
