@@ -9,7 +9,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::{middleware, App, HttpServer};
+use actix_service::{fn_service, map_config, ServiceFactoryExt as _};
+use actix_web::dev::AppConfig;
+use actix_web::{middleware, App};
 use clap::Parser;
 use tokio::signal::unix::{signal, SignalKind};
 use tracing_subscriber::EnvFilter;
@@ -89,31 +91,98 @@ fn init_tracing(format: LogFormat) {
     };
 }
 
+/// Descriptors kept free of connections: database pool, SQLite and research
+/// files, log output, listeners, and headroom for health checks.
+const RESERVED_FDS: u64 = 256;
+
+/// Raises the soft open-file limit to the hard limit (connections are
+/// descriptors) and logs both; returns the soft limit now in force.
+fn raise_open_file_limit() -> Option<u64> {
+    let mut rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit/setrlimit only read and write the local struct.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) } != 0 {
+        tracing::warn!(error = %std::io::Error::last_os_error(), "cannot read the open-file limit");
+        return None;
+    }
+    #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 on every target
+    let (soft, hard) = (rl.rlim_cur as u64, rl.rlim_max as u64);
+    if soft < hard {
+        rl.rlim_cur = rl.rlim_max;
+        // SAFETY: as above.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &rl) } != 0 {
+            let error = std::io::Error::last_os_error();
+            tracing::warn!(soft, hard, error = %error, "cannot raise the open-file limit");
+            return Some(soft);
+        }
+    }
+    tracing::info!(soft_before = soft, hard, soft = hard.max(soft), "open-file limit");
+    Some(hard.max(soft))
+}
+
 /// Opens keys and database (creating both on first run) and serves HTTP until
 /// SIGTERM/SIGINT, then lets in-flight requests finish.
+///
+/// actix-server and actix-http are used directly rather than through
+/// `HttpServer` so that every accepted connection is wrapped in
+/// [`http::conn::Guarded`] (problem answers for unparsable requests, head
+/// deadlines, the connection cap).
 pub async fn serve(config: Config) -> Result<(), ServerError> {
     tracing::info!(config = %config, "starting phr-server {}", env!("CARGO_PKG_VERSION"));
+    let fd_limit = raise_open_file_limit();
+    let cap = config.limits.max_connections.min(fd_limit.map_or(u64::MAX, |l| l.saturating_sub(RESERVED_FDS)));
+    let cap = usize::try_from(cap.max(16)).unwrap_or(usize::MAX);
+    tracing::info!(max_connections = cap, "connection cap");
     let state = prepare(&config)?;
     let max_body = config.max_body_bytes;
     let state_base_url = Arc::clone(&state.public_base_url);
-    let server = HttpServer::new(move || {
-        App::new()
-            .wrap(middleware::from_fn(http::request_id_header))
-            .wrap(http::tracing_middleware())
-            .configure(http::configure(state.clone(), max_body))
-    })
-    .workers(config.workers)
-    .shutdown_timeout(config.shutdown_timeout_secs)
-    .client_request_timeout(Duration::from_secs(30))
-    .disable_signals()
-    .bind(config.listen)
-    .map_err(|e| ServerError::Io(format!("cannot listen on {}: {e}", config.listen)))?;
-    let addrs = server.addrs();
-    if let Some(addr) = addrs.first() {
-        // Without --public-base-url, clients reach us at the bound address
-        // (which `--listen …:0` only knows now). Set once; a configured URL wins.
-        let _ = state_base_url.set(format!("http://{addr}"));
-    }
+    let listener = std::net::TcpListener::bind(config.listen)
+        .map_err(|e| ServerError::Io(format!("cannot listen on {}: {e}", config.listen)))?;
+    let addr = listener.local_addr().map_err(|e| ServerError::Io(format!("cannot read the bound address: {e}")))?;
+    // Without --public-base-url, clients reach us at the bound address
+    // (which `--listen …:0` only knows now). Set once; a configured URL wins.
+    let _ = state_base_url.set(format!("http://{addr}"));
+    let connections = http::conn::Connections::new(cap);
+    let request_timeout = Duration::from_secs(config.limits.request_timeout_secs);
+    let server = actix_server::Server::build()
+        .workers(config.workers)
+        // Our cap (above) decides; actix's own per-worker cap would stop
+        // accepting altogether, health checks included.
+        .max_concurrent_connections(cap.saturating_add(RESERVED_FDS as usize))
+        .shutdown_timeout(config.shutdown_timeout_secs)
+        .disable_signals()
+        .listen("phr-http", listener, move || {
+            let state = state.clone();
+            let connections = Arc::clone(&connections);
+            let app = App::new()
+                .wrap(middleware::from_fn(http::deadline::guard))
+                .wrap(middleware::from_fn(http::request_id_header))
+                .wrap(http::tracing_middleware())
+                .configure(http::configure(state, max_body));
+            let app = actix_service::IntoServiceFactory::into_factory(app).map_err(|e| e.error_response());
+            let h1 = actix_http::HttpService::build()
+                // Heads have our deadline (conn.rs), which answers with a problem document.
+                .client_request_timeout(Duration::ZERO)
+                .client_disconnect_timeout(Duration::from_secs(1))
+                .local_addr(addr)
+                .h1(map_config(app, move |_| AppConfig::default()));
+            // One per worker: the shadow codecs share its date clock.
+            let shadow_config = actix_http::ServiceConfig::default();
+            fn_service(move |io: actix_web::rt::net::TcpStream| {
+                let connections = Arc::clone(&connections);
+                let shadow_config = shadow_config.clone();
+                async move {
+                    let peer = io.peer_addr().ok();
+                    let _ = io.set_nodelay(true);
+                    Ok::<_, actix_http::error::DispatchError>((
+                        http::conn::Guarded::new(io, connections, request_timeout, &shadow_config),
+                        peer,
+                    ))
+                }
+            })
+            .and_then(h1)
+        })
+        .map_err(|e| ServerError::Io(format!("cannot listen on {}: {e}", config.listen)))?;
+    let addrs = vec![addr];
     let server = server.run();
     // Signal handlers are in place before we announce that we listen, so a
     // SIGTERM right after start-up is a graceful stop, never a kill.

@@ -251,6 +251,14 @@ pub struct Limits {
     /// FHIR searches: seconds a kept answer may be served (it holds health data in memory).
     #[arg(long, env = "PHR_FHIR_SEARCH_CACHE_SECS", default_value_t = 60)]
     pub fhir_search_cache_secs: u64,
+    /// Seconds a client has to send a request head (from its first byte), and
+    /// again its body (from the end of the head); 408 and the connection closed beyond.
+    #[arg(long, env = "PHR_REQUEST_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout_secs: u64,
+    /// Most connections open at once (at most the open-file limit less a reserve);
+    /// beyond, each new connection closes the one waiting longest for its client.
+    #[arg(long, env = "PHR_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(16..))]
+    pub max_connections: u64,
 }
 
 impl Default for Limits {
@@ -267,6 +275,8 @@ impl Default for Limits {
             research_retention_secs: 86_400,
             fhir_search_cache_mb: 64,
             fhir_search_cache_secs: 60,
+            request_timeout_secs: 30,
+            max_connections: 10_000,
         }
     }
 }

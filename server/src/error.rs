@@ -61,6 +61,15 @@ pub enum ApiError {
     AccountDeleted,
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// The request (head and body) was not received within the request deadline.
+    #[error("{0}")]
+    RequestTimeout(String),
+    /// The request target is longer than the server reads.
+    #[error("{0}")]
+    UriTooLong(String),
+    /// Too many or too large header fields.
+    #[error("{0}")]
+    HeaderFieldsTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("{0}")]
@@ -86,6 +95,9 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::AccountDeleted => "account-deleted",
             ApiError::PayloadTooLarge(_) => "payload-too-large",
+            ApiError::RequestTimeout(_) => "request-timeout",
+            ApiError::UriTooLong(_) => "uri-too-long",
+            ApiError::HeaderFieldsTooLarge(_) => "header-fields-too-large",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::TooManyRequests(_) => "too-many-requests",
             ApiError::Unavailable(_) => "unavailable",
@@ -135,6 +147,9 @@ impl ResponseError for ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::AccountDeleted => StatusCode::GONE,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
+            ApiError::HeaderFieldsTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -153,6 +168,10 @@ impl ResponseError for ApiError {
         resp.insert_header((header::CONTENT_TYPE, "application/problem+json"));
         if let ApiError::Unauthorized(_) = self {
             resp.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        if let ApiError::RequestTimeout(_) = self {
+            // The rest of the body may still be on its way: never read it as a next request.
+            resp.force_close();
         }
         resp.body(serde_json::to_string(&self.problem()).unwrap_or_else(|_| "{}".to_owned()))
     }
@@ -247,7 +266,28 @@ impl From<diesel::result::Error> for ApiError {
                 return ApiError::BadRequest("text values must not contain NUL (U+0000) characters".into());
             }
         }
-        ApiError::Internal(format!("database: {e}"))
+        ApiError::Internal(format!("database: {}", describe_database_error(&e)))
+    }
+}
+
+/// A database error for the log: its kind and the constraint or table it is
+/// about. A database's message can quote the values of the statement
+/// (`invalid input syntax for type uuid: "…"`), so it is left out.
+fn describe_database_error(e: &diesel::result::Error) -> String {
+    match e {
+        diesel::result::Error::DatabaseError(kind, info) => {
+            let mut s = format!("{kind:?}");
+            if let Some(table) = info.table_name() {
+                s.push_str(&format!(" on table {table}"));
+            }
+            if let Some(constraint) = info.constraint_name() {
+                s.push_str(&format!(" (constraint {constraint})"));
+            }
+            s
+        }
+        diesel::result::Error::NotFound => "no row".to_owned(),
+        diesel::result::Error::RollbackTransaction => "transaction rolled back".to_owned(),
+        other => other.to_string(),
     }
 }
 

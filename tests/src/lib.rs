@@ -89,6 +89,11 @@ pub struct ServerOptions<'a> {
     pub extra_args: Vec<String>,
     /// Extra environment variables for the server process.
     pub env: Vec<(String, String)>,
+    /// `--log-format text` instead of `json` (the address is then read from the text line).
+    pub text_logs: bool,
+    /// Lower the server's soft `RLIMIT_NOFILE` to this before it starts
+    /// (the hard limit stays), as on a host with a 1,024 default.
+    pub fd_soft_limit: Option<u64>,
 }
 
 impl ServerProcess {
@@ -96,7 +101,7 @@ impl ServerProcess {
     pub fn start(opts: ServerOptions<'_>) -> ServerProcess {
         let mut cmd = Command::new(opts.binary);
         cmd.arg("--log-format")
-            .arg("json")
+            .arg(if opts.text_logs { "text" } else { "json" })
             .arg("serve")
             .arg("--listen")
             .arg("127.0.0.1:0")
@@ -110,6 +115,9 @@ impl ServerProcess {
             .stderr(Stdio::piped());
         cmd.envs(opts.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         die_with_parent(&mut cmd);
+        if let Some(limit) = opts.fd_soft_limit {
+            lower_fd_soft_limit(&mut cmd, limit);
+        }
         if let Some(url) = &opts.database_url {
             cmd.arg("--database-url").arg(url);
         }
@@ -156,7 +164,7 @@ impl ServerProcess {
         self.child.id()
     }
 
-    /// Everything the server logged so far (JSON lines).
+    /// Everything the server logged so far (JSON lines, or text lines with `text_logs`).
     pub fn logs(&self) -> Vec<String> {
         self.logs.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
@@ -208,6 +216,8 @@ pub fn start_server(binary: &Path, db: &TestDatabase, extra_args: &[&str]) -> (t
         database_url: Some(db.url()),
         extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
         env: vec![],
+        text_logs: false,
+        fd_soft_limit: None,
     });
     (dir, server)
 }
@@ -229,8 +239,34 @@ pub fn die_with_parent(cmd: &mut Command) {
     }
 }
 
-/// The `addr` of a `{"fields":{"message":"listening","addr":"…"}}` log line.
+/// Sets the child's soft `RLIMIT_NOFILE` to `limit` (never above its hard limit).
+pub fn lower_fd_soft_limit(cmd: &mut Command, limit: u64) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: getrlimit/setrlimit are async-signal-safe and only touch the local struct.
+    unsafe {
+        cmd.pre_exec(move || {
+            let mut rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 on every target
+            let soft = limit.min(rl.rlim_max as u64) as libc::rlim_t;
+            rl.rlim_cur = soft;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &rl) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// The `addr` of a `{"fields":{"message":"listening","addr":"…"}}` log line,
+/// or of a text line `… listening addr=…`.
 pub fn listening_addr(line: &str) -> Option<String> {
+    if !line.starts_with('{') {
+        let (before, after) = line.split_once(" addr=")?;
+        return before.ends_with("listening").then(|| after.split_whitespace().next().unwrap_or("").to_owned());
+    }
     let v: serde_json::Value = serde_json::from_str(line).ok()?;
     let fields = v.get("fields")?;
     if fields.get("message")?.as_str()? != "listening" {

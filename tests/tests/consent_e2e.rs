@@ -44,6 +44,8 @@ impl Env {
             database_url: Some(env.db.url()),
             extra_args: vec![],
             env: vec![],
+            text_logs: false,
+            fd_soft_limit: None,
         }));
         env
     }

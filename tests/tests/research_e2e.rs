@@ -100,6 +100,8 @@ impl Env {
             database_url: Some(self.db.url()),
             extra_args: self.extra_args.clone(),
             env: vec![],
+            text_logs: false,
+            fd_soft_limit: None,
         }));
     }
 

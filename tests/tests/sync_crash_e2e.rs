@@ -39,6 +39,8 @@ fn start(db: &TestDatabase, data_dir: &Path) -> ServerProcess {
         database_url: Some(db.url()),
         extra_args: vec!["--rate-limit-per-device".into(), "0".into()],
         env: vec![],
+        text_logs: false,
+        fd_soft_limit: None,
     })
 }
 

@@ -33,7 +33,7 @@ pub async fn everything(
     let body = db(&state, move |conn| {
         let visible = Visible::load(conn, &keys, &org.organization_id)?;
         let Some((account, subject)) = visible.resolve_audited(conn, &org, &id, "fhir_everything")? else {
-            return Err(ApiError::NotFound(format!("Patient/{id} is not known")).into());
+            return Err(ApiError::NotFound("this Patient is not known".to_owned()).into());
         };
         let (patient, _) = build_patient(conn, &visible, &account, subject)?;
         let mut records = Vec::new();

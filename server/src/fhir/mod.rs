@@ -101,11 +101,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// Anything else under `/fhir/r4`: an OperationOutcome (404, or 405 for a method no FHIR endpoint here takes).
 async fn no_such_interaction(req: actix_web::HttpRequest) -> FhirResult<HttpResponse> {
     use actix_web::http::Method;
-    let what = format!("{} {}", req.method(), req.path());
+    // The detail never repeats the client's path or method.
     if ![Method::GET, Method::POST, Method::PUT].contains(req.method()) {
-        return Err(ApiError::MethodNotAllowed(format!("{what}: not supported; see /fhir/r4/metadata")).into());
+        return Err(ApiError::MethodNotAllowed("this method is not supported; see /fhir/r4/metadata".into()).into());
     }
-    Err(ApiError::NotFound(format!("{what}: no such FHIR interaction here; see /fhir/r4/metadata")).into())
+    Err(ApiError::NotFound("no such FHIR interaction here; see /fhir/r4/metadata".into()).into())
 }
 
 /// The authenticated organization, if its token permits `action` on `resource_type`.
@@ -133,7 +133,10 @@ pub fn fhir_response<T: Serialize>(status: StatusCode, value: &T) -> FhirResult<
 pub async fn read_body(payload: web::Payload) -> FhirResult<web::Bytes> {
     match payload.to_bytes_limited(MAX_FHIR_BODY_BYTES).await {
         Ok(Ok(body)) => Ok(body),
-        Ok(Err(e)) => Err(outcome::bad_request(format!("cannot read the request body: {e}"))),
+        Ok(Err(e)) if crate::http::is_request_timeout(&e) => {
+            Err(ApiError::RequestTimeout(crate::http::REQUEST_TIMEOUT_DETAIL.into()).into())
+        }
+        Ok(Err(_)) => Err(outcome::bad_request("cannot read the request body (incomplete or malformed)")),
         Err(_) => {
             Err(ApiError::PayloadTooLarge(format!("a FHIR request body may be at most {MAX_FHIR_BODY_BYTES} bytes"))
                 .into())

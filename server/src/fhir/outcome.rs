@@ -43,6 +43,8 @@ fn issue_code(e: &ApiError) -> &'static str {
         ApiError::Conflict(_) => "conflict",
         ApiError::AccountDeleted => "deleted",
         ApiError::PayloadTooLarge(_) => "too-costly",
+        ApiError::RequestTimeout(_) => "timeout",
+        ApiError::UriTooLong(_) | ApiError::HeaderFieldsTooLarge(_) => "too-long",
         ApiError::UnsupportedMediaType(_) => "not-supported",
         ApiError::TooManyRequests(_) => "throttled",
         ApiError::Unavailable(_) => "transient",
@@ -88,6 +90,9 @@ impl ResponseError for FhirError {
         resp.insert_header((header::CONTENT_TYPE, FHIR_JSON));
         if let ApiError::Unauthorized(_) = self.0 {
             resp.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"fhir\", error=\"invalid_token\""));
+        }
+        if let ApiError::RequestTimeout(_) = self.0 {
+            resp.force_close();
         }
         resp.body(serde_json::to_string(&outcome_of(&self.0, self.1.as_deref())).unwrap_or_else(|_| "{}".to_owned()))
     }

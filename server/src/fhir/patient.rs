@@ -94,7 +94,7 @@ pub async fn read(
     let patient = db(&state, move |conn| {
         let visible = Visible::load(conn, &keys, &org.organization_id)?;
         let Some((account, subject)) = visible.resolve_audited(conn, &org, &id, "fhir_read")? else {
-            return Err(ApiError::NotFound(format!("Patient/{id} is not known")).into());
+            return Err(ApiError::NotFound("this Patient is not known".to_owned()).into());
         };
         let (patient, records) = build_patient(conn, &visible, &account, subject)?;
         audit_patient(conn, &visible, &org.actor(), "fhir_read", &account, &records)?;
@@ -125,7 +125,7 @@ pub async fn search(
             }
             "_offset" => params.offset = value.parse().map_err(|_| bad_request("_offset must be an integer"))?,
             "_format" => {}
-            other => return Err(bad_request(format!("Patient search supports identifier only, not {other:?}"))),
+            _ => return Err(bad_request("Patient search supports identifier, _count and _offset only")),
         }
     }
     if identifiers.is_empty() {

@@ -64,10 +64,10 @@ pub async fn read(
 ) -> FhirResult<HttpResponse> {
     let (resource_type, id) = path.into_inner();
     if !SEARCHABLE.iter().any(|(t, _)| *t == resource_type) {
-        return Err(ApiError::NotFound(format!("no {resource_type:?} resources here; see /fhir/r4/metadata")).into());
+        return Err(ApiError::NotFound("no resources of this type here; see /fhir/r4/metadata".to_owned()).into());
     }
     let org = authorize(org, &resource_type, Action::Read)?;
-    let missing = format!("{resource_type}/{id} is not known");
+    let missing = format!("this {resource_type} is not known");
     let Some(record_id) = record_of(&id) else {
         return Err(ApiError::NotFound(missing).into());
     };

@@ -95,15 +95,23 @@ pub fn parse(resource_type: &str, query: &str, allowed: &[&str]) -> FhirResult<S
                 }
             }
             "date" if allowed.contains(&"date") => {
-                let (prefix, day) = parse_date_param(&value)
-                    .ok_or_else(|| bad_request(format!("date {value:?}: expected [eq|ge|le|gt|lt]YYYY-MM-DD")))?;
-                phr_core::dates::check(day).map_err(|e| bad_element("date", e))?;
+                let (prefix, day) =
+                    parse_date_param(&value).ok_or_else(|| bad_request("date: expected [eq|ge|le|gt|lt]YYYY-MM-DD"))?;
+                phr_core::dates::check(day).map_err(|_| {
+                    bad_element(
+                        "date",
+                        format!("must be a date from {} to {}", phr_core::dates::EARLIEST, phr_core::dates::LATEST),
+                    )
+                })?;
                 p.dates.push((prefix, day));
             }
             "code" if allowed.contains(&"code") => p.codes.extend(value.split(',').map(str::to_owned)),
             "category" if allowed.contains(&"category") => p.categories.extend(value.split(',').map(str::to_owned)),
-            other => {
-                return Err(bad_request(format!("{resource_type} does not support the search parameter {other:?}")))
+            _ => {
+                return Err(bad_request(format!(
+                    "{resource_type} search supports only {}, _count, _offset and _sort; see /fhir/r4/metadata",
+                    allowed.join(", ")
+                )))
             }
         }
     }
@@ -425,7 +433,7 @@ pub async fn search(
 ) -> FhirResult<HttpResponse> {
     let resource_type = path.into_inner();
     let Some((_, allowed)) = SEARCHABLE.iter().find(|(t, _)| *t == resource_type) else {
-        return Err(ApiError::NotFound(format!("no search on {resource_type:?} here; see /fhir/r4/metadata")).into());
+        return Err(ApiError::NotFound("no search on this resource type here; see /fhir/r4/metadata".to_owned()).into());
     };
     let org = authorize(org, &resource_type, Action::Search)?;
     let query = req.query_string().to_owned();

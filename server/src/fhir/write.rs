@@ -95,7 +95,7 @@ fn prepare(
     let primary_type = primary.resource_type().to_owned();
     let reference = reference_of(primary, &group.path)?;
     let Some((account, subject)) = visible.resolve_audited(conn, org, &reference, "fhir_write")? else {
-        return Err(ApiError::NotFound(format!("{reference} is not known")).into());
+        return Err(ApiError::NotFound("the referenced Patient is not known".to_owned()).into());
     };
     // When no kind reads the group, report the error of the kind that read it furthest.
     let rank = |e: &MappingError| match e {
@@ -262,14 +262,14 @@ fn written_resource(visible: &Visible, p: &Prepared, record_id: Uuid) -> FhirRes
 }
 
 fn parse_resource(body: &[u8], path: &str) -> FhirResult<Resource> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| bad_request(format!("malformed JSON: {e}")))?;
+    let value: Value = serde_json::from_slice(body).map_err(|e| bad_request(crate::http::json_error_detail(&e)))?;
     if !value.is_object() {
         return Err(bad_element(path, "must be a JSON object"));
     }
     if value.get("resourceType").and_then(Value::as_str).is_none() {
         return Err(bad_element(&format!("{path}.resourceType"), "is required"));
     }
-    serde_json::from_value(value).map_err(|e| bad_element(path, e))
+    serde_json::from_value(value).map_err(|e| bad_element(path, crate::http::without_client_values(&e.to_string())))
 }
 
 pub async fn create(
@@ -280,7 +280,10 @@ pub async fn create(
 ) -> FhirResult<HttpResponse> {
     let resource_type = path.into_inner();
     if !CREATABLE.contains(&resource_type.as_str()) {
-        return Err(ApiError::MethodNotAllowed(format!("{resource_type} cannot be created here")).into());
+        return Err(ApiError::MethodNotAllowed(
+            "resources of this type cannot be created here; see /fhir/r4/metadata".to_owned(),
+        )
+        .into());
     }
     let org = authorize(org, &resource_type, Action::Create)?;
     let body = read_body(payload).await?;
@@ -468,7 +471,7 @@ pub async fn update(
     if resource.id() != Some(id.as_str()) {
         return Err(bad_element(&format!("{resource_type}.id"), "must equal the id in the URL"));
     }
-    let missing = format!("{resource_type}/{id} is not known");
+    let missing = format!("this {resource_type} is not known");
     let not_found = move || FhirError::from(ApiError::NotFound(missing.clone()));
     let record_id = Uuid::parse_str(&id).map_err(|_| not_found())?;
     let location = format!("{}/fhir/r4/{resource_type}/{id}", state.base_url()?);

@@ -7,6 +7,7 @@ use std::time::Instant;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::Method;
 use actix_web::{error, web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use tracing::Span;
 use tracing_actix_web::{RequestId, RootSpanBuilder, TracingLogger};
@@ -17,6 +18,8 @@ use crate::db::DbPool;
 use crate::error::ApiError;
 use crate::keys::KeyStore;
 
+pub mod conn;
+pub mod deadline;
 pub mod health;
 
 /// What every handler can reach.
@@ -83,7 +86,7 @@ pub fn configure(state: AppState, max_body_bytes: usize) -> impl FnOnce(&mut web
                 web::JsonConfig::default().limit(max_body_bytes).error_handler(|err, _req| json_error(&err).into()),
             )
             .app_data(web::QueryConfig::default().error_handler(|err, _req| {
-                let detail = format!("invalid query parameters: {}", strip_prefix_message(&err.to_string()));
+                let detail = format!("invalid query parameters: {}", without_client_values(&err.to_string()));
                 rejected(err, ApiError::BadRequest(detail))
             }))
             .app_data(
@@ -104,12 +107,22 @@ pub fn configure(state: AppState, max_body_bytes: usize) -> impl FnOnce(&mut web
     }
 }
 
-async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound(format!("no route for {} {}", req.method(), req.path())))
+/// Anything no route takes: 404 (an OperationOutcome under `/fhir/`). The
+/// detail never repeats the path or method, which are the client's.
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, actix_web::Error> {
+    if req.path().starts_with("/fhir/") {
+        let e = ApiError::NotFound(
+            "no FHIR endpoint here; the FHIR R4 API is under /fhir/r4 (see /fhir/r4/metadata)".into(),
+        );
+        return Err(crate::fhir::outcome::FhirError::from(e).into());
+    }
+    Err(ApiError::NotFound("no route for this method and path".into()).into())
 }
 
-fn rejected<E: std::fmt::Debug + std::fmt::Display + 'static>(cause: E, api: ApiError) -> error::Error {
-    error::InternalError::from_response(cause, api.error_response()).into()
+/// An extractor's failure as our problem answer; the extractor's own message
+/// (which may quote the client) is dropped, only the error kind stays.
+fn rejected<E>(_cause: E, api: ApiError) -> error::Error {
+    error::InternalError::from_response(api.code(), api.error_response()).into()
 }
 
 fn json_error(err: &error::JsonPayloadError) -> error::InternalError<String> {
@@ -120,15 +133,73 @@ fn json_error(err: &error::JsonPayloadError) -> error::InternalError<String> {
         }
         J::Overflow { limit } => ApiError::PayloadTooLarge(format!("request body exceeds the limit of {limit} bytes")),
         J::ContentType => ApiError::UnsupportedMediaType("expected Content-Type: application/json".into()),
-        J::Deserialize(e) if e.is_data() => ApiError::BadRequest(format!("invalid request body: {e}")),
-        J::Deserialize(e) => ApiError::BadRequest(format!("malformed JSON: {e}")),
-        other => ApiError::BadRequest(format!("cannot read request body: {other}")),
+        J::Deserialize(e) => ApiError::BadRequest(json_error_detail(e)),
+        J::Payload(actix_web::error::PayloadError::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
+            ApiError::RequestTimeout(REQUEST_TIMEOUT_DETAIL.into())
+        }
+        J::Payload(_) => ApiError::BadRequest("cannot read the request body (incomplete or malformed)".into()),
+        _ => ApiError::BadRequest("cannot read the request body".into()),
     };
-    error::InternalError::from_response(api.to_string(), api.error_response())
+    error::InternalError::from_response(api.code().to_owned(), api.error_response())
 }
 
-fn strip_prefix_message(s: &str) -> &str {
-    s.strip_prefix("Query deserialize error: ").unwrap_or(s)
+/// Whether reading a body failed because the request deadline passed.
+pub fn is_request_timeout(e: &actix_web::Error) -> bool {
+    matches!(e.as_error::<error::PayloadError>(), Some(error::PayloadError::Io(io)) if io.kind() == std::io::ErrorKind::TimedOut)
+}
+
+/// What was wrong with a JSON body, where, without the client's values
+/// (serde quotes them: `invalid value: string "…"`, `unknown field `…``).
+pub fn json_error_detail(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let at = format!("at line {} column {}", e.line(), e.column());
+    match e.classify() {
+        Category::Data => format!("invalid request body: {} {at}", without_client_values(&e.to_string())),
+        Category::Eof => format!("malformed JSON: unexpected end of input {at}"),
+        Category::Syntax | Category::Io => format!("malformed JSON {at}"),
+    }
+}
+
+/// A serde error message with the client's values left out: the kind of
+/// mistake, the field names of our types and what was expected, never what
+/// was sent (`invalid type: string "…", expected u32` becomes
+/// `invalid type: string, expected u32`). Unknown field names are repeated
+/// only when they look like field names; our own messages only when they
+/// quote nothing.
+pub fn without_client_values(message: &str) -> String {
+    let message = message.strip_prefix("Query deserialize error: ").unwrap_or(message);
+    let message = message.split(" at line ").next().unwrap_or(message);
+    // What serde expected comes from our types; the text before it may quote the client.
+    let (head, expected) = match message.rfind(", expected ") {
+        Some(i) => (&message[..i], &message[i..]),
+        None => (message, ""),
+    };
+    for kind in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = head.strip_prefix(kind) {
+            // `integer `7``, `string "abc"`, `floating point `0.5``, `null`, `sequence`, ...
+            let sent = rest.split([' ', '`', '"']).take_while(|w| !w.is_empty()).collect::<Vec<_>>().join(" ");
+            let sent = if sent.chars().all(|c| c.is_ascii_lowercase() || c == ' ') { sent } else { String::new() };
+            let kind = kind.trim_end_matches(": ");
+            return if sent.is_empty() { format!("{kind}{expected}") } else { format!("{kind}: {sent}{expected}") };
+        }
+    }
+    if let Some(rest) = head.strip_prefix("unknown field `") {
+        let name = rest.split('`').next().unwrap_or("");
+        let plain = (1..=64).contains(&name.len())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        let tail = message.rfind(", there are no fields").map(|i| &message[i..]).unwrap_or(expected);
+        return if plain { format!("unknown field `{name}`{tail}") } else { format!("unknown field{tail}") };
+    }
+    if head.starts_with("unknown variant `") {
+        return format!("unknown variant{expected}");
+    }
+    if ["missing field", "duplicate field", "invalid length"].iter().any(|k| message.starts_with(k))
+        || !message.contains(['"', '`'])
+    {
+        // Our names, counts, or one of our own messages that quotes nothing.
+        return message.to_owned();
+    }
+    "invalid value".to_owned()
 }
 
 /// Request spans carry the method, the matched route pattern (never the raw
@@ -140,7 +211,13 @@ impl RootSpanBuilder for PhrRootSpan {
         let request_id = request.extensions().get::<RequestId>().map(|r| r.to_string()).unwrap_or_default();
         let route = request.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
         request.extensions_mut().insert(Instant::now());
-        tracing::info_span!("request", method = %request.method(), route = %route, request_id = %request_id, status = tracing::field::Empty)
+        // Extension methods are the client's words: only standard ones are named.
+        let method = match *request.method() {
+            Method::GET | Method::HEAD | Method::POST | Method::PUT | Method::DELETE => request.method().as_str(),
+            Method::PATCH | Method::OPTIONS | Method::TRACE | Method::CONNECT => request.method().as_str(),
+            _ => "other",
+        };
+        tracing::info_span!("request", method = %method, route = %route, request_id = %request_id, status = tracing::field::Empty)
     }
 
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, actix_web::Error>) {
@@ -177,4 +254,41 @@ pub async fn request_id_header(
 /// A JSON 200 response.
 pub fn ok_json<T: serde::Serialize>(value: &T) -> HttpResponse {
     HttpResponse::Ok().json(value)
+}
+
+/// The detail of a 408: the request was not read completely in time.
+pub const REQUEST_TIMEOUT_DETAIL: &str = "the request was not received completely in time; the connection is closed";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_messages_keep_the_mistake_and_drop_the_client_values() {
+        let cases = [
+            ("invalid type: string \"SECRET\", expected u32 at line 1 column 9", "invalid type: string, expected u32"),
+            ("invalid type: integer `7`, expected a string", "invalid type: integer, expected a string"),
+            ("invalid type: floating point `0.5`, expected u64", "invalid type: floating point, expected u64"),
+            ("invalid type: null, expected a string", "invalid type: null, expected a string"),
+            ("invalid value: string \"SECRET, expected x\", expected a UUID", "invalid value: string, expected a UUID"),
+            ("unknown field `hint`, expected one of `a`, `b`", "unknown field `hint`, expected one of `a`, `b`"),
+            ("unknown field `SE CRET`, expected one of `a`, `b`", "unknown field, expected one of `a`, `b`"),
+            ("unknown field `hint`, there are no fields", "unknown field `hint`, there are no fields"),
+            ("unknown variant `SECRET`, expected `x` or `y`", "unknown variant, expected `x` or `y`"),
+            ("invalid organization id \"SECRET\": expected 1-64 characters", "invalid value"),
+            ("unit must be \"kg\", got \"SECRET\"", "invalid value"),
+            ("missing field `changes`", "missing field `changes`"),
+            ("account_id must be a UUID", "account_id must be a UUID"),
+            ("Query deserialize error: invalid digit found in string", "invalid digit found in string"),
+        ];
+        for (message, said) in cases {
+            assert_eq!(without_client_values(message), said, "{message}");
+        }
+        let e = serde_json::from_str::<u32>("\"SECRET\"").unwrap_err();
+        let detail = json_error_detail(&e);
+        assert!(
+            !detail.contains("SECRET") && detail.contains("invalid type: string") && detail.contains("line 1"),
+            "{detail}"
+        );
+    }
 }

@@ -58,7 +58,7 @@ fn parse_request(query: &str, k: usize, request_url: String) -> Result<ExportReq
                 for t in value.split(',').map(str::trim) {
                     let kind = t.parse::<RecordKind>().map_err(|_| {
                         let known: Vec<&str> = RecordKind::ALL.iter().map(|k| k.as_str()).collect();
-                        ApiError::BadRequest(format!("_type: unknown module {t:?}; known: {}", known.join(", ")))
+                        ApiError::BadRequest(format!("_type: an unknown module; known: {}", known.join(", ")))
                     })?;
                     if !types.contains(&kind) {
                         types.push(kind);
@@ -69,18 +69,27 @@ fn parse_request(query: &str, k: usize, request_url: String) -> Result<ExportReq
                 if since_ms.is_some() {
                     return Err(ApiError::BadRequest("_since given more than once".into()));
                 }
-                let at = DateTime::parse_from_rfc3339(&value).map_err(|_| {
-                    ApiError::BadRequest(format!("_since: {value:?} is not an instant like 2026-01-01T00:00:00Z"))
+                let at = DateTime::parse_from_rfc3339(&value)
+                    .map_err(|_| ApiError::BadRequest("_since: not an instant like 2026-01-01T00:00:00Z".to_owned()))?;
+                phr_core::dates::check_instant(&at).map_err(|_| {
+                    ApiError::BadRequest(format!(
+                        "_since: must be an instant from {} to {}",
+                        phr_core::dates::EARLIEST,
+                        phr_core::dates::LATEST
+                    ))
                 })?;
-                phr_core::dates::check_instant(&at).map_err(|e| ApiError::BadRequest(format!("_since: {e}")))?;
                 since_ms = Some(at.timestamp_millis());
             }
             "_outputFormat" => {
                 if !matches!(value.as_ref(), "application/fhir+ndjson" | "application/ndjson" | "ndjson") {
-                    return Err(ApiError::BadRequest(format!("_outputFormat: {value:?} is not supported (ndjson)")));
+                    return Err(ApiError::BadRequest("_outputFormat: only ndjson is supported".to_owned()));
                 }
             }
-            other => return Err(ApiError::BadRequest(format!("unknown parameter {other:?}"))),
+            _ => {
+                return Err(ApiError::BadRequest(
+                    "unknown parameter: the kick-off takes _type, _since and _outputFormat".to_owned(),
+                ))
+            }
         }
     }
     if types.is_empty() {

@@ -140,10 +140,10 @@ async fn issue_token(
     match form.get("grant_type") {
         None => return Err(OAuthError::InvalidRequest("grant_type is required".into())),
         Some(GRANT_TYPE) => {}
-        Some(other) => {
+        Some(_) => {
             return Err(OAuthError::UnsupportedGrantType(format!(
-                "grant_type {other:?} is not supported: use {GRANT_TYPE}"
-            )))
+                "this grant_type is not supported: use {GRANT_TYPE}"
+            )));
         }
     }
     if form.get("client_assertion_type") != Some(CLIENT_ASSERTION_TYPE) {
@@ -155,7 +155,6 @@ async fn issue_token(
     if form.get("client_id").is_some_and(|id| id != issuer) {
         return Err(OAuthError::InvalidClient("client_id does not match the client_assertion iss".into()));
     }
-    *client_id = Some(issuer.clone());
     let requested = form.get("scope").unwrap_or("").to_owned();
 
     let id = issuer.clone();
@@ -166,6 +165,8 @@ async fn issue_token(
         }
         _ => return Err(OAuthError::InvalidClient("unknown or disabled client".into())),
     };
+    // Logged from here on: a registered organization's id, never an unverified `iss`.
+    *client_id = Some(issuer.clone());
     let audience = format!("{}{TOKEN_PATH}", state.base_url()?);
     let now = chrono::Utc::now().timestamp();
     let claims = assertion::verify(assertion, &issuer, &jwks, &audience, now)?;

@@ -107,6 +107,8 @@ fn run(args: &Args) -> Result<(), String> {
         database_url: Some(db.url()),
         extra_args: vec!["--rate-limit-per-device".into(), "0".into()],
         env: vec![(SERVE_ENV.to_owned(), "1".to_owned())],
+        text_logs: false,
+        fd_soft_limit: None,
     });
     let tokens = phr_server::auth::TokenService::new(&keys).map_err(|e| e.to_string())?;
     let now = chrono::Utc::now().timestamp();

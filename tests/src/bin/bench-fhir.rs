@@ -126,6 +126,8 @@ fn run(args: &Args) -> Result<(), String> {
         database_url: Some(db.url()),
         extra_args: ["--rate-limit-per-device", "0", "--auth-rate-limit", "0"].iter().map(|s| s.to_string()).collect(),
         env: vec![(SERVE_ENV.to_owned(), "1".to_owned())],
+        text_logs: false,
+        fd_soft_limit: None,
     });
     eprintln!("server pid {} at {} ({backend})", server.pid(), server.base_url);
     let org = OrgClient::register_with_env(

@@ -146,6 +146,8 @@ fn run(args: &Args) -> Result<(), String> {
         database_url: Some(data_dir.path().join("phr.db").to_string_lossy().into_owned()),
         extra_args: vec!["--rate-limit-per-device".into(), "0".into()],
         env: vec![(SERVE_ENV.to_owned(), "1".to_owned())],
+        text_logs: false,
+        fd_soft_limit: None,
     });
     eprintln!("server pid {} at {}", server.pid(), server.base_url);
     let files = tempfile::tempdir().map_err(|e| e.to_string())?;

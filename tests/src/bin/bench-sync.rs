@@ -146,6 +146,8 @@ fn run(args: &Args) -> Result<(), String> {
         database_url,
         extra_args: extra_args.clone(),
         env: vec![(SERVE_ENV.to_owned(), "1".to_owned())],
+        text_logs: false,
+        fd_soft_limit: None,
     });
     eprintln!("server pid {} at {} ({backend}); server args {:?}", server.pid(), server.base_url, extra_args);
 
