@@ -30,6 +30,7 @@ use ring::signature::{UnparsedPublicKey, ED25519};
 use uuid::Uuid;
 
 use crate::audit::{self, NewAuditEvent};
+use crate::auth::limits::Gate;
 use crate::auth::tokens::{self, REFRESH_TOKEN_TTL_MS};
 use crate::auth::AuthenticatedDevice;
 use crate::db::write_transaction;
@@ -69,6 +70,12 @@ pub fn parse_id(field: &str, value: &str) -> Result<Uuid, ApiError> {
 /// not a UUID.
 pub fn canonical_id(field: &str, value: &str) -> Result<String, ApiError> {
     Ok(parse_id(field, value)?.hyphenated().to_string())
+}
+
+/// [`canonical_id`] for an unauthenticated endpoint: a malformed id is a
+/// refusal charged to the caller's source address ([`Gate::refused`]).
+fn gated_id(gate: &Gate<'_>, field: &str, value: &str) -> Result<String, ApiError> {
+    canonical_id(field, value).map_err(|e| gate.refused(e))
 }
 
 fn check_new_device(device: &NewDevice) -> Result<(), ApiError> {
@@ -136,8 +143,8 @@ async fn challenge(
 ) -> Result<HttpResponse, ApiError> {
     let gate = state.auth_limiter.admit(&http)?;
     let req = body.into_inner();
-    let account_id = canonical_id("account_id", &req.account_id).map_err(|e| gate.refused(e))?;
-    let device_id = canonical_id("device_id", &req.device_id).map_err(|e| gate.refused(e))?;
+    let account_id = gated_id(&gate, "account_id", &req.account_id)?;
+    let device_id = gated_id(&gate, "device_id", &req.device_id)?;
     // The cheap check first: a made-up device costs the asking address, never
     // the family. (A device of an erased account is known too: see below.)
     let (acc, dev) = (account_id.clone(), device_id.clone());
@@ -190,9 +197,9 @@ async fn session(
 ) -> Result<HttpResponse, ApiError> {
     let gate = state.auth_limiter.admit(&http)?;
     let req = body.into_inner();
-    let account_id = canonical_id("account_id", &req.account_id).map_err(|e| gate.refused(e))?;
-    let device_id = canonical_id("device_id", &req.device_id).map_err(|e| gate.refused(e))?;
-    let challenge_id = canonical_id("challenge_id", &req.challenge_id).map_err(|e| gate.refused(e))?;
+    let account_id = gated_id(&gate, "account_id", &req.account_id)?;
+    let device_id = gated_id(&gate, "device_id", &req.device_id)?;
+    let challenge_id = gated_id(&gate, "challenge_id", &req.challenge_id)?;
     let signature = req.signature;
     let refresh_token = tokens::new_refresh_token(&account_id)?;
     let refresh_hash = tokens::secret_hash(&refresh_token);
@@ -375,7 +382,7 @@ async fn join(
 ) -> Result<HttpResponse, ApiError> {
     let gate = state.auth_limiter.admit(&http)?;
     let req = body.into_inner();
-    let account_id = canonical_id("account_id", &req.account_id).map_err(|e| gate.refused(e))?;
+    let account_id = gated_id(&gate, "account_id", &req.account_id)?;
     check_new_device(&req.device).map_err(|e| gate.refused(e))?;
     let invalid_code = || ApiError::Unauthorized("invalid or expired pairing code".into());
     let code =

@@ -52,7 +52,7 @@ use phr_core::sync::protocol::{
 };
 use uuid::Uuid;
 
-use super::{canonical_id, check_new_device, ring_random, store, MAX_DEVICES_PER_ACCOUNT};
+use super::{check_new_device, gated_id, ring_random, store, MAX_DEVICES_PER_ACCOUNT};
 use crate::audit::{self, NewAuditEvent};
 use crate::auth::tokens;
 use crate::auth::AuthenticatedDevice;
@@ -131,7 +131,7 @@ async fn fetch_key_backup(
     body: web::Json<RecoveryRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let gate = state.auth_limiter.admit(&http)?;
-    let account_id = canonical_id("account_id", &body.account_id).map_err(|e| gate.refused(e))?;
+    let account_id = gated_id(&gate, "account_id", &body.account_id)?;
     gate.known(&format!("recovery:{account_id}"))?;
     let repeats = state.audit_repeats.clone();
     let backup = state
@@ -159,7 +159,7 @@ async fn challenge(
     body: web::Json<RecoveryRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let gate = state.auth_limiter.admit(&http)?;
-    let account_id = canonical_id("account_id", &body.account_id).map_err(|e| gate.refused(e))?;
+    let account_id = gated_id(&gate, "account_id", &body.account_id)?;
     gate.known(&format!("recovery:{account_id}"))?;
     let challenge_id = Uuid::new_v4().to_string();
     let nonce = ring_random(NONCE_BYTES)?;
@@ -200,9 +200,9 @@ async fn enrol(
 ) -> Result<HttpResponse, ApiError> {
     let gate = state.auth_limiter.admit(&http)?;
     let req = body.into_inner();
-    let account_id = canonical_id("account_id", &req.account_id).map_err(|e| gate.refused(e))?;
+    let account_id = gated_id(&gate, "account_id", &req.account_id)?;
     // Challenge ids are UUIDs: anything else is a 400 (a NUL in it would fail the PostgreSQL lookup).
-    let challenge_id = canonical_id("challenge_id", &req.challenge_id).map_err(|e| gate.refused(e))?;
+    let challenge_id = gated_id(&gate, "challenge_id", &req.challenge_id)?;
     check_new_device(&req.device).map_err(|e| gate.refused(e))?;
     gate.may_guess(&account_id)?;
     let nonce_hash = tokens::secret_hash(&hex::encode(&req.nonce));
