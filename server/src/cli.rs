@@ -11,20 +11,21 @@ use std::time::Duration;
 
 use actix_service::{fn_service, map_config, ServiceFactoryExt as _};
 use actix_web::dev::AppConfig;
-use actix_web::{middleware, App};
+use actix_web::{middleware, App as ActixApp};
 use clap::Parser;
 use tokio::signal::unix::{signal, SignalKind};
 use tracing_subscriber::EnvFilter;
 
-use crate::auth::{AuthLimiter, RateLimiter, TokenService};
+use crate::app::auth::{AuthLimiter, RateLimiter, TokenService};
+use crate::app::{audit, organizations};
+use crate::app::{now_ms, App};
 use crate::config::{
     AuditCommand, Cli, Command, Config, LogFormat, OrgAddArgs, OrgCommand, OrgDisableArgs, OrgListArgs, StorageArgs,
 };
-use crate::db::{self, meta};
-use crate::http::{self, now_ms, AppState};
+use crate::http;
 use crate::keys::KeyStore;
+use crate::store::{self, meta};
 use crate::ServerError;
-use crate::{audit, organizations};
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
@@ -153,7 +154,7 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         .listen("phr-http", listener, move || {
             let state = state.clone();
             let connections = Arc::clone(&connections);
-            let app = App::new()
+            let app = ActixApp::new()
                 .wrap(middleware::from_fn(http::deadline::guard))
                 .wrap(middleware::from_fn(http::request_id_header))
                 .wrap(http::tracing_middleware())
@@ -208,19 +209,19 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
 }
 
 /// Everything `serve` needs before it accepts connections.
-pub fn prepare(config: &Config) -> Result<AppState, ServerError> {
+pub fn prepare(config: &Config) -> Result<App, ServerError> {
     crate::files::create_private_dir(&config.data_dir)
         .map_err(|e| ServerError::Io(format!("cannot create data directory {}: {e}", config.data_dir.display())))?;
     let database_files = match &config.database {
-        db::DatabaseTarget::Sqlite(path) => crate::files::sqlite_files(path),
-        db::DatabaseTarget::Postgres(_) => Vec::new(),
+        store::DatabaseTarget::Sqlite(path) => crate::files::sqlite_files(path),
+        store::DatabaseTarget::Postgres(_) => Vec::new(),
     };
     crate::files::check_permissions(&config.data_dir, &database_files, config.fix_permissions)?;
     let (keys, created) = KeyStore::open_or_create(&config.key_dir)?;
     for kid in &created {
         tracing::info!(key = %kid, dir = %config.key_dir.display(), "created server key");
     }
-    let (pool, applied) = db::open(&config.database, config.db_pool_size)?;
+    let (pool, applied) = store::open(&config.database, config.db_pool_size)?;
     if !applied.is_empty() {
         tracing::info!(count = applied.len(), latest = %applied.last().map(String::as_str).unwrap_or(""), "applied migrations");
     }
@@ -230,34 +231,35 @@ pub fn prepare(config: &Config) -> Result<AppState, ServerError> {
     drop(conn);
     let tokens = TokenService::new(&keys)?;
     let limits = config.limits;
-    let research = Arc::new(crate::research::ResearchService::new(
+    let research = Arc::new(crate::app::research::ResearchService::new(
         &config.data_dir,
         limits.research_k,
         limits.research_retention_secs,
     ));
-    let failed = crate::research::jobs::recover(&pool, &research).map_err(|e| ServerError::Database(e.to_string()))?;
+    let failed =
+        crate::app::research::jobs::recover(&pool, &research).map_err(|e| ServerError::Database(e.to_string()))?;
     if failed > 0 {
         tracing::warn!(count = failed, "research exports interrupted by the previous shutdown were failed cleanly");
     }
-    crate::research::jobs::start_sweeper(pool.clone(), research.clone());
-    db::start_sqlite_checkpointer(pool.clone());
+    crate::app::research::jobs::start_sweeper(pool.clone(), research.clone());
+    store::start_sqlite_checkpointer(pool.clone());
     let public_base_url = std::sync::OnceLock::new();
     if let Some(url) = &config.public_base_url {
         let _ = public_base_url.set(url.clone());
     }
-    Ok(AppState {
+    Ok(App {
         pool,
         keys: Arc::new(keys),
         tokens: Arc::new(tokens),
         rate_limiter: Arc::new(RateLimiter::new(limits.rate_limit_per_device, limits.rate_limit_burst)),
         auth_limiter: Arc::new(AuthLimiter::new(limits.auth_rate_limit, limits.auth_rate_burst)),
-        audit_repeats: Arc::new(crate::audit::Repeats::new(std::time::Duration::from_secs(3600))),
+        audit_repeats: Arc::new(crate::app::audit::Repeats::new(std::time::Duration::from_secs(3600))),
         limits,
         public_base_url: Arc::new(public_base_url),
         instance_id,
         backend,
         research,
-        fhir_search_cache: Arc::new(crate::fhir::cache::SearchCache::new(
+        fhir_search_cache: Arc::new(crate::app::fhir::cache::SearchCache::new(
             limits.fhir_search_cache_mb.saturating_mul(1 << 20),
             std::time::Duration::from_secs(limits.fhir_search_cache_secs),
         )),
@@ -266,7 +268,7 @@ pub fn prepare(config: &Config) -> Result<AppState, ServerError> {
 
 fn migrate(storage: &StorageArgs) -> Result<(), ServerError> {
     let target = storage.database()?;
-    let (_, applied) = db::open(&target, 1)?;
+    let (_, applied) = store::open(&target, 1)?;
     tracing::info!(database = %target, count = applied.len(), "migrations applied");
     Ok(())
 }
@@ -316,9 +318,9 @@ fn admin_exit(result: Result<(), AdminError>) -> ExitCode {
 }
 
 /// Opens the database for an admin command (applying pending migrations).
-fn admin_connection(storage: &StorageArgs) -> Result<crate::db::PooledDb, AdminError> {
+fn admin_connection(storage: &StorageArgs) -> Result<crate::store::PooledDb, AdminError> {
     let target = storage.database()?;
-    let (pool, _) = db::open(&target, 1)?;
+    let (pool, _) = store::open(&target, 1)?;
     pool.get().map_err(|e| AdminError::failed(format!("cannot connect to {target}: {e}")))
 }
 
@@ -343,7 +345,7 @@ fn org_add(args: &OrgAddArgs) -> Result<(), AdminError> {
         organizations::check_new_organization(&args.id, &args.name, args.kind.as_str(), &purposes, jwks.as_deref())
             .map_err(|problems| AdminError::usage(format!("invalid organization: {}", problems.join("; "))))?;
     let mut conn = admin_connection(&args.storage)?;
-    if !organizations::store::insert(&mut conn, &new, now_ms())? {
+    if !crate::store::organizations::insert(&mut conn, &new, now_ms())? {
         return Err(AdminError::failed(format!(
             "an organization with id {:?} is already registered; choose another id",
             new.id.as_str()
@@ -356,7 +358,7 @@ fn org_add(args: &OrgAddArgs) -> Result<(), AdminError> {
 
 fn org_list(args: &OrgListArgs) -> Result<(), AdminError> {
     let mut conn = admin_connection(&args.storage)?;
-    let rows = organizations::store::list(&mut conn, true)?;
+    let rows = crate::store::organizations::list(&mut conn, true)?;
     if args.json {
         let list: Vec<serde_json::Value> = rows
             .iter()
@@ -385,7 +387,7 @@ fn org_list(args: &OrgListArgs) -> Result<(), AdminError> {
 
 fn org_disable(args: &OrgDisableArgs) -> Result<(), AdminError> {
     let mut conn = admin_connection(&args.storage)?;
-    if !organizations::store::disable(&mut conn, &args.id, now_ms())? {
+    if !crate::store::organizations::disable(&mut conn, &args.id, now_ms())? {
         return Err(AdminError::failed(format!("no organization with id {:?} is registered", args.id)));
     }
     println!("disabled organization {}", args.id);

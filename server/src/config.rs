@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::db::DatabaseTarget;
+use crate::store::DatabaseTarget;
 use crate::ServerError;
 
 /// `phr-server`: the maternal & child PHR sync service.

@@ -12,8 +12,8 @@
 //! | [`db`] | the connection enum over both backends, the pool, embedded migrations, queries |
 //! | [`files`] | modes of what the server writes (umask 0077, data dir 0700, files 0600) and the start-up check of older, wider ones |
 //! | [`keys`] | the server key directory (view key for HPKE, token signing key), created on first run, mode 0600 |
-//! | [`http`] | the actix-web app: `AppState`, routes, request ids, JSON limits, health and version |
-//! | [`error`] | `ApiError`, the one place errors become HTTP responses (RFC 9457 problem JSON) |
+//! | [`http`] | the actix-web app: `App`, routes, request ids, JSON limits, health and version |
+//! | [`error`] | `AppError`, the one place errors become HTTP responses (RFC 9457 problem JSON) |
 //! | [`auth`] | device sessions: challenge, access and refresh tokens, the [`auth::AuthenticatedDevice`] extractor |
 //! | [`accounts`] | `/accounts/v1`: account creation, pairing, devices, key backup, recovery, erasure |
 //! | [`sync`] | `/sync/v1`: push and pull of sealed records, the per-account change sequence |
@@ -29,22 +29,12 @@
 //! its queries (`store.rs`). `docs/architecture.md` follows a push, a FHIR
 //! read and an export through them and says where each product rule lives.
 
-pub mod accounts;
-pub mod audit;
-pub mod auth;
+pub mod app;
 pub mod cli;
 pub mod config;
-pub mod consent;
-pub mod db;
-pub mod error;
-pub mod fhir;
 pub mod files;
 pub mod http;
 pub mod keys;
-pub mod organizations;
-pub mod research;
-pub mod smart;
-pub mod sync;
-pub mod test_support;
+pub mod store;
 
-pub use error::{ApiError, ServerError};
+pub use app::error::{AppError, ServerError};

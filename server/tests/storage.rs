@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use phr_server::db::{self, meta};
-use phr_server::test_support::TestDatabase;
+use phr_server::store::testing::TestDatabase;
+use phr_server::store::{self, meta};
 
 fn migration_names(backend: &str) -> BTreeSet<String> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations").join(backend);
@@ -32,12 +32,12 @@ fn sqlite_and_postgres_migrations_have_identical_names() {
 #[test]
 fn migrations_apply_once_and_a_second_run_applies_nothing() {
     for test_db in TestDatabase::all() {
-        let (pool, applied) = db::open(&test_db.target, 2).unwrap();
+        let (pool, applied) = store::open(&test_db.target, 2).unwrap();
         assert_eq!(applied.len(), migration_names("sqlite").len(), "{}", test_db.target);
         let mut conn = pool.get().unwrap();
-        assert!(db::run_migrations(&mut conn).unwrap().is_empty(), "{}", test_db.target);
+        assert!(store::run_migrations(&mut conn).unwrap().is_empty(), "{}", test_db.target);
         drop(conn);
-        let (_, again) = db::open(&test_db.target, 2).unwrap();
+        let (_, again) = store::open(&test_db.target, 2).unwrap();
         assert!(again.is_empty());
     }
 }
@@ -45,7 +45,7 @@ fn migrations_apply_once_and_a_second_run_applies_nothing() {
 #[test]
 fn instance_id_is_created_once_and_then_stable() {
     for test_db in TestDatabase::all() {
-        let (pool, _) = db::open(&test_db.target, 2).unwrap();
+        let (pool, _) = store::open(&test_db.target, 2).unwrap();
         let mut conn = pool.get().unwrap();
         let first = meta::instance_id(&mut conn, 1).unwrap();
         let second = meta::instance_id(&mut conn, 2).unwrap();
@@ -54,9 +54,9 @@ fn instance_id_is_created_once_and_then_stable() {
     }
 }
 
-fn set_meta(conn: &mut db::DbConnection, key: &str, value: &str) -> diesel::QueryResult<usize> {
+fn set_meta(conn: &mut store::DbConnection, key: &str, value: &str) -> diesel::QueryResult<usize> {
     use diesel::prelude::*;
-    use phr_server::db::schema::server_meta;
+    use phr_server::store::schema::server_meta;
     diesel::insert_into(server_meta::table)
         .values((server_meta::meta_key.eq(key), server_meta::meta_value.eq(value), server_meta::updated_at.eq(0i64)))
         .execute(conn)
@@ -65,10 +65,10 @@ fn set_meta(conn: &mut db::DbConnection, key: &str, value: &str) -> diesel::Quer
 #[test]
 fn write_transactions_commit_roll_back_and_wait_for_another_writer() {
     for test_db in TestDatabase::all() {
-        let (pool, _) = db::open(&test_db.target, 2).unwrap();
+        let (pool, _) = store::open(&test_db.target, 2).unwrap();
         let mut conn = pool.get().unwrap();
-        db::write_transaction(&mut conn, |c| set_meta(c, "committed", "1")).unwrap();
-        let failed: Result<(), diesel::result::Error> = db::write_transaction(&mut conn, |c| {
+        store::write_transaction(&mut conn, |c| set_meta(c, "committed", "1")).unwrap();
+        let failed: Result<(), diesel::result::Error> = store::write_transaction(&mut conn, |c| {
             set_meta(c, "rolled-back", "1")?;
             Err(diesel::result::Error::RollbackTransaction)
         });
@@ -83,7 +83,7 @@ fn write_transactions_commit_roll_back_and_wait_for_another_writer() {
         std::thread::scope(|s| {
             let holder = s.spawn(|| {
                 let mut conn = pool.get().unwrap();
-                db::write_transaction(&mut conn, |c| {
+                store::write_transaction(&mut conn, |c| {
                     set_meta(c, "holder", "1")?;
                     held_tx.send(()).unwrap();
                     // Give the reader time to start while the lock is held; a
@@ -93,7 +93,7 @@ fn write_transactions_commit_roll_back_and_wait_for_another_writer() {
                 })
             });
             held_rx.recv().unwrap();
-            let read_then_write = db::write_transaction(&mut conn, |c| {
+            let read_then_write = store::write_transaction(&mut conn, |c| {
                 let seen = meta::get(c, "holder")?;
                 set_meta(c, "after-holder", &format!("{seen:?}"))
             });

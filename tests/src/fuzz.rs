@@ -27,7 +27,7 @@ use phr_core::sync::protocol::{
 };
 use phr_core::sync::record_envelope::{open_history, seal_history, BodyHistory};
 use phr_fhir::model::{Bundle, Resource};
-use phr_server::auth::TokenService;
+use phr_server::app::auth::TokenService;
 use phr_server::keys::KeyStore;
 use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, KeyPair as _, ECDSA_P384_SHA384_FIXED_SIGNING};
@@ -182,9 +182,14 @@ pub fn jwt(data: &[u8]) {
         assert_eq!((claims.acc.as_str(), claims.sub.as_str()), (ACCOUNT, "device-1"), "a forged token verified");
     }
     assert!(keys.tokens.verify_organization(text).is_err(), "an arbitrary string verified as an org token");
-    let _ = phr_server::smart::assertion::unverified_issuer(text);
-    let verified =
-        phr_server::smart::assertion::verify(text, "org-1", &keys.jwks, "http://127.0.0.1/auth/token", 1_900_000_000);
+    let _ = phr_server::app::smart::assertion::unverified_issuer(text);
+    let verified = phr_server::app::smart::assertion::verify(
+        text,
+        "org-1",
+        &keys.jwks,
+        "http://127.0.0.1/auth/token",
+        1_900_000_000,
+    );
     assert!(verified.is_err(), "an arbitrary string verified as a client assertion");
 }
 

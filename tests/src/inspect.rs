@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
-use phr_server::db::schema::{accounts, records};
-use phr_server::db::{DbConnection, DbPool};
+use phr_server::store::schema::{accounts, records};
+use phr_server::store::{DbConnection, DbPool};
 use serde_json::Value;
 
 use crate::{http, TestDatabase};
@@ -67,11 +67,11 @@ impl AccountSnapshot {
 impl Inspector {
     /// Opens a small pool on the test database (migrations are already applied by the server).
     pub fn open(db: &TestDatabase) -> Inspector {
-        let (pool, _) = phr_server::db::open(&db.target, 2).expect("open the test database");
+        let (pool, _) = phr_server::store::open(&db.target, 2).expect("open the test database");
         Inspector { pool }
     }
 
-    pub fn conn(&self) -> phr_server::db::PooledDb {
+    pub fn conn(&self) -> phr_server::store::PooledDb {
         self.pool.get().expect("database connection")
     }
 

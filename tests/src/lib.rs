@@ -3,7 +3,7 @@
 //! [`ServerProcess`] starts a real `phr-server` process on a free loopback
 //! port (the server picks it: `--listen 127.0.0.1:0`, and we read the address
 //! from its JSON log), against a database made for the test
-//! ([`phr_server::test_support::TestDatabase`]: SQLite always, PostgreSQL when
+//! ([`phr_server::store::testing::TestDatabase`]: SQLite always, PostgreSQL when
 //! `PHR_TEST_POSTGRES_URL` is set). Tests then talk HTTP to it like any client.
 
 use std::io::{BufRead, BufReader};
@@ -13,8 +13,8 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-pub use phr_server::test_support::TestDatabase;
-pub use phr_server::test_support::POSTGRES_URL_ENV;
+pub use phr_server::store::testing::TestDatabase;
+pub use phr_server::store::testing::POSTGRES_URL_ENV;
 
 /// Declares one end-to-end scenario once per storage backend, by name:
 ///

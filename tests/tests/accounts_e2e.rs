@@ -13,7 +13,7 @@ use base64::Engine;
 use diesel::prelude::*;
 use phr_core::dataset::{RecordKind, Subject};
 use phr_core::sync::protocol::{sign_in_message, ChallengeResponse, DeviceInfo, PairingCodeResponse};
-use phr_server::db::schema::{
+use phr_server::store::schema::{
     auth_challenges, consent_grants, devices, grant_record_keys, pairing_codes, refresh_tokens,
 };
 use phr_tests::client::Device;
@@ -207,10 +207,10 @@ fn expired_forged_and_foreign_access_tokens_are_refused_with_401() {
         let a = Device::create_account(&server.base_url, "A");
         let b = Device::create_account(&server.base_url, "B");
         let (keys, _) = phr_server::keys::KeyStore::open_or_create(&server.data_dir.join("keys")).unwrap();
-        let ours = phr_server::auth::TokenService::new(&keys).unwrap();
+        let ours = phr_server::app::auth::TokenService::new(&keys).unwrap();
         let foreign_dir = tempfile::tempdir().unwrap();
         let (foreign_keys, _) = phr_server::keys::KeyStore::open_or_create(foreign_dir.path()).unwrap();
-        let foreign = phr_server::auth::TokenService::new(&foreign_keys).unwrap();
+        let foreign = phr_server::app::auth::TokenService::new(&foreign_keys).unwrap();
 
         let expired = ours.issue(&a.account_id, &a.device_id, now_secs() - 3600).unwrap().0;
         let other_server = foreign.issue(&a.account_id, &a.device_id, now_secs()).unwrap().0;
@@ -686,7 +686,7 @@ phr_tests::backend_test! {
         assert_eq!(occurrences(&dev, "key_backup_fetched"), [Some(1), Some(2), Some(4), Some(8), Some(16)]);
         assert!(occurrences(&dev, "key_backup_stored").iter().all(Option::is_none), "ordinary events carry no count");
         assert_eq!(inspector.count_rows("audit_events", &dev.account_id), dev.audit_events().len() as i64);
-        phr_server::audit::verify_account(&mut inspector.conn(), &dev.account_id).expect("the chain verifies");
+        phr_server::app::audit::verify_account(&mut inspector.conn(), &dev.account_id).expect("the chain verifies");
     }
 }
 
@@ -775,10 +775,10 @@ phr_tests::backend_test! {
 
         // Not an oracle: callers that never proved they were a device of the account.
         let (keys, _) = phr_server::keys::KeyStore::open_or_create(&server.data_dir.join("keys")).unwrap();
-        let ours = phr_server::auth::TokenService::new(&keys).unwrap();
+        let ours = phr_server::app::auth::TokenService::new(&keys).unwrap();
         let foreign_dir = tempfile::tempdir().unwrap();
         let (foreign_keys, _) = phr_server::keys::KeyStore::open_or_create(foreign_dir.path()).unwrap();
-        let foreign = phr_server::auth::TokenService::new(&foreign_keys).unwrap();
+        let foreign = phr_server::app::auth::TokenService::new(&foreign_keys).unwrap();
         let parts: Vec<&str> = token.split('.').collect();
         let tampered = format!("{}.{}.{}", parts[0], parts[1], B64URL.encode([7u8; 64]));
         for forged in [

@@ -14,10 +14,10 @@ use phr_core::sync::protocol::{
     recovery_challenge_info, sign_in_message, ChallengeResponse, Change, KeyBackupResponse, RecoveryChallengeResponse,
     KEY_BACKUP_KDF, KEY_BACKUP_MIN_ITERATIONS,
 };
-use phr_server::accounts::recovery::{
+use phr_server::app::accounts::recovery::{
     KEY_BACKUP_MAX_ITERATIONS, MAX_SALT_BYTES, MAX_SEALED_KEY_BYTES, MIN_SALT_BYTES, MIN_SEALED_KEY_BYTES,
 };
-use phr_server::db::schema::recovery_challenges;
+use phr_server::store::schema::recovery_challenges;
 use phr_tests::client::Device;
 use phr_tests::inspect::{post_json, send, Inspector, Reply};
 use phr_tests::{ServerProcess, TestDatabase};
@@ -416,10 +416,10 @@ fn replayed_forged_and_expired_credentials_get_401_and_store_nothing() {
         let mut dev = family(&server);
         let other = Device::create_account(&server.base_url, "Another family");
         let (keys, _) = phr_server::keys::KeyStore::open_or_create(&server.data_dir.join("keys")).unwrap();
-        let tokens = phr_server::auth::TokenService::new(&keys).unwrap();
+        let tokens = phr_server::app::auth::TokenService::new(&keys).unwrap();
         let foreign_dir = tempfile::tempdir().unwrap();
         let (foreign_keys, _) = phr_server::keys::KeyStore::open_or_create(foreign_dir.path()).unwrap();
-        let foreign = phr_server::auth::TokenService::new(&foreign_keys).unwrap();
+        let foreign = phr_server::app::auth::TokenService::new(&foreign_keys).unwrap();
         let before = inspector.snapshot(&dev.account_id);
 
         // Access tokens: expired, from another server, re-addressed, unsigned, junk.
@@ -743,7 +743,7 @@ fn store_backup(server: &ServerProcess, dev: &Device, backup: &Value) {
 /// The account's key backup as stored (read from the database: fetching it
 /// through the API would append to the audit log).
 fn stored_backup(inspector: &Inspector, account: &str) -> Option<KeyBackupResponse> {
-    phr_server::accounts::store::key_backup(&mut inspector.conn(), account).expect("read the key backup")
+    phr_server::store::accounts::key_backup(&mut inspector.conn(), account).expect("read the key backup")
 }
 
 /// The account's audit log as `action:outcome`, through the API (reads append nothing).
@@ -909,10 +909,10 @@ fn key_backup_puts_without_a_valid_device_token_are_401_and_keep_the_stored_back
         assert_eq!(status, 204, "{body}");
         store_backup(&server, &dev, &backup_json(1));
         let (keys, _) = phr_server::keys::KeyStore::open_or_create(&server.data_dir.join("keys")).unwrap();
-        let tokens = phr_server::auth::TokenService::new(&keys).unwrap();
+        let tokens = phr_server::app::auth::TokenService::new(&keys).unwrap();
         let foreign_dir = tempfile::tempdir().unwrap();
         let (foreign_keys, _) = phr_server::keys::KeyStore::open_or_create(foreign_dir.path()).unwrap();
-        let foreign = phr_server::auth::TokenService::new(&foreign_keys).unwrap();
+        let foreign = phr_server::app::auth::TokenService::new(&foreign_keys).unwrap();
         let stored = stored_backup(&inspector, &dev.account_id);
         let before = inspector.snapshot(&dev.account_id);
         let trail = audit_trail(&dev);

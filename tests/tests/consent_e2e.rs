@@ -14,7 +14,7 @@ use phr_core::consent::{Access, ConsentGrant, GrantId, GrantPeriod, GrantScope, 
 use phr_core::crypto::{wrap_grant_key_to, GrantKey, HpkePublicKey};
 use phr_core::dataset::{RecordKind, Subject};
 use phr_core::sync::protocol::{CreateGrantRequest, GrantInfo, GrantRecordKey, OrganizationInfo, ViewKeyResponse};
-use phr_server::db::PooledDb;
+use phr_server::store::PooledDb;
 use phr_tests::client::Device;
 use phr_tests::{http, ServerOptions, ServerProcess, TestDatabase};
 use serde_json::{json, Value};
@@ -79,7 +79,7 @@ impl Env {
 
     /// A direct connection to the server's database.
     fn conn(&self) -> PooledDb {
-        let (pool, _) = phr_server::db::open(&self.db.target, 1).expect("open the test database");
+        let (pool, _) = phr_server::store::open(&self.db.target, 1).expect("open the test database");
         pool.get().expect("database connection")
     }
 
@@ -199,12 +199,12 @@ fn audit_actions(device: &Device) -> Vec<(String, Option<String>, Vec<String>)> 
         .collect()
 }
 
-fn stored_grant(env: &Env, account: &str, grant_id: Uuid) -> Option<phr_server::consent::store::GrantRow> {
-    phr_server::consent::store::grant(&mut env.conn(), account, &grant_id.to_string()).unwrap()
+fn stored_grant(env: &Env, account: &str, grant_id: Uuid) -> Option<phr_server::store::grants::GrantRow> {
+    phr_server::store::grants::grant(&mut env.conn(), account, &grant_id.to_string()).unwrap()
 }
 
 fn stored_key_count(env: &Env, account: &str, grant_id: Uuid) -> i64 {
-    phr_server::consent::store::record_key_count(&mut env.conn(), account, &grant_id.to_string()).unwrap()
+    phr_server::store::grants::record_key_count(&mut env.conn(), account, &grant_id.to_string()).unwrap()
 }
 
 fn assert_problem(status: u16, body: &Value, expected_status: u16, path: &str) {

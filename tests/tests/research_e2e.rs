@@ -503,12 +503,12 @@ fn bad_export_requests_are_clear_4xx_and_other_organizations_cannot_see_an_expor
         send("DELETE", &status_url, Some(&token), None, None).problem(404);
 
         // At most two exports run at once per organization: a third is 429 until one is cancelled.
-        let (pool, _) = phr_server::db::open(&env.db.target, 1).unwrap();
+        let (pool, _) = phr_server::store::open(&env.db.target, 1).unwrap();
         let mut conn = pool.get().unwrap();
         let running: Vec<String> = (0..2).map(|_| Uuid::new_v4().to_string()).collect();
         for id in &running {
             let now = chrono::Utc::now().timestamp_millis();
-            let row = phr_server::research::store::ExportRow {
+            let row = phr_server::store::research::ExportRow {
                 export_id: id.clone(),
                 organization_id: RESEARCH.into(),
                 state: "running".into(),
@@ -521,7 +521,7 @@ fn bad_export_requests_are_clear_4xx_and_other_organizations_cannot_see_an_expor
                 updated_at: now,
                 expires_at: None,
             };
-            phr_server::research::store::insert(&mut conn, &row).unwrap();
+            phr_server::store::research::insert(&mut conn, &row).unwrap();
         }
         send("GET", &url(""), Some(&token), None, None).problem(429);
         let first = env.url(&format!("/research/v1/exports/{}", running[0]));
@@ -540,13 +540,13 @@ fn an_export_cut_off_by_a_restart_fails_cleanly_and_files_go_after_the_retention
 
         // A job that was running when the server died: a row in `running` (its heartbeat
         // stopped a minute ago) and half-written files.
-        let (pool, _) = phr_server::db::open(&env.db.target, 1).unwrap();
+        let (pool, _) = phr_server::store::open(&env.db.target, 1).unwrap();
         let mut conn = pool.get().unwrap();
         let id = Uuid::new_v4().to_string();
         let now = chrono::Utc::now().timestamp_millis() - 60_000;
-        phr_server::research::store::insert(
+        phr_server::store::research::insert(
             &mut conn,
-            &phr_server::research::store::ExportRow {
+            &phr_server::store::research::ExportRow {
                 export_id: id.clone(),
                 organization_id: RESEARCH.into(),
                 state: "running".into(),
@@ -563,9 +563,9 @@ fn an_export_cut_off_by_a_restart_fails_cleanly_and_files_go_after_the_retention
         .unwrap();
         // On PostgreSQL another server may be running a job right now (fresh heartbeat): it is left alone.
         let live_id = Uuid::new_v4().to_string();
-        phr_server::research::store::insert(
+        phr_server::store::research::insert(
             &mut conn,
-            &phr_server::research::store::ExportRow {
+            &phr_server::store::research::ExportRow {
                 export_id: live_id.clone(),
                 organization_id: RESEARCH.into(),
                 state: "running".into(),
@@ -636,7 +636,7 @@ phr_tests::backend_test! {
         assert!(!manifest["output"].as_array().unwrap().is_empty(), "{manifest}");
 
         assert_eq!(mode_of(&env.data), 0o700, "data dir");
-        if let phr_server::db::DatabaseTarget::Sqlite(path) = &env.db.target {
+        if let phr_server::store::DatabaseTarget::Sqlite(path) = &env.db.target {
             for suffix in ["", "-wal", "-shm"] {
                 let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
                 assert!(file.exists(), "{} exists while the server runs", file.display());

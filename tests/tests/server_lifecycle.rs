@@ -164,7 +164,7 @@ fn a_mistyped_database_url_is_a_config_error_and_creates_no_sqlite_file() {
 
 /// A server on `db` in `data_dir` (SQLite: the embedded default `data_dir/phr.db`).
 fn start_in(data_dir: &Path, db: &TestDatabase, env: &[(&str, &str)]) -> ServerProcess {
-    let embedded = matches!(db.target, phr_server::db::DatabaseTarget::Sqlite(_));
+    let embedded = matches!(db.target, phr_server::store::DatabaseTarget::Sqlite(_));
     ServerProcess::start(ServerOptions {
         binary: Path::new(BIN),
         data_dir,
@@ -207,7 +207,7 @@ phr_tests::backend_test! {
         unsafe { libc::umask(0o022) };
         let tmp = tempfile::tempdir().unwrap();
         let data = tmp.path().join("data");
-        let sqlite = matches!(db.target, phr_server::db::DatabaseTarget::Sqlite(_));
+        let sqlite = matches!(db.target, phr_server::store::DatabaseTarget::Sqlite(_));
         drop(start_in(&data, &db, &[]));
 
         // What an older version left behind.

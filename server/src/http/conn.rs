@@ -52,7 +52,7 @@ use actix_web::web::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
-use crate::error::ApiError;
+use crate::app::error::AppError;
 
 /// Longest request line answered 400/431 rather than 414 (the `http` crate's URI limit).
 const MAX_REQUEST_LINE: usize = 65_534;
@@ -214,7 +214,7 @@ impl<T> Guarded<T> {
 
     /// Stops reading: what is decoded still goes to the dispatcher, then end of input;
     /// `answer` (if any) is written when the dispatcher shuts the connection down.
-    fn end(&mut self, answer: Option<ApiError>) {
+    fn end(&mut self, answer: Option<AppError>) {
         if let Some(e) = answer {
             let fhir = request_target(&self.raw).is_some_and(|t| t.starts_with("/fhir/"));
             self.answer = Some(raw_answer(&e, fhir));
@@ -271,25 +271,25 @@ impl<T> Guarded<T> {
     }
 
     /// What a head that does not parse is answered with.
-    fn refusal(&self, e: &ParseError) -> ApiError {
+    fn refusal(&self, e: &ParseError) -> AppError {
         let line_end = self.raw.windows(2).position(|w| w == b"\r\n");
         let long_line = line_end.is_none_or(|n| n > MAX_REQUEST_LINE);
         match e {
             ParseError::TooLarge | ParseError::Uri(_) if long_line => {
-                ApiError::UriTooLong(format!("the request target may be at most {MAX_REQUEST_LINE} bytes"))
+                AppError::UriTooLong(format!("the request target may be at most {MAX_REQUEST_LINE} bytes"))
             }
-            ParseError::TooLarge => ApiError::HeaderFieldsTooLarge(
+            ParseError::TooLarge => AppError::HeaderFieldsTooLarge(
                 "the request head is too large: at most 96 header fields and 128 KiB in all".into(),
             ),
-            _ => ApiError::BadRequest("the request is not well-formed HTTP/1.1".into()),
+            _ => AppError::BadRequest("the request is not well-formed HTTP/1.1".into()),
         }
     }
 
     /// Whether the client is to be given up on (deadline passed, or displaced).
-    fn give_up(&mut self, cx: &mut Context<'_>) -> Option<Option<ApiError>> {
+    fn give_up(&mut self, cx: &mut Context<'_>) -> Option<Option<AppError>> {
         if self.shed.requested.load(Ordering::Acquire) {
             return Some(match self.phase {
-                Phase::Head => Some(ApiError::Unavailable(
+                Phase::Head => Some(AppError::Unavailable(
                     "the server is at its connection limit and closed this slow connection".into(),
                 )),
                 _ => None,
@@ -298,7 +298,7 @@ impl<T> Guarded<T> {
         *self.shed.waker.lock().unwrap_or_else(|p| p.into_inner()) = Some(cx.waker().clone());
         if let Some(deadline) = self.deadline.as_mut() {
             if deadline.as_mut().poll(cx).is_ready() {
-                return Some(Some(ApiError::RequestTimeout(super::REQUEST_TIMEOUT_DETAIL.into())));
+                return Some(Some(AppError::RequestTimeout(super::REQUEST_TIMEOUT_DETAIL.into())));
             }
         }
         None
@@ -395,14 +395,14 @@ fn request_target(head: &[u8]) -> Option<&str> {
 
 /// A whole HTTP/1.1 response carrying `e` as a problem document (an
 /// OperationOutcome when `fhir`), closing the connection.
-fn raw_answer(e: &ApiError, fhir: bool) -> BytesMut {
+fn raw_answer(e: &AppError, fhir: bool) -> BytesMut {
     use actix_web::ResponseError;
     let status: StatusCode = e.status_code();
     let (content_type, body) = if fhir {
-        let outcome = crate::fhir::outcome::outcome_of(e, None);
-        (crate::fhir::outcome::FHIR_JSON, serde_json::to_vec(&outcome).unwrap_or_default())
+        let outcome = crate::app::fhir::outcome::outcome_of(e, None);
+        (crate::app::fhir::outcome::FHIR_JSON, serde_json::to_vec(&outcome).unwrap_or_default())
     } else {
-        ("application/problem+json", serde_json::to_vec(&e.problem()).unwrap_or_default())
+        ("application/problem+json", serde_json::to_vec(&crate::http::error::problem(e)).unwrap_or_default())
     };
     let head = format!(
         "HTTP/1.1 {} {}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",

@@ -32,9 +32,10 @@ use futures_core::Stream;
 use phr_fhir::model::OperationOutcome;
 use tokio::time::{Instant, Sleep};
 
-use super::AppState;
-use crate::error::{ApiError, Problem};
-use crate::fhir::outcome::{FhirError, FHIR_JSON};
+use super::error::Problem;
+use crate::app::error::AppError;
+use crate::app::fhir::outcome::{FhirError, FHIR_JSON};
+use crate::app::App;
 
 /// See the module docs.
 pub async fn guard(
@@ -42,7 +43,7 @@ pub async fn guard(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let timeout = req
-        .app_data::<web::Data<AppState>>()
+        .app_data::<web::Data<App>>()
         .map(|s| Duration::from_secs(s.limits.request_timeout_secs))
         .unwrap_or(Duration::from_secs(30));
     let expired = Arc::new(AtomicBool::new(false));
@@ -60,7 +61,7 @@ pub async fn guard(
     let fhir = req.path().starts_with("/fhir/");
     let res = next.call(req).await?.map_into_boxed_body();
     if expired.load(Ordering::Acquire) {
-        let e = ApiError::RequestTimeout(super::REQUEST_TIMEOUT_DETAIL.into());
+        let e = AppError::RequestTimeout(super::REQUEST_TIMEOUT_DETAIL.into());
         let resp = if fhir { FhirError::from(e).error_response() } else { e.error_response() };
         return Ok(res.into_response(resp));
     }

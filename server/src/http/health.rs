@@ -4,16 +4,16 @@ use actix_web::{get, web, HttpResponse};
 use diesel::connection::SimpleConnection;
 use serde_json::json;
 
-use super::AppState;
-use crate::error::ApiError;
+use crate::app::error::AppError;
+use crate::app::App;
 
 /// 200 `{"status":"ok","database":"sqlite"}` when a database round trip works;
 /// 503 problem JSON when it does not (so load balancers take the node out).
 #[get("/healthz")]
-pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn healthz(state: web::Data<App>) -> Result<HttpResponse, AppError> {
     state
         .db(|conn| {
-            conn.batch_execute("SELECT 1").map_err(|e| ApiError::Unavailable(format!("database check failed: {e}")))
+            conn.batch_execute("SELECT 1").map_err(|e| AppError::Unavailable(format!("database check failed: {e}")))
         })
         .await?;
     Ok(HttpResponse::Ok().json(json!({ "status": "ok", "database": state.backend })))
@@ -21,7 +21,7 @@ pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
 
 /// Build and protocol versions, for clients deciding what they can speak.
 #[get("/version")]
-pub async fn version(state: web::Data<AppState>) -> HttpResponse {
+pub async fn version(state: web::Data<App>) -> HttpResponse {
     HttpResponse::Ok().json(json!({
         "name": env!("CARGO_PKG_NAME"),
         "version": env!("CARGO_PKG_VERSION"),

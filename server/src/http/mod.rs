@@ -1,84 +1,26 @@
 //! The actix-web application: shared state, routes, request ids, body limits,
 //! and JSON error handling (every extractor failure becomes a problem JSON).
 
-use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::Method;
-use actix_web::{error, web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use tracing::Span;
 use tracing_actix_web::{RequestId, RootSpanBuilder, TracingLogger};
 
-use crate::auth::{AuthLimiter, RateLimiter, TokenService};
-use crate::config::Limits;
-use crate::db::DbPool;
-use crate::error::ApiError;
-use crate::keys::KeyStore;
+use crate::app::error::AppError;
+use crate::app::App;
 
 pub mod conn;
 pub mod deadline;
+pub mod error;
 pub mod health;
 
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub pool: DbPool,
-    pub keys: Arc<KeyStore>,
-    pub tokens: Arc<TokenService>,
-    /// Requests per device (authenticated endpoints).
-    pub rate_limiter: Arc<RateLimiter>,
-    /// The unauthenticated endpoints: refusals per source address, work per
-    /// known subject and address, guesses per account ([`crate::auth::limits`]).
-    pub auth_limiter: Arc<AuthLimiter>,
-    /// Counts of repeated unauthenticated events (key backup fetches,
-    /// recovery challenges) so the audit log gets a counted entry, not one each.
-    pub audit_repeats: Arc<crate::audit::Repeats>,
-    pub limits: Limits,
-    /// The public base URL (no trailing slash): from `--public-base-url`, or
-    /// set from the bound address once the server listens.
-    pub public_base_url: Arc<OnceLock<String>>,
-    pub instance_id: String,
-    pub backend: &'static str,
-    /// Research export files, k and retention.
-    pub research: Arc<crate::research::ResearchService>,
-    /// Answers to repeated FHIR searches ([`crate::fhir::cache`]).
-    pub fhir_search_cache: Arc<crate::fhir::cache::SearchCache>,
-}
-
-/// Epoch milliseconds now.
-pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
-impl AppState {
-    /// The public base URL, e.g. `https://phr.example.org` (no trailing slash).
-    pub fn base_url(&self) -> Result<&str, ApiError> {
-        self.public_base_url
-            .get()
-            .map(String::as_str)
-            .ok_or_else(|| ApiError::Internal("public base URL not known yet".into()))
-    }
-
-    /// Runs blocking database work on the blocking thread pool.
-    pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
-    where
-        F: FnOnce(&mut crate::db::DbConnection) -> Result<T, ApiError> + Send + 'static,
-        T: Send + 'static,
-    {
-        let pool = self.pool.clone();
-        web::block(move || {
-            let mut conn = pool.get()?;
-            f(&mut conn)
-        })
-        .await?
-    }
-}
-
 /// Registers every route and the extractor configuration. Used by `serve` and by tests.
-pub fn configure(state: AppState, max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) {
+pub fn configure(state: App, max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(web::Data::new(state))
             .app_data(web::PayloadConfig::new(max_body_bytes))
@@ -87,22 +29,22 @@ pub fn configure(state: AppState, max_body_bytes: usize) -> impl FnOnce(&mut web
             )
             .app_data(web::QueryConfig::default().error_handler(|err, _req| {
                 let detail = format!("invalid query parameters: {}", without_client_values(&err.to_string()));
-                rejected(err, ApiError::BadRequest(detail))
+                rejected(err, AppError::BadRequest(detail))
             }))
             .app_data(
                 web::PathConfig::default()
-                    .error_handler(|err, _req| rejected(err, ApiError::NotFound("no such resource".into()))),
+                    .error_handler(|err, _req| rejected(err, AppError::NotFound("no such resource".into()))),
             )
             .service(health::healthz)
             .service(health::version)
-            .configure(crate::accounts::routes)
-            .configure(crate::sync::routes)
-            .configure(crate::consent::routes)
-            .configure(crate::organizations::routes)
-            .service(crate::audit::api::events)
-            .configure(crate::smart::routes)
-            .configure(crate::fhir::routes)
-            .configure(crate::research::routes)
+            .configure(crate::app::accounts::routes)
+            .configure(crate::app::sync::routes)
+            .configure(crate::app::consent::routes)
+            .configure(crate::app::organizations::routes)
+            .service(crate::app::audit::api::events)
+            .configure(crate::app::smart::routes)
+            .configure(crate::app::fhir::routes)
+            .configure(crate::app::research::routes)
             .default_service(web::to(not_found));
     }
 }
@@ -111,41 +53,41 @@ pub fn configure(state: AppState, max_body_bytes: usize) -> impl FnOnce(&mut web
 /// detail never repeats the path or method, which are the client's.
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, actix_web::Error> {
     if req.path().starts_with("/fhir/") {
-        let e = ApiError::NotFound(
+        let e = AppError::NotFound(
             "no FHIR endpoint here; the FHIR R4 API is under /fhir/r4 (see /fhir/r4/metadata)".into(),
         );
-        return Err(crate::fhir::outcome::FhirError::from(e).into());
+        return Err(crate::app::fhir::outcome::FhirError::from(e).into());
     }
-    Err(ApiError::NotFound("no route for this method and path".into()).into())
+    Err(AppError::NotFound("no route for this method and path".into()).into())
 }
 
 /// An extractor's failure as our problem answer; the extractor's own message
 /// (which may quote the client) is dropped, only the error kind stays.
-fn rejected<E>(_cause: E, api: ApiError) -> error::Error {
-    error::InternalError::from_response(api.code(), api.error_response()).into()
+fn rejected<E>(_cause: E, api: AppError) -> actix_web::error::Error {
+    actix_web::error::InternalError::from_response(api.code(), api.error_response()).into()
 }
 
-fn json_error(err: &error::JsonPayloadError) -> error::InternalError<String> {
-    use error::JsonPayloadError as J;
+fn json_error(err: &actix_web::error::JsonPayloadError) -> actix_web::error::InternalError<String> {
+    use actix_web::error::JsonPayloadError as J;
     let api = match err {
         J::OverflowKnownLength { length, limit } => {
-            ApiError::PayloadTooLarge(format!("request body of {length} bytes exceeds the limit of {limit} bytes"))
+            AppError::PayloadTooLarge(format!("request body of {length} bytes exceeds the limit of {limit} bytes"))
         }
-        J::Overflow { limit } => ApiError::PayloadTooLarge(format!("request body exceeds the limit of {limit} bytes")),
-        J::ContentType => ApiError::UnsupportedMediaType("expected Content-Type: application/json".into()),
-        J::Deserialize(e) => ApiError::BadRequest(json_error_detail(e)),
+        J::Overflow { limit } => AppError::PayloadTooLarge(format!("request body exceeds the limit of {limit} bytes")),
+        J::ContentType => AppError::UnsupportedMediaType("expected Content-Type: application/json".into()),
+        J::Deserialize(e) => AppError::BadRequest(json_error_detail(e)),
         J::Payload(actix_web::error::PayloadError::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
-            ApiError::RequestTimeout(REQUEST_TIMEOUT_DETAIL.into())
+            AppError::RequestTimeout(REQUEST_TIMEOUT_DETAIL.into())
         }
-        J::Payload(_) => ApiError::BadRequest("cannot read the request body (incomplete or malformed)".into()),
-        _ => ApiError::BadRequest("cannot read the request body".into()),
+        J::Payload(_) => AppError::BadRequest("cannot read the request body (incomplete or malformed)".into()),
+        _ => AppError::BadRequest("cannot read the request body".into()),
     };
-    error::InternalError::from_response(api.code().to_owned(), api.error_response())
+    actix_web::error::InternalError::from_response(api.code().to_owned(), api.error_response())
 }
 
 /// Whether reading a body failed because the request deadline passed.
 pub fn is_request_timeout(e: &actix_web::Error) -> bool {
-    matches!(e.as_error::<error::PayloadError>(), Some(error::PayloadError::Io(io)) if io.kind() == std::io::ErrorKind::TimedOut)
+    matches!(e.as_error::<actix_web::error::PayloadError>(), Some(actix_web::error::PayloadError::Io(io)) if io.kind() == std::io::ErrorKind::TimedOut)
 }
 
 /// What was wrong with a JSON body, where, without the client's values

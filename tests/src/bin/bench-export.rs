@@ -34,8 +34,8 @@ use phr_core::dataset::immunization::Vaccine;
 use phr_core::dataset::{examples, RecordBody, RecordKind, Subject};
 use phr_core::sync::record_envelope::seal_history;
 use phr_core::sync::{Change, DeviceId, Hlc, RecordHistory, RecordVersion, VersionStamp};
-use phr_server::db::{write_transaction, DbConnection};
 use phr_server::keys::{KeyPurpose, KeyStore};
+use phr_server::store::{write_transaction, DbConnection};
 use phr_tests::bench::{bench_main, SERVE_ENV};
 use phr_tests::{http, ServerOptions, ServerProcess, TestDatabase};
 use uuid::Uuid;
@@ -66,21 +66,21 @@ fn run(args: &Args) -> Result<(), String> {
     }
     let db = match &args.postgres_admin_url {
         Some(admin) => {
-            std::env::set_var(phr_server::test_support::POSTGRES_URL_ENV, admin);
+            std::env::set_var(phr_server::store::testing::POSTGRES_URL_ENV, admin);
             TestDatabase::postgres().ok_or("cannot create a PostgreSQL database")?
         }
         None => TestDatabase::sqlite(),
     };
     let data_dir = tempfile::tempdir().map_err(|e| format!("cannot create a temp dir: {e}"))?;
     let (keys, _) = KeyStore::open_or_create(&data_dir.path().join("keys")).map_err(|e| e.to_string())?;
-    let (pool, _) = phr_server::db::open(&db.target, 2).map_err(|e| e.to_string())?;
+    let (pool, _) = phr_server::store::open(&db.target, 2).map_err(|e| e.to_string())?;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
 
     let load = Instant::now();
     let org =
-        phr_server::organizations::check_new_organization(ORG, "Research", "research", &["research".into()], None)
+        phr_server::app::organizations::check_new_organization(ORG, "Research", "research", &["research".into()], None)
             .map_err(|e| format!("{e:?}"))?;
-    phr_server::organizations::store::insert(&mut conn, &org, 1).map_err(|e| e.to_string())?;
+    phr_server::store::organizations::insert(&mut conn, &org, 1).map_err(|e| e.to_string())?;
     let view = keys.current(KeyPurpose::View).ok_or("no view key")?;
     let view_public = HpkePrivateKey::from_bytes(view.secret()).map_err(|e| e.to_string())?.public_key();
     let mut loaded = 0usize;
@@ -110,7 +110,7 @@ fn run(args: &Args) -> Result<(), String> {
         text_logs: false,
         fd_soft_limit: None,
     });
-    let tokens = phr_server::auth::TokenService::new(&keys).map_err(|e| e.to_string())?;
+    let tokens = phr_server::app::auth::TokenService::new(&keys).map_err(|e| e.to_string())?;
     let now = chrono::Utc::now().timestamp();
     let (token, _) = tokens.issue_organization(ORG, "system/*.rs", now).map_err(|e| e.to_string())?;
 
@@ -201,7 +201,7 @@ fn load_family(
     view_kid: &str,
 ) -> Result<usize, String> {
     let account = format!("bench-{i:06}");
-    phr_server::accounts::store::insert_account(conn, &account, &[7; 32], 1).map_err(|e| e.to_string())?;
+    phr_server::store::accounts::insert_account(conn, &account, &[7; 32], 1).map_err(|e| e.to_string())?;
     let child = Uuid::from_u128(0xC000_0000 + i as u128);
     let birth = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or_default() + Days::days((i * 7919 % 730) as i64);
     let bodies = family_bodies(i, n, birth);
@@ -218,10 +218,10 @@ fn load_family(
         envelopes.push((record_id, *subject, body.kind(), body.effective_date(), envelope));
         deks.push(dek);
     }
-    let rows: Vec<phr_server::sync::store::RecordWrite<'_>> = envelopes
+    let rows: Vec<phr_server::store::records::RecordWrite<'_>> = envelopes
         .iter()
         .enumerate()
-        .map(|(j, (record_id, subject, kind, date, envelope))| phr_server::sync::store::RecordWrite {
+        .map(|(j, (record_id, subject, kind, date, envelope))| phr_server::store::records::RecordWrite {
             account_id: &account,
             record_id: record_id.to_string(),
             kind: kind.as_str(),
@@ -236,7 +236,7 @@ fn load_family(
             updated_at: 1_700_000_000_000,
         })
         .collect();
-    phr_server::sync::store::insert_records(conn, &rows).map_err(|e| e.to_string())?;
+    phr_server::store::records::insert_records(conn, &rows).map_err(|e| e.to_string())?;
 
     let grant = ConsentGrant {
         id: GrantId(Uuid::from_u128(0x6000_0000_0000 + i as u128)),
@@ -257,9 +257,9 @@ fn load_family(
     let wrapped = wrap_grant_key_to(view_public, &grant_key, &account, grant.id.0).map_err(|e| e.to_string())?;
     let grant_id = grant.id.0.to_string();
     let json = serde_json::to_string(&grant).map_err(|e| e.to_string())?;
-    phr_server::consent::store::insert_grant(
+    phr_server::store::grants::insert_grant(
         conn,
-        &phr_server::consent::store::NewGrantRow {
+        &phr_server::store::grants::NewGrantRow {
             account_id: &account,
             grant_id: &grant_id,
             organization_id: ORG,
@@ -281,16 +281,16 @@ fn load_family(
             (record_id.to_string(), wrap_data_key(&grant_key, dek, &ctx))
         })
         .collect();
-    let key_rows: Vec<phr_server::consent::store::RecordKeyRow<'_>> = wrapped_keys
+    let key_rows: Vec<phr_server::store::grants::RecordKeyRow<'_>> = wrapped_keys
         .iter()
-        .map(|(id, k)| phr_server::consent::store::RecordKeyRow {
+        .map(|(id, k)| phr_server::store::grants::RecordKeyRow {
             account_id: &account,
             grant_id: &grant_id,
             record_id: id.clone(),
             wrapped_key: k,
         })
         .collect();
-    phr_server::consent::store::put_record_keys(conn, &key_rows).map_err(|e| e.to_string())?;
+    phr_server::store::grants::put_record_keys(conn, &key_rows).map_err(|e| e.to_string())?;
     Ok(bodies.len())
 }
 

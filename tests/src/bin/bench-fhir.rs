@@ -112,7 +112,7 @@ fn body_of(i: usize, n: usize, start: NaiveDate) -> (RecordKind, RecordBody) {
 fn run(args: &Args) -> Result<(), String> {
     let db = match &args.postgres_admin_url {
         Some(admin) => {
-            std::env::set_var(phr_server::test_support::POSTGRES_URL_ENV, admin);
+            std::env::set_var(phr_server::store::testing::POSTGRES_URL_ENV, admin);
             TestDatabase::postgres().ok_or("cannot create a PostgreSQL database")?
         }
         None => TestDatabase::sqlite(),

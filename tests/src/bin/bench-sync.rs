@@ -93,7 +93,7 @@ struct Args {
     #[arg(long, default_value_t = 10_000)]
     initial_records: usize,
     /// Page size of the initial pull (the server's maximum).
-    #[arg(long, default_value_t = phr_server::sync::MAX_PULL_LIMIT)]
+    #[arg(long, default_value_t = phr_server::app::sync::MAX_PULL_LIMIT)]
     initial_pull_limit: u32,
     /// Timed runs of the initial pull (the median is reported).
     #[arg(long, default_value_t = 3)]
@@ -125,14 +125,14 @@ fn run(args: &Args) -> Result<(), String> {
         (Some(url), _) => (Some(url.clone()), None),
         (None, Some(admin)) => {
             // Single-threaded here: nothing else reads the environment yet.
-            std::env::set_var(phr_server::test_support::POSTGRES_URL_ENV, admin);
+            std::env::set_var(phr_server::store::testing::POSTGRES_URL_ENV, admin);
             let db = TestDatabase::postgres().ok_or("cannot create a PostgreSQL database")?;
             (Some(db.url()), Some(db))
         }
         (None, None) => (None, None),
     };
     let backend = match &database_url {
-        Some(url) => phr_server::db::DatabaseTarget::parse(url).map_err(|e| e.to_string())?.backend_name(),
+        Some(url) => phr_server::store::DatabaseTarget::parse(url).map_err(|e| e.to_string())?.backend_name(),
         None => "sqlite",
     };
     let data_dir = tempfile::tempdir().map_err(|e| format!("cannot create a temp dir: {e}"))?;

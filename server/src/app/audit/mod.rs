@@ -1,0 +1,348 @@
+//! The append-only, hash-chained audit log (one chain per account).
+//!
+//! Every sign-in, grant change and every read or write through a grant
+//! appends an event *in the same transaction* as the action it records. Each
+//! event's hash covers the previous event's hash and all of its own fields,
+//! and the account row keeps the head (last seq and hash), so editing,
+//! removing or reordering any entry — including the last — is detected by
+//! [`verify_account`] (`phr-server audit verify`).
+//! Events name ids and outcomes only, never health data.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use diesel::prelude::*;
+use ring::digest::{digest, SHA256};
+use serde::Serialize;
+
+use crate::store::schema::{accounts, audit_events};
+use crate::store::DbConnection;
+
+pub mod api;
+
+/// What happened, as recorded. `record_ids` lists the records touched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAuditEvent<'a> {
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub grant_id: Option<&'a str>,
+    pub record_ids: Vec<String>,
+    pub outcome: &'a str,
+    /// For a repeated event recorded once per so many occurrences
+    /// ([`Repeats`]): how many there had been in its window.
+    pub occurrences: Option<i64>,
+}
+
+impl<'a> NewAuditEvent<'a> {
+    /// An event about the account itself (no grant, no records).
+    pub fn new(actor: &'a str, action: &'a str, outcome: &'a str) -> Self {
+        NewAuditEvent { actor, action, grant_id: None, record_ids: Vec::new(), outcome, occurrences: None }
+    }
+
+    /// The grant the access went through.
+    pub fn grant(mut self, grant_id: &'a str) -> Self {
+        self.grant_id = Some(grant_id);
+        self
+    }
+
+    /// The records touched.
+    pub fn records(mut self, record_ids: Vec<String>) -> Self {
+        self.record_ids = record_ids;
+        self
+    }
+
+    /// The count of a repeated event (see [`Repeats`]).
+    pub fn occurrences(mut self, count: u64) -> Self {
+        self.occurrences = Some(i64::try_from(count).unwrap_or(i64::MAX));
+        self
+    }
+}
+
+/// The fields an event's hash covers, in a fixed order (serialised as JSON).
+#[derive(Serialize)]
+struct Hashed<'a> {
+    account_id: &'a str,
+    seq: i64,
+    at: i64,
+    actor: &'a str,
+    action: &'a str,
+    grant_id: Option<&'a str>,
+    record_ids: &'a str,
+    outcome: &'a str,
+    /// Absent (not `null`) when `None`: events without a count hash exactly
+    /// as they did before the field existed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    occurrences: Option<i64>,
+}
+
+fn event_hash(prev_hash: &str, fields: &Hashed<'_>) -> String {
+    let mut input = Vec::with_capacity(256);
+    input.extend_from_slice(b"phr-audit-v1\n");
+    input.extend_from_slice(prev_hash.as_bytes());
+    input.push(b'\n');
+    // Serialising a struct of strings and integers cannot fail.
+    input.extend_from_slice(&serde_json::to_vec(fields).unwrap_or_default());
+    hex::encode(digest(&SHA256, &input))
+}
+
+/// Appends one event to the account's chain. Call inside the transaction of
+/// the action being recorded.
+pub fn append(conn: &mut DbConnection, account_id: &str, at: i64, event: &NewAuditEvent<'_>) -> QueryResult<i64> {
+    diesel::update(accounts::table.find(account_id))
+        .set(accounts::audit_seq.eq(accounts::audit_seq + 1))
+        .execute(conn)?;
+    let (seq, prev_hash): (i64, String) =
+        accounts::table.find(account_id).select((accounts::audit_seq, accounts::audit_head)).first(conn)?;
+    let record_ids = serde_json::to_string(&event.record_ids).unwrap_or_else(|_| "[]".into());
+    let hash = event_hash(
+        &prev_hash,
+        &Hashed {
+            account_id,
+            seq,
+            at,
+            actor: event.actor,
+            action: event.action,
+            grant_id: event.grant_id,
+            record_ids: &record_ids,
+            outcome: event.outcome,
+            occurrences: event.occurrences,
+        },
+    );
+    diesel::insert_into(audit_events::table)
+        .values((
+            audit_events::account_id.eq(account_id),
+            audit_events::seq.eq(seq),
+            audit_events::at.eq(at),
+            audit_events::actor.eq(event.actor),
+            audit_events::action.eq(event.action),
+            audit_events::grant_id.eq(event.grant_id),
+            audit_events::record_ids.eq(&record_ids),
+            audit_events::outcome.eq(event.outcome),
+            audit_events::prev_hash.eq(&prev_hash),
+            audit_events::hash.eq(&hash),
+            audit_events::occurrences.eq(event.occurrences),
+        ))
+        .execute(conn)?;
+    diesel::update(accounts::table.find(account_id)).set(accounts::audit_head.eq(&hash)).execute(conn)?;
+    Ok(seq)
+}
+
+/// Coalesces an event that anyone may cause over and over (a fetch of the
+/// sealed key backup, a denied sign-in: both unauthenticated): per
+/// account, action and window (an hour by default), only the 1st, 2nd, 4th,
+/// 8th… occurrence is written, each carrying the count so far
+/// ([`NewAuditEvent::occurrences`]). The family learns of the first one at
+/// once, a flood adds about log2(n) entries instead of n (at most 22 an hour
+/// for a million requests), and every entry's count is exact.
+///
+/// The counts live in memory, per server process: after a restart (or on
+/// another node) the next occurrence is written again as the 1st. The hash
+/// chain stays append-only: nothing written is ever updated.
+pub struct Repeats {
+    window_ms: i64,
+    /// (account, action) -> (window, occurrences in it).
+    seen: Mutex<HashMap<RepeatKey, (i64, u64)>>,
+}
+
+type RepeatKey = (String, &'static str);
+
+impl Repeats {
+    /// Most (account, action) pairs remembered before past windows are forgotten.
+    const MAX_KEYS: usize = 100_000;
+
+    pub fn new(window: std::time::Duration) -> Repeats {
+        let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX).max(1);
+        Repeats { window_ms, seen: Mutex::new(HashMap::new()) }
+    }
+
+    /// Counts one occurrence of `action` on `account` at `now_ms`; returns the
+    /// count if this occurrence is to be written (a power of two).
+    pub fn occurrence(&self, account: &str, action: &'static str, now_ms: i64) -> Option<u64> {
+        let window = now_ms.div_euclid(self.window_ms);
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.len() >= Self::MAX_KEYS {
+            seen.retain(|_, (w, _)| *w == window);
+        }
+        let entry = seen.entry((account.to_owned(), action)).or_insert((window, 0));
+        if entry.0 != window {
+            *entry = (window, 0);
+        }
+        entry.1 += 1;
+        entry.1.is_power_of_two().then_some(entry.1)
+    }
+}
+
+/// Records a refused access or change as `denied` in `account_id`'s log — the
+/// family the target belongs to — in a transaction of its own, since the
+/// refused action's transaction is rolled back. The event names the actor, the
+/// action and at most the grant aimed at: never the refused content. Every
+/// refusal (FHIR reads and writes, grant operations) is audited through this
+/// one function. Top level only (not inside another transaction).
+pub fn append_denied(
+    conn: &mut DbConnection,
+    account_id: &str,
+    actor: &str,
+    action: &str,
+    grant_id: Option<&str>,
+) -> QueryResult<()> {
+    let now = crate::app::now_ms();
+    crate::store::write_transaction(conn, |conn| {
+        let mut event = NewAuditEvent::new(actor, action, "denied");
+        event.grant_id = grant_id;
+        append(conn, account_id, now, &event).map(|_| ())
+    })
+}
+
+/// A stored audit event.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_events)]
+pub struct AuditRow {
+    pub account_id: String,
+    pub seq: i64,
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub grant_id: Option<String>,
+    pub record_ids: String,
+    pub outcome: String,
+    pub prev_hash: String,
+    pub hash: String,
+    pub occurrences: Option<i64>,
+}
+
+/// Why a chain does not verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChainBreak {
+    #[error("account {account}: event {seq} is missing (sequence jumps to {found})")]
+    Gap { account: String, seq: i64, found: i64 },
+    #[error("account {account}: event {seq} does not link to the previous event")]
+    BrokenLink { account: String, seq: i64 },
+    #[error("account {account}: event {seq} was altered (hash mismatch)")]
+    Altered { account: String, seq: i64 },
+    #[error("account {account}: the log ends at event {found} but the account's head says {expected}")]
+    Truncated { account: String, expected: i64, found: i64 },
+}
+
+/// Verifies one account's chain, reading it in pages. Returns the events checked.
+pub fn verify_account(conn: &mut DbConnection, account_id: &str) -> Result<u64, VerifyError> {
+    let (head_seq, head_hash): (i64, String) =
+        accounts::table.find(account_id).select((accounts::audit_seq, accounts::audit_head)).first(conn)?;
+    let mut expected_seq = 1i64;
+    let mut prev_hash = String::new();
+    loop {
+        let page: Vec<AuditRow> = audit_events::table
+            .filter(audit_events::account_id.eq(account_id))
+            .filter(audit_events::seq.ge(expected_seq))
+            .order(audit_events::seq.asc())
+            .limit(1000)
+            .select(AuditRow::as_select())
+            .load(conn)?;
+        if page.is_empty() {
+            break;
+        }
+        for row in page {
+            let account = account_id.to_owned();
+            if row.seq != expected_seq {
+                return Err(ChainBreak::Gap { account, seq: expected_seq, found: row.seq }.into());
+            }
+            if row.prev_hash != prev_hash {
+                return Err(ChainBreak::BrokenLink { account, seq: row.seq }.into());
+            }
+            let recomputed = event_hash(
+                &prev_hash,
+                &Hashed {
+                    account_id,
+                    seq: row.seq,
+                    at: row.at,
+                    actor: &row.actor,
+                    action: &row.action,
+                    grant_id: row.grant_id.as_deref(),
+                    record_ids: &row.record_ids,
+                    outcome: &row.outcome,
+                    occurrences: row.occurrences,
+                },
+            );
+            if recomputed != row.hash {
+                return Err(ChainBreak::Altered { account, seq: row.seq }.into());
+            }
+            prev_hash = row.hash;
+            expected_seq += 1;
+        }
+    }
+    let last = expected_seq - 1;
+    if last != head_seq || prev_hash != head_hash {
+        return Err(ChainBreak::Truncated { account: account_id.to_owned(), expected: head_seq, found: last }.into());
+    }
+    Ok(last as u64)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error(transparent)]
+    Broken(#[from] ChainBreak),
+    #[error("database error: {0}")]
+    Database(#[from] diesel::result::Error),
+}
+
+/// Verifies every account's chain; returns (accounts, events) checked, or
+/// every break found.
+pub fn verify_all(conn: &mut DbConnection) -> Result<(u64, u64), Vec<String>> {
+    let ids: Vec<String> = match accounts::table.select(accounts::account_id).order(accounts::account_id).load(conn) {
+        Ok(ids) => ids,
+        Err(e) => return Err(vec![format!("database error: {e}")]),
+    };
+    let mut problems = Vec::new();
+    let mut events = 0;
+    for id in &ids {
+        match verify_account(conn, id) {
+            Ok(n) => events += n,
+            Err(e) => problems.push(e.to_string()),
+        }
+    }
+    if problems.is_empty() {
+        Ok((ids.len() as u64, events))
+    } else {
+        Err(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(occurrences: Option<i64>) -> Hashed<'static> {
+        Hashed {
+            account_id: "acc",
+            seq: 1,
+            at: 5,
+            actor: "recovery",
+            action: "key_backup_fetched",
+            grant_id: None,
+            record_ids: "[]",
+            outcome: "success",
+            occurrences,
+        }
+    }
+
+    #[test]
+    fn an_event_without_a_count_hashes_as_before_the_count_existed() {
+        let json = serde_json::to_string(&fields(None)).unwrap();
+        assert!(!json.contains("occurrences"), "{json}");
+        assert_ne!(event_hash("", &fields(None)), event_hash("", &fields(Some(1))), "the count is covered by the hash");
+    }
+
+    #[test]
+    fn repeats_are_written_at_powers_of_two_per_account_action_and_window() {
+        let repeats = Repeats::new(std::time::Duration::from_secs(3600));
+        let hour = 3_600_000;
+        let written: Vec<u64> = (0..20).filter_map(|_| repeats.occurrence("a", "key_backup_fetched", 10)).collect();
+        assert_eq!(written, [1, 2, 4, 8, 16]);
+        // Another account or action counts on its own.
+        assert_eq!(repeats.occurrence("b", "key_backup_fetched", 10), Some(1));
+        assert_eq!(repeats.occurrence("a", "recovery_challenge_issued", 10), Some(1));
+        // A new window starts again at 1.
+        assert_eq!(repeats.occurrence("a", "key_backup_fetched", hour + 1), Some(1));
+        assert_eq!(repeats.occurrence("a", "key_backup_fetched", hour + 2), Some(2));
+        assert_eq!(repeats.occurrence("a", "key_backup_fetched", hour + 3), None);
+    }
+}

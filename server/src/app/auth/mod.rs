@@ -1,0 +1,205 @@
+//! Who is calling: the [`AuthenticatedDevice`] extractor checks the bearer
+//! access token, that the device still exists (a removed device's tokens stop
+//! working at once: 401; a device of an erased account is told 410
+//! `account-deleted`), and the device's request rate.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+
+use crate::app::error::AppError;
+use crate::app::App;
+
+pub mod limits;
+pub mod tokens;
+
+pub use limits::AuthLimiter;
+pub use tokens::TokenService;
+
+/// A signed-in device of an account. Handlers taking this are authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthenticatedDevice {
+    pub account_id: String,
+    pub device_id: String,
+}
+
+impl AuthenticatedDevice {
+    /// The actor name used in the audit log.
+    pub fn actor(&self) -> String {
+        format!("device:{}", self.device_id)
+    }
+}
+
+/// The bearer token of a request, if it has one.
+pub fn bearer_token(req: &HttpRequest) -> Result<String, AppError> {
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| AppError::Unauthorized("missing Authorization: Bearer token".into()))?;
+    let value = value.to_str().map_err(|_| AppError::Unauthorized("malformed Authorization header".into()))?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Ok(token.trim().to_owned())
+        }
+        _ => Err(AppError::Unauthorized("expected Authorization: Bearer <token>".into())),
+    }
+}
+
+impl FromRequest for AuthenticatedDevice {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<App>>().cloned();
+        let token = bearer_token(req);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| AppError::Internal("application state missing".into()))?;
+            let claims = state.tokens.verify(&token?)?;
+            state.rate_limiter.check(&claims.sub)?;
+            let (account_id, device_id) = (claims.acc, claims.sub);
+            let (acc, dev) = (account_id.clone(), device_id.clone());
+            state
+                .db(move |conn| {
+                    use crate::store::accounts as store;
+                    if store::device_exists(conn, &acc, &dev)? {
+                        return Ok(());
+                    }
+                    // The token verifies, so the caller was this device: if its account
+                    // was erased (not the device removed from a living account), say so.
+                    if store::tombstone_device(conn, &acc, &dev, crate::app::now_ms())?.is_some() {
+                        return Err(AppError::AccountDeleted);
+                    }
+                    Err(AppError::Unauthorized("this device has been removed from the account".into()))
+                })
+                .await?;
+            Ok(AuthenticatedDevice { account_id, device_id })
+        })
+    }
+}
+
+/// Per-key token buckets: `rate` requests per second on average, bursts of
+/// up to `burst`. Per server process; behind a load balancer each node
+/// enforces its own share.
+pub struct RateLimiter {
+    rate: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    /// Keys remembered before idle (full) buckets are forgotten.
+    const MAX_KEYS: usize = 100_000;
+
+    /// `rate == 0` turns limiting off.
+    pub fn new(rate: f64, burst: f64) -> RateLimiter {
+        RateLimiter { rate, burst: burst.max(1.0), buckets: Mutex::new(HashMap::new()) }
+    }
+
+    fn enabled(&self) -> bool {
+        self.rate > 0.0
+    }
+
+    /// Runs `f` on the refilled token count of `key`'s bucket.
+    fn with_bucket<R>(&self, key: &str, f: impl FnOnce(&mut f64) -> R) -> R {
+        let now = Instant::now();
+        let (rate, burst) = (self.rate, self.burst);
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() > Self::MAX_KEYS {
+            // Forget idle keys (full buckets) so the map cannot grow without bound.
+            buckets.retain(|_, (tokens, at)| *tokens + now.duration_since(*at).as_secs_f64() * rate < burst);
+        }
+        let (tokens, at) = buckets.entry(key.to_owned()).or_insert((burst, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * rate).min(burst);
+        *at = now;
+        f(tokens)
+    }
+
+    /// Takes one token for `key`, or answers 429.
+    pub fn check(&self, key: &str) -> Result<(), AppError> {
+        if !self.enabled() || self.with_bucket(key, take_one) {
+            return Ok(());
+        }
+        Err(AppError::TooManyRequests(format!(
+            "rate limit of {} requests per second exceeded; retry shortly",
+            self.rate
+        )))
+    }
+
+    /// Whether `key` has a token left (none is taken).
+    pub fn allows(&self, key: &str) -> bool {
+        if !self.enabled() {
+            return true;
+        }
+        let buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        match buckets.get(key) {
+            None => true,
+            Some((tokens, at)) => *tokens + at.elapsed().as_secs_f64() * self.rate >= 1.0,
+        }
+    }
+
+    /// Takes one token for `key` if there is one; never refuses.
+    pub fn charge(&self, key: &str) {
+        if self.enabled() {
+            self.with_bucket(key, take_one);
+        }
+    }
+}
+
+fn take_one(tokens: &mut f64) -> bool {
+    if *tokens < 1.0 {
+        return false;
+    }
+    *tokens -= 1.0;
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limiter_allows_the_burst_then_answers_429() {
+        let limiter = RateLimiter::new(0.001, 3.0);
+        for _ in 0..3 {
+            limiter.check("d").unwrap();
+        }
+        assert!(matches!(limiter.check("d"), Err(AppError::TooManyRequests(_))));
+        limiter.check("other-device").unwrap();
+    }
+
+    #[test]
+    fn rate_limiter_refills_over_time() {
+        let limiter = RateLimiter::new(1000.0, 1.0);
+        limiter.check("d").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        limiter.check("d").unwrap();
+    }
+
+    #[test]
+    fn zero_rate_disables_limiting() {
+        let limiter = RateLimiter::new(0.0, 1.0);
+        for _ in 0..100 {
+            limiter.check("d").unwrap();
+            limiter.charge("d");
+        }
+        assert!(limiter.allows("d"));
+    }
+
+    #[test]
+    fn charging_takes_tokens_without_refusing_and_allows_only_peeks() {
+        let limiter = RateLimiter::new(0.001, 2.0);
+        assert!(limiter.allows("k"), "an unseen key has a full bucket");
+        limiter.charge("k");
+        assert!(limiter.allows("k"));
+        assert!(limiter.allows("k"), "peeking takes nothing");
+        limiter.charge("k");
+        limiter.charge("k");
+        assert!(!limiter.allows("k"));
+        assert!(matches!(limiter.check("k"), Err(AppError::TooManyRequests(_))));
+        assert!(limiter.allows("other"));
+    }
+}

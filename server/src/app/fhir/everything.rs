@@ -1,0 +1,134 @@
+//! `GET /fhir/r4/Patient/{id}/$everything`: the Patient and every resource of
+//! every consented record about it, as a `searchset` Bundle (all in one page).
+//!
+//! A family may hold thousands of records: they are decrypted, mapped and
+//! serialised on every core (rayon), chunk by chunk, each chunk straight to
+//! JSON bytes, and the Bundle is written around those bytes. Nothing but the
+//! JSON of the response is kept of a record once its chunk is written.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use phr_fhir::model::Resource;
+use rayon::prelude::*;
+
+use super::patient::build_patient;
+use super::{audit_reads, authorize, bundle_entry, db, resources_of, FhirResult, Visible, FHIR_JSON};
+use crate::app::consent::access::{readable_records, ReadableRecord, RecordFilter, MAX_PAGE};
+use crate::app::error::AppError;
+use crate::app::smart::{Action, AuthenticatedOrganization};
+use crate::app::App;
+
+/// Records mapped and serialised per parallel chunk.
+const CHUNK: usize = 128;
+
+pub async fn everything(
+    state: web::Data<App>,
+    org: Result<AuthenticatedOrganization, AppError>,
+    path: web::Path<String>,
+) -> FhirResult<HttpResponse> {
+    let org = authorize(org, "Patient", Action::Read)?;
+    let id = path.into_inner();
+    let base = state.base_url()?.to_owned();
+    let keys = state.keys.clone();
+    let body = db(&state, move |conn| {
+        let visible = Visible::load(conn, &keys, &org.organization_id)?;
+        let Some((account, subject)) = visible.resolve_audited(conn, &org, &id, "fhir_everything")? else {
+            return Err(AppError::NotFound("this Patient is not known".to_owned()).into());
+        };
+        let (patient, _) = build_patient(conn, &visible, &account, subject)?;
+        let mut records = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for g in visible.grants_of(&account) {
+            let mut filter = RecordFilter { subject: Some(subject), ..Default::default() };
+            loop {
+                let page = readable_records(conn, std::slice::from_ref(g), &account, &filter, MAX_PAGE)?;
+                let done = (page.len() as i64) < MAX_PAGE;
+                filter.after = page.last().map(|r| r.record_id);
+                records.extend(page.into_iter().filter(|r| seen.insert(r.record_id)));
+                if done {
+                    break;
+                }
+            }
+        }
+        records.sort_by_key(|r| r.record_id);
+        let patient_entry = entry_json(&base, Resource::Patient(patient))?;
+        let chunks: Vec<(usize, Vec<u8>)> =
+            records.par_chunks(CHUNK).map(|chunk| entries_json(&base, &visible, chunk)).collect::<FhirResult<_>>()?;
+        audit_reads(conn, &org.actor(), "fhir_everything", &records.iter().collect::<Vec<_>>())?;
+        Ok(searchset_json(&patient_entry, &chunks))
+    })
+    .await?;
+    Ok(HttpResponse::build(StatusCode::OK).content_type(FHIR_JSON).body(body))
+}
+
+fn entry_json(base: &str, resource: Resource) -> FhirResult<Vec<u8>> {
+    serde_json::to_vec(&bundle_entry(base, resource))
+        .map_err(|e| AppError::Internal(format!("cannot encode FHIR JSON: {e}")).into())
+}
+
+/// The entries of `records` (every resource but their Patients), as JSON
+/// objects separated by commas, and how many there are.
+fn entries_json(base: &str, visible: &Visible, records: &[ReadableRecord]) -> FhirResult<(usize, Vec<u8>)> {
+    let mut out = Vec::with_capacity(records.len() * 1024);
+    let mut n = 0;
+    for record in records {
+        for resource in resources_of(visible, record)? {
+            if matches!(resource, Resource::Patient(_)) {
+                continue;
+            }
+            if n > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(&entry_json(base, resource)?);
+            n += 1;
+        }
+    }
+    Ok((n, out))
+}
+
+/// `{"resourceType":"Bundle","type":"searchset","total":N,"entry":[patient, chunks…]}`.
+fn searchset_json(patient_entry: &[u8], chunks: &[(usize, Vec<u8>)]) -> Vec<u8> {
+    let total = 1 + chunks.iter().map(|(n, _)| n).sum::<usize>();
+    let mut out = Vec::with_capacity(patient_entry.len() + chunks.iter().map(|(_, b)| b.len() + 1).sum::<usize>() + 96);
+    out.extend_from_slice(
+        format!(r#"{{"resourceType":"Bundle","type":"searchset","total":{total},"entry":["#).as_bytes(),
+    );
+    out.extend_from_slice(patient_entry);
+    for (n, bytes) in chunks {
+        if *n > 0 {
+            out.push(b',');
+            out.extend_from_slice(bytes);
+        }
+    }
+    out.extend_from_slice(b"]}");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use phr_fhir::model::{Bundle, Integer, Observation, Patient};
+
+    #[test]
+    fn the_hand_written_bundle_is_the_bundle_serde_would_write() {
+        let entry = |r: Resource| entry_json("http://h", r).unwrap();
+        let obs = |id: &str| Resource::Observation(Observation { id: Some(id.into()), ..Default::default() });
+        let patient = Resource::Patient(Patient { id: Some("p".into()), ..Default::default() });
+        let mut first = entry(obs("o1"));
+        first.push(b',');
+        first.extend_from_slice(&entry(obs("o2")));
+        let chunks = vec![(2, first), (0, Vec::new()), (1, entry(obs("o3")))];
+        let written: serde_json::Value =
+            serde_json::from_slice(&searchset_json(&entry(patient.clone()), &chunks)).unwrap();
+        let expected = Bundle {
+            type_: Some("searchset".into()),
+            total: Some(Integer(4.into())),
+            entry: [patient, obs("o1"), obs("o2"), obs("o3")]
+                .into_iter()
+                .map(|r| bundle_entry("http://h", r))
+                .collect(),
+            ..Default::default()
+        };
+        assert_eq!(written, serde_json::to_value(&expected).unwrap());
+    }
+}

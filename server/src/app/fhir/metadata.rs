@@ -1,0 +1,96 @@
+//! `GET /fhir/r4/metadata`: a CapabilityStatement listing exactly what this
+//! module implements (interactions, search parameters, operations, security).
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use serde_json::{json, Value};
+
+use super::{fhir_response, FhirResult};
+use crate::app::App;
+
+/// The resource types that can be searched, with their search parameters.
+pub const SEARCHABLE: [(&str, &[&str]); 5] = [
+    ("Observation", &["patient", "subject", "category", "code", "date"]),
+    ("Immunization", &["patient", "date"]),
+    ("MedicationStatement", &["patient", "date"]),
+    ("Encounter", &["patient", "subject", "date"]),
+    ("Condition", &["patient", "subject", "code"]),
+];
+
+/// The resource types a `POST` may create.
+pub const CREATABLE: [&str; 4] = ["Observation", "Immunization", "MedicationStatement", "Encounter"];
+
+fn param_type(name: &str) -> &'static str {
+    match name {
+        "patient" | "subject" => "reference",
+        "date" => "date",
+        _ => "token",
+    }
+}
+
+/// The CapabilityStatement JSON, with `base` the server's public URL.
+pub fn statement(base: &str) -> Value {
+    let mut resources = vec![json!({
+        "type": "Patient",
+        "interaction": [{"code": "read"}, {"code": "search-type"}],
+        "searchParam": [{"name": "identifier", "type": "token"}],
+        "operation": [{"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}],
+    })];
+    for (ty, params) in SEARCHABLE {
+        let mut interaction = vec![json!({"code": "read"}), json!({"code": "search-type"})];
+        if CREATABLE.contains(&ty) {
+            interaction.push(json!({"code": "create"}));
+            interaction.push(json!({"code": "update"}));
+        }
+        let mut search_param: Vec<Value> = params.iter().map(|p| json!({"name": p, "type": param_type(p)})).collect();
+        search_param.push(json!({"name": "_count", "type": "number"}));
+        search_param.push(json!({"name": "_sort", "type": "string", "documentation": "date or -date"}));
+        resources.push(json!({"type": ty, "interaction": interaction, "searchParam": search_param}));
+    }
+    json!({
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": "2026-11-24",
+        "kind": "instance",
+        "software": {"name": "phr-server", "version": env!("CARGO_PKG_VERSION")},
+        "implementation": {"description": "Maternal & child PHR FHIR API (consent-enforced)", "url": format!("{base}/fhir/r4")},
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json"],
+        "rest": [{
+            "mode": "server",
+            "security": {
+                "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}]}],
+                "description": "SMART Backend Services (client_credentials, private_key_jwt); see /.well-known/smart-configuration",
+            },
+            "resource": resources,
+            "interaction": [{"code": "transaction"}],
+        }],
+    })
+}
+
+pub async fn capability_statement(state: web::Data<App>) -> FhirResult<HttpResponse> {
+    let base = state.base_url()?.to_owned();
+    fhir_response(StatusCode::OK, &statement(&base))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_capability_statement_parses_as_one_and_lists_the_implemented_types() {
+        let v = statement("https://phr.example");
+        let cs: phr_fhir::model::CapabilityStatement = serde_json::from_value(v.clone()).unwrap();
+        assert_eq!(cs.id, None);
+        let types: Vec<&str> =
+            v["rest"][0]["resource"].as_array().unwrap().iter().map(|r| r["type"].as_str().unwrap()).collect();
+        assert_eq!(types, ["Patient", "Observation", "Immunization", "MedicationStatement", "Encounter", "Condition"]);
+        assert_eq!(v["fhirVersion"], "4.0.1");
+        let interactions = |ty: &str| -> Vec<String> {
+            let r = v["rest"][0]["resource"].as_array().unwrap().iter().find(|r| r["type"] == ty).unwrap();
+            r["interaction"].as_array().unwrap().iter().map(|i| i["code"].as_str().unwrap().to_owned()).collect()
+        };
+        assert_eq!(interactions("Immunization"), ["read", "search-type", "create", "update"]);
+        assert_eq!(interactions("Condition"), ["read", "search-type"]);
+    }
+}

@@ -1,0 +1,405 @@
+//! The FHIR R4 API (`/fhir/r4`) for organizations, enforced by consent
+//! (`docs/architecture.md`, "Data flow: a FHIR read").
+//!
+//! | endpoint | scope needed | what | file |
+//! |---|---|---|---|
+//! | `GET /fhir/r4/metadata` | – | the CapabilityStatement of what is implemented here | `metadata.rs` |
+//! | `GET /fhir/r4/Patient/{id}` | `Patient.r` | one Patient the organization may see | `patient.rs` |
+//! | `GET /fhir/r4/Patient?identifier=` | `Patient.s` | Patients by identifier (`system\|value`, `value`) | `patient.rs` |
+//! | `GET /fhir/r4/{Observation,Immunization,MedicationStatement,Encounter,Condition}` | `<Type>.s` | search: `patient`/`subject`, `date` (`eq ge le gt lt`), `code`, `category` (Observation), `_count`, `_sort=date\|-date`, paging by `next` links | `search.rs` |
+//! | `GET /fhir/r4/{Observation,Immunization,MedicationStatement,Encounter,Condition}/{id}` | `<Type>.r` | one resource (what a Bundle entry's `fullUrl` names), with `ETag` | `read.rs` |
+//! | `GET /fhir/r4/Patient/{id}/$everything` | `Patient.r` + every type read | every consented resource about the Patient | `everything.rs` |
+//! | `POST /fhir/r4/{Immunization,MedicationStatement,Observation,Encounter}` | `<Type>.c` | write one resource as a new record of the family | `write.rs` |
+//! | `GET /fhir/r4/AuditEvent` | *device* token | the family's own audit log as AuditEvents (parents) | `audit_event.rs` |
+//! | `PUT /fhir/r4/{Immunization,…}/{id}` | `<Type>.u` | a new version of a one-resource record; `If-Match` on a stale version is 409 | `write.rs` |
+//! | `POST /fhir/r4` (`transaction` Bundle) | `<Type>.c` for each entry | write several records all-or-nothing (e.g. a prenatal visit: Encounter + Observations) | `write.rs` |
+//!
+//! Choices:
+//! - **Auth**: SMART Backend Services organization tokens ([`AuthenticatedOrganization`]);
+//!   a missing, expired or forged token is 401 with `WWW-Authenticate`, a token whose
+//!   scopes do not permit the interaction 403. Errors are OperationOutcomes ([`outcome`]).
+//! - **Consent**: the organization's grants usable now for *treatment* or *emergency*
+//!   ([`CARE_PURPOSES`]) are opened with the view key ([`crate::app::consent::access`]); only
+//!   records those grant keys unwrap are readable. Anything else is answered as if it did
+//!   not exist (404, or an empty Bundle) and, when it names a patient of a family that
+//!   gave the organization a grant, audited as `denied`.
+//! - **Patient ids** are opaque: the first 16 bytes (hex) of HMAC-SHA256 over
+//!   `account id ‖ 0 ‖ subject` with a key derived from the server's first view key. They
+//!   are resolved only against the patients an organization's grants cover. Every
+//!   Patient carries the identifier `https://phr.example/fhir/patient-id|<id>`.
+//! - **Search** narrows in SQL by record kind (the kinds whose mapping yields the type),
+//!   subject and the record's effective date (± 1 day around the asked dates), then maps
+//!   records with `phr_fhir::mapping::to_fhir` and filters exactly in memory. Results are
+//!   ordered by (date, id); `next` links carry an offset (`_offset`); `_count` ≤ 1000.
+//!   An identical repeated search is answered from memory while the records, record keys
+//!   and grants it came from are unchanged ([`cache`]; `--fhir-search-cache-mb 0` turns it off).
+//! - **Audit**: one event per family and grant per request (`fhir_read`, `fhir_search`,
+//!   `fhir_everything`, `fhir_write`), naming the records; a refused read or write is the
+//!   same action with outcome `denied` in the family it aimed at ([`crate::app::audit::append_denied`]),
+//!   naming neither records nor anything of the refused request.
+//! - **Writes** map with `from_fhir`, validate with phr-core (422 naming item and range),
+//!   need a read-write grant covering subject, module and date (403 otherwise), and seal a
+//!   new record (new DEK wrapped to the account's HPKE key and under the grant key) with
+//!   the account's next change sequence, in one transaction with the audit event.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use phr_core::consent::Purpose;
+use phr_core::dataset::{RecordKind, Subject};
+use phr_fhir::mapping::{to_fhir, MappingContext};
+use phr_fhir::model::Resource;
+use ring::hmac;
+use serde::Serialize;
+
+use crate::app::consent::access::{open_grants, OpenGrant, ReadableRecord};
+use crate::app::error::AppError;
+use crate::app::smart::{Action, AuthenticatedOrganization};
+use crate::app::{now_ms, App};
+use crate::keys::{KeyPurpose, KeyStore};
+use crate::store::schema::{consent_grants, records};
+use crate::store::{write_transaction, DbConnection};
+
+pub mod audit_event;
+pub mod cache;
+pub mod everything;
+pub mod metadata;
+pub mod outcome;
+pub mod patient;
+pub mod read;
+pub mod search;
+pub mod write;
+
+pub use outcome::{FhirError, FhirResult, FHIR_JSON};
+
+/// The purposes a FHIR client reads and writes under.
+pub const CARE_PURPOSES: [Purpose; 2] = [Purpose::Treatment, Purpose::Emergency];
+/// The identifier system of our opaque Patient ids.
+pub const PATIENT_ID_SYSTEM: &str = "https://phr.example/fhir/patient-id";
+/// The largest FHIR request body accepted (413 beyond).
+pub const MAX_FHIR_BODY_BYTES: usize = 1 << 20;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/fhir/r4")
+            .route("/metadata", web::get().to(metadata::capability_statement))
+            .route("", web::post().to(write::transaction))
+            .route("/Patient", web::get().to(patient::search))
+            .route("/Patient/{id}/$everything", web::get().to(everything::everything))
+            .route("/Patient/{id}", web::get().to(patient::read))
+            .route("/AuditEvent", web::get().to(audit_event::search))
+            .route("/{type}", web::get().to(search::search))
+            .route("/{type}", web::post().to(write::create))
+            .route("/{type}/{id}", web::get().to(read::read))
+            .route("/{type}/{id}", web::put().to(write::update))
+            .default_service(web::to(no_such_interaction)),
+    );
+}
+
+/// Anything else under `/fhir/r4`: an OperationOutcome (404, or 405 for a method no FHIR endpoint here takes).
+async fn no_such_interaction(req: actix_web::HttpRequest) -> FhirResult<HttpResponse> {
+    use actix_web::http::Method;
+    // The detail never repeats the client's path or method.
+    if ![Method::GET, Method::POST, Method::PUT].contains(req.method()) {
+        return Err(AppError::MethodNotAllowed("this method is not supported; see /fhir/r4/metadata".into()).into());
+    }
+    Err(AppError::NotFound("no such FHIR interaction here; see /fhir/r4/metadata".into()).into())
+}
+
+/// The authenticated organization, if its token permits `action` on `resource_type`.
+pub fn authorize(
+    org: Result<AuthenticatedOrganization, AppError>,
+    resource_type: &str,
+    action: Action,
+) -> FhirResult<AuthenticatedOrganization> {
+    let org = org?;
+    if !org.scopes.permits(resource_type, action) {
+        return Err(
+            AppError::Forbidden(format!("the access token's scopes do not permit this on {resource_type}")).into()
+        );
+    }
+    Ok(org)
+}
+
+/// A FHIR JSON response.
+pub fn fhir_response<T: Serialize>(status: StatusCode, value: &T) -> FhirResult<HttpResponse> {
+    let body = serde_json::to_vec(value).map_err(|e| AppError::Internal(format!("cannot encode FHIR JSON: {e}")))?;
+    Ok(HttpResponse::build(status).content_type(FHIR_JSON).body(body))
+}
+
+/// Reads a request body up to [`MAX_FHIR_BODY_BYTES`] (413 beyond).
+pub async fn read_body(payload: web::Payload) -> FhirResult<web::Bytes> {
+    match payload.to_bytes_limited(MAX_FHIR_BODY_BYTES).await {
+        Ok(Ok(body)) => Ok(body),
+        Ok(Err(e)) if crate::http::is_request_timeout(&e) => {
+            Err(AppError::RequestTimeout(crate::http::REQUEST_TIMEOUT_DETAIL.into()).into())
+        }
+        Ok(Err(_)) => Err(outcome::bad_request("cannot read the request body (incomplete or malformed)")),
+        Err(_) => {
+            Err(AppError::PayloadTooLarge(format!("a FHIR request body may be at most {MAX_FHIR_BODY_BYTES} bytes"))
+                .into())
+        }
+    }
+}
+
+fn patient_id_key(keys: &KeyStore) -> Result<hmac::Key, AppError> {
+    let view = keys.keys(KeyPurpose::View).first().ok_or_else(|| AppError::Internal("no view key".into()))?;
+    let derived = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, view.secret()), b"phr-server/fhir/patient-id/v1");
+    Ok(hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()))
+}
+
+/// The opaque Patient id of `subject` of `account_id`.
+pub fn patient_id(key: &hmac::Key, account_id: &str, subject: &Subject) -> String {
+    let mut msg = Vec::with_capacity(account_id.len() + 48);
+    msg.extend_from_slice(account_id.as_bytes());
+    msg.push(0);
+    msg.extend_from_slice(subject.to_string().as_bytes());
+    hex::encode(&hmac::sign(key, &msg).as_ref()[..16])
+}
+
+/// What an organization may see right now: its opened grants and the patients they cover.
+pub struct Visible {
+    pub grants: Vec<OpenGrant>,
+    /// Patient id -> (account, subject), for subjects some usable grant covers.
+    pub patients: HashMap<String, (String, Subject)>,
+    key: hmac::Key,
+}
+
+impl Visible {
+    pub fn load(conn: &mut DbConnection, keys: &KeyStore, organization_id: &str) -> FhirResult<Visible> {
+        let grants = open_grants(conn, keys, organization_id, &CARE_PURPOSES, None, chrono::Utc::now())?;
+        let key = patient_id_key(keys)?;
+        let mut patients = HashMap::new();
+        for g in &grants {
+            for s in &g.grant.scope.subjects {
+                patients.insert(patient_id(&key, &g.account_id, s), (g.account_id.clone(), *s));
+            }
+        }
+        Ok(Visible { grants, patients, key })
+    }
+
+    pub fn patient_id(&self, account_id: &str, subject: &Subject) -> String {
+        patient_id(&self.key, account_id, subject)
+    }
+
+    /// The families the organization's usable grants cover, each once (grants come ordered by account).
+    pub fn accounts(&self) -> Vec<String> {
+        let mut accounts: Vec<String> = self.grants.iter().map(|g| g.account_id.clone()).collect();
+        accounts.dedup();
+        accounts
+    }
+
+    /// The grants of one account.
+    pub fn grants_of(&self, account_id: &str) -> Vec<&OpenGrant> {
+        self.grants.iter().filter(|g| g.account_id == account_id).collect()
+    }
+
+    /// Resolves a patient id (`id` or `Patient/id`) the organization may see.
+    pub fn resolve(&self, reference: &str) -> Option<(String, Subject)> {
+        let id = reference.strip_prefix("Patient/").unwrap_or(reference);
+        self.patients.get(id).cloned()
+    }
+
+    /// [`Visible::resolve`], auditing a miss as `denied` in the family's log when the
+    /// reference names a patient of a family that gave this organization a grant
+    /// ([`Visible::family_of_unseen`]). `None`: answer as if the patient did not exist.
+    pub fn resolve_audited(
+        &self,
+        conn: &mut DbConnection,
+        org: &AuthenticatedOrganization,
+        reference: &str,
+        action: &str,
+    ) -> FhirResult<Option<(String, Subject)>> {
+        let found = self.resolve(reference);
+        if found.is_none() {
+            if let Some(account) = self.family_of_unseen(conn, &org.organization_id, reference)? {
+                crate::app::audit::append_denied(conn, &account, &org.actor(), action, None)?;
+            }
+        }
+        Ok(found)
+    }
+
+    /// Which family a patient id belongs to, among families that gave this
+    /// organization any grant (even one not usable now): for auditing denials.
+    pub fn family_of_unseen(
+        &self,
+        conn: &mut DbConnection,
+        organization_id: &str,
+        reference: &str,
+    ) -> FhirResult<Option<String>> {
+        use diesel::prelude::*;
+        let id = reference.strip_prefix("Patient/").unwrap_or(reference);
+        for account in granting_accounts(conn, organization_id)? {
+            if self.patient_id(&account, &Subject::Mother) == id {
+                return Ok(Some(account));
+            }
+            let subjects: Vec<String> = records::table
+                .filter(records::account_id.eq(&account))
+                .select(records::subject)
+                .distinct()
+                .load(conn)?;
+            if subjects.iter().filter_map(|s| s.parse::<Subject>().ok()).any(|s| self.patient_id(&account, &s) == id) {
+                return Ok(Some(account));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// The families that gave `organization_id` any grant, usable now or not (for auditing denials).
+pub fn granting_accounts(conn: &mut DbConnection, organization_id: &str) -> FhirResult<Vec<String>> {
+    use diesel::prelude::*;
+    Ok(consent_grants::table
+        .filter(consent_grants::organization_id.eq(organization_id))
+        .select(consent_grants::account_id)
+        .distinct()
+        .load(conn)?)
+}
+
+/// A Bundle entry of `resource` with its `fullUrl` (`<base>/fhir/r4/<type>/<id>`, which `read.rs` answers).
+pub fn bundle_entry(base: &str, resource: Resource) -> phr_fhir::model::BundleEntry {
+    phr_fhir::model::BundleEntry {
+        full_url: resource.id().map(|id| format!("{base}/fhir/r4/{}/{id}", resource.resource_type())),
+        resource: Some(Box::new(resource)),
+        ..Default::default()
+    }
+}
+
+/// The FHIR resources of a readable record.
+pub fn resources_of(visible: &Visible, record: &ReadableRecord) -> FhirResult<Vec<Resource>> {
+    let ctx = MappingContext::new(record.record_id, visible.patient_id(&record.account_id, &record.subject));
+    let mut out = to_fhir(&record.body, &ctx).map_err(|e| AppError::Internal(format!("record does not map: {e}")))?;
+    for r in &mut out {
+        set_version(r, record.version);
+    }
+    Ok(out)
+}
+
+/// `meta.versionId` = the record version (for `If-Match`).
+fn set_version(resource: &mut Resource, version: u64) {
+    macro_rules! set {
+        ($r:expr) => {{
+            let meta = $r.meta.get_or_insert_with(Default::default);
+            meta.version_id = Some(version.to_string());
+        }};
+    }
+    match resource {
+        Resource::Patient(r) => set!(r),
+        Resource::Encounter(r) => set!(r),
+        Resource::Observation(r) => set!(r),
+        Resource::Immunization(r) => set!(r),
+        Resource::MedicationStatement(r) => set!(r),
+        Resource::MedicationDispense(r) => set!(r),
+        Resource::Condition(r) => set!(r),
+        Resource::QuestionnaireResponse(r) => set!(r),
+        _ => {}
+    }
+}
+
+/// The record kinds whose mapping yields resources of each type (derived once
+/// from the mapping of fully filled example records, so it follows the mapping).
+pub fn kinds_yielding(resource_type: &str) -> &'static [RecordKind] {
+    static TABLE: OnceLock<HashMap<String, Vec<RecordKind>>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut t: HashMap<String, Vec<RecordKind>> = HashMap::new();
+        let ctx = MappingContext::new(uuid::Uuid::nil(), "p");
+        let bodies =
+            phr_core::dataset::examples::all_full().into_iter().chain(phr_core::dataset::examples::all_minimal());
+        for body in bodies {
+            for r in to_fhir(&body, &ctx).unwrap_or_default() {
+                let kinds = t.entry(r.resource_type().to_owned()).or_default();
+                if !kinds.contains(&body.kind()) {
+                    kinds.push(body.kind());
+                }
+            }
+        }
+        t
+    });
+    table.get(resource_type).map(Vec::as_slice).unwrap_or(&[])
+}
+
+/// Appends one audit event per (family, grant) for the records read, in one transaction.
+pub fn audit_reads(conn: &mut DbConnection, actor: &str, action: &str, records: &[&ReadableRecord]) -> FhirResult<()> {
+    append_read_audits(conn, actor, action, &read_audits(records))
+}
+
+/// The audit events a read of `records` writes: one per (family, grant), naming the records.
+pub fn read_audits(records: &[&ReadableRecord]) -> Vec<cache::ReadAudit> {
+    let mut groups: std::collections::BTreeMap<(String, String), Vec<String>> = Default::default();
+    for r in records {
+        groups.entry((r.account_id.clone(), r.grant_id.to_string())).or_default().push(r.record_id.to_string());
+    }
+    groups
+        .into_iter()
+        .map(|((account_id, grant_id), record_ids)| cache::ReadAudit { account_id, grant_id, record_ids })
+        .collect()
+}
+
+/// Appends the audit events of a read ([`read_audits`]) in one transaction.
+pub fn append_read_audits(
+    conn: &mut DbConnection,
+    actor: &str,
+    action: &str,
+    reads: &[cache::ReadAudit],
+) -> FhirResult<()> {
+    if reads.is_empty() {
+        return Ok(());
+    }
+    let now = now_ms();
+    write_transaction(conn, |conn| {
+        for read in reads {
+            crate::app::audit::append(
+                conn,
+                &read.account_id,
+                now,
+                &crate::app::audit::NewAuditEvent::new(actor, action, "success")
+                    .grant(&read.grant_id)
+                    .records(read.record_ids.clone()),
+            )?;
+        }
+        Ok::<(), AppError>(())
+    })?;
+    Ok(())
+}
+
+/// Runs FHIR database work on the blocking pool.
+pub async fn db<T, F>(state: &App, f: F) -> FhirResult<T>
+where
+    F: FnOnce(&mut DbConnection) -> FhirResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = state.pool.clone();
+    web::block(move || {
+        let mut conn = pool.get().map_err(AppError::from)?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(|e| FhirError::from(AppError::Internal(format!("blocking task failed: {e}"))))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kinds_behind_each_searchable_type_follow_the_mapping() {
+        assert!(kinds_yielding("Immunization").contains(&RecordKind::Immunization));
+        assert!(kinds_yielding("Encounter").contains(&RecordKind::PrenatalVisit));
+        assert!(kinds_yielding("Observation").contains(&RecordKind::SelfVitals));
+        assert!(!kinds_yielding("Observation").contains(&RecordKind::Immunization));
+        assert!(kinds_yielding("NoSuchType").is_empty());
+    }
+
+    #[test]
+    fn patient_ids_are_opaque_stable_and_differ_per_account_and_subject() {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, &[3; 32]);
+        let a = patient_id(&key, "acc-1", &Subject::Mother);
+        assert_eq!(a, patient_id(&key, "acc-1", &Subject::Mother));
+        assert_eq!(a.len(), 32);
+        assert!(!a.contains("acc"));
+        assert_ne!(a, patient_id(&key, "acc-2", &Subject::Mother));
+        assert_ne!(a, patient_id(&key, "acc-1", &Subject::Child(uuid::Uuid::nil())));
+    }
+}

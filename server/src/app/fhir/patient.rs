@@ -1,0 +1,160 @@
+//! Patient read (`GET /fhir/r4/Patient/{id}`) and search by identifier
+//! (`GET /fhir/r4/Patient?identifier=system|value`).
+//!
+//! One Patient per (family, subject) an organization's grants cover, with an
+//! opaque id (see the module table in `mod.rs`). Its content comes from the
+//! consented record that maps to a Patient (mother profile, newborn), when the
+//! grant covers one; otherwise the Patient carries only its id and identifier.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use phr_core::dataset::Subject;
+use phr_fhir::model::{Identifier, Patient, Resource};
+
+use super::outcome::bad_request;
+use super::search::{searchset, SearchParams};
+use super::{
+    audit_reads, authorize, db, fhir_response, kinds_yielding, resources_of, FhirResult, Visible, PATIENT_ID_SYSTEM,
+};
+use crate::app::consent::access::{readable_records, ReadableRecord, RecordFilter, MAX_PAGE};
+use crate::app::error::AppError;
+use crate::app::smart::{Action, AuthenticatedOrganization};
+use crate::app::App;
+use crate::store::DbConnection;
+
+/// The Patient of `(account, subject)` and the records it was built from.
+pub fn build_patient(
+    conn: &mut DbConnection,
+    visible: &Visible,
+    account: &str,
+    subject: Subject,
+) -> FhirResult<(Patient, Vec<ReadableRecord>)> {
+    let id = visible.patient_id(account, &subject);
+    let grants: Vec<_> = visible.grants.iter().filter(|g| g.account_id == account).collect();
+    let filter =
+        RecordFilter { kinds: Some(kinds_yielding("Patient").to_vec()), subject: Some(subject), ..Default::default() };
+    let mut records = Vec::new();
+    for g in grants {
+        records.extend(readable_records(conn, std::slice::from_ref(g), account, &filter, MAX_PAGE)?);
+    }
+    records.sort_by_key(|r| r.record_id);
+    records.dedup_by_key(|r| r.record_id);
+    let mut patient = None;
+    for record in &records {
+        for resource in resources_of(visible, record)? {
+            if let Resource::Patient(p) = resource {
+                patient.get_or_insert(p);
+            }
+        }
+    }
+    let mut patient = patient.unwrap_or_default();
+    patient.id = Some(id.clone());
+    if !patient.identifier.iter().any(|i| i.system.as_deref() == Some(PATIENT_ID_SYSTEM)) {
+        patient
+            .identifier
+            .insert(0, Identifier { system: Some(PATIENT_ID_SYSTEM.into()), value: Some(id), ..Default::default() });
+    }
+    Ok((patient, records))
+}
+
+/// Audits a Patient access: the records read, or (none) the access itself through the family's first grant.
+fn audit_patient(
+    conn: &mut DbConnection,
+    visible: &Visible,
+    actor: &str,
+    action: &str,
+    account: &str,
+    records: &[ReadableRecord],
+) -> FhirResult<()> {
+    if !records.is_empty() {
+        return audit_reads(conn, actor, action, &records.iter().collect::<Vec<_>>());
+    }
+    let Some(grant) = visible.grants_of(account).first().map(|g| g.grant_id()) else { return Ok(()) };
+    let now = crate::app::now_ms();
+    crate::store::write_transaction(conn, |conn| {
+        crate::app::audit::append(
+            conn,
+            account,
+            now,
+            &crate::app::audit::NewAuditEvent::new(actor, action, "success").grant(&grant),
+        )
+        .map_err(AppError::from)
+    })?;
+    Ok(())
+}
+
+pub async fn read(
+    state: web::Data<App>,
+    org: Result<AuthenticatedOrganization, AppError>,
+    path: web::Path<String>,
+) -> FhirResult<HttpResponse> {
+    let org = authorize(org, "Patient", Action::Read)?;
+    let id = path.into_inner();
+    let keys = state.keys.clone();
+    let patient = db(&state, move |conn| {
+        let visible = Visible::load(conn, &keys, &org.organization_id)?;
+        let Some((account, subject)) = visible.resolve_audited(conn, &org, &id, "fhir_read")? else {
+            return Err(AppError::NotFound("this Patient is not known".to_owned()).into());
+        };
+        let (patient, records) = build_patient(conn, &visible, &account, subject)?;
+        audit_patient(conn, &visible, &org.actor(), "fhir_read", &account, &records)?;
+        Ok(patient)
+    })
+    .await?;
+    fhir_response(StatusCode::OK, &patient)
+}
+
+pub async fn search(
+    state: web::Data<App>,
+    org: Result<AuthenticatedOrganization, AppError>,
+    req: HttpRequest,
+) -> FhirResult<HttpResponse> {
+    let org = authorize(org, "Patient", Action::Search)?;
+    let query = req.query_string().to_owned();
+    let mut params = SearchParams { count: super::search::DEFAULT_COUNT, ..Default::default() };
+    let mut identifiers = Vec::new();
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        match name.as_ref() {
+            "identifier" => identifiers.push(value.into_owned()),
+            "_count" => {
+                params.count = value
+                    .parse()
+                    .ok()
+                    .filter(|c| (1..=super::search::MAX_COUNT).contains(c))
+                    .ok_or_else(|| bad_request("_count must be 1–1000"))?
+            }
+            "_offset" => params.offset = value.parse().map_err(|_| bad_request("_offset must be an integer"))?,
+            "_format" => {}
+            _ => return Err(bad_request("Patient search supports identifier, _count and _offset only")),
+        }
+    }
+    if identifiers.is_empty() {
+        return Err(bad_request("Patient search needs an identifier parameter"));
+    }
+    let base = state.base_url()?.to_owned();
+    let keys = state.keys.clone();
+    let bundle = db(&state, move |conn| {
+        let visible = Visible::load(conn, &keys, &org.organization_id)?;
+        let mut found = Vec::new();
+        let mut patients: Vec<(String, (String, Subject))> =
+            visible.patients.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        patients.sort();
+        for (_, (account, subject)) in patients {
+            let (patient, records) = build_patient(conn, &visible, &account, subject)?;
+            let hit = identifiers.iter().all(|token| {
+                let (system, value) = token.split_once('|').map_or((None, token.as_str()), |(s, v)| (Some(s), v));
+                patient
+                    .identifier
+                    .iter()
+                    .any(|i| i.value.as_deref() == Some(value) && system.is_none_or(|s| i.system.as_deref() == Some(s)))
+            });
+            if hit {
+                audit_patient(conn, &visible, &org.actor(), "fhir_search", &account, &records)?;
+                found.push(Resource::Patient(patient));
+            }
+        }
+        Ok(searchset(&base, "Patient", &query, &params, found))
+    })
+    .await?;
+    fhir_response(StatusCode::OK, &bundle)
+}

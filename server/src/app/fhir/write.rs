@@ -1,0 +1,675 @@
+//! Writes: `POST /fhir/r4/{type}` of one resource and `POST /fhir/r4` of a
+//! `transaction` Bundle. Each group of resources becomes one new record of the
+//! family, sealed by the server (`docs/architecture.md`, "Data flow: a FHIR read"):
+//!
+//! 1. the group is read with `phr_fhir::mapping::from_fhir` (the first record kind
+//!    whose mapping yields the primary resource type, admits the subject and reads
+//!    the group); a malformed resource is 400 naming the element, an unknown code 422;
+//! 2. the body is validated by phr-core (422 naming each item and its range);
+//! 3. a usable grant of the family must allow *writing* that kind, subject and date
+//!    (403 otherwise; a subject the organization cannot see at all is 404); a refusal
+//!    is audited `fhir_write` `denied` in the family's log, without the refused content;
+//! 4. a new data key seals a one-version history (stamped with the server clock and
+//!    the device id `org:<organization>`); the key is wrapped to the account's HPKE
+//!    public key (for the family's devices) and under the grant key (so the clinic
+//!    can read what it wrote); the record takes the account's next change sequence.
+//!
+//! A transaction is all-or-nothing: every group is checked first, then one database
+//! transaction writes every record, the grant keys and the audit events. In a
+//! transaction, an Encounter and the Observations / Conditions whose `encounter`
+//! references it (by `fullUrl` or `Encounter/<id>`) form one group (e.g. a prenatal
+//! visit); every other entry is a group of its own.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpResponse};
+use chrono::Utc;
+use phr_core::consent::{AccessRequest, Action as ConsentAction, OrganizationId};
+use phr_core::crypto::{wrap_data_key_to, DataKey, HpkePublicKey, RecordAad};
+use phr_core::dataset::{RecordBody, RecordKind, Subject, Validate, ValidationContext};
+use phr_core::sync::record_envelope::seal_history;
+use phr_core::sync::{Change, DeviceId, Hlc, RecordHistory, RecordVersion, VersionStamp};
+use phr_fhir::mapping::{from_fhir, to_fhir, MappingContext, MappingError};
+use phr_fhir::model::{Bundle, BundleEntry, BundleEntryResponse, Resource};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::metadata::CREATABLE;
+use super::outcome::{bad_element, bad_request};
+use super::{authorize, db, fhir_response, kinds_yielding, read_body, FhirError, FhirResult, Visible};
+use crate::app::error::{unprocessable, unprocessable_if_any, AppError};
+use crate::app::smart::{Action, AuthenticatedOrganization};
+use crate::app::{now_ms, App};
+use crate::store::{write_transaction, DbConnection};
+
+/// Most entries in one transaction (413 beyond).
+pub const MAX_TRANSACTION_ENTRIES: usize = 500;
+
+/// A group of resources that becomes one record, with its path for errors.
+struct Group {
+    path: String,
+    resources: Vec<Resource>,
+    /// Indexes of the Bundle entries in the group.
+    entries: Vec<usize>,
+}
+
+/// A record ready to be stored.
+struct Prepared {
+    account: String,
+    subject: Subject,
+    kind: RecordKind,
+    grant_index: usize,
+    body: RecordBody,
+    primary_type: String,
+    entries: Vec<usize>,
+}
+
+fn reference_of(resource: &Resource, path: &str) -> FhirResult<String> {
+    let json = serde_json::to_value(resource).map_err(|e| AppError::Internal(e.to_string()))?;
+    let (field, value) = match resource {
+        Resource::Immunization(_) => ("patient", &json["patient"]["reference"]),
+        _ => ("subject", &json["subject"]["reference"]),
+    };
+    value
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| bad_element(&format!("{path}.{field}"), "a reference to the Patient is required"))
+}
+
+fn mapping_error(e: MappingError) -> FhirError {
+    match e {
+        MappingError::UnknownCode { .. } => unprocessable(e.path(), e.to_string()).into(),
+        other => bad_element(other.path(), &other),
+    }
+}
+
+/// Reads, validates and authorizes one group (no database writes).
+fn prepare(
+    conn: &mut DbConnection,
+    visible: &Visible,
+    org: &AuthenticatedOrganization,
+    group: Group,
+) -> FhirResult<Prepared> {
+    let primary = &group.resources[0];
+    let primary_type = primary.resource_type().to_owned();
+    let reference = reference_of(primary, &group.path)?;
+    let Some((account, subject)) = visible.resolve_audited(conn, org, &reference, "fhir_write")? else {
+        return Err(AppError::NotFound("the referenced Patient is not known".to_owned()).into());
+    };
+    // When no kind reads the group, report the error of the kind that read it furthest.
+    let rank = |e: &MappingError| match e {
+        MappingError::UnexpectedResource { .. } => 0,
+        MappingError::Missing { .. } => 1,
+        MappingError::UnknownCode { .. } => 2,
+        MappingError::WrongUnit { .. } | MappingError::Invalid { .. } => 3,
+    };
+    let mut best_error: Option<MappingError> = None;
+    let mut body = None;
+    for kind in kinds_yielding(&primary_type).iter().filter(|k| k.subjects().admits(&subject)) {
+        match from_fhir(*kind, &group.resources) {
+            Ok(b) => {
+                body = Some(b);
+                break;
+            }
+            Err(e) => {
+                if best_error.as_ref().is_none_or(|b| rank(&e) > rank(b)) {
+                    best_error = Some(e);
+                }
+            }
+        }
+    }
+    let Some(body) = body else {
+        return Err(match best_error {
+            Some(e) => mapping_error(e),
+            None => bad_element(&group.path, format!("a {primary_type} cannot be written about this patient")),
+        });
+    };
+    let today = Utc::now().date_naive();
+    if let Err(errors) = body.validate(&ValidationContext::new(today)) {
+        let problems = errors.issues().iter().map(|i| (i.path.clone(), i.reason.clone())).collect();
+        unprocessable_if_any(&format!("{}: the {} fails validation", group.path, body.kind()), problems)?;
+    }
+    let kind = body.kind();
+    let grantee = OrganizationId::new(org.organization_id.as_str())
+        .map_err(|_| AppError::Forbidden("this organization id cannot hold grants".into()))?;
+    let at = Utc::now();
+    let mut reason = None;
+    for (i, g) in visible.grants.iter().enumerate().filter(|(_, g)| g.account_id == account) {
+        let request = AccessRequest {
+            grantee: &grantee,
+            purpose: g.grant.purpose,
+            action: ConsentAction::Write,
+            kind,
+            subject,
+            record_date: body.effective_date(),
+            at,
+        };
+        match g.grant.check(&request) {
+            Ok(()) => {
+                return Ok(Prepared {
+                    account,
+                    subject,
+                    kind,
+                    grant_index: i,
+                    body,
+                    primary_type,
+                    entries: group.entries,
+                })
+            }
+            Err(r) => reason = reason.max(Some(r)),
+        }
+    }
+    // Refused: audited in the family's log (the organization already sees this patient, so
+    // naming the family leaks nothing), without anything of the refused resource.
+    crate::app::audit::append_denied(conn, &account, &org.actor(), "fhir_write", None)?;
+    let why = reason.map_or("no consent covers this".to_owned(), |r| r.to_string());
+    Err(AppError::Forbidden(format!("writing this {kind} record is not allowed: {why}")).into())
+}
+
+/// Seals and stores every prepared record in one transaction; returns `(account, record id)` per record.
+fn store(
+    conn: &mut DbConnection,
+    visible: &Visible,
+    org: &AuthenticatedOrganization,
+    prepared: &[Prepared],
+) -> FhirResult<Vec<Uuid>> {
+    let device: String = format!("org:{}", org.organization_id).chars().take(DeviceId::MAX_CHARS).collect();
+    let device_id = DeviceId::new(device.clone()).map_err(|_| AppError::Internal("bad org device id".into()))?;
+    let now = now_ms();
+    let mut by_account: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, p) in prepared.iter().enumerate() {
+        by_account.entry(p.account.as_str()).or_default().push(i);
+    }
+    let ids: Vec<Uuid> = prepared.iter().map(|_| Uuid::now_v7()).collect();
+    write_transaction(conn, |conn| {
+        for (account, indexes) in &by_account {
+            let (mut seq, count) = crate::store::records::lock_account(conn, account)?
+                .ok_or_else(|| AppError::NotFound("the family's account no longer exists".into()))?;
+            let row = crate::store::accounts::account(conn, account)?
+                .ok_or_else(|| AppError::NotFound("the family's account no longer exists".into()))?;
+            let public = HpkePublicKey::from_bytes(&row.public_key)
+                .map_err(|_| AppError::Internal("the account public key is not usable".into()))?;
+            let mut audit: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for &i in indexes {
+                let p = &prepared[i];
+                let record_id = ids[i];
+                let grant = &visible.grants[p.grant_index];
+                let dek = DataKey::generate();
+                let history: RecordHistory<RecordBody> = [RecordVersion {
+                    stamp: VersionStamp::new(Hlc::new(now as u64, 0), device_id.clone()),
+                    base_version: 0,
+                    change: Change::Edit(p.body.clone()),
+                }]
+                .into_iter()
+                .collect();
+                let envelope = seal_history(&dek, &RecordAad { account_id: account, record_id, version: 1 }, &history);
+                let wrapped = wrap_data_key_to(&public, &dek, account, record_id)
+                    .map_err(|_| AppError::Internal("cannot wrap the data key".into()))?;
+                let grant_wrapped = grant.wrap_data_key(&dek, record_id);
+                seq += 1;
+                crate::store::records::insert_records(
+                    conn,
+                    &[crate::store::records::RecordWrite {
+                        account_id: account,
+                        record_id: record_id.to_string(),
+                        kind: p.kind.as_str(),
+                        subject: p.subject.to_string(),
+                        effective_date: p.body.effective_date().map(|d| d.to_string()),
+                        version: 1,
+                        seq,
+                        deleted: false,
+                        envelope: &envelope,
+                        wrapped_key: &wrapped,
+                        device_id: &device,
+                        updated_at: now,
+                    }],
+                )?;
+                let grant_id = grant.grant_id();
+                crate::store::grants::put_record_keys(
+                    conn,
+                    &[crate::store::grants::RecordKeyRow {
+                        account_id: account,
+                        grant_id: &grant_id,
+                        record_id: record_id.to_string(),
+                        wrapped_key: &grant_wrapped,
+                    }],
+                )?;
+                audit.entry(grant_id).or_default().push(record_id.to_string());
+            }
+            crate::store::records::set_account_counters(conn, account, seq, count + indexes.len() as i64)?;
+            for (grant_id, records) in audit {
+                crate::app::audit::append(
+                    conn,
+                    account,
+                    now,
+                    &crate::app::audit::NewAuditEvent::new(&org.actor(), "fhir_write", "success")
+                        .grant(&grant_id)
+                        .records(records),
+                )?;
+            }
+        }
+        Ok::<(), FhirError>(())
+    })?;
+    Ok(ids)
+}
+
+/// The stored record's resource of `resource_type` (its primary one).
+fn written_resource(visible: &Visible, p: &Prepared, record_id: Uuid) -> FhirResult<Option<Resource>> {
+    let ctx = MappingContext::new(record_id, visible.patient_id(&p.account, &p.subject));
+    let resources = to_fhir(&p.body, &ctx).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(resources.into_iter().find(|r| r.resource_type() == p.primary_type))
+}
+
+fn parse_resource(body: &[u8], path: &str) -> FhirResult<Resource> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| bad_request(crate::http::json_error_detail(&e)))?;
+    if !value.is_object() {
+        return Err(bad_element(path, "must be a JSON object"));
+    }
+    if value.get("resourceType").and_then(Value::as_str).is_none() {
+        return Err(bad_element(&format!("{path}.resourceType"), "is required"));
+    }
+    serde_json::from_value(value).map_err(|e| bad_element(path, crate::http::without_client_values(&e.to_string())))
+}
+
+pub async fn create(
+    state: web::Data<App>,
+    org: Result<AuthenticatedOrganization, AppError>,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> FhirResult<HttpResponse> {
+    let resource_type = path.into_inner();
+    if !CREATABLE.contains(&resource_type.as_str()) {
+        return Err(AppError::MethodNotAllowed(
+            "resources of this type cannot be created here; see /fhir/r4/metadata".to_owned(),
+        )
+        .into());
+    }
+    let org = authorize(org, &resource_type, Action::Create)?;
+    let body = read_body(payload).await?;
+    let resource = parse_resource(&body, &resource_type)?;
+    if resource.resource_type() != resource_type {
+        return Err(bad_element(
+            "resourceType",
+            format!("is {:?}, but this endpoint creates {resource_type}", resource.resource_type()),
+        ));
+    }
+    let base = state.base_url()?.to_owned();
+    let keys = state.keys.clone();
+    let (location, written) = db(&state, move |conn| {
+        let visible = Visible::load(conn, &keys, &org.organization_id)?;
+        let group = Group { path: resource_type.clone(), resources: vec![resource], entries: vec![0] };
+        let prepared = prepare(conn, &visible, &org, group)?;
+        let ids = store(conn, &visible, &org, std::slice::from_ref(&prepared))?;
+        let written = written_resource(&visible, &prepared, ids[0])?;
+        let id = written.as_ref().and_then(|r| r.id().map(str::to_owned)).unwrap_or_else(|| ids[0].to_string());
+        Ok((format!("{base}/fhir/r4/{resource_type}/{id}/_history/1"), written))
+    })
+    .await?;
+    let mut resp = HttpResponse::Created();
+    resp.insert_header((header::LOCATION, location)).insert_header((header::ETAG, version_etag(1)));
+    let body = serde_json::to_vec(&written).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(resp.content_type(super::FHIR_JSON).body(body))
+}
+
+/// Splits a transaction's entries into record groups.
+fn groups_of(bundle: &Bundle) -> FhirResult<Vec<Group>> {
+    let mut groups: Vec<Group> = Vec::new();
+    let mut encounter_group: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, entry) in bundle.entry.iter().enumerate() {
+        let path = format!("Bundle.entry[{i}]");
+        let method = entry.request.as_ref().and_then(|r| r.method.as_deref());
+        if method != Some("POST") {
+            return Err(bad_element(&format!("{path}.request.method"), "only POST (create) is supported"));
+        }
+        let Some(resource) = entry.resource.as_deref().cloned() else {
+            return Err(bad_element(&format!("{path}.resource"), "is required"));
+        };
+        if !CREATABLE.contains(&resource.resource_type()) && resource.resource_type() != "Condition" {
+            return Err(bad_element(
+                &format!("{path}.resource.resourceType"),
+                format!("{} cannot be created here", resource.resource_type()),
+            ));
+        }
+        if let Resource::Encounter(e) = &resource {
+            let index = groups.len();
+            if let Some(url) = &entry.full_url {
+                encounter_group.insert(url.clone(), index);
+            }
+            if let Some(id) = &e.id {
+                encounter_group.insert(format!("Encounter/{id}"), index);
+            }
+            groups.push(Group { path: format!("{path}.resource"), resources: vec![resource], entries: vec![i] });
+        }
+    }
+    for (i, entry) in bundle.entry.iter().enumerate() {
+        let Some(resource) = entry.resource.as_deref().cloned() else { continue };
+        if matches!(resource, Resource::Encounter(_)) {
+            continue;
+        }
+        let json = serde_json::to_value(&resource).map_err(|e| AppError::Internal(e.to_string()))?;
+        let encounter = json["encounter"]["reference"].as_str().and_then(|r| encounter_group.get(r));
+        match encounter {
+            Some(&g) => {
+                groups[g].resources.push(resource);
+                groups[g].entries.push(i);
+            }
+            None => groups.push(Group {
+                path: format!("Bundle.entry[{i}].resource"),
+                resources: vec![resource],
+                entries: vec![i],
+            }),
+        }
+    }
+    Ok(groups)
+}
+
+pub async fn transaction(
+    state: web::Data<App>,
+    org: Result<AuthenticatedOrganization, AppError>,
+    payload: web::Payload,
+) -> FhirResult<HttpResponse> {
+    let org = org?;
+    let body = read_body(payload).await?;
+    let Resource::Bundle(bundle) = parse_resource(&body, "Bundle")? else {
+        return Err(bad_element("resourceType", "POST /fhir/r4 takes a Bundle"));
+    };
+    if bundle.type_.as_deref() != Some("transaction") {
+        return Err(bad_element("Bundle.type", "only transaction Bundles are accepted"));
+    }
+    if bundle.entry.is_empty() {
+        return Err(bad_element("Bundle.entry", "a transaction needs at least one entry"));
+    }
+    if bundle.entry.len() > MAX_TRANSACTION_ENTRIES {
+        return Err(AppError::PayloadTooLarge(format!(
+            "a transaction may hold at most {MAX_TRANSACTION_ENTRIES} entries"
+        ))
+        .into());
+    }
+    for entry in &bundle.entry {
+        if let Some(r) = &entry.resource {
+            if !org.scopes.permits(r.resource_type(), Action::Create) {
+                return Err(AppError::Forbidden(format!(
+                    "the access token's scopes do not permit creating {}",
+                    r.resource_type()
+                ))
+                .into());
+            }
+        }
+    }
+    let groups = groups_of(&bundle)?;
+    let count = bundle.entry.len();
+    let base = state.base_url()?.to_owned();
+    let keys = state.keys.clone();
+    let response = db(&state, move |conn| {
+        let visible = Visible::load(conn, &keys, &org.organization_id)?;
+        let mut prepared = Vec::with_capacity(groups.len());
+        for group in groups {
+            prepared.push(prepare(conn, &visible, &org, group)?);
+        }
+        let ids = store(conn, &visible, &org, &prepared)?;
+        let mut entries = vec![BundleEntry::default(); count];
+        for (p, id) in prepared.iter().zip(&ids) {
+            let written = written_resource(&visible, p, *id)?;
+            let rid = written.as_ref().and_then(|r| r.id().map(str::to_owned)).unwrap_or_else(|| id.to_string());
+            for &e in &p.entries {
+                entries[e].response = Some(BundleEntryResponse {
+                    status: Some("201 Created".into()),
+                    location: Some(format!("{base}/fhir/r4/{}/{rid}/_history/1", p.primary_type)),
+                    etag: Some(version_etag(1)),
+                    ..Default::default()
+                });
+            }
+        }
+        Ok(Bundle { type_: Some("transaction-response".into()), entry: entries, ..Default::default() })
+    })
+    .await?;
+    fhir_response(StatusCode::OK, &response)
+}
+
+/// The `ETag` of record version `version` (`W/"3"`), as [`if_match_version`] reads it back.
+pub fn version_etag(version: u64) -> String {
+    format!("W/\"{version}\"")
+}
+
+/// The version an `If-Match` header names (`W/"3"`, `"3"` or `3`).
+pub fn if_match_version(value: &str) -> Option<i64> {
+    let v = value.trim();
+    let v = v.strip_prefix("W/").unwrap_or(v);
+    v.trim_matches('"').parse().ok()
+}
+
+/// `PUT /fhir/r4/{type}/{id}`: a new version of a record the clinic may write,
+/// for records made of one resource (an immunization, a medication). With
+/// `If-Match`, a version other than the current one is 409 and changes nothing.
+pub async fn update(
+    state: web::Data<App>,
+    org: Result<AuthenticatedOrganization, AppError>,
+    path: web::Path<(String, String)>,
+    req: actix_web::HttpRequest,
+    payload: web::Payload,
+) -> FhirResult<HttpResponse> {
+    let (resource_type, id) = path.into_inner();
+    if !CREATABLE.contains(&resource_type.as_str()) {
+        return Err(AppError::MethodNotAllowed(format!("{resource_type} cannot be updated here")).into());
+    }
+    let org = authorize(org, &resource_type, Action::Update)?;
+    let if_match = match req.headers().get(header::IF_MATCH) {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(if_match_version)
+                .ok_or_else(|| bad_request("If-Match must be a version ETag such as W/\"1\""))?,
+        ),
+    };
+    let body = read_body(payload).await?;
+    let resource = parse_resource(&body, &resource_type)?;
+    if resource.resource_type() != resource_type {
+        return Err(bad_element("resourceType", format!("must be {resource_type}")));
+    }
+    if resource.id() != Some(id.as_str()) {
+        return Err(bad_element(&format!("{resource_type}.id"), "must equal the id in the URL"));
+    }
+    let missing = format!("this {resource_type} is not known");
+    let not_found = move || FhirError::from(AppError::NotFound(missing.clone()));
+    let record_id = Uuid::parse_str(&id).map_err(|_| not_found())?;
+    let location = format!("{}/fhir/r4/{resource_type}/{id}", state.base_url()?);
+    let keys = state.keys.clone();
+    let version = db(&state, move |conn| {
+        let visible = Visible::load(conn, &keys, &org.organization_id)?;
+        let opened = visible.grants.iter().enumerate().find_map(|(i, g)| {
+            crate::app::consent::access::open_record(conn, g, record_id).transpose().map(|r| (i, r))
+        });
+        let Some((grant_index, opened)) = opened else {
+            // Not open to this organization: audited in the family it belongs to, if that family
+            // gave the organization a grant (as a read of it would be); the answer stays 404.
+            let granting = super::granting_accounts(conn, &org.organization_id)?;
+            if let Some(account) = super::read::owner_among(conn, record_id, &granting)? {
+                crate::app::audit::append_denied(conn, &account, &org.actor(), "fhir_write", None)?;
+            }
+            return Err(not_found());
+        };
+        let opened = opened?;
+        let grant = &visible.grants[grant_index];
+        let account = grant.account_id.clone();
+        let kind: RecordKind = opened.row.kind.parse().map_err(|_| AppError::Internal("stored kind".into()))?;
+        let subject: Subject = opened.row.subject.parse().map_err(|_| AppError::Internal("stored subject".into()))?;
+        let current = match opened.history.winner().map(|v| &v.change) {
+            Some(Change::Edit(b)) => b.clone(),
+            _ => return Err(not_found()),
+        };
+        let patient = visible.patient_id(&account, &subject);
+        let parts = to_fhir(&current, &MappingContext::new(record_id, patient.clone()))
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        if parts.len() != 1 || parts[0].resource_type() != resource_type {
+            return Err(unprocessable(
+                &resource_type,
+                "only records made of this one resource can be updated; this record has several parts",
+            )
+            .into());
+        }
+        if let Some(expected) = if_match {
+            if expected != opened.row.version {
+                return Err(AppError::Conflict(format!(
+                    "If-Match names version {expected}, but the current version is {}",
+                    opened.row.version
+                ))
+                .into());
+            }
+        }
+        if reference_of(&resource, &resource_type)?.trim_start_matches("Patient/") != patient {
+            return Err(bad_element(
+                &format!("{resource_type}.subject"),
+                "an update cannot move the record to another patient",
+            ));
+        }
+        let new_body = from_fhir(kind, std::slice::from_ref(&resource)).map_err(mapping_error)?;
+        if let Err(errors) = new_body.validate(&ValidationContext::new(Utc::now().date_naive())) {
+            let problems = errors.issues().iter().map(|i| (i.path.clone(), i.reason.clone())).collect();
+            unprocessable_if_any(&format!("{resource_type}: the {kind} fails validation"), problems)?;
+        }
+        let grantee = OrganizationId::new(org.organization_id.as_str())
+            .map_err(|_| AppError::Forbidden("this organization id cannot hold grants".into()))?;
+        let allowed = visible.grants.iter().any(|g| {
+            g.account_id == account
+                && g.grant
+                    .check(&AccessRequest {
+                        grantee: &grantee,
+                        purpose: g.grant.purpose,
+                        action: ConsentAction::Write,
+                        kind,
+                        subject,
+                        record_date: new_body.effective_date(),
+                        at: Utc::now(),
+                    })
+                    .is_ok()
+        });
+        if !allowed {
+            crate::app::audit::append_denied(conn, &account, &org.actor(), "fhir_write", None)?;
+            return Err(AppError::Forbidden(format!("writing this {kind} record is not allowed")).into());
+        }
+        let device: String = format!("org:{}", org.organization_id).chars().take(DeviceId::MAX_CHARS).collect();
+        let device_id = DeviceId::new(device.clone()).map_err(|_| AppError::Internal("bad org device id".into()))?;
+        let now = now_ms();
+        let last = opened.history.versions().map(|v| v.stamp.hlc).max().unwrap_or_default();
+        let mut history = opened.history.clone();
+        let new_version = opened.row.version + 1;
+        history.merge(RecordVersion {
+            stamp: VersionStamp::new(last.tick(now as u64), device_id),
+            base_version: opened.row.version as u64,
+            change: Change::Edit(new_body.clone()),
+        });
+        let envelope = seal_history(
+            &opened.dek,
+            &RecordAad { account_id: &account, record_id, version: new_version as u64 },
+            &history,
+        );
+        let grant_id = grant.grant_id();
+        write_transaction(conn, |conn| {
+            let (seq, count) = crate::store::records::lock_account(conn, &account)?
+                .ok_or_else(|| AppError::NotFound("the family's account no longer exists".into()))?;
+            let now_version = crate::store::records::current_versions(conn, &account, &[record_id.to_string()])?;
+            if now_version.get(&record_id.to_string()) != Some(&opened.row.version) {
+                return Err(AppError::Conflict("the record changed meanwhile; read it again".into()).into());
+            }
+            crate::store::records::update_record(
+                conn,
+                &crate::store::records::RecordWrite {
+                    account_id: &account,
+                    record_id: record_id.to_string(),
+                    kind: kind.as_str(),
+                    subject: subject.to_string(),
+                    effective_date: new_body.effective_date().map(|d| d.to_string()),
+                    version: new_version,
+                    seq: seq + 1,
+                    deleted: false,
+                    envelope: &envelope,
+                    wrapped_key: &opened.row.wrapped_key,
+                    device_id: &device,
+                    updated_at: now,
+                },
+            )?;
+            crate::store::records::set_account_counters(conn, &account, seq + 1, count)?;
+            crate::app::audit::append(
+                conn,
+                &account,
+                now,
+                &crate::app::audit::NewAuditEvent::new(&org.actor(), "fhir_write", "success")
+                    .grant(&grant_id)
+                    .records(vec![record_id.to_string()]),
+            )?;
+            Ok::<(), FhirError>(())
+        })?;
+        Ok(new_version)
+    })
+    .await?;
+    let mut resp = HttpResponse::Ok();
+    resp.insert_header((header::LOCATION, format!("{location}/_history/{version}")));
+    Ok(resp.insert_header((header::ETAG, version_etag(version as u64))).finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use phr_fhir::model::BundleEntryRequest;
+
+    fn entry(resource: Resource, full_url: &str) -> BundleEntry {
+        BundleEntry {
+            full_url: Some(full_url.into()),
+            resource: Some(Box::new(resource)),
+            request: Some(BundleEntryRequest { method: Some("POST".into()), ..Default::default() }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_transaction_groups_observations_with_the_encounter_they_reference() {
+        let ctx = MappingContext::new(Uuid::from_u128(1), "p");
+        let visit = RecordBody::PrenatalVisit(phr_core::dataset::examples::prenatal_visit_full());
+        let resources = to_fhir(&visit, &ctx).unwrap();
+        let mut bundle = Bundle { type_: Some("transaction".into()), ..Default::default() };
+        for (i, r) in resources.into_iter().enumerate() {
+            bundle.entry.push(entry(r, &format!("urn:uuid:{}", Uuid::from_u128(100 + i as u128))));
+        }
+        let dose = phr_core::dataset::examples::immunization_full();
+        let imm = to_fhir(&RecordBody::Immunization(dose), &MappingContext::new(Uuid::from_u128(2), "p")).unwrap();
+        bundle.entry.push(entry(imm[0].clone(), "urn:uuid:00000000-0000-0000-0000-0000000000ff"));
+        let groups = groups_of(&bundle).unwrap();
+        assert_eq!(groups.len(), 2, "one visit, one dose");
+        assert_eq!(groups[0].resources[0].resource_type(), "Encounter");
+        let read = from_fhir(RecordKind::PrenatalVisit, &groups[0].resources).unwrap();
+        assert_eq!(read, visit);
+        assert_eq!(groups[1].entries, vec![bundle.entry.len() - 1]);
+    }
+
+    #[test]
+    fn transaction_entries_must_be_posts_of_creatable_resources() {
+        let mut bundle = Bundle { type_: Some("transaction".into()), ..Default::default() };
+        let mut e = entry(Resource::Observation(Default::default()), "urn:uuid:1");
+        e.request.as_mut().unwrap().method = Some("DELETE".into());
+        bundle.entry.push(e);
+        let err = groups_of(&bundle).err().unwrap();
+        assert_eq!(err.1.as_deref(), Some("Bundle.entry[0].request.method"));
+        bundle.entry[0] = entry(Resource::Patient(Default::default()), "urn:uuid:1");
+        let err = groups_of(&bundle).err().unwrap();
+        assert_eq!(err.1.as_deref(), Some("Bundle.entry[0].resource.resourceType"));
+    }
+
+    #[test]
+    fn if_match_takes_weak_strong_and_bare_versions() {
+        assert_eq!(if_match_version("W/\"3\""), Some(3));
+        assert_eq!(if_match_version("\"12\""), Some(12));
+        assert_eq!(if_match_version("7"), Some(7));
+        assert_eq!(if_match_version("W/\"x\""), None);
+    }
+
+    #[test]
+    fn malformed_json_and_a_missing_resource_type_are_400_naming_the_place() {
+        assert!(matches!(parse_resource(b"{not json", "Observation").unwrap_err().0, AppError::BadRequest(_)));
+        let e = parse_resource(b"{\"status\": \"final\"}", "Observation").unwrap_err();
+        assert_eq!(e.1.as_deref(), Some("Observation.resourceType"));
+        let e = parse_resource(b"[1]", "Observation").unwrap_err();
+        assert_eq!(e.1.as_deref(), Some("Observation"));
+    }
+}

@@ -1,0 +1,77 @@
+//! The use cases of the server, without HTTP: accounts, sync, consent, FHIR
+//! reads and writes, research exports, the audit log.
+
+pub mod accounts;
+pub mod audit;
+pub mod auth;
+pub mod consent;
+pub mod error;
+pub mod fhir;
+pub mod organizations;
+pub mod research;
+pub mod smart;
+pub mod sync;
+
+use std::sync::{Arc, OnceLock};
+
+use crate::app::auth::{AuthLimiter, RateLimiter, TokenService};
+use crate::config::Limits;
+use crate::keys::KeyStore;
+use crate::store::DbPool;
+use error::AppError;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct App {
+    pub pool: DbPool,
+    pub keys: Arc<KeyStore>,
+    pub tokens: Arc<TokenService>,
+    /// Requests per device (authenticated endpoints).
+    pub rate_limiter: Arc<RateLimiter>,
+    /// The unauthenticated endpoints: refusals per source address, work per
+    /// known subject and address, guesses per account ([`crate::app::auth::limits`]).
+    pub auth_limiter: Arc<AuthLimiter>,
+    /// Counts of repeated unauthenticated events (key backup fetches,
+    /// recovery challenges) so the audit log gets a counted entry, not one each.
+    pub audit_repeats: Arc<crate::app::audit::Repeats>,
+    pub limits: Limits,
+    /// The public base URL (no trailing slash): from `--public-base-url`, or
+    /// set from the bound address once the server listens.
+    pub public_base_url: Arc<OnceLock<String>>,
+    pub instance_id: String,
+    pub backend: &'static str,
+    /// Research export files, k and retention.
+    pub research: Arc<crate::app::research::ResearchService>,
+    /// Answers to repeated FHIR searches ([`crate::app::fhir::cache`]).
+    pub fhir_search_cache: Arc<crate::app::fhir::cache::SearchCache>,
+}
+
+/// Epoch milliseconds now.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+impl App {
+    /// The public base URL, e.g. `https://phr.example.org` (no trailing slash).
+    pub fn base_url(&self) -> Result<&str, AppError> {
+        self.public_base_url
+            .get()
+            .map(String::as_str)
+            .ok_or_else(|| AppError::Internal("public base URL not known yet".into()))
+    }
+
+    /// Runs blocking database work on the blocking thread pool.
+    pub async fn db<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut crate::store::DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("blocking task failed: {e}")))?
+    }
+}

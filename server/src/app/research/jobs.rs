@@ -1,0 +1,824 @@
+//! Export jobs: run in the background on their own thread, in two streaming
+//! passes over the consented records, writing `*.part` files that are renamed
+//! only when the whole extract is complete. Jobs are rows in `research_exports`;
+//! the per-extract pseudonym secret lives only in the job's memory, so a job
+//! cut off by a restart is failed cleanly at the next start (never resumed with
+//! another secret, never delivered half-written). Both passes go through the
+//! families in batches on one worker thread per core (`in_batches`), each
+//! worker with its own pooled connection; the job thread merges the results
+//! in family order, so the files are the same as a single thread would write,
+//! and workers run only a few batches ahead, so memory does not grow with the
+//! number of records.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use phr_core::consent::Purpose;
+use phr_core::dataset::RecordKind;
+use serde::{Deserialize, Serialize};
+
+use super::deidentify::{rows, DeidConfig, EmitCounts, Plan, Pseudonymizer, SourceRecord, Survey};
+use crate::app::audit::{self, NewAuditEvent};
+use crate::app::consent::access::{open_grants, readable_records, OpenGrant, RecordFilter};
+use crate::app::error::AppError;
+use crate::app::now_ms;
+use crate::keys::KeyStore;
+use crate::store::research as store;
+use crate::store::{write_transaction, DbConnection, DbPool, PooledDb};
+
+/// Records read per page from the consent access layer.
+const PAGE: i64 = 1_000;
+/// How often a running job writes its progress (and notices a cancel).
+const PROGRESS_EVERY: Duration = Duration::from_millis(500);
+
+/// What the researcher asked for, as stored with the job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportRequest {
+    /// The modules to export.
+    pub types: Vec<RecordKind>,
+    /// Only records changed at or after this instant (epoch ms), from `_since`.
+    pub since_ms: Option<i64>,
+    /// The request URL, echoed in the manifest.
+    pub request_url: String,
+    pub k: usize,
+}
+
+/// One file of a completed export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportFile {
+    /// FHIR resource type (`Observation`, `Patient`), `csv:<module>`, or `report`.
+    pub r#type: String,
+    pub name: String,
+    pub count: u64,
+}
+
+/// What a completed job stores: the manifest without URLs (they depend on the base URL).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredManifest {
+    pub transaction_time: String,
+    pub request_url: String,
+    pub files: Vec<ExportFile>,
+    pub k_reached: Option<usize>,
+    pub l_reached: Option<usize>,
+}
+
+/// A running job refreshes its row at least this often (from the sweeper thread of its process).
+pub const HEARTBEAT: Duration = Duration::from_secs(5);
+/// An unfinished job whose row is older than this has lost its process (crash, restart).
+pub const STALE_AFTER: Duration = Duration::from_secs(30);
+
+/// Where export files live and how long they stay; the jobs this process runs.
+#[derive(Debug, Clone)]
+pub struct ResearchService {
+    pub export_dir: PathBuf,
+    pub k: usize,
+    pub retention: Duration,
+    running: Arc<Mutex<HashSet<String>>>,
+}
+
+impl ResearchService {
+    pub fn new(data_dir: &Path, k: u32, retention_secs: u64) -> Self {
+        ResearchService {
+            export_dir: data_dir.join("research"),
+            k: k as usize,
+            retention: Duration::from_secs(retention_secs),
+            running: Arc::default(),
+        }
+    }
+
+    fn running(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.running.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The directory of one export.
+    pub fn dir(&self, export_id: &str) -> PathBuf {
+        self.export_dir.join(export_id)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum JobError {
+    #[error("cancelled")]
+    Cancelled,
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<diesel::result::Error> for JobError {
+    fn from(e: diesel::result::Error) -> Self {
+        JobError::Failed(format!("database error: {e}"))
+    }
+}
+
+impl From<AppError> for JobError {
+    fn from(e: AppError) -> Self {
+        JobError::Failed(format!("cannot read consented records: {e}"))
+    }
+}
+
+impl From<std::io::Error> for JobError {
+    fn from(e: std::io::Error) -> Self {
+        JobError::Failed(format!("cannot write export files: {e}"))
+    }
+}
+
+/// Starts a queued job on its own thread.
+pub fn spawn(pool: DbPool, keys: Arc<KeyStore>, service: Arc<ResearchService>, export_id: String) {
+    let name = format!("export-{}", &export_id[..8.min(export_id.len())]);
+    let spawned = std::thread::Builder::new().name(name).spawn(move || run_job(&pool, &keys, &service, &export_id));
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start an export thread");
+    }
+}
+
+fn run_job(pool: &DbPool, keys: &KeyStore, service: &ResearchService, export_id: &str) {
+    service.running().insert(export_id.to_owned());
+    run_job_inner(pool, keys, service, export_id);
+    service.running().remove(export_id);
+}
+
+fn run_job_inner(pool: &DbPool, keys: &KeyStore, service: &ResearchService, export_id: &str) {
+    let started = Instant::now();
+    let outcome = (|| -> Result<(), JobError> {
+        let mut conn = pool.get().map_err(|e| JobError::Failed(format!("database unavailable: {e}")))?;
+        let job = store::get(&mut conn, export_id)?.ok_or(JobError::Cancelled)?;
+        if !store::transition(&mut conn, export_id, &[store::QUEUED], store::RUNNING, None, now_ms())? {
+            return Err(JobError::Cancelled);
+        }
+        let request: ExportRequest = serde_json::from_str(&job.request_json)
+            .map_err(|e| JobError::Failed(format!("stored request unreadable: {e}")))?;
+        let manifest = export(pool, &mut conn, keys, service, export_id, &job.organization_id, &request)?;
+        let json = serde_json::to_string(&manifest).map_err(|e| JobError::Failed(e.to_string()))?;
+        let expires = now_ms() + service.retention.as_millis() as i64;
+        if !store::complete(&mut conn, export_id, &json, expires, now_ms())? {
+            return Err(JobError::Cancelled);
+        }
+        Ok(())
+    })();
+    match outcome {
+        Ok(()) => {
+            tracing::info!(export_id, elapsed_ms = started.elapsed().as_millis() as u64, "research export completed")
+        }
+        Err(JobError::Cancelled) => {
+            remove_dir(&service.dir(export_id));
+            tracing::info!(export_id, "research export cancelled");
+        }
+        Err(JobError::Failed(reason)) => {
+            remove_dir(&service.dir(export_id));
+            tracing::warn!(export_id, reason = %reason, "research export failed");
+            if let Ok(mut conn) = pool.get() {
+                let from = [store::QUEUED, store::RUNNING];
+                if let Err(e) = store::transition(&mut conn, export_id, &from, store::FAILED, Some(&reason), now_ms()) {
+                    tracing::error!(export_id, error = %e, "cannot record a failed export");
+                }
+            }
+        }
+    }
+}
+
+fn remove_dir(dir: &Path) {
+    if dir.exists() {
+        if let Err(e) = fs::remove_dir_all(dir) {
+            tracing::warn!(dir = %dir.display(), error = %e, "cannot remove export files");
+        }
+    }
+}
+
+/// The usable research grants of `organization_id`, opened once for the whole job (both passes),
+/// grouped by family in account order. The grant keys zeroize when the job drops them; a grant
+/// revoked meanwhile loses its wrapped data keys, so it reads nothing more in pass 2.
+fn research_families(
+    conn: &mut DbConnection,
+    keys: &KeyStore,
+    organization_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, Vec<OpenGrant>)>, JobError> {
+    let mut families: Vec<(String, Vec<OpenGrant>)> = Vec::new();
+    for grant in open_grants(conn, keys, organization_id, &[Purpose::Research], None, now)? {
+        match families.last_mut() {
+            Some((account, grants)) if *account == grant.account_id => grants.push(grant),
+            _ => families.push((grant.account_id.clone(), vec![grant])),
+        }
+    }
+    Ok(families)
+}
+
+/// Streams every consented record of one family in `kinds`, page by page, through its opened grants.
+fn each_record(
+    conn: &mut DbConnection,
+    grants: &[OpenGrant],
+    account_id: &str,
+    kinds: &[RecordKind],
+    mut f: impl FnMut(SourceRecord, i64) -> Result<(), JobError>,
+) -> Result<(), JobError> {
+    if grants.is_empty() || kinds.is_empty() {
+        return Ok(());
+    }
+    let mut filter = RecordFilter { kinds: Some(kinds.to_vec()), ..RecordFilter::default() };
+    loop {
+        let page = readable_records(conn, grants, account_id, &filter, PAGE)?;
+        let full = page.len() as i64 == PAGE;
+        filter.after = page.last().map(|r| r.record_id);
+        for r in page {
+            let updated_at = r.updated_at;
+            f(
+                SourceRecord { account_id: r.account_id, subject: r.subject, record_id: r.record_id, body: r.body },
+                updated_at,
+            )?;
+        }
+        if !full {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Families per batch of the parallel passes: large enough that a batch is tens of
+/// milliseconds of work (one result handed over per batch, not per record), small
+/// enough that the few batches in flight stay a few megabytes.
+const BATCH_FAMILIES: usize = 128;
+/// Most threads reading and de-identifying families at once (each with its own connection).
+const MAX_WORKERS: usize = 8;
+/// Batches a worker may be ahead of the one being written, per worker: bounds the memory of
+/// the finished batches waiting for an earlier one, whatever the size of the extract.
+const AHEAD_PER_WORKER: usize = 2;
+
+type Families = [(String, Vec<OpenGrant>)];
+
+/// Pooled connections for the workers of [`in_batches`]: one per core (at most
+/// [`MAX_WORKERS`], no more than there are batches), as many as the pool can spare
+/// right now. The calling thread keeps its own connection for progress, cancel and audit.
+fn worker_connections(pool: &DbPool, batches: usize) -> Vec<PooledDb> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let wanted = cores.min(MAX_WORKERS).min(batches);
+    let mut conns = Vec::with_capacity(wanted);
+    while conns.len() < wanted {
+        match pool.get_timeout(Duration::from_millis(200)) {
+            Ok(conn) => conns.push(conn),
+            Err(_) => break,
+        }
+    }
+    conns
+}
+
+/// Where the workers of [`in_batches`] stand: batches handed to `consume` so far, or stop.
+struct Flow {
+    state: Mutex<(usize, bool)>,
+    room: Condvar,
+}
+
+impl Flow {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (usize, bool)> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits until batch `index` may be worked on; `false` when the workers must stop.
+    fn wait_for_room(&self, index: usize, ahead: usize) -> bool {
+        let mut state = self.lock();
+        while !state.1 && index >= state.0 + ahead {
+            state = self.room.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+        !state.1
+    }
+
+    fn consumed(&self, batches: usize) {
+        self.lock().0 = batches;
+        self.room.notify_all();
+    }
+
+    fn stop(&self) {
+        self.lock().1 = true;
+        self.room.notify_all();
+    }
+}
+
+/// Runs `work` over batches of `batch_size` families ([`BATCH_FAMILIES`]) on one thread per core, each with
+/// its own pooled connection, and hands each batch's result to `consume` on the calling thread
+/// in family order (with `conn` and the batch's range in `families`), so what `consume` writes is
+/// the same as one thread going through the families in turn. Workers stay at most a few
+/// batches ahead of `consume`: memory does not grow with the extract. An error of `work` or
+/// `consume` (a cancel) stops the workers after their current batch. Without a spare
+/// connection the batches run on the calling thread.
+fn in_batches<T: Send>(
+    pool: &DbPool,
+    conn: &mut DbConnection,
+    families: &Families,
+    batch_size: usize,
+    work: impl Fn(&mut DbConnection, &Families) -> Result<T, JobError> + Sync,
+    mut consume: impl FnMut(&mut DbConnection, Range<usize>, T) -> Result<(), JobError>,
+) -> Result<(), JobError> {
+    let batch_size = batch_size.max(1);
+    let batches: Vec<&Families> = families.chunks(batch_size).collect();
+    let range = |i: usize| i * batch_size..i * batch_size + batches[i].len();
+    let mut workers = worker_connections(pool, batches.len());
+    if workers.is_empty() {
+        for (i, batch) in batches.iter().enumerate() {
+            let result = work(conn, batch)?;
+            consume(conn, range(i), result)?;
+        }
+        return Ok(());
+    }
+    let ahead = AHEAD_PER_WORKER * workers.len();
+    let next = AtomicUsize::new(0);
+    let flow = Flow { state: Mutex::new((0, false)), room: Condvar::new() };
+    let (tx, rx) = mpsc::channel::<(usize, Result<T, JobError>)>();
+    std::thread::scope(|scope| {
+        for (n, mut worker_conn) in workers.drain(..).enumerate() {
+            let (tx, next, flow, batches, work) = (tx.clone(), &next, &flow, &batches, &work);
+            let spawned =
+                std::thread::Builder::new().name(format!("export-worker-{n}")).spawn_scoped(scope, move || loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    if index >= batches.len() || !flow.wait_for_room(index, ahead) {
+                        break;
+                    }
+                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        work(&mut worker_conn, batches[index])
+                    }))
+                    .unwrap_or_else(|_| Err(JobError::Failed("an export worker failed".into())));
+                    let failed = result.is_err();
+                    if tx.send((index, result)).is_err() || failed {
+                        break;
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::warn!(error = %e, "cannot start an export worker");
+            }
+        }
+        drop(tx);
+        let mut waiting: BTreeMap<usize, Result<T, JobError>> = BTreeMap::new();
+        let mut expected = 0;
+        let outcome = (|| {
+            while expected < batches.len() {
+                while let Some(result) = waiting.remove(&expected) {
+                    consume(conn, range(expected), result?)?;
+                    expected += 1;
+                    flow.consumed(expected);
+                }
+                if expected == batches.len() {
+                    break;
+                }
+                let (index, result) =
+                    rx.recv().map_err(|_| JobError::Failed("the export workers stopped early".into()))?;
+                waiting.insert(index, result);
+            }
+            Ok(())
+        })();
+        flow.stop();
+        drop(rx);
+        outcome
+    })
+}
+
+/// Pass 1 of one batch of families: what they tell the survey.
+fn survey_batch(conn: &mut DbConnection, batch: &Families, kinds: &[RecordKind]) -> Result<Survey, JobError> {
+    let mut survey = Survey::new();
+    for (account, grants) in batch {
+        each_record(conn, grants, account, kinds, |rec, _| {
+            survey.observe(&rec);
+            Ok(())
+        })?;
+    }
+    Ok(survey)
+}
+
+/// Pass 2 of one batch of families: their rows, already formatted, in family and record order.
+struct EmittedBatch {
+    /// CSV lines and their count, per requested module (in `request.types` order).
+    csv: Vec<(Vec<u8>, u64)>,
+    observations: Vec<u8>,
+    observation_count: u64,
+    /// Indices (in the batch) of the families with at least one row.
+    with_rows: Vec<usize>,
+    counts: EmitCounts,
+    records_read: u64,
+}
+
+fn emit_batch(
+    conn: &mut DbConnection,
+    batch: &Families,
+    request: &ExportRequest,
+    plan: &Plan,
+    pseudo: &Pseudonymizer,
+) -> Result<EmittedBatch, JobError> {
+    let mut out = EmittedBatch {
+        csv: vec![(Vec::new(), 0); request.types.len()],
+        observations: Vec::new(),
+        observation_count: 0,
+        with_rows: Vec::new(),
+        counts: EmitCounts::default(),
+        records_read: 0,
+    };
+    for (family, (account, grants)) in batch.iter().enumerate() {
+        let mut emitted = false;
+        each_record(conn, grants, account, &request.types, |rec, updated_at| {
+            out.records_read += 1;
+            if request.since_ms.is_some_and(|since| updated_at < since) {
+                return Ok(());
+            }
+            let Some(row) = plan.emit_counted(&rec, pseudo, &mut out.counts) else { return Ok(()) };
+            if let Some(pos) = request.types.iter().position(|k| *k == row.kind) {
+                let (lines, count) = &mut out.csv[pos];
+                lines.extend_from_slice(rows::csv_line(&row.cells).as_bytes());
+                *count += 1;
+            }
+            serde_json::to_writer(&mut out.observations, &rows::observation(&row))
+                .map_err(|e| JobError::Failed(e.to_string()))?;
+            out.observations.push(b'\n');
+            out.observation_count += 1;
+            emitted = true;
+            Ok(())
+        })?;
+        if emitted {
+            out.with_rows.push(family);
+        }
+    }
+    Ok(out)
+}
+
+/// Families whose export audit event is still to be written: flushed in one transaction every
+/// [`AUDIT_BATCH`] families (and at the end), instead of one commit per family.
+const AUDIT_BATCH: usize = 500;
+
+fn flush_audit(conn: &mut DbConnection, actor: &str, pending: &mut Vec<(String, String)>) -> Result<(), JobError> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let at = now_ms();
+    write_transaction(conn, |c| {
+        for (account, grant) in pending.iter() {
+            audit::append(c, account, at, &NewAuditEvent::new(actor, "research_export", "success").grant(grant))?;
+        }
+        Ok::<(), diesel::result::Error>(())
+    })?;
+    pending.clear();
+    Ok(())
+}
+
+/// Throttled progress writes that also notice a cancel.
+struct Progress<'a> {
+    export_id: &'a str,
+    last: Instant,
+}
+
+impl Progress<'_> {
+    fn tick(&mut self, conn: &mut DbConnection, percent: i64, records: u64, force: bool) -> Result<(), JobError> {
+        if !force && self.last.elapsed() < PROGRESS_EVERY {
+            return Ok(());
+        }
+        self.last = Instant::now();
+        if store::progress(conn, self.export_id, percent.clamp(0, 99), records as i64, now_ms())? {
+            Ok(())
+        } else {
+            Err(JobError::Cancelled)
+        }
+    }
+}
+
+/// A file being written as `NAME.part`, renamed to `NAME` by [`PartFile::finish`].
+struct PartFile {
+    name: String,
+    part: PathBuf,
+    out: BufWriter<File>,
+    count: u64,
+}
+
+impl PartFile {
+    fn create(dir: &Path, name: String) -> Result<PartFile, JobError> {
+        let part = dir.join(format!("{name}.part"));
+        let file = crate::files::create_private_file(&part)?;
+        Ok(PartFile { name, part, out: BufWriter::with_capacity(256 * 1024, file), count: 0 })
+    }
+
+    fn finish(self, dir: &Path) -> Result<(String, u64), JobError> {
+        let file = self.out.into_inner().map_err(|e| JobError::Failed(format!("cannot flush export file: {e}")))?;
+        file.sync_all()?;
+        fs::rename(&self.part, dir.join(&self.name))?;
+        Ok((self.name, self.count))
+    }
+}
+
+fn export(
+    pool: &DbPool,
+    conn: &mut DbConnection,
+    keys: &KeyStore,
+    service: &ResearchService,
+    export_id: &str,
+    organization_id: &str,
+    request: &ExportRequest,
+) -> Result<StoredManifest, JobError> {
+    let now = Utc::now();
+    let dir = service.dir(export_id);
+    crate::files::create_private_dir(&dir)?;
+    let pseudo =
+        Pseudonymizer::random().map_err(|_| JobError::Failed("no randomness for the extract secret".into()))?;
+    let families = research_families(conn, keys, organization_id, now)?;
+    let n = families.len().max(1) as i64;
+    let mut progress = Progress { export_id, last: Instant::now() };
+
+    // Pass 1: the facts de-identification needs, from the birth anchors and the requested modules
+    // that carry codes or numbers (the others are filtered out in SQL: never read nor decrypted).
+    let mut survey_kinds: Vec<RecordKind> = request.types.iter().copied().filter(|k| rows::feeds_survey(*k)).collect();
+    for k in [RecordKind::MotherProfile, RecordKind::Delivery, RecordKind::Newborn] {
+        if !survey_kinds.contains(&k) {
+            survey_kinds.push(k);
+        }
+    }
+    let mut survey = Survey::new();
+    in_batches(
+        pool,
+        conn,
+        &families,
+        BATCH_FAMILIES,
+        |c, batch| survey_batch(c, batch, &survey_kinds),
+        |c, range, partial| {
+            survey.merge(partial);
+            progress.tick(c, range.end as i64 * 50 / n, 0, false)
+        },
+    )?;
+    let config = DeidConfig { k: request.k, ..DeidConfig::default() };
+    let mut plan = survey.plan(config);
+
+    // Pass 2: every requested record through the plan, batch by batch, written to the files in
+    // family order (the same files as one thread going through the families).
+    let mut csv: Vec<(RecordKind, PartFile)> = Vec::new();
+    for kind in &request.types {
+        let mut f = PartFile::create(&dir, format!("{}.csv", kind.as_str()))?;
+        f.out.write_all(rows::csv_line(rows::header(*kind)).as_bytes())?;
+        csv.push((*kind, f));
+    }
+    let mut observations = PartFile::create(&dir, "Observation.ndjson".into())?;
+    let mut consents: Vec<String> = Vec::new();
+    let mut done: u64 = 0;
+    let actor = format!("organization:{organization_id}");
+    let mut pending_audit: Vec<(String, String)> = Vec::new();
+    let mut counts = EmitCounts::default();
+    let shared_plan = &plan;
+    in_batches(
+        pool,
+        conn,
+        &families,
+        BATCH_FAMILIES,
+        |c, batch| emit_batch(c, batch, request, shared_plan, &pseudo),
+        |c, range, emitted| {
+            let EmittedBatch {
+                csv: lines,
+                observations: ndjson,
+                observation_count,
+                with_rows,
+                counts: batch_counts,
+                records_read,
+            } = emitted;
+            for ((_, f), (bytes, count)) in csv.iter_mut().zip(lines) {
+                f.out.write_all(&bytes)?;
+                f.count += count;
+            }
+            observations.out.write_all(&ndjson)?;
+            observations.count += observation_count;
+            counts.merge(batch_counts);
+            done += records_read;
+            for i in with_rows {
+                let (account, grants) = &families[range.start + i];
+                let grant_ids: Vec<String> = grants.iter().map(|g| g.grant_id()).collect();
+                pending_audit.push((account.clone(), grant_ids.first().cloned().unwrap_or_default()));
+                consents.extend(grant_ids);
+                if pending_audit.len() >= AUDIT_BATCH {
+                    flush_audit(c, &actor, &mut pending_audit)?;
+                }
+            }
+            progress.tick(c, 50 + range.end as i64 * 50 / n, done, false)
+        },
+    )?;
+    plan.add_counts(counts);
+    flush_audit(conn, &actor, &mut pending_audit)?;
+    drop(families);
+
+    let mut patients = PartFile::create(&dir, "Patient.ndjson".into())?;
+    let mut written: Result<(), JobError> = Ok(());
+    plan.each_patient(&pseudo, |p| {
+        if written.is_ok() {
+            written = serde_json::to_writer(&mut patients.out, &p)
+                .map_err(|e| JobError::Failed(e.to_string()))
+                .and_then(|_| Ok(patients.out.write_all(b"\n")?));
+            patients.count += 1;
+        }
+    });
+    written?;
+    // The secret is no longer needed: drop (and zeroize) it before the files are published.
+    drop(pseudo);
+
+    let k_reached = plan.report.kanon.k_reached;
+    let l_reached = plan.report.kanon.l_reached;
+    let mut report = PartFile::create(&dir, "report.json".into())?;
+    let report_json = serde_json::json!({
+        "export_id": export_id,
+        "transaction_time": now.to_rfc3339(),
+        "types": request.types,
+        "consents_covered": consents,
+        "deidentification": plan.report,
+    });
+    serde_json::to_writer_pretty(&mut report.out, &report_json).map_err(|e| JobError::Failed(e.to_string()))?;
+    report.count = 1;
+    progress.tick(conn, 99, done, true)?;
+
+    let mut files = Vec::new();
+    for (type_, f) in [("Observation".to_owned(), observations), ("Patient".to_owned(), patients)] {
+        let (name, count) = f.finish(&dir)?;
+        files.push(ExportFile { r#type: type_, name, count });
+    }
+    csv.sort_by_key(|(kind, _)| *kind);
+    for (kind, f) in csv {
+        let (name, count) = f.finish(&dir)?;
+        files.push(ExportFile { r#type: format!("csv:{}", kind.as_str()), name, count });
+    }
+    let (name, count) = report.finish(&dir)?;
+    files.push(ExportFile { r#type: "report".into(), name, count });
+    Ok(StoredManifest {
+        transaction_time: now.to_rfc3339(),
+        request_url: request.request_url.clone(),
+        files,
+        k_reached,
+        l_reached,
+    })
+}
+
+const INTERRUPTED: &str = "interrupted: the server running it stopped; the per-extract secret is never stored, \
+                           so the export cannot resume: start a new export";
+
+/// At start-up: jobs left unfinished by a previous process cannot resume (their
+/// secret was never stored), so they are failed and their partial files removed.
+/// On SQLite (one server per database) that is every unfinished job; on
+/// PostgreSQL, where several servers may share the database, only jobs whose
+/// heartbeat stopped ([`STALE_AFTER`]); the sweeper fails the rest once stale.
+pub fn recover(pool: &DbPool, service: &ResearchService) -> Result<usize, diesel::result::Error> {
+    let mut conn = pool.get().map_err(|e| diesel::result::Error::QueryBuilderError(e.to_string().into()))?;
+    let before = match &*conn {
+        DbConnection::Sqlite(_) => i64::MAX,
+        DbConnection::Postgresql(_) => now_ms() - STALE_AFTER.as_millis() as i64,
+    };
+    let failed = fail_stale(&mut conn, service, before)?;
+    sweep(&mut conn, service)?;
+    Ok(failed)
+}
+
+fn fail_stale(conn: &mut DbConnection, service: &ResearchService, before: i64) -> Result<usize, diesel::result::Error> {
+    let live = service.running().clone();
+    let ids: Vec<String> = store::stale(conn, before)?.into_iter().filter(|id| !live.contains(id)).collect();
+    for id in &ids {
+        store::transition(conn, id, &[store::QUEUED, store::RUNNING], store::FAILED, Some(INTERRUPTED), now_ms())?;
+        remove_dir(&service.dir(id));
+    }
+    Ok(ids.len())
+}
+
+/// Deletes the files of completed exports past their retention period.
+pub fn sweep(conn: &mut DbConnection, service: &ResearchService) -> Result<usize, diesel::result::Error> {
+    let ids = store::expired(conn, now_ms())?;
+    for id in &ids {
+        remove_dir(&service.dir(id));
+        store::transition(conn, id, &[store::COMPLETED], store::EXPIRED, None, now_ms())?;
+    }
+    Ok(ids.len())
+}
+
+/// A background thread that, every few seconds, beats the heart of this
+/// process's running jobs, fails jobs whose process is gone, and deletes
+/// exports past their retention period.
+pub fn start_sweeper(pool: DbPool, service: Arc<ResearchService>) {
+    let every = (service.retention / 2).clamp(Duration::from_secs(1), HEARTBEAT);
+    let spawned = std::thread::Builder::new().name("export-sweeper".into()).spawn(move || loop {
+        std::thread::sleep(every);
+        match pool.get() {
+            Ok(mut conn) => {
+                let live: Vec<String> = service.running().iter().cloned().collect();
+                let stale_before = now_ms() - STALE_AFTER.as_millis() as i64;
+                let result = store::heartbeat(&mut conn, &live, now_ms())
+                    .and_then(|_| fail_stale(&mut conn, &service, stale_before))
+                    .and_then(|_| sweep(&mut conn, &service));
+                if let Err(e) = result {
+                    tracing::warn!(error = %e, "cannot sweep research exports");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot sweep expired exports: no connection"),
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the export sweeper");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing::TestDatabase;
+
+    fn families(n: usize) -> Vec<(String, Vec<OpenGrant>)> {
+        (0..n).map(|i| (format!("acct-{i:04}"), Vec::new())).collect()
+    }
+
+    fn names(batch: &Families) -> Vec<String> {
+        batch.iter().map(|(a, _)| a.clone()).collect()
+    }
+
+    #[test]
+    fn batches_are_consumed_in_family_order_with_a_bounded_number_in_flight() {
+        let db = TestDatabase::sqlite();
+        let (pool, _) = crate::store::open(&db.target, 4).unwrap();
+        let mut conn = pool.get().unwrap();
+        let all = families(1_000);
+        let consumed = AtomicUsize::new(0);
+        let most_ahead = AtomicUsize::new(0);
+        let mut seen: Vec<String> = Vec::new();
+        in_batches(
+            &pool,
+            &mut conn,
+            &all,
+            7,
+            |c, batch| {
+                diesel::connection::SimpleConnection::batch_execute(c, "SELECT 1")?;
+                let index: usize = batch[0].0[5..].parse::<usize>().unwrap() / 7;
+                most_ahead.fetch_max(index.saturating_sub(consumed.load(Ordering::SeqCst)), Ordering::SeqCst);
+                // Uneven batches so that they finish out of order.
+                std::thread::sleep(Duration::from_micros((index % 3) as u64 * 300));
+                Ok(names(batch))
+            },
+            |_, range, names| {
+                assert_eq!(range.start, seen.len());
+                assert_eq!(range.len(), names.len());
+                seen.extend(names);
+                consumed.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, names(&all));
+        assert!(most_ahead.into_inner() <= AHEAD_PER_WORKER * MAX_WORKERS);
+    }
+
+    #[test]
+    fn an_error_stops_the_workers_and_is_returned() {
+        let db = TestDatabase::sqlite();
+        let (pool, _) = crate::store::open(&db.target, 4).unwrap();
+        let mut conn = pool.get().unwrap();
+        let all = families(1_000);
+        let worked = AtomicUsize::new(0);
+        let outcome = in_batches(
+            &pool,
+            &mut conn,
+            &all,
+            5,
+            |_, _| {
+                worked.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            },
+            |_, range, ()| if range.start >= 10 { Err(JobError::Cancelled) } else { Ok(()) },
+        );
+        assert!(matches!(outcome, Err(JobError::Cancelled)));
+        assert!(worked.into_inner() < 200, "the workers went on after the cancel");
+
+        let outcome = in_batches(
+            &pool,
+            &mut conn,
+            &all,
+            5,
+            |_, batch| if batch[0].0 == "acct-0050" { Err(JobError::Failed("boom".into())) } else { Ok(()) },
+            |_, range, ()| {
+                assert!(range.start < 50);
+                Ok(())
+            },
+        );
+        assert!(matches!(outcome, Err(JobError::Failed(reason)) if reason == "boom"));
+    }
+
+    #[test]
+    fn without_a_spare_connection_the_batches_run_on_the_calling_thread() {
+        let db = TestDatabase::sqlite();
+        let (pool, _) = crate::store::open(&db.target, 1).unwrap();
+        let mut conn = pool.get().unwrap();
+        let all = families(20);
+        let caller = std::thread::current().id();
+        let mut seen = Vec::new();
+        in_batches(
+            &pool,
+            &mut conn,
+            &all,
+            3,
+            |_, batch| {
+                assert_eq!(std::thread::current().id(), caller);
+                Ok(names(batch))
+            },
+            |_, _, names| {
+                seen.extend(names);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, names(&all));
+    }
+}

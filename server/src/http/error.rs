@@ -1,0 +1,169 @@
+//! The one place errors become HTTP answers.
+//!
+//! - [`AppError`] becomes an RFC 9457 problem document
+//!   (`application/problem+json`) with `type`, `title`, `status`, `detail`,
+//!   and for validation failures the list of `{path, reason}` problems.
+//!   Internal details are logged (without health data) and never sent.
+//! - [`OAuthError`] becomes the RFC 6749 §5.2 `{"error","error_description"}` body.
+//! - Under `/fhir/r4`, the same errors become OperationOutcomes (`http::fhir::outcome`).
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::app::error::{AppError, FieldProblem, OAuthError};
+
+/// The status code of an error.
+pub fn status_of(e: &AppError) -> StatusCode {
+    match e {
+        AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+        AppError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+        AppError::NotFound(_) => StatusCode::NOT_FOUND,
+        AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+        AppError::Conflict(_) => StatusCode::CONFLICT,
+        AppError::AccountDeleted => StatusCode::GONE,
+        AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        AppError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+        AppError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
+        AppError::HeaderFieldsTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+        AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The problem document sent to the client.
+pub fn problem(e: &AppError) -> Problem {
+    let status = status_of(e);
+    let (detail, problems) = match e {
+        AppError::Internal(_) => ("an internal error occurred; it has been logged".to_owned(), Vec::new()),
+        AppError::Unprocessable { detail, problems } => (detail.clone(), problems.clone()),
+        other => (other.to_string(), Vec::new()),
+    };
+    Problem {
+        type_: format!("https://phr.example/problems/{}", e.code()),
+        title: status.canonical_reason().unwrap_or("Error").to_owned(),
+        status: status.as_u16(),
+        detail,
+        problems,
+    }
+}
+
+/// RFC 9457 problem details.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<FieldProblem>,
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        status_of(self)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            AppError::Internal(detail) | AppError::Unavailable(detail) => {
+                tracing::error!(error = %detail, code = self.code(), "request failed");
+            }
+            _ => tracing::info!(code = self.code(), "request rejected"),
+        }
+        let mut resp = HttpResponse::build(self.status_code());
+        resp.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        if let AppError::Unauthorized(_) = self {
+            resp.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        if let AppError::RequestTimeout(_) = self {
+            // The rest of the body may still be on its way: never read it as a next request.
+            resp.force_close();
+        }
+        resp.body(serde_json::to_string(&problem(self)).unwrap_or_else(|_| "{}".to_owned()))
+    }
+}
+
+/// The RFC 6749 §5.2 error body.
+#[derive(Debug, Clone, Serialize)]
+pub struct OAuthErrorBody {
+    pub error: &'static str,
+    pub error_description: String,
+}
+
+impl ResponseError for OAuthError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            OAuthError::InvalidClient(_) => StatusCode::UNAUTHORIZED,
+            OAuthError::Api(e) => status_of(e),
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let OAuthError::Api(api) = self {
+            return api.error_response();
+        }
+        let error = self.code().unwrap_or("invalid_request");
+        tracing::info!(code = error, "token request rejected");
+        HttpResponse::build(self.status_code())
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::PRAGMA, "no-cache"))
+            .json(OAuthErrorBody { error, error_description: self.to_string() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::MessageBody;
+
+    fn body_json(e: &AppError) -> serde_json::Value {
+        let resp = e.error_response();
+        let bytes = resp.into_body().try_into_bytes().unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[test]
+    fn internal_errors_do_not_leak_their_detail() {
+        let e = AppError::Internal("UNIQUE constraint failed: records.secret_thing".into());
+        let body = body_json(&e);
+        assert_eq!(body["status"], 500);
+        assert!(!body.to_string().contains("secret_thing"), "{body}");
+    }
+
+    #[test]
+    fn validation_errors_become_422_with_every_path() {
+        let v = phr_core::dataset::ValidationErrors(vec![
+            phr_core::dataset::ValidationIssue { path: "a.b".into(), reason: "too big".into() },
+            phr_core::dataset::ValidationIssue { path: "c".into(), reason: "required".into() },
+        ]);
+        let e = AppError::from(v);
+        assert_eq!(status_of(&e), StatusCode::UNPROCESSABLE_ENTITY);
+        let body = body_json(&e);
+        assert_eq!(body["type"], "https://phr.example/problems/validation-failed");
+        assert_eq!(body["problems"][0]["path"], "a.b");
+        assert_eq!(body["problems"][1]["reason"], "required");
+    }
+
+    #[test]
+    fn a_deleted_account_is_410_with_its_own_problem_type() {
+        let e = AppError::AccountDeleted;
+        assert_eq!(status_of(&e), StatusCode::GONE);
+        let body = body_json(&e);
+        assert_eq!(body["type"], "https://phr.example/problems/account-deleted");
+        assert_eq!(body["status"], 410);
+    }
+
+    #[test]
+    fn problem_responses_are_problem_json() {
+        let resp = AppError::NotFound("no such record".into()).error_response();
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+        assert_eq!(resp.headers().get(header::CONTENT_TYPE).unwrap(), "application/problem+json");
+    }
+}

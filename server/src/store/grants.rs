@@ -1,0 +1,195 @@
+//! Consent grant rows and the record keys wrapped under each grant's key.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+
+use crate::store::schema::{accounts, consent_grants, grant_record_keys, records};
+use crate::store::DbConnection;
+
+/// A stored grant. `grant_json` is the `phr_core` [`ConsentGrant`](phr_core::consent::ConsentGrant).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = consent_grants)]
+pub struct GrantRow {
+    pub account_id: String,
+    pub grant_id: String,
+    pub organization_id: String,
+    pub grant_json: String,
+    pub state: String,
+    pub wrapped_grant_key: Option<Vec<u8>>,
+    pub view_kid: String,
+    pub created_at: i64,
+    pub created_by: String,
+    pub revoked_at: Option<i64>,
+}
+
+/// A grant to store.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = consent_grants)]
+pub struct NewGrantRow<'a> {
+    pub account_id: &'a str,
+    pub grant_id: &'a str,
+    pub organization_id: &'a str,
+    pub grant_json: &'a str,
+    pub state: &'a str,
+    pub wrapped_grant_key: Option<&'a [u8]>,
+    pub view_kid: &'a str,
+    pub created_at: i64,
+    pub created_by: &'a str,
+    pub revoked_at: Option<i64>,
+}
+
+/// One record key wrapped under a grant key.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = grant_record_keys)]
+pub struct RecordKeyRow<'a> {
+    pub account_id: &'a str,
+    pub grant_id: &'a str,
+    pub record_id: String,
+    pub wrapped_key: &'a [u8],
+}
+
+/// The plain metadata of a record that scope checks need.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = records)]
+pub struct RecordMeta {
+    pub record_id: String,
+    pub kind: String,
+    pub subject: String,
+    pub effective_date: Option<String>,
+    pub deleted: bool,
+}
+
+pub fn insert_grant(conn: &mut DbConnection, row: &NewGrantRow<'_>) -> QueryResult<()> {
+    diesel::insert_into(consent_grants::table).values(row).execute(conn).map(|_| ())
+}
+
+pub fn grant(conn: &mut DbConnection, account_id: &str, grant_id: &str) -> QueryResult<Option<GrantRow>> {
+    consent_grants::table.find((account_id, grant_id)).select(GrantRow::as_select()).first(conn).optional()
+}
+
+/// The accounts other than `except_account` that hold a grant with this id (for auditing refusals).
+pub fn other_accounts_with_grant(
+    conn: &mut DbConnection,
+    grant_id: &str,
+    except_account: &str,
+) -> QueryResult<Vec<String>> {
+    consent_grants::table
+        .filter(consent_grants::grant_id.eq(grant_id))
+        .filter(consent_grants::account_id.ne(except_account))
+        .select(consent_grants::account_id)
+        .load(conn)
+}
+
+/// The account's grants, newest first.
+pub fn grants_of(conn: &mut DbConnection, account_id: &str) -> QueryResult<Vec<GrantRow>> {
+    consent_grants::table
+        .filter(consent_grants::account_id.eq(account_id))
+        .order((consent_grants::created_at.desc(), consent_grants::grant_id.desc()))
+        .select(GrantRow::as_select())
+        .load(conn)
+}
+
+/// How many record keys each grant of the account holds (grants without keys are absent).
+pub fn record_key_counts(conn: &mut DbConnection, account_id: &str) -> QueryResult<HashMap<String, i64>> {
+    let rows: Vec<(String, i64)> = grant_record_keys::table
+        .filter(grant_record_keys::account_id.eq(account_id))
+        .group_by(grant_record_keys::grant_id)
+        .select((grant_record_keys::grant_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
+pub fn record_key_count(conn: &mut DbConnection, account_id: &str, grant_id: &str) -> QueryResult<i64> {
+    grant_record_keys::table
+        .filter(grant_record_keys::account_id.eq(account_id))
+        .filter(grant_record_keys::grant_id.eq(grant_id))
+        .count()
+        .get_result(conn)
+}
+
+/// The ids of the records a grant holds keys for.
+pub fn record_key_ids(conn: &mut DbConnection, account_id: &str, grant_id: &str) -> QueryResult<Vec<String>> {
+    grant_record_keys::table
+        .filter(grant_record_keys::account_id.eq(account_id))
+        .filter(grant_record_keys::grant_id.eq(grant_id))
+        .order(grant_record_keys::record_id.asc())
+        .select(grant_record_keys::record_id)
+        .load(conn)
+}
+
+/// Metadata of the given records of the account (absent ones are missing from the map).
+pub fn record_meta(
+    conn: &mut DbConnection,
+    account_id: &str,
+    record_ids: &[String],
+) -> QueryResult<HashMap<String, RecordMeta>> {
+    let mut out = HashMap::with_capacity(record_ids.len());
+    // Chunks keep each statement under SQLite's bound-parameter limit.
+    for chunk in record_ids.chunks(500) {
+        let rows: Vec<RecordMeta> = records::table
+            .filter(records::account_id.eq(account_id))
+            .filter(records::record_id.eq_any(chunk))
+            .select(RecordMeta::as_select())
+            .load(conn)?;
+        out.extend(rows.into_iter().map(|r| (r.record_id.clone(), r)));
+    }
+    Ok(out)
+}
+
+/// Stores record keys of a grant, replacing any key already stored for the same record.
+pub fn put_record_keys(conn: &mut DbConnection, rows: &[RecordKeyRow<'_>]) -> QueryResult<()> {
+    let Some(first) = rows.first() else {
+        return Ok(());
+    };
+    let ids: Vec<&str> = rows.iter().map(|r| r.record_id.as_str()).collect();
+    for chunk in ids.chunks(500) {
+        diesel::delete(
+            grant_record_keys::table
+                .filter(grant_record_keys::account_id.eq(first.account_id))
+                .filter(grant_record_keys::grant_id.eq(first.grant_id))
+                .filter(grant_record_keys::record_id.eq_any(chunk)),
+        )
+        .execute(conn)?;
+    }
+    for chunk in rows.chunks(100) {
+        crate::on_backend!(conn, c => diesel::insert_into(grant_record_keys::table).values(chunk).execute(c))?;
+    }
+    bump_consent_seq(conn, first.account_id)
+}
+
+/// Marks a change of the record keys the account's grants hold (see the `consent_seq` migration):
+/// consented reads cached before it no longer match.
+fn bump_consent_seq(conn: &mut DbConnection, account_id: &str) -> QueryResult<()> {
+    diesel::update(accounts::table.find(account_id))
+        .set(accounts::consent_seq.eq(accounts::consent_seq + 1))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Revokes a grant: state, time and updated grant JSON; its grant key and
+/// every record key wrapped under it are deleted. Returns the record keys deleted.
+pub fn revoke(
+    conn: &mut DbConnection,
+    account_id: &str,
+    grant_id: &str,
+    grant_json: &str,
+    now: i64,
+) -> QueryResult<usize> {
+    diesel::update(consent_grants::table.find((account_id, grant_id)))
+        .set((
+            consent_grants::state.eq("revoked"),
+            consent_grants::revoked_at.eq(Some(now)),
+            consent_grants::wrapped_grant_key.eq(None::<Vec<u8>>),
+            consent_grants::grant_json.eq(grant_json),
+        ))
+        .execute(conn)?;
+    let deleted = diesel::delete(
+        grant_record_keys::table
+            .filter(grant_record_keys::account_id.eq(account_id))
+            .filter(grant_record_keys::grant_id.eq(grant_id)),
+    )
+    .execute(conn)?;
+    bump_consent_seq(conn, account_id)?;
+    Ok(deleted)
+}

@@ -1,0 +1,391 @@
+//! Storage: one diesel connection type over PostgreSQL and SQLite, an r2d2
+//! pool, and the embedded migrations of `migrations/{sqlite,postgres}`.
+//!
+//! The backend is chosen by [`DatabaseTarget::parse`] from the URL scheme, never
+//! by trial: a mistyped `postgress://` URL is an error, not a new SQLite file.
+//! Queries are written once against [`DbConnection`]; the few statements whose
+//! SQL differs between backends (upserts, RETURNING) live in [`backend`].
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::ServerError;
+
+pub mod accounts;
+pub mod backend;
+pub mod grants;
+pub mod meta;
+pub mod organizations;
+pub mod records;
+pub mod research;
+pub mod schema;
+pub mod smart;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+
+/// A connection to either backend. Write queries against this type; diesel
+/// generates the dispatch (`#[derive(MultiConnection)]`).
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+impl DbConnection {
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            DbConnection::Postgresql(_) => "postgres",
+            DbConnection::Sqlite(_) => "sqlite",
+        }
+    }
+}
+
+/// Runs `f` in a transaction that will write. On SQLite it starts with
+/// `BEGIN IMMEDIATE`, taking the write lock up front (waiting out
+/// `busy_timeout`): a plain deferred transaction that reads first and writes
+/// later fails at once with `SQLITE_BUSY` if another connection wrote in
+/// between, which concurrent sign-ins of different accounts do. On
+/// PostgreSQL it is an ordinary transaction. Top level only: inside a
+/// transaction use `conn.transaction` (a savepoint).
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    let _writer = match conn {
+        DbConnection::Sqlite(c) => {
+            let permit = SqliteWriterGate::enter();
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+            Some(permit)
+        }
+        DbConnection::Postgresql(_) => {
+            Manager::begin_transaction(conn)?;
+            None
+        }
+    };
+    match f(&mut *conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => match Manager::rollback_transaction(conn) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+            Err(rollback_error) => Err(rollback_error.into()),
+        },
+    }
+}
+
+/// How long a SQLite writer waits for the in-process gate before going on to
+/// SQLite's own locking (its `busy_timeout` then applies as before).
+const SQLITE_WRITER_GATE_WAIT: Duration = Duration::from_secs(5);
+
+/// Queues this process's SQLite write transactions in turn. SQLite has one
+/// writer; without this, concurrent `BEGIN IMMEDIATE`s find the lock busy and
+/// SQLite's busy handler *sleeps* (1, 2, 5, … up to 100 ms) while the lock is
+/// often already free again, so under load (e.g. 32 FHIR clients, each read
+/// audited) writers idle instead of running. A waiter here is woken the moment
+/// the previous writer commits. The wait is bounded: after
+/// [`SQLITE_WRITER_GATE_WAIT`] the writer goes on without the gate (so a
+/// nested or stuck writer degrades to SQLite's busy handling, never a deadlock).
+struct SqliteWriterGate {
+    held: bool,
+}
+
+static SQLITE_WRITER_BUSY: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+static SQLITE_WRITER_FREED: std::sync::Condvar = std::sync::Condvar::new();
+
+impl SqliteWriterGate {
+    fn enter() -> SqliteWriterGate {
+        let mut busy = SQLITE_WRITER_BUSY.lock().unwrap_or_else(|e| e.into_inner());
+        let deadline = std::time::Instant::now() + SQLITE_WRITER_GATE_WAIT;
+        while *busy {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return SqliteWriterGate { held: false };
+            }
+            busy = SQLITE_WRITER_FREED.wait_timeout(busy, left).unwrap_or_else(|e| e.into_inner()).0;
+        }
+        *busy = true;
+        SqliteWriterGate { held: true }
+    }
+}
+
+impl Drop for SqliteWriterGate {
+    fn drop(&mut self) {
+        if self.held {
+            *SQLITE_WRITER_BUSY.lock().unwrap_or_else(|e| e.into_inner()) = false;
+            SQLITE_WRITER_FREED.notify_one();
+        }
+    }
+}
+
+pub type DbPool = r2d2::Pool<DbManager>;
+pub type PooledDb = r2d2::PooledConnection<DbManager>;
+
+/// Which database to use. Parsed from a URL; `Display` hides any password.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    Postgres(String),
+    Sqlite(PathBuf),
+}
+
+impl DatabaseTarget {
+    /// `postgres://…`/`postgresql://…` -> PostgreSQL; `sqlite://PATH` or a plain
+    /// path -> SQLite. Any other scheme, and in-memory SQLite, is refused.
+    pub fn parse(url: &str) -> Result<DatabaseTarget, ServerError> {
+        let url = url.trim();
+        if url.is_empty() {
+            return Err(ServerError::Config("the database URL is empty".into()));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseTarget::Postgres(url.to_owned()));
+        }
+        let path = match url.strip_prefix("sqlite://") {
+            Some(p) => p,
+            None if url.contains("://") => {
+                let scheme = url.split("://").next().unwrap_or_default();
+                return Err(ServerError::Config(format!(
+                    "unsupported database URL scheme {scheme:?}: use postgres://… or sqlite://PATH (or a file path)"
+                )));
+            }
+            None => url,
+        };
+        if path.is_empty() || path == ":memory:" || path.contains("mode=memory") {
+            return Err(ServerError::Config(
+                "in-memory SQLite is not supported (every pooled connection would see its own empty database): use a file path"
+                    .into(),
+            ));
+        }
+        Ok(DatabaseTarget::Sqlite(PathBuf::from(path)))
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            DatabaseTarget::Postgres(_) => "postgres",
+            DatabaseTarget::Sqlite(_) => "sqlite",
+        }
+    }
+}
+
+impl fmt::Display for DatabaseTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatabaseTarget::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
+            DatabaseTarget::Postgres(url) => f.write_str(&redact_password(url)),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// `postgres://user:pw@host/db` -> `postgres://user:***@host/db`; also hides
+/// a `password=` query parameter.
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _pw)) => format!("{user}:***@{host}"),
+            None => authority.to_owned(),
+        },
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|kv| if kv.starts_with("password=") { "password=***".to_owned() } else { kv.to_owned() })
+                .collect();
+            format!("{path}?{}", query.join("&"))
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
+}
+
+/// Opens connections to the configured backend (and only that one) and sets
+/// up SQLite for concurrent use: WAL, busy timeout, synchronous=NORMAL, foreign keys.
+#[derive(Debug, Clone)]
+pub struct DbManager {
+    target: DatabaseTarget,
+}
+
+impl DbManager {
+    pub fn new(target: DatabaseTarget) -> Self {
+        DbManager { target }
+    }
+}
+
+/// `busy_timeout` comes first: switching a new database to WAL takes a lock,
+/// and the pool opens several connections at once. `wal_autocheckpoint`:
+/// checkpoints run on [`start_sqlite_checkpointer`]'s thread; a writer
+/// checkpoints (and waits for the fsync) only as a backstop, if the WAL grows
+/// past 10,000 pages. (`mmap_size` was tried and left out: mapped pages count
+/// in the server's RSS, 48 -> 242 MB during `bench-export`, for no gain there.)
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+     PRAGMA wal_autocheckpoint = 10000;";
+
+/// How often [`start_sqlite_checkpointer`] copies the WAL into the database.
+const SQLITE_CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// On SQLite, a background thread that checkpoints the WAL (`PASSIVE`: it
+/// never blocks readers or the writer) every [`SQLITE_CHECKPOINT_EVERY`].
+/// Otherwise the commit that crosses SQLite's auto-checkpoint threshold does
+/// the checkpoint and its fsync itself, and the request behind it waits
+/// (tens of milliseconds: the `$everything` p99 of `bench-fhir`). Nothing
+/// to do on PostgreSQL.
+pub fn start_sqlite_checkpointer(pool: DbPool) {
+    let is_sqlite = pool.get().map(|c| matches!(*c, DbConnection::Sqlite(_))).unwrap_or(false);
+    if !is_sqlite {
+        return;
+    }
+    let spawned = std::thread::Builder::new().name("sqlite-checkpoint".into()).spawn(move || loop {
+        std::thread::sleep(SQLITE_CHECKPOINT_EVERY);
+        let result = pool
+            .get()
+            .map_err(|e| e.to_string())
+            .and_then(|mut conn| conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);").map_err(|e| e.to_string()));
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "cannot checkpoint the SQLite WAL");
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the SQLite checkpointer");
+    }
+}
+
+impl ManageConnection for DbManager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        match &self.target {
+            DatabaseTarget::Postgres(url) => {
+                PgConnection::establish(url).map(DbConnection::Postgresql).map_err(r2d2::Error::ConnectionError)
+            }
+            DatabaseTarget::Sqlite(path) => {
+                let mut conn =
+                    SqliteConnection::establish(&path.to_string_lossy()).map_err(r2d2::Error::ConnectionError)?;
+                conn.batch_execute(SQLITE_PRAGMAS).map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        conn.is_broken()
+    }
+}
+
+/// Opens the pool (creating the SQLite file's directory if needed) and applies
+/// pending migrations. Returns the pool and the migrations it applied.
+pub fn open(target: &DatabaseTarget, pool_size: u32) -> Result<(DbPool, Vec<String>), ServerError> {
+    if let DatabaseTarget::Sqlite(path) = target {
+        ensure_parent_dir(path)?;
+        // Switch a new database file to WAL on one connection before the pool opens several at
+        // once: the switch needs an exclusive lock, and SQLite can refuse it at once ("database
+        // is locked", no busy wait) to a connection racing another that holds a shared lock.
+        // The mode is stored in the file, so the pool's own `journal_mode = WAL` is then a no-op.
+        DbManager::new(target.clone())
+            .connect()
+            .map_err(|e| ServerError::Database(format!("cannot open {target}: {e}")))?;
+    }
+    let pool = r2d2::Pool::builder()
+        .max_size(pool_size)
+        .connection_timeout(Duration::from_secs(10))
+        .build(DbManager::new(target.clone()))
+        .map_err(|e| ServerError::Database(format!("cannot connect to {target}: {e}")))?;
+    let mut conn = pool.get().map_err(|e| ServerError::Database(format!("cannot connect to {target}: {e}")))?;
+    let applied = run_migrations(&mut conn)?;
+    Ok((pool, applied))
+}
+
+/// Creates the SQLite file's directory (0700) and the file itself (0600) if
+/// missing, before SQLite opens it: SQLite creates `-wal` and `-shm` with the
+/// database file's mode, so all three stay owner-only whatever the umask.
+fn ensure_parent_dir(path: &Path) -> Result<(), ServerError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::files::create_private_dir(dir)
+            .map_err(|e| ServerError::Io(format!("cannot create database directory {}: {e}", dir.display())))?;
+    }
+    crate::files::create_private_file_if_missing(path)
+        .map_err(|e| ServerError::Io(format!("cannot create the database file {}: {e}", path.display())))
+}
+
+/// Applies the pending migrations of the connection's backend.
+pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, ServerError> {
+    let applied = match conn {
+        DbConnection::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(versions),
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(versions),
+    };
+    applied.map_err(|e| ServerError::Database(format!("migrations failed: {e}")))
+}
+
+fn versions(v: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
+    v.into_iter().map(|m| m.to_string()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_scheme_selects_the_backend() {
+        assert_eq!(
+            DatabaseTarget::parse("postgres://u@h/db").unwrap(),
+            DatabaseTarget::Postgres("postgres://u@h/db".into())
+        );
+        assert!(matches!(DatabaseTarget::parse("postgresql://h/db").unwrap(), DatabaseTarget::Postgres(_)));
+        assert_eq!(
+            DatabaseTarget::parse("sqlite:///var/phr.db").unwrap(),
+            DatabaseTarget::Sqlite("/var/phr.db".into())
+        );
+        assert_eq!(DatabaseTarget::parse("data/phr.db").unwrap(), DatabaseTarget::Sqlite("data/phr.db".into()));
+    }
+
+    #[test]
+    fn mistyped_or_unsupported_schemes_are_errors_not_sqlite_files() {
+        for url in ["postgress://u@h/db", "mysql://h/db", "postgre://x"] {
+            let err = DatabaseTarget::parse(url).unwrap_err();
+            assert!(err.to_string().contains("unsupported database URL scheme"), "{url}: {err}");
+        }
+    }
+
+    #[test]
+    fn in_memory_sqlite_is_refused() {
+        for url in [":memory:", "sqlite://:memory:", "sqlite://", "file:x?mode=memory"] {
+            assert!(DatabaseTarget::parse(url).is_err(), "{url}");
+        }
+    }
+
+    #[test]
+    fn display_redacts_passwords() {
+        let t = DatabaseTarget::parse("postgres://phr:pw@h:5432/db?sslmode=require&password=pw2").unwrap();
+        let s = t.to_string();
+        assert_eq!(s, "postgres://phr:***@h:5432/db?sslmode=require&password=***");
+        assert_eq!(format!("{t:?}"), s);
+    }
+}
