@@ -127,7 +127,16 @@ async fn create_account(
                 store::insert_account(conn, &acc, &req.account_public_key, now)?;
                 store::insert_device(conn, &acc, &dev, &req.device.public_key, req.device.name.trim(), now)?;
                 let actor = format!("device:{dev}");
-                audit::append(conn, &acc, now, &NewAuditEvent::new(&actor, "account_created", "success"))?;
+                audit::append(
+                    conn,
+                    &acc,
+                    now,
+                    &NewAuditEvent::new(
+                        &actor,
+                        crate::app::audit::AuditAction::AccountCreated,
+                        crate::app::audit::AuditOutcome::Success,
+                    ),
+                )?;
                 Ok::<_, AppError>(())
             })
         })
@@ -216,8 +225,18 @@ async fn session(
                     |conn: &mut crate::store::DbConnection, why: &str| -> Result<Result<(), AppError>, AppError> {
                         let actor = format!("device:{device_id}");
                         if store::account(conn, &account_id)?.is_some() {
-                            if let Some(count) = repeats.occurrence(&account_id, "sign_in denied", now) {
-                                let event = NewAuditEvent::new(&actor, "sign_in", "denied").occurrences(count);
+                            if let Some(count) = repeats.occurrence(
+                                &account_id,
+                                crate::app::audit::AuditAction::SignIn,
+                                crate::app::audit::AuditOutcome::Denied,
+                                now,
+                            ) {
+                                let event = NewAuditEvent::new(
+                                    &actor,
+                                    crate::app::audit::AuditAction::SignIn,
+                                    crate::app::audit::AuditOutcome::Denied,
+                                )
+                                .occurrences(count);
                                 audit::append(conn, &account_id, now, &event)?;
                             }
                         }
@@ -261,7 +280,16 @@ async fn session(
                 )?;
                 store::touch_device(conn, &account_id, &device_id, now)?;
                 let actor = format!("device:{device_id}");
-                audit::append(conn, &account_id, now, &NewAuditEvent::new(&actor, "sign_in", "success"))?;
+                audit::append(
+                    conn,
+                    &account_id,
+                    now,
+                    &NewAuditEvent::new(
+                        &actor,
+                        crate::app::audit::AuditAction::SignIn,
+                        crate::app::audit::AuditOutcome::Success,
+                    ),
+                )?;
                 Ok(Ok(()))
             })
         })
@@ -323,7 +351,16 @@ async fn refresh(
                     // A rotated token came back: someone holds a copy. End every session of the device.
                     store::revoke_device_refresh_tokens(conn, &acc, &device_id)?;
                     let actor = format!("device:{device_id}");
-                    audit::append(conn, &acc, now, &NewAuditEvent::new(&actor, "refresh_token_reuse", "denied"))?;
+                    audit::append(
+                        conn,
+                        &acc,
+                        now,
+                        &NewAuditEvent::new(
+                            &actor,
+                            crate::app::audit::AuditAction::RefreshTokenReuse,
+                            crate::app::audit::AuditOutcome::Denied,
+                        ),
+                    )?;
                     return Ok(Err(AppError::Unauthorized("refresh token already used: sign in again".to_owned())));
                 }
                 if expires_at < now {
@@ -365,7 +402,11 @@ async fn pairing_code(state: web::Data<App>, device: AuthenticatedDevice) -> Res
                     conn,
                     &device.account_id,
                     now,
-                    &NewAuditEvent::new(&device.actor(), "pairing_code_issued", "success"),
+                    &NewAuditEvent::new(
+                        &device.actor(),
+                        crate::app::audit::AuditAction::PairingCodeIssued,
+                        crate::app::audit::AuditOutcome::Success,
+                    ),
                 )?;
                 Ok::<_, AppError>(())
             })
@@ -406,7 +447,16 @@ async fn join(
                 }
                 store::insert_device(conn, &acc, &dev, &req.device.public_key, req.device.name.trim(), now)?;
                 let actor = format!("device:{dev}");
-                audit::append(conn, &acc, now, &NewAuditEvent::new(&actor, "device_joined", "success"))?;
+                audit::append(
+                    conn,
+                    &acc,
+                    now,
+                    &NewAuditEvent::new(
+                        &actor,
+                        crate::app::audit::AuditAction::DeviceJoined,
+                        crate::app::audit::AuditOutcome::Success,
+                    ),
+                )?;
                 Ok(())
             })
         })
@@ -466,7 +516,12 @@ async fn remove_device(
                     conn,
                     &device.account_id,
                     now_ms(),
-                    &NewAuditEvent::new(&device.actor(), "device_removed", "success").records(vec![target.clone()]),
+                    &NewAuditEvent::new(
+                        &device.actor(),
+                        crate::app::audit::AuditAction::DeviceRemoved,
+                        crate::app::audit::AuditOutcome::Success,
+                    )
+                    .records(vec![target.clone()]),
                 )?;
                 Ok(())
             })

@@ -115,7 +115,11 @@ async fn put_key_backup(
                     conn,
                     &device.account_id,
                     now,
-                    &NewAuditEvent::new(&device.actor(), "key_backup_stored", "success"),
+                    &NewAuditEvent::new(
+                        &device.actor(),
+                        crate::app::audit::AuditAction::KeyBackupStored,
+                        crate::app::audit::AuditOutcome::Success,
+                    ),
                 )?;
                 Ok::<_, AppError>(())
             })
@@ -140,8 +144,18 @@ async fn fetch_key_backup(
                 let backup = store::key_backup(conn, &account_id)?
                     .ok_or_else(|| AppError::NotFound("no key backup for this account".into()))?;
                 let now = now_ms();
-                if let Some(count) = repeats.occurrence(&account_id, "key_backup_fetched", now) {
-                    let event = NewAuditEvent::new(RECOVERY_ACTOR, "key_backup_fetched", "success").occurrences(count);
+                if let Some(count) = repeats.occurrence(
+                    &account_id,
+                    crate::app::audit::AuditAction::KeyBackupFetched,
+                    crate::app::audit::AuditOutcome::Success,
+                    now,
+                ) {
+                    let event = NewAuditEvent::new(
+                        RECOVERY_ACTOR,
+                        crate::app::audit::AuditAction::KeyBackupFetched,
+                        crate::app::audit::AuditOutcome::Success,
+                    )
+                    .occurrences(count);
                     audit::append(conn, &account_id, now, &event)?;
                 }
                 Ok::<_, AppError>(backup)
@@ -178,7 +192,11 @@ async fn challenge(
                     conn,
                     &account_id,
                     now,
-                    &NewAuditEvent::new(RECOVERY_ACTOR, "recovery_challenge_issued", "success"),
+                    &NewAuditEvent::new(
+                        RECOVERY_ACTOR,
+                        crate::app::audit::AuditAction::RecoveryChallengeIssued,
+                        crate::app::audit::AuditOutcome::Success,
+                    ),
                 )?;
                 Ok::<_, AppError>(account.public_key)
             })
@@ -230,7 +248,11 @@ async fn enrol(
                         conn,
                         &account_id,
                         now,
-                        &NewAuditEvent::new(RECOVERY_ACTOR, "device_recovered", "denied"),
+                        &NewAuditEvent::new(
+                            RECOVERY_ACTOR,
+                            crate::app::audit::AuditAction::DeviceRecovered,
+                            crate::app::audit::AuditOutcome::Denied,
+                        ),
                     )?;
                     return Ok(Err(why));
                 }
@@ -241,7 +263,16 @@ async fn enrol(
                 }
                 store::insert_device(conn, &account_id, &dev, &req.device.public_key, req.device.name.trim(), now)?;
                 let actor = format!("device:{dev}");
-                audit::append(conn, &account_id, now, &NewAuditEvent::new(&actor, "device_recovered", "success"))?;
+                audit::append(
+                    conn,
+                    &account_id,
+                    now,
+                    &NewAuditEvent::new(
+                        &actor,
+                        crate::app::audit::AuditAction::DeviceRecovered,
+                        crate::app::audit::AuditOutcome::Success,
+                    ),
+                )?;
                 Ok::<_, AppError>(Ok(()))
             })
         })

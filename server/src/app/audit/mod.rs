@@ -18,16 +18,19 @@ use serde::Serialize;
 use crate::store::schema::{accounts, audit_events};
 use crate::store::DbConnection;
 
+pub mod action;
 pub mod api;
+
+pub use action::{AuditAction, AuditOutcome, FhirAuditAction};
 
 /// What happened, as recorded. `record_ids` lists the records touched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewAuditEvent<'a> {
     pub actor: &'a str,
-    pub action: &'a str,
+    pub action: AuditAction,
     pub grant_id: Option<&'a str>,
     pub record_ids: Vec<String>,
-    pub outcome: &'a str,
+    pub outcome: AuditOutcome,
     /// For a repeated event recorded once per so many occurrences
     /// ([`Repeats`]): how many there had been in its window.
     pub occurrences: Option<i64>,
@@ -35,7 +38,7 @@ pub struct NewAuditEvent<'a> {
 
 impl<'a> NewAuditEvent<'a> {
     /// An event about the account itself (no grant, no records).
-    pub fn new(actor: &'a str, action: &'a str, outcome: &'a str) -> Self {
+    pub fn new(actor: &'a str, action: AuditAction, outcome: AuditOutcome) -> Self {
         NewAuditEvent { actor, action, grant_id: None, record_ids: Vec::new(), outcome, occurrences: None }
     }
 
@@ -101,10 +104,10 @@ pub fn append(conn: &mut DbConnection, account_id: &str, at: i64, event: &NewAud
             seq,
             at,
             actor: event.actor,
-            action: event.action,
+            action: event.action.as_str(),
             grant_id: event.grant_id,
             record_ids: &record_ids,
-            outcome: event.outcome,
+            outcome: event.outcome.as_str(),
             occurrences: event.occurrences,
         },
     );
@@ -114,10 +117,10 @@ pub fn append(conn: &mut DbConnection, account_id: &str, at: i64, event: &NewAud
             audit_events::seq.eq(seq),
             audit_events::at.eq(at),
             audit_events::actor.eq(event.actor),
-            audit_events::action.eq(event.action),
+            audit_events::action.eq(event.action.as_str()),
             audit_events::grant_id.eq(event.grant_id),
             audit_events::record_ids.eq(&record_ids),
-            audit_events::outcome.eq(event.outcome),
+            audit_events::outcome.eq(event.outcome.as_str()),
             audit_events::prev_hash.eq(&prev_hash),
             audit_events::hash.eq(&hash),
             audit_events::occurrences.eq(event.occurrences),
@@ -144,7 +147,7 @@ pub struct Repeats {
     seen: Mutex<HashMap<RepeatKey, (i64, u64)>>,
 }
 
-type RepeatKey = (String, &'static str);
+type RepeatKey = (String, AuditAction, AuditOutcome);
 
 impl Repeats {
     /// Most (account, action) pairs remembered before past windows are forgotten.
@@ -157,13 +160,13 @@ impl Repeats {
 
     /// Counts one occurrence of `action` on `account` at `now_ms`; returns the
     /// count if this occurrence is to be written (a power of two).
-    pub fn occurrence(&self, account: &str, action: &'static str, now_ms: i64) -> Option<u64> {
+    pub fn occurrence(&self, account: &str, action: AuditAction, outcome: AuditOutcome, now_ms: i64) -> Option<u64> {
         let window = now_ms.div_euclid(self.window_ms);
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         if seen.len() >= Self::MAX_KEYS {
             seen.retain(|_, (w, _)| *w == window);
         }
-        let entry = seen.entry((account.to_owned(), action)).or_insert((window, 0));
+        let entry = seen.entry((account.to_owned(), action, outcome)).or_insert((window, 0));
         if entry.0 != window {
             *entry = (window, 0);
         }
@@ -182,12 +185,12 @@ pub fn append_denied(
     conn: &mut DbConnection,
     account_id: &str,
     actor: &str,
-    action: &str,
+    action: AuditAction,
     grant_id: Option<&str>,
 ) -> QueryResult<()> {
     let now = crate::app::now_ms();
     crate::store::write_transaction(conn, |conn| {
-        let mut event = NewAuditEvent::new(actor, action, "denied");
+        let mut event = NewAuditEvent::new(actor, action, crate::app::audit::AuditOutcome::Denied);
         event.grant_id = grant_id;
         append(conn, account_id, now, &event).map(|_| ())
     })
@@ -335,14 +338,16 @@ mod tests {
     fn repeats_are_written_at_powers_of_two_per_account_action_and_window() {
         let repeats = Repeats::new(std::time::Duration::from_secs(3600));
         let hour = 3_600_000;
-        let written: Vec<u64> = (0..20).filter_map(|_| repeats.occurrence("a", "key_backup_fetched", 10)).collect();
+        let written: Vec<u64> = (0..20)
+            .filter_map(|_| repeats.occurrence("a", AuditAction::KeyBackupFetched, AuditOutcome::Success, 10))
+            .collect();
         assert_eq!(written, [1, 2, 4, 8, 16]);
         // Another account or action counts on its own.
-        assert_eq!(repeats.occurrence("b", "key_backup_fetched", 10), Some(1));
-        assert_eq!(repeats.occurrence("a", "recovery_challenge_issued", 10), Some(1));
+        assert_eq!(repeats.occurrence("b", AuditAction::KeyBackupFetched, AuditOutcome::Success, 10), Some(1));
+        assert_eq!(repeats.occurrence("a", AuditAction::RecoveryChallengeIssued, AuditOutcome::Success, 10), Some(1));
         // A new window starts again at 1.
-        assert_eq!(repeats.occurrence("a", "key_backup_fetched", hour + 1), Some(1));
-        assert_eq!(repeats.occurrence("a", "key_backup_fetched", hour + 2), Some(2));
-        assert_eq!(repeats.occurrence("a", "key_backup_fetched", hour + 3), None);
+        assert_eq!(repeats.occurrence("a", AuditAction::KeyBackupFetched, AuditOutcome::Success, hour + 1), Some(1));
+        assert_eq!(repeats.occurrence("a", AuditAction::KeyBackupFetched, AuditOutcome::Success, hour + 2), Some(2));
+        assert_eq!(repeats.occurrence("a", AuditAction::KeyBackupFetched, AuditOutcome::Success, hour + 3), None);
     }
 }

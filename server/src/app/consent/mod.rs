@@ -250,7 +250,7 @@ fn audit_other_accounts_grant(
     conn: &mut DbConnection,
     device: &AuthenticatedDevice,
     grant_id: &str,
-    action: &str,
+    action: crate::app::audit::AuditAction,
 ) -> Result<(), AppError> {
     for account in store::other_accounts_with_grant(conn, grant_id, &device.account_id)? {
         audit::append_denied(conn, &account, &device.actor(), action, Some(grant_id))?;
@@ -264,7 +264,7 @@ fn audited_if_not_found<T>(
     conn: &mut DbConnection,
     device: &AuthenticatedDevice,
     grant_id: &str,
-    action: &str,
+    action: crate::app::audit::AuditAction,
     op: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
     let result = op(conn);
@@ -367,9 +367,13 @@ async fn create_grant(
                     conn,
                     &account,
                     now,
-                    &NewAuditEvent::new(&device.actor(), "grant_created", "success")
-                        .grant(&grant_id)
-                        .records(req.record_keys.iter().map(|k| k.record_id.to_string()).collect()),
+                    &NewAuditEvent::new(
+                        &device.actor(),
+                        crate::app::audit::AuditAction::GrantCreated,
+                        crate::app::audit::AuditOutcome::Success,
+                    )
+                    .grant(&grant_id)
+                    .records(req.record_keys.iter().map(|k| k.record_id.to_string()).collect()),
                 )?;
                 let stored = store::grant(conn, &account, &grant_id)?
                     .ok_or_else(|| AppError::Internal("grant vanished after insert".into()))?;
@@ -410,7 +414,7 @@ async fn get_grant(
     let grant_id = path_grant_id(&path.into_inner())?;
     let info = state
         .db(move |conn| {
-            audited_if_not_found(conn, &device, &grant_id, "grant_read", |conn| {
+            audited_if_not_found(conn, &device, &grant_id, crate::app::audit::AuditAction::GrantRead, |conn| {
                 let row = stored_grant(conn, &device.account_id, &grant_id)?;
                 stored_grant_info(conn, &device.account_id, &row)
             })
@@ -437,7 +441,7 @@ async fn add_keys(
     let now = now_ms();
     let info = state
         .db(move |conn| {
-            audited_if_not_found(conn, &device, &grant_id, "grant_keys_added", |conn| {
+            audited_if_not_found(conn, &device, &grant_id, crate::app::audit::AuditAction::GrantKeysAdded, |conn| {
                 write_transaction(conn, |conn| {
                     let account = device.account_id.as_str();
                     lock_account(conn, account)?;
@@ -461,9 +465,13 @@ async fn add_keys(
                         conn,
                         account,
                         now,
-                        &NewAuditEvent::new(&device.actor(), "grant_keys_added", "success")
-                            .grant(&grant_id)
-                            .records(req.record_keys.iter().map(|k| k.record_id.to_string()).collect()),
+                        &NewAuditEvent::new(
+                            &device.actor(),
+                            crate::app::audit::AuditAction::GrantKeysAdded,
+                            crate::app::audit::AuditOutcome::Success,
+                        )
+                        .grant(&grant_id)
+                        .records(req.record_keys.iter().map(|k| k.record_id.to_string()).collect()),
                     )?;
                     stored_grant_info(conn, account, &row)
                 })
@@ -483,7 +491,7 @@ async fn revoke_grant(
     let account_id = device.account_id.clone();
     state
         .db(move |conn| {
-            audited_if_not_found(conn, &device, &grant_id, "grant_revoked", |conn| {
+            audited_if_not_found(conn, &device, &grant_id, crate::app::audit::AuditAction::GrantRevoked, |conn| {
                 write_transaction(conn, |conn| {
                     let account = device.account_id.as_str();
                     lock_account(conn, account)?;
@@ -502,9 +510,13 @@ async fn revoke_grant(
                         conn,
                         account,
                         now,
-                        &NewAuditEvent::new(&device.actor(), "grant_revoked", "success")
-                            .grant(&grant_id)
-                            .records(record_ids),
+                        &NewAuditEvent::new(
+                            &device.actor(),
+                            crate::app::audit::AuditAction::GrantRevoked,
+                            crate::app::audit::AuditOutcome::Success,
+                        )
+                        .grant(&grant_id)
+                        .records(record_ids),
                     )?;
                     Ok(())
                 })

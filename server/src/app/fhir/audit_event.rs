@@ -42,13 +42,10 @@ fn identified(system: &str, value: &str) -> Reference {
 
 /// One log entry as an AuditEvent.
 pub fn to_audit_event(row: &AuditRow) -> AuditEvent {
-    let action = if row.action.contains("write") || row.action.ends_with("created") || row.action.ends_with("added") {
-        "C"
-    } else if row.action.contains("read") || row.action.contains("search") || row.action.contains("everything") {
-        "R"
-    } else {
-        "E"
-    };
+    // An action this server does not know (a newer server wrote it) is an operation.
+    let action = crate::app::audit::AuditAction::parse(&row.action)
+        .map_or(crate::app::audit::FhirAuditAction::Execute, |a| a.fhir_action())
+        .code();
     let outcome = match row.outcome.as_str() {
         "success" => "0",
         "denied" => "4",

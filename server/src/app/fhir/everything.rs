@@ -32,7 +32,9 @@ pub async fn everything(
     let keys = state.keys.clone();
     let body = db(&state, move |conn| {
         let visible = Visible::load(conn, &keys, &org.organization_id)?;
-        let Some((account, subject)) = visible.resolve_audited(conn, &org, &id, "fhir_everything")? else {
+        let Some((account, subject)) =
+            visible.resolve_audited(conn, &org, &id, crate::app::audit::AuditAction::FhirEverything)?
+        else {
             return Err(AppError::NotFound("this Patient is not known".to_owned()).into());
         };
         let (patient, _) = build_patient(conn, &visible, &account, subject)?;
@@ -54,7 +56,12 @@ pub async fn everything(
         let patient_entry = entry_json(&base, Resource::Patient(patient))?;
         let chunks: Vec<(usize, Vec<u8>)> =
             records.par_chunks(CHUNK).map(|chunk| entries_json(&base, &visible, chunk)).collect::<FhirResult<_>>()?;
-        audit_reads(conn, &org.actor(), "fhir_everything", &records.iter().collect::<Vec<_>>())?;
+        audit_reads(
+            conn,
+            &org.actor(),
+            crate::app::audit::AuditAction::FhirEverything,
+            &records.iter().collect::<Vec<_>>(),
+        )?;
         Ok(searchset_json(&patient_entry, &chunks))
     })
     .await?;

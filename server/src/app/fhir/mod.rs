@@ -210,7 +210,7 @@ impl Visible {
         conn: &mut DbConnection,
         org: &AuthenticatedOrganization,
         reference: &str,
-        action: &str,
+        action: crate::app::audit::AuditAction,
     ) -> FhirResult<Option<(String, Subject)>> {
         let found = self.resolve(reference);
         if found.is_none() {
@@ -321,7 +321,12 @@ pub fn kinds_yielding(resource_type: &str) -> &'static [RecordKind] {
 }
 
 /// Appends one audit event per (family, grant) for the records read, in one transaction.
-pub fn audit_reads(conn: &mut DbConnection, actor: &str, action: &str, records: &[&ReadableRecord]) -> FhirResult<()> {
+pub fn audit_reads(
+    conn: &mut DbConnection,
+    actor: &str,
+    action: crate::app::audit::AuditAction,
+    records: &[&ReadableRecord],
+) -> FhirResult<()> {
     append_read_audits(conn, actor, action, &read_audits(records))
 }
 
@@ -341,7 +346,7 @@ pub fn read_audits(records: &[&ReadableRecord]) -> Vec<cache::ReadAudit> {
 pub fn append_read_audits(
     conn: &mut DbConnection,
     actor: &str,
-    action: &str,
+    action: crate::app::audit::AuditAction,
     reads: &[cache::ReadAudit],
 ) -> FhirResult<()> {
     if reads.is_empty() {
@@ -354,7 +359,7 @@ pub fn append_read_audits(
                 conn,
                 &read.account_id,
                 now,
-                &crate::app::audit::NewAuditEvent::new(actor, action, "success")
+                &crate::app::audit::NewAuditEvent::new(actor, action, crate::app::audit::AuditOutcome::Success)
                     .grant(&read.grant_id)
                     .records(read.record_ids.clone()),
             )?;

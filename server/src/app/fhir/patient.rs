@@ -62,7 +62,7 @@ fn audit_patient(
     conn: &mut DbConnection,
     visible: &Visible,
     actor: &str,
-    action: &str,
+    action: crate::app::audit::AuditAction,
     account: &str,
     records: &[ReadableRecord],
 ) -> FhirResult<()> {
@@ -76,7 +76,8 @@ fn audit_patient(
             conn,
             account,
             now,
-            &crate::app::audit::NewAuditEvent::new(actor, action, "success").grant(&grant),
+            &crate::app::audit::NewAuditEvent::new(actor, action, crate::app::audit::AuditOutcome::Success)
+                .grant(&grant),
         )
         .map_err(AppError::from)
     })?;
@@ -93,11 +94,13 @@ pub async fn read(
     let keys = state.keys.clone();
     let patient = db(&state, move |conn| {
         let visible = Visible::load(conn, &keys, &org.organization_id)?;
-        let Some((account, subject)) = visible.resolve_audited(conn, &org, &id, "fhir_read")? else {
+        let Some((account, subject)) =
+            visible.resolve_audited(conn, &org, &id, crate::app::audit::AuditAction::FhirRead)?
+        else {
             return Err(AppError::NotFound("this Patient is not known".to_owned()).into());
         };
         let (patient, records) = build_patient(conn, &visible, &account, subject)?;
-        audit_patient(conn, &visible, &org.actor(), "fhir_read", &account, &records)?;
+        audit_patient(conn, &visible, &org.actor(), crate::app::audit::AuditAction::FhirRead, &account, &records)?;
         Ok(patient)
     })
     .await?;
@@ -149,7 +152,14 @@ pub async fn search(
                     .any(|i| i.value.as_deref() == Some(value) && system.is_none_or(|s| i.system.as_deref() == Some(s)))
             });
             if hit {
-                audit_patient(conn, &visible, &org.actor(), "fhir_search", &account, &records)?;
+                audit_patient(
+                    conn,
+                    &visible,
+                    &org.actor(),
+                    crate::app::audit::AuditAction::FhirSearch,
+                    &account,
+                    &records,
+                )?;
                 found.push(Resource::Patient(patient));
             }
         }

@@ -85,7 +85,7 @@ pub async fn read(
                     .into_iter()
                     .find(|r| r.resource_type() == resource_type && r.id() == Some(id.as_str()));
                 if let Some(resource) = resource {
-                    audit_reads(conn, &org.actor(), "fhir_read", &[&record])?;
+                    audit_reads(conn, &org.actor(), crate::app::audit::AuditAction::FhirRead, &[&record])?;
                     return Ok(Some((resource, record.version)));
                 }
             }
@@ -94,7 +94,13 @@ pub async fn read(
         // organization a grant (usable now or not).
         let granting = granting_accounts(conn, &org.organization_id)?;
         if let Some(account) = owner_among(conn, record_id, &granting)? {
-            crate::app::audit::append_denied(conn, &account, &org.actor(), "fhir_read", None)?;
+            crate::app::audit::append_denied(
+                conn,
+                &account,
+                &org.actor(),
+                crate::app::audit::AuditAction::FhirRead,
+                None,
+            )?;
         }
         Ok(None)
     })

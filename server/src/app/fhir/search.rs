@@ -444,7 +444,7 @@ pub async fn search(
     let body = db(&state, move |conn| {
         let visible = Visible::load(conn, &keys, &org.organization_id)?;
         if let Some(p) = &params.patient {
-            visible.resolve_audited(conn, &org, p, "fhir_search")?;
+            visible.resolve_audited(conn, &org, p, crate::app::audit::AuditAction::FhirSearch)?;
         }
         let accounts: Vec<String> = targets(&visible, &params).into_iter().map(|(account, _)| account).collect();
         // Read before any record, so a kept answer is never older than what this request sees.
@@ -456,11 +456,11 @@ pub async fn search(
             base_url: base.clone(),
         };
         if let Some(kept) = fingerprint.as_ref().and_then(|f| cache.get(&key, f)) {
-            append_read_audits(conn, &org.actor(), "fhir_search", &kept.reads)?;
+            append_read_audits(conn, &org.actor(), crate::app::audit::AuditAction::FhirSearch, &kept.reads)?;
             return Ok(kept.body);
         }
         let (bundle, reads) = fresh_search(conn, &visible, &base, &resource_type, &query, &params)?;
-        append_read_audits(conn, &org.actor(), "fhir_search", &reads)?;
+        append_read_audits(conn, &org.actor(), crate::app::audit::AuditAction::FhirSearch, &reads)?;
         let body =
             serde_json::to_vec(&bundle).map_err(|e| AppError::Internal(format!("cannot encode FHIR JSON: {e}")))?;
         if let Some(f) = fingerprint {

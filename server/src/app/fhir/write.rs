@@ -94,7 +94,9 @@ fn prepare(
     let primary = &group.resources[0];
     let primary_type = primary.resource_type().to_owned();
     let reference = reference_of(primary, &group.path)?;
-    let Some((account, subject)) = visible.resolve_audited(conn, org, &reference, "fhir_write")? else {
+    let Some((account, subject)) =
+        visible.resolve_audited(conn, org, &reference, crate::app::audit::AuditAction::FhirWrite)?
+    else {
         return Err(AppError::NotFound("the referenced Patient is not known".to_owned()).into());
     };
     // When no kind reads the group, report the error of the kind that read it furthest.
@@ -162,7 +164,7 @@ fn prepare(
     }
     // Refused: audited in the family's log (the organization already sees this patient, so
     // naming the family leaks nothing), without anything of the refused resource.
-    crate::app::audit::append_denied(conn, &account, &org.actor(), "fhir_write", None)?;
+    crate::app::audit::append_denied(conn, &account, &org.actor(), crate::app::audit::AuditAction::FhirWrite, None)?;
     let why = reason.map_or("no consent covers this".to_owned(), |r| r.to_string());
     Err(AppError::Forbidden(format!("writing this {kind} record is not allowed: {why}")).into())
 }
@@ -243,9 +245,13 @@ fn store(
                     conn,
                     account,
                     now,
-                    &crate::app::audit::NewAuditEvent::new(&org.actor(), "fhir_write", "success")
-                        .grant(&grant_id)
-                        .records(records),
+                    &crate::app::audit::NewAuditEvent::new(
+                        &org.actor(),
+                        crate::app::audit::AuditAction::FhirWrite,
+                        crate::app::audit::AuditOutcome::Success,
+                    )
+                    .grant(&grant_id)
+                    .records(records),
                 )?;
             }
         }
@@ -486,7 +492,13 @@ pub async fn update(
             // gave the organization a grant (as a read of it would be); the answer stays 404.
             let granting = super::granting_accounts(conn, &org.organization_id)?;
             if let Some(account) = super::read::owner_among(conn, record_id, &granting)? {
-                crate::app::audit::append_denied(conn, &account, &org.actor(), "fhir_write", None)?;
+                crate::app::audit::append_denied(
+                    conn,
+                    &account,
+                    &org.actor(),
+                    crate::app::audit::AuditAction::FhirWrite,
+                    None,
+                )?;
             }
             return Err(not_found());
         };
@@ -546,7 +558,13 @@ pub async fn update(
                     .is_ok()
         });
         if !allowed {
-            crate::app::audit::append_denied(conn, &account, &org.actor(), "fhir_write", None)?;
+            crate::app::audit::append_denied(
+                conn,
+                &account,
+                &org.actor(),
+                crate::app::audit::AuditAction::FhirWrite,
+                None,
+            )?;
             return Err(AppError::Forbidden(format!("writing this {kind} record is not allowed")).into());
         }
         let device: String = format!("org:{}", org.organization_id).chars().take(DeviceId::MAX_CHARS).collect();
@@ -595,9 +613,13 @@ pub async fn update(
                 conn,
                 &account,
                 now,
-                &crate::app::audit::NewAuditEvent::new(&org.actor(), "fhir_write", "success")
-                    .grant(&grant_id)
-                    .records(vec![record_id.to_string()]),
+                &crate::app::audit::NewAuditEvent::new(
+                    &org.actor(),
+                    crate::app::audit::AuditAction::FhirWrite,
+                    crate::app::audit::AuditOutcome::Success,
+                )
+                .grant(&grant_id)
+                .records(vec![record_id.to_string()]),
             )?;
             Ok::<(), FhirError>(())
         })?;

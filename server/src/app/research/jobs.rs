@@ -453,7 +453,17 @@ fn flush_audit(conn: &mut DbConnection, actor: &str, pending: &mut Vec<(String, 
     let at = now_ms();
     write_transaction(conn, |c| {
         for (account, grant) in pending.iter() {
-            audit::append(c, account, at, &NewAuditEvent::new(actor, "research_export", "success").grant(grant))?;
+            audit::append(
+                c,
+                account,
+                at,
+                &NewAuditEvent::new(
+                    actor,
+                    crate::app::audit::AuditAction::ResearchExport,
+                    crate::app::audit::AuditOutcome::Success,
+                )
+                .grant(grant),
+            )?;
         }
         Ok::<(), diesel::result::Error>(())
     })?;
