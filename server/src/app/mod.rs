@@ -8,6 +8,7 @@ pub mod consent;
 pub mod error;
 pub mod fhir;
 pub mod organizations;
+pub mod records;
 pub mod research;
 pub mod smart;
 pub mod sync;

@@ -18,6 +18,7 @@ pub mod conn;
 pub mod deadline;
 pub mod error;
 pub mod health;
+pub mod sync;
 
 /// Registers every route and the extractor configuration. Used by `serve` and by tests.
 pub fn configure(state: App, max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) {
@@ -38,7 +39,7 @@ pub fn configure(state: App, max_body_bytes: usize) -> impl FnOnce(&mut web::Ser
             .service(health::healthz)
             .service(health::version)
             .configure(crate::app::accounts::routes)
-            .configure(crate::app::sync::routes)
+            .configure(sync::routes)
             .configure(crate::app::consent::routes)
             .configure(crate::app::organizations::routes)
             .service(crate::app::audit::api::events)

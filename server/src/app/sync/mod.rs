@@ -17,18 +17,15 @@
 use crate::store::records as store;
 use std::collections::HashSet;
 
-use crate::store::write_transaction;
-use actix_web::{get, post, web, HttpResponse};
 use phr_core::sync::protocol::{
     Change, ChangeResult, ChangeStatus, PullResponse, PulledChange, PushRequest, PushResponse,
 };
-use serde::Deserialize;
 
 use crate::app::auth::AuthenticatedDevice;
 use crate::app::error::{unprocessable_if_any, AppError};
+use crate::app::records::{Appended, NewVersion, RecordLog};
 use crate::app::{now_ms, App};
-
-use store::RecordWrite;
+use crate::store::write_transaction;
 
 /// How long a batch's answer is kept for retries.
 const BATCH_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
@@ -36,10 +33,6 @@ const BATCH_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
 const MAX_WRAPPED_KEY_BYTES: usize = 1024;
 pub const DEFAULT_PULL_LIMIT: u32 = 1000;
 pub const MAX_PULL_LIMIT: u32 = 5000;
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(push).service(pull);
-}
 
 /// Checks a batch before any database work: sizes (413) and shape (422).
 fn check_batch(req: &PushRequest, limits: &crate::config::Limits) -> Result<(), AppError> {
@@ -87,18 +80,12 @@ fn check_change(i: usize, change: &Change, seen: &mut HashSet<uuid::Uuid>, probl
     }
 }
 
-#[post("/sync/v1/push")]
-async fn push(
-    state: web::Data<App>,
-    device: AuthenticatedDevice,
-    body: web::Json<PushRequest>,
-) -> Result<HttpResponse, AppError> {
-    let req = body.into_inner();
-    check_batch(&req, &state.limits)?;
-    let max_records = state.limits.max_records_per_account;
-    let response =
-        state.db(move |conn| write_transaction(conn, |conn| apply_batch(conn, &device, &req, max_records))).await?;
-    Ok(HttpResponse::Ok().content_type("application/json").body(response))
+/// `POST /sync/v1/push`: checks the batch (413 / 422), then applies it in one
+/// write transaction; returns the answer JSON (a retried batch gets its first answer).
+pub async fn push(app: &App, device: AuthenticatedDevice, req: PushRequest) -> Result<String, AppError> {
+    check_batch(&req, &app.limits)?;
+    let max_records = app.limits.max_records_per_account;
+    app.db(move |conn| write_transaction(conn, |conn| apply_batch(conn, &device, &req, max_records))).await
 }
 
 /// Applies one batch inside the caller's transaction; returns the answer JSON.
@@ -110,110 +97,66 @@ fn apply_batch(
 ) -> Result<String, AppError> {
     let account = device.account_id.as_str();
     let batch_id = req.batch_id.to_string();
-    let (mut seq, record_count) = store::lock_account(conn, account)?
-        .ok_or_else(|| AppError::Unauthorized("the account no longer exists".into()))?;
+    let mut log =
+        RecordLog::lock(conn, account)?.ok_or_else(|| AppError::Unauthorized("the account no longer exists".into()))?;
     if let Some((batch_device, response)) = store::stored_batch(conn, account, &batch_id)? {
         if batch_device != device.device_id {
             return Err(AppError::Conflict("this batch_id was already used by another device".into()));
         }
         return Ok(response);
     }
-    let ids: Vec<String> = req.changes.iter().map(|c| c.record_id.to_string()).collect();
-    let current = store::current_versions(conn, account, &ids)?;
-    // Only changes that will create a record take a slot: a change to an
-    // absent record based on any version but 0 is a conflict and stores nothing.
-    let new_records = req
+    let versions: Vec<NewVersion<'_>> = req
         .changes
         .iter()
-        .zip(&ids)
-        .filter(|(change, id)| change.base_version == 0 && !current.contains_key(*id))
-        .count() as i64;
-    if record_count + new_records > max_records {
-        return Err(AppError::Conflict(format!(
-            "the account would hold more than {max_records} records; delete old ones or contact the operator"
-        )));
-    }
+        .map(|c| NewVersion {
+            record_id: c.record_id,
+            kind: c.kind,
+            subject: c.subject,
+            effective_date: c.effective_date,
+            base_version: c.base_version,
+            deleted: c.deleted,
+            envelope: &c.envelope,
+            wrapped_key: &c.wrapped_key,
+        })
+        .collect();
     let now = now_ms();
-    let mut inserts = Vec::new();
-    let mut results = Vec::with_capacity(req.changes.len());
-    let mut inserted = 0i64;
-    for (change, id) in req.changes.iter().zip(ids) {
-        let current_version = current.get(&id).copied().unwrap_or(0);
-        if change.base_version as i64 != current_version {
-            results.push(ChangeResult {
-                record_id: change.record_id,
-                status: ChangeStatus::Conflict,
-                version: current_version as u64,
-            });
-            continue;
-        }
-        seq += 1;
-        let version = current_version + 1;
-        let row = RecordWrite {
-            account_id: account,
-            record_id: id,
-            kind: change.kind.as_str(),
-            subject: change.subject.to_string(),
-            effective_date: change.effective_date.map(|d| d.to_string()),
-            version,
-            seq,
-            deleted: change.deleted,
-            envelope: &change.envelope,
-            wrapped_key: &change.wrapped_key,
-            device_id: &device.device_id,
-            updated_at: now,
-        };
-        if current_version == 0 {
-            inserts.push(row);
-            inserted += 1;
-        } else {
-            store::update_record(conn, &row)?;
-        }
-        results.push(ChangeResult {
-            record_id: change.record_id,
-            status: ChangeStatus::Applied,
-            version: version as u64,
-        });
-    }
-    store::insert_records(conn, &inserts)?;
-    store::set_account_counters(conn, account, seq, record_count + inserted)?;
-    let response = serde_json::to_string(&PushResponse { batch_id: req.batch_id, results, change_seq: seq as u64 })
-        .map_err(|e| AppError::Internal(format!("cannot encode push response: {e}")))?;
+    let appended = log.append(conn, &device.device_id, &versions, max_records, now)?;
+    let results = req
+        .changes
+        .iter()
+        .zip(appended)
+        .map(|(change, appended)| match appended {
+            Appended::Applied { version } => {
+                ChangeResult { record_id: change.record_id, status: ChangeStatus::Applied, version }
+            }
+            Appended::Conflict { current } => {
+                ChangeResult { record_id: change.record_id, status: ChangeStatus::Conflict, version: current }
+            }
+        })
+        .collect();
+    let response =
+        serde_json::to_string(&PushResponse { batch_id: req.batch_id, results, change_seq: log.change_seq() })
+            .map_err(|e| AppError::Internal(format!("cannot encode push response: {e}")))?;
     store::store_batch(conn, account, &batch_id, &device.device_id, &response, now, now - BATCH_RETENTION_MS)?;
     Ok(response)
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PullQuery {
-    #[serde(default)]
-    pub since: u64,
-    pub limit: Option<u32>,
-}
-
-#[get("/sync/v1/pull")]
-async fn pull(
-    state: web::Data<App>,
-    device: AuthenticatedDevice,
-    query: web::Query<PullQuery>,
-) -> Result<HttpResponse, AppError> {
-    let limit = query.limit.unwrap_or(DEFAULT_PULL_LIMIT);
+/// `GET /sync/v1/pull`: up to `limit` changes after the cursor `since`, as the answer JSON.
+pub async fn pull(app: &App, device: AuthenticatedDevice, since: u64, limit: Option<u32>) -> Result<Vec<u8>, AppError> {
+    let limit = limit.unwrap_or(DEFAULT_PULL_LIMIT);
     if limit == 0 || limit > MAX_PULL_LIMIT {
         return Err(AppError::BadRequest(format!("limit must be 1–{MAX_PULL_LIMIT}")));
     }
-    let since = i64::try_from(query.since).map_err(|_| AppError::BadRequest("since is out of range".into()))?;
-    let account = device.account_id.clone();
-    let cursor = query.since;
+    let cursor = i64::try_from(since).map_err(|_| AppError::BadRequest("since is out of range".into()))?;
+    let account = device.account_id;
     // Rows are loaded and encoded on the same blocking thread, straight into
     // a buffer of the right size: a page's memory is freed where it was taken
     // and never held twice (rows + a doubling JSON buffer) on the async worker.
-    let body = state
-        .db(move |conn| {
-            let rows = store::changes_since(conn, &account, since, i64::from(limit) + 1)?;
-            pull_response_json(rows, limit as usize, cursor)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().content_type("application/json").body(body))
+    app.db(move |conn| {
+        let rows = store::changes_since(conn, &account, cursor, i64::from(limit) + 1)?;
+        pull_response_json(rows, limit as usize, since)
+    })
+    .await
 }
 
 /// The JSON of a pull page: the first `limit` rows (one more was loaded to tell whether there is `more`).
