@@ -13,6 +13,8 @@
 //! A key file readable by group or others is refused at start, like ssh does.
 
 use std::fmt;
+
+use phr_core::crypto::GrantKey;
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -90,15 +92,57 @@ pub struct KeyStore {
     dir: PathBuf,
     view: Vec<ServerKey>,
     token: Vec<ServerKey>,
+    /// Grant keys already opened with one of the view keys above.
+    opened_grant_keys: OpenedGrantKeys,
+}
+
+/// The most opened grant keys kept (the cache is emptied when full).
+const MAX_OPENED_GRANT_KEYS: usize = 4096;
+
+/// (account, grant id, SHA-256 over view key secret ‖ 0 ‖ wrapped grant key).
+pub type OpenedGrantKeyId = (String, uuid::Uuid, [u8; 32]);
+
+/// Grant keys already opened with a view key of this store, so that a request
+/// skips the HPKE open (~75 µs per grant) of grants opened before. Owned by the
+/// [`KeyStore`] (one per server), never process-global. Only consulted for a
+/// grant row just read from the database as active, with its wrapped key still
+/// present: revocation deletes the wrapped key, so a revoked grant never reaches
+/// the cache again, and a re-wrapped key or another view key misses.
+#[derive(Default)]
+struct OpenedGrantKeys(std::sync::Mutex<std::collections::HashMap<OpenedGrantKeyId, std::sync::Arc<GrantKey>>>);
+
+impl fmt::Debug for OpenedGrantKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OpenedGrantKeys(..)")
+    }
 }
 
 impl KeyStore {
+    /// A grant key opened before under `id` ([`OpenedGrantKeyId`]).
+    pub fn opened_grant_key(&self, id: &OpenedGrantKeyId) -> Option<std::sync::Arc<GrantKey>> {
+        self.opened_grant_keys.0.lock().unwrap_or_else(|e| e.into_inner()).get(id).cloned()
+    }
+
+    /// Remembers an opened grant key under `id`.
+    pub fn remember_grant_key(&self, id: OpenedGrantKeyId, key: std::sync::Arc<GrantKey>) {
+        let mut cache = self.opened_grant_keys.0.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= MAX_OPENED_GRANT_KEYS {
+            cache.clear();
+        }
+        cache.insert(id, key);
+    }
+
     /// Opens the key directory, creating it and any missing key on first run.
     /// Returns the store and the ids of the keys it created.
     pub fn open_or_create(dir: &Path) -> Result<(KeyStore, Vec<String>), ServerError> {
         create_private_dir(dir)?;
         let rng = SystemRandom::new();
-        let mut store = KeyStore { dir: dir.to_owned(), view: Vec::new(), token: Vec::new() };
+        let mut store = KeyStore {
+            dir: dir.to_owned(),
+            view: Vec::new(),
+            token: Vec::new(),
+            opened_grant_keys: Default::default(),
+        };
         store.load()?;
         let mut created = Vec::new();
         for purpose in KeyPurpose::ALL {

@@ -15,9 +15,11 @@ use crate::app::error::AppError;
 use crate::app::App;
 
 pub mod conn;
+pub mod consent;
 pub mod deadline;
 pub mod error;
 pub mod health;
+pub mod research;
 pub mod sync;
 
 /// Registers every route and the extractor configuration. Used by `serve` and by tests.
@@ -40,12 +42,12 @@ pub fn configure(state: App, max_body_bytes: usize) -> impl FnOnce(&mut web::Ser
             .service(health::version)
             .configure(crate::app::accounts::routes)
             .configure(sync::routes)
-            .configure(crate::app::consent::routes)
+            .configure(consent::routes)
             .configure(crate::app::organizations::routes)
             .service(crate::app::audit::api::events)
             .configure(crate::app::smart::routes)
             .configure(crate::app::fhir::routes)
-            .configure(crate::app::research::routes)
+            .configure(research::routes)
             .default_service(web::to(not_found));
     }
 }

@@ -193,3 +193,141 @@ pub fn revoke(
     bump_consent_seq(conn, account_id)?;
     Ok(deleted)
 }
+
+/// The active grants to `organization_id` that still hold a wrapped grant key
+/// (optionally of one account), ordered by account then grant id:
+/// `(account_id, grant_json, wrapped_grant_key, view_kid)`.
+pub fn active_grants_to(
+    conn: &mut DbConnection,
+    organization_id: &str,
+    account_id: Option<&str>,
+) -> QueryResult<Vec<(String, String, Vec<u8>, String)>> {
+    let mut query = consent_grants::table
+        .filter(consent_grants::organization_id.eq(organization_id))
+        .filter(consent_grants::state.eq("active"))
+        .filter(consent_grants::wrapped_grant_key.is_not_null())
+        .select((
+            consent_grants::account_id,
+            consent_grants::grant_json,
+            consent_grants::wrapped_grant_key,
+            consent_grants::view_kid,
+        ))
+        .order((consent_grants::account_id.asc(), consent_grants::grant_id.asc()))
+        .into_boxed();
+    if let Some(account) = account_id {
+        query = query.filter(consent_grants::account_id.eq(account.to_owned()));
+    }
+    let rows: Vec<(String, String, Option<Vec<u8>>, String)> = query.load(conn)?;
+    Ok(rows.into_iter().filter_map(|(a, j, w, k)| w.map(|w| (a, j, w, k))).collect())
+}
+
+/// Which of a grant's records to read, in the stored (text) form of the
+/// metadata columns. Every field narrows; none widens.
+#[derive(Debug, Clone, Default)]
+pub struct GrantedWindow {
+    /// Only these kinds (empty: none).
+    pub kinds: Vec<&'static str>,
+    /// Only these subjects (empty: none).
+    pub subjects: Vec<String>,
+    /// Effective date on or after (undated records excluded when set).
+    pub from: Option<String>,
+    /// Effective date on or before (undated records excluded when set).
+    pub to: Option<String>,
+    /// Record ids after this one (paging cursor).
+    pub after: Option<String>,
+    /// Only these record ids.
+    pub record_ids: Option<Vec<String>>,
+}
+
+/// A live record a grant holds a data key for, with that wrapped key.
+#[derive(Debug, Clone)]
+pub struct GrantedRecord {
+    pub row: crate::store::records::RecordRow,
+    /// The data key wrapped under the grant key.
+    pub grant_wrapped_key: Vec<u8>,
+}
+
+/// The live (not deleted) records of `account_id` that grant `grant_id` holds
+/// a data key for, joined to that key: the one join of `grant_record_keys`
+/// and `records`, boxed so each query below adds its own filters and select.
+macro_rules! granted_join {
+    ($account_id:expr, $grant_id:expr) => {
+        grant_record_keys::table
+            .inner_join(
+                records::table.on(records::account_id
+                    .eq(grant_record_keys::account_id)
+                    .and(records::record_id.eq(grant_record_keys::record_id))),
+            )
+            .filter(grant_record_keys::account_id.eq($account_id.to_owned()))
+            .filter(grant_record_keys::grant_id.eq($grant_id.to_owned()))
+            .filter(records::deleted.eq(false))
+    };
+}
+
+/// Narrows a [`granted_join!`] query by a [`GrantedWindow`] (kinds, subjects, dates, cursor, ids).
+macro_rules! within_window {
+    ($query:expr, $window:expr) => {{
+        let w: &GrantedWindow = $window;
+        let mut query =
+            $query.filter(records::kind.eq_any(w.kinds.clone())).filter(records::subject.eq_any(w.subjects.clone()));
+        if let Some(from) = &w.from {
+            query = query.filter(records::effective_date.ge(from.clone()));
+        }
+        if let Some(to) = &w.to {
+            query = query.filter(records::effective_date.le(to.clone()));
+        }
+        if let Some(after) = &w.after {
+            query = query.filter(records::record_id.gt(after.clone()));
+        }
+        if let Some(ids) = &w.record_ids {
+            query = query.filter(records::record_id.eq_any(ids.clone()));
+        }
+        query
+    }};
+}
+
+/// One live record through a grant (for writing a new version of it).
+pub fn granted_record(
+    conn: &mut DbConnection,
+    account_id: &str,
+    grant_id: &str,
+    record_id: &str,
+) -> QueryResult<Option<GrantedRecord>> {
+    let found: Option<(crate::store::records::RecordRow, Vec<u8>)> = granted_join!(account_id, grant_id)
+        .filter(records::record_id.eq(record_id.to_owned()))
+        .select((crate::store::records::RecordRow::as_select(), grant_record_keys::wrapped_key))
+        .first(conn)
+        .optional()?;
+    Ok(found.map(|(row, grant_wrapped_key)| GrantedRecord { row, grant_wrapped_key }))
+}
+
+/// Up to `limit` records of the grant inside `window`, in record id order.
+pub fn granted_records(
+    conn: &mut DbConnection,
+    account_id: &str,
+    grant_id: &str,
+    window: &GrantedWindow,
+    limit: i64,
+) -> QueryResult<Vec<GrantedRecord>> {
+    let query = granted_join!(account_id, grant_id)
+        .select((crate::store::records::RecordRow::as_select(), grant_record_keys::wrapped_key))
+        .order(records::record_id.asc())
+        .limit(limit)
+        .into_boxed();
+    let rows: Vec<(crate::store::records::RecordRow, Vec<u8>)> = within_window!(query, window).load(conn)?;
+    Ok(rows.into_iter().map(|(row, grant_wrapped_key)| GrantedRecord { row, grant_wrapped_key }).collect())
+}
+
+/// The metadata `(record_id, kind, subject, effective_date)` of every record
+/// of the grant inside `window`, unordered; nothing sealed is loaded.
+pub fn granted_record_meta(
+    conn: &mut DbConnection,
+    account_id: &str,
+    grant_id: &str,
+    window: &GrantedWindow,
+) -> QueryResult<Vec<(String, String, String, Option<String>)>> {
+    let query = granted_join!(account_id, grant_id)
+        .select((records::record_id, records::kind, records::subject, records::effective_date))
+        .into_boxed();
+    within_window!(query, window).load(conn)
+}

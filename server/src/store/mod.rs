@@ -130,6 +130,9 @@ impl Drop for SqliteWriterGate {
     }
 }
 
+/// What a store function fails with (the layers above name this, not diesel).
+pub type StoreError = diesel::result::Error;
+
 pub type DbPool = r2d2::Pool<DbManager>;
 pub type PooledDb = r2d2::PooledConnection<DbManager>;
 

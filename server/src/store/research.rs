@@ -132,3 +132,14 @@ pub fn expired(conn: &mut DbConnection, now: i64) -> QueryResult<Vec<String>> {
         .select(research_exports::export_id)
         .load(conn)
 }
+
+/// The heartbeat time before which an unfinished job counts as orphaned (its
+/// process gone). On SQLite one server owns the database, so at start-up every
+/// unfinished job is; on PostgreSQL, where several servers may share the
+/// database, only jobs whose heartbeat stopped `stale_after_ms` ago.
+pub fn orphaned_before(conn: &DbConnection, now_ms: i64, stale_after_ms: i64) -> i64 {
+    match conn {
+        DbConnection::Sqlite(_) => i64::MAX,
+        DbConnection::Postgresql(_) => now_ms - stale_after_ms,
+    }
+}

@@ -17,13 +17,12 @@
 //! Keys ([`GrantKey`], [`DataKey`]) zeroize on drop and print nothing in
 //! `Debug`; nothing here logs a key or a body.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::prelude::*;
-use phr_core::consent::{usable_grants, ConsentGrant, GrantScope, OrganizationId, Purpose};
+use phr_core::consent::{usable_grants, Action as ConsentAction, ConsentGrant, GrantScope, OrganizationId, Purpose};
 use phr_core::crypto::{unwrap_data_key, unwrap_grant_key, GrantKey, GrantWrapContext, HpkePrivateKey, RecordAad};
 use phr_core::dataset::{RecordBody, RecordKind, Subject};
 use phr_core::sync::record_envelope::open_history;
@@ -31,8 +30,8 @@ use phr_core::sync::Change;
 use uuid::Uuid;
 
 use crate::app::error::AppError;
-use crate::keys::{KeyPurpose, KeyStore};
-use crate::store::schema::{consent_grants, grant_record_keys, records};
+use crate::keys::{KeyPurpose, KeyStore, OpenedGrantKeyId};
+use crate::store::grants as store;
 use crate::store::DbConnection;
 
 /// The most records one [`readable_records`] call returns.
@@ -58,22 +57,10 @@ pub fn open_record(
     open: &OpenGrant,
     record_id: Uuid,
 ) -> Result<Option<OpenedRecord>, AppError> {
-    let found: Option<(crate::store::records::RecordRow, Vec<u8>)> = grant_record_keys::table
-        .inner_join(
-            records::table.on(records::account_id
-                .eq(grant_record_keys::account_id)
-                .and(records::record_id.eq(grant_record_keys::record_id))),
-        )
-        .filter(grant_record_keys::account_id.eq(&open.account_id))
-        .filter(grant_record_keys::grant_id.eq(open.grant_id()))
-        .filter(records::record_id.eq(record_id.to_string()))
-        .filter(records::deleted.eq(false))
-        .select((crate::store::records::RecordRow::as_select(), grant_record_keys::wrapped_key))
-        .first(conn)
-        .optional()?;
-    let Some((row, wrapped)) = found else { return Ok(None) };
+    let found = store::granted_record(conn, &open.account_id, &open.grant_id(), &record_id.to_string())?;
+    let Some(store::GrantedRecord { row, grant_wrapped_key }) = found else { return Ok(None) };
     let ctx = GrantWrapContext { account_id: &open.account_id, grant_id: open.grant.id.0, record_id };
-    let Ok(dek) = unwrap_data_key(&*open.key, &wrapped, &ctx) else { return Ok(None) };
+    let Ok(dek) = unwrap_data_key(&*open.key, &grant_wrapped_key, &ctx) else { return Ok(None) };
     let aad = RecordAad { account_id: &open.account_id, record_id, version: row.version as u64 };
     let Ok(history) = open_history(&dek, &aad, &row.envelope) else { return Ok(None) };
     Ok(Some(OpenedRecord { history, dek, row }))
@@ -95,22 +82,7 @@ pub fn open_grant_key(
     Ok(unwrap_grant_key(&private, wrapped, account_id, grant_id).ok())
 }
 
-/// The most opened grant keys kept in [`OPENED_GRANT_KEYS`] (the cache is emptied when full).
-const MAX_CACHED_GRANT_KEYS: usize = 4096;
-
-/// (account, grant id, SHA-256 over view key secret ‖ 0 ‖ wrapped grant key).
-type GrantKeyCacheKey = (String, Uuid, [u8; 32]);
-
-/// Grant keys already opened with a view key, so that a request skips the
-/// HPKE open (~75 µs per grant) of grants it opened before. Only consulted
-/// for a grant row just read from the database as active and usable, with its
-/// wrapped key still present: revocation deletes the wrapped key, so a revoked
-/// grant never reaches the cache again (its entry is dead weight until the
-/// cache is emptied), and a re-wrapped key or another view key misses.
-static OPENED_GRANT_KEYS: LazyLock<Mutex<HashMap<GrantKeyCacheKey, Arc<GrantKey>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
-
-fn grant_key_cache_key(view_secret: &[u8], wrapped: &[u8], account_id: &str, grant_id: Uuid) -> GrantKeyCacheKey {
+fn grant_key_cache_key(view_secret: &[u8], wrapped: &[u8], account_id: &str, grant_id: Uuid) -> OpenedGrantKeyId {
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
     ctx.update(view_secret);
     ctx.update(&[0]);
@@ -120,7 +92,7 @@ fn grant_key_cache_key(view_secret: &[u8], wrapped: &[u8], account_id: &str, gra
     (account_id.to_owned(), grant_id, digest)
 }
 
-/// [`open_grant_key`] through [`OPENED_GRANT_KEYS`]: for a grant row the caller
+/// [`open_grant_key`] through the key store's cache of opened grant keys: for a grant row the caller
 /// has just read from the database (active, wrapped key present).
 fn open_grant_key_cached(
     keys: &KeyStore,
@@ -133,18 +105,14 @@ fn open_grant_key_cached(
         return Ok(None);
     };
     let cache_key = grant_key_cache_key(view.secret(), wrapped, account_id, grant_id);
-    if let Some(key) = OPENED_GRANT_KEYS.lock().unwrap_or_else(|e| e.into_inner()).get(&cache_key) {
-        return Ok(Some(Arc::clone(key)));
+    if let Some(key) = keys.opened_grant_key(&cache_key) {
+        return Ok(Some(key));
     }
     let Some(key) = open_grant_key(keys, kid, wrapped, account_id, grant_id)? else {
         return Ok(None);
     };
     let key = Arc::new(key);
-    let mut cache = OPENED_GRANT_KEYS.lock().unwrap_or_else(|e| e.into_inner());
-    if cache.len() >= MAX_CACHED_GRANT_KEYS {
-        cache.clear();
-    }
-    cache.insert(cache_key, Arc::clone(&key));
+    keys.remember_grant_key(cache_key, Arc::clone(&key));
     Ok(Some(key))
 }
 
@@ -180,6 +148,20 @@ impl OpenGrant {
         &self.stored_digest
     }
 
+    /// Whether this grant lets its grantee read a record of `kind` about `subject`
+    /// dated `date` at `at`: the consent decision ([`super::decide`]) for this grant alone.
+    pub fn permits_read(&self, kind: RecordKind, subject: Subject, date: Option<NaiveDate>, at: DateTime<Utc>) -> bool {
+        super::decide(
+            std::slice::from_ref(&self.grant),
+            &self.grant.grantee,
+            &[self.grant.purpose],
+            ConsentAction::Read,
+            (kind, subject, date),
+            at,
+        )
+        .is_allowed()
+    }
+
     /// Wraps a new record's data key under this grant's key (for data the server writes through the grant).
     pub fn wrap_data_key(&self, dek: &phr_core::crypto::DataKey, record_id: Uuid) -> Vec<u8> {
         let ctx = GrantWrapContext { account_id: &self.account_id, grant_id: self.grant.id.0, record_id };
@@ -208,22 +190,7 @@ pub fn open_grants(
     let Ok(grantee) = OrganizationId::new(organization_id) else {
         return Ok(Vec::new());
     };
-    let mut query = consent_grants::table
-        .filter(consent_grants::organization_id.eq(organization_id))
-        .filter(consent_grants::state.eq("active"))
-        .filter(consent_grants::wrapped_grant_key.is_not_null())
-        .select((
-            consent_grants::account_id,
-            consent_grants::grant_json,
-            consent_grants::wrapped_grant_key,
-            consent_grants::view_kid,
-        ))
-        .order((consent_grants::account_id.asc(), consent_grants::grant_id.asc()))
-        .into_boxed();
-    if let Some(account) = account_id {
-        query = query.filter(consent_grants::account_id.eq(account.to_owned()));
-    }
-    let rows: Vec<(String, String, Option<Vec<u8>>, String)> = query.load(conn)?;
+    let rows = store::active_grants_to(conn, organization_id, account_id)?;
     let mut out = Vec::new();
     for (account, json, wrapped, kid) in rows {
         let grant: ConsentGrant = serde_json::from_str(&json)
@@ -233,7 +200,6 @@ pub fn open_grants(
         if !usable {
             continue;
         }
-        let Some(wrapped) = wrapped else { continue };
         match open_grant_key_cached(keys, &kid, &wrapped, &account, grant.id.0)? {
             Some(key) => {
                 let stored_digest = grant_row_digest(&json, &wrapped, &kid);
@@ -289,8 +255,6 @@ impl fmt::Debug for ReadableRecord {
     }
 }
 
-type KeyedRecordRow = (String, String, String, Option<String>, i64, Vec<u8>, i64, Vec<u8>);
-
 /// Up to `limit` readable records of `grants` (all of one account; grants
 /// of other accounts are ignored), in `record_id` order after
 /// `filter.after`. A record covered by several grants appears once (read
@@ -306,13 +270,14 @@ pub fn readable_records(
 ) -> Result<Vec<ReadableRecord>, AppError> {
     let limit = limit.clamp(1, MAX_PAGE);
     let mut found: BTreeMap<Uuid, ReadableRecord> = BTreeMap::new();
+    let at = Utc::now();
     for open in grants.iter().filter(|g| g.account_id == account_id) {
         let Some(rows) = keyed_rows(conn, open, filter, limit)? else { continue };
         let opened: Vec<Option<ReadableRecord>> = if rows.len() >= PARALLEL_DECRYPT_FROM {
             use rayon::prelude::*;
-            rows.into_par_iter().with_min_len(PARALLEL_DECRYPT_FROM / 2).map(|row| decrypt(open, row)).collect()
+            rows.into_par_iter().with_min_len(PARALLEL_DECRYPT_FROM / 2).map(|row| decrypt(open, row, at)).collect()
         } else {
-            rows.into_iter().map(|row| decrypt(open, row)).collect()
+            rows.into_iter().map(|row| decrypt(open, row, at)).collect()
         };
         for record in opened.into_iter().flatten() {
             found.entry(record.record_id).or_insert(record);
@@ -352,6 +317,18 @@ impl ScopeWindow {
         let to = [scope.data_to, filter.date_to].into_iter().flatten().min();
         Some(Self { kinds, subjects, from, to })
     }
+
+    /// This window and the filter's cursor and ids, in the stored form of the metadata columns.
+    fn stored(self, filter: &RecordFilter) -> store::GrantedWindow {
+        store::GrantedWindow {
+            kinds: self.kinds,
+            subjects: self.subjects,
+            from: self.from.map(|d| d.to_string()),
+            to: self.to.map(|d| d.to_string()),
+            after: filter.after.map(|id| id.to_string()),
+            record_ids: filter.record_ids.as_ref().map(|ids| ids.iter().map(Uuid::to_string).collect()),
+        }
+    }
 }
 
 /// A record's stored metadata columns, parsed; `None` if any is malformed.
@@ -374,50 +351,14 @@ fn keyed_rows(
     open: &OpenGrant,
     filter: &RecordFilter,
     limit: i64,
-) -> Result<Option<Vec<KeyedRecordRow>>, AppError> {
-    let Some(ScopeWindow { kinds, subjects, from, to }) = ScopeWindow::of(&open.grant.scope, filter) else {
+) -> Result<Option<Vec<store::GrantedRecord>>, AppError> {
+    let Some(window) = ScopeWindow::of(&open.grant.scope, filter).map(|w| w.stored(filter)) else {
         return Ok(None);
     };
-    let mut query = grant_record_keys::table
-        .inner_join(
-            records::table.on(records::account_id
-                .eq(grant_record_keys::account_id)
-                .and(records::record_id.eq(grant_record_keys::record_id))),
-        )
-        .filter(grant_record_keys::account_id.eq(open.account_id.clone()))
-        .filter(grant_record_keys::grant_id.eq(open.grant_id()))
-        .filter(records::deleted.eq(false))
-        .filter(records::kind.eq_any(kinds))
-        .filter(records::subject.eq_any(subjects))
-        .select((
-            records::record_id,
-            records::kind,
-            records::subject,
-            records::effective_date,
-            records::version,
-            records::envelope,
-            records::updated_at,
-            grant_record_keys::wrapped_key,
-        ))
-        .order(records::record_id.asc())
-        .limit(limit)
-        .into_boxed();
-    if let Some(from) = from {
-        query = query.filter(records::effective_date.ge(from.to_string()));
+    if window.record_ids.as_ref().is_some_and(Vec::is_empty) {
+        return Ok(None);
     }
-    if let Some(to) = to {
-        query = query.filter(records::effective_date.le(to.to_string()));
-    }
-    if let Some(after) = filter.after {
-        query = query.filter(records::record_id.gt(after.to_string()));
-    }
-    if let Some(ids) = &filter.record_ids {
-        if ids.is_empty() {
-            return Ok(None);
-        }
-        query = query.filter(records::record_id.eq_any(ids.iter().map(Uuid::to_string).collect::<Vec<_>>()));
-    }
-    Ok(Some(query.load(conn)?))
+    Ok(Some(store::granted_records(conn, &open.account_id, &open.grant_id(), &window, limit)?))
 }
 
 /// The ids and effective dates of the records `grants` (of one account) hold
@@ -433,38 +374,20 @@ pub fn readable_record_dates(
     filter: &RecordFilter,
 ) -> Result<Vec<(Uuid, Option<NaiveDate>)>, AppError> {
     let mut found: BTreeMap<Uuid, Option<NaiveDate>> = BTreeMap::new();
+    let at = Utc::now();
     for open in grants.iter().filter(|g| g.account_id == account_id) {
         let scope = &open.grant.scope;
         if filter.record_ids.is_some() || filter.after.is_some() {
             continue;
         }
-        let Some(ScopeWindow { kinds, subjects, from, to }) = ScopeWindow::of(scope, filter) else { continue };
-        let mut query = grant_record_keys::table
-            .inner_join(
-                records::table.on(records::account_id
-                    .eq(grant_record_keys::account_id)
-                    .and(records::record_id.eq(grant_record_keys::record_id))),
-            )
-            .filter(grant_record_keys::account_id.eq(open.account_id.clone()))
-            .filter(grant_record_keys::grant_id.eq(open.grant_id()))
-            .filter(records::deleted.eq(false))
-            .filter(records::kind.eq_any(kinds))
-            .filter(records::subject.eq_any(subjects))
-            .select((records::record_id, records::kind, records::subject, records::effective_date))
-            .into_boxed();
-        if let Some(from) = from {
-            query = query.filter(records::effective_date.ge(from.to_string()));
-        }
-        if let Some(to) = to {
-            query = query.filter(records::effective_date.le(to.to_string()));
-        }
-        let rows: Vec<(String, String, String, Option<String>)> = query.load(conn)?;
+        let Some(window) = ScopeWindow::of(scope, filter).map(|w| w.stored(filter)) else { continue };
+        let rows = store::granted_record_meta(conn, &open.account_id, &open.grant_id(), &window)?;
         for (record_id, kind, subject, date) in rows {
             let Some((record_id, kind, subject, date)) = parse_meta(&record_id, &kind, &subject, date.as_deref())
             else {
                 continue;
             };
-            if scope.covers(kind, &subject, date) {
+            if open.permits_read(kind, subject, date, at) {
                 found.entry(record_id).or_insert(date);
             }
         }
@@ -474,8 +397,18 @@ pub fn readable_record_dates(
 
 /// Unwraps the data key, opens the envelope and keeps the winning edit; `None`
 /// (logged without content) when something does not open or is out of scope.
-fn decrypt(open: &OpenGrant, row: KeyedRecordRow) -> Option<ReadableRecord> {
-    let (record_id, kind, subject, effective_date, version, envelope, updated_at, wrapped) = row;
+fn decrypt(open: &OpenGrant, record: store::GrantedRecord, at: DateTime<Utc>) -> Option<ReadableRecord> {
+    let store::GrantedRecord { row, grant_wrapped_key: wrapped } = record;
+    let crate::store::records::RecordRow {
+        record_id,
+        kind,
+        subject,
+        effective_date,
+        version,
+        envelope,
+        updated_at,
+        ..
+    } = row;
     let parsed = parse_meta(&record_id, &kind, &subject, effective_date.as_deref())
         .zip(u64::try_from(version).ok())
         .map(|((record_id, kind, subject, date), version)| (record_id, kind, subject, date, version));
@@ -483,8 +416,8 @@ fn decrypt(open: &OpenGrant, row: KeyedRecordRow) -> Option<ReadableRecord> {
         tracing::warn!("a stored record has malformed metadata; skipped");
         return None;
     };
-    // Defence in depth: the SQL filter already narrowed to the scope.
-    if !open.grant.scope.covers(kind, &subject, effective_date) {
+    // The decision: the SQL filter only narrowed the rows to the scope.
+    if !open.permits_read(kind, subject, effective_date, at) {
         return None;
     }
     let ctx = GrantWrapContext { account_id: &open.account_id, grant_id: open.grant.id.0, record_id };
@@ -828,16 +761,13 @@ mod tests {
 
     fn cached(f: &Fixture, account: &str, g: &ConsentGrant) -> bool {
         let mut conn = f.pool.get().unwrap();
-        let wrapped: Option<Vec<u8>> = consent_grants::table
-            .filter(consent_grants::account_id.eq(account))
-            .filter(consent_grants::grant_id.eq(g.id.0.to_string()))
-            .select(consent_grants::wrapped_grant_key)
-            .first(&mut conn)
-            .unwrap();
+        let wrapped = crate::store::grants::grant(&mut conn, account, &g.id.0.to_string())
+            .unwrap()
+            .and_then(|row| row.wrapped_grant_key);
         let view = f.keys.current(KeyPurpose::View).unwrap();
         wrapped.is_some_and(|w| {
             let key = grant_key_cache_key(view.secret(), &w, account, g.id.0);
-            OPENED_GRANT_KEYS.lock().unwrap().contains_key(&key)
+            f.keys.opened_grant_key(&key).is_some()
         })
     }
 

@@ -30,7 +30,6 @@ use crate::store::grants as store;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use actix_web::{delete, get, post, web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use phr_core::consent::{ConsentGrant, GrantState, GrantStatus};
 use phr_core::crypto::{unwrap_data_key, GrantKey, GrantWrapContext, HpkePrivateKey};
@@ -46,6 +45,9 @@ use crate::keys::KeyPurpose;
 use crate::store::{write_transaction, DbConnection};
 
 pub mod access;
+mod decision;
+
+pub use decision::decide;
 
 use access::open_grant_key;
 
@@ -63,15 +65,6 @@ const STATE_ACTIVE: &str = "active";
 const STATE_REVOKED: &str = "revoked";
 
 type Problems = Vec<(String, String)>;
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(view_key)
-        .service(create_grant)
-        .service(list_grants)
-        .service(get_grant)
-        .service(add_keys)
-        .service(revoke_grant);
-}
 
 /// Epoch milliseconds as a UTC instant.
 fn utc(ms: i64) -> DateTime<Utc> {
@@ -294,22 +287,20 @@ fn record_key_rows<'a>(account_id: &'a str, grant_id: &'a str, keys: &'a [GrantR
         .collect()
 }
 
-#[get("/consent/v1/view-key")]
-async fn view_key(state: web::Data<App>, _device: AuthenticatedDevice) -> Result<HttpResponse, AppError> {
+/// The current view key that grant keys are wrapped to.
+pub fn view_key(state: &App) -> Result<ViewKeyResponse, AppError> {
     let key = state.keys.current(KeyPurpose::View).ok_or_else(|| AppError::Internal("no view key".into()))?;
     let private =
         HpkePrivateKey::from_bytes(key.secret()).map_err(|_| AppError::Internal("view key is not usable".into()))?;
-    Ok(HttpResponse::Ok()
-        .json(ViewKeyResponse { kid: key.kid.clone(), public_key: private.public_key().as_bytes().to_vec() }))
+    Ok(ViewKeyResponse { kid: key.kid.clone(), public_key: private.public_key().as_bytes().to_vec() })
 }
 
-#[post("/consent/v1/grants")]
-async fn create_grant(
-    state: web::Data<App>,
+/// Creates a grant with its wrapped grant key and record keys (all-or-nothing).
+pub async fn create_grant(
+    state: &App,
     device: AuthenticatedDevice,
-    body: web::Json<CreateGrantRequest>,
-) -> Result<HttpResponse, AppError> {
-    let req = body.into_inner();
+    req: CreateGrantRequest,
+) -> Result<GrantInfo, AppError> {
     let now = now_ms();
     let account = device.account_id.clone();
     let grant_uuid = req.grant.id.0;
@@ -381,12 +372,12 @@ async fn create_grant(
             })
         })
         .await?;
-    Ok(HttpResponse::Created().json(info))
+    Ok(info)
 }
 
-#[get("/consent/v1/grants")]
-async fn list_grants(state: web::Data<App>, device: AuthenticatedDevice) -> Result<HttpResponse, AppError> {
-    let list = state
+/// The account's grants, newest first.
+pub async fn list_grants(state: &App, device: AuthenticatedDevice) -> Result<Vec<GrantInfo>, AppError> {
+    state
         .db(move |conn| {
             let rows = store::grants_of(conn, &device.account_id)?;
             let counts = store::record_key_counts(conn, &device.account_id)?;
@@ -401,37 +392,30 @@ async fn list_grants(state: web::Data<App>, device: AuthenticatedDevice) -> Resu
                 })
                 .collect::<Result<Vec<_>, _>>()
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(list))
+        .await
 }
 
-#[get("/consent/v1/grants/{grant_id}")]
-async fn get_grant(
-    state: web::Data<App>,
-    device: AuthenticatedDevice,
-    path: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let grant_id = path_grant_id(&path.into_inner())?;
-    let info = state
+/// One grant of the account (404 for unknown, malformed or another account's ids).
+pub async fn get_grant(state: &App, device: AuthenticatedDevice, grant_id: &str) -> Result<GrantInfo, AppError> {
+    let grant_id = path_grant_id(grant_id)?;
+    state
         .db(move |conn| {
             audited_if_not_found(conn, &device, &grant_id, crate::app::audit::AuditAction::GrantRead, |conn| {
                 let row = stored_grant(conn, &device.account_id, &grant_id)?;
                 stored_grant_info(conn, &device.account_id, &row)
             })
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(info))
+        .await
 }
 
-#[post("/consent/v1/grants/{grant_id}/keys")]
-async fn add_keys(
-    state: web::Data<App>,
+/// Adds data keys of records that came into the grant's scope later.
+pub async fn add_keys(
+    state: &App,
     device: AuthenticatedDevice,
-    path: web::Path<String>,
-    body: web::Json<AddGrantKeysRequest>,
-) -> Result<HttpResponse, AppError> {
-    let grant_id = path_grant_id(&path.into_inner())?;
-    let req = body.into_inner();
+    grant_id: &str,
+    req: AddGrantKeysRequest,
+) -> Result<GrantInfo, AppError> {
+    let grant_id = path_grant_id(grant_id)?;
     let mut problems = record_key_shape_problems(&req.record_keys)?;
     if req.record_keys.is_empty() {
         problems.push(("record_keys".into(), "must name at least one record".into()));
@@ -439,7 +423,7 @@ async fn add_keys(
     unprocessable_if_any("invalid record keys", problems)?;
     let keys = Arc::clone(&state.keys);
     let now = now_ms();
-    let info = state
+    state
         .db(move |conn| {
             audited_if_not_found(conn, &device, &grant_id, crate::app::audit::AuditAction::GrantKeysAdded, |conn| {
                 write_transaction(conn, |conn| {
@@ -477,17 +461,12 @@ async fn add_keys(
                 })
             })
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(info))
+        .await
 }
 
-#[delete("/consent/v1/grants/{grant_id}")]
-async fn revoke_grant(
-    state: web::Data<App>,
-    device: AuthenticatedDevice,
-    path: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let grant_id = path_grant_id(&path.into_inner())?;
+/// Revokes a grant: its grant key and every wrapped data key are deleted (409 if already revoked).
+pub async fn revoke_grant(state: &App, device: AuthenticatedDevice, grant_id: &str) -> Result<(), AppError> {
+    let grant_id = path_grant_id(grant_id)?;
     let account_id = device.account_id.clone();
     state
         .db(move |conn| {
@@ -526,7 +505,7 @@ async fn revoke_grant(
     // Cached FHIR answers holding this family's data are no longer served (their fingerprint
     // names the grant); drop them now rather than keep the plaintext until they expire.
     state.fhir_search_cache.forget_account(&account_id);
-    Ok(HttpResponse::NoContent().finish())
+    Ok(())
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ use crate::app::error::AppError;
 use crate::app::now_ms;
 use crate::keys::KeyStore;
 use crate::store::research as store;
-use crate::store::{write_transaction, DbConnection, DbPool, PooledDb};
+use crate::store::{write_transaction, DbConnection, DbPool, PooledDb, StoreError};
 
 /// Records read per page from the consent access layer.
 const PAGE: i64 = 1_000;
@@ -111,8 +111,8 @@ enum JobError {
     Failed(String),
 }
 
-impl From<diesel::result::Error> for JobError {
-    fn from(e: diesel::result::Error) -> Self {
+impl From<StoreError> for JobError {
+    fn from(e: StoreError) -> Self {
         JobError::Failed(format!("database error: {e}"))
     }
 }
@@ -465,7 +465,7 @@ fn flush_audit(conn: &mut DbConnection, actor: &str, pending: &mut Vec<(String, 
                 .grant(grant),
             )?;
         }
-        Ok::<(), diesel::result::Error>(())
+        Ok::<(), StoreError>(())
     })?;
     pending.clear();
     Ok(())
@@ -666,18 +666,15 @@ const INTERRUPTED: &str = "interrupted: the server running it stopped; the per-e
 /// On SQLite (one server per database) that is every unfinished job; on
 /// PostgreSQL, where several servers may share the database, only jobs whose
 /// heartbeat stopped ([`STALE_AFTER`]); the sweeper fails the rest once stale.
-pub fn recover(pool: &DbPool, service: &ResearchService) -> Result<usize, diesel::result::Error> {
-    let mut conn = pool.get().map_err(|e| diesel::result::Error::QueryBuilderError(e.to_string().into()))?;
-    let before = match &*conn {
-        DbConnection::Sqlite(_) => i64::MAX,
-        DbConnection::Postgresql(_) => now_ms() - STALE_AFTER.as_millis() as i64,
-    };
+pub fn recover(pool: &DbPool, service: &ResearchService) -> Result<usize, StoreError> {
+    let mut conn = pool.get().map_err(|e| StoreError::QueryBuilderError(e.to_string().into()))?;
+    let before = store::orphaned_before(&conn, now_ms(), STALE_AFTER.as_millis() as i64);
     let failed = fail_stale(&mut conn, service, before)?;
     sweep(&mut conn, service)?;
     Ok(failed)
 }
 
-fn fail_stale(conn: &mut DbConnection, service: &ResearchService, before: i64) -> Result<usize, diesel::result::Error> {
+fn fail_stale(conn: &mut DbConnection, service: &ResearchService, before: i64) -> Result<usize, StoreError> {
     let live = service.running().clone();
     let ids: Vec<String> = store::stale(conn, before)?.into_iter().filter(|id| !live.contains(id)).collect();
     for id in &ids {
@@ -688,7 +685,7 @@ fn fail_stale(conn: &mut DbConnection, service: &ResearchService, before: i64) -
 }
 
 /// Deletes the files of completed exports past their retention period.
-pub fn sweep(conn: &mut DbConnection, service: &ResearchService) -> Result<usize, diesel::result::Error> {
+pub fn sweep(conn: &mut DbConnection, service: &ResearchService) -> Result<usize, StoreError> {
     let ids = store::expired(conn, now_ms())?;
     for id in &ids {
         remove_dir(&service.dir(id));
@@ -751,7 +748,7 @@ mod tests {
             &all,
             7,
             |c, batch| {
-                diesel::connection::SimpleConnection::batch_execute(c, "SELECT 1")?;
+                crate::store::meta::get(c, "schema_version")?;
                 let index: usize = batch[0].0[5..].parse::<usize>().unwrap() / 7;
                 most_ahead.fetch_max(index.saturating_sub(consumed.load(Ordering::SeqCst)), Ordering::SeqCst);
                 // Uneven batches so that they finish out of order.

@@ -4,12 +4,12 @@
 //! |---|---|
 //! | [`deidentify`] | the one pure de-identification pipeline every row passes through |
 //! | [`jobs`] | background export jobs (two streaming passes, `*.part` files), restart recovery, retention sweeps |
-//! | [`store`] | the `research_exports` table |
-//! | [`api`] | `/research/v1`: kick-off, status/manifest, download, cancel |
+//! | [`exports`] | the use cases of `/research/v1` (`http::research`): kick-off, status/manifest, cancel, files |
+//!
+//! The `research_exports` table is `store::research`.
 
-pub mod api;
 pub mod deidentify;
+pub mod exports;
 pub mod jobs;
 
-pub use api::routes;
 pub use jobs::ResearchService;

@@ -1,23 +1,13 @@
-//! `/research/v1`: FHIR Bulk Data style export for research organizations.
-//!
-//! - `GET /research/v1/$export?_type=newborn,child_checkup&_since=INSTANT` → `202` + `Content-Location`
-//! - `GET /research/v1/exports/{id}` → `202` + `X-Progress` while running, `200` manifest when done
-//! - `GET /research/v1/exports/{id}/files/{name}` → the file (same token)
-//! - `DELETE /research/v1/exports/{id}` → `202`: cancels a running job or deletes a finished one's files
+//! The research export use cases (FHIR Bulk Data style, served under
+//! `/research/v1` by `http::research`): kick-off, status, cancel, and opening
+//! a finished export's file. Only research organizations with read scopes for
+//! Observation and Patient may use them, and only on their own exports.
 
 use std::fs::File;
-use std::io::Read;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
-use actix_web::body::{BodySize, MessageBody};
-use actix_web::http::StatusCode;
-use actix_web::web::Bytes;
-use actix_web::{delete, get, web, HttpRequest, HttpResponse};
 use chrono::DateTime;
 use phr_core::consent::Purpose;
 use phr_core::dataset::RecordKind;
-use serde_json::json;
 use uuid::Uuid;
 
 use super::jobs::{self, ExportRequest, StoredManifest};
@@ -28,10 +18,6 @@ use crate::store::research::{self as store, ExportRow};
 
 /// Most exports one organization may have running at once (429 beyond).
 pub const MAX_RUNNING_PER_ORGANIZATION: i64 = 2;
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(kick_off).service(status).service(cancel).service(download);
-}
 
 /// The caller must be a research organization with a token that reads Observation and Patient.
 async fn research_client(state: &App, org: &AuthenticatedOrganization) -> Result<(), AppError> {
@@ -98,16 +84,18 @@ fn parse_request(query: &str, k: usize, request_url: String) -> Result<ExportReq
     Ok(ExportRequest { types, since_ms, request_url, k })
 }
 
-#[get("/research/v1/$export")]
-async fn kick_off(
-    state: web::Data<App>,
-    org: AuthenticatedOrganization,
-    req: HttpRequest,
-) -> Result<HttpResponse, AppError> {
-    research_client(&state, &org).await?;
-    let base = state.base_url()?.to_owned();
-    let request_url = format!("{base}{}", req.uri().path_and_query().map(|p| p.as_str()).unwrap_or_default());
-    let request = parse_request(req.query_string(), state.research.k, request_url)?;
+/// Starts an export for `org` from the kick-off `query` (as received, for
+/// `_type`, `_since`, `_outputFormat`); `path_and_query` is the request as the
+/// client sent it (the manifest repeats it). Returns the new export's id.
+pub async fn kick_off(
+    state: &App,
+    org: &AuthenticatedOrganization,
+    query: &str,
+    path_and_query: &str,
+) -> Result<String, AppError> {
+    research_client(state, org).await?;
+    let request_url = format!("{}{path_and_query}", state.base_url()?);
+    let request = parse_request(query, state.research.k, request_url)?;
     let export_id = Uuid::new_v4().to_string();
     let now = now_ms();
     let row = ExportRow {
@@ -141,9 +129,7 @@ async fn kick_off(
     }
     tracing::info!(export_id = %export_id, organization_id = %org.organization_id, "research export requested");
     jobs::spawn(state.pool.clone(), state.keys.clone(), state.research.clone(), export_id.clone());
-    Ok(HttpResponse::Accepted()
-        .insert_header(("Content-Location", format!("{base}/research/v1/exports/{export_id}")))
-        .json(json!({"export_id": export_id, "state": store::QUEUED})))
+    Ok(export_id)
 }
 
 /// The caller's own job (another organization's is 404, like an unknown id).
@@ -152,57 +138,33 @@ async fn own_job(state: &App, org: &AuthenticatedOrganization, export_id: String
     row.filter(|r| r.organization_id == org.organization_id).ok_or_else(|| AppError::NotFound("no such export".into()))
 }
 
-fn failed_response(detail: &str) -> HttpResponse {
-    HttpResponse::build(StatusCode::INTERNAL_SERVER_ERROR).content_type("application/problem+json").json(json!({
-        "type": "about:blank",
-        "title": "Export failed",
-        "status": 500,
-        "detail": detail,
-    }))
+/// Where an export stands.
+#[derive(Debug)]
+pub enum ExportStatus {
+    /// Queued or running: percent done and records so far.
+    InProgress { progress: i64, records_done: i64 },
+    /// Done: its manifest, and when its files will be deleted.
+    Completed { export_id: String, manifest: StoredManifest, expires_at: Option<i64> },
+    /// It failed, for this reason (no health data).
+    Failed { detail: String },
 }
 
-#[get("/research/v1/exports/{id}")]
-async fn status(
-    state: web::Data<App>,
-    org: AuthenticatedOrganization,
-    path: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    research_client(&state, &org).await?;
-    let job = own_job(&state, &org, path.into_inner()).await?;
+/// The state of one of `org`'s exports (another organization's is 404, like an unknown id).
+pub async fn status(state: &App, org: &AuthenticatedOrganization, export_id: String) -> Result<ExportStatus, AppError> {
+    research_client(state, org).await?;
+    let job = own_job(state, org, export_id).await?;
     match job.state.as_str() {
         store::QUEUED | store::RUNNING => {
-            let phase = if job.progress < 50 { "pass 1 of 2 (survey)" } else { "pass 2 of 2 (write)" };
-            Ok(HttpResponse::Accepted()
-                .insert_header(("X-Progress", format!("{}% {phase}, {} records", job.progress, job.records_done)))
-                .insert_header(("Retry-After", "1"))
-                .finish())
+            Ok(ExportStatus::InProgress { progress: job.progress, records_done: job.records_done })
         }
-        store::COMPLETED => {
-            let manifest: StoredManifest = serde_json::from_str(job.manifest_json.as_deref().unwrap_or_default())
-                .map_err(|e| AppError::Internal(format!("stored manifest unreadable: {e}")))?;
-            let base = format!("{}/research/v1/exports/{}/files", state.base_url()?, job.export_id);
-            let entry =
-                |f: &jobs::ExportFile| json!({"type": f.r#type, "url": format!("{base}/{}", f.name), "count": f.count});
-            let output: Vec<_> =
-                manifest.files.iter().filter(|f| !f.r#type.contains(':') && f.r#type != "report").map(entry).collect();
-            let csv: Vec<_> = manifest.files.iter().filter(|f| f.r#type.starts_with("csv:")).map(entry).collect();
-            let report = manifest.files.iter().find(|f| f.r#type == "report").map(entry);
-            Ok(HttpResponse::Ok().insert_header(("Expires", expires_header(job.expires_at))).json(json!({
-                "transactionTime": manifest.transaction_time,
-                "request": manifest.request_url,
-                "requiresAccessToken": true,
-                "output": output,
-                "error": [],
-                "extension": {
-                    "csv": csv,
-                    "deidentificationReport": report,
-                    "kReached": manifest.k_reached,
-                    "lReached": manifest.l_reached,
-                    "security": [super::deidentify::rows::pseudonymized_label()],
-                },
-            })))
+        store::COMPLETED => Ok(ExportStatus::Completed {
+            manifest: stored_manifest(&job)?,
+            export_id: job.export_id,
+            expires_at: job.expires_at,
+        }),
+        store::FAILED => {
+            Ok(ExportStatus::Failed { detail: job.error.unwrap_or_else(|| "the export failed".to_owned()) })
         }
-        store::FAILED => Ok(failed_response(job.error.as_deref().unwrap_or("the export failed"))),
         store::EXPIRED => {
             Err(AppError::NotFound("this export's retention period is over; its files are deleted".into()))
         }
@@ -210,21 +172,15 @@ async fn status(
     }
 }
 
-fn expires_header(expires_at: Option<i64>) -> String {
-    expires_at
-        .and_then(DateTime::from_timestamp_millis)
-        .map(|t| t.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
-        .unwrap_or_default()
+fn stored_manifest(job: &ExportRow) -> Result<StoredManifest, AppError> {
+    serde_json::from_str(job.manifest_json.as_deref().unwrap_or_default())
+        .map_err(|e| AppError::Internal(format!("stored manifest unreadable: {e}")))
 }
 
-#[delete("/research/v1/exports/{id}")]
-async fn cancel(
-    state: web::Data<App>,
-    org: AuthenticatedOrganization,
-    path: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    research_client(&state, &org).await?;
-    let job = own_job(&state, &org, path.into_inner()).await?;
+/// Cancels a running export or deletes a finished one's files.
+pub async fn cancel(state: &App, org: &AuthenticatedOrganization, export_id: String) -> Result<(), AppError> {
+    research_client(state, org).await?;
+    let job = own_job(state, org, export_id).await?;
     let id = job.export_id.clone();
     let from = [store::QUEUED, store::RUNNING, store::COMPLETED, store::FAILED];
     let changed =
@@ -235,29 +191,29 @@ async fn cancel(
     // A running job notices the cancel at its next progress write and removes its own files.
     if job.state != store::RUNNING && job.state != store::QUEUED {
         let dir = state.research.dir(&job.export_id);
-        web::block(move || if dir.exists() { std::fs::remove_dir_all(dir) } else { Ok(()) })
+        tokio::task::spawn_blocking(move || if dir.exists() { std::fs::remove_dir_all(dir) } else { Ok(()) })
             .await
             .map_err(|e| AppError::Internal(format!("blocking task failed: {e}")))?
             .map_err(|e| AppError::Internal(format!("cannot delete export files: {e}")))?;
     }
     tracing::info!(export_id = %job.export_id, "research export cancelled by the client");
-    Ok(HttpResponse::Accepted().finish())
+    Ok(())
 }
 
-#[get("/research/v1/exports/{id}/files/{name}")]
-async fn download(
-    state: web::Data<App>,
-    org: AuthenticatedOrganization,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, AppError> {
-    research_client(&state, &org).await?;
-    let (export_id, name) = path.into_inner();
-    let job = own_job(&state, &org, export_id).await?;
+/// A file of one of `org`'s completed exports, opened: the file, its length
+/// and its media type. Only names listed in the manifest are served.
+pub async fn open_file(
+    state: &App,
+    org: &AuthenticatedOrganization,
+    export_id: String,
+    name: &str,
+) -> Result<(File, u64, &'static str), AppError> {
+    research_client(state, org).await?;
+    let job = own_job(state, org, export_id).await?;
     if job.state != store::COMPLETED {
         return Err(AppError::NotFound("this export has no files (not completed, cancelled or expired)".into()));
     }
-    let manifest: StoredManifest = serde_json::from_str(job.manifest_json.as_deref().unwrap_or_default())
-        .map_err(|e| AppError::Internal(format!("stored manifest unreadable: {e}")))?;
+    let manifest = stored_manifest(&job)?;
     // Only names listed in the manifest: no path ever comes from the request.
     let file =
         manifest.files.iter().find(|f| f.name == name).ok_or_else(|| AppError::NotFound("no such file".into()))?;
@@ -269,7 +225,7 @@ async fn download(
     } else {
         "application/json"
     };
-    let opened = web::block(move || -> std::io::Result<(File, u64)> {
+    let opened = tokio::task::spawn_blocking(move || -> std::io::Result<(File, u64)> {
         let f = File::open(path)?;
         let len = f.metadata()?.len();
         Ok((f, len))
@@ -277,39 +233,7 @@ async fn download(
     .await
     .map_err(|e| AppError::Internal(format!("blocking task failed: {e}")))?;
     let (file, len) = opened.map_err(|_| AppError::NotFound("the file is no longer available".into()))?;
-    Ok(HttpResponse::Ok().content_type(content_type).body(FileBody { file, remaining: len }))
-}
-
-/// Streams a file in 64 KiB chunks (memory stays flat whatever its size).
-struct FileBody {
-    file: File,
-    remaining: u64,
-}
-
-impl MessageBody for FileBody {
-    type Error = std::io::Error;
-
-    fn size(&self) -> BodySize {
-        BodySize::Sized(self.remaining)
-    }
-
-    fn poll_next(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, Self::Error>>> {
-        if self.remaining == 0 {
-            return Poll::Ready(None);
-        }
-        let want = self.remaining.min(64 * 1024) as usize;
-        let mut buf = vec![0u8; want];
-        let result = match self.file.read(&mut buf) {
-            Ok(0) => Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "export file shrank")),
-            Ok(n) => {
-                buf.truncate(n);
-                self.remaining -= n as u64;
-                Ok(Bytes::from(buf))
-            }
-            Err(e) => Err(e),
-        };
-        Poll::Ready(Some(result))
-    }
+    Ok((file, len, content_type))
 }
 
 #[cfg(test)]
