@@ -109,9 +109,8 @@ fn device_count(inspector: &Inspector, account: &str) -> i64 {
     inspector.count_rows("devices", account)
 }
 
-#[test]
-fn creating_an_account_signs_in_with_a_short_lived_eddsa_token_and_a_refresh_token_stored_hashed() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn creating_an_account_signs_in_with_a_short_lived_eddsa_token_and_a_refresh_token_stored_hashed(db) {
         let (_dir, server) = start(&db, &[]);
         let inspector = Inspector::open(&db);
         let dev = Device::create_account(&server.base_url, "Mother's phone");
@@ -150,9 +149,8 @@ fn creating_an_account_signs_in_with_a_short_lived_eddsa_token_and_a_refresh_tok
     }
 }
 
-#[test]
-fn a_challenge_signed_by_another_key_is_refused_and_every_challenge_is_single_use() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn a_challenge_signed_by_another_key_is_refused_and_every_challenge_is_single_use(db) {
         let (_dir, server) = start(&db, &[]);
         let inspector = Inspector::open(&db);
         let dev = Device::create_account(&server.base_url, "Mother's phone");
@@ -200,9 +198,8 @@ fn a_challenge_signed_by_another_key_is_refused_and_every_challenge_is_single_us
     }
 }
 
-#[test]
-fn expired_forged_and_foreign_access_tokens_are_refused_with_401() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn expired_forged_and_foreign_access_tokens_are_refused_with_401(db) {
         let (_dir, server) = start(&db, &[]);
         let a = Device::create_account(&server.base_url, "A");
         let b = Device::create_account(&server.base_url, "B");
@@ -262,9 +259,8 @@ fn http_with_auth(url: &str, authorization: &str) -> u16 {
     phr_tests::http().get(url).header("Authorization", authorization).call().unwrap().status().as_u16()
 }
 
-#[test]
-fn refresh_rotates_the_tokens_and_reusing_a_rotated_refresh_token_revokes_the_device_sessions() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn refresh_rotates_the_tokens_and_reusing_a_rotated_refresh_token_revokes_the_device_sessions(db) {
         let (_dir, server) = start(&db, &[]);
         let inspector = Inspector::open(&db);
         let refresh_url = server.url("/auth/v1/refresh");
@@ -304,9 +300,8 @@ fn refresh_rotates_the_tokens_and_reusing_a_rotated_refresh_token_revokes_the_de
     }
 }
 
-#[test]
-fn a_second_device_joins_with_a_single_use_pairing_code_and_the_list_marks_the_current_device() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn a_second_device_joins_with_a_single_use_pairing_code_and_the_list_marks_the_current_device(db) {
         let (_dir, server) = start(&db, &[]);
         let inspector = Inspector::open(&db);
         let join_url = server.url("/accounts/v1/join");
@@ -366,9 +361,8 @@ fn list_names(dev: &Device) -> Vec<String> {
     names
 }
 
-#[test]
-fn removing_a_device_stops_its_access_and_refresh_tokens_at_once() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn removing_a_device_stops_its_access_and_refresh_tokens_at_once(db) {
         let (_dir, server) = start(&db, &[]);
         let inspector = Inspector::open(&db);
         let mut first = Device::create_account(&server.base_url, "Mother's phone");
@@ -461,9 +455,8 @@ fn populated_family(server: &ServerProcess, inspector: &Inspector, name: &str) -
     (first, second)
 }
 
-#[test]
-fn deleting_an_account_erases_every_row_of_it_in_every_table_and_keeps_other_accounts() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn deleting_an_account_erases_every_row_of_it_in_every_table_and_keeps_other_accounts(db) {
         let (_dir, server) = start(&db, &[]);
         let inspector = Inspector::open(&db);
         let (a1, mut a2) = populated_family(&server, &inspector, "Family A");

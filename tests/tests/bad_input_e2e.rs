@@ -101,9 +101,8 @@ fn now_secs() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
-#[test]
-fn push_bodies_that_are_malformed_have_unknown_fields_or_wrong_types_are_400_and_store_nothing() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn push_bodies_that_are_malformed_have_unknown_fields_or_wrong_types_are_400_and_store_nothing(db) {
         let (_dir, server) = start(&db, &[]);
         let inspector = Inspector::open(&db);
         let dev = family(&server);
@@ -175,9 +174,8 @@ fn push_bodies_that_are_malformed_have_unknown_fields_or_wrong_types_are_400_and
     }
 }
 
-#[test]
-fn push_values_out_of_range_are_422_naming_each_field_and_store_nothing() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn push_values_out_of_range_are_422_naming_each_field_and_store_nothing(db) {
         let (_dir, server) = start(&db, &[]);
         let inspector = Inspector::open(&db);
         let dev = family(&server);
@@ -218,9 +216,8 @@ fn push_values_out_of_range_are_422_naming_each_field_and_store_nothing() {
     }
 }
 
-#[test]
-fn a_body_over_max_body_bytes_is_413_and_stores_nothing() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn a_body_over_max_body_bytes_is_413_and_stores_nothing(db) {
         let (_dir, server) = start_small(&db);
         let inspector = Inspector::open(&db);
         let dev = family(&server);
@@ -255,9 +252,8 @@ fn a_body_over_max_body_bytes_is_413_and_stores_nothing() {
     }
 }
 
-#[test]
-fn a_batch_over_max_batch_changes_is_413_and_stores_nothing() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn a_batch_over_max_batch_changes_is_413_and_stores_nothing(db) {
         let (_dir, server) = start_small(&db);
         let inspector = Inspector::open(&db);
         let dev = Device::create_account(&server.base_url, "Mother's phone");
@@ -274,9 +270,8 @@ fn a_batch_over_max_batch_changes_is_413_and_stores_nothing() {
     }
 }
 
-#[test]
-fn an_envelope_over_max_envelope_bytes_is_413_and_stores_nothing() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn an_envelope_over_max_envelope_bytes_is_413_and_stores_nothing(db) {
         let (_dir, server) = start_small(&db);
         let inspector = Inspector::open(&db);
         let dev = family(&server);
@@ -294,9 +289,8 @@ fn an_envelope_over_max_envelope_bytes_is_413_and_stores_nothing() {
     }
 }
 
-#[test]
-fn records_beyond_max_records_per_account_are_409_and_store_nothing() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn records_beyond_max_records_per_account_are_409_and_store_nothing(db) {
         let (_dir, server) = start_small(&db);
         let inspector = Inspector::open(&db);
         let dev = Device::create_account(&server.base_url, "Mother's phone");
@@ -332,10 +326,9 @@ fn records_beyond_max_records_per_account_are_409_and_store_nothing() {
     }
 }
 
-#[test]
-fn requests_over_the_device_rate_limit_get_429_and_store_nothing() {
-    const BURST: usize = 6;
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn requests_over_the_device_rate_limit_get_429_and_store_nothing(db) {
+        const BURST: usize = 6;
         let (_dir, server) = start(&db, &["--rate-limit-per-device", "0.01", "--rate-limit-burst", &BURST.to_string()]);
         let inspector = Inspector::open(&db);
         let dev = Device::create_account(&server.base_url, "Mother's phone");
@@ -357,10 +350,9 @@ fn requests_over_the_device_rate_limit_get_429_and_store_nothing() {
     }
 }
 
-#[test]
-fn sign_in_challenges_and_refreshes_of_a_device_over_the_rate_limit_get_429() {
-    const BURST: usize = 4;
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn sign_in_challenges_and_refreshes_of_a_device_over_the_rate_limit_get_429(db) {
+        const BURST: usize = 4;
         let (_dir, server) = start(&db, &["--auth-rate-limit", "0.01", "--auth-rate-burst", &BURST.to_string()]);
         let inspector = Inspector::open(&db);
         // Creating the account signs in: one challenge.
@@ -386,10 +378,9 @@ fn sign_in_challenges_and_refreshes_of_a_device_over_the_rate_limit_get_429() {
     }
 }
 
-#[test]
-fn account_creation_over_the_per_address_rate_limit_gets_429_and_creates_nothing() {
-    const BURST: usize = 3;
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn account_creation_over_the_per_address_rate_limit_gets_429_and_creates_nothing(db) {
+        const BURST: usize = 3;
         let (_dir, server) = start(&db, &["--auth-rate-limit", "0.01", "--auth-rate-burst", &BURST.to_string()]);
         let inspector = Inspector::open(&db);
         let body = json!({
@@ -408,9 +399,8 @@ fn account_creation_over_the_per_address_rate_limit_gets_429_and_creates_nothing
     }
 }
 
-#[test]
-fn replayed_forged_and_expired_credentials_get_401_and_store_nothing() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn replayed_forged_and_expired_credentials_get_401_and_store_nothing(db) {
         let (_dir, server) = start(&db, &[]);
         let inspector = Inspector::open(&db);
         let mut dev = family(&server);
@@ -486,9 +476,8 @@ fn replayed_forged_and_expired_credentials_get_401_and_store_nothing() {
     }
 }
 
-#[test]
-fn another_accounts_ids_are_404_or_401_and_change_nothing() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn another_accounts_ids_are_404_or_401_and_change_nothing(db) {
         let (_dir, server) = start(&db, &[]);
         let inspector = Inspector::open(&db);
         let a = family(&server);
@@ -550,9 +539,8 @@ fn device_names(dev: &Device) -> Vec<String> {
     body.as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap().to_owned()).collect()
 }
 
-#[test]
-fn pull_with_bad_query_parameters_is_400() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn pull_with_bad_query_parameters_is_400(db) {
         let (_dir, server) = start(&db, &[]);
         let dev = family(&server);
         for query in [
@@ -580,9 +568,8 @@ fn pull_with_bad_query_parameters_is_400() {
     }
 }
 
-#[test]
-fn audit_log_reads_with_bad_parameters_or_credentials_are_4xx_and_append_nothing() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn audit_log_reads_with_bad_parameters_or_credentials_are_4xx_and_append_nothing(db) {
         let (_dir, server) = start(&db, &[]);
         let inspector = Inspector::open(&db);
         let dev = family(&server);
@@ -603,9 +590,8 @@ fn audit_log_reads_with_bad_parameters_or_credentials_are_4xx_and_append_nothing
     }
 }
 
-#[test]
-fn account_and_auth_bodies_that_are_malformed_or_invalid_are_4xx_and_create_nothing() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn account_and_auth_bodies_that_are_malformed_or_invalid_are_4xx_and_create_nothing(db) {
         let (_dir, server) = start(&db, &[]);
         let inspector = Inspector::open(&db);
         let dev = Device::create_account(&server.base_url, "Mother's phone");
@@ -780,9 +766,8 @@ fn enrol(server: &ServerProcess, body: &Value) -> Reply {
     post_json(&server.url("/accounts/v1/recovery/enrol"), None, &body.to_string())
 }
 
-#[test]
-fn key_backup_puts_that_are_malformed_out_of_range_or_too_large_are_4xx_saying_why_and_keep_the_stored_backup() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn key_backup_puts_that_are_malformed_out_of_range_or_too_large_are_4xx_saying_why_and_keep_the_stored_backup(db) {
         let (_dir, server) = start_small(&db);
         let inspector = Inspector::open(&db);
         let dev = Device::create_account(&server.base_url, "Mother's phone");
@@ -891,9 +876,8 @@ fn key_backup_puts_that_are_malformed_out_of_range_or_too_large_are_4xx_saying_w
     }
 }
 
-#[test]
-fn key_backup_puts_without_a_valid_device_token_are_401_and_keep_the_stored_backup() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn key_backup_puts_without_a_valid_device_token_are_401_and_keep_the_stored_backup(db) {
         let (_dir, server) = start(&db, &[]);
         let inspector = Inspector::open(&db);
         let dev = Device::create_account(&server.base_url, "Mother's phone");
@@ -946,9 +930,8 @@ fn key_backup_puts_without_a_valid_device_token_are_401_and_keep_the_stored_back
     }
 }
 
-#[test]
-fn recovery_backup_fetches_and_challenges_that_are_malformed_or_name_no_backup_are_4xx_and_issue_nothing() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn recovery_backup_fetches_and_challenges_that_are_malformed_or_name_no_backup_are_4xx_and_issue_nothing(db) {
         let (_dir, server) = start_small(&db);
         let inspector = Inspector::open(&db);
         let dev = Device::create_account(&server.base_url, "Mother's phone");
@@ -1025,9 +1008,8 @@ fn recovery_backup_fetches_and_challenges_that_are_malformed_or_name_no_backup_a
     }
 }
 
-#[test]
-fn recovery_enrolments_that_are_malformed_or_invalid_are_4xx_and_neither_add_a_device_nor_spend_the_challenge() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn recovery_enrolments_that_are_malformed_or_invalid_are_4xx_and_neither_add_a_device_nor_spend_the_challenge(db) {
         let (_dir, server) = start_small(&db);
         let inspector = Inspector::open(&db);
         let dev = Device::create_account(&server.base_url, "Mother's phone");
@@ -1098,9 +1080,8 @@ fn recovery_enrolments_that_are_malformed_or_invalid_are_4xx_and_neither_add_a_d
     }
 }
 
-#[test]
-fn wrong_recovery_nonces_and_forged_reused_expired_or_foreign_challenges_are_401_audited_as_denied_and_add_no_device() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn wrong_recovery_nonces_and_forged_reused_expired_or_foreign_challenges_are_401_audited_as_denied_and_add_no_device(db) {
         // Every attempt here reaches the recovery limits (per address and account).
         let (_dir, server) = start(&db, &["--auth-rate-burst", "1000"]);
         let inspector = Inspector::open(&db);

@@ -227,9 +227,8 @@ fn assert_no_grant_stored(env: &Env, device: &Device, grant_id: Uuid) {
 
 // --- organizations ---------------------------------------------------------------
 
-#[test]
-fn organizations_registered_by_the_admin_command_are_listed_to_devices_by_name_and_disabled_ones_hidden() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn organizations_registered_by_the_admin_command_are_listed_to_devices_by_name_and_disabled_ones_hidden(db) {
         let env = Env::start(db);
         // Registered while the server runs.
         env.add_org("aoba-ehr", "Aoba EHR Network", "ehr_network", &["treatment", "emergency"]);
@@ -258,9 +257,8 @@ fn organizations_registered_by_the_admin_command_are_listed_to_devices_by_name_a
     }
 }
 
-#[test]
-fn org_admin_commands_refuse_duplicates_with_exit_1_bad_arguments_with_exit_2_and_list_everything() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn org_admin_commands_refuse_duplicates_with_exit_1_bad_arguments_with_exit_2_and_list_everything(db) {
         let env = Env::start(db);
         let dup = env.admin(&[
             "org",
@@ -340,9 +338,8 @@ fn org_admin_commands_refuse_duplicates_with_exit_1_bad_arguments_with_exit_2_an
 
 // --- grants ------------------------------------------------------------------------
 
-#[test]
-fn a_grant_is_created_with_its_wrapped_keys_and_listed_with_summary_and_key_count() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn a_grant_is_created_with_its_wrapped_keys_and_listed_with_summary_and_key_count(db) {
         let env = Env::start(db);
         let mut fam = family_with_records(&env);
         let second = Uuid::now_v7();
@@ -402,9 +399,8 @@ fn a_grant_is_created_with_its_wrapped_keys_and_listed_with_summary_and_key_coun
     }
 }
 
-#[test]
-fn a_record_key_for_a_record_outside_the_grant_scope_is_422_and_nothing_is_stored() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn a_record_key_for_a_record_outside_the_grant_scope_is_422_and_nothing_is_stored(db) {
         let env = Env::start(db);
         let fam = family_with_records(&env);
         let grant = prenatal_grant("tanaka-clinic");
@@ -423,9 +419,8 @@ fn a_record_key_for_a_record_outside_the_grant_scope_is_422_and_nothing_is_store
     }
 }
 
-#[test]
-fn a_grant_for_an_unknown_organization_a_disallowed_purpose_or_an_invalid_scope_is_422_and_nothing_is_stored() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn a_grant_for_an_unknown_organization_a_disallowed_purpose_or_an_invalid_scope_is_422_and_nothing_is_stored(db) {
         let env = Env::start(db);
         let fam = family_with_records(&env);
         let device = &fam.device;
@@ -490,9 +485,8 @@ fn a_grant_for_an_unknown_organization_a_disallowed_purpose_or_an_invalid_scope_
     }
 }
 
-#[test]
-fn malformed_json_unknown_fields_and_wrong_types_are_400_problem_json_and_store_nothing() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn malformed_json_unknown_fields_and_wrong_types_are_400_problem_json_and_store_nothing(db) {
         let env = Env::start(db);
         let fam = family_with_records(&env);
         let device = &fam.device;
@@ -546,9 +540,8 @@ fn malformed_json_unknown_fields_and_wrong_types_are_400_problem_json_and_store_
     }
 }
 
-#[test]
-fn consent_endpoints_refuse_a_missing_or_forged_token_with_401() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn consent_endpoints_refuse_a_missing_or_forged_token_with_401(db) {
         let env = Env::start(db);
         let fam = family_with_records(&env);
         let device = &fam.device;
@@ -596,9 +589,8 @@ fn consent_endpoints_refuse_a_missing_or_forged_token_with_401() {
     }
 }
 
-#[test]
-fn another_accounts_grant_is_404_for_every_operation_and_left_unchanged() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn another_accounts_grant_is_404_for_every_operation_and_left_unchanged(db) {
         let env = Env::start(db);
         let fam = family_with_records(&env);
         let (grant, key) = create_grant(&fam.device, "tanaka-clinic", &[fam.in_scope]);
@@ -631,9 +623,8 @@ fn another_accounts_grant_is_404_for_every_operation_and_left_unchanged() {
     }
 }
 
-#[test]
-fn a_grant_id_already_used_in_the_account_is_409_and_changes_nothing() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn a_grant_id_already_used_in_the_account_is_409_and_changes_nothing(db) {
         let env = Env::start(db);
         let fam = family_with_records(&env);
         let (grant, _) = create_grant(&fam.device, "tanaka-clinic", &[fam.in_scope]);
@@ -648,9 +639,8 @@ fn a_grant_id_already_used_in_the_account_is_409_and_changes_nothing() {
     }
 }
 
-#[test]
-fn keys_for_records_that_came_into_scope_later_are_added_replaced_and_audited() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn keys_for_records_that_came_into_scope_later_are_added_replaced_and_audited(db) {
         let env = Env::start(db);
         let mut fam = family_with_records(&env);
         let (grant, key) = create_grant(&fam.device, "tanaka-clinic", &[fam.in_scope]);
@@ -692,9 +682,8 @@ fn keys_for_records_that_came_into_scope_later_are_added_replaced_and_audited() 
     }
 }
 
-#[test]
-fn revoking_a_grant_deletes_its_grant_key_and_record_keys_in_the_database_and_is_audited() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn revoking_a_grant_deletes_its_grant_key_and_record_keys_in_the_database_and_is_audited(db) {
         let env = Env::start(db);
         let mut fam = family_with_records(&env);
         let second = Uuid::now_v7();
@@ -755,9 +744,8 @@ fn revoking_a_grant_deletes_its_grant_key_and_record_keys_in_the_database_and_is
     }
 }
 
-#[test]
-fn more_than_10000_record_keys_in_one_request_is_413_and_nothing_is_stored() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn more_than_10000_record_keys_in_one_request_is_413_and_nothing_is_stored(db) {
         let env = Env::start(db);
         let fam = family_with_records(&env);
         let grant = prenatal_grant("tanaka-clinic");
@@ -774,9 +762,8 @@ fn more_than_10000_record_keys_in_one_request_is_413_and_nothing_is_stored() {
 
 // --- audit verify ----------------------------------------------------------------
 
-#[test]
-fn audit_verify_passes_on_an_intact_log_and_fails_after_an_edited_or_a_deleted_last_entry() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn audit_verify_passes_on_an_intact_log_and_fails_after_an_edited_or_a_deleted_last_entry(db) {
         let env = Env::start(db);
         let fam = family_with_records(&env);
         let (grant, _) = create_grant(&fam.device, "tanaka-clinic", &[fam.in_scope]);

@@ -459,10 +459,8 @@ fn vitals_json(day: chrono::NaiveDate) -> String {
     json_of(RecordBody::SelfVitals(v))
 }
 
-#[test]
-fn a_clinic_grant_made_in_the_app_carries_keys_the_server_unwraps_later_records_get_theirs_at_sync_and_revoke_removes_them(
-) {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn a_clinic_grant_made_in_the_app_carries_keys_the_server_unwraps_later_records_get_theirs_at_sync_and_revoke_removes_them(db) {
         let (data_dir, server) = start_on(&db);
         add_org(&db, data_dir.path(), "tanaka-clinic", "Tanaka Clinic", "clinic", &["treatment", "emergency"]);
         add_org(&db, data_dir.path(), "phr-research", "PHR Research", "research", &["research"]);
@@ -547,9 +545,8 @@ fn a_clinic_grant_made_in_the_app_carries_keys_the_server_unwraps_later_records_
     }
 }
 
-#[test]
-fn a_key_backup_restores_the_account_on_a_new_phone_and_a_wrong_passphrase_is_a_typed_error() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn a_key_backup_restores_the_account_on_a_new_phone_and_a_wrong_passphrase_is_a_typed_error(db) {
         let (_data_dir, server) = start_on(&db);
         let files = tempfile::tempdir().unwrap();
         let transport = Transport::new();
@@ -647,9 +644,8 @@ fn a_key_backup_restores_the_account_on_a_new_phone_and_a_wrong_passphrase_is_a_
     }
 }
 
-#[test]
-fn the_fhir_export_bundle_holds_every_current_record_and_a_patient_per_subject() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn the_fhir_export_bundle_holds_every_current_record_and_a_patient_per_subject(db) {
         let (_data_dir, server) = start_on(&db);
         let files = tempfile::tempdir().unwrap();
         let transport = Transport::new();
@@ -802,9 +798,8 @@ fn a_childs_growth_series_and_immunizations_due_match_hand_computed_values() {
     ));
 }
 
-#[test]
-fn deleting_the_account_leaves_only_a_tombstone_on_the_server_and_empties_the_local_store() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn deleting_the_account_leaves_only_a_tombstone_on_the_server_and_empties_the_local_store(db) {
         let (data_dir, server) = start_on(&db);
         add_org(&db, data_dir.path(), "tanaka-clinic", "Tanaka Clinic", "clinic", &["treatment"]);
         let files = tempfile::tempdir().unwrap();

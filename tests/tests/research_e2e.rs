@@ -352,9 +352,8 @@ fn consenting_families(env: &Env, n: usize) -> Vec<Family> {
 
 // --- tests -----------------------------------------------------------------------
 
-#[test]
-fn an_export_delivers_deidentified_files_of_actively_consenting_families_only_and_is_audited_in_each() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn an_export_delivers_deidentified_files_of_actively_consenting_families_only_and_is_audited_in_each(db) {
         let backend = db.target.backend_name();
         let env = Env::start(db, &[]);
         let families = consenting_families(&env, 12);
@@ -438,9 +437,8 @@ fn an_export_delivers_deidentified_files_of_actively_consenting_families_only_an
     }
 }
 
-#[test]
-fn linking_a_known_family_by_exact_birth_date_clinic_and_birth_weight_fails() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn linking_a_known_family_by_exact_birth_date_clinic_and_birth_weight_fails(db) {
         let env = Env::start(db, &[]);
         let families = consenting_families(&env, 12);
         let token = env.research_token();
@@ -465,9 +463,8 @@ fn linking_a_known_family_by_exact_birth_date_clinic_and_birth_weight_fails() {
     }
 }
 
-#[test]
-fn bad_export_requests_are_clear_4xx_and_other_organizations_cannot_see_an_export() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn bad_export_requests_are_clear_4xx_and_other_organizations_cannot_see_an_export(db) {
         let env = Env::start(db, &[]);
         let token = env.research_token();
         let url = |q: &str| env.url(&format!("/research/v1/$export{q}"));
@@ -531,9 +528,8 @@ fn bad_export_requests_are_clear_4xx_and_other_organizations_cannot_see_an_expor
     }
 }
 
-#[test]
-fn an_export_cut_off_by_a_restart_fails_cleanly_and_files_go_after_the_retention_period() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn an_export_cut_off_by_a_restart_fails_cleanly_and_files_go_after_the_retention_period(db) {
         let mut env = Env::start(db, &["--research-retention-secs", "2"]);
         consenting_families(&env, 6);
         let token = env.research_token();

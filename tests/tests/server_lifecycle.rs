@@ -83,9 +83,8 @@ fn first_run_creates_server_keys_readable_only_by_the_owner() {
     drop(server);
 }
 
-#[test]
-fn healthz_and_version_answer_on_every_configured_backend() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn healthz_and_version_answer_on_every_configured_backend(db) {
         let tmp = tempfile::tempdir().unwrap();
         let server = start(tmp.path(), Some(&db));
         let (status, body) = json_response(http().get(&server.url("/healthz")).call());

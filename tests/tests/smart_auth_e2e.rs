@@ -182,9 +182,8 @@ fn assert_oauth_error(response: &(u16, Value), status: u16, error: &str, what: &
 
 // --- tests ---------------------------------------------------------------------
 
-#[test]
-fn smart_configuration_names_the_absolute_token_endpoint_and_backend_services_support() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn smart_configuration_names_the_absolute_token_endpoint_and_backend_services_support(db) {
         let env = Env::start(db);
         let (status, config) =
             phr_tests::json_response(http().get(&env.server.url("/.well-known/smart-configuration")).call());
@@ -211,9 +210,8 @@ fn the_public_base_url_flag_sets_the_token_endpoint_and_the_assertion_audience()
     drop((server, dir));
 }
 
-#[test]
-fn rs384_and_es384_client_assertions_get_scoped_five_minute_organization_tokens() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn rs384_and_es384_client_assertions_get_scoped_five_minute_organization_tokens(db) {
         let env = Env::start(db);
         for key in [&env.rsa, &env.ec] {
             let scope = "system/Observation.rs system/Patient.read system/Practitioner.rs launch";
@@ -243,9 +241,8 @@ fn rs384_and_es384_client_assertions_get_scoped_five_minute_organization_tokens(
     }
 }
 
-#[test]
-fn a_replayed_client_assertion_jti_is_refused_as_invalid_client() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn a_replayed_client_assertion_jti_is_refused_as_invalid_client(db) {
         let env = Env::start(db);
         let claims = env.claims(ORG);
         let assertion = env.rsa.sign(&claims);
@@ -261,9 +258,8 @@ fn a_replayed_client_assertion_jti_is_refused_as_invalid_client() {
     }
 }
 
-#[test]
-fn assertions_with_long_exp_wrong_aud_unknown_kid_or_another_alg_are_refused() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn assertions_with_long_exp_wrong_aud_unknown_kid_or_another_alg_are_refused(db) {
         let env = Env::start(db);
         let scope = "system/Observation.rs";
         let mut long = env.claims(ORG);
@@ -307,9 +303,8 @@ fn assertions_with_long_exp_wrong_aud_unknown_kid_or_another_alg_are_refused() {
     }
 }
 
-#[test]
-fn unknown_disabled_and_keyless_clients_are_refused_as_invalid_client() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn unknown_disabled_and_keyless_clients_are_refused_as_invalid_client(db) {
         let env = Env::start(db);
         let scope = "system/Observation.rs";
         assert_oauth_error(
@@ -350,9 +345,8 @@ fn unknown_disabled_and_keyless_clients_are_refused_as_invalid_client() {
     }
 }
 
-#[test]
-fn unsupported_grant_types_bad_scopes_and_malformed_requests_are_refused() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn unsupported_grant_types_bad_scopes_and_malformed_requests_are_refused(db) {
         let env = Env::start(db);
         let (status, body) = env.token_request(&[
             ("grant_type", "authorization_code"),
@@ -381,9 +375,8 @@ fn unsupported_grant_types_bad_scopes_and_malformed_requests_are_refused() {
     }
 }
 
-#[test]
-fn organization_tokens_are_refused_by_device_endpoints_and_device_tokens_are_not_assertions() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn organization_tokens_are_refused_by_device_endpoints_and_device_tokens_are_not_assertions(db) {
         let env = Env::start(db);
         let (status, body) = env.request_token(&env.ec.sign(&env.claims(ORG)), "system/*.cruds");
         assert_eq!(status, 200, "{body}");

@@ -193,9 +193,8 @@ fn assert_whole_batches(dev: &Device, inspector: &Inspector, sent: &[Sent], acke
     present
 }
 
-#[test]
-fn a_server_killed_mid_push_keeps_every_acknowledged_batch_and_no_half_batch() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn a_server_killed_mid_push_keeps_every_acknowledged_batch_and_no_half_batch(db) {
         let data = tempfile::tempdir().unwrap();
         let mut server = start(&db, data.path());
         let inspector = Inspector::open(&db);

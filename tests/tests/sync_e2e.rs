@@ -66,9 +66,8 @@ fn family_bodies(dev: &Device, ids: &[Uuid]) -> Vec<Option<Value>> {
     ids.iter().map(|id| dev.current(id).cloned()).collect()
 }
 
-#[test]
-fn two_devices_of_a_family_converge_through_edits_tombstones_and_small_pages() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn two_devices_of_a_family_converge_through_edits_tombstones_and_small_pages(db) {
         let (_dir, server) = start(&db, &[]);
         let mut mother = Device::create_account(&server.base_url, "Mother's phone");
         let child = Uuid::now_v7();
@@ -133,9 +132,8 @@ fn two_devices_of_a_family_converge_through_edits_tombstones_and_small_pages() {
     }
 }
 
-#[test]
-fn offline_edits_of_one_record_on_two_devices_end_with_one_deterministic_winner_and_the_loser_in_history() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn offline_edits_of_one_record_on_two_devices_end_with_one_deterministic_winner_and_the_loser_in_history(db) {
         let (_dir, server) = start(&db, &[]);
         let mut mother = Device::create_account(&server.base_url, "Mother's phone");
         let (visit, dose) = (Uuid::now_v7(), Uuid::now_v7());
@@ -185,9 +183,8 @@ fn offline_edits_of_one_record_on_two_devices_end_with_one_deterministic_winner_
     }
 }
 
-#[test]
-fn a_retried_batch_gets_the_identical_answer_and_stores_no_duplicates() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn a_retried_batch_gets_the_identical_answer_and_stores_no_duplicates(db) {
         let (_dir, server) = start(&db, &[]);
         let inspector = Inspector::open(&db);
         let mut mother = Device::create_account(&server.base_url, "Mother's phone");
@@ -251,9 +248,8 @@ fn a_retried_batch_gets_the_identical_answer_and_stores_no_duplicates() {
     }
 }
 
-#[test]
-fn a_conflicting_change_is_reported_alone_while_the_rest_of_the_batch_applies() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn a_conflicting_change_is_reported_alone_while_the_rest_of_the_batch_applies(db) {
         let (_dir, server) = start(&db, &[]);
         let inspector = Inspector::open(&db);
         let mut mother = Device::create_account(&server.base_url, "Mother's phone");
@@ -343,10 +339,9 @@ fn assert_holds_exactly(dev: &Device, acked: &[(Uuid, u64, Vec<u8>)]) {
     assert_eq!(change_seq(dev), acked.len() as i64);
 }
 
-#[test]
-fn fifty_devices_of_fifty_families_pushing_at_once_lose_nothing() {
-    const DEVICES: usize = 50;
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn fifty_devices_of_fifty_families_pushing_at_once_lose_nothing(db) {
+        const DEVICES: usize = 50;
         let (_dir, server) = start(&db, &["--auth-rate-limit", "0"]);
         // Fifty families sign up and sign in at the same time...
         let (devices, prepared): (Vec<Device>, Vec<Vec<Vec<Change>>>) = std::thread::scope(|s| {
@@ -382,10 +377,9 @@ fn fifty_devices_of_fifty_families_pushing_at_once_lose_nothing() {
     }
 }
 
-#[test]
-fn twenty_devices_of_one_family_pushing_at_once_lose_nothing() {
-    const DEVICES: usize = 20;
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn twenty_devices_of_one_family_pushing_at_once_lose_nothing(db) {
+        const DEVICES: usize = 20;
         // Twenty sign-ins of one account in a row would trip the per-account sign-in limit.
         let (_dir, server) = start(&db, &["--auth-rate-limit", "0"]);
         let first = Device::create_account(&server.base_url, "Device 0");
@@ -413,9 +407,8 @@ fn twenty_devices_of_one_family_pushing_at_once_lose_nothing() {
     }
 }
 
-#[test]
-fn a_token_of_one_family_can_read_or_touch_nothing_of_another() {
-    for db in TestDatabase::all() {
+phr_tests::backend_test! {
+    fn a_token_of_one_family_can_read_or_touch_nothing_of_another(db) {
         let (_dir, server) = start(&db, &[]);
         let inspector = Inspector::open(&db);
         let mut a = Device::create_account(&server.base_url, "Family A");
