@@ -16,7 +16,6 @@ use clap::Parser;
 use tokio::signal::unix::{signal, SignalKind};
 use tracing_subscriber::EnvFilter;
 
-use crate::app::auth::{AuthLimiter, RateLimiter, TokenService};
 use crate::app::{audit, organizations};
 use crate::app::{now_ms, App};
 use crate::config::{
@@ -24,7 +23,7 @@ use crate::config::{
 };
 use crate::http;
 use crate::keys::KeyStore;
-use crate::store::{self, meta};
+use crate::store;
 use crate::ServerError;
 
 /// Entry point of the binary.
@@ -225,45 +224,15 @@ pub fn prepare(config: &Config) -> Result<App, ServerError> {
     if !applied.is_empty() {
         tracing::info!(count = applied.len(), latest = %applied.last().map(String::as_str).unwrap_or(""), "applied migrations");
     }
-    let mut conn = pool.get().map_err(|e| ServerError::Database(e.to_string()))?;
-    let instance_id = meta::instance_id(&mut conn, now_ms()).map_err(|e| ServerError::Database(e.to_string()))?;
-    let backend = conn.backend_name();
-    drop(conn);
-    let tokens = TokenService::new(&keys)?;
-    let limits = config.limits;
-    let research = Arc::new(crate::app::research::ResearchService::new(
-        &config.data_dir,
-        limits.research_k,
-        limits.research_retention_secs,
-    ));
-    let failed =
-        crate::app::research::jobs::recover(&pool, &research).map_err(|e| ServerError::Database(e.to_string()))?;
+    let app = App::new(pool, keys, config.limits, &config.data_dir, config.public_base_url.clone())?;
+    let failed = crate::app::research::jobs::recover(&app.pool, &app.research)
+        .map_err(|e| ServerError::Database(e.to_string()))?;
     if failed > 0 {
         tracing::warn!(count = failed, "research exports interrupted by the previous shutdown were failed cleanly");
     }
-    crate::app::research::jobs::start_sweeper(pool.clone(), research.clone());
-    store::start_sqlite_checkpointer(pool.clone());
-    let public_base_url = std::sync::OnceLock::new();
-    if let Some(url) = &config.public_base_url {
-        let _ = public_base_url.set(url.clone());
-    }
-    Ok(App {
-        pool,
-        keys: Arc::new(keys),
-        tokens: Arc::new(tokens),
-        rate_limiter: Arc::new(RateLimiter::new(limits.rate_limit_per_device, limits.rate_limit_burst)),
-        auth_limiter: Arc::new(AuthLimiter::new(limits.auth_rate_limit, limits.auth_rate_burst)),
-        audit_repeats: Arc::new(crate::app::audit::Repeats::new(std::time::Duration::from_secs(3600))),
-        limits,
-        public_base_url: Arc::new(public_base_url),
-        instance_id,
-        backend,
-        research,
-        fhir_search_cache: Arc::new(crate::app::fhir::cache::SearchCache::new(
-            limits.fhir_search_cache_mb.saturating_mul(1 << 20),
-            std::time::Duration::from_secs(limits.fhir_search_cache_secs),
-        )),
-    })
+    crate::app::research::jobs::start_sweeper(app.pool.clone(), app.research.clone());
+    store::start_sqlite_checkpointer(app.pool.clone());
+    Ok(app)
 }
 
 fn migrate(storage: &StorageArgs) -> Result<(), ServerError> {

@@ -4,7 +4,6 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use phr_server::store::testing::TestDatabase;
 use phr_server::store::{self, meta};
 
 fn migration_names(backend: &str) -> BTreeSet<String> {
@@ -29,9 +28,8 @@ fn sqlite_and_postgres_migrations_have_identical_names() {
     }
 }
 
-#[test]
-fn migrations_apply_once_and_a_second_run_applies_nothing() {
-    for test_db in TestDatabase::all() {
+phr_server::store_test! {
+    fn migrations_apply_once_and_a_second_run_applies_nothing(test_db) {
         let (pool, applied) = store::open(&test_db.target, 2).unwrap();
         assert_eq!(applied.len(), migration_names("sqlite").len(), "{}", test_db.target);
         let mut conn = pool.get().unwrap();
@@ -42,9 +40,8 @@ fn migrations_apply_once_and_a_second_run_applies_nothing() {
     }
 }
 
-#[test]
-fn instance_id_is_created_once_and_then_stable() {
-    for test_db in TestDatabase::all() {
+phr_server::store_test! {
+    fn instance_id_is_created_once_and_then_stable(test_db) {
         let (pool, _) = store::open(&test_db.target, 2).unwrap();
         let mut conn = pool.get().unwrap();
         let first = meta::instance_id(&mut conn, 1).unwrap();
@@ -62,9 +59,8 @@ fn set_meta(conn: &mut store::DbConnection, key: &str, value: &str) -> diesel::Q
         .execute(conn)
 }
 
-#[test]
-fn write_transactions_commit_roll_back_and_wait_for_another_writer() {
-    for test_db in TestDatabase::all() {
+phr_server::store_test! {
+    fn write_transactions_commit_roll_back_and_wait_for_another_writer(test_db) {
         let (pool, _) = store::open(&test_db.target, 2).unwrap();
         let mut conn = pool.get().unwrap();
         store::write_transaction(&mut conn, |c| set_meta(c, "committed", "1")).unwrap();

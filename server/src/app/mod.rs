@@ -19,7 +19,7 @@ use crate::app::auth::{AuthLimiter, RateLimiter, TokenService};
 use crate::config::Limits;
 use crate::keys::KeyStore;
 use crate::store::DbPool;
-use error::AppError;
+use error::{AppError, ServerError};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -53,6 +53,48 @@ pub fn now_ms() -> i64 {
 }
 
 impl App {
+    /// The one place an `App` is built (by `serve` and by tests, without
+    /// actix): reads the instance id, makes the token service, the rate
+    /// limiters, the research service and the FHIR search cache. Starts no
+    /// thread; `public_base_url` `None` is learnt once the server listens.
+    pub fn new(
+        pool: DbPool,
+        keys: KeyStore,
+        limits: Limits,
+        data_dir: &std::path::Path,
+        public_base_url: Option<String>,
+    ) -> Result<App, ServerError> {
+        let mut conn = pool.get().map_err(|e| ServerError::Database(e.to_string()))?;
+        let instance_id =
+            crate::store::meta::instance_id(&mut conn, now_ms()).map_err(|e| ServerError::Database(e.to_string()))?;
+        let backend = conn.backend_name();
+        drop(conn);
+        let tokens = TokenService::new(&keys)?;
+        let research =
+            Arc::new(research::ResearchService::new(data_dir, limits.research_k, limits.research_retention_secs));
+        let base_url = OnceLock::new();
+        if let Some(url) = public_base_url {
+            let _ = base_url.set(url);
+        }
+        Ok(App {
+            pool,
+            keys: Arc::new(keys),
+            tokens: Arc::new(tokens),
+            rate_limiter: Arc::new(RateLimiter::new(limits.rate_limit_per_device, limits.rate_limit_burst)),
+            auth_limiter: Arc::new(AuthLimiter::new(limits.auth_rate_limit, limits.auth_rate_burst)),
+            audit_repeats: Arc::new(audit::Repeats::new(std::time::Duration::from_secs(3600))),
+            limits,
+            public_base_url: Arc::new(base_url),
+            instance_id,
+            backend,
+            research,
+            fhir_search_cache: Arc::new(fhir::cache::SearchCache::new(
+                limits.fhir_search_cache_mb.saturating_mul(1 << 20),
+                std::time::Duration::from_secs(limits.fhir_search_cache_secs),
+            )),
+        })
+    }
+
     /// The public base URL, e.g. `https://phr.example.org` (no trailing slash).
     pub fn base_url(&self) -> Result<&str, AppError> {
         self.public_base_url

@@ -96,15 +96,13 @@ pub fn disable(conn: &mut DbConnection, organization_id: &str, now: i64) -> Quer
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testing::TestDatabase;
 
     fn org(id: &str, name: &str) -> NewOrganization {
         crate::app::organizations::check_new_organization(id, name, "clinic", &["treatment".to_owned()], None).unwrap()
     }
 
-    #[test]
-    fn organizations_are_added_once_listed_by_name_and_disabled_on_every_backend() {
-        for test_db in TestDatabase::all() {
+    crate::store_test! {
+        fn organizations_are_added_once_listed_by_name_and_disabled_on_every_backend(test_db) {
             let (pool, _) = crate::store::open(&test_db.target, 1).unwrap();
             let mut conn = pool.get().unwrap();
             assert!(insert(&mut conn, &org("b-clinic", "Beta Clinic"), 1).unwrap());

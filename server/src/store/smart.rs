@@ -31,15 +31,13 @@ pub fn record_jti(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testing::TestDatabase;
 
     fn count(conn: &mut DbConnection) -> i64 {
         seen::table.count().get_result(conn).unwrap()
     }
 
-    #[test]
-    fn a_jti_is_accepted_once_per_organization_and_expired_ones_are_purged_on_every_backend() {
-        for test_db in TestDatabase::all() {
+    crate::store_test! {
+        fn a_jti_is_accepted_once_per_organization_and_expired_ones_are_purged_on_every_backend(test_db) {
             let (pool, _) = crate::store::open(&test_db.target, 1).unwrap();
             let mut conn = pool.get().unwrap();
             assert!(record_jti(&mut conn, "org-a", "j1", 1_000, 0).unwrap());

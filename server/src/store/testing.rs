@@ -98,3 +98,37 @@ mod tests {
         assert_eq!(with_database("postgresql://u:p@h/db?sslmode=disable", "x"), "postgresql://u:p@h/x?sslmode=disable");
     }
 }
+
+/// Declares a test once per backend, as `NAME::sqlite` and `NAME::postgres`
+/// (the PostgreSQL one prints `SKIPPED …` and passes when
+/// `PHR_TEST_POSTGRES_URL` is unset), so a failure on one backend has a name
+/// and runs alone: `store_test! { fn name(db) { … } }`, `db` a [`TestDatabase`].
+#[macro_export]
+macro_rules! store_test {
+    ($(#[$meta:meta])* fn $name:ident($db:ident) $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            fn scenario($db: $crate::store::testing::TestDatabase) $body
+
+            #[test]
+            fn sqlite() {
+                scenario($crate::store::testing::TestDatabase::sqlite())
+            }
+
+            #[test]
+            fn postgres() {
+                match $crate::store::testing::TestDatabase::postgres() {
+                    Some(db) => scenario(db),
+                    None => eprintln!(
+                        "SKIPPED {}::postgres: set {} to run it",
+                        module_path!(),
+                        $crate::store::testing::POSTGRES_URL_ENV
+                    ),
+                }
+            }
+        }
+    };
+}

@@ -614,9 +614,8 @@ mod tests {
         records.iter().map(|r| r.record_id.as_u128()).collect()
     }
 
-    #[test]
-    fn a_grant_reads_exactly_its_live_in_scope_records_decrypted_on_every_backend() {
-        for db in TestDatabase::all() {
+    crate::store_test! {
+        fn a_grant_reads_exactly_its_live_in_scope_records_decrypted_on_every_backend(db) {
             let f = fixture(db);
             let mut conn = f.pool.get().unwrap();
             let visit = RecordBody::PrenatalVisit(examples::prenatal_visit_full());
@@ -646,9 +645,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn filters_narrow_by_kind_subject_date_and_ids_and_pages_follow_the_record_id_cursor() {
-        for db in TestDatabase::all() {
+    crate::store_test! {
+        fn filters_narrow_by_kind_subject_date_and_ids_and_pages_follow_the_record_id_cursor(db) {
             let f = fixture(db);
             let mut conn = f.pool.get().unwrap();
             let child = Subject::Child(f.child);
@@ -731,9 +729,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_date_restricted_grant_reads_only_inside_its_dates_and_two_grants_yield_each_record_once() {
-        for db in TestDatabase::all() {
+    crate::store_test! {
+        fn a_date_restricted_grant_reads_only_inside_its_dates_and_two_grants_yield_each_record_once(db) {
             let f = fixture(db);
             let mut conn = f.pool.get().unwrap();
             let mut keys = Vec::new();
@@ -771,9 +768,8 @@ mod tests {
         })
     }
 
-    #[test]
-    fn a_cached_grant_key_still_reads_and_a_revoked_grant_is_not_served_from_the_cache() {
-        for db in TestDatabase::all() {
+    crate::store_test! {
+        fn a_cached_grant_key_still_reads_and_a_revoked_grant_is_not_served_from_the_cache(db) {
             let f = fixture(db);
             let mut conn = f.pool.get().unwrap();
             let body = RecordBody::PrenatalVisit(examples::prenatal_visit_full());
@@ -807,9 +803,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn revoked_expired_and_not_yet_valid_grants_open_nothing() {
-        for db in TestDatabase::all() {
+    crate::store_test! {
+        fn revoked_expired_and_not_yet_valid_grants_open_nothing(db) {
             let f = fixture(db);
             let mut conn = f.pool.get().unwrap();
             let (r1, k1) = put_record(

@@ -560,7 +560,7 @@ fn export(
     let mut csv: Vec<(RecordKind, PartFile)> = Vec::new();
     for kind in &request.types {
         let mut f = PartFile::create(&dir, format!("{}.csv", kind.as_str()))?;
-        f.out.write_all(rows::csv_line(rows::header(*kind)).as_bytes())?;
+        f.out.write_all(rows::csv_line(&rows::header(*kind)).as_bytes())?;
         csv.push((*kind, f));
     }
     let mut observations = PartFile::create(&dir, "Observation.ndjson".into())?;

@@ -163,7 +163,7 @@ pub struct Survey {
     mothers: HashMap<String, MotherFacts>,
     deliveries: HashMap<String, Vec<DeliveryFacts>>,
     codes: HashMap<String, HashSet<u64>>,
-    numbers: HashMap<&'static str, Reservoir>,
+    numbers: HashMap<rows::NumericKey, Reservoir>,
     records: u64,
 }
 
@@ -361,7 +361,7 @@ impl Survey {
             code_decisions.insert(code.clone(), decision);
         }
 
-        let bounds: HashMap<&'static str, (f64, f64)> =
+        let bounds: HashMap<rows::NumericKey, (f64, f64)> =
             numbers.iter_mut().filter_map(|(field, sample)| Some((*field, sample.bounds()?))).collect();
         let report = DeidReport {
             k_target: config.k,
@@ -396,8 +396,8 @@ impl Survey {
 }
 
 /// The items with top/bottom-coding bounds, sorted.
-fn bounds_items(bounds: &HashMap<&'static str, (f64, f64)>) -> Vec<String> {
-    let mut items: Vec<String> = bounds.keys().map(|s| s.to_string()).collect();
+fn bounds_items(bounds: &HashMap<rows::NumericKey, (f64, f64)>) -> Vec<String> {
+    let mut items: Vec<String> = bounds.keys().map(|(kind, column)| format!("{kind}.{column}")).collect();
     items.sort();
     items
 }
@@ -463,7 +463,7 @@ pub struct Plan {
     /// Per emitted mother: the earliest emitted child's birth date, the anchor of her event days.
     pub(crate) anchors: HashMap<String, NaiveDate>,
     pub(crate) codes: HashMap<String, CodeDecision>,
-    pub(crate) bounds: HashMap<&'static str, (f64, f64)>,
+    pub(crate) bounds: HashMap<rows::NumericKey, (f64, f64)>,
     pub report: DeidReport,
 }
 

@@ -127,34 +127,8 @@ fn numeric_fields(body: &RecordBody) -> Vec<Numeric> {
     }
 }
 
-/// Interned `module.column` keys for the percentile table.
-fn numeric_key(kind: RecordKind, column: &'static str) -> &'static str {
-    macro_rules! keys {
-        ($($k:ident),*) => {
-            match kind { $( RecordKind::$k => leak(kind, column), )* }
-        };
-    }
-    keys!(
-        MotherProfile,
-        Pregnancy,
-        PrenatalVisit,
-        Delivery,
-        Newborn,
-        ChildCheckup,
-        Development,
-        Immunization,
-        Medication,
-        SelfVitals
-    )
-}
-
-fn leak(kind: RecordKind, column: &'static str) -> &'static str {
-    use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    static KEYS: OnceLock<Mutex<HashMap<(RecordKind, &'static str), &'static str>>> = OnceLock::new();
-    let mut map = KEYS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
-    map.entry((kind, column)).or_insert_with(|| Box::leak(format!("{}.{column}", kind.as_str()).into_boxed_str()))
-}
+/// The key of a numeric item in the percentile table: its module and column.
+pub(crate) type NumericKey = (RecordKind, &'static str);
 
 /// Calls `f(module.column, value)` for every numeric value of `body` (pass 1).
 /// Whether records of `kind` can add anything to the pass-1 survey beyond the birth anchors
@@ -173,38 +147,86 @@ pub(crate) fn feeds_survey(kind: RecordKind) -> bool {
     }
 }
 
-pub(crate) fn numbers_of(body: &RecordBody, mut f: impl FnMut(&'static str, f64)) {
+pub(crate) fn numbers_of(body: &RecordBody, mut f: impl FnMut(NumericKey, f64)) {
     let kind = body.kind();
     for (column, value, _) in numeric_fields(body) {
         if let Some(v) = value {
-            f(numeric_key(kind, column), v);
+            f((kind, column), v);
         }
     }
 }
 
-/// The CSV header of a module.
-pub fn header(kind: RecordKind) -> &'static [&'static str] {
-    use std::collections::HashMap;
-    use std::sync::OnceLock;
-    static HEADERS: OnceLock<HashMap<RecordKind, Vec<&'static str>>> = OnceLock::new();
-    let headers = HEADERS.get_or_init(|| {
-        // The numeric columns do not depend on the values: take them from an example body of each kind.
-        phr_core::dataset::examples::all_full()
-            .into_iter()
-            .map(|body| {
-                let kind = body.kind();
-                let mut cols = vec!["person_id"];
-                cols.extend_from_slice(fixed_columns(kind));
-                for (c, _, _) in numeric_fields(&body) {
-                    cols.push(c);
-                    // Built once per process: leaking the few flag names is bounded.
-                    cols.push(Box::leak(format!("{c}{CLAMPED_SUFFIX}").into_boxed_str()));
-                }
-                (kind, cols)
-            })
-            .collect()
-    });
-    headers.get(&kind).map_or(&[], Vec::as_slice)
+/// The numeric columns of each module, each with its `_clamped` flag column,
+/// in the order [`numeric_fields`] yields them (a unit test holds the two together).
+fn numeric_columns(kind: RecordKind) -> &'static [(&'static str, &'static str)] {
+    match kind {
+        RecordKind::MotherProfile => {
+            &[("height_cm", "height_cm_clamped"), ("pre_pregnancy_weight_kg", "pre_pregnancy_weight_kg_clamped")]
+        }
+        RecordKind::Pregnancy | RecordKind::Development | RecordKind::Immunization => &[],
+        RecordKind::PrenatalVisit => &[
+            ("body_weight_kg", "body_weight_kg_clamped"),
+            ("systolic_mmhg", "systolic_mmhg_clamped"),
+            ("diastolic_mmhg", "diastolic_mmhg_clamped"),
+            ("fundal_height_cm", "fundal_height_cm_clamped"),
+            ("abdominal_girth_cm", "abdominal_girth_cm_clamped"),
+            ("fetal_heart_rate", "fetal_heart_rate_clamped"),
+            ("hemoglobin_g_dl", "hemoglobin_g_dl_clamped"),
+        ],
+        RecordKind::Delivery => {
+            &[("labour_duration_h", "labour_duration_h_clamped"), ("blood_loss_ml", "blood_loss_ml_clamped")]
+        }
+        RecordKind::Newborn => &[
+            ("birth_length_cm", "birth_length_cm_clamped"),
+            ("head_circumference_cm", "head_circumference_cm_clamped"),
+        ],
+        RecordKind::ChildCheckup => &[
+            ("weight_kg", "weight_kg_clamped"),
+            ("length_cm", "length_cm_clamped"),
+            ("head_circumference_cm", "head_circumference_cm_clamped"),
+        ],
+        RecordKind::Medication => &[("days_supplied", "days_supplied_clamped")],
+        RecordKind::SelfVitals => &[
+            ("systolic_mmhg", "systolic_mmhg_clamped"),
+            ("diastolic_mmhg", "diastolic_mmhg_clamped"),
+            ("weight_kg", "weight_kg_clamped"),
+            ("body_temperature_cel", "body_temperature_cel_clamped"),
+            ("heart_rate", "heart_rate_clamped"),
+            ("spo2_percent", "spo2_percent_clamped"),
+            ("blood_glucose_mg_dl", "blood_glucose_mg_dl_clamped"),
+            ("steps", "steps_clamped"),
+        ],
+    }
+}
+
+/// The CSV header of a module: `person_id`, its fixed columns, then each numeric column and its flag.
+pub fn header(kind: RecordKind) -> Vec<&'static str> {
+    let mut cols = vec!["person_id"];
+    cols.extend_from_slice(fixed_columns(kind));
+    for (column, flag) in numeric_columns(kind) {
+        cols.extend([*column, *flag]);
+    }
+    cols
+}
+
+#[cfg(test)]
+mod header_tests {
+    use super::*;
+
+    #[test]
+    fn declared_numeric_columns_follow_the_numeric_items_of_every_module() {
+        for body in
+            phr_core::dataset::examples::all_full().into_iter().chain(phr_core::dataset::examples::all_minimal())
+        {
+            let kind = body.kind();
+            let items: Vec<&str> = numeric_fields(&body).into_iter().map(|(c, _, _)| c).collect();
+            let declared: Vec<&str> = numeric_columns(kind).iter().map(|(c, _)| *c).collect();
+            assert_eq!(items, declared, "{kind}");
+            for (column, flag) in numeric_columns(kind) {
+                assert_eq!(*flag, format!("{column}{CLAMPED_SUFFIX}"), "{kind}");
+            }
+        }
+    }
 }
 
 const VACCINE_PREFIX: &str = "vaccine:";
@@ -396,7 +418,7 @@ pub(crate) fn project(plan: &Plan, rec: &SourceRecord, pseudo: &Pseudonymizer) -
             cells.extend([String::new(), String::new()]);
             continue;
         };
-        let bounds = plan.bounds.get(numeric_key(kind, column)).copied();
+        let bounds = plan.bounds.get(&(kind, column)).copied();
         match code_number(value, bounds, plausible) {
             Coded::AsMeasured(v) => cells.extend([v.to_string(), "false".to_owned()]),
             Coded::Clamped(v) => cells.extend([v.to_string(), "true".to_owned()]),
