@@ -10,13 +10,14 @@
 use std::collections::HashSet;
 
 use chrono::Utc;
+use diesel::SqliteConnection;
 use phr_core::dataset::Subject;
 use phr_fhir::mapping::{to_fhir, MappingContext};
 use serde_json::{json, Value};
 
-use crate::client::{row_kind_subject, Inner, PhrClient};
-use crate::error::PhrError;
-use crate::store;
+use super::error::{Error, Result};
+use super::keys::RecordKeys;
+use super::store;
 
 /// The FHIR Patient id of a subject of `account_id`.
 pub fn patient_id(account_id: &str, subject: &Subject) -> String {
@@ -26,33 +27,33 @@ pub fn patient_id(account_id: &str, subject: &Subject) -> String {
     }
 }
 
-fn bundle(inner: &mut Inner) -> Result<Value, PhrError> {
-    let account_id = inner.session()?.account_id.clone();
-    let rows = store::live_records(&mut inner.conn)?;
+fn bundle(conn: &mut SqliteConnection, keys: &RecordKeys) -> Result<Value> {
+    let account_id = keys.account_id();
+    let rows = store::live_records(conn)?;
     let mut entries: Vec<Value> = Vec::new();
     let mut seen: HashSet<(String, String)> = HashSet::new();
     let mut subjects: Vec<Subject> = Vec::new();
     for row in &rows {
-        let (_, subject) = row_kind_subject(row)?;
-        let history = inner.history(row)?;
-        let Some(body) = history.winner().and_then(|w| w.edit()) else { continue };
-        let record_id = uuid::Uuid::parse_str(&row.record_id).map_err(PhrError::storage)?;
-        let ctx = MappingContext::new(record_id, patient_id(&account_id, &subject));
-        let resources = to_fhir(body, &ctx)
-            .map_err(|e| PhrError::invalid("record", format!("record {} has no FHIR form: {e}", row.record_id)))?;
+        let (_, subject) = row.kind_subject()?;
+        let Some(body) = keys.winner(row)? else { continue };
+        let record_id = row.id()?;
+        let ctx = MappingContext::new(record_id, patient_id(account_id, &subject));
+        let resources = to_fhir(&body, &ctx)
+            .map_err(|e| Error::invalid("record", format!("record {} has no FHIR form: {e}", row.record_id)))?;
         for resource in resources {
             let key = (resource.resource_type().to_owned(), resource.id().unwrap_or_default().to_owned());
             if !seen.insert(key) {
                 continue;
             }
-            entries.push(json!({ "resource": serde_json::to_value(&resource).map_err(PhrError::storage)? }));
+            let resource = serde_json::to_value(&resource).map_err(|e| Error::encoding("a FHIR resource", e))?;
+            entries.push(json!({ "resource": resource }));
         }
         if !subjects.contains(&subject) {
             subjects.push(subject);
         }
     }
     for subject in subjects {
-        let id = patient_id(&account_id, &subject);
+        let id = patient_id(account_id, &subject);
         if seen.insert(("Patient".to_owned(), id.clone())) {
             entries.push(json!({ "resource": { "resourceType": "Patient", "id": id, "active": true } }));
         }
@@ -67,15 +68,8 @@ fn bundle(inner: &mut Inner) -> Result<Value, PhrError> {
     }))
 }
 
-#[uniffi::export]
-impl PhrClient {
-    /// Every current (not deleted) record of the account as one FHIR R4
-    /// Bundle of type `collection` (JSON), with a Patient per subject: the
-    /// family's data in a standard form to take elsewhere. Local data only (sync
-    /// first for the latest); works offline.
-    pub fn export_fhir_bundle(&self) -> Result<String, PhrError> {
-        let mut inner = self.lock();
-        let bundle = bundle(&mut inner)?;
-        serde_json::to_string(&bundle).map_err(PhrError::storage)
-    }
+/// Every current (not deleted) record in the store as one Bundle, as JSON.
+pub fn export_bundle(conn: &mut SqliteConnection, keys: &RecordKeys) -> Result<String> {
+    let bundle = bundle(conn, keys)?;
+    serde_json::to_string(&bundle).map_err(|e| Error::encoding("the FHIR bundle", e))
 }
