@@ -21,7 +21,8 @@
 //!     and restoring the account on a new phone.
 //!   - `consent`: organizations, grants (with their keys), revocation, the
 //!     audit log.
-//!   - `export`: everything as one FHIR R4 Bundle.
+//!   - `export`: everything as one FHIR R4 Bundle, built from phr-fhir's
+//!     typed models.
 //!   - `child`: a child's growth series and immunizations due / overdue.
 //! - [`ffi`]: the thin uniffi surface. [`PhrClient`] (an object opened on a
 //!   database path with a 32-byte device storage key and the app's
