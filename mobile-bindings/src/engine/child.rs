@@ -8,12 +8,14 @@ use phr_core::dataset::common::age_in_months;
 use phr_core::dataset::immunization_schedule::{immunization_status, DoseState};
 use phr_core::dataset::{Immunization, Newborn, RecordBody, RecordKind, Subject};
 
-use crate::client::{parse_date, parse_subject, Inner, PhrClient};
-use crate::error::PhrError;
-use crate::store;
+use diesel::SqliteConnection;
+
+use super::error::{Error, Result};
+use super::keys::RecordKeys;
+use super::records::{bodies, parse_date, parse_subject};
 
 /// One measurement point of a child's growth chart.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GrowthPoint {
     /// The newborn or child checkup record it comes from.
     pub record_id: String,
@@ -32,7 +34,7 @@ pub struct GrowthPoint {
 }
 
 /// A dose of the routine schedule that is due or overdue.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DueImmunization {
     /// Local vaccine code (`hepatitis_b`, `dpt_ipv_hib`, ...).
     pub vaccine: String,
@@ -53,40 +55,35 @@ pub struct DueImmunization {
     pub window_closes: Option<String>,
 }
 
-/// The winning bodies of a subject's live records of one kind, with their ids, by date.
-fn bodies(inner: &mut Inner, subject: &Subject, kind: RecordKind) -> Result<Vec<(String, RecordBody)>, PhrError> {
-    let rows = store::timeline(&mut inner.conn, &subject.to_string(), Some(kind.as_str()), None, None)?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in &rows {
-        if let Some(body) = inner.history(row)?.winner().and_then(|w| w.edit()) {
-            out.push((row.record_id.clone(), body.clone()));
-        }
-    }
-    Ok(out)
-}
-
-fn child_subject(child: &str) -> Result<Subject, PhrError> {
-    let subject = parse_subject(child)?;
+/// A `child:<uuid>` argument.
+fn child_subject(child: &str) -> Result<Subject> {
+    let subject = parse_subject(child).map_err(|e| match e {
+        Error::InvalidInput { reason, .. } => Error::invalid("child_subject", reason),
+        other => other,
+    })?;
     if !matches!(subject, Subject::Child(_)) {
-        return Err(PhrError::invalid("child_subject", "must be a child (child:<uuid>)"));
+        return Err(Error::invalid("child_subject", "must be a child (child:<uuid>)"));
     }
     Ok(subject)
 }
 
 /// The child's newborn record (birth date and sex), which both views need.
-fn newborn(inner: &mut Inner, subject: &Subject) -> Result<Newborn, PhrError> {
-    let newborns = bodies(inner, subject, RecordKind::Newborn)?;
+fn newborn(conn: &mut SqliteConnection, keys: &RecordKeys, subject: &Subject) -> Result<Newborn> {
+    let newborns = bodies(conn, keys, subject, RecordKind::Newborn)?;
     match newborns.as_slice() {
         [(_, RecordBody::Newborn(n))] => Ok(n.clone()),
-        [] => Err(PhrError::NotFound { what: format!("a newborn record (birth date) for {subject}") }),
-        _ => Err(PhrError::Conflict { reason: format!("{subject} has more than one newborn record") }),
+        [] => Err(Error::NotFound(format!("a newborn record (birth date) for {subject}"))),
+        _ => Err(Error::Ambiguous(format!("{subject} has more than one newborn record"))),
     }
 }
 
-fn growth(inner: &mut Inner, subject: &Subject) -> Result<Vec<GrowthPoint>, PhrError> {
+/// A child's growth series, oldest first: the birth measurements from the
+/// newborn record and every child checkup with a measurement.
+pub fn growth_series(conn: &mut SqliteConnection, keys: &RecordKeys, child: &str) -> Result<Vec<GrowthPoint>> {
+    let subject = &child_subject(child)?;
     let (newborn_id, birth) = {
-        let n = newborn(inner, subject)?;
-        let id = bodies(inner, subject, RecordKind::Newborn)?.remove(0).0;
+        let n = newborn(conn, keys, subject)?;
+        let id = bodies(conn, keys, subject, RecordKind::Newborn)?.remove(0).0;
         (id, n)
     };
     let point = |record_id: String, source: &str, date: NaiveDate| GrowthPoint {
@@ -105,7 +102,7 @@ fn growth(inner: &mut Inner, subject: &Subject) -> Result<Vec<GrowthPoint>, PhrE
         head_circumference_cm: birth.head_circumference.map(|h| h.value),
         ..point(newborn_id, "newborn", birth.birth_date)
     }];
-    for (id, body) in bodies(inner, subject, RecordKind::ChildCheckup)? {
+    for (id, body) in bodies(conn, keys, subject, RecordKind::ChildCheckup)? {
         let RecordBody::ChildCheckup(c) = body else { continue };
         if c.weight.is_none() && c.length.is_none() && c.head_circumference.is_none() {
             continue;
@@ -121,9 +118,18 @@ fn growth(inner: &mut Inner, subject: &Subject) -> Result<Vec<GrowthPoint>, PhrE
     Ok(points)
 }
 
-fn due(inner: &mut Inner, subject: &Subject, as_of: NaiveDate) -> Result<Vec<DueImmunization>, PhrError> {
-    let birth = newborn(inner, subject)?;
-    let given: Vec<Immunization> = bodies(inner, subject, RecordKind::Immunization)?
+/// The routine immunizations due or overdue for a child on `as_of_date`
+/// (`YYYY-MM-DD`), in schedule order.
+pub fn immunizations_due(
+    conn: &mut SqliteConnection,
+    keys: &RecordKeys,
+    child: &str,
+    as_of_date: &str,
+) -> Result<Vec<DueImmunization>> {
+    let subject = &child_subject(child)?;
+    let as_of = parse_date("as_of_date", as_of_date)?;
+    let birth = newborn(conn, keys, subject)?;
+    let given: Vec<Immunization> = bodies(conn, keys, subject, RecordKind::Immunization)?
         .into_iter()
         .filter_map(|(_, b)| match b {
             RecordBody::Immunization(i) => Some(i),
@@ -152,43 +158,4 @@ fn due(inner: &mut Inner, subject: &Subject, as_of: NaiveDate) -> Result<Vec<Due
             })
         })
         .collect())
-}
-
-#[uniffi::export]
-impl PhrClient {
-    /// A child's growth series, oldest first: the birth measurements from the
-    /// newborn record (birth weight in kg) and every child checkup with a
-    /// weight, length/height or head circumference, each with the age in days
-    /// and completed months. Needs the child's newborn record (its birth date).
-    pub fn growth_series(&self, child_subject: String) -> Result<Vec<GrowthPoint>, PhrError> {
-        let mut inner = self.lock();
-        inner.session()?;
-        let subject = child_subject_checked(&child_subject)?;
-        growth(&mut inner, &subject)
-    }
-
-    /// The routine immunizations (phr-core's schedule table) that are due or
-    /// overdue for a child on `as_of_date` (`YYYY-MM-DD`), given the child's
-    /// immunization records, in schedule order. Needs the newborn record
-    /// (birth date and sex).
-    pub fn immunizations_due(
-        &self,
-        child_subject: String,
-        as_of_date: String,
-    ) -> Result<Vec<DueImmunization>, PhrError> {
-        let mut inner = self.lock();
-        inner.session()?;
-        let subject = child_subject_checked(&child_subject)?;
-        let as_of = parse_date("as_of_date", Some(&as_of_date))?
-            .and_then(|d| d.parse::<NaiveDate>().ok())
-            .ok_or_else(|| PhrError::invalid("as_of_date", "expected a date YYYY-MM-DD"))?;
-        due(&mut inner, &subject, as_of)
-    }
-}
-
-fn child_subject_checked(child: &str) -> Result<Subject, PhrError> {
-    child_subject(child).map_err(|e| match e {
-        PhrError::Validation { reason, .. } => PhrError::invalid("child_subject", reason),
-        other => other,
-    })
 }

@@ -8,14 +8,14 @@ use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use ring::rand::{SecureRandom, SystemRandom};
 use zeroize::Zeroizing;
 
-use crate::error::PhrError;
+use crate::engine::error::{Error, Result};
 
 const FORMAT: u8 = 0x41;
 const LABEL: &[u8] = b"phr-mobile/device-secrets/v1";
 
-fn key(storage_key: &[u8]) -> Result<LessSafeKey, PhrError> {
+fn key(storage_key: &[u8]) -> Result<LessSafeKey> {
     let unbound =
-        UnboundKey::new(&AES_256_GCM, storage_key).map_err(|_| PhrError::invalid("storage_key", "must be 32 bytes"))?;
+        UnboundKey::new(&AES_256_GCM, storage_key).map_err(|_| Error::invalid("storage_key", "must be 32 bytes"))?;
     Ok(LessSafeKey::new(unbound))
 }
 
@@ -26,13 +26,13 @@ fn aad() -> Vec<u8> {
 }
 
 /// Seals `plaintext` under the storage key.
-pub fn seal(storage_key: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, PhrError> {
+pub fn seal(storage_key: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
     let key = key(storage_key)?;
     let mut nonce = [0u8; NONCE_LEN];
-    SystemRandom::new().fill(&mut nonce).map_err(|_| PhrError::crypto("no randomness"))?;
+    SystemRandom::new().fill(&mut nonce).map_err(|_| Error::crypto("no randomness"))?;
     let mut buf = plaintext.to_vec();
     key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad()), &mut buf)
-        .map_err(|_| PhrError::crypto("cannot seal device secrets"))?;
+        .map_err(|_| Error::crypto("cannot seal device secrets"))?;
     let mut out = Vec::with_capacity(1 + NONCE_LEN + buf.len());
     out.push(FORMAT);
     out.extend_from_slice(&nonce);
@@ -41,18 +41,18 @@ pub fn seal(storage_key: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, PhrError> {
 }
 
 /// Opens what [`seal`] made; a wrong storage key or tampered bytes give
-/// [`PhrError::Crypto`].
-pub fn open(storage_key: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, PhrError> {
+/// [`Error::Crypto`].
+pub fn open(storage_key: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
     let key = key(storage_key)?;
     if sealed.len() < 1 + NONCE_LEN + 16 || sealed[0] != FORMAT {
-        return Err(PhrError::crypto("device secrets are malformed"));
+        return Err(Error::crypto("device secrets are malformed"));
     }
     let nonce = Nonce::try_assume_unique_for_key(&sealed[1..1 + NONCE_LEN])
-        .map_err(|_| PhrError::crypto("device secrets are malformed"))?;
+        .map_err(|_| Error::crypto("device secrets are malformed"))?;
     let mut buf = Zeroizing::new(sealed[1 + NONCE_LEN..].to_vec());
     let len = key
         .open_in_place(nonce, Aad::from(aad()), &mut buf)
-        .map_err(|_| PhrError::crypto("the device storage key does not open this database"))?
+        .map_err(|_| Error::crypto("the device storage key does not open this database"))?
         .len();
     buf.truncate(len);
     Ok(buf)
@@ -67,8 +67,8 @@ mod tests {
         let k = [7u8; 32];
         let sealed = seal(&k, b"secret").unwrap();
         assert_eq!(open(&k, &sealed).unwrap().as_slice(), b"secret");
-        assert!(matches!(open(&[8u8; 32], &sealed), Err(PhrError::Crypto { .. })));
-        assert!(matches!(open(&k, &sealed[..10]), Err(PhrError::Crypto { .. })));
-        assert!(matches!(seal(&[1u8; 16], b"x"), Err(PhrError::Validation { .. })));
+        assert!(matches!(open(&[8u8; 32], &sealed), Err(Error::Crypto(_))));
+        assert!(matches!(open(&k, &sealed[..10]), Err(Error::Crypto(_))));
+        assert!(matches!(seal(&[1u8; 16], b"x"), Err(Error::InvalidInput { .. })));
     }
 }

@@ -7,14 +7,14 @@
 //! scope that the server already has is wrapped under the grant key and sent
 //! with the grant. The grant key is kept on this device (sealed under the
 //! device storage key) so that records which come into scope later (new, or
-//! pending at grant time) get their keys at the next [`sync`](PhrClient::sync)
+//! pending at grant time) get their keys at the next sync
 //! (`POST /consent/v1/grants/{id}/keys`, see [`send_new_grant_keys`]).
 
 use std::collections::{BTreeSet, HashSet};
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::Connection;
+use diesel::{Connection, SqliteConnection};
 use phr_core::consent::{
     Access, ConsentGrant, GrantId, GrantPeriod, GrantScope, GrantState, GrantStatus, ModuleSet, OrganizationId, Purpose,
 };
@@ -27,16 +27,17 @@ use ring::rand::{SecureRandom, SystemRandom};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use crate::client::{row_kind_subject, Inner, PhrClient};
-use crate::error::{FieldIssue, PhrError};
-use crate::store::{self, secrets, GrantRow, RecordRow};
-use crate::sync::transport::HttpTransport;
+use super::account::Account;
+use super::error::{Error, FieldProblem, HttpErrorKind, Result};
+use super::keys::{RecordKeys, StorageKey};
+use super::store::{self, GrantRow, RecordRow};
+use super::transport::{json_body, Transport};
 
 /// Most record keys sent in one request (the server takes up to 10,000).
 const KEYS_PER_REQUEST: usize = 2000;
 
 /// An organization a family can grant access to.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Organization {
     pub organization_id: String,
     pub name: String,
@@ -47,7 +48,7 @@ pub struct Organization {
 }
 
 /// What the parent chose on the consent screen.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GrantRequest {
     pub organization_id: String,
     /// treatment, emergency or research.
@@ -67,7 +68,7 @@ pub struct GrantRequest {
 }
 
 /// A grant as the app shows it.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GrantView {
     pub grant_id: String,
     pub organization_id: String,
@@ -91,7 +92,7 @@ pub struct GrantView {
 }
 
 /// One entry of the account's audit log.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
     pub seq: u64,
     /// Epoch milliseconds.
@@ -108,26 +109,22 @@ pub struct AuditEntry {
     pub occurrences: Option<u64>,
 }
 
-fn invalid_all(issues: Vec<FieldIssue>) -> PhrError {
-    let first = issues[0].clone();
-    PhrError::Validation { field: first.field, reason: first.reason, issues }
-}
-
-fn parse_instant(field: &str, value: &str, end_of_day: bool) -> Result<DateTime<Utc>, PhrError> {
+/// A period bound: `YYYY-MM-DD` (the start of that day, or with
+/// `end_of_day` the start of the next) or RFC 3339; `Err` is the reason.
+fn parse_instant(value: &str, end_of_day: bool) -> std::result::Result<DateTime<Utc>, String> {
     if let Ok(d) = NaiveDate::parse_from_str(value, "%Y-%m-%d") {
-        let day =
-            if end_of_day { d.succ_opt().ok_or_else(|| PhrError::invalid(field, "date out of range"))? } else { d };
+        let day = if end_of_day { d.succ_opt().ok_or("date out of range")? } else { d };
         return Ok(day.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default());
     }
     DateTime::parse_from_rfc3339(value)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| PhrError::invalid(field, "expected a date YYYY-MM-DD or an RFC 3339 time"))
+        .map_err(|_| "expected a date YYYY-MM-DD or an RFC 3339 time".to_owned())
 }
 
 /// Builds and validates (with phr-core) the grant a request describes.
-fn build_grant(req: &GrantRequest, now: DateTime<Utc>) -> Result<ConsentGrant, PhrError> {
+fn build_grant(req: &GrantRequest, now: DateTime<Utc>) -> Result<ConsentGrant> {
     let mut issues = Vec::new();
-    let mut issue = |field: &str, reason: String| issues.push(FieldIssue { field: field.into(), reason });
+    let mut issue = |field: &str, reason: String| issues.push(FieldProblem::new(field, reason));
     let grantee = OrganizationId::new(req.organization_id.trim()).map_err(|e| e.to_string());
     if let Err(e) = &grantee {
         issue("organization_id", e.clone());
@@ -158,42 +155,36 @@ fn build_grant(req: &GrantRequest, now: DateTime<Utc>) -> Result<ConsentGrant, P
             Err(e) => issue(&format!("subjects[{i}]"), e.to_string()),
         }
     }
-    let from = req.from.as_deref().map(|v| parse_instant("from", v, false));
-    let to = req.to.as_deref().map(|v| parse_instant("to", v, true));
+    let from = req.from.as_deref().map(|v| parse_instant(v, false)).transpose();
+    let to = req.to.as_deref().map(|v| parse_instant(v, true)).transpose();
     for (field, r) in [("from", &from), ("to", &to)] {
-        if let Some(Err(PhrError::Validation { reason, .. })) = r {
+        if let Err(reason) = r {
             issue(field, reason.clone());
         }
     }
-    if let Some(Ok(to)) = &to {
+    if let Ok(Some(to)) = &to {
         if *to <= now {
             issue("to", "the period has already ended".into());
         }
     }
     if !issues.is_empty() {
-        return Err(invalid_all(issues));
+        return Err(Error::Validation(issues));
     }
-    let (Ok(grantee), Ok(purpose), Ok(access)) = (grantee, purpose, access) else {
-        return Err(PhrError::invalid("grant", "invalid"));
+    let (Ok(grantee), Ok(purpose), Ok(access), Ok(from), Ok(to)) = (grantee, purpose, access, from, to) else {
+        return Err(Error::invalid("grant", "invalid"));
     };
     let grant = ConsentGrant {
         id: GrantId(Uuid::new_v4()),
         grantee,
         purpose,
         scope: GrantScope { modules, subjects, data_from: None, data_to: None },
-        period: GrantPeriod { from: from.transpose()?, to: to.transpose()? },
+        period: GrantPeriod { from, to },
         access,
         state: GrantState::Active,
         created_at: now,
     };
     grant.validate().map_err(|invalid| {
-        invalid_all(
-            invalid
-                .problems
-                .iter()
-                .map(|p| FieldIssue { field: p.field().to_owned(), reason: p.to_string() })
-                .collect(),
-        )
+        Error::Validation(invalid.problems.iter().map(|p| FieldProblem::new(p.field(), p.to_string())).collect())
     })?;
     Ok(grant)
 }
@@ -204,73 +195,77 @@ fn in_scope(grant: &ConsentGrant, row: &RecordRow) -> bool {
     if row.deleted || row.pending || row.server_version <= 0 {
         return false;
     }
-    let Ok((kind, subject)) = row_kind_subject(row) else { return false };
+    let Ok((kind, subject)) = row.kind_subject() else { return false };
     let date = row.effective_date.as_deref().and_then(|d| d.parse::<NaiveDate>().ok());
     grant.scope.covers(kind, &subject, date)
 }
 
 /// The data keys of `rows`, wrapped under the grant key.
 fn wrap_keys(
-    inner: &Inner,
+    keys: &RecordKeys,
     grant: &ConsentGrant,
     grant_key: &GrantKey,
     rows: &[&RecordRow],
-) -> Result<Vec<GrantRecordKey>, PhrError> {
-    let s = inner.session()?;
+) -> Result<Vec<GrantRecordKey>> {
     rows.iter()
         .map(|row| {
-            let record_id = Uuid::parse_str(&row.record_id).map_err(PhrError::storage)?;
-            let dek = inner.dek(row)?;
-            let ctx = GrantWrapContext { account_id: &s.account_id, grant_id: grant.id.0, record_id };
+            let record_id = row.id()?;
+            let dek = keys.dek(row)?;
+            let ctx = GrantWrapContext { account_id: keys.account_id(), grant_id: grant.id.0, record_id };
             Ok(GrantRecordKey { record_id, wrapped_key: wrap_data_key(grant_key, &dek, &ctx) })
         })
         .collect()
 }
 
-fn grant_key_of(inner: &Inner, row: &GrantRow) -> Result<GrantKey, PhrError> {
-    let plain = secrets::open(&inner.storage_key, &row.sealed_grant_key)?;
+fn grant_key_of(storage_key: &StorageKey, row: &GrantRow) -> Result<GrantKey> {
+    let plain = storage_key.open(&row.sealed_grant_key)?;
     Ok(GrantKey::from_bytes(&plain)?)
 }
 
 /// Sync step: sends each active local grant the keys of records that have come
 /// into its scope since (new records, or ones pending when it was made). A
 /// grant the server no longer has, or has revoked (404/409), stops here too.
-pub(crate) fn send_new_grant_keys(inner: &mut Inner, transport: &dyn HttpTransport) -> Result<u64, PhrError> {
-    let grants = store::active_grants(&mut inner.conn)?;
+pub fn send_new_grant_keys(
+    conn: &mut SqliteConnection,
+    account: &mut Account,
+    storage_key: &StorageKey,
+    transport: &dyn Transport,
+) -> Result<u64> {
+    let grants = store::active_grants(conn)?;
     if grants.is_empty() {
         return Ok(0);
     }
-    let rows = store::synced_record_keys(&mut inner.conn)?;
+    let rows = store::synced_record_keys(conn)?;
     let now = Utc::now();
     let mut sent = 0u64;
     for g in grants {
-        let grant: ConsentGrant = serde_json::from_str(&g.grant_json).map_err(PhrError::storage)?;
+        let grant: ConsentGrant = serde_json::from_str(&g.grant_json).map_err(Error::corrupt)?;
         if matches!(grant.status_at(now), GrantStatus::Expired | GrantStatus::Revoked) {
             // Expired (or revoked): no key is of use any more.
-            store::grant_deactivate(&mut inner.conn, &g.grant_id)?;
+            store::grant_deactivate(conn, &g.grant_id)?;
             continue;
         }
-        let done: HashSet<String> = store::grant_keys_sent(&mut inner.conn, &g.grant_id)?.into_iter().collect();
+        let done: HashSet<String> = store::grant_keys_sent(conn, &g.grant_id)?.into_iter().collect();
         let todo: Vec<&RecordRow> =
             rows.iter().filter(|r| !done.contains(&r.record_id) && in_scope(&grant, r)).collect();
         if todo.is_empty() {
             continue;
         }
-        let grant_key = grant_key_of(inner, &g)?;
+        let grant_key = grant_key_of(storage_key, &g)?;
         for chunk in todo.chunks(KEYS_PER_REQUEST) {
-            let record_keys = wrap_keys(inner, &grant, &grant_key, chunk)?;
-            let body = serde_json::to_vec(&AddGrantKeysRequest { record_keys }).map_err(PhrError::storage)?;
+            let record_keys = wrap_keys(&account.keys, &grant, &grant_key, chunk)?;
+            let body = json_body("the grant's record keys", &AddGrantKeysRequest { record_keys })?;
             let path = format!("/consent/v1/grants/{}/keys", g.grant_id);
-            match inner.authed::<serde_json::Value>(transport, "POST", &path, Some(body)) {
+            match account.session.call::<serde_json::Value>(transport, "POST", &path, Some(body)) {
                 Ok(_) => {}
-                Err(PhrError::NotFound { .. } | PhrError::Conflict { .. }) => {
-                    store::grant_deactivate(&mut inner.conn, &g.grant_id)?;
+                Err(Error::Http { kind: HttpErrorKind::NotFound | HttpErrorKind::Conflict, .. }) => {
+                    store::grant_deactivate(conn, &g.grant_id)?;
                     break;
                 }
                 Err(e) => return Err(e),
             }
             let ids: Vec<String> = chunk.iter().map(|r| r.record_id.clone()).collect();
-            store::grant_keys_mark_sent(&mut inner.conn, &g.grant_id, &ids)?;
+            store::grant_keys_mark_sent(conn, &g.grant_id, &ids)?;
             sent += ids.len() as u64;
         }
     }
@@ -304,109 +299,94 @@ fn view(info: GrantInfo) -> GrantView {
     }
 }
 
-#[uniffi::export]
-impl PhrClient {
-    /// The organizations the server lets families grant access to.
-    pub fn list_organizations(&self) -> Result<Vec<Organization>, PhrError> {
-        let mut inner = self.lock();
-        let list: Vec<OrganizationInfo> =
-            inner.authed(self.transport.as_ref(), "GET", "/consent/v1/organizations", None)?;
-        Ok(list
-            .into_iter()
-            .map(|o| Organization {
-                organization_id: o.organization_id,
-                name: o.name,
-                kind: o.kind,
-                purposes: o.purposes,
-            })
-            .collect())
-    }
+/// The organizations the server lets families grant access to.
+pub fn list_organizations(account: &mut Account, transport: &dyn Transport) -> Result<Vec<Organization>> {
+    let list: Vec<OrganizationInfo> = account.session.call(transport, "GET", "/consent/v1/organizations", None)?;
+    Ok(list
+        .into_iter()
+        .map(|o| Organization { organization_id: o.organization_id, name: o.name, kind: o.kind, purposes: o.purposes })
+        .collect())
+}
 
-    /// Grants an organization access (validated by phr-core first; the server
-    /// also checks the organization allows the purpose). The data keys of the
-    /// records in scope that are already synced travel with the grant; records
-    /// added, or still unsynced, get theirs at the next sync.
-    pub fn grant_consent(&self, request: GrantRequest) -> Result<GrantView, PhrError> {
-        let mut inner = self.lock();
-        inner.session()?;
-        let grant = build_grant(&request, Utc::now())?;
-        let view_key: ViewKeyResponse = inner.authed(self.transport.as_ref(), "GET", "/consent/v1/view-key", None)?;
-        let view_public = HpkePublicKey::from_bytes(&view_key.public_key).map_err(|_| PhrError::Network {
-            reason: "the server's view key is not an X25519 key".into(),
-            retryable: false,
-        })?;
-        // The key's bytes are drawn here (not GrantKey::generate) so this
-        // device can keep them for keys it sends later.
-        let mut grant_key_bytes = Zeroizing::new(vec![0u8; 32]);
-        SystemRandom::new().fill(&mut grant_key_bytes).map_err(|_| PhrError::crypto("system RNG failed"))?;
-        let grant_key = GrantKey::from_bytes(&grant_key_bytes)?;
-        let account_id = inner.session()?.account_id.clone();
-        let wrapped_grant_key = wrap_grant_key_to(&view_public, &grant_key, &account_id, grant.id.0)?;
-        let rows = store::synced_record_keys(&mut inner.conn)?;
-        let in_scope_rows: Vec<&RecordRow> = rows.iter().filter(|r| in_scope(&grant, r)).collect();
-        let record_keys = wrap_keys(&inner, &grant, &grant_key, &in_scope_rows)?;
-        let sent: Vec<String> = record_keys.iter().map(|k| k.record_id.to_string()).collect();
-        let req = CreateGrantRequest { grant: grant.clone(), wrapped_grant_key, view_kid: view_key.kid, record_keys };
-        let body = serde_json::to_vec(&req).map_err(PhrError::storage)?;
-        let info: GrantInfo = inner.authed(self.transport.as_ref(), "POST", "/consent/v1/grants", Some(body))?;
-        let sealed_grant_key = secrets::seal(&inner.storage_key, &grant_key_bytes)?;
-        let row = GrantRow {
-            grant_id: grant.id.0.to_string(),
-            grant_json: serde_json::to_string(&grant).map_err(PhrError::storage)?,
-            sealed_grant_key,
-            active: true,
-        };
-        inner.conn.transaction::<_, PhrError, _>(|conn| {
-            store::grant_put(conn, &row)?;
-            store::grant_keys_mark_sent(conn, &row.grant_id, &sent)
-        })?;
-        Ok(view(info))
-    }
+/// Grants an organization access: validated by phr-core first; the data keys
+/// of the records in scope that are already synced travel with the grant.
+pub fn grant_consent(
+    conn: &mut SqliteConnection,
+    account: &mut Account,
+    storage_key: &StorageKey,
+    transport: &dyn Transport,
+    request: &GrantRequest,
+) -> Result<GrantView> {
+    let grant = build_grant(request, Utc::now())?;
+    let view_key: ViewKeyResponse = account.session.call(transport, "GET", "/consent/v1/view-key", None)?;
+    let view_public = HpkePublicKey::from_bytes(&view_key.public_key)
+        .map_err(|_| Error::Protocol("the server's view key is not an X25519 key".into()))?;
+    // The key's bytes are drawn here (not GrantKey::generate) so this
+    // device can keep them for keys it sends later.
+    let mut grant_key_bytes = Zeroizing::new(vec![0u8; 32]);
+    SystemRandom::new().fill(&mut grant_key_bytes).map_err(|_| Error::crypto("system RNG failed"))?;
+    let grant_key = GrantKey::from_bytes(&grant_key_bytes)?;
+    let wrapped_grant_key = wrap_grant_key_to(&view_public, &grant_key, account.keys.account_id(), grant.id.0)?;
+    let rows = store::synced_record_keys(conn)?;
+    let in_scope_rows: Vec<&RecordRow> = rows.iter().filter(|r| in_scope(&grant, r)).collect();
+    let record_keys = wrap_keys(&account.keys, &grant, &grant_key, &in_scope_rows)?;
+    let sent: Vec<String> = record_keys.iter().map(|k| k.record_id.to_string()).collect();
+    let req = CreateGrantRequest { grant: grant.clone(), wrapped_grant_key, view_kid: view_key.kid, record_keys };
+    let body = json_body("the grant", &req)?;
+    let info: GrantInfo = account.session.call(transport, "POST", "/consent/v1/grants", Some(body))?;
+    let sealed_grant_key = storage_key.seal(&grant_key_bytes)?;
+    let row = GrantRow {
+        grant_id: grant.id.0.to_string(),
+        grant_json: serde_json::to_string(&grant).map_err(|e| Error::encoding("the grant", e))?,
+        sealed_grant_key,
+        active: true,
+    };
+    conn.transaction::<_, Error, _>(|conn| {
+        store::grant_put(conn, &row)?;
+        store::grant_keys_mark_sent(conn, &row.grant_id, &sent)
+    })?;
+    Ok(view(info))
+}
 
-    /// The account's grants (made on any device), newest first, each with its
-    /// plain-language summary.
-    pub fn list_grants(&self) -> Result<Vec<GrantView>, PhrError> {
-        let mut inner = self.lock();
-        let list: Vec<GrantInfo> = inner.authed(self.transport.as_ref(), "GET", "/consent/v1/grants", None)?;
-        Ok(list.into_iter().map(view).collect())
-    }
+/// The account's grants (made on any device), newest first.
+pub fn list_grants(account: &mut Account, transport: &dyn Transport) -> Result<Vec<GrantView>> {
+    let list: Vec<GrantInfo> = account.session.call(transport, "GET", "/consent/v1/grants", None)?;
+    Ok(list.into_iter().map(view).collect())
+}
 
-    /// Revokes a grant: the server deletes its grant key and every record key,
-    /// so it can no longer decrypt anything for that organization. Revoking an
-    /// already revoked grant is a [`PhrError::Conflict`].
-    pub fn revoke_grant(&self, grant_id: String) -> Result<(), PhrError> {
-        let mut inner = self.lock();
-        inner.session()?;
-        let id = Uuid::parse_str(grant_id.trim()).map_err(|_| PhrError::invalid("grant_id", "not a UUID"))?.to_string();
-        inner.authed::<()>(self.transport.as_ref(), "DELETE", &format!("/consent/v1/grants/{id}"), None)?;
-        store::grant_deactivate(&mut inner.conn, &id)
-    }
+/// Revokes a grant on the server and stops sending it keys.
+pub fn revoke_grant(
+    conn: &mut SqliteConnection,
+    account: &mut Account,
+    transport: &dyn Transport,
+    grant_id: &str,
+) -> Result<()> {
+    let id = Uuid::parse_str(grant_id.trim()).map_err(|_| Error::invalid("grant_id", "not a UUID"))?.to_string();
+    account.session.call::<()>(transport, "DELETE", &format!("/consent/v1/grants/{id}"), None)?;
+    store::grant_deactivate(conn, &id)
+}
 
-    /// The account's audit log after sequence number `since` (0: from the
-    /// start), oldest first: sign-ins, devices, grants, every access through a
-    /// grant, recoveries.
-    pub fn audit_log(&self, since: u64) -> Result<Vec<AuditEntry>, PhrError> {
-        let mut inner = self.lock();
-        let mut cursor = since;
-        let mut entries = Vec::new();
-        loop {
-            let path = format!("/audit/v1/events?since={cursor}&limit=1000");
-            let page: AuditPage = inner.authed(self.transport.as_ref(), "GET", &path, None)?;
-            entries.extend(page.events.into_iter().map(|e| AuditEntry {
-                seq: e.seq,
-                at: e.at,
-                actor: e.actor,
-                action: e.action,
-                grant_id: e.grant_id,
-                record_ids: e.record_ids,
-                outcome: e.outcome,
-                occurrences: e.occurrences,
-            }));
-            if !page.more || page.next_cursor <= cursor {
-                return Ok(entries);
-            }
-            cursor = page.next_cursor;
+/// The account's audit log after sequence number `since`, oldest first.
+pub fn audit_log(account: &mut Account, transport: &dyn Transport, since: u64) -> Result<Vec<AuditEntry>> {
+    let mut cursor = since;
+    let mut entries = Vec::new();
+    loop {
+        let path = format!("/audit/v1/events?since={cursor}&limit=1000");
+        let page: AuditPage = account.session.call(transport, "GET", &path, None)?;
+        entries.extend(page.events.into_iter().map(|e| AuditEntry {
+            seq: e.seq,
+            at: e.at,
+            actor: e.actor,
+            action: e.action,
+            grant_id: e.grant_id,
+            record_ids: e.record_ids,
+            outcome: e.outcome,
+            occurrences: e.occurrences,
+        }));
+        if !page.more || page.next_cursor <= cursor {
+            return Ok(entries);
         }
+        cursor = page.next_cursor;
     }
 }
 
@@ -450,7 +430,7 @@ mod tests {
         r.modules = vec!["x-rays".into()];
         r.subjects = vec!["father".into()];
         r.to = Some("yesterday".into());
-        let PhrError::Validation { issues, .. } = build_grant(&r, now()).unwrap_err() else { panic!() };
+        let Error::Validation(issues) = build_grant(&r, now()).unwrap_err() else { panic!() };
         let fields: Vec<&str> = issues.iter().map(|i| i.field.as_str()).collect();
         assert_eq!(fields, ["purpose", "access", "modules[0]", "subjects[0]", "to"]);
     }
@@ -460,9 +440,9 @@ mod tests {
         let mut r = request();
         r.modules = vec!["newborn".into()];
         let err = build_grant(&r, now()).unwrap_err();
-        assert!(matches!(&err, PhrError::Validation { field, .. } if field.starts_with("scope.")), "{err:?}");
+        assert!(matches!(&err, Error::Validation(p) if p[0].field.starts_with("scope.")), "{err:?}");
         let mut r = request();
         r.to = Some("2026-05-01".into());
-        assert!(matches!(build_grant(&r, now()), Err(PhrError::Validation { field, .. }) if field == "to"));
+        assert!(matches!(build_grant(&r, now()), Err(Error::Validation(p)) if p[0].field == "to"));
     }
 }

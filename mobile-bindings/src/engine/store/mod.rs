@@ -35,8 +35,10 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Binary, Bool, Nullable, Text};
 use diesel::sqlite::SqliteConnection;
+use phr_core::dataset::{RecordKind, Subject};
+use uuid::Uuid;
 
-use crate::error::PhrError;
+use crate::engine::error::{Error, Result};
 
 /// The associated-data version of a locally sealed history: never a server version.
 pub const LOCAL_VERSION: u64 = 0;
@@ -85,7 +87,7 @@ CREATE TABLE IF NOT EXISTS grant_keys_sent (
 ";
 
 /// Opens (creating if needed) the store at `path` and applies the schema.
-pub fn open(path: &str) -> Result<SqliteConnection, PhrError> {
+pub fn open(path: &str) -> Result<SqliteConnection> {
     let mut conn = SqliteConnection::establish(path)?;
     conn.batch_execute(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; \
@@ -102,21 +104,21 @@ struct MetaValue {
 }
 
 /// A `meta` value.
-pub fn meta_get(conn: &mut SqliteConnection, key: &str) -> Result<Option<Vec<u8>>, PhrError> {
+pub fn meta_get(conn: &mut SqliteConnection, key: &str) -> Result<Option<Vec<u8>>> {
     let rows: Vec<MetaValue> =
         diesel::sql_query("SELECT value FROM meta WHERE key = ?").bind::<Text, _>(key).load(conn)?;
     Ok(rows.into_iter().next().map(|r| r.value))
 }
 
 /// A `meta` value as UTF-8 text.
-pub fn meta_get_text(conn: &mut SqliteConnection, key: &str) -> Result<Option<String>, PhrError> {
+pub fn meta_get_text(conn: &mut SqliteConnection, key: &str) -> Result<Option<String>> {
     meta_get(conn, key)?
-        .map(|v| String::from_utf8(v).map_err(|_| PhrError::storage(format!("meta {key} is not text"))))
+        .map(|v| String::from_utf8(v).map_err(|_| Error::corrupt(format!("meta {key} is not text"))))
         .transpose()
 }
 
 /// Sets a `meta` value.
-pub fn meta_set(conn: &mut SqliteConnection, key: &str, value: &[u8]) -> Result<(), PhrError> {
+pub fn meta_set(conn: &mut SqliteConnection, key: &str, value: &[u8]) -> Result<()> {
     diesel::sql_query(
         "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     )
@@ -151,11 +153,30 @@ pub struct RecordRow {
     pub sealed_local: Vec<u8>,
 }
 
+impl RecordRow {
+    /// The record's id.
+    pub fn id(&self) -> Result<Uuid> {
+        Uuid::parse_str(&self.record_id).map_err(|e| Error::corrupt(format!("record id {}: {e}", self.record_id)))
+    }
+
+    /// The record's kind and subject.
+    pub fn kind_subject(&self) -> Result<(RecordKind, Subject)> {
+        let kind = self.kind.parse::<RecordKind>().map_err(Error::corrupt)?;
+        let subject = self.subject.parse::<Subject>().map_err(Error::corrupt)?;
+        Ok((kind, subject))
+    }
+
+    /// The server version the row is based on.
+    pub fn base_version(&self) -> Result<u64> {
+        u64::try_from(self.server_version).map_err(Error::corrupt)
+    }
+}
+
 const RECORD_COLUMNS: &str = "record_id, kind, subject, effective_date, server_version, pending, deleted, local_rev, \
                               wrapped_dek, sealed_local";
 
 /// The record with this id, if stored.
-pub fn record_get(conn: &mut SqliteConnection, record_id: &str) -> Result<Option<RecordRow>, PhrError> {
+pub fn record_get(conn: &mut SqliteConnection, record_id: &str) -> Result<Option<RecordRow>> {
     let rows: Vec<RecordRow> = diesel::sql_query(format!("SELECT {RECORD_COLUMNS} FROM records WHERE record_id = ?"))
         .bind::<Text, _>(record_id)
         .load(conn)?;
@@ -163,7 +184,7 @@ pub fn record_get(conn: &mut SqliteConnection, record_id: &str) -> Result<Option
 }
 
 /// Inserts or replaces a record row.
-pub fn record_put(conn: &mut SqliteConnection, row: &RecordRow) -> Result<(), PhrError> {
+pub fn record_put(conn: &mut SqliteConnection, row: &RecordRow) -> Result<()> {
     diesel::sql_query(format!(
         "INSERT OR REPLACE INTO records ({RECORD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
@@ -190,7 +211,7 @@ pub fn timeline(
     kind: Option<&str>,
     from: Option<&str>,
     to: Option<&str>,
-) -> Result<Vec<RecordRow>, PhrError> {
+) -> Result<Vec<RecordRow>> {
     Ok(diesel::sql_query(format!(
         "SELECT {RECORD_COLUMNS} FROM records WHERE subject = ?1 AND NOT deleted \
          AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR effective_date >= ?3) \
@@ -204,7 +225,7 @@ pub fn timeline(
 }
 
 /// Every live (not deleted) record, ordered by subject, date and id.
-pub fn live_records(conn: &mut SqliteConnection) -> Result<Vec<RecordRow>, PhrError> {
+pub fn live_records(conn: &mut SqliteConnection) -> Result<Vec<RecordRow>> {
     Ok(diesel::sql_query(format!(
         "SELECT {RECORD_COLUMNS} FROM records WHERE NOT deleted ORDER BY subject, effective_date, record_id"
     ))
@@ -213,7 +234,7 @@ pub fn live_records(conn: &mut SqliteConnection) -> Result<Vec<RecordRow>, PhrEr
 
 /// Live records already on the server (not pending), without their sealed
 /// content (`sealed_local` is empty): what consent needs to wrap their keys.
-pub fn synced_record_keys(conn: &mut SqliteConnection) -> Result<Vec<RecordRow>, PhrError> {
+pub fn synced_record_keys(conn: &mut SqliteConnection) -> Result<Vec<RecordRow>> {
     Ok(diesel::sql_query(
         "SELECT record_id, kind, subject, effective_date, server_version, pending, deleted, local_rev, wrapped_dek, \
          X'' AS sealed_local FROM records WHERE NOT deleted AND NOT pending AND server_version > 0 ORDER BY record_id",
@@ -235,7 +256,7 @@ pub struct GrantRow {
 }
 
 /// Stores a grant made on this device.
-pub fn grant_put(conn: &mut SqliteConnection, row: &GrantRow) -> Result<(), PhrError> {
+pub fn grant_put(conn: &mut SqliteConnection, row: &GrantRow) -> Result<()> {
     diesel::sql_query(
         "INSERT OR REPLACE INTO grants (grant_id, grant_json, sealed_grant_key, active) VALUES (?, ?, ?, ?)",
     )
@@ -248,7 +269,7 @@ pub fn grant_put(conn: &mut SqliteConnection, row: &GrantRow) -> Result<(), PhrE
 }
 
 /// The grants this device still sends record keys for.
-pub fn active_grants(conn: &mut SqliteConnection) -> Result<Vec<GrantRow>, PhrError> {
+pub fn active_grants(conn: &mut SqliteConnection) -> Result<Vec<GrantRow>> {
     Ok(diesel::sql_query(
         "SELECT grant_id, grant_json, sealed_grant_key, active FROM grants WHERE active ORDER BY grant_id",
     )
@@ -256,7 +277,7 @@ pub fn active_grants(conn: &mut SqliteConnection) -> Result<Vec<GrantRow>, PhrEr
 }
 
 /// Stops sending keys for a grant (revoked, or gone on the server) and forgets its key.
-pub fn grant_deactivate(conn: &mut SqliteConnection, grant_id: &str) -> Result<(), PhrError> {
+pub fn grant_deactivate(conn: &mut SqliteConnection, grant_id: &str) -> Result<()> {
     diesel::sql_query("DELETE FROM grant_keys_sent WHERE grant_id = ?").bind::<Text, _>(grant_id).execute(conn)?;
     diesel::sql_query("UPDATE grants SET active = FALSE, sealed_grant_key = X'' WHERE grant_id = ?")
         .bind::<Text, _>(grant_id)
@@ -265,7 +286,7 @@ pub fn grant_deactivate(conn: &mut SqliteConnection, grant_id: &str) -> Result<(
 }
 
 /// Ids of the records whose data keys grant `grant_id` already has.
-pub fn grant_keys_sent(conn: &mut SqliteConnection, grant_id: &str) -> Result<Vec<String>, PhrError> {
+pub fn grant_keys_sent(conn: &mut SqliteConnection, grant_id: &str) -> Result<Vec<String>> {
     let rows: Vec<IdRow> = diesel::sql_query("SELECT record_id FROM grant_keys_sent WHERE grant_id = ?")
         .bind::<Text, _>(grant_id)
         .load(conn)?;
@@ -273,11 +294,7 @@ pub fn grant_keys_sent(conn: &mut SqliteConnection, grant_id: &str) -> Result<Ve
 }
 
 /// Notes that grant `grant_id` now has these records' data keys.
-pub fn grant_keys_mark_sent(
-    conn: &mut SqliteConnection,
-    grant_id: &str,
-    record_ids: &[String],
-) -> Result<(), PhrError> {
+pub fn grant_keys_mark_sent(conn: &mut SqliteConnection, grant_id: &str, record_ids: &[String]) -> Result<()> {
     for id in record_ids {
         diesel::sql_query("INSERT OR IGNORE INTO grant_keys_sent (grant_id, record_id) VALUES (?, ?)")
             .bind::<Text, _>(grant_id)
@@ -293,19 +310,19 @@ pub const ACCOUNT_DELETED_META: &str = "account_deleted";
 
 /// Erases everything the store holds (records, outbox, grants, account and
 /// keys), in one transaction. `secure_delete` overwrites the freed pages.
-pub fn wipe(conn: &mut SqliteConnection) -> Result<(), PhrError> {
+pub fn wipe(conn: &mut SqliteConnection) -> Result<()> {
     wipe_leaving(conn, None)
 }
 
 /// [`wipe`] for an account the server says is deleted: erases everything and
 /// leaves only the [`ACCOUNT_DELETED_META`] marker (no id, no key), in the
 /// same transaction.
-pub fn wipe_deleted_account(conn: &mut SqliteConnection, now_ms: u64) -> Result<(), PhrError> {
+pub fn wipe_deleted_account(conn: &mut SqliteConnection, now_ms: u64) -> Result<()> {
     wipe_leaving(conn, Some(now_ms.to_string().as_bytes()))
 }
 
-fn wipe_leaving(conn: &mut SqliteConnection, account_deleted: Option<&[u8]>) -> Result<(), PhrError> {
-    conn.transaction::<_, PhrError, _>(|conn| {
+fn wipe_leaving(conn: &mut SqliteConnection, account_deleted: Option<&[u8]>) -> Result<()> {
+    conn.transaction::<_, Error, _>(|conn| {
         conn.batch_execute(
             "DELETE FROM grant_keys_sent; DELETE FROM grants; DELETE FROM outbox; DELETE FROM outbox_batches; \
              DELETE FROM records; DELETE FROM meta;",
@@ -321,8 +338,19 @@ fn wipe_leaving(conn: &mut SqliteConnection, account_deleted: Option<&[u8]>) -> 
     Ok(())
 }
 
+/// The `meta` entries of an account membership: ids, sealed keys, cursor, clock.
+const MEMBERSHIP_META: &str = "('server_url', 'account_id', 'device_id', 'secrets', 'cursor', 'clock')";
+
+/// Removes the account membership (ids, sealed keys, cursor, clock) in one transaction.
+pub fn forget_membership(conn: &mut SqliteConnection) -> Result<()> {
+    conn.transaction::<_, Error, _>(|conn| {
+        diesel::sql_query(format!("DELETE FROM meta WHERE key IN {MEMBERSHIP_META}")).execute(conn)?;
+        Ok(())
+    })
+}
+
 /// Removes a `meta` entry.
-pub fn meta_delete(conn: &mut SqliteConnection, key: &str) -> Result<(), PhrError> {
+pub fn meta_delete(conn: &mut SqliteConnection, key: &str) -> Result<()> {
     diesel::sql_query("DELETE FROM meta WHERE key = ?").bind::<Text, _>(key).execute(conn)?;
     Ok(())
 }
@@ -334,7 +362,7 @@ struct IdRow {
 }
 
 /// Ids of the records with local changes not yet acknowledged by the server.
-pub fn pending_ids(conn: &mut SqliteConnection) -> Result<Vec<String>, PhrError> {
+pub fn pending_ids(conn: &mut SqliteConnection) -> Result<Vec<String>> {
     let rows: Vec<IdRow> =
         diesel::sql_query("SELECT record_id FROM records WHERE pending ORDER BY record_id").load(conn)?;
     Ok(rows.into_iter().map(|r| r.record_id).collect())
@@ -357,7 +385,7 @@ pub fn outbox_put(
     request: &[u8],
     revs: &[(String, i64)],
     now_ms: i64,
-) -> Result<(), PhrError> {
+) -> Result<()> {
     diesel::sql_query("INSERT INTO outbox_batches (batch_id, created_at, request) VALUES (?, ?, ?)")
         .bind::<Text, _>(batch_id)
         .bind::<BigInt, _>(now_ms)
@@ -374,7 +402,7 @@ pub fn outbox_put(
 }
 
 /// The oldest batch still waiting for its acknowledgement.
-pub fn outbox_oldest(conn: &mut SqliteConnection) -> Result<Option<OutboxBatch>, PhrError> {
+pub fn outbox_oldest(conn: &mut SqliteConnection) -> Result<Option<OutboxBatch>> {
     let rows: Vec<OutboxBatch> =
         diesel::sql_query("SELECT batch_id, request FROM outbox_batches ORDER BY created_at, batch_id LIMIT 1")
             .load(conn)?;
@@ -388,7 +416,7 @@ struct RevRow {
 }
 
 /// The local revision of `record_id` that batch `batch_id` carried.
-pub fn outbox_rev(conn: &mut SqliteConnection, batch_id: &str, record_id: &str) -> Result<Option<i64>, PhrError> {
+pub fn outbox_rev(conn: &mut SqliteConnection, batch_id: &str, record_id: &str) -> Result<Option<i64>> {
     let rows: Vec<RevRow> = diesel::sql_query("SELECT local_rev FROM outbox WHERE batch_id = ? AND record_id = ?")
         .bind::<Text, _>(batch_id)
         .bind::<Text, _>(record_id)
@@ -397,7 +425,7 @@ pub fn outbox_rev(conn: &mut SqliteConnection, batch_id: &str, record_id: &str) 
 }
 
 /// Forgets an acknowledged (or refused) batch.
-pub fn outbox_delete(conn: &mut SqliteConnection, batch_id: &str) -> Result<(), PhrError> {
+pub fn outbox_delete(conn: &mut SqliteConnection, batch_id: &str) -> Result<()> {
     diesel::sql_query("DELETE FROM outbox WHERE batch_id = ?").bind::<Text, _>(batch_id).execute(conn)?;
     diesel::sql_query("DELETE FROM outbox_batches WHERE batch_id = ?").bind::<Text, _>(batch_id).execute(conn)?;
     Ok(())

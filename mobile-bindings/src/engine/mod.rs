@@ -1,0 +1,43 @@
+//! The engine: everything the app does, with no FFI in it. The FFI layer
+//! ([`crate::ffi`]) is a thin shell over [`Client`].
+//!
+//! Modules depend on each other in one direction only, from the bottom up:
+//!
+//! | module | what it holds | uses |
+//! |---|---|---|
+//! | `error` | [`Error`], the engine's error, by kind | – |
+//! | `transport` | the sans-IO [`Transport`] trait, JSON calls, HTTP statuses → [`HttpErrorKind`] | error |
+//! | `store/` | the local SQLite file (rows, outbox, grants, `meta`) and the storage-key seal | error |
+//! | `keys` | [`keys::StorageKey`] and [`keys::RecordKeys`]: what the device storage key and the account key seal | store |
+//! | `session` | [`session::Session`]: ids, device key, access token, sign-in, authenticated calls | transport |
+//! | `account` | [`account::Account`] (session + record keys + clock), its persistence, enrolling a device | keys, session, store |
+//! | `records` | validating bodies, local versions, timelines and histories | account, keys, store |
+//! | `child` | growth series, immunizations due | records |
+//! | `export` | the FHIR R4 Bundle | keys, store |
+//! | `backup` | the passphrase key backup and restore | account |
+//! | `consent` | grants with their keys, revocation, audit log | account, keys, store |
+//! | `sync` | one sync run (outbox, push, pull, merge, new grant keys) | account, consent, store |
+//! | `client` | [`Client`], the facade: the device's parts behind one lock | all of the above |
+
+pub mod account;
+pub mod backup;
+pub mod child;
+pub mod client;
+pub mod consent;
+pub mod error;
+pub mod export;
+pub mod keys;
+pub mod records;
+pub mod session;
+pub mod store;
+pub mod sync;
+pub mod transport;
+
+pub use account::{AccountSummary, PairingInvite};
+pub use child::{DueImmunization, GrowthPoint};
+pub use client::Client;
+pub use consent::{AuditEntry, GrantRequest, GrantView, Organization};
+pub use error::{Error, FieldProblem, HttpErrorKind, Result};
+pub use records::{RecordVersionView, TimelineEntry};
+pub use sync::{Phase, Progress, ProgressUpdate, SyncReport};
+pub use transport::{Request, Response, Transport};

@@ -1,0 +1,282 @@
+//! [`PhrClient`]: the object the apps hold, one per database file. Each
+//! method hands its arguments to the engine ([`engine::Client`]) and converts
+//! the answer; errors become [`PhrError`] through its one `From`.
+//!
+//! Every call takes the client's lock for its duration (sync too), so calls
+//! from several threads are serialised; do not call back into the client from
+//! a [`SyncProgress`] callback except [`cancel_sync`](PhrClient::cancel_sync),
+//! which never waits.
+
+use std::sync::Arc;
+
+use super::error::PhrError;
+use super::records::{
+    AccountSummary, AuditEntry, DueImmunization, GrantRequest, GrantView, GrowthPoint, Organization, PairingInvite,
+    RecordVersionView, TimelineEntry,
+};
+use super::sync::{AppProgress, SyncProgress, SyncReport};
+use super::transport::{AppTransport, HttpTransport};
+use crate::engine;
+
+/// The family's health record on this device: the encrypted local store, the
+/// account, and sync.
+#[derive(uniffi::Object)]
+pub struct PhrClient {
+    engine: engine::Client,
+}
+
+fn all<T, U: From<T>>(items: Vec<T>) -> Vec<U> {
+    items.into_iter().map(U::from).collect()
+}
+
+#[uniffi::export]
+impl PhrClient {
+    /// Opens (or creates) the store at `path`. `storage_key` is the 32-byte
+    /// device storage key from the Keychain/Keystore: the account and device
+    /// keys in the file are sealed under it, so the same key must be passed
+    /// every time. `transport` is the app's HTTP client.
+    #[uniffi::constructor]
+    pub fn open(path: String, storage_key: Vec<u8>, transport: Arc<dyn HttpTransport>) -> Result<Arc<Self>, PhrError> {
+        let engine = engine::Client::open(&path, storage_key, Arc::new(AppTransport(transport)))?;
+        Ok(Arc::new(PhrClient { engine }))
+    }
+
+    /// Creates a new family account on `server_url` with this device as its
+    /// first device: generates the account key and the device key, registers,
+    /// and stores both sealed under the device storage key.
+    pub fn create_account(&self, server_url: String, device_name: String) -> Result<AccountSummary, PhrError> {
+        Ok(self.engine.create_account(&server_url, &device_name)?.into())
+    }
+
+    /// On a signed-in device: asks the server for a pairing code and returns
+    /// it with the account key, to show to the new device.
+    pub fn create_pairing_invite(&self) -> Result<PairingInvite, PhrError> {
+        Ok(self.engine.create_pairing_invite()?.into())
+    }
+
+    /// Joins the account of `invite` as a new device, checks that the account
+    /// key matches the account's public key on the server, and stores the keys.
+    pub fn join_account(&self, invite: PairingInvite, device_name: String) -> Result<AccountSummary, PhrError> {
+        Ok(self.engine.join_account(&invite.into(), &device_name)?.into())
+    }
+
+    /// The account this device belongs to, if any.
+    pub fn account(&self) -> Option<AccountSummary> {
+        self.engine.account().map(Into::into)
+    }
+
+    /// Whether the server said this device's family account was deleted (and
+    /// the local copy was wiped): every call then answers
+    /// [`PhrError::AccountDeleted`] until an account is created, joined or
+    /// restored here. Lets an app that starts up explain an empty store.
+    pub fn account_was_deleted(&self) -> bool {
+        self.engine.account_was_deleted()
+    }
+
+    /// Adds a record about `subject` (`mother` or `child:<uuid>`), offline.
+    /// `body_json` is a RecordBody: `{"kind": "prenatal_visit", "body": {...}}`,
+    /// validated by phr-core. Returns the new record's id.
+    pub fn add_record(&self, subject: String, body_json: String) -> Result<String, PhrError> {
+        Ok(self.engine.add_record(&subject, &body_json)?)
+    }
+
+    /// Replaces a record's content with a new version, offline. The kind
+    /// cannot change.
+    pub fn edit_record(&self, record_id: String, body_json: String) -> Result<(), PhrError> {
+        Ok(self.engine.edit_record(&record_id, &body_json)?)
+    }
+
+    /// Deletes a record, offline (a tombstone version; the history is kept).
+    pub fn delete_record(&self, record_id: String) -> Result<(), PhrError> {
+        Ok(self.engine.delete_record(&record_id)?)
+    }
+
+    /// A live record's current content.
+    pub fn get_record(&self, record_id: String) -> Result<TimelineEntry, PhrError> {
+        Ok(self.engine.get_record(&record_id)?.into())
+    }
+
+    /// Every version of a record (deleted ones too), oldest first, with the winner marked.
+    pub fn record_history(&self, record_id: String) -> Result<Vec<RecordVersionView>, PhrError> {
+        Ok(all(self.engine.record_history(&record_id)?))
+    }
+
+    /// A subject's live records, ordered by date: optionally one `kind`
+    /// (module name) and an inclusive `from`/`to` range (`YYYY-MM-DD`; a range
+    /// leaves out undated records such as the mother's profile).
+    pub fn timeline(
+        &self,
+        subject: String,
+        kind: Option<String>,
+        from: Option<String>,
+        to: Option<String>,
+    ) -> Result<Vec<TimelineEntry>, PhrError> {
+        Ok(all(self.engine.timeline(&subject, kind.as_deref(), from.as_deref(), to.as_deref())?))
+    }
+
+    /// Pushes pending changes, pulls new ones, and merges conflicts with the
+    /// phr-core rule; see [`crate::engine::sync`]. `progress` is told the
+    /// counts after every page. Safe to call again after any error.
+    pub fn sync(&self, progress: Option<Arc<dyn SyncProgress>>) -> Result<SyncReport, PhrError> {
+        let progress = progress.as_deref().map(AppProgress);
+        Ok(self.engine.sync(progress.as_ref().map(|p| p as &dyn engine::Progress))?.into())
+    }
+
+    /// Asks a running [`sync`](Self::sync) to stop at the next page boundary.
+    /// Never waits; what was synced so far stays synced.
+    pub fn cancel_sync(&self) {
+        self.engine.cancel_sync()
+    }
+
+    /// Erases the family account: `DELETE /accounts/v1` on the server (every
+    /// record, key, grant and audit entry there), then everything in the local
+    /// store. Afterwards this client is signed out. If the server call fails
+    /// nothing local is touched, so it can be retried.
+    pub fn delete_account(&self) -> Result<(), PhrError> {
+        Ok(self.engine.delete_account()?)
+    }
+
+    /// How many records have local changes not yet acknowledged by the server.
+    pub fn pending_count(&self) -> Result<u64, PhrError> {
+        Ok(self.engine.pending_count()?)
+    }
+
+    /// The organizations the server lets families grant access to.
+    pub fn list_organizations(&self) -> Result<Vec<Organization>, PhrError> {
+        Ok(all(self.engine.list_organizations()?))
+    }
+
+    /// Grants an organization access (validated by phr-core first; the server
+    /// also checks the organization allows the purpose). The data keys of the
+    /// records in scope that are already synced travel with the grant; records
+    /// added, or still unsynced, get theirs at the next sync.
+    pub fn grant_consent(&self, request: GrantRequest) -> Result<GrantView, PhrError> {
+        Ok(self.engine.grant_consent(&request.into())?.into())
+    }
+
+    /// The account's grants (made on any device), newest first, each with its
+    /// plain-language summary.
+    pub fn list_grants(&self) -> Result<Vec<GrantView>, PhrError> {
+        Ok(all(self.engine.list_grants()?))
+    }
+
+    /// Revokes a grant: the server deletes its grant key and every record key,
+    /// so it can no longer decrypt anything for that organization. Revoking an
+    /// already revoked grant is a [`PhrError::Conflict`].
+    pub fn revoke_grant(&self, grant_id: String) -> Result<(), PhrError> {
+        Ok(self.engine.revoke_grant(&grant_id)?)
+    }
+
+    /// The account's audit log after sequence number `since` (0: from the
+    /// start), oldest first: sign-ins, devices, grants, every access through a
+    /// grant, recoveries.
+    pub fn audit_log(&self, since: u64) -> Result<Vec<AuditEntry>, PhrError> {
+        Ok(all(self.engine.audit_log(since)?))
+    }
+
+    /// Seals the account key under `passphrase` (at least 10 characters;
+    /// PBKDF2-HMAC-SHA256, 600,000 iterations, AES-256-GCM) and stores the
+    /// backup on the server, replacing an earlier one. The passphrase never
+    /// leaves the device. Takes about a second on a phone.
+    pub fn backup_account_key(&self, passphrase: String) -> Result<(), PhrError> {
+        Ok(self.engine.backup_account_key(&passphrase)?)
+    }
+
+    /// On a new phone with no device of the family left: fetches the account's
+    /// key backup from `server_url`, opens it with `passphrase` (a wrong one is
+    /// [`PhrError::Auth`]), proves to the server that this phone holds the
+    /// account key, and enrols it as a new device named `device_name`. Call
+    /// [`sync`](Self::sync) afterwards to pull the family's records.
+    pub fn restore_account(
+        &self,
+        server_url: String,
+        account_id: String,
+        passphrase: String,
+        device_name: String,
+    ) -> Result<AccountSummary, PhrError> {
+        Ok(self.engine.restore_account(&server_url, &account_id, &passphrase, &device_name)?.into())
+    }
+
+    /// A child's growth series, oldest first: the birth measurements from the
+    /// newborn record (birth weight in kg) and every child checkup with a
+    /// weight, length/height or head circumference, each with the age in days
+    /// and completed months. Needs the child's newborn record (its birth date).
+    pub fn growth_series(&self, child_subject: String) -> Result<Vec<GrowthPoint>, PhrError> {
+        Ok(all(self.engine.growth_series(&child_subject)?))
+    }
+
+    /// The routine immunizations (phr-core's schedule table) that are due or
+    /// overdue for a child on `as_of_date` (`YYYY-MM-DD`), given the child's
+    /// immunization records, in schedule order. Needs the newborn record
+    /// (birth date and sex).
+    pub fn immunizations_due(
+        &self,
+        child_subject: String,
+        as_of_date: String,
+    ) -> Result<Vec<DueImmunization>, PhrError> {
+        Ok(all(self.engine.immunizations_due(&child_subject, &as_of_date)?))
+    }
+
+    /// Every current (not deleted) record of the account as one FHIR R4
+    /// Bundle of type `collection` (JSON), with a Patient per subject: the
+    /// family's data in a standard form to take elsewhere. Local data only (sync
+    /// first for the latest); works offline.
+    pub fn export_fhir_bundle(&self) -> Result<String, PhrError> {
+        Ok(self.engine.export_fhir_bundle()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ffi::transport::{HttpRequest, HttpResponse, TransportError};
+
+    /// A transport for tests that must not reach any server.
+    struct NoNetwork;
+
+    impl HttpTransport for NoNetwork {
+        fn send(&self, _: HttpRequest) -> Result<HttpResponse, TransportError> {
+            Err(TransportError::Failed { reason: "no network in unit tests".into() })
+        }
+    }
+
+    fn client(dir: &tempfile::TempDir) -> Arc<PhrClient> {
+        let path = dir.path().join("c.db").to_string_lossy().into_owned();
+        PhrClient::open(path, vec![9; 32], Arc::new(NoNetwork)).unwrap()
+    }
+
+    #[test]
+    fn a_device_without_an_account_refuses_record_calls_as_auth_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = client(&dir);
+        assert!(c.account().is_none());
+        assert!(matches!(c.add_record("mother".into(), "{}".into()), Err(PhrError::Auth { .. })));
+        assert!(matches!(c.timeline("mother".into(), None, None, None), Err(PhrError::Auth { .. })));
+        assert!(matches!(c.sync(None), Err(PhrError::Auth { .. })));
+    }
+
+    #[test]
+    fn creating_an_account_without_a_network_is_a_retryable_network_error_and_stores_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = client(&dir);
+        let err = c.create_account("https://phr.example".into(), "Phone".into()).unwrap_err();
+        assert!(matches!(err, PhrError::Network { retryable: true, .. }), "{err:?}");
+        assert!(c.account().is_none());
+        assert!(matches!(
+            c.create_account("ftp://x".into(), "Phone".into()),
+            Err(PhrError::Validation { field, .. }) if field == "server_url"
+        ));
+        assert!(matches!(
+            c.create_account("https://phr.example".into(), " ".into()),
+            Err(PhrError::Validation { field, .. }) if field == "device_name"
+        ));
+    }
+
+    #[test]
+    fn a_storage_key_that_is_not_32_bytes_is_a_validation_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db").to_string_lossy().into_owned();
+        let err = PhrClient::open(path, vec![9; 16], Arc::new(NoNetwork)).err().unwrap();
+        assert!(matches!(err, PhrError::Validation { ref field, .. } if field == "storage_key"), "{err:?}");
+    }
+}

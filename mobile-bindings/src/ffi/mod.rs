@@ -1,0 +1,27 @@
+//! The uniffi layer: the exported object [`PhrClient`], the records and enums
+//! it takes and returns, the foreign traits the app implements
+//! ([`HttpTransport`], [`SyncProgress`]) and [`PhrError`]. Nothing here
+//! decides anything: each method delegates to [`crate::engine::Client`].
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | `client.rs` | `PhrClient` and its exported methods |
+//! | `records.rs` | the exported records and their conversions from/to the engine's types |
+//! | `sync.rs` | `SyncPhase`, `SyncProgressUpdate`, `SyncReport`, the `SyncProgress` callback |
+//! | `transport.rs` | `HttpRequest`/`HttpResponse`, `TransportError`, the `HttpTransport` foreign trait and its adapter to the engine |
+//! | `error.rs` | `PhrError`, `FieldIssue`, and the one mapping from `engine::Error` |
+
+pub mod client;
+pub mod error;
+pub mod records;
+pub mod sync;
+pub mod transport;
+
+pub use client::PhrClient;
+pub use error::{FieldIssue, PhrError};
+pub use records::{
+    AccountSummary, AuditEntry, DueImmunization, GrantRequest, GrantView, GrowthPoint, Organization, PairingInvite,
+    RecordVersionView, TimelineEntry,
+};
+pub use sync::{SyncPhase, SyncProgress, SyncProgressUpdate, SyncReport};
+pub use transport::{HttpHeader, HttpRequest, HttpResponse, HttpTransport, TransportError};
