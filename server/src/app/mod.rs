@@ -106,7 +106,7 @@ impl App {
     /// Runs blocking database work on the blocking thread pool.
     pub async fn db<T, F>(&self, f: F) -> Result<T, AppError>
     where
-        F: FnOnce(&mut crate::store::DbConnection) -> Result<T, AppError> + Send + 'static,
+        F: FnOnce(&mut crate::store::Conn) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
         let pool = self.pool.clone();

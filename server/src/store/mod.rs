@@ -8,6 +8,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -56,18 +57,24 @@ impl DbConnection {
 /// between, which concurrent sign-ins of different accounts do. On
 /// PostgreSQL it is an ordinary transaction. Top level only: inside a
 /// transaction use `conn.transaction` (a savepoint).
-pub fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+///
+/// Given a pooled [`Conn`], SQLite writers of the pool also queue at the
+/// pool's [`WriterGate`]; given a bare [`DbConnection`] they rely on SQLite's
+/// own locking alone (the same answers, slower under contention).
+pub fn write_transaction<C, T, E, F>(conn: &mut C, f: F) -> Result<T, E>
 where
+    C: WriteConnection + ?Sized,
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
     type Manager = <DbConnection as Connection>::TransactionManager;
+    let (gate, conn) = conn.parts();
     let _writer = match conn {
         DbConnection::Sqlite(c) => {
-            let permit = SqliteWriterGate::enter();
+            let permit = gate.map(WriterGate::enter);
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
-            Some(permit)
+            permit
         }
         DbConnection::Postgresql(_) => {
             Manager::begin_transaction(conn)?;
@@ -86,55 +93,124 @@ where
     }
 }
 
-/// How long a SQLite writer waits for the in-process gate before going on to
-/// SQLite's own locking (its `busy_timeout` then applies as before).
+/// A connection [`write_transaction`] can write on: a pooled [`Conn`] (with
+/// its pool's writer gate) or a bare [`DbConnection`] (without).
+pub trait WriteConnection {
+    /// The pool's writer gate, if any, and the connection.
+    fn parts(&mut self) -> (Option<&WriterGate>, &mut DbConnection);
+}
+
+impl WriteConnection for DbConnection {
+    fn parts(&mut self) -> (Option<&WriterGate>, &mut DbConnection) {
+        (None, self)
+    }
+}
+
+impl WriteConnection for Conn {
+    fn parts(&mut self) -> (Option<&WriterGate>, &mut DbConnection) {
+        (Some(&self.gate), &mut self.conn)
+    }
+}
+
+/// How long a SQLite writer waits for the gate before going on to SQLite's
+/// own locking (its `busy_timeout` then applies as before).
 const SQLITE_WRITER_GATE_WAIT: Duration = Duration::from_secs(5);
 
-/// Queues this process's SQLite write transactions in turn. SQLite has one
+/// Queues one pool's SQLite write transactions in turn. SQLite has one
 /// writer; without this, concurrent `BEGIN IMMEDIATE`s find the lock busy and
 /// SQLite's busy handler *sleeps* (1, 2, 5, … up to 100 ms) while the lock is
 /// often already free again, so under load (e.g. 32 FHIR clients, each read
 /// audited) writers idle instead of running. A waiter here is woken the moment
 /// the previous writer commits. The wait is bounded: after
 /// [`SQLITE_WRITER_GATE_WAIT`] the writer goes on without the gate (so a
-/// nested or stuck writer degrades to SQLite's busy handling, never a deadlock).
-struct SqliteWriterGate {
+/// nested or stuck writer degrades to SQLite's busy handling, never a
+/// deadlock). One gate per [`DbPool`]: nothing process-global.
+#[derive(Debug, Default)]
+pub struct WriterGate {
+    busy: Mutex<bool>,
+    freed: Condvar,
+}
+
+/// A writer's turn at the [`WriterGate`]; the next writer is woken when it drops.
+struct WriterPermit<'a> {
+    gate: &'a WriterGate,
     held: bool,
 }
 
-static SQLITE_WRITER_BUSY: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
-static SQLITE_WRITER_FREED: std::sync::Condvar = std::sync::Condvar::new();
-
-impl SqliteWriterGate {
-    fn enter() -> SqliteWriterGate {
-        let mut busy = SQLITE_WRITER_BUSY.lock().unwrap_or_else(|e| e.into_inner());
+impl WriterGate {
+    fn enter(&self) -> WriterPermit<'_> {
+        let mut busy = self.busy.lock().unwrap_or_else(|e| e.into_inner());
         let deadline = std::time::Instant::now() + SQLITE_WRITER_GATE_WAIT;
         while *busy {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {
-                return SqliteWriterGate { held: false };
+                return WriterPermit { gate: self, held: false };
             }
-            busy = SQLITE_WRITER_FREED.wait_timeout(busy, left).unwrap_or_else(|e| e.into_inner()).0;
+            busy = self.freed.wait_timeout(busy, left).unwrap_or_else(|e| e.into_inner()).0;
         }
         *busy = true;
-        SqliteWriterGate { held: true }
+        WriterPermit { gate: self, held: true }
     }
 }
 
-impl Drop for SqliteWriterGate {
+impl Drop for WriterPermit<'_> {
     fn drop(&mut self) {
         if self.held {
-            *SQLITE_WRITER_BUSY.lock().unwrap_or_else(|e| e.into_inner()) = false;
-            SQLITE_WRITER_FREED.notify_one();
+            *self.gate.busy.lock().unwrap_or_else(|e| e.into_inner()) = false;
+            self.gate.freed.notify_one();
         }
+    }
+}
+
+/// The connection pool of one database, with that database's [`WriterGate`].
+#[derive(Clone)]
+pub struct DbPool {
+    pool: r2d2::Pool<DbManager>,
+    gate: Arc<WriterGate>,
+}
+
+impl DbPool {
+    /// A connection from the pool (waits up to the pool's connection timeout).
+    pub fn get(&self) -> Result<Conn, r2d2::PoolError> {
+        Ok(Conn { conn: self.pool.get()?, gate: Arc::clone(&self.gate) })
+    }
+
+    /// A connection if one is free within `timeout`.
+    pub fn get_timeout(&self, timeout: Duration) -> Result<Conn, r2d2::PoolError> {
+        Ok(Conn { conn: self.pool.get_timeout(timeout)?, gate: Arc::clone(&self.gate) })
+    }
+}
+
+impl fmt::Debug for DbPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DbPool").field("state", &self.pool.state()).finish_non_exhaustive()
+    }
+}
+
+/// A pooled connection (back to the pool when dropped); derefs to [`DbConnection`].
+pub struct Conn {
+    conn: r2d2::PooledConnection<DbManager>,
+    gate: Arc<WriterGate>,
+}
+
+impl std::ops::Deref for Conn {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
     }
 }
 
 /// What a store function fails with (the layers above name this, not diesel).
 pub type StoreError = diesel::result::Error;
 
-pub type DbPool = r2d2::Pool<DbManager>;
-pub type PooledDb = r2d2::PooledConnection<DbManager>;
+/// A pooled connection (the name the callers use).
+pub type PooledDb = Conn;
 
 /// Which database to use. Parsed from a URL; `Display` hides any password.
 #[derive(Clone, PartialEq, Eq)]
@@ -321,6 +397,7 @@ pub fn open(target: &DatabaseTarget, pool_size: u32) -> Result<(DbPool, Vec<Stri
         .connection_timeout(Duration::from_secs(10))
         .build(DbManager::new(target.clone()))
         .map_err(|e| ServerError::Database(format!("cannot connect to {target}: {e}")))?;
+    let pool = DbPool { pool, gate: Arc::default() };
     let mut conn = pool.get().map_err(|e| ServerError::Database(format!("cannot connect to {target}: {e}")))?;
     let applied = run_migrations(&mut conn)?;
     Ok((pool, applied))

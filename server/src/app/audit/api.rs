@@ -41,7 +41,7 @@ pub async fn events(
                 .order(audit_events::seq.asc())
                 .limit(i64::from(limit) + 1)
                 .select(AuditRow::as_select())
-                .load(conn)?)
+                .load(&mut **conn)?)
         })
         .await?;
     let more = rows.len() > limit as usize;
