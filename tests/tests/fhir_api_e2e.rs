@@ -26,7 +26,11 @@ struct Env {
 
 impl Env {
     fn start(db: TestDatabase) -> Env {
-        let (dir, server) = start_server(BIN.as_ref(), &db, &[]);
+        Env::start_with(db, &[])
+    }
+
+    fn start_with(db: TestDatabase, args: &[&str]) -> Env {
+        let (dir, server) = start_server(BIN.as_ref(), &db, args);
         let org = OrgClient::register(BIN.as_ref(), dir.path(), &db.url(), &server.base_url, ORG, "system/*.cruds");
         Env { _db: db, _dir: dir, server, org }
     }
@@ -713,5 +717,43 @@ phr_tests::backend_test! {
         }
         let (status, body) = env.org.get("/fhir/r4/Encounter?date=ge1900-01-01&date=le2200-12-31");
         assert_eq!(status, 200, "the ends of the range are fine: {body}");
+    }
+}
+
+phr_tests::backend_test! {
+    fn a_clinic_write_that_would_pass_the_record_limit_is_409_and_stores_nothing(db) {
+        // The family holds 3 of its 4 records: one transaction of two visits would make 5.
+        let env = Env::start_with(db, &["--max-records-per-account", "4"]);
+        let mut device = env.family();
+        let first = add(&mut device, RecordKind::PrenatalVisit, Subject::Mother, &visit_on("2026-02-15"));
+        add(&mut device, RecordKind::SelfVitals, Subject::Mother, &RecordBody::SelfVitals(examples::self_vitals_minimal()));
+        add(&mut device, RecordKind::SelfVitals, Subject::Mother, &RecordBody::SelfVitals(examples::self_vitals_minimal()));
+        device.sync();
+        let grant = grant_of(ORG, &[RecordKind::PrenatalVisit, RecordKind::Immunization], &[Subject::Mother], Access::ReadWrite);
+        create_grant(&device, &grant, &[first]);
+        let pid = patient_of_first_encounter(&env.org);
+
+        let mut two_visits = visit_transaction(&visit_on("2026-03-10"), &pid);
+        let second = visit_transaction(&visit_on("2026-04-07"), &pid);
+        two_visits["entry"].as_array_mut().unwrap().extend(second["entry"].as_array().unwrap().iter().cloned());
+        let (status, body) = env.org.post("/fhir/r4", &two_visits);
+        assert_outcome(status, &body, 409);
+        assert!(body.to_string().contains("more than 4 records"), "{body}");
+        assert_eq!(device.pull(), 0, "nothing of the refused transaction was stored");
+        let (_, encounters) = env.org.get("/fhir/r4/Encounter");
+        assert_eq!(total(&encounters), 1, "the clinic still sees only the first visit");
+
+        // One more record fits exactly; the next one does not, by POST as by transaction.
+        let imm = |date: &str| {
+            let mut d = examples::immunization_full();
+            d.date_given = day(date);
+            serde_json::to_value(&to_fhir(&RecordBody::Immunization(d), &MappingContext::new(Uuid::now_v7(), &pid)).unwrap()[0])
+                .unwrap()
+        };
+        let (status, body) = env.org.post("/fhir/r4/Immunization", &imm("2026-10-10"));
+        assert_eq!(status, 201, "{body}");
+        let (status, body) = env.org.post("/fhir/r4/Immunization", &imm("2026-10-11"));
+        assert_outcome(status, &body, 409);
+        assert_eq!(device.pull(), 1, "only the dose that fitted reached the family");
     }
 }
