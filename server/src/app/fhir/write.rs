@@ -640,6 +640,20 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_code_is_a_422_of_kind_unknown_code_and_a_missing_element_a_400_naming_it() {
+        let unknown = mapping_error(MappingError::UnknownCode {
+            path: "Observation[0].code.coding[0].code".into(),
+            system: Some("http://loinc.org".into()),
+            code: "0000-0".into(),
+        });
+        assert!(matches!(unknown.error, AppError::Unprocessable { .. }));
+        assert_eq!(unknown.items, super::super::ItemProblem::UnknownCode);
+        let missing = mapping_error(MappingError::Missing { path: "Observation[0].valueQuantity".into() });
+        assert!(matches!(missing.error, AppError::BadRequest(_)));
+        assert_eq!(missing.element.as_deref(), Some("Observation[0].valueQuantity"));
+    }
+
+    #[test]
     fn transaction_entries_must_be_posts_of_creatable_resources() {
         let mut bundle = Bundle { type_: Some("transaction".into()), ..Default::default() };
         let mut e = entry(Resource::Observation(Default::default()), "urn:uuid:1");
