@@ -168,6 +168,43 @@ pub fn to_fhir(record: &RecordBody, ctx: &MappingContext) -> Result<Vec<Resource
     }
 }
 
+/// The FHIR resource types the mapping of a record of `kind` can yield
+/// ([`to_fhir`]), its primary resource type first. A unit test checks this
+/// table against what the mapping yields for every example record.
+pub const fn resource_types(kind: RecordKind) -> &'static [&'static str] {
+    match kind {
+        RecordKind::MotherProfile => &["Patient", "Observation"],
+        RecordKind::Pregnancy => &["Observation"],
+        RecordKind::PrenatalVisit => &["Encounter", "Observation", "Condition"],
+        RecordKind::Delivery => &["Observation"],
+        RecordKind::Newborn => &["Patient", "Observation", "MedicationStatement"],
+        RecordKind::ChildCheckup => &["Encounter", "Observation"],
+        RecordKind::Development => &["Observation"],
+        RecordKind::Immunization => &["Immunization"],
+        RecordKind::Medication => &["MedicationDispense"],
+        RecordKind::SelfVitals => &["Observation"],
+    }
+}
+
+/// The record kinds whose mapping can yield resources of `resource_type`
+/// (the inverse of [`resource_types`]), in [`RecordKind::ALL`] order; empty
+/// for a type no record maps to.
+pub fn kinds_yielding(resource_type: &str) -> &'static [RecordKind] {
+    use RecordKind::*;
+    match resource_type {
+        "Patient" => &[MotherProfile, Newborn],
+        "Observation" => {
+            &[MotherProfile, Pregnancy, PrenatalVisit, Delivery, Newborn, ChildCheckup, Development, SelfVitals]
+        }
+        "Encounter" => &[PrenatalVisit, ChildCheckup],
+        "Condition" => &[PrenatalVisit],
+        "MedicationStatement" => &[Newborn],
+        "Immunization" => &[Immunization],
+        "MedicationDispense" => &[Medication],
+        _ => &[],
+    }
+}
+
 /// Reads the resources of one record of `kind` back into its dataset body.
 pub fn from_fhir(kind: RecordKind, resources: &[Resource]) -> Result<RecordBody> {
     Ok(match kind {
@@ -657,6 +694,47 @@ mod tests {
         }
         // Every optional free text of the dataset (16 items), blank in both ways.
         assert_eq!(checked, 16 * 2);
+    }
+
+    #[test]
+    fn the_declared_resource_types_are_what_the_mapping_of_every_example_yields() {
+        for kind in RecordKind::ALL {
+            let mut yielded: Vec<String> = Vec::new();
+            for body in examples::all_full().into_iter().chain(examples::all_minimal()).filter(|b| b.kind() == kind) {
+                for r in to_fhir(&body, &ctx()).unwrap() {
+                    assert!(
+                        resource_types(kind).contains(&r.resource_type()),
+                        "{kind} yields {} but does not declare it",
+                        r.resource_type()
+                    );
+                    if !yielded.iter().any(|y| y == r.resource_type()) {
+                        yielded.push(r.resource_type().to_owned());
+                    }
+                }
+            }
+            let mut declared: Vec<String> = resource_types(kind).iter().map(|t| t.to_string()).collect();
+            declared.sort_unstable();
+            yielded.sort_unstable();
+            assert_eq!(declared, yielded, "{kind}: declared types that no example yields");
+            let primary =
+                to_fhir(&examples::all_full().into_iter().find(|b| b.kind() == kind).unwrap(), &ctx()).unwrap();
+            assert_eq!(primary[0].resource_type(), resource_types(kind)[0], "{kind}: the primary type comes first");
+        }
+    }
+
+    #[test]
+    fn the_kinds_yielding_a_type_are_the_inverse_of_the_declared_types_in_kind_order() {
+        let mut types: Vec<&str> = RecordKind::ALL.iter().flat_map(|k| resource_types(*k).iter().copied()).collect();
+        types.sort_unstable();
+        types.dedup();
+        for t in types {
+            let expected: Vec<RecordKind> =
+                RecordKind::ALL.into_iter().filter(|k| resource_types(*k).contains(&t)).collect();
+            assert_eq!(kinds_yielding(t), expected.as_slice(), "{t}");
+        }
+        assert!(kinds_yielding("NoSuchType").is_empty());
+        assert!(kinds_yielding("Immunization").contains(&RecordKind::Immunization));
+        assert!(!kinds_yielding("Observation").contains(&RecordKind::Immunization));
     }
 
     #[test]

@@ -399,8 +399,8 @@ fn raw_answer(e: &AppError, fhir: bool) -> BytesMut {
     use actix_web::ResponseError;
     let status: StatusCode = e.status_code();
     let (content_type, body) = if fhir {
-        let outcome = crate::app::fhir::outcome::outcome_of(e, None);
-        (crate::app::fhir::outcome::FHIR_JSON, serde_json::to_vec(&outcome).unwrap_or_default())
+        let outcome = crate::http::fhir::outcome::outcome_of(e, None);
+        (crate::http::fhir::outcome::FHIR_JSON, serde_json::to_vec(&outcome).unwrap_or_default())
     } else {
         ("application/problem+json", serde_json::to_vec(&crate::http::error::problem(e)).unwrap_or_default())
     };

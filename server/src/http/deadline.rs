@@ -34,8 +34,9 @@ use tokio::time::{Instant, Sleep};
 
 use super::error::Problem;
 use crate::app::error::AppError;
-use crate::app::fhir::outcome::{FhirError, FHIR_JSON};
+use crate::app::fhir::FhirError;
 use crate::app::App;
+use crate::http::fhir::FHIR_JSON;
 
 /// See the module docs.
 pub async fn guard(

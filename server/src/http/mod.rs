@@ -18,8 +18,10 @@ pub mod conn;
 pub mod consent;
 pub mod deadline;
 pub mod error;
+pub mod fhir;
 pub mod health;
 pub mod research;
+pub mod smart;
 pub mod sync;
 
 /// Registers every route and the extractor configuration. Used by `serve` and by tests.
@@ -45,8 +47,8 @@ pub fn configure(state: App, max_body_bytes: usize) -> impl FnOnce(&mut web::Ser
             .configure(consent::routes)
             .configure(crate::app::organizations::routes)
             .service(crate::app::audit::api::events)
-            .configure(crate::app::smart::routes)
-            .configure(crate::app::fhir::routes)
+            .configure(smart::routes)
+            .configure(fhir::routes)
             .configure(research::routes)
             .default_service(web::to(not_found));
     }
@@ -59,7 +61,7 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, actix_web::Error> {
         let e = AppError::NotFound(
             "no FHIR endpoint here; the FHIR R4 API is under /fhir/r4 (see /fhir/r4/metadata)".into(),
         );
-        return Err(crate::app::fhir::outcome::FhirError::from(e).into());
+        return Err(crate::app::fhir::FhirError::from(e).into());
     }
     Err(AppError::NotFound("no route for this method and path".into()).into())
 }

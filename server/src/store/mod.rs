@@ -20,6 +20,7 @@ use crate::ServerError;
 
 pub mod accounts;
 pub mod backend;
+pub mod fhir;
 pub mod grants;
 pub mod meta;
 pub mod organizations;

@@ -1,4 +1,4 @@
-//! `GET /fhir/r4/AuditEvent` with a *device* token: the parent reads the
+//! The AuditEvent search (`GET /fhir/r4/AuditEvent`) with a *device* token: the parent reads the
 //! family's own audit log (every access by organizations included) as a
 //! `searchset` Bundle of FHIR AuditEvents, oldest first, paged with `_count`
 //! (1–1000, default 100) and `next` links.
@@ -9,21 +9,15 @@
 //! = 0 (success), 4 (denied), 8 (other); the actor as the requesting agent; the
 //! grant and each record as entities (identifiers in the PHR systems).
 
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
-use diesel::prelude::*;
 use phr_fhir::model::{
     AuditEvent, AuditEventAgent, AuditEventEntity, AuditEventSource, Bundle, BundleEntry, BundleLink, Coding,
     Identifier, Integer, Reference, Resource,
 };
 
-use super::outcome::bad_request;
-use super::{db, fhir_response, FhirResult};
-use crate::app::audit::AuditRow;
+use super::{bad_request, FhirResult};
 use crate::app::auth::AuthenticatedDevice;
-use crate::app::error::AppError;
 use crate::app::App;
-use crate::store::schema::audit_events;
+use crate::store::fhir::AuditEntry;
 
 pub const ACTION_SYSTEM: &str = "https://phr.example/CodeSystem/audit-action";
 pub const GRANT_ID_SYSTEM: &str = "https://phr.example/fhir/consent-grant-id";
@@ -41,7 +35,7 @@ fn identified(system: &str, value: &str) -> Reference {
 }
 
 /// One log entry as an AuditEvent.
-pub fn to_audit_event(row: &AuditRow) -> AuditEvent {
+pub fn to_audit_event(row: &AuditEntry) -> AuditEvent {
     // An action this server does not know (a newer server wrote it) is an operation.
     let action = crate::app::audit::AuditAction::parse(&row.action)
         .map_or(crate::app::audit::FhirAuditAction::Execute, |a| a.fhir_action())
@@ -84,14 +78,10 @@ pub fn to_audit_event(row: &AuditRow) -> AuditEvent {
     }
 }
 
-pub async fn search(
-    state: web::Data<App>,
-    device: Result<AuthenticatedDevice, AppError>,
-    req: HttpRequest,
-) -> FhirResult<HttpResponse> {
-    let device = device?;
+/// The page of the family's audit log that `query` (`_count`, `_offset`) asks for, as a `searchset` Bundle.
+pub async fn search(app: &App, device: &AuthenticatedDevice, query: &str) -> FhirResult<Bundle> {
     let (mut count, mut offset) = (100i64, 0i64);
-    for (name, value) in form_urlencoded::parse(req.query_string().as_bytes()) {
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
         match name.as_ref() {
             "_count" => {
                 count = value
@@ -111,20 +101,15 @@ pub async fn search(
             _ => return Err(bad_request("AuditEvent search supports only date, _count and _sort")),
         }
     }
-    let base = state.base_url()?.to_owned();
+    let base = app.base_url()?.to_owned();
     let account = device.account_id.clone();
-    let (rows, total) = db(&state, move |conn| {
-        let total: i64 = audit_events::table.filter(audit_events::account_id.eq(&account)).count().get_result(conn)?;
-        let rows: Vec<AuditRow> = audit_events::table
-            .filter(audit_events::account_id.eq(&account))
-            .order(audit_events::seq.asc())
-            .offset(offset)
-            .limit(count)
-            .select(AuditRow::as_select())
-            .load(conn)?;
-        Ok((rows, total))
-    })
-    .await?;
+    let (rows, total) = app
+        .db(move |conn| {
+            let total = crate::store::fhir::audit_entry_count(conn, &account)?;
+            let rows = crate::store::fhir::audit_entries(conn, &account, offset, count)?;
+            Ok((rows, total))
+        })
+        .await?;
     let url = |o: i64| format!("{base}/fhir/r4/AuditEvent?_count={count}&_offset={o}");
     let mut link = vec![BundleLink { relation: Some("self".into()), url: Some(url(offset)), ..Default::default() }];
     if offset + count < total {
@@ -138,23 +123,21 @@ pub async fn search(
             ..Default::default()
         })
         .collect();
-    let bundle = Bundle {
+    Ok(Bundle {
         type_: Some("searchset".into()),
         total: Some(Integer(total.into())),
         link,
         entry,
         ..Default::default()
-    };
-    fhir_response(StatusCode::OK, &bundle)
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn row(action: &str, outcome: &str) -> AuditRow {
-        AuditRow {
-            account_id: "acc".into(),
+    fn row(action: &str, outcome: &str) -> AuditEntry {
+        AuditEntry {
             seq: 7,
             at: 1_780_000_000_000,
             actor: "organization:tanaka-clinic".into(),
@@ -162,9 +145,6 @@ mod tests {
             grant_id: Some("g1".into()),
             record_ids: "[\"r1\",\"r2\"]".into(),
             outcome: outcome.into(),
-            prev_hash: String::new(),
-            hash: String::new(),
-            occurrences: None,
         }
     }
 

@@ -31,12 +31,10 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use diesel::prelude::*;
 use zeroize::Zeroizing;
 
 use super::Visible;
 use crate::app::error::AppError;
-use crate::store::schema::accounts;
 use crate::store::DbConnection;
 
 /// What one cached answer was made from (SHA-256; see the module docs).
@@ -65,18 +63,10 @@ pub fn fingerprint(conn: &mut DbConnection, visible: &Visible, accounts: &[Strin
     let mut families: Vec<&str> = accounts.iter().map(String::as_str).collect();
     families.sort_unstable();
     families.dedup();
-    // Chunks keep each statement under SQLite's bound-parameter limit.
-    for chunk in families.chunks(500) {
-        let rows: Vec<(String, i64, i64)> = accounts::table
-            .filter(accounts::account_id.eq_any(chunk))
-            .select((accounts::account_id, accounts::change_seq, accounts::consent_seq))
-            .order(accounts::account_id.asc())
-            .load(conn)?;
-        for (account, change_seq, consent_seq) in rows {
-            field(account.as_bytes());
-            field(&change_seq.to_be_bytes());
-            field(&consent_seq.to_be_bytes());
-        }
+    for (account, change_seq, consent_seq) in crate::store::fhir::change_counters(conn, &families)? {
+        field(account.as_bytes());
+        field(&change_seq.to_be_bytes());
+        field(&consent_seq.to_be_bytes());
     }
     let mut out = [0u8; 32];
     out.copy_from_slice(digest.finish().as_ref());

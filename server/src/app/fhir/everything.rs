@@ -1,4 +1,4 @@
-//! `GET /fhir/r4/Patient/{id}/$everything`: the Patient and every resource of
+//! `$everything` (`GET /fhir/r4/Patient/{id}/$everything`): the Patient and every resource of
 //! every consented record about it, as a `searchset` Bundle (all in one page).
 //!
 //! A family may hold thousands of records: they are decrypted, mapped and
@@ -6,76 +6,74 @@
 //! JSON bytes, and the Bundle is written around those bytes. Nothing but the
 //! JSON of the response is kept of a record once its chunk is written.
 
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
 use phr_fhir::model::Resource;
 use rayon::prelude::*;
 
 use super::patient::build_patient;
-use super::{audit_reads, authorize, bundle_entry, db, resources_of, FhirResult, Visible, FHIR_JSON};
+use super::{audit_reads, bundle_entry, resources_of, FhirResult, Visible};
 use crate::app::consent::access::{readable_records, ReadableRecord, RecordFilter, MAX_PAGE};
 use crate::app::error::AppError;
-use crate::app::smart::{Action, AuthenticatedOrganization};
+use crate::app::smart::AuthenticatedOrganization;
 use crate::app::App;
 
 /// Records mapped and serialised per parallel chunk.
 const CHUNK: usize = 128;
 
-pub async fn everything(
-    state: web::Data<App>,
-    org: Result<AuthenticatedOrganization, AppError>,
-    path: web::Path<String>,
-) -> FhirResult<HttpResponse> {
-    let org = authorize(org, "Patient", Action::Read)?;
-    let id = path.into_inner();
-    let base = state.base_url()?.to_owned();
-    let keys = state.keys.clone();
-    let body = db(&state, move |conn| {
-        let visible = Visible::load(conn, &keys, &org.organization_id)?;
-        let Some((account, subject)) =
-            visible.resolve_audited(conn, &org, &id, crate::app::audit::AuditAction::FhirEverything)?
-        else {
-            return Err(AppError::NotFound("this Patient is not known".to_owned()).into());
-        };
-        let (patient, _) = build_patient(conn, &visible, &account, subject)?;
-        let mut records = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for g in visible.grants_of(&account) {
-            let mut filter = RecordFilter { subject: Some(subject), ..Default::default() };
-            loop {
-                let page = readable_records(conn, std::slice::from_ref(g), &account, &filter, MAX_PAGE)?;
-                let done = (page.len() as i64) < MAX_PAGE;
-                filter.after = page.last().map(|r| r.record_id);
-                records.extend(page.into_iter().filter(|r| seen.insert(r.record_id)));
-                if done {
-                    break;
+/// The `searchset` Bundle (JSON) of the Patient `id` and every resource of every
+/// consented record about it, if the organization (already permitted to read
+/// Patients) may see it (404 otherwise).
+pub async fn everything(app: &App, org: AuthenticatedOrganization, id: String) -> FhirResult<Vec<u8>> {
+    let base = app.base_url()?.to_owned();
+    let keys = app.keys.clone();
+    let body = app
+        .db(move |conn| {
+            let visible = Visible::load(conn, &keys, &org.organization_id)?;
+            let Some((account, subject)) =
+                visible.resolve_audited(conn, &org, &id, crate::app::audit::AuditAction::FhirEverything)?
+            else {
+                return Ok(None);
+            };
+            let (patient, _) = build_patient(conn, &visible, &account, subject)?;
+            let mut records = Vec::new();
+            let mut seen = std::collections::HashSet::new();
+            for g in visible.grants_of(&account) {
+                let mut filter = RecordFilter { subject: Some(subject), ..Default::default() };
+                loop {
+                    let page = readable_records(conn, std::slice::from_ref(g), &account, &filter, MAX_PAGE)?;
+                    let done = (page.len() as i64) < MAX_PAGE;
+                    filter.after = page.last().map(|r| r.record_id);
+                    records.extend(page.into_iter().filter(|r| seen.insert(r.record_id)));
+                    if done {
+                        break;
+                    }
                 }
             }
-        }
-        records.sort_by_key(|r| r.record_id);
-        let patient_entry = entry_json(&base, Resource::Patient(patient))?;
-        let chunks: Vec<(usize, Vec<u8>)> =
-            records.par_chunks(CHUNK).map(|chunk| entries_json(&base, &visible, chunk)).collect::<FhirResult<_>>()?;
-        audit_reads(
-            conn,
-            &org.actor(),
-            crate::app::audit::AuditAction::FhirEverything,
-            &records.iter().collect::<Vec<_>>(),
-        )?;
-        Ok(searchset_json(&patient_entry, &chunks))
-    })
-    .await?;
-    Ok(HttpResponse::build(StatusCode::OK).content_type(FHIR_JSON).body(body))
+            records.sort_by_key(|r| r.record_id);
+            let patient_entry = entry_json(&base, Resource::Patient(patient))?;
+            let chunks: Vec<(usize, Vec<u8>)> = records
+                .par_chunks(CHUNK)
+                .map(|chunk| entries_json(&base, &visible, chunk))
+                .collect::<Result<_, _>>()?;
+            audit_reads(
+                conn,
+                &org.actor(),
+                crate::app::audit::AuditAction::FhirEverything,
+                &records.iter().collect::<Vec<_>>(),
+            )?;
+            Ok(Some(searchset_json(&patient_entry, &chunks)))
+        })
+        .await?;
+    body.ok_or_else(|| AppError::NotFound("this Patient is not known".to_owned()).into())
 }
 
-fn entry_json(base: &str, resource: Resource) -> FhirResult<Vec<u8>> {
+fn entry_json(base: &str, resource: Resource) -> Result<Vec<u8>, AppError> {
     serde_json::to_vec(&bundle_entry(base, resource))
-        .map_err(|e| AppError::Internal(format!("cannot encode FHIR JSON: {e}")).into())
+        .map_err(|e| AppError::Internal(format!("cannot encode FHIR JSON: {e}")))
 }
 
 /// The entries of `records` (every resource but their Patients), as JSON
 /// objects separated by commas, and how many there are.
-fn entries_json(base: &str, visible: &Visible, records: &[ReadableRecord]) -> FhirResult<(usize, Vec<u8>)> {
+fn entries_json(base: &str, visible: &Visible, records: &[ReadableRecord]) -> Result<(usize, Vec<u8>), AppError> {
     let mut out = Vec::with_capacity(records.len() * 1024);
     let mut n = 0;
     for record in records {

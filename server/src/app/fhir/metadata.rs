@@ -1,12 +1,7 @@
-//! `GET /fhir/r4/metadata`: a CapabilityStatement listing exactly what this
+//! The content of `GET /fhir/r4/metadata`: a CapabilityStatement listing exactly what this
 //! module implements (interactions, search parameters, operations, security).
 
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
-
-use super::{fhir_response, FhirResult};
-use crate::app::App;
 
 /// The resource types that can be searched, with their search parameters.
 pub const SEARCHABLE: [(&str, &[&str]); 5] = [
@@ -66,11 +61,6 @@ pub fn statement(base: &str) -> Value {
             "interaction": [{"code": "transaction"}],
         }],
     })
-}
-
-pub async fn capability_statement(state: web::Data<App>) -> FhirResult<HttpResponse> {
-    let base = state.base_url()?.to_owned();
-    fhir_response(StatusCode::OK, &statement(&base))
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! The FHIR R4 API (`/fhir/r4`) for organizations, enforced by consent
 //! (`docs/architecture.md`, "Data flow: a FHIR read").
 //!
+//! The handlers are in the HTTP layer (`server/src/http/fhir/`); here are the use cases.
+//!
 //! | endpoint | scope needed | what | file |
 //! |---|---|---|---|
 //! | `GET /fhir/r4/metadata` | – | the CapabilityStatement of what is implemented here | `metadata.rs` |
@@ -17,7 +19,7 @@
 //! Choices:
 //! - **Auth**: SMART Backend Services organization tokens ([`AuthenticatedOrganization`]);
 //!   a missing, expired or forged token is 401 with `WWW-Authenticate`, a token whose
-//!   scopes do not permit the interaction 403. Errors are OperationOutcomes ([`outcome`]).
+//!   scopes do not permit the interaction 403. Errors are OperationOutcomes (made in `http/fhir/outcome.rs`).
 //! - **Consent**: the organization's grants usable now for *treatment* or *emergency*
 //!   ([`CARE_PURPOSES`]) are opened with the view key ([`crate::app::consent::access`]); only
 //!   records those grant keys unwrap are readable. Anything else is answered as if it did
@@ -43,105 +45,43 @@
 //!   the account's next change sequence, in one transaction with the audit event.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
 
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
 use phr_core::consent::Purpose;
 use phr_core::dataset::{RecordKind, Subject};
 use phr_fhir::mapping::{to_fhir, MappingContext};
 use phr_fhir::model::Resource;
 use ring::hmac;
-use serde::Serialize;
 
 use crate::app::consent::access::{open_grants, OpenGrant, ReadableRecord};
 use crate::app::error::AppError;
+use crate::app::now_ms;
 use crate::app::smart::{Action, AuthenticatedOrganization};
-use crate::app::{now_ms, App};
 use crate::keys::{KeyPurpose, KeyStore};
-use crate::store::schema::{consent_grants, records};
 use crate::store::{write_transaction, DbConnection};
 
 pub mod audit_event;
 pub mod cache;
+pub mod error;
 pub mod everything;
 pub mod metadata;
-pub mod outcome;
 pub mod patient;
 pub mod read;
 pub mod search;
 pub mod write;
 
-pub use outcome::{FhirError, FhirResult, FHIR_JSON};
+pub use error::{bad_element, bad_request, unknown_code, FhirError, FhirResult, ItemProblem};
 
 /// The purposes a FHIR client reads and writes under.
 pub const CARE_PURPOSES: [Purpose; 2] = [Purpose::Treatment, Purpose::Emergency];
 /// The identifier system of our opaque Patient ids.
 pub const PATIENT_ID_SYSTEM: &str = "https://phr.example/fhir/patient-id";
-/// The largest FHIR request body accepted (413 beyond).
-pub const MAX_FHIR_BODY_BYTES: usize = 1 << 20;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/fhir/r4")
-            .route("/metadata", web::get().to(metadata::capability_statement))
-            .route("", web::post().to(write::transaction))
-            .route("/Patient", web::get().to(patient::search))
-            .route("/Patient/{id}/$everything", web::get().to(everything::everything))
-            .route("/Patient/{id}", web::get().to(patient::read))
-            .route("/AuditEvent", web::get().to(audit_event::search))
-            .route("/{type}", web::get().to(search::search))
-            .route("/{type}", web::post().to(write::create))
-            .route("/{type}/{id}", web::get().to(read::read))
-            .route("/{type}/{id}", web::put().to(write::update))
-            .default_service(web::to(no_such_interaction)),
-    );
-}
-
-/// Anything else under `/fhir/r4`: an OperationOutcome (404, or 405 for a method no FHIR endpoint here takes).
-async fn no_such_interaction(req: actix_web::HttpRequest) -> FhirResult<HttpResponse> {
-    use actix_web::http::Method;
-    // The detail never repeats the client's path or method.
-    if ![Method::GET, Method::POST, Method::PUT].contains(req.method()) {
-        return Err(AppError::MethodNotAllowed("this method is not supported; see /fhir/r4/metadata".into()).into());
-    }
-    Err(AppError::NotFound("no such FHIR interaction here; see /fhir/r4/metadata".into()).into())
-}
-
-/// The authenticated organization, if its token permits `action` on `resource_type`.
-pub fn authorize(
-    org: Result<AuthenticatedOrganization, AppError>,
-    resource_type: &str,
-    action: Action,
-) -> FhirResult<AuthenticatedOrganization> {
-    let org = org?;
+/// `Ok` if the organization's token permits `action` on `resource_type` (403 otherwise).
+pub fn permit(org: &AuthenticatedOrganization, resource_type: &str, action: Action) -> Result<(), AppError> {
     if !org.scopes.permits(resource_type, action) {
-        return Err(
-            AppError::Forbidden(format!("the access token's scopes do not permit this on {resource_type}")).into()
-        );
+        return Err(AppError::Forbidden(format!("the access token's scopes do not permit this on {resource_type}")));
     }
-    Ok(org)
-}
-
-/// A FHIR JSON response.
-pub fn fhir_response<T: Serialize>(status: StatusCode, value: &T) -> FhirResult<HttpResponse> {
-    let body = serde_json::to_vec(value).map_err(|e| AppError::Internal(format!("cannot encode FHIR JSON: {e}")))?;
-    Ok(HttpResponse::build(status).content_type(FHIR_JSON).body(body))
-}
-
-/// Reads a request body up to [`MAX_FHIR_BODY_BYTES`] (413 beyond).
-pub async fn read_body(payload: web::Payload) -> FhirResult<web::Bytes> {
-    match payload.to_bytes_limited(MAX_FHIR_BODY_BYTES).await {
-        Ok(Ok(body)) => Ok(body),
-        Ok(Err(e)) if crate::http::is_request_timeout(&e) => {
-            Err(AppError::RequestTimeout(crate::http::REQUEST_TIMEOUT_DETAIL.into()).into())
-        }
-        Ok(Err(_)) => Err(outcome::bad_request("cannot read the request body (incomplete or malformed)")),
-        Err(_) => {
-            Err(AppError::PayloadTooLarge(format!("a FHIR request body may be at most {MAX_FHIR_BODY_BYTES} bytes"))
-                .into())
-        }
-    }
+    Ok(())
 }
 
 fn patient_id_key(keys: &KeyStore) -> Result<hmac::Key, AppError> {
@@ -168,7 +108,7 @@ pub struct Visible {
 }
 
 impl Visible {
-    pub fn load(conn: &mut DbConnection, keys: &KeyStore, organization_id: &str) -> FhirResult<Visible> {
+    pub fn load(conn: &mut DbConnection, keys: &KeyStore, organization_id: &str) -> Result<Visible, AppError> {
         let grants = open_grants(conn, keys, organization_id, &CARE_PURPOSES, None, chrono::Utc::now())?;
         let key = patient_id_key(keys)?;
         let mut patients = HashMap::new();
@@ -211,7 +151,7 @@ impl Visible {
         org: &AuthenticatedOrganization,
         reference: &str,
         action: crate::app::audit::AuditAction,
-    ) -> FhirResult<Option<(String, Subject)>> {
+    ) -> Result<Option<(String, Subject)>, AppError> {
         let found = self.resolve(reference);
         if found.is_none() {
             if let Some(account) = self.family_of_unseen(conn, &org.organization_id, reference)? {
@@ -228,18 +168,13 @@ impl Visible {
         conn: &mut DbConnection,
         organization_id: &str,
         reference: &str,
-    ) -> FhirResult<Option<String>> {
-        use diesel::prelude::*;
+    ) -> Result<Option<String>, AppError> {
         let id = reference.strip_prefix("Patient/").unwrap_or(reference);
         for account in granting_accounts(conn, organization_id)? {
             if self.patient_id(&account, &Subject::Mother) == id {
                 return Ok(Some(account));
             }
-            let subjects: Vec<String> = records::table
-                .filter(records::account_id.eq(&account))
-                .select(records::subject)
-                .distinct()
-                .load(conn)?;
+            let subjects = crate::store::fhir::record_subjects(conn, &account)?;
             if subjects.iter().filter_map(|s| s.parse::<Subject>().ok()).any(|s| self.patient_id(&account, &s) == id) {
                 return Ok(Some(account));
             }
@@ -249,13 +184,8 @@ impl Visible {
 }
 
 /// The families that gave `organization_id` any grant, usable now or not (for auditing denials).
-pub fn granting_accounts(conn: &mut DbConnection, organization_id: &str) -> FhirResult<Vec<String>> {
-    use diesel::prelude::*;
-    Ok(consent_grants::table
-        .filter(consent_grants::organization_id.eq(organization_id))
-        .select(consent_grants::account_id)
-        .distinct()
-        .load(conn)?)
+pub fn granting_accounts(conn: &mut DbConnection, organization_id: &str) -> Result<Vec<String>, AppError> {
+    Ok(crate::store::fhir::granting_accounts(conn, organization_id)?)
 }
 
 /// A Bundle entry of `resource` with its `fullUrl` (`<base>/fhir/r4/<type>/<id>`, which `read.rs` answers).
@@ -268,7 +198,7 @@ pub fn bundle_entry(base: &str, resource: Resource) -> phr_fhir::model::BundleEn
 }
 
 /// The FHIR resources of a readable record.
-pub fn resources_of(visible: &Visible, record: &ReadableRecord) -> FhirResult<Vec<Resource>> {
+pub fn resources_of(visible: &Visible, record: &ReadableRecord) -> Result<Vec<Resource>, AppError> {
     let ctx = MappingContext::new(record.record_id, visible.patient_id(&record.account_id, &record.subject));
     let mut out = to_fhir(&record.body, &ctx).map_err(|e| AppError::Internal(format!("record does not map: {e}")))?;
     for r in &mut out {
@@ -298,26 +228,9 @@ fn set_version(resource: &mut Resource, version: u64) {
     }
 }
 
-/// The record kinds whose mapping yields resources of each type (derived once
-/// from the mapping of fully filled example records, so it follows the mapping).
+/// The record kinds whose mapping yields resources of `resource_type` (declared by the mapping).
 pub fn kinds_yielding(resource_type: &str) -> &'static [RecordKind] {
-    static TABLE: OnceLock<HashMap<String, Vec<RecordKind>>> = OnceLock::new();
-    let table = TABLE.get_or_init(|| {
-        let mut t: HashMap<String, Vec<RecordKind>> = HashMap::new();
-        let ctx = MappingContext::new(uuid::Uuid::nil(), "p");
-        let bodies =
-            phr_core::dataset::examples::all_full().into_iter().chain(phr_core::dataset::examples::all_minimal());
-        for body in bodies {
-            for r in to_fhir(&body, &ctx).unwrap_or_default() {
-                let kinds = t.entry(r.resource_type().to_owned()).or_default();
-                if !kinds.contains(&body.kind()) {
-                    kinds.push(body.kind());
-                }
-            }
-        }
-        t
-    });
-    table.get(resource_type).map(Vec::as_slice).unwrap_or(&[])
+    phr_fhir::mapping::kinds_yielding(resource_type)
 }
 
 /// Appends one audit event per (family, grant) for the records read, in one transaction.
@@ -326,7 +239,7 @@ pub fn audit_reads(
     actor: &str,
     action: crate::app::audit::AuditAction,
     records: &[&ReadableRecord],
-) -> FhirResult<()> {
+) -> Result<(), AppError> {
     append_read_audits(conn, actor, action, &read_audits(records))
 }
 
@@ -348,7 +261,7 @@ pub fn append_read_audits(
     actor: &str,
     action: crate::app::audit::AuditAction,
     reads: &[cache::ReadAudit],
-) -> FhirResult<()> {
+) -> Result<(), AppError> {
     if reads.is_empty() {
         return Ok(());
     }
@@ -369,21 +282,6 @@ pub fn append_read_audits(
     Ok(())
 }
 
-/// Runs FHIR database work on the blocking pool.
-pub async fn db<T, F>(state: &App, f: F) -> FhirResult<T>
-where
-    F: FnOnce(&mut DbConnection) -> FhirResult<T> + Send + 'static,
-    T: Send + 'static,
-{
-    let pool = state.pool.clone();
-    web::block(move || {
-        let mut conn = pool.get().map_err(AppError::from)?;
-        f(&mut conn)
-    })
-    .await
-    .map_err(|e| FhirError::from(AppError::Internal(format!("blocking task failed: {e}"))))?
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,6 +293,9 @@ mod tests {
         assert!(kinds_yielding("Observation").contains(&RecordKind::SelfVitals));
         assert!(!kinds_yielding("Observation").contains(&RecordKind::Immunization));
         assert!(kinds_yielding("NoSuchType").is_empty());
+        for (t, _) in metadata::SEARCHABLE {
+            assert!(!kinds_yielding(t).is_empty(), "{t}");
+        }
     }
 
     #[test]

@@ -6,19 +6,14 @@
 //! consented record that maps to a Patient (mother profile, newborn), when the
 //! grant covers one; otherwise the Patient carries only its id and identifier.
 
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
 use phr_core::dataset::Subject;
-use phr_fhir::model::{Identifier, Patient, Resource};
+use phr_fhir::model::{Bundle, Identifier, Patient, Resource};
 
-use super::outcome::bad_request;
 use super::search::{searchset, SearchParams};
-use super::{
-    audit_reads, authorize, db, fhir_response, kinds_yielding, resources_of, FhirResult, Visible, PATIENT_ID_SYSTEM,
-};
+use super::{audit_reads, bad_request, kinds_yielding, resources_of, FhirResult, Visible, PATIENT_ID_SYSTEM};
 use crate::app::consent::access::{readable_records, ReadableRecord, RecordFilter, MAX_PAGE};
 use crate::app::error::AppError;
-use crate::app::smart::{Action, AuthenticatedOrganization};
+use crate::app::smart::AuthenticatedOrganization;
 use crate::app::App;
 use crate::store::DbConnection;
 
@@ -28,7 +23,7 @@ pub fn build_patient(
     visible: &Visible,
     account: &str,
     subject: Subject,
-) -> FhirResult<(Patient, Vec<ReadableRecord>)> {
+) -> Result<(Patient, Vec<ReadableRecord>), AppError> {
     let id = visible.patient_id(account, &subject);
     let grants: Vec<_> = visible.grants.iter().filter(|g| g.account_id == account).collect();
     let filter =
@@ -65,7 +60,7 @@ fn audit_patient(
     action: crate::app::audit::AuditAction,
     account: &str,
     records: &[ReadableRecord],
-) -> FhirResult<()> {
+) -> Result<(), AppError> {
     if !records.is_empty() {
         return audit_reads(conn, actor, action, &records.iter().collect::<Vec<_>>());
     }
@@ -84,36 +79,28 @@ fn audit_patient(
     Ok(())
 }
 
-pub async fn read(
-    state: web::Data<App>,
-    org: Result<AuthenticatedOrganization, AppError>,
-    path: web::Path<String>,
-) -> FhirResult<HttpResponse> {
-    let org = authorize(org, "Patient", Action::Read)?;
-    let id = path.into_inner();
-    let keys = state.keys.clone();
-    let patient = db(&state, move |conn| {
-        let visible = Visible::load(conn, &keys, &org.organization_id)?;
-        let Some((account, subject)) =
-            visible.resolve_audited(conn, &org, &id, crate::app::audit::AuditAction::FhirRead)?
-        else {
-            return Err(AppError::NotFound("this Patient is not known".to_owned()).into());
-        };
-        let (patient, records) = build_patient(conn, &visible, &account, subject)?;
-        audit_patient(conn, &visible, &org.actor(), crate::app::audit::AuditAction::FhirRead, &account, &records)?;
-        Ok(patient)
-    })
-    .await?;
-    fhir_response(StatusCode::OK, &patient)
+/// The Patient `id`, if the organization (already permitted to read Patients) may see it (404 otherwise).
+pub async fn read(app: &App, org: AuthenticatedOrganization, id: String) -> FhirResult<Patient> {
+    let keys = app.keys.clone();
+    let patient = app
+        .db(move |conn| {
+            let visible = Visible::load(conn, &keys, &org.organization_id)?;
+            let Some((account, subject)) =
+                visible.resolve_audited(conn, &org, &id, crate::app::audit::AuditAction::FhirRead)?
+            else {
+                return Ok(None);
+            };
+            let (patient, records) = build_patient(conn, &visible, &account, subject)?;
+            audit_patient(conn, &visible, &org.actor(), crate::app::audit::AuditAction::FhirRead, &account, &records)?;
+            Ok(Some(patient))
+        })
+        .await?;
+    patient.ok_or_else(|| AppError::NotFound("this Patient is not known".to_owned()).into())
 }
 
-pub async fn search(
-    state: web::Data<App>,
-    org: Result<AuthenticatedOrganization, AppError>,
-    req: HttpRequest,
-) -> FhirResult<HttpResponse> {
-    let org = authorize(org, "Patient", Action::Search)?;
-    let query = req.query_string().to_owned();
+/// The Patients matching `query` (`identifier`, `_count`, `_offset`) that the
+/// organization (already permitted to search Patients) may see, as a `searchset` Bundle.
+pub async fn search(app: &App, org: AuthenticatedOrganization, query: String) -> FhirResult<Bundle> {
     let mut params = SearchParams { count: super::search::DEFAULT_COUNT, ..Default::default() };
     let mut identifiers = Vec::new();
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
@@ -134,37 +121,37 @@ pub async fn search(
     if identifiers.is_empty() {
         return Err(bad_request("Patient search needs an identifier parameter"));
     }
-    let base = state.base_url()?.to_owned();
-    let keys = state.keys.clone();
-    let bundle = db(&state, move |conn| {
-        let visible = Visible::load(conn, &keys, &org.organization_id)?;
-        let mut found = Vec::new();
-        let mut patients: Vec<(String, (String, Subject))> =
-            visible.patients.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        patients.sort();
-        for (_, (account, subject)) in patients {
-            let (patient, records) = build_patient(conn, &visible, &account, subject)?;
-            let hit = identifiers.iter().all(|token| {
-                let (system, value) = token.split_once('|').map_or((None, token.as_str()), |(s, v)| (Some(s), v));
-                patient
-                    .identifier
-                    .iter()
-                    .any(|i| i.value.as_deref() == Some(value) && system.is_none_or(|s| i.system.as_deref() == Some(s)))
-            });
-            if hit {
-                audit_patient(
-                    conn,
-                    &visible,
-                    &org.actor(),
-                    crate::app::audit::AuditAction::FhirSearch,
-                    &account,
-                    &records,
-                )?;
-                found.push(Resource::Patient(patient));
+    let base = app.base_url()?.to_owned();
+    let keys = app.keys.clone();
+    let bundle = app
+        .db(move |conn| {
+            let visible = Visible::load(conn, &keys, &org.organization_id)?;
+            let mut found = Vec::new();
+            let mut patients: Vec<(String, (String, Subject))> =
+                visible.patients.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            patients.sort();
+            for (_, (account, subject)) in patients {
+                let (patient, records) = build_patient(conn, &visible, &account, subject)?;
+                let hit = identifiers.iter().all(|token| {
+                    let (system, value) = token.split_once('|').map_or((None, token.as_str()), |(s, v)| (Some(s), v));
+                    patient.identifier.iter().any(|i| {
+                        i.value.as_deref() == Some(value) && system.is_none_or(|s| i.system.as_deref() == Some(s))
+                    })
+                });
+                if hit {
+                    audit_patient(
+                        conn,
+                        &visible,
+                        &org.actor(),
+                        crate::app::audit::AuditAction::FhirSearch,
+                        &account,
+                        &records,
+                    )?;
+                    found.push(Resource::Patient(patient));
+                }
             }
-        }
-        Ok(searchset(&base, "Patient", &query, &params, found))
-    })
-    .await?;
-    fhir_response(StatusCode::OK, &bundle)
+            Ok(searchset(&base, "Patient", &query, &params, found))
+        })
+        .await?;
+    Ok(bundle)
 }

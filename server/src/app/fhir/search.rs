@@ -8,8 +8,6 @@
 //! `code`, `|code`), `_count` (1–1000, default 50), `_sort` (`date`, `-date`),
 //! `_offset` (set by `next` links). Unknown parameters are 400.
 
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{Duration, NaiveDate};
 use phr_core::dataset::Subject;
 use phr_fhir::model::{Bundle, BundleEntry, BundleEntrySearch, BundleLink, Integer, Resource};
@@ -17,14 +15,13 @@ use serde_json::Value;
 
 use super::cache::{fingerprint, CachedAnswer, ReadAudit, SearchKey};
 use super::metadata::SEARCHABLE;
-use super::outcome::{bad_element, bad_request};
 use super::{
-    append_read_audits, authorize, bundle_entry, db, kinds_yielding, read_audits, resources_of, FhirResult, Visible,
-    FHIR_JSON,
+    append_read_audits, bad_element, bad_request, bundle_entry, kinds_yielding, read_audits, resources_of, FhirResult,
+    Visible,
 };
 use crate::app::consent::access::{readable_record_dates, readable_records, ReadableRecord, RecordFilter, MAX_PAGE};
 use crate::app::error::AppError;
-use crate::app::smart::{Action, AuthenticatedOrganization};
+use crate::app::smart::AuthenticatedOrganization;
 use crate::app::App;
 
 pub const DEFAULT_COUNT: usize = 50;
@@ -216,7 +213,7 @@ pub fn matches(
     visible: &Visible,
     resource_type: &str,
     params: &SearchParams,
-) -> FhirResult<(Vec<Hit>, Vec<ReadableRecord>)> {
+) -> Result<(Vec<Hit>, Vec<ReadableRecord>), AppError> {
     let kinds = kinds_yielding(resource_type).to_vec();
     let targets = targets(visible, params);
     let (date_from, date_to) = date_window(&params.dates);
@@ -298,7 +295,7 @@ pub fn page_by_metadata(
     visible: &Visible,
     resource_type: &str,
     params: &SearchParams,
-) -> FhirResult<Option<MetadataPage>> {
+) -> Result<Option<MetadataPage>, AppError> {
     if !ONE_PER_RECORD.contains(&resource_type) || !params.codes.is_empty() || !params.categories.is_empty() {
         return Ok(None);
     }
@@ -357,7 +354,7 @@ fn read_page(
     grants: &[&crate::app::consent::access::OpenGrant],
     account: &str,
     filter: &RecordFilter,
-) -> FhirResult<Vec<ReadableRecord>> {
+) -> Result<Vec<ReadableRecord>, AppError> {
     // `readable_records` takes a slice of grants; the caller's are borrowed.
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -425,23 +422,29 @@ pub fn searchset_page(
     Bundle { type_: Some("searchset".into()), total: Some(Integer(total.into())), link, entry, ..Default::default() }
 }
 
+/// The search parameters of `resource_type` (404 for a type without search here).
+pub fn searchable(resource_type: &str) -> Result<&'static [&'static str], AppError> {
+    SEARCHABLE
+        .iter()
+        .find(|(t, _)| *t == resource_type)
+        .map(|(_, allowed)| *allowed)
+        .ok_or_else(|| AppError::NotFound("no search on this resource type here; see /fhir/r4/metadata".to_owned()))
+}
+
+/// A search on `resource_type` by an organization permitted to search it:
+/// the `searchset` Bundle as JSON, from the cache when it still holds exactly
+/// this answer ([`super::cache`]), audited either way.
 pub async fn search(
-    state: web::Data<App>,
-    org: Result<AuthenticatedOrganization, AppError>,
-    path: web::Path<String>,
-    req: HttpRequest,
-) -> FhirResult<HttpResponse> {
-    let resource_type = path.into_inner();
-    let Some((_, allowed)) = SEARCHABLE.iter().find(|(t, _)| *t == resource_type) else {
-        return Err(AppError::NotFound("no search on this resource type here; see /fhir/r4/metadata".to_owned()).into());
-    };
-    let org = authorize(org, &resource_type, Action::Search)?;
-    let query = req.query_string().to_owned();
-    let params = parse(&resource_type, &query, allowed)?;
-    let base = state.base_url()?.to_owned();
-    let keys = state.keys.clone();
-    let cache = state.fhir_search_cache.clone();
-    let body = db(&state, move |conn| {
+    app: &App,
+    org: AuthenticatedOrganization,
+    resource_type: String,
+    query: String,
+    params: SearchParams,
+) -> Result<Vec<u8>, AppError> {
+    let base = app.base_url()?.to_owned();
+    let keys = app.keys.clone();
+    let cache = app.fhir_search_cache.clone();
+    app.db(move |conn| {
         let visible = Visible::load(conn, &keys, &org.organization_id)?;
         if let Some(p) = &params.patient {
             visible.resolve_audited(conn, &org, p, crate::app::audit::AuditAction::FhirSearch)?;
@@ -468,8 +471,7 @@ pub async fn search(
         }
         Ok(body)
     })
-    .await?;
-    Ok(HttpResponse::build(StatusCode::OK).content_type(FHIR_JSON).body(body))
+    .await
 }
 
 /// A search answered from the records: the `searchset` page and the audit events its reads write.
@@ -480,7 +482,7 @@ fn fresh_search(
     resource_type: &str,
     query: &str,
     params: &SearchParams,
-) -> FhirResult<(Bundle, Vec<ReadAudit>)> {
+) -> Result<(Bundle, Vec<ReadAudit>), AppError> {
     if let Some((page, records, total)) = page_by_metadata(conn, visible, resource_type, params)? {
         let reads = read_audits(&records.iter().collect::<Vec<_>>());
         return Ok((searchset_page(base, resource_type, query, params, page, total), reads));

@@ -22,8 +22,6 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpResponse};
 use chrono::Utc;
 use phr_core::consent::{AccessRequest, Action as ConsentAction, OrganizationId};
 use phr_core::crypto::{wrap_data_key_to, DataKey, HpkePublicKey, RecordAad};
@@ -32,12 +30,10 @@ use phr_core::sync::record_envelope::seal_history;
 use phr_core::sync::{Change, DeviceId, Hlc, RecordHistory, RecordVersion, VersionStamp};
 use phr_fhir::mapping::{from_fhir, to_fhir, MappingContext, MappingError};
 use phr_fhir::model::{Bundle, BundleEntry, BundleEntryResponse, Resource};
-use serde_json::Value;
 use uuid::Uuid;
 
 use super::metadata::CREATABLE;
-use super::outcome::{bad_element, bad_request};
-use super::{authorize, db, fhir_response, kinds_yielding, read_body, FhirError, FhirResult, Visible};
+use super::{bad_element, kinds_yielding, unknown_code, FhirError, FhirResult, Visible};
 use crate::app::error::{unprocessable, unprocessable_if_any, AppError};
 use crate::app::smart::{Action, AuthenticatedOrganization};
 use crate::app::{now_ms, App};
@@ -79,7 +75,7 @@ fn reference_of(resource: &Resource, path: &str) -> FhirResult<String> {
 
 fn mapping_error(e: MappingError) -> FhirError {
     match e {
-        MappingError::UnknownCode { .. } => unprocessable(e.path(), e.to_string()).into(),
+        MappingError::UnknownCode { .. } => unknown_code(e.path(), e.to_string()),
         other => bad_element(other.path(), &other),
     }
 }
@@ -164,18 +160,21 @@ fn prepare(
     }
     // Refused: audited in the family's log (the organization already sees this patient, so
     // naming the family leaks nothing), without anything of the refused resource.
-    crate::app::audit::append_denied(conn, &account, &org.actor(), crate::app::audit::AuditAction::FhirWrite, None)?;
+    crate::app::audit::append_denied(conn, &account, &org.actor(), crate::app::audit::AuditAction::FhirWrite, None)
+        .map_err(AppError::from)?;
     let why = reason.map_or("no consent covers this".to_owned(), |r| r.to_string());
     Err(AppError::Forbidden(format!("writing this {kind} record is not allowed: {why}")).into())
 }
 
-/// Seals and stores every prepared record in one transaction; returns `(account, record id)` per record.
-fn store(
+/// Seals and appends every prepared record to its family's records in one
+/// transaction (lock the account, next change sequence, insert, grant key,
+/// counters, audit); returns the new record ids, in the order of `prepared`.
+fn append_written_records(
     conn: &mut DbConnection,
     visible: &Visible,
     org: &AuthenticatedOrganization,
     prepared: &[Prepared],
-) -> FhirResult<Vec<Uuid>> {
+) -> Result<Vec<Uuid>, AppError> {
     let device: String = format!("org:{}", org.organization_id).chars().take(DeviceId::MAX_CHARS).collect();
     let device_id = DeviceId::new(device.clone()).map_err(|_| AppError::Internal("bad org device id".into()))?;
     let now = now_ms();
@@ -255,67 +254,68 @@ fn store(
                 )?;
             }
         }
-        Ok::<(), FhirError>(())
+        Ok::<(), AppError>(())
     })?;
     Ok(ids)
 }
 
 /// The stored record's resource of `resource_type` (its primary one).
-fn written_resource(visible: &Visible, p: &Prepared, record_id: Uuid) -> FhirResult<Option<Resource>> {
+fn written_resource(visible: &Visible, p: &Prepared, record_id: Uuid) -> Result<Option<Resource>, AppError> {
     let ctx = MappingContext::new(record_id, visible.patient_id(&p.account, &p.subject));
     let resources = to_fhir(&p.body, &ctx).map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(resources.into_iter().find(|r| r.resource_type() == p.primary_type))
 }
 
-fn parse_resource(body: &[u8], path: &str) -> FhirResult<Resource> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| bad_request(crate::http::json_error_detail(&e)))?;
-    if !value.is_object() {
-        return Err(bad_element(path, "must be a JSON object"));
-    }
-    if value.get("resourceType").and_then(Value::as_str).is_none() {
-        return Err(bad_element(&format!("{path}.resourceType"), "is required"));
-    }
-    serde_json::from_value(value).map_err(|e| bad_element(path, crate::http::without_client_values(&e.to_string())))
-}
-
-pub async fn create(
-    state: web::Data<App>,
-    org: Result<AuthenticatedOrganization, AppError>,
-    path: web::Path<String>,
-    payload: web::Payload,
-) -> FhirResult<HttpResponse> {
-    let resource_type = path.into_inner();
-    if !CREATABLE.contains(&resource_type.as_str()) {
+/// `Ok` if resources of `resource_type` can be created here (405 otherwise).
+pub fn creatable(resource_type: &str) -> Result<(), AppError> {
+    if !CREATABLE.contains(&resource_type) {
         return Err(AppError::MethodNotAllowed(
             "resources of this type cannot be created here; see /fhir/r4/metadata".to_owned(),
-        )
-        .into());
+        ));
     }
-    let org = authorize(org, &resource_type, Action::Create)?;
-    let body = read_body(payload).await?;
-    let resource = parse_resource(&body, &resource_type)?;
+    Ok(())
+}
+
+/// `Ok` if resources of `resource_type` can be updated here (405 otherwise).
+pub fn updatable(resource_type: &str) -> Result<(), AppError> {
+    if !CREATABLE.contains(&resource_type) {
+        return Err(AppError::MethodNotAllowed(format!("{resource_type} cannot be updated here")));
+    }
+    Ok(())
+}
+
+/// What a create answers: the `Location` of the new resource's first version and the resource as stored.
+pub struct Created {
+    pub location: String,
+    pub resource: Option<Resource>,
+}
+
+/// Creates `resource` (sent to `POST /fhir/r4/<resource_type>` by an
+/// organization permitted to create the type) as a new record of its family.
+pub async fn create(
+    app: &App,
+    org: AuthenticatedOrganization,
+    resource_type: String,
+    resource: Resource,
+) -> FhirResult<Created> {
     if resource.resource_type() != resource_type {
         return Err(bad_element(
             "resourceType",
             format!("is {:?}, but this endpoint creates {resource_type}", resource.resource_type()),
         ));
     }
-    let base = state.base_url()?.to_owned();
-    let keys = state.keys.clone();
-    let (location, written) = db(&state, move |conn| {
+    let base = app.base_url()?.to_owned();
+    let keys = app.keys.clone();
+    let created = move |conn: &mut DbConnection| -> FhirResult<Created> {
         let visible = Visible::load(conn, &keys, &org.organization_id)?;
         let group = Group { path: resource_type.clone(), resources: vec![resource], entries: vec![0] };
         let prepared = prepare(conn, &visible, &org, group)?;
-        let ids = store(conn, &visible, &org, std::slice::from_ref(&prepared))?;
+        let ids = append_written_records(conn, &visible, &org, std::slice::from_ref(&prepared))?;
         let written = written_resource(&visible, &prepared, ids[0])?;
         let id = written.as_ref().and_then(|r| r.id().map(str::to_owned)).unwrap_or_else(|| ids[0].to_string());
-        Ok((format!("{base}/fhir/r4/{resource_type}/{id}/_history/1"), written))
-    })
-    .await?;
-    let mut resp = HttpResponse::Created();
-    resp.insert_header((header::LOCATION, location)).insert_header((header::ETAG, version_etag(1)));
-    let body = serde_json::to_vec(&written).map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok(resp.content_type(super::FHIR_JSON).body(body))
+        Ok(Created { location: format!("{base}/fhir/r4/{resource_type}/{id}/_history/1"), resource: written })
+    };
+    app.db(move |conn| Ok(created(conn))).await?
 }
 
 /// Splits a transaction's entries into record groups.
@@ -370,14 +370,10 @@ fn groups_of(bundle: &Bundle) -> FhirResult<Vec<Group>> {
     Ok(groups)
 }
 
-pub async fn transaction(
-    state: web::Data<App>,
-    org: Result<AuthenticatedOrganization, AppError>,
-    payload: web::Payload,
-) -> FhirResult<HttpResponse> {
-    let org = org?;
-    let body = read_body(payload).await?;
-    let Resource::Bundle(bundle) = parse_resource(&body, "Bundle")? else {
+/// Writes a `transaction` Bundle (sent to `POST /fhir/r4` by an authenticated
+/// organization) all-or-nothing: the `transaction-response` Bundle.
+pub async fn transaction(app: &App, org: AuthenticatedOrganization, resource: Resource) -> FhirResult<Bundle> {
+    let Resource::Bundle(bundle) = resource else {
         return Err(bad_element("resourceType", "POST /fhir/r4 takes a Bundle"));
     };
     if bundle.type_.as_deref() != Some("transaction") {
@@ -405,15 +401,15 @@ pub async fn transaction(
     }
     let groups = groups_of(&bundle)?;
     let count = bundle.entry.len();
-    let base = state.base_url()?.to_owned();
-    let keys = state.keys.clone();
-    let response = db(&state, move |conn| {
+    let base = app.base_url()?.to_owned();
+    let keys = app.keys.clone();
+    let written = move |conn: &mut DbConnection| -> FhirResult<Bundle> {
         let visible = Visible::load(conn, &keys, &org.organization_id)?;
         let mut prepared = Vec::with_capacity(groups.len());
         for group in groups {
             prepared.push(prepare(conn, &visible, &org, group)?);
         }
-        let ids = store(conn, &visible, &org, &prepared)?;
+        let ids = append_written_records(conn, &visible, &org, &prepared)?;
         let mut entries = vec![BundleEntry::default(); count];
         for (p, id) in prepared.iter().zip(&ids) {
             let written = written_resource(&visible, p, *id)?;
@@ -428,9 +424,8 @@ pub async fn transaction(
             }
         }
         Ok(Bundle { type_: Some("transaction-response".into()), entry: entries, ..Default::default() })
-    })
-    .await?;
-    fhir_response(StatusCode::OK, &response)
+    };
+    app.db(move |conn| Ok(written(conn))).await?
 }
 
 /// The `ETag` of record version `version` (`W/"3"`), as [`if_match_version`] reads it back.
@@ -438,39 +433,20 @@ pub fn version_etag(version: u64) -> String {
     format!("W/\"{version}\"")
 }
 
-/// The version an `If-Match` header names (`W/"3"`, `"3"` or `3`).
-pub fn if_match_version(value: &str) -> Option<i64> {
-    let v = value.trim();
-    let v = v.strip_prefix("W/").unwrap_or(v);
-    v.trim_matches('"').parse().ok()
-}
-
 /// `PUT /fhir/r4/{type}/{id}`: a new version of a record the clinic may write,
 /// for records made of one resource (an immunization, a medication). With
 /// `If-Match`, a version other than the current one is 409 and changes nothing.
+/// For an organization permitted to update the type: `resource` as the new version of
+/// `resource_type`/`id` (only if the current version is `if_match`, when given).
+/// Returns the new version.
 pub async fn update(
-    state: web::Data<App>,
-    org: Result<AuthenticatedOrganization, AppError>,
-    path: web::Path<(String, String)>,
-    req: actix_web::HttpRequest,
-    payload: web::Payload,
-) -> FhirResult<HttpResponse> {
-    let (resource_type, id) = path.into_inner();
-    if !CREATABLE.contains(&resource_type.as_str()) {
-        return Err(AppError::MethodNotAllowed(format!("{resource_type} cannot be updated here")).into());
-    }
-    let org = authorize(org, &resource_type, Action::Update)?;
-    let if_match = match req.headers().get(header::IF_MATCH) {
-        None => None,
-        Some(v) => Some(
-            v.to_str()
-                .ok()
-                .and_then(if_match_version)
-                .ok_or_else(|| bad_request("If-Match must be a version ETag such as W/\"1\""))?,
-        ),
-    };
-    let body = read_body(payload).await?;
-    let resource = parse_resource(&body, &resource_type)?;
+    app: &App,
+    org: AuthenticatedOrganization,
+    resource_type: String,
+    id: String,
+    if_match: Option<i64>,
+    resource: Resource,
+) -> FhirResult<i64> {
     if resource.resource_type() != resource_type {
         return Err(bad_element("resourceType", format!("must be {resource_type}")));
     }
@@ -480,9 +456,8 @@ pub async fn update(
     let missing = format!("this {resource_type} is not known");
     let not_found = move || FhirError::from(AppError::NotFound(missing.clone()));
     let record_id = Uuid::parse_str(&id).map_err(|_| not_found())?;
-    let location = format!("{}/fhir/r4/{resource_type}/{id}", state.base_url()?);
-    let keys = state.keys.clone();
-    let version = db(&state, move |conn| {
+    let keys = app.keys.clone();
+    let updated = move |conn: &mut DbConnection| -> FhirResult<i64> {
         let visible = Visible::load(conn, &keys, &org.organization_id)?;
         let opened = visible.grants.iter().enumerate().find_map(|(i, g)| {
             crate::app::consent::access::open_record(conn, g, record_id).transpose().map(|r| (i, r))
@@ -498,7 +473,8 @@ pub async fn update(
                     &org.actor(),
                     crate::app::audit::AuditAction::FhirWrite,
                     None,
-                )?;
+                )
+                .map_err(AppError::from)?;
             }
             return Err(not_found());
         };
@@ -564,7 +540,8 @@ pub async fn update(
                 &org.actor(),
                 crate::app::audit::AuditAction::FhirWrite,
                 None,
-            )?;
+            )
+            .map_err(AppError::from)?;
             return Err(AppError::Forbidden(format!("writing this {kind} record is not allowed")).into());
         }
         let device: String = format!("org:{}", org.organization_id).chars().take(DeviceId::MAX_CHARS).collect();
@@ -589,7 +566,7 @@ pub async fn update(
                 .ok_or_else(|| AppError::NotFound("the family's account no longer exists".into()))?;
             let now_version = crate::store::records::current_versions(conn, &account, &[record_id.to_string()])?;
             if now_version.get(&record_id.to_string()) != Some(&opened.row.version) {
-                return Err(AppError::Conflict("the record changed meanwhile; read it again".into()).into());
+                return Err(AppError::Conflict("the record changed meanwhile; read it again".into()));
             }
             crate::store::records::update_record(
                 conn,
@@ -621,14 +598,11 @@ pub async fn update(
                 .grant(&grant_id)
                 .records(vec![record_id.to_string()]),
             )?;
-            Ok::<(), FhirError>(())
+            Ok::<(), AppError>(())
         })?;
         Ok(new_version)
-    })
-    .await?;
-    let mut resp = HttpResponse::Ok();
-    resp.insert_header((header::LOCATION, format!("{location}/_history/{version}")));
-    Ok(resp.insert_header((header::ETAG, version_etag(version as u64))).finish())
+    };
+    app.db(move |conn| Ok(updated(conn))).await?
 }
 
 #[cfg(test)]
@@ -666,32 +640,29 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_code_is_a_422_of_kind_unknown_code_and_a_missing_element_a_400_naming_it() {
+        let unknown = mapping_error(MappingError::UnknownCode {
+            path: "Observation[0].code.coding[0].code".into(),
+            system: Some("http://loinc.org".into()),
+            code: "0000-0".into(),
+        });
+        assert!(matches!(unknown.error, AppError::Unprocessable { .. }));
+        assert_eq!(unknown.items, super::super::ItemProblem::UnknownCode);
+        let missing = mapping_error(MappingError::Missing { path: "Observation[0].valueQuantity".into() });
+        assert!(matches!(missing.error, AppError::BadRequest(_)));
+        assert_eq!(missing.element.as_deref(), Some("Observation[0].valueQuantity"));
+    }
+
+    #[test]
     fn transaction_entries_must_be_posts_of_creatable_resources() {
         let mut bundle = Bundle { type_: Some("transaction".into()), ..Default::default() };
         let mut e = entry(Resource::Observation(Default::default()), "urn:uuid:1");
         e.request.as_mut().unwrap().method = Some("DELETE".into());
         bundle.entry.push(e);
         let err = groups_of(&bundle).err().unwrap();
-        assert_eq!(err.1.as_deref(), Some("Bundle.entry[0].request.method"));
+        assert_eq!(err.element.as_deref(), Some("Bundle.entry[0].request.method"));
         bundle.entry[0] = entry(Resource::Patient(Default::default()), "urn:uuid:1");
         let err = groups_of(&bundle).err().unwrap();
-        assert_eq!(err.1.as_deref(), Some("Bundle.entry[0].resource.resourceType"));
-    }
-
-    #[test]
-    fn if_match_takes_weak_strong_and_bare_versions() {
-        assert_eq!(if_match_version("W/\"3\""), Some(3));
-        assert_eq!(if_match_version("\"12\""), Some(12));
-        assert_eq!(if_match_version("7"), Some(7));
-        assert_eq!(if_match_version("W/\"x\""), None);
-    }
-
-    #[test]
-    fn malformed_json_and_a_missing_resource_type_are_400_naming_the_place() {
-        assert!(matches!(parse_resource(b"{not json", "Observation").unwrap_err().0, AppError::BadRequest(_)));
-        let e = parse_resource(b"{\"status\": \"final\"}", "Observation").unwrap_err();
-        assert_eq!(e.1.as_deref(), Some("Observation.resourceType"));
-        let e = parse_resource(b"[1]", "Observation").unwrap_err();
-        assert_eq!(e.1.as_deref(), Some("Observation"));
+        assert_eq!(err.element.as_deref(), Some("Bundle.entry[0].resource.resourceType"));
     }
 }

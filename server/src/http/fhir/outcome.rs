@@ -1,35 +1,18 @@
 //! FHIR errors: every failure of the FHIR API is an `OperationOutcome` with
 //! the status of the [`AppError`] it wraps (the one mapping, reused from the
-//! rest of the server). 401 carries `WWW-Authenticate: Bearer`.
+//! rest of the server). 401 carries `WWW-Authenticate: Bearer`. This is the
+//! one place the OperationOutcome issue codes are chosen.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use phr_fhir::model::{OperationOutcome, OperationOutcomeIssue};
 
 use crate::app::error::AppError;
+use crate::app::fhir::{FhirError, ItemProblem};
+use crate::http::error::status_of;
 
 /// The FHIR content type.
 pub const FHIR_JSON: &str = "application/fhir+json";
-
-/// An [`AppError`] answered as an OperationOutcome, optionally naming the failing element.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct FhirError(pub AppError, pub Option<String>);
-
-impl From<AppError> for FhirError {
-    fn from(e: AppError) -> Self {
-        FhirError(e, None)
-    }
-}
-
-impl From<diesel::result::Error> for FhirError {
-    fn from(e: diesel::result::Error) -> Self {
-        FhirError(e.into(), None)
-    }
-}
-
-/// Result of a FHIR handler.
-pub type FhirResult<T> = Result<T, FhirError>;
 
 /// The OperationOutcome issue `code` for an error.
 fn issue_code(e: &AppError) -> &'static str {
@@ -52,9 +35,26 @@ fn issue_code(e: &AppError) -> &'static str {
     }
 }
 
-/// The OperationOutcome of an error: one issue per failing item (422) or one issue.
+/// The OperationOutcome issue `code` of each failing item of a 422.
+fn item_code(items: ItemProblem) -> &'static str {
+    match items {
+        ItemProblem::Value => "value",
+        ItemProblem::UnknownCode => "code-invalid",
+    }
+}
+
+/// The OperationOutcome of an error without an element or item kind (e.g. a refused connection).
 pub fn outcome_of(e: &AppError, expression: Option<&str>) -> OperationOutcome {
-    let code = issue_code(e);
+    outcome(e, expression, ItemProblem::default())
+}
+
+/// The OperationOutcome of a FHIR error.
+pub fn operation_outcome(e: &FhirError) -> OperationOutcome {
+    outcome(&e.error, e.element.as_deref(), e.items)
+}
+
+/// One issue per failing item (422), or one issue.
+fn outcome(e: &AppError, expression: Option<&str>, items: ItemProblem) -> OperationOutcome {
     let problem = crate::http::error::problem(e);
     if let AppError::Unprocessable { problems, .. } = e {
         if !problems.is_empty() {
@@ -62,7 +62,7 @@ pub fn outcome_of(e: &AppError, expression: Option<&str>) -> OperationOutcome {
                 .iter()
                 .map(|p| OperationOutcomeIssue {
                     severity: Some("error".into()),
-                    code: Some(if p.reason.contains("unknown code") { "code-invalid" } else { "value" }.into()),
+                    code: Some(item_code(items).into()),
                     diagnostics: Some(format!("{}: {}", p.path, p.reason)),
                     expression: vec![p.path.clone()],
                     ..Default::default()
@@ -71,46 +71,37 @@ pub fn outcome_of(e: &AppError, expression: Option<&str>) -> OperationOutcome {
             return OperationOutcome { issue, ..Default::default() };
         }
     }
-    OperationOutcome::error(code, problem.detail, expression)
+    OperationOutcome::error(issue_code(e), problem.detail, expression)
 }
 
 impl ResponseError for FhirError {
     fn status_code(&self) -> StatusCode {
-        self.0.status_code()
+        status_of(&self.error)
     }
 
     fn error_response(&self) -> HttpResponse {
-        match &self.0 {
+        match &self.error {
             AppError::Internal(detail) | AppError::Unavailable(detail) => {
-                tracing::error!(error = %detail, code = self.0.code(), "FHIR request failed");
+                tracing::error!(error = %detail, code = self.error.code(), "FHIR request failed");
             }
             other => tracing::info!(code = other.code(), "FHIR request rejected"),
         }
         let mut resp = HttpResponse::build(self.status_code());
         resp.insert_header((header::CONTENT_TYPE, FHIR_JSON));
-        if let AppError::Unauthorized(_) = self.0 {
+        if let AppError::Unauthorized(_) = self.error {
             resp.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"fhir\", error=\"invalid_token\""));
         }
-        if let AppError::RequestTimeout(_) = self.0 {
+        if let AppError::RequestTimeout(_) = self.error {
             resp.force_close();
         }
-        resp.body(serde_json::to_string(&outcome_of(&self.0, self.1.as_deref())).unwrap_or_else(|_| "{}".to_owned()))
+        resp.body(serde_json::to_string(&operation_outcome(self)).unwrap_or_else(|_| "{}".to_owned()))
     }
-}
-
-/// A 400 about the element at `path` (the OperationOutcome names it as its expression).
-pub fn bad_element(path: &str, reason: impl std::fmt::Display) -> FhirError {
-    FhirError(AppError::BadRequest(format!("{path}: {reason}")), Some(path.to_owned()))
-}
-
-/// A plain 400.
-pub fn bad_request(reason: impl Into<String>) -> FhirError {
-    FhirError(AppError::BadRequest(reason.into()), None)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::fhir::{bad_element, unknown_code};
 
     #[test]
     fn a_422_lists_each_failing_item_with_its_path_as_expression() {
@@ -122,7 +113,17 @@ mod tests {
         let o = outcome_of(&e, None);
         assert_eq!(o.issue.len(), 2);
         assert_eq!(o.issue[0].expression, vec!["body_weight"]);
+        assert_eq!(o.issue[0].code.as_deref(), Some("value"));
         assert!(o.issue[0].diagnostics.as_deref().unwrap().contains("20–200"));
+    }
+
+    #[test]
+    fn an_unknown_code_is_a_code_invalid_issue_whatever_its_text() {
+        let o = operation_outcome(&unknown_code("Observation[0].code", "not a code we read"));
+        assert_eq!(o.issue.len(), 1);
+        assert_eq!(o.issue[0].code.as_deref(), Some("code-invalid"));
+        assert_eq!(o.issue[0].expression, vec!["Observation[0].code"]);
+        assert_eq!(o.issue[0].diagnostics.as_deref(), Some("Observation[0].code: not a code we read"));
     }
 
     #[test]
@@ -135,6 +136,6 @@ mod tests {
         let internal = outcome_of(&AppError::Internal("secret detail".into()), None);
         assert!(!internal.issue[0].diagnostics.as_deref().unwrap().contains("secret"));
         let bad = bad_element("Observation.status", "is required");
-        assert_eq!(outcome_of(&bad.0, bad.1.as_deref()).issue[0].expression, vec!["Observation.status"]);
+        assert_eq!(operation_outcome(&bad).issue[0].expression, vec!["Observation.status"]);
     }
 }

@@ -1,0 +1,101 @@
+//! The queries of the FHIR API beyond the record reads of `app::consent::access`:
+//! who gave an organization grants, which family holds a record, the change
+//! counters a cached search answer is checked against, and a family's audit log.
+
+use diesel::prelude::*;
+
+use crate::store::schema::{accounts, audit_events, consent_grants, records};
+use crate::store::DbConnection;
+
+/// The families that gave `organization_id` any grant, usable now or not.
+pub fn granting_accounts(conn: &mut DbConnection, organization_id: &str) -> QueryResult<Vec<String>> {
+    consent_grants::table
+        .filter(consent_grants::organization_id.eq(organization_id))
+        .select(consent_grants::account_id)
+        .distinct()
+        .load(conn)
+}
+
+/// The distinct subjects (as stored) of the records of `account_id`.
+pub fn record_subjects(conn: &mut DbConnection, account_id: &str) -> QueryResult<Vec<String>> {
+    records::table.filter(records::account_id.eq(account_id)).select(records::subject).distinct().load(conn)
+}
+
+/// Which of `accounts` holds record `record_id`, if any.
+pub fn record_owner_among(
+    conn: &mut DbConnection,
+    record_id: &str,
+    accounts: &[String],
+) -> QueryResult<Option<String>> {
+    // Chunks keep each statement under SQLite's bound-parameter limit.
+    for chunk in accounts.chunks(500) {
+        let owner: Option<String> = records::table
+            .filter(records::record_id.eq(record_id))
+            .filter(records::account_id.eq_any(chunk))
+            .select(records::account_id)
+            .first(conn)
+            .optional()?;
+        if owner.is_some() {
+            return Ok(owner);
+        }
+    }
+    Ok(None)
+}
+
+/// `(account, change_seq, consent_seq)` of each of `families` (sorted, without
+/// repeats), in account order.
+pub fn change_counters(conn: &mut DbConnection, families: &[&str]) -> QueryResult<Vec<(String, i64, i64)>> {
+    let mut out = Vec::with_capacity(families.len());
+    // Chunks keep each statement under SQLite's bound-parameter limit.
+    for chunk in families.chunks(500) {
+        let rows: Vec<(String, i64, i64)> = accounts::table
+            .filter(accounts::account_id.eq_any(chunk))
+            .select((accounts::account_id, accounts::change_seq, accounts::consent_seq))
+            .order(accounts::account_id.asc())
+            .load(conn)?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// One entry of a family's audit log, as the FHIR AuditEvent search shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub grant_id: Option<String>,
+    /// JSON array of record ids.
+    pub record_ids: String,
+    pub outcome: String,
+}
+
+/// How many entries the audit log of `account_id` holds.
+pub fn audit_entry_count(conn: &mut DbConnection, account_id: &str) -> QueryResult<i64> {
+    audit_events::table.filter(audit_events::account_id.eq(account_id)).count().get_result(conn)
+}
+
+/// Up to `limit` entries of the audit log of `account_id`, oldest first, skipping `offset`.
+pub fn audit_entries(
+    conn: &mut DbConnection,
+    account_id: &str,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<AuditEntry>> {
+    audit_events::table
+        .filter(audit_events::account_id.eq(account_id))
+        .order(audit_events::seq.asc())
+        .offset(offset)
+        .limit(limit)
+        .select((
+            audit_events::seq,
+            audit_events::at,
+            audit_events::actor,
+            audit_events::action,
+            audit_events::grant_id,
+            audit_events::record_ids,
+            audit_events::outcome,
+        ))
+        .load(conn)
+}
