@@ -165,7 +165,15 @@ fn scope_problems(
             Some(d) => d.parse::<NaiveDate>().ok().map(Some),
         };
         let covered = match (kind, subject, date) {
-            (Some(kind), Some(subject), Some(date)) => grant.covers(kind, &subject, date, at),
+            (Some(kind), Some(subject), Some(date)) => decide(
+                std::slice::from_ref(grant),
+                &grant.grantee,
+                &[grant.purpose],
+                phr_core::consent::Action::Read,
+                (kind, subject, date),
+                at,
+            )
+            .is_allowed(),
             _ => false,
         };
         if !covered {
@@ -254,11 +262,11 @@ fn audit_other_accounts_grant(
 /// Runs a grant operation; when it is refused as not found, audits the attempt in
 /// the family that holds the grant ([`audit_other_accounts_grant`]).
 fn audited_if_not_found<T>(
-    conn: &mut DbConnection,
+    conn: &mut crate::store::Conn,
     device: &AuthenticatedDevice,
     grant_id: &str,
     action: crate::app::audit::AuditAction,
-    op: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+    op: impl FnOnce(&mut crate::store::Conn) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
     let result = op(conn);
     if let Err(AppError::NotFound(_)) = &result {
@@ -274,9 +282,9 @@ fn path_grant_id(value: &str) -> Result<String, AppError> {
         .map_err(|_| AppError::NotFound("no such grant in this account".into()))
 }
 
-/// Takes the account's write lock for the transaction (see `sync::store::lock_account`).
+/// Takes the account's write lock for the transaction ([`crate::app::records::RecordLog::lock`]).
 fn lock_account(conn: &mut DbConnection, account_id: &str) -> Result<(), AppError> {
-    crate::store::records::lock_account(conn, account_id)?
+    crate::app::records::RecordLog::lock(conn, account_id)?
         .map(|_| ())
         .ok_or_else(|| AppError::Unauthorized("the account no longer exists".into()))
 }

@@ -235,7 +235,7 @@ pub fn kinds_yielding(resource_type: &str) -> &'static [RecordKind] {
 
 /// Appends one audit event per (family, grant) for the records read, in one transaction.
 pub fn audit_reads(
-    conn: &mut DbConnection,
+    conn: &mut crate::store::Conn,
     actor: &str,
     action: crate::app::audit::AuditAction,
     records: &[&ReadableRecord],
@@ -257,7 +257,7 @@ pub fn read_audits(records: &[&ReadableRecord]) -> Vec<cache::ReadAudit> {
 
 /// Appends the audit events of a read ([`read_audits`]) in one transaction.
 pub fn append_read_audits(
-    conn: &mut DbConnection,
+    conn: &mut crate::store::Conn,
     actor: &str,
     action: crate::app::audit::AuditAction,
     reads: &[cache::ReadAudit],

@@ -54,7 +54,7 @@ pub fn build_patient(
 
 /// Audits a Patient access: the records read, or (none) the access itself through the family's first grant.
 fn audit_patient(
-    conn: &mut DbConnection,
+    conn: &mut crate::store::Conn,
     visible: &Visible,
     actor: &str,
     action: crate::app::audit::AuditAction,

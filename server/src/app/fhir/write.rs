@@ -23,7 +23,7 @@
 use std::collections::BTreeMap;
 
 use chrono::Utc;
-use phr_core::consent::{AccessRequest, Action as ConsentAction, OrganizationId};
+use phr_core::consent::{Action as ConsentAction, ConsentGrant, Decision, OrganizationId};
 use phr_core::crypto::{wrap_data_key_to, DataKey, HpkePublicKey, RecordAad};
 use phr_core::dataset::{RecordBody, RecordKind, Subject, Validate, ValidationContext};
 use phr_core::sync::record_envelope::seal_history;
@@ -33,11 +33,14 @@ use phr_fhir::model::{Bundle, BundleEntry, BundleEntryResponse, Resource};
 use uuid::Uuid;
 
 use super::metadata::CREATABLE;
+use super::CARE_PURPOSES;
 use super::{bad_element, kinds_yielding, unknown_code, FhirError, FhirResult, Visible};
+use crate::app::consent::decide;
 use crate::app::error::{unprocessable, unprocessable_if_any, AppError};
+use crate::app::records::{Appended, NewVersion, RecordLog};
 use crate::app::smart::{Action, AuthenticatedOrganization};
 use crate::app::{now_ms, App};
-use crate::store::{write_transaction, DbConnection};
+use crate::store::{write_transaction, Conn, DbConnection};
 
 /// Most entries in one transaction (413 beyond).
 pub const MAX_TRANSACTION_ENTRIES: usize = 500;
@@ -129,54 +132,58 @@ fn prepare(
         unprocessable_if_any(&format!("{}: the {} fails validation", group.path, body.kind()), problems)?;
     }
     let kind = body.kind();
-    let grantee = OrganizationId::new(org.organization_id.as_str())
-        .map_err(|_| AppError::Forbidden("this organization id cannot hold grants".into()))?;
-    let at = Utc::now();
-    let mut reason = None;
-    for (i, g) in visible.grants.iter().enumerate().filter(|(_, g)| g.account_id == account) {
-        let request = AccessRequest {
-            grantee: &grantee,
-            purpose: g.grant.purpose,
-            action: ConsentAction::Write,
-            kind,
-            subject,
-            record_date: body.effective_date(),
-            at,
-        };
-        match g.grant.check(&request) {
-            Ok(()) => {
-                return Ok(Prepared {
-                    account,
-                    subject,
-                    kind,
-                    grant_index: i,
-                    body,
-                    primary_type,
-                    entries: group.entries,
-                })
-            }
-            Err(r) => reason = reason.max(Some(r)),
-        }
+    let decision = write_decision(visible, org, &account, (kind, subject, body.effective_date()))?;
+    if let Decision::Allow { grant } = decision {
+        let grant_index = visible
+            .grants
+            .iter()
+            .position(|g| g.account_id == account && g.grant.id == grant)
+            .ok_or_else(|| AppError::Internal("the allowing grant is not among the open grants".into()))?;
+        return Ok(Prepared { account, subject, kind, grant_index, body, primary_type, entries: group.entries });
     }
     // Refused: audited in the family's log (the organization already sees this patient, so
     // naming the family leaks nothing), without anything of the refused resource.
     crate::app::audit::append_denied(conn, &account, &org.actor(), crate::app::audit::AuditAction::FhirWrite, None)
         .map_err(AppError::from)?;
-    let why = reason.map_or("no consent covers this".to_owned(), |r| r.to_string());
-    Err(AppError::Forbidden(format!("writing this {kind} record is not allowed: {why}")).into())
+    Err(refused(kind, decision).into())
 }
 
-/// Seals and appends every prepared record to its family's records in one
-/// transaction (lock the account, next change sequence, insert, grant key,
-/// counters, audit); returns the new record ids, in the order of `prepared`.
+/// The consent decision ([`crate::app::consent::decide`]) on writing a record
+/// `(kind, subject, date)` into `account` through the organization's open grants.
+fn write_decision(
+    visible: &Visible,
+    org: &AuthenticatedOrganization,
+    account: &str,
+    record: (RecordKind, Subject, Option<chrono::NaiveDate>),
+) -> Result<Decision, AppError> {
+    let grantee = OrganizationId::new(org.organization_id.as_str())
+        .map_err(|_| AppError::Forbidden("this organization id cannot hold grants".into()))?;
+    let grants: Vec<ConsentGrant> =
+        visible.grants.iter().filter(|g| g.account_id == account).map(|g| g.grant.clone()).collect();
+    Ok(decide(&grants, &grantee, &CARE_PURPOSES, ConsentAction::Write, record, Utc::now()))
+}
+
+/// The 403 of a refused write, with the reason of the grant that came closest.
+fn refused(kind: RecordKind, decision: Decision) -> AppError {
+    let why = match decision {
+        Decision::Deny { reason } => reason.to_string(),
+        Decision::Allow { .. } => "no consent covers this".to_owned(),
+    };
+    AppError::Forbidden(format!("writing this {kind} record is not allowed: {why}"))
+}
+
+/// Seals every prepared record and appends it to its family's records in one
+/// transaction ([`RecordLog::append`]: change sequence, counters, record
+/// limit), with its grant key and the audit events; returns the new record
+/// ids, in the order of `prepared`.
 fn append_written_records(
-    conn: &mut DbConnection,
+    conn: &mut Conn,
     visible: &Visible,
     org: &AuthenticatedOrganization,
     prepared: &[Prepared],
+    max_records: i64,
 ) -> Result<Vec<Uuid>, AppError> {
-    let device: String = format!("org:{}", org.organization_id).chars().take(DeviceId::MAX_CHARS).collect();
-    let device_id = DeviceId::new(device.clone()).map_err(|_| AppError::Internal("bad org device id".into()))?;
+    let device = org_device(org)?;
     let now = now_ms();
     let mut by_account: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, p) in prepared.iter().enumerate() {
@@ -185,20 +192,19 @@ fn append_written_records(
     let ids: Vec<Uuid> = prepared.iter().map(|_| Uuid::now_v7()).collect();
     write_transaction(conn, |conn| {
         for (account, indexes) in &by_account {
-            let (mut seq, count) = crate::store::records::lock_account(conn, account)?
+            let mut log = RecordLog::lock(conn, account)?
                 .ok_or_else(|| AppError::NotFound("the family's account no longer exists".into()))?;
             let row = crate::store::accounts::account(conn, account)?
                 .ok_or_else(|| AppError::NotFound("the family's account no longer exists".into()))?;
             let public = HpkePublicKey::from_bytes(&row.public_key)
                 .map_err(|_| AppError::Internal("the account public key is not usable".into()))?;
-            let mut audit: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            let mut sealed = Vec::with_capacity(indexes.len());
             for &i in indexes {
                 let p = &prepared[i];
                 let record_id = ids[i];
-                let grant = &visible.grants[p.grant_index];
                 let dek = DataKey::generate();
                 let history: RecordHistory<RecordBody> = [RecordVersion {
-                    stamp: VersionStamp::new(Hlc::new(now as u64, 0), device_id.clone()),
+                    stamp: VersionStamp::new(Hlc::new(now as u64, 0), device.clone()),
                     base_version: 0,
                     change: Change::Edit(p.body.clone()),
                 }]
@@ -207,56 +213,77 @@ fn append_written_records(
                 let envelope = seal_history(&dek, &RecordAad { account_id: account, record_id, version: 1 }, &history);
                 let wrapped = wrap_data_key_to(&public, &dek, account, record_id)
                     .map_err(|_| AppError::Internal("cannot wrap the data key".into()))?;
-                let grant_wrapped = grant.wrap_data_key(&dek, record_id);
-                seq += 1;
-                crate::store::records::insert_records(
-                    conn,
-                    &[crate::store::records::RecordWrite {
-                        account_id: account,
-                        record_id: record_id.to_string(),
-                        kind: p.kind.as_str(),
-                        subject: p.subject.to_string(),
-                        effective_date: p.body.effective_date().map(|d| d.to_string()),
-                        version: 1,
-                        seq,
-                        deleted: false,
-                        envelope: &envelope,
-                        wrapped_key: &wrapped,
-                        device_id: &device,
-                        updated_at: now,
-                    }],
-                )?;
-                let grant_id = grant.grant_id();
+                let grant_wrapped = visible.grants[p.grant_index].wrap_data_key(&dek, record_id);
+                sealed.push((i, envelope, wrapped, grant_wrapped));
+            }
+            let versions: Vec<NewVersion<'_>> = sealed
+                .iter()
+                .map(|(i, envelope, wrapped, _)| NewVersion {
+                    record_id: ids[*i],
+                    kind: prepared[*i].kind,
+                    subject: prepared[*i].subject,
+                    effective_date: prepared[*i].body.effective_date(),
+                    base_version: 0,
+                    deleted: false,
+                    envelope,
+                    wrapped_key: wrapped,
+                })
+                .collect();
+            let appended = log.append(conn, device.as_str(), &versions, max_records, now)?;
+            if appended.iter().any(|a| !matches!(a, Appended::Applied { .. })) {
+                return Err(AppError::Internal("a new record id was already taken".into()));
+            }
+            let mut audit: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for (i, _, _, grant_wrapped) in &sealed {
+                let grant_id = visible.grants[prepared[*i].grant_index].grant_id();
                 crate::store::grants::put_record_keys(
                     conn,
                     &[crate::store::grants::RecordKeyRow {
                         account_id: account,
                         grant_id: &grant_id,
-                        record_id: record_id.to_string(),
-                        wrapped_key: &grant_wrapped,
+                        record_id: ids[*i].to_string(),
+                        wrapped_key: grant_wrapped,
                     }],
                 )?;
-                audit.entry(grant_id).or_default().push(record_id.to_string());
+                audit.entry(grant_id).or_default().push(ids[*i].to_string());
             }
-            crate::store::records::set_account_counters(conn, account, seq, count + indexes.len() as i64)?;
             for (grant_id, records) in audit {
-                crate::app::audit::append(
-                    conn,
-                    account,
-                    now,
-                    &crate::app::audit::NewAuditEvent::new(
-                        &org.actor(),
-                        crate::app::audit::AuditAction::FhirWrite,
-                        crate::app::audit::AuditOutcome::Success,
-                    )
-                    .grant(&grant_id)
-                    .records(records),
-                )?;
+                audit_write(conn, account, org, now, &grant_id, records)?;
             }
         }
         Ok::<(), AppError>(())
     })?;
     Ok(ids)
+}
+
+/// The device id the server stamps on what an organization writes: `org:<organization>`.
+fn org_device(org: &AuthenticatedOrganization) -> Result<DeviceId, AppError> {
+    let device: String = format!("org:{}", org.organization_id).chars().take(DeviceId::MAX_CHARS).collect();
+    DeviceId::new(device).map_err(|_| AppError::Internal("bad org device id".into()))
+}
+
+/// The `fhir_write` `success` event of records written through one grant.
+fn audit_write(
+    conn: &mut DbConnection,
+    account: &str,
+    org: &AuthenticatedOrganization,
+    now: i64,
+    grant_id: &str,
+    records: Vec<String>,
+) -> Result<(), AppError> {
+    crate::app::audit::append(
+        conn,
+        account,
+        now,
+        &crate::app::audit::NewAuditEvent::new(
+            &org.actor(),
+            crate::app::audit::AuditAction::FhirWrite,
+            crate::app::audit::AuditOutcome::Success,
+        )
+        .grant(grant_id)
+        .records(records),
+    )?;
+    Ok(())
 }
 
 /// The stored record's resource of `resource_type` (its primary one).
@@ -306,11 +333,12 @@ pub async fn create(
     }
     let base = app.base_url()?.to_owned();
     let keys = app.keys.clone();
-    let created = move |conn: &mut DbConnection| -> FhirResult<Created> {
+    let max_records = app.limits.max_records_per_account;
+    let created = move |conn: &mut Conn| -> FhirResult<Created> {
         let visible = Visible::load(conn, &keys, &org.organization_id)?;
         let group = Group { path: resource_type.clone(), resources: vec![resource], entries: vec![0] };
         let prepared = prepare(conn, &visible, &org, group)?;
-        let ids = append_written_records(conn, &visible, &org, std::slice::from_ref(&prepared))?;
+        let ids = append_written_records(conn, &visible, &org, std::slice::from_ref(&prepared), max_records)?;
         let written = written_resource(&visible, &prepared, ids[0])?;
         let id = written.as_ref().and_then(|r| r.id().map(str::to_owned)).unwrap_or_else(|| ids[0].to_string());
         Ok(Created { location: format!("{base}/fhir/r4/{resource_type}/{id}/_history/1"), resource: written })
@@ -403,13 +431,14 @@ pub async fn transaction(app: &App, org: AuthenticatedOrganization, resource: Re
     let count = bundle.entry.len();
     let base = app.base_url()?.to_owned();
     let keys = app.keys.clone();
-    let written = move |conn: &mut DbConnection| -> FhirResult<Bundle> {
+    let max_records = app.limits.max_records_per_account;
+    let written = move |conn: &mut Conn| -> FhirResult<Bundle> {
         let visible = Visible::load(conn, &keys, &org.organization_id)?;
         let mut prepared = Vec::with_capacity(groups.len());
         for group in groups {
             prepared.push(prepare(conn, &visible, &org, group)?);
         }
-        let ids = append_written_records(conn, &visible, &org, &prepared)?;
+        let ids = append_written_records(conn, &visible, &org, &prepared, max_records)?;
         let mut entries = vec![BundleEntry::default(); count];
         for (p, id) in prepared.iter().zip(&ids) {
             let written = written_resource(&visible, p, *id)?;
@@ -457,7 +486,8 @@ pub async fn update(
     let not_found = move || FhirError::from(AppError::NotFound(missing.clone()));
     let record_id = Uuid::parse_str(&id).map_err(|_| not_found())?;
     let keys = app.keys.clone();
-    let updated = move |conn: &mut DbConnection| -> FhirResult<i64> {
+    let max_records = app.limits.max_records_per_account;
+    let updated = move |conn: &mut Conn| -> FhirResult<i64> {
         let visible = Visible::load(conn, &keys, &org.organization_id)?;
         let opened = visible.grants.iter().enumerate().find_map(|(i, g)| {
             crate::app::consent::access::open_record(conn, g, record_id).transpose().map(|r| (i, r))
@@ -517,23 +547,8 @@ pub async fn update(
             let problems = errors.issues().iter().map(|i| (i.path.clone(), i.reason.clone())).collect();
             unprocessable_if_any(&format!("{resource_type}: the {kind} fails validation"), problems)?;
         }
-        let grantee = OrganizationId::new(org.organization_id.as_str())
-            .map_err(|_| AppError::Forbidden("this organization id cannot hold grants".into()))?;
-        let allowed = visible.grants.iter().any(|g| {
-            g.account_id == account
-                && g.grant
-                    .check(&AccessRequest {
-                        grantee: &grantee,
-                        purpose: g.grant.purpose,
-                        action: ConsentAction::Write,
-                        kind,
-                        subject,
-                        record_date: new_body.effective_date(),
-                        at: Utc::now(),
-                    })
-                    .is_ok()
-        });
-        if !allowed {
+        let decision = write_decision(&visible, &org, &account, (kind, subject, new_body.effective_date()))?;
+        if !decision.is_allowed() {
             crate::app::audit::append_denied(
                 conn,
                 &account,
@@ -542,16 +557,15 @@ pub async fn update(
                 None,
             )
             .map_err(AppError::from)?;
-            return Err(AppError::Forbidden(format!("writing this {kind} record is not allowed")).into());
+            return Err(refused(kind, decision).into());
         }
-        let device: String = format!("org:{}", org.organization_id).chars().take(DeviceId::MAX_CHARS).collect();
-        let device_id = DeviceId::new(device.clone()).map_err(|_| AppError::Internal("bad org device id".into()))?;
+        let device_id = org_device(&org)?;
         let now = now_ms();
         let last = opened.history.versions().map(|v| v.stamp.hlc).max().unwrap_or_default();
         let mut history = opened.history.clone();
         let new_version = opened.row.version + 1;
         history.merge(RecordVersion {
-            stamp: VersionStamp::new(last.tick(now as u64), device_id),
+            stamp: VersionStamp::new(last.tick(now as u64), device_id.clone()),
             base_version: opened.row.version as u64,
             change: Change::Edit(new_body.clone()),
         });
@@ -562,43 +576,23 @@ pub async fn update(
         );
         let grant_id = grant.grant_id();
         write_transaction(conn, |conn| {
-            let (seq, count) = crate::store::records::lock_account(conn, &account)?
+            let mut log = RecordLog::lock(conn, &account)?
                 .ok_or_else(|| AppError::NotFound("the family's account no longer exists".into()))?;
-            let now_version = crate::store::records::current_versions(conn, &account, &[record_id.to_string()])?;
-            if now_version.get(&record_id.to_string()) != Some(&opened.row.version) {
-                return Err(AppError::Conflict("the record changed meanwhile; read it again".into()));
+            let version = NewVersion {
+                record_id,
+                kind,
+                subject,
+                effective_date: new_body.effective_date(),
+                base_version: opened.row.version as u64,
+                deleted: false,
+                envelope: &envelope,
+                wrapped_key: &opened.row.wrapped_key,
+            };
+            match log.append(conn, device_id.as_str(), &[version], max_records, now)?[..] {
+                [Appended::Applied { .. }] => {}
+                _ => return Err(AppError::Conflict("the record changed meanwhile; read it again".into())),
             }
-            crate::store::records::update_record(
-                conn,
-                &crate::store::records::RecordWrite {
-                    account_id: &account,
-                    record_id: record_id.to_string(),
-                    kind: kind.as_str(),
-                    subject: subject.to_string(),
-                    effective_date: new_body.effective_date().map(|d| d.to_string()),
-                    version: new_version,
-                    seq: seq + 1,
-                    deleted: false,
-                    envelope: &envelope,
-                    wrapped_key: &opened.row.wrapped_key,
-                    device_id: &device,
-                    updated_at: now,
-                },
-            )?;
-            crate::store::records::set_account_counters(conn, &account, seq + 1, count)?;
-            crate::app::audit::append(
-                conn,
-                &account,
-                now,
-                &crate::app::audit::NewAuditEvent::new(
-                    &org.actor(),
-                    crate::app::audit::AuditAction::FhirWrite,
-                    crate::app::audit::AuditOutcome::Success,
-                )
-                .grant(&grant_id)
-                .records(vec![record_id.to_string()]),
-            )?;
-            Ok::<(), AppError>(())
+            audit_write(conn, &account, &org, now, &grant_id, vec![record_id.to_string()])
         })?;
         Ok(new_version)
     };
