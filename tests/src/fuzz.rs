@@ -124,7 +124,7 @@ pub fn sync_bodies(data: &[u8]) {
 
 /// FHIR JSON a clinic writes (`POST`/`PUT` of a resource, a transaction
 /// Bundle): parsed with phr-fhir's models and mapped to every dataset module,
-/// as `server/src/fhir/write.rs` does, then validated.
+/// as `server/src/app/fhir/write.rs` does, then validated.
 pub fn fhir_bodies(data: &[u8]) {
     let ctx = ValidationContext::new(examples::TODAY);
     if let Ok(resource) = serde_json::from_slice::<Resource>(data) {

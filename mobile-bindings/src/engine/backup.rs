@@ -1,5 +1,5 @@
 //! Account-key backup under a passphrase, and restoring the account on a new
-//! phone (see `server/src/accounts/recovery.rs` for the server side).
+//! phone (see `server/src/app/accounts/recovery.rs` for the server side).
 //!
 //! The backup: PBKDF2-HMAC-SHA256 ([`BACKUP_ITERATIONS`] iterations, 16-byte
 //! random salt) turns the passphrase into a 256-bit key that seals the account
