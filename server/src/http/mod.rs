@@ -14,10 +14,14 @@ use tracing_actix_web::{RequestId, RootSpanBuilder, TracingLogger};
 use crate::app::error::AppError;
 use crate::app::App;
 
+pub mod accounts;
+pub mod audit;
+pub mod auth;
 pub mod conn;
 pub mod deadline;
 pub mod error;
 pub mod health;
+pub mod organizations;
 pub mod sync;
 
 /// Registers every route and the extractor configuration. Used by `serve` and by tests.
@@ -38,11 +42,11 @@ pub fn configure(state: App, max_body_bytes: usize) -> impl FnOnce(&mut web::Ser
             )
             .service(health::healthz)
             .service(health::version)
-            .configure(crate::app::accounts::routes)
+            .configure(accounts::routes)
             .configure(sync::routes)
             .configure(crate::app::consent::routes)
-            .configure(crate::app::organizations::routes)
-            .service(crate::app::audit::api::events)
+            .configure(organizations::routes)
+            .configure(audit::routes)
             .configure(crate::app::smart::routes)
             .configure(crate::app::fhir::routes)
             .configure(crate::app::research::routes)

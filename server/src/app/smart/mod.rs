@@ -21,10 +21,10 @@ use actix_web::{dev::Payload, get, http::header, post, web, FromRequest, HttpMes
 use serde::Serialize;
 use serde_json::json;
 
-use crate::app::auth::bearer_token;
 use crate::app::auth::tokens::ORGANIZATION_TOKEN_TTL_SECS;
 use crate::app::error::{AppError, OAuthError};
 use crate::app::App;
+use crate::http::auth::bearer_token;
 
 pub mod assertion;
 pub mod scopes;
