@@ -74,3 +74,41 @@ pub fn events_after(conn: &mut DbConnection, account_id: &str, after: i64, limit
 pub fn account_ids(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
     accounts::table.select(accounts::account_id).order(accounts::account_id).load(conn)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::audit::{
+        append, verify_account, AuditAction, AuditOutcome, ChainBreak, NewAuditEvent, VerifyError,
+    };
+    use crate::store::testing::TestDatabase;
+
+    #[test]
+    fn appended_events_page_in_order_link_to_the_head_and_an_altered_one_fails_verification_on_every_backend() {
+        for test_db in TestDatabase::all() {
+            let (pool, _) = crate::store::open(&test_db.target, 1).unwrap();
+            let mut conn = pool.get().unwrap();
+            crate::store::accounts::insert_account(&mut conn, "acc", &[1; 32], 1).unwrap();
+            for at in 1..=3 {
+                let event = NewAuditEvent::new("device:d", AuditAction::SignIn, AuditOutcome::Success);
+                assert_eq!(append(&mut conn, "acc", at, &event).unwrap(), at);
+            }
+            let rows = events_after(&mut conn, "acc", 1, 10).unwrap();
+            assert_eq!(rows.iter().map(|r| r.seq).collect::<Vec<_>>(), [2, 3]);
+            assert_eq!(rows[1].prev_hash, rows[0].hash);
+            assert_eq!(head(&mut conn, "acc").unwrap(), (3, rows[1].hash.clone()));
+            assert_eq!(events_after(&mut conn, "acc", 0, 2).unwrap().len(), 2, "the limit holds");
+            assert_eq!(account_ids(&mut conn).unwrap(), ["acc"]);
+            assert_eq!(verify_account(&mut conn, "acc").unwrap(), 3);
+
+            diesel::update(audit_events::table.find(("acc", 2i64)))
+                .set(audit_events::actor.eq("device:other"))
+                .execute(&mut *conn)
+                .unwrap();
+            assert!(matches!(
+                verify_account(&mut conn, "acc"),
+                Err(VerifyError::Broken(ChainBreak::Altered { seq: 2, .. }))
+            ));
+        }
+    }
+}

@@ -395,6 +395,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_nul_in_a_text_value_is_recognised_where_postgresql_refuses_it_and_stored_by_sqlite() {
+        for test_db in testing::TestDatabase::all() {
+            let (pool, _) = open(&test_db.target, 1).unwrap();
+            let mut conn = pool.get().unwrap();
+            match accounts::account(&mut conn, "a\0b") {
+                Ok(found) => {
+                    assert_eq!(conn.backend_name(), "sqlite");
+                    assert!(found.is_none());
+                }
+                Err(e) => {
+                    assert_eq!(conn.backend_name(), "postgres");
+                    assert!(is_nul_in_text(&e), "{e}");
+                    assert!(!describe_error(&e).contains("0x00"), "the message is left out of the log text");
+                }
+            }
+            assert!(!is_nul_in_text(&DbError::NotFound));
+        }
+    }
+
+    #[test]
     fn url_scheme_selects_the_backend() {
         assert_eq!(
             DatabaseTarget::parse("postgres://u@h/db").unwrap(),
