@@ -270,8 +270,8 @@ impl From<ServerError> for AdminError {
     }
 }
 
-impl From<diesel::result::Error> for AdminError {
-    fn from(e: diesel::result::Error) -> Self {
+impl From<crate::store::DbError> for AdminError {
+    fn from(e: crate::store::DbError) -> Self {
         AdminError::failed(format!("database error: {e}"))
     }
 }

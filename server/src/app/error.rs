@@ -161,42 +161,19 @@ pub fn unprocessable_if_any(detail: &str, problems: Vec<(String, String)>) -> Re
     Err(AppError::Unprocessable { detail: format!("{detail}: {}", listed.join("; ")), problems })
 }
 
-impl From<diesel::result::Error> for AppError {
-    fn from(e: diesel::result::Error) -> Self {
+impl From<crate::store::DbError> for AppError {
+    fn from(e: crate::store::DbError) -> Self {
         // PostgreSQL refuses a NUL character in text (SQLite stores it): that is bad input,
         // not a fault of the server. Every handler validates ids first; this is the backstop.
-        if let diesel::result::Error::DatabaseError(_, info) = &e {
-            if info.message().contains("invalid byte sequence") && info.message().contains("0x00") {
-                return AppError::BadRequest("text values must not contain NUL (U+0000) characters".into());
-            }
+        if crate::store::is_nul_in_text(&e) {
+            return AppError::BadRequest("text values must not contain NUL (U+0000) characters".into());
         }
-        AppError::Internal(format!("database: {}", describe_database_error(&e)))
+        AppError::Internal(format!("database: {}", crate::store::describe_error(&e)))
     }
 }
 
-/// A database error for the log: its kind and the constraint or table it is
-/// about. A database's message can quote the values of the statement
-/// (`invalid input syntax for type uuid: "…"`), so it is left out.
-fn describe_database_error(e: &diesel::result::Error) -> String {
-    match e {
-        diesel::result::Error::DatabaseError(kind, info) => {
-            let mut s = format!("{kind:?}");
-            if let Some(table) = info.table_name() {
-                s.push_str(&format!(" on table {table}"));
-            }
-            if let Some(constraint) = info.constraint_name() {
-                s.push_str(&format!(" (constraint {constraint})"));
-            }
-            s
-        }
-        diesel::result::Error::NotFound => "no row".to_owned(),
-        diesel::result::Error::RollbackTransaction => "transaction rolled back".to_owned(),
-        other => other.to_string(),
-    }
-}
-
-impl From<diesel::r2d2::PoolError> for AppError {
-    fn from(e: diesel::r2d2::PoolError) -> Self {
+impl From<crate::store::PoolError> for AppError {
+    fn from(e: crate::store::PoolError) -> Self {
         AppError::Unavailable(format!("database connection unavailable: {e}"))
     }
 }

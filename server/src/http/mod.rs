@@ -14,12 +14,16 @@ use tracing_actix_web::{RequestId, RootSpanBuilder, TracingLogger};
 use crate::app::error::AppError;
 use crate::app::App;
 
+pub mod accounts;
+pub mod audit;
+pub mod auth;
 pub mod conn;
 pub mod consent;
 pub mod deadline;
 pub mod error;
 pub mod fhir;
 pub mod health;
+pub mod organizations;
 pub mod research;
 pub mod smart;
 pub mod sync;
@@ -42,11 +46,11 @@ pub fn configure(state: App, max_body_bytes: usize) -> impl FnOnce(&mut web::Ser
             )
             .service(health::healthz)
             .service(health::version)
-            .configure(crate::app::accounts::routes)
+            .configure(accounts::routes)
             .configure(sync::routes)
             .configure(consent::routes)
-            .configure(crate::app::organizations::routes)
-            .service(crate::app::audit::api::events)
+            .configure(organizations::routes)
+            .configure(audit::routes)
             .configure(smart::routes)
             .configure(fhir::routes)
             .configure(research::routes)

@@ -7,10 +7,10 @@ use std::pin::Pin;
 
 use actix_web::{dev::Payload, get, http::header, post, web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 
-use crate::app::auth::bearer_token;
 use crate::app::error::{AppError, OAuthError};
 use crate::app::smart::{self as smart, AuthenticatedOrganization, TokenRequest};
 use crate::app::App;
+use crate::http::auth::bearer_token;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(smart_configuration).service(token_endpoint);

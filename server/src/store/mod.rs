@@ -19,6 +19,7 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use crate::ServerError;
 
 pub mod accounts;
+pub mod audit;
 pub mod backend;
 pub mod fhir;
 pub mod grants;
@@ -33,6 +34,47 @@ pub mod testing;
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+
+/// No connection could be had from the pool.
+pub use diesel::r2d2::PoolError;
+/// A failed statement (diesel's error).
+pub use diesel::result::Error as DbError;
+/// What a store function answers; its error is [`DbError`].
+pub use diesel::QueryResult;
+
+/// Whether `e` is PostgreSQL refusing a NUL character in a text value
+/// (SQLite stores it): bad input from the client, not a fault of the server.
+/// PostgreSQL says so only in its message (`invalid byte sequence for
+/// encoding "UTF8": 0x00`), which is why this lives here, with the backends.
+pub fn is_nul_in_text(e: &DbError) -> bool {
+    match e {
+        DbError::DatabaseError(_, info) => {
+            info.message().contains("invalid byte sequence") && info.message().contains("0x00")
+        }
+        _ => false,
+    }
+}
+
+/// A database error for the log: its kind and the constraint or table it is
+/// about. A database's message can quote the values of the statement
+/// (`invalid input syntax for type uuid: "…"`), so it is left out.
+pub fn describe_error(e: &DbError) -> String {
+    match e {
+        DbError::DatabaseError(kind, info) => {
+            let mut s = format!("{kind:?}");
+            if let Some(table) = info.table_name() {
+                s.push_str(&format!(" on table {table}"));
+            }
+            if let Some(constraint) = info.constraint_name() {
+                s.push_str(&format!(" (constraint {constraint})"));
+            }
+            s
+        }
+        DbError::NotFound => "no row".to_owned(),
+        DbError::RollbackTransaction => "transaction rolled back".to_owned(),
+        other => other.to_string(),
+    }
+}
 
 /// A connection to either backend. Write queries against this type; diesel
 /// generates the dispatch (`#[derive(MultiConnection)]`).
@@ -432,6 +474,26 @@ fn versions(v: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_nul_in_a_text_value_is_recognised_where_postgresql_refuses_it_and_stored_by_sqlite() {
+        for test_db in testing::TestDatabase::all() {
+            let (pool, _) = open(&test_db.target, 1).unwrap();
+            let mut conn = pool.get().unwrap();
+            match accounts::account(&mut conn, "a\0b") {
+                Ok(found) => {
+                    assert_eq!(conn.backend_name(), "sqlite");
+                    assert!(found.is_none());
+                }
+                Err(e) => {
+                    assert_eq!(conn.backend_name(), "postgres");
+                    assert!(is_nul_in_text(&e), "{e}");
+                    assert!(!describe_error(&e).contains("0x00"), "the message is left out of the log text");
+                }
+            }
+            assert!(!is_nul_in_text(&DbError::NotFound));
+        }
+    }
 
     #[test]
     fn url_scheme_selects_the_backend() {

@@ -21,8 +21,9 @@
 //! The unauthenticated endpoints are limited so that knowing ids lets an
 //! attacker slow down only himself: see [`crate::app::auth::limits`].
 
+use std::net::IpAddr;
+
 use crate::store::accounts as store;
-use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use phr_core::sync::protocol::{
     AccountInfo, ChallengeRequest, ChallengeResponse, CreateAccountRequest, CreateAccountResponse, DeviceInfo,
     JoinRequest, JoinResponse, NewDevice, PairingCodeResponse, RefreshRequest, SessionRequest, TokenResponse,
@@ -44,20 +45,6 @@ const CHALLENGE_TTL_MS: i64 = 2 * 60 * 1000;
 const PAIRING_CODE_TTL_MS: i64 = 10 * 60 * 1000;
 const MAX_DEVICE_NAME_CHARS: usize = 100;
 const MAX_DEVICES_PER_ACCOUNT: usize = 20;
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(create_account)
-        .service(challenge)
-        .service(session)
-        .service(refresh)
-        .service(pairing_code)
-        .service(join)
-        .service(account_info)
-        .service(list_devices)
-        .service(remove_device)
-        .service(delete_account)
-        .configure(recovery::routes);
-}
 
 /// A UUID path or body id, or a 400 naming the field.
 pub fn parse_id(field: &str, value: &str) -> Result<Uuid, AppError> {
@@ -99,17 +86,16 @@ fn check_new_device(device: &NewDevice) -> Result<(), AppError> {
     )
 }
 
-#[post("/accounts/v1")]
-async fn create_account(
-    state: web::Data<App>,
-    http: HttpRequest,
-    body: web::Json<CreateAccountRequest>,
-) -> Result<HttpResponse, AppError> {
+/// Creates an account with its first device (`source`: the caller's address).
+pub async fn create_account(
+    state: &App,
+    source: Option<IpAddr>,
+    req: CreateAccountRequest,
+) -> Result<CreateAccountResponse, AppError> {
     // Account creation is unauthenticated: limit it per client address (the
     // connection's peer; behind a proxy, the proxy should limit as well).
-    let peer = crate::app::auth::limits::source_key(http.peer_addr().map(|a| a.ip()));
+    let peer = crate::app::auth::limits::source_key(source);
     state.auth_limiter.check(&format!("create-account:{peer}"))?;
-    let req = body.into_inner();
     if req.account_public_key.len() != 32 {
         return Err(crate::app::error::unprocessable(
             "account_public_key",
@@ -141,17 +127,16 @@ async fn create_account(
             })
         })
         .await?;
-    Ok(HttpResponse::Created().json(CreateAccountResponse { account_id, device_id }))
+    Ok(CreateAccountResponse { account_id, device_id })
 }
 
-#[post("/auth/v1/challenge")]
-async fn challenge(
-    state: web::Data<App>,
-    http: HttpRequest,
-    body: web::Json<ChallengeRequest>,
-) -> Result<HttpResponse, AppError> {
-    let gate = state.auth_limiter.admit(&http)?;
-    let req = body.into_inner();
+/// A sign-in challenge for a device of the account.
+pub async fn challenge(
+    state: &App,
+    source: Option<IpAddr>,
+    req: ChallengeRequest,
+) -> Result<ChallengeResponse, AppError> {
+    let gate = state.auth_limiter.admit(source)?;
     let account_id = gated_id(&gate, "account_id", &req.account_id)?;
     let device_id = gated_id(&gate, "device_id", &req.device_id)?;
     // The cheap check first: a made-up device costs the asking address, never
@@ -191,21 +176,16 @@ async fn challenge(
         })
         .await
         .map_err(|e| gate.refused(e))?;
-    Ok(HttpResponse::Ok().json(ChallengeResponse { challenge_id, nonce, expires_at }))
+    Ok(ChallengeResponse { challenge_id, nonce, expires_at })
 }
 
 fn unknown_device() -> AppError {
     AppError::Unauthorized("unknown account or device".into())
 }
 
-#[post("/auth/v1/session")]
-async fn session(
-    state: web::Data<App>,
-    http: HttpRequest,
-    body: web::Json<SessionRequest>,
-) -> Result<HttpResponse, AppError> {
-    let gate = state.auth_limiter.admit(&http)?;
-    let req = body.into_inner();
+/// Signs a device in with its signature of a challenge: access and refresh token.
+pub async fn session(state: &App, source: Option<IpAddr>, req: SessionRequest) -> Result<TokenResponse, AppError> {
+    let gate = state.auth_limiter.admit(source)?;
     let account_id = gated_id(&gate, "account_id", &req.account_id)?;
     let device_id = gated_id(&gate, "device_id", &req.device_id)?;
     let challenge_id = gated_id(&gate, "challenge_id", &req.challenge_id)?;
@@ -296,22 +276,17 @@ async fn session(
         .await?;
     verified.map_err(|e| gate.refused(e))?;
     let (access_token, _) = state.tokens.issue(&acc, &dev, now_ms() / 1000)?;
-    Ok(HttpResponse::Ok().json(TokenResponse {
+    Ok(TokenResponse {
         access_token,
         token_type: "Bearer".into(),
         expires_in: tokens::ACCESS_TOKEN_TTL_SECS,
         refresh_token,
-    }))
+    })
 }
 
-#[post("/auth/v1/refresh")]
-async fn refresh(
-    state: web::Data<App>,
-    http: HttpRequest,
-    body: web::Json<RefreshRequest>,
-) -> Result<HttpResponse, AppError> {
-    let gate = state.auth_limiter.admit(&http)?;
-    let req = body.into_inner();
+/// Rotates a refresh token: a new access and refresh token.
+pub async fn refresh(state: &App, source: Option<IpAddr>, req: RefreshRequest) -> Result<TokenResponse, AppError> {
+    let gate = state.auth_limiter.admit(source)?;
     let invalid = || AppError::Unauthorized("invalid refresh token".into());
     let account_id = tokens::refresh_token_account(&req.refresh_token)
         .ok_or_else(invalid)
@@ -378,16 +353,16 @@ async fn refresh(
         .await?;
     let device_id = outcome.map_err(|e| gate.refused(e))?;
     let (access_token, _) = state.tokens.issue(&account_id, &device_id, now_ms() / 1000)?;
-    Ok(HttpResponse::Ok().json(TokenResponse {
+    Ok(TokenResponse {
         access_token,
         token_type: "Bearer".into(),
         expires_in: tokens::ACCESS_TOKEN_TTL_SECS,
         refresh_token: new_token,
-    }))
+    })
 }
 
-#[post("/accounts/v1/pairing-codes")]
-async fn pairing_code(state: web::Data<App>, device: AuthenticatedDevice) -> Result<HttpResponse, AppError> {
+/// A single-use pairing code for a new device of the account.
+pub async fn pairing_code(state: &App, device: AuthenticatedDevice) -> Result<PairingCodeResponse, AppError> {
     let code = tokens::new_pairing_code()?;
     let normalized =
         tokens::normalize_pairing_code(&code).ok_or_else(|| AppError::Internal("pairing code shape".into()))?;
@@ -412,17 +387,12 @@ async fn pairing_code(state: web::Data<App>, device: AuthenticatedDevice) -> Res
             })
         })
         .await?;
-    Ok(HttpResponse::Created().json(PairingCodeResponse { pairing_code: code, expires_at }))
+    Ok(PairingCodeResponse { pairing_code: code, expires_at })
 }
 
-#[post("/accounts/v1/join")]
-async fn join(
-    state: web::Data<App>,
-    http: HttpRequest,
-    body: web::Json<JoinRequest>,
-) -> Result<HttpResponse, AppError> {
-    let gate = state.auth_limiter.admit(&http)?;
-    let req = body.into_inner();
+/// Adds a device to the account with a pairing code.
+pub async fn join(state: &App, source: Option<IpAddr>, req: JoinRequest) -> Result<JoinResponse, AppError> {
+    let gate = state.auth_limiter.admit(source)?;
     let account_id = gated_id(&gate, "account_id", &req.account_id)?;
     check_new_device(&req.device).map_err(|e| gate.refused(e))?;
     let invalid_code = || AppError::Unauthorized("invalid or expired pairing code".into());
@@ -462,27 +432,27 @@ async fn join(
         })
         .await
         .map_err(|e| gate.refused_guess(&account_id, e))?;
-    Ok(HttpResponse::Created().json(JoinResponse { device_id }))
+    Ok(JoinResponse { device_id })
 }
 
-#[get("/accounts/v1")]
-async fn account_info(state: web::Data<App>, device: AuthenticatedDevice) -> Result<HttpResponse, AppError> {
+/// The device's account.
+pub async fn account_info(state: &App, device: AuthenticatedDevice) -> Result<AccountInfo, AppError> {
     let account = state
         .db(move |conn| {
             store::account(conn, &device.account_id)?.ok_or_else(|| AppError::NotFound("no such account".into()))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(AccountInfo {
+    Ok(AccountInfo {
         account_id: account.account_id,
         account_public_key: account.public_key,
         record_count: account.record_count,
         change_seq: account.change_seq,
         created_at: account.created_at,
-    }))
+    })
 }
 
-#[get("/accounts/v1/devices")]
-async fn list_devices(state: web::Data<App>, device: AuthenticatedDevice) -> Result<HttpResponse, AppError> {
+/// The devices of the account, the calling one marked `current`.
+pub async fn list_devices(state: &App, device: AuthenticatedDevice) -> Result<Vec<DeviceInfo>, AppError> {
     let me = device.device_id.clone();
     let rows = state.db(move |conn| Ok(store::devices_of(conn, &device.account_id)?)).await?;
     let list: Vec<DeviceInfo> = rows
@@ -495,16 +465,11 @@ async fn list_devices(state: web::Data<App>, device: AuthenticatedDevice) -> Res
             last_seen_at: d.last_seen_at,
         })
         .collect();
-    Ok(HttpResponse::Ok().json(list))
+    Ok(list)
 }
 
-#[delete("/accounts/v1/devices/{device_id}")]
-async fn remove_device(
-    state: web::Data<App>,
-    device: AuthenticatedDevice,
-    path: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let target = path.into_inner();
+/// Removes device `target` from the caller's account (404 if it is not one of its devices).
+pub async fn remove_device(state: &App, device: AuthenticatedDevice, target: String) -> Result<(), AppError> {
     parse_id("device_id", &target).map_err(|_| AppError::NotFound("no such device in this account".into()))?;
     state
         .db(move |conn| {
@@ -527,11 +492,11 @@ async fn remove_device(
             })
         })
         .await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(())
 }
 
-#[delete("/accounts/v1")]
-async fn delete_account(state: web::Data<App>, device: AuthenticatedDevice) -> Result<HttpResponse, AppError> {
+/// Erases the caller's account, keeping only its tombstone.
+pub async fn delete_account(state: &App, device: AuthenticatedDevice) -> Result<(), AppError> {
     let account = device.account_id.clone();
     let rows = state
         .db(move |conn| {
@@ -543,7 +508,7 @@ async fn delete_account(state: web::Data<App>, device: AuthenticatedDevice) -> R
         .await?;
     tracing::info!(rows, "account erased");
     state.fhir_search_cache.forget_account(&device.account_id);
-    Ok(HttpResponse::NoContent().finish())
+    Ok(())
 }
 
 fn ring_random(n: usize) -> Result<Vec<u8>, AppError> {

@@ -44,11 +44,12 @@
 //! offline: that is why the KDF is slow and the app refuses passphrases under
 //! 10 characters. Unknown accounts (and accounts without a backup) answer 404.
 
-use actix_web::{post, put, web, HttpRequest, HttpResponse};
+use std::net::IpAddr;
+
 use phr_core::crypto::{hpke_seal, HpkePublicKey};
 use phr_core::sync::protocol::{
-    recovery_challenge_info, JoinResponse, KeyBackupRequest, RecoveryChallengeResponse, RecoveryEnrolRequest,
-    RecoveryRequest, KEY_BACKUP_KDF, KEY_BACKUP_MIN_ITERATIONS,
+    recovery_challenge_info, JoinResponse, KeyBackupRequest, KeyBackupResponse, RecoveryChallengeResponse,
+    RecoveryEnrolRequest, KEY_BACKUP_KDF, KEY_BACKUP_MIN_ITERATIONS,
 };
 use uuid::Uuid;
 
@@ -72,10 +73,6 @@ const RECOVERY_CHALLENGE_TTL_MS: i64 = 2 * 60 * 1000;
 const NONCE_BYTES: usize = 32;
 const RECOVERY_ACTOR: &str = "recovery";
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(put_key_backup).service(fetch_key_backup).service(challenge).service(enrol);
-}
-
 /// Shape problems of a key backup, by field.
 fn backup_problems(req: &KeyBackupRequest) -> Vec<(String, String)> {
     let mut problems = Vec::new();
@@ -98,13 +95,8 @@ fn backup_problems(req: &KeyBackupRequest) -> Vec<(String, String)> {
     problems
 }
 
-#[put("/accounts/v1/key-backup")]
-async fn put_key_backup(
-    state: web::Data<App>,
-    device: AuthenticatedDevice,
-    body: web::Json<KeyBackupRequest>,
-) -> Result<HttpResponse, AppError> {
-    let req = body.into_inner();
+/// Stores (or replaces) the account's sealed key backup.
+pub async fn put_key_backup(state: &App, device: AuthenticatedDevice, req: KeyBackupRequest) -> Result<(), AppError> {
     unprocessable_if_any("invalid key backup", backup_problems(&req))?;
     state
         .db(move |conn| {
@@ -125,17 +117,17 @@ async fn put_key_backup(
             })
         })
         .await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(())
 }
 
-#[post("/accounts/v1/recovery/key-backup")]
-async fn fetch_key_backup(
-    state: web::Data<App>,
-    http: HttpRequest,
-    body: web::Json<RecoveryRequest>,
-) -> Result<HttpResponse, AppError> {
-    let gate = state.auth_limiter.admit(&http)?;
-    let account_id = gated_id(&gate, "account_id", &body.account_id)?;
+/// The sealed key backup of `account_id`, for a new phone (unauthenticated).
+pub async fn fetch_key_backup(
+    state: &App,
+    source: Option<IpAddr>,
+    account_id: &str,
+) -> Result<KeyBackupResponse, AppError> {
+    let gate = state.auth_limiter.admit(source)?;
+    let account_id = gated_id(&gate, "account_id", account_id)?;
     gate.known(&format!("recovery:{account_id}"))?;
     let repeats = state.audit_repeats.clone();
     let backup = state
@@ -163,17 +155,17 @@ async fn fetch_key_backup(
         })
         .await
         .map_err(|e| gate.refused(e))?;
-    Ok(HttpResponse::Ok().json(backup))
+    Ok(backup)
 }
 
-#[post("/accounts/v1/recovery/challenge")]
-async fn challenge(
-    state: web::Data<App>,
-    http: HttpRequest,
-    body: web::Json<RecoveryRequest>,
-) -> Result<HttpResponse, AppError> {
-    let gate = state.auth_limiter.admit(&http)?;
-    let account_id = gated_id(&gate, "account_id", &body.account_id)?;
+/// A recovery challenge for `account_id`: a nonce sealed to the account's public key.
+pub async fn challenge(
+    state: &App,
+    source: Option<IpAddr>,
+    account_id: &str,
+) -> Result<RecoveryChallengeResponse, AppError> {
+    let gate = state.auth_limiter.admit(source)?;
+    let account_id = gated_id(&gate, "account_id", account_id)?;
     gate.known(&format!("recovery:{account_id}"))?;
     let challenge_id = Uuid::new_v4().to_string();
     let nonce = ring_random(NONCE_BYTES)?;
@@ -207,17 +199,12 @@ async fn challenge(
         .map_err(|_| AppError::Internal("stored account public key is not an X25519 key".into()))?;
     let sealed_nonce = hpke_seal(&public_key, &recovery_challenge_info(&account_id, &challenge_id), &[], &nonce)
         .map_err(|_| AppError::Internal("cannot seal the recovery challenge".into()))?;
-    Ok(HttpResponse::Ok().json(RecoveryChallengeResponse { challenge_id, sealed_nonce, expires_at }))
+    Ok(RecoveryChallengeResponse { challenge_id, sealed_nonce, expires_at })
 }
 
-#[post("/accounts/v1/recovery/enrol")]
-async fn enrol(
-    state: web::Data<App>,
-    http: HttpRequest,
-    body: web::Json<RecoveryEnrolRequest>,
-) -> Result<HttpResponse, AppError> {
-    let gate = state.auth_limiter.admit(&http)?;
-    let req = body.into_inner();
+/// Enrols a new device with the opened nonce of a recovery challenge.
+pub async fn enrol(state: &App, source: Option<IpAddr>, req: RecoveryEnrolRequest) -> Result<JoinResponse, AppError> {
+    let gate = state.auth_limiter.admit(source)?;
     let account_id = gated_id(&gate, "account_id", &req.account_id)?;
     // Challenge ids are UUIDs: anything else is a 400 (a NUL in it would fail the PostgreSQL lookup).
     let challenge_id = gated_id(&gate, "challenge_id", &req.challenge_id)?;
@@ -279,7 +266,7 @@ async fn enrol(
         .await
         .map_err(|e| gate.refused(e))?;
     outcome.map_err(|why| gate.refused_guess(&guessed, AppError::Unauthorized(why.into())))?;
-    Ok(HttpResponse::Created().json(JoinResponse { device_id }))
+    Ok(JoinResponse { device_id })
 }
 
 fn ring_constant_time_eq(a: &[u8], b: &[u8]) -> bool {

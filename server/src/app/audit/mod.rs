@@ -11,17 +11,20 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use diesel::prelude::*;
+use phr_core::sync::protocol::{AuditEventInfo, AuditPage};
 use ring::digest::{digest, SHA256};
 use serde::Serialize;
 
-use crate::store::schema::{accounts, audit_events};
-use crate::store::DbConnection;
+use crate::app::auth::AuthenticatedDevice;
+use crate::app::error::AppError;
+use crate::app::App;
+use crate::store::audit as store;
+use crate::store::{DbConnection, DbError, QueryResult};
 
 pub mod action;
-pub mod api;
 
 pub use action::{AuditAction, AuditOutcome, FhirAuditAction};
+pub use store::AuditRow;
 
 /// What happened, as recorded. `record_ids` lists the records touched.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,11 +94,7 @@ fn event_hash(prev_hash: &str, fields: &Hashed<'_>) -> String {
 /// Appends one event to the account's chain. Call inside the transaction of
 /// the action being recorded.
 pub fn append(conn: &mut DbConnection, account_id: &str, at: i64, event: &NewAuditEvent<'_>) -> QueryResult<i64> {
-    diesel::update(accounts::table.find(account_id))
-        .set(accounts::audit_seq.eq(accounts::audit_seq + 1))
-        .execute(conn)?;
-    let (seq, prev_hash): (i64, String) =
-        accounts::table.find(account_id).select((accounts::audit_seq, accounts::audit_head)).first(conn)?;
+    let (seq, prev_hash) = store::next_seq(conn, account_id)?;
     let record_ids = serde_json::to_string(&event.record_ids).unwrap_or_else(|_| "[]".into());
     let hash = event_hash(
         &prev_hash,
@@ -111,22 +110,22 @@ pub fn append(conn: &mut DbConnection, account_id: &str, at: i64, event: &NewAud
             occurrences: event.occurrences,
         },
     );
-    diesel::insert_into(audit_events::table)
-        .values((
-            audit_events::account_id.eq(account_id),
-            audit_events::seq.eq(seq),
-            audit_events::at.eq(at),
-            audit_events::actor.eq(event.actor),
-            audit_events::action.eq(event.action.as_str()),
-            audit_events::grant_id.eq(event.grant_id),
-            audit_events::record_ids.eq(&record_ids),
-            audit_events::outcome.eq(event.outcome.as_str()),
-            audit_events::prev_hash.eq(&prev_hash),
-            audit_events::hash.eq(&hash),
-            audit_events::occurrences.eq(event.occurrences),
-        ))
-        .execute(conn)?;
-    diesel::update(accounts::table.find(account_id)).set(accounts::audit_head.eq(&hash)).execute(conn)?;
+    store::append_event(
+        conn,
+        &AuditRow {
+            account_id: account_id.to_owned(),
+            seq,
+            at,
+            actor: event.actor.to_owned(),
+            action: event.action.as_str().to_owned(),
+            grant_id: event.grant_id.map(str::to_owned),
+            record_ids,
+            outcome: event.outcome.as_str().to_owned(),
+            prev_hash,
+            hash,
+            occurrences: event.occurrences,
+        },
+    )?;
     Ok(seq)
 }
 
@@ -196,23 +195,6 @@ pub fn append_denied(
     })
 }
 
-/// A stored audit event.
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = audit_events)]
-pub struct AuditRow {
-    pub account_id: String,
-    pub seq: i64,
-    pub at: i64,
-    pub actor: String,
-    pub action: String,
-    pub grant_id: Option<String>,
-    pub record_ids: String,
-    pub outcome: String,
-    pub prev_hash: String,
-    pub hash: String,
-    pub occurrences: Option<i64>,
-}
-
 /// Why a chain does not verify.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChainBreak {
@@ -226,20 +208,16 @@ pub enum ChainBreak {
     Truncated { account: String, expected: i64, found: i64 },
 }
 
+/// Events read at a time by [`verify_account`].
+const VERIFY_PAGE: i64 = 1000;
+
 /// Verifies one account's chain, reading it in pages. Returns the events checked.
 pub fn verify_account(conn: &mut DbConnection, account_id: &str) -> Result<u64, VerifyError> {
-    let (head_seq, head_hash): (i64, String) =
-        accounts::table.find(account_id).select((accounts::audit_seq, accounts::audit_head)).first(conn)?;
+    let (head_seq, head_hash) = store::head(conn, account_id)?;
     let mut expected_seq = 1i64;
     let mut prev_hash = String::new();
     loop {
-        let page: Vec<AuditRow> = audit_events::table
-            .filter(audit_events::account_id.eq(account_id))
-            .filter(audit_events::seq.ge(expected_seq))
-            .order(audit_events::seq.asc())
-            .limit(1000)
-            .select(AuditRow::as_select())
-            .load(conn)?;
+        let page = store::events_after(conn, account_id, expected_seq - 1, VERIFY_PAGE)?;
         if page.is_empty() {
             break;
         }
@@ -284,13 +262,13 @@ pub enum VerifyError {
     #[error(transparent)]
     Broken(#[from] ChainBreak),
     #[error("database error: {0}")]
-    Database(#[from] diesel::result::Error),
+    Database(#[from] DbError),
 }
 
 /// Verifies every account's chain; returns (accounts, events) checked, or
 /// every break found.
 pub fn verify_all(conn: &mut DbConnection) -> Result<(u64, u64), Vec<String>> {
-    let ids: Vec<String> = match accounts::table.select(accounts::account_id).order(accounts::account_id).load(conn) {
+    let ids = match store::account_ids(conn) {
         Ok(ids) => ids,
         Err(e) => return Err(vec![format!("database error: {e}")]),
     };
@@ -307,6 +285,46 @@ pub fn verify_all(conn: &mut DbConnection) -> Result<(u64, u64), Vec<String>> {
     } else {
         Err(problems)
     }
+}
+
+/// The most events one page of [`events`] holds.
+pub const MAX_PAGE: u32 = 1000;
+/// Events per page when the caller names no limit.
+const DEFAULT_PAGE: u32 = 200;
+
+/// A page of the device's own account log: the events after `since`, at most
+/// `limit` (1–[`MAX_PAGE`], default 200), and whether more follow.
+pub async fn events(
+    app: &App,
+    device: AuthenticatedDevice,
+    since: u64,
+    limit: Option<u32>,
+) -> Result<AuditPage, AppError> {
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(AppError::BadRequest(format!("limit must be 1–{MAX_PAGE}")));
+    }
+    let after = i64::try_from(since).map_err(|_| AppError::BadRequest("since is too large".into()))?;
+    let account = device.account_id;
+    let rows = app.db(move |conn| Ok(store::events_after(conn, &account, after, i64::from(limit) + 1)?)).await?;
+    let more = rows.len() > limit as usize;
+    let events: Vec<AuditEventInfo> = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(|r| AuditEventInfo {
+            seq: r.seq as u64,
+            at: r.at,
+            actor: r.actor,
+            action: r.action,
+            grant_id: r.grant_id,
+            record_ids: serde_json::from_str(&r.record_ids).unwrap_or_default(),
+            outcome: r.outcome,
+            occurrences: r.occurrences.and_then(|n| u64::try_from(n).ok()),
+            hash: r.hash,
+        })
+        .collect();
+    let next_cursor = events.last().map(|e| e.seq).unwrap_or(since);
+    Ok(AuditPage { events, next_cursor, more })
 }
 
 #[cfg(test)]

@@ -1,15 +1,12 @@
-//! Who is calling: the [`AuthenticatedDevice`] extractor checks the bearer
-//! access token, that the device still exists (a removed device's tokens stop
-//! working at once: 401; a device of an erased account is told 410
-//! `account-deleted`), and the device's request rate.
+//! Who is calling: [`authenticate_device`] checks a bearer access token, the
+//! device's request rate, and that the device still exists (a removed
+//! device's tokens stop working at once: 401; a device of an erased account
+//! is told 410 `account-deleted`). The HTTP side reads the bearer token and
+//! calls it (the `FromRequest` extractor of [`AuthenticatedDevice`]).
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::Instant;
-
-use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 
 use crate::app::error::AppError;
 use crate::app::App;
@@ -34,51 +31,29 @@ impl AuthenticatedDevice {
     }
 }
 
-/// The bearer token of a request, if it has one.
-pub fn bearer_token(req: &HttpRequest) -> Result<String, AppError> {
-    let value = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| AppError::Unauthorized("missing Authorization: Bearer token".into()))?;
-    let value = value.to_str().map_err(|_| AppError::Unauthorized("malformed Authorization header".into()))?;
-    match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
-            Ok(token.trim().to_owned())
+/// The device a bearer access token speaks for: the token verifies, the
+/// device has requests left (429 otherwise), and it is still a device of its
+/// account. A removed device is refused (401); a device of an erased account
+/// is told so ([`AppError::AccountDeleted`], 410).
+pub async fn authenticate_device(app: &App, token: &str) -> Result<AuthenticatedDevice, AppError> {
+    let claims = app.tokens.verify(token)?;
+    app.rate_limiter.check(&claims.sub)?;
+    let (account_id, device_id) = (claims.acc, claims.sub);
+    let (acc, dev) = (account_id.clone(), device_id.clone());
+    app.db(move |conn| {
+        use crate::store::accounts as store;
+        if store::device_exists(conn, &acc, &dev)? {
+            return Ok(());
         }
-        _ => Err(AppError::Unauthorized("expected Authorization: Bearer <token>".into())),
-    }
-}
-
-impl FromRequest for AuthenticatedDevice {
-    type Error = AppError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<App>>().cloned();
-        let token = bearer_token(req);
-        Box::pin(async move {
-            let state = state.ok_or_else(|| AppError::Internal("application state missing".into()))?;
-            let claims = state.tokens.verify(&token?)?;
-            state.rate_limiter.check(&claims.sub)?;
-            let (account_id, device_id) = (claims.acc, claims.sub);
-            let (acc, dev) = (account_id.clone(), device_id.clone());
-            state
-                .db(move |conn| {
-                    use crate::store::accounts as store;
-                    if store::device_exists(conn, &acc, &dev)? {
-                        return Ok(());
-                    }
-                    // The token verifies, so the caller was this device: if its account
-                    // was erased (not the device removed from a living account), say so.
-                    if store::tombstone_device(conn, &acc, &dev, crate::app::now_ms())?.is_some() {
-                        return Err(AppError::AccountDeleted);
-                    }
-                    Err(AppError::Unauthorized("this device has been removed from the account".into()))
-                })
-                .await?;
-            Ok(AuthenticatedDevice { account_id, device_id })
-        })
-    }
+        // The token verifies, so the caller was this device: if its account
+        // was erased (not the device removed from a living account), say so.
+        if store::tombstone_device(conn, &acc, &dev, crate::app::now_ms())?.is_some() {
+            return Err(AppError::AccountDeleted);
+        }
+        Err(AppError::Unauthorized("this device has been removed from the account".into()))
+    })
+    .await?;
+    Ok(AuthenticatedDevice { account_id, device_id })
 }
 
 /// Per-key token buckets: `rate` requests per second on average, bursts of

@@ -15,11 +15,9 @@
 use crate::store::organizations as store;
 use std::collections::BTreeSet;
 
-use actix_web::{get, web, HttpResponse};
 use phr_core::consent::{OrganizationId, Purpose};
 use phr_core::sync::protocol::OrganizationInfo;
 
-use crate::app::auth::AuthenticatedDevice;
 use crate::app::error::AppError;
 use crate::app::App;
 
@@ -31,10 +29,6 @@ pub const KINDS: [&str; 4] = ["clinic", "municipality", "ehr_network", "research
 pub const MAX_NAME_CHARS: usize = 200;
 /// The largest JWKS document accepted, in bytes.
 pub const MAX_JWKS_BYTES: usize = 64 * 1024;
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(list_organizations);
-}
 
 pub use crate::store::organizations::NewOrganization;
 
@@ -136,11 +130,10 @@ impl OrganizationRow {
     }
 }
 
-#[get("/consent/v1/organizations")]
-async fn list_organizations(state: web::Data<App>, _device: AuthenticatedDevice) -> Result<HttpResponse, AppError> {
-    let rows = state.db(|conn| Ok(store::list(conn, false)?)).await?;
-    let list: Vec<OrganizationInfo> = rows.iter().map(OrganizationRow::info).collect();
-    Ok(HttpResponse::Ok().json(list))
+/// The enabled organizations, sorted by name, as devices see them.
+pub async fn list_enabled(app: &App) -> Result<Vec<OrganizationInfo>, AppError> {
+    let rows = app.db(|conn| Ok(store::list(conn, false)?)).await?;
+    Ok(rows.iter().map(OrganizationRow::info).collect())
 }
 
 #[cfg(test)]

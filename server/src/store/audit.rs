@@ -1,0 +1,114 @@
+//! Audit log rows: the per-account chain head on `accounts` and the events in
+//! `audit_events`. The hashing is the app's ([`crate::app::audit`]); these
+//! are only the statements.
+
+use diesel::prelude::*;
+
+use crate::store::schema::{accounts, audit_events};
+use crate::store::DbConnection;
+
+/// A stored audit event.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_events)]
+pub struct AuditRow {
+    pub account_id: String,
+    pub seq: i64,
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub grant_id: Option<String>,
+    pub record_ids: String,
+    pub outcome: String,
+    pub prev_hash: String,
+    pub hash: String,
+    pub occurrences: Option<i64>,
+}
+
+/// Takes the next sequence number of the account's chain: bumps the head's
+/// sequence and returns `(seq, hash of the previous event)`.
+pub fn next_seq(conn: &mut DbConnection, account_id: &str) -> QueryResult<(i64, String)> {
+    diesel::update(accounts::table.find(account_id))
+        .set(accounts::audit_seq.eq(accounts::audit_seq + 1))
+        .execute(conn)?;
+    head(conn, account_id)
+}
+
+/// The head of the account's chain: `(last seq, its hash)`.
+pub fn head(conn: &mut DbConnection, account_id: &str) -> QueryResult<(i64, String)> {
+    accounts::table.find(account_id).select((accounts::audit_seq, accounts::audit_head)).first(conn)
+}
+
+/// Stores an event and makes it the head of its account's chain.
+pub fn append_event(conn: &mut DbConnection, row: &AuditRow) -> QueryResult<()> {
+    diesel::insert_into(audit_events::table)
+        .values((
+            audit_events::account_id.eq(&row.account_id),
+            audit_events::seq.eq(row.seq),
+            audit_events::at.eq(row.at),
+            audit_events::actor.eq(&row.actor),
+            audit_events::action.eq(&row.action),
+            audit_events::grant_id.eq(row.grant_id.as_deref()),
+            audit_events::record_ids.eq(&row.record_ids),
+            audit_events::outcome.eq(&row.outcome),
+            audit_events::prev_hash.eq(&row.prev_hash),
+            audit_events::hash.eq(&row.hash),
+            audit_events::occurrences.eq(row.occurrences),
+        ))
+        .execute(conn)?;
+    diesel::update(accounts::table.find(&row.account_id)).set(accounts::audit_head.eq(&row.hash)).execute(conn)?;
+    Ok(())
+}
+
+/// Up to `limit` events of the account with a sequence number above `after`, in order.
+pub fn events_after(conn: &mut DbConnection, account_id: &str, after: i64, limit: i64) -> QueryResult<Vec<AuditRow>> {
+    audit_events::table
+        .filter(audit_events::account_id.eq(account_id))
+        .filter(audit_events::seq.gt(after))
+        .order(audit_events::seq.asc())
+        .limit(limit)
+        .select(AuditRow::as_select())
+        .load(conn)
+}
+
+/// Every account id, in order (the chains to verify).
+pub fn account_ids(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
+    accounts::table.select(accounts::account_id).order(accounts::account_id).load(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::audit::{
+        append, verify_account, AuditAction, AuditOutcome, ChainBreak, NewAuditEvent, VerifyError,
+    };
+    use crate::store::testing::TestDatabase;
+
+    #[test]
+    fn appended_events_page_in_order_link_to_the_head_and_an_altered_one_fails_verification_on_every_backend() {
+        for test_db in TestDatabase::all() {
+            let (pool, _) = crate::store::open(&test_db.target, 1).unwrap();
+            let mut conn = pool.get().unwrap();
+            crate::store::accounts::insert_account(&mut conn, "acc", &[1; 32], 1).unwrap();
+            for at in 1..=3 {
+                let event = NewAuditEvent::new("device:d", AuditAction::SignIn, AuditOutcome::Success);
+                assert_eq!(append(&mut conn, "acc", at, &event).unwrap(), at);
+            }
+            let rows = events_after(&mut conn, "acc", 1, 10).unwrap();
+            assert_eq!(rows.iter().map(|r| r.seq).collect::<Vec<_>>(), [2, 3]);
+            assert_eq!(rows[1].prev_hash, rows[0].hash);
+            assert_eq!(head(&mut conn, "acc").unwrap(), (3, rows[1].hash.clone()));
+            assert_eq!(events_after(&mut conn, "acc", 0, 2).unwrap().len(), 2, "the limit holds");
+            assert_eq!(account_ids(&mut conn).unwrap(), ["acc"]);
+            assert_eq!(verify_account(&mut conn, "acc").unwrap(), 3);
+
+            diesel::update(audit_events::table.find(("acc", 2i64)))
+                .set(audit_events::actor.eq("device:other"))
+                .execute(&mut *conn)
+                .unwrap();
+            assert!(matches!(
+                verify_account(&mut conn, "acc"),
+                Err(VerifyError::Broken(ChainBreak::Altered { seq: 2, .. }))
+            ));
+        }
+    }
+}
