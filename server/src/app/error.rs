@@ -3,7 +3,7 @@
 //! - [`ServerError`]: start-up and admin failures (config, I/O, keys, database).
 //! - [`AppError`]: everything a use case can fail with, in the terms of the
 //!   product (bad input, not allowed, not found, conflict, …). It knows
-//!   nothing of HTTP: `crate::http::error` is the one place it becomes an
+//!   nothing of HTTP: `http::error` is the one place it becomes an
 //!   HTTP answer (problem JSON, OperationOutcome or OAuth error).
 //! - [`OAuthError`]: the refusals of the OAuth 2.0 token endpoint.
 

@@ -53,6 +53,14 @@ pub fn now_ms() -> i64 {
 }
 
 impl App {
+    /// Whether the database answers now (`/healthz`); `Unavailable` when it does not.
+    pub async fn check_database(&self) -> Result<(), AppError> {
+        self.db(|conn| {
+            crate::store::meta::ping(conn).map_err(|e| AppError::Unavailable(format!("database check failed: {e}")))
+        })
+        .await
+    }
+
     /// The one place an `App` is built (by `serve` and by tests, without
     /// actix): reads the instance id, makes the token service, the rate
     /// limiters, the research service and the FHIR search cache. Starts no

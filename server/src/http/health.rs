@@ -1,7 +1,6 @@
 //! `GET /healthz` (is the server and its database working?) and `GET /version`.
 
 use actix_web::{get, web, HttpResponse};
-use diesel::connection::SimpleConnection;
 use serde_json::json;
 
 use crate::app::error::AppError;
@@ -11,11 +10,7 @@ use crate::app::App;
 /// 503 problem JSON when it does not (so load balancers take the node out).
 #[get("/healthz")]
 pub async fn healthz(state: web::Data<App>) -> Result<HttpResponse, AppError> {
-    state
-        .db(|conn| {
-            conn.batch_execute("SELECT 1").map_err(|e| AppError::Unavailable(format!("database check failed: {e}")))
-        })
-        .await?;
+    state.check_database().await?;
     Ok(HttpResponse::Ok().json(json!({ "status": "ok", "database": state.backend })))
 }
 

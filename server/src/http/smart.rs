@@ -149,86 +149,106 @@ mod tests {
         form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
     }
 
-    #[actix_web::test]
-    async fn an_issued_organization_token_passes_the_probe_and_a_device_token_does_not() {
-        for db in TestDatabase::all() {
-            let dir = tempfile::tempdir().unwrap();
-            let state = state(&db, dir.path());
-            let (key, jwk) = es384_key("k1");
-            let jwks = json!({"keys": [jwk]}).to_string();
-            let org = crate::app::organizations::check_new_organization(
-                "tanaka-clinic",
-                "Tanaka Clinic",
-                "clinic",
-                &["treatment".to_owned()],
-                Some(&jwks),
-            )
-            .unwrap();
-            let mut conn = state.pool.get().unwrap();
-            crate::store::organizations::insert(&mut conn, &org, 1).unwrap();
-            drop(conn);
-            let device_token = state.tokens.issue("acc", "dev", chrono::Utc::now().timestamp()).unwrap().0;
-            let app = actix_test::init_service(
-                ActixApp::new()
-                    .route("/test/probe", web::get().to(probe))
-                    .configure(crate::http::configure(state.clone(), 1 << 20)),
-            )
-            .await;
+    /// The scenario of `an_issued_organization_token_passes_the_probe_and_a_device_token_does_not`.
+    async fn token_probe(db: TestDatabase) {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(&db, dir.path());
+        let (key, jwk) = es384_key("k1");
+        let jwks = json!({"keys": [jwk]}).to_string();
+        let org = crate::app::organizations::check_new_organization(
+            "tanaka-clinic",
+            "Tanaka Clinic",
+            "clinic",
+            &["treatment".to_owned()],
+            Some(&jwks),
+        )
+        .unwrap();
+        let mut conn = state.pool.get().unwrap();
+        crate::store::organizations::insert(&mut conn, &org, 1).unwrap();
+        drop(conn);
+        let device_token = state.tokens.issue("acc", "dev", chrono::Utc::now().timestamp()).unwrap().0;
+        let app = actix_test::init_service(
+            ActixApp::new()
+                .route("/test/probe", web::get().to(probe))
+                .configure(crate::http::configure(state.clone(), 1 << 20)),
+        )
+        .await;
 
-            let config: Value = actix_test::call_and_read_body_json(
-                &app,
-                actix_test::TestRequest::get().uri("/.well-known/smart-configuration").to_request(),
-            )
-            .await;
-            assert_eq!(config["token_endpoint"], format!("{BASE}/auth/token"));
+        let config: Value = actix_test::call_and_read_body_json(
+            &app,
+            actix_test::TestRequest::get().uri("/.well-known/smart-configuration").to_request(),
+        )
+        .await;
+        assert_eq!(config["token_endpoint"], format!("{BASE}/auth/token"));
 
-            let now = chrono::Utc::now().timestamp();
-            let claims = json!({"iss": "tanaka-clinic", "sub": "tanaka-clinic", "aud": format!("{BASE}/auth/token"),
-                "exp": now + 300, "jti": uuid::Uuid::new_v4().to_string()});
-            let body = form(&[
-                ("grant_type", GRANT_TYPE),
-                ("client_assertion_type", CLIENT_ASSERTION_TYPE),
-                ("client_assertion", &sign(&key, Algorithm::ES384, Some("k1"), &claims)),
-                ("scope", "system/Observation.rs system/Patient.rs"),
-            ]);
-            let resp = actix_test::call_service(
-                &app,
-                actix_test::TestRequest::post()
-                    .uri("/auth/token")
-                    .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
-                    .set_payload(body)
-                    .to_request(),
-            )
-            .await;
-            assert_eq!(resp.status(), 200);
-            assert_eq!(resp.headers().get(header::CACHE_CONTROL).unwrap(), "no-store");
-            let granted: Value = actix_test::read_body_json(resp).await;
-            assert_eq!(granted["scope"], "system/Observation.rs system/Patient.rs");
-            let org_token = granted["access_token"].as_str().unwrap().to_owned();
+        let now = chrono::Utc::now().timestamp();
+        let claims = json!({"iss": "tanaka-clinic", "sub": "tanaka-clinic", "aud": format!("{BASE}/auth/token"),
+            "exp": now + 300, "jti": uuid::Uuid::new_v4().to_string()});
+        let body = form(&[
+            ("grant_type", GRANT_TYPE),
+            ("client_assertion_type", CLIENT_ASSERTION_TYPE),
+            ("client_assertion", &sign(&key, Algorithm::ES384, Some("k1"), &claims)),
+            ("scope", "system/Observation.rs system/Patient.rs"),
+        ]);
+        let resp = actix_test::call_service(
+            &app,
+            actix_test::TestRequest::post()
+                .uri("/auth/token")
+                .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
+                .set_payload(body)
+                .to_request(),
+        )
+        .await;
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.headers().get(header::CACHE_CONTROL).unwrap(), "no-store");
+        let granted: Value = actix_test::read_body_json(resp).await;
+        assert_eq!(granted["scope"], "system/Observation.rs system/Patient.rs");
+        let org_token = granted["access_token"].as_str().unwrap().to_owned();
 
-            let call = |token: &str| {
-                actix_test::TestRequest::get()
-                    .uri("/test/probe")
-                    .insert_header((header::AUTHORIZATION, format!("Bearer {token}")))
-                    .to_request()
-            };
-            let resp = actix_test::call_service(&app, call(&org_token)).await;
-            assert_eq!(resp.status(), 200);
-            let seen: Value = actix_test::read_body_json(resp).await;
-            assert_eq!(seen["organization_id"], "tanaka-clinic");
-            assert_eq!(actix_test::call_service(&app, call(&device_token)).await.status(), 401, "device token");
-            assert_eq!(actix_test::call_service(&app, call("forged.token.here")).await.status(), 401);
-            let unauthenticated = actix_test::TestRequest::get().uri("/test/probe").to_request();
-            assert_eq!(actix_test::call_service(&app, unauthenticated).await.status(), 401);
+        let call = |token: &str| {
+            actix_test::TestRequest::get()
+                .uri("/test/probe")
+                .insert_header((header::AUTHORIZATION, format!("Bearer {token}")))
+                .to_request()
+        };
+        let resp = actix_test::call_service(&app, call(&org_token)).await;
+        assert_eq!(resp.status(), 200);
+        let seen: Value = actix_test::read_body_json(resp).await;
+        assert_eq!(seen["organization_id"], "tanaka-clinic");
+        assert_eq!(actix_test::call_service(&app, call(&device_token)).await.status(), 401, "device token");
+        assert_eq!(actix_test::call_service(&app, call("forged.token.here")).await.status(), 401);
+        let unauthenticated = actix_test::TestRequest::get().uri("/test/probe").to_request();
+        assert_eq!(actix_test::call_service(&app, unauthenticated).await.status(), 401);
 
-            // A token scoped elsewhere is authenticated but not permitted.
-            let narrow = state.tokens.issue_organization("tanaka-clinic", "system/Patient.rs", now).unwrap().0;
-            assert_eq!(actix_test::call_service(&app, call(&narrow)).await.status(), 403);
-            // Disabling the organization stops its tokens at once.
-            let mut conn = state.pool.get().unwrap();
-            crate::store::organizations::disable(&mut conn, "tanaka-clinic", 2).unwrap();
-            drop(conn);
-            assert_eq!(actix_test::call_service(&app, call(&org_token)).await.status(), 401);
+        // A token scoped elsewhere is authenticated but not permitted.
+        let narrow = state.tokens.issue_organization("tanaka-clinic", "system/Patient.rs", now).unwrap().0;
+        assert_eq!(actix_test::call_service(&app, call(&narrow)).await.status(), 403);
+        // Disabling the organization stops its tokens at once.
+        let mut conn = state.pool.get().unwrap();
+        crate::store::organizations::disable(&mut conn, "tanaka-clinic", 2).unwrap();
+        drop(conn);
+        assert_eq!(actix_test::call_service(&app, call(&org_token)).await.status(), 401);
+    }
+
+    /// Once per backend, by name (`…::sqlite`, `…::postgres`), as `store_test!` does for synchronous tests.
+    mod an_issued_organization_token_passes_the_probe_and_a_device_token_does_not {
+        use super::*;
+
+        #[actix_web::test]
+        async fn sqlite() {
+            token_probe(TestDatabase::sqlite()).await
+        }
+
+        #[actix_web::test]
+        async fn postgres() {
+            match TestDatabase::postgres() {
+                Some(db) => token_probe(db).await,
+                None => eprintln!(
+                    "SKIPPED {}::postgres: set {} to run it",
+                    module_path!(),
+                    crate::store::testing::POSTGRES_URL_ENV
+                ),
+            }
         }
     }
 

@@ -81,11 +81,9 @@ mod tests {
     use crate::app::audit::{
         append, verify_account, AuditAction, AuditOutcome, ChainBreak, NewAuditEvent, VerifyError,
     };
-    use crate::store::testing::TestDatabase;
 
-    #[test]
-    fn appended_events_page_in_order_link_to_the_head_and_an_altered_one_fails_verification_on_every_backend() {
-        for test_db in TestDatabase::all() {
+    crate::store_test! {
+        fn appended_events_page_in_order_link_to_the_head_and_an_altered_one_fails_verification_on_every_backend(test_db) {
             let (pool, _) = crate::store::open(&test_db.target, 1).unwrap();
             let mut conn = pool.get().unwrap();
             crate::store::accounts::insert_account(&mut conn, "acc", &[1; 32], 1).unwrap();

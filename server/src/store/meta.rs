@@ -24,3 +24,8 @@ pub fn instance_id(conn: &mut DbConnection, now_ms: i64) -> QueryResult<String> 
     backend::insert_meta_if_absent(conn, INSTANCE_ID, &uuid::Uuid::now_v7().to_string(), now_ms)?;
     get(conn, INSTANCE_ID)?.ok_or(diesel::result::Error::NotFound)
 }
+
+/// One round trip to the database (`SELECT 1`): whether it answers now.
+pub fn ping(conn: &mut DbConnection) -> QueryResult<()> {
+    diesel::connection::SimpleConnection::batch_execute(conn, "SELECT 1")
+}

@@ -475,9 +475,8 @@ fn versions(v: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_nul_in_a_text_value_is_recognised_where_postgresql_refuses_it_and_stored_by_sqlite() {
-        for test_db in testing::TestDatabase::all() {
+    crate::store_test! {
+        fn a_nul_in_a_text_value_is_recognised_where_postgresql_refuses_it_and_stored_by_sqlite(test_db) {
             let (pool, _) = open(&test_db.target, 1).unwrap();
             let mut conn = pool.get().unwrap();
             match accounts::account(&mut conn, "a\0b") {

@@ -98,7 +98,13 @@ mod tests {
     use super::*;
 
     fn org(id: &str, name: &str) -> NewOrganization {
-        crate::app::organizations::check_new_organization(id, name, "clinic", &["treatment".to_owned()], None).unwrap()
+        NewOrganization {
+            id: OrganizationId::new(id).unwrap(),
+            name: name.to_owned(),
+            kind: "clinic",
+            purposes: [Purpose::Treatment].into_iter().collect(),
+            jwks: None,
+        }
     }
 
     crate::store_test! {

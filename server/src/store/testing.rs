@@ -44,12 +44,6 @@ impl TestDatabase {
         })
     }
 
-    /// SQLite always, plus PostgreSQL when configured: run a suite over each.
-    pub fn all() -> Vec<TestDatabase> {
-        let mut dbs = vec![TestDatabase::sqlite()];
-        dbs.extend(TestDatabase::postgres());
-        dbs
-    }
 
     /// The URL to pass as `--database-url`.
     pub fn url(&self) -> String {
