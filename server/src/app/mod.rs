@@ -7,6 +7,7 @@ pub mod auth;
 pub mod consent;
 pub mod error;
 pub mod fhir;
+pub mod ids;
 pub mod organizations;
 pub mod records;
 pub mod research;

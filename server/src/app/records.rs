@@ -18,16 +18,16 @@
 
 use chrono::NaiveDate;
 use phr_core::dataset::{RecordKind, Subject};
-use uuid::Uuid;
 
 use crate::app::error::AppError;
+use crate::app::ids::{AccountId, RecordId};
 use crate::store::records::{self, RecordWrite};
 use crate::store::DbConnection;
 
 /// One record version to append.
 #[derive(Debug, Clone, Copy)]
 pub struct NewVersion<'a> {
-    pub record_id: Uuid,
+    pub record_id: RecordId,
     pub kind: RecordKind,
     pub subject: Subject,
     pub effective_date: Option<NaiveDate>,
@@ -52,7 +52,7 @@ pub enum Appended {
 /// An account's record log, locked for the current write transaction.
 #[derive(Debug)]
 pub struct RecordLog {
-    account_id: String,
+    account_id: AccountId,
     change_seq: i64,
     record_count: i64,
 }
@@ -61,7 +61,7 @@ impl RecordLog {
     /// Takes the account's write lock for this transaction; `None` if the account does not exist.
     pub fn lock(conn: &mut DbConnection, account_id: &str) -> Result<Option<RecordLog>, AppError> {
         Ok(records::lock_account(conn, account_id)?.map(|(change_seq, record_count)| RecordLog {
-            account_id: account_id.to_owned(),
+            account_id: AccountId::new(account_id),
             change_seq,
             record_count,
         }))

@@ -44,7 +44,6 @@ impl TestDatabase {
         })
     }
 
-
     /// The URL to pass as `--database-url`.
     pub fn url(&self) -> String {
         match &self.target {

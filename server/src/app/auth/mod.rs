@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use crate::app::error::AppError;
+use crate::app::ids::{AccountId, DeviceId};
 use crate::app::App;
 
 pub mod limits;
@@ -20,8 +21,8 @@ pub use tokens::TokenService;
 /// A signed-in device of an account. Handlers taking this are authenticated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthenticatedDevice {
-    pub account_id: String,
-    pub device_id: String,
+    pub account_id: AccountId,
+    pub device_id: DeviceId,
 }
 
 impl AuthenticatedDevice {
@@ -53,7 +54,7 @@ pub async fn authenticate_device(app: &App, token: &str) -> Result<Authenticated
         Err(AppError::Unauthorized("this device has been removed from the account".into()))
     })
     .await?;
-    Ok(AuthenticatedDevice { account_id, device_id })
+    Ok(AuthenticatedDevice { account_id: AccountId::new(account_id), device_id: DeviceId::new(device_id) })
 }
 
 /// Per-key token buckets: `rate` requests per second on average, bursts of

@@ -30,6 +30,7 @@ use phr_core::sync::Change;
 use uuid::Uuid;
 
 use crate::app::error::AppError;
+use crate::app::ids::AccountId;
 use crate::keys::{KeyPurpose, KeyStore, OpenedGrantKeyId};
 use crate::store::grants as store;
 use crate::store::DbConnection;
@@ -129,7 +130,7 @@ fn grant_row_digest(json: &str, wrapped: &[u8], kid: &str) -> [u8; 32] {
 
 /// A usable grant to an organization with its opened key.
 pub struct OpenGrant {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub grant: ConsentGrant,
     key: Arc<GrantKey>,
     /// SHA-256 over the stored grant row (JSON, wrapped key, view key id).
@@ -203,7 +204,7 @@ pub fn open_grants(
         match open_grant_key_cached(keys, &kid, &wrapped, &account, grant.id.0)? {
             Some(key) => {
                 let stored_digest = grant_row_digest(&json, &wrapped, &kid);
-                out.push(OpenGrant { account_id: account, grant, key, stored_digest })
+                out.push(OpenGrant { account_id: AccountId::new(account), grant, key, stored_digest })
             }
             None => tracing::warn!(grant_id = %grant.id.0, "a usable grant key does not open; skipped"),
         }
@@ -231,7 +232,7 @@ pub struct RecordFilter {
 /// One record a grant lets the server read, decrypted (winning version).
 #[derive(Clone, PartialEq)]
 pub struct ReadableRecord {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub record_id: Uuid,
     pub kind: RecordKind,
     pub subject: Subject,

@@ -114,7 +114,7 @@ impl Visible {
         let mut patients = HashMap::new();
         for g in &grants {
             for s in &g.grant.scope.subjects {
-                patients.insert(patient_id(&key, &g.account_id, s), (g.account_id.clone(), *s));
+                patients.insert(patient_id(&key, &g.account_id, s), (g.account_id.to_string(), *s));
             }
         }
         Ok(Visible { grants, patients, key })
@@ -126,7 +126,7 @@ impl Visible {
 
     /// The families the organization's usable grants cover, each once (grants come ordered by account).
     pub fn accounts(&self) -> Vec<String> {
-        let mut accounts: Vec<String> = self.grants.iter().map(|g| g.account_id.clone()).collect();
+        let mut accounts: Vec<String> = self.grants.iter().map(|g| g.account_id.to_string()).collect();
         accounts.dedup();
         accounts
     }
@@ -247,7 +247,7 @@ pub fn audit_reads(
 pub fn read_audits(records: &[&ReadableRecord]) -> Vec<cache::ReadAudit> {
     let mut groups: std::collections::BTreeMap<(String, String), Vec<String>> = Default::default();
     for r in records {
-        groups.entry((r.account_id.clone(), r.grant_id.to_string())).or_default().push(r.record_id.to_string());
+        groups.entry((r.account_id.to_string(), r.grant_id.to_string())).or_default().push(r.record_id.to_string());
     }
     groups
         .into_iter()

@@ -37,6 +37,7 @@ use super::CARE_PURPOSES;
 use super::{bad_element, kinds_yielding, unknown_code, FhirError, FhirResult, Visible};
 use crate::app::consent::decide;
 use crate::app::error::{unprocessable, unprocessable_if_any, AppError};
+use crate::app::ids::RecordId;
 use crate::app::records::{Appended, NewVersion, RecordLog};
 use crate::app::smart::{Action, AuthenticatedOrganization};
 use crate::app::{now_ms, App};
@@ -219,7 +220,7 @@ fn append_written_records(
             let versions: Vec<NewVersion<'_>> = sealed
                 .iter()
                 .map(|(i, envelope, wrapped, _)| NewVersion {
-                    record_id: ids[*i],
+                    record_id: RecordId(ids[*i]),
                     kind: prepared[*i].kind,
                     subject: prepared[*i].subject,
                     effective_date: prepared[*i].body.effective_date(),
@@ -579,7 +580,7 @@ pub async fn update(
             let mut log = RecordLog::lock(conn, &account)?
                 .ok_or_else(|| AppError::NotFound("the family's account no longer exists".into()))?;
             let version = NewVersion {
-                record_id,
+                record_id: RecordId(record_id),
                 kind,
                 subject,
                 effective_date: new_body.effective_date(),

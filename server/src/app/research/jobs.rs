@@ -204,7 +204,7 @@ fn research_families(
     for grant in open_grants(conn, keys, organization_id, &[Purpose::Research], None, now)? {
         match families.last_mut() {
             Some((account, grants)) if *account == grant.account_id => grants.push(grant),
-            _ => families.push((grant.account_id.clone(), vec![grant])),
+            _ => families.push((grant.account_id.to_string(), vec![grant])),
         }
     }
     Ok(families)
@@ -229,7 +229,12 @@ fn each_record(
         for r in page {
             let updated_at = r.updated_at;
             f(
-                SourceRecord { account_id: r.account_id, subject: r.subject, record_id: r.record_id, body: r.body },
+                SourceRecord {
+                    account_id: r.account_id.into(),
+                    subject: r.subject,
+                    record_id: r.record_id,
+                    body: r.body,
+                },
                 updated_at,
             )?;
         }

@@ -23,6 +23,7 @@ use phr_core::sync::protocol::{
 
 use crate::app::auth::AuthenticatedDevice;
 use crate::app::error::{unprocessable_if_any, AppError};
+use crate::app::ids::RecordId;
 use crate::app::records::{Appended, NewVersion, RecordLog};
 use crate::app::{now_ms, App};
 use crate::store::write_transaction;
@@ -109,7 +110,7 @@ fn apply_batch(
         .changes
         .iter()
         .map(|c| NewVersion {
-            record_id: c.record_id,
+            record_id: RecordId(c.record_id),
             kind: c.kind,
             subject: c.subject,
             effective_date: c.effective_date,
