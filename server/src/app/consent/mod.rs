@@ -37,7 +37,7 @@ use phr_core::dataset::{RecordKind, Subject};
 use phr_core::sync::protocol::{AddGrantKeysRequest, CreateGrantRequest, GrantInfo, GrantRecordKey, ViewKeyResponse};
 use uuid::Uuid;
 
-use crate::app::audit::{self, NewAuditEvent};
+use crate::app::audit::{self, AuditAction, AuditOutcome, NewAuditEvent};
 use crate::app::auth::AuthenticatedDevice;
 use crate::app::error::{unprocessable_if_any, AppError};
 use crate::app::{now_ms, App};
@@ -243,6 +243,22 @@ fn organization_name(conn: &mut DbConnection, organization_id: &str) -> Result<S
     Ok(crate::store::organizations::get(conn, organization_id)?.map_or_else(|| organization_id.to_owned(), |o| o.name))
 }
 
+/// The `success` event of a change the family made to one of its grants, naming the records it concerns.
+fn audit_grant_change(
+    conn: &mut DbConnection,
+    account: &str,
+    device: &AuthenticatedDevice,
+    action: AuditAction,
+    grant_id: &str,
+    records: Vec<String>,
+    now: i64,
+) -> Result<(), AppError> {
+    let actor = device.actor();
+    let event = NewAuditEvent::new(&actor, action, AuditOutcome::Success).grant(grant_id).records(records);
+    audit::append(conn, account, now, &event)?;
+    Ok(())
+}
+
 /// After a grant id this account does not hold was refused (404): audits the
 /// attempt as `denied` in the log of the family that does hold it, naming the
 /// grant and nothing of the refused request. The caller's answer is the same
@@ -362,17 +378,14 @@ pub async fn create_grant(
                 };
                 store::insert_grant(conn, &row)?;
                 store::put_record_keys(conn, &record_key_rows(&account, &grant_id, &req.record_keys))?;
-                audit::append(
+                audit_grant_change(
                     conn,
                     &account,
+                    &device,
+                    AuditAction::GrantCreated,
+                    &grant_id,
+                    req.record_keys.iter().map(|k| k.record_id.to_string()).collect(),
                     now,
-                    &NewAuditEvent::new(
-                        &device.actor(),
-                        crate::app::audit::AuditAction::GrantCreated,
-                        crate::app::audit::AuditOutcome::Success,
-                    )
-                    .grant(&grant_id)
-                    .records(req.record_keys.iter().map(|k| k.record_id.to_string()).collect()),
                 )?;
                 let stored = store::grant(conn, &account, &grant_id)?
                     .ok_or_else(|| AppError::Internal("grant vanished after insert".into()))?;
@@ -453,17 +466,14 @@ pub async fn add_keys(
                     problems.extend(scope_problems(conn, account, &grant, &req.record_keys, utc(now))?);
                     unprocessable_if_any("invalid record keys", problems)?;
                     store::put_record_keys(conn, &record_key_rows(account, &grant_id, &req.record_keys))?;
-                    audit::append(
+                    audit_grant_change(
                         conn,
                         account,
+                        &device,
+                        AuditAction::GrantKeysAdded,
+                        &grant_id,
+                        req.record_keys.iter().map(|k| k.record_id.to_string()).collect(),
                         now,
-                        &NewAuditEvent::new(
-                            &device.actor(),
-                            crate::app::audit::AuditAction::GrantKeysAdded,
-                            crate::app::audit::AuditOutcome::Success,
-                        )
-                        .grant(&grant_id)
-                        .records(req.record_keys.iter().map(|k| k.record_id.to_string()).collect()),
                     )?;
                     stored_grant_info(conn, account, &row)
                 })
@@ -493,18 +503,7 @@ pub async fn revoke_grant(state: &App, device: AuthenticatedDevice, grant_id: &s
                         .map_err(|e| AppError::Internal(format!("cannot encode the grant: {e}")))?;
                     let record_ids = store::record_key_ids(conn, account, &grant_id)?;
                     store::revoke(conn, account, &grant_id, &grant_json, now)?;
-                    audit::append(
-                        conn,
-                        account,
-                        now,
-                        &NewAuditEvent::new(
-                            &device.actor(),
-                            crate::app::audit::AuditAction::GrantRevoked,
-                            crate::app::audit::AuditOutcome::Success,
-                        )
-                        .grant(&grant_id)
-                        .records(record_ids),
-                    )?;
+                    audit_grant_change(conn, account, &device, AuditAction::GrantRevoked, &grant_id, record_ids, now)?;
                     Ok(())
                 })
             })
