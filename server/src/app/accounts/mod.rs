@@ -46,6 +46,30 @@ const PAIRING_CODE_TTL_MS: i64 = 10 * 60 * 1000;
 const MAX_DEVICE_NAME_CHARS: usize = 100;
 const MAX_DEVICES_PER_ACCOUNT: usize = 20;
 
+/// Adds a checked device to an account, inside the caller's write
+/// transaction: at most [`MAX_DEVICES_PER_ACCOUNT`] devices (409 beyond), and
+/// the `action` (account created, device joined or recovered) audited as the
+/// new device. Every way a device enters an account goes through here.
+fn add_device(
+    conn: &mut crate::store::DbConnection,
+    account_id: &str,
+    device_id: &str,
+    device: &NewDevice,
+    action: crate::app::audit::AuditAction,
+    now: i64,
+) -> Result<(), AppError> {
+    if store::devices_of(conn, account_id)?.len() >= MAX_DEVICES_PER_ACCOUNT {
+        return Err(AppError::Conflict(format!(
+            "an account can have at most {MAX_DEVICES_PER_ACCOUNT} devices; remove one first"
+        )));
+    }
+    store::insert_device(conn, account_id, device_id, &device.public_key, device.name.trim(), now)?;
+    let actor = format!("device:{device_id}");
+    let event = NewAuditEvent::new(&actor, action, crate::app::audit::AuditOutcome::Success);
+    audit::append(conn, account_id, now, &event)?;
+    Ok(())
+}
+
 /// A UUID path or body id, or a 400 naming the field.
 pub fn parse_id(field: &str, value: &str) -> Result<Uuid, AppError> {
     Uuid::parse_str(value).map_err(|_| AppError::BadRequest(format!("{field} must be a UUID")))
@@ -111,19 +135,7 @@ pub async fn create_account(
             write_transaction(conn, |conn| {
                 let now = now_ms();
                 store::insert_account(conn, &acc, &req.account_public_key, now)?;
-                store::insert_device(conn, &acc, &dev, &req.device.public_key, req.device.name.trim(), now)?;
-                let actor = format!("device:{dev}");
-                audit::append(
-                    conn,
-                    &acc,
-                    now,
-                    &NewAuditEvent::new(
-                        &actor,
-                        crate::app::audit::AuditAction::AccountCreated,
-                        crate::app::audit::AuditOutcome::Success,
-                    ),
-                )?;
-                Ok::<_, AppError>(())
+                add_device(conn, &acc, &dev, &req.device, crate::app::audit::AuditAction::AccountCreated, now)
             })
         })
         .await?;
@@ -410,24 +422,7 @@ pub async fn join(state: &App, source: Option<IpAddr>, req: JoinRequest) -> Resu
                 if !store::redeem_pairing_code(conn, &acc, &hash, now)? {
                     return Err(invalid_code());
                 }
-                if store::devices_of(conn, &acc)?.len() >= MAX_DEVICES_PER_ACCOUNT {
-                    return Err(AppError::Conflict(format!(
-                        "an account can have at most {MAX_DEVICES_PER_ACCOUNT} devices; remove one first"
-                    )));
-                }
-                store::insert_device(conn, &acc, &dev, &req.device.public_key, req.device.name.trim(), now)?;
-                let actor = format!("device:{dev}");
-                audit::append(
-                    conn,
-                    &acc,
-                    now,
-                    &NewAuditEvent::new(
-                        &actor,
-                        crate::app::audit::AuditAction::DeviceJoined,
-                        crate::app::audit::AuditOutcome::Success,
-                    ),
-                )?;
-                Ok(())
+                add_device(conn, &acc, &dev, &req.device, crate::app::audit::AuditAction::DeviceJoined, now)
             })
         })
         .await

@@ -53,7 +53,7 @@ use phr_core::sync::protocol::{
 };
 use uuid::Uuid;
 
-use super::{check_new_device, gated_id, ring_random, store, MAX_DEVICES_PER_ACCOUNT};
+use super::{add_device, check_new_device, gated_id, ring_random, store};
 use crate::app::audit::{self, NewAuditEvent};
 use crate::app::auth::tokens;
 use crate::app::auth::AuthenticatedDevice;
@@ -243,23 +243,7 @@ pub async fn enrol(state: &App, source: Option<IpAddr>, req: RecoveryEnrolReques
                     )?;
                     return Ok(Err(why));
                 }
-                if store::devices_of(conn, &account_id)?.len() >= MAX_DEVICES_PER_ACCOUNT {
-                    return Err(AppError::Conflict(format!(
-                        "an account can have at most {MAX_DEVICES_PER_ACCOUNT} devices; remove one first"
-                    )));
-                }
-                store::insert_device(conn, &account_id, &dev, &req.device.public_key, req.device.name.trim(), now)?;
-                let actor = format!("device:{dev}");
-                audit::append(
-                    conn,
-                    &account_id,
-                    now,
-                    &NewAuditEvent::new(
-                        &actor,
-                        crate::app::audit::AuditAction::DeviceRecovered,
-                        crate::app::audit::AuditOutcome::Success,
-                    ),
-                )?;
+                add_device(conn, &account_id, &dev, &req.device, crate::app::audit::AuditAction::DeviceRecovered, now)?;
                 Ok::<_, AppError>(Ok(()))
             })
         })
