@@ -70,6 +70,11 @@ pub fn events_after(conn: &mut DbConnection, account_id: &str, after: i64, limit
         .load(conn)
 }
 
+/// How many events the audit log of `account_id` holds (its events are numbered 1 to this).
+pub fn event_count(conn: &mut DbConnection, account_id: &str) -> QueryResult<i64> {
+    audit_events::table.filter(audit_events::account_id.eq(account_id)).count().get_result(conn)
+}
+
 /// Every account id, in order (the chains to verify).
 pub fn account_ids(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
     accounts::table.select(accounts::account_id).order(accounts::account_id).load(conn)

@@ -4,7 +4,7 @@
 
 use diesel::prelude::*;
 
-use crate::store::schema::{accounts, audit_events, consent_grants, records};
+use crate::store::schema::{accounts, consent_grants, records};
 use crate::store::DbConnection;
 
 /// The families that gave `organization_id` any grant, usable now or not.
@@ -56,46 +56,4 @@ pub fn change_counters(conn: &mut DbConnection, families: &[&str]) -> QueryResul
         out.extend(rows);
     }
     Ok(out)
-}
-
-/// One entry of a family's audit log, as the FHIR AuditEvent search shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
-pub struct AuditEntry {
-    pub seq: i64,
-    pub at: i64,
-    pub actor: String,
-    pub action: String,
-    pub grant_id: Option<String>,
-    /// JSON array of record ids.
-    pub record_ids: String,
-    pub outcome: String,
-}
-
-/// How many entries the audit log of `account_id` holds.
-pub fn audit_entry_count(conn: &mut DbConnection, account_id: &str) -> QueryResult<i64> {
-    audit_events::table.filter(audit_events::account_id.eq(account_id)).count().get_result(conn)
-}
-
-/// Up to `limit` entries of the audit log of `account_id`, oldest first, skipping `offset`.
-pub fn audit_entries(
-    conn: &mut DbConnection,
-    account_id: &str,
-    offset: i64,
-    limit: i64,
-) -> QueryResult<Vec<AuditEntry>> {
-    audit_events::table
-        .filter(audit_events::account_id.eq(account_id))
-        .order(audit_events::seq.asc())
-        .offset(offset)
-        .limit(limit)
-        .select((
-            audit_events::seq,
-            audit_events::at,
-            audit_events::actor,
-            audit_events::action,
-            audit_events::grant_id,
-            audit_events::record_ids,
-            audit_events::outcome,
-        ))
-        .load(conn)
 }

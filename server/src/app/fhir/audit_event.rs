@@ -17,7 +17,7 @@ use phr_fhir::model::{
 use super::{bad_request, FhirResult};
 use crate::app::auth::AuthenticatedDevice;
 use crate::app::App;
-use crate::store::fhir::AuditEntry;
+use crate::store::audit::AuditRow;
 
 pub const ACTION_SYSTEM: &str = "https://phr.example/CodeSystem/audit-action";
 pub const GRANT_ID_SYSTEM: &str = "https://phr.example/fhir/consent-grant-id";
@@ -35,7 +35,7 @@ fn identified(system: &str, value: &str) -> Reference {
 }
 
 /// One log entry as an AuditEvent.
-pub fn to_audit_event(row: &AuditEntry) -> AuditEvent {
+pub fn to_audit_event(row: &AuditRow) -> AuditEvent {
     // An action this server does not know (a newer server wrote it) is an operation.
     let action = crate::app::audit::AuditAction::parse(&row.action)
         .map_or(crate::app::audit::FhirAuditAction::Execute, |a| a.fhir_action())
@@ -105,8 +105,9 @@ pub async fn search(app: &App, device: &AuthenticatedDevice, query: &str) -> Fhi
     let account = device.account_id.clone();
     let (rows, total) = app
         .db(move |conn| {
-            let total = crate::store::fhir::audit_entry_count(conn, &account)?;
-            let rows = crate::store::fhir::audit_entries(conn, &account, offset, count)?;
+            // Events are numbered 1, 2, … without gaps (the hash chain), so an offset is a sequence number.
+            let total = crate::store::audit::event_count(conn, &account)?;
+            let rows = crate::store::audit::events_after(conn, &account, offset, count)?;
             Ok((rows, total))
         })
         .await?;
@@ -136,8 +137,9 @@ pub async fn search(app: &App, device: &AuthenticatedDevice, query: &str) -> Fhi
 mod tests {
     use super::*;
 
-    fn row(action: &str, outcome: &str) -> AuditEntry {
-        AuditEntry {
+    fn row(action: &str, outcome: &str) -> AuditRow {
+        AuditRow {
+            account_id: "acc".into(),
             seq: 7,
             at: 1_780_000_000_000,
             actor: "organization:tanaka-clinic".into(),
@@ -145,6 +147,9 @@ mod tests {
             grant_id: Some("g1".into()),
             record_ids: "[\"r1\",\"r2\"]".into(),
             outcome: outcome.into(),
+            prev_hash: String::new(),
+            hash: String::new(),
+            occurrences: None,
         }
     }
 
