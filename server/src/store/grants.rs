@@ -194,6 +194,12 @@ pub fn revoke(
     Ok(deleted)
 }
 
+/// `(account_id, grant_json, wrapped_grant_key, view_kid)` of an active grant.
+pub type ActiveGrantRow = (String, String, Vec<u8>, String);
+
+/// `(record_id, kind, subject, effective_date)` of a record, as stored.
+pub type RecordMetaRow = (String, String, String, Option<String>);
+
 /// The active grants to `organization_id` that still hold a wrapped grant key
 /// (optionally of one account), ordered by account then grant id:
 /// `(account_id, grant_json, wrapped_grant_key, view_kid)`.
@@ -201,7 +207,7 @@ pub fn active_grants_to(
     conn: &mut DbConnection,
     organization_id: &str,
     account_id: Option<&str>,
-) -> QueryResult<Vec<(String, String, Vec<u8>, String)>> {
+) -> QueryResult<Vec<ActiveGrantRow>> {
     let mut query = consent_grants::table
         .filter(consent_grants::organization_id.eq(organization_id))
         .filter(consent_grants::state.eq("active"))
@@ -325,7 +331,7 @@ pub fn granted_record_meta(
     account_id: &str,
     grant_id: &str,
     window: &GrantedWindow,
-) -> QueryResult<Vec<(String, String, String, Option<String>)>> {
+) -> QueryResult<Vec<RecordMetaRow>> {
     let query = granted_join!(account_id, grant_id)
         .select((records::record_id, records::kind, records::subject, records::effective_date))
         .into_boxed();

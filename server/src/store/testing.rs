@@ -77,21 +77,6 @@ pub fn with_database(url: &str, database: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::with_database;
-
-    #[test]
-    fn with_database_swaps_only_the_database_name() {
-        assert_eq!(
-            with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
-            "postgres://postgres@127.0.0.1:5432/x"
-        );
-        assert_eq!(with_database("postgres://h:5432", "x"), "postgres://h:5432/x");
-        assert_eq!(with_database("postgresql://u:p@h/db?sslmode=disable", "x"), "postgresql://u:p@h/x?sslmode=disable");
-    }
-}
-
 /// Declares a test once per backend, as `NAME::sqlite` and `NAME::postgres`
 /// (the PostgreSQL one prints `SKIPPED …` and passes when
 /// `PHR_TEST_POSTGRES_URL` is unset), so a failure on one backend has a name
@@ -124,4 +109,19 @@ macro_rules! store_test {
             }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn with_database_swaps_only_the_database_name() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(with_database("postgres://h:5432", "x"), "postgres://h:5432/x");
+        assert_eq!(with_database("postgresql://u:p@h/db?sslmode=disable", "x"), "postgresql://u:p@h/x?sslmode=disable");
+    }
 }
