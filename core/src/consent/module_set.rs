@@ -18,6 +18,7 @@ const fn bit(kind: RecordKind) -> u16 {
 }
 
 impl ModuleSet {
+    /// The empty set: no module.
     pub const fn new() -> Self {
         ModuleSet(0)
     }
@@ -27,6 +28,7 @@ impl ModuleSet {
         RecordKind::ALL.into_iter().collect()
     }
 
+    /// True if the module is in the set (one AND with its bit).
     pub const fn contains(&self, kind: &RecordKind) -> bool {
         self.0 & bit(*kind) != 0
     }
@@ -45,14 +47,17 @@ impl ModuleSet {
         present
     }
 
+    /// Removes every module.
     pub fn clear(&mut self) {
         self.0 = 0;
     }
 
+    /// True if no module is in the set.
     pub const fn is_empty(&self) -> bool {
         self.0 == 0
     }
 
+    /// How many modules the set holds.
     pub const fn len(&self) -> usize {
         self.0.count_ones() as usize
     }

@@ -68,11 +68,13 @@ ucum_units! {
 /// where kilograms are expected.
 #[derive(Clone, Copy, PartialEq, Default)]
 pub struct Quantity<U: Unit> {
+    /// The number, in the unit `U` (finite; JSON `value`).
     pub value: f64,
     unit: PhantomData<U>,
 }
 
 impl<U: Unit> Quantity<U> {
+    /// A quantity of `value` in the unit `U` (not checked for finiteness).
     pub const fn new(value: f64) -> Self {
         Quantity { value, unit: PhantomData }
     }
@@ -128,9 +130,13 @@ impl<'de, U: Unit> Deserialize<'de> for Quantity<U> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Sex {
+    /// `male`.
     Male,
+    /// `female`.
     Female,
+    /// `other`: neither male nor female.
     Other,
+    /// `unknown`: not known or not recorded.
     Unknown,
 }
 
@@ -157,13 +163,17 @@ impl Sex {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GestationalAge {
+    /// Completed weeks, 0–[`MAX_WEEKS`](Self::MAX_WEEKS) in a valid record.
     pub weeks: u8,
+    /// Days past the completed weeks, 0–6 in a valid record.
     pub days: u8,
 }
 
 impl GestationalAge {
+    /// The largest week count [`check`](Self::check) accepts (45 weeks).
     pub const MAX_WEEKS: u8 = 45;
 
+    /// `weeks`w`days`d, unchecked (see [`check`](Self::check)).
     pub const fn new(weeks: u8, days: u8) -> Self {
         GestationalAge { weeks, days }
     }
@@ -212,13 +222,16 @@ pub struct ValidationContext<'a> {
 }
 
 impl<'a> ValidationContext<'a> {
+    /// A context with only `today`: no pregnancy, no birth date.
     pub fn new(today: NaiveDate) -> Self {
         ValidationContext { today, pregnancy: None, birth_date: None }
     }
+    /// The same context with the pregnancy the record belongs to.
     pub fn with_pregnancy(mut self, pregnancy: &'a super::Pregnancy) -> Self {
         self.pregnancy = Some(pregnancy);
         self
     }
+    /// The same context with the subject's (child's) birth date.
     pub fn with_birth_date(mut self, birth_date: NaiveDate) -> Self {
         self.birth_date = Some(birth_date);
         self
@@ -228,7 +241,9 @@ impl<'a> ValidationContext<'a> {
 /// One thing wrong with a record: the field path (`blood_pressure.systolic`) and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ValidationIssue {
+    /// Dotted field path inside the record, `[i]` for array elements (`growth_scores[0]`).
     pub path: String,
+    /// Why the value is refused, in English (e.g. "must be 0–6 days, got 7").
     pub reason: String,
 }
 
@@ -244,6 +259,7 @@ impl fmt::Display for ValidationIssue {
 pub struct ValidationErrors(pub Vec<ValidationIssue>);
 
 impl ValidationErrors {
+    /// Every problem found, in the order the checks ran.
     pub fn issues(&self) -> &[ValidationIssue] {
         &self.0
     }
@@ -272,6 +288,7 @@ impl fmt::Display for ValidationErrors {
 /// Every dataset module implements this: check ranges and required fields and
 /// report *all* problems with their field paths.
 pub trait Validate {
+    /// `Ok(())` if the record passes every check against `ctx`, else all problems found.
     fn validate(&self, ctx: &ValidationContext<'_>) -> Result<(), ValidationErrors>;
 }
 
@@ -280,10 +297,12 @@ pub trait Validate {
 pub struct Problems(Vec<ValidationIssue>);
 
 impl Problems {
+    /// An empty problem list.
     pub fn new() -> Self {
         Problems(Vec::new())
     }
 
+    /// Records one problem at `path` with `reason`.
     pub fn push(&mut self, path: impl Into<String>, reason: impl Into<String>) {
         self.0.push(ValidationIssue { path: path.into(), reason: reason.into() });
     }
@@ -295,6 +314,7 @@ impl Problems {
         }
     }
 
+    /// True if no problem has been recorded yet.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

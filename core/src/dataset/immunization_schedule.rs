@@ -384,18 +384,35 @@ fn check_consistency(rows: &[ScheduleRow]) -> Result<(), ScheduleError> {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DoseState {
     /// Given on `on`.
-    Completed { on: NaiveDate },
+    Completed {
+        /// The date the dose was given.
+        on: NaiveDate,
+    },
     /// In its standard window: give from `from`, at the latest on `by`.
-    Due { from: NaiveDate, by: NaiveDate },
+    Due {
+        /// First day of the window (or the earliest allowed date, if later).
+        from: NaiveDate,
+        /// Last day of the standard window.
+        by: NaiveDate,
+    },
     /// Not given and past its standard window since `since`; still allowed.
-    Overdue { since: NaiveDate },
+    Overdue {
+        /// The first day after the standard window (`Due::by` + 1).
+        since: NaiveDate,
+    },
     /// Not yet due; due from `from`.
-    Upcoming { from: NaiveDate },
+    Upcoming {
+        /// The day it becomes due (as `Due::from`).
+        from: NaiveDate,
+    },
     /// Counted from an earlier dose that has not been given yet.
     AwaitingPreviousDose,
     /// Not given, and no longer given under the schedule since `window_closed_on`
     /// (past the age limit; some vaccines may still be given as voluntary).
-    Missed { window_closed_on: NaiveDate },
+    Missed {
+        /// The first day the dose is no longer given under the schedule.
+        window_closed_on: NaiveDate,
+    },
     /// Does not apply: other sex, the alternative brand was chosen, or not needed
     /// after the doses given.
     NotApplicable,

@@ -43,19 +43,30 @@ pub use self_vitals::SelfVitals;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordKind {
+    /// `mother_profile`: identity, pre-pregnancy body size, blood group, obstetric history (one per mother).
     MotherProfile,
+    /// `pregnancy`: dating (LMP, EDD), fetus count, status and outcome (one per pregnancy).
     Pregnancy,
+    /// `prenatal_visit`: one prenatal checkup (妊婦健診).
     PrenatalVisit,
+    /// `delivery`: when and how the mother gave birth (one per birth event).
     Delivery,
+    /// `newborn`: the child at birth: sex, body size, Apgar, screenings, vitamin K.
     Newborn,
+    /// `child_checkup`: one infant / child health checkup (乳幼児健診).
     ChildCheckup,
+    /// `development`: parent-reported developmental milestones (保護者の記録).
     Development,
+    /// `immunization`: one vaccine dose given.
     Immunization,
+    /// `medication`: one drug dispensed (お薬手帳, JAHIS).
     Medication,
+    /// `self_vitals`: one self-measured moment (blood pressure, weight, temperature, SpO2, ...).
     SelfVitals,
 }
 
 impl RecordKind {
+    /// Every module, in canonical order (declaration order; [`ModuleSet`](crate::consent::ModuleSet) iterates in it).
     pub const ALL: [RecordKind; 10] = [
         RecordKind::MotherProfile,
         RecordKind::Pregnancy,
@@ -118,12 +129,16 @@ impl FromStr for RecordKind {
 /// Which subjects a record kind may be about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubjectKinds {
+    /// Only [`Subject::Mother`] (pregnancy and birth modules).
     MotherOnly,
+    /// Only a [`Subject::Child`] (newborn, checkups, development).
     ChildOnly,
+    /// The mother or a child (immunization, medication, self vitals).
     Either,
 }
 
 impl SubjectKinds {
+    /// True if a record of this kind may be about `subject`.
     pub fn admits(self, subject: &Subject) -> bool {
         matches!(
             (self, subject),
@@ -138,7 +153,9 @@ impl SubjectKinds {
 /// JSON and database form: `"mother"` or `"child:<uuid>"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Subject {
+    /// `mother`: the account's mother.
     Mother,
+    /// `child:<uuid>`: the child with this id.
     Child(Uuid),
 }
 
@@ -184,6 +201,7 @@ impl<'de> Deserialize<'de> for Subject {
 
 /// What every dataset module tells the sync and consent layers about itself.
 pub trait DatasetModule: Validate {
+    /// The record kind this module is stored and consented as.
     const KIND: RecordKind;
     /// The date the entry is about (visit date, dose date, ...), used for
     /// timelines, consent periods and research date shifting. `None` for
@@ -196,15 +214,25 @@ pub trait DatasetModule: Validate {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "body", rename_all = "snake_case")]
 pub enum RecordBody {
+    /// Kind `mother_profile`.
     MotherProfile(MotherProfile),
+    /// Kind `pregnancy`.
     Pregnancy(Pregnancy),
+    /// Kind `prenatal_visit`.
     PrenatalVisit(PrenatalVisit),
+    /// Kind `delivery`.
     Delivery(Delivery),
+    /// Kind `newborn`.
     Newborn(Newborn),
+    /// Kind `child_checkup`.
     ChildCheckup(ChildCheckup),
+    /// Kind `development`.
     Development(DevelopmentMilestone),
+    /// Kind `immunization`.
     Immunization(Immunization),
+    /// Kind `medication`.
     Medication(Medication),
+    /// Kind `self_vitals`.
     SelfVitals(SelfVitals),
 }
 
@@ -226,6 +254,7 @@ macro_rules! dispatch {
 }
 
 impl RecordBody {
+    /// The module this body holds.
     pub fn kind(&self) -> RecordKind {
         fn k<M: DatasetModule>(_: &M) -> RecordKind {
             M::KIND
@@ -233,6 +262,7 @@ impl RecordBody {
         dispatch!(self, m => k(m))
     }
 
+    /// The held module's [`DatasetModule::effective_date`].
     pub fn effective_date(&self) -> Option<NaiveDate> {
         dispatch!(self, m => m.effective_date())
     }

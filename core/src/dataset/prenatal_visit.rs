@@ -184,9 +184,9 @@ coded_enum! {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BloodPressure {
-    /// Systolic (LOINC 8480-6), 50–260 mm[Hg].
+    /// Systolic (LOINC 8480-6), 50–260 `mm[Hg]`.
     pub systolic: Quantity<MmHg>,
-    /// Diastolic (LOINC 8462-4), 30–160 mm[Hg] and below the systolic.
+    /// Diastolic (LOINC 8462-4), 30–160 `mm[Hg]` and below the systolic.
     pub diastolic: Quantity<MmHg>,
 }
 

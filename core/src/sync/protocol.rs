@@ -18,10 +18,12 @@ pub mod b64 {
     use base64::Engine;
     use serde::{Deserialize, Deserializer, Serializer};
 
+    /// Writes the bytes as a standard padded base64 string.
     pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&STANDARD.encode(bytes))
     }
 
+    /// Reads a standard padded base64 string; anything else is a serde error.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
         STANDARD.decode(s.as_bytes()).map_err(|_| serde::de::Error::custom("expected a base64 string"))
@@ -37,6 +39,7 @@ pub struct CreateAccountRequest {
     /// The account's HPKE (X25519) public key, 32 bytes.
     #[serde(with = "b64")]
     pub account_public_key: Vec<u8>,
+    /// The creating device, the account's first.
     pub device: NewDevice,
 }
 
@@ -45,14 +48,19 @@ pub struct CreateAccountRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewDevice {
+    /// Ed25519 public key, 32 bytes; signs the device's sign-in challenges.
     #[serde(with = "b64")]
     pub public_key: Vec<u8>,
+    /// Display name for the device list.
     pub name: String,
 }
 
+/// Answer to `POST /accounts/v1`: the ids the device signs in with from now on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateAccountResponse {
+    /// The new family account.
     pub account_id: String,
+    /// The creating device, as registered.
     pub device_id: String,
 }
 
@@ -60,13 +68,18 @@ pub struct CreateAccountResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChallengeRequest {
+    /// The account signing in.
     pub account_id: String,
+    /// The device that will sign the nonce.
     pub device_id: String,
 }
 
+/// A sign-in challenge: single use, valid 2 minutes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChallengeResponse {
+    /// Names this challenge in the [`SessionRequest`].
     pub challenge_id: String,
+    /// Random bytes (32) from the server, signed as part of [`sign_in_message`].
     #[serde(with = "b64")]
     pub nonce: Vec<u8>,
     /// Epoch milliseconds.
@@ -78,9 +91,13 @@ pub struct ChallengeResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SessionRequest {
+    /// As in the [`ChallengeRequest`].
     pub account_id: String,
+    /// As in the [`ChallengeRequest`].
     pub device_id: String,
+    /// From the [`ChallengeResponse`].
     pub challenge_id: String,
+    /// Ed25519 signature (64 bytes) over [`sign_in_message`].
     #[serde(with = "b64")]
     pub signature: Vec<u8>,
 }
@@ -89,13 +106,16 @@ pub struct SessionRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
+    /// The refresh token of the last [`TokenResponse`].
     pub refresh_token: String,
 }
 
 /// Answer to a sign-in or refresh (OAuth 2 token response shape).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenResponse {
+    /// Bearer token for the `Authorization` header.
     pub access_token: String,
+    /// Always `Bearer`.
     pub token_type: String,
     /// Seconds until the access token expires.
     pub expires_in: i64,
@@ -120,7 +140,9 @@ pub fn sign_in_message(account_id: &str, device_id: &str, challenge_id: &str, no
 /// type it (or scan it) on the new one. Single use, expires in 10 minutes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PairingCodeResponse {
+    /// The code, shown as `XXXXX-XXXXX`.
     pub pairing_code: String,
+    /// Epoch milliseconds.
     pub expires_at: i64,
 }
 
@@ -128,13 +150,18 @@ pub struct PairingCodeResponse {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JoinRequest {
+    /// The account to join.
     pub account_id: String,
+    /// From the [`PairingCodeResponse`] on the signed-in device.
     pub pairing_code: String,
+    /// The joining device.
     pub device: NewDevice,
 }
 
+/// Answer to `POST /accounts/v1/join`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JoinResponse {
+    /// The joined device's id; it signs in with it from now on.
     pub device_id: String,
 }
 
@@ -154,6 +181,7 @@ pub struct KeyBackupRequest {
     pub kdf: String,
     /// PBKDF2 iterations, at least [`KEY_BACKUP_MIN_ITERATIONS`].
     pub iterations: u32,
+    /// PBKDF2 salt, 16–64 random bytes.
     #[serde(with = "b64")]
     pub salt: Vec<u8>,
     /// AES-256-GCM nonce ‖ ciphertext ‖ tag of the 32-byte account key; the
@@ -165,12 +193,17 @@ pub struct KeyBackupRequest {
 /// A stored key backup, as a new phone fetches it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyBackupResponse {
+    /// As stored: [`KEY_BACKUP_KDF`].
     pub kdf: String,
+    /// As stored: PBKDF2 iterations.
     pub iterations: u32,
+    /// As stored: the PBKDF2 salt.
     #[serde(with = "b64")]
     pub salt: Vec<u8>,
+    /// As stored: the sealed account key (see [`KeyBackupRequest::sealed_key`]).
     #[serde(with = "b64")]
     pub sealed_key: Vec<u8>,
+    /// Epoch milliseconds of the last upload.
     pub updated_at: i64,
 }
 
@@ -178,6 +211,7 @@ pub struct KeyBackupResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecoveryRequest {
+    /// The account to recover.
     pub account_id: String,
 }
 
@@ -186,9 +220,12 @@ pub struct RecoveryRequest {
 /// open it. Single use, 2 minutes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecoveryChallengeResponse {
+    /// Names this challenge in the [`RecoveryEnrolRequest`].
     pub challenge_id: String,
+    /// HPKE (X25519) encapsulated key and ciphertext of the 32-byte nonce.
     #[serde(with = "b64")]
     pub sealed_nonce: Vec<u8>,
+    /// Epoch milliseconds.
     pub expires_at: i64,
 }
 
@@ -196,10 +233,14 @@ pub struct RecoveryChallengeResponse {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecoveryEnrolRequest {
+    /// The account being recovered.
     pub account_id: String,
+    /// From the [`RecoveryChallengeResponse`].
     pub challenge_id: String,
+    /// The opened nonce: proves the phone holds the account key.
     #[serde(with = "b64")]
     pub nonce: Vec<u8>,
+    /// The device to enrol.
     pub device: NewDevice,
 }
 
@@ -218,9 +259,13 @@ pub fn recovery_challenge_info(account_id: &str, challenge_id: &str) -> Vec<u8> 
 /// One entry of `GET /accounts/v1/devices`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceInfo {
+    /// The device's id.
     pub device_id: String,
+    /// The name it joined with.
     pub name: String,
+    /// Epoch milliseconds: when it joined.
     pub created_at: i64,
+    /// Epoch milliseconds: its last authenticated request.
     pub last_seen_at: i64,
     /// True for the device making the request.
     pub current: bool,
@@ -229,11 +274,16 @@ pub struct DeviceInfo {
 /// `GET /accounts/v1`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountInfo {
+    /// The account's id.
     pub account_id: String,
+    /// The account's HPKE (X25519) public key, 32 bytes.
     #[serde(with = "b64")]
     pub account_public_key: Vec<u8>,
+    /// Records stored, tombstones included.
     pub record_count: i64,
+    /// The account's change sequence: the cursor of its latest change.
     pub change_seq: i64,
+    /// Epoch milliseconds.
     pub created_at: i64,
 }
 
@@ -244,7 +294,9 @@ pub struct AccountInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PushRequest {
+    /// Client-chosen id that makes a retry idempotent.
     pub batch_id: Uuid,
+    /// The changes, applied in order.
     pub changes: Vec<Change>,
 }
 
@@ -252,10 +304,15 @@ pub struct PushRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Change {
+    /// The record; the client chooses it for a new record.
     pub record_id: Uuid,
+    /// The version this change was made on; 0 for a new record.
     pub base_version: u64,
+    /// The record's module (stored in clear for consent scopes).
     pub kind: RecordKind,
+    /// Whom the record is about (stored in clear for consent scopes).
     pub subject: Subject,
+    /// The record's [`DatasetModule::effective_date`](crate::dataset::DatasetModule::effective_date), for date-restricted consent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub effective_date: Option<NaiveDate>,
     /// A tombstone: the envelope seals the delete (with its clock stamp).
@@ -269,6 +326,7 @@ pub struct Change {
     pub wrapped_key: Vec<u8>,
 }
 
+/// What the server did with one [`Change`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeStatus {
@@ -279,16 +337,23 @@ pub enum ChangeStatus {
     Conflict,
 }
 
+/// The server's answer for one [`Change`] of a push.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChangeResult {
+    /// The change's record.
     pub record_id: Uuid,
+    /// Applied or in conflict.
     pub status: ChangeStatus,
+    /// The record's version now: the new one if applied, the current one on conflict.
     pub version: u64,
 }
 
+/// Answer to `POST /sync/v1/push`: one result per change, in request order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PushResponse {
+    /// The request's batch id.
     pub batch_id: Uuid,
+    /// One per change, in request order.
     pub results: Vec<ChangeResult>,
     /// The account's change sequence after this batch.
     pub change_seq: u64,
@@ -297,6 +362,7 @@ pub struct PushResponse {
 /// `GET /sync/v1/pull?since=CURSOR&limit=N`: changes after the cursor, in order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PullResponse {
+    /// The changes, in `seq` order.
     pub changes: Vec<PulledChange>,
     /// Pass as `since` for the next page (or the next sync).
     pub next_cursor: u64,
@@ -304,22 +370,33 @@ pub struct PullResponse {
     pub more: bool,
 }
 
+/// One record version as pulled: the latest version of a record changed after the cursor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PulledChange {
+    /// The record.
     pub record_id: Uuid,
+    /// Its version, counted from 1.
     pub version: u64,
+    /// The account's change sequence number of this version (the pull cursor).
     pub seq: u64,
+    /// The record's module.
     pub kind: RecordKind,
+    /// Whom the record is about.
     pub subject: Subject,
+    /// As pushed in [`Change::effective_date`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub effective_date: Option<NaiveDate>,
+    /// A tombstone.
     pub deleted: bool,
+    /// The sealed record version, as pushed.
     #[serde(with = "b64")]
     pub envelope: Vec<u8>,
+    /// The record's data key wrapped under the account key, as pushed.
     #[serde(with = "b64")]
     pub wrapped_key: Vec<u8>,
     /// The device (or `server` for clinic-written data) that made this version.
     pub device_id: String,
+    /// Epoch milliseconds: when the server stored this version.
     pub updated_at: i64,
 }
 
@@ -330,18 +407,23 @@ pub struct PulledChange {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateGrantRequest {
+    /// The consent grant: organization, purpose, scope, period.
     pub grant: ConsentGrant,
+    /// The grant key, HPKE-sealed to the server's view key `view_kid`.
     #[serde(with = "b64")]
     pub wrapped_grant_key: Vec<u8>,
     /// Which server view key it was wrapped to (from `GET /consent/v1/view-key`).
     pub view_kid: String,
+    /// Data keys of the records in scope now, wrapped under the grant key.
     #[serde(default)]
     pub record_keys: Vec<GrantRecordKey>,
 }
 
+/// One record's data key, wrapped for a grant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GrantRecordKey {
+    /// The record.
     pub record_id: Uuid,
     /// The record's data key wrapped under the grant key.
     #[serde(with = "b64")]
@@ -352,27 +434,36 @@ pub struct GrantRecordKey {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AddGrantKeysRequest {
+    /// The new records' data keys, wrapped under the grant key.
     pub record_keys: Vec<GrantRecordKey>,
 }
 
 /// A grant as the server lists it back to the family.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GrantInfo {
+    /// The grant as created.
     pub grant: ConsentGrant,
     /// `active` or `revoked` (expiry follows from the grant's period).
     pub state: String,
+    /// Display name of the grant's organization.
     pub organization_name: String,
+    /// How many record keys the grant holds.
     pub record_key_count: u64,
+    /// Epoch milliseconds.
     pub created_at: i64,
+    /// Epoch milliseconds; present once revoked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<i64>,
+    /// One-sentence English summary for the family (who, what, for which purpose, until when).
     pub summary: String,
 }
 
 /// `GET /consent/v1/view-key`: what devices wrap grant keys to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ViewKeyResponse {
+    /// Key id; send it back as [`CreateGrantRequest::view_kid`].
     pub kid: String,
+    /// The server's HPKE (X25519) view public key, 32 bytes.
     #[serde(with = "b64")]
     pub public_key: Vec<u8>,
 }
@@ -380,7 +471,9 @@ pub struct ViewKeyResponse {
 /// One organization a family can grant access to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrganizationInfo {
+    /// The id a grant names.
     pub organization_id: String,
+    /// Display name.
     pub name: String,
     /// clinic, municipality, ehr_network, research
     pub kind: String,
@@ -393,27 +486,38 @@ pub struct OrganizationInfo {
 /// One entry of the account's audit log (`GET /audit/v1/events`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEventInfo {
+    /// Position in the account's chain, from 1.
     pub seq: u64,
+    /// Epoch milliseconds.
     pub at: i64,
     /// `device:<id>`, `org:<id>`, `admin`, `server`.
     pub actor: String,
+    /// What was done (stable snake_case name, e.g. `key_backup_fetched`).
     pub action: String,
+    /// The grant the action went through, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant_id: Option<String>,
+    /// The records touched (ids only, never data).
     pub record_ids: Vec<String>,
+    /// `success` or `denied`.
     pub outcome: String,
     /// A repeated event written once per so many occurrences (e.g.
     /// `key_backup_fetched`): how many there had been in its window (the
     /// server writes the 1st, 2nd, 4th, 8th… of each hour). Absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub occurrences: Option<u64>,
+    /// Hex SHA-256 over the previous event's hash and this event's fields (the chain).
     pub hash: String,
 }
 
+/// Answer to `GET /audit/v1/events`: a page of the log, oldest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditPage {
+    /// The events, in `seq` order.
     pub events: Vec<AuditEventInfo>,
+    /// Pass as the cursor for the next page.
     pub next_cursor: u64,
+    /// More events wait after `next_cursor`.
     pub more: bool,
 }
 
