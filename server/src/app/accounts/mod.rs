@@ -31,7 +31,7 @@ use phr_core::sync::protocol::{
 use ring::signature::{UnparsedPublicKey, ED25519};
 use uuid::Uuid;
 
-use crate::app::audit::{self, NewAuditEvent};
+use crate::app::audit::{self, AuditAction, AuditOutcome, NewAuditEvent};
 use crate::app::auth::limits::Gate;
 use crate::app::auth::tokens::{self, REFRESH_TOKEN_TTL_MS};
 use crate::app::auth::AuthenticatedDevice;
@@ -65,7 +65,7 @@ fn add_device(
     }
     store::insert_device(conn, account_id, device_id, &device.public_key, device.name.trim(), now)?;
     let actor = format!("device:{device_id}");
-    let event = NewAuditEvent::new(&actor, action, crate::app::audit::AuditOutcome::Success);
+    let event = NewAuditEvent::new(&actor, action, AuditOutcome::Success);
     audit::append(conn, account_id, now, &event)?;
     Ok(())
 }
@@ -135,7 +135,7 @@ pub async fn create_account(
             write_transaction(conn, |conn| {
                 let now = now_ms();
                 store::insert_account(conn, &acc, &req.account_public_key, now)?;
-                add_device(conn, &acc, &dev, &req.device, crate::app::audit::AuditAction::AccountCreated, now)
+                add_device(conn, &acc, &dev, &req.device, AuditAction::AccountCreated, now)
             })
         })
         .await?;
@@ -217,18 +217,11 @@ pub async fn session(state: &App, source: Option<IpAddr>, req: SessionRequest) -
                     |conn: &mut crate::store::DbConnection, why: &str| -> Result<Result<(), AppError>, AppError> {
                         let actor = format!("device:{device_id}");
                         if store::account(conn, &account_id)?.is_some() {
-                            if let Some(count) = repeats.occurrence(
-                                &account_id,
-                                crate::app::audit::AuditAction::SignIn,
-                                crate::app::audit::AuditOutcome::Denied,
-                                now,
-                            ) {
-                                let event = NewAuditEvent::new(
-                                    &actor,
-                                    crate::app::audit::AuditAction::SignIn,
-                                    crate::app::audit::AuditOutcome::Denied,
-                                )
-                                .occurrences(count);
+                            if let Some(count) =
+                                repeats.occurrence(&account_id, AuditAction::SignIn, AuditOutcome::Denied, now)
+                            {
+                                let event = NewAuditEvent::new(&actor, AuditAction::SignIn, AuditOutcome::Denied)
+                                    .occurrences(count);
                                 audit::append(conn, &account_id, now, &event)?;
                             }
                         }
@@ -276,11 +269,7 @@ pub async fn session(state: &App, source: Option<IpAddr>, req: SessionRequest) -
                     conn,
                     &account_id,
                     now,
-                    &NewAuditEvent::new(
-                        &actor,
-                        crate::app::audit::AuditAction::SignIn,
-                        crate::app::audit::AuditOutcome::Success,
-                    ),
+                    &NewAuditEvent::new(&actor, AuditAction::SignIn, AuditOutcome::Success),
                 )?;
                 Ok(Ok(()))
             })
@@ -342,11 +331,7 @@ pub async fn refresh(state: &App, source: Option<IpAddr>, req: RefreshRequest) -
                         conn,
                         &acc,
                         now,
-                        &NewAuditEvent::new(
-                            &actor,
-                            crate::app::audit::AuditAction::RefreshTokenReuse,
-                            crate::app::audit::AuditOutcome::Denied,
-                        ),
+                        &NewAuditEvent::new(&actor, AuditAction::RefreshTokenReuse, AuditOutcome::Denied),
                     )?;
                     return Ok(Err(AppError::Unauthorized("refresh token already used: sign in again".to_owned())));
                 }
@@ -389,11 +374,7 @@ pub async fn pairing_code(state: &App, device: AuthenticatedDevice) -> Result<Pa
                     conn,
                     &device.account_id,
                     now,
-                    &NewAuditEvent::new(
-                        &device.actor(),
-                        crate::app::audit::AuditAction::PairingCodeIssued,
-                        crate::app::audit::AuditOutcome::Success,
-                    ),
+                    &NewAuditEvent::new(&device.actor(), AuditAction::PairingCodeIssued, AuditOutcome::Success),
                 )?;
                 Ok::<_, AppError>(())
             })
@@ -422,7 +403,7 @@ pub async fn join(state: &App, source: Option<IpAddr>, req: JoinRequest) -> Resu
                 if !store::redeem_pairing_code(conn, &acc, &hash, now)? {
                     return Err(invalid_code());
                 }
-                add_device(conn, &acc, &dev, &req.device, crate::app::audit::AuditAction::DeviceJoined, now)
+                add_device(conn, &acc, &dev, &req.device, AuditAction::DeviceJoined, now)
             })
         })
         .await
@@ -476,12 +457,8 @@ pub async fn remove_device(state: &App, device: AuthenticatedDevice, target: Str
                     conn,
                     &device.account_id,
                     now_ms(),
-                    &NewAuditEvent::new(
-                        &device.actor(),
-                        crate::app::audit::AuditAction::DeviceRemoved,
-                        crate::app::audit::AuditOutcome::Success,
-                    )
-                    .records(vec![target.clone()]),
+                    &NewAuditEvent::new(&device.actor(), AuditAction::DeviceRemoved, AuditOutcome::Success)
+                        .records(vec![target.clone()]),
                 )?;
                 Ok(())
             })

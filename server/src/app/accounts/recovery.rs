@@ -54,7 +54,7 @@ use phr_core::sync::protocol::{
 use uuid::Uuid;
 
 use super::{add_device, check_new_device, gated_id, ring_random, store};
-use crate::app::audit::{self, NewAuditEvent};
+use crate::app::audit::{self, AuditAction, AuditOutcome, NewAuditEvent};
 use crate::app::auth::tokens;
 use crate::app::auth::AuthenticatedDevice;
 use crate::app::error::{unprocessable_if_any, AppError};
@@ -107,11 +107,7 @@ pub async fn put_key_backup(state: &App, device: AuthenticatedDevice, req: KeyBa
                     conn,
                     &device.account_id,
                     now,
-                    &NewAuditEvent::new(
-                        &device.actor(),
-                        crate::app::audit::AuditAction::KeyBackupStored,
-                        crate::app::audit::AuditOutcome::Success,
-                    ),
+                    &NewAuditEvent::new(&device.actor(), AuditAction::KeyBackupStored, AuditOutcome::Success),
                 )?;
                 Ok::<_, AppError>(())
             })
@@ -136,18 +132,12 @@ pub async fn fetch_key_backup(
                 let backup = store::key_backup(conn, &account_id)?
                     .ok_or_else(|| AppError::NotFound("no key backup for this account".into()))?;
                 let now = now_ms();
-                if let Some(count) = repeats.occurrence(
-                    &account_id,
-                    crate::app::audit::AuditAction::KeyBackupFetched,
-                    crate::app::audit::AuditOutcome::Success,
-                    now,
-                ) {
-                    let event = NewAuditEvent::new(
-                        RECOVERY_ACTOR,
-                        crate::app::audit::AuditAction::KeyBackupFetched,
-                        crate::app::audit::AuditOutcome::Success,
-                    )
-                    .occurrences(count);
+                if let Some(count) =
+                    repeats.occurrence(&account_id, AuditAction::KeyBackupFetched, AuditOutcome::Success, now)
+                {
+                    let event =
+                        NewAuditEvent::new(RECOVERY_ACTOR, AuditAction::KeyBackupFetched, AuditOutcome::Success)
+                            .occurrences(count);
                     audit::append(conn, &account_id, now, &event)?;
                 }
                 Ok::<_, AppError>(backup)
@@ -184,11 +174,7 @@ pub async fn challenge(
                     conn,
                     &account_id,
                     now,
-                    &NewAuditEvent::new(
-                        RECOVERY_ACTOR,
-                        crate::app::audit::AuditAction::RecoveryChallengeIssued,
-                        crate::app::audit::AuditOutcome::Success,
-                    ),
+                    &NewAuditEvent::new(RECOVERY_ACTOR, AuditAction::RecoveryChallengeIssued, AuditOutcome::Success),
                 )?;
                 Ok::<_, AppError>(account.public_key)
             })
@@ -235,15 +221,11 @@ pub async fn enrol(state: &App, source: Option<IpAddr>, req: RecoveryEnrolReques
                         conn,
                         &account_id,
                         now,
-                        &NewAuditEvent::new(
-                            RECOVERY_ACTOR,
-                            crate::app::audit::AuditAction::DeviceRecovered,
-                            crate::app::audit::AuditOutcome::Denied,
-                        ),
+                        &NewAuditEvent::new(RECOVERY_ACTOR, AuditAction::DeviceRecovered, AuditOutcome::Denied),
                     )?;
                     return Ok(Err(why));
                 }
-                add_device(conn, &account_id, &dev, &req.device, crate::app::audit::AuditAction::DeviceRecovered, now)?;
+                add_device(conn, &account_id, &dev, &req.device, AuditAction::DeviceRecovered, now)?;
                 Ok::<_, AppError>(Ok(()))
             })
         })

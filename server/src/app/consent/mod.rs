@@ -421,7 +421,7 @@ pub async fn get_grant(state: &App, device: AuthenticatedDevice, grant_id: &str)
     let grant_id = path_grant_id(grant_id)?;
     state
         .db(move |conn| {
-            audited_if_not_found(conn, &device, &grant_id, crate::app::audit::AuditAction::GrantRead, |conn| {
+            audited_if_not_found(conn, &device, &grant_id, AuditAction::GrantRead, |conn| {
                 let row = stored_grant(conn, &device.account_id, &grant_id)?;
                 stored_grant_info(conn, &device.account_id, &row)
             })
@@ -446,7 +446,7 @@ pub async fn add_keys(
     let now = now_ms();
     state
         .db(move |conn| {
-            audited_if_not_found(conn, &device, &grant_id, crate::app::audit::AuditAction::GrantKeysAdded, |conn| {
+            audited_if_not_found(conn, &device, &grant_id, AuditAction::GrantKeysAdded, |conn| {
                 write_transaction(conn, |conn| {
                     let account = device.account_id.as_str();
                     lock_account(conn, account)?;
@@ -488,7 +488,7 @@ pub async fn revoke_grant(state: &App, device: AuthenticatedDevice, grant_id: &s
     let account_id = device.account_id.clone();
     state
         .db(move |conn| {
-            audited_if_not_found(conn, &device, &grant_id, crate::app::audit::AuditAction::GrantRevoked, |conn| {
+            audited_if_not_found(conn, &device, &grant_id, AuditAction::GrantRevoked, |conn| {
                 write_transaction(conn, |conn| {
                     let account = device.account_id.as_str();
                     lock_account(conn, account)?;

@@ -15,6 +15,7 @@ use phr_fhir::model::{
 };
 
 use super::{bad_request, FhirResult};
+use crate::app::audit::AuditAction;
 use crate::app::auth::AuthenticatedDevice;
 use crate::app::App;
 use crate::store::audit::AuditRow;
@@ -37,9 +38,8 @@ fn identified(system: &str, value: &str) -> Reference {
 /// One log entry as an AuditEvent.
 pub fn to_audit_event(row: &AuditRow) -> AuditEvent {
     // An action this server does not know (a newer server wrote it) is an operation.
-    let action = crate::app::audit::AuditAction::parse(&row.action)
-        .map_or(crate::app::audit::FhirAuditAction::Execute, |a| a.fhir_action())
-        .code();
+    let action =
+        AuditAction::parse(&row.action).map_or(crate::app::audit::FhirAuditAction::Execute, |a| a.fhir_action()).code();
     let outcome = match row.outcome.as_str() {
         "success" => "0",
         "denied" => "4",

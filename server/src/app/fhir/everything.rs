@@ -11,6 +11,7 @@ use rayon::prelude::*;
 
 use super::patient::build_patient;
 use super::{audit_reads, bundle_entry, resources_of, FhirResult, Visible};
+use crate::app::audit::AuditAction;
 use crate::app::consent::access::{readable_records, ReadableRecord, RecordFilter, MAX_PAGE};
 use crate::app::error::AppError;
 use crate::app::smart::AuthenticatedOrganization;
@@ -28,8 +29,7 @@ pub async fn everything(app: &App, org: AuthenticatedOrganization, id: String) -
     let body = app
         .db(move |conn| {
             let visible = Visible::load(conn, &keys, &org.organization_id)?;
-            let Some((account, subject)) =
-                visible.resolve_audited(conn, &org, &id, crate::app::audit::AuditAction::FhirEverything)?
+            let Some((account, subject)) = visible.resolve_audited(conn, &org, &id, AuditAction::FhirEverything)?
             else {
                 return Ok(None);
             };
@@ -54,12 +54,7 @@ pub async fn everything(app: &App, org: AuthenticatedOrganization, id: String) -
                 .par_chunks(CHUNK)
                 .map(|chunk| entries_json(&base, &visible, chunk))
                 .collect::<Result<_, _>>()?;
-            audit_reads(
-                conn,
-                &org.actor(),
-                crate::app::audit::AuditAction::FhirEverything,
-                &records.iter().collect::<Vec<_>>(),
-            )?;
+            audit_reads(conn, &org.actor(), AuditAction::FhirEverything, &records.iter().collect::<Vec<_>>())?;
             Ok(Some(searchset_json(&patient_entry, &chunks)))
         })
         .await?;

@@ -52,6 +52,7 @@ use phr_fhir::mapping::{to_fhir, MappingContext};
 use phr_fhir::model::Resource;
 use ring::hmac;
 
+use crate::app::audit::AuditOutcome;
 use crate::app::consent::access::{open_grants, OpenGrant, ReadableRecord};
 use crate::app::error::AppError;
 use crate::app::now_ms;
@@ -272,7 +273,7 @@ pub fn append_read_audits(
                 conn,
                 &read.account_id,
                 now,
-                &crate::app::audit::NewAuditEvent::new(actor, action, crate::app::audit::AuditOutcome::Success)
+                &crate::app::audit::NewAuditEvent::new(actor, action, AuditOutcome::Success)
                     .grant(&read.grant_id)
                     .records(read.record_ids.clone()),
             )?;

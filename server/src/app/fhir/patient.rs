@@ -11,6 +11,7 @@ use phr_fhir::model::{Bundle, Identifier, Patient, Resource};
 
 use super::search::{searchset, SearchParams};
 use super::{audit_reads, bad_request, kinds_yielding, resources_of, FhirResult, Visible, PATIENT_ID_SYSTEM};
+use crate::app::audit::{AuditAction, AuditOutcome};
 use crate::app::consent::access::{readable_records, ReadableRecord, RecordFilter, MAX_PAGE};
 use crate::app::error::AppError;
 use crate::app::smart::AuthenticatedOrganization;
@@ -71,8 +72,7 @@ fn audit_patient(
             conn,
             account,
             now,
-            &crate::app::audit::NewAuditEvent::new(actor, action, crate::app::audit::AuditOutcome::Success)
-                .grant(&grant),
+            &crate::app::audit::NewAuditEvent::new(actor, action, AuditOutcome::Success).grant(&grant),
         )
         .map_err(AppError::from)
     })?;
@@ -85,13 +85,11 @@ pub async fn read(app: &App, org: AuthenticatedOrganization, id: String) -> Fhir
     let patient = app
         .db(move |conn| {
             let visible = Visible::load(conn, &keys, &org.organization_id)?;
-            let Some((account, subject)) =
-                visible.resolve_audited(conn, &org, &id, crate::app::audit::AuditAction::FhirRead)?
-            else {
+            let Some((account, subject)) = visible.resolve_audited(conn, &org, &id, AuditAction::FhirRead)? else {
                 return Ok(None);
             };
             let (patient, records) = build_patient(conn, &visible, &account, subject)?;
-            audit_patient(conn, &visible, &org.actor(), crate::app::audit::AuditAction::FhirRead, &account, &records)?;
+            audit_patient(conn, &visible, &org.actor(), AuditAction::FhirRead, &account, &records)?;
             Ok(Some(patient))
         })
         .await?;
@@ -139,14 +137,7 @@ pub async fn search(app: &App, org: AuthenticatedOrganization, query: String) ->
                     })
                 });
                 if hit {
-                    audit_patient(
-                        conn,
-                        &visible,
-                        &org.actor(),
-                        crate::app::audit::AuditAction::FhirSearch,
-                        &account,
-                        &records,
-                    )?;
+                    audit_patient(conn, &visible, &org.actor(), AuditAction::FhirSearch, &account, &records)?;
                     found.push(Resource::Patient(patient));
                 }
             }

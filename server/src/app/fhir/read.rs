@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::metadata::SEARCHABLE;
 use super::{audit_reads, granting_accounts, kinds_yielding, resources_of, FhirResult, Visible};
+use crate::app::audit::AuditAction;
 use crate::app::consent::access::{readable_records, RecordFilter};
 use crate::app::error::AppError;
 use crate::app::smart::AuthenticatedOrganization;
@@ -74,7 +75,7 @@ pub async fn read(
                         .into_iter()
                         .find(|r| r.resource_type() == resource_type && r.id() == Some(id.as_str()));
                     if let Some(resource) = resource {
-                        audit_reads(conn, &org.actor(), crate::app::audit::AuditAction::FhirRead, &[&record])?;
+                        audit_reads(conn, &org.actor(), AuditAction::FhirRead, &[&record])?;
                         return Ok(Some((resource, record.version)));
                     }
                 }
@@ -83,13 +84,7 @@ pub async fn read(
             // organization a grant (usable now or not).
             let granting = granting_accounts(conn, &org.organization_id)?;
             if let Some(account) = owner_among(conn, record_id, &granting)? {
-                crate::app::audit::append_denied(
-                    conn,
-                    &account,
-                    &org.actor(),
-                    crate::app::audit::AuditAction::FhirRead,
-                    None,
-                )?;
+                crate::app::audit::append_denied(conn, &account, &org.actor(), AuditAction::FhirRead, None)?;
             }
             Ok(None)
         })

@@ -19,6 +19,7 @@ use super::{
     append_read_audits, bad_element, bad_request, bundle_entry, kinds_yielding, read_audits, resources_of, FhirResult,
     Visible,
 };
+use crate::app::audit::AuditAction;
 use crate::app::consent::access::{readable_record_dates, readable_records, ReadableRecord, RecordFilter, MAX_PAGE};
 use crate::app::error::AppError;
 use crate::app::smart::AuthenticatedOrganization;
@@ -447,7 +448,7 @@ pub async fn search(
     app.db(move |conn| {
         let visible = Visible::load(conn, &keys, &org.organization_id)?;
         if let Some(p) = &params.patient {
-            visible.resolve_audited(conn, &org, p, crate::app::audit::AuditAction::FhirSearch)?;
+            visible.resolve_audited(conn, &org, p, AuditAction::FhirSearch)?;
         }
         let accounts: Vec<String> = targets(&visible, &params).into_iter().map(|(account, _)| account).collect();
         // Read before any record, so a kept answer is never older than what this request sees.
@@ -459,11 +460,11 @@ pub async fn search(
             base_url: base.clone(),
         };
         if let Some(kept) = fingerprint.as_ref().and_then(|f| cache.get(&key, f)) {
-            append_read_audits(conn, &org.actor(), crate::app::audit::AuditAction::FhirSearch, &kept.reads)?;
+            append_read_audits(conn, &org.actor(), AuditAction::FhirSearch, &kept.reads)?;
             return Ok(kept.body);
         }
         let (bundle, reads) = fresh_search(conn, &visible, &base, &resource_type, &query, &params)?;
-        append_read_audits(conn, &org.actor(), crate::app::audit::AuditAction::FhirSearch, &reads)?;
+        append_read_audits(conn, &org.actor(), AuditAction::FhirSearch, &reads)?;
         let body =
             serde_json::to_vec(&bundle).map_err(|e| AppError::Internal(format!("cannot encode FHIR JSON: {e}")))?;
         if let Some(f) = fingerprint {

@@ -35,6 +35,7 @@ use uuid::Uuid;
 use super::metadata::CREATABLE;
 use super::CARE_PURPOSES;
 use super::{bad_element, kinds_yielding, unknown_code, FhirError, FhirResult, Visible};
+use crate::app::audit::{AuditAction, AuditOutcome};
 use crate::app::consent::decide;
 use crate::app::error::{unprocessable, unprocessable_if_any, AppError};
 use crate::app::ids::RecordId;
@@ -94,9 +95,7 @@ fn prepare(
     let primary = &group.resources[0];
     let primary_type = primary.resource_type().to_owned();
     let reference = reference_of(primary, &group.path)?;
-    let Some((account, subject)) =
-        visible.resolve_audited(conn, org, &reference, crate::app::audit::AuditAction::FhirWrite)?
-    else {
+    let Some((account, subject)) = visible.resolve_audited(conn, org, &reference, AuditAction::FhirWrite)? else {
         return Err(AppError::NotFound("the referenced Patient is not known".to_owned()).into());
     };
     // When no kind reads the group, report the error of the kind that read it furthest.
@@ -144,7 +143,7 @@ fn prepare(
     }
     // Refused: audited in the family's log (the organization already sees this patient, so
     // naming the family leaks nothing), without anything of the refused resource.
-    crate::app::audit::append_denied(conn, &account, &org.actor(), crate::app::audit::AuditAction::FhirWrite, None)
+    crate::app::audit::append_denied(conn, &account, &org.actor(), AuditAction::FhirWrite, None)
         .map_err(AppError::from)?;
     Err(refused(kind, decision).into())
 }
@@ -276,13 +275,9 @@ fn audit_write(
         conn,
         account,
         now,
-        &crate::app::audit::NewAuditEvent::new(
-            &org.actor(),
-            crate::app::audit::AuditAction::FhirWrite,
-            crate::app::audit::AuditOutcome::Success,
-        )
-        .grant(grant_id)
-        .records(records),
+        &crate::app::audit::NewAuditEvent::new(&org.actor(), AuditAction::FhirWrite, AuditOutcome::Success)
+            .grant(grant_id)
+            .records(records),
     )?;
     Ok(())
 }
@@ -498,14 +493,8 @@ pub async fn update(
             // gave the organization a grant (as a read of it would be); the answer stays 404.
             let granting = super::granting_accounts(conn, &org.organization_id)?;
             if let Some(account) = super::read::owner_among(conn, record_id, &granting)? {
-                crate::app::audit::append_denied(
-                    conn,
-                    &account,
-                    &org.actor(),
-                    crate::app::audit::AuditAction::FhirWrite,
-                    None,
-                )
-                .map_err(AppError::from)?;
+                crate::app::audit::append_denied(conn, &account, &org.actor(), AuditAction::FhirWrite, None)
+                    .map_err(AppError::from)?;
             }
             return Err(not_found());
         };
@@ -550,14 +539,8 @@ pub async fn update(
         }
         let decision = write_decision(&visible, &org, &account, (kind, subject, new_body.effective_date()))?;
         if !decision.is_allowed() {
-            crate::app::audit::append_denied(
-                conn,
-                &account,
-                &org.actor(),
-                crate::app::audit::AuditAction::FhirWrite,
-                None,
-            )
-            .map_err(AppError::from)?;
+            crate::app::audit::append_denied(conn, &account, &org.actor(), AuditAction::FhirWrite, None)
+                .map_err(AppError::from)?;
             return Err(refused(kind, decision).into());
         }
         let device_id = org_device(&org)?;

@@ -25,7 +25,7 @@ use phr_core::dataset::RecordKind;
 use serde::{Deserialize, Serialize};
 
 use super::deidentify::{rows, DeidConfig, EmitCounts, Plan, Pseudonymizer, SourceRecord, Survey};
-use crate::app::audit::{self, NewAuditEvent};
+use crate::app::audit::{self, AuditAction, AuditOutcome, NewAuditEvent};
 use crate::app::consent::access::{open_grants, readable_records, OpenGrant, RecordFilter};
 use crate::app::error::AppError;
 use crate::app::now_ms;
@@ -462,12 +462,7 @@ fn flush_audit(conn: &mut DbConnection, actor: &str, pending: &mut Vec<(String, 
                 c,
                 account,
                 at,
-                &NewAuditEvent::new(
-                    actor,
-                    crate::app::audit::AuditAction::ResearchExport,
-                    crate::app::audit::AuditOutcome::Success,
-                )
-                .grant(grant),
+                &NewAuditEvent::new(actor, AuditAction::ResearchExport, AuditOutcome::Success).grant(grant),
             )?;
         }
         Ok::<(), StoreError>(())
