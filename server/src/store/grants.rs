@@ -253,6 +253,24 @@ pub struct GrantedRecord {
     pub grant_wrapped_key: Vec<u8>,
 }
 
+/// The columns a read through a grant needs: what it opens and what it reports.
+/// (Not the account-wrapped key or the writing device: a page of `$everything`
+/// or of a research export loads thousands of these.)
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = records)]
+pub struct GrantedRead {
+    pub record_id: String,
+    pub kind: String,
+    pub subject: String,
+    pub effective_date: Option<String>,
+    pub version: i64,
+    pub envelope: Vec<u8>,
+    pub updated_at: i64,
+    /// The data key wrapped under the grant key.
+    #[diesel(select_expression = grant_record_keys::wrapped_key)]
+    pub grant_wrapped_key: Vec<u8>,
+}
+
 /// The live (not deleted) records of `account_id` that grant `grant_id` holds
 /// a data key for, joined to that key: the one join of `grant_record_keys`
 /// and `records`, boxed so each query below adds its own filters and select.
@@ -314,14 +332,13 @@ pub fn granted_records(
     grant_id: &str,
     window: &GrantedWindow,
     limit: i64,
-) -> QueryResult<Vec<GrantedRecord>> {
+) -> QueryResult<Vec<GrantedRead>> {
     let query = granted_join!(account_id, grant_id)
-        .select((crate::store::records::RecordRow::as_select(), grant_record_keys::wrapped_key))
+        .select(GrantedRead::as_select())
         .order(records::record_id.asc())
         .limit(limit)
         .into_boxed();
-    let rows: Vec<(crate::store::records::RecordRow, Vec<u8>)> = within_window!(query, window).load(conn)?;
-    Ok(rows.into_iter().map(|(row, grant_wrapped_key)| GrantedRecord { row, grant_wrapped_key }).collect())
+    within_window!(query, window).load(conn)
 }
 
 /// The metadata `(record_id, kind, subject, effective_date)` of every record

@@ -352,7 +352,7 @@ fn keyed_rows(
     open: &OpenGrant,
     filter: &RecordFilter,
     limit: i64,
-) -> Result<Option<Vec<store::GrantedRecord>>, AppError> {
+) -> Result<Option<Vec<store::GrantedRead>>, AppError> {
     let Some(window) = ScopeWindow::of(&open.grant.scope, filter).map(|w| w.stored(filter)) else {
         return Ok(None);
     };
@@ -398,9 +398,8 @@ pub fn readable_record_dates(
 
 /// Unwraps the data key, opens the envelope and keeps the winning edit; `None`
 /// (logged without content) when something does not open or is out of scope.
-fn decrypt(open: &OpenGrant, record: store::GrantedRecord, at: DateTime<Utc>) -> Option<ReadableRecord> {
-    let store::GrantedRecord { row, grant_wrapped_key: wrapped } = record;
-    let crate::store::records::RecordRow {
+fn decrypt(open: &OpenGrant, record: store::GrantedRead, at: DateTime<Utc>) -> Option<ReadableRecord> {
+    let store::GrantedRead {
         record_id,
         kind,
         subject,
@@ -408,8 +407,8 @@ fn decrypt(open: &OpenGrant, record: store::GrantedRecord, at: DateTime<Utc>) ->
         version,
         envelope,
         updated_at,
-        ..
-    } = row;
+        grant_wrapped_key: wrapped,
+    } = record;
     let parsed = parse_meta(&record_id, &kind, &subject, effective_date.as_deref())
         .zip(u64::try_from(version).ok())
         .map(|((record_id, kind, subject, date), version)| (record_id, kind, subject, date, version));
