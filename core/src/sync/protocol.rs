@@ -30,6 +30,35 @@ pub mod b64 {
     }
 }
 
+/// Base64 like [`b64`] for `Option<Vec<u8>>` fields (absent or `null` is `None`).
+pub mod b64_opt {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes `Some` bytes as base64 and `None` as `null`.
+    pub fn serialize<S: Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match bytes {
+            Some(b) => super::b64::serialize(b, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Reads base64 or `null`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        #[derive(Deserialize)]
+        struct Wrapped(#[serde(with = "super::b64")] Vec<u8>);
+        Ok(Option::<Wrapped>::deserialize(d)?.map(|w| w.0))
+    }
+}
+
+/// The request header that makes an unauthenticated enrolment call
+/// (`POST /accounts/v1`, `POST /accounts/v1/join`) safe to retry, after the
+/// IETF `Idempotency-Key` header draft: a random value the client chooses once
+/// per logical call and sends again on every retry. The server answers a
+/// retry with the same key and the same body with the first success answer
+/// (same account and device ids) and creates nothing new; the same key with
+/// another body is 422.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
+
 // --- accounts and devices ---------------------------------------------------
 
 /// `POST /accounts/v1`: the first device creates the family account.
@@ -156,6 +185,12 @@ pub struct JoinRequest {
     pub pairing_code: String,
     /// The joining device.
     pub device: NewDevice,
+    /// The account's HPKE public key as derived from the account key in the
+    /// invite. When present, the server refuses the join (409, code not used)
+    /// unless it is the account's key, so a device with a wrong key in its
+    /// invite never becomes a member.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "b64_opt")]
+    pub account_public_key: Option<Vec<u8>>,
 }
 
 /// Answer to `POST /accounts/v1/join`.
@@ -357,6 +392,21 @@ pub struct PushResponse {
     pub results: Vec<ChangeResult>,
     /// The account's change sequence after this batch.
     pub change_seq: u64,
+}
+
+/// Answer to `GET /sync/v1/limits` (no authentication needed): the sizes the
+/// server accepts, so a client sizes its push batches by bytes and refuses a
+/// local edit that could never sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncLimits {
+    /// The largest request body, in bytes (a push batch's whole JSON).
+    pub max_request_bytes: u64,
+    /// The most changes in one push batch.
+    pub max_batch_changes: u64,
+    /// The largest sealed envelope of one change, in bytes (before base64).
+    pub max_envelope_bytes: u64,
+    /// The most changes one pull page may ask for.
+    pub max_pull_limit: u32,
 }
 
 /// `GET /sync/v1/pull?since=CURSOR&limit=N`: changes after the cursor, in order.

@@ -221,7 +221,7 @@ impl Client {
             let url = invite.server_url.trim_end_matches('/').to_owned();
             let (account_id, code) = (invite.account_id.clone(), invite.pairing_code.clone());
             let register = move |transport: &dyn Transport, device| {
-                let req = JoinRequest { account_id: account_id.clone(), pairing_code: code, device };
+                let req = JoinRequest { account_id: account_id.clone(), pairing_code: code, device, account_public_key: None };
                 let body = json_body("the join request", &req)?;
                 let joined: JoinResponse =
                     call_json(transport, "POST", format!("{url}/accounts/v1/join"), None, Some(body))?;
