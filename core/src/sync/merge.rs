@@ -171,6 +171,53 @@ impl<T> RecordHistory<T> {
     pub fn is_deleted(&self) -> bool {
         self.winner().is_some_and(RecordVersion::is_delete)
     }
+
+    /// The greatest stamp in the history (not necessarily the winner's).
+    pub fn latest_stamp(&self) -> Option<&VersionStamp> {
+        self.versions.keys().next_back()
+    }
+
+    /// Folds the versions the merge rule can never need again, so that what a
+    /// record carries stays bounded however often it is edited; returns how
+    /// many were folded. Kept:
+    ///
+    /// - every delete (they carry no body),
+    /// - the greatest edit by stamp and the winner,
+    /// - the conflicts the app shows: per device other than the winner's,
+    ///   its latest edit made from the winner's base version.
+    ///
+    /// Every other edit has a greater edit kept beside it, and such an edit
+    /// can never matter again, whatever is merged later: it cannot win
+    /// (the kept edit's key is greater), and the most it adds to a delete's
+    /// effective stamp is its own stamp, still below the kept edit, so it
+    /// cannot lift a delete over the kept edit either. Hence for every set
+    /// of versions `X`, `winner(self ∪ X)` is the same before and after
+    /// compaction, and devices that compacted and devices that did not still
+    /// agree on every winner.
+    pub fn compact(&mut self) -> usize {
+        let Some(greatest_edit) = self.versions.values().filter(|v| !v.is_delete()).map(|v| v.stamp.clone()).max()
+        else {
+            return 0;
+        };
+        let Some(winner) = self.winner().map(|w| (w.stamp.clone(), w.base_version)) else {
+            return 0;
+        };
+        let mut latest_conflict: BTreeMap<&str, &VersionStamp> = BTreeMap::new();
+        for v in self.versions.values() {
+            if !v.is_delete() && v.base_version == winner.1 && v.stamp.device != winner.0.device {
+                let latest = latest_conflict.entry(v.stamp.device.as_str()).or_insert(&v.stamp);
+                if *latest < &v.stamp {
+                    *latest = &v.stamp;
+                }
+            }
+        }
+        let conflicts: Vec<VersionStamp> = latest_conflict.into_values().cloned().collect();
+        let before = self.versions.len();
+        self.versions.retain(|stamp, v| {
+            v.is_delete() || *stamp == greatest_edit || *stamp == winner.0 || conflicts.contains(stamp)
+        });
+        before - self.versions.len()
+    }
 }
 
 impl<T> FromIterator<RecordVersion<T>> for RecordHistory<T> {
@@ -301,6 +348,37 @@ mod tests {
         assert_eq!(h.len(), 1);
         assert!(h.merge(edit(11, "a", 1, "second")));
         assert_eq!(h.len(), 2);
+    }
+
+    #[test]
+    fn compaction_folds_a_devices_earlier_edits_and_keeps_the_conflicting_ones() {
+        let mut h = history(&[
+            edit(10, "phone-a", 3, "a1"),
+            edit(11, "phone-a", 3, "a2"),
+            edit(12, "phone-b", 3, "b1"),
+            edit(13, "phone-b", 3, "b2"),
+            edit(14, "phone-a", 3, "a3"),
+            edit(5, "phone-c", 1, "old"),
+        ]);
+        assert_eq!(h.compact(), 4);
+        let left: Vec<&String> = h.versions().filter_map(RecordVersion::edit).collect();
+        assert_eq!(left, ["b2", "a3"]);
+        assert_eq!(h.winner().and_then(RecordVersion::edit).map(String::as_str), Some("a3"));
+        assert_eq!(h.compact(), 0);
+    }
+
+    #[test]
+    fn compaction_keeps_deletes_and_the_greatest_edit_of_a_tombstone() {
+        let mut h = history(&[
+            edit(10, "phone-a", 1, "a1"),
+            edit(11, "phone-a", 2, "a2"),
+            delete(12, "phone-a", 3),
+            edit(9, "phone-b", 3, "b1"),
+        ]);
+        assert!(h.is_deleted());
+        assert_eq!(h.compact(), 1);
+        assert!(h.is_deleted());
+        assert_eq!(h.versions().filter_map(RecordVersion::edit).collect::<Vec<_>>(), ["b1", "a2"]);
     }
 
     #[test]
@@ -453,6 +531,46 @@ mod tests {
             h.merge(later.clone());
             prop_assert_eq!(h.winner(), Some(&later));
             prop_assert!(!h.is_deleted());
+        }
+
+        #[test]
+        fn compaction_never_changes_the_winner_of_any_later_merge(
+            vs in arb_versions(14),
+            later in arb_versions(6),
+        ) {
+            let full = built(&vs);
+            // A stamp names one version: later versions are new ones.
+            let later: Vec<_> = later.into_iter().filter(|v| full.get(&v.stamp).is_none()).collect();
+            let mut compacted = full.clone();
+            compacted.compact();
+            prop_assert_eq!(full.winner().map(|w| &w.stamp), compacted.winner().map(|w| &w.stamp));
+            let (mut a, mut b) = (full.clone(), compacted.clone());
+            a.extend(later.iter().cloned());
+            b.extend(later.iter().cloned());
+            prop_assert_eq!(a.winner().map(|w| &w.stamp), b.winner().map(|w| &w.stamp));
+            // A device that did not compact merging one that did, and the reverse.
+            let mut mixed = compacted.clone();
+            mixed.merge_history(&full);
+            mixed.extend(later.iter().cloned());
+            prop_assert_eq!(a.winner().map(|w| &w.stamp), mixed.winner().map(|w| &w.stamp));
+            // Compacting again after more merges keeps agreeing.
+            b.compact();
+            prop_assert_eq!(a.winner().map(|w| &w.stamp), b.winner().map(|w| &w.stamp));
+        }
+
+        #[test]
+        fn compaction_keeps_every_delete_and_at_most_one_edit_per_device_besides_the_greatest(
+            vs in arb_versions(14),
+        ) {
+            let mut h = built(&vs);
+            let deletes = h.versions().filter(|v| v.is_delete()).count();
+            let before = h.len();
+            let folded = h.compact();
+            prop_assert_eq!(before - folded, h.len());
+            prop_assert_eq!(h.versions().filter(|v| v.is_delete()).count(), deletes);
+            let devices: std::collections::BTreeSet<_> = h.versions().map(|v| v.stamp.device.clone()).collect();
+            prop_assert!(h.versions().filter(|v| !v.is_delete()).count() <= devices.len() + 2);
+            prop_assert_eq!(h.compact(), 0, "compaction is idempotent");
         }
 
         #[test]

@@ -43,8 +43,13 @@
 //!   the record. An edit concurrent with the delete wins only if its stamp is
 //!   greater, as for any two concurrent versions.
 //!
-//! No version is ever dropped: the losers stay in the [`RecordHistory`] so the
-//! app can show them.
+//! The losers stay in the [`RecordHistory`] so the app can show them, until
+//! [`RecordHistory::compact`] folds the ones the rule can never need again (a
+//! device's earlier edits that a greater edit has superseded): every delete,
+//! the greatest edit, the winner and each other device's latest edit from the
+//! winner's base stay, so a record edited a thousand times still carries a
+//! few versions, and compaction never changes a winner, now or after any
+//! later merge.
 
 mod hlc;
 mod merge;
