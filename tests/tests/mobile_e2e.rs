@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use phr_core::dataset::examples;
 use phr_core::dataset::{RecordBody, RecordKind};
 use phr_mobile::{
-    GrantRequest, HttpRequest, HttpResponse, HttpTransport, PhrClient, PhrError, SyncPhase, SyncProgress,
+    GrantRequest, HttpHeader, HttpRequest, HttpResponse, HttpTransport, PhrClient, PhrError, SyncPhase, SyncProgress,
     SyncProgressUpdate, TransportError,
 };
 use phr_tests::{ServerProcess, TestDatabase};
@@ -82,11 +82,16 @@ impl HttpTransport for Transport {
         };
         let mut resp = result.map_err(|e| TransportError::Failed { reason: e.to_string() })?;
         let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(name, value)| HttpHeader { name: name.to_string(), value: value.to_str().unwrap_or("").to_owned() })
+            .collect();
         let body = resp.body_mut().read_to_vec().map_err(|e| TransportError::Failed { reason: e.to_string() })?;
         if is_push && self.lose_push_answers.load(Ordering::SeqCst) {
             return Err(TransportError::Failed { reason: "connection reset after the server applied it".into() });
         }
-        Ok(HttpResponse { status, body })
+        Ok(HttpResponse { status, body, headers })
     }
 }
 

@@ -6,13 +6,16 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use diesel::{Connection, SqliteConnection};
 use phr_core::crypto::AccountKey;
-use phr_core::sync::protocol::NewDevice;
+use phr_core::sync::protocol::{AccountInfo, NewDevice};
 use phr_core::sync::{DeviceId, Hlc, VersionStamp};
 use ring::rand::SystemRandom;
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use std::sync::Arc;
+
+use super::clock::ServerClock;
 use super::error::{Error, Result};
 use super::keys::{RecordKeys, StorageKey};
 use super::session::Session;
@@ -59,13 +62,17 @@ struct DeviceSecrets {
 /// A signed-in device.
 pub struct Account {
     pub session: Session,
-    pub keys: RecordKeys,
+    /// Shared with the client's read path (reads do not take the device lock).
+    pub keys: Arc<RecordKeys>,
     /// The device's hybrid logical clock.
     pub clock: Hlc,
+    /// Trusted time (the device clock, corrected by the server's `Date`).
+    pub time: Arc<ServerClock>,
 }
 
+/// The device's wall clock in epoch milliseconds (for bookkeeping, never for stamps).
 pub fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    super::clock::device_now_ms()
 }
 
 impl Account {
@@ -77,12 +84,39 @@ impl Account {
         }
     }
 
-    /// A fresh version stamp from the device's clock (persist the clock with
-    /// [`save_clock`] in the same transaction as the version).
-    pub fn stamp(&mut self) -> Result<VersionStamp> {
-        self.clock = self.clock.tick(now_ms());
+    /// A fresh version stamp for an edit of a record whose greatest known
+    /// stamp is `after`: from the device's clock at trusted time, and above
+    /// `after` whatever the clocks say (persist the clock with [`save_clock`]
+    /// in the same transaction as the version). A record stamp far in the
+    /// future (a skewed phone) lifts this one stamp, not the device's clock.
+    pub fn stamp(&mut self, after: Option<&Hlc>) -> Result<VersionStamp> {
+        let now = self.time.now_ms();
+        self.clock = self.clock.tick(now);
+        let mut hlc = self.clock;
+        if let Some(after) = after.filter(|a| **a >= hlc) {
+            hlc = hlc.receive(after, now);
+            if !self.time.is_too_far_ahead(after) {
+                self.clock = hlc;
+            }
+        }
         let device = DeviceId::new(self.session.device_id.clone()).map_err(|e| Error::corrupt(e.0))?;
-        Ok(VersionStamp::new(self.clock, device))
+        Ok(VersionStamp::new(hlc, device))
+    }
+
+    /// Moves the device clock past a stamp pulled from the server, unless the
+    /// stamp is too far ahead of trusted time (see [`super::clock`]).
+    /// Returns whether the stamp was too far ahead.
+    pub fn receive(&mut self, remote: &Hlc) -> bool {
+        let too_far = self.time.is_too_far_ahead(remote);
+        self.clock = self.clock.receive(&self.time.bounded(remote), self.time.now_ms());
+        too_far
+    }
+
+    /// Today's date by trusted time, in the device's time zone: what
+    /// "not in the future" is checked against.
+    pub fn today(&self) -> chrono::NaiveDate {
+        let correction = chrono::Duration::milliseconds(self.time.correction_ms());
+        (chrono::Local::now() + correction).date_naive()
     }
 }
 
@@ -97,7 +131,7 @@ pub fn deleted_marker(conn: &mut SqliteConnection) -> Result<bool> {
 }
 
 /// Reads the account and keys from the store, if this device has joined one.
-pub fn load(conn: &mut SqliteConnection, storage_key: &StorageKey) -> Result<Option<Account>> {
+pub fn load(conn: &mut SqliteConnection, storage_key: &StorageKey, time: Arc<ServerClock>) -> Result<Option<Account>> {
     let Some(sealed) = store::meta_get(conn, "secrets")? else {
         return Ok(None);
     };
@@ -114,12 +148,12 @@ pub fn load(conn: &mut SqliteConnection, storage_key: &StorageKey) -> Result<Opt
         None => Hlc::ZERO,
     };
     let session = Session::new(text(conn, "server_url")?, text(conn, "account_id")?, text(conn, "device_id")?, signing);
-    let keys = RecordKeys::new(session.account_id.clone(), account_key);
-    Ok(Some(Account { session, keys, clock }))
+    let keys = Arc::new(RecordKeys::new(session.account_id.clone(), account_key));
+    Ok(Some(Account { session, keys, clock, time }))
 }
 
 /// Persists a new account membership (ids and sealed secrets) in one
-/// transaction, clearing the account-deleted marker.
+/// transaction, clearing the account-deleted marker and the pending enrolment.
 fn save(conn: &mut SqliteConnection, storage_key: &StorageKey, account: &Account, pkcs8: &[u8]) -> Result<()> {
     let secrets = DeviceSecrets {
         account_key: STANDARD.encode(account.keys.account_key().expose_secret()),
@@ -134,41 +168,149 @@ fn save(conn: &mut SqliteConnection, storage_key: &StorageKey, account: &Account
         store::meta_set(conn, "device_id", s.device_id.as_bytes())?;
         store::meta_set(conn, "secrets", &sealed)?;
         store::meta_set(conn, "cursor", b"0")?;
+        store::meta_delete(conn, PENDING_ENROLMENT_META)?;
         store::meta_delete(conn, store::ACCOUNT_DELETED_META)
     })
 }
 
-/// The server's half of enrolling: registers `device` (create, join or
-/// recover) and answers the account id and the new device id.
-pub type Register<'a> = dyn FnOnce(&dyn Transport, NewDevice) -> Result<(String, String)> + 'a;
+/// The `meta` entry of an enrolment sent but not finished (sealed under the
+/// device storage key): a retry of the same call sends the same request.
+pub const PENDING_ENROLMENT_META: &str = "pending_enrolment";
 
-/// Enrols this device in an account: checks the name and URL, makes a new
-/// device key, registers it with the server (`register`), and persists the
-/// membership. The caller has checked the device belongs to no account.
+/// An enrolment in progress: the device key and account key it registers and
+/// the idempotency key it sends, kept until the membership is saved so that a
+/// retry after a lost answer is the same request (the server answers it with
+/// the first answer instead of making a second account or device).
+#[derive(Serialize, Deserialize)]
+struct PendingEnrolment {
+    purpose: String,
+    idempotency_key: String,
+    device_pkcs8: String,
+    account_key: String,
+}
+
+/// What the server's half of enrolling is given.
+pub struct Registration {
+    pub device: NewDevice,
+    /// The account's HPKE public key (from the account key being enrolled).
+    pub account_public_key: Vec<u8>,
+    /// The same on every retry of the same call (`Idempotency-Key`).
+    pub idempotency_key: String,
+}
+
+/// The server's half of enrolling: registers the device (create, join or
+/// recover) and answers the account id and the new device id.
+pub type Register<'a> = dyn FnOnce(&dyn Transport, Registration) -> Result<(String, String)> + 'a;
+
+/// One way into an account.
+pub struct Enrolment<'a> {
+    /// Names the call (kind, server, account, code, device name): a retry of
+    /// the same call reuses the pending enrolment, any other call starts afresh.
+    pub purpose: String,
+    /// The account key (join, restore), or `None` to make one (create).
+    pub account_key: Option<AccountKey>,
+    /// Check, before anything is saved, that the server's account has this
+    /// account key (join, restore).
+    pub verify: bool,
+    pub register: Box<Register<'a>>,
+}
+
+/// Enrols this device in an account: checks the name and URL, takes the
+/// device key (new, or the pending one of the same call), registers it with
+/// the server, checks the account key if asked, and only then persists the
+/// membership. A failure leaves no membership; a failure that may pass
+/// (no answer, 5xx, 429, a bad answer) keeps the pending enrolment so that
+/// calling again resends the same request; a refusal forgets it.
 pub fn enroll(
     conn: &mut SqliteConnection,
     storage_key: &StorageKey,
     transport: &dyn Transport,
     server_url: &str,
-    account_key: AccountKey,
-    register: Box<Register<'_>>,
+    enrolment: Enrolment<'_>,
     device_name: &str,
+    time: Arc<ServerClock>,
 ) -> Result<Account> {
     let name = device_name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(Error::invalid("device_name", "must be 1 to 100 characters"));
     }
     let server_url = checked_server_url(server_url)?;
-    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).map_err(|_| Error::crypto("keygen"))?;
-    let pkcs8 = Zeroizing::new(pkcs8.as_ref().to_vec());
-    let signing = Ed25519KeyPair::from_pkcs8(&pkcs8).map_err(|_| Error::crypto("keygen"))?;
-    let device = NewDevice { public_key: signing.public_key().as_ref().to_vec(), name: name.to_owned() };
-    let (account_id, device_id) = register(transport, device)?;
+    let Enrolment { purpose, account_key, verify, register } = enrolment;
+    let pending = pending_enrolment(conn, storage_key, &purpose, account_key)?;
+    let pkcs8 = Zeroizing::new(STANDARD.decode(&pending.device_pkcs8).map_err(Error::corrupt)?);
+    let account_key = AccountKey::from_bytes(&Zeroizing::new(STANDARD.decode(&pending.account_key).map_err(Error::corrupt)?))?;
+    let signing = Ed25519KeyPair::from_pkcs8(&pkcs8).map_err(|_| Error::crypto("bad device key"))?;
+    let (_, expected_public) = account_key.hpke_key_pair();
+    let registration = Registration {
+        device: NewDevice { public_key: signing.public_key().as_ref().to_vec(), name: name.to_owned() },
+        account_public_key: expected_public.as_bytes().to_vec(),
+        idempotency_key: pending.idempotency_key.clone(),
+    };
+    let refused = |conn: &mut SqliteConnection, e: Error| -> Error {
+        let final_refusal = matches!(&e, Error::Http { kind, .. } if !kind.is_transient())
+            || matches!(e, Error::Crypto(_) | Error::InvalidInput { .. });
+        if final_refusal {
+            // Best effort: a later call starts afresh either way.
+            let _ = store::meta_delete(conn, PENDING_ENROLMENT_META);
+        }
+        e
+    };
+    let (account_id, device_id) = match register(transport, registration) {
+        Ok(ids) => ids,
+        Err(e) => return Err(refused(conn, e)),
+    };
     DeviceId::new(device_id.clone()).map_err(|e| Error::Protocol(e.to_string()))?;
-    let keys = RecordKeys::new(account_id.clone(), account_key);
-    let account = Account { session: Session::new(server_url, account_id, device_id, signing), keys, clock: Hlc::ZERO };
+    let keys = Arc::new(RecordKeys::new(account_id.clone(), account_key));
+    let mut account =
+        Account { session: Session::new(server_url, account_id, device_id, signing), keys, clock: Hlc::ZERO, time };
+    if verify {
+        let info: AccountInfo = match account.session.call(transport, "GET", "/accounts/v1", None) {
+            Ok(info) => info,
+            Err(e) => return Err(refused(conn, e)),
+        };
+        if info.account_public_key != expected_public.as_bytes() {
+            let e = Error::crypto("the account key given does not match the account on the server; nothing was saved");
+            return Err(refused(conn, e));
+        }
+    }
     save(conn, storage_key, &account, &pkcs8)?;
     Ok(account)
+}
+
+/// The pending enrolment for `purpose` (made and persisted, sealed, before
+/// anything is sent, if there is none for it).
+fn pending_enrolment(
+    conn: &mut SqliteConnection,
+    storage_key: &StorageKey,
+    purpose: &str,
+    account_key: Option<AccountKey>,
+) -> Result<PendingEnrolment> {
+    if let Some(sealed) = store::meta_get(conn, PENDING_ENROLMENT_META)? {
+        if let Ok(plain) = storage_key.open(&sealed) {
+            if let Ok(pending) = serde_json::from_slice::<PendingEnrolment>(&plain) {
+                let same_key = account_key.as_ref().is_none_or(|k| {
+                    STANDARD.decode(&pending.account_key).is_ok_and(|b| b.as_slice() == k.expose_secret().as_slice())
+                });
+                if pending.purpose == purpose && same_key {
+                    return Ok(pending);
+                }
+            }
+        }
+    }
+    let rng = SystemRandom::new();
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| Error::crypto("keygen"))?;
+    let mut idempotency = [0u8; 24];
+    ring::rand::SecureRandom::fill(&rng, &mut idempotency).map_err(|_| Error::crypto("no randomness"))?;
+    let account_key = account_key.unwrap_or_else(AccountKey::generate);
+    let pending = PendingEnrolment {
+        purpose: purpose.to_owned(),
+        idempotency_key: idempotency.iter().map(|b| format!("{b:02x}")).collect(),
+        device_pkcs8: STANDARD.encode(pkcs8.as_ref()),
+        account_key: STANDARD.encode(account_key.expose_secret()),
+    };
+    let plain = Zeroizing::new(serde_json::to_vec(&pending).map_err(|e| Error::encoding("the pending enrolment", e))?);
+    store::meta_set(conn, PENDING_ENROLMENT_META, &storage_key.seal(&plain)?)?;
+    Ok(pending)
 }
 
 /// `server_url` without a trailing `/`, if it is an http(s) URL.

@@ -15,7 +15,9 @@
 use std::num::NonZeroU32;
 
 use diesel::SqliteConnection;
-use phr_core::crypto::{hpke_open, AccountKey, HpkePublicKey};
+use std::sync::Arc;
+
+use phr_core::crypto::{hpke_open, AccountKey};
 use phr_core::sync::protocol::{
     recovery_challenge_info, JoinResponse, KeyBackupRequest, KeyBackupResponse, RecoveryChallengeResponse,
     RecoveryEnrolRequest, RecoveryRequest, KEY_BACKUP_KDF, KEY_BACKUP_MIN_ITERATIONS,
@@ -25,7 +27,8 @@ use ring::pbkdf2;
 use ring::rand::{SecureRandom, SystemRandom};
 use zeroize::Zeroizing;
 
-use super::account::{checked_server_url, enroll, Account};
+use super::account::{checked_server_url, enroll, Account, Enrolment, Registration};
+use super::clock::ServerClock;
 use super::error::{Error, HttpErrorKind, Result};
 use super::keys::StorageKey;
 use super::transport::{call_json, json_body, Transport};
@@ -109,10 +112,10 @@ pub fn backup_account_key(account: &mut Account, transport: &dyn Transport, pass
 
 /// On a new phone: fetches the account's key backup from `server_url`, opens
 /// it with `passphrase`, proves to the server that this phone holds the
-/// account key, and enrols it as a new device. Answers the enrolled account
-/// and the account's public key the caller must still check against the
-/// server's ([`super::client`]). The caller has checked this device belongs
-/// to no account.
+/// account key, and enrols it as a new device, checking the account's public
+/// key on the server before anything is saved. The caller has checked this
+/// device belongs to no account.
+#[allow(clippy::too_many_arguments)]
 pub fn restore_account(
     conn: &mut SqliteConnection,
     storage_key: &StorageKey,
@@ -121,7 +124,8 @@ pub fn restore_account(
     account_id: &str,
     passphrase: &str,
     device_name: &str,
-) -> Result<(Account, HpkePublicKey)> {
+    time: Arc<ServerClock>,
+) -> Result<Account> {
     let account_id =
         uuid::Uuid::parse_str(account_id.trim()).map_err(|_| Error::invalid("account_id", "not a UUID"))?.to_string();
     if passphrase.is_empty() {
@@ -138,9 +142,11 @@ pub fn restore_account(
                 other => other,
             })?;
     let account_key = open_backup(&backup, &account_id, passphrase)?;
-    let (private, expected_public) = account_key.hpke_key_pair();
+    let (private, _) = account_key.hpke_key_pair();
+    let purpose = format!("restore {url} {account_id} {}", device_name.trim());
     let acc = account_id.clone();
-    let register = move |transport: &dyn Transport, device| {
+    let register = move |transport: &dyn Transport, registration: Registration| {
+        let device = registration.device;
         let challenge: RecoveryChallengeResponse =
             call_json(transport, "POST", format!("{url}/accounts/v1/recovery/challenge"), None, Some(who))?;
         let info = recovery_challenge_info(&acc, &challenge.challenge_id);
@@ -157,8 +163,13 @@ pub fn restore_account(
             call_json(transport, "POST", format!("{url}/accounts/v1/recovery/enrol"), None, Some(body))?;
         Ok((acc, enrolled.device_id))
     };
-    let account = enroll(conn, storage_key, transport, server_url, account_key, Box::new(register), device_name)?;
-    Ok((account, expected_public))
+    let enrolment = Enrolment {
+        purpose,
+        account_key: Some(account_key),
+        verify: true,
+        register: Box::new(register),
+    };
+    enroll(conn, storage_key, transport, server_url, enrolment, device_name, time)
 }
 
 #[cfg(test)]

@@ -3,28 +3,49 @@
 //! and to which account the device belongs) behind one lock and hands each
 //! operation the parts it needs.
 //!
-//! Every call takes the lock for its duration (sync too), so calls from
-//! several threads are serialised; a sync's progress callback must not call
-//! back into the client except [`Client::cancel_sync`], which never waits.
+//! - **Writes** (record edits, account and consent calls, sync) take the
+//!   device lock for their duration, so they are serialised; a sync holds it
+//!   while it runs.
+//! - **Reads** (timelines, a record, its history, pending count, growth,
+//!   immunizations, the export, quarantined records) never take that lock:
+//!   they use a second connection to the file (SQLite WAL readers see the
+//!   last committed state) and the account key held beside it, so the UI
+//!   never waits for the network.
+//! - **One sync at a time**: a second `sync()` waits for the first.
+//!   [`Client::cancel_sync`] never waits and reaches the sync running when
+//!   it is called (not one queued after it).
+//! - **One client per file**: [`Client::open`] takes an exclusive lock on the
+//!   store (`<path>.lock`); a second open, in this process or another, is
+//!   [`Error::StoreInUse`].
+//! - **Backing off**: after a 429 or 503 with `Retry-After`, `sync()` answers
+//!   [`Error::BackingOff`] without sending anything until the time is up.
+//!
+//! A sync's progress callback must not call back into the client except
+//! [`Client::cancel_sync`] and reads.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use diesel::SqliteConnection;
-use phr_core::crypto::{AccountKey, HpkePublicKey};
+use phr_core::crypto::AccountKey;
 use phr_core::sync::protocol::{
-    AccountInfo, CreateAccountRequest, CreateAccountResponse, JoinRequest, JoinResponse, PairingCodeResponse,
+    CreateAccountRequest, CreateAccountResponse, JoinRequest, JoinResponse, PairingCodeResponse,
+    IDEMPOTENCY_KEY_HEADER,
 };
 
-use super::account::{self, now_ms, Account, AccountSummary, PairingInvite};
+use super::account::{self, checked_server_url, now_ms, Account, AccountSummary, Enrolment, PairingInvite, Registration};
 use super::child::{self, DueImmunization, GrowthPoint};
+use super::clock::ServerClock;
 use super::consent::{self, AuditEntry, GrantRequest, GrantView, Organization};
 use super::error::{Error, Result};
-use super::keys::StorageKey;
+use super::keys::{RecordKeys, StorageKey};
 use super::records::{self, RecordVersionView, TimelineEntry};
 use super::sync::{self, Progress, SyncReport};
-use super::transport::{call_json, json_body, Transport};
+use super::transport::{call_json_with, json_body, Observed, Transport};
 use super::{backup, export, store};
+
+/// The `meta` entry holding the last measured server clock offset (ms, text).
+const CLOCK_OFFSET_META: &str = "clock_offset";
 
 /// Whether and to which account this device belongs.
 enum Membership {
@@ -45,29 +66,12 @@ struct State {
 }
 
 impl State {
-    /// The account, or why there is none.
-    fn account(&mut self) -> Result<&mut Account> {
-        match &mut self.membership {
-            Membership::Member(account) => Ok(account),
-            Membership::Deleted => Err(Error::AccountDeleted),
-            Membership::None => Err(Error::NotSignedIn),
-        }
-    }
-
     /// The store and the account.
     fn parts(&mut self) -> Result<(&mut SqliteConnection, &mut Account, &StorageKey)> {
         match &mut self.membership {
             Membership::Member(account) => Ok((&mut self.conn, account, &self.storage_key)),
             Membership::Deleted => Err(Error::AccountDeleted),
             Membership::None => Err(Error::NotSignedIn),
-        }
-    }
-
-    /// `AccountDeleted` once the server has said the account is gone.
-    fn check_not_deleted(&self) -> Result<()> {
-        match self.membership {
-            Membership::Deleted => Err(Error::AccountDeleted),
-            _ => Ok(()),
         }
     }
 
@@ -95,51 +99,88 @@ impl State {
             other => other,
         }
     }
+}
 
-    /// After enrolling with `account_key`: checks that it matches the
-    /// account's public key on the server; never keeps a key that cannot
-    /// open the family's records.
-    fn verify_account_key(
-        &mut self,
-        transport: &dyn Transport,
-        expected: &HpkePublicKey,
-        mismatch: &str,
-    ) -> Result<AccountSummary> {
-        let account = self.account()?;
-        let info: AccountInfo = account.session.call(transport, "GET", "/accounts/v1", None)?;
-        if info.account_public_key != expected.as_bytes() {
-            store::forget_membership(&mut self.conn)?;
-            self.membership = Membership::None;
-            return Err(Error::crypto(mismatch));
+
+/// What the read path sees of the membership (a snapshot, updated after
+/// every write call).
+#[derive(Clone)]
+enum View {
+    None,
+    Deleted,
+    Member(Arc<RecordKeys>, AccountSummary),
+}
+
+impl View {
+    fn of(membership: &Membership) -> View {
+        match membership {
+            Membership::None => View::None,
+            Membership::Deleted => View::Deleted,
+            Membership::Member(account) => View::Member(account.keys.clone(), account.summary()),
         }
-        Ok(account.summary())
     }
+}
+
+/// How the server's clock compares with this device's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClockStatus {
+    /// Server time minus device time (ms), as last measured; `None` before
+    /// the first answer from the server.
+    pub offset_ms: Option<i64>,
+    /// The device clock is off by more than a minute: the engine uses the
+    /// server's time for stamps and dates, and the app should tell the user.
+    pub skewed: bool,
 }
 
 /// The family's health record on this device: the encrypted local store, the
 /// account, and sync.
 pub struct Client {
     state: Mutex<State>,
+    /// The read path: a second connection and the membership snapshot.
+    reader: Mutex<SqliteConnection>,
+    view: RwLock<View>,
+    /// One sync at a time.
+    sync_gate: Mutex<()>,
+    /// The number of the latest sync started, and the latest one cancelled.
+    sync_started: AtomicU64,
+    sync_cancelled: AtomicU64,
+    /// Device time (ms) before which `sync()` does not send (Retry-After).
+    backoff_until_ms: AtomicU64,
     transport: Arc<dyn Transport>,
-    cancel: AtomicBool,
+    time: Arc<ServerClock>,
+    /// Held for the client's life: no second client on this file.
+    _lock: store::StoreLock,
 }
 
 impl Client {
     /// Opens (or creates) the store at `path` with the 32-byte device storage
-    /// key, and reads the account from it if this device has one.
+    /// key, and reads the account from it if this device has one. A store
+    /// another client has open is [`Error::StoreInUse`].
     pub fn open(path: &str, storage_key: Vec<u8>, transport: Arc<dyn Transport>) -> Result<Self> {
         let storage_key = StorageKey::new(storage_key)?;
+        let lock = store::StoreLock::acquire(path)?;
         let mut conn = store::open(path)?;
+        let reader = store::open_reader(path)?;
+        let offset = store::meta_get_text(&mut conn, CLOCK_OFFSET_META)?.and_then(|v| v.parse::<i64>().ok());
+        let time = Arc::new(ServerClock::new(offset));
         let deleted = account::deleted_marker(&mut conn)?;
-        let membership = match account::load(&mut conn, &storage_key)? {
+        let membership = match account::load(&mut conn, &storage_key, time.clone())? {
             Some(account) => Membership::Member(Box::new(account)),
             None if deleted => Membership::Deleted,
             None => Membership::None,
         };
+        let view = View::of(&membership);
         Ok(Client {
             state: Mutex::new(State { conn, storage_key, membership }),
+            reader: Mutex::new(reader),
+            view: RwLock::new(view),
+            sync_gate: Mutex::new(()),
+            sync_started: AtomicU64::new(0),
+            sync_cancelled: AtomicU64::new(0),
+            backoff_until_ms: AtomicU64::new(0),
             transport,
-            cancel: AtomicBool::new(false),
+            time,
+            _lock: lock,
         })
     }
 
@@ -149,11 +190,16 @@ impl Client {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Runs `f` on the state under the lock, then [`State::settle`]s its result.
+    /// Runs `f` on the state under the lock (with the app's transport, whose
+    /// answers' `Date` set trusted time), then [`State::settle`]s its result
+    /// and refreshes the read path's snapshot.
     fn with_state<T>(&self, f: impl FnOnce(&mut State, &dyn Transport) -> Result<T>) -> Result<T> {
         let mut state = self.lock();
-        let result = f(&mut state, self.transport.as_ref());
-        state.settle(result)
+        let transport = Observed { inner: self.transport.as_ref(), clock: &self.time };
+        let result = f(&mut state, &transport);
+        let result = state.settle(result);
+        *self.view.write().unwrap_or_else(|p| p.into_inner()) = View::of(&state.membership);
+        result
     }
 
     /// Runs `f` on the store, the account and the storage key of a signed-in device.
@@ -167,29 +213,44 @@ impl Client {
         })
     }
 
+    /// Runs a read on the read connection with the account key, without the
+    /// device lock (a sync on the network does not hold it up).
+    fn read<T>(&self, f: impl FnOnce(&mut SqliteConnection, &RecordKeys) -> Result<T>) -> Result<T> {
+        let keys = match &*self.view.read().unwrap_or_else(|p| p.into_inner()) {
+            View::Member(keys, _) => keys.clone(),
+            View::Deleted => return Err(Error::AccountDeleted),
+            View::None => return Err(Error::NotSignedIn),
+        };
+        let mut reader = self.reader.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut reader, &keys)
+    }
+
     /// Creates a new family account with this device as its first device.
+    /// Safe to call again after a failure: a retry sends the same request
+    /// (same device key, account key and `Idempotency-Key`), so the server
+    /// answers it with the account it already made instead of a second one.
     pub fn create_account(&self, server_url: &str, device_name: &str) -> Result<AccountSummary> {
+        let time = self.time.clone();
         self.with_state(|state, transport| {
             state.check_not_enrolled()?;
-            let account_key = AccountKey::generate();
-            let (_, public) = account_key.hpke_key_pair();
-            let url = server_url.trim_end_matches('/').to_owned();
-            let register = move |transport: &dyn Transport, device| {
-                let req = CreateAccountRequest { account_public_key: public.as_bytes().to_vec(), device };
+            let url = checked_server_url(server_url)?;
+            let purpose = format!("create {url} {}", device_name.trim());
+            let register = move |transport: &dyn Transport, reg: Registration| {
+                let req = CreateAccountRequest { account_public_key: reg.account_public_key, device: reg.device };
                 let body = json_body("the new account", &req)?;
-                let created: CreateAccountResponse =
-                    call_json(transport, "POST", format!("{url}/accounts/v1"), None, Some(body))?;
+                let created: CreateAccountResponse = call_json_with(
+                    transport,
+                    "POST",
+                    format!("{url}/accounts/v1"),
+                    None,
+                    Some(body),
+                    &[(IDEMPOTENCY_KEY_HEADER, &reg.idempotency_key)],
+                )?;
                 Ok((created.account_id, created.device_id))
             };
-            let account = account::enroll(
-                &mut state.conn,
-                &state.storage_key,
-                transport,
-                server_url,
-                account_key,
-                Box::new(register),
-                device_name,
-            )?;
+            let enrolment = Enrolment { purpose, account_key: None, verify: false, register: Box::new(register) };
+            let account =
+                account::enroll(&mut state.conn, &state.storage_key, transport, server_url, enrolment, device_name, time)?;
             let summary = account.summary();
             state.membership = Membership::Member(Box::new(account));
             Ok(summary)
@@ -211,44 +272,66 @@ impl Client {
         })
     }
 
-    /// Joins the account of `invite` as a new device, checking the account key.
+    /// Joins the account of `invite` as a new device. Atomic: the server
+    /// refuses the join unless the invite's account key is the account's,
+    /// the key is checked again before anything is saved, and a failed join
+    /// leaves nothing here. Safe to call again with the same invite after a
+    /// failure (same device key and `Idempotency-Key`: no second device).
     pub fn join_account(&self, invite: &PairingInvite, device_name: &str) -> Result<AccountSummary> {
+        let time = self.time.clone();
         self.with_state(|state, transport| {
             let account_key = AccountKey::from_bytes(&invite.account_key)
                 .map_err(|_| Error::invalid("account_key", "must be 32 bytes"))?;
             state.check_not_enrolled()?;
-            let (_, expected_public) = account_key.hpke_key_pair();
-            let url = invite.server_url.trim_end_matches('/').to_owned();
+            let url = checked_server_url(&invite.server_url)?;
             let (account_id, code) = (invite.account_id.clone(), invite.pairing_code.clone());
-            let register = move |transport: &dyn Transport, device| {
-                let req = JoinRequest { account_id: account_id.clone(), pairing_code: code, device, account_public_key: None };
+            let purpose = format!("join {url} {account_id} {code} {}", device_name.trim());
+            let register = move |transport: &dyn Transport, reg: Registration| {
+                let req = JoinRequest {
+                    account_id: account_id.clone(),
+                    pairing_code: code,
+                    device: reg.device,
+                    account_public_key: Some(reg.account_public_key),
+                };
                 let body = json_body("the join request", &req)?;
-                let joined: JoinResponse =
-                    call_json(transport, "POST", format!("{url}/accounts/v1/join"), None, Some(body))?;
+                let joined: JoinResponse = call_json_with(
+                    transport,
+                    "POST",
+                    format!("{url}/accounts/v1/join"),
+                    None,
+                    Some(body),
+                    &[(IDEMPOTENCY_KEY_HEADER, &reg.idempotency_key)],
+                )?;
                 Ok((account_id, joined.device_id))
             };
+            let enrolment =
+                Enrolment { purpose, account_key: Some(account_key), verify: true, register: Box::new(register) };
             let account = account::enroll(
                 &mut state.conn,
                 &state.storage_key,
                 transport,
                 &invite.server_url,
-                account_key,
-                Box::new(register),
+                enrolment,
                 device_name,
+                time,
             )?;
+            let summary = account.summary();
             state.membership = Membership::Member(Box::new(account));
-            state.verify_account_key(transport, &expected_public, "the account key does not match the account")
+            Ok(summary)
         })
     }
 
     /// The account this device belongs to, if any.
     pub fn account(&self) -> Option<AccountSummary> {
-        self.lock().account().ok().map(|a| a.summary())
+        match &*self.view.read().unwrap_or_else(|p| p.into_inner()) {
+            View::Member(_, summary) => Some(summary.clone()),
+            _ => None,
+        }
     }
 
     /// Whether the server said this device's family account was deleted.
     pub fn account_was_deleted(&self) -> bool {
-        matches!(self.lock().membership, Membership::Deleted)
+        matches!(&*self.view.read().unwrap_or_else(|p| p.into_inner()), View::Deleted)
     }
 
     /// Adds a record about `subject`, offline; returns its id.
@@ -268,12 +351,12 @@ impl Client {
 
     /// A live record's current content.
     pub fn get_record(&self, record_id: &str) -> Result<TimelineEntry> {
-        self.signed_in(|conn, account, _, _| records::get(conn, &account.keys, record_id))
+        self.read(|conn, keys| records::get(conn, keys, record_id))
     }
 
     /// Every version of a record, oldest first.
     pub fn record_history(&self, record_id: &str) -> Result<Vec<RecordVersionView>> {
-        self.signed_in(|conn, account, _, _| records::history(conn, &account.keys, record_id))
+        self.read(|conn, keys| records::history(conn, keys, record_id))
     }
 
     /// A subject's live records by date.
@@ -284,26 +367,72 @@ impl Client {
         from: Option<&str>,
         to: Option<&str>,
     ) -> Result<Vec<TimelineEntry>> {
-        self.signed_in(|conn, account, _, _| records::timeline(conn, &account.keys, subject, kind, from, to))
+        self.read(|conn, keys| records::timeline(conn, keys, subject, kind, from, to))
     }
 
-    /// One sync ([`sync::run`]).
+    /// One sync ([`sync::run`]). Waits for a sync already running; answers
+    /// [`Error::BackingOff`] while the server's `Retry-After` is not up.
     pub fn sync(&self, progress: Option<&dyn Progress>) -> Result<SyncReport> {
-        self.cancel.store(false, Ordering::SeqCst);
-        self.signed_in(|conn, account, storage_key, transport| {
-            sync::run(sync::Device { conn, account, storage_key }, transport, progress, &self.cancel)
+        let now = now_ms();
+        let until = self.backoff_until_ms.load(Ordering::SeqCst);
+        if now < until {
+            return Err(Error::BackingOff { retry_after_ms: until - now });
+        }
+        let _one_at_a_time = self.sync_gate.lock().unwrap_or_else(|p| p.into_inner());
+        let number = self.sync_started.fetch_add(1, Ordering::SeqCst) + 1;
+        let cancelled = || self.sync_cancelled.load(Ordering::SeqCst) >= number;
+        let result = self.signed_in(|conn, account, storage_key, transport| {
+            let report = sync::run(sync::Device { conn, account, storage_key }, transport, progress, &cancelled);
+            // Whatever happened, keep what was learnt of the server's clock.
+            if let Some(offset) = account.time.measured_offset_ms() {
+                store::meta_set(conn, CLOCK_OFFSET_META, offset.to_string().as_bytes())?;
+            }
+            report
+        });
+        if let Some(wait) = result.as_ref().err().and_then(Error::retry_after_ms) {
+            self.backoff_until_ms.store(now_ms().saturating_add(wait), Ordering::SeqCst);
+        }
+        result
+    }
+
+    /// Asks the sync running now to stop at its next step; never waits. A
+    /// sync started after this call is not affected.
+    pub fn cancel_sync(&self) {
+        self.sync_cancelled.store(self.sync_started.load(Ordering::SeqCst), Ordering::SeqCst);
+    }
+
+    /// How the device clock compares with the server's.
+    pub fn clock_status(&self) -> ClockStatus {
+        ClockStatus { offset_ms: self.time.measured_offset_ms(), skewed: self.time.device_clock_skewed() }
+    }
+
+    /// Erases the family account on the server, then everything local. Safe
+    /// to call again: if the server says the account is already erased (the
+    /// answer to an earlier call was lost), the local copy is wiped and the
+    /// call succeeds; after it this device can create or join an account.
+    pub fn delete_account(&self) -> Result<()> {
+        self.with_state(|state, transport| {
+            match &mut state.membership {
+                Membership::Member(account) => {
+                    match account.session.call::<()>(transport, "DELETE", "/accounts/v1", None) {
+                        Ok(()) | Err(Error::AccountDeleted) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Membership::Deleted => {}
+                Membership::None => return Err(Error::NotSignedIn),
+            }
+            store::wipe(&mut state.conn)?;
+            state.membership = Membership::None;
+            Ok(())
         })
     }
 
-    /// Asks a running sync to stop at the next page boundary; never waits.
-    pub fn cancel_sync(&self) {
-        self.cancel.store(true, Ordering::SeqCst);
-    }
-
-    /// Erases the family account on the server, then everything local.
-    pub fn delete_account(&self) -> Result<()> {
-        self.with_state(|state, transport| {
-            state.account()?.session.call::<()>(transport, "DELETE", "/accounts/v1", None)?;
+    /// Erases everything on this device (records, outbox, keys, ids), without
+    /// asking the server: for a device removed from its account, or an
+    /// account erased elsewhere. The device can then create or join again.
+    pub fn wipe_local(&self) -> Result<()> {
+        self.with_state(|state, _| {
             store::wipe(&mut state.conn)?;
             state.membership = Membership::None;
             Ok(())
@@ -312,9 +441,19 @@ impl Client {
 
     /// How many records have local changes not yet acknowledged.
     pub fn pending_count(&self) -> Result<u64> {
-        let mut state = self.lock();
-        state.check_not_deleted()?;
-        Ok(store::pending_ids(&mut state.conn)?.len() as u64)
+        self.read(|conn, _| Ok(store::pending_ids(conn)?.len() as u64))
+    }
+
+    /// Records pulled from the server that this device could not open (see
+    /// [`sync`]): kept aside, never blocking the sync.
+    pub fn quarantined_records(&self) -> Result<Vec<store::QuarantinedRecord>> {
+        self.read(|conn, _| store::quarantine_list(conn))
+    }
+
+    /// How many versions of a record compaction folded on this device.
+    pub fn folded_versions(&self, record_id: &str) -> Result<u64> {
+        let id = records::parse_record_id(record_id)?;
+        self.read(|conn, _| store::folded_count(conn, &id.to_string()))
     }
 
     pub fn list_organizations(&self) -> Result<Vec<Organization>> {
@@ -353,9 +492,10 @@ impl Client {
         passphrase: &str,
         device_name: &str,
     ) -> Result<AccountSummary> {
+        let time = self.time.clone();
         self.with_state(|state, transport| {
             state.check_not_enrolled()?;
-            let (account, expected_public) = backup::restore_account(
+            let account = backup::restore_account(
                 &mut state.conn,
                 &state.storage_key,
                 transport,
@@ -363,22 +503,24 @@ impl Client {
                 account_id,
                 passphrase,
                 device_name,
+                time,
             )?;
+            let summary = account.summary();
             state.membership = Membership::Member(Box::new(account));
-            state.verify_account_key(transport, &expected_public, "the restored key does not match the account")
+            Ok(summary)
         })
     }
 
     pub fn growth_series(&self, child_subject: &str) -> Result<Vec<GrowthPoint>> {
-        self.signed_in(|conn, account, _, _| child::growth_series(conn, &account.keys, child_subject))
+        self.read(|conn, keys| child::growth_series(conn, keys, child_subject))
     }
 
     pub fn immunizations_due(&self, child_subject: &str, as_of_date: &str) -> Result<Vec<DueImmunization>> {
-        self.signed_in(|conn, account, _, _| child::immunizations_due(conn, &account.keys, child_subject, as_of_date))
+        self.read(|conn, keys| child::immunizations_due(conn, keys, child_subject, as_of_date))
     }
 
     /// Every current record as one FHIR R4 Bundle (JSON); local data only.
     pub fn export_fhir_bundle(&self) -> Result<String> {
-        self.signed_in(|conn, account, _, _| export::export_bundle(conn, &account.keys))
+        self.read(|conn, keys| export::export_bundle(conn, keys))
     }
 }

@@ -121,13 +121,27 @@ pub enum Error {
     /// The app's transport produced no answer (no connection, timeout, TLS).
     #[error("transport failed: {0}")]
     Network(String),
-    /// The server answered with an error status.
+    /// The server answered with an error status. `retry_after_ms`: what its
+    /// `Retry-After` header said (429, 503), if anything.
     #[error("HTTP {status} ({kind:?}): {detail}")]
-    Http { status: u16, kind: HttpErrorKind, detail: String },
-    /// The server's answer is not what the protocol says (unreadable JSON,
-    /// an invalid id or key).
+    Http { status: u16, kind: HttpErrorKind, detail: String, retry_after_ms: Option<u64> },
+    /// The server's answer is not what the protocol says (unreadable or cut
+    /// off JSON, an answer to another request, an invalid id or key). Nothing
+    /// was applied from it; trying again may succeed.
     #[error("unexpected answer from the server: {0}")]
     Protocol(String),
+    /// Another `PhrClient` (in this process or another) has this store open;
+    /// two engines on one file would lose each other's writes.
+    #[error("the local store is in use by another client: {0}")]
+    StoreInUse(String),
+    /// A local change would make a record too big to ever sync (the server's
+    /// limit on one sealed record); nothing was saved.
+    #[error("the record would be {size} bytes sealed; the server accepts at most {limit}")]
+    RecordTooLarge { size: u64, limit: u64 },
+    /// The server asked this device to wait (a 429 or 503 with
+    /// `Retry-After`) and the time is not up yet; nothing was sent.
+    #[error("the server asked to wait {retry_after_ms} ms more before syncing again")]
+    BackingOff { retry_after_ms: u64 },
 }
 
 /// The engine's result.
@@ -152,6 +166,20 @@ impl Error {
     /// Encoding `what` as JSON failed.
     pub fn encoding(what: &'static str, e: impl std::fmt::Display) -> Self {
         Error::Encoding { what, reason: e.to_string() }
+    }
+
+    /// An error status from the server (no `Retry-After`).
+    pub fn http(status: u16, detail: impl Into<String>) -> Self {
+        Error::Http { status, kind: HttpErrorKind::of_status(status), detail: detail.into(), retry_after_ms: None }
+    }
+
+    /// How long the server asked to wait before trying again, if it said.
+    pub fn retry_after_ms(&self) -> Option<u64> {
+        match self {
+            Error::Http { retry_after_ms, .. } => *retry_after_ms,
+            Error::BackingOff { retry_after_ms } => Some(*retry_after_ms),
+            _ => None,
+        }
     }
 
     /// The server answered `kind`.

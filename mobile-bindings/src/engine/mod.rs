@@ -6,8 +6,9 @@
 //! | module | what it holds | uses |
 //! |---|---|---|
 //! | `error` | [`Error`], the engine's error, by kind | – |
+//! | `clock` | trusted time (the server's `Date` when the device clock is off) and the bound on clock drift | – |
 //! | `transport` | the sans-IO [`Transport`] trait, JSON calls, HTTP statuses → [`HttpErrorKind`] | error |
-//! | `store/` | the local SQLite file (rows, outbox, grants, `meta`) and the storage-key seal | error |
+//! | `store/` | the local SQLite file (rows, outbox, grants, quarantine, `meta`), the storage-key seal, the one-client lock | error |
 //! | `keys` | [`keys::StorageKey`] and [`keys::RecordKeys`]: what the device storage key and the account key seal | store |
 //! | `session` | [`session::Session`]: ids, device key, access token, sign-in, authenticated calls | transport |
 //! | `account` | [`account::Account`] (session + record keys + clock), its persistence, enrolling a device | keys, session, store |
@@ -23,6 +24,7 @@ pub mod account;
 pub mod backup;
 pub mod child;
 pub mod client;
+pub mod clock;
 pub mod consent;
 pub mod error;
 pub mod export;
@@ -35,9 +37,10 @@ pub mod transport;
 
 pub use account::{AccountSummary, PairingInvite};
 pub use child::{DueImmunization, GrowthPoint};
-pub use client::Client;
+pub use client::{Client, ClockStatus};
 pub use consent::{AuditEntry, GrantRequest, GrantView, Organization};
 pub use error::{Error, FieldProblem, HttpErrorKind, Result};
 pub use records::{RecordVersionView, TimelineEntry};
-pub use sync::{Phase, Progress, ProgressUpdate, SyncReport};
+pub use store::QuarantinedRecord;
+pub use sync::{Phase, Progress, ProgressUpdate, RefusedRecord, SyncReport};
 pub use transport::{Request, Response, Transport};

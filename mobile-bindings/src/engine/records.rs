@@ -5,7 +5,7 @@
 use std::str::FromStr;
 
 use chrono::NaiveDate;
-use diesel::{Connection, SqliteConnection};
+use diesel::SqliteConnection;
 use phr_core::crypto::DataKey;
 use phr_core::dataset::{Pregnancy, RecordBody, RecordKind, Subject, Validate, ValidationContext};
 use phr_core::sync::record_envelope::BodyHistory;
@@ -42,10 +42,6 @@ pub struct RecordVersionView {
     pub winner: bool,
 }
 
-fn today() -> NaiveDate {
-    chrono::Local::now().date_naive()
-}
-
 pub fn parse_record_id(record_id: &str) -> Result<Uuid> {
     Uuid::parse_str(record_id).map_err(|_| Error::invalid("record_id", "not a UUID"))
 }
@@ -72,10 +68,16 @@ fn parse_body(subject: &Subject, body_json: &str) -> Result<RecordBody> {
     Ok(body)
 }
 
-/// Validates a body with phr-core against today's date and what the store
-/// knows about its subject (see [`context_facts`]).
-fn check_body(body: &RecordBody, pregnancy: Option<&Pregnancy>, birth_date: Option<NaiveDate>) -> Result<()> {
-    let mut ctx = ValidationContext::new(today());
+/// Validates a body with phr-core against `today` (by trusted time, see
+/// [`Account::today`]) and what the store knows about its subject (see
+/// [`context_facts`]).
+fn check_body(
+    body: &RecordBody,
+    today: NaiveDate,
+    pregnancy: Option<&Pregnancy>,
+    birth_date: Option<NaiveDate>,
+) -> Result<()> {
+    let mut ctx = ValidationContext::new(today);
     if let Some(p) = pregnancy {
         ctx = ctx.with_pregnancy(p);
     }
@@ -121,18 +123,22 @@ fn context_facts(
 /// Parses and validates a body for a new version of a record.
 fn validated_body(
     conn: &mut SqliteConnection,
-    keys: &RecordKeys,
+    account: &Account,
     subject: &Subject,
     body_json: &str,
     editing: Option<&str>,
 ) -> Result<RecordBody> {
     let body = parse_body(subject, body_json)?;
-    let (pregnancy, birth_date) = context_facts(conn, keys, subject, body.kind(), editing)?;
-    check_body(&body, pregnancy.as_ref(), birth_date)?;
+    let (pregnancy, birth_date) = context_facts(conn, &account.keys, subject, body.kind(), editing)?;
+    check_body(&body, account.today(), pregnancy.as_ref(), birth_date)?;
     Ok(body)
 }
 
-/// Adds a local version to a record (new, or `existing` as stored) and marks it pending.
+/// Adds a local version to a record (new, or `existing` as stored), folds the
+/// versions the merge rule no longer needs, and marks it pending, in one
+/// transaction with the clock. Refuses ([`Error::RecordTooLarge`], nothing
+/// saved) a version that would make the record too big for the server to
+/// accept ([`store::sync_limits`]): it could never sync.
 fn local_change(
     conn: &mut SqliteConnection,
     account: &mut Account,
@@ -146,14 +152,35 @@ fn local_change(
         Some(row) => (account.keys.dek(row)?, account.keys.history(row)?, row.base_version()?, row.local_rev),
         None => (DataKey::generate(), BodyHistory::new(), 0, 0),
     };
-    let stamp = account.stamp()?;
+    let clock_before = account.clock;
+    let stamp = account.stamp(history.latest_stamp().map(|s| &s.hlc))?;
     history.merge(RecordVersion { stamp, base_version, change });
+    let folded = history.compact();
     let row = account.keys.seal_row(record_id, kind, subject, &dek, &history, base_version, true, local_rev + 1)?;
+    let limits = store::sync_limits(conn)?;
+    let size = sealed_size_to_sync(&row);
+    if size > limits.max_envelope_bytes || push_bytes_of(size) > limits.max_request_bytes {
+        account.clock = clock_before;
+        return Err(Error::RecordTooLarge { size, limit: limits.max_envelope_bytes });
+    }
     let clock = account.clock;
-    conn.transaction::<_, Error, _>(|conn| {
+    conn.immediate_transaction::<_, Error, _>(|conn| {
         store::record_put(conn, &row)?;
+        store::folded_add(conn, &row.record_id, folded)?;
         save_clock(conn, &clock)
     })
+}
+
+/// The size of the envelope a row syncs as: the same history sealed under
+/// the same key, so the same length as the local seal.
+pub fn sealed_size_to_sync(row: &RecordRow) -> u64 {
+    row.sealed_local.len() as u64
+}
+
+/// A generous estimate of the bytes one change of a sealed record of `size`
+/// bytes adds to a push request (base64 and the change's other fields).
+pub fn push_bytes_of(size: u64) -> u64 {
+    size.div_ceil(3) * 4 + 512
 }
 
 /// The live record with this id.
@@ -172,7 +199,7 @@ fn body_json(body: &RecordBody) -> Result<String> {
 /// Adds a record about `subject`, offline; returns its id.
 pub fn add(conn: &mut SqliteConnection, account: &mut Account, subject: &str, body_json: &str) -> Result<String> {
     let subject = parse_subject(subject)?;
-    let body = validated_body(conn, &account.keys, &subject, body_json, None)?;
+    let body = validated_body(conn, account, &subject, body_json, None)?;
     let record_id = Uuid::now_v7();
     local_change(conn, account, record_id, body.kind(), subject, Change::Edit(body), None)?;
     Ok(record_id.to_string())
@@ -186,7 +213,7 @@ pub fn edit(conn: &mut SqliteConnection, account: &mut Account, record_id: &str,
     if new_kind != kind {
         return Err(Error::invalid("kind", format!("this record is a {kind}, not a {new_kind}")));
     }
-    let body = validated_body(conn, &account.keys, &subject, body_json, Some(&row.record_id))?;
+    let body = validated_body(conn, account, &subject, body_json, Some(&row.record_id))?;
     local_change(conn, account, id, kind, subject, Change::Edit(body), Some(&row))
 }
 
@@ -291,7 +318,7 @@ mod tests {
                 .unwrap();
         visit["body"]["body_weight"]["value"] = serde_json::json!(-1.0);
         let body = parse_body(&Subject::Mother, &visit.to_string()).unwrap();
-        let err = check_body(&body, None, None).unwrap_err();
+        let err = check_body(&body, chrono::Local::now().date_naive(), None, None).unwrap_err();
         assert!(matches!(&err, Error::Validation(problems) if problems[0].field == "body_weight"), "{err:?}");
         let err = parse_body(&Subject::Mother, "not json").unwrap_err();
         assert!(matches!(&err, Error::InvalidInput { field, .. } if field == "body"), "{err:?}");

@@ -121,7 +121,7 @@ mod tests {
                 _ => json!({"ok": true}),
             };
             self.0.lock().unwrap().push(request);
-            Ok(Response { status: 200, body: body.to_string().into_bytes() })
+            Ok(Response { status: 200, body: body.to_string().into_bytes(), headers: vec![] })
         }
     }
 

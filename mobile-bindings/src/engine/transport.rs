@@ -6,6 +6,10 @@ use serde::de::DeserializeOwned;
 
 use super::error::{Error, HttpErrorKind, Result};
 
+/// How long the app's HTTP client may wait for one answer unless a call says
+/// otherwise ([`Request::timeout_ms`]).
+pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
+
 /// A request to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
@@ -17,19 +21,64 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     /// The body (JSON), empty for `GET`.
     pub body: Vec<u8>,
+    /// The longest the transport may take for the whole exchange (connect,
+    /// send, answer); past it, it gives up and fails the request.
+    pub timeout_ms: u64,
 }
 
 /// The server's answer: any status (4xx/5xx are answers too).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Response {
     pub status: u16,
     pub body: Vec<u8>,
+    /// Response headers (names in any case); the engine reads `Date` and
+    /// `Retry-After`.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Response {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// `Retry-After` in ms: delta-seconds, or an HTTP date relative to `Date`
+    /// (or to the device clock when there is no `Date`).
+    pub fn retry_after_ms(&self) -> Option<u64> {
+        let value = self.header("Retry-After")?.trim();
+        if let Ok(secs) = value.parse::<u64>() {
+            return Some(secs.saturating_mul(1000));
+        }
+        let at = chrono::DateTime::parse_from_rfc2822(value).ok()?.timestamp_millis();
+        let now = match self.header("Date").and_then(|d| chrono::DateTime::parse_from_rfc2822(d.trim()).ok()) {
+            Some(date) => date.timestamp_millis(),
+            None => i64::try_from(super::clock::device_now_ms()).unwrap_or(i64::MAX),
+        };
+        Some(u64::try_from(at.saturating_sub(now)).unwrap_or(0))
+    }
 }
 
 /// Sends requests for the engine. `Err` is a request that produced no answer
 /// (no connection, timeout, TLS failure), with the reason.
 pub trait Transport: Send + Sync {
     fn send(&self, request: Request) -> std::result::Result<Response, String>;
+}
+
+/// The app's transport as the engine uses it: every answer's `Date` is noted
+/// on the [`ServerClock`](super::clock::ServerClock).
+pub struct Observed<'a> {
+    pub inner: &'a dyn Transport,
+    pub clock: &'a super::clock::ServerClock,
+}
+
+impl Transport for Observed<'_> {
+    fn send(&self, request: Request) -> std::result::Result<Response, String> {
+        let response = self.inner.send(request)?;
+        if let Some(date) = response.header("Date") {
+            self.clock.observe_date(date);
+        }
+        Ok(response)
+    }
 }
 
 /// The problem type the server answers (with 410) to a device whose family
@@ -46,6 +95,18 @@ pub fn call_json<T: DeserializeOwned>(
     token: Option<&str>,
     body: Option<Vec<u8>>,
 ) -> Result<T> {
+    call_json_with(transport, method, url, token, body, &[])
+}
+
+/// [`call_json`] with extra request headers.
+pub fn call_json_with<T: DeserializeOwned>(
+    transport: &dyn Transport,
+    method: &str,
+    url: String,
+    token: Option<&str>,
+    body: Option<Vec<u8>>,
+    extra_headers: &[(&str, &str)],
+) -> Result<T> {
     let mut headers = vec![("Accept".to_owned(), "application/json".to_owned())];
     if body.is_some() {
         headers.push(("Content-Type".into(), "application/json".into()));
@@ -53,14 +114,26 @@ pub fn call_json<T: DeserializeOwned>(
     if let Some(token) = token {
         headers.push(("Authorization".into(), format!("Bearer {token}")));
     }
-    let request = Request { method: method.into(), url, headers, body: body.unwrap_or_default() };
+    headers.extend(extra_headers.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())));
+    let request =
+        Request { method: method.into(), url, headers, body: body.unwrap_or_default(), timeout_ms: DEFAULT_TIMEOUT_MS };
     let response = transport.send(request).map_err(Error::Network)?;
+    read_answer(&response)
+}
+
+/// Reads an answer: a 2xx body as JSON, an error status as [`Error::Http`].
+pub fn read_answer<T: DeserializeOwned>(response: &Response) -> Result<T> {
     match response.status {
         // An empty answer (204) reads as JSON `null`, i.e. `()`.
         200..=299 if response.body.is_empty() => serde_json::from_slice(b"null")
-            .map_err(|e| Error::Protocol(format!("unexpected empty answer from the server: {e}"))),
-        200..=299 => serde_json::from_slice(&response.body)
-            .map_err(|e| Error::Protocol(format!("unexpected answer from the server: {e}"))),
+            .map_err(|e| Error::Protocol(format!("the server's answer was empty ({e})"))),
+        200..=299 => serde_json::from_slice(&response.body).map_err(|e| {
+            if e.is_eof() {
+                Error::Protocol(format!("the server's answer was cut off after {} bytes", response.body.len()))
+            } else {
+                Error::Protocol(format!("the server's answer does not read as expected: {e}"))
+            }
+        }),
         410 if is_account_deleted(&response.body) => Err(Error::AccountDeleted),
         status => {
             let text = String::from_utf8_lossy(&response.body);
@@ -69,6 +142,7 @@ pub fn call_json<T: DeserializeOwned>(
                 status,
                 kind: HttpErrorKind::of_status(status),
                 detail: format!("HTTP {status}: {text}"),
+                retry_after_ms: response.retry_after_ms(),
             })
         }
     }
@@ -95,7 +169,7 @@ mod tests {
 
     impl Transport for Answer {
         fn send(&self, _: Request) -> std::result::Result<Response, String> {
-            Ok(Response { status: self.0, body: self.1.as_bytes().to_vec() })
+            Ok(Response { status: self.0, body: self.1.as_bytes().to_vec(), headers: vec![] })
         }
     }
 
@@ -127,7 +201,7 @@ mod tests {
             (302, HttpErrorKind::Rejected),
         ] {
             match call(status, "why") {
-                Err(Error::Http { status: s, kind: k, detail }) => {
+                Err(Error::Http { status: s, kind: k, detail, .. }) => {
                     assert_eq!((s, k), (status, kind));
                     assert_eq!(detail, format!("HTTP {status}: why"));
                 }
@@ -136,6 +210,34 @@ mod tests {
         }
         assert!(matches!(call(200, "not json"), Err(Error::Protocol(_))));
         assert_eq!(call(204, "").unwrap(), serde_json::Value::Null);
+    }
+
+    #[test]
+    fn retry_after_reads_as_seconds_or_as_a_date_after_the_answers_date() {
+        let answer = |headers: &[(&str, &str)]| Response {
+            status: 429,
+            body: vec![],
+            headers: headers.iter().map(|(n, v)| ((*n).into(), (*v).into())).collect(),
+        };
+        assert_eq!(answer(&[("retry-after", "7")]).retry_after_ms(), Some(7_000));
+        let dated = answer(&[
+            ("Date", "Fri, 04 Dec 2026 10:00:00 GMT"),
+            ("Retry-After", "Fri, 04 Dec 2026 10:00:30 GMT"),
+        ]);
+        assert_eq!(dated.retry_after_ms(), Some(30_000));
+        assert_eq!(answer(&[("Retry-After", "soon")]).retry_after_ms(), None);
+        assert_eq!(answer(&[]).retry_after_ms(), None);
+        let Err(Error::Http { retry_after_ms, .. }) = read_answer::<()>(&answer(&[("Retry-After", "2")])) else {
+            panic!()
+        };
+        assert_eq!(retry_after_ms, Some(2_000));
+    }
+
+    #[test]
+    fn a_cut_off_answer_says_so() {
+        let cut = Response { status: 200, body: br#"{"batch_id": "abc", "res"#.to_vec(), headers: vec![] };
+        let err = read_answer::<serde_json::Value>(&cut).unwrap_err();
+        assert!(matches!(&err, Error::Protocol(why) if why.contains("cut off")), "{err:?}");
     }
 
     #[test]

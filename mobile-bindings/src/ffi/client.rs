@@ -2,17 +2,19 @@
 //! method hands its arguments to the engine ([`engine::Client`]) and converts
 //! the answer; errors become [`PhrError`] through its one `From`.
 //!
-//! Every call takes the client's lock for its duration (sync too), so calls
-//! from several threads are serialised; do not call back into the client from
-//! a [`SyncProgress`] callback except [`cancel_sync`](PhrClient::cancel_sync),
-//! which never waits.
+//! Writes (record edits, account and consent calls, sync) are serialised; a
+//! sync holds the device lock while it runs. Reads (timelines, a record, its
+//! history, counts, growth, immunizations, the export) never wait for it.
+//! Only one `PhrClient` may have a store file open. Do not call back into the
+//! client from a [`SyncProgress`] callback except reads and
+//! [`cancel_sync`](PhrClient::cancel_sync), which never waits.
 
 use std::sync::Arc;
 
 use super::error::PhrError;
 use super::records::{
-    AccountSummary, AuditEntry, DueImmunization, GrantRequest, GrantView, GrowthPoint, Organization, PairingInvite,
-    RecordVersionView, TimelineEntry,
+    AccountSummary, AuditEntry, ClockStatus, DueImmunization, GrantRequest, GrantView, GrowthPoint, Organization,
+    PairingInvite, QuarantinedRecord, RecordVersionView, TimelineEntry,
 };
 use super::sync::{AppProgress, SyncProgress, SyncReport};
 use super::transport::{AppTransport, HttpTransport};
@@ -122,18 +124,45 @@ impl PhrClient {
         Ok(self.engine.sync(progress.as_ref().map(|p| p as &dyn engine::Progress))?.into())
     }
 
-    /// Asks a running [`sync`](Self::sync) to stop at the next page boundary.
-    /// Never waits; what was synced so far stays synced.
+    /// Asks the [`sync`](Self::sync) running now to stop before its next
+    /// request. Never waits; what was synced so far stays synced; a sync
+    /// started after this call is not affected.
     pub fn cancel_sync(&self) {
         self.engine.cancel_sync()
+    }
+
+    /// How the device clock compares with the server's (measured on every answer).
+    pub fn clock_status(&self) -> ClockStatus {
+        self.engine.clock_status().into()
     }
 
     /// Erases the family account: `DELETE /accounts/v1` on the server (every
     /// record, key, grant and audit entry there), then everything in the local
     /// store. Afterwards this client is signed out. If the server call fails
-    /// nothing local is touched, so it can be retried.
+    /// nothing local is touched, so it can be retried; a retry after the
+    /// server already erased the account (the first answer was lost) wipes
+    /// the local copy and succeeds.
     pub fn delete_account(&self) -> Result<(), PhrError> {
         Ok(self.engine.delete_account()?)
+    }
+
+    /// Erases everything on this device without asking the server (a device
+    /// removed from its account, an account erased elsewhere). The device can
+    /// then create or join an account again.
+    pub fn wipe_local(&self) -> Result<(), PhrError> {
+        Ok(self.engine.wipe_local()?)
+    }
+
+    /// Records pulled from the server that this device could not open, set
+    /// aside (with why) so that the sync goes on past them.
+    pub fn quarantined_records(&self) -> Result<Vec<QuarantinedRecord>, PhrError> {
+        Ok(all(self.engine.quarantined_records()?))
+    }
+
+    /// How many versions of a record this device has folded away (compaction
+    /// keeps every version the merge rule needs and the conflicts shown).
+    pub fn folded_versions(&self, record_id: String) -> Result<u64, PhrError> {
+        Ok(self.engine.folded_versions(&record_id)?)
     }
 
     /// How many records have local changes not yet acknowledged by the server.

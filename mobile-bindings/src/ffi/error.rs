@@ -28,9 +28,21 @@ pub enum PhrError {
     #[error("authentication failed: {reason}")]
     Auth { reason: String },
     /// The transport failed or the server answered unexpectedly. `retryable`:
-    /// trying again later may succeed (no connection, 429, 5xx).
+    /// trying again later may succeed (no connection, 429, 5xx, an answer cut
+    /// off or not matching the request). `retry_after_ms`: the server asked
+    /// to wait this long first (`Retry-After` on 429/503; `sync()` refuses to
+    /// send before then).
     #[error("network error: {reason}")]
-    Network { reason: String, retryable: bool },
+    Network { reason: String, retryable: bool, retry_after_ms: Option<u64> },
+    /// Another `PhrClient` has this store file open (in this process or
+    /// another); use that one, or close it first.
+    #[error("store in use: {reason}")]
+    StoreInUse { reason: String },
+    /// The change would make the record too large for the server to ever
+    /// accept (`size` sealed bytes, `limit` allowed); nothing was saved.
+    /// Shorten the record (e.g. its notes) and save again.
+    #[error("record too large: {size} bytes, the limit is {limit}")]
+    RecordTooLarge { size: u64, limit: u64 },
     /// The operation clashes with the current state (an account already
     /// exists here, the server refused a change as conflicting).
     #[error("conflict: {reason}")]
@@ -87,17 +99,22 @@ impl From<engine::Error> for PhrError {
             // local failure, as before.
             e @ E::Encoding { .. } => PhrError::Storage { reason: e.to_string() },
             E::Crypto(reason) => PhrError::Crypto { reason },
-            e @ E::Network(_) => PhrError::Network { reason: e.to_string(), retryable: true },
-            E::Http { kind, detail, .. } => match kind {
+            e @ E::Network(_) => PhrError::Network { reason: e.to_string(), retryable: true, retry_after_ms: None },
+            E::Http { kind, detail, retry_after_ms, .. } => match kind {
                 HttpErrorKind::Unauthorized | HttpErrorKind::Forbidden => PhrError::Auth { reason: detail },
                 HttpErrorKind::NotFound => PhrError::NotFound { what: detail },
                 HttpErrorKind::Conflict => PhrError::Conflict { reason: detail },
                 HttpErrorKind::Timeout | HttpErrorKind::RateLimited | HttpErrorKind::ServerError => {
-                    PhrError::Network { reason: detail, retryable: true }
+                    PhrError::Network { reason: detail, retryable: true, retry_after_ms }
                 }
-                HttpErrorKind::Rejected => PhrError::Network { reason: detail, retryable: false },
+                HttpErrorKind::Rejected => PhrError::Network { reason: detail, retryable: false, retry_after_ms: None },
             },
-            E::Protocol(reason) => PhrError::Network { reason, retryable: false },
+            e @ E::Protocol(_) => PhrError::Network { reason: e.to_string(), retryable: true, retry_after_ms: None },
+            e @ E::BackingOff { retry_after_ms } => {
+                PhrError::Network { reason: e.to_string(), retryable: true, retry_after_ms: Some(retry_after_ms) }
+            }
+            E::StoreInUse(reason) => PhrError::StoreInUse { reason },
+            E::RecordTooLarge { size, limit } => PhrError::RecordTooLarge { size, limit },
         }
     }
 }
@@ -109,7 +126,7 @@ mod tests {
     use super::*;
 
     fn http(status: u16) -> Error {
-        Error::Http { status, kind: HttpErrorKind::of_status(status), detail: format!("HTTP {status}: why") }
+        Error::http(status, format!("HTTP {status}: why"))
     }
 
     #[test]
@@ -157,14 +174,42 @@ mod tests {
     }
 
     #[test]
-    fn transport_failures_are_retryable_network_errors_and_bad_answers_are_not() {
+    fn transport_failures_and_bad_answers_are_retryable_network_errors() {
         assert_eq!(
             PhrError::from(Error::Network("offline".into())),
-            PhrError::Network { reason: "transport failed: offline".into(), retryable: true }
+            PhrError::Network { reason: "transport failed: offline".into(), retryable: true, retry_after_ms: None }
         );
         assert_eq!(
-            PhrError::from(Error::Protocol("unexpected answer from the server: eof".into())),
-            PhrError::Network { reason: "unexpected answer from the server: eof".into(), retryable: false }
+            PhrError::from(Error::Protocol("the server's answer was cut off after 12 bytes".into())),
+            PhrError::Network {
+                reason: "unexpected answer from the server: the server's answer was cut off after 12 bytes".into(),
+                retryable: true,
+                retry_after_ms: None
+            }
+        );
+        assert_eq!(
+            PhrError::from(Error::BackingOff { retry_after_ms: 1500 }),
+            PhrError::Network {
+                reason: "the server asked to wait 1500 ms more before syncing again".into(),
+                retryable: true,
+                retry_after_ms: Some(1500)
+            }
+        );
+        let limited = Error::Http {
+            status: 429,
+            kind: HttpErrorKind::RateLimited,
+            detail: "HTTP 429: slow down".into(),
+            retry_after_ms: Some(3000),
+        };
+        assert!(matches!(PhrError::from(limited), PhrError::Network { retry_after_ms: Some(3000), .. }));
+    }
+
+    #[test]
+    fn a_second_client_and_a_too_large_record_have_their_own_variants() {
+        assert!(matches!(PhrError::from(Error::StoreInUse("open".into())), PhrError::StoreInUse { .. }));
+        assert_eq!(
+            PhrError::from(Error::RecordTooLarge { size: 300_000, limit: 262_144 }),
+            PhrError::RecordTooLarge { size: 300_000, limit: 262_144 }
         );
     }
 
@@ -176,10 +221,16 @@ mod tests {
         assert_eq!(PhrError::from(http(404)), PhrError::NotFound { what: why(404) });
         assert_eq!(PhrError::from(http(409)), PhrError::Conflict { reason: why(409) });
         for status in [408, 429, 500, 503] {
-            assert_eq!(PhrError::from(http(status)), PhrError::Network { reason: why(status), retryable: true });
+            assert_eq!(
+                PhrError::from(http(status)),
+                PhrError::Network { reason: why(status), retryable: true, retry_after_ms: None }
+            );
         }
         for status in [400, 410, 413, 422, 302] {
-            assert_eq!(PhrError::from(http(status)), PhrError::Network { reason: why(status), retryable: false });
+            assert_eq!(
+                PhrError::from(http(status)),
+                PhrError::Network { reason: why(status), retryable: false, retry_after_ms: None }
+            );
         }
     }
 }

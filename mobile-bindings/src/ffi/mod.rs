@@ -20,8 +20,8 @@ pub mod transport;
 pub use client::PhrClient;
 pub use error::{FieldIssue, PhrError};
 pub use records::{
-    AccountSummary, AuditEntry, DueImmunization, GrantRequest, GrantView, GrowthPoint, Organization, PairingInvite,
-    RecordVersionView, TimelineEntry,
+    AccountSummary, AuditEntry, ClockStatus, DueImmunization, GrantRequest, GrantView, GrowthPoint, Organization,
+    PairingInvite, QuarantinedRecord, RecordVersionView, TimelineEntry,
 };
-pub use sync::{SyncPhase, SyncProgress, SyncProgressUpdate, SyncReport};
+pub use sync::{RefusedRecord, SyncPhase, SyncProgress, SyncProgressUpdate, SyncReport};
 pub use transport::{HttpHeader, HttpRequest, HttpResponse, HttpTransport, TransportError};

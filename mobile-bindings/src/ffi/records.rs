@@ -329,3 +329,48 @@ impl From<engine::DueImmunization> for DueImmunization {
         }
     }
 }
+
+/// A record pulled from the server that this device could not open, set
+/// aside so the sync goes on (a newer version that opens releases it).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct QuarantinedRecord {
+    pub record_id: String,
+    /// The server version that did not open.
+    pub version: i64,
+    pub kind: String,
+    pub subject: String,
+    /// Why it did not open, in words.
+    pub reason: String,
+    /// Epoch milliseconds.
+    pub quarantined_at: i64,
+}
+
+impl From<engine::QuarantinedRecord> for QuarantinedRecord {
+    fn from(q: engine::QuarantinedRecord) -> Self {
+        QuarantinedRecord {
+            record_id: q.record_id,
+            version: q.version,
+            kind: q.kind,
+            subject: q.subject,
+            reason: q.reason,
+            quarantined_at: q.quarantined_at,
+        }
+    }
+}
+
+/// How the device clock compares with the server's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct ClockStatus {
+    /// Server time minus device time (ms), as last measured; `None` before
+    /// the first answer from the server.
+    pub offset_ms: Option<i64>,
+    /// The device clock is off by more than a minute: the engine stamps and
+    /// checks dates with the server's time; the app should tell the user.
+    pub skewed: bool,
+}
+
+impl From<engine::ClockStatus> for ClockStatus {
+    fn from(c: engine::ClockStatus) -> Self {
+        ClockStatus { offset_ms: c.offset_ms, skewed: c.skewed }
+    }
+}

@@ -28,6 +28,17 @@ pub trait SyncProgress: Send + Sync {
     fn on_progress(&self, update: SyncProgressUpdate);
 }
 
+/// A local record the server would not take on its own (too large, over
+/// the account's record limit, invalid): it stays pending and the rest of the
+/// sync went on without it. Editing it (e.g. shortening it) lets it go out.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct RefusedRecord {
+    pub record_id: String,
+    /// The server's status (413, 409, 422, ...).
+    pub status: u16,
+    pub reason: String,
+}
+
 /// What one sync did.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct SyncReport {
@@ -38,6 +49,21 @@ pub struct SyncReport {
     pub cancelled: bool,
     /// Records still waiting to go out (0 after a complete sync).
     pub pending: u64,
+    /// Local records the server refused one by one this time.
+    pub refused: Vec<RefusedRecord>,
+    /// Pulled records that did not open and were set aside this time (see
+    /// `quarantined_records`); the sync went past them.
+    pub quarantined: u64,
+    /// Record versions folded by compaction while merging.
+    pub folded: u64,
+    /// Pulled stamps too far ahead of trusted time to move this device's clock
+    /// (another device's clock is wrong).
+    pub future_stamps: u64,
+    /// Server time minus device time (ms), as measured on this sync.
+    pub clock_offset_ms: Option<i64>,
+    /// This device's clock is off by more than a minute: tell the user to fix
+    /// it (the engine uses the server's time meanwhile).
+    pub clock_skewed: bool,
 }
 
 impl From<engine::SyncReport> for SyncReport {
@@ -48,6 +74,16 @@ impl From<engine::SyncReport> for SyncReport {
             conflicts: r.conflicts,
             cancelled: r.cancelled,
             pending: r.pending,
+            refused: r
+                .refused
+                .into_iter()
+                .map(|r| RefusedRecord { record_id: r.record_id, status: r.status, reason: r.reason })
+                .collect(),
+            quarantined: r.quarantined,
+            folded: r.folded,
+            future_stamps: r.future_stamps,
+            clock_offset_ms: r.clock_offset_ms,
+            clock_skewed: r.clock_skewed,
         }
     }
 }

@@ -23,6 +23,10 @@ pub struct HttpRequest {
     pub headers: Vec<HttpHeader>,
     /// The body (JSON), empty for `GET`.
     pub body: Vec<u8>,
+    /// The longest the whole exchange may take (connect, send, answer), in
+    /// milliseconds: set it as the HTTP client's timeout for this request and
+    /// fail the request (`TransportError`) when it passes.
+    pub timeout_ms: u64,
 }
 
 /// The server's answer: any status (4xx/5xx are answers too, not transport errors).
@@ -30,6 +34,10 @@ pub struct HttpRequest {
 pub struct HttpResponse {
     pub status: u16,
     pub body: Vec<u8>,
+    /// The answer's headers. Pass at least `Date` (the engine bounds clock
+    /// drift with it) and `Retry-After` (it backs off as told on 429/503).
+    #[uniffi(default)]
+    pub headers: Vec<HttpHeader>,
 }
 
 /// The request did not produce an answer (no connection, timeout, TLS failure).
@@ -63,9 +71,14 @@ impl engine::Transport for AppTransport {
             url: request.url,
             headers: request.headers.into_iter().map(|(name, value)| HttpHeader { name, value }).collect(),
             body: request.body,
+            timeout_ms: request.timeout_ms,
         };
         match self.0.send(request) {
-            Ok(response) => Ok(engine::Response { status: response.status, body: response.body }),
+            Ok(response) => Ok(engine::Response {
+                status: response.status,
+                body: response.body,
+                headers: response.headers.into_iter().map(|h| (h.name, h.value)).collect(),
+            }),
             Err(TransportError::Failed { reason }) => Err(reason),
         }
     }

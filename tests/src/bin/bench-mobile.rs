@@ -37,7 +37,7 @@ use std::time::Instant;
 use chrono::{Duration, FixedOffset, TimeZone};
 use clap::Parser;
 use phr_core::dataset::{examples, RecordBody};
-use phr_mobile::{HttpRequest, HttpResponse, HttpTransport, PhrClient, TransportError};
+use phr_mobile::{HttpHeader, HttpRequest, HttpResponse, HttpTransport, PhrClient, TransportError};
 use phr_tests::bench::{bench_main, SERVE_ENV};
 use phr_tests::{ServerOptions, ServerProcess};
 
@@ -82,8 +82,13 @@ impl HttpTransport for Ureq {
         };
         let mut resp = result.map_err(fail)?;
         let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(name, value)| HttpHeader { name: name.to_string(), value: value.to_str().unwrap_or("").to_owned() })
+            .collect();
         let body = resp.body_mut().with_config().limit(256 * 1024 * 1024).read_to_vec().map_err(fail)?;
-        Ok(HttpResponse { status, body })
+        Ok(HttpResponse { status, body, headers })
     }
 }
 

@@ -29,7 +29,14 @@
 //!   device storage key), and which records' data keys each grant has been
 //!   given, so records that come into scope later get theirs at the next sync.
 
+pub mod limits;
+pub mod lock;
+pub mod quarantine;
 pub mod secrets;
+
+pub use limits::{pending_sizes, set_sync_limits, sync_limits, DEFAULT_SYNC_LIMITS};
+pub use lock::StoreLock;
+pub use quarantine::{folded_add, folded_count, quarantine_list, quarantine_put, quarantine_release, QuarantinedRecord};
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -94,6 +101,16 @@ pub fn open(path: &str) -> Result<SqliteConnection> {
          PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
     )?;
     conn.batch_execute(SCHEMA)?;
+    conn.batch_execute(quarantine::SCHEMA)?;
+    Ok(conn)
+}
+
+/// A second connection to the store at `path` for reads (the writer's
+/// [`open`] has made the schema): in WAL mode it reads the last committed
+/// state while the writer works.
+pub fn open_reader(path: &str) -> Result<SqliteConnection> {
+    let mut conn = SqliteConnection::establish(path)?;
+    conn.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA query_only = ON;")?;
     Ok(conn)
 }
 
@@ -325,7 +342,7 @@ fn wipe_leaving(conn: &mut SqliteConnection, account_deleted: Option<&[u8]>) -> 
     conn.transaction::<_, Error, _>(|conn| {
         conn.batch_execute(
             "DELETE FROM grant_keys_sent; DELETE FROM grants; DELETE FROM outbox; DELETE FROM outbox_batches; \
-             DELETE FROM records; DELETE FROM meta;",
+             DELETE FROM records; DELETE FROM quarantine; DELETE FROM folded_versions; DELETE FROM meta;",
         )?;
         if let Some(at) = account_deleted {
             meta_set(conn, ACCOUNT_DELETED_META, at)?;
@@ -422,6 +439,14 @@ pub fn outbox_rev(conn: &mut SqliteConnection, batch_id: &str, record_id: &str) 
         .bind::<Text, _>(record_id)
         .load(conn)?;
     Ok(rows.into_iter().next().map(|r| r.local_rev))
+}
+
+/// The records a persisted batch carries, in id order.
+pub fn outbox_record_ids(conn: &mut SqliteConnection, batch_id: &str) -> Result<Vec<String>> {
+    let rows: Vec<IdRow> = diesel::sql_query("SELECT record_id FROM outbox WHERE batch_id = ? ORDER BY record_id")
+        .bind::<Text, _>(batch_id)
+        .load(conn)?;
+    Ok(rows.into_iter().map(|r| r.record_id).collect())
 }
 
 /// Forgets an acknowledged (or refused) batch.
