@@ -21,6 +21,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
+import datetime
+import email.utils
 import importlib
 import json
 import os
@@ -91,7 +93,10 @@ def test_database() -> Iterator[Tuple[str, Optional[str]]]:
 class Server:
     """A running `phr-server serve` process."""
 
-    def __init__(self, binary: Path, data_dir: Path, database_url: Optional[str], backend: str):
+    def __init__(
+        self, binary: Path, data_dir: Path, database_url: Optional[str], backend: str, serve_args: Tuple[str, ...] = ()
+    ):
+        self.serve_args = tuple(serve_args)
         self.binary = binary
         self.data_dir = data_dir
         self.database_url = database_url
@@ -129,6 +134,21 @@ class Server:
     def add_organization(self, org_id: str, name: str, kind: str = "clinic", purpose: str = "treatment") -> None:
         self.admin("org", "add", "--id", org_id, "--name", name, "--kind", kind, "--purpose", purpose)
 
+    def count_all(self, table: str) -> int:
+        """All rows of `table` in the server's database."""
+        if not table.replace("_", "").isalnum():
+            raise ValueError(f"not a table name: {table}")
+        if self.database_url:
+            done = subprocess.run(
+                ["psql", self.database_url, "-v", "ON_ERROR_STOP=1", "-qAtc", f"SELECT count(*) FROM {table}"],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            return int(done.stdout.strip())
+        with contextlib.closing(sqlite3.connect(self.data_dir / "phr.db")) as conn:
+            return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
     def count_rows(self, table: str, account_id: str) -> int:
         """Rows of `table` the server's database holds for `account_id`, read
         straight from the database (sqlite3, or psql for PostgreSQL)."""
@@ -148,7 +168,16 @@ class Server:
             return conn.execute(f"SELECT count(*) FROM {table} WHERE account_id = ?", (account_id,)).fetchone()[0]
 
     def start(self) -> None:
-        cmd = [str(self.binary), "--log-format", "json", "serve", "--listen", "127.0.0.1:0", *self._db_args()]
+        cmd = [
+            str(self.binary),
+            "--log-format",
+            "json",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            *self._db_args(),
+            *self.serve_args,
+        ]
         self._process = subprocess.Popen(
             cmd,
             env=self._env(),
@@ -205,11 +234,12 @@ def _listening_addr(line: str) -> Optional[str]:
 
 
 @contextlib.contextmanager
-def running_server(organizations: Tuple[Tuple[str, str], ...] = ()) -> Iterator[Server]:
+def running_server(organizations: Tuple[Tuple[str, str], ...] = (), serve_args: Tuple[str, ...] = ()) -> Iterator[Server]:
     """A server on a fresh database with `organizations` ((id, name) clinics)
-    registered before it starts; stopped and its database dropped afterwards."""
+    registered before it starts, started with `serve_args` (e.g.
+    `("--max-body-bytes", "65536")`); stopped and its database dropped afterwards."""
     with test_database() as (backend, database_url), tempfile.TemporaryDirectory(prefix="phr-pytest-") as data_dir:
-        server = Server(server_binary(), Path(data_dir), database_url, backend)
+        server = Server(server_binary(), Path(data_dir), database_url, backend, serve_args)
         server.admin("migrate")
         for org_id, name in organizations:
             server.add_organization(org_id, name)
@@ -224,7 +254,8 @@ def make_transport(phr_mobile):
     """An `HttpTransport` implementation over urllib for the given bindings module."""
 
     class UrllibTransport(phr_mobile.HttpTransport):
-        """Sends each request with urllib; 4xx/5xx are answers, not errors.
+        """Sends each request with urllib, with the request's own timeout;
+        4xx/5xx are answers, not errors; the answer's headers are passed back.
         `offline = True` makes every call fail as in flight mode."""
 
         def __init__(self, timeout_s: float = 30.0):
@@ -244,15 +275,130 @@ def make_transport(phr_mobile):
             req = urllib.request.Request(request.url, data=body, method=request.method)
             for header in request.headers:
                 req.add_header(header.name, header.value)
+            timeout = min(self.timeout_s, request.timeout_ms / 1000) if request.timeout_ms else self.timeout_s
             try:
-                with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
-                    return phr_mobile.HttpResponse(status=resp.status, body=resp.read())
+                with urllib.request.urlopen(req, timeout=timeout) as resp:
+                    return phr_mobile.HttpResponse(
+                        status=resp.status, body=resp.read(), headers=_headers(phr_mobile, resp.headers)
+                    )
             except urllib.error.HTTPError as answer:
-                return phr_mobile.HttpResponse(status=answer.code, body=answer.read())
+                return phr_mobile.HttpResponse(
+                    status=answer.code, body=answer.read(), headers=_headers(phr_mobile, answer.headers)
+                )
             except (urllib.error.URLError, OSError) as failure:
                 raise phr_mobile.TransportError.Failed(str(failure)) from None
 
     return UrllibTransport
+
+
+def make_faulty_transport(phr_mobile):
+    """A fault-injecting `HttpTransport`: the urllib transport with rules
+    that change what the engine sees, as a bad network, a confused proxy or a
+    wrong clock would. Each rule is `(matches, fault)`: `matches(request)`
+    selects requests (see `on`), `fault` is one of
+
+    - `"drop"`: no answer, nothing sent (a dead connection);
+    - `"lose_answer"`: sent and applied by the server, the answer lost;
+    - `"truncate"`: the answer's body cut in half (status kept);
+    - `"stale_push_answer"`: the answer of an earlier push handed back instead;
+    - `("status", code, retry_after)`: answered `code` without sending, with
+      `Retry-After: retry_after` when it is not None;
+    - `("date_shift_s", seconds)`: sent, the answer's `Date` moved by seconds
+      (a server clock far from the device's, i.e. a skewed device);
+    - `("block", event)`: waits until `event` is set, then sends;
+    - `("rewrite", fn)`: sent, then `fn(response)` returns the answer to give.
+
+    A rule fires `times` times (None: always). `seed` drives `random_faults`.
+    """
+    base = make_transport(phr_mobile)
+
+    class FaultyTransport(base):
+        def __init__(self, seed: int = 0, timeout_s: float = 30.0):
+            super().__init__(timeout_s)
+            self.rules: List[list] = []
+            self.push_answers: List[bytes] = []
+            self.sent_push_sizes: List[int] = []
+            self.random = None
+            self._rng = __import__("random").Random(seed)
+            self.random_rate = 0.0
+            self.blocked = threading.Event()  # set while a ("block", ...) rule holds a request
+
+        def add(self, matches, fault, times: Optional[int] = 1) -> None:
+            self.rules.append([matches, fault, times])
+
+        def clear(self) -> None:
+            self.rules.clear()
+            self.random_rate = 0.0
+
+        def random_faults(self, rate: float) -> None:
+            """Each request meets a random fault with probability `rate`."""
+            self.random_rate = rate
+
+        def _fault_for(self, request):
+            for rule in self.rules:
+                matches, fault, times = rule
+                if matches(request) and (times is None or times > 0):
+                    if times is not None:
+                        rule[2] = times - 1
+                    return fault
+            if self.random_rate and self._rng.random() < self.random_rate:
+                return self._rng.choice(
+                    ["drop", "lose_answer", "truncate", "stale_push_answer", ("status", 503, "0"), ("status", 500, None)]
+                )
+            return None
+
+        def send(self, request):
+            fault = self._fault_for(request)
+            is_push = request.url.endswith("/sync/v1/push")
+            if fault == "drop":
+                raise phr_mobile.TransportError.Failed("connection refused (injected)")
+            if isinstance(fault, tuple) and fault[0] == "status":
+                headers = [] if fault[2] is None else [phr_mobile.HttpHeader(name="Retry-After", value=fault[2])]
+                body = json.dumps({"type": "about:blank", "status": fault[1], "detail": "injected"}).encode()
+                return phr_mobile.HttpResponse(status=fault[1], body=body, headers=headers)
+            if isinstance(fault, tuple) and fault[0] == "block":
+                self.blocked.set()
+                fault[1].wait(timeout=60)
+                self.blocked.clear()
+            if fault == "stale_push_answer" and is_push and self.push_answers:
+                return phr_mobile.HttpResponse(status=200, body=self.push_answers[0], headers=[])
+            if is_push:
+                self.sent_push_sizes.append(len(request.body))
+            response = super().send(request)
+            if is_push and response.status == 200:
+                self.push_answers.append(bytes(response.body))
+            if fault == "lose_answer":
+                raise phr_mobile.TransportError.Failed("connection reset after sending (injected)")
+            if fault == "truncate":
+                body = bytes(response.body)
+                return phr_mobile.HttpResponse(status=response.status, body=body[: len(body) // 2], headers=response.headers)
+            if isinstance(fault, tuple) and fault[0] == "date_shift_s":
+                shifted = []
+                for h in response.headers:
+                    if h.name.lower() == "date":
+                        moved = email.utils.parsedate_to_datetime(h.value) + datetime.timedelta(seconds=fault[1])
+                        h = phr_mobile.HttpHeader(name="Date", value=email.utils.format_datetime(moved, usegmt=True))
+                    shifted.append(h)
+                return phr_mobile.HttpResponse(status=response.status, body=response.body, headers=shifted)
+            if isinstance(fault, tuple) and fault[0] == "rewrite":
+                return fault[1](response)
+            return response
+
+    return FaultyTransport
+
+
+def on(method: Optional[str] = None, path: Optional[str] = None):
+    """A request matcher: `method` (None: any) and a URL path that starts with `path`."""
+
+    def matches(request) -> bool:
+        url_path = "/" + request.url.split("://", 1)[-1].split("/", 1)[-1]
+        return (method is None or request.method == method) and (path is None or url_path.startswith(path))
+
+    return matches
+
+
+def _headers(phr_mobile, message) -> list:
+    return [phr_mobile.HttpHeader(name=name, value=value) for name, value in message.items()]
 
 
 def main() -> int:
