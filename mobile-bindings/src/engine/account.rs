@@ -238,7 +238,8 @@ pub fn enroll(
     let Enrolment { purpose, account_key, verify, register } = enrolment;
     let pending = pending_enrolment(conn, storage_key, &purpose, account_key)?;
     let pkcs8 = Zeroizing::new(STANDARD.decode(&pending.device_pkcs8).map_err(Error::corrupt)?);
-    let account_key = AccountKey::from_bytes(&Zeroizing::new(STANDARD.decode(&pending.account_key).map_err(Error::corrupt)?))?;
+    let account_key =
+        AccountKey::from_bytes(&Zeroizing::new(STANDARD.decode(&pending.account_key).map_err(Error::corrupt)?))?;
     let signing = Ed25519KeyPair::from_pkcs8(&pkcs8).map_err(|_| Error::crypto("bad device key"))?;
     let (_, expected_public) = account_key.hpke_key_pair();
     let registration = Registration {

@@ -163,12 +163,7 @@ pub fn restore_account(
             call_json(transport, "POST", format!("{url}/accounts/v1/recovery/enrol"), None, Some(body))?;
         Ok((acc, enrolled.device_id))
     };
-    let enrolment = Enrolment {
-        purpose,
-        account_key: Some(account_key),
-        verify: true,
-        register: Box::new(register),
-    };
+    let enrolment = Enrolment { purpose, account_key: Some(account_key), verify: true, register: Box::new(register) };
     enroll(conn, storage_key, transport, server_url, enrolment, device_name, time)
 }
 

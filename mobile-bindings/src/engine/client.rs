@@ -29,11 +29,12 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use diesel::SqliteConnection;
 use phr_core::crypto::AccountKey;
 use phr_core::sync::protocol::{
-    CreateAccountRequest, CreateAccountResponse, JoinRequest, JoinResponse, PairingCodeResponse,
-    IDEMPOTENCY_KEY_HEADER,
+    CreateAccountRequest, CreateAccountResponse, JoinRequest, JoinResponse, PairingCodeResponse, IDEMPOTENCY_KEY_HEADER,
 };
 
-use super::account::{self, checked_server_url, now_ms, Account, AccountSummary, Enrolment, PairingInvite, Registration};
+use super::account::{
+    self, checked_server_url, now_ms, Account, AccountSummary, Enrolment, PairingInvite, Registration,
+};
 use super::child::{self, DueImmunization, GrowthPoint};
 use super::clock::ServerClock;
 use super::consent::{self, AuditEntry, GrantRequest, GrantView, Organization};
@@ -100,7 +101,6 @@ impl State {
         }
     }
 }
-
 
 /// What the read path sees of the membership (a snapshot, updated after
 /// every write call).
@@ -249,8 +249,15 @@ impl Client {
                 Ok((created.account_id, created.device_id))
             };
             let enrolment = Enrolment { purpose, account_key: None, verify: false, register: Box::new(register) };
-            let account =
-                account::enroll(&mut state.conn, &state.storage_key, transport, server_url, enrolment, device_name, time)?;
+            let account = account::enroll(
+                &mut state.conn,
+                &state.storage_key,
+                transport,
+                server_url,
+                enrolment,
+                device_name,
+                time,
+            )?;
             let summary = account.summary();
             state.membership = Membership::Member(Box::new(account));
             Ok(summary)
@@ -521,6 +528,6 @@ impl Client {
 
     /// Every current record as one FHIR R4 Bundle (JSON); local data only.
     pub fn export_fhir_bundle(&self) -> Result<String> {
-        self.read(|conn, keys| export::export_bundle(conn, keys))
+        self.read(export::export_bundle)
     }
 }

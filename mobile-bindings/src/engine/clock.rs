@@ -46,7 +46,10 @@ pub struct ServerClock {
 impl ServerClock {
     /// A clock that starts from a persisted offset (`None`: never measured).
     pub fn new(offset_ms: Option<i64>) -> Self {
-        ServerClock { offset_ms: AtomicI64::new(offset_ms.unwrap_or(0)), measured: AtomicBool::new(offset_ms.is_some()) }
+        ServerClock {
+            offset_ms: AtomicI64::new(offset_ms.unwrap_or(0)),
+            measured: AtomicBool::new(offset_ms.is_some()),
+        }
     }
 
     /// Notes the server's `Date` header (IMF-fixdate) of an answer received now.

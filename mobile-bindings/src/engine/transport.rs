@@ -125,8 +125,9 @@ pub fn call_json_with<T: DeserializeOwned>(
 pub fn read_answer<T: DeserializeOwned>(response: &Response) -> Result<T> {
     match response.status {
         // An empty answer (204) reads as JSON `null`, i.e. `()`.
-        200..=299 if response.body.is_empty() => serde_json::from_slice(b"null")
-            .map_err(|e| Error::Protocol(format!("the server's answer was empty ({e})"))),
+        200..=299 if response.body.is_empty() => {
+            serde_json::from_slice(b"null").map_err(|e| Error::Protocol(format!("the server's answer was empty ({e})")))
+        }
         200..=299 => serde_json::from_slice(&response.body).map_err(|e| {
             if e.is_eof() {
                 Error::Protocol(format!("the server's answer was cut off after {} bytes", response.body.len()))
@@ -220,10 +221,8 @@ mod tests {
             headers: headers.iter().map(|(n, v)| ((*n).into(), (*v).into())).collect(),
         };
         assert_eq!(answer(&[("retry-after", "7")]).retry_after_ms(), Some(7_000));
-        let dated = answer(&[
-            ("Date", "Fri, 04 Dec 2026 10:00:00 GMT"),
-            ("Retry-After", "Fri, 04 Dec 2026 10:00:30 GMT"),
-        ]);
+        let dated =
+            answer(&[("Date", "Fri, 04 Dec 2026 10:00:00 GMT"), ("Retry-After", "Fri, 04 Dec 2026 10:00:30 GMT")]);
         assert_eq!(dated.retry_after_ms(), Some(30_000));
         assert_eq!(answer(&[("Retry-After", "soon")]).retry_after_ms(), None);
         assert_eq!(answer(&[]).retry_after_ms(), None);

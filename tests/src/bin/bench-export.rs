@@ -317,7 +317,7 @@ fn family_bodies(i: usize, n: usize, birth: NaiveDate) -> Vec<(Subject, RecordBo
     out.push((Subject::Mother, RecordBody::Delivery(delivery)));
     let mut newborn = examples::newborn_full();
     newborn.birth_date = birth;
-    newborn.sex = if i % 2 == 0 { Sex::Female } else { Sex::Male };
+    newborn.sex = if i.is_multiple_of(2) { Sex::Female } else { Sex::Male };
     newborn.birth_weight = Some(Quantity::new(2200.0 + ((i * 7907) % 2000) as f64));
     newborn.vitamin_k_doses = vec![birth];
     out.push((child, RecordBody::Newborn(newborn)));

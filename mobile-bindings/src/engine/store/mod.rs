@@ -36,7 +36,9 @@ pub mod secrets;
 
 pub use limits::{pending_sizes, set_sync_limits, sync_limits, DEFAULT_SYNC_LIMITS};
 pub use lock::StoreLock;
-pub use quarantine::{folded_add, folded_count, quarantine_list, quarantine_put, quarantine_release, QuarantinedRecord};
+pub use quarantine::{
+    folded_add, folded_count, quarantine_list, quarantine_put, quarantine_release, QuarantinedRecord,
+};
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
