@@ -11,6 +11,7 @@ import java.net.HttpURLConnection
 import java.net.URI
 import java.nio.file.Files
 import java.security.SecureRandom
+import uniffi.phr_mobile.HttpHeader
 import uniffi.phr_mobile.HttpRequest
 import uniffi.phr_mobile.HttpResponse
 import uniffi.phr_mobile.HttpTransport
@@ -21,7 +22,11 @@ import uniffi.phr_mobile.SyncProgress
 import uniffi.phr_mobile.SyncProgressUpdate
 import uniffi.phr_mobile.TransportException
 
-/** The app's HTTP client: java.net.HttpURLConnection; 4xx/5xx are answers, not errors. */
+/**
+ * The app's HTTP client: java.net.HttpURLConnection with each request's own
+ * timeout; 4xx/5xx are answers, not errors; the answer's headers (Date,
+ * Retry-After, ...) go back to the engine.
+ */
 class UrlConnectionTransport : HttpTransport {
     @Volatile var offline = false
     @Volatile var calls = 0
@@ -32,8 +37,9 @@ class UrlConnectionTransport : HttpTransport {
         try {
             val conn = URI(request.url).toURL().openConnection() as HttpURLConnection
             conn.requestMethod = request.method
-            conn.connectTimeout = 30_000
-            conn.readTimeout = 30_000
+            val timeout = request.timeoutMs.toLong().coerceIn(1L, Int.MAX_VALUE.toLong()).toInt()
+            conn.connectTimeout = timeout
+            conn.readTimeout = timeout
             request.headers.forEach { conn.setRequestProperty(it.name, it.value) }
             if (request.body.isNotEmpty()) {
                 conn.doOutput = true
@@ -42,8 +48,11 @@ class UrlConnectionTransport : HttpTransport {
             val status = conn.responseCode
             val stream = if (status >= 400) conn.errorStream else conn.inputStream
             val body = stream?.use { it.readBytes() } ?: ByteArray(0)
+            val headers = conn.headerFields.filterKeys { it != null }.flatMap { (name, values) ->
+                values.map { HttpHeader(name, it) }
+            }
             conn.disconnect()
-            return HttpResponse(status.toUShort(), body)
+            return HttpResponse(status.toUShort(), body, headers)
         } catch (e: java.io.IOException) {
             throw TransportException.Failed(e.toString())
         }
