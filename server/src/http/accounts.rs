@@ -6,9 +6,10 @@
 use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
 use phr_core::sync::protocol::{
     ChallengeRequest, CreateAccountRequest, JoinRequest, KeyBackupRequest, RecoveryEnrolRequest, RecoveryRequest,
-    RefreshRequest, SessionRequest,
+    RefreshRequest, SessionRequest, IDEMPOTENCY_KEY_HEADER,
 };
 
+use crate::app::accounts::idempotency::IdempotencyKey;
 use crate::app::accounts::{self, recovery};
 use crate::app::auth::AuthenticatedDevice;
 use crate::app::error::AppError;
@@ -32,13 +33,27 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(recovery_enrol);
 }
 
+/// The request's `Idempotency-Key`, if it has one (400 if it is not usable).
+fn idempotency_key(http: &HttpRequest) -> Result<Option<IdempotencyKey>, AppError> {
+    match http.headers().get(IDEMPOTENCY_KEY_HEADER) {
+        None => Ok(None),
+        Some(value) => {
+            let text = value.to_str().map_err(|_| {
+                AppError::BadRequest("the Idempotency-Key header must be 16 to 128 visible ASCII characters".into())
+            })?;
+            IdempotencyKey::parse(text).map(Some)
+        }
+    }
+}
+
 #[post("/accounts/v1")]
 async fn create_account(
     app: web::Data<App>,
     http: HttpRequest,
     body: web::Json<CreateAccountRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let created = accounts::create_account(&app, source_ip(&http), body.into_inner()).await?;
+    let key = idempotency_key(&http)?;
+    let created = accounts::create_account(&app, source_ip(&http), body.into_inner(), key.as_ref()).await?;
     Ok(HttpResponse::Created().json(created))
 }
 
@@ -80,7 +95,8 @@ async fn pairing_code(app: web::Data<App>, device: AuthenticatedDevice) -> Resul
 
 #[post("/accounts/v1/join")]
 async fn join(app: web::Data<App>, http: HttpRequest, body: web::Json<JoinRequest>) -> Result<HttpResponse, AppError> {
-    let joined = accounts::join(&app, source_ip(&http), body.into_inner()).await?;
+    let key = idempotency_key(&http)?;
+    let joined = accounts::join(&app, source_ip(&http), body.into_inner(), key.as_ref()).await?;
     Ok(HttpResponse::Created().json(joined))
 }
 

@@ -404,8 +404,10 @@ fn raw_answer(e: &AppError, fhir: bool) -> BytesMut {
     } else {
         ("application/problem+json", serde_json::to_vec(&crate::http::error::problem(e)).unwrap_or_default())
     };
+    let retry_after =
+        crate::http::error::retry_after_secs(e).map(|s| format!("retry-after: {s}\r\n")).unwrap_or_default();
     let head = format!(
-        "HTTP/1.1 {} {}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        "HTTP/1.1 {} {}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n{retry_after}connection: close\r\n\r\n",
         status.as_u16(),
         status.canonical_reason().unwrap_or("Error"),
         body.len()
@@ -476,7 +478,8 @@ mod tests {
         let read = tokio::time::timeout(Duration::from_secs(5), first.read_to_end(&mut seen)).await;
         assert!(read.is_ok(), "the first connection gave up on its client");
         assert_eq!(connections.open_count(), 2);
-        assert!(String::from_utf8_lossy(first.answer.as_deref().unwrap_or_default()).starts_with("HTTP/1.1 503 "));
+        let answer = String::from_utf8_lossy(first.answer.as_deref().unwrap_or_default()).into_owned();
+        assert!(answer.starts_with("HTTP/1.1 503 ") && answer.contains("\r\nretry-after: 5\r\n"), "{answer}");
     }
 
     #[test]

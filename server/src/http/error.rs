@@ -35,6 +35,19 @@ pub fn status_of(e: &AppError) -> StatusCode {
     }
 }
 
+/// The `Retry-After` (seconds) sent with a 429 or 503. Every rate limit of
+/// the server is a token bucket that refills at least one request per second
+/// (`--rate-limit-per-device`, `--auth-rate-limit`), so one second is when
+/// the next request may pass; a 503 (the database unreachable, the server
+/// shutting down or over its connection cap) asks for a few seconds.
+pub fn retry_after_secs(e: &AppError) -> Option<u64> {
+    match e {
+        AppError::TooManyRequests(_) => Some(1),
+        AppError::Unavailable(_) => Some(5),
+        _ => None,
+    }
+}
+
 /// The problem document sent to the client.
 pub fn problem(e: &AppError) -> Problem {
     let status = status_of(e);
@@ -81,6 +94,9 @@ impl ResponseError for AppError {
         if let AppError::Unauthorized(_) = self {
             resp.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
+        if let Some(secs) = retry_after_secs(self) {
+            resp.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
         if let AppError::RequestTimeout(_) = self {
             // The rest of the body may still be on its way: never read it as a next request.
             resp.force_close();
@@ -122,6 +138,16 @@ impl ResponseError for OAuthError {
 mod tests {
     use super::*;
     use actix_web::body::MessageBody;
+
+    #[test]
+    fn every_429_and_503_says_when_to_retry_and_nothing_else_does() {
+        let retry_after =
+            |e: AppError| e.error_response().headers().get(header::RETRY_AFTER).map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(retry_after(AppError::TooManyRequests("slow down".into())).as_deref(), Some("1"));
+        assert_eq!(retry_after(AppError::Unavailable("database down".into())).as_deref(), Some("5"));
+        assert_eq!(retry_after(AppError::BadRequest("no".into())), None);
+        assert_eq!(retry_after(AppError::Internal("bug".into())), None);
+    }
 
     fn body_json(e: &AppError) -> serde_json::Value {
         let resp = e.error_response();

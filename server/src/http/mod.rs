@@ -32,6 +32,7 @@ pub mod sync;
 pub fn configure(state: App, max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(web::Data::new(state))
+            .app_data(web::Data::new(sync::MaxBodyBytes(max_body_bytes)))
             .app_data(web::PayloadConfig::new(max_body_bytes))
             .app_data(
                 web::JsonConfig::default().limit(max_body_bytes).error_handler(|err, _req| json_error(&err).into()),

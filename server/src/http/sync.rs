@@ -9,7 +9,17 @@ use crate::app::error::AppError;
 use crate::app::{sync, App};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(push).service(pull);
+    cfg.service(push).service(pull).service(limits);
+}
+
+/// The largest request body the server reads (`--max-body-bytes`).
+#[derive(Debug, Clone, Copy)]
+pub struct MaxBodyBytes(pub usize);
+
+/// `GET /sync/v1/limits` (no authentication): the sizes the server accepts.
+#[get("/sync/v1/limits")]
+async fn limits(app: web::Data<App>, max_body: web::Data<MaxBodyBytes>) -> HttpResponse {
+    HttpResponse::Ok().json(sync::limits(&app, max_body.0))
 }
 
 #[post("/sync/v1/push")]

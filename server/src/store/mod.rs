@@ -23,6 +23,7 @@ pub mod audit;
 pub mod backend;
 pub mod fhir;
 pub mod grants;
+pub mod idempotency;
 pub mod meta;
 pub mod organizations;
 pub mod records;

@@ -209,6 +209,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    idempotent_requests (key_hash) {
+        key_hash -> Text,
+        endpoint -> Text,
+        fingerprint -> Text,
+        response -> Text,
+        created_at -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     devices,
@@ -225,4 +235,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     recovery_challenges,
     tombstone_devices,
     tombstone_refresh_tokens,
+    idempotent_requests,
 );

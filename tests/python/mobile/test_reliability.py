@@ -285,7 +285,7 @@ def test_a_device_clock_a_year_behind_is_reported_and_todays_real_dates_are_acce
     report = phone_behind.client.sync(None)
     assert report.clock_skewed and report.clock_offset_ms > 300 * 24 * 3600 * 1000
     status = phone_behind.client.clock_status()
-    assert status.skewed and status.offset_ms == report.clock_offset_ms or status.skewed
+    assert status.skewed and abs(status.offset_ms - report.clock_offset_ms) < 5_000
     # A visit dated in 200 days is in the device's future but not the real one.
     in_device_future = (datetime.date.today() + datetime.timedelta(days=200)).isoformat()
     phone_behind.client.add_record(MOTHER, visit("real date", in_device_future))

@@ -39,7 +39,10 @@ use crate::app::error::AppError;
 use crate::app::{now_ms, App};
 use crate::store::write_transaction;
 
+pub mod idempotency;
 pub mod recovery;
+
+use idempotency::{IdempotencyKey, Replay};
 
 const CHALLENGE_TTL_MS: i64 = 2 * 60 * 1000;
 const PAIRING_CODE_TTL_MS: i64 = 10 * 60 * 1000;
@@ -115,6 +118,7 @@ pub async fn create_account(
     state: &App,
     source: Option<IpAddr>,
     req: CreateAccountRequest,
+    key: Option<&IdempotencyKey>,
 ) -> Result<CreateAccountResponse, AppError> {
     // Account creation is unauthenticated: limit it per client address (the
     // connection's peer; behind a proxy, the proxy should limit as well).
@@ -127,19 +131,29 @@ pub async fn create_account(
         ));
     }
     check_new_device(&req.device)?;
-    let account_id = Uuid::now_v7().to_string();
-    let device_id = Uuid::now_v7().to_string();
-    let (acc, dev) = (account_id.clone(), device_id.clone());
+    let first = match idempotency::replay(state, key, "create-account", &req).await? {
+        Replay::Answered(answer) => return Ok(answer),
+        Replay::First(first) => Some(first),
+        Replay::NoKey => None,
+    };
+    let answer =
+        CreateAccountResponse { account_id: Uuid::now_v7().to_string(), device_id: Uuid::now_v7().to_string() };
+    let stored = answer.clone();
     state
         .db(move |conn| {
             write_transaction(conn, |conn| {
                 let now = now_ms();
-                store::insert_account(conn, &acc, &req.account_public_key, now)?;
-                add_device(conn, &acc, &dev, &req.device, AuditAction::AccountCreated, now)
+                let (acc, dev) = (&stored.account_id, &stored.device_id);
+                store::insert_account(conn, acc, &req.account_public_key, now)?;
+                add_device(conn, acc, dev, &req.device, AuditAction::AccountCreated, now)?;
+                match &first {
+                    Some(first) => first.remember(conn, &stored, now),
+                    None => Ok(()),
+                }
             })
         })
         .await?;
-    Ok(CreateAccountResponse { account_id, device_id })
+    Ok(answer)
 }
 
 /// A sign-in challenge for a device of the account.
@@ -384,17 +398,27 @@ pub async fn pairing_code(state: &App, device: AuthenticatedDevice) -> Result<Pa
 }
 
 /// Adds a device to the account with a pairing code.
-pub async fn join(state: &App, source: Option<IpAddr>, req: JoinRequest) -> Result<JoinResponse, AppError> {
+pub async fn join(
+    state: &App,
+    source: Option<IpAddr>,
+    req: JoinRequest,
+    key: Option<&IdempotencyKey>,
+) -> Result<JoinResponse, AppError> {
     let gate = state.auth_limiter.admit(source)?;
     let account_id = gated_id(&gate, "account_id", &req.account_id)?;
     check_new_device(&req.device).map_err(|e| gate.refused(e))?;
+    let first = match idempotency::replay(state, key, "join", &req).await? {
+        Replay::Answered(answer) => return Ok(answer),
+        Replay::First(first) => Some(first),
+        Replay::NoKey => None,
+    };
     let invalid_code = || AppError::Unauthorized("invalid or expired pairing code".into());
     let code =
         tokens::normalize_pairing_code(&req.pairing_code).ok_or_else(invalid_code).map_err(|e| gate.refused(e))?;
     gate.may_guess(&account_id)?;
     let hash = tokens::secret_hash(&code);
-    let device_id = Uuid::now_v7().to_string();
-    let (acc, dev) = (account_id.clone(), device_id.clone());
+    let answer = JoinResponse { device_id: Uuid::now_v7().to_string() };
+    let (acc, stored) = (account_id.clone(), answer.clone());
     state
         .db(move |conn| {
             write_transaction(conn, |conn| {
@@ -403,12 +427,29 @@ pub async fn join(state: &App, source: Option<IpAddr>, req: JoinRequest) -> Resu
                 if !store::redeem_pairing_code(conn, &acc, &hash, now)? {
                     return Err(invalid_code());
                 }
-                add_device(conn, &acc, &dev, &req.device, AuditAction::DeviceJoined, now)
+                // A device whose invite carries another account key could
+                // never open the family's records: refuse it before it is a
+                // member (the transaction rolls back, the code stays usable).
+                if let Some(expected) = &req.account_public_key {
+                    let account = store::account(conn, &acc)?.ok_or_else(invalid_code)?;
+                    if &account.public_key != expected {
+                        return Err(AppError::Conflict(
+                            "the account key in this invite does not match the account; ask the other phone for a \
+                             new invite"
+                                .into(),
+                        ));
+                    }
+                }
+                add_device(conn, &acc, &stored.device_id, &req.device, AuditAction::DeviceJoined, now)?;
+                match &first {
+                    Some(first) => first.remember(conn, &stored, now),
+                    None => Ok(()),
+                }
             })
         })
         .await
         .map_err(|e| gate.refused_guess(&account_id, e))?;
-    Ok(JoinResponse { device_id })
+    Ok(answer)
 }
 
 /// The device's account.

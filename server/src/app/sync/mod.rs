@@ -7,6 +7,9 @@
 //!   and the rest of the batch still applies. Every applied change takes the
 //!   next number of the account's change sequence. A retried batch (same
 //!   `batch_id`) gets its first answer back and changes nothing.
+//! - `GET /sync/v1/limits` (no authentication): the sizes the server accepts
+//!   ([`limits`]), so a client sizes push batches by bytes and refuses a local
+//!   edit that could never sync.
 //! - `GET /sync/v1/pull?since=CURSOR&limit=N`: the records changed after the
 //!   cursor, in sequence order, with the next cursor. Deletions are
 //!   tombstones (the sealed delete stays, with its clock stamp).
@@ -18,7 +21,7 @@ use crate::store::records as store;
 use std::collections::HashSet;
 
 use phr_core::sync::protocol::{
-    Change, ChangeResult, ChangeStatus, PullResponse, PulledChange, PushRequest, PushResponse,
+    Change, ChangeResult, ChangeStatus, PullResponse, PulledChange, PushRequest, PushResponse, SyncLimits,
 };
 
 use crate::app::auth::AuthenticatedDevice;
@@ -34,6 +37,17 @@ const BATCH_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
 const MAX_WRAPPED_KEY_BYTES: usize = 1024;
 pub const DEFAULT_PULL_LIMIT: u32 = 1000;
 pub const MAX_PULL_LIMIT: u32 = 5000;
+
+/// What the server accepts: `max_body_bytes` (the HTTP layer's request
+/// limit) and the configured batch and envelope limits.
+pub fn limits(app: &App, max_body_bytes: usize) -> SyncLimits {
+    SyncLimits {
+        max_request_bytes: max_body_bytes as u64,
+        max_batch_changes: app.limits.max_batch_changes as u64,
+        max_envelope_bytes: app.limits.max_envelope_bytes as u64,
+        max_pull_limit: MAX_PULL_LIMIT,
+    }
+}
 
 /// Checks a batch before any database work: sizes (413) and shape (422).
 fn check_batch(req: &PushRequest, limits: &crate::config::Limits) -> Result<(), AppError> {

@@ -91,6 +91,9 @@ impl ResponseError for FhirError {
         if let AppError::Unauthorized(_) = self.error {
             resp.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"fhir\", error=\"invalid_token\""));
         }
+        if let Some(secs) = crate::http::error::retry_after_secs(&self.error) {
+            resp.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
         if let AppError::RequestTimeout(_) = self.error {
             resp.force_close();
         }
