@@ -183,11 +183,11 @@ fn a_paired_device_pulls_and_concurrent_offline_edits_converge_with_the_loser_ke
     let id = a.add_record("mother".into(), visit_json(CLINIC, "v1")).unwrap();
     a.sync(None).unwrap();
 
-    // A wrong account key is refused and not kept.
+    // A wrong account key is refused by the server (409) and nothing is kept.
     let mut forged = a.create_pairing_invite().unwrap();
     forged.account_key = vec![7; 32];
     let intruder = open(&db_path(&files, "forged.db"), &tb);
-    assert!(matches!(intruder.join_account(forged, "Forged".into()), Err(PhrError::Crypto { .. })));
+    assert!(matches!(intruder.join_account(forged, "Forged".into()), Err(PhrError::Conflict { .. })));
     assert!(intruder.account().is_none());
 
     let b = pair(&a, &db_path(&files, "b.db"), &tb, "Father's phone");
