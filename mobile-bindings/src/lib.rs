@@ -42,7 +42,7 @@ pub use engine::store;
 pub use ffi::{
     AccountSummary, AuditEntry, DueImmunization, FieldIssue, GrantRequest, GrantView, GrowthPoint, HttpHeader,
     HttpRequest, HttpResponse, HttpTransport, Organization, PairingInvite, PhrClient, PhrError, RecordVersionView,
-    SyncPhase, SyncProgress, SyncProgressUpdate, SyncReport, TimelineEntry, TransportError,
+    SyncPhase, SyncProgress, SyncProgressUpdate, SyncReport, TimelineEntry, TimelinePage, TransportError,
 };
 pub use phr_core as core;
 pub use phr_fhir as fhir;

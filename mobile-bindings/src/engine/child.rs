@@ -13,6 +13,7 @@ use diesel::SqliteConnection;
 use super::error::{Error, Result};
 use super::keys::RecordKeys;
 use super::records::{bodies, parse_date, parse_subject};
+use super::store;
 
 /// One measurement point of a child's growth chart.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,11 +68,15 @@ fn child_subject(child: &str) -> Result<Subject> {
     Ok(subject)
 }
 
-/// The child's newborn record (birth date and sex), which both views need.
-fn newborn(conn: &mut SqliteConnection, keys: &RecordKeys, subject: &Subject) -> Result<Newborn> {
-    let newborns = bodies(conn, keys, subject, RecordKind::Newborn)?;
-    match newborns.as_slice() {
-        [(_, RecordBody::Newborn(n))] => Ok(n.clone()),
+/// The child's newborn record (its id, the birth date and sex), which both
+/// views need. Reads at most two newborn rows to tell one from several.
+fn newborn(conn: &mut SqliteConnection, keys: &RecordKeys, subject: &Subject) -> Result<(String, Newborn)> {
+    let rows = store::live_of_kind(conn, &subject.to_string(), RecordKind::Newborn.as_str(), None, 2)?;
+    match rows.as_slice() {
+        [row] => match keys.winner(row)? {
+            Some(RecordBody::Newborn(n)) => Ok((row.record_id.clone(), n)),
+            _ => Err(Error::corrupt(format!("record {} is not a newborn record", row.record_id))),
+        },
         [] => Err(Error::NotFound(format!("a newborn record (birth date) for {subject}"))),
         _ => Err(Error::Ambiguous(format!("{subject} has more than one newborn record"))),
     }
@@ -81,11 +86,7 @@ fn newborn(conn: &mut SqliteConnection, keys: &RecordKeys, subject: &Subject) ->
 /// newborn record and every child checkup with a measurement.
 pub fn growth_series(conn: &mut SqliteConnection, keys: &RecordKeys, child: &str) -> Result<Vec<GrowthPoint>> {
     let subject = &child_subject(child)?;
-    let (newborn_id, birth) = {
-        let n = newborn(conn, keys, subject)?;
-        let id = bodies(conn, keys, subject, RecordKind::Newborn)?.remove(0).0;
-        (id, n)
-    };
+    let (newborn_id, birth) = newborn(conn, keys, subject)?;
     let point = |record_id: String, source: &str, date: NaiveDate| GrowthPoint {
         record_id,
         source: source.to_owned(),
@@ -128,7 +129,7 @@ pub fn immunizations_due(
 ) -> Result<Vec<DueImmunization>> {
     let subject = &child_subject(child)?;
     let as_of = parse_date("as_of_date", as_of_date)?;
-    let birth = newborn(conn, keys, subject)?;
+    let (_, birth) = newborn(conn, keys, subject)?;
     let given: Vec<Immunization> = bodies(conn, keys, subject, RecordKind::Immunization)?
         .into_iter()
         .filter_map(|(_, b)| match b {

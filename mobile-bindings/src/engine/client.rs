@@ -40,7 +40,7 @@ use super::clock::ServerClock;
 use super::consent::{self, AuditEntry, GrantRequest, GrantView, Organization};
 use super::error::{Error, Result};
 use super::keys::{RecordKeys, StorageKey};
-use super::records::{self, RecordVersionView, TimelineEntry};
+use super::records::{self, RecordVersionView, TimelineEntry, TimelinePage};
 use super::sync::{self, Progress, SyncReport};
 use super::transport::{call_json_with, json_body, Observed, Transport};
 use super::{backup, export, store};
@@ -375,6 +375,19 @@ impl Client {
         to: Option<&str>,
     ) -> Result<Vec<TimelineEntry>> {
         self.read(|conn, keys| records::timeline(conn, keys, subject, kind, from, to))
+    }
+
+    /// One page of [`timeline`](Self::timeline) ([`records::timeline_page`]).
+    pub fn timeline_page(
+        &self,
+        subject: &str,
+        kind: Option<&str>,
+        from: Option<&str>,
+        to: Option<&str>,
+        page: Option<&str>,
+        limit: u32,
+    ) -> Result<TimelinePage> {
+        self.read(|conn, keys| records::timeline_page(conn, keys, subject, kind, from, to, page, limit))
     }
 
     /// One sync ([`sync::run`]). Waits for a sync already running; answers

@@ -4,6 +4,8 @@
 
 use std::str::FromStr;
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use chrono::NaiveDate;
 use diesel::SqliteConnection;
 use phr_core::crypto::DataKey;
@@ -30,6 +32,17 @@ pub struct TimelineEntry {
     pub has_conflicts: bool,
     pub pending: bool,
 }
+
+/// One page of a timeline ([`timeline_page`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimelinePage {
+    pub entries: Vec<TimelineEntry>,
+    /// Where the next page starts (pass it back as `page`); `None` on the last page.
+    pub next_page: Option<String>,
+}
+
+/// The most entries one timeline page may ask for.
+pub const MAX_PAGE_LIMIT: u32 = 500;
 
 /// One version of a record's history.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,8 +121,8 @@ fn context_facts(
     if !wanted {
         return Ok((None, None));
     }
-    let rows = store::timeline(conn, &subject.to_string(), Some(source.as_str()), None, None)?;
-    let rows: Vec<_> = rows.into_iter().filter(|r| Some(r.record_id.as_str()) != editing).collect();
+    // Two rows are enough to know there is not exactly one.
+    let rows = store::live_of_kind(conn, &subject.to_string(), source.as_str(), editing, 2)?;
     let [row] = rows.as_slice() else {
         return Ok((None, None));
     };
@@ -252,7 +265,33 @@ pub fn history(conn: &mut SqliteConnection, keys: &RecordKeys, record_id: &str) 
         .collect()
 }
 
-/// A subject's live records by date, optionally of one kind and in a range.
+/// A timeline's filter, checked: the subject and kind in their stored form,
+/// and the dates as `YYYY-MM-DD`.
+struct TimelineFilter {
+    subject: String,
+    kind: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+impl TimelineFilter {
+    fn parse(subject: &str, kind: Option<&str>, from: Option<&str>, to: Option<&str>) -> Result<Self> {
+        Ok(TimelineFilter {
+            subject: parse_subject(subject)?.to_string(),
+            kind: kind
+                .map(|k| RecordKind::from_str(k).map(|k| k.as_str().to_owned()))
+                .transpose()
+                .map_err(|e| Error::invalid("kind", e.to_string()))?,
+            from: parse_optional_date("from", from)?,
+            to: parse_optional_date("to", to)?,
+        })
+    }
+}
+
+/// A subject's live records, optionally of one kind and in a range:
+/// undated first, then by date and id. Every match at once, each decrypted:
+/// the unpaged convenience for short lists; [`timeline_page`] reads a long
+/// timeline a page at a time.
 pub fn timeline(
     conn: &mut SqliteConnection,
     keys: &RecordKeys,
@@ -261,15 +300,77 @@ pub fn timeline(
     from: Option<&str>,
     to: Option<&str>,
 ) -> Result<Vec<TimelineEntry>> {
-    let subject = parse_subject(subject)?.to_string();
-    let kind = kind
-        .map(|k| RecordKind::from_str(k).map(|k| k.as_str().to_owned()))
-        .transpose()
-        .map_err(|e| Error::invalid("kind", e.to_string()))?;
-    let from = parse_optional_date("from", from)?;
-    let to = parse_optional_date("to", to)?;
-    let rows = store::timeline(conn, &subject, kind.as_deref(), from.as_deref(), to.as_deref())?;
+    let f = TimelineFilter::parse(subject, kind, from, to)?;
+    let rows = store::timeline(conn, &f.subject, f.kind.as_deref(), f.from.as_deref(), f.to.as_deref())?;
     rows.iter().map(|row| entry(keys, row)).collect()
+}
+
+/// The version tag of a page token.
+const PAGE_TOKEN_VERSION: &str = "1";
+
+/// The token of the page that starts after this entry: opaque to the app
+/// (URL-safe base64 of `1|date|record_id`, the date empty when undated).
+fn page_token(after: &store::TimelineKey) -> String {
+    let (date, id) = after;
+    URL_SAFE_NO_PAD.encode(format!("{PAGE_TOKEN_VERSION}|{}|{id}", date.as_deref().unwrap_or("")))
+}
+
+/// The position a [`page_token`] names; anything else is invalid `page`.
+fn parse_page_token(token: &str) -> Result<store::TimelineKey> {
+    let bad = || Error::invalid("page", "not a page token from timeline_page");
+    let text = URL_SAFE_NO_PAD.decode(token).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(bad)?;
+    let mut parts = text.split('|');
+    let (Some(PAGE_TOKEN_VERSION), Some(date), Some(id), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad());
+    };
+    let date = match date {
+        "" => None,
+        d => Some(NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| bad())?.to_string()),
+    };
+    let id = Uuid::parse_str(id).map_err(|_| bad())?.to_string();
+    Ok((date, id))
+}
+
+/// One page of [`timeline`] (same filter, same order): up to `limit`
+/// (1..=[`MAX_PAGE_LIMIT`]) entries after `page`, a token from the previous
+/// page's `next_page` (`None`: the first page). Keyset paging, so a deep page
+/// costs what the first does, and records added or deleted between pages
+/// neither repeat nor shift the others.
+#[allow(clippy::too_many_arguments)]
+pub fn timeline_page(
+    conn: &mut SqliteConnection,
+    keys: &RecordKeys,
+    subject: &str,
+    kind: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+    page: Option<&str>,
+    limit: u32,
+) -> Result<TimelinePage> {
+    let f = TimelineFilter::parse(subject, kind, from, to)?;
+    if !(1..=MAX_PAGE_LIMIT).contains(&limit) {
+        return Err(Error::invalid("limit", format!("must be 1 to {MAX_PAGE_LIMIT}")));
+    }
+    let after = page.map(parse_page_token).transpose()?;
+    let mut rows = store::timeline_page(
+        conn,
+        &f.subject,
+        f.kind.as_deref(),
+        f.from.as_deref(),
+        f.to.as_deref(),
+        after,
+        limit + 1,
+    )?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let next_page = match rows.last() {
+        Some(last) if more => Some(page_token(&(last.effective_date.clone(), last.record_id.clone()))),
+        _ => None,
+    };
+    let entries = rows.iter().map(|row| entry(keys, row)).collect::<Result<_>>()?;
+    Ok(TimelinePage { entries, next_page })
 }
 
 /// The winning bodies of a subject's live records of one kind, with their ids, by date.
@@ -310,6 +411,115 @@ fn entry(keys: &RecordKeys, row: &RecordRow) -> Result<TimelineEntry> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use phr_core::crypto::AccountKey;
+    use phr_core::dataset::examples;
+    use phr_core::sync::{DeviceId, Hlc, VersionStamp};
+
+    /// A store holding `bodies` about the mother, sealed as the engine seals them.
+    fn store_with(bodies: &[RecordBody]) -> (tempfile::TempDir, SqliteConnection, RecordKeys) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = store::open(&dir.path().join("s.db").to_string_lossy()).unwrap();
+        let keys = RecordKeys::new("acct".into(), AccountKey::generate());
+        for (i, body) in bodies.iter().enumerate() {
+            let mut history = BodyHistory::new();
+            let stamp = VersionStamp::new(Hlc { wall_ms: 1 + i as u64, counter: 0 }, DeviceId::new("d").unwrap());
+            history.merge(RecordVersion { stamp, base_version: 0, change: Change::Edit(body.clone()) });
+            let row = keys
+                .seal_row(Uuid::now_v7(), body.kind(), Subject::Mother, &DataKey::generate(), &history, 0, true, 1)
+                .unwrap();
+            store::record_put(&mut conn, &row).unwrap();
+        }
+        (dir, conn, keys)
+    }
+
+    /// Undated profiles, visits that share dates, and vitals.
+    fn mixed_bodies() -> Vec<RecordBody> {
+        let mut bodies = vec![RecordBody::MotherProfile(examples::mother_profile_minimal()); 3];
+        for i in 0..12 {
+            let mut v = examples::prenatal_visit_minimal();
+            v.visit_date += chrono::TimeDelta::days(i / 3);
+            bodies.push(RecordBody::PrenatalVisit(v));
+        }
+        bodies.extend(vec![RecordBody::SelfVitals(examples::self_vitals_minimal()); 6]);
+        bodies
+    }
+
+    #[test]
+    fn timeline_pages_follow_their_tokens_to_the_end_in_timeline_order() {
+        let (_dir, mut conn, keys) = store_with(&mixed_bodies());
+        for kind in [None, Some("prenatal_visit")] {
+            let all = timeline(&mut conn, &keys, "mother", kind, None, None).unwrap();
+            let mut walked = Vec::new();
+            let mut page = None;
+            loop {
+                let p = timeline_page(&mut conn, &keys, "mother", kind, None, None, page.as_deref(), 4).unwrap();
+                assert!(p.entries.len() <= 4);
+                walked.extend(p.entries);
+                match p.next_page {
+                    Some(next) => page = Some(next),
+                    None => break,
+                }
+            }
+            assert_eq!(walked, all, "kind {kind:?}");
+        }
+        let whole = timeline_page(&mut conn, &keys, "mother", None, None, None, None, 21).unwrap();
+        assert_eq!((whole.entries.len(), whole.next_page), (21, None), "a full last page says there is no next one");
+    }
+
+    #[test]
+    fn a_page_token_that_timeline_page_did_not_make_is_invalid_page() {
+        let (_dir, mut conn, keys) = store_with(&mixed_bodies());
+        let id = Uuid::now_v7().to_string();
+        let round = |key: store::TimelineKey| parse_page_token(&page_token(&key)).unwrap() == key;
+        assert!(round((None, id.clone())) && round((Some("2026-04-02".into()), id.clone())));
+        let raw = |s: &str| URL_SAFE_NO_PAD.encode(s);
+        for bad in [
+            "".to_owned(),
+            "not base64!".to_owned(),
+            raw("nonsense"),
+            raw(&format!("2|2026-04-02|{id}")),
+            raw(&format!("1|2026-13-02|{id}")),
+            raw("1|2026-04-02|not-a-uuid"),
+            raw(&format!("1|2026-04-02|{id}|extra")),
+            URL_SAFE_NO_PAD.encode([0xff, 0xfe]),
+        ] {
+            let err = timeline_page(&mut conn, &keys, "mother", None, None, None, Some(&bad), 5).unwrap_err();
+            assert!(matches!(&err, Error::InvalidInput { field, .. } if field == "page"), "{bad:?}: {err:?}");
+        }
+        for limit in [0, MAX_PAGE_LIMIT + 1] {
+            let err = timeline_page(&mut conn, &keys, "mother", None, None, None, None, limit).unwrap_err();
+            assert!(matches!(&err, Error::InvalidInput { field, .. } if field == "limit"), "{limit}: {err:?}");
+        }
+        assert_eq!(
+            timeline_page(&mut conn, &keys, "mother", None, None, None, None, MAX_PAGE_LIMIT).unwrap().entries.len(),
+            21
+        );
+    }
+
+    #[test]
+    fn a_visit_is_checked_against_the_one_live_pregnancy_and_not_against_several() {
+        let visit = RecordKind::PrenatalVisit;
+        let (_dir, mut conn, keys) = store_with(&[RecordBody::Pregnancy(examples::pregnancy_minimal())]);
+        let (pregnancy, _) = context_facts(&mut conn, &keys, &Subject::Mother, visit, None).unwrap();
+        assert_eq!(pregnancy, Some(examples::pregnancy_minimal()));
+        let (_dir, mut conn, keys) = store_with(&[
+            RecordBody::Pregnancy(examples::pregnancy_minimal()),
+            RecordBody::Pregnancy(examples::pregnancy_full()),
+            RecordBody::Pregnancy(examples::pregnancy_full()),
+        ]);
+        assert_eq!(context_facts(&mut conn, &keys, &Subject::Mother, visit, None).unwrap(), (None, None));
+        let rows = store::timeline(&mut conn, "mother", None, None, None).unwrap();
+        let is_minimal =
+            |r: &&RecordRow| keys.winner(r).unwrap() == Some(RecordBody::Pregnancy(examples::pregnancy_minimal()));
+        let minimal = rows.iter().find(is_minimal).unwrap();
+        let full = rows.iter().find(|r| !is_minimal(r)).unwrap();
+        store::record_put(&mut conn, &RecordRow { deleted: true, ..full.clone() }).unwrap();
+        let (pregnancy, _) = context_facts(&mut conn, &keys, &Subject::Mother, visit, None).unwrap();
+        assert_eq!(pregnancy, None, "still two live");
+        let (pregnancy, _) =
+            context_facts(&mut conn, &keys, &Subject::Mother, visit, Some(&minimal.record_id)).unwrap();
+        assert_eq!(pregnancy, Some(examples::pregnancy_full()), "the one edited is left out before the limit");
+    }
 
     #[test]
     fn record_bodies_are_validated_with_field_paths() {

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use super::error::PhrError;
 use super::records::{
     AccountSummary, AuditEntry, ClockStatus, DueImmunization, GrantRequest, GrantView, GrowthPoint, Organization,
-    PairingInvite, QuarantinedRecord, RecordVersionView, TimelineEntry,
+    PairingInvite, QuarantinedRecord, RecordVersionView, TimelineEntry, TimelinePage,
 };
 use super::sync::{AppProgress, SyncProgress, SyncReport};
 use super::transport::{AppTransport, HttpTransport};
@@ -103,9 +103,12 @@ impl PhrClient {
         Ok(all(self.engine.record_history(&record_id)?))
     }
 
-    /// A subject's live records, ordered by date: optionally one `kind`
-    /// (module name) and an inclusive `from`/`to` range (`YYYY-MM-DD`; a range
-    /// leaves out undated records such as the mother's profile).
+    /// A subject's live records: undated ones (such as the mother's profile)
+    /// first, then by date and id; optionally one `kind` (module name) and an
+    /// inclusive `from`/`to` range (`YYYY-MM-DD`; a range leaves out undated
+    /// records). All of them at once: the unpaged convenience for short
+    /// lists; a screen of a long timeline reads it with
+    /// [`timeline_page`](Self::timeline_page).
     pub fn timeline(
         &self,
         subject: String,
@@ -114,6 +117,27 @@ impl PhrClient {
         to: Option<String>,
     ) -> Result<Vec<TimelineEntry>, PhrError> {
         Ok(all(self.engine.timeline(&subject, kind.as_deref(), from.as_deref(), to.as_deref())?))
+    }
+
+    /// One page of [`timeline`](Self::timeline) (same filter, same order):
+    /// up to `limit` (1 to 500) entries. `page`: `None` for the first page,
+    /// then the previous page's `next_page` (an opaque token; anything else is
+    /// a `Validation` error on `page`), until `next_page` is `None`. A deep
+    /// page costs what the first does; records added or deleted between pages
+    /// neither repeat nor shift the others.
+    pub fn timeline_page(
+        &self,
+        subject: String,
+        kind: Option<String>,
+        from: Option<String>,
+        to: Option<String>,
+        page: Option<String>,
+        limit: u32,
+    ) -> Result<TimelinePage, PhrError> {
+        Ok(self
+            .engine
+            .timeline_page(&subject, kind.as_deref(), from.as_deref(), to.as_deref(), page.as_deref(), limit)?
+            .into())
     }
 
     /// Pushes pending changes, pulls new ones, and merges conflicts with the

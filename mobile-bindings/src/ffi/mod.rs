@@ -21,7 +21,7 @@ pub use client::PhrClient;
 pub use error::{FieldIssue, PhrError};
 pub use records::{
     AccountSummary, AuditEntry, ClockStatus, DueImmunization, GrantRequest, GrantView, GrowthPoint, Organization,
-    PairingInvite, QuarantinedRecord, RecordVersionView, TimelineEntry,
+    PairingInvite, QuarantinedRecord, RecordVersionView, TimelineEntry, TimelinePage,
 };
 pub use sync::{RefusedRecord, SyncPhase, SyncProgress, SyncProgressUpdate, SyncReport};
 pub use transport::{HttpHeader, HttpRequest, HttpResponse, HttpTransport, TransportError};

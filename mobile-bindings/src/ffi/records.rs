@@ -99,6 +99,21 @@ impl From<engine::TimelineEntry> for TimelineEntry {
     }
 }
 
+/// One page of a timeline, as [`PhrClient::timeline_page`] returns it.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct TimelinePage {
+    /// Up to the `limit` asked for, in timeline order.
+    pub entries: Vec<TimelineEntry>,
+    /// Pass it as `page` for the next page; `None` on the last page. Opaque.
+    pub next_page: Option<String>,
+}
+
+impl From<engine::TimelinePage> for TimelinePage {
+    fn from(v: engine::TimelinePage) -> Self {
+        TimelinePage { entries: v.entries.into_iter().map(Into::into).collect(), next_page: v.next_page }
+    }
+}
+
 /// One version of a record's history, for a "versions" screen.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct RecordVersionView {

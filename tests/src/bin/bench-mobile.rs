@@ -20,6 +20,23 @@
 //!   (push 10, pull); median of `--incremental-runs` runs. `incremental_pull_ms`
 //!   is the second phone's `sync()` receiving them.
 //!
+//! - At `--store-records` (50,000) records in one phone's store (a mother
+//!   with a profile, a live pregnancy, prenatal visits and a long run of
+//!   self-measured vitals; two children with a newborn record and thousands
+//!   of checkups or immunizations), written straight into the store (sealed
+//!   exactly as the engine seals them, one transaction; untimed):
+//!   - `mobile_add_prenatal_visit_p99_at_50k` and `mobile_add_p50_at_50k`:
+//!     `add_record` of a prenatal visit (validated against the live pregnancy
+//!     the engine has to find), over `--adds` adds.
+//!   - `mobile_timeline_page_100_at_50k`: the p99 of `timeline_page` with
+//!     pages of 100, first pages and deep pages (tokens taken from walking
+//!     each timeline to its end), over the mother's whole timeline, her
+//!     prenatal visits, and each child's checkups or immunizations; medians
+//!     of first and deep pages beside it. The walks must return every record
+//!     once in `timeline`'s order, or the bench exits non-zero.
+//!   - `mobile_timeline_all_at_50k`: the unpaged `timeline` of the mother
+//!     (most of the store), for comparison.
+//!
 //! `*_cpu_ms` lines give the client thread's CPU time for the same work
 //! (`CLOCK_THREAD_CPUTIME_ID`): on a machine shared with other jobs the wall
 //! times include waiting for a core, the CPU times do not.
@@ -36,10 +53,19 @@ use std::time::Instant;
 
 use chrono::{Duration, FixedOffset, TimeZone};
 use clap::Parser;
-use phr_core::dataset::{examples, RecordBody};
-use phr_mobile::{HttpHeader, HttpRequest, HttpResponse, HttpTransport, PhrClient, TransportError};
+use phr_core::crypto::{AccountKey, DataKey};
+use phr_core::dataset::common::GestationalAge;
+use phr_core::dataset::pregnancy::PregnancyStatus;
+use phr_core::dataset::{examples, Newborn, Pregnancy, PrenatalVisit, RecordBody, Subject};
+use phr_core::sync::record_envelope::BodyHistory;
+use phr_core::sync::{Change, DeviceId, Hlc, RecordVersion, VersionStamp};
+use phr_mobile::engine::keys::RecordKeys;
+use phr_mobile::{
+    store, HttpHeader, HttpRequest, HttpResponse, HttpTransport, PairingInvite, PhrClient, TransportError,
+};
 use phr_tests::bench::{bench_main, SERVE_ENV};
 use phr_tests::{ServerOptions, ServerProcess};
+use uuid::Uuid;
 
 const STORAGE_KEY: [u8; 32] = [0x42; 32];
 
@@ -55,6 +81,15 @@ struct Args {
     /// Incremental sync runs (median reported).
     #[arg(long, default_value_t = 7)]
     incremental_runs: usize,
+    /// Records in the large store (the `*_at_50k` lines).
+    #[arg(long, default_value_t = 50_000)]
+    store_records: usize,
+    /// Prenatal visits added to the large store for the add percentiles.
+    #[arg(long, default_value_t = 300)]
+    adds: usize,
+    /// Timeline pages read per case (first and deep) in the large store.
+    #[arg(long, default_value_t = 40)]
+    page_reads: usize,
 }
 
 /// The app's HTTP client, here ureq.
@@ -237,6 +272,8 @@ fn run(args: &Args) -> Result<(), String> {
     }
     incremental.sort_by(f64::total_cmp);
     pulls.sort_by(f64::total_cmp);
+
+    let large = large_store(args, &server.base_url, &open, &files.path().join("c.db"))?;
     drop(server);
 
     println!(
@@ -258,5 +295,236 @@ fn run(args: &Args) -> Result<(), String> {
     println!("initial_sync_10k_client_cpu_ms {:.0} ms", ms(initial_cpu));
     println!("incremental_sync_ms {:.1} ms", percentile(&incremental, 0.5));
     println!("incremental_pull_ms {:.1} ms", percentile(&pulls, 0.5));
+    for (name, value, unit) in large {
+        println!("{name} {value:.2} {unit}");
+    }
     Ok(())
+}
+
+/// Writes `rows` bodies about their subjects straight into the store at
+/// `path`, each a one-version history sealed under its own data key and the
+/// account key exactly as the engine seals a new record, in one transaction.
+fn fill_store(
+    path: &std::path::Path,
+    invite: &PairingInvite,
+    device_id: &str,
+    bodies: Vec<(Subject, RecordBody)>,
+) -> Result<(), String> {
+    let key = AccountKey::from_bytes(&invite.account_key).map_err(|e| e.to_string())?;
+    let keys = RecordKeys::new(invite.account_id.clone(), key);
+    let device = DeviceId::new(device_id).map_err(|e| e.to_string())?;
+    let now_ms = chrono::Utc::now().timestamp_millis() as u64;
+    let n = bodies.len() as u64;
+    let mut conn = store::open(&path.to_string_lossy()).map_err(|e| e.to_string())?;
+    conn.immediate_transaction::<_, phr_mobile::engine::Error, _>(|conn| {
+        for (i, (subject, body)) in bodies.into_iter().enumerate() {
+            let stamp = VersionStamp::new(Hlc { wall_ms: now_ms - n + i as u64, counter: 0 }, device.clone());
+            let kind = body.kind();
+            let mut history = BodyHistory::new();
+            history.merge(RecordVersion { stamp, base_version: 0, change: Change::Edit(body) });
+            let row = keys.seal_row(Uuid::now_v7(), kind, subject, &DataKey::generate(), &history, 0, true, 1)?;
+            store::record_put(conn, &row)?;
+        }
+        Ok(())
+    })
+    .map_err(|e| e.to_string())
+}
+
+/// What the large store holds: the mother's profile (undated) and live
+/// pregnancy (due in 100 days), 4% prenatal visits over the last 150 days,
+/// two children with a newborn record and 18% checkups or immunizations
+/// each (born 1,501 days ago, over the days since), and the rest the
+/// mother's vitals, 10 a day. Returns the bodies and
+/// the pregnancy.
+fn large_bodies(n: usize) -> (Vec<(Subject, RecordBody)>, Pregnancy) {
+    let today = chrono::Utc::now().with_timezone(&FixedOffset::east_opt(9 * 3600).expect("offset")).date_naive();
+    let edd = today + Duration::days(100);
+    let pregnancy = Pregnancy {
+        last_menstrual_period: Some(edd - Duration::days(280)),
+        estimated_delivery_date: Some(edd),
+        number_of_fetuses: Some(1),
+        status: PregnancyStatus::Ongoing,
+        outcome_date: None,
+    };
+    let (visits, per_child) = (n / 25, n * 9 / 50);
+    let vitals = n.saturating_sub(2 + visits + 2 * per_child);
+    let mut out = vec![
+        (Subject::Mother, RecordBody::MotherProfile(examples::mother_profile_full())),
+        (Subject::Mother, RecordBody::Pregnancy(pregnancy.clone())),
+    ];
+    out.extend((0..visits).map(|i| (Subject::Mother, RecordBody::PrenatalVisit(visit(&pregnancy, today, i)))));
+    let (vital_bodies, _, _) = bodies(vitals);
+    out.extend(vital_bodies.iter().map(|b| (Subject::Mother, serde_json::from_str(b).expect("vitals"))));
+    for (c, child) in [Uuid::from_u128(1), Uuid::from_u128(2)].into_iter().enumerate() {
+        let subject = Subject::Child(child);
+        let birth_date = today - Duration::days(1501);
+        out.push((subject, RecordBody::Newborn(Newborn { birth_date, ..examples::newborn_full() })));
+        out.extend((0..per_child.saturating_sub(1)).map(|i| {
+            let day = birth_date + Duration::days(1 + (i % 1500) as i64);
+            let body = if c == 0 {
+                RecordBody::ChildCheckup(phr_core::dataset::ChildCheckup {
+                    date: day,
+                    ..examples::child_checkup_minimal()
+                })
+            } else {
+                RecordBody::Immunization(phr_core::dataset::Immunization {
+                    date_given: day,
+                    ..examples::immunization_minimal()
+                })
+            };
+            (subject, body)
+        }));
+    }
+    (out, pregnancy)
+}
+
+/// A full prenatal visit `i % 150` days before `today`, its gestational age
+/// by the pregnancy's dating.
+fn visit(pregnancy: &Pregnancy, today: chrono::NaiveDate, i: usize) -> PrenatalVisit {
+    let visit_date = today - Duration::days((i % 150) as i64);
+    let start = pregnancy.dating_start().expect("dated pregnancy");
+    PrenatalVisit {
+        visit_date,
+        gestational_age: GestationalAge::from_days((visit_date - start).num_days()),
+        ..examples::prenatal_visit_full()
+    }
+}
+
+/// The `*_at_50k` lines (see the module doc): a phone with an account on
+/// `server_url` whose store at `path` holds `--store-records` records.
+fn large_store(
+    args: &Args,
+    server_url: &str,
+    open: &dyn Fn(&str) -> Result<Arc<PhrClient>, String>,
+    path: &std::path::Path,
+) -> Result<Vec<(String, f64, &'static str)>, String> {
+    let name = path.file_name().and_then(|n| n.to_str()).ok_or("store file name")?;
+    let (invite, device_id) = {
+        let c = open(name)?;
+        let summary = c.create_account(server_url.to_owned(), "Bench phone C".into()).map_err(|e| e.to_string())?;
+        (c.create_pairing_invite().map_err(|e| e.to_string())?, summary.device_id)
+    };
+    let (list, pregnancy) = large_bodies(args.store_records);
+    eprintln!("writing {} records into the large store", list.len());
+    let live: Vec<(String, usize)> = {
+        let mut counts = std::collections::BTreeMap::<String, usize>::new();
+        for (subject, _) in &list {
+            *counts.entry(subject.to_string()).or_default() += 1;
+        }
+        counts.into_iter().collect()
+    };
+    fill_store(path, &invite, &device_id, list)?;
+    let c = open(name)?;
+    let at = |suffix: &str| format!("{suffix}_at_{}k", args.store_records / 1000);
+    let mut lines = Vec::new();
+
+    eprintln!("adding {} prenatal visits to the large store", args.adds);
+    let today = chrono::Utc::now().with_timezone(&FixedOffset::east_opt(9 * 3600).expect("offset")).date_naive();
+    let (mut adds, mut add_cpus) = (Vec::with_capacity(args.adds), Vec::with_capacity(args.adds));
+    for i in 0..args.adds {
+        let body = serde_json::to_string(&RecordBody::PrenatalVisit(visit(&pregnancy, today, i))).expect("json");
+        let (t, cpu) = (Instant::now(), thread_cpu());
+        c.add_record("mother".into(), body).map_err(|e| format!("adding a prenatal visit: {e}"))?;
+        adds.push(ms(t.elapsed()));
+        add_cpus.push(ms(thread_cpu() - cpu));
+    }
+    adds.sort_by(f64::total_cmp);
+    add_cpus.sort_by(f64::total_cmp);
+    lines.push((at("mobile_add_prenatal_visit_p99"), percentile(&adds, 0.99), "ms"));
+    lines.push((at("mobile_add_p50"), percentile(&adds, 0.5), "ms"));
+    lines.push((at("mobile_add_prenatal_visit_p99_cpu"), percentile(&add_cpus, 0.99), "ms"));
+    // The mother's count now includes the visits just added.
+    let live: Vec<(String, usize)> =
+        live.into_iter().map(|(s, n)| if s == "mother" { (s, n + args.adds) } else { (s, n) }).collect();
+
+    eprintln!("timeline pages in the large store");
+    let (first, deep) = timeline_pages(args, &c, &live)?;
+    let mut all_pages: Vec<f64> = first.iter().chain(&deep).copied().collect();
+    all_pages.sort_by(f64::total_cmp);
+    lines.push((at("mobile_timeline_page_100"), percentile(&all_pages, 0.99), "ms"));
+    lines.push((at("mobile_timeline_page_100_first_median"), percentile(&first, 0.5), "ms"));
+    lines.push((at("mobile_timeline_page_100_deep_median"), percentile(&deep, 0.5), "ms"));
+
+    let t = Instant::now();
+    let all = c.timeline("mother".into(), None, None, None).map_err(|e| e.to_string())?;
+    lines.push((at("mobile_timeline_all"), ms(t.elapsed()), "ms"));
+    let mother = live.iter().find(|(s, _)| s == "mother").map_or(0, |(_, n)| *n);
+    if all.len() != mother {
+        return Err(format!("the mother's timeline holds {} records, not {mother}", all.len()));
+    }
+    lines.push((at("mobile_timeline_all_records"), all.len() as f64, "records"));
+    Ok(lines)
+}
+
+/// Times first and deep pages of 100 (sorted) for each case: the mother's
+/// whole timeline, her prenatal visits, and each child's one big kind.
+/// Walks each case to its end first (untimed) for the deep pages' tokens,
+/// checking it against the unpaged timeline.
+fn timeline_pages(args: &Args, c: &PhrClient, live: &[(String, usize)]) -> Result<(Vec<f64>, Vec<f64>), String> {
+    let children: Vec<&String> = live.iter().map(|(s, _)| s).filter(|s| s.starts_with("child:")).collect();
+    let mut cases: Vec<(String, Option<String>)> =
+        vec![("mother".into(), None), ("mother".into(), Some("prenatal_visit".into()))];
+    cases.extend(
+        children.iter().zip(["child_checkup", "immunization"]).map(|(s, k)| ((*s).clone(), Some(k.to_owned()))),
+    );
+    let (mut first, mut deep) = (Vec::new(), Vec::new());
+    for (subject, kind) in &cases {
+        let page = |token: Option<String>| {
+            c.timeline_page(subject.clone(), kind.clone(), None, None, token, 100).map_err(|e| e.to_string())
+        };
+        let mut walked = Vec::new();
+        let mut tokens = Vec::new();
+        let mut token = None;
+        loop {
+            let p = page(token.clone())?;
+            walked.extend(p.entries.into_iter().map(|e| e.record_id));
+            match p.next_page {
+                Some(next) => {
+                    tokens.push(next.clone());
+                    token = Some(next);
+                }
+                None => break,
+            }
+        }
+        let unpaged: Vec<String> = c
+            .timeline(subject.clone(), kind.clone(), None, None)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|e| e.record_id)
+            .collect();
+        if walked != unpaged {
+            return Err(format!(
+                "walking {subject} {kind:?} by pages gave {} records, not the {} of the timeline in order",
+                walked.len(),
+                unpaged.len()
+            ));
+        }
+        if kind.is_none() && live.iter().any(|(s, n)| s == subject && *n != walked.len()) {
+            return Err(format!("{subject}'s timeline holds {} records", walked.len()));
+        }
+        let deepest = tokens.len().saturating_sub(1);
+        let mut rng = Lcg(walked.len() as u64);
+        for _ in 0..args.page_reads {
+            let t = Instant::now();
+            let p = page(None)?;
+            first.push(ms(t.elapsed()));
+            if p.entries.len() != 100.min(walked.len()) {
+                return Err(format!("a first page of {subject} held {} entries", p.entries.len()));
+            }
+            if tokens.is_empty() {
+                continue;
+            }
+            // Deep: somewhere in the second half of the timeline.
+            let token = tokens[deepest / 2 + rng.below((deepest - deepest / 2 + 1) as u64) as usize].clone();
+            let t = Instant::now();
+            let p = page(Some(token))?;
+            deep.push(ms(t.elapsed()));
+            if p.entries.is_empty() {
+                return Err(format!("a deep page of {subject} was empty"));
+            }
+        }
+    }
+    first.sort_by(f64::total_cmp);
+    deep.sort_by(f64::total_cmp);
+    Ok((first, deep))
 }

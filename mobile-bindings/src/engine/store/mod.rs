@@ -69,7 +69,9 @@ CREATE TABLE IF NOT EXISTS records (
     wrapped_dek BLOB NOT NULL,
     sealed_local BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS records_timeline ON records (subject, kind, effective_date);
+DROP INDEX IF EXISTS records_timeline;
+CREATE INDEX IF NOT EXISTS records_subject_live ON records (subject, deleted, effective_date, record_id);
+CREATE INDEX IF NOT EXISTS records_subject_kind_live ON records (subject, kind, deleted, effective_date, record_id);
 CREATE INDEX IF NOT EXISTS records_pending ON records (pending);
 CREATE TABLE IF NOT EXISTS outbox_batches (
     batch_id TEXT PRIMARY KEY NOT NULL,
@@ -221,9 +223,93 @@ pub fn record_put(conn: &mut SqliteConnection, row: &RecordRow) -> Result<()> {
     Ok(())
 }
 
+/// A value bound to a `?` of a [`Query`].
+enum Param {
+    Text(String),
+    OptText(Option<String>),
+    Int(i64),
+}
+
+/// SQL and its parameters, built piece by piece so that each shape of a
+/// query is its own statement (a `?x IS NULL OR ...` term would keep SQLite
+/// from using an index for it).
+struct Query {
+    sql: String,
+    params: Vec<Param>,
+}
+
+impl Query {
+    fn new(sql: impl Into<String>) -> Self {
+        Query { sql: sql.into(), params: Vec::new() }
+    }
+
+    /// Appends `sql` and the values of its `?`s, in order.
+    fn push(mut self, sql: &str, params: impl IntoIterator<Item = Param>) -> Self {
+        self.sql.push_str(sql);
+        self.params.extend(params);
+        self
+    }
+
+    fn boxed(
+        self,
+        head: &str,
+    ) -> diesel::query_builder::BoxedSqlQuery<'static, diesel::sqlite::Sqlite, diesel::query_builder::SqlQuery> {
+        let mut q = diesel::sql_query(format!("{head}{}", self.sql)).into_boxed();
+        for p in self.params {
+            q = match p {
+                Param::Text(v) => q.bind::<Text, _>(v),
+                Param::OptText(v) => q.bind::<Nullable<Text>, _>(v),
+                Param::Int(v) => q.bind::<BigInt, _>(v),
+            };
+        }
+        q
+    }
+
+    fn load<T: QueryableByName<diesel::sqlite::Sqlite> + 'static>(self, conn: &mut SqliteConnection) -> Result<Vec<T>> {
+        Ok(self.boxed("").load(conn)?)
+    }
+
+    /// The plan SQLite makes for the query (`EXPLAIN QUERY PLAN` details).
+    #[cfg(test)]
+    fn plan(self, conn: &mut SqliteConnection) -> Vec<String> {
+        #[derive(QueryableByName)]
+        struct PlanRow {
+            #[diesel(sql_type = Text)]
+            detail: String,
+        }
+        let rows: Vec<PlanRow> = self.boxed("EXPLAIN QUERY PLAN ").load(conn).expect("query plan");
+        rows.into_iter().map(|r| r.detail).collect()
+    }
+}
+
+/// The live records of a subject, optionally of one kind and within an
+/// inclusive date range, without an order. With a kind SQLite answers from
+/// `records_subject_kind_live`, without from `records_subject_live`; both
+/// hold the rows in timeline order.
+fn timeline_rows(subject: &str, kind: Option<&str>, from: Option<&str>, to: Option<&str>) -> Query {
+    let mut q = Query::new(format!("SELECT {RECORD_COLUMNS} FROM records WHERE subject = ?"))
+        .push("", [Param::Text(subject.into())]);
+    if let Some(kind) = kind {
+        q = q.push(" AND kind = ?", [Param::Text(kind.into())]);
+    }
+    q = q.push(" AND deleted = 0", []);
+    if let Some(from) = from {
+        q = q.push(" AND effective_date >= ?", [Param::Text(from.into())]);
+    }
+    if let Some(to) = to {
+        q = q.push(" AND effective_date <= ?", [Param::Text(to.into())]);
+    }
+    q
+}
+
+/// The timeline order: undated records first (SQLite sorts NULL first), then
+/// by date, then by id.
+const TIMELINE_ORDER: &str = " ORDER BY effective_date, record_id";
+
 /// Live (not deleted) records of a subject, optionally of one kind and within
 /// an inclusive date range (`YYYY-MM-DD`; a range leaves out undated records),
-/// ordered by date.
+/// undated first, then by date and id. Every match at once: a long timeline
+/// is better read with [`timeline_page`].
 pub fn timeline(
     conn: &mut SqliteConnection,
     subject: &str,
@@ -231,16 +317,91 @@ pub fn timeline(
     from: Option<&str>,
     to: Option<&str>,
 ) -> Result<Vec<RecordRow>> {
-    Ok(diesel::sql_query(format!(
-        "SELECT {RECORD_COLUMNS} FROM records WHERE subject = ?1 AND NOT deleted \
-         AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR effective_date >= ?3) \
-         AND (?4 IS NULL OR effective_date <= ?4) ORDER BY effective_date, record_id"
+    timeline_rows(subject, kind, from, to).push(TIMELINE_ORDER, []).load(conn)
+}
+
+/// Where a timeline page starts: after the entry with this effective date
+/// (`None`: undated) and record id.
+pub type TimelineKey = (Option<String>, String);
+
+/// The queries of one [`timeline_page`]: one, or two after an undated entry
+/// (the undated rest by id, then the dated rows), each an index range.
+fn timeline_page_queries(
+    subject: &str,
+    kind: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+    after: Option<&TimelineKey>,
+) -> Vec<Query> {
+    let rows = || timeline_rows(subject, kind, from, to);
+    match after {
+        None => vec![rows().push(TIMELINE_ORDER, [])],
+        // After a date on or past `from`, `from` says nothing more: leaving it
+        // out lets SQLite start the range at the cursor, not at `from`.
+        Some((Some(date), id)) => vec![timeline_rows(subject, kind, from.filter(|f| *f > date.as_str()), to)
+            .push(" AND (effective_date, record_id) > (?, ?)", [Param::Text(date.clone()), Param::Text(id.clone())])
+            .push(TIMELINE_ORDER, [])],
+        Some((None, id)) => vec![
+            rows()
+                .push(" AND effective_date IS NULL AND record_id > ?", [Param::Text(id.clone())])
+                .push(TIMELINE_ORDER, []),
+            rows().push(" AND effective_date IS NOT NULL", []).push(TIMELINE_ORDER, []),
+        ],
+    }
+}
+
+/// Up to `limit` entries of the [`timeline`] (same filter, same order) that
+/// come after `after` (from the start when `None`): keyset paging, so a page
+/// deep into a long timeline costs what the first one does.
+pub fn timeline_page(
+    conn: &mut SqliteConnection,
+    subject: &str,
+    kind: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+    after: Option<TimelineKey>,
+    limit: u32,
+) -> Result<Vec<RecordRow>> {
+    let mut out: Vec<RecordRow> = Vec::new();
+    for q in timeline_page_queries(subject, kind, from, to, after.as_ref()) {
+        let left = i64::from(limit) - out.len() as i64;
+        if left <= 0 {
+            break;
+        }
+        out.extend(q.push(" LIMIT ?", [Param::Int(left)]).load::<RecordRow>(conn)?);
+    }
+    Ok(out)
+}
+
+/// At most `limit` live records of one kind about a subject, leaving out
+/// `except`, by date and id: enough to tell none, one, or several apart
+/// without reading them all (the kind index serves it).
+fn live_of_kind_query(subject: &str, kind: &str, except: Option<&str>, limit: u32) -> Query {
+    Query::new(format!(
+        "SELECT {RECORD_COLUMNS} FROM records WHERE subject = ? AND kind = ? AND deleted = 0 \
+         AND record_id IS NOT ?{TIMELINE_ORDER} LIMIT ?"
     ))
-    .bind::<Text, _>(subject)
-    .bind::<Nullable<Text>, _>(kind)
-    .bind::<Nullable<Text>, _>(from)
-    .bind::<Nullable<Text>, _>(to)
-    .load(conn)?)
+    .push(
+        "",
+        [
+            Param::Text(subject.into()),
+            Param::Text(kind.into()),
+            Param::OptText(except.map(str::to_owned)),
+            Param::Int(i64::from(limit)),
+        ],
+    )
+}
+
+/// At most `limit` live records of one kind about a subject other than
+/// `except`, by date and id (see [`live_of_kind_query`]).
+pub fn live_of_kind(
+    conn: &mut SqliteConnection,
+    subject: &str,
+    kind: &str,
+    except: Option<&str>,
+    limit: u32,
+) -> Result<Vec<RecordRow>> {
+    live_of_kind_query(subject, kind, except, limit).load(conn)
 }
 
 /// Every live (not deleted) record, ordered by subject, date and id.
@@ -499,6 +660,142 @@ mod tests {
             ["a", "c"]
         );
         assert!(timeline(&mut conn, "child:x", None, None, None).unwrap().is_empty());
+    }
+
+    fn ids(rows: Vec<RecordRow>) -> Vec<String> {
+        rows.into_iter().map(|r| r.record_id).collect()
+    }
+
+    /// A mother's timeline with undated records, several records on one day
+    /// (ties broken by id), two kinds, a deleted record, and another subject.
+    fn paging_store() -> (tempfile::TempDir, SqliteConnection) {
+        let (dir, mut conn) = store();
+        let dates = [None, Some("2026-04-01"), Some("2026-04-02"), Some("2026-04-02"), None, Some("2026-04-03")];
+        for i in 0..30 {
+            let kind = if i % 3 == 0 { "self_vitals" } else { "prenatal_visit" };
+            let date = dates[(i * 7) % dates.len()];
+            record_put(&mut conn, &row(&format!("r{:02}", (i * 11) % 30), kind, date, i == 13)).unwrap();
+        }
+        record_put(&mut conn, &RecordRow { subject: "child:x".into(), ..row("z", "newborn", None, false) }).unwrap();
+        (dir, conn)
+    }
+
+    #[test]
+    fn pages_of_any_size_walk_the_timeline_in_its_order_without_gaps_or_repeats() {
+        let (_dir, mut conn) = paging_store();
+        let filters: [(Option<&str>, Option<&str>, Option<&str>); 5] = [
+            (None, None, None),
+            (Some("prenatal_visit"), None, None),
+            (Some("self_vitals"), None, None),
+            (None, Some("2026-04-02"), None),
+            (Some("prenatal_visit"), None, Some("2026-04-02")),
+        ];
+        for (kind, from, to) in filters {
+            let all = timeline(&mut conn, "mother", kind, from, to).unwrap();
+            assert!(!all.is_empty());
+            for size in 1..=all.len() as u32 + 1 {
+                let mut walked = Vec::new();
+                let mut after = None;
+                loop {
+                    let page = timeline_page(&mut conn, "mother", kind, from, to, after, size).unwrap();
+                    assert!(page.len() <= size as usize);
+                    let Some(last) = page.last() else { break };
+                    after = Some((last.effective_date.clone(), last.record_id.clone()));
+                    walked.extend(page);
+                }
+                assert_eq!(ids(walked), ids(all.clone()), "kind {kind:?} from {from:?} to {to:?} pages of {size}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_timeline_lists_undated_records_first_then_by_date_and_id() {
+        let (_dir, mut conn) = paging_store();
+        let all = timeline(&mut conn, "mother", None, None, None).unwrap();
+        assert_eq!(all.len(), 29);
+        let keys: Vec<_> = all.iter().map(|r| (r.effective_date.clone(), r.record_id.clone())).collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted, "None sorts first, as in SQLite");
+        assert!(keys.iter().any(|k| k.0.is_none()) && keys.last().unwrap().0.is_some());
+        let after_undated = (None, keys[0].1.clone());
+        let page = timeline_page(&mut conn, "mother", None, None, None, Some(after_undated), 100).unwrap();
+        assert_eq!(ids(page), ids(all[1..].to_vec()));
+    }
+
+    #[test]
+    fn live_of_kind_reads_at_most_the_limit_and_leaves_out_the_record_edited() {
+        let (_dir, mut conn) = paging_store();
+        let all = ids(timeline(&mut conn, "mother", Some("self_vitals"), None, None).unwrap());
+        assert_eq!(ids(live_of_kind(&mut conn, "mother", "self_vitals", None, 2).unwrap()), all[..2]);
+        assert_eq!(ids(live_of_kind(&mut conn, "mother", "self_vitals", Some(&all[0]), 2).unwrap()), all[1..3]);
+        assert!(live_of_kind(&mut conn, "mother", "newborn", None, 2).unwrap().is_empty());
+        assert_eq!(ids(live_of_kind(&mut conn, "child:x", "newborn", None, 2).unwrap()), ["z"]);
+    }
+
+    /// Asserts that SQLite answers `q` from `index` alone, in index order:
+    /// no table scan and no temporary B-tree to sort.
+    fn assert_indexed(conn: &mut SqliteConnection, q: Query, index: &str) {
+        let sql = q.sql.clone();
+        let plan = q.plan(conn);
+        assert!(plan.iter().all(|d| d.contains(&format!("USING INDEX {index} ("))), "{sql}: {plan:?}");
+        assert!(!plan.iter().any(|d| d.contains("TEMP B-TREE") || d.starts_with("SCAN")), "{sql}: {plan:?}");
+    }
+
+    #[test]
+    fn every_timeline_query_is_an_index_range_in_timeline_order() {
+        let (_dir, mut conn) = paging_store();
+        let dated = (Some("2026-04-02".to_owned()), "r05".to_owned());
+        let undated = (None, "r05".to_owned());
+        for kind in [None, Some("prenatal_visit")] {
+            let index = if kind.is_some() { "records_subject_kind_live" } else { "records_subject_live" };
+            for (from, to) in [
+                (None, None),
+                (Some("2026-04-01"), None),
+                (None, Some("2026-04-02")),
+                (Some("2026-04-01"), Some("2026-04-02")),
+            ] {
+                assert_indexed(&mut conn, timeline_rows("mother", kind, from, to).push(TIMELINE_ORDER, []), index);
+                for after in [None, Some(&dated), Some(&undated)] {
+                    for q in timeline_page_queries("mother", kind, from, to, after) {
+                        assert_indexed(&mut conn, q.push(" LIMIT ?", [Param::Int(7)]), index);
+                    }
+                }
+            }
+        }
+        for except in [None, Some("r05")] {
+            assert_indexed(
+                &mut conn,
+                live_of_kind_query("mother", "pregnancy", except, 2),
+                "records_subject_kind_live",
+            );
+        }
+    }
+
+    #[test]
+    fn opening_a_store_made_before_the_timeline_indexes_replaces_the_old_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db").to_string_lossy().into_owned();
+        {
+            let mut old = SqliteConnection::establish(&path).unwrap();
+            let before: Vec<&str> =
+                SCHEMA.lines().filter(|l| !l.contains("records_subject") && !l.contains("DROP INDEX")).collect();
+            old.batch_execute(&before.join("\n")).unwrap();
+            old.batch_execute("CREATE INDEX records_timeline ON records (subject, kind, effective_date);").unwrap();
+        }
+        let mut conn = open(&path).unwrap();
+        #[derive(QueryableByName)]
+        struct Name {
+            #[diesel(sql_type = Text)]
+            name: String,
+        }
+        let names: Vec<Name> = diesel::sql_query(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records' AND sql IS NOT NULL ORDER BY name",
+        )
+        .load(&mut conn)
+        .unwrap();
+        let names: Vec<_> = names.into_iter().map(|n| n.name).collect();
+        assert_eq!(names, ["records_pending", "records_subject_kind_live", "records_subject_live"]);
     }
 
     #[test]
