@@ -1,0 +1,71 @@
+"""The paged timeline (issue 21, item 9) through the generated Python
+bindings: pages in timeline order (undated first, then by date and id) with
+nothing repeated or missed, a kind filter, and bad arguments as typed
+validation errors naming the argument."""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+import pytest
+
+MOTHER = "mother"
+
+
+def day(n: int) -> str:
+    return (datetime.date.today() - datetime.timedelta(days=n)).isoformat()
+
+
+def vitals(date: str) -> str:
+    body = {"measured_at": f"{date}T07:30:00+09:00", "weight": {"value": 55.0, "unit": "kg"}}
+    return json.dumps({"kind": "self_vitals", "body": body})
+
+
+def visit(date: str) -> str:
+    return json.dumps({"kind": "prenatal_visit", "body": {"visit_date": date, "clinic_name": "Sakura"}})
+
+
+def profile() -> str:
+    return json.dumps({"kind": "mother_profile", "body": {"name_kanji": "山田 花子", "birth_date": "1994-07-15"}})
+
+
+def walk(client, kind, size):
+    seen, page, pages = [], None, 0
+    while True:
+        result = client.timeline_page(MOTHER, kind, None, None, page, size)
+        seen += [e.record_id for e in result.entries]
+        pages += 1
+        if result.next_page is None:
+            return seen, pages
+        page = result.next_page
+
+
+def test_the_timeline_walks_in_pages_in_order_with_nothing_repeated_or_missed(phr, server, phone):
+    mother = phone("mother")
+    mother.client.create_account(server.base_url, "Mother's phone")
+    mother.client.add_record(MOTHER, profile())  # undated: first
+    for i in range(20):
+        mother.client.add_record(MOTHER, vitals(day(i % 7)))  # ties on the date, broken by id
+    for i in range(9):
+        mother.client.add_record(MOTHER, visit(day(10 + i)))
+    whole = [e.record_id for e in mother.client.timeline(MOTHER, None, None, None)]
+    assert len(whole) == 30
+
+    seen, pages = walk(mother.client, None, 7)
+    assert seen == whole and pages == 5
+    visits, _ = walk(mother.client, "prenatal_visit", 4)
+    assert visits == [e.record_id for e in mother.client.timeline(MOTHER, "prenatal_visit", None, None)]
+    assert len(visits) == 9
+
+
+def test_bad_page_arguments_are_validation_errors_naming_them(phr, server, phone):
+    mother = phone("mother")
+    mother.client.create_account(server.base_url, "Mother's phone")
+    with pytest.raises(phr.PhrError.Validation) as bad_page:
+        mother.client.timeline_page(MOTHER, None, None, None, "not-a-token", 10)
+    assert bad_page.value.field == "page"
+    for limit in (0, 501):
+        with pytest.raises(phr.PhrError.Validation) as bad_limit:
+            mother.client.timeline_page(MOTHER, None, None, None, None, limit)
+        assert bad_limit.value.field == "limit"
