@@ -337,7 +337,7 @@ fn fill_store(
 /// mother's vitals, 10 a day. Returns the bodies and
 /// the pregnancy.
 fn large_bodies(n: usize) -> (Vec<(Subject, RecordBody)>, Pregnancy) {
-    let today = chrono::Utc::now().with_timezone(&FixedOffset::east_opt(9 * 3600).expect("offset")).date_naive();
+    let today = chrono::Local::now().date_naive();
     let edd = today + Duration::days(100);
     let pregnancy = Pregnancy {
         last_menstrual_period: Some(edd - Duration::days(280)),
@@ -419,7 +419,7 @@ fn large_store(
     let mut lines = Vec::new();
 
     eprintln!("adding {} prenatal visits to the large store", args.adds);
-    let today = chrono::Utc::now().with_timezone(&FixedOffset::east_opt(9 * 3600).expect("offset")).date_naive();
+    let today = chrono::Local::now().date_naive();
     let (mut adds, mut add_cpus) = (Vec::with_capacity(args.adds), Vec::with_capacity(args.adds));
     for i in 0..args.adds {
         let body = serde_json::to_string(&RecordBody::PrenatalVisit(visit(&pregnancy, today, i))).expect("json");
