@@ -318,7 +318,6 @@ def make_faulty_transport(phr_mobile):
             self.rules: List[list] = []
             self.push_answers: List[bytes] = []
             self.sent_push_sizes: List[int] = []
-            self.random = None
             self._rng = __import__("random").Random(seed)
             self.random_rate = 0.0
             self.blocked = threading.Event()  # set while a ("block", ...) rule holds a request

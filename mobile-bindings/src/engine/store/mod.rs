@@ -518,17 +518,6 @@ fn wipe_leaving(conn: &mut SqliteConnection, account_deleted: Option<&[u8]>) -> 
     Ok(())
 }
 
-/// The `meta` entries of an account membership: ids, sealed keys, cursor, clock.
-const MEMBERSHIP_META: &str = "('server_url', 'account_id', 'device_id', 'secrets', 'cursor', 'clock')";
-
-/// Removes the account membership (ids, sealed keys, cursor, clock) in one transaction.
-pub fn forget_membership(conn: &mut SqliteConnection) -> Result<()> {
-    conn.transaction::<_, Error, _>(|conn| {
-        diesel::sql_query(format!("DELETE FROM meta WHERE key IN {MEMBERSHIP_META}")).execute(conn)?;
-        Ok(())
-    })
-}
-
 /// Removes a `meta` entry.
 pub fn meta_delete(conn: &mut SqliteConnection, key: &str) -> Result<()> {
     diesel::sql_query("DELETE FROM meta WHERE key = ?").bind::<Text, _>(key).execute(conn)?;

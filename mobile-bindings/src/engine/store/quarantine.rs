@@ -49,7 +49,6 @@ pub struct QuarantinedRecord {
 }
 
 /// Keeps a version that did not open (replacing an older one of the record).
-#[allow(clippy::too_many_arguments)]
 pub fn quarantine_put(
     conn: &mut SqliteConnection,
     record: &QuarantinedRecord,
