@@ -10,13 +10,19 @@
 //! | [`dates`] | the one accepted range of calendar dates (1900-01-01 to 2200-12-31) checked wherever a date comes in |
 //! | [`consent`] | [`consent::ConsentGrant`], its check of one request, and the pure [`consent::evaluate`] over a family's grants (the server applies the same pieces: `usable_grants`, scope `covers`, `ConsentGrant::check`) |
 //! | [`crypto`] | record envelopes (AES-256-GCM per-record data keys), key wrapping under the account key and grant keys, HPKE (RFC 9180) to public keys |
+//! | `ffi` (feature `uniffi`) | how the dataset's dates cross into the apps; the dataset types themselves derive their uniffi records and enums where they are defined |
 //! | [`sync`] | hybrid logical clocks and the deterministic merge rule for concurrent versions of a record |
 //!
 //! Time is always passed in (`today`, `now`): nothing in this crate reads the clock
 //! on its own except the explicit `Hlc::now`-style helpers that take a wall clock value.
 
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!();
+
 pub mod consent;
 pub mod crypto;
 pub mod dataset;
 pub mod dates;
+#[cfg(feature = "uniffi")]
+pub mod ffi;
 pub mod sync;

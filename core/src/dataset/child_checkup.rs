@@ -121,14 +121,17 @@ impl GrowthIndicator {
 /// A stored percentile and/or z-score of one indicator (computed elsewhere,
 /// e.g. by the clinic's system). At least one of the two.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct GrowthScore {
     /// Which indicator.
     pub indicator: GrowthIndicator,
     /// Percentile, 0–100 %.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub percentile: Option<Quantity<Percent>>,
     /// z-score (SD score), −6 to +6.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub z_score: Option<f64>,
 }
@@ -173,33 +176,43 @@ coded_enum! {
 
 /// The physician's coded findings; each item only when recorded.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct PhysicianFindings {
     /// Head control (首のすわり).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub head_control: Option<FindingResult>,
     /// Eye tracking (追視).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eye_tracking: Option<FindingResult>,
     /// Strabismus (斜視).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strabismus: Option<FindingResult>,
     /// Hearing (聴覚).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hearing: Option<FindingResult>,
     /// Heart murmur (心雑音).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heart_murmur: Option<FindingResult>,
     /// Limited hip abduction (股関節開排制限).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hip_abduction_limit: Option<FindingResult>,
     /// Undescended testis (停留精巣).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub undescended_testis: Option<FindingResult>,
     /// Naevus / birthmark (母斑).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub naevus: Option<FindingResult>,
     /// Signs of maltreatment (不適切な養育の兆候).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signs_of_maltreatment: Option<FindingResult>,
 }
@@ -259,24 +272,30 @@ coded_enum! {
 
 /// The items of the 3-year checkup; only on `years_3` (or `other`) checkups.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct ThreeYearItems {
     /// Urine protein (strip).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub urine_protein: Option<UrineStrip>,
     /// Urine occult blood (strip).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub urine_blood: Option<UrineStrip>,
     /// Vision screening.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vision: Option<ScreeningResult>,
     /// Hearing screening.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hearing: Option<ScreeningResult>,
 }
 
 /// One infant / child health checkup (乳幼児健診).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct ChildCheckup {
     /// Checkup date. Not in the future, not before birth.
@@ -284,36 +303,47 @@ pub struct ChildCheckup {
     /// Which checkup.
     pub checkup_type: CheckupType,
     /// Facility (clinic, health centre).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub facility: Option<String>,
     /// Body weight (LOINC 29463-7), 0.3–60 kg (newborn grams are stored as kg).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weight: Option<Quantity<Kg>>,
     /// Length or height, 20–180 cm; with [`ChildCheckup::length_position`].
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub length: Option<Quantity<Cm>>,
     /// How `length` was measured; required with it.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub length_position: Option<MeasurementPosition>,
     /// Head circumference (LOINC 9843-4), 20–65 cm.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub head_circumference: Option<Quantity<Cm>>,
     /// Chest circumference (JP 31000299), 20–120 cm.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chest_circumference: Option<Quantity<Cm>>,
     /// Stored WHO percentiles / z-scores, at most one per indicator.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub growth_scores: Vec<GrowthScore>,
     /// The physician's coded findings.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "PhysicianFindings::is_empty")]
     pub findings: PhysicianFindings,
     /// Overall judgement.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overall_judgement: Option<OverallJudgement>,
     /// The 3-year checkup items.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub three_year: Option<ThreeYearItems>,
     /// Free-text note, at most 2,000 characters.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }

@@ -20,7 +20,7 @@ pub trait Unit: Copy + Clone + fmt::Debug + PartialEq + Default + Send + Sync + 
 }
 
 macro_rules! ucum_units {
-    ($($(#[$doc:meta])* $name:ident => $code:literal),* $(,)?) => {
+    ($($(#[$doc:meta])* $name:ident => $code:literal as $quantity:ident / $ffi:ident),* $(,)?) => {
         $(
             $(#[$doc])*
             #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -28,39 +28,66 @@ macro_rules! ucum_units {
             impl Unit for $name {
                 const UCUM: &'static str = $code;
             }
+            #[doc = concat!("A quantity in UCUM `", $code, "`. Across the FFI (feature `uniffi`) it is its own typed record, so an app cannot pass one unit where another is expected.")]
+            pub type $quantity = Quantity<$name>;
         )*
+
+        /// Each quantity type crosses the FFI as a one-field record named
+        /// after its unit (`Kilograms(value = 62.5)` in Kotlin, Swift and
+        /// Python): the unit is in the type, never a string the app could
+        /// misspell. No value is refused here; validation reports a value out
+        /// of range (or not finite) with its field path, like any other.
+        #[cfg(feature = "uniffi")]
+        mod quantity_ffi {
+            use super::*;
+            $(
+                $(#[$doc])*
+                #[derive(uniffi::Record)]
+                pub struct $ffi {
+                    /// The number, in this record's unit.
+                    pub value: f64,
+                }
+                uniffi::custom_type!(
+                    $(#[$doc])*
+                    $quantity, $ffi, {
+                    lower: |q| $ffi { value: q.value },
+                    try_lift: |r| Ok(Quantity::new(r.value)),
+                    }
+                );
+            )*
+        }
     };
 }
 
 ucum_units! {
     /// Kilograms.
-    Kg => "kg",
+    Kg => "kg" as Kilograms / KilogramsValue,
     /// Grams.
-    G => "g",
+    G => "g" as Grams / GramsValue,
     /// Centimetres.
-    Cm => "cm",
+    Cm => "cm" as Centimetres / CentimetresValue,
     /// Millimetres of mercury.
-    MmHg => "mm[Hg]",
+    MmHg => "mm[Hg]" as MillimetresOfMercury / MillimetresOfMercuryValue,
     /// Beats (or breaths) per minute.
-    PerMin => "/min",
+    PerMin => "/min" as PerMinute / PerMinuteValue,
     /// Degrees Celsius.
-    Cel => "Cel",
+    Cel => "Cel" as DegreesCelsius / DegreesCelsiusValue,
     /// Percent.
-    Percent => "%",
+    Percent => "%" as Percentage / PercentageValue,
     /// Milligrams per decilitre.
-    MgPerDl => "mg/dL",
+    MgPerDl => "mg/dL" as MilligramsPerDecilitre / MilligramsPerDecilitreValue,
     /// Grams per decilitre.
-    GPerDl => "g/dL",
+    GPerDl => "g/dL" as GramsPerDecilitre / GramsPerDecilitreValue,
     /// Thousands per microlitre (platelets).
-    ThousandPerUl => "10*3/uL",
+    ThousandPerUl => "10*3/uL" as ThousandsPerMicrolitre / ThousandsPerMicrolitreValue,
     /// Kilograms per square metre (BMI).
-    KgPerM2 => "kg/m2",
+    KgPerM2 => "kg/m2" as KilogramsPerSquareMetre / KilogramsPerSquareMetreValue,
     /// Millilitres.
-    Ml => "mL",
+    Ml => "mL" as Millilitres / MillilitresValue,
     /// Hours.
-    Hours => "h",
+    Hr => "h" as Hours / HoursValue,
     /// A plain count (steps).
-    Count => "{count}",
+    CountUnit => "{count}" as Count / CountValue,
 }
 
 /// A measured value in a fixed UCUM unit. JSON: `{"value": 62.5, "unit": "kg"}`;
@@ -128,6 +155,7 @@ impl<'de, U: Unit> Deserialize<'de> for Quantity<U> {
 /// `"other"`, `"unknown"`. Shared by `newborn` and the immunization schedule
 /// (sex-restricted doses such as HPV).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum Sex {
     /// `male`.
@@ -161,6 +189,7 @@ impl Sex {
 
 /// Gestational age as obstetrics writes it: completed weeks plus days (e.g. 38w2d).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct GestationalAge {
     /// Completed weeks, 0–[`MAX_WEEKS`](Self::MAX_WEEKS) in a valid record.
@@ -485,6 +514,7 @@ macro_rules! coded_enum {
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
         pub enum $name {
             $( $(#[$vmeta])* #[serde(rename = $code)] $variant ),+
         }

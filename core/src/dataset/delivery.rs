@@ -4,7 +4,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    coded_enum, GestationalAge, Hours, Ml, Problems, Quantity, Validate, ValidationContext, ValidationErrors,
+    coded_enum, GestationalAge, Hr, Ml, Problems, Quantity, Validate, ValidationContext, ValidationErrors,
 };
 use super::pregnancy::MAX_FETUSES;
 use super::{DatasetModule, RecordKind};
@@ -62,6 +62,7 @@ impl DeliveryMethod {
 
 /// One birth event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct Delivery {
     /// Date and time of delivery with its UTC offset (LOINC 93857-1). Its local
@@ -69,17 +70,21 @@ pub struct Delivery {
     pub delivered_at: DateTime<FixedOffset>,
     /// Gestational age at birth (LOINC 57714-8), 0–45 weeks + 0–6 days, within
     /// 14 days of the age the pregnancy's EDD gives.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gestational_age: Option<GestationalAge>,
     /// Delivery method (LOINC 57071-3).
     pub method: DeliveryMethod,
     /// Duration of labour (local), 0–72 h.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub labour_duration: Option<Quantity<Hours>>,
+    pub labour_duration: Option<Quantity<Hr>>,
     /// Blood loss (local), 0–10,000 mL.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blood_loss: Option<Quantity<Ml>>,
     /// Whether a blood transfusion was given (local).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transfusion: Option<bool>,
     /// Number of babies delivered (LOINC 57722-1), 1–8, not more than the

@@ -83,6 +83,7 @@ coded_enum! {
 
 /// One answered milestone question.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct DevelopmentMilestone {
     /// Which milestone.
@@ -93,9 +94,11 @@ pub struct DevelopmentMilestone {
     pub answered_on: NaiveDate,
     /// When the child achieved it, if known; only with `achieved: yes`. Not
     /// before birth, not in the future, not after `answered_on`.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub achieved_on: Option<NaiveDate>,
     /// Free-text note, at most 500 characters.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }

@@ -152,14 +152,17 @@ coded_enum! {
 
 /// One vaccine dose given.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct Immunization {
     /// The vaccine, from the local list.
     pub vaccine: Vaccine,
     /// Product or vaccine name as written; required when `vaccine` is `other`.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vaccine_name: Option<String>,
     /// JP HOT9 product code ([`codes::HOT9_SYSTEM`]), 9 digits.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hot9_code: Option<String>,
     /// Routine (定期, `true`) or voluntary (任意, `false`).
@@ -171,21 +174,27 @@ pub struct Immunization {
     /// The series the dose belongs to.
     pub series: DoseSeries,
     /// Lot number (LOINC 30959-1), at most 50 characters.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lot_number: Option<String>,
     /// Manufacturer's name.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manufacturer: Option<String>,
     /// Injection site.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site: Option<InjectionSite>,
     /// Who gave the dose (physician's name).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub performer: Option<String>,
     /// Where the dose was given (clinic, municipality).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
     /// When the next dose is due (JP extension DueDateOfNextDose); after `date_given`.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_due_date: Option<NaiveDate>,
 }

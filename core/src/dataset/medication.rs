@@ -32,6 +32,7 @@ coded_enum! {
 
 /// A coded drug.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct DrugCode {
     /// The code system.
@@ -65,28 +66,35 @@ impl DrugCode {
 
 /// One drug dispensed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct Medication {
     /// Dispensing date. Not in the future.
     pub dispensed_on: NaiveDate,
     /// Dispensing pharmacy.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pharmacy: Option<String>,
     /// Prescribing physician or clinic.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prescriber: Option<String>,
     /// The drug's name as dispensed (required).
     pub drug_name: String,
     /// The drug's code, when known.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drug_code: Option<DrugCode>,
     /// Dose, as text (e.g. "1回1錠").
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dose: Option<String>,
     /// Directions, as text (e.g. "1日3回 毎食後").
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub directions: Option<String>,
     /// Days supplied, 1–365.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub days_supplied: Option<u32>,
 }

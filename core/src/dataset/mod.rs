@@ -41,6 +41,7 @@ pub use self_vitals::SelfVitals;
 
 /// The dataset modules; each is one record kind in sync and one scope unit in consent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum RecordKind {
     /// `mother_profile`: identity, pre-pregnancy body size, blood group, obstetric history (one per mother).
@@ -212,6 +213,7 @@ pub trait DatasetModule: Validate {
 /// The body of one record: exactly one dataset module. This is the plaintext a
 /// record envelope seals. JSON: `{"kind": "prenatal_visit", "body": {...}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(tag = "kind", content = "body", rename_all = "snake_case")]
 pub enum RecordBody {
     /// Kind `mother_profile`.

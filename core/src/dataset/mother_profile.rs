@@ -97,6 +97,7 @@ coded_enum! {
 /// A business identifier of the mother (JP Core `Patient.identifier`), e.g.
 /// a municipal resident number or the handbook number of a municipality.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct Identifier {
     /// The namespace, an absolute URI (`urn:oid:...`, `https://...`). Required, ≤ 200 chars.
@@ -107,6 +108,7 @@ pub struct Identifier {
 
 /// The mother's profile. Undated: it describes her, not an event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct MotherProfile {
     /// Full name as written, in kanji (or the script she uses when her name has
@@ -114,41 +116,53 @@ pub struct MotherProfile {
     pub name_kanji: String,
     /// Full name in kana (JP Core SYL representation): katakana or hiragana,
     /// spaces and `・`/`ー` only. ≤ 100 chars.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name_kana: Option<String>,
     /// Birth date (`Patient.birthDate`). Not in the future; her age today must be 10–120 years.
     pub birth_date: NaiveDate,
     /// Identifiers (`Patient.identifier`); no two alike.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub identifiers: Vec<Identifier>,
     /// Body height (LOINC 8302-2), 100–230 cm.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub height: Option<Quantity<Cm>>,
     /// Body weight before pregnancy (LOINC 56077-1), 25–200 kg.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pre_pregnancy_weight: Option<Quantity<Kg>>,
     /// ABO group (LOINC 882-1, panel 34531-4).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub abo: Option<AboGroup>,
     /// Rh(D) type (LOINC 882-1, panel 34531-4).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rh_d: Option<RhD>,
     /// Irregular antibody screen (panel 34531-4).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub irregular_antibodies: Option<AntibodyScreen>,
     /// Number of pregnancies including the current one (LOINC 11996-6), 0–30.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gravida: Option<u8>,
     /// Number of previous deliveries (LOINC 64708-1), 0–30, not above gravida.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parity: Option<u8>,
     /// Number of previous caesarean sections (LOINC 68497-7), 0–15, not above parity.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_caesareans: Option<u8>,
     /// Smoking (LOINC 64234-8).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smoking: Option<SubstanceUse>,
     /// Alcohol (LOINC 74205-6).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alcohol: Option<SubstanceUse>,
 }

@@ -67,6 +67,7 @@ coded_enum! {
 
 /// Apgar scores, each 0–10.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct Apgar {
     /// At 1 minute (LOINC 9272-6), 0–10.
@@ -74,12 +75,14 @@ pub struct Apgar {
     /// At 5 minutes (LOINC 9274-2), 0–10.
     pub five_minute: u8,
     /// At 10 minutes (LOINC 9271-8), 0–10; recorded when the 5-minute score was low.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ten_minute: Option<u8>,
 }
 
 /// The child's record at birth.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct Newborn {
     /// Sex (`Patient.gender`).
@@ -87,28 +90,36 @@ pub struct Newborn {
     /// Birth date. Not in the future; equal to the child's known birth date.
     pub birth_date: NaiveDate,
     /// Birth weight (LOINC 8339-4, JP 31002900), 200–7,000 g.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub birth_weight: Option<Quantity<G>>,
     /// Birth length (LOINC 89269-5), 20–70 cm.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub birth_length: Option<Quantity<Cm>>,
     /// Head circumference at birth (LOINC 9843-4, JP 31006116), 15–50 cm.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub head_circumference: Option<Quantity<Cm>>,
     /// Chest circumference at birth (JP 31000299), 15–50 cm.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chest_circumference: Option<Quantity<Cm>>,
     /// Apgar scores (9272-6 / 9274-2 / 9271-8).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apgar: Option<Apgar>,
     /// Hearing screen (LOINC 54109-4).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hearing_screen: Option<HearingScreen>,
     /// Metabolic screen (LOINC 54089-8).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metabolic_screen: Option<MetabolicScreen>,
     /// Dates vitamin K (K2 syrup) was given (MedicationStatement); empty if none.
     /// Each on or after the birth date and not in the future, no date twice, at most 13.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vitamin_k_doses: Vec<NaiveDate>,
 }

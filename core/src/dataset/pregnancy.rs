@@ -74,23 +74,28 @@ impl PregnancyStatus {
 
 /// One pregnancy. It carries no id of its own: the record envelope does.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct Pregnancy {
     /// First day of the last menstrual period (LOINC 8665-2). Not in the future.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_menstrual_period: Option<NaiveDate>,
     /// Estimated delivery date (LOINC 11778-8), as set by the clinic (possibly
     /// corrected by ultrasound). At most 280 days after today; within 28 days of
     /// Naegele's rule when the LMP is known. At least one of LMP and EDD is required.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub estimated_delivery_date: Option<NaiveDate>,
     /// Number of fetuses (LOINC 57722-1), 1–8.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub number_of_fetuses: Option<u8>,
     /// Status or outcome (LOINC 82810-3).
     pub status: PregnancyStatus,
     /// Date the pregnancy ended; only with a concluded status. Not in the
     /// future, not before the pregnancy started, not after EDD + 6 weeks.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome_date: Option<NaiveDate>,
 }

@@ -182,6 +182,7 @@ coded_enum! {
 
 /// Blood pressure (panel LOINC 85354-9).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct BloodPressure {
     /// Systolic (LOINC 8480-6), 50–260 `mm[Hg]`.
@@ -192,118 +193,152 @@ pub struct BloodPressure {
 
 /// Blood tests, when done at this visit.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct Labs {
     /// Hemoglobin (LOINC 718-7), 3–25 g/dL.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hemoglobin: Option<Quantity<GPerDl>>,
     /// Hematocrit (LOINC 20570-8), 10–70 %.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hematocrit: Option<Quantity<Percent>>,
     /// Platelets (LOINC 26515-7), 1–1,500 10*3/uL.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platelets: Option<Quantity<ThousandPerUl>>,
 }
 
 /// Infection screens and cervical cytology, when done at this visit.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct InfectionScreens {
     /// Hepatitis B surface antigen (LOINC 5196-1).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hbs_ag: Option<ScreenResult>,
     /// Hepatitis C antibody (code elided in the dataset spec).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hcv_antibody: Option<ScreenResult>,
     /// Rubella antibody (code elided in the dataset spec).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rubella_antibody: Option<RubellaImmunity>,
     /// HTLV-1 antibody (code elided in the dataset spec).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub htlv1_antibody: Option<ScreenResult>,
     /// Group B streptococcus culture (code elided in the dataset spec).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gbs: Option<ScreenResult>,
     /// Cervical cytology (LOINC 24020-0).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cervical_cytology: Option<CervicalCytology>,
 }
 
 /// Dental checkup of the mother (local codes).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct Dental {
     /// Number of untreated carious teeth, 0–32 (local).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caries_count: Option<u8>,
     /// Dental calculus present (local).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calculus: Option<bool>,
     /// Gingivitis present (local).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gingivitis: Option<bool>,
 }
 
 /// One prenatal checkup (妊婦健診).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct PrenatalVisit {
     /// Date of the visit (FHIR Encounter). Not in the future; inside the
     /// pregnancy (from its start to its outcome date, else to EDD + 6 weeks).
     pub visit_date: NaiveDate,
     /// Name of the clinic (FHIR Organization), ≤ 200 chars.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clinic_name: Option<String>,
     /// Identifier of the clinic (e.g. medical institution code), ≤ 64 chars.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clinic_id: Option<String>,
     /// Gestational age at the visit (LOINC 18185-9; obstetric estimate 57714-8),
     /// 0–45 weeks + 0–6 days, within 14 days of the age the pregnancy's EDD gives.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gestational_age: Option<GestationalAge>,
     /// Body weight (LOINC 29463-7), 25–200 kg.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_weight: Option<Quantity<Kg>>,
     /// Blood pressure (panel 85354-9: 8480-6 / 8462-4).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blood_pressure: Option<BloodPressure>,
     /// Fundal height (LOINC 11881-0), 0–50 cm.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fundal_height: Option<Quantity<Cm>>,
     /// Abdominal girth (LOINC 8280-0), 40–200 cm.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub abdominal_girth: Option<Quantity<Cm>>,
     /// Edema (LOINC 45700-2), −/+/++.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edema: Option<Edema>,
     /// Urine protein by strip (LOINC 5804-0), −/±/+/++/+++.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub urine_protein: Option<UrineStrip>,
     /// Urine glucose by strip (LOINC 5792-7), −/±/+/++/+++.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub urine_glucose: Option<UrineStrip>,
     /// Fetal heart rate (LOINC 55283-6), 50–240 /min.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fetal_heart_rate: Option<Quantity<PerMin>>,
     /// Fetal presentation (LOINC 72155-5).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fetal_presentation: Option<FetalPresentation>,
     /// Blood tests, when done (718-7, 20570-8, 26515-7).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labs: Option<Labs>,
     /// Infection screens and cervical cytology, when done (5196-1, …, 24020-0).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub infection_screens: Option<InfectionScreens>,
     /// Hypertensive disorder of pregnancy diagnosed (LOINC 58297-3).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hypertensive_disorder: Option<bool>,
     /// Gestational diabetes diagnosed (FHIR Condition).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gestational_diabetes: Option<bool>,
     /// Dental checkup (local codes).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dental: Option<Dental>,
     /// Free-text note from the clinic, ≤ 2,000 characters.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    Cel, Count, Kg, MgPerDl, PerMin, Percent, Problems, Quantity, Validate, ValidationContext, ValidationErrors,
+    Cel, CountUnit, Kg, MgPerDl, PerMin, Percent, Problems, Quantity, Validate, ValidationContext, ValidationErrors,
 };
 use super::{DatasetModule, RecordKind};
 
@@ -53,31 +53,39 @@ pub const STEPS: (f64, f64) = (0.0, 100_000.0);
 
 /// One self-measurement moment; at least one measurement.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct SelfVitals {
     /// When measured, with the user's UTC offset. Its local date is not in the future.
     pub measured_at: DateTime<FixedOffset>,
     /// Blood pressure (LOINC 85354-9).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blood_pressure: Option<BloodPressure>,
     /// Body weight (LOINC 29463-7), 0.3–300 kg.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weight: Option<Quantity<Kg>>,
     /// Body temperature (LOINC 8310-5), 34–43 Cel.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_temperature: Option<Quantity<Cel>>,
     /// Heart rate (LOINC 8867-4), 30–250 /min.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heart_rate: Option<Quantity<PerMin>>,
     /// Oxygen saturation (LOINC 59408-5), 50–100 %.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spo2: Option<Quantity<Percent>>,
     /// Blood glucose (LOINC 2339-0), 20–600 mg/dL.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blood_glucose: Option<Quantity<MgPerDl>>,
     /// Steps (LOINC 55423-8), a whole number 0–100,000.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub steps: Option<Quantity<Count>>,
+    pub steps: Option<Quantity<CountUnit>>,
 }
 
 impl SelfVitals {
