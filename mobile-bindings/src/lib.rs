@@ -39,6 +39,7 @@ pub mod engine;
 pub mod ffi;
 
 pub use engine::store;
+pub use ffi::json::{record_body_from_json, record_body_to_json};
 pub use ffi::{
     AccountSummary, AuditEntry, DueImmunization, FieldIssue, GrantRequest, GrantView, GrowthPoint, HttpHeader,
     HttpRequest, HttpResponse, HttpTransport, Organization, PairingInvite, PhrClient, PhrError, RecordVersionView,

@@ -44,6 +44,8 @@ use super::records::{self, RecordVersionView, TimelineEntry, TimelinePage};
 use super::sync::{self, Progress, SyncReport};
 use super::transport::{call_json_with, json_body, Observed, Transport};
 use super::{backup, export, store};
+use chrono::NaiveDate;
+use phr_core::dataset::{RecordBody, RecordKind};
 
 /// The `meta` entry holding the last measured server clock offset (ms, text).
 const CLOCK_OFFSET_META: &str = "clock_offset";
@@ -342,13 +344,13 @@ impl Client {
     }
 
     /// Adds a record about `subject`, offline; returns its id.
-    pub fn add_record(&self, subject: &str, body_json: &str) -> Result<String> {
-        self.signed_in(|conn, account, _, _| records::add(conn, account, subject, body_json))
+    pub fn add_record(&self, subject: &str, body: RecordBody) -> Result<String> {
+        self.signed_in(|conn, account, _, _| records::add(conn, account, subject, body))
     }
 
     /// Replaces a record's content with a new version, offline.
-    pub fn edit_record(&self, record_id: &str, body_json: &str) -> Result<()> {
-        self.signed_in(|conn, account, _, _| records::edit(conn, account, record_id, body_json))
+    pub fn edit_record(&self, record_id: &str, body: RecordBody) -> Result<()> {
+        self.signed_in(|conn, account, _, _| records::edit(conn, account, record_id, body))
     }
 
     /// Deletes a record, offline.
@@ -370,9 +372,9 @@ impl Client {
     pub fn timeline(
         &self,
         subject: &str,
-        kind: Option<&str>,
-        from: Option<&str>,
-        to: Option<&str>,
+        kind: Option<RecordKind>,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
     ) -> Result<Vec<TimelineEntry>> {
         self.read(|conn, keys| records::timeline(conn, keys, subject, kind, from, to))
     }
@@ -381,9 +383,9 @@ impl Client {
     pub fn timeline_page(
         &self,
         subject: &str,
-        kind: Option<&str>,
-        from: Option<&str>,
-        to: Option<&str>,
+        kind: Option<RecordKind>,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
         page: Option<&str>,
         limit: u32,
     ) -> Result<TimelinePage> {

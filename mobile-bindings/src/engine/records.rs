@@ -20,21 +20,21 @@ use super::keys::RecordKeys;
 use super::store::{self, RecordRow};
 
 /// One live record on a timeline.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TimelineEntry {
     pub record_id: String,
-    pub kind: String,
+    pub kind: RecordKind,
     pub subject: String,
-    pub effective_date: Option<String>,
-    /// The winning version as RecordBody JSON.
-    pub body_json: String,
+    pub effective_date: Option<NaiveDate>,
+    /// The winning version.
+    pub body: RecordBody,
     pub version_count: u32,
     pub has_conflicts: bool,
     pub pending: bool,
 }
 
 /// One page of a timeline ([`timeline_page`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TimelinePage {
     pub entries: Vec<TimelineEntry>,
     /// Where the next page starts (pass it back as `page`); `None` on the last page.
@@ -45,13 +45,14 @@ pub struct TimelinePage {
 pub const MAX_PAGE_LIMIT: u32 = 500;
 
 /// One version of a record's history.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RecordVersionView {
     pub device_id: String,
     pub hlc: String,
     pub base_version: u64,
     pub deleted: bool,
-    pub body_json: Option<String>,
+    /// The content of an edit; `None` for a deletion.
+    pub body: Option<RecordBody>,
     pub winner: bool,
 }
 
@@ -68,17 +69,24 @@ pub fn parse_date(field: &str, date: &str) -> Result<NaiveDate> {
     NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| Error::invalid(field, "expected a date YYYY-MM-DD"))
 }
 
-fn parse_optional_date(field: &str, date: Option<&str>) -> Result<Option<String>> {
-    date.map(|d| parse_date(field, d).map(|d| d.to_string())).transpose()
+/// A record body from its JSON form (`{"kind": "prenatal_visit", "body":
+/// {...}}`, as phr-core serializes it): for apps that import records, never
+/// for the typed API.
+pub fn body_from_json(json: &str) -> Result<RecordBody> {
+    serde_json::from_str(json).map_err(|e| Error::invalid("body", e.to_string()))
 }
 
-/// Parses a RecordBody JSON and checks that its kind may be about `subject`.
-fn parse_body(subject: &Subject, body_json: &str) -> Result<RecordBody> {
-    let body: RecordBody = serde_json::from_str(body_json).map_err(|e| Error::invalid("body", e.to_string()))?;
+/// A record body's JSON form (the inverse of [`body_from_json`]).
+pub fn body_to_json(body: &RecordBody) -> Result<String> {
+    serde_json::to_string(body).map_err(|e| Error::encoding("a record body", e))
+}
+
+/// Checks that a body's kind may be about `subject`.
+fn check_subject(subject: &Subject, body: &RecordBody) -> Result<()> {
     if !body.kind().subjects().admits(subject) {
         return Err(Error::invalid("subject", format!("{} records cannot be about {subject}", body.kind())));
     }
-    Ok(body)
+    Ok(())
 }
 
 /// Validates a body with phr-core against `today` (by trusted time, see
@@ -133,18 +141,17 @@ fn context_facts(
     })
 }
 
-/// Parses and validates a body for a new version of a record.
-fn validated_body(
+/// Validates a body for a new version of a record about `subject`.
+fn validate_body(
     conn: &mut SqliteConnection,
     account: &Account,
     subject: &Subject,
-    body_json: &str,
+    body: &RecordBody,
     editing: Option<&str>,
-) -> Result<RecordBody> {
-    let body = parse_body(subject, body_json)?;
+) -> Result<()> {
+    check_subject(subject, body)?;
     let (pregnancy, birth_date) = context_facts(conn, &account.keys, subject, body.kind(), editing)?;
-    check_body(&body, account.today(), pregnancy.as_ref(), birth_date)?;
-    Ok(body)
+    check_body(body, account.today(), pregnancy.as_ref(), birth_date)
 }
 
 /// Adds a local version to a record (new, or `existing` as stored), folds the
@@ -205,28 +212,24 @@ fn live_record(conn: &mut SqliteConnection, record_id: &str) -> Result<(Uuid, Re
     }
 }
 
-fn body_json(body: &RecordBody) -> Result<String> {
-    serde_json::to_string(body).map_err(|e| Error::encoding("a record body", e))
-}
-
 /// Adds a record about `subject`, offline; returns its id.
-pub fn add(conn: &mut SqliteConnection, account: &mut Account, subject: &str, body_json: &str) -> Result<String> {
+pub fn add(conn: &mut SqliteConnection, account: &mut Account, subject: &str, body: RecordBody) -> Result<String> {
     let subject = parse_subject(subject)?;
-    let body = validated_body(conn, account, &subject, body_json, None)?;
+    validate_body(conn, account, &subject, &body, None)?;
     let record_id = Uuid::now_v7();
     local_change(conn, account, record_id, body.kind(), subject, Change::Edit(body), None)?;
     Ok(record_id.to_string())
 }
 
 /// Replaces a record's content with a new version of the same kind, offline.
-pub fn edit(conn: &mut SqliteConnection, account: &mut Account, record_id: &str, body_json: &str) -> Result<()> {
+pub fn edit(conn: &mut SqliteConnection, account: &mut Account, record_id: &str, body: RecordBody) -> Result<()> {
     let (id, row) = live_record(conn, record_id)?;
     let (kind, subject) = row.kind_subject()?;
-    let new_kind = parse_body(&subject, body_json)?.kind();
+    let new_kind = body.kind();
     if new_kind != kind {
         return Err(Error::invalid("kind", format!("this record is a {kind}, not a {new_kind}")));
     }
-    let body = validated_body(conn, account, &subject, body_json, Some(&row.record_id))?;
+    validate_body(conn, account, &subject, &body, Some(&row.record_id))?;
     local_change(conn, account, id, kind, subject, Change::Edit(body), Some(&row))
 }
 
@@ -258,32 +261,29 @@ pub fn history(conn: &mut SqliteConnection, keys: &RecordKeys, record_id: &str) 
                 hlc: v.stamp.hlc.to_string(),
                 base_version: v.base_version,
                 deleted: v.is_delete(),
-                body_json: v.edit().map(body_json).transpose()?,
+                body: v.edit().cloned(),
                 winner: Some(&v.stamp) == winner.as_ref(),
             })
         })
         .collect()
 }
 
-/// A timeline's filter, checked: the subject and kind in their stored form,
-/// and the dates as `YYYY-MM-DD`.
+/// A timeline's filter in its stored form: the subject and kind as stored,
+/// the dates as `YYYY-MM-DD`.
 struct TimelineFilter {
     subject: String,
-    kind: Option<String>,
+    kind: Option<&'static str>,
     from: Option<String>,
     to: Option<String>,
 }
 
 impl TimelineFilter {
-    fn parse(subject: &str, kind: Option<&str>, from: Option<&str>, to: Option<&str>) -> Result<Self> {
+    fn new(subject: &str, kind: Option<RecordKind>, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<Self> {
         Ok(TimelineFilter {
             subject: parse_subject(subject)?.to_string(),
-            kind: kind
-                .map(|k| RecordKind::from_str(k).map(|k| k.as_str().to_owned()))
-                .transpose()
-                .map_err(|e| Error::invalid("kind", e.to_string()))?,
-            from: parse_optional_date("from", from)?,
-            to: parse_optional_date("to", to)?,
+            kind: kind.map(RecordKind::as_str),
+            from: from.map(|d| d.to_string()),
+            to: to.map(|d| d.to_string()),
         })
     }
 }
@@ -296,12 +296,12 @@ pub fn timeline(
     conn: &mut SqliteConnection,
     keys: &RecordKeys,
     subject: &str,
-    kind: Option<&str>,
-    from: Option<&str>,
-    to: Option<&str>,
+    kind: Option<RecordKind>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
 ) -> Result<Vec<TimelineEntry>> {
-    let f = TimelineFilter::parse(subject, kind, from, to)?;
-    let rows = store::timeline(conn, &f.subject, f.kind.as_deref(), f.from.as_deref(), f.to.as_deref())?;
+    let f = TimelineFilter::new(subject, kind, from, to)?;
+    let rows = store::timeline(conn, &f.subject, f.kind, f.from.as_deref(), f.to.as_deref())?;
     rows.iter().map(|row| entry(keys, row)).collect()
 }
 
@@ -343,26 +343,19 @@ pub fn timeline_page(
     conn: &mut SqliteConnection,
     keys: &RecordKeys,
     subject: &str,
-    kind: Option<&str>,
-    from: Option<&str>,
-    to: Option<&str>,
+    kind: Option<RecordKind>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
     page: Option<&str>,
     limit: u32,
 ) -> Result<TimelinePage> {
-    let f = TimelineFilter::parse(subject, kind, from, to)?;
+    let f = TimelineFilter::new(subject, kind, from, to)?;
     if !(1..=MAX_PAGE_LIMIT).contains(&limit) {
         return Err(Error::invalid("limit", format!("must be 1 to {MAX_PAGE_LIMIT}")));
     }
     let after = page.map(parse_page_token).transpose()?;
-    let mut rows = store::timeline_page(
-        conn,
-        &f.subject,
-        f.kind.as_deref(),
-        f.from.as_deref(),
-        f.to.as_deref(),
-        after,
-        limit + 1,
-    )?;
+    let mut rows =
+        store::timeline_page(conn, &f.subject, f.kind, f.from.as_deref(), f.to.as_deref(), after, limit + 1)?;
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
     let next_page = match rows.last() {
@@ -396,10 +389,10 @@ fn entry(keys: &RecordKeys, row: &RecordRow) -> Result<TimelineEntry> {
         history.winner().and_then(|w| w.edit()).ok_or_else(|| Error::NotFound(format!("record {}", row.record_id)))?;
     Ok(TimelineEntry {
         record_id: row.record_id.clone(),
-        kind: row.kind.clone(),
+        kind: body.kind(),
         subject: row.subject.clone(),
-        effective_date: row.effective_date.clone(),
-        body_json: body_json(body)?,
+        effective_date: body.effective_date(),
+        body: body.clone(),
         version_count: u32::try_from(history.len()).unwrap_or(u32::MAX),
         has_conflicts: history.winner().is_some_and(|w| {
             history.losers().any(|l| l.base_version == w.base_version && l.stamp.device != w.stamp.device)
@@ -447,7 +440,7 @@ mod tests {
     #[test]
     fn timeline_pages_follow_their_tokens_to_the_end_in_timeline_order() {
         let (_dir, mut conn, keys) = store_with(&mixed_bodies());
-        for kind in [None, Some("prenatal_visit")] {
+        for kind in [None, Some(RecordKind::PrenatalVisit)] {
             let all = timeline(&mut conn, &keys, "mother", kind, None, None).unwrap();
             let mut walked = Vec::new();
             let mut page = None;
@@ -523,14 +516,20 @@ mod tests {
 
     #[test]
     fn record_bodies_are_validated_with_field_paths() {
-        let mut visit =
-            serde_json::to_value(RecordBody::PrenatalVisit(phr_core::dataset::examples::prenatal_visit_full()))
-                .unwrap();
-        visit["body"]["body_weight"]["value"] = serde_json::json!(-1.0);
-        let body = parse_body(&Subject::Mother, &visit.to_string()).unwrap();
+        let mut visit = examples::prenatal_visit_full();
+        visit.body_weight = Some(phr_core::dataset::common::Kilograms::new(-1.0));
+        let body = RecordBody::PrenatalVisit(visit);
+        check_subject(&Subject::Mother, &body).unwrap();
         let err = check_body(&body, chrono::Local::now().date_naive(), None, None).unwrap_err();
         assert!(matches!(&err, Error::Validation(problems) if problems[0].field == "body_weight"), "{err:?}");
-        let err = parse_body(&Subject::Mother, "not json").unwrap_err();
+        let err = body_from_json("not json").unwrap_err();
         assert!(matches!(&err, Error::InvalidInput { field, .. } if field == "body"), "{err:?}");
+    }
+
+    #[test]
+    fn a_body_of_a_mother_only_module_is_refused_for_a_child() {
+        let child = Subject::Child(Uuid::now_v7());
+        let err = check_subject(&child, &RecordBody::PrenatalVisit(examples::prenatal_visit_full())).unwrap_err();
+        assert!(matches!(&err, Error::InvalidInput { field, .. } if field == "subject"), "{err:?}");
     }
 }

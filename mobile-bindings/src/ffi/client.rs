@@ -19,6 +19,8 @@ use super::records::{
 use super::sync::{AppProgress, SyncProgress, SyncReport};
 use super::transport::{AppTransport, HttpTransport};
 use crate::engine;
+use phr_core::dataset::{RecordBody, RecordKind};
+use phr_core::ffi::LocalDate;
 
 /// The family's health record on this device: the encrypted local store, the
 /// account, and sync.
@@ -76,16 +78,17 @@ impl PhrClient {
     }
 
     /// Adds a record about `subject` (`mother` or `child:<uuid>`), offline.
-    /// `body_json` is a RecordBody: `{"kind": "prenatal_visit", "body": {...}}`,
-    /// validated by phr-core. Returns the new record's id.
-    pub fn add_record(&self, subject: String, body_json: String) -> Result<String, PhrError> {
-        Ok(self.engine.add_record(&subject, &body_json)?)
+    /// `body` is one typed dataset record (`RecordBody.PrenatalVisit(...)`),
+    /// validated by phr-core: a `Validation` error names each problem by its
+    /// field path. Returns the new record's id.
+    pub fn add_record(&self, subject: String, body: RecordBody) -> Result<String, PhrError> {
+        Ok(self.engine.add_record(&subject, body)?)
     }
 
     /// Replaces a record's content with a new version, offline. The kind
-    /// cannot change.
-    pub fn edit_record(&self, record_id: String, body_json: String) -> Result<(), PhrError> {
-        Ok(self.engine.edit_record(&record_id, &body_json)?)
+    /// (the `RecordBody` variant) cannot change.
+    pub fn edit_record(&self, record_id: String, body: RecordBody) -> Result<(), PhrError> {
+        Ok(self.engine.edit_record(&record_id, body)?)
     }
 
     /// Deletes a record, offline (a tombstone version; the history is kept).
@@ -104,19 +107,19 @@ impl PhrClient {
     }
 
     /// A subject's live records: undated ones (such as the mother's profile)
-    /// first, then by date and id; optionally one `kind` (module name) and an
-    /// inclusive `from`/`to` range (`YYYY-MM-DD`; a range leaves out undated
+    /// first, then by date and id; optionally one `kind` (module) and an
+    /// inclusive `from`/`to` range of dates (a range leaves out undated
     /// records). All of them at once: the unpaged convenience for short
     /// lists; a screen of a long timeline reads it with
     /// [`timeline_page`](Self::timeline_page).
     pub fn timeline(
         &self,
         subject: String,
-        kind: Option<String>,
-        from: Option<String>,
-        to: Option<String>,
+        kind: Option<RecordKind>,
+        from: Option<LocalDate>,
+        to: Option<LocalDate>,
     ) -> Result<Vec<TimelineEntry>, PhrError> {
-        Ok(all(self.engine.timeline(&subject, kind.as_deref(), from.as_deref(), to.as_deref())?))
+        Ok(all(self.engine.timeline(&subject, kind, from, to)?))
     }
 
     /// One page of [`timeline`](Self::timeline) (same filter, same order):
@@ -128,16 +131,13 @@ impl PhrClient {
     pub fn timeline_page(
         &self,
         subject: String,
-        kind: Option<String>,
-        from: Option<String>,
-        to: Option<String>,
+        kind: Option<RecordKind>,
+        from: Option<LocalDate>,
+        to: Option<LocalDate>,
         page: Option<String>,
         limit: u32,
     ) -> Result<TimelinePage, PhrError> {
-        Ok(self
-            .engine
-            .timeline_page(&subject, kind.as_deref(), from.as_deref(), to.as_deref(), page.as_deref(), limit)?
-            .into())
+        Ok(self.engine.timeline_page(&subject, kind, from, to, page.as_deref(), limit)?.into())
     }
 
     /// Pushes pending changes, pulls new ones, and merges conflicts with the
@@ -303,7 +303,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let c = client(&dir);
         assert!(c.account().is_none());
-        assert!(matches!(c.add_record("mother".into(), "{}".into()), Err(PhrError::Auth { .. })));
+        assert!(matches!(
+            c.add_record("mother".into(), phr_core::dataset::examples::all_minimal().remove(0)),
+            Err(PhrError::Auth { .. })
+        ));
         assert!(matches!(c.timeline("mother".into(), None, None, None), Err(PhrError::Auth { .. })));
         assert!(matches!(c.sync(None), Err(PhrError::Auth { .. })));
     }

@@ -10,9 +10,16 @@
 //! | `sync.rs` | `SyncPhase`, `SyncProgressUpdate`, `SyncReport`, the `SyncProgress` callback |
 //! | `transport.rs` | `HttpRequest`/`HttpResponse`, `TransportError`, the `HttpTransport` foreign trait and its adapter to the engine |
 //! | `error.rs` | `PhrError`, `FieldIssue`, and the one mapping from `engine::Error` |
+//! | `json.rs` | `record_body_from_json` / `record_body_to_json`: the only JSON form of a record body, for import and export |
+//!
+//! The dataset records themselves (`RecordBody`, `PrenatalVisit`,
+//! `Kilograms`, the coded enums, `LocalDate`) are phr-core's own types,
+//! exported by phr-core behind its `uniffi` feature; the bindings hold them
+//! in their own module (`phr_core`).
 
 pub mod client;
 pub mod error;
+pub mod json;
 pub mod records;
 pub mod sync;
 pub mod transport;

@@ -1,7 +1,14 @@
 //! The records that cross the FFI, and their conversions from (and, for
 //! inputs, to) the engine's types.
 
+use phr_core::dataset::{RecordBody, RecordKind};
+use phr_core::ffi::LocalDate;
+
 use crate::engine;
+
+// The date type phr-core maps for the FFI (`core/src/ffi.rs`), for this
+// crate's own records.
+uniffi::use_remote_type!(phr_core::LocalDate);
 
 /// The account this device belongs to, as [`PhrClient::account`] reports it.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -65,17 +72,17 @@ impl From<engine::PairingInvite> for PairingInvite {
 }
 
 /// One live record on a timeline.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct TimelineEntry {
     pub record_id: String,
-    /// The dataset module (`prenatal_visit`, ...).
-    pub kind: String,
+    /// The dataset module (the variant of `body`).
+    pub kind: RecordKind,
     /// `mother` or `child:<uuid>`.
     pub subject: String,
-    /// `YYYY-MM-DD`, if the module is dated.
-    pub effective_date: Option<String>,
-    /// The winning version as RecordBody JSON (`{"kind": ..., "body": {...}}`).
-    pub body_json: String,
+    /// The date the record is about, if its module is dated.
+    pub effective_date: Option<LocalDate>,
+    /// The winning version: one typed dataset record.
+    pub body: RecordBody,
     /// How many versions the record's history holds.
     pub version_count: u32,
     /// Concurrent edits lost to the winner are kept: the app may show them.
@@ -91,7 +98,7 @@ impl From<engine::TimelineEntry> for TimelineEntry {
             kind: v.kind,
             subject: v.subject,
             effective_date: v.effective_date,
-            body_json: v.body_json,
+            body: v.body,
             version_count: v.version_count,
             has_conflicts: v.has_conflicts,
             pending: v.pending,
@@ -100,7 +107,7 @@ impl From<engine::TimelineEntry> for TimelineEntry {
 }
 
 /// One page of a timeline, as [`PhrClient::timeline_page`] returns it.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct TimelinePage {
     /// Up to the `limit` asked for, in timeline order.
     pub entries: Vec<TimelineEntry>,
@@ -115,7 +122,7 @@ impl From<engine::TimelinePage> for TimelinePage {
 }
 
 /// One version of a record's history, for a "versions" screen.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct RecordVersionView {
     /// The device that made it.
     pub device_id: String,
@@ -125,8 +132,8 @@ pub struct RecordVersionView {
     pub base_version: u64,
     /// A tombstone.
     pub deleted: bool,
-    /// RecordBody JSON for an edit.
-    pub body_json: Option<String>,
+    /// The content of an edit (`None` for a deletion).
+    pub body: Option<RecordBody>,
     /// The version the merge rule picked.
     pub winner: bool,
 }
@@ -138,7 +145,7 @@ impl From<engine::RecordVersionView> for RecordVersionView {
             hlc: v.hlc,
             base_version: v.base_version,
             deleted: v.deleted,
-            body_json: v.body_json,
+            body: v.body,
             winner: v.winner,
         }
     }

@@ -1,0 +1,48 @@
+//! The one place a record body crosses the FFI as JSON: apps that import or
+//! export records as files (a backup the user keeps, records handed over by
+//! another app) convert between a typed [`RecordBody`] and phr-core's JSON
+//! form, `{"kind": "prenatal_visit", "body": {...}}` (`docs/dataset.md`).
+//! Everything else in the API is typed.
+
+use phr_core::dataset::RecordBody;
+
+use super::error::PhrError;
+use crate::engine::records;
+
+/// Reads a record body from its JSON form, for importing records. Malformed
+/// JSON, an unknown kind or field, or a wrong unit is a `Validation` error on
+/// `body`; the content itself is validated when the record is added.
+#[uniffi::export]
+pub fn record_body_from_json(json: String) -> Result<RecordBody, PhrError> {
+    Ok(records::body_from_json(&json)?)
+}
+
+/// Writes a record body in its JSON form, for exporting records.
+#[uniffi::export]
+pub fn record_body_to_json(body: RecordBody) -> Result<String, PhrError> {
+    Ok(records::body_to_json(&body)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use phr_core::dataset::examples;
+
+    #[test]
+    fn every_example_body_survives_json_export_and_import_unchanged() {
+        for body in examples::all_full().into_iter().chain(examples::all_minimal()) {
+            let json = record_body_to_json(body.clone()).unwrap();
+            assert_eq!(record_body_from_json(json).unwrap(), body);
+        }
+    }
+
+    #[test]
+    fn json_that_is_not_a_record_body_is_a_validation_error_on_body() {
+        for bad in ["{not json", r#"{"kind":"no_such_kind","body":{}}"#, r#"{"kind":"self_vitals","body":{"x":1}}"#] {
+            match record_body_from_json(bad.into()) {
+                Err(PhrError::Validation { field, .. }) => assert_eq!(field, "body", "{bad}"),
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+    }
+}
