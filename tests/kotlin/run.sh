@@ -15,10 +15,12 @@ KOTLIN_DIR=target/kotlin
 KOTLINC="$KOTLIN_DIR/package/bin/kotlinc-jvm"
 JNA_JAR="${JNA_JAR:-/usr/share/java/jna.jar}"
 BINDINGS=target/bindings/kotlin/uniffi/phr_mobile/phr_mobile.kt
+# The dataset types (package uniffi.phr_core), generated from phr-core.
+CORE_BINDINGS=target/bindings/kotlin/uniffi/phr_core/phr_core.kt
 APP_JAR="$KOTLIN_DIR/phr-kotlin-test.jar"
 PYTHON="${PYTHON:-python3}"
 
-[ -f "$BINDINGS" ] || { echo "no Kotlin bindings: run scripts/bindings.sh first" >&2; exit 1; }
+[ -f "$BINDINGS" ] && [ -f "$CORE_BINDINGS" ] || { echo "no Kotlin bindings: run scripts/bindings.sh first" >&2; exit 1; }
 [ -f "$JNA_JAR" ] || { echo "no $JNA_JAR: apt-get install libjna-java" >&2; exit 1; }
 
 if [ ! -x "$KOTLINC" ] || ! grep -q "\"version\": \"$KOTLIN_VERSION\"" "$KOTLIN_DIR/package/package.json"; then
@@ -29,9 +31,10 @@ if [ ! -x "$KOTLINC" ] || ! grep -q "\"version\": \"$KOTLIN_VERSION\"" "$KOTLIN_
 fi
 
 # Compile only when the program or the bindings changed.
-if [ ! -f "$APP_JAR" ] || [ tests/kotlin/Main.kt -nt "$APP_JAR" ] || [ "$BINDINGS" -nt "$APP_JAR" ]; then
-  echo "kotlinc $KOTLIN_VERSION: $BINDINGS tests/kotlin/Main.kt -> $APP_JAR"
-  "$KOTLINC" -nowarn -cp "$JNA_JAR" "$BINDINGS" tests/kotlin/Main.kt -d "$APP_JAR"
+if [ ! -f "$APP_JAR" ] || [ tests/kotlin/Main.kt -nt "$APP_JAR" ] || [ "$BINDINGS" -nt "$APP_JAR" ] ||
+  [ "$CORE_BINDINGS" -nt "$APP_JAR" ]; then
+  echo "kotlinc $KOTLIN_VERSION: $CORE_BINDINGS $BINDINGS tests/kotlin/Main.kt -> $APP_JAR"
+  "$KOTLINC" -nowarn -cp "$JNA_JAR" "$CORE_BINDINGS" "$BINDINGS" tests/kotlin/Main.kt -d "$APP_JAR"
 fi
 
 exec "$PYTHON" tests/python/mobile/harness.py -- \

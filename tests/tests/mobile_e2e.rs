@@ -103,11 +103,19 @@ fn open(path: &str, transport: &Arc<Transport>) -> Arc<PhrClient> {
     PhrClient::open(path.to_owned(), KEY.to_vec(), transport.clone()).expect("open the store")
 }
 
-fn visit_json(clinic: &str, note: &str) -> String {
+fn visit(clinic: &str, note: &str) -> RecordBody {
     let mut v = examples::prenatal_visit_full();
     v.clinic_name = Some(clinic.into());
     v.note = Some(note.into());
-    serde_json::to_string(&RecordBody::PrenatalVisit(v)).unwrap()
+    RecordBody::PrenatalVisit(v)
+}
+
+/// The note of a prenatal visit body (`None` for anything else).
+fn note(body: &RecordBody) -> Option<&str> {
+    match body {
+        RecordBody::PrenatalVisit(v) => v.note.as_deref(),
+        _ => None,
+    }
 }
 
 fn pair(first: &PhrClient, path: &str, transport: &Arc<Transport>, name: &str) -> Arc<PhrClient> {
@@ -141,11 +149,11 @@ fn a_mother_records_a_visit_offline_syncs_it_and_the_file_holds_no_plaintext() {
 
     transport.offline.store(true, Ordering::SeqCst);
     let calls_before = transport.calls().len();
-    let id = client.add_record("mother".into(), visit_json(CLINIC, "first visit")).unwrap();
+    let id = client.add_record("mother".into(), visit(CLINIC, "first visit")).unwrap();
     let timeline = client.timeline("mother".into(), None, None, None).unwrap();
     assert_eq!(transport.calls().len(), calls_before, "adding and listing offline touches no network");
     assert_eq!(timeline.len(), 1);
-    assert!(timeline[0].pending && timeline[0].body_json.contains(CLINIC));
+    assert!(timeline[0].pending && timeline[0].body == visit(CLINIC, "first visit"));
     assert_eq!(client.pending_count().unwrap(), 1);
     // A sync while offline fails as a retryable network error and keeps the change.
     assert!(matches!(client.sync(None), Err(PhrError::Network { retryable: true, .. })));
@@ -165,7 +173,7 @@ fn a_mother_records_a_visit_offline_syncs_it_and_the_file_holds_no_plaintext() {
 
     // After a restart the device still has its keys and records ...
     let reopened = open(&path, &transport);
-    assert_eq!(reopened.get_record(id).unwrap().body_json, timeline[0].body_json);
+    assert_eq!(reopened.get_record(id).unwrap().body, timeline[0].body);
     assert_eq!(reopened.sync(None).unwrap().pending, 0, "it can still sign in");
     drop(reopened);
     // ... but only with its device storage key.
@@ -180,7 +188,7 @@ fn a_paired_device_pulls_and_concurrent_offline_edits_converge_with_the_loser_ke
     let (ta, tb) = (Transport::new(), Transport::new());
     let a = open(&db_path(&files, "a.db"), &ta);
     a.create_account(server.base_url.clone(), "Mother's phone".into()).unwrap();
-    let id = a.add_record("mother".into(), visit_json(CLINIC, "v1")).unwrap();
+    let id = a.add_record("mother".into(), visit(CLINIC, "v1")).unwrap();
     a.sync(None).unwrap();
 
     // A wrong account key is refused by the server (409) and nothing is kept.
@@ -192,11 +200,11 @@ fn a_paired_device_pulls_and_concurrent_offline_edits_converge_with_the_loser_ke
 
     let b = pair(&a, &db_path(&files, "b.db"), &tb, "Father's phone");
     assert_eq!(b.sync(None).unwrap().pulled, 1);
-    assert_eq!(b.get_record(id.clone()).unwrap().body_json, a.get_record(id.clone()).unwrap().body_json);
+    assert_eq!(b.get_record(id.clone()).unwrap().body, a.get_record(id.clone()).unwrap().body);
 
     // Both edit the same record offline.
-    a.edit_record(id.clone(), visit_json(CLINIC, "edited on A")).unwrap();
-    b.edit_record(id.clone(), visit_json(CLINIC, "edited on B")).unwrap();
+    a.edit_record(id.clone(), visit(CLINIC, "edited on A")).unwrap();
+    b.edit_record(id.clone(), visit(CLINIC, "edited on B")).unwrap();
     a.sync(None).unwrap();
     let report = b.sync(None).unwrap();
     assert_eq!(report.conflicts, 1, "B's push conflicts with A's");
@@ -204,14 +212,14 @@ fn a_paired_device_pulls_and_concurrent_offline_edits_converge_with_the_loser_ke
     a.sync(None).unwrap();
 
     let (ra, rb) = (a.get_record(id.clone()).unwrap(), b.get_record(id.clone()).unwrap());
-    assert_eq!(ra.body_json, rb.body_json, "both devices show the same winner");
+    assert_eq!(ra.body, rb.body, "both devices show the same winner");
     assert!(ra.has_conflicts && rb.has_conflicts);
     let (ha, hb) = (a.record_history(id.clone()).unwrap(), b.record_history(id).unwrap());
     assert_eq!(ha, hb, "both hold the same history");
     assert_eq!(ha.len(), 2, "the winner and the concurrent loser (the first version, superseded by both, is folded)");
     assert_eq!(ha.iter().filter(|v| v.winner).count(), 1);
-    let notes: Vec<_> = ha.iter().filter_map(|v| v.body_json.clone()).collect();
-    assert!(notes.iter().any(|n| n.contains("edited on A")) && notes.iter().any(|n| n.contains("edited on B")));
+    let notes: Vec<_> = ha.iter().filter_map(|v| v.body.as_ref().and_then(note)).collect();
+    assert!(notes.contains(&"edited on A") && notes.contains(&"edited on B"), "{notes:?}");
 }
 
 #[test]
@@ -223,7 +231,7 @@ fn a_crash_between_push_and_acknowledgement_neither_duplicates_nor_loses_a_chang
     let a = open(&path, &transport);
     a.create_account(server.base_url.clone(), "Mother's phone".into()).unwrap();
     let ids: Vec<String> =
-        (0..3).map(|i| a.add_record("mother".into(), visit_json(CLINIC, &format!("visit {i}"))).unwrap()).collect();
+        (0..3).map(|i| a.add_record("mother".into(), visit(CLINIC, &format!("visit {i}"))).unwrap()).collect();
 
     transport.lose_push_answers.store(true, Ordering::SeqCst);
     assert!(matches!(a.sync(None), Err(PhrError::Network { .. })));
@@ -233,7 +241,7 @@ fn a_crash_between_push_and_acknowledgement_neither_duplicates_nor_loses_a_chang
     let a = open(&path, &transport);
     assert_eq!(a.pending_count().unwrap(), 3);
     // Edited again before the retry: the retry must not swallow this edit.
-    a.edit_record(ids[0].clone(), visit_json(CLINIC, "edited after the crash")).unwrap();
+    a.edit_record(ids[0].clone(), visit(CLINIC, "edited after the crash")).unwrap();
     let report = a.sync(None).unwrap();
     assert_eq!(report.pending, 0);
     let pushes = transport.push_bodies.lock().unwrap().clone();
@@ -245,7 +253,7 @@ fn a_crash_between_push_and_acknowledgement_neither_duplicates_nor_loses_a_chang
     let b = pair(&a, &db_path(&files, "b.db"), &Transport::new(), "Father's phone");
     b.sync(None).unwrap();
     assert_eq!(b.timeline("mother".into(), None, None, None).unwrap().len(), 3, "no record is duplicated");
-    assert!(b.get_record(ids[0].clone()).unwrap().body_json.contains("edited after the crash"));
+    assert!(note(&b.get_record(ids[0].clone()).unwrap().body) == Some("edited after the crash"));
     assert_eq!(b.record_history(ids[0].clone()).unwrap().len(), 1, "the version the edit replaced is folded");
     for id in &ids[1..] {
         assert_eq!(b.record_history(id.clone()).unwrap().len(), 1, "each change is on the server exactly once");
@@ -277,7 +285,7 @@ fn thousands_of_records_sync_in_pages_and_cancel_stops_between_pages() {
     let ta = Transport::new();
     let a = open(&db_path(&files, "a.db"), &ta);
     a.create_account(server.base_url.clone(), "Mother's phone".into()).unwrap();
-    let body = serde_json::to_string(&RecordBody::SelfVitals(examples::self_vitals_minimal())).unwrap();
+    let body = RecordBody::SelfVitals(examples::self_vitals_minimal());
     for _ in 0..N {
         a.add_record("mother".into(), body.clone()).unwrap();
     }
@@ -300,15 +308,15 @@ fn thousands_of_records_sync_in_pages_and_cancel_stops_between_pages() {
     let second = b.sync(None).unwrap();
     assert!(!second.cancelled);
     assert_eq!(second.pulled, (N - 1000) as u64, "the next sync resumes at the cursor");
-    assert_eq!(b.timeline("mother".into(), Some("self_vitals".into()), None, None).unwrap().len(), N);
+    assert_eq!(b.timeline("mother".into(), Some(RecordKind::SelfVitals), None, None).unwrap().len(), N);
     let pulls = tb.calls().into_iter().filter(|c| c.contains("/sync/v1/pull")).collect::<Vec<_>>();
     assert_eq!(pulls.len(), 3, "2,500 changes come in three pages");
     assert!(pulls.iter().all(|c| c.contains("limit=1000")));
     assert!(progress.updates.load(Ordering::SeqCst) >= 2);
 }
 
-/// The RecordBody JSON with every date (`"YYYY-…`) moved 4 years back.
-fn four_years_earlier(body: &RecordBody) -> String {
+/// The body with every date (`"YYYY-…` in its JSON form) moved 4 years back.
+fn four_years_earlier(body: &RecordBody) -> RecordBody {
     let json = serde_json::to_string(body).unwrap();
     let mut out = String::with_capacity(json.len());
     let mut rest = json.as_str();
@@ -324,7 +332,7 @@ fn four_years_earlier(body: &RecordBody) -> String {
         }
     }
     out.push_str(rest);
-    out
+    serde_json::from_str(&out).unwrap()
 }
 
 #[test]
@@ -341,28 +349,27 @@ fn every_module_is_added_edited_and_deleted_for_the_mother_and_a_child_and_liste
     // (leap years stay leap years, intervals stay the same).
     let bodies = examples::all_full().into_iter().map(|body| four_years_earlier(&body));
     for body in bodies {
-        let body: RecordBody = serde_json::from_str(&body).unwrap();
         let subject = if examples::is_child_record(body.kind()) { child.clone() } else { "mother".to_owned() };
-        let id = a.add_record(subject.clone(), serde_json::to_string(&body).unwrap()).unwrap();
+        let id = a.add_record(subject.clone(), body.clone()).unwrap();
         ids.push((id, subject, body));
     }
     let kinds = |subject: &str| {
         a.timeline(subject.into(), None, None, None).unwrap().into_iter().map(|e| e.kind).collect::<Vec<_>>()
     };
     assert_eq!(kinds("mother").len() + kinds(&child).len(), RecordKind::ALL.len());
-    assert!(kinds(&child).contains(&"newborn".to_owned()));
+    assert!(kinds(&child).contains(&RecordKind::Newborn));
 
     // Edit every record (same content, new version), then delete every one.
     for (id, _, body) in &ids {
-        a.edit_record(id.clone(), serde_json::to_string(body).unwrap()).unwrap();
+        a.edit_record(id.clone(), body.clone()).unwrap();
         assert_eq!(a.record_history(id.clone()).unwrap().len(), 1, "the replaced version is folded");
         assert_eq!(a.folded_versions(id.clone()).unwrap(), 1);
     }
     let visits = a
-        .timeline("mother".into(), Some("prenatal_visit".into()), Some("2022-04-01".into()), Some("2022-04-30".into()))
+        .timeline("mother".into(), Some(RecordKind::PrenatalVisit), Some(date(2022, 4, 1)), Some(date(2022, 4, 30)))
         .unwrap();
     assert_eq!(visits.len(), 1);
-    assert!(a.timeline("mother".into(), None, Some("2030-01-01".into()), None).unwrap().is_empty());
+    assert!(a.timeline("mother".into(), None, Some(date(2030, 1, 1)), None).unwrap().is_empty());
 
     a.sync(None).unwrap();
     for (id, _, _) in &ids {
@@ -383,11 +390,13 @@ fn invalid_input_comes_back_as_validation_errors_with_the_field_path() {
     let files = tempfile::tempdir().unwrap();
     let transport = Transport::new();
     let a = open(&db_path(&files, "a.db"), &transport);
-    assert!(matches!(a.add_record("mother".into(), visit_json(CLINIC, "x")), Err(PhrError::Auth { .. })));
+    assert!(matches!(a.add_record("mother".into(), visit(CLINIC, "x")), Err(PhrError::Auth { .. })));
     a.create_account(server.base_url.clone(), "Mother's phone".into()).unwrap();
 
-    let mut visit: Value = serde_json::from_str(&visit_json(CLINIC, "x")).unwrap();
-    visit["body"]["blood_pressure"]["systolic"]["value"] = json!(400.0);
+    let mut high = examples::prenatal_visit_full();
+    if let Some(bp) = high.blood_pressure.as_mut() {
+        bp.systolic = phr_core::dataset::common::MillimetresOfMercury::new(400.0);
+    }
     let field_of = |r: Result<String, PhrError>| match r {
         Err(PhrError::Validation { field, issues, .. }) => {
             assert!(!issues.is_empty());
@@ -395,31 +404,30 @@ fn invalid_input_comes_back_as_validation_errors_with_the_field_path() {
         }
         other => panic!("expected a validation error, got {other:?}"),
     };
-    assert_eq!(field_of(a.add_record("mother".into(), visit.to_string())), "blood_pressure.systolic");
-    assert_eq!(field_of(a.add_record("father".into(), visit_json(CLINIC, "x"))), "subject");
+    assert_eq!(field_of(a.add_record("mother".into(), RecordBody::PrenatalVisit(high))), "blood_pressure.systolic");
+    assert_eq!(field_of(a.add_record("father".into(), visit(CLINIC, "x"))), "subject");
     let child = format!("child:{}", uuid::Uuid::now_v7());
-    assert_eq!(field_of(a.add_record(child, visit_json(CLINIC, "x"))), "subject", "a child has no prenatal visits");
-    assert_eq!(field_of(a.add_record("mother".into(), "{\"kind\": \"x-ray\"}".into())), "body");
+    assert_eq!(field_of(a.add_record(child, visit(CLINIC, "x"))), "subject", "a child has no prenatal visits");
+    assert_eq!(
+        field_of(phr_mobile::record_body_from_json("{\"kind\": \"x-ray\"}".into()).map(|_| String::new())),
+        "body"
+    );
 
     // The child's birth date (from its newborn record) bounds its checkups.
     let child = format!("child:{}", uuid::Uuid::now_v7());
     let mut newborn = examples::newborn_minimal();
     newborn.birth_date = chrono::NaiveDate::from_ymd_opt(2025, 6, 1).unwrap();
-    a.add_record(child.clone(), serde_json::to_string(&RecordBody::Newborn(newborn)).unwrap()).unwrap();
+    a.add_record(child.clone(), RecordBody::Newborn(newborn)).unwrap();
     let mut checkup = examples::child_checkup_minimal();
     checkup.date = chrono::NaiveDate::from_ymd_opt(2025, 5, 1).unwrap();
-    let checkup = serde_json::to_string(&RecordBody::ChildCheckup(checkup)).unwrap();
+    let checkup = RecordBody::ChildCheckup(checkup);
     assert_eq!(field_of(a.add_record(child, checkup)), "date", "a checkup before birth is refused");
 
-    let id = a.add_record("mother".into(), visit_json(CLINIC, "x")).unwrap();
-    let vitals = serde_json::to_string(&RecordBody::SelfVitals(examples::self_vitals_minimal())).unwrap();
+    let id = a.add_record("mother".into(), visit(CLINIC, "x")).unwrap();
+    let vitals = RecordBody::SelfVitals(examples::self_vitals_minimal());
     assert!(matches!(a.edit_record(id, vitals), Err(PhrError::Validation { field, .. }) if field == "kind"));
     let unknown = uuid::Uuid::now_v7().to_string();
     assert!(matches!(a.delete_record(unknown), Err(PhrError::NotFound { .. })));
-    assert!(matches!(
-        a.timeline("mother".into(), None, Some("April".into()), None),
-        Err(PhrError::Validation { field, .. }) if field == "from"
-    ));
     assert!(matches!(
         PhrClient::open(db_path(&files, "short.db"), vec![0; 16], transport.clone() as Arc<dyn HttpTransport>),
         Err(PhrError::Validation { field, .. }) if field == "storage_key"
@@ -456,15 +464,11 @@ fn date(y: i32, m: u32, d: u32) -> chrono::NaiveDate {
     chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
 
-fn json_of(body: RecordBody) -> String {
-    serde_json::to_string(&body).unwrap()
-}
-
-fn vitals_json(day: chrono::NaiveDate) -> String {
+fn vitals(day: chrono::NaiveDate) -> RecordBody {
     let mut v = examples::self_vitals_minimal();
     v.measured_at =
         day.and_hms_opt(8, 0, 0).unwrap().and_local_timezone(chrono::FixedOffset::east_opt(9 * 3600).unwrap()).unwrap();
-    json_of(RecordBody::SelfVitals(v))
+    RecordBody::SelfVitals(v)
 }
 
 phr_tests::backend_test! {
@@ -477,10 +481,10 @@ phr_tests::backend_test! {
         let a = open(&db_path(&files, "a.db"), &transport);
         let account = a.create_account(server.base_url.clone(), "Mother's phone".into()).unwrap().account_id;
         let visits: Vec<String> =
-            (0..3).map(|i| a.add_record("mother".into(), visit_json(CLINIC, &format!("visit {i}"))).unwrap()).collect();
-        a.add_record("mother".into(), vitals_json(date(2026, 5, 1))).unwrap(); // out of scope
+            (0..3).map(|i| a.add_record("mother".into(), visit(CLINIC, &format!("visit {i}"))).unwrap()).collect();
+        a.add_record("mother".into(), vitals(date(2026, 5, 1))).unwrap(); // out of scope
         a.sync(None).unwrap();
-        let unsynced = a.add_record("mother".into(), visit_json(CLINIC, "not yet synced")).unwrap();
+        let unsynced = a.add_record("mother".into(), visit(CLINIC, "not yet synced")).unwrap();
 
         let orgs = a.list_organizations().unwrap();
         let clinic = orgs.iter().find(|o| o.organization_id == "tanaka-clinic").expect("the clinic is listed");
@@ -510,8 +514,8 @@ phr_tests::backend_test! {
         assert_eq!(inspector.count_rows("grant_record_keys", &account), 3);
 
         // The unsynced visit and a new one get their keys at the next sync; the vitals never.
-        let later = a.add_record("mother".into(), visit_json(CLINIC, "after the grant")).unwrap();
-        a.add_record("mother".into(), vitals_json(date(2026, 5, 2))).unwrap();
+        let later = a.add_record("mother".into(), visit(CLINIC, "after the grant")).unwrap();
+        a.add_record("mother".into(), vitals(date(2026, 5, 2))).unwrap();
         a.sync(None).unwrap();
         let listed = a.list_grants().unwrap();
         assert_eq!(listed.len(), 1);
@@ -535,7 +539,7 @@ phr_tests::backend_test! {
         assert!(listed[0].revoked_at.is_some());
         assert!(matches!(a.revoke_grant(grant.grant_id.clone()), Err(PhrError::Conflict { .. })));
         // No more keys go to a revoked grant.
-        a.add_record("mother".into(), visit_json(CLINIC, "after the revocation")).unwrap();
+        a.add_record("mother".into(), visit(CLINIC, "after the revocation")).unwrap();
         a.sync(None).unwrap();
         assert_eq!(inspector.count_rows("grant_record_keys", &account), 0);
 
@@ -561,7 +565,7 @@ phr_tests::backend_test! {
         let a = open(&db_path(&files, "a.db"), &transport);
         let summary = a.create_account(server.base_url.clone(), "Lost phone".into()).unwrap();
         let ids: Vec<String> =
-            (0..4).map(|i| a.add_record("mother".into(), visit_json(CLINIC, &format!("visit {i}"))).unwrap()).collect();
+            (0..4).map(|i| a.add_record("mother".into(), visit(CLINIC, &format!("visit {i}"))).unwrap()).collect();
         a.delete_record(ids[3].clone()).unwrap();
         a.sync(None).unwrap();
 
@@ -604,14 +608,14 @@ phr_tests::backend_test! {
         assert_eq!(inspector.count_rows("devices", &summary.account_id), devices_before + 1);
         assert_eq!(b.sync(None).unwrap().pulled, 4);
         for id in &ids[..3] {
-            assert_eq!(b.get_record(id.clone()).unwrap().body_json, a.get_record(id.clone()).unwrap().body_json);
+            assert_eq!(b.get_record(id.clone()).unwrap().body, a.get_record(id.clone()).unwrap().body);
         }
         assert!(matches!(b.get_record(ids[3].clone()), Err(PhrError::NotFound { .. })), "the deletion came too");
         // The restored phone writes records the old one reads.
-        let from_b = b.add_record("mother".into(), visit_json(CLINIC, "from the new phone")).unwrap();
+        let from_b = b.add_record("mother".into(), visit(CLINIC, "from the new phone")).unwrap();
         b.sync(None).unwrap();
         a.sync(None).unwrap();
-        assert!(a.get_record(from_b).unwrap().body_json.contains("from the new phone"));
+        assert!(note(&a.get_record(from_b).unwrap().body) == Some("from the new phone"));
         let actions: Vec<String> =
             b.audit_log(0).unwrap().into_iter().map(|e| format!("{}:{}", e.action, e.outcome)).collect();
         for expected in [
@@ -662,12 +666,12 @@ phr_tests::backend_test! {
         let child = uuid::Uuid::now_v7();
         let mut ids = Vec::new();
         for body in examples::all_full() {
-            let body: RecordBody = serde_json::from_str(&four_years_earlier(&body)).unwrap();
+            let body = four_years_earlier(&body);
             let subject =
                 if examples::is_child_record(body.kind()) { format!("child:{child}") } else { "mother".to_owned() };
-            ids.push(a.add_record(subject, json_of(body)).unwrap());
+            ids.push(a.add_record(subject, body).unwrap());
         }
-        let gone = a.add_record("mother".into(), vitals_json(date(2026, 5, 1))).unwrap();
+        let gone = a.add_record("mother".into(), vitals(date(2026, 5, 1))).unwrap();
         a.delete_record(gone.clone()).unwrap();
 
         let bundle: Value = serde_json::from_str(&a.export_fhir_bundle().unwrap()).unwrap();
@@ -716,7 +720,7 @@ fn a_childs_growth_series_and_immunizations_due_match_hand_computed_values() {
     newborn.birth_weight = Some(Quantity::new(3050.0));
     newborn.birth_length = Some(Quantity::new(49.5));
     newborn.head_circumference = Some(Quantity::new(33.0));
-    let newborn_id = a.add_record(child.clone(), json_of(RecordBody::Newborn(newborn))).unwrap();
+    let newborn_id = a.add_record(child.clone(), RecordBody::Newborn(newborn)).unwrap();
     let checkup = |day, kg: Option<f64>, cm: Option<f64>, head: Option<f64>| {
         let mut c = examples::child_checkup_minimal();
         c.date = day;
@@ -724,7 +728,7 @@ fn a_childs_growth_series_and_immunizations_due_match_hand_computed_values() {
         c.length = cm.map(Quantity::new);
         c.length_position = cm.map(|_| phr_core::dataset::child_checkup::MeasurementPosition::Recumbent);
         c.head_circumference = head.map(Quantity::new);
-        json_of(RecordBody::ChildCheckup(c))
+        RecordBody::ChildCheckup(c)
     };
     let second = a.add_record(child.clone(), checkup(date(2026, 11, 20), Some(5.9), Some(59.8), None)).unwrap();
     let first = a.add_record(child.clone(), checkup(date(2026, 10, 5), Some(4.2), Some(53.1), Some(36.4))).unwrap();
@@ -765,7 +769,7 @@ fn a_childs_growth_series_and_immunizations_due_match_hand_computed_values() {
     dose.series = DoseSeries::FirstTerm;
     dose.dose_number = 1;
     dose.date_given = date(2026, 11, 2);
-    a.add_record(child.clone(), json_of(RecordBody::Immunization(dose))).unwrap();
+    a.add_record(child.clone(), RecordBody::Immunization(dose)).unwrap();
 
     // Born 2026-09-01, 5-in-1 dose 1 on 2026-11-02; on 2026-11-24, from the
     // schedule table: hepatitis B 1 (2 m – 3 m), either rotavirus dose 1 (2 m –
@@ -815,7 +819,7 @@ phr_tests::backend_test! {
         let path = db_path(&files, "a.db");
         let a = open(&path, &transport);
         let account = a.create_account(server.base_url.clone(), "Mother's phone".into()).unwrap().account_id;
-        a.add_record("mother".into(), visit_json(CLINIC, "to be erased")).unwrap();
+        a.add_record("mother".into(), visit(CLINIC, "to be erased")).unwrap();
         a.sync(None).unwrap();
         a.backup_account_key("a long enough passphrase".into()).unwrap();
         a.grant_consent(GrantRequest {
@@ -907,7 +911,7 @@ phr_tests::backend_test! {
         let files = tempfile::tempdir().unwrap();
         let a = open(&db_path(&files, "a.db"), &Transport::new());
         let account = a.create_account(server.base_url.clone(), "Mother's phone".into()).unwrap().account_id;
-        let record = a.add_record("mother".into(), visit_json(CLINIC, "seen by both phones")).unwrap();
+        let record = a.add_record("mother".into(), visit(CLINIC, "seen by both phones")).unwrap();
         a.sync(None).unwrap();
         let b_path = db_path(&files, "b.db");
         let b = pair(&a, &b_path, &Transport::new(), "Father's phone");
@@ -915,7 +919,7 @@ phr_tests::backend_test! {
         let c = pair(&a, &c_path, &Transport::new(), "Grandmother's tablet");
         for phone in [&b, &c] {
             phone.sync(None).unwrap();
-            assert!(phone.get_record(record.clone()).unwrap().body_json.contains(CLINIC));
+            assert!(matches!(phone.get_record(record.clone()).unwrap().body, RecordBody::PrenatalVisit(v) if v.clinic_name.as_deref() == Some(CLINIC)));
         }
         b.grant_consent(GrantRequest {
             organization_id: "tanaka-clinic".into(),
@@ -927,7 +931,7 @@ phr_tests::backend_test! {
             access: "read".into(),
         })
         .unwrap();
-        b.add_record("mother".into(), visit_json(CLINIC, "made offline on the father's phone")).unwrap();
+        b.add_record("mother".into(), visit(CLINIC, "made offline on the father's phone")).unwrap();
         let b_device = b.account().unwrap().device_id;
         // The tablet is closed; it will come back without an access token.
         drop(c);
@@ -941,7 +945,7 @@ phr_tests::backend_test! {
         assert!(b.account_was_deleted());
         assert!(is_account_deleted(b.get_record(record.clone())));
         assert!(is_account_deleted(b.timeline("mother".into(), None, None, None)));
-        assert!(is_account_deleted(b.add_record("mother".into(), visit_json(CLINIC, "after"))));
+        assert!(is_account_deleted(b.add_record("mother".into(), visit(CLINIC, "after"))));
         assert!(is_account_deleted(b.sync(None)));
         assert!(is_account_deleted(b.pending_count()));
         assert!(is_account_deleted(b.export_fhir_bundle()));

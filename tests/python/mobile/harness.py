@@ -55,6 +55,13 @@ def load_bindings():
     return importlib.import_module("phr_mobile")
 
 
+def load_core():
+    """The generated `phr_core` module: the typed dataset records (`RecordBody`,
+    `PrenatalVisit`, `Kilograms`, the coded enums) phr_mobile takes and returns."""
+    load_bindings()
+    return importlib.import_module("phr_core")
+
+
 def server_binary() -> Path:
     binary = Path(os.environ.get("PHR_SERVER_BIN", DEFAULT_SERVER))
     if not binary.exists():

@@ -12,6 +12,7 @@ import sqlite3
 import uuid
 from pathlib import Path
 
+import bodies
 import pytest
 from conftest import CLINIC_ID, CLINIC_NAME
 from fhir.resources.bundle import Bundle
@@ -20,49 +21,7 @@ from test_family_scenarios import MOTHER, body, registered_mother, visit
 PASSPHRASE = "sakura blossoms in april 2026"
 
 
-def newborn(birth_date: str, sex: str = "female") -> str:
-    return json.dumps(
-        {
-            "kind": "newborn",
-            "body": {
-                "sex": sex,
-                "birth_date": birth_date,
-                "birth_weight": {"value": 3050.0, "unit": "g"},
-                "birth_length": {"value": 49.5, "unit": "cm"},
-                "head_circumference": {"value": 33.0, "unit": "cm"},
-            },
-        }
-    )
-
-
-def checkup(date: str, kg: float, cm: float) -> str:
-    return json.dumps(
-        {
-            "kind": "child_checkup",
-            "body": {
-                "date": date,
-                "checkup_type": "month_1",
-                "weight": {"value": kg, "unit": "kg"},
-                "length": {"value": cm, "unit": "cm"},
-                "length_position": "recumbent",
-            },
-        }
-    )
-
-
-def dose(vaccine: str, series: str, number: int, given: str) -> str:
-    return json.dumps(
-        {
-            "kind": "immunization",
-            "body": {
-                "vaccine": vaccine,
-                "routine": True,
-                "date_given": given,
-                "dose_number": number,
-                "series": series,
-            },
-        }
-    )
+newborn, checkup, dose = bodies.newborn, bodies.checkup, bodies.dose
 
 
 def grant_request(phr, **changes):
@@ -82,10 +41,7 @@ def grant_request(phr, **changes):
 def test_she_grants_the_clinic_her_prenatal_visits_then_revokes_and_the_server_loses_the_keys(phr, server, phone):
     mother, summary = registered_mother(server, phone)
     visits = [mother.client.add_record(MOTHER, visit(f"2026-0{m}-02", "Sakura", f"month {m}")) for m in (4, 5, 6)]
-    vitals = json.dumps(
-        {"kind": "self_vitals", "body": {"measured_at": "2026-05-01T07:30:00+09:00", "weight": {"value": 55.5, "unit": "kg"}}}
-    )
-    mother.client.add_record(MOTHER, vitals)
+    mother.client.add_record(MOTHER, bodies.vitals("2026-05-01", weight=55.5))
     mother.client.sync(None)
 
     organizations = mother.client.list_organizations()
@@ -155,14 +111,14 @@ def test_a_new_phone_restores_the_account_from_the_passphrase_backup_and_pulls_e
     restored = new.client.restore_account(server.base_url, summary.account_id, PASSPHRASE, "New phone")
     assert restored.account_id == summary.account_id and restored.device_id != summary.device_id
     assert new.client.sync(None).pulled == 3
-    assert {e.record_id: body(e)["note"] for e in new.client.timeline(MOTHER, None, None, None)} == notes
+    assert {e.record_id: body(e).note for e in new.client.timeline(MOTHER, None, None, None)} == notes
     assert any(e.actor == "recovery" or "recover" in e.action for e in new.client.audit_log(0))
 
     # The restored phone is a full member: what it records reaches the old phone.
     added = new.client.add_record(MOTHER, visit("2026-07-10", "Sakura", "after the restore"))
     new.client.sync(None)
     lost.client.sync(None)
-    assert body(lost.client.get_record(added))["note"] == "after the restore"
+    assert body(lost.client.get_record(added)).note == "after the restore"
     with pytest.raises(phr.PhrError.Conflict):
         new.client.restore_account(server.base_url, summary.account_id, PASSPHRASE, "Again")
 
@@ -277,7 +233,7 @@ def test_the_partners_phone_is_told_the_account_was_deleted_and_wipes_its_copy(p
     partner = phone("partner")
     partner.client.join_account(mother.client.create_pairing_invite(), "Partner's phone")
     partner.client.sync(None)
-    assert "Sakura" in partner.client.get_record(record).body_json
+    assert body(partner.client.get_record(record)).clinic_name == "Sakura"
     assert not partner.client.account_was_deleted()
 
     mother.client.delete_account()
@@ -328,8 +284,8 @@ def test_a_familys_whole_journey_from_registration_to_erasure(phr, server, phone
     mother.transport.offline = partner.transport.offline = False
     for client in (mother.client, partner.client, mother.client):
         client.sync(None)
-    assert mother.client.get_record(first).body_json == partner.client.get_record(first).body_json
-    kept = {json.loads(v.body_json)["body"]["note"] for v in mother.client.record_history(first) if v.body_json}
+    assert mother.client.get_record(first).body == partner.client.get_record(first).body
+    kept = {bodies.note_of(v) for v in mother.client.record_history(first) if v.body}
     assert {"mother's edit", "partner's edit"} <= kept
 
     grant = mother.client.grant_consent(grant_request(phr))
@@ -341,7 +297,7 @@ def test_a_familys_whole_journey_from_registration_to_erasure(phr, server, phone
     new = phone("new-phone")
     new.client.restore_account(server.base_url, summary.account_id, PASSPHRASE, "New phone")
     new.client.sync(None)
-    assert new.client.get_record(first).body_json == mother.client.get_record(first).body_json
+    assert new.client.get_record(first).body == mother.client.get_record(first).body
 
     bundle = Bundle.parse_raw(new.client.export_fhir_bundle())
     encounters = [e.resource for e in bundle.entry if e.resource.resource_type == "Encounter"]

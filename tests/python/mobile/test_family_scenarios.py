@@ -6,33 +6,20 @@ from __future__ import annotations
 import json
 import os
 
+import bodies
 import pytest
 
 MOTHER = "mother"
 
 
-def visit(date: str, clinic: str, note: str, weight: float = 55.0, systolic: float = 112.0) -> str:
-    """A prenatal visit as RecordBody JSON."""
-    return json.dumps(
-        {
-            "kind": "prenatal_visit",
-            "body": {
-                "visit_date": date,
-                "clinic_name": clinic,
-                "body_weight": {"value": weight, "unit": "kg"},
-                "blood_pressure": {
-                    "systolic": {"value": systolic, "unit": "mm[Hg]"},
-                    "diastolic": {"value": 70.0, "unit": "mm[Hg]"},
-                },
-                "note": note,
-            },
-        },
-        ensure_ascii=False,
-    )
+def visit(date: str, clinic: str, note: str, weight: float = 55.0, systolic: float = 112.0):
+    """A prenatal visit (typed `RecordBody.PRENATAL_VISIT`) with weight and blood pressure."""
+    return bodies.visit(date, clinic, note, weight=weight, systolic=systolic)
 
 
-def body(entry) -> dict:
-    return json.loads(entry.body_json)["body"]
+def body(entry):
+    """The typed module record of a timeline entry (a `PrenatalVisit`, ...)."""
+    return bodies.content(entry.body)
 
 
 class Progress:
@@ -71,8 +58,10 @@ def test_mother_records_visits_offline_then_one_sync_uploads_them_all_with_progr
         mother.client.add_record(MOTHER, visit("2026-05-28", "Sakura", "21 weeks", 56.1)),
     ]
     assert len(mother.transport.calls) == calls_before, "recording offline makes no network call"
-    timeline = mother.client.timeline(MOTHER, "prenatal_visit", None, None)
+    timeline = mother.client.timeline(MOTHER, bodies.core.RecordKind.PRENATAL_VISIT, None, None)
     assert [e.record_id for e in timeline] == ids, "the timeline is ordered by visit date"
+    assert [e.effective_date for e in timeline] == [bodies.as_date(d) for d in ("2026-04-02", "2026-04-30", "2026-05-28")]
+    assert [body(e).body_weight.value for e in timeline] == [54.2, 55.0, 56.1], "read back typed, in kilograms"
     assert all(e.pending for e in timeline) and mother.client.pending_count() == 3
 
     with pytest.raises(phr.PhrError.Network) as offline:
@@ -94,7 +83,7 @@ def test_mother_records_visits_offline_then_one_sync_uploads_them_all_with_progr
     # The store survives an app restart with the same device storage key.
     reopened = mother.reopen()
     assert reopened.account() == summary
-    assert body(reopened.get_record(ids[1]))["note"] == "17 weeks"
+    assert body(reopened.get_record(ids[1])).note == "17 weeks"
 
 
 def test_a_second_phone_pairs_and_sees_the_mothers_visits(phr, server, phone):
@@ -111,7 +100,7 @@ def test_a_second_phone_pairs_and_sees_the_mothers_visits(phr, server, phone):
 
     report = partner.client.sync(None)
     assert report.pulled == 2
-    seen = {e.record_id: body(e)["note"] for e in partner.client.timeline(MOTHER, None, None, None)}
+    seen = {e.record_id: body(e).note for e in partner.client.timeline(MOTHER, None, None, None)}
     assert seen == {first: "first checkup", second: "second checkup"}
 
     # The pairing code is single use.
@@ -142,12 +131,12 @@ def test_both_phones_edit_the_same_visit_offline_and_converge_with_nothing_lost(
 
     on_mother = mother.client.get_record(record)
     on_partner = partner.client.get_record(record)
-    assert on_mother.body_json == on_partner.body_json, "both phones show the same winner"
+    assert on_mother.body == on_partner.body, "both phones show the same winner"
     assert on_mother.has_conflicts and on_partner.has_conflicts
 
     for client in (mother.client, partner.client):
         history = client.record_history(record)
-        notes = [json.loads(v.body_json)["body"]["note"] for v in history if v.body_json]
+        notes = [bodies.note_of(v) for v in history if v.body]
         assert {"mother's correction", "partner's correction"} <= set(notes), "no conflicting version is lost"
         assert sum(v.winner for v in history) == 1
     # The original both corrections replaced is folded (the merge rule can never need it again).
@@ -176,7 +165,7 @@ def test_a_deletion_on_one_phone_removes_the_visit_on_the_other_and_keeps_its_hi
         mother.client.get_record(drop)
     history = mother.client.record_history(drop)
     assert history[-1].deleted and history[-1].winner
-    assert any(v.body_json and "entered twice" in v.body_json for v in history)
+    assert any(bodies.note_of(v) == "entered twice" for v in history)
 
 
 def test_bad_input_is_a_typed_validation_error_naming_the_field_and_stores_nothing(phr, server, phone):
@@ -186,14 +175,12 @@ def test_bad_input_is_a_typed_validation_error_naming_the_field_and_stores_nothi
     assert too_heavy.value.field == "body_weight"
     assert too_heavy.value.issues and too_heavy.value.issues[0].field == "body_weight"
 
-    with pytest.raises(phr.PhrError.Validation):
-        mother.client.add_record(MOTHER, "{not json")
+    with pytest.raises(phr.PhrError.Validation) as not_json:
+        phr.record_body_from_json("{not json")
+    assert not_json.value.field == "body"
     with pytest.raises(phr.PhrError.Validation) as subject:
         mother.client.add_record("grandmother", visit("2026-04-02", "Sakura", "x"))
     assert subject.value.field == "subject"
-    with pytest.raises(phr.PhrError.Validation) as date:
-        mother.client.timeline(MOTHER, None, "2026-13-01", None)
-    assert date.value.field == "from"
     with pytest.raises(phr.PhrError.Validation) as key:
         phr.PhrClient.open(mother.path + "-other", b"short", mother.transport)
     assert key.value.field == "storage_key"
@@ -210,7 +197,7 @@ def test_the_store_opens_only_with_its_device_storage_key(phr, server, phone):
         phr.PhrClient.open(mother.path, bytes(32), mother.transport)
     reopened = mother.reopen()
     assert reopened.account() == summary
-    assert body(reopened.get_record(record))["note"] == "private note"
+    assert body(reopened.get_record(record)).note == "private note"
     for suffix in ("", "-wal", "-shm", "-journal"):
         if os.path.exists(mother.path + suffix):
             with open(mother.path + suffix, "rb") as f:
@@ -253,3 +240,36 @@ def test_the_scenarios_run_against_the_selected_database_backend(server):
         health = json.loads(resp.read())
     expected = "postgres" if os.environ.get("PHR_TEST_POSTGRES_URL") else "sqlite"
     assert health == {"status": "ok", "database": expected}
+
+
+def resolve(record, path: str):
+    """Follows a validation field path (`blood_pressure.systolic`,
+    `identifiers[1].value`) through a typed record's attributes."""
+    value = record
+    for step in path.split("."):
+        name, _, index = step.partition("[")
+        value = getattr(value, name)
+        if index:
+            value = value[int(index.rstrip("]"))]
+    return value
+
+
+def test_every_validation_issue_names_a_field_of_the_typed_record(phr, server, phone):
+    mother, _ = registered_mother(server, phone)
+    core = bodies.core
+    bad_visit = bodies.visit("2026-04-02", "Sakura", "typos", weight=540.0, systolic=400.0)
+    bad_profile = bodies.profile(2)
+    bodies.content(bad_profile).identifiers[1] = core.Identifier(system="not a uri", value="")
+    bodies.content(bad_profile).height = core.Centimetres(value=15.0)
+    for body, expected in (
+        (bad_visit, {"body_weight", "blood_pressure.systolic"}),
+        (bad_profile, {"height", "identifiers[1].system", "identifiers[1].value"}),
+    ):
+        with pytest.raises(phr.PhrError.Validation) as refused:
+            mother.client.add_record(MOTHER, body)
+        fields = {issue.field for issue in refused.value.issues}
+        assert expected <= fields, fields
+        for issue in refused.value.issues:
+            resolve(bodies.content(body), issue.field)  # raises if a path is not a typed field
+        del refused
+    assert mother.client.timeline(MOTHER, None, None, None) == [], "nothing refused was stored"

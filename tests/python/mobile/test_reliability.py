@@ -11,6 +11,7 @@ import json
 import random
 import threading
 
+import bodies
 import pytest
 
 import harness
@@ -24,18 +25,11 @@ def today(days: int = 0) -> str:
     return (datetime.date.today() + datetime.timedelta(days=days)).isoformat()
 
 
-def visit(note: str, date: str = None, clinic: str = "Sakura") -> str:
-    return json.dumps(
-        {
-            "kind": "prenatal_visit",
-            "body": {"visit_date": date or today(-3), "clinic_name": clinic, "note": note},
-        },
-        ensure_ascii=False,
-    )
+def visit(note: str, date: str = None, clinic: str = "Sakura"):
+    return bodies.visit(date or today(-3), clinic, note)
 
 
-def note_of(entry) -> str:
-    return json.loads(entry.body_json)["body"]["note"]
+note_of = bodies.note_of
 
 
 def pair(phr, mother, phone, name, transport=None):
@@ -190,10 +184,7 @@ def test_a_record_edited_many_times_stays_small_enough_to_sync_and_says_what_was
     assert len(mother.client.record_history(record)) <= 3
 
 
-def profile(identifiers: int) -> str:
-    """A mother profile with `identifiers` identifiers of 200 characters each."""
-    ids = [{"system": f"urn:oid:1.2.392.{i}", "value": "9" * 200} for i in range(identifiers)]
-    return json.dumps({"kind": "mother_profile", "body": {"name_kanji": "山田 花子", "birth_date": "1994-07-15", "identifiers": ids}})
+profile = bodies.profile
 
 
 def test_an_edit_that_would_make_a_record_unsyncable_is_refused_when_it_is_made(phr, small_server, phone, faulty):
@@ -204,8 +195,8 @@ def test_an_edit_that_would_make_a_record_unsyncable_is_refused_when_it_is_made(
     with pytest.raises(phr.PhrError.RecordTooLarge) as too_large:
         mother.client.edit_record(record, profile(100))
     assert too_large.value.limit == 16384 and too_large.value.size > 16384
-    kept = json.loads(mother.client.get_record(record).body_json)["body"]
-    assert len(kept["identifiers"]) == 10, "nothing of the refused edit was saved"
+    kept = bodies.content(mother.client.get_record(record).body)
+    assert len(kept.identifiers) == 10, "nothing of the refused edit was saved"
     with pytest.raises(phr.PhrError.RecordTooLarge):
         mother.client.add_record(MOTHER, profile(100))
     assert mother.client.sync(None).pending == 0, "the record as it is still syncs"
@@ -473,6 +464,6 @@ def test_three_phones_converge_with_no_loss_under_random_faults(phr, server, pho
     for p in phones:
         assert p.client.pending_count() == 0
         assert p.client.quarantined_records() == []
-        states.append({e.record_id: e.body_json for e in p.client.timeline(MOTHER, None, None, None)})
+        states.append({e.record_id: e.body for e in p.client.timeline(MOTHER, None, None, None)})
     assert states[0] == states[1] == states[2], "the three phones converged"
     assert created - deleted <= set(states[0]), "no record that was never deleted is lost"

@@ -6,8 +6,8 @@ validation errors naming the argument."""
 from __future__ import annotations
 
 import datetime
-import json
 
+import bodies
 import pytest
 
 MOTHER = "mother"
@@ -17,17 +17,16 @@ def day(n: int) -> str:
     return (datetime.date.today() - datetime.timedelta(days=n)).isoformat()
 
 
-def vitals(date: str) -> str:
-    body = {"measured_at": f"{date}T07:30:00+09:00", "weight": {"value": 55.0, "unit": "kg"}}
-    return json.dumps({"kind": "self_vitals", "body": body})
+def vitals(date: str):
+    return bodies.vitals(date)
 
 
-def visit(date: str) -> str:
-    return json.dumps({"kind": "prenatal_visit", "body": {"visit_date": date, "clinic_name": "Sakura"}})
+def visit(date: str):
+    return bodies.visit(date, "Sakura")
 
 
-def profile() -> str:
-    return json.dumps({"kind": "mother_profile", "body": {"name_kanji": "山田 花子", "birth_date": "1994-07-15"}})
+def profile():
+    return bodies.profile()
 
 
 def walk(client, kind, size):
@@ -54,8 +53,9 @@ def test_the_timeline_walks_in_pages_in_order_with_nothing_repeated_or_missed(ph
 
     seen, pages = walk(mother.client, None, 7)
     assert seen == whole and pages == 5
-    visits, _ = walk(mother.client, "prenatal_visit", 4)
-    assert visits == [e.record_id for e in mother.client.timeline(MOTHER, "prenatal_visit", None, None)]
+    visit_kind = bodies.core.RecordKind.PRENATAL_VISIT
+    visits, _ = walk(mother.client, visit_kind, 4)
+    assert visits == [e.record_id for e in mother.client.timeline(MOTHER, visit_kind, None, None)]
     assert len(visits) == 9
 
 

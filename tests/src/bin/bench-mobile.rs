@@ -56,7 +56,7 @@ use clap::Parser;
 use phr_core::crypto::{AccountKey, DataKey};
 use phr_core::dataset::common::GestationalAge;
 use phr_core::dataset::pregnancy::PregnancyStatus;
-use phr_core::dataset::{examples, Newborn, Pregnancy, PrenatalVisit, RecordBody, Subject};
+use phr_core::dataset::{examples, Newborn, Pregnancy, PrenatalVisit, RecordBody, RecordKind, Subject};
 use phr_core::sync::record_envelope::BodyHistory;
 use phr_core::sync::{Change, DeviceId, Hlc, RecordVersion, VersionStamp};
 use phr_mobile::engine::keys::RecordKeys;
@@ -150,7 +150,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// Vitals bodies, 10 a day going back from yesterday, every item set.
-fn bodies(n: usize) -> (Vec<String>, chrono::NaiveDate, chrono::NaiveDate) {
+fn bodies(n: usize) -> (Vec<RecordBody>, chrono::NaiveDate, chrono::NaiveDate) {
     let jst = FixedOffset::east_opt(9 * 3600).expect("offset");
     let today = chrono::Utc::now().with_timezone(&jst).date_naive();
     let first = today - Duration::days(1 + (n as i64 + 9) / 10);
@@ -161,7 +161,7 @@ fn bodies(n: usize) -> (Vec<String>, chrono::NaiveDate, chrono::NaiveDate) {
             let at = day.and_hms_opt(7 + (i % 10) as u32, 30, 0).expect("time");
             v.measured_at = jst.from_local_datetime(&at).single().expect("local time");
             v.steps = Some(phr_core::dataset::Quantity::new(1000.0 + i as f64));
-            serde_json::to_string(&RecordBody::SelfVitals(v)).expect("json")
+            RecordBody::SelfVitals(v)
         })
         .collect();
     (list, first, first + Duration::days((n as i64 - 1) / 10))
@@ -225,7 +225,7 @@ fn run(args: &Args) -> Result<(), String> {
         let to = from + Duration::days(29);
         let (t, cpu) = (Instant::now(), thread_cpu());
         let page = a
-            .timeline("mother".into(), Some("self_vitals".into()), Some(from.to_string()), Some(to.to_string()))
+            .timeline("mother".into(), Some(RecordKind::SelfVitals), Some(from), Some(to))
             .map_err(|e| e.to_string())?;
         times.push(ms(t.elapsed()));
         cpu_times.push(ms(thread_cpu() - cpu));
@@ -246,7 +246,7 @@ fn run(args: &Args) -> Result<(), String> {
         return Err(format!("the new phone pulled {} records, not {}", report.pulled, args.records));
     }
     let on_b = b.timeline("mother".into(), None, None, None).map_err(|e| e.to_string())?;
-    if on_b.len() != args.records || on_b.iter().zip(&all).any(|(x, y)| x.body_json != y.body_json) {
+    if on_b.len() != args.records || on_b.iter().zip(&all).any(|(x, y)| x.body != y.body) {
         return Err("the new phone's records differ from the first phone's".into());
     }
 
@@ -354,7 +354,7 @@ fn large_bodies(n: usize) -> (Vec<(Subject, RecordBody)>, Pregnancy) {
     ];
     out.extend((0..visits).map(|i| (Subject::Mother, RecordBody::PrenatalVisit(visit(&pregnancy, today, i)))));
     let (vital_bodies, _, _) = bodies(vitals);
-    out.extend(vital_bodies.iter().map(|b| (Subject::Mother, serde_json::from_str(b).expect("vitals"))));
+    out.extend(vital_bodies.into_iter().map(|b| (Subject::Mother, b)));
     for (c, child) in [Uuid::from_u128(1), Uuid::from_u128(2)].into_iter().enumerate() {
         let subject = Subject::Child(child);
         let birth_date = today - Duration::days(1501);
@@ -422,7 +422,7 @@ fn large_store(
     let today = chrono::Local::now().date_naive();
     let (mut adds, mut add_cpus) = (Vec::with_capacity(args.adds), Vec::with_capacity(args.adds));
     for i in 0..args.adds {
-        let body = serde_json::to_string(&RecordBody::PrenatalVisit(visit(&pregnancy, today, i))).expect("json");
+        let body = RecordBody::PrenatalVisit(visit(&pregnancy, today, i));
         let (t, cpu) = (Instant::now(), thread_cpu());
         c.add_record("mother".into(), body).map_err(|e| format!("adding a prenatal visit: {e}"))?;
         adds.push(ms(t.elapsed()));
@@ -462,15 +462,15 @@ fn large_store(
 /// checking it against the unpaged timeline.
 fn timeline_pages(args: &Args, c: &PhrClient, live: &[(String, usize)]) -> Result<(Vec<f64>, Vec<f64>), String> {
     let children: Vec<&String> = live.iter().map(|(s, _)| s).filter(|s| s.starts_with("child:")).collect();
-    let mut cases: Vec<(String, Option<String>)> =
-        vec![("mother".into(), None), ("mother".into(), Some("prenatal_visit".into()))];
+    let mut cases: Vec<(String, Option<RecordKind>)> =
+        vec![("mother".into(), None), ("mother".into(), Some(RecordKind::PrenatalVisit))];
     cases.extend(
-        children.iter().zip(["child_checkup", "immunization"]).map(|(s, k)| ((*s).clone(), Some(k.to_owned()))),
+        children.iter().zip([RecordKind::ChildCheckup, RecordKind::Immunization]).map(|(s, k)| ((*s).clone(), Some(k))),
     );
     let (mut first, mut deep) = (Vec::new(), Vec::new());
     for (subject, kind) in &cases {
         let page = |token: Option<String>| {
-            c.timeline_page(subject.clone(), kind.clone(), None, None, token, 100).map_err(|e| e.to_string())
+            c.timeline_page(subject.clone(), *kind, None, None, token, 100).map_err(|e| e.to_string())
         };
         let mut walked = Vec::new();
         let mut tokens = Vec::new();
@@ -487,7 +487,7 @@ fn timeline_pages(args: &Args, c: &PhrClient, live: &[(String, usize)]) -> Resul
             }
         }
         let unpaged: Vec<String> = c
-            .timeline(subject.clone(), kind.clone(), None, None)
+            .timeline(subject.clone(), *kind, None, None)
             .map_err(|e| e.to_string())?
             .into_iter()
             .map(|e| e.record_id)
