@@ -1,16 +1,18 @@
 //! What a phone needs to enrol and sync reliably (issue 21), end to end on
 //! every configured backend: enrolment calls safe to retry with an
-//! `Idempotency-Key`, a join refused when the invite carries the wrong
-//! account key, the sync size limits the server advertises, and `Retry-After`
-//! on 429.
+//! `Idempotency-Key` (also when the retries race each other), a join refused
+//! when the invite carries the wrong account key, the sync size limits the
+//! server advertises, and a `Retry-After` on 429 computed from the limit.
 
 use std::path::Path;
+use std::sync::{Arc, Barrier};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use phr_core::crypto::AccountKey;
 use phr_core::sync::protocol::SyncLimits;
 use phr_tests::client::Device;
+use phr_tests::inspect::Inspector;
 use phr_tests::{ServerProcess, TestDatabase};
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use serde_json::{json, Value};
@@ -37,6 +39,35 @@ fn post(server: &ServerProcess, path: &str, body: &Value, key: Option<&str>) -> 
         req = req.header("Idempotency-Key", key);
     }
     phr_tests::json_response(req.send(body.to_string().as_bytes()))
+}
+
+/// Sends the same POST from `n` threads released at once; every (status, body).
+fn post_at_once(server: &ServerProcess, n: usize, path: &str, body: &Value, key: &str) -> Vec<(u16, Value)> {
+    let start = Arc::new(Barrier::new(n));
+    let url = server.url(path);
+    let threads: Vec<_> = (0..n)
+        .map(|_| {
+            let (start, url, body, key) = (Arc::clone(&start), url.clone(), body.to_string(), key.to_owned());
+            std::thread::spawn(move || {
+                let req = phr_tests::http()
+                    .post(&url)
+                    .header("Content-Type", "application/json")
+                    .header("Idempotency-Key", &key);
+                start.wait();
+                phr_tests::json_response(req.send(body.as_bytes()))
+            })
+        })
+        .collect();
+    threads.into_iter().map(|t| t.join().expect("a request thread panicked")).collect()
+}
+
+/// Asserts every answer is the same 201 and returns it.
+fn one_answer(answers: &[(u16, Value)]) -> Value {
+    let first = &answers[0].1;
+    for (status, body) in answers {
+        assert_eq!((*status, body), (201, first), "every racing call gets the one first answer: {answers:?}");
+    }
+    first.clone()
 }
 
 fn devices(dev: &Device) -> usize {
@@ -70,6 +101,47 @@ phr_tests::backend_test! {
         let (status, fresh) = post(&server, "/accounts/v1", &body, None);
         assert_eq!(status, 201);
         assert_ne!(fresh["account_id"], first["account_id"]);
+    }
+}
+
+phr_tests::backend_test! {
+    fn racing_create_account_calls_with_one_key_make_one_account_and_all_get_its_answer(db) {
+        let (_dir, server) = start(&db, &[]);
+        let inspector = Inspector::open(&db);
+        let body = json!({
+            "account_public_key": account_public_key(&AccountKey::generate()),
+            "device": {"public_key": device_key(), "name": "Mother's phone"},
+        });
+        let key = "race-create-0123456789abcdef";
+        let answer = one_answer(&post_at_once(&server, 6, "/accounts/v1", &body, key));
+        assert!(answer["account_id"].is_string(), "{answer}");
+        assert_eq!(inspector.total_rows("accounts"), 1, "one account for one retried call");
+        assert_eq!(inspector.total_rows("devices"), 1);
+        assert_eq!(inspector.count_rows("devices", answer["account_id"].as_str().unwrap()), 1);
+        // A later retry gets the same answer too.
+        assert_eq!(post(&server, "/accounts/v1", &body, Some(key)), (201, answer));
+        let logs = server.logs().join("\n");
+        assert!(!logs.contains(key), "the Idempotency-Key is never logged");
+    }
+}
+
+phr_tests::backend_test! {
+    fn racing_join_calls_with_one_key_add_one_device_and_all_get_its_answer(db) {
+        let (_dir, server) = start(&db, &[]);
+        let mother = Device::create_account(&server.base_url, "Mother's phone");
+        let code = mother.pairing_code();
+        let key = AccountKey::from_bytes(&mother.account_key_bytes()).unwrap();
+        let body = json!({
+            "account_id": mother.account_id,
+            "pairing_code": code,
+            "device": {"public_key": device_key(), "name": "Partner's phone"},
+            "account_public_key": account_public_key(&key),
+        });
+        let idempotency_key = "race-join-0123456789abcdef";
+        let answer = one_answer(&post_at_once(&server, 6, "/accounts/v1/join", &body, idempotency_key));
+        assert!(answer["device_id"].is_string(), "{answer}");
+        assert_eq!(devices(&mother), 2, "one device joined");
+        assert!(!server.logs().join("\n").contains(idempotency_key), "the Idempotency-Key is never logged");
     }
 }
 
@@ -137,8 +209,10 @@ phr_tests::backend_test! {
 }
 
 phr_tests::backend_test! {
-    fn a_device_over_its_rate_limit_is_told_when_to_retry(db) {
-        let (_dir, server) = start(&db, &["--rate-limit-per-device", "1", "--rate-limit-burst", "2"]);
+    fn a_device_over_its_rate_limit_is_told_when_its_bucket_refills(db) {
+        // One request every ten seconds, bursts of two: an emptied bucket has
+        // a token again in just under ten seconds, and the 429 says so.
+        let (_dir, server) = start(&db, &["--rate-limit-per-device", "0.1", "--rate-limit-burst", "2"]);
         let mother = Device::create_account(&server.base_url, "Mother's phone");
         let token = mother.access_token.clone();
         let mut limited = None;
@@ -155,6 +229,7 @@ phr_tests::backend_test! {
         }
         let resp = limited.expect("a 429 within ten quick requests");
         let retry_after = resp.headers().get("Retry-After").expect("Retry-After on 429").to_str().unwrap();
-        assert!(retry_after.parse::<u64>().is_ok_and(|s| s >= 1), "{retry_after}");
+        let secs: u64 = retry_after.parse().unwrap_or_else(|_| panic!("delta-seconds: {retry_after}"));
+        assert!((9..=10).contains(&secs), "computed from the refill rate, got {secs}");
     }
 }

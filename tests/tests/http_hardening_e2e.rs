@@ -188,6 +188,15 @@ fn with_key(mut value: Value, key: &str) -> Value {
     value
 }
 
+/// 32 zero bytes in base64: a well-formed key for a body that must get past JSON parsing.
+const ZERO_KEY: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
+/// `headers` with an `Idempotency-Key`.
+fn idempotent(mut headers: Vec<(String, String)>, key: &str) -> Vec<(String, String)> {
+    headers.push(("Idempotency-Key".to_owned(), key.to_owned()));
+    headers
+}
+
 /// What, method, target, headers, body, and whether the sentinel is only in the target.
 type SentinelRequest = (&'static str, String, String, Vec<(String, String)>, Vec<u8>, bool);
 
@@ -221,6 +230,12 @@ fn sentinel_requests(device: &Device, org: &OrgClient, patient: &str) -> Vec<Sen
             b(with_key(json!({"account_public_key": s, "device": {"public_key": s, "name": s}}), s)), false),
         ("create account, a name of the wrong type", "POST".into(), "/accounts/v1".into(), json_ct(none.clone()),
             b(json!({"account_public_key": format!("{s}x"), "device": {"public_key": 5, "name": [s]}})), false),
+        ("create account with an unusable Idempotency-Key", "POST".into(), "/accounts/v1".into(),
+            idempotent(json_ct(none.clone()), s),
+            b(json!({"account_public_key": ZERO_KEY, "device": {"public_key": ZERO_KEY, "name": "phone"}})), false),
+        ("join with a bad code and an Idempotency-Key", "POST".into(), "/accounts/v1/join".into(),
+            idempotent(json_ct(none.clone()), &format!("{s}-0123456789abcdef")),
+            b(json!({"account_id": device.account_id, "pairing_code": s, "device": {"public_key": ZERO_KEY, "name": "phone"}})), false),
         ("remove a device by a raw id", "DELETE".into(), format!("/accounts/v1/devices/{s}-dev"), dev.clone(), vec![], true),
         ("join with a bad code", "POST".into(), "/accounts/v1/join".into(), json_ct(none.clone()),
             b(json!({"account_id": s, "pairing_code": s, "device": {"public_key": s, "name": s}})), false),

@@ -24,6 +24,7 @@ use phr_core::dataset::common::{GestationalAge, Quantity, Sex};
 use phr_core::dataset::prenatal_visit::BloodPressure;
 use phr_core::dataset::{examples, RecordBody, RecordKind, Subject};
 use phr_core::sync::protocol::{CreateGrantRequest, GrantRecordKey, ViewKeyResponse};
+use phr_server::app::research::exports::POLL_AFTER_SECS;
 use phr_tests::client::Device;
 use phr_tests::inspect::send;
 use phr_tests::{http, ServerOptions, ServerProcess, TestDatabase};
@@ -179,7 +180,11 @@ fn wait_manifest(status_url: &str, token: &str) -> Value {
         let (status, headers, body) = call("GET", status_url, token);
         match status {
             200 => return serde_json::from_str(&body).unwrap(),
-            202 => assert!(headers.contains_key("x-progress"), "202 carries X-Progress"),
+            202 => {
+                assert!(headers.contains_key("x-progress"), "202 carries X-Progress");
+                let poll = POLL_AFTER_SECS.to_string();
+                assert_eq!(headers.get("retry-after"), Some(&poll), "202 says when to poll again");
+            }
             other => panic!("export status {other}: {body}"),
         }
         assert!(Instant::now() < deadline, "export did not finish");
@@ -521,6 +526,11 @@ phr_tests::backend_test! {
             phr_server::store::research::insert(&mut conn, &row).unwrap();
         }
         send("GET", &url(""), Some(&token), None, None).problem(429);
+        let (status, headers, _) = call("GET", &url(""), &token);
+        let poll = POLL_AFTER_SECS.to_string();
+        assert_eq!((status, headers.get("retry-after")), (429, Some(&poll)), "429 says when to look again");
+        let (status, headers, _) = call("GET", &env.url(&format!("/research/v1/exports/{}", running[1])), &token);
+        assert_eq!((status, headers.get("retry-after")), (202, Some(&poll)), "a running export: when to poll again");
         let first = env.url(&format!("/research/v1/exports/{}", running[0]));
         assert_eq!(call("DELETE", &first, &token).0, 202);
         send("GET", &first, Some(&token), None, None).problem(404);

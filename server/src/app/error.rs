@@ -70,8 +70,11 @@ pub enum AppError {
     HeaderFieldsTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
-    #[error("{0}")]
-    TooManyRequests(String),
+    /// Over a rate or concurrency limit; `retry_after_secs`: when the limit
+    /// lets a request through again, as the limiter computed it (whole
+    /// seconds, at least 1), for the `Retry-After` header.
+    #[error("{detail}")]
+    TooManyRequests { detail: String, retry_after_secs: u64 },
     /// The database (or another dependency) is unavailable right now.
     #[error("{0}")]
     Unavailable(String),
@@ -97,10 +100,16 @@ impl AppError {
             AppError::UriTooLong(_) => "uri-too-long",
             AppError::HeaderFieldsTooLarge(_) => "header-fields-too-large",
             AppError::UnsupportedMediaType(_) => "unsupported-media-type",
-            AppError::TooManyRequests(_) => "too-many-requests",
+            AppError::TooManyRequests { .. } => "too-many-requests",
             AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal",
         }
+    }
+
+    /// A 429: `detail` for the client, and the whole seconds (at least 1)
+    /// after which the limit lets a request through again.
+    pub fn too_many_requests(detail: impl Into<String>, retry_after_secs: u64) -> AppError {
+        AppError::TooManyRequests { detail: detail.into(), retry_after_secs: retry_after_secs.max(1) }
     }
 
     /// Whether the caller is at fault (bad input, credentials, not allowed,

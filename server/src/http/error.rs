@@ -29,23 +29,34 @@ pub fn status_of(e: &AppError) -> StatusCode {
         AppError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
         AppError::HeaderFieldsTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
         AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+        AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
-/// The `Retry-After` (seconds) sent with a 429 or 503. Every rate limit of
-/// the server is a token bucket that refills at least one request per second
-/// (`--rate-limit-per-device`, `--auth-rate-limit`), so one second is when
-/// the next request may pass; a 503 (the database unreachable, the server
-/// shutting down or over its connection cap) asks for a few seconds.
+/// The `Retry-After` of a 503 (the database unreachable, the server shutting
+/// down or over its connection cap): nothing knows when that ends, so it asks
+/// for a few seconds.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+
+/// The `Retry-After` (seconds) sent with an error: a 429 says what the limit
+/// that refused it computed (when its token bucket holds a token again, or
+/// when a research client should look again), a 503
+/// [`UNAVAILABLE_RETRY_AFTER_SECS`]; nothing else has one.
 pub fn retry_after_secs(e: &AppError) -> Option<u64> {
     match e {
-        AppError::TooManyRequests(_) => Some(1),
-        AppError::Unavailable(_) => Some(5),
+        AppError::TooManyRequests { retry_after_secs, .. } => Some(*retry_after_secs),
+        AppError::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_SECS),
         _ => None,
     }
+}
+
+/// The `Retry-After` header for `secs` seconds: how every answer that has one
+/// (errors here and in `http::fhir::outcome`, a running research export's
+/// 202) writes it.
+pub fn retry_after(secs: u64) -> (header::HeaderName, String) {
+    (header::RETRY_AFTER, secs.to_string())
 }
 
 /// The problem document sent to the client.
@@ -95,7 +106,7 @@ impl ResponseError for AppError {
             resp.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
         if let Some(secs) = retry_after_secs(self) {
-            resp.insert_header((header::RETRY_AFTER, secs.to_string()));
+            resp.insert_header(retry_after(secs));
         }
         if let AppError::RequestTimeout(_) = self {
             // The rest of the body may still be on its way: never read it as a next request.
@@ -139,14 +150,43 @@ mod tests {
     use super::*;
     use actix_web::body::MessageBody;
 
+    fn retry_after_of(e: AppError) -> Option<String> {
+        e.error_response().headers().get(header::RETRY_AFTER).map(|v| v.to_str().unwrap().to_owned())
+    }
+
     #[test]
     fn every_429_and_503_says_when_to_retry_and_nothing_else_does() {
-        let retry_after =
-            |e: AppError| e.error_response().headers().get(header::RETRY_AFTER).map(|v| v.to_str().unwrap().to_owned());
-        assert_eq!(retry_after(AppError::TooManyRequests("slow down".into())).as_deref(), Some("1"));
-        assert_eq!(retry_after(AppError::Unavailable("database down".into())).as_deref(), Some("5"));
-        assert_eq!(retry_after(AppError::BadRequest("no".into())), None);
-        assert_eq!(retry_after(AppError::Internal("bug".into())), None);
+        assert_eq!(retry_after_of(AppError::too_many_requests("slow down", 1)).as_deref(), Some("1"));
+        assert_eq!(retry_after_of(AppError::Unavailable("database down".into())).as_deref(), Some("5"));
+        assert_eq!(retry_after_of(AppError::BadRequest("no".into())), None);
+        assert_eq!(retry_after_of(AppError::Conflict("no".into())), None);
+        assert_eq!(retry_after_of(AppError::Internal("bug".into())), None);
+    }
+
+    #[test]
+    fn a_429_carries_the_wait_its_limiter_computed() {
+        for secs in [1, 2, 10, 3600] {
+            let e = AppError::too_many_requests("slow down", secs);
+            assert_eq!(status_of(&e), StatusCode::TOO_MANY_REQUESTS);
+            assert_eq!(retry_after_secs(&e), Some(secs));
+            assert_eq!(retry_after_of(e), Some(secs.to_string()));
+        }
+        // A limiter never asks for "now": 0 is read as one second.
+        assert_eq!(retry_after_of(AppError::too_many_requests("slow down", 0)).as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn a_503_asks_for_the_named_interval() {
+        let e = AppError::Unavailable("database down".into());
+        assert_eq!(retry_after_secs(&e), Some(UNAVAILABLE_RETRY_AFTER_SECS));
+        assert_eq!(retry_after_of(e), Some(UNAVAILABLE_RETRY_AFTER_SECS.to_string()));
+    }
+
+    #[test]
+    fn the_retry_after_header_is_delta_seconds() {
+        let (name, value) = retry_after(7);
+        assert_eq!(name, header::RETRY_AFTER);
+        assert_eq!(value, "7");
     }
 
     fn body_json(e: &AppError) -> serde_json::Value {

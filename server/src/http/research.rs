@@ -2,7 +2,7 @@
 //! (the use cases are in `app::research::exports`).
 //!
 //! - `GET /research/v1/$export?_type=newborn,child_checkup&_since=INSTANT` → `202` + `Content-Location`
-//! - `GET /research/v1/exports/{id}` → `202` + `X-Progress` while running, `200` manifest when done
+//! - `GET /research/v1/exports/{id}` → `202` + `X-Progress` and `Retry-After` while running, `200` manifest when done
 //! - `GET /research/v1/exports/{id}/files/{name}` → the file (same token)
 //! - `DELETE /research/v1/exports/{id}` → `202`: cancels a running job or deletes a finished one's files
 
@@ -49,11 +49,11 @@ async fn status(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     match exports::status(&app, &org, path.into_inner()).await? {
-        ExportStatus::InProgress { progress, records_done } => {
+        ExportStatus::InProgress { progress, records_done, retry_after_secs } => {
             let phase = if progress < 50 { "pass 1 of 2 (survey)" } else { "pass 2 of 2 (write)" };
             Ok(HttpResponse::Accepted()
                 .insert_header(("X-Progress", format!("{progress}% {phase}, {records_done} records")))
-                .insert_header(("Retry-After", "1"))
+                .insert_header(crate::http::error::retry_after(retry_after_secs))
                 .finish())
         }
         ExportStatus::Completed { export_id, manifest, expires_at } => {

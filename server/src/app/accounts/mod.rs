@@ -42,7 +42,7 @@ use crate::store::write_transaction;
 pub mod idempotency;
 pub mod recovery;
 
-use idempotency::{IdempotencyKey, Replay};
+use idempotency::{Claim, IdempotencyKey, Replay};
 
 const CHALLENGE_TTL_MS: i64 = 2 * 60 * 1000;
 const PAIRING_CODE_TTL_MS: i64 = 10 * 60 * 1000;
@@ -138,22 +138,23 @@ pub async fn create_account(
     };
     let answer =
         CreateAccountResponse { account_id: Uuid::now_v7().to_string(), device_id: Uuid::now_v7().to_string() };
-    let stored = answer.clone();
     state
         .db(move |conn| {
             write_transaction(conn, |conn| {
                 let now = now_ms();
-                let (acc, dev) = (&stored.account_id, &stored.device_id);
+                // The key first: a call that loses it to a concurrent one creates nothing.
+                if let Some(first) = &first {
+                    if let Claim::Answered(earlier) = first.claim(conn, &answer, now)? {
+                        return Ok(earlier);
+                    }
+                }
+                let (acc, dev) = (&answer.account_id, &answer.device_id);
                 store::insert_account(conn, acc, &req.account_public_key, now)?;
                 add_device(conn, acc, dev, &req.device, AuditAction::AccountCreated, now)?;
-                match &first {
-                    Some(first) => first.remember(conn, &stored, now),
-                    None => Ok(()),
-                }
+                Ok(answer)
             })
         })
-        .await?;
-    Ok(answer)
+        .await
 }
 
 /// A sign-in challenge for a device of the account.
@@ -418,11 +419,18 @@ pub async fn join(
     gate.may_guess(&account_id)?;
     let hash = tokens::secret_hash(&code);
     let answer = JoinResponse { device_id: Uuid::now_v7().to_string() };
-    let (acc, stored) = (account_id.clone(), answer.clone());
+    let acc = account_id.clone();
     state
         .db(move |conn| {
             write_transaction(conn, |conn| {
                 let now = now_ms();
+                // The key first: a call that loses it to a concurrent one (which
+                // redeemed the code) creates nothing and gets that call's answer.
+                if let Some(first) = &first {
+                    if let Claim::Answered(earlier) = first.claim(conn, &answer, now)? {
+                        return Ok(earlier);
+                    }
+                }
                 // Only an unused, unexpired code whose issuing device is still in the family.
                 if !store::redeem_pairing_code(conn, &acc, &hash, now)? {
                     return Err(invalid_code());
@@ -440,16 +448,12 @@ pub async fn join(
                         ));
                     }
                 }
-                add_device(conn, &acc, &stored.device_id, &req.device, AuditAction::DeviceJoined, now)?;
-                match &first {
-                    Some(first) => first.remember(conn, &stored, now),
-                    None => Ok(()),
-                }
+                add_device(conn, &acc, &answer.device_id, &req.device, AuditAction::DeviceJoined, now)?;
+                Ok(answer)
             })
         })
         .await
-        .map_err(|e| gate.refused_guess(&account_id, e))?;
-    Ok(answer)
+        .map_err(|e| gate.refused_guess(&account_id, e))
 }
 
 /// The device's account.

@@ -81,9 +81,10 @@ impl AuthLimiter {
     /// its refusals.
     pub fn admit(&self, source: Option<IpAddr>) -> Result<Gate<'_>, AppError> {
         let source = source_key(source);
-        if !self.buckets.allows(&format!("source:{source}")) {
-            return Err(AppError::TooManyRequests(
-                "too many refused attempts from this address; retry in a while".into(),
+        if let Some(secs) = self.buckets.wait_secs(&format!("source:{source}")) {
+            return Err(AppError::too_many_requests(
+                format!("too many refused attempts from this address; retry in {secs} s"),
+                secs,
             ));
         }
         Ok(Gate { limiter: self, source })
@@ -120,10 +121,13 @@ impl Gate<'_> {
     /// Before checking a guess at a secret of `account`: 429 if wrong guesses
     /// from all addresses together have used up the account's budget.
     pub fn may_guess(&self, account: &str) -> Result<(), AppError> {
-        if self.limiter.guesses.allows(&format!("guess:{account}")) {
-            return Ok(());
+        match self.limiter.guesses.wait_secs(&format!("guess:{account}")) {
+            None => Ok(()),
+            Some(secs) => Err(AppError::too_many_requests(
+                format!("too many wrong attempts for this account; retry in {secs} s"),
+                secs,
+            )),
         }
-        Err(AppError::TooManyRequests("too many wrong attempts for this account; retry in a while".into()))
     }
 
     /// Work for a known `subject` (e.g. `challenge:{account}/{device}`),
@@ -134,7 +138,7 @@ impl Gate<'_> {
 }
 
 fn is_refusal(err: &AppError) -> bool {
-    !matches!(err, AppError::TooManyRequests(_)) && err.is_refusal()
+    !matches!(err, AppError::TooManyRequests { .. }) && err.is_refusal()
 }
 
 /// The bucket key of a peer address: IPv4 as is (also when IPv4-mapped),
@@ -170,10 +174,29 @@ mod tests {
             let gate = limits.admit(attacker).unwrap();
             let _ = gate.refused(unauthorized());
         }
-        assert!(matches!(limits.admit(attacker), Err(AppError::TooManyRequests(_))));
+        assert!(matches!(limits.admit(attacker), Err(AppError::TooManyRequests { .. })));
         // The family at another address is admitted, as often as it likes while it succeeds.
         for _ in 0..10 {
             limits.admit(from("127.0.0.1")).unwrap();
+        }
+    }
+
+    #[test]
+    fn an_address_out_of_refusals_and_an_account_out_of_guesses_are_told_when_to_retry() {
+        // Half a refusal a second per address (five guesses a second per account).
+        let limits = AuthLimiter::new(0.5, 1.0);
+        let req = from("198.51.100.1");
+        let _ = limits.admit(req).unwrap().refused(unauthorized());
+        match limits.admit(req) {
+            Err(AppError::TooManyRequests { retry_after_secs, .. }) => assert_eq!(retry_after_secs, 2),
+            other => panic!("expected a 429, got {:?}", other.err()),
+        }
+        for i in 0..10 {
+            let _ = limits.admit(from(&format!("198.51.100.{}", 10 + i))).unwrap().refused_guess("acc", unauthorized());
+        }
+        match limits.admit(from("198.51.100.99")).unwrap().may_guess("acc") {
+            Err(AppError::TooManyRequests { retry_after_secs, .. }) => assert_eq!(retry_after_secs, 1),
+            other => panic!("expected a 429, got {other:?}"),
         }
     }
 
@@ -183,7 +206,7 @@ mod tests {
         let req = from("10.0.0.1");
         let gate = limits.admit(req).unwrap();
         let _ = gate.refused(AppError::Internal("db".into()));
-        let _ = gate.refused(AppError::TooManyRequests("slow down".into()));
+        let _ = gate.refused(AppError::too_many_requests("slow down", 1));
         limits.admit(req).unwrap();
         let _ = limits.admit(req).unwrap().refused(AppError::BadRequest("device_id must be a UUID".into()));
         assert!(limits.admit(req).is_err());
@@ -214,7 +237,7 @@ mod tests {
         }
         let req = from("192.0.2.200");
         let gate = limits.admit(req).unwrap();
-        assert!(matches!(gate.may_guess("acc"), Err(AppError::TooManyRequests(_))));
+        assert!(matches!(gate.may_guess("acc"), Err(AppError::TooManyRequests { .. })));
         gate.may_guess("another-account").unwrap();
     }
 

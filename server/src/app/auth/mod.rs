@@ -94,27 +94,36 @@ impl RateLimiter {
         f(tokens)
     }
 
-    /// Takes one token for `key`, or answers 429.
+    /// Takes one token for `key`, or answers 429 saying when the bucket
+    /// holds a token again.
     pub fn check(&self, key: &str) -> Result<(), AppError> {
-        if !self.enabled() || self.with_bucket(key, take_one) {
+        if !self.enabled() {
             return Ok(());
         }
-        Err(AppError::TooManyRequests(format!(
-            "rate limit of {} requests per second exceeded; retry shortly",
-            self.rate
-        )))
+        let rate = self.rate;
+        match self
+            .with_bucket(key, |tokens| if take_one(tokens) { None } else { Some(secs_until_token(*tokens, rate)) })
+        {
+            None => Ok(()),
+            Some(secs) => Err(AppError::too_many_requests(
+                format!("rate limit of {rate} requests per second exceeded; retry in {secs} s"),
+                secs,
+            )),
+        }
     }
 
-    /// Whether `key` has a token left (none is taken).
-    pub fn allows(&self, key: &str) -> bool {
+    /// `None` if `key` has a token left, else the whole seconds until it has
+    /// one again (none is taken either way).
+    pub fn wait_secs(&self, key: &str) -> Option<u64> {
         if !self.enabled() {
-            return true;
+            return None;
         }
         let buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        match buckets.get(key) {
-            None => true,
-            Some((tokens, at)) => *tokens + at.elapsed().as_secs_f64() * self.rate >= 1.0,
-        }
+        let tokens = match buckets.get(key) {
+            None => return None,
+            Some((tokens, at)) => (*tokens + at.elapsed().as_secs_f64() * self.rate).min(self.burst),
+        };
+        (tokens < 1.0).then(|| secs_until_token(tokens, self.rate))
     }
 
     /// Takes one token for `key` if there is one; never refuses.
@@ -123,6 +132,14 @@ impl RateLimiter {
             self.with_bucket(key, take_one);
         }
     }
+}
+
+/// Whole seconds (at least 1) until a bucket holding `tokens` and refilling
+/// `rate` tokens a second holds one token: what a 429's `Retry-After` says.
+fn secs_until_token(tokens: f64, rate: f64) -> u64 {
+    let secs = ((1.0 - tokens) / rate).ceil();
+    // `as` saturates (and maps NaN to 0): a tiny rate gives a long wait, never an overflow.
+    (secs as u64).max(1)
 }
 
 fn take_one(tokens: &mut f64) -> bool {
@@ -143,7 +160,7 @@ mod tests {
         for _ in 0..3 {
             limiter.check("d").unwrap();
         }
-        assert!(matches!(limiter.check("d"), Err(AppError::TooManyRequests(_))));
+        assert!(matches!(limiter.check("d"), Err(AppError::TooManyRequests { .. })));
         limiter.check("other-device").unwrap();
     }
 
@@ -162,20 +179,55 @@ mod tests {
             limiter.check("d").unwrap();
             limiter.charge("d");
         }
-        assert!(limiter.allows("d"));
+        assert_eq!(limiter.wait_secs("d"), None);
     }
 
     #[test]
-    fn charging_takes_tokens_without_refusing_and_allows_only_peeks() {
+    fn charging_takes_tokens_without_refusing_and_peeking_takes_nothing() {
         let limiter = RateLimiter::new(0.001, 2.0);
-        assert!(limiter.allows("k"), "an unseen key has a full bucket");
+        assert_eq!(limiter.wait_secs("k"), None, "an unseen key has a full bucket");
         limiter.charge("k");
-        assert!(limiter.allows("k"));
-        assert!(limiter.allows("k"), "peeking takes nothing");
+        assert_eq!(limiter.wait_secs("k"), None);
+        assert_eq!(limiter.wait_secs("k"), None, "peeking takes nothing");
         limiter.charge("k");
         limiter.charge("k");
-        assert!(!limiter.allows("k"));
-        assert!(matches!(limiter.check("k"), Err(AppError::TooManyRequests(_))));
-        assert!(limiter.allows("other"));
+        assert!(limiter.wait_secs("k").is_some());
+        assert!(matches!(limiter.check("k"), Err(AppError::TooManyRequests { .. })));
+        assert_eq!(limiter.wait_secs("other"), None);
+    }
+
+    fn refusal_wait(result: Result<(), AppError>) -> u64 {
+        match result {
+            Err(AppError::TooManyRequests { retry_after_secs, .. }) => retry_after_secs,
+            other => panic!("expected a 429, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_refusal_says_when_the_bucket_holds_a_token_again() {
+        // One token every ten seconds: an empty bucket has one again in (just under) ten.
+        let limiter = RateLimiter::new(0.1, 1.0);
+        limiter.check("d").unwrap();
+        let wait = refusal_wait(limiter.check("d"));
+        assert!((9..=10).contains(&wait), "{wait}");
+        let peeked = limiter.wait_secs("d").unwrap();
+        assert!((9..=10).contains(&peeked), "{peeked}");
+        // Half a token a second: two seconds.
+        let limiter = RateLimiter::new(0.5, 1.0);
+        limiter.charge("d");
+        assert_eq!(refusal_wait(limiter.check("d")), 2);
+        // A very slow bucket says so; it never overflows.
+        let limiter = RateLimiter::new(0.001, 1.0);
+        limiter.charge("d");
+        assert_eq!(refusal_wait(limiter.check("d")), 1000);
+        assert_eq!(secs_until_token(0.0, 1e-300), u64::MAX);
+    }
+
+    #[test]
+    fn a_fast_bucket_asks_for_at_least_one_second() {
+        let limiter = RateLimiter::new(50.0, 1.0);
+        limiter.check("d").unwrap();
+        assert_eq!(refusal_wait(limiter.check("d")), 1, "Retry-After is whole seconds, never 0");
+        assert_eq!(secs_until_token(0.999_999, 50.0), 1);
     }
 }

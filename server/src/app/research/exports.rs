@@ -19,6 +19,12 @@ use crate::store::research::{self as store, ExportRow};
 /// Most exports one organization may have running at once (429 beyond).
 pub const MAX_RUNNING_PER_ORGANIZATION: i64 = 2;
 
+/// How long a research client should wait before asking again about its
+/// exports (`Retry-After`): on the status of one still running (202), and
+/// on a kick-off refused while [`MAX_RUNNING_PER_ORGANIZATION`] still run
+/// (429). The one place this interval is chosen.
+pub const POLL_AFTER_SECS: u64 = 1;
+
 /// The caller must be a research organization with a token that reads Observation and Patient.
 async fn research_client(state: &App, org: &AuthenticatedOrganization) -> Result<(), AppError> {
     if !(org.scopes.permits("Observation", Action::Read) && org.scopes.permits("Patient", Action::Read)) {
@@ -123,9 +129,12 @@ pub async fn kick_off(
         })
         .await?;
     if !inserted {
-        return Err(AppError::TooManyRequests(format!(
-            "at most {MAX_RUNNING_PER_ORGANIZATION} exports may run at once: wait for one to finish or cancel it"
-        )));
+        return Err(AppError::too_many_requests(
+            format!(
+                "at most {MAX_RUNNING_PER_ORGANIZATION} exports may run at once: wait for one to finish or cancel it"
+            ),
+            POLL_AFTER_SECS,
+        ));
     }
     tracing::info!(export_id = %export_id, organization_id = %org.organization_id, "research export requested");
     jobs::spawn(state.pool.clone(), state.keys.clone(), state.research.clone(), export_id.clone());
@@ -141,8 +150,8 @@ async fn own_job(state: &App, org: &AuthenticatedOrganization, export_id: String
 /// Where an export stands.
 #[derive(Debug)]
 pub enum ExportStatus {
-    /// Queued or running: percent done and records so far.
-    InProgress { progress: i64, records_done: i64 },
+    /// Queued or running: percent done, records so far, and when to ask again.
+    InProgress { progress: i64, records_done: i64, retry_after_secs: u64 },
     /// Done: its manifest, and when its files will be deleted.
     Completed { export_id: String, manifest: StoredManifest, expires_at: Option<i64> },
     /// It failed, for this reason (no health data).
@@ -154,9 +163,11 @@ pub async fn status(state: &App, org: &AuthenticatedOrganization, export_id: Str
     research_client(state, org).await?;
     let job = own_job(state, org, export_id).await?;
     match job.state.as_str() {
-        store::QUEUED | store::RUNNING => {
-            Ok(ExportStatus::InProgress { progress: job.progress, records_done: job.records_done })
-        }
+        store::QUEUED | store::RUNNING => Ok(ExportStatus::InProgress {
+            progress: job.progress,
+            records_done: job.records_done,
+            retry_after_secs: POLL_AFTER_SECS,
+        }),
         store::COMPLETED => Ok(ExportStatus::Completed {
             manifest: stored_manifest(&job)?,
             export_id: job.export_id,

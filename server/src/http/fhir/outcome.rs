@@ -29,7 +29,7 @@ fn issue_code(e: &AppError) -> &'static str {
         AppError::RequestTimeout(_) => "timeout",
         AppError::UriTooLong(_) | AppError::HeaderFieldsTooLarge(_) => "too-long",
         AppError::UnsupportedMediaType(_) => "not-supported",
-        AppError::TooManyRequests(_) => "throttled",
+        AppError::TooManyRequests { .. } => "throttled",
         AppError::Unavailable(_) => "transient",
         AppError::Internal(_) => "exception",
     }
@@ -92,7 +92,7 @@ impl ResponseError for FhirError {
             resp.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"fhir\", error=\"invalid_token\""));
         }
         if let Some(secs) = crate::http::error::retry_after_secs(&self.error) {
-            resp.insert_header((header::RETRY_AFTER, secs.to_string()));
+            resp.insert_header(crate::http::error::retry_after(secs));
         }
         if let AppError::RequestTimeout(_) = self.error {
             resp.force_close();
@@ -127,6 +127,17 @@ mod tests {
         assert_eq!(o.issue[0].code.as_deref(), Some("code-invalid"));
         assert_eq!(o.issue[0].expression, vec!["Observation[0].code"]);
         assert_eq!(o.issue[0].diagnostics.as_deref(), Some("Observation[0].code: not a code we read"));
+    }
+
+    #[test]
+    fn a_throttled_fhir_request_carries_the_wait_its_limiter_computed() {
+        let resp = FhirError::from(AppError::too_many_requests("slow down", 7)).error_response();
+        assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(resp.headers().get(header::RETRY_AFTER).unwrap(), "7");
+        assert_eq!(
+            outcome_of(&AppError::too_many_requests("slow down", 7), None).issue[0].code.as_deref(),
+            Some("throttled")
+        );
     }
 
     #[test]
