@@ -125,18 +125,25 @@ phr_tests::backend_test! {
     }
 }
 
+/// A registered mother's device, and the body of a valid join of the
+/// partner's phone (a fresh pairing code, the right account key).
+fn mother_and_a_join_request(server: &ServerProcess) -> (Device, serde_json::Value) {
+    let mother = Device::create_account(&server.base_url, "Mother's phone");
+    let code = mother.pairing_code();
+    let key = AccountKey::from_bytes(&mother.account_key_bytes()).unwrap();
+    let body = json!({
+        "account_id": mother.account_id,
+        "pairing_code": code,
+        "device": {"public_key": device_key(), "name": "Partner's phone"},
+        "account_public_key": account_public_key(&key),
+    });
+    (mother, body)
+}
+
 phr_tests::backend_test! {
     fn racing_join_calls_with_one_key_add_one_device_and_all_get_its_answer(db) {
         let (_dir, server) = start(&db, &[]);
-        let mother = Device::create_account(&server.base_url, "Mother's phone");
-        let code = mother.pairing_code();
-        let key = AccountKey::from_bytes(&mother.account_key_bytes()).unwrap();
-        let body = json!({
-            "account_id": mother.account_id,
-            "pairing_code": code,
-            "device": {"public_key": device_key(), "name": "Partner's phone"},
-            "account_public_key": account_public_key(&key),
-        });
+        let (mother, body) = mother_and_a_join_request(&server);
         let idempotency_key = "race-join-0123456789abcdef";
         let answer = one_answer(&post_at_once(&server, 6, "/accounts/v1/join", &body, idempotency_key));
         assert!(answer["device_id"].is_string(), "{answer}");
@@ -148,15 +155,7 @@ phr_tests::backend_test! {
 phr_tests::backend_test! {
     fn a_retried_join_with_the_same_key_adds_one_device(db) {
         let (_dir, server) = start(&db, &[]);
-        let mother = Device::create_account(&server.base_url, "Mother's phone");
-        let code = mother.pairing_code();
-        let key = AccountKey::from_bytes(&mother.account_key_bytes()).unwrap();
-        let body = json!({
-            "account_id": mother.account_id,
-            "pairing_code": code,
-            "device": {"public_key": device_key(), "name": "Partner's phone"},
-            "account_public_key": account_public_key(&key),
-        });
+        let (mother, body) = mother_and_a_join_request(&server);
         let (status, first) = post(&server, "/accounts/v1/join", &body, Some("join-key-0123456789"));
         assert_eq!(status, 201, "{first}");
         let (status, again) = post(&server, "/accounts/v1/join", &body, Some("join-key-0123456789"));
