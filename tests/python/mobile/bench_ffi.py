@@ -50,7 +50,7 @@ def visit_json(i: int) -> str:
                 },
                 "fundal_height": {"value": 12.0, "unit": "cm"},
                 "abdominal_girth": {"value": 80.0, "unit": "cm"},
-                "edema": "none",
+                "edema": "negative",
                 "urine_protein": "negative",
                 "urine_glucose": "negative",
                 "fetal_heart_rate": {"value": 150.0, "unit": "/min"},
