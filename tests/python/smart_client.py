@@ -7,7 +7,10 @@ to the letter, the way a standard Bulk Data 2.0 client authenticates:
 
 - the client's JWKS is registered with the server (`phr-server org add
   --jwks-file`): one RS384 and one ES384 public key, each with `kid` and `alg`;
-- the token endpoint is discovered from `/.well-known/smart-configuration`;
+- the token endpoint is discovered from `<FHIR base>/.well-known/smart-configuration`
+  (the FHIR base is `<server>/fhir/r4`; SMART App Launch 2.x places the file
+  relative to the FHIR base URL), which must equal the origin's
+  `/.well-known/smart-configuration`;
 - the client assertion is a JWT with header `alg`, `kid`, `typ: JWT` and claims
   `iss` = `sub` = client_id, `aud` = that token URL, `exp` at most 5 minutes
   ahead and a fresh `jti`;
@@ -191,10 +194,13 @@ def checks(base_url, rsa_key, ec_key, other_ec_key):
     state = {}
 
     def discovery():
-        resp = http(base_url + "/.well-known/smart-configuration")
+        # As a SMART client given the FHIR base URL: <fhir base>/.well-known/smart-configuration.
+        resp = http(base_url + "/fhir/r4/.well-known/smart-configuration")
         assert resp.status == 200, resp.status
         assert resp.headers.get("Content-Type", "").startswith("application/json"), resp.headers
         config = resp.json()
+        at_origin = http(base_url + "/.well-known/smart-configuration")
+        assert at_origin.status == 200 and at_origin.json() == config, (at_origin.status, at_origin.body)
         assert config["token_endpoint"] == base_url + "/auth/token", config
         assert "private_key_jwt" in config["token_endpoint_auth_methods_supported"], config
         assert {"RS384", "ES384"} <= set(config["token_endpoint_auth_signing_alg_values_supported"]), config
@@ -269,10 +275,10 @@ def checks(base_url, rsa_key, ec_key, other_ec_key):
                            "invalid_client", "unknown client")
         assert_oauth_error(c.token(c.assertion(), client_id="another-client"), 401, "invalid_client", "client_id")
 
-    def scopes_are_granted_as_system_v2_scopes_or_refused_as_invalid_scope():
+    def scopes_are_granted_in_the_syntax_asked_or_refused_as_invalid_scope():
         c = client()
-        # SMART v1 syntax is understood and granted in v2 form.
-        assert_token(c.token(c.assertion(), scope="system/Observation.read"), SCOPE, "v1 scope")
+        # SMART v1 syntax is understood and granted in the syntax asked.
+        assert_token(c.token(c.assertion(), scope="system/Observation.read"), "system/Observation.read", "v1 scope")
         # Scopes the server cannot grant are dropped; the rest is granted.
         assert_token(c.token(c.assertion(), scope=f"{SCOPE} patient/Observation.rs launch"), SCOPE, "mixed")
         assert_oauth_error(c.token(c.assertion(), scope="patient/Observation.rs"), 400, "invalid_scope", "patient/")
@@ -297,6 +303,16 @@ def checks(base_url, rsa_key, ec_key, other_ec_key):
         assert meta.status == 200, (meta.status, meta.body)
         statement = dump(meta, "metadata")
         assert statement["resourceType"] == "CapabilityStatement" and statement["fhirVersion"] == "4.0.1", statement
+        # SMART on FHIR declared on rest.security: the service coding and the oauth-uris token endpoint.
+        security = statement["rest"][0]["security"]
+        codings = [c for s in security["service"] for c in s["coding"]]
+        assert {"system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                "code": "SMART-on-FHIR"} in codings, security
+        oauth = [e for e in security.get("extension", [])
+                 if e["url"] == "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"]
+        assert len(oauth) == 1, security
+        token_uris = [e["valueUri"] for e in oauth[0]["extension"] if e["url"] == "token"]
+        assert token_uris == [client().token_url], security
         c = client()
         token = assert_token(c.token(c.assertion("RS384")), SCOPE, "token")["access_token"]
         search = fhir + "/Observation?patient=Patient/unknown"
@@ -330,7 +346,7 @@ def checks(base_url, rsa_key, ec_key, other_ec_key):
         an_alg_other_than_the_keys_alg_is_refused,
         exp_beyond_5_minutes_or_in_the_past_is_refused,
         iss_and_sub_must_both_be_the_client_id,
-        scopes_are_granted_as_system_v2_scopes_or_refused_as_invalid_scope,
+        scopes_are_granted_in_the_syntax_asked_or_refused_as_invalid_scope,
         malformed_token_requests_get_oauth_errors,
         the_access_token_opens_the_fhir_api_and_its_absence_is_401,
     ]]

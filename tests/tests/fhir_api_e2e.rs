@@ -328,6 +328,159 @@ phr_tests::backend_test! {
     }
 }
 
+phr_tests::backend_test! {
+    fn every_everything_entry_reads_back_at_its_full_url_and_medication_dispenses_are_searchable_by_patient(db) {
+        let env = Env::start(db);
+        let mut device = env.family();
+        let visit = add(&mut device, RecordKind::PrenatalVisit, Subject::Mother, &visit_on("2026-03-01"));
+        let dose = add(&mut device, RecordKind::Immunization, Subject::Mother, &dose());
+        let medication = add(
+            &mut device,
+            RecordKind::Medication,
+            Subject::Mother,
+            &RecordBody::Medication(examples::medication_full()),
+        );
+        device.sync();
+        let grant = grant_of(
+            ORG,
+            &[RecordKind::PrenatalVisit, RecordKind::Immunization, RecordKind::Medication],
+            &[Subject::Mother],
+            Access::Read,
+        );
+        create_grant(&device, &grant, &[visit, dose, medication]);
+        let pid = patient_of_first_encounter(&env.org);
+
+        // Item 9: every resource `$everything` returns is readable at its fullUrl.
+        let (status, everything) = env.org.get(&format!("/fhir/r4/Patient/{pid}/$everything"));
+        assert_eq!(status, 200, "{everything}");
+        let listed = everything["entry"].as_array().unwrap();
+        let types: std::collections::BTreeSet<&str> =
+            listed.iter().map(|e| e["resource"]["resourceType"].as_str().unwrap()).collect();
+        assert!(types.contains("MedicationDispense"), "{types:?}");
+        for entry in listed {
+            let (status, resource) = env.org.get(entry["fullUrl"].as_str().unwrap());
+            assert_eq!(status, 200, "{}: {resource}", entry["fullUrl"]);
+            assert_eq!(resource, entry["resource"]);
+        }
+
+        // MedicationDispense is searchable by patient (and subject), listed in the CapabilityStatement.
+        let dispensed = format!("/fhir/r4/MedicationDispense/{medication}");
+        let (status, read) = env.org.get(&dispensed);
+        assert_eq!(status, 200, "{read}");
+        assert_eq!(read["subject"]["reference"], format!("Patient/{pid}"));
+        for query in [format!("patient={pid}"), format!("subject=Patient/{pid}"), String::new()] {
+            let (status, bundle) = env.org.get(&format!("/fhir/r4/MedicationDispense?{query}"));
+            assert_eq!(status, 200, "{bundle}");
+            assert_eq!(total(&bundle), 1, "{query}: {bundle}");
+            assert_eq!(entries(&bundle)[0], read);
+        }
+        let (status, bundle) = env.org.get("/fhir/r4/MedicationDispense?patient=Patient/unknown");
+        assert_eq!((status, total(&bundle)), (200, 0), "{bundle}");
+        let (status, body) = env.org.get(&format!("/fhir/r4/MedicationDispense?date=2026-03-01&patient={pid}"));
+        assert_outcome(status, &body, 400);
+        let (status, statement) = env.org.get("/fhir/r4/metadata");
+        assert_eq!(status, 200, "{statement}");
+        let listed = statement["rest"][0]["resource"].as_array().unwrap();
+        let dispense = listed.iter().find(|r| r["type"] == "MedicationDispense").expect("MedicationDispense listed");
+        assert!(dispense["searchParam"].as_array().unwrap().iter().any(|p| p["name"] == "patient"), "{dispense}");
+        // Its scope decides, as for every type: a token without MedicationDispense.r(s) is 403.
+        let other = env.org.new_token("system/Immunization.rs");
+        let (status, body) = env.org.get_with_token(&other, &dispensed);
+        assert_outcome(status, &body, 403);
+        let (status, body) = env.org.get_with_token(&other, &format!("/fhir/r4/MedicationDispense?patient={pid}"));
+        assert_outcome(status, &body, 403);
+    }
+}
+
+phr_tests::backend_test! {
+    fn every_type_scope_the_smart_configuration_advertises_opens_that_types_search(db) {
+        let env = Env::start(db);
+        let (status, config) = phr_tests::json_response(
+            phr_tests::http().get(&format!("{}/fhir/r4/.well-known/smart-configuration", env.server.base_url)).call(),
+        );
+        assert_eq!(status, 200, "{config}");
+        let types: Vec<String> = config["scopes_supported"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s.as_str().unwrap().strip_prefix("system/")?.strip_suffix(".rs").map(str::to_owned))
+            .filter(|t| t != "*")
+            .collect();
+        assert!(types.len() >= 7, "{config}");
+        let (_, statement) = env.org.get("/fhir/r4/metadata");
+        for ty in &types {
+            assert!(
+                statement["rest"][0]["resource"].as_array().unwrap().iter().any(|r| r["type"] == ty.as_str()),
+                "{ty} is advertised but not in the CapabilityStatement"
+            );
+            let token = env.org.new_token(&format!("system/{ty}.rs"));
+            let query = if ty == "Patient" { "?identifier=none" } else { "" };
+            let (status, bundle) = env.org.get_with_token(&token, &format!("/fhir/r4/{ty}{query}"));
+            assert_eq!(status, 200, "{ty}: {bundle}");
+            assert_eq!(bundle["resourceType"], "Bundle", "{ty}: {bundle}");
+        }
+    }
+}
+
+phr_tests::backend_test! {
+    fn the_capability_statement_declares_smart_on_fhir_with_the_discovered_token_endpoint(db) {
+        let env = Env::start(db);
+        let (status, statement) = env.org.get("/fhir/r4/metadata");
+        assert_eq!(status, 200, "{statement}");
+        let security = &statement["rest"][0]["security"];
+        let service = &security["service"][0]["coding"][0];
+        assert_eq!(service["system"], "http://terminology.hl7.org/CodeSystem/restful-security-service");
+        assert_eq!(service["code"], "SMART-on-FHIR");
+        let oauth = security["extension"]
+            .as_array()
+            .and_then(|exts| {
+                exts.iter().find(|e| e["url"] == "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris")
+            })
+            .unwrap_or_else(|| panic!("no oauth-uris extension: {security}"));
+        let token = oauth["extension"].as_array().unwrap().iter().find(|e| e["url"] == "token").unwrap();
+        // The same token endpoint the FHIR base's SMART configuration names.
+        let (status, config) = phr_tests::json_response(
+            phr_tests::http().get(&format!("{}/fhir/r4/.well-known/smart-configuration", env.server.base_url)).call(),
+        );
+        assert_eq!(status, 200, "{config}");
+        assert_eq!(token["valueUri"], config["token_endpoint"]);
+        assert_eq!(token["valueUri"], format!("{}/auth/token", env.server.base_url));
+    }
+}
+
+phr_tests::backend_test! {
+    fn a_transaction_posted_to_the_base_with_a_trailing_slash_is_the_same_transaction(db) {
+        let env = Env::start(db);
+        let mut device = env.family();
+        let first = add(&mut device, RecordKind::PrenatalVisit, Subject::Mother, &visit_on("2026-02-15"));
+        device.sync();
+        let grant = grant_of(ORG, &[RecordKind::PrenatalVisit], &[Subject::Mother], Access::ReadWrite);
+        create_grant(&device, &grant, &[first]);
+        let pid = patient_of_first_encounter(&env.org);
+
+        let (status, with_slash) = env.org.post("/fhir/r4/", &visit_transaction(&visit_on("2026-03-10"), &pid));
+        assert_eq!(status, 200, "{with_slash}");
+        let (status, without) = env.org.post("/fhir/r4", &visit_transaction(&visit_on("2026-03-11"), &pid));
+        assert_eq!(status, 200, "{without}");
+        for response in [&with_slash, &without] {
+            assert_eq!(response["type"], "transaction-response");
+            let statuses: Vec<&str> = response["entry"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["response"]["status"].as_str().unwrap())
+                .collect();
+            assert!(!statuses.is_empty() && statuses.iter().all(|s| *s == "201 Created"), "{response}");
+        }
+        assert_eq!(device.pull(), 2, "both transactions stored a visit");
+        // Refusals are the same too: a malformed body is a 400 OperationOutcome at both.
+        for base in ["/fhir/r4", "/fhir/r4/"] {
+            let (status, body) = env.org.post_raw(&env.org.token, base, b"{not json".to_vec());
+            assert_outcome(status, &body, 400);
+        }
+    }
+}
+
 /// A new, empty database on the same backend as `db`.
 fn another_database_like(db: &TestDatabase) -> TestDatabase {
     match db.target.backend_name() {

@@ -118,7 +118,11 @@ impl Env {
     }
 
     fn add_org(&self, id: &str, jwks: Option<&Value>) {
-        let mut args = vec!["org", "add", "--id", id, "--name", id, "--kind", "clinic", "--purpose", "treatment"];
+        self.add_org_of_kind(id, jwks, "clinic", "treatment");
+    }
+
+    fn add_org_of_kind(&self, id: &str, jwks: Option<&Value>, kind: &str, purpose: &str) {
+        let mut args = vec!["org", "add", "--id", id, "--name", id, "--kind", kind, "--purpose", purpose];
         let path = self.dir.path().join(format!("{id}.jwks.json"));
         if let Some(jwks) = jwks {
             std::fs::write(&path, jwks.to_string()).expect("write JWKS file");
@@ -200,6 +204,69 @@ phr_tests::backend_test! {
     }
 }
 
+phr_tests::backend_test! {
+    fn smart_configuration_is_served_relative_to_each_fhir_base_as_at_the_origin(db) {
+        let env = Env::start(db);
+        let get = |path: &str| {
+            let mut resp = http().get(&env.server.url(path)).call().expect("HTTP request failed");
+            let status = resp.status().as_u16();
+            let content_type =
+                resp.headers().get("Content-Type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+            let body: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+            (status, content_type, body)
+        };
+        let (status, _, at_origin) = get("/.well-known/smart-configuration");
+        assert_eq!(status, 200, "{at_origin}");
+        // SMART App Launch 2.x: `<FHIR base>/.well-known/smart-configuration`, for the FHIR API
+        // and for the research (Bulk Data) base.
+        for base in ["/fhir/r4", "/research/v1"] {
+            let (status, content_type, config) = get(&format!("{base}/.well-known/smart-configuration"));
+            assert_eq!(status, 200, "{base}: {config}");
+            assert!(content_type.starts_with("application/json"), "{base}: {content_type}");
+            assert_eq!(config, at_origin, "{base}");
+            assert_eq!(config["token_endpoint"], env.token_url());
+        }
+        // Every advertised scope is one a token can be granted; AuditEvent is no organization resource.
+        let scopes = at_origin["scopes_supported"].as_array().unwrap();
+        assert!(!scopes.iter().any(|s| s.as_str().unwrap().contains("AuditEvent")), "{at_origin}");
+        assert!(scopes.contains(&json!("system/MedicationDispense.rs")), "{at_origin}");
+        for scope in scopes {
+            let scope = scope.as_str().unwrap();
+            let (status, body) = env.request_token(&env.ec.sign(&env.claims(ORG)), scope);
+            assert_eq!((status, body["scope"].as_str()), (200, Some(scope)), "{body}");
+        }
+    }
+}
+
+phr_tests::backend_test! {
+    fn a_research_organization_is_granted_read_scopes_only_and_write_scopes_are_narrowed_or_refused(db) {
+        let env = Env::start(db);
+        let research = "cohort-study";
+        env.add_org_of_kind(research, Some(&json!({"keys": [env.ec.jwk]})), "research", "research");
+        let token = |client: &str, scope: &str| env.request_token(&env.ec.sign(&env.claims(client)), scope);
+        // Narrowed to read and search (RFC 6749 §3.3), in the syntax asked.
+        for (asked, granted) in [
+            ("system/*.cruds", "system/*.rs"),
+            ("system/*.*", "system/*.read"),
+            ("system/*.read", "system/*.read"),
+            ("system/Observation.rs system/Patient.cud", "system/Observation.rs"),
+            ("system/Observation.write system/Patient.read", "system/Patient.read"),
+        ] {
+            let (status, body) = token(research, asked);
+            assert_eq!((status, body["scope"].as_str()), (200, Some(granted)), "{asked}: {body}");
+        }
+        // Nothing but writes asked: nothing to grant.
+        for asked in ["system/Observation.write", "system/*.cud", "system/Patient.c"] {
+            assert_oauth_error(&token(research, asked), 400, "invalid_scope", asked);
+        }
+        // A clinic keeps its write scopes, in the syntax asked.
+        for asked in ["system/*.cruds", "system/*.*", "system/Observation.write", "system/Observation.cud"] {
+            let (status, body) = token(ORG, asked);
+            assert_eq!((status, body["scope"].as_str()), (200, Some(asked)), "{body}");
+        }
+    }
+}
+
 #[test]
 fn the_public_base_url_flag_sets_the_token_endpoint_and_the_assertion_audience() {
     let db = TestDatabase::sqlite();
@@ -207,6 +274,9 @@ fn the_public_base_url_flag_sets_the_token_endpoint_and_the_assertion_audience()
     let (status, config) = phr_tests::json_response(http().get(&server.url("/.well-known/smart-configuration")).call());
     assert_eq!(status, 200, "{config}");
     assert_eq!(config["token_endpoint"], "https://phr.example.org/auth/token");
+    let (status, config) =
+        phr_tests::json_response(http().get(&server.url("/fhir/r4/.well-known/smart-configuration")).call());
+    assert_eq!((status, config["token_endpoint"].as_str()), (200, Some("https://phr.example.org/auth/token")));
     drop((server, dir));
 }
 
@@ -219,8 +289,8 @@ phr_tests::backend_test! {
             assert_eq!(status, 200, "{:?}: {body}", key.alg);
             assert_eq!(body["token_type"], "bearer");
             assert_eq!(body["expires_in"], 300);
-            // Only what was requested and can be granted, in SMART v2 form.
-            assert_eq!(body["scope"], "system/Observation.rs system/Patient.rs", "{body}");
+            // Only what was requested and can be granted, each in the syntax it was asked in.
+            assert_eq!(body["scope"], "system/Observation.rs system/Patient.read", "{body}");
             let token = body["access_token"].as_str().unwrap();
             let payload: Value =
                 serde_json::from_slice(&B64URL.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap();

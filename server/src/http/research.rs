@@ -5,6 +5,7 @@
 //! - `GET /research/v1/exports/{id}` → `202` + `X-Progress` and `Retry-After` while running, `200` manifest when done
 //! - `GET /research/v1/exports/{id}/files/{name}` → the file (same token)
 //! - `DELETE /research/v1/exports/{id}` → `202`: cancels a running job or deletes a finished one's files
+//! - `GET /research/v1/.well-known/smart-configuration`: the SMART configuration (routed in `http/smart.rs`)
 
 use std::fs::File;
 use std::io::Read;
@@ -24,6 +25,9 @@ use crate::app::research::jobs::ExportFile;
 use crate::app::smart::AuthenticatedOrganization;
 use crate::app::App;
 use crate::store::research as store;
+
+/// The research API's base URL path (Bulk Data clients discover SMART relative to it).
+pub const BASE_PATH: &str = "/research/v1";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(kick_off).service(status).service(cancel).service(download);

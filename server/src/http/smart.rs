@@ -1,19 +1,25 @@
-//! SMART Backend Services over HTTP: `GET /.well-known/smart-configuration`,
-//! `POST /auth/token` (form parsing, OAuth answers) and the
-//! [`AuthenticatedOrganization`] extractor. The rules are in `crate::app::smart`.
+//! SMART Backend Services over HTTP: `GET /.well-known/smart-configuration`
+//! (also relative to the research base, `/research/v1`; the FHIR base's copy is
+//! routed in `http/fhir`), `POST /auth/token` (form parsing, OAuth answers) and
+//! the [`AuthenticatedOrganization`] extractor. The rules are in `crate::app::smart`.
 
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::{dev::Payload, get, http::header, post, web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{dev::Payload, http::header, post, web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 
 use crate::app::error::{AppError, OAuthError};
 use crate::app::smart::{self as smart, AuthenticatedOrganization, TokenRequest};
 use crate::app::App;
 use crate::http::auth::bearer_token;
 
+/// Where SMART App Launch 2.x clients discover the configuration, relative to a base URL.
+pub const CONFIGURATION_PATH: &str = "/.well-known/smart-configuration";
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(smart_configuration).service(token_endpoint);
+    cfg.route(CONFIGURATION_PATH, web::get().to(smart_configuration))
+        .route(&format!("{}{CONFIGURATION_PATH}", crate::http::research::BASE_PATH), web::get().to(smart_configuration))
+        .service(token_endpoint);
 }
 
 impl FromRequest for AuthenticatedOrganization {
@@ -30,7 +36,6 @@ impl FromRequest for AuthenticatedOrganization {
     }
 }
 
-#[get("/.well-known/smart-configuration")]
 async fn smart_configuration(state: web::Data<App>) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(smart::configuration(&state)?))
 }

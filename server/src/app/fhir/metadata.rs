@@ -3,11 +3,14 @@
 
 use serde_json::{json, Value};
 
-/// The resource types that can be searched, with their search parameters.
-pub const SEARCHABLE: [(&str, &[&str]); 5] = [
+/// The resource types that can be searched and read, with their search parameters:
+/// every type a search or `$everything` returns besides Patient (whose entries'
+/// `fullUrl`s `read.rs` answers).
+pub const SEARCHABLE: [(&str, &[&str]); 6] = [
     ("Observation", &["patient", "subject", "category", "code", "date"]),
     ("Immunization", &["patient", "date"]),
     ("MedicationStatement", &["patient", "date"]),
+    ("MedicationDispense", &["patient", "subject"]),
     ("Encounter", &["patient", "subject", "date"]),
     ("Condition", &["patient", "subject", "code"]),
 ];
@@ -23,8 +26,12 @@ fn param_type(name: &str) -> &'static str {
     }
 }
 
+/// The SMART extension declaring the OAuth endpoints on `rest.security`.
+pub const OAUTH_URIS: &str = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris";
+
 /// The CapabilityStatement JSON, with `base` the server's public URL.
 pub fn statement(base: &str) -> Value {
+    let token_url = format!("{base}{}", crate::app::smart::TOKEN_PATH);
     let mut resources = vec![json!({
         "type": "Patient",
         "interaction": [{"code": "read"}, {"code": "search-type"}],
@@ -54,8 +61,10 @@ pub fn statement(base: &str) -> Value {
         "rest": [{
             "mode": "server",
             "security": {
+                // Only `token`: there is no authorize endpoint (Backend Services only).
+                "extension": [{"url": OAUTH_URIS, "extension": [{"url": "token", "valueUri": token_url}]}],
                 "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}]}],
-                "description": "SMART Backend Services (client_credentials, private_key_jwt); see /.well-known/smart-configuration",
+                "description": "SMART Backend Services (client_credentials, private_key_jwt); see /fhir/r4/.well-known/smart-configuration",
             },
             "resource": resources,
             "interaction": [{"code": "transaction"}],
@@ -74,7 +83,18 @@ mod tests {
         assert_eq!(cs.id, None);
         let types: Vec<&str> =
             v["rest"][0]["resource"].as_array().unwrap().iter().map(|r| r["type"].as_str().unwrap()).collect();
-        assert_eq!(types, ["Patient", "Observation", "Immunization", "MedicationStatement", "Encounter", "Condition"]);
+        assert_eq!(
+            types,
+            [
+                "Patient",
+                "Observation",
+                "Immunization",
+                "MedicationStatement",
+                "MedicationDispense",
+                "Encounter",
+                "Condition"
+            ]
+        );
         assert_eq!(v["fhirVersion"], "4.0.1");
         let interactions = |ty: &str| -> Vec<String> {
             let r = v["rest"][0]["resource"].as_array().unwrap().iter().find(|r| r["type"] == ty).unwrap();
@@ -82,5 +102,23 @@ mod tests {
         };
         assert_eq!(interactions("Immunization"), ["read", "search-type", "create", "update"]);
         assert_eq!(interactions("Condition"), ["read", "search-type"]);
+        assert_eq!(interactions("MedicationDispense"), ["read", "search-type"]);
+    }
+
+    #[test]
+    fn the_security_section_names_smart_on_fhir_and_the_token_endpoint() {
+        let v = statement("https://phr.example");
+        let security = &v["rest"][0]["security"];
+        assert_eq!(security["service"][0]["coding"][0]["code"], "SMART-on-FHIR");
+        assert_eq!(
+            security["service"][0]["coding"][0]["system"],
+            "http://terminology.hl7.org/CodeSystem/restful-security-service"
+        );
+        let oauth = security["extension"].as_array().unwrap().iter().find(|e| e["url"] == OAUTH_URIS).unwrap();
+        assert_eq!(
+            oauth["extension"],
+            serde_json::json!([{"url": "token", "valueUri": "https://phr.example/auth/token"}])
+        );
+        assert!(oauth.get("valueUri").is_none(), "a complex extension has extensions, not a value");
     }
 }

@@ -5,16 +5,17 @@
 //!
 //! | endpoint | scope needed | what | file |
 //! |---|---|---|---|
-//! | `GET /fhir/r4/metadata` | – | the CapabilityStatement of what is implemented here | `metadata.rs` |
+//! | `GET /fhir/r4/metadata` | – | the CapabilityStatement of what is implemented here (with SMART's `oauth-uris` on `rest.security`) | `metadata.rs` |
+//! | `GET /fhir/r4/.well-known/smart-configuration` | – | SMART discovery relative to this FHIR base (`crate::app::smart::configuration`) | – |
 //! | `GET /fhir/r4/Patient/{id}` | `Patient.r` | one Patient the organization may see | `patient.rs` |
 //! | `GET /fhir/r4/Patient?identifier=` | `Patient.s` | Patients by identifier (`system\|value`, `value`) | `patient.rs` |
-//! | `GET /fhir/r4/{Observation,Immunization,MedicationStatement,Encounter,Condition}` | `<Type>.s` | search: `patient`/`subject`, `date` (`eq ge le gt lt`), `code`, `category` (Observation), `_count`, `_sort=date\|-date`, paging by `next` links | `search.rs` |
-//! | `GET /fhir/r4/{Observation,Immunization,MedicationStatement,Encounter,Condition}/{id}` | `<Type>.r` | one resource (what a Bundle entry's `fullUrl` names), with `ETag` | `read.rs` |
+//! | `GET /fhir/r4/{Observation,Immunization,MedicationStatement,MedicationDispense,Encounter,Condition}` | `<Type>.s` | search: `patient`/`subject`, `date` (`eq ge le gt lt`), `code`, `category` (Observation), `_count`, `_sort=date\|-date`, paging by `next` links | `search.rs` |
+//! | `GET /fhir/r4/{Observation,Immunization,MedicationStatement,MedicationDispense,Encounter,Condition}/{id}` | `<Type>.r` | one resource (what a Bundle entry's `fullUrl` names, search or `$everything`), with `ETag` | `read.rs` |
 //! | `GET /fhir/r4/Patient/{id}/$everything` | `Patient.r` + every type read | every consented resource about the Patient | `everything.rs` |
 //! | `POST /fhir/r4/{Immunization,MedicationStatement,Observation,Encounter}` | `<Type>.c` | write one resource as a new record of the family | `write.rs` |
 //! | `GET /fhir/r4/AuditEvent` | *device* token | the family's own audit log as AuditEvents (parents) | `audit_event.rs` |
 //! | `PUT /fhir/r4/{Immunization,…}/{id}` | `<Type>.u` | a new version of a one-resource record; `If-Match` on a stale version is 409 | `write.rs` |
-//! | `POST /fhir/r4` (`transaction` Bundle) | `<Type>.c` for each entry | write several records all-or-nothing (e.g. a prenatal visit: Encounter + Observations) | `write.rs` |
+//! | `POST /fhir/r4` or `POST /fhir/r4/` (`transaction` Bundle) | `<Type>.c` for each entry | write several records all-or-nothing (e.g. a prenatal visit: Encounter + Observations) | `write.rs` |
 //!
 //! Choices:
 //! - **Auth**: SMART Backend Services organization tokens ([`AuthenticatedOrganization`]);

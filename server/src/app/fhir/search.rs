@@ -1,5 +1,6 @@
-//! Search on Observation, Immunization, MedicationStatement, Encounter and
-//! Condition (`GET /fhir/r4/{type}?...`) over the records the organization's
+//! Search on Observation, Immunization, MedicationStatement,
+//! MedicationDispense, Encounter and Condition (`GET /fhir/r4/{type}?...`,
+//! the types of `metadata::SEARCHABLE`) over the records the organization's
 //! grants open.
 //!
 //! Parameters: `patient` / `subject` (`Patient/<id>` or `<id>`), `date` with
@@ -150,7 +151,7 @@ fn coding_matches(concept: &phr_fhir::model::CodeableConcept, token: &str) -> bo
     })
 }
 
-/// The day a resource is about: effective/occurrence/period/onset/recorded, in that order.
+/// The day a resource is about: effective/occurrence/period/onset/recorded/asserted/handed over, in that order.
 pub fn resource_date(json: &Value) -> Option<NaiveDate> {
     let text = [
         &json["effectiveDateTime"],
@@ -161,6 +162,7 @@ pub fn resource_date(json: &Value) -> Option<NaiveDate> {
         &json["onsetDateTime"],
         &json["recordedDate"],
         &json["dateAsserted"],
+        &json["whenHandedOver"],
     ]
     .into_iter()
     .find_map(Value::as_str)?;

@@ -5,8 +5,8 @@
 //!
 //! | endpoint | auth | what |
 //! |---|---|---|
-//! | `GET /.well-known/smart-configuration` | – | token endpoint, auth methods, algorithms, scopes, capabilities |
-//! | `POST /auth/token` | client assertion | `client_credentials` grant → organization access token (EdDSA JWT, 5 min) |
+//! | `GET /.well-known/smart-configuration`, `GET /fhir/r4/.well-known/smart-configuration`, `GET /research/v1/.well-known/smart-configuration` | – | token endpoint, auth methods, algorithms, scopes, capabilities (the same document at the origin and relative to each FHIR base, where SMART App Launch 2.x clients look) |
+//! | `POST /auth/token` | client assertion | `client_credentials` grant → organization access token (EdDSA JWT, 5 min); scopes as [`scopes::grant`] decides (read-only for research organizations) |
 //!
 //! The handlers and the [`AuthenticatedOrganization`] extractor are in
 //! `http/smart.rs`; here are the rules. Token endpoint errors are OAuth
@@ -132,9 +132,12 @@ pub async fn issue_token(
 
     let id = issuer.clone();
     let org = state.db(move |conn| Ok(crate::store::organizations::get(conn, &id)?)).await?;
-    let jwks = match org {
+    let (jwks, purposes) = match org {
         Some(org) if org.is_enabled() => {
-            org.jwks.ok_or_else(|| OAuthError::InvalidClient("the client has no registered keys (JWKS)".into()))?
+            let purposes = org.purposes();
+            let jwks =
+                org.jwks.ok_or_else(|| OAuthError::InvalidClient("the client has no registered keys (JWKS)".into()))?;
+            (jwks, purposes)
         }
         _ => return Err(OAuthError::InvalidClient("unknown or disabled client".into())),
     };
@@ -154,10 +157,11 @@ pub async fn issue_token(
         return Err(OAuthError::InvalidClient("client_assertion jti has been used already".into()));
     }
 
-    let granted = scopes::grant(&requested);
+    let granted = scopes::grant(&requested, &purposes);
     if granted.is_empty() {
         return Err(OAuthError::InvalidScope(
-            "no requested scope can be granted: request system/<Type>.<cruds> scopes for resource types this server serves"
+            "no requested scope can be granted: request system/<Type>.<cruds> scopes for resource types this server \
+             serves (a research organization is granted read and search only: .rs or .read)"
                 .into(),
         ));
     }

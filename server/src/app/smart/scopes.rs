@@ -1,21 +1,35 @@
 //! SMART App Launch 2.x system scopes: `system/<Type>.<cruds>` (v2), and the
 //! v1 forms `system/<Type>.read` (= `rs`), `.write` (= `cud`) and `.*`
 //! (= `cruds`). `<Type>` is a FHIR resource type or `*`.
+//!
+//! What a token is granted ([`grant`]): the requested system scopes on the
+//! types served here, each narrowed to what the organization's purposes allow
+//! ([`allowed_permissions`]: a research-only organization reads, never writes),
+//! and answered in the syntax the client asked in (`.read` stays `.read`).
 
 use std::fmt;
 
-/// The resource types organizations may be granted access to: the FHIR
-/// resources this server serves.
-pub const SERVED_RESOURCE_TYPES: [&str; 8] = [
-    "Patient",
-    "Observation",
-    "Immunization",
-    "MedicationStatement",
-    "MedicationDispense",
-    "Encounter",
-    "Condition",
-    "AuditEvent",
-];
+use phr_core::consent::Purpose;
+
+/// The resource types organizations may be granted access to: exactly the
+/// types the CapabilityStatement (`GET /fhir/r4/metadata`) lists, so every
+/// scope in `scopes_supported` opens an endpoint (a unit test holds them equal).
+pub const SERVED_RESOURCE_TYPES: [&str; 7] =
+    ["Patient", "Observation", "Immunization", "MedicationStatement", "MedicationDispense", "Encounter", "Condition"];
+
+/// The permission bits of `rs` (v1 `.read`).
+const READ: u8 = 0b1_0010;
+/// The permission bits of `cud` (v1 `.write`).
+const WRITE: u8 = 0b0_1101;
+/// The permission bits of `cruds` (v1 `.*`).
+const ALL: u8 = 0b1_1111;
+
+/// How a scope was written: SMART v1 (`.read`, `.write`, `.*`) or v2 (`.cruds` letters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Syntax {
+    V1,
+    V2,
+}
 
 /// One SMART v2 permission letter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +61,8 @@ pub struct Scope {
     /// `None`: every resource type (`*`).
     pub resource_type: Option<String>,
     permissions: u8,
+    /// How the client wrote it; [`Scope`]'s `Display` answers in the same syntax.
+    syntax: Syntax,
 }
 
 impl Scope {
@@ -60,13 +76,13 @@ impl Scope {
             t if is_resource_type_name(t) => Some(t.to_owned()),
             _ => return None,
         };
-        let permissions = match perms {
-            "read" => Action::Read.bit() | Action::Search.bit(),
-            "write" => Action::Create.bit() | Action::Update.bit() | Action::Delete.bit(),
-            "*" => 0b1_1111,
-            v2 => parse_cruds(v2)?,
+        let (permissions, syntax) = match perms {
+            "read" => (READ, Syntax::V1),
+            "write" => (WRITE, Syntax::V1),
+            "*" => (ALL, Syntax::V1),
+            v2 => (parse_cruds(v2)?, Syntax::V2),
         };
-        Some(Scope { resource_type, permissions })
+        Some(Scope { resource_type, permissions, syntax })
     }
 
     pub fn permits(&self, resource_type: &str, action: Action) -> bool {
@@ -77,14 +93,37 @@ impl Scope {
     fn is_served(&self) -> bool {
         self.resource_type.as_deref().is_none_or(|t| SERVED_RESOURCE_TYPES.contains(&t))
     }
+
+    /// The scope with only the permissions in `allowed`; `None` when none is left.
+    fn narrowed_to(mut self, allowed: u8) -> Option<Scope> {
+        self.permissions &= allowed;
+        (self.permissions != 0).then_some(self)
+    }
+
+    /// Whether two scopes grant the same (however written).
+    fn means_the_same_as(&self, other: &Scope) -> bool {
+        self.resource_type == other.resource_type && self.permissions == other.permissions
+    }
 }
 
 impl fmt::Display for Scope {
-    /// The SMART v2 form, e.g. `system/Observation.rs`.
+    /// The syntax the scope was written in where it can say the same: v1
+    /// (`system/Observation.read`) for a v1 scope whose permissions are those of
+    /// `.read`, `.write` or `.*`, else v2 (`system/Observation.rs`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let resource = self.resource_type.as_deref().unwrap_or("*");
+        let v1 = match self.permissions {
+            READ => Some("read"),
+            WRITE => Some("write"),
+            ALL => Some("*"),
+            _ => None,
+        };
+        if let (Syntax::V1, Some(v1)) = (self.syntax, v1) {
+            return write!(f, "system/{resource}.{v1}");
+        }
         let letters: String =
             Action::ORDER.iter().filter(|(a, _)| self.permissions & a.bit() != 0).map(|(_, c)| *c).collect();
-        write!(f, "system/{}.{letters}", self.resource_type.as_deref().unwrap_or("*"))
+        write!(f, "system/{resource}.{letters}")
     }
 }
 
@@ -128,20 +167,41 @@ impl Scopes {
 }
 
 impl fmt::Display for Scopes {
-    /// Space-separated SMART v2 forms.
+    /// Space-separated, each in the syntax it was written in.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let parts: Vec<String> = self.0.iter().map(Scope::to_string).collect();
         f.write_str(&parts.join(" "))
     }
 }
 
-/// The scopes to grant for a requested scope string: those requested that
-/// are system scopes on a resource type this server serves (or `*`), in v2
-/// form, without duplicates. Anything else requested is not granted.
-pub fn grant(requested: &str) -> Scopes {
+/// The permissions an organization with `purposes` may be granted: all of
+/// `cruds` when it serves care (treatment or emergency: the FHIR API reads and
+/// writes under those), only `rs` when it is research-only (its sole use is the
+/// read-only bulk export; writing is no research purpose).
+pub fn allowed_permissions(purposes: &[Purpose]) -> u8 {
+    if purposes.iter().any(|p| matches!(p, Purpose::Treatment | Purpose::Emergency)) {
+        ALL
+    } else {
+        READ
+    }
+}
+
+/// The scopes to grant an organization with `purposes` for a requested scope
+/// string: those requested that are system scopes on a resource type this
+/// server serves (or `*`), narrowed to [`allowed_permissions`] (RFC 6749 §3.3:
+/// the token response's `scope` says what was granted), without duplicates,
+/// each in the syntax it was asked in. Anything else requested is not granted;
+/// an empty result is the caller's `invalid_scope`.
+pub fn grant(requested: &str, purposes: &[Purpose]) -> Scopes {
+    let allowed = allowed_permissions(purposes);
     let mut granted: Vec<Scope> = Vec::new();
-    for scope in requested.split_ascii_whitespace().filter_map(Scope::parse).filter(Scope::is_served) {
-        if !granted.contains(&scope) {
+    for scope in requested
+        .split_ascii_whitespace()
+        .filter_map(Scope::parse)
+        .filter(Scope::is_served)
+        .filter_map(|s| s.narrowed_to(allowed))
+    {
+        if !granted.iter().any(|g| g.means_the_same_as(&scope)) {
             granted.push(scope);
         }
     }
@@ -176,11 +236,27 @@ mod tests {
     }
 
     #[test]
-    fn v1_read_write_and_star_map_to_v2_permissions() {
-        assert_eq!(Scope::parse("system/Observation.read").unwrap().to_string(), "system/Observation.rs");
-        assert_eq!(Scope::parse("system/Observation.write").unwrap().to_string(), "system/Observation.cud");
-        assert_eq!(Scope::parse("system/*.*").unwrap().to_string(), "system/*.cruds");
-        assert_eq!(Scope::parse("system/*.read").unwrap().to_string(), "system/*.rs");
+    fn v1_read_write_and_star_carry_the_v2_permissions_and_are_answered_in_v1() {
+        let read = Scope::parse("system/Observation.read").unwrap();
+        assert!(read.means_the_same_as(&Scope::parse("system/Observation.rs").unwrap()));
+        assert!(Scope::parse("system/Observation.write")
+            .unwrap()
+            .means_the_same_as(&Scope::parse("system/Observation.cud").unwrap()));
+        assert!(Scope::parse("system/*.*").unwrap().means_the_same_as(&Scope::parse("system/*.cruds").unwrap()));
+        for v1 in ["system/Observation.read", "system/Observation.write", "system/*.*", "system/*.read"] {
+            assert_eq!(Scope::parse(v1).unwrap().to_string(), v1);
+        }
+        // A v1 scope narrowed to what v1 cannot say is answered in v2.
+        let narrowed = Scope::parse("system/*.*").unwrap().narrowed_to(Action::Read.bit()).unwrap();
+        assert_eq!(narrowed.to_string(), "system/*.r");
+        assert_eq!(Scope::parse("system/*.*").unwrap().narrowed_to(READ).unwrap().to_string(), "system/*.read");
+    }
+
+    #[test]
+    fn the_permission_constants_are_their_letters() {
+        assert_eq!(READ, Action::Read.bit() | Action::Search.bit());
+        assert_eq!(WRITE, Action::Create.bit() | Action::Update.bit() | Action::Delete.bit());
+        assert_eq!(ALL, READ | WRITE);
     }
 
     #[test]
@@ -203,14 +279,38 @@ mod tests {
         }
     }
 
+    const CARE: [Purpose; 2] = [Purpose::Treatment, Purpose::Emergency];
+    const RESEARCH: [Purpose; 1] = [Purpose::Research];
+
     #[test]
     fn granted_scopes_are_the_requested_ones_on_served_types_without_duplicates() {
-        let granted = grant("system/Observation.rs launch system/Practitioner.rs system/Observation.read system/*.s");
+        let granted =
+            grant("system/Observation.rs launch system/Practitioner.rs system/Observation.read system/*.s", &CARE);
         assert_eq!(granted.to_string(), "system/Observation.rs system/*.s");
         assert!(granted.permits("Patient", Action::Search));
         assert!(!granted.permits("Patient", Action::Read));
-        assert!(grant("system/Practitioner.rs openid patient/*.rs").is_empty());
-        assert!(grant("").is_empty());
+        assert!(grant("system/Practitioner.rs openid patient/*.rs", &CARE).is_empty());
+        assert!(grant("", &CARE).is_empty());
+        assert!(grant("system/AuditEvent.rs", &CARE).is_empty(), "AuditEvent is no organization resource");
+        assert_eq!(
+            grant("system/*.write system/Patient.read", &CARE).to_string(),
+            "system/*.write system/Patient.read"
+        );
+    }
+
+    #[test]
+    fn a_research_organization_is_granted_read_and_search_only() {
+        assert_eq!(allowed_permissions(&RESEARCH), READ);
+        assert_eq!(allowed_permissions(&[Purpose::Research, Purpose::Treatment]), ALL);
+        assert_eq!(allowed_permissions(&CARE), ALL);
+        assert_eq!(grant("system/*.cruds", &RESEARCH).to_string(), "system/*.rs");
+        assert_eq!(grant("system/*.*", &RESEARCH).to_string(), "system/*.read");
+        assert_eq!(grant("system/Observation.rs system/Patient.cu", &RESEARCH).to_string(), "system/Observation.rs");
+        assert!(grant("system/Observation.write system/*.cud", &RESEARCH).is_empty());
+        let granted = grant("system/*.cruds", &RESEARCH);
+        for action in [Action::Create, Action::Update, Action::Delete] {
+            assert!(!granted.permits("Observation", action));
+        }
     }
 
     #[test]
@@ -227,5 +327,17 @@ mod tests {
             assert!(supported.contains(&format!("system/{t}.rs")), "{t}");
         }
         assert!(supported.iter().all(|s| Scope::parse(s).is_some()));
+    }
+
+    #[test]
+    fn every_served_type_is_in_the_capability_statement_and_nothing_else_is() {
+        let statement = crate::app::fhir::metadata::statement("https://phr.example");
+        let listed: Vec<&str> =
+            statement["rest"][0]["resource"].as_array().unwrap().iter().map(|r| r["type"].as_str().unwrap()).collect();
+        let mut served = SERVED_RESOURCE_TYPES.to_vec();
+        let mut listed_sorted = listed.clone();
+        served.sort_unstable();
+        listed_sorted.sort_unstable();
+        assert_eq!(served, listed_sorted);
     }
 }

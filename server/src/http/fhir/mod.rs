@@ -27,7 +27,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/fhir/r4")
             .route("/metadata", web::get().to(capability_statement))
+            .route(crate::http::smart::CONFIGURATION_PATH, web::get().to(smart_configuration))
+            // `POST [base]` and `POST [base]/` are the same transaction / batch endpoint.
             .route("", web::post().to(transaction))
+            .route("/", web::post().to(transaction))
             .route("/Patient", web::get().to(patient_search))
             .route("/Patient/{id}/$everything", web::get().to(everything))
             .route("/Patient/{id}", web::get().to(patient_read))
@@ -103,6 +106,12 @@ fn if_match_version(value: &str) -> Option<i64> {
 async fn capability_statement(app: web::Data<App>) -> FhirResult<HttpResponse> {
     let base = app.base_url()?.to_owned();
     fhir_response(StatusCode::OK, &fhir::metadata::statement(&base))
+}
+
+/// `GET /fhir/r4/.well-known/smart-configuration`: SMART discovery relative to this FHIR base
+/// (the document of `GET /.well-known/smart-configuration`; JSON, not a FHIR resource).
+async fn smart_configuration(app: web::Data<App>) -> FhirResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(crate::app::smart::configuration(&app)?))
 }
 
 async fn patient_read(
