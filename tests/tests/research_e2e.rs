@@ -1,5 +1,8 @@
 //! Research extracts end to end: a research programme registered by the admin
-//! command gets a SMART token, asks for a bulk export, polls it and downloads
+//! command gets a SMART token, asks for a FHIR Bulk Data 2.0 export (`_type` as
+//! FHIR resource types, `module` for dataset modules, `Prefer: respond-async`,
+//! lenient handling, GET or POST kick-off, the spec's manifest, OperationOutcome
+//! errors, the research base's CapabilityStatement), polls it and downloads
 //! de-identified NDJSON/CSV built only from families whose research grant is
 //! active; revoked families are excluded; every included family's audit log
 //! shows the extract; pseudonyms differ between extracts; a family cannot be
