@@ -661,12 +661,14 @@ fn export(
         }
     }
     if !request.ignored.is_empty() {
-        // The error file: one OperationOutcome naming each parameter ignored under handling=lenient.
+        // The error file: one OperationOutcome per parameter ignored under handling=lenient (Bulk Data 2.0).
         let mut errors = PartFile::create(&dir, "OperationOutcome.ndjson".into())?;
-        serde_json::to_writer(&mut errors.out, &ignored_outcome(&request.ignored))
-            .map_err(|e| JobError::Failed(e.to_string()))?;
-        errors.out.write_all(b"\n")?;
-        errors.count = 1;
+        for ignored in &request.ignored {
+            serde_json::to_writer(&mut errors.out, &ignored_outcome(std::slice::from_ref(ignored)))
+                .map_err(|e| JobError::Failed(e.to_string()))?;
+            errors.out.write_all(b"\n")?;
+            errors.count += 1;
+        }
         let (name, count) = errors.finish(&dir)?;
         files.push(ExportFile { r#type: "OperationOutcome".into(), name, count });
     }

@@ -251,7 +251,7 @@ fn unexported_type(t: &str) -> String {
 
 /// The OperationOutcome listing the parameters a lenient kick-off ignored
 /// (one `warning` issue each), or an `information` issue saying the export
-/// was accepted: the kick-off's answer body, and the export's error file.
+/// was accepted: the kick-off's answer body, and (one parameter each) the lines of the export's error file.
 pub fn ignored_outcome(ignored: &[Ignored]) -> OperationOutcome {
     let issue = if ignored.is_empty() {
         vec![OperationOutcomeIssue {
