@@ -579,7 +579,7 @@ phr_tests::backend_test! {
             ("?_since=yesterday", "_since"),
             ("?foo=1", "unknown parameter"),
             ("?_outputFormat=text%2Fcsv", "_outputFormat"),
-            ("?_typeFilter=Observation%3Fcode%3Dx", "_typeFilter is not supported"),
+            ("?_typeFilter=Observation%3Fcode%3Dx", "_typeFilter: not supported"),
         ] {
             let detail = kick(&env, Some(&token), q).outcome(400);
             assert!(detail.contains(what), "{q}: {detail}");
@@ -752,7 +752,7 @@ phr_tests::backend_test! {
 }
 
 phr_tests::backend_test! {
-    fn the_research_base_serves_a_capability_statement_naming_the_bulk_export_operation(db) {
+    fn the_research_base_serves_a_capability_statement_naming_the_bulk_export_operation_and_smart_discovery(db) {
         let env = Env::start(db, &[]);
         let (status, headers, reply) = request("GET", &env.url("/research/v1/metadata"), None, &[], None);
         assert_eq!(status, 200, "{reply:?}");
@@ -767,6 +767,11 @@ phr_tests::backend_test! {
         assert_eq!(op["definition"], "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export");
         assert!(op["documentation"].as_str().unwrap().contains("_type"));
         phr_tests::fhir::dump(&cs.to_string());
+        // SMART discovery at the base too (where Bulk Data clients look for the token endpoint).
+        let (status, _, reply) =
+            request("GET", &env.url("/research/v1/.well-known/smart-configuration"), None, &[], None);
+        assert_eq!(status, 200, "{reply:?}");
+        assert_eq!(reply.body["token_endpoint"], env.url("/auth/token"));
     }
 }
 

@@ -4,6 +4,7 @@
 //! Every error here is an OperationOutcome (`http::fhir::outcome`).
 //!
 //! - `GET /research/v1/metadata` → the CapabilityStatement (the `export` operation)
+//! - `GET /research/v1/.well-known/smart-configuration` → SMART discovery (as at the server root)
 //! - `GET /research/v1/$export?_type=Patient,Observation&_since=INSTANT&module=newborn` (or `POST` with a
 //!   `Parameters` body), `Prefer: respond-async` → `202` + `Content-Location` + an OperationOutcome
 //! - `GET /research/v1/exports/{id}` → `202` + `X-Progress` and `Retry-After` while running, `200` manifest when
@@ -39,6 +40,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope(BASE)
             .route("/metadata", web::get().to(capability_statement))
+            .route("/.well-known/smart-configuration", web::get().to(smart_configuration))
             .route("/$export", web::get().to(kick_off_get))
             .route("/$export", web::post().to(kick_off_post))
             .route("/exports/{id}", web::get().to(status))
@@ -62,6 +64,12 @@ async fn no_such_endpoint(req: HttpRequest) -> FhirResult<HttpResponse> {
 async fn capability_statement(app: web::Data<App>) -> FhirResult<HttpResponse> {
     let base = app.base_url()?.to_owned();
     fhir_response(StatusCode::OK, &crate::app::research::metadata::statement(&base))
+}
+
+/// SMART discovery at the research base (SMART App Launch: a FHIR base that requires authorization serves
+/// it at `<base>/.well-known/smart-configuration`): the same document as at the server root.
+async fn smart_configuration(app: web::Data<App>) -> FhirResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(crate::app::smart::configuration(&app)?))
 }
 
 /// The kick-off's `Prefer` header; `respond-async` is required (this base answers only asynchronously).

@@ -207,14 +207,12 @@ pub fn parse(params: &[(String, String)], lenient: bool) -> FhirResult<KickOff> 
             }
             other => {
                 if let Some(known) = UNSUPPORTED.iter().find(|u| **u == other) {
-                    let reason = format!("{known} is not supported by this server");
                     if !lenient {
-                        return Err(bad_element(
-                            known,
-                            format!("{reason} (with Prefer: handling=lenient it is ignored)"),
-                        ));
+                        let reason = "not supported by this server (with Prefer: handling=lenient it is ignored)";
+                        return Err(bad_element(known, reason));
                     }
-                    ignored.push(Ignored { parameter: Some((*known).into()), reason: format!("{reason}; ignored") });
+                    let reason = format!("{known} is not supported by this server; ignored");
+                    ignored.push(Ignored { parameter: Some((*known).into()), reason });
                 } else if lenient {
                     ignored.push(Ignored { parameter: None, reason: "an unknown parameter; ignored".into() });
                 } else {
