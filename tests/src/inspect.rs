@@ -193,6 +193,25 @@ impl Reply {
     }
 }
 
+impl Reply {
+    /// Asserts a FHIR OperationOutcome answer (`application/fhir+json`) with
+    /// `status`; returns its issues' diagnostics joined by `; ` (the body is
+    /// also written to the FHIR dump directory for the CI validators).
+    #[track_caller]
+    pub fn outcome(&self, status: u16) -> String {
+        assert_eq!(self.status, status, "expected a {status} OperationOutcome, got {self:?}");
+        assert_eq!(self.content_type, "application/fhir+json", "OperationOutcome content type: {self:?}");
+        assert_eq!(self.body["resourceType"], "OperationOutcome", "{self:?}");
+        let issues = self.body["issue"].as_array().cloned().unwrap_or_default();
+        assert!(!issues.is_empty(), "an OperationOutcome has at least one issue: {self:?}");
+        assert!(issues.iter().all(|i| i["code"].is_string() && i["severity"].is_string()), "{self:?}");
+        crate::fhir::dump(&self.body.to_string());
+        let diagnostics: Vec<&str> = issues.iter().filter_map(|i| i["diagnostics"].as_str()).collect();
+        assert!(!diagnostics.is_empty(), "OperationOutcome diagnostics: {self:?}");
+        diagnostics.join("; ")
+    }
+}
+
 /// Sends any request: raw body bytes with an explicit content type (or
 /// none), and an optional bearer token, so tests can send what no honest
 /// client would.

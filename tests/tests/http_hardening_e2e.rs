@@ -123,7 +123,8 @@ fn error_document_problem(target: &str, reply: &Raw) -> Option<String> {
         Ok(body) if reply.status >= 400 => body,
         _ => return Some(format!("not a JSON error: {reply:?}")),
     };
-    let ok = if target.starts_with("/fhir/") {
+    // Under the FHIR bases (the FHIR API and the research Bulk Data base) errors are OperationOutcomes.
+    let ok = if target.starts_with("/fhir/") || target.starts_with("/research/") {
         content_type == "application/fhir+json"
             && body["resourceType"] == "OperationOutcome"
             && body["issue"][0]["code"].is_string()
@@ -280,6 +281,7 @@ fn sentinel_requests(device: &Device, org: &OrgClient, patient: &str) -> Vec<Sen
         ("an export kick-off with raw values", "GET".into(), format!("/research/v1/$export?_type={s}&_since={s}"), clinic.clone(), vec![], true),
         ("a traversal under an export's files", "GET".into(), format!("/research/v1/exports/{s}/files/../../{s}/etc/passwd"), clinic.clone(), vec![], true),
         ("an encoded traversal under an export's files", "GET".into(), format!("/research/v1/exports/{s}/files/..%2F..%2F{s}"), clinic.clone(), vec![], true),
+        ("a research path outside v1", "GET".into(), format!("/research/{s}?{s}={s}"), clinic.clone(), vec![], true),
         // anything else
         ("no such route", "GET".into(), format!("/{s}/nowhere?{s}={s}"), vec![("X-Request-Id".to_owned(), s.to_owned())], vec![], true),
         ("a method no route takes", "PATCH".into(), "/healthz".into(), json_ct(none.clone()), b(json!({"x": s})), false),

@@ -1,5 +1,8 @@
 //! Research extracts end to end: a research programme registered by the admin
-//! command gets a SMART token, asks for a bulk export, polls it and downloads
+//! command gets a SMART token, asks for a FHIR Bulk Data 2.0 export (`_type` as
+//! FHIR resource types, `module` for dataset modules, `Prefer: respond-async`,
+//! lenient handling, GET or POST kick-off, the spec's manifest, OperationOutcome
+//! errors, the research base's CapabilityStatement), polls it and downloads
 //! de-identified NDJSON/CSV built only from families whose research grant is
 //! active; revoked families are excluded; every included family's audit log
 //! shows the extract; pseudonyms differ between extracts; a family cannot be
@@ -152,11 +155,67 @@ impl Env {
     }
 }
 
-/// A GET or DELETE with the status, the headers we check and the body text.
+/// The `Prefer` header every Bulk Data kick-off here sends (required by the spec).
+const RESPOND_ASYNC: (&str, &str) = ("Prefer", "respond-async");
+
+/// Any request with extra `headers` and an optional body: the status, the headers (lower-case
+/// names) and the answer as a [`Reply`] (for its OperationOutcome checks).
+fn request(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> (u16, HashMap<String, String>, phr_tests::inspect::Reply) {
+    let agent = http();
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut all: Vec<(&str, &str)> = headers.to_vec();
+    if let Some(a) = &auth {
+        all.push(("Authorization", a));
+    }
+    let resp = match method {
+        "GET" | "DELETE" => {
+            let mut req = if method == "GET" { agent.get(url) } else { agent.delete(url) };
+            for (n, v) in &all {
+                req = req.header(*n, *v);
+            }
+            req.call()
+        }
+        "POST" | "PUT" => {
+            let mut req = if method == "POST" { agent.post(url) } else { agent.put(url) };
+            for (n, v) in &all {
+                req = req.header(*n, *v);
+            }
+            match body {
+                Some(b) => req.send(b),
+                None => req.send_empty(),
+            }
+        }
+        other => panic!("unsupported method {other}"),
+    };
+    let mut resp = resp.unwrap_or_else(|e| panic!("{method} {url} failed: {e}"));
+    let status = resp.status().as_u16();
+    let headers: HashMap<String, String> = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_ascii_lowercase(), v.to_str().unwrap_or_default().to_owned()))
+        .collect();
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    let content_type = headers.get("content-type").cloned().unwrap_or_default();
+    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    (status, headers, phr_tests::inspect::Reply { status, content_type, body })
+}
+
+/// A GET or DELETE (with `Prefer: respond-async`, as a Bulk Data client sends it) with the
+/// status, the headers we check and the body text.
 fn call(method: &str, url: &str, token: &str) -> (u16, HashMap<String, String>, String) {
     let agent = http();
     let req = if method == "GET" { agent.get(url) } else { agent.delete(url) };
-    let mut resp = req.header("Authorization", &format!("Bearer {token}")).call().unwrap();
+    let mut resp = req
+        .header("Authorization", &format!("Bearer {token}"))
+        .header(RESPOND_ASYNC.0, RESPOND_ASYNC.1)
+        .call()
+        .unwrap();
     let status = resp.status().as_u16();
     let headers = resp
         .headers()
@@ -166,11 +225,23 @@ fn call(method: &str, url: &str, token: &str) -> (u16, HashMap<String, String>, 
     (status, headers, resp.body_mut().read_to_string().unwrap())
 }
 
-/// Kicks off an export; returns its status URL.
+/// A GET kick-off with `Prefer: respond-async` and no other header: the answer.
+fn kick(env: &Env, token: Option<&str>, query: &str) -> phr_tests::inspect::Reply {
+    request("GET", &env.url(&format!("/research/v1/$export{query}")), token, &[RESPOND_ASYNC], None).2
+}
+
+/// Kicks off an export; returns its status URL. The answer is Bulk Data's: `202`, the status URL
+/// in `Content-Location`, an OperationOutcome body.
 fn kick_off(env: &Env, token: &str, query: &str) -> String {
-    let (status, headers, body) = call("GET", &env.url(&format!("/research/v1/$export{query}")), token);
-    assert_eq!(status, 202, "{body}");
-    headers.get("content-location").cloned().expect("Content-Location")
+    let (status, headers, reply) =
+        request("GET", &env.url(&format!("/research/v1/$export{query}")), Some(token), &[RESPOND_ASYNC], None);
+    assert_eq!(status, 202, "{reply:?}");
+    assert_eq!(headers.get("content-type").map(String::as_str), Some("application/fhir+json"));
+    assert_eq!(reply.body["resourceType"], "OperationOutcome", "{reply:?}");
+    phr_tests::fhir::dump(&reply.body.to_string());
+    let location = headers.get("content-location").cloned().expect("Content-Location");
+    assert!(location.starts_with(&env.url("/research/v1/exports/")), "{location}");
+    location
 }
 
 /// Polls until the export is done; returns the manifest (and whether a 202 with X-Progress was seen).
@@ -179,7 +250,11 @@ fn wait_manifest(status_url: &str, token: &str) -> Value {
     loop {
         let (status, headers, body) = call("GET", status_url, token);
         match status {
-            200 => return serde_json::from_str(&body).unwrap(),
+            200 => {
+                let manifest: Value = serde_json::from_str(&body).unwrap();
+                assert_manifest_shape(&manifest, &headers);
+                return manifest;
+            }
             202 => {
                 assert!(headers.contains_key("x-progress"), "202 carries X-Progress");
                 let poll = POLL_AFTER_SECS.to_string();
@@ -190,6 +265,31 @@ fn wait_manifest(status_url: &str, token: &str) -> Value {
         assert!(Instant::now() < deadline, "export did not finish");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// The complete-status answer is the Bulk Data 2.0 manifest: JSON with `transactionTime` (an
+/// instant), `request` (the kick-off URL), `requiresAccessToken: true`, `output` and `error`
+/// (`{type, url, count}` each), the product's `extension` object, and an `Expires` header.
+#[track_caller]
+fn assert_manifest_shape(manifest: &Value, headers: &HashMap<String, String>) {
+    assert!(headers.get("content-type").is_some_and(|c| c.starts_with("application/json")), "{headers:?}");
+    assert!(headers.contains_key("expires"), "{headers:?}");
+    let at = manifest["transactionTime"].as_str().unwrap_or_else(|| panic!("transactionTime: {manifest}"));
+    assert!(chrono::DateTime::parse_from_rfc3339(at).is_ok(), "transactionTime is an instant: {at}");
+    assert!(manifest["request"].as_str().is_some_and(|r| r.contains("/research/v1/$export")), "{manifest}");
+    assert_eq!(manifest["requiresAccessToken"], true);
+    for list in ["output", "error"] {
+        for f in manifest[list].as_array().unwrap_or_else(|| panic!("{list} is an array: {manifest}")) {
+            assert!(f["type"].is_string() && f["url"].is_string() && f["count"].is_u64(), "{list}: {f}");
+        }
+    }
+    assert!(manifest["error"].as_array().unwrap().iter().all(|f| f["type"] == "OperationOutcome"), "{manifest}");
+    assert!(manifest["extension"].is_object(), "{manifest}");
+}
+
+/// The resource types of a manifest's `output`, in order.
+fn output_types(manifest: &Value) -> Vec<String> {
+    manifest["output"].as_array().unwrap().iter().map(|o| o["type"].as_str().unwrap().to_owned()).collect()
 }
 
 fn download(url: &str, token: &str) -> String {
@@ -368,7 +468,7 @@ phr_tests::backend_test! {
         let unconsented = family(&env, 101, d("2026-01-21"), Sex::Male, 3100.0);
 
         let token = env.research_token();
-        let status_url = kick_off(&env, &token, "?_type=newborn,child_checkup,immunization,delivery,prenatal_visit");
+        let status_url = kick_off(&env, &token, "?module=newborn,child_checkup,immunization,delivery,prenatal_visit");
         let manifest = wait_manifest(&status_url, &token);
         assert_eq!(manifest["requiresAccessToken"], true);
         let types: HashSet<&str> =
@@ -429,7 +529,7 @@ phr_tests::backend_test! {
         dump(&manifest, &token, &format!("consented-{backend}"));
 
         // A second extract of the same data shares no pseudonym with the first.
-        let second = wait_manifest(&kick_off(&env, &token, "?_type=newborn"), &token);
+        let second = wait_manifest(&kick_off(&env, &token, "?module=newborn"), &token);
         let again: HashSet<String> =
             csv_of(&second, "newborn", &token).iter().map(|r| r["person_id"].clone()).collect();
         assert_eq!(again.len(), 12);
@@ -437,7 +537,7 @@ phr_tests::backend_test! {
 
         // Revoking now excludes that family from every later extract.
         revoke(&families[0]);
-        let third = wait_manifest(&kick_off(&env, &token, "?_type=newborn"), &token);
+        let third = wait_manifest(&kick_off(&env, &token, "?module=newborn"), &token);
         assert_eq!(csv_of(&third, "newborn", &token).len(), 11);
     }
 }
@@ -447,7 +547,7 @@ phr_tests::backend_test! {
         let env = Env::start(db, &[]);
         let families = consenting_families(&env, 12);
         let token = env.research_token();
-        let manifest = wait_manifest(&kick_off(&env, &token, "?_type=newborn,prenatal_visit"), &token);
+        let manifest = wait_manifest(&kick_off(&env, &token, "?module=newborn,prenatal_visit"), &token);
         let rows = csv_of(&manifest, "newborn", &token);
         let visits = csv_of(&manifest, "prenatal_visit", &token);
         let clinic = examples::prenatal_visit_full().clinic_name.unwrap();
@@ -473,36 +573,52 @@ phr_tests::backend_test! {
         let env = Env::start(db, &[]);
         let token = env.research_token();
         let url = |q: &str| env.url(&format!("/research/v1/$export{q}"));
-        for (q, what) in
-            [("?_type=Patient", "unknown module"), ("?_since=yesterday", "_since"), ("?foo=1", "unknown parameter")]
-        {
-            let reply = send("GET", &url(q), Some(&token), None, None);
-            let detail = reply.problem(400);
-            assert!(detail.contains(what.split(' ').next().unwrap()), "{q}: {detail}");
+        for (q, what) in [
+            ("?module=Patient", "unknown dataset module"),
+            ("?_type=newborn", "_type"),
+            ("?_since=yesterday", "_since"),
+            ("?foo=1", "unknown parameter"),
+            ("?_outputFormat=text%2Fcsv", "_outputFormat"),
+            ("?_typeFilter=Observation%3Fcode%3Dx", "_typeFilter: not supported"),
+        ] {
+            let detail = kick(&env, Some(&token), q).outcome(400);
+            assert!(detail.contains(what), "{q}: {detail}");
         }
-        send("GET", &url(""), None, None, None).problem(401);
-        send("GET", &url(""), Some("junk"), None, None).problem(401);
+        // Every output format name of Bulk Data for NDJSON is accepted (then cancelled at once).
+        for f in ["application%2Ffhir%2Bndjson", "application%2Fndjson", "ndjson"] {
+            let status_url = kick_off(&env, &token, &format!("?_outputFormat={f}&module=newborn"));
+            assert_eq!(call("DELETE", &status_url, &token).0, 202, "{f}");
+        }
+        // Without Prefer: respond-async (required by Bulk Data) nothing starts.
+        let reply = send("GET", &url(""), Some(&token), None, None);
+        assert!(reply.outcome(400).contains("Prefer: respond-async"), "{reply:?}");
+        kick(&env, None, "").outcome(401);
+        kick(&env, Some("junk"), "").outcome(401);
         // A clinic (treatment purpose) may not request research exports.
         let clinic = env.token(CLINIC, "system/*.rs");
-        send("GET", &url(""), Some(&clinic), None, None).problem(403);
+        kick(&env, Some(&clinic), "").outcome(403);
         // A research token without read scopes is refused.
         let narrow = env.token(RESEARCH, "system/Immunization.rs");
-        send("GET", &url(""), Some(&narrow), None, None).problem(403);
+        kick(&env, Some(&narrow), "").outcome(403);
+        // Anything else under the research base is an OperationOutcome too.
+        send("GET", &env.url("/research/v1/nowhere"), Some(&token), None, None).outcome(404);
+        send("GET", &env.url("/research/v2/$export"), Some(&token), None, None).outcome(404);
+        request("PUT", &url(""), Some(&token), &[RESPOND_ASYNC], None).2.outcome(405);
 
-        let status_url = kick_off(&env, &token, "?_type=newborn");
+        let status_url = kick_off(&env, &token, "?module=newborn");
         let manifest = wait_manifest(&status_url, &token);
         let file = manifest["output"][0]["url"].as_str().unwrap().to_owned();
         // Unknown ids and names outside the manifest are 404.
-        send("GET", &env.url("/research/v1/exports/nope"), Some(&token), None, None).problem(404);
-        send("GET", &format!("{status_url}/files/..%2Fphr.db"), Some(&token), None, None).problem(404);
-        send("GET", &format!("{status_url}/files/secret.part"), Some(&token), None, None).problem(404);
+        send("GET", &env.url("/research/v1/exports/nope"), Some(&token), None, None).outcome(404);
+        send("GET", &format!("{status_url}/files/..%2Fphr.db"), Some(&token), None, None).outcome(404);
+        send("GET", &format!("{status_url}/files/secret.part"), Some(&token), None, None).outcome(404);
         // DELETE removes the export: files and status are gone.
         assert_eq!(call("DELETE", &status_url, &token).0, 202);
-        send("GET", &status_url, Some(&token), None, None).problem(404);
-        send("GET", &file, Some(&token), None, None).problem(404);
+        send("GET", &status_url, Some(&token), None, None).outcome(404);
+        send("GET", &file, Some(&token), None, None).outcome(404);
         let export_id = status_url.rsplit('/').next().unwrap();
         assert!(!env.data.join("research").join(export_id).exists(), "files deleted");
-        send("DELETE", &status_url, Some(&token), None, None).problem(404);
+        send("DELETE", &status_url, Some(&token), None, None).outcome(404);
 
         // At most two exports run at once per organization: a third is 429 until one is cancelled.
         let (pool, _) = phr_server::store::open(&env.db.target, 1).unwrap();
@@ -525,7 +641,7 @@ phr_tests::backend_test! {
             };
             phr_server::store::research::insert(&mut conn, &row).unwrap();
         }
-        send("GET", &url(""), Some(&token), None, None).problem(429);
+        kick(&env, Some(&token), "").outcome(429);
         let (status, headers, _) = call("GET", &url(""), &token);
         let poll = POLL_AFTER_SECS.to_string();
         assert_eq!((status, headers.get("retry-after")), (429, Some(&poll)), "429 says when to look again");
@@ -533,8 +649,129 @@ phr_tests::backend_test! {
         assert_eq!((status, headers.get("retry-after")), (202, Some(&poll)), "a running export: when to poll again");
         let first = env.url(&format!("/research/v1/exports/{}", running[0]));
         assert_eq!(call("DELETE", &first, &token).0, 202);
-        send("GET", &first, Some(&token), None, None).problem(404);
-        assert_eq!(call("GET", &url("?_type=newborn"), &token).0, 202);
+        send("GET", &first, Some(&token), None, None).outcome(404);
+        assert_eq!(call("GET", &url("?module=newborn"), &token).0, 202);
+    }
+}
+
+phr_tests::backend_test! {
+    fn type_selects_fhir_resource_types_module_selects_dataset_modules_and_the_manifest_repeats_the_request(db) {
+        let env = Env::start(db, &[]);
+        consenting_families(&env, 12);
+        let token = env.research_token();
+
+        let query = "?_type=Patient,Observation&module=newborn";
+        let manifest = wait_manifest(&kick_off(&env, &token, query), &token);
+        assert_eq!(manifest["request"], env.url(&format!("/research/v1/$export{query}")));
+        assert_eq!(output_types(&manifest), ["Observation", "Patient"]);
+        assert_eq!(manifest["error"], json!([]));
+        let csv: Vec<&str> =
+            manifest["extension"]["csv"].as_array().unwrap().iter().map(|f| f["type"].as_str().unwrap()).collect();
+        assert_eq!(csv, ["csv:newborn"], "module selects the dataset modules");
+
+        // Only Patient: exactly that type in the output; the module CSVs stay in the extension.
+        let manifest = wait_manifest(&kick_off(&env, &token, "?_type=Patient"), &token);
+        assert_eq!(output_types(&manifest), ["Patient"]);
+        let patients = download(manifest["output"][0]["url"].as_str().unwrap(), &token);
+        assert!(patients.lines().all(|l| serde_json::from_str::<Value>(l).unwrap()["resourceType"] == "Patient"));
+        assert_eq!(patients.lines().count() as u64, manifest["output"][0]["count"].as_u64().unwrap());
+        assert!(!manifest["extension"]["csv"].as_array().unwrap().is_empty());
+
+        // Only Observation, of one module.
+        let manifest = wait_manifest(&kick_off(&env, &token, "?_type=Observation&module=newborn"), &token);
+        assert_eq!(output_types(&manifest), ["Observation"]);
+        let observations = download(manifest["output"][0]["url"].as_str().unwrap(), &token);
+        let newborns = csv_of(&manifest, "newborn", &token);
+        assert!(!newborns.is_empty());
+        assert_eq!(observations.lines().count(), newborns.len(), "one Observation per newborn row");
+        assert!(observations.lines().all(|l| serde_json::from_str::<Value>(l).unwrap()["resourceType"] == "Observation"));
+
+        // The same export kicked off by POST with a Parameters resource.
+        let parameters = json!({"resourceType": "Parameters", "parameter": [
+            {"name": "_type", "valueString": "Patient"},
+            {"name": "module", "valueString": "newborn"},
+            {"name": "_outputFormat", "valueString": "application/fhir+ndjson"},
+        ]});
+        let body = parameters.to_string();
+        let kick_url = env.url("/research/v1/$export");
+        let headers = [RESPOND_ASYNC, ("Content-Type", "application/fhir+json")];
+        let (status, headers, reply) = request("POST", &kick_url, Some(&token), &headers, Some(body.as_bytes()));
+        assert_eq!(status, 202, "{reply:?}");
+        assert_eq!(reply.body["resourceType"], "OperationOutcome");
+        let manifest = wait_manifest(headers.get("content-location").unwrap(), &token);
+        assert_eq!(manifest["request"], kick_url, "a POST's request URL carries no parameters");
+        assert_eq!(output_types(&manifest), ["Patient"]);
+        let text_plain = [RESPOND_ASYNC, ("Content-Type", "text/plain")];
+        request("POST", &kick_url, Some(&token), &text_plain, Some(body.as_bytes())).2.outcome(415);
+        let not_parameters = [RESPOND_ASYNC, ("Content-Type", "application/fhir+json")];
+        let reply = request("POST", &kick_url, Some(&token), &not_parameters, Some(b"{\"resourceType\": \"Bundle\"}")).2;
+        assert!(reply.outcome(400).contains("Parameters"), "{reply:?}");
+    }
+}
+
+phr_tests::backend_test! {
+    fn unsupported_parameters_are_400_unless_handling_is_lenient_then_ignored_and_reported_in_operation_outcomes(db) {
+        let env = Env::start(db, &[]);
+        consenting_families(&env, 6);
+        let token = env.research_token();
+        let query = "?_type=Patient,Immunization&_elements=id&foo=1&module=newborn";
+        let detail = kick(&env, Some(&token), query).outcome(400);
+        assert!(detail.contains("Immunization is not exported"), "{detail}");
+        assert!(!detail.contains("foo"), "a client's parameter name is never repeated: {detail}");
+
+        let url = env.url(&format!("/research/v1/$export{query}"));
+        let lenient = [("Prefer", "respond-async, handling=lenient")];
+        let (status, headers, reply) = request("GET", &url, Some(&token), &lenient, None);
+        assert_eq!(status, 202, "{reply:?}");
+        phr_tests::fhir::dump(&reply.body.to_string());
+        let issues = reply.body["issue"].as_array().unwrap();
+        assert_eq!(issues.len(), 3, "{reply:?}");
+        assert!(issues.iter().all(|i| i["severity"] == "warning" && i["code"] == "not-supported"), "{reply:?}");
+        let expressions: Vec<&Value> = issues.iter().map(|i| &i["expression"]).collect();
+        assert_eq!(expressions, [&json!(["_type"]), &json!(["_elements"]), &Value::Null]);
+
+        let manifest = wait_manifest(headers.get("content-location").unwrap(), &token);
+        assert_eq!(output_types(&manifest), ["Patient"], "the supported type is exported");
+        let errors = manifest["error"].as_array().unwrap();
+        assert_eq!(errors.len(), 1, "{manifest}");
+        // The error file: one OperationOutcome per ignored parameter.
+        assert_eq!((&errors[0]["type"], &errors[0]["count"]), (&json!("OperationOutcome"), &json!(3)));
+        let text = download(errors[0]["url"].as_str().unwrap(), &token);
+        assert_eq!(text.lines().count(), 3, "{text}");
+        for (line, issue) in text.lines().zip(issues) {
+            let outcome: Value = serde_json::from_str(line).unwrap();
+            assert_eq!(outcome["resourceType"], "OperationOutcome");
+            assert_eq!(outcome["issue"], json!([issue]));
+            phr_tests::fhir::dump(line);
+        }
+
+        // Bad values of supported parameters are refused even when lenient.
+        let bad = env.url("/research/v1/$export?_since=yesterday");
+        assert!(request("GET", &bad, Some(&token), &lenient, None).2.outcome(400).contains("_since"));
+    }
+}
+
+phr_tests::backend_test! {
+    fn the_research_base_serves_a_capability_statement_naming_the_bulk_export_operation_and_smart_discovery(db) {
+        let env = Env::start(db, &[]);
+        let (status, headers, reply) = request("GET", &env.url("/research/v1/metadata"), None, &[], None);
+        assert_eq!(status, 200, "{reply:?}");
+        assert_eq!(headers.get("content-type").map(String::as_str), Some("application/fhir+json"));
+        let cs = &reply.body;
+        assert_eq!(cs["resourceType"], "CapabilityStatement");
+        assert_eq!(cs["kind"], "instance");
+        assert_eq!(cs["fhirVersion"], "4.0.1");
+        assert!(cs["format"].as_array().unwrap().iter().any(|f| f == "application/fhir+ndjson"));
+        let op = &cs["rest"][0]["operation"][0];
+        assert_eq!(op["name"], "export");
+        assert_eq!(op["definition"], "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export");
+        assert!(op["documentation"].as_str().unwrap().contains("_type"));
+        phr_tests::fhir::dump(&cs.to_string());
+        // SMART discovery at the base too (where Bulk Data clients look for the token endpoint).
+        let (status, _, reply) =
+            request("GET", &env.url("/research/v1/.well-known/smart-configuration"), None, &[], None);
+        assert_eq!(status, 200, "{reply:?}");
+        assert_eq!(reply.body["token_endpoint"], env.url("/auth/token"));
     }
 }
 
@@ -593,7 +830,7 @@ phr_tests::backend_test! {
         env.restart();
 
         let reply = send("GET", &env.url(&format!("/research/v1/exports/{id}")), Some(&token), None, None);
-        let detail = reply.problem(500);
+        let detail = reply.outcome(500);
         assert!(detail.contains("interrupted") && detail.contains("cannot resume"), "{detail}");
         assert!(!part_dir.exists(), "partial files are removed, never delivered");
         let live = call("GET", &env.url(&format!("/research/v1/exports/{live_id}")), &token);
@@ -604,7 +841,7 @@ phr_tests::backend_test! {
 
         // A completed export is downloadable, then deleted after the retention period.
         let token = env.research_token();
-        let status_url = kick_off(&env, &token, "?_type=newborn");
+        let status_url = kick_off(&env, &token, "?module=newborn");
         let manifest = wait_manifest(&status_url, &token);
         let file = manifest["output"][0]["url"].as_str().unwrap().to_owned();
         download(&file, &token);
@@ -613,9 +850,9 @@ phr_tests::backend_test! {
             assert!(Instant::now() < deadline, "files outlived the retention period");
             std::thread::sleep(Duration::from_millis(200));
         }
-        let detail = send("GET", &status_url, Some(&token), None, None).problem(404);
+        let detail = send("GET", &status_url, Some(&token), None, None).outcome(404);
         assert!(detail.contains("retention"), "{detail}");
-        send("GET", &file, Some(&token), None, None).problem(404);
+        send("GET", &file, Some(&token), None, None).outcome(404);
         let export_id = status_url.rsplit('/').next().unwrap();
         assert!(!env.data.join("research").join(export_id).exists());
     }
@@ -675,8 +912,7 @@ phr_tests::backend_test! {
         let env = Env::start(db, &[]);
         let token = env.research_token();
         for since in ["0000-01-01T00:00:00Z", "1899-12-31T23:59:59Z", "2201-01-01T00:00:00Z"] {
-            let reply = send("GET", &env.url(&format!("/research/v1/$export?_since={since}")), Some(&token), None, None);
-            let detail = reply.problem(400);
+            let detail = kick(&env, Some(&token), &format!("?_since={since}")).outcome(400);
             assert!(detail.contains("_since") && detail.contains("1900-01-01 to 2200-12-31"), "{since}: {detail}");
         }
         let started = std::fs::read_dir(env.data.join("research")).map_or(0, |d| d.count());
@@ -846,7 +1082,7 @@ phr_tests::backend_test! {
             grant_research(&mut f);
         }
         let token = env.research_token();
-        let manifest = wait_manifest(&kick_off(&env, &token, "?_type=prenatal_visit,self_vitals,delivery,mother_profile"), &token);
+        let manifest = wait_manifest(&kick_off(&env, &token, "?module=prenatal_visit,self_vitals,delivery,mother_profile"), &token);
 
         // Few values: nothing is clamped, the ordinary readings are as measured.
         let visits = csv_of(&manifest, "prenatal_visit", &token);

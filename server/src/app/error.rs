@@ -78,6 +78,10 @@ pub enum AppError {
     /// The database (or another dependency) is unavailable right now.
     #[error("{0}")]
     Unavailable(String),
+    /// A research export job failed, for this reason (written by the job,
+    /// without health data): its status answers 500 with the reason.
+    #[error("{0}")]
+    ExportFailed(String),
     /// A bug or an unexpected failure; the detail is logged, not sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -102,6 +106,7 @@ impl AppError {
             AppError::UnsupportedMediaType(_) => "unsupported-media-type",
             AppError::TooManyRequests { .. } => "too-many-requests",
             AppError::Unavailable(_) => "unavailable",
+            AppError::ExportFailed(_) => "export-failed",
             AppError::Internal(_) => "internal",
         }
     }
@@ -115,7 +120,7 @@ impl AppError {
     /// Whether the caller is at fault (bad input, credentials, not allowed,
     /// not found, conflict …) as opposed to the server or a dependency.
     pub fn is_refusal(&self) -> bool {
-        !matches!(self, AppError::Internal(_) | AppError::Unavailable(_))
+        !matches!(self, AppError::Internal(_) | AppError::Unavailable(_) | AppError::ExportFailed(_))
     }
 }
 

@@ -15,7 +15,7 @@
 //! gets end-of-input after the requests before it, answers those (pipelining
 //! and keep-alive stay the dispatcher's business), and shuts the connection
 //! down; at that point we write our own answer — a problem document, or an
-//! OperationOutcome when the request line names `/fhir/` — and close. The
+//! OperationOutcome when the request line names a FHIR base (`/fhir/`, `/research/`) — and close. The
 //! answer never repeats what the client sent. A body that fails to parse
 //! (a bad chunk size) ends the body early instead: the handler reading it
 //! answers, with its own problem document.
@@ -216,7 +216,7 @@ impl<T> Guarded<T> {
     /// `answer` (if any) is written when the dispatcher shuts the connection down.
     fn end(&mut self, answer: Option<AppError>) {
         if let Some(e) = answer {
-            let fhir = request_target(&self.raw).is_some_and(|t| t.starts_with("/fhir/"));
+            let fhir = request_target(&self.raw).is_some_and(crate::http::fhir::outcome::is_fhir_path);
             self.answer = Some(raw_answer(&e, fhir));
         }
         self.raw.clear();

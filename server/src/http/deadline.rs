@@ -59,7 +59,7 @@ pub async fn guard(
             }),
         }),
     }
-    let fhir = req.path().starts_with("/fhir/");
+    let fhir = crate::http::fhir::outcome::is_fhir_path(req.path());
     let res = next.call(req).await?.map_into_boxed_body();
     if expired.load(Ordering::Acquire) {
         let e = AppError::RequestTimeout(super::REQUEST_TIMEOUT_DETAIL.into());

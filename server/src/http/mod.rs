@@ -59,9 +59,15 @@ pub fn configure(state: App, max_body_bytes: usize) -> impl FnOnce(&mut web::Ser
     }
 }
 
-/// Anything no route takes: 404 (an OperationOutcome under `/fhir/`). The
-/// detail never repeats the path or method, which are the client's.
+/// Anything no route takes: 404 (an OperationOutcome under `/fhir/` and
+/// `/research/`). The detail never repeats the path or method, which are the client's.
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, actix_web::Error> {
+    if req.path().starts_with("/research/") {
+        let e = AppError::NotFound(
+            "no such research endpoint; the research Bulk Data base is /research/v1 (see /research/v1/metadata)".into(),
+        );
+        return Err(crate::app::fhir::FhirError::from(e).into());
+    }
     if req.path().starts_with("/fhir/") {
         let e = AppError::NotFound(
             "no FHIR endpoint here; the FHIR R4 API is under /fhir/r4 (see /fhir/r4/metadata)".into(),

@@ -180,6 +180,8 @@ fn get(url: &str, token: &str) -> Result<(u16, Option<String>, String), String> 
     let mut resp = http()
         .get(url)
         .header("Authorization", &format!("Bearer {token}"))
+        // Bulk Data: the kick-off requires it; harmless on the status and file requests.
+        .header("Prefer", "respond-async")
         .config()
         .timeout_global(Some(Duration::from_secs(600)))
         .build()

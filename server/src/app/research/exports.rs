@@ -1,17 +1,17 @@
-//! The research export use cases (FHIR Bulk Data style, served under
+//! The research export use cases (FHIR Bulk Data 2.0, served under
 //! `/research/v1` by `http::research`): kick-off, status, cancel, and opening
 //! a finished export's file. Only research organizations with read scopes for
 //! Observation and Patient may use them, and only on their own exports.
 
 use std::fs::File;
 
-use chrono::DateTime;
 use phr_core::consent::Purpose;
-use phr_core::dataset::RecordKind;
 use uuid::Uuid;
 
 use super::jobs::{self, ExportRequest, StoredManifest};
+use super::kickoff::{self, Ignored};
 use crate::app::error::AppError;
+use crate::app::fhir::FhirResult;
 use crate::app::smart::{Action, AuthenticatedOrganization};
 use crate::app::{now_ms, App};
 use crate::store::research::{self as store, ExportRow};
@@ -40,68 +40,28 @@ async fn research_client(state: &App, org: &AuthenticatedOrganization) -> Result
     Ok(())
 }
 
-/// Parses the kick-off query: `_type` (module names, comma-separated or repeated), `_since` (an instant).
-fn parse_request(query: &str, k: usize, request_url: String) -> Result<ExportRequest, AppError> {
-    let mut types: Vec<RecordKind> = Vec::new();
-    let mut since_ms = None;
-    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
-        match name.as_ref() {
-            "_type" => {
-                for t in value.split(',').map(str::trim) {
-                    let kind = t.parse::<RecordKind>().map_err(|_| {
-                        let known: Vec<&str> = RecordKind::ALL.iter().map(|k| k.as_str()).collect();
-                        AppError::BadRequest(format!("_type: an unknown module; known: {}", known.join(", ")))
-                    })?;
-                    if !types.contains(&kind) {
-                        types.push(kind);
-                    }
-                }
-            }
-            "_since" => {
-                if since_ms.is_some() {
-                    return Err(AppError::BadRequest("_since given more than once".into()));
-                }
-                let at = DateTime::parse_from_rfc3339(&value)
-                    .map_err(|_| AppError::BadRequest("_since: not an instant like 2026-01-01T00:00:00Z".to_owned()))?;
-                phr_core::dates::check_instant(&at).map_err(|_| {
-                    AppError::BadRequest(format!(
-                        "_since: must be an instant from {} to {}",
-                        phr_core::dates::EARLIEST,
-                        phr_core::dates::LATEST
-                    ))
-                })?;
-                since_ms = Some(at.timestamp_millis());
-            }
-            "_outputFormat" => {
-                if !matches!(value.as_ref(), "application/fhir+ndjson" | "application/ndjson" | "ndjson") {
-                    return Err(AppError::BadRequest("_outputFormat: only ndjson is supported".to_owned()));
-                }
-            }
-            _ => {
-                return Err(AppError::BadRequest(
-                    "unknown parameter: the kick-off takes _type, _since and _outputFormat".to_owned(),
-                ))
-            }
-        }
-    }
-    if types.is_empty() {
-        types = RecordKind::ALL.to_vec();
-    }
-    Ok(ExportRequest { types, since_ms, request_url, k })
-}
-
-/// Starts an export for `org` from the kick-off `query` (as received, for
-/// `_type`, `_since`, `_outputFormat`); `path_and_query` is the request as the
-/// client sent it (the manifest repeats it). Returns the new export's id.
+/// Starts an export for `org` from the kick-off `params` (the query of a
+/// GET, or a POST's `Parameters`, checked by [`kickoff::parse`]; `lenient`:
+/// `Prefer: handling=lenient`); `request_url` is the kick-off URL as the
+/// client sent it (the manifest repeats it). Returns the new export's id and
+/// the parameters ignored under `lenient`.
 pub async fn kick_off(
     state: &App,
     org: &AuthenticatedOrganization,
-    query: &str,
-    path_and_query: &str,
-) -> Result<String, AppError> {
+    params: &[(String, String)],
+    lenient: bool,
+    request_url: String,
+) -> FhirResult<(String, Vec<Ignored>)> {
     research_client(state, org).await?;
-    let request_url = format!("{}{path_and_query}", state.base_url()?);
-    let request = parse_request(query, state.research.k, request_url)?;
+    let checked = kickoff::parse(params, lenient)?;
+    let request = ExportRequest {
+        modules: checked.modules,
+        resources: checked.resources,
+        ignored: checked.ignored.clone(),
+        since_ms: checked.since_ms,
+        request_url,
+        k: state.research.k,
+    };
     let export_id = Uuid::new_v4().to_string();
     let now = now_ms();
     let row = ExportRow {
@@ -134,11 +94,12 @@ pub async fn kick_off(
                 "at most {MAX_RUNNING_PER_ORGANIZATION} exports may run at once: wait for one to finish or cancel it"
             ),
             POLL_AFTER_SECS,
-        ));
+        )
+        .into());
     }
     tracing::info!(export_id = %export_id, organization_id = %org.organization_id, "research export requested");
     jobs::spawn(state.pool.clone(), state.keys.clone(), state.research.clone(), export_id.clone());
-    Ok(export_id)
+    Ok((export_id, checked.ignored))
 }
 
 /// The caller's own job (another organization's is 404, like an unknown id).
@@ -154,11 +115,10 @@ pub enum ExportStatus {
     InProgress { progress: i64, records_done: i64, retry_after_secs: u64 },
     /// Done: its manifest, and when its files will be deleted.
     Completed { export_id: String, manifest: StoredManifest, expires_at: Option<i64> },
-    /// It failed, for this reason (no health data).
-    Failed { detail: String },
 }
 
-/// The state of one of `org`'s exports (another organization's is 404, like an unknown id).
+/// The state of one of `org`'s exports (another organization's is 404, like an unknown id; a
+/// failed one is [`AppError::ExportFailed`] with the reason).
 pub async fn status(state: &App, org: &AuthenticatedOrganization, export_id: String) -> Result<ExportStatus, AppError> {
     research_client(state, org).await?;
     let job = own_job(state, org, export_id).await?;
@@ -173,9 +133,7 @@ pub async fn status(state: &App, org: &AuthenticatedOrganization, export_id: Str
             export_id: job.export_id,
             expires_at: job.expires_at,
         }),
-        store::FAILED => {
-            Ok(ExportStatus::Failed { detail: job.error.unwrap_or_else(|| "the export failed".to_owned()) })
-        }
+        store::FAILED => Err(AppError::ExportFailed(job.error.unwrap_or_else(|| "the export failed".to_owned()))),
         store::EXPIRED => {
             Err(AppError::NotFound("this export's retention period is over; its files are deleted".into()))
         }
@@ -245,21 +203,4 @@ pub async fn open_file(
     .map_err(|e| AppError::Internal(format!("blocking task failed: {e}")))?;
     let (file, len) = opened.map_err(|_| AppError::NotFound("the file is no longer available".into()))?;
     Ok((file, len, content_type))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn kick_off_parameters_are_parsed_and_bad_ones_refused() {
-        let r = parse_request("_type=newborn,child_checkup&_since=2026-01-01T00:00:00Z", 5, "u".into()).unwrap();
-        assert_eq!(r.types, vec![RecordKind::Newborn, RecordKind::ChildCheckup]);
-        assert_eq!(r.since_ms, Some(1_767_225_600_000));
-        assert_eq!(parse_request("", 5, "u".into()).unwrap().types, RecordKind::ALL.to_vec());
-        for bad in ["_type=Patient", "_since=yesterday", "_since=2026-01-01", "foo=1", "_outputFormat=text/csv"] {
-            let err = parse_request(bad, 5, "u".into()).unwrap_err();
-            assert!(matches!(err, AppError::BadRequest(_)), "{bad}: {err:?}");
-        }
-    }
 }

@@ -25,6 +25,7 @@ use phr_core::dataset::RecordKind;
 use serde::{Deserialize, Serialize};
 
 use super::deidentify::{rows, DeidConfig, EmitCounts, Plan, Pseudonymizer, SourceRecord, Survey};
+use super::kickoff::{ignored_outcome, ExportType, Ignored};
 use crate::app::audit::{self, AuditAction, AuditOutcome, NewAuditEvent};
 use crate::app::consent::access::{open_grants, readable_records, OpenGrant, RecordFilter};
 use crate::app::error::AppError;
@@ -41,8 +42,12 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 /// What the researcher asked for, as stored with the job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExportRequest {
-    /// The modules to export.
-    pub types: Vec<RecordKind>,
+    /// The dataset modules to export (the kick-off's `module`).
+    pub modules: Vec<RecordKind>,
+    /// The FHIR resource types to write (the kick-off's `_type`).
+    pub resources: Vec<ExportType>,
+    /// The kick-off parameters ignored under `Prefer: handling=lenient` (the export's error file).
+    pub ignored: Vec<Ignored>,
     /// Only records changed at or after this instant (epoch ms), from `_since`.
     pub since_ms: Option<i64>,
     /// The request URL, echoed in the manifest.
@@ -53,7 +58,7 @@ pub struct ExportRequest {
 /// One file of a completed export.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExportFile {
-    /// FHIR resource type (`Observation`, `Patient`), `csv:<module>`, or `report`.
+    /// FHIR resource type (`Observation`, `Patient`; `OperationOutcome`: the error file), `csv:<module>`, or `report`.
     pub r#type: String,
     pub name: String,
     pub count: u64,
@@ -395,7 +400,7 @@ fn survey_batch(conn: &mut DbConnection, batch: &Families, kinds: &[RecordKind])
 
 /// Pass 2 of one batch of families: their rows, already formatted, in family and record order.
 struct EmittedBatch {
-    /// CSV lines and their count, per requested module (in `request.types` order).
+    /// CSV lines and their count, per requested module (in `request.modules` order).
     csv: Vec<(Vec<u8>, u64)>,
     observations: Vec<u8>,
     observation_count: u64,
@@ -413,30 +418,33 @@ fn emit_batch(
     pseudo: &Pseudonymizer,
 ) -> Result<EmittedBatch, JobError> {
     let mut out = EmittedBatch {
-        csv: vec![(Vec::new(), 0); request.types.len()],
+        csv: vec![(Vec::new(), 0); request.modules.len()],
         observations: Vec::new(),
         observation_count: 0,
         with_rows: Vec::new(),
         counts: EmitCounts::default(),
         records_read: 0,
     };
+    let with_observations = request.resources.contains(&ExportType::Observation);
     for (family, (account, grants)) in batch.iter().enumerate() {
         let mut emitted = false;
-        each_record(conn, grants, account, &request.types, |rec, updated_at| {
+        each_record(conn, grants, account, &request.modules, |rec, updated_at| {
             out.records_read += 1;
             if request.since_ms.is_some_and(|since| updated_at < since) {
                 return Ok(());
             }
             let Some(row) = plan.emit_counted(&rec, pseudo, &mut out.counts) else { return Ok(()) };
-            if let Some(pos) = request.types.iter().position(|k| *k == row.kind) {
+            if let Some(pos) = request.modules.iter().position(|k| *k == row.kind) {
                 let (lines, count) = &mut out.csv[pos];
                 lines.extend_from_slice(rows::csv_line(&row.cells).as_bytes());
                 *count += 1;
             }
-            serde_json::to_writer(&mut out.observations, &rows::observation(&row))
-                .map_err(|e| JobError::Failed(e.to_string()))?;
-            out.observations.push(b'\n');
-            out.observation_count += 1;
+            if with_observations {
+                serde_json::to_writer(&mut out.observations, &rows::observation(&row))
+                    .map_err(|e| JobError::Failed(e.to_string()))?;
+                out.observations.push(b'\n');
+                out.observation_count += 1;
+            }
             emitted = true;
             Ok(())
         })?;
@@ -534,7 +542,8 @@ fn export(
 
     // Pass 1: the facts de-identification needs, from the birth anchors and the requested modules
     // that carry codes or numbers (the others are filtered out in SQL: never read nor decrypted).
-    let mut survey_kinds: Vec<RecordKind> = request.types.iter().copied().filter(|k| rows::feeds_survey(*k)).collect();
+    let mut survey_kinds: Vec<RecordKind> =
+        request.modules.iter().copied().filter(|k| rows::feeds_survey(*k)).collect();
     for k in [RecordKind::MotherProfile, RecordKind::Delivery, RecordKind::Newborn] {
         if !survey_kinds.contains(&k) {
             survey_kinds.push(k);
@@ -558,12 +567,14 @@ fn export(
     // Pass 2: every requested record through the plan, batch by batch, written to the files in
     // family order (the same files as one thread going through the families).
     let mut csv: Vec<(RecordKind, PartFile)> = Vec::new();
-    for kind in &request.types {
+    for kind in &request.modules {
         let mut f = PartFile::create(&dir, format!("{}.csv", kind.as_str()))?;
         f.out.write_all(rows::csv_line(&rows::header(*kind)).as_bytes())?;
         csv.push((*kind, f));
     }
-    let mut observations = PartFile::create(&dir, "Observation.ndjson".into())?;
+    let wants = |t: ExportType| request.resources.contains(&t);
+    let mut observations =
+        if wants(ExportType::Observation) { Some(PartFile::create(&dir, "Observation.ndjson".into())?) } else { None };
     let mut consents: Vec<String> = Vec::new();
     let mut done: u64 = 0;
     let actor = format!("organization:{organization_id}");
@@ -589,8 +600,10 @@ fn export(
                 f.out.write_all(&bytes)?;
                 f.count += count;
             }
-            observations.out.write_all(&ndjson)?;
-            observations.count += observation_count;
+            if let Some(observations) = observations.as_mut() {
+                observations.out.write_all(&ndjson)?;
+                observations.count += observation_count;
+            }
             counts.merge(batch_counts);
             done += records_read;
             for i in with_rows {
@@ -609,17 +622,20 @@ fn export(
     flush_audit(conn, &actor, &mut pending_audit)?;
     drop(families);
 
-    let mut patients = PartFile::create(&dir, "Patient.ndjson".into())?;
-    let mut written: Result<(), JobError> = Ok(());
-    plan.each_patient(&pseudo, |p| {
-        if written.is_ok() {
-            written = serde_json::to_writer(&mut patients.out, &p)
-                .map_err(|e| JobError::Failed(e.to_string()))
-                .and_then(|_| Ok(patients.out.write_all(b"\n")?));
-            patients.count += 1;
-        }
-    });
-    written?;
+    let mut patients =
+        if wants(ExportType::Patient) { Some(PartFile::create(&dir, "Patient.ndjson".into())?) } else { None };
+    if let Some(patients) = patients.as_mut() {
+        let mut written: Result<(), JobError> = Ok(());
+        plan.each_patient(&pseudo, |p| {
+            if written.is_ok() {
+                written = serde_json::to_writer(&mut patients.out, &p)
+                    .map_err(|e| JobError::Failed(e.to_string()))
+                    .and_then(|_| Ok(patients.out.write_all(b"\n")?));
+                patients.count += 1;
+            }
+        });
+        written?;
+    }
     // The secret is no longer needed: drop (and zeroize) it before the files are published.
     drop(pseudo);
 
@@ -629,7 +645,7 @@ fn export(
     let report_json = serde_json::json!({
         "export_id": export_id,
         "transaction_time": now.to_rfc3339(),
-        "types": request.types,
+        "types": request.modules,
         "consents_covered": consents,
         "deidentification": plan.report,
     });
@@ -638,9 +654,23 @@ fn export(
     progress.tick(conn, 99, done, true)?;
 
     let mut files = Vec::new();
-    for (type_, f) in [("Observation".to_owned(), observations), ("Patient".to_owned(), patients)] {
-        let (name, count) = f.finish(&dir)?;
-        files.push(ExportFile { r#type: type_, name, count });
+    for (type_, f) in [(ExportType::Observation, observations), (ExportType::Patient, patients)] {
+        if let Some(f) = f {
+            let (name, count) = f.finish(&dir)?;
+            files.push(ExportFile { r#type: type_.as_str().to_owned(), name, count });
+        }
+    }
+    if !request.ignored.is_empty() {
+        // The error file: one OperationOutcome per parameter ignored under handling=lenient (Bulk Data 2.0).
+        let mut errors = PartFile::create(&dir, "OperationOutcome.ndjson".into())?;
+        for ignored in &request.ignored {
+            serde_json::to_writer(&mut errors.out, &ignored_outcome(std::slice::from_ref(ignored)))
+                .map_err(|e| JobError::Failed(e.to_string()))?;
+            errors.out.write_all(b"\n")?;
+            errors.count += 1;
+        }
+        let (name, count) = errors.finish(&dir)?;
+        files.push(ExportFile { r#type: "OperationOutcome".into(), name, count });
     }
     csv.sort_by_key(|(kind, _)| *kind);
     for (kind, f) in csv {

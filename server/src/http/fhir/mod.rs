@@ -64,13 +64,13 @@ fn authorize(
 }
 
 /// A FHIR JSON response.
-fn fhir_response<T: Serialize>(status: StatusCode, value: &T) -> FhirResult<HttpResponse> {
+pub(crate) fn fhir_response<T: Serialize>(status: StatusCode, value: &T) -> FhirResult<HttpResponse> {
     let body = serde_json::to_vec(value).map_err(|e| AppError::Internal(format!("cannot encode FHIR JSON: {e}")))?;
     Ok(HttpResponse::build(status).content_type(FHIR_JSON).body(body))
 }
 
 /// Reads a request body up to [`MAX_FHIR_BODY_BYTES`] (413 beyond).
-async fn read_body(payload: web::Payload) -> FhirResult<web::Bytes> {
+pub(crate) async fn read_body(payload: web::Payload) -> FhirResult<web::Bytes> {
     match payload.to_bytes_limited(MAX_FHIR_BODY_BYTES).await {
         Ok(Ok(body)) => Ok(body),
         Ok(Err(e)) if crate::http::is_request_timeout(&e) => {

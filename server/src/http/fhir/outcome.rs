@@ -1,7 +1,9 @@
-//! FHIR errors: every failure of the FHIR API is an `OperationOutcome` with
-//! the status of the [`AppError`] it wraps (the one mapping, reused from the
-//! rest of the server). 401 carries `WWW-Authenticate: Bearer`. This is the
-//! one place the OperationOutcome issue codes are chosen.
+//! FHIR errors: every failure under a FHIR base ([`is_fhir_path`]: the FHIR
+//! API `/fhir/r4` and the research Bulk Data base `/research/v1`) is an
+//! `OperationOutcome` with the status of the [`AppError`] it wraps (the one
+//! mapping, reused from the rest of the server). 401 carries
+//! `WWW-Authenticate: Bearer`. This is the one place the OperationOutcome
+//! issue codes are chosen.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
@@ -13,6 +15,13 @@ use crate::http::error::status_of;
 
 /// The FHIR content type.
 pub const FHIR_JSON: &str = "application/fhir+json";
+
+/// Whether a request path is under a FHIR base, whose errors are
+/// OperationOutcomes rather than problem documents: the FHIR API (`/fhir/…`)
+/// and the research Bulk Data export (`/research/…`).
+pub fn is_fhir_path(path: &str) -> bool {
+    path.starts_with("/fhir/") || path.starts_with("/research/")
+}
 
 /// The OperationOutcome issue `code` for an error.
 fn issue_code(e: &AppError) -> &'static str {
@@ -31,7 +40,7 @@ fn issue_code(e: &AppError) -> &'static str {
         AppError::UnsupportedMediaType(_) => "not-supported",
         AppError::TooManyRequests { .. } => "throttled",
         AppError::Unavailable(_) => "transient",
-        AppError::Internal(_) => "exception",
+        AppError::ExportFailed(_) | AppError::Internal(_) => "exception",
     }
 }
 
@@ -138,6 +147,27 @@ mod tests {
             outcome_of(&AppError::too_many_requests("slow down", 7), None).issue[0].code.as_deref(),
             Some("throttled")
         );
+    }
+
+    #[test]
+    fn the_fhir_api_and_the_research_base_answer_operation_outcomes_and_nothing_else_does() {
+        for path in ["/fhir/r4/Patient", "/fhir/x", "/research/v1/$export", "/research/v2"] {
+            assert!(is_fhir_path(path), "{path}");
+        }
+        for path in ["/", "/fhir", "/researchers", "/sync/v1/push", "/consent/v1/grants"] {
+            assert!(!is_fhir_path(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn a_failed_export_is_a_500_exception_that_keeps_its_reason() {
+        let e = FhirError::from(AppError::ExportFailed("interrupted: start a new export".into()));
+        let resp = e.error_response();
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(resp.headers().get(header::CONTENT_TYPE).unwrap(), FHIR_JSON);
+        let o = operation_outcome(&e);
+        assert_eq!(o.issue[0].code.as_deref(), Some("exception"));
+        assert_eq!(o.issue[0].diagnostics.as_deref(), Some("interrupted: start a new export"));
     }
 
     #[test]
