@@ -37,14 +37,11 @@ use crate::http::fhir::{fhir_response, read_body, FHIR_JSON};
 /// The research FHIR base path.
 pub const BASE: &str = "/research/v1";
 
-/// The research API's base URL path (Bulk Data clients discover SMART relative to it).
-pub const BASE_PATH: &str = "/research/v1";
-
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope(BASE)
             .route("/metadata", web::get().to(capability_statement))
-            .route("/.well-known/smart-configuration", web::get().to(smart_configuration))
+            .route(crate::http::smart::CONFIGURATION_PATH, web::get().to(smart_configuration))
             .route("/$export", web::get().to(kick_off_get))
             .route("/$export", web::post().to(kick_off_post))
             .route("/exports/{id}", web::get().to(status))

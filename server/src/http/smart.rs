@@ -1,6 +1,6 @@
 //! SMART Backend Services over HTTP: `GET /.well-known/smart-configuration`
-//! (also relative to the research base, `/research/v1`; the FHIR base's copy is
-//! routed in `http/fhir`), `POST /auth/token` (form parsing, OAuth answers) and
+//! (the copies relative to the FHIR base and the research base are routed in
+//! `http/fhir` and `http/research`), `POST /auth/token` (form parsing, OAuth answers) and
 //! the [`AuthenticatedOrganization`] extractor. The rules are in `crate::app::smart`.
 
 use std::future::Future;
@@ -17,9 +17,7 @@ use crate::http::auth::bearer_token;
 pub const CONFIGURATION_PATH: &str = "/.well-known/smart-configuration";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(CONFIGURATION_PATH, web::get().to(smart_configuration))
-        .route(&format!("{}{CONFIGURATION_PATH}", crate::http::research::BASE_PATH), web::get().to(smart_configuration))
-        .service(token_endpoint);
+    cfg.route(CONFIGURATION_PATH, web::get().to(smart_configuration)).service(token_endpoint);
 }
 
 impl FromRequest for AuthenticatedOrganization {
