@@ -41,9 +41,10 @@ pub mod ffi;
 pub use engine::store;
 pub use ffi::json::{record_body_from_json, record_body_to_json};
 pub use ffi::{
-    AccountSummary, AuditEntry, DueImmunization, FieldIssue, GrantRequest, GrantView, GrowthPoint, HttpHeader,
-    HttpRequest, HttpResponse, HttpTransport, Organization, PairingInvite, PhrClient, PhrError, RecordVersionView,
-    SyncPhase, SyncProgress, SyncProgressUpdate, SyncReport, TimelineEntry, TimelinePage, TransportError,
+    AccountSummary, AuditEntry, DueImmunization, DueStatus, FieldIssue, GrantRequest, GrantView, GrowthPoint,
+    HttpHeader, HttpRequest, HttpResponse, HttpTransport, Organization, PairingInvite, PhrClient, PhrError,
+    RecordVersionView, SyncPhase, SyncProgress, SyncProgressUpdate, SyncReport, TimelineEntry, TimelinePage,
+    TransportError,
 };
 pub use phr_core as core;
 pub use phr_fhir as fhir;

@@ -5,6 +5,7 @@
 
 use chrono::NaiveDate;
 use phr_core::dataset::common::age_in_months;
+use phr_core::dataset::immunization::{DoseSeries, Vaccine};
 use phr_core::dataset::immunization_schedule::{immunization_status, DoseState};
 use phr_core::dataset::{Immunization, Newborn, RecordBody, RecordKind, Subject};
 
@@ -12,7 +13,7 @@ use diesel::SqliteConnection;
 
 use super::error::{Error, Result};
 use super::keys::RecordKeys;
-use super::records::{bodies, parse_date, parse_subject};
+use super::records::{bodies, parse_subject};
 use super::store;
 
 /// One measurement point of a child's growth chart.
@@ -20,10 +21,9 @@ use super::store;
 pub struct GrowthPoint {
     /// The newborn or child checkup record it comes from.
     pub record_id: String,
-    /// `newborn` or `child_checkup`.
-    pub source: String,
-    /// `YYYY-MM-DD`.
-    pub date: String,
+    /// `Newborn` or `ChildCheckup`.
+    pub source: RecordKind,
+    pub date: NaiveDate,
     /// Days since birth.
     pub age_days: i64,
     /// Completed months since birth.
@@ -37,23 +37,27 @@ pub struct GrowthPoint {
 /// A dose of the routine schedule that is due or overdue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DueImmunization {
-    /// Local vaccine code (`hepatitis_b`, `dpt_ipv_hib`, ...).
-    pub vaccine: String,
+    pub vaccine: Vaccine,
     /// Japanese label for display.
     pub vaccine_label: String,
-    /// `primary`, `first_term`, `second_term` or `booster`.
-    pub series: String,
+    pub series: DoseSeries,
     pub dose_number: u32,
-    /// `due` or `overdue`.
-    pub status: String,
+    pub status: DueStatus,
     /// Due: the window's first and last day. Overdue: `due_by` is the last
     /// day of the standard window.
-    pub due_from: Option<String>,
-    pub due_by: Option<String>,
+    pub due_from: Option<NaiveDate>,
+    pub due_by: Option<NaiveDate>,
     /// Overdue: the first day past the standard window.
-    pub overdue_since: Option<String>,
+    pub overdue_since: Option<NaiveDate>,
     /// The first day the dose is no longer given under the schedule, if limited.
-    pub window_closes: Option<String>,
+    pub window_closes: Option<NaiveDate>,
+}
+
+/// Whether a dose of the schedule is due now or past its standard window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DueStatus {
+    Due,
+    Overdue,
 }
 
 /// A `child:<uuid>` argument.
@@ -87,10 +91,10 @@ fn newborn(conn: &mut SqliteConnection, keys: &RecordKeys, subject: &Subject) ->
 pub fn growth_series(conn: &mut SqliteConnection, keys: &RecordKeys, child: &str) -> Result<Vec<GrowthPoint>> {
     let subject = &child_subject(child)?;
     let (newborn_id, birth) = newborn(conn, keys, subject)?;
-    let point = |record_id: String, source: &str, date: NaiveDate| GrowthPoint {
+    let point = |record_id: String, source: RecordKind, date: NaiveDate| GrowthPoint {
         record_id,
-        source: source.to_owned(),
-        date: date.to_string(),
+        source,
+        date,
         age_days: (date - birth.birth_date).num_days(),
         age_months: age_in_months(birth.birth_date, date).unwrap_or(0),
         weight_kg: None,
@@ -101,7 +105,7 @@ pub fn growth_series(conn: &mut SqliteConnection, keys: &RecordKeys, child: &str
         weight_kg: birth.birth_weight.map(|g| g.value / 1000.0),
         length_cm: birth.birth_length.map(|l| l.value),
         head_circumference_cm: birth.head_circumference.map(|h| h.value),
-        ..point(newborn_id, "newborn", birth.birth_date)
+        ..point(newborn_id, RecordKind::Newborn, birth.birth_date)
     }];
     for (id, body) in bodies(conn, keys, subject, RecordKind::ChildCheckup)? {
         let RecordBody::ChildCheckup(c) = body else { continue };
@@ -112,23 +116,22 @@ pub fn growth_series(conn: &mut SqliteConnection, keys: &RecordKeys, child: &str
             weight_kg: c.weight.map(|w| w.value),
             length_cm: c.length.map(|l| l.value),
             head_circumference_cm: c.head_circumference.map(|h| h.value),
-            ..point(id, "child_checkup", c.date)
+            ..point(id, RecordKind::ChildCheckup, c.date)
         });
     }
-    points.sort_by(|a, b| (&a.date, a.source != "newborn").cmp(&(&b.date, b.source != "newborn")));
+    points.sort_by_key(|p| (p.date, p.source != RecordKind::Newborn));
     Ok(points)
 }
 
-/// The routine immunizations due or overdue for a child on `as_of_date`
-/// (`YYYY-MM-DD`), in schedule order.
+/// The routine immunizations due or overdue for a child on `as_of`, in
+/// schedule order.
 pub fn immunizations_due(
     conn: &mut SqliteConnection,
     keys: &RecordKeys,
     child: &str,
-    as_of_date: &str,
+    as_of: NaiveDate,
 ) -> Result<Vec<DueImmunization>> {
     let subject = &child_subject(child)?;
-    let as_of = parse_date("as_of_date", as_of_date)?;
     let (_, birth) = newborn(conn, keys, subject)?;
     let given: Vec<Immunization> = bodies(conn, keys, subject, RecordKind::Immunization)?
         .into_iter()
@@ -142,20 +145,20 @@ pub fn immunizations_due(
         .into_iter()
         .filter_map(|s| {
             let (status, due_from, due_by, overdue_since) = match s.state {
-                DoseState::Due { from, by } => ("due", Some(from), Some(by), None),
-                DoseState::Overdue { since } => ("overdue", None, since.pred_opt(), Some(since)),
+                DoseState::Due { from, by } => (DueStatus::Due, Some(from), Some(by), None),
+                DoseState::Overdue { since } => (DueStatus::Overdue, None, since.pred_opt(), Some(since)),
                 _ => return None,
             };
             Some(DueImmunization {
-                vaccine: s.vaccine.code().to_owned(),
+                vaccine: s.vaccine,
                 vaccine_label: s.vaccine.label_ja().to_owned(),
-                series: s.series.code().to_owned(),
+                series: s.series,
                 dose_number: s.dose_number,
-                status: status.to_owned(),
-                due_from: due_from.map(|d| d.to_string()),
-                due_by: due_by.map(|d| d.to_string()),
-                overdue_since: overdue_since.map(|d| d.to_string()),
-                window_closes: s.window_closes.map(|d| d.to_string()),
+                status,
+                due_from,
+                due_by,
+                overdue_since,
+                window_closes: s.window_closes,
             })
         })
         .collect())

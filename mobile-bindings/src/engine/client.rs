@@ -537,8 +537,8 @@ impl Client {
         self.read(|conn, keys| child::growth_series(conn, keys, child_subject))
     }
 
-    pub fn immunizations_due(&self, child_subject: &str, as_of_date: &str) -> Result<Vec<DueImmunization>> {
-        self.read(|conn, keys| child::immunizations_due(conn, keys, child_subject, as_of_date))
+    pub fn immunizations_due(&self, child_subject: &str, as_of: NaiveDate) -> Result<Vec<DueImmunization>> {
+        self.read(|conn, keys| child::immunizations_due(conn, keys, child_subject, as_of))
     }
 
     /// Every current record as one FHIR R4 Bundle (JSON); local data only.

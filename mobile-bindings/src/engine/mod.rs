@@ -36,7 +36,7 @@ pub mod sync;
 pub mod transport;
 
 pub use account::{AccountSummary, PairingInvite};
-pub use child::{DueImmunization, GrowthPoint};
+pub use child::{DueImmunization, DueStatus, GrowthPoint};
 pub use client::{Client, ClockStatus};
 pub use consent::{AuditEntry, GrantRequest, GrantView, Organization};
 pub use error::{Error, FieldProblem, HttpErrorKind, Result};

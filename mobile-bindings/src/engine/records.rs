@@ -64,11 +64,6 @@ pub fn parse_subject(subject: &str) -> Result<Subject> {
     Subject::from_str(subject).map_err(|e| Error::invalid("subject", e.to_string()))
 }
 
-/// A `YYYY-MM-DD` argument named `field`.
-pub fn parse_date(field: &str, date: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| Error::invalid(field, "expected a date YYYY-MM-DD"))
-}
-
 /// A record body from its JSON form (`{"kind": "prenatal_visit", "body":
 /// {...}}`, as phr-core serializes it): for apps that import records, never
 /// for the typed API.

@@ -259,15 +259,15 @@ impl PhrClient {
     }
 
     /// The routine immunizations (phr-core's schedule table) that are due or
-    /// overdue for a child on `as_of_date` (`YYYY-MM-DD`), given the child's
-    /// immunization records, in schedule order. Needs the newborn record
-    /// (birth date and sex).
+    /// overdue for a child on `as_of_date`, given the child's immunization
+    /// records, in schedule order. Needs the newborn record (birth date and
+    /// sex).
     pub fn immunizations_due(
         &self,
         child_subject: String,
-        as_of_date: String,
+        as_of_date: LocalDate,
     ) -> Result<Vec<DueImmunization>, PhrError> {
-        Ok(all(self.engine.immunizations_due(&child_subject, &as_of_date)?))
+        Ok(all(self.engine.immunizations_due(&child_subject, as_of_date)?))
     }
 
     /// Every current (not deleted) record of the account as one FHIR R4

@@ -1,6 +1,7 @@
 //! The records that cross the FFI, and their conversions from (and, for
 //! inputs, to) the engine's types.
 
+use phr_core::dataset::immunization::{DoseSeries, Vaccine};
 use phr_core::dataset::{RecordBody, RecordKind};
 use phr_core::ffi::LocalDate;
 
@@ -285,10 +286,9 @@ impl From<engine::AuditEntry> for AuditEntry {
 pub struct GrowthPoint {
     /// The newborn or child checkup record it comes from.
     pub record_id: String,
-    /// `newborn` or `child_checkup`.
-    pub source: String,
-    /// `YYYY-MM-DD`.
-    pub date: String,
+    /// `Newborn` or `ChildCheckup`.
+    pub source: RecordKind,
+    pub date: LocalDate,
     /// Days since birth.
     pub age_days: i64,
     /// Completed months since birth.
@@ -314,26 +314,41 @@ impl From<engine::GrowthPoint> for GrowthPoint {
     }
 }
 
+/// Whether a dose of the schedule is due now or past its standard window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum DueStatus {
+    /// Inside its standard window.
+    Due,
+    /// Past its standard window (it may still be given while the schedule allows).
+    Overdue,
+}
+
+impl From<engine::DueStatus> for DueStatus {
+    fn from(v: engine::DueStatus) -> Self {
+        match v {
+            engine::DueStatus::Due => DueStatus::Due,
+            engine::DueStatus::Overdue => DueStatus::Overdue,
+        }
+    }
+}
+
 /// A dose of the routine schedule that is due or overdue.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct DueImmunization {
-    /// Local vaccine code (`hepatitis_b`, `dpt_ipv_hib`, ...).
-    pub vaccine: String,
+    pub vaccine: Vaccine,
     /// Japanese label for display.
     pub vaccine_label: String,
-    /// `primary`, `first_term`, `second_term` or `booster`.
-    pub series: String,
+    pub series: DoseSeries,
     pub dose_number: u32,
-    /// `due` or `overdue`.
-    pub status: String,
+    pub status: DueStatus,
     /// Due: the window's first and last day. Overdue: `due_by` is the last
     /// day of the standard window.
-    pub due_from: Option<String>,
-    pub due_by: Option<String>,
+    pub due_from: Option<LocalDate>,
+    pub due_by: Option<LocalDate>,
     /// Overdue: the first day past the standard window.
-    pub overdue_since: Option<String>,
+    pub overdue_since: Option<LocalDate>,
     /// The first day the dose is no longer given under the schedule, if limited.
-    pub window_closes: Option<String>,
+    pub window_closes: Option<LocalDate>,
 }
 
 impl From<engine::DueImmunization> for DueImmunization {
@@ -343,7 +358,7 @@ impl From<engine::DueImmunization> for DueImmunization {
             vaccine_label: v.vaccine_label,
             series: v.series,
             dose_number: v.dose_number,
-            status: v.status,
+            status: v.status.into(),
             due_from: v.due_from,
             due_by: v.due_by,
             overdue_since: v.overdue_since,
