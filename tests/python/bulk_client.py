@@ -30,41 +30,13 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 
 from jwcrypto import jwk
 
 ORG = "bulk-research"
 
 
-def clean_env():
-    return {k: v for k, v in os.environ.items() if not k.startswith("PHR_")}
-
-
-def start_server(binary, data_dir):
-    proc = subprocess.Popen(
-        [binary, "--log-format", "json", "serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=clean_env(),
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        line = proc.stderr.readline()
-        if not line:
-            raise AssertionError(f"server exited with {proc.wait()} before listening")
-        try:
-            fields = json.loads(line).get("fields", {})
-        except json.JSONDecodeError:
-            continue
-        if fields.get("message") == "listening":
-            threading.Thread(target=proc.stderr.read, daemon=True).start()
-            return proc, "http://" + fields["addr"]
-    proc.kill()
-    raise AssertionError("server did not listen within 60 s")
+from serverproc import clean_env, start_server  # noqa: E402
 
 
 def keys(work):

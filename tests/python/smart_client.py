@@ -38,7 +38,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import traceback
 import urllib.error
@@ -62,35 +61,7 @@ def public_jwk(algorithm, public_key, kid, alg):
     return jwk
 
 
-def clean_env():
-    return {k: v for k, v in os.environ.items() if not k.startswith("PHR_")}
-
-
-def start_server(binary, data_dir):
-    proc = subprocess.Popen(
-        [binary, "--log-format", "json", "serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir,
-         "--auth-rate-burst", "200"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=clean_env(),
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        line = proc.stderr.readline()
-        if not line:
-            raise AssertionError(f"server exited with {proc.wait()} before listening")
-        try:
-            fields = json.loads(line).get("fields", {})
-        except json.JSONDecodeError:
-            continue
-        if fields.get("message") == "listening":
-            # Keep reading the log so the server never blocks on a full pipe.
-            threading.Thread(target=proc.stderr.read, daemon=True).start()
-            return proc, "http://" + fields["addr"]
-    proc.kill()
-    raise AssertionError("server did not listen within 60 s")
+from serverproc import clean_env, start_server  # noqa: E402
 
 
 class Response:
@@ -374,7 +345,7 @@ def main(binary):
             capture_output=True,
             env=clean_env(),
         )
-        proc, base_url = start_server(binary, data_dir)
+        proc, base_url = start_server(binary, data_dir, ("--auth-rate-burst", "200"))
         try:
             for name, check in checks(base_url, rsa_key, ec_key, other_ec_key):
                 try:

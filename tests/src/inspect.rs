@@ -7,7 +7,7 @@
 //! [`AccountSnapshot`] is everything stored for one account, to show that a
 //! rejected request stored nothing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
@@ -216,23 +216,38 @@ impl Reply {
 /// none), and an optional bearer token, so tests can send what no honest
 /// client would.
 pub fn send(method: &str, url: &str, token: Option<&str>, content_type: Option<&str>, body: Option<&[u8]>) -> Reply {
+    let headers: Vec<(&str, &str)> = content_type.map(|ct| ("Content-Type", ct)).into_iter().collect();
+    send_with_headers(method, url, token, &headers, body).0
+}
+
+/// Any request (GET, DELETE, POST, PUT) with extra `headers`, an optional
+/// bearer token and an optional body: the answer as a [`Reply`] and its
+/// headers (lower-case names).
+pub fn send_with_headers(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> (Reply, HashMap<String, String>) {
     let agent = http();
     let auth = token.map(|t| format!("Bearer {t}"));
+    let mut all: Vec<(&str, &str)> = headers.to_vec();
+    if let Some(a) = &auth {
+        all.push(("Authorization", a));
+    }
     let resp = match method {
         "GET" | "DELETE" => {
             let mut req = if method == "GET" { agent.get(url) } else { agent.delete(url) };
-            if let Some(a) = &auth {
-                req = req.header("Authorization", a);
+            for (n, v) in &all {
+                req = req.header(*n, *v);
             }
             req.call()
         }
-        "POST" => {
-            let mut req = agent.post(url);
-            if let Some(a) = &auth {
-                req = req.header("Authorization", a);
-            }
-            if let Some(ct) = content_type {
-                req = req.header("Content-Type", ct);
+        "POST" | "PUT" => {
+            let mut req = if method == "POST" { agent.post(url) } else { agent.put(url) };
+            for (n, v) in &all {
+                req = req.header(*n, *v);
             }
             match body {
                 Some(b) => req.send(b),
@@ -243,10 +258,15 @@ pub fn send(method: &str, url: &str, token: Option<&str>, content_type: Option<&
     };
     let mut resp = resp.unwrap_or_else(|e| panic!("{method} {url} failed: {e}"));
     let status = resp.status().as_u16();
-    let content_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let headers: HashMap<String, String> = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_ascii_lowercase(), v.to_str().unwrap_or_default().to_owned()))
+        .collect();
+    let content_type = headers.get("content-type").cloned().unwrap_or_default();
     let text = resp.body_mut().read_to_string().unwrap_or_default();
     let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-    Reply { status, content_type, body }
+    (Reply { status, content_type, body }, headers)
 }
 
 /// POSTs a JSON body as given (it need not be valid JSON).

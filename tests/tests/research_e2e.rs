@@ -167,43 +167,8 @@ fn request(
     headers: &[(&str, &str)],
     body: Option<&[u8]>,
 ) -> (u16, HashMap<String, String>, phr_tests::inspect::Reply) {
-    let agent = http();
-    let auth = token.map(|t| format!("Bearer {t}"));
-    let mut all: Vec<(&str, &str)> = headers.to_vec();
-    if let Some(a) = &auth {
-        all.push(("Authorization", a));
-    }
-    let resp = match method {
-        "GET" | "DELETE" => {
-            let mut req = if method == "GET" { agent.get(url) } else { agent.delete(url) };
-            for (n, v) in &all {
-                req = req.header(*n, *v);
-            }
-            req.call()
-        }
-        "POST" | "PUT" => {
-            let mut req = if method == "POST" { agent.post(url) } else { agent.put(url) };
-            for (n, v) in &all {
-                req = req.header(*n, *v);
-            }
-            match body {
-                Some(b) => req.send(b),
-                None => req.send_empty(),
-            }
-        }
-        other => panic!("unsupported method {other}"),
-    };
-    let mut resp = resp.unwrap_or_else(|e| panic!("{method} {url} failed: {e}"));
-    let status = resp.status().as_u16();
-    let headers: HashMap<String, String> = resp
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.as_str().to_ascii_lowercase(), v.to_str().unwrap_or_default().to_owned()))
-        .collect();
-    let text = resp.body_mut().read_to_string().unwrap_or_default();
-    let content_type = headers.get("content-type").cloned().unwrap_or_default();
-    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-    (status, headers, phr_tests::inspect::Reply { status, content_type, body })
+    let (reply, headers) = phr_tests::inspect::send_with_headers(method, url, token, headers, body);
+    (reply.status, headers, reply)
 }
 
 /// A GET or DELETE (with `Prefer: respond-async`, as a Bulk Data client sends it) with the
