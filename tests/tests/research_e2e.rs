@@ -572,7 +572,7 @@ phr_tests::backend_test! {
 
         let status_url = kick_off(&env, &token, "?module=newborn");
         let manifest = wait_manifest(&status_url, &token);
-        let file = manifest["output"][0]["url"].as_str().unwrap().to_owned();
+        let file = manifest["extension"]["deidentificationReport"]["url"].as_str().unwrap().to_owned();
         // Unknown ids and names outside the manifest are 404.
         send("GET", &env.url("/research/v1/exports/nope"), Some(&token), None, None).outcome(404);
         send("GET", &format!("{status_url}/files/..%2Fphr.db"), Some(&token), None, None).outcome(404);
@@ -675,9 +675,25 @@ phr_tests::backend_test! {
 }
 
 phr_tests::backend_test! {
+    fn a_resource_type_without_data_has_no_output_item_and_no_data_at_all_is_an_empty_output(db) {
+        let env = Env::start(db, &[]);
+        let token = env.research_token();
+        let manifest = wait_manifest(&kick_off(&env, &token, "?_type=Patient,Observation"), &token);
+        assert_eq!(manifest["output"], json!([]), "no consenting family: nothing to list");
+        assert_eq!(manifest["error"], json!([]));
+        assert!(manifest["extension"]["deidentificationReport"]["url"].is_string(), "{manifest}");
+
+        consenting_families(&env, 12);
+        let manifest = wait_manifest(&kick_off(&env, &token, "?_type=Patient,Observation"), &token);
+        assert_eq!(output_types(&manifest), ["Observation", "Patient"]);
+        assert!(manifest["output"].as_array().unwrap().iter().all(|o| o["count"].as_u64().unwrap() > 0), "{manifest}");
+    }
+}
+
+phr_tests::backend_test! {
     fn unsupported_parameters_are_400_unless_handling_is_lenient_then_ignored_and_reported_in_operation_outcomes(db) {
         let env = Env::start(db, &[]);
-        consenting_families(&env, 6);
+        consenting_families(&env, 12);
         let token = env.research_token();
         let query = "?_type=Patient,Immunization&_elements=id&foo=1&module=newborn";
         let detail = kick(&env, Some(&token), query).outcome(400);
@@ -808,7 +824,7 @@ phr_tests::backend_test! {
         let token = env.research_token();
         let status_url = kick_off(&env, &token, "?module=newborn");
         let manifest = wait_manifest(&status_url, &token);
-        let file = manifest["output"][0]["url"].as_str().unwrap().to_owned();
+        let file = manifest["extension"]["deidentificationReport"]["url"].as_str().unwrap().to_owned();
         download(&file, &token);
         let deadline = Instant::now() + Duration::from_secs(20);
         while call("GET", &status_url, &token).0 == 200 {
@@ -841,7 +857,7 @@ phr_tests::backend_test! {
         consenting_families(&env, 2);
         let token = env.research_token();
         let manifest = wait_manifest(&kick_off(&env, &token, ""), &token);
-        assert!(!manifest["output"].as_array().unwrap().is_empty(), "{manifest}");
+        assert!(manifest["extension"]["deidentificationReport"]["url"].is_string(), "{manifest}");
 
         assert_eq!(mode_of(&env.data), 0o700, "data dir");
         if let phr_server::store::DatabaseTarget::Sqlite(path) = &env.db.target {

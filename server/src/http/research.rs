@@ -166,6 +166,8 @@ async fn status(
                 .iter()
                 .filter(is_resource)
                 .filter(|f| f.r#type != "OperationOutcome")
+                // Bulk Data 2.0: no output item for a type without data (none at all: `output: []`).
+                .filter(|f| f.count > 0)
                 .map(entry)
                 .collect();
             let error: Vec<_> = manifest.files.iter().filter(|f| f.r#type == "OperationOutcome").map(entry).collect();
