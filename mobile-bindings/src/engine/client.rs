@@ -40,12 +40,12 @@ use super::clock::ServerClock;
 use super::consent::{self, AuditEntry, GrantRequest, GrantView, Organization};
 use super::error::{Error, Result};
 use super::keys::{RecordKeys, StorageKey};
-use super::records::{self, RecordVersionView, TimelineEntry, TimelinePage};
+use super::records::{self, RecordVersionView, TimelineEntry, TimelinePage, TimelineQuery};
 use super::sync::{self, Progress, SyncReport};
 use super::transport::{call_json_with, json_body, Observed, Transport};
 use super::{backup, export, store};
 use chrono::NaiveDate;
-use phr_core::dataset::{RecordBody, RecordKind};
+use phr_core::dataset::RecordBody;
 
 /// The `meta` entry holding the last measured server clock offset (ms, text).
 const CLOCK_OFFSET_META: &str = "clock_offset";
@@ -369,27 +369,13 @@ impl Client {
     }
 
     /// A subject's live records by date.
-    pub fn timeline(
-        &self,
-        subject: &str,
-        kind: Option<RecordKind>,
-        from: Option<NaiveDate>,
-        to: Option<NaiveDate>,
-    ) -> Result<Vec<TimelineEntry>> {
-        self.read(|conn, keys| records::timeline(conn, keys, subject, kind, from, to))
+    pub fn timeline(&self, query: &TimelineQuery) -> Result<Vec<TimelineEntry>> {
+        self.read(|conn, keys| records::timeline(conn, keys, query))
     }
 
     /// One page of [`timeline`](Self::timeline) ([`records::timeline_page`]).
-    pub fn timeline_page(
-        &self,
-        subject: &str,
-        kind: Option<RecordKind>,
-        from: Option<NaiveDate>,
-        to: Option<NaiveDate>,
-        page: Option<&str>,
-        limit: u32,
-    ) -> Result<TimelinePage> {
-        self.read(|conn, keys| records::timeline_page(conn, keys, subject, kind, from, to, page, limit))
+    pub fn timeline_page(&self, query: &TimelineQuery, page: Option<&str>, limit: u32) -> Result<TimelinePage> {
+        self.read(|conn, keys| records::timeline_page(conn, keys, query, page, limit))
     }
 
     /// One sync ([`sync::run`]). Waits for a sync already running; answers

@@ -40,7 +40,7 @@ pub use child::{DueImmunization, DueStatus, GrowthPoint};
 pub use client::{Client, ClockStatus};
 pub use consent::{AuditEntry, GrantRequest, GrantView, Organization};
 pub use error::{Error, FieldProblem, HttpErrorKind, Result};
-pub use records::{RecordVersionView, TimelineEntry, TimelinePage};
+pub use records::{RecordVersionView, TimelineEntry, TimelinePage, TimelineQuery};
 pub use store::QuarantinedRecord;
 pub use sync::{Phase, Progress, ProgressUpdate, RefusedRecord, SyncReport};
 pub use transport::{Request, Response, Transport};

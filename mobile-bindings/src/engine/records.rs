@@ -263,6 +263,17 @@ pub fn history(conn: &mut SqliteConnection, keys: &RecordKeys, record_id: &str) 
         .collect()
 }
 
+/// What a timeline lists, as the app asked: a subject's live records,
+/// optionally of one `kind` and in an inclusive `from`/`to` range of dates.
+/// The subject is checked when the timeline is read ([`TimelineFilter`]).
+#[derive(Debug, Clone, Copy)]
+pub struct TimelineQuery<'a> {
+    pub subject: &'a str,
+    pub kind: Option<RecordKind>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
 /// A timeline's filter in its stored form: the subject and kind as stored,
 /// the dates as `YYYY-MM-DD`.
 struct TimelineFilter {
@@ -273,12 +284,12 @@ struct TimelineFilter {
 }
 
 impl TimelineFilter {
-    fn new(subject: &str, kind: Option<RecordKind>, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<Self> {
+    fn new(q: &TimelineQuery) -> Result<Self> {
         Ok(TimelineFilter {
-            subject: parse_subject(subject)?.to_string(),
-            kind: kind.map(RecordKind::as_str),
-            from: from.map(|d| d.to_string()),
-            to: to.map(|d| d.to_string()),
+            subject: parse_subject(q.subject)?.to_string(),
+            kind: q.kind.map(RecordKind::as_str),
+            from: q.from.map(|d| d.to_string()),
+            to: q.to.map(|d| d.to_string()),
         })
     }
 }
@@ -287,15 +298,8 @@ impl TimelineFilter {
 /// undated first, then by date and id. Every match at once, each decrypted:
 /// the unpaged convenience for short lists; [`timeline_page`] reads a long
 /// timeline a page at a time.
-pub fn timeline(
-    conn: &mut SqliteConnection,
-    keys: &RecordKeys,
-    subject: &str,
-    kind: Option<RecordKind>,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-) -> Result<Vec<TimelineEntry>> {
-    let f = TimelineFilter::new(subject, kind, from, to)?;
+pub fn timeline(conn: &mut SqliteConnection, keys: &RecordKeys, query: &TimelineQuery) -> Result<Vec<TimelineEntry>> {
+    let f = TimelineFilter::new(query)?;
     let rows = store::timeline(conn, &f.subject, f.kind, f.from.as_deref(), f.to.as_deref())?;
     rows.iter().map(|row| entry(keys, row)).collect()
 }
@@ -333,18 +337,14 @@ fn parse_page_token(token: &str) -> Result<store::TimelineKey> {
 /// page's `next_page` (`None`: the first page). Keyset paging, so a deep page
 /// costs what the first does, and records added or deleted between pages
 /// neither repeat nor shift the others.
-#[allow(clippy::too_many_arguments)]
 pub fn timeline_page(
     conn: &mut SqliteConnection,
     keys: &RecordKeys,
-    subject: &str,
-    kind: Option<RecordKind>,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
+    query: &TimelineQuery,
     page: Option<&str>,
     limit: u32,
 ) -> Result<TimelinePage> {
-    let f = TimelineFilter::new(subject, kind, from, to)?;
+    let f = TimelineFilter::new(query)?;
     if !(1..=MAX_PAGE_LIMIT).contains(&limit) {
         return Err(Error::invalid("limit", format!("must be 1 to {MAX_PAGE_LIMIT}")));
     }
@@ -432,15 +432,19 @@ mod tests {
         bodies
     }
 
+    /// The mother's whole timeline.
+    const MOTHER: TimelineQuery<'static> = TimelineQuery { subject: "mother", kind: None, from: None, to: None };
+
     #[test]
     fn timeline_pages_follow_their_tokens_to_the_end_in_timeline_order() {
         let (_dir, mut conn, keys) = store_with(&mixed_bodies());
         for kind in [None, Some(RecordKind::PrenatalVisit)] {
-            let all = timeline(&mut conn, &keys, "mother", kind, None, None).unwrap();
+            let query = TimelineQuery { kind, ..MOTHER };
+            let all = timeline(&mut conn, &keys, &query).unwrap();
             let mut walked = Vec::new();
             let mut page = None;
             loop {
-                let p = timeline_page(&mut conn, &keys, "mother", kind, None, None, page.as_deref(), 4).unwrap();
+                let p = timeline_page(&mut conn, &keys, &query, page.as_deref(), 4).unwrap();
                 assert!(p.entries.len() <= 4);
                 walked.extend(p.entries);
                 match p.next_page {
@@ -450,7 +454,7 @@ mod tests {
             }
             assert_eq!(walked, all, "kind {kind:?}");
         }
-        let whole = timeline_page(&mut conn, &keys, "mother", None, None, None, None, 21).unwrap();
+        let whole = timeline_page(&mut conn, &keys, &MOTHER, None, 21).unwrap();
         assert_eq!((whole.entries.len(), whole.next_page), (21, None), "a full last page says there is no next one");
     }
 
@@ -471,17 +475,14 @@ mod tests {
             raw(&format!("1|2026-04-02|{id}|extra")),
             URL_SAFE_NO_PAD.encode([0xff, 0xfe]),
         ] {
-            let err = timeline_page(&mut conn, &keys, "mother", None, None, None, Some(&bad), 5).unwrap_err();
+            let err = timeline_page(&mut conn, &keys, &MOTHER, Some(&bad), 5).unwrap_err();
             assert!(matches!(&err, Error::InvalidInput { field, .. } if field == "page"), "{bad:?}: {err:?}");
         }
         for limit in [0, MAX_PAGE_LIMIT + 1] {
-            let err = timeline_page(&mut conn, &keys, "mother", None, None, None, None, limit).unwrap_err();
+            let err = timeline_page(&mut conn, &keys, &MOTHER, None, limit).unwrap_err();
             assert!(matches!(&err, Error::InvalidInput { field, .. } if field == "limit"), "{limit}: {err:?}");
         }
-        assert_eq!(
-            timeline_page(&mut conn, &keys, "mother", None, None, None, None, MAX_PAGE_LIMIT).unwrap().entries.len(),
-            21
-        );
+        assert_eq!(timeline_page(&mut conn, &keys, &MOTHER, None, MAX_PAGE_LIMIT).unwrap().entries.len(), 21);
     }
 
     #[test]

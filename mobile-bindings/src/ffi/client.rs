@@ -119,7 +119,7 @@ impl PhrClient {
         from: Option<LocalDate>,
         to: Option<LocalDate>,
     ) -> Result<Vec<TimelineEntry>, PhrError> {
-        Ok(all(self.engine.timeline(&subject, kind, from, to)?))
+        Ok(all(self.engine.timeline(&engine::TimelineQuery { subject: &subject, kind, from, to })?))
     }
 
     /// One page of [`timeline`](Self::timeline) (same filter, same order):
@@ -137,7 +137,8 @@ impl PhrClient {
         page: Option<String>,
         limit: u32,
     ) -> Result<TimelinePage, PhrError> {
-        Ok(self.engine.timeline_page(&subject, kind, from, to, page.as_deref(), limit)?.into())
+        let query = engine::TimelineQuery { subject: &subject, kind, from, to };
+        Ok(self.engine.timeline_page(&query, page.as_deref(), limit)?.into())
     }
 
     /// Pushes pending changes, pulls new ones, and merges conflicts with the
