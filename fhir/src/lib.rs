@@ -25,8 +25,11 @@ pub mod code_systems {
     pub const SNOMED_CT: &str = "http://snomed.info/sct";
     /// UCUM units.
     pub const UCUM: &str = "http://unitsofmeasure.org";
-    /// JP HOT9 (vaccines and drugs), MEDIS.
+    /// JP HOT9 (vaccines and drugs), MEDIS, in the OID form the dataset spec and the
+    /// national exchange specs send.
     pub const JP_HOT9: &str = "urn:oid:1.2.392.200119.4.403.1";
+    /// The same HOT9 code system under the URL JP Core 1.2 names it by; accepted on writes.
+    pub const JP_HOT9_URL: &str = "http://medis.or.jp/CodeSystem/master-HOT9";
     /// Our own code system root for items no standard code covers.
     pub const LOCAL_ROOT: &str = "https://phr.example/CodeSystem";
 
@@ -51,18 +54,51 @@ pub mod code_systems {
     pub const CONDITION_CLINICAL: &str = "http://terminology.hl7.org/CodeSystem/condition-clinical";
     /// FHIR administrative gender (Patient.gender values).
     pub const ADMINISTRATIVE_GENDER: &str = "http://hl7.org/fhir/administrative-gender";
-    /// YJ code (個別医薬品コード), the drug code JP Core and JAHIS use.
-    pub const JP_YJ: &str = "urn:oid:1.2.392.100495.20.2.74";
-    /// HOT13 drug codes. PROVISIONAL: the dataset spec gives only the HOT9 system; confirm
-    /// this OID against JP Core before exchanging 13-digit HOT codes with others.
+    /// YJ code (個別医薬品コード), the drug code JP Core and JAHIS use, in the OID form
+    /// JP Core gives for it (`JP_MedicationCodeYJ_CS`).
+    pub const JP_YJ: &str = "urn:oid:1.2.392.100495.20.1.73";
+    /// The same YJ code system under the URL JP Core 1.2 names it by; accepted on writes.
+    pub const JP_YJ_URL: &str = "http://capstandard.jp/iyaku.info/CodeSystem/YJ-code";
+    /// The OID this server sent YJ codes under before it followed JP Core (it names the
+    /// MHLW drug price list code, 12 characters like YJ); still accepted on writes so a
+    /// client replaying an older answer is not refused.
+    pub const JP_YJ_LEGACY: &str = "urn:oid:1.2.392.100495.20.2.74";
+    /// HOT13 drug codes (`JP_MedicationCodeHOT13_CS` in JP Core).
     pub const JP_HOT13: &str = "urn:oid:1.2.392.200119.4.402.1";
-    /// The JP (MEDIS) 8-digit observation codes of the dataset spec (31002900 birth weight, ...).
-    /// PROVISIONAL: the dataset spec names the codes but not their system URI; this
-    /// placeholder lives in our own namespace so it cannot be mistaken for an
-    /// official one. Replace it here, once, when the JP Core URI is confirmed.
-    pub const JP_MEDIS_OBSERVATION: &str = "https://phr.example/CodeSystem/jp-medis-observation";
+    /// The same HOT13 code system under its JP Core 1.2 URL; accepted on writes.
+    pub const JP_HOT13_URL: &str = "http://medis.or.jp/CodeSystem/master-HOT13";
+    /// The JP (MEDIS nursing practice master) 8-digit body measurement codes of the
+    /// dataset spec (31002900 birth weight, 31006116 head circumference, ...), under the
+    /// URI JP Core gives them (`JP_ObservationBodyMeasurementCode_CS`).
+    pub const JP_MEDIS_OBSERVATION: &str = "http://jpfhir.jp/fhir/core/CodeSystem/JP_ObservationBodyMeasurementCode_CS";
+    /// The placeholder this server sent those codes under before the JP Core URI was
+    /// confirmed; still accepted on writes.
+    pub const JP_MEDIS_OBSERVATION_LEGACY: &str = "https://phr.example/CodeSystem/jp-medis-observation";
+    /// ICD-10 as MHLW publishes it for Japan (2013 edition), JP Core's `JP_ConditionDiseaseCodeICD10_CS`.
+    pub const JP_ICD10: &str = "http://jpfhir.jp/fhir/core/mhlw/CodeSystem/ICD10-2013-full";
+    /// WHO ICD-10, as FHIR names it.
+    pub const ICD10: &str = "http://hl7.org/fhir/sid/icd-10";
     /// Identifier system of facility (clinic, pharmacy) ids we are given as plain strings.
     pub const FACILITY_ID: &str = "https://phr.example/NamingSystem/facility-id";
+
+    /// The URI a code system is sent under, for any URI it is known by: JP Core 1.2's
+    /// `http://medis.or.jp/...` URLs and the OIDs name the same HOT/YJ systems, and the
+    /// URIs this server sent before it followed JP Core still mean what they meant.
+    /// Readers compare systems through this, so a client may send either spelling.
+    pub fn canonical(system: &str) -> &str {
+        match system {
+            JP_HOT9_URL => JP_HOT9,
+            JP_HOT13_URL => JP_HOT13,
+            JP_YJ_URL | JP_YJ_LEGACY => JP_YJ,
+            JP_MEDIS_OBSERVATION_LEGACY => JP_MEDIS_OBSERVATION,
+            other => other,
+        }
+    }
+
+    /// True if the two URIs name the same code system ([`canonical`]).
+    pub fn same(a: &str, b: &str) -> bool {
+        canonical(a) == canonical(b)
+    }
 
     /// Extension URIs.
     pub mod extensions {

@@ -175,6 +175,7 @@ pub fn rules() -> Vec<Rule> {
         r(Immunization, "vaccine", codes(Vaccine::ALL, Vaccine::code)),
         r(Immunization, "vaccine_name", MaxChars(VACCINE_NAME_CHARS)),
         r(Immunization, "hot9_code", Format("9 digits (JP HOT9)")),
+        r(Immunization, "yj_code", Format("12 letters or digits (YJ)")),
         r(Immunization, "dose_number", Range(1.0, f64::from(phr_core::dataset::immunization::MAX_DOSE_NUMBER))),
         r(Immunization, "series", codes(DoseSeries::ALL, DoseSeries::code)),
         r(Immunization, "lot_number", MaxChars(MAX_LOT_NUMBER_CHARS)),

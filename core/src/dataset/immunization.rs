@@ -14,6 +14,8 @@ use super::{DatasetModule, RecordKind};
 pub mod codes {
     /// Code system of the JP HOT9 vaccine product codes.
     pub const HOT9_SYSTEM: &str = "urn:oid:1.2.392.200119.4.403.1";
+    /// Code system of the YJ product codes (JP Core `JP_MedicationCodeYJ_CS`).
+    pub const YJ_SYSTEM: &str = "urn:oid:1.2.392.100495.20.1.73";
     /// Date vaccine given (LOINC).
     pub const DATE_GIVEN: &str = "30952-6";
     /// Dose number in series (LOINC).
@@ -165,6 +167,11 @@ pub struct Immunization {
     #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hot9_code: Option<String>,
+    /// YJ product code ([`codes::YJ_SYSTEM`]), 12 letters or digits, as JP Core's
+    /// Immunization example codes a vaccine.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub yj_code: Option<String>,
     /// Routine (定期, `true`) or voluntary (任意, `false`).
     pub routine: bool,
     /// Date given (LOINC 30952-6). Not in the future, not before birth.
@@ -215,6 +222,11 @@ impl Validate for Immunization {
                 p.push("hot9_code", format!("must be 9 digits, got {code:?}"));
             }
         }
+        if let Some(code) = &self.yj_code {
+            if code.len() != 12 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                p.push("yj_code", format!("must be 12 letters or digits, got {code:?}"));
+            }
+        }
         p.not_future("date_given", self.date_given, ctx.today);
         if let Some(birth) = ctx.birth_date {
             if self.date_given < birth {
@@ -255,6 +267,7 @@ mod tests {
             vaccine: Vaccine::HepatitisB,
             vaccine_name: Some("ビームゲン".into()),
             hot9_code: None,
+            yj_code: None,
             routine: true,
             date_given: d("2026-03-10"),
             dose_number: 1,
@@ -363,15 +376,17 @@ mod tests {
     }
 
     #[test]
-    fn other_vaccine_needs_a_name_and_hot9_must_be_9_digits() {
+    fn other_vaccine_needs_a_name_hot9_must_be_9_digits_and_yj_12_characters() {
         let mut i = hep_b_dose_1();
         i.vaccine = Vaccine::Other;
         i.vaccine_name = None;
         i.hot9_code = Some("12345678".into());
+        i.yj_code = Some("6311-400A101".into());
         let errs = i.validate(&ctx()).unwrap_err();
-        assert!(errs.mentions("vaccine_name") && errs.mentions("hot9_code"), "{errs}");
+        assert!(errs.mentions("vaccine_name") && errs.mentions("hot9_code") && errs.mentions("yj_code"), "{errs}");
         i.vaccine_name = Some("A型肝炎".into());
         i.hot9_code = Some("123456789".into());
+        i.yj_code = Some("6311400A1010".into());
         assert_eq!(i.validate(&ctx()), Ok(()));
     }
 

@@ -626,6 +626,7 @@ mod tests {
             vaccine,
             vaccine_name: None,
             hot9_code: None,
+            yj_code: None,
             routine: true,
             date_given: d(on),
             dose_number: n,

@@ -1,10 +1,13 @@
 //! `medication` (お薬手帳) <-> one MedicationDispense.
 //!
 //! - `medicationCodeableConcept`: the drug coding in its system — YJ
-//!   ([`code_systems::JP_YJ`], `urn:oid:1.2.392.100495.20.2.74`), HOT9
-//!   ([`code_systems::JP_HOT9`]) for 9-digit and HOT13 ([`code_systems::JP_HOT13`],
-//!   provisional) for 13-digit HOT codes, or the local drug list — with the drug
-//!   name as `display` and `text`.
+//!   ([`code_systems::JP_YJ`], `urn:oid:1.2.392.100495.20.1.73`), HOT9
+//!   ([`code_systems::JP_HOT9`]) for 9-digit and HOT13 ([`code_systems::JP_HOT13`])
+//!   for 13-digit HOT codes, or the local drug list — with the drug name as
+//!   `display` and `text`. On writes the JP Core 1.2 URLs of the same systems
+//!   (`http://medis.or.jp/CodeSystem/master-HOT9`, `…/master-HOT13`,
+//!   `http://capstandard.jp/iyaku.info/CodeSystem/YJ-code`) are read alike
+//!   ([`code_systems::canonical`]).
 //! - `whenHandedOver` = dispensing date; `performer[0].actor` = the pharmacy and the
 //!   prescriber in the local extension [`extensions::PRESCRIBER`] (names only,
 //!   so display-only / string: the dataset has no resources for them).
@@ -109,7 +112,7 @@ pub fn from_fhir(resources: &[Resource]) -> Result<Medication> {
     let mut drug_code = None;
     for (j, c) in cc.coding.iter().enumerate() {
         let cpath = format!("{mpath}.coding[{j}]");
-        let system = match c.system.as_deref() {
+        let system = match c.system.as_deref().map(code_systems::canonical) {
             Some(code_systems::JP_YJ) => DrugCodeSystem::Yj,
             Some(code_systems::JP_HOT9) | Some(code_systems::JP_HOT13) => DrugCodeSystem::Hot,
             Some(s) if s == local => DrugCodeSystem::Local,
@@ -209,9 +212,30 @@ mod tests {
         assert_eq!(json["resourceType"], "MedicationDispense");
         assert_eq!(
             json["medicationCodeableConcept"]["coding"][0],
-            serde_json::json!({"system": "urn:oid:1.2.392.100495.20.2.74", "code": "1141007C1075", "display": "カロナール細粒20%"})
+            serde_json::json!({"system": "urn:oid:1.2.392.100495.20.1.73", "code": "1141007C1075", "display": "カロナール細粒20%"})
         );
         assert_eq!(json["daysSupply"]["code"], "d");
+    }
+
+    #[test]
+    fn jp_core_urls_of_yj_and_hot_are_read_as_the_same_systems() {
+        for (uri, code, system) in [
+            (code_systems::JP_YJ_URL, "1141007C1075", DrugCodeSystem::Yj),
+            (code_systems::JP_YJ_LEGACY, "1141007C1075", DrugCodeSystem::Yj),
+            (code_systems::JP_HOT9_URL, "105271807", DrugCodeSystem::Hot),
+            (code_systems::JP_HOT13_URL, "1052718070101", DrugCodeSystem::Hot),
+        ] {
+            let mut rs = map_to_fhir(&RecordBody::Medication(examples::medication_full()), &ctx()).unwrap();
+            if let Resource::MedicationDispense(d) = &mut rs[0] {
+                d.medication = Some(MedicationX::CodeableConcept(CodeableConcept {
+                    coding: vec![Coding::new(uri, code, None)],
+                    text: Some("カロナール細粒20%".into()),
+                    ..Default::default()
+                }));
+            }
+            let m = from_fhir(&rs).unwrap();
+            assert_eq!(m.drug_code, Some(DrugCode { system, code: code.into() }), "{uri}");
+        }
     }
 
     #[test]

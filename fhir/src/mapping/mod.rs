@@ -205,6 +205,46 @@ pub fn kinds_yielding(resource_type: &str) -> &'static [RecordKind] {
     }
 }
 
+/// Which code systems a write of `resource_type` is read in, for people (the
+/// CapabilityStatement's per-type `documentation`, and `docs/fhir-codes.md`).
+/// Every system listed here is one the mapping of that type accepts; a system
+/// spelt two ways (OID and JP Core URL) is accepted in both ([`code_systems::canonical`]).
+pub fn accepted_codes(resource_type: &str) -> Option<&'static str> {
+    Some(match resource_type {
+        "Immunization" => {
+            "vaccineCode: the local vaccine list (https://phr.example/CodeSystem/immunization/vaccine); or JP HOT9 \
+             (urn:oid:1.2.392.200119.4.403.1 or http://medis.or.jp/CodeSystem/master-HOT9), HOT13 \
+             (urn:oid:1.2.392.200119.4.402.1 or http://medis.or.jp/CodeSystem/master-HOT13) or YJ \
+             (urn:oid:1.2.392.100495.20.1.73 or http://capstandard.jp/iyaku.info/CodeSystem/YJ-code) product codes, \
+             mapped to the local vaccine by protocolApplied.targetDisease (SNOMED CT, or ICD-10: \
+             http://hl7.org/fhir/sid/icd-10 or http://jpfhir.jp/fhir/core/mhlw/CodeSystem/ICD10-2013-full) and kept \
+             as 'other' under vaccineCode.text when the diseases name no single local vaccine"
+        }
+        "Observation" => {
+            "code: LOINC (http://loinc.org) for vital signs, body measurements and labs; the JP Core body \
+             measurement codes (http://jpfhir.jp/fhir/core/CodeSystem/JP_ObservationBodyMeasurementCode_CS) the \
+             dataset names; the module's local codes (https://phr.example/CodeSystem/<module>) for the rest"
+        }
+        "Encounter" => {
+            "a prenatal or child checkup: the Encounter with the Observations (as for Observation) and, for a \
+             prenatal visit, a gestational diabetes Condition (SNOMED CT 11687002, ICD-10 O24.4 in either ICD-10 \
+             system, or the local code) that reference it, in one transaction"
+        }
+        "Condition" => {
+            "gestational diabetes: SNOMED CT 11687002, ICD-10 O24.4 (http://hl7.org/fhir/sid/icd-10 or \
+             http://jpfhir.jp/fhir/core/mhlw/CodeSystem/ICD10-2013-full), or the local code"
+        }
+        "MedicationStatement" => {
+            "newborn vitamin K2 syrup doses: the local code (https://phr.example/CodeSystem/newborn)"
+        }
+        "MedicationDispense" => {
+            "medicationCodeableConcept: YJ, HOT9 or HOT13 (OID or JP Core URL, as for Immunization) or the local drug \
+             list, with the drug name as text or display"
+        }
+        _ => return None,
+    })
+}
+
 /// Reads the resources of one record of `kind` back into its dataset body.
 pub fn from_fhir(kind: RecordKind, resources: &[Resource]) -> Result<RecordBody> {
     Ok(match kind {
@@ -285,6 +325,16 @@ pub(crate) fn parse_datetime(text: &str, path: &str) -> Result<DateTime<FixedOff
         .map_err(|_| invalid(path, format!("must be a dateTime with seconds and a UTC offset, got {text:?}")))
 }
 
+/// The ICD-10 code of a coding in ICD-10 (WHO, or the MHLW edition JP Core names),
+/// upper-case and without the dot (`O24.4` and `O244` alike), if it is one.
+pub(crate) fn icd10_code(c: &Coding) -> Option<String> {
+    let system = c.system.as_deref()?;
+    (system == code_systems::ICD10 || system == code_systems::JP_ICD10)
+        .then_some(c.code.as_deref())
+        .flatten()
+        .map(|code| code.chars().filter(|ch| *ch != '.').collect::<String>().to_ascii_uppercase())
+}
+
 pub(crate) fn invalid(path: &str, reason: impl Into<String>) -> MappingError {
     MappingError::Invalid { path: path.to_owned(), reason: reason.into() }
 }
@@ -354,7 +404,7 @@ pub(crate) fn decode<T: Copy + 'static>(
         .coding
         .iter()
         .enumerate()
-        .find(|(_, c)| c.system.as_deref() == Some(system))
+        .find(|(_, c)| c.system.as_deref().is_some_and(|s| code_systems::same(s, system)))
         .ok_or_else(|| MappingError::Missing { path: format!("{path}.coding (system {system})") })?;
     let code = coding.code.as_deref().ok_or_else(|| missing(format!("{path}.coding[{i}].code")))?;
     all.iter().copied().find(|v| code_of(*v) == code).ok_or_else(|| MappingError::UnknownCode {
@@ -520,7 +570,7 @@ pub(crate) fn vi(n: impl Into<Integer>) -> ValueX {
 pub(crate) fn item_of<T: Copy>(cc: &CodeableConcept, table: &[(&str, &str, T)]) -> Option<T> {
     cc.coding.iter().find_map(|c| {
         let (system, code) = (c.system.as_deref()?, c.code.as_deref()?);
-        table.iter().find(|(s, k, _)| *s == system && *k == code).map(|(_, _, t)| *t)
+        table.iter().find(|(s, k, _)| code_systems::same(s, system) && *k == code).map(|(_, _, t)| *t)
     })
 }
 

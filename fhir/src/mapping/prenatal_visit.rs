@@ -38,7 +38,7 @@ use phr_core::dataset::RecordKind;
 
 use super::self_vitals::{bp_observation, read_bp};
 use super::{
-    answer, category, date_text, effective_date, invalid, item_of, local_item, loinc, missing, parse_date,
+    answer, category, date_text, effective_date, icd10_code, invalid, item_of, local_item, loinc, missing, parse_date,
     read_decimal, res_path, set_once, text, unexpected, unknown_item, vi, vq, MappingContext, MappingError, Obs,
     Result, Val,
 };
@@ -51,6 +51,9 @@ use crate::model::{
 const KIND: RecordKind = RecordKind::PrenatalVisit;
 /// SNOMED CT: gestational diabetes mellitus.
 pub const SNOMED_GESTATIONAL_DIABETES: &str = "11687002";
+/// ICD-10 "diabetes mellitus arising in pregnancy" (O24.4), without the dot; a GDM
+/// Condition coded in ICD-10 (WHO or MHLW) alone is read as gestational diabetes.
+pub const ICD10_GESTATIONAL_DIABETES: &str = "O244";
 /// Id of the contained clinic Organization.
 pub const CLINIC_ID: &str = "clinic";
 
@@ -487,6 +490,7 @@ pub fn from_fhir(resources: &[Resource]) -> Result<PrenatalVisit> {
                 let code = c.code.as_ref().ok_or_else(|| missing(format!("{path}.code")))?;
                 if code.has(code_systems::SNOMED_CT, SNOMED_GESTATIONAL_DIABETES)
                     || code.has(&local, local_codes::GESTATIONAL_DIABETES)
+                    || code.coding.iter().filter_map(icd10_code).any(|c| c.starts_with(ICD10_GESTATIONAL_DIABETES))
                 {
                     gdm_condition = true;
                     continue;
@@ -640,6 +644,19 @@ mod tests {
             }
         }
         assert!(rs.iter().any(|r| matches!(r, Resource::Condition(_))));
+    }
+
+    #[test]
+    fn a_gestational_diabetes_condition_coded_in_icd10_alone_is_read_as_gdm() {
+        for (system, code) in [(code_systems::ICD10, "O24.4"), (code_systems::JP_ICD10, "O244")] {
+            let mut rs = full();
+            for r in &mut rs {
+                if let Resource::Condition(c) = r {
+                    c.code = Some(CodeableConcept::from_codings(vec![Coding::new(system, code, None)]));
+                }
+            }
+            assert_eq!(from_fhir(&rs).unwrap().gestational_diabetes, Some(true), "{system}");
+        }
     }
 
     #[test]

@@ -277,7 +277,8 @@ impl Coding {
 
     /// True if this coding is `code` in `system`.
     pub fn is(&self, system: &str, code: &str) -> bool {
-        self.system.as_deref() == Some(system) && self.code.as_deref() == Some(code)
+        self.system.as_deref().is_some_and(|s| crate::code_systems::same(s, system))
+            && self.code.as_deref() == Some(code)
     }
 }
 
@@ -310,7 +311,10 @@ impl CodeableConcept {
 
     /// The code of the first coding in `system`, if any.
     pub fn code_in(&self, system: &str) -> Option<&str> {
-        self.coding.iter().find(|c| c.system.as_deref() == Some(system)).and_then(|c| c.code.as_deref())
+        self.coding
+            .iter()
+            .find(|c| c.system.as_deref().is_some_and(|s| crate::code_systems::same(s, system)))
+            .and_then(|c| c.code.as_deref())
     }
 
     /// True if some coding is `code` in `system`.

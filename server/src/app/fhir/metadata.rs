@@ -47,7 +47,11 @@ pub fn statement(base: &str) -> Value {
         let mut search_param: Vec<Value> = params.iter().map(|p| json!({"name": p, "type": param_type(p)})).collect();
         search_param.push(json!({"name": "_count", "type": "number"}));
         search_param.push(json!({"name": "_sort", "type": "string", "documentation": "date or -date"}));
-        resources.push(json!({"type": ty, "interaction": interaction, "searchParam": search_param}));
+        let mut resource = json!({"type": ty, "interaction": interaction, "searchParam": search_param});
+        if let Some(codes) = phr_fhir::mapping::accepted_codes(ty) {
+            resource["documentation"] = json!(format!("Code systems read on writes and in transactions: {codes}."));
+        }
+        resources.push(resource);
     }
     json!({
         "resourceType": "CapabilityStatement",
@@ -103,6 +107,18 @@ mod tests {
         assert_eq!(interactions("Immunization"), ["read", "search-type", "create", "update"]);
         assert_eq!(interactions("Condition"), ["read", "search-type"]);
         assert_eq!(interactions("MedicationDispense"), ["read", "search-type"]);
+    }
+
+    #[test]
+    fn each_writable_type_documents_the_code_systems_its_writes_accept() {
+        let v = statement("https://phr.example");
+        for ty in CREATABLE {
+            let r = v["rest"][0]["resource"].as_array().unwrap().iter().find(|r| r["type"] == ty).unwrap();
+            assert!(r["documentation"].as_str().is_some_and(|d| d.starts_with("Code systems read")), "{ty}");
+        }
+        let immunization = v["rest"][0]["resource"].as_array().unwrap().iter().find(|r| r["type"] == "Immunization");
+        let doc = immunization.unwrap()["documentation"].as_str().unwrap();
+        assert!(doc.contains("urn:oid:1.2.392.200119.4.403.1") && doc.contains("targetDisease"), "{doc}");
     }
 
     #[test]
