@@ -3,6 +3,8 @@
 
 use serde_json::{json, Value};
 
+use crate::app::smart::capability_security;
+
 /// The resource types that can be searched and read, with their search parameters:
 /// every type a search or `$everything` returns besides Patient (whose entries'
 /// `fullUrl`s `read.rs` answers).
@@ -26,12 +28,8 @@ fn param_type(name: &str) -> &'static str {
     }
 }
 
-/// The SMART extension declaring the OAuth endpoints on `rest.security`.
-pub const OAUTH_URIS: &str = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris";
-
 /// The CapabilityStatement JSON, with `base` the server's public URL.
 pub fn statement(base: &str) -> Value {
-    let token_url = format!("{base}{}", crate::app::smart::TOKEN_PATH);
     let mut resources = vec![json!({
         "type": "Patient",
         "interaction": [{"code": "read"}, {"code": "search-type"}],
@@ -64,12 +62,10 @@ pub fn statement(base: &str) -> Value {
         "format": ["application/fhir+json"],
         "rest": [{
             "mode": "server",
-            "security": {
-                // Only `token`: there is no authorize endpoint (Backend Services only).
-                "extension": [{"url": OAUTH_URIS, "extension": [{"url": "token", "valueUri": token_url}]}],
-                "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}]}],
-                "description": "SMART Backend Services (client_credentials, private_key_jwt); see /fhir/r4/.well-known/smart-configuration",
-            },
+            "security": capability_security(
+                base,
+                "SMART Backend Services (client_credentials, private_key_jwt); see /fhir/r4/.well-known/smart-configuration",
+            ),
             "resource": resources,
             "interaction": [{"code": "transaction"}],
         }],
@@ -79,6 +75,7 @@ pub fn statement(base: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::smart::OAUTH_URIS;
 
     #[test]
     fn the_capability_statement_parses_as_one_and_lists_the_implemented_types() {

@@ -6,6 +6,7 @@
 use serde_json::{json, Value};
 
 use super::kickoff::{ExportType, MODULE_PARAM, OUTPUT_FORMATS, UNSUPPORTED};
+use crate::app::smart::capability_security;
 
 /// The Bulk Data 2.0 `$export` operation definition.
 pub const EXPORT_DEFINITION: &str = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export";
@@ -48,10 +49,11 @@ pub fn statement(base: &str) -> Value {
         "format": ["application/fhir+json", "application/fhir+ndjson"],
         "rest": [{
             "mode": "server",
-            "security": {
-                "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}]}],
-                "description": "SMART Backend Services (client_credentials, private_key_jwt) for a research organization, scopes reading Patient and Observation (e.g. system/*.rs); see /.well-known/smart-configuration",
-            },
+            "security": capability_security(
+                base,
+                "SMART Backend Services (client_credentials, private_key_jwt) for a research organization, scopes \
+                 reading Patient and Observation (e.g. system/*.rs); see /research/v1/.well-known/smart-configuration",
+            ),
             "resource": resources,
             "operation": [{
                 "name": "export",
@@ -81,5 +83,15 @@ mod tests {
             assert!(doc.contains(p), "{p}: {doc}");
         }
         assert!(v["format"].as_array().unwrap().iter().any(|f| f == "application/fhir+ndjson"));
+    }
+
+    #[test]
+    fn the_security_section_names_the_token_endpoint_like_the_fhir_base() {
+        let v = statement("https://phr.example");
+        let security = &v["rest"][0]["security"];
+        assert_eq!(security["service"][0]["coding"][0]["code"], "SMART-on-FHIR");
+        let oauth = &security["extension"][0];
+        assert_eq!(oauth["url"], crate::app::smart::OAUTH_URIS);
+        assert_eq!(oauth["extension"], json!([{"url": "token", "valueUri": "https://phr.example/auth/token"}]));
     }
 }

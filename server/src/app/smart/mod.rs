@@ -37,6 +37,20 @@ pub const TOKEN_PATH: &str = "/auth/token";
 /// Client assertion algorithms accepted.
 pub const SIGNING_ALGS: [&str; 2] = ["RS384", "ES384"];
 
+/// The SMART extension declaring the OAuth endpoints on a CapabilityStatement's `rest.security`.
+pub const OAUTH_URIS: &str = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris";
+
+/// The `rest.security` of every FHIR base's CapabilityStatement (`/fhir/r4`, `/research/v1`):
+/// the `SMART-on-FHIR` service and the `oauth-uris` extension naming the token endpoint —
+/// only `token`, as there is no authorize endpoint (Backend Services only).
+pub fn capability_security(base: &str, description: &str) -> Value {
+    json!({
+        "extension": [{"url": OAUTH_URIS, "extension": [{"url": "token", "valueUri": format!("{base}{TOKEN_PATH}")}]}],
+        "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}]}],
+        "description": description,
+    })
+}
+
 /// An organization calling with a valid organization access token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthenticatedOrganization {
