@@ -313,6 +313,11 @@ fn org_add(args: &OrgAddArgs) -> Result<(), AdminError> {
     let new =
         organizations::check_new_organization(&args.id, &args.name, args.kind.as_str(), &purposes, jwks.as_deref())
             .map_err(|problems| AdminError::usage(format!("invalid organization: {}", problems.join("; "))))?;
+    let new = match &args.jwks_url {
+        Some(url) => organizations::with_jwks_url(new, url)
+            .map_err(|why| AdminError::usage(format!("invalid organization: {why}")))?,
+        None => new,
+    };
     let mut conn = admin_connection(&args.storage)?;
     if !crate::store::organizations::insert(&mut conn, &new, now_ms())? {
         return Err(AdminError::failed(format!(
@@ -338,6 +343,7 @@ fn org_list(args: &OrgListArgs) -> Result<(), AdminError> {
                     "kind": o.kind,
                     "purposes": o.purposes().iter().map(|p| p.as_str()).collect::<Vec<_>>(),
                     "has_jwks": o.jwks.is_some(),
+                    "jwks_url": o.jwks_url,
                     "created_at": o.created_at,
                     "disabled_at": o.disabled_at,
                 })

@@ -64,8 +64,13 @@ pub struct OrgAddArgs {
     pub purposes: Vec<PurposeArg>,
     /// A JWKS file (JSON object with a "keys" array): the organization's public
     /// keys for SMART Backend Services client authentication.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "jwks_url")]
     pub jwks_file: Option<PathBuf>,
+    /// Or the URL the organization publishes its JWKS at (https; http only to a
+    /// loopback host): the server fetches the keys from there and follows the
+    /// organization's key rotation (SMART's preferred registration).
+    #[arg(long)]
+    pub jwks_url: Option<String>,
     #[command(flatten)]
     pub storage: StorageArgs,
 }

@@ -231,8 +231,8 @@ impl OrgClient {
         (resp.status().as_u16(), www)
     }
 }
-
-fn form_body(pairs: &[(&str, &str)]) -> String {
+/// An `application/x-www-form-urlencoded` body.
+pub fn form_body(pairs: &[(&str, &str)]) -> String {
     let enc = |s: &str| {
         s.bytes()
             .map(|b| match b {

@@ -187,6 +187,7 @@ pub fn jwt(data: &[u8]) {
         text,
         "org-1",
         &keys.jwks,
+        Some("http://127.0.0.1/jwks.json"),
         "http://127.0.0.1/auth/token",
         1_900_000_000,
     );

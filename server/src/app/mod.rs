@@ -46,6 +46,8 @@ pub struct App {
     pub research: Arc<crate::app::research::ResearchService>,
     /// Answers to repeated FHIR searches ([`crate::app::fhir::cache`]).
     pub fhir_search_cache: Arc<crate::app::fhir::cache::SearchCache>,
+    /// JWKS fetched from organizations' registered JWKS URLs ([`crate::app::smart::jwks_url`]).
+    pub jwks_urls: Arc<crate::app::smart::jwks_url::JwksUrlCache>,
 }
 
 /// Epoch milliseconds now.
@@ -101,6 +103,7 @@ impl App {
                 limits.fhir_search_cache_mb.saturating_mul(1 << 20),
                 std::time::Duration::from_secs(limits.fhir_search_cache_secs),
             )),
+            jwks_urls: Arc::new(crate::app::smart::jwks_url::JwksUrlCache::new()),
         })
     }
 

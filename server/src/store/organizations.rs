@@ -19,6 +19,8 @@ pub struct NewOrganization {
     pub purposes: BTreeSet<Purpose>,
     /// The JWKS as given (a JSON object with a `keys` array).
     pub jwks: Option<String>,
+    /// Or the URL the JWKS is fetched from (checked: https, or http on loopback).
+    pub jwks_url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
@@ -32,6 +34,8 @@ pub struct OrganizationRow {
     pub jwks: Option<String>,
     pub created_at: i64,
     pub disabled_at: Option<i64>,
+    /// Where the JWKS is fetched from, when the organization registered a URL.
+    pub jwks_url: Option<String>,
 }
 
 /// Registers an organization. Returns false (and changes nothing) if the id is taken.
@@ -47,6 +51,7 @@ pub fn insert(conn: &mut DbConnection, org: &NewOrganization, now: i64) -> Query
             organizations::kind.eq(org.kind),
             organizations::purposes.eq(purposes.join(",")),
             organizations::jwks.eq(org.jwks.as_deref()),
+            organizations::jwks_url.eq(org.jwks_url.as_deref()),
             organizations::created_at.eq(now),
             organizations::disabled_at.eq(None::<i64>),
         ))
@@ -104,6 +109,7 @@ mod tests {
             kind: "clinic",
             purposes: [Purpose::Treatment].into_iter().collect(),
             jwks: None,
+            jwks_url: None,
         }
     }
 

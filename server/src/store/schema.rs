@@ -101,6 +101,7 @@ diesel::table! {
         jwks -> Nullable<Text>,
         created_at -> BigInt,
         disabled_at -> Nullable<BigInt>,
+        jwks_url -> Nullable<Text>,
     }
 }
 

@@ -80,11 +80,53 @@ pub fn check_new_organization(
         }
     }
     match (org_id, kind) {
-        (Some(id), Some(kind)) if problems.is_empty() => {
-            Ok(NewOrganization { id, name: name.to_owned(), kind, purposes: parsed, jwks: jwks.map(str::to_owned) })
-        }
+        (Some(id), Some(kind)) if problems.is_empty() => Ok(NewOrganization {
+            id,
+            name: name.to_owned(),
+            kind,
+            purposes: parsed,
+            jwks: jwks.map(str::to_owned),
+            jwks_url: None,
+        }),
         _ => Err(problems),
     }
+}
+
+/// Registers `url` as where the organization's JWKS is fetched from, instead of a
+/// JWKS document (SMART client-confidential-asymmetric prefers a JWKS URL, so the
+/// client rotates keys without the operator). The URL must be `https`, or `http`
+/// to a loopback host (a client on the same machine, e.g. in tests), without
+/// credentials or fragment, ≤ 2,000 characters.
+pub fn with_jwks_url(mut org: NewOrganization, url: &str) -> Result<NewOrganization, String> {
+    if org.jwks.is_some() {
+        return Err("give a JWKS document or a JWKS URL, not both".to_owned());
+    }
+    org.jwks_url = Some(check_jwks_url(url)?);
+    Ok(org)
+}
+
+/// The JWKS URL as stored, or why it cannot be one.
+pub fn check_jwks_url(url: &str) -> Result<String, String> {
+    const MAX_URL_CHARS: usize = 2000;
+    if url.chars().count() > MAX_URL_CHARS {
+        return Err(format!("the JWKS URL is longer than {MAX_URL_CHARS} characters"));
+    }
+    let parsed = url::Url::parse(url).map_err(|e| format!("the JWKS URL is not a URL: {e}"))?;
+    let loopback = match parsed.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => return Err("the JWKS URL has no host".to_owned()),
+    };
+    match parsed.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        _ => return Err("the JWKS URL must be https (http only to a loopback host)".to_owned()),
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() || parsed.fragment().is_some() {
+        return Err("the JWKS URL must not carry credentials or a fragment".to_owned());
+    }
+    Ok(parsed.to_string())
 }
 
 /// A JWKS must be a JSON object with a `keys` array of objects.
@@ -207,6 +249,22 @@ mod tests {
     }
 
     #[test]
+    fn a_jwks_url_is_https_or_loopback_http_and_replaces_a_jwks_document() {
+        let org = || check_new_organization("c", "C", "clinic", &purposes(&["treatment"]), None).unwrap();
+        let url = |u: &str| with_jwks_url(org(), u).map(|o| o.jwks_url.unwrap());
+        assert_eq!(url("https://keys.clinic.example/jwks.json").unwrap(), "https://keys.clinic.example/jwks.json");
+        assert!(url("http://127.0.0.1:8080/jwks.json").is_ok());
+        assert!(url("http://[::1]/jwks").is_ok());
+        assert!(url("http://localhost/jwks").is_ok());
+        assert!(url("http://keys.clinic.example/jwks.json").unwrap_err().contains("https"));
+        assert!(url("ftp://keys.clinic.example/jwks.json").unwrap_err().contains("https"));
+        assert!(url("https://user:pw@keys.clinic.example/").unwrap_err().contains("credentials"));
+        assert!(url("not a url").unwrap_err().contains("not a URL"));
+        let with_doc = check_new_organization("c", "C", "clinic", &purposes(&["treatment"]), Some(r#"{"keys": []}"#));
+        assert!(with_jwks_url(with_doc.unwrap(), "https://k.example/").unwrap_err().contains("not both"));
+    }
+
+    #[test]
     fn stored_purposes_round_trip_through_the_comma_separated_column() {
         let row = OrganizationRow {
             organization_id: "c".into(),
@@ -216,6 +274,7 @@ mod tests {
             jwks: None,
             created_at: 1,
             disabled_at: None,
+            jwks_url: None,
         };
         assert!(row.allows(Purpose::Treatment) && row.allows(Purpose::Emergency));
         assert!(!row.allows(Purpose::Research));

@@ -56,15 +56,53 @@ pub fn unverified_issuer(assertion: &str) -> Result<String, OAuthError> {
     claims.iss.filter(|i| !i.is_empty()).ok_or_else(|| invalid("client_assertion has no iss"))
 }
 
+/// The header of a client assertion, before any key is looked up: the `kid`
+/// it names, refused outright for an unsupported `alg`, a missing `kid`, an
+/// embedded key (`jwk`, `x5u`), or a `jku` other than the client's registered
+/// JWKS URL (`registered_jku`; SMART: "the jku header ... SHALL match" it).
+pub fn checked_kid(assertion: &str, registered_jku: Option<&str>) -> Result<String, OAuthError> {
+    let header = jsonwebtoken::decode_header(assertion)
+        .map_err(|_| invalid("client_assertion header is malformed or names an unsupported alg"))?;
+    if !matches!(header.alg, Algorithm::RS384 | Algorithm::ES384) {
+        return Err(invalid(format!("client_assertion alg {:?} is not supported: use RS384 or ES384", header.alg)));
+    }
+    if header.jwk.is_some() || header.x5u.is_some() {
+        return Err(invalid("client_assertion names its own key (jwk/x5u): only registered keys are used"));
+    }
+    match (header.jku.as_deref(), registered_jku) {
+        (None, _) => {}
+        (Some(jku), Some(registered)) if jku == registered => {}
+        (Some(_), Some(_)) => return Err(invalid("client_assertion jku is not the client's registered JWKS URL")),
+        (Some(_), None) => {
+            return Err(invalid("client_assertion names a jku, but the client registered keys, not a JWKS URL"))
+        }
+    }
+    header.kid.filter(|k| !k.is_empty()).ok_or_else(|| invalid("client_assertion has no kid"))
+}
+
+/// True if the JWKS (JSON text) has a usable key with this `kid` for the assertion's algorithm.
+pub fn has_key(assertion: &str, jwks: &str, kid: &str) -> bool {
+    let Ok(header) = jsonwebtoken::decode_header(assertion) else { return false };
+    let key_algorithm = match header.alg {
+        Algorithm::RS384 => KeyAlgorithm::RS384,
+        Algorithm::ES384 => KeyAlgorithm::ES384,
+        _ => return false,
+    };
+    !matching_keys(jwks, kid, header.alg, key_algorithm).is_empty()
+}
+
 /// Verifies `assertion` for `client_id` against its registered `jwks` (JSON
-/// text), the token endpoint URL `audience`, at `now` (epoch s).
+/// text; fetched from `registered_jku` when the client registered a JWKS URL),
+/// the token endpoint URL `audience`, at `now` (epoch s).
 pub fn verify(
     assertion: &str,
     client_id: &str,
     jwks: &str,
+    registered_jku: Option<&str>,
     audience: &str,
     now: i64,
 ) -> Result<AssertionClaims, OAuthError> {
+    let kid = checked_kid(assertion, registered_jku)?;
     let header = jsonwebtoken::decode_header(assertion)
         .map_err(|_| invalid("client_assertion header is malformed or names an unsupported alg"))?;
     let key_algorithm = match header.alg {
@@ -72,13 +110,7 @@ pub fn verify(
         Algorithm::ES384 => KeyAlgorithm::ES384,
         other => return Err(invalid(format!("client_assertion alg {other:?} is not supported: use RS384 or ES384"))),
     };
-    if header.jku.is_some() || header.jwk.is_some() || header.x5u.is_some() {
-        // SMART: a jku must match a JWKS URL registered for the client; we
-        // register JWKS documents, not URLs, so keys come from there only.
-        return Err(invalid("client_assertion names its own key (jku/jwk/x5u): only registered JWKS keys are used"));
-    }
-    let kid = header.kid.as_deref().filter(|k| !k.is_empty()).ok_or_else(|| invalid("client_assertion has no kid"))?;
-    let keys = matching_keys(jwks, kid, header.alg, key_algorithm);
+    let keys = matching_keys(jwks, &kid, header.alg, key_algorithm);
     if keys.is_empty() {
         return Err(invalid(format!("no registered {:?} key with the client_assertion's kid", header.alg)));
     }
@@ -198,7 +230,7 @@ pub(crate) mod tests {
         let (key, jwks, now) = setup();
         let jwt = sign(&key, Algorithm::ES384, Some("k1"), &claims(now));
         assert_eq!(unverified_issuer(&jwt).unwrap(), CLIENT);
-        let verified = verify(&jwt, CLIENT, &jwks, AUD, now).unwrap();
+        let verified = verify(&jwt, CLIENT, &jwks, None, AUD, now).unwrap();
         assert_eq!((verified.jti.as_str(), verified.exp), ("j-1", now + 240));
     }
 
@@ -207,7 +239,7 @@ pub(crate) mod tests {
         let (key, jwks, now) = setup();
         let mut c = claims(now);
         c["aud"] = json!("https://phr.example.org/auth/token/");
-        let why = error_of(verify(&sign(&key, Algorithm::ES384, Some("k1"), &c), CLIENT, &jwks, AUD, now));
+        let why = error_of(verify(&sign(&key, Algorithm::ES384, Some("k1"), &c), CLIENT, &jwks, None, AUD, now));
         assert!(why.contains("aud"), "{why}");
     }
 
@@ -216,13 +248,13 @@ pub(crate) mod tests {
         let (key, jwks, now) = setup();
         let mut c = claims(now);
         c["exp"] = json!(now + 600);
-        let why = error_of(verify(&sign(&key, Algorithm::ES384, Some("k1"), &c), CLIENT, &jwks, AUD, now));
+        let why = error_of(verify(&sign(&key, Algorithm::ES384, Some("k1"), &c), CLIENT, &jwks, None, AUD, now));
         assert!(why.contains("at most 300 seconds"), "{why}");
         c["exp"] = json!(now - 120);
-        let why = error_of(verify(&sign(&key, Algorithm::ES384, Some("k1"), &c), CLIENT, &jwks, AUD, now));
+        let why = error_of(verify(&sign(&key, Algorithm::ES384, Some("k1"), &c), CLIENT, &jwks, None, AUD, now));
         assert!(why.contains("expired"), "{why}");
         c.as_object_mut().unwrap().remove("exp");
-        let why = error_of(verify(&sign(&key, Algorithm::ES384, Some("k1"), &c), CLIENT, &jwks, AUD, now));
+        let why = error_of(verify(&sign(&key, Algorithm::ES384, Some("k1"), &c), CLIENT, &jwks, None, AUD, now));
         assert!(why.contains("exp"), "{why}");
     }
 
@@ -232,7 +264,7 @@ pub(crate) mod tests {
         for (field, value) in [("iss", "someone-else"), ("sub", "someone-else")] {
             let mut c = claims(now);
             c[field] = json!(value);
-            let why = error_of(verify(&sign(&key, Algorithm::ES384, Some("k1"), &c), CLIENT, &jwks, AUD, now));
+            let why = error_of(verify(&sign(&key, Algorithm::ES384, Some("k1"), &c), CLIENT, &jwks, None, AUD, now));
             assert!(why.contains("iss and sub"), "{field}: {why}");
         }
     }
@@ -240,39 +272,47 @@ pub(crate) mod tests {
     #[test]
     fn a_missing_or_unknown_kid_and_another_key_are_refused() {
         let (key, jwks, now) = setup();
-        let why = error_of(verify(&sign(&key, Algorithm::ES384, None, &claims(now)), CLIENT, &jwks, AUD, now));
+        let why = error_of(verify(&sign(&key, Algorithm::ES384, None, &claims(now)), CLIENT, &jwks, None, AUD, now));
         assert!(why.contains("no kid"), "{why}");
-        let why = error_of(verify(&sign(&key, Algorithm::ES384, Some("k9"), &claims(now)), CLIENT, &jwks, AUD, now));
+        let why =
+            error_of(verify(&sign(&key, Algorithm::ES384, Some("k9"), &claims(now)), CLIENT, &jwks, None, AUD, now));
         assert!(why.contains("no registered") && why.contains("kid"), "{why}");
         assert!(!why.contains("k9"), "the client's kid is not repeated: {why}");
         let (other_key, _) = es384_key("k1");
         let jwt = sign(&other_key, Algorithm::ES384, Some("k1"), &claims(now));
-        assert!(error_of(verify(&jwt, CLIENT, &jwks, AUD, now)).contains("signature"));
+        assert!(error_of(verify(&jwt, CLIENT, &jwks, None, AUD, now)).contains("signature"));
     }
 
     #[test]
     fn hs256_none_and_es256_assertions_are_refused() {
         let (_, jwks, now) = setup();
         let hs = sign(&EncodingKey::from_secret(b"secret"), Algorithm::HS256, Some("k1"), &claims(now));
-        assert!(error_of(verify(&hs, CLIENT, &jwks, AUD, now)).contains("not supported"));
+        assert!(error_of(verify(&hs, CLIENT, &jwks, None, AUD, now)).contains("not supported"));
         let none =
             format!("{}.{}.", B64URL.encode(br#"{"alg":"none","kid":"k1"}"#), B64URL.encode(claims(now).to_string()));
-        error_of(verify(&none, CLIENT, &jwks, AUD, now));
+        error_of(verify(&none, CLIENT, &jwks, None, AUD, now));
         let pkcs8 =
             EcdsaKeyPair::generate_pkcs8(&ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
                 .unwrap();
         let es256 = sign(&EncodingKey::from_ec_der(pkcs8.as_ref()), Algorithm::ES256, Some("k1"), &claims(now));
-        assert!(error_of(verify(&es256, CLIENT, &jwks, AUD, now)).contains("not supported"));
+        assert!(error_of(verify(&es256, CLIENT, &jwks, None, AUD, now)).contains("not supported"));
     }
 
     #[test]
-    fn assertions_pointing_at_their_own_keys_with_jku_are_refused() {
+    fn a_jku_is_refused_unless_it_is_the_clients_registered_jwks_url() {
         let (key, jwks, now) = setup();
         let mut header = Header::new(Algorithm::ES384);
         header.kid = Some("k1".into());
         header.jku = Some("https://attacker.example/jwks.json".into());
         let jwt = jsonwebtoken::encode(&header, &claims(now), &key).unwrap();
-        assert!(error_of(verify(&jwt, CLIENT, &jwks, AUD, now)).contains("jku"));
+        assert!(error_of(verify(&jwt, CLIENT, &jwks, None, AUD, now)).contains("jku"));
+        // A client that registered a JWKS URL may name it, and only it.
+        let registered = Some("https://keys.clinic.example/jwks.json");
+        assert!(error_of(verify(&jwt, CLIENT, &jwks, registered, AUD, now)).contains("registered JWKS URL"));
+        header.jku = registered.map(str::to_owned);
+        let jwt = jsonwebtoken::encode(&header, &claims(now), &key).unwrap();
+        assert!(verify(&jwt, CLIENT, &jwks, registered, AUD, now).is_ok());
+        assert!(has_key(&jwt, &jwks, "k1") && !has_key(&jwt, &jwks, "k2"));
     }
 
     #[test]
@@ -281,7 +321,8 @@ pub(crate) mod tests {
         jwk["alg"] = json!("RS384");
         let jwks = json!({"keys": [jwk]}).to_string();
         let now = chrono::Utc::now().timestamp();
-        let why = error_of(verify(&sign(&key, Algorithm::ES384, Some("k1"), &claims(now)), CLIENT, &jwks, AUD, now));
+        let why =
+            error_of(verify(&sign(&key, Algorithm::ES384, Some("k1"), &claims(now)), CLIENT, &jwks, None, AUD, now));
         assert!(why.contains("no registered"), "{why}");
     }
 
@@ -291,12 +332,12 @@ pub(crate) mod tests {
         for jti in [String::new(), "j".repeat(MAX_JTI_CHARS + 1)] {
             let mut c = claims(now);
             c["jti"] = json!(jti);
-            let why = error_of(verify(&sign(&key, Algorithm::ES384, Some("k1"), &c), CLIENT, &jwks, AUD, now));
+            let why = error_of(verify(&sign(&key, Algorithm::ES384, Some("k1"), &c), CLIENT, &jwks, None, AUD, now));
             assert!(why.contains("jti"), "{why}");
         }
         let mut c = claims(now);
         c.as_object_mut().unwrap().remove("jti");
-        let why = error_of(verify(&sign(&key, Algorithm::ES384, Some("k1"), &c), CLIENT, &jwks, AUD, now));
+        let why = error_of(verify(&sign(&key, Algorithm::ES384, Some("k1"), &c), CLIENT, &jwks, None, AUD, now));
         assert!(why.contains("jti"), "{why}");
     }
 
@@ -304,7 +345,7 @@ pub(crate) mod tests {
     fn garbage_assertions_are_invalid_client_not_panics() {
         for garbage in ["", "a", "a.b", "a.b.c", "..", "eyJhbGciOiJSUzM4NCJ9.e30.", "x.eyJpc3MiOjF9.y"] {
             assert!(matches!(unverified_issuer(garbage), Err(OAuthError::InvalidClient(_))), "{garbage}");
-            assert!(verify(garbage, CLIENT, r#"{"keys":[]}"#, AUD, 0).is_err());
+            assert!(verify(garbage, CLIENT, r#"{"keys":[]}"#, None, AUD, 0).is_err());
         }
         assert!(unverified_issuer(&"a".repeat(MAX_ASSERTION_BYTES + 1)).is_err());
     }

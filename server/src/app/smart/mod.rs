@@ -24,6 +24,7 @@ use crate::app::App;
 use crate::store::smart as store;
 
 pub mod assertion;
+pub mod jwks_url;
 pub mod scopes;
 
 pub use scopes::{Action, Scope, Scopes};
@@ -114,6 +115,14 @@ pub struct TokenRequest {
     pub scope: Option<String>,
 }
 
+/// Where an organization's public keys come from.
+enum RegisteredKeys {
+    /// A JWKS document registered with the organization.
+    Jwks(String),
+    /// A JWKS URL registered with the organization ([`jwks_url`]).
+    Url(String),
+}
+
 /// Issues an organization access token for a `client_credentials` request
 /// authenticated by its client assertion. `client_id` is set to the
 /// organization's id once it is known to be a registered organization (for the log).
@@ -146,12 +155,19 @@ pub async fn issue_token(
 
     let id = issuer.clone();
     let org = state.db(move |conn| Ok(crate::store::organizations::get(conn, &id)?)).await?;
-    let (jwks, purposes) = match org {
+    let (keys, purposes) = match org {
         Some(org) if org.is_enabled() => {
             let purposes = org.purposes();
-            let jwks =
-                org.jwks.ok_or_else(|| OAuthError::InvalidClient("the client has no registered keys (JWKS)".into()))?;
-            (jwks, purposes)
+            let keys = match (org.jwks, org.jwks_url) {
+                (Some(jwks), _) => RegisteredKeys::Jwks(jwks),
+                (None, Some(url)) => RegisteredKeys::Url(url),
+                (None, None) => {
+                    return Err(OAuthError::InvalidClient(
+                        "the client has no registered keys (JWKS or JWKS URL)".into(),
+                    ))
+                }
+            };
+            (keys, purposes)
         }
         _ => return Err(OAuthError::InvalidClient("unknown or disabled client".into())),
     };
@@ -159,7 +175,21 @@ pub async fn issue_token(
     *client_id = Some(issuer.clone());
     let audience = format!("{}{TOKEN_PATH}", state.base_url()?);
     let now = chrono::Utc::now().timestamp();
-    let claims = assertion::verify(assertion, &issuer, &jwks, &audience, now)?;
+    let claims = match keys {
+        RegisteredKeys::Jwks(jwks) => assertion::verify(assertion, &issuer, &jwks, None, &audience, now)?,
+        RegisteredKeys::Url(url) => {
+            // The header is checked before anything is fetched: a jku must be the registered URL.
+            let kid = assertion::checked_kid(assertion, Some(&url))?;
+            let mut jwks = state.jwks_urls.get(&url).await?;
+            if !assertion::has_key(assertion, &jwks, &kid) {
+                // A kid the cached set lacks: the client may have rotated its keys.
+                if let Some(fresh) = state.jwks_urls.refresh(&url).await? {
+                    jwks = fresh;
+                }
+            }
+            assertion::verify(assertion, &issuer, &jwks, Some(&url), &audience, now)?
+        }
+    };
     // Limits token issuance per organization. Counted only once the assertion
     // verifies, so nobody can use up an organization's budget with forged ones.
     state.auth_limiter.check(&format!("org:{issuer}"))?;
