@@ -70,6 +70,7 @@ mod envelope;
 mod error;
 mod hpke;
 mod keys;
+pub mod shl;
 mod wrap;
 
 pub use self::envelope::{open_record, seal_new_record, seal_record, RecordAad};
