@@ -9,9 +9,11 @@
 //! a concrete struct (`Observation`, ...) can also be parsed on its own. Both
 //! write `resourceType` first.
 
+pub mod allergy_intolerance;
 pub mod audit_event;
 pub mod bundle;
 pub mod capability_statement;
+pub mod composition;
 pub mod condition;
 pub mod consent;
 pub mod datatypes;
@@ -26,9 +28,11 @@ pub mod questionnaire_response;
 pub mod related_person;
 pub mod resource;
 
+pub use allergy_intolerance::*;
 pub use audit_event::*;
 pub use bundle::*;
 pub use capability_statement::*;
+pub use composition::*;
 pub use condition::*;
 pub use consent::*;
 pub use datatypes::*;
@@ -190,6 +194,16 @@ mod tests {
             r##"{"resourceType":"Condition","id":"c","clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"active"}]},
                "code":{"coding":[{"system":"http://snomed.info/sct","code":"11687002"}]},"subject":{"reference":"Patient/pt-1"},
                "onsetAge":{"value":31.5,"unit":"a","system":"http://unitsofmeasure.org","code":"a"},"recordedDate":"2026-04-02"}"##,
+            r##"{"resourceType":"AllergyIntolerance","id":"al","clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical","code":"active"}]},
+               "type":"allergy","category":["food"],"criticality":"high","code":{"text":"卵"},"patient":{"reference":"Patient/child"},
+               "onsetDateTime":"2027-06-01","recordedDate":"2027-06-02",
+               "reaction":[{"manifestation":[{"text":"じんましん"}],"severity":"moderate"}]}"##,
+            r##"{"resourceType":"Composition","id":"ips","status":"final",
+               "type":{"coding":[{"system":"http://loinc.org","code":"60591-5"}]},"subject":{"reference":"urn:uuid:0b0e2a8c-5c5c-4c5c-8c5c-0b0e2a8c5c5c"},
+               "date":"2026-12-04T10:00:00+09:00","author":[{"display":"phr app"}],"title":"International Patient Summary",
+               "section":[{"title":"Allergies","code":{"coding":[{"system":"http://loinc.org","code":"48765-2"}]},
+                           "text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">none known</div>"},
+                           "emptyReason":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/list-empty-reason","code":"nilknown"}]}}]}"##,
             r##"{"resourceType":"QuestionnaireResponse","id":"q","questionnaire":"https://phr.example/Questionnaire/milestones",
                "status":"completed","subject":{"reference":"Patient/child"},"authored":"2028-03-01",
                "item":[{"linkId":"walking","text":"ひとり歩き","answer":[{"valueCoding":{"code":"yes"},

@@ -18,8 +18,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::{
-    AuditEvent, Bundle, CapabilityStatement, Condition, Consent, Encounter, Immunization, MedicationDispense,
-    MedicationStatement, Observation, OperationOutcome, Organization, Patient, QuestionnaireResponse, RelatedPerson,
+    AllergyIntolerance, AuditEvent, Bundle, CapabilityStatement, Composition, Condition, Consent, Encounter,
+    Immunization, MedicationDispense, MedicationStatement, Observation, OperationOutcome, Organization, Patient,
+    QuestionnaireResponse, RelatedPerson,
 };
 
 /// Implemented by every resource struct: its `resourceType` name.
@@ -206,6 +207,10 @@ pub enum Resource {
     MedicationDispense(MedicationDispense),
     /// Condition.
     Condition(Condition),
+    /// AllergyIntolerance.
+    AllergyIntolerance(AllergyIntolerance),
+    /// Composition (the first entry of a document Bundle).
+    Composition(Composition),
     /// QuestionnaireResponse.
     QuestionnaireResponse(QuestionnaireResponse),
     /// Consent.
@@ -234,6 +239,8 @@ macro_rules! for_each_variant {
             Resource::MedicationStatement($r) => $e,
             Resource::MedicationDispense($r) => $e,
             Resource::Condition($r) => $e,
+            Resource::AllergyIntolerance($r) => $e,
+            Resource::Composition($r) => $e,
             Resource::QuestionnaireResponse($r) => $e,
             Resource::Consent($r) => $e,
             Resource::Bundle($r) => $e,
@@ -276,6 +283,8 @@ impl Resource {
             "MedicationStatement" => Resource::MedicationStatement(MedicationStatement::deserialize(value)?),
             "MedicationDispense" => Resource::MedicationDispense(MedicationDispense::deserialize(value)?),
             "Condition" => Resource::Condition(Condition::deserialize(value)?),
+            "AllergyIntolerance" => Resource::AllergyIntolerance(AllergyIntolerance::deserialize(value)?),
+            "Composition" => Resource::Composition(Composition::deserialize(value)?),
             "QuestionnaireResponse" => Resource::QuestionnaireResponse(QuestionnaireResponse::deserialize(value)?),
             "Consent" => Resource::Consent(Consent::deserialize(value)?),
             "Bundle" => Resource::Bundle(Bundle::deserialize(value)?),
