@@ -14,6 +14,7 @@
 //! | [`mapping`] | [`mapping::to_fhir`] / [`mapping::from_fhir`], one file per dataset module |
 //! | [`code_systems`] | every code system / extension URI, spelt once |
 
+pub mod ips;
 pub mod mapping;
 pub mod model;
 

@@ -11,6 +11,8 @@
 //!   search result page;
 //! - `bundle-collection-all.json`: every resource of every example;
 //! - `operation-outcome-mapping-error.json`: the outcome a mapping error becomes;
+//! - `bundle-document-ips-{mother,child}.json`: the emergency summaries
+//!   (`phr_fhir::ips`, IPS-style document Bundles) of the examples;
 //! - `edge/<module>-<n>.json`: a collection Bundle of the FHIR of each *valid*
 //!   variant of a full example in which one item was changed to an edge value
 //!   (a blank or padded text, every other code of a coded item, a missing
@@ -25,8 +27,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use phr_core::dataset::{examples, RecordBody, RecordKind, Validate, ValidationContext};
+use phr_fhir::ips::{emergency_summary, SummaryInput, SummaryRecord};
 use phr_fhir::mapping::{from_fhir, to_fhir, MappingContext};
-use phr_fhir::model::{Bundle, BundleEntrySearch, BundleLink, Integer, OperationOutcome, Resource, ValueX};
+use phr_fhir::model::{Bundle, BundleEntrySearch, BundleLink, Integer, OperationOutcome, Patient, Resource, ValueX};
 use uuid::Uuid;
 
 /// The base URL the example bundles' absolute `fullUrl`s and links use.
@@ -110,6 +113,23 @@ fn run(out: &Path) -> Result<usize, String> {
     let outcome = OperationOutcome::error("invalid", err.to_string(), Some(err.path()));
     write(out, "operation-outcome-mapping-error.json", &outcome.into())?;
     written += 1;
+
+    // The emergency summaries (IPS document Bundles) of the mother and of a child.
+    for (name, patient, records) in [
+        ("bundle-document-ips-mother.json", MOTHER, ips_mother_records()),
+        ("bundle-document-ips-child.json", CHILD, ips_child_records()),
+    ] {
+        let input = SummaryInput {
+            patient: Patient { id: Some(patient.into()), active: Some(true), ..Default::default() },
+            records: records.iter().map(|(id, body)| SummaryRecord { id: *id, body }).collect(),
+            today: chrono::NaiveDate::from_ymd_opt(2026, 8, 1).expect("a date"),
+            now: chrono::Utc::now(),
+            author: "PHR app".into(),
+        };
+        let doc = emergency_summary(&input).map_err(|e| format!("the emergency summary fails: {e}"))?;
+        write(out, name, &doc.into())?;
+        written += 1;
+    }
 
     let edge = out.join("edge");
     std::fs::create_dir_all(&edge).map_err(|e| format!("cannot create {}: {e}", edge.display()))?;
@@ -269,4 +289,24 @@ fn write(out: &Path, name: &str, resource: &Resource) -> Result<(), String> {
     let path: PathBuf = out.join(name);
     let text = serde_json::to_string_pretty(resource).map_err(|e| format!("{name}: {e}"))?;
     std::fs::write(&path, text + "\n").map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// The mother's records of the emergency summary example: every module about her.
+fn ips_mother_records() -> Vec<(Uuid, RecordBody)> {
+    vec![
+        (Uuid::now_v7(), RecordBody::MotherProfile(examples::mother_profile_full())),
+        (Uuid::now_v7(), RecordBody::Pregnancy(examples::pregnancy_minimal())),
+        (Uuid::now_v7(), RecordBody::PrenatalVisit(examples::prenatal_visit_full())),
+        (Uuid::now_v7(), RecordBody::SelfVitals(examples::self_vitals_full())),
+        (Uuid::now_v7(), RecordBody::Medication(examples::medication_full())),
+    ]
+}
+
+/// The child's records of the emergency summary example.
+fn ips_child_records() -> Vec<(Uuid, RecordBody)> {
+    vec![
+        (Uuid::now_v7(), RecordBody::Newborn(examples::newborn_full())),
+        (Uuid::now_v7(), RecordBody::ChildCheckup(examples::child_checkup_full())),
+        (Uuid::now_v7(), RecordBody::Immunization(examples::immunization_full())),
+    ]
 }
