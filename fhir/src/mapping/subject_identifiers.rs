@@ -26,6 +26,34 @@ pub fn to_fhir_identifier(i: &Identifier) -> FhirIdentifier {
     FhirIdentifier { system: Some(i.system.clone()), value: Some(i.value.clone()), ..Default::default() }
 }
 
+/// One Patient of a subject from the Patients its records map to (mother
+/// profile or newborn, and identifiers-only ones from this module, all with
+/// the same id): the first with a name or birth date is the base, and the
+/// identifiers of all are merged in, each once, in the given order. Used by
+/// the server's Patient and the family's own export alike.
+pub fn merge_patients(patients: Vec<Patient>) -> Patient {
+    let base = patients.iter().position(|p| !p.name.is_empty() || p.birth_date.is_some());
+    let mut merged = base.map(|i| patients[i].clone()).unwrap_or_default();
+    for (i, p) in patients.into_iter().enumerate() {
+        if Some(i) == base {
+            if merged.id.is_none() {
+                merged.id = p.id;
+            }
+            continue;
+        }
+        if merged.id.is_none() {
+            merged.id = p.id;
+        }
+        for id in p.identifier {
+            let known = merged.identifier.iter().any(|m| m.system == id.system && m.value == id.value);
+            if !known {
+                merged.identifier.push(id);
+            }
+        }
+    }
+    merged
+}
+
 /// Reads the one Patient (identifiers only) back.
 pub fn from_fhir(resources: &[Resource]) -> Result<SubjectIdentifiers> {
     let mut found = None;
@@ -75,6 +103,30 @@ mod tests {
         assert_eq!(p.identifier[0].value.as_deref(), Some("2026-0001234"));
         assert!(p.name.is_empty() && p.birth_date.is_none() && p.gender.is_none());
         assert_eq!(from_fhir(&rs).unwrap(), m);
+    }
+
+    fn fid(system: &str, value: &str) -> FhirIdentifier {
+        FhirIdentifier { system: Some(system.into()), value: Some(value.into()), ..Default::default() }
+    }
+
+    #[test]
+    fn the_patient_with_a_name_is_the_base_and_every_identifier_is_merged_once() {
+        let ids_only = Patient {
+            id: Some("p".into()),
+            identifier: vec![fid("urn:oid:1.2.3", "H-1"), fid("urn:oid:9", "C-2")],
+            ..Default::default()
+        };
+        let newborn = Patient {
+            id: Some("p".into()),
+            identifier: vec![fid("urn:oid:1.2.3", "H-1")],
+            birth_date: Some("2026-10-05".into()),
+            ..Default::default()
+        };
+        let merged = merge_patients(vec![ids_only.clone(), newborn]);
+        assert_eq!(merged.birth_date.as_deref(), Some("2026-10-05"));
+        assert_eq!(merged.identifier, vec![fid("urn:oid:1.2.3", "H-1"), fid("urn:oid:9", "C-2")]);
+        assert_eq!(merge_patients(vec![ids_only.clone()]), ids_only);
+        assert_eq!(merge_patients(vec![]), Patient::default());
     }
 
     #[test]

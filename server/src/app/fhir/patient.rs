@@ -10,6 +10,7 @@
 //! decision). It always carries our opaque-id identifier.
 
 use phr_core::dataset::Subject;
+use phr_fhir::mapping::subject_identifiers::merge_patients;
 use phr_fhir::model::{Bundle, Identifier, Patient, Resource};
 
 use super::search::{add_ids, id_matches, searchset, SearchParams};
@@ -57,35 +58,14 @@ pub fn build_patient(
             }
         }
     }
-    let patient = merge_patients(patients);
-    let mut patient = patient;
+    let mut patient = merge_patients(patients);
     patient.id = Some(id.clone());
-    if !patient.identifier.iter().any(|i| i.system.as_deref() == Some(PATIENT_ID_SYSTEM)) {
-        patient
-            .identifier
-            .insert(0, Identifier { system: Some(PATIENT_ID_SYSTEM.into()), value: Some(id), ..Default::default() });
-    }
+    // Our opaque id is ours alone: an identifier a family typed under its system is not shown.
+    patient.identifier.retain(|i| i.system.as_deref() != Some(PATIENT_ID_SYSTEM));
+    patient
+        .identifier
+        .insert(0, Identifier { system: Some(PATIENT_ID_SYSTEM.into()), value: Some(id), ..Default::default() });
     Ok((patient, records))
-}
-
-/// One Patient from the Patients of a subject's records: the first with a
-/// name or birth date (mother profile, newborn) is the base, and the
-/// identifiers of all are merged in, each once, in record order.
-fn merge_patients(patients: Vec<Patient>) -> Patient {
-    let base = patients.iter().position(|p| !p.name.is_empty() || p.birth_date.is_some());
-    let mut merged = base.map(|i| patients[i].clone()).unwrap_or_default();
-    for (i, p) in patients.into_iter().enumerate() {
-        if Some(i) == base {
-            continue;
-        }
-        for id in p.identifier {
-            let known = merged.identifier.iter().any(|m| m.system == id.system && m.value == id.value);
-            if !known {
-                merged.identifier.push(id);
-            }
-        }
-    }
-    merged
 }
 
 /// Audits a Patient access: the records read, or (none) the access itself through the family's first grant.
@@ -188,29 +168,4 @@ pub async fn search(app: &App, org: AuthenticatedOrganization, query: String) ->
         })
         .await?;
     Ok(bundle)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn id(system: &str, value: &str) -> Identifier {
-        Identifier { system: Some(system.into()), value: Some(value.into()), ..Default::default() }
-    }
-
-    #[test]
-    fn the_patient_with_a_name_is_the_base_and_every_identifier_is_merged_once() {
-        let ids_only =
-            Patient { identifier: vec![id("urn:oid:1.2.3", "H-1"), id("urn:oid:9", "C-2")], ..Default::default() };
-        let newborn = Patient {
-            identifier: vec![id("urn:oid:1.2.3", "H-1")],
-            birth_date: Some("2026-10-05".into()),
-            ..Default::default()
-        };
-        let merged = merge_patients(vec![ids_only.clone(), newborn]);
-        assert_eq!(merged.birth_date.as_deref(), Some("2026-10-05"));
-        assert_eq!(merged.identifier, vec![id("urn:oid:1.2.3", "H-1"), id("urn:oid:9", "C-2")]);
-        assert_eq!(merge_patients(vec![ids_only.clone()]), ids_only);
-        assert_eq!(merge_patients(vec![]), Patient::default());
-    }
 }
