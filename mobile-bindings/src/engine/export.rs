@@ -179,7 +179,7 @@ mod tests {
     #[test]
     fn a_subjects_identifiers_are_merged_into_its_one_patient() {
         let child = Subject::Child(Uuid::new_v4());
-        let records = vec![
+        let records = [
             (Uuid::new_v4(), child, RecordBody::SubjectIdentifiers(examples::subject_identifiers_full())),
             (Uuid::new_v4(), child, RecordBody::Newborn(examples::newborn_full())),
             (Uuid::new_v4(), Subject::Mother, RecordBody::SubjectIdentifiers(examples::subject_identifiers_minimal())),
