@@ -28,7 +28,7 @@ fn grant(n: usize, grantee: OrganizationId, access: Access) -> ConsentGrant {
         grantee,
         purpose: Purpose::Treatment,
         scope: GrantScope {
-            modules: RecordKind::ALL.into_iter().collect(),
+            modules: RecordKind::MODULES.into_iter().collect(),
             subjects: std::iter::once(Subject::Mother).chain(children).collect::<BTreeSet<_>>(),
             data_from: NaiveDate::from_ymd_opt(2025, 1, 1),
             data_to: NaiveDate::from_ymd_opt(2027, 12, 31),

@@ -25,6 +25,7 @@ import uniffi.phr_core.DeliveryMethod
 import uniffi.phr_core.DevelopmentMilestone
 import uniffi.phr_core.DoseSeries
 import uniffi.phr_core.Grams
+import uniffi.phr_core.Identifier
 import uniffi.phr_core.Immunization
 import uniffi.phr_core.Kilograms
 import uniffi.phr_core.Medication
@@ -39,6 +40,7 @@ import uniffi.phr_core.PrenatalVisit
 import uniffi.phr_core.RecordBody
 import uniffi.phr_core.RecordKind
 import uniffi.phr_core.SelfVitals
+import uniffi.phr_core.SubjectIdentifiers
 import uniffi.phr_core.Sex
 import uniffi.phr_core.Vaccine
 import uniffi.phr_mobile.HttpHeader
@@ -140,6 +142,9 @@ fun everyOtherModule(birth: LocalDate): List<Pair<Boolean, RecordBody>> = listOf
     ),
     false to RecordBody.Medication(Medication(dispensedOn = today.minusDays(2), drugName = "ビオフェルミン")),
     false to RecordBody.SelfVitals(SelfVitals(measuredAt = OffsetDateTime.now().minusHours(1), weight = Kilograms(55.5))),
+    true to RecordBody.SubjectIdentifiers(
+        SubjectIdentifiers(identifiers = listOf(Identifier(system = "urn:oid:1.2.392.100495.20.3.81", value = "2026-0001234")))
+    ),
 )
 
 fun storageKey(): ByteArray = ByteArray(32).also { SecureRandom().nextBytes(it) }

@@ -212,6 +212,9 @@ pub fn rules() -> Vec<Rule> {
         r(SelfVitals, "spo2", range(phr_core::dataset::self_vitals::SPO2_PERCENT)),
         r(SelfVitals, "blood_glucose", range(phr_core::dataset::self_vitals::GLUCOSE_MG_DL)),
         r(SelfVitals, "steps", range(phr_core::dataset::self_vitals::STEPS)),
+        // subject_identifiers
+        r(SubjectIdentifiers, "identifiers[].system", MaxChars(MAX_IDENTIFIER_CHARS)),
+        r(SubjectIdentifiers, "identifiers[].value", MaxChars(MAX_IDENTIFIER_CHARS)),
     ];
     for path in [
         "findings.head_control",
@@ -555,6 +558,16 @@ Child Health Handbook, JP Core and the WHO SMART guidelines, coded with LOINC wh
 it has a code, JP (MEDIS / HOT) codes next to it where JP Core names one, and
 local codes otherwise. Where the code departs from that list (an elided code, a
 different LOINC), the module's source says so and why.
+
+One kind is identity, not health data: `subject_identifiers` holds the business
+identifiers a family attaches to the mother or a child (the Maternal and Child
+Health Handbook number, a municipal resident or child number, a clinic's MRN,
+each with the URI of its issuing system); an app keeps one such record per
+subject and edits it (the Patient merges every one it finds). A
+grant does not select it as a module: every treatment or emergency grant that
+covers the subject may read it (so the grantee can find the subject with
+`Patient?identifier=`), no organization may write it, and no research grant or
+export ever includes it (phr-core's consent decision, `core/src/consent/evaluate.rs`).
 
 Conventions of the tables:
 

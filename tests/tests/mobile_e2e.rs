@@ -683,11 +683,31 @@ phr_tests::backend_test! {
             .map(|e| serde_json::from_value(e["resource"].clone()).expect("a FHIR R4 resource"))
             .collect();
         let ids_in: Vec<&str> = resources.iter().filter_map(|r| r.id()).collect();
-        for id in &ids {
+        // The identifiers record (the last example) has no resource of its own: its
+        // identifiers are in the mother's one Patient.
+        let (identifiers_record, ids) = ids.split_last().unwrap();
+        assert!(!ids_in.iter().any(|i| i.starts_with(identifiers_record.as_str())));
+        for id in ids {
             // The primary resource has the record's id, secondary ones `<id>-<suffix>`
             // (a mother profile's or newborn's primary resource is the subject's Patient).
             assert!(ids_in.iter().any(|i| i.starts_with(id.as_str())), "record {id} is in the bundle");
         }
+        let mother_patient = entries
+            .iter()
+            .map(|e| &e["resource"])
+            .find(|r| r["resourceType"] == "Patient" && r["id"] == format!("mother-{account}").as_str())
+            .unwrap();
+        assert!(mother_patient["name"].is_array(), "the profile's Patient is the base: {mother_patient}");
+        // (The municipal number: `four_years_earlier` shifts the date-like handbook number too.)
+        let municipal = &examples::subject_identifiers_full().identifiers[1];
+        assert!(
+            mother_patient["identifier"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["system"] == municipal.system.as_str() && i["value"] == municipal.value.as_str()),
+            "the identifiers are merged into the mother's Patient: {mother_patient}"
+        );
         assert!(!ids_in.iter().any(|i| i.starts_with(gone.as_str())), "deleted records are not exported");
         let patients: Vec<&str> =
             resources.iter().filter(|r| r.resource_type() == "Patient").filter_map(|r| r.id()).collect();
@@ -983,5 +1003,167 @@ phr_tests::backend_test! {
         b.create_account(server.base_url.clone(), "Father's phone".into()).unwrap();
         assert!(!b.account_was_deleted());
         assert_eq!(b.timeline("mother".into(), None, None, None).unwrap().len(), 0);
+    }
+}
+
+// --- subject identifiers: a municipality finds the child (issue 14, item 7) ---
+
+const HANDBOOK_SYSTEM: &str = "urn:oid:1.2.392.100495.20.3.81";
+const CITY_CHILD_SYSTEM: &str = "https://city.example.jp/fhir/child-id";
+const MRN_SYSTEM: &str = "urn:oid:1.2.392.200119.6.102.11399.1";
+
+fn identifiers(pairs: &[(&str, &str)]) -> RecordBody {
+    RecordBody::SubjectIdentifiers(phr_core::dataset::SubjectIdentifiers {
+        identifiers: pairs
+            .iter()
+            .map(|(system, value)| phr_core::dataset::Identifier { system: (*system).into(), value: (*value).into() })
+            .collect(),
+    })
+}
+
+fn fhir_total(bundle: &Value) -> u64 {
+    assert_eq!(bundle["resourceType"], "Bundle", "{bundle}");
+    bundle["total"].as_u64().unwrap()
+}
+
+fn fhir_entries(bundle: &Value) -> Vec<Value> {
+    bundle["entry"].as_array().cloned().unwrap_or_default().into_iter().map(|e| e["resource"].clone()).collect()
+}
+
+/// A search that must succeed: its Bundle.
+fn search(org: &phr_tests::fhir::OrgClient, path: &str) -> Value {
+    let (status, bundle) = org.get(path);
+    assert_eq!(status, 200, "{path}: {bundle}");
+    phr_tests::fhir::dump(&bundle.to_string());
+    bundle
+}
+
+fn has_identifier(patient: &Value, system: &str, value: &str) -> bool {
+    patient["identifier"].as_array().is_some_and(|ids| ids.iter().any(|i| i["system"] == system && i["value"] == value))
+}
+
+phr_tests::backend_test! {
+    fn a_municipality_with_a_checkup_grant_finds_the_child_by_the_identifiers_the_family_attached_and_loses_it_on_revocation(db) {
+        let (data_dir, server) = start_on(&db);
+        let register = |id: &str| {
+            phr_tests::fhir::OrgClient::register(
+                Path::new(BIN), data_dir.path(), &db.url(), &server.base_url, id, "system/*.rs",
+            )
+        };
+        let city = register("city-yokohama");
+        let clinic = register("tanaka-clinic");
+        let files = tempfile::tempdir().unwrap();
+        let transport = Transport::new();
+        let a = open(&db_path(&files, "a.db"), &transport);
+        let account = a.create_account(server.base_url.clone(), "Mother's phone".into()).unwrap().account_id;
+        let child = format!("child:{}", uuid::Uuid::now_v7());
+        a.add_record(child.clone(), four_years_earlier(&RecordBody::Newborn(examples::newborn_full()))).unwrap();
+        let checkup = a
+            .add_record(child.clone(), four_years_earlier(&RecordBody::ChildCheckup(examples::child_checkup_full())))
+            .unwrap();
+        let child_ids = a
+            .add_record(child.clone(), identifiers(&[(HANDBOOK_SYSTEM, "HB-2022-0042"), (CITY_CHILD_SYSTEM, "C-998877")]))
+            .unwrap();
+        a.add_record("mother".into(), identifiers(&[(HANDBOOK_SYSTEM, "HB-2022-0041")])).unwrap();
+        a.add_record("mother".into(), visit(CLINIC, "first visit")).unwrap();
+        // Validated like every module: a system that is not a URI is refused with its path.
+        let bad = a.add_record(child.clone(), identifiers(&[("handbook", "HB-1")]));
+        assert!(
+            matches!(&bad, Err(PhrError::Validation { field, .. }) if field == "identifiers[0].system"),
+            "{bad:?}"
+        );
+        a.sync(None).unwrap();
+
+        let grant = |org: &str, modules: &[&str], subject: &str| {
+            a.grant_consent(GrantRequest {
+                organization_id: org.into(),
+                purpose: "treatment".into(),
+                modules: modules.iter().map(|m| (*m).to_owned()).collect(),
+                subjects: vec![subject.to_owned()],
+                from: None,
+                to: Some("2099-12-31".into()),
+                access: "read".into(),
+            })
+            .unwrap()
+        };
+        // The city: child checkups of the child only. The clinic: prenatal visits of the mother only.
+        let city_grant = grant("city-yokohama", &["child_checkup"], &child);
+        assert_eq!(city_grant.record_key_count, 2, "the checkup and the child's identifiers, not the newborn record");
+        let clinic_grant = grant("tanaka-clinic", &["prenatal_visit"], "mother");
+        assert_eq!(clinic_grant.record_key_count, 2, "the visit and the mother's identifiers");
+
+        // The city finds the child by the handbook number, reads it, and finds it by id.
+        let found = search(&city, &format!("/fhir/r4/Patient?identifier={HANDBOOK_SYSTEM}|HB-2022-0042"));
+        assert_eq!(fhir_total(&found), 1, "{found}");
+        let patient = &fhir_entries(&found)[0];
+        let pid = patient["id"].as_str().unwrap().to_owned();
+        assert!(has_identifier(patient, CITY_CHILD_SYSTEM, "C-998877"), "{patient}");
+        assert!(has_identifier(patient, "https://phr.example/fhir/patient-id", &pid), "{patient}");
+        assert!(patient.get("birthDate").is_none(), "the newborn record is not in the city's grant: {patient}");
+        assert_eq!(fhir_total(&search(&city, "/fhir/r4/Patient?identifier=C-998877")), 1, "value alone");
+        assert_eq!(
+            fhir_total(&search(&city, &format!("/fhir/r4/Patient?identifier={CITY_CHILD_SYSTEM}|nope,{HANDBOOK_SYSTEM}|HB-2022-0042"))),
+            1,
+            "comma is OR"
+        );
+        assert_eq!(fhir_total(&search(&city, &format!("/fhir/r4/Patient?identifier={CITY_CHILD_SYSTEM}|HB-2022-0042"))), 0);
+        let (status, read) = city.get(&format!("/fhir/r4/Patient/{pid}"));
+        assert_eq!(status, 200, "{read}");
+        assert!(has_identifier(&read, HANDBOOK_SYSTEM, "HB-2022-0042"), "{read}");
+        assert_eq!(fhir_total(&search(&city, &format!("/fhir/r4/Patient?_id={pid}"))), 1);
+        assert_eq!(fhir_total(&search(&city, &format!("/fhir/r4/Patient?_id=unknown,{pid}"))), 1);
+        assert_eq!(fhir_total(&search(&city, "/fhir/r4/Patient?_id=unknown")), 0, "an unknown id is no error");
+        assert_eq!(
+            fhir_total(&search(&city, &format!("/fhir/r4/Patient?_id={pid}&identifier={HANDBOOK_SYSTEM}|HB-2022-0041"))),
+            0,
+            "_id and identifier AND"
+        );
+        // Not the mother: the city's grant does not cover her.
+        assert_eq!(fhir_total(&search(&city, &format!("/fhir/r4/Patient?identifier={HANDBOOK_SYSTEM}|HB-2022-0041"))), 0);
+
+        // _id on the other types: the checkup's Encounter and one Observation, by id.
+        let observations = search(&city, &format!("/fhir/r4/Observation?patient={pid}"));
+        let obs_id = fhir_entries(&observations)[0]["id"].as_str().unwrap().to_owned();
+        let by_id = search(&city, &format!("/fhir/r4/Observation?_id={obs_id}"));
+        assert_eq!(fhir_total(&by_id), 1, "{by_id}");
+        assert_eq!(fhir_entries(&by_id)[0]["id"], obs_id.as_str());
+        assert_eq!(fhir_total(&search(&city, &format!("/fhir/r4/Observation?_id=nope,{obs_id}"))), 1);
+        assert_eq!(fhir_total(&search(&city, "/fhir/r4/Observation?_id=nope")), 0);
+        assert_eq!(fhir_total(&search(&city, &format!("/fhir/r4/Encounter?_id={checkup}"))), 1);
+        assert_eq!(fhir_total(&search(&city, &format!("/fhir/r4/Encounter?_id={checkup}&patient={pid}"))), 1);
+        let (status, cs) = city.get("/fhir/r4/metadata");
+        assert_eq!(status, 200);
+        let patient_params = cs["rest"][0]["resource"][0]["searchParam"].to_string();
+        assert!(patient_params.contains("\"_id\"") && patient_params.contains("\"identifier\""), "{cs}");
+
+        // The clinic (mother only) does not find the child by its identifiers; it finds the mother by hers.
+        assert_eq!(fhir_total(&search(&clinic, &format!("/fhir/r4/Patient?identifier={HANDBOOK_SYSTEM}|HB-2022-0042"))), 0);
+        assert_eq!(fhir_total(&search(&clinic, &format!("/fhir/r4/Patient?_id={pid}"))), 0);
+        let mother = search(&clinic, &format!("/fhir/r4/Patient?identifier={HANDBOOK_SYSTEM}|HB-2022-0041"));
+        assert_eq!(fhir_total(&mother), 1, "{mother}");
+
+        // The family adds a clinic's MRN: after a sync the city finds the child by it too.
+        a.edit_record(
+            child_ids.clone(),
+            identifiers(&[(HANDBOOK_SYSTEM, "HB-2022-0042"), (CITY_CHILD_SYSTEM, "C-998877"), (MRN_SYSTEM, "MRN-77")]),
+        )
+        .unwrap();
+        a.sync(None).unwrap();
+        assert_eq!(fhir_total(&search(&city, &format!("/fhir/r4/Patient?identifier={MRN_SYSTEM}|MRN-77"))), 1);
+
+        // Every search is audited in the family's log through the city's grant.
+        let log = a.audit_log(0).unwrap();
+        assert!(
+            log.iter().any(|e| e.action == "fhir_search" && e.grant_id.as_deref() == Some(city_grant.grant_id.as_str())),
+            "{log:?}"
+        );
+
+        // Revoked: the child is gone from the city's searches and reads.
+        a.revoke_grant(city_grant.grant_id.clone()).unwrap();
+        assert_eq!(fhir_total(&search(&city, &format!("/fhir/r4/Patient?identifier={HANDBOOK_SYSTEM}|HB-2022-0042"))), 0);
+        assert_eq!(fhir_total(&search(&city, &format!("/fhir/r4/Patient?_id={pid}"))), 0);
+        assert_eq!(city.get(&format!("/fhir/r4/Patient/{pid}")).0, 404);
+        let inspector = phr_tests::inspect::Inspector::open(&db);
+        assert_eq!(inspector.count_rows("grant_record_keys", &account), 2, "only the clinic's keys are left");
     }
 }

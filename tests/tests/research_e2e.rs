@@ -25,7 +25,7 @@ use phr_core::consent::{Access, ConsentGrant, GrantId, GrantPeriod, GrantScope, 
 use phr_core::crypto::{wrap_grant_key_to, GrantKey, HpkePublicKey};
 use phr_core::dataset::common::{GestationalAge, Quantity, Sex};
 use phr_core::dataset::prenatal_visit::BloodPressure;
-use phr_core::dataset::{examples, RecordBody, RecordKind, Subject};
+use phr_core::dataset::{examples, Identifier, RecordBody, RecordKind, Subject, SubjectIdentifiers};
 use phr_core::sync::protocol::{CreateGrantRequest, GrantRecordKey, ViewKeyResponse};
 use phr_server::app::research::exports::POLL_AFTER_SECS;
 use phr_tests::client::Device;
@@ -356,14 +356,30 @@ fn family_with(
     Family { device, child, birth_date, birth_weight, grant: None }
 }
 
-/// The family grants the research programme every module for the mother and the child, all records.
+/// The family grants the research programme every module for the mother and the child, all records
+/// the grant covers (as the app does: never the subjects' identifiers).
 fn grant_research(f: &mut Family) {
-    let grant = ConsentGrant {
+    let grant = research_grant(f);
+    let records: Vec<Uuid> = f
+        .device
+        .records
+        .iter()
+        .filter(|(_, r)| grant.covers_record(r.kind, &r.subject, None))
+        .map(|(id, _)| *id)
+        .collect();
+    let (status, body) = post_research_grant(f, &grant, &records);
+    assert_eq!(status, 201, "{body}");
+    f.grant = Some(grant);
+}
+
+/// A research grant of every module for the mother and the child, all records.
+fn research_grant(f: &Family) -> ConsentGrant {
+    ConsentGrant {
         id: GrantId(Uuid::now_v7()),
         grantee: OrganizationId::new(RESEARCH).unwrap(),
         purpose: Purpose::Research,
         scope: GrantScope {
-            modules: RecordKind::ALL.into_iter().collect(),
+            modules: RecordKind::MODULES.into_iter().collect(),
             subjects: [Subject::Mother, Subject::Child(f.child)].into_iter().collect(),
             data_from: None,
             data_to: None,
@@ -372,14 +388,17 @@ fn grant_research(f: &mut Family) {
         access: Access::Read,
         state: GrantState::Active,
         created_at: "2026-01-01T00:00:00Z".parse().unwrap(),
-    };
+    }
+}
+
+/// Posts `grant` with the data keys of `records` wrapped under a new grant key: (status, body).
+fn post_research_grant(f: &Family, grant: &ConsentGrant, records: &[Uuid]) -> (u16, Value) {
     let (status, body) = f.device.call("GET", "/consent/v1/view-key", None);
     assert_eq!(status, 200, "{body}");
     let view: ViewKeyResponse = serde_json::from_value(body).unwrap();
     let public = HpkePublicKey::from_bytes(&view.public_key).unwrap();
     let key = GrantKey::generate();
     let grant_id = grant.id.0;
-    let records: Vec<Uuid> = f.device.records.keys().copied().collect();
     let request = CreateGrantRequest {
         grant: grant.clone(),
         wrapped_grant_key: wrap_grant_key_to(&public, &key, &f.device.account_id, grant_id).unwrap(),
@@ -392,9 +411,7 @@ fn grant_research(f: &mut Family) {
             })
             .collect(),
     };
-    let (status, body) = f.device.call("POST", "/consent/v1/grants", Some(&serde_json::to_value(request).unwrap()));
-    assert_eq!(status, 201, "{body}");
-    f.grant = Some(grant);
+    f.device.call("POST", "/consent/v1/grants", Some(&serde_json::to_value(request).unwrap()))
 }
 
 fn revoke(f: &Family) {
@@ -1143,5 +1160,67 @@ phr_tests::backend_test! {
         assert!(coded.as_array().unwrap().iter().any(|v| v == "self_vitals.systolic_mmhg"), "{report}");
         assert!(!coded.as_array().unwrap().iter().any(|v| v == "prenatal_visit.systolic_mmhg"), "{report}");
         dump(&manifest, &token, &format!("clamping-{backend}"));
+    }
+}
+
+/// The handbook-number system the identifier sentinels are issued under.
+const HANDBOOK_SYSTEM: &str = "urn:oid:1.2.392.100495.20.3.81";
+/// A value that must appear in no export file.
+const IDENTIFIER_SENTINEL: &str = "SENTINEL-HB-4711";
+
+/// The mother's and the child's identifiers records, each value carrying the sentinel.
+fn with_identifier_sentinels(i: usize) -> impl FnOnce(&mut Vec<(Subject, RecordBody)>) {
+    move |bodies| {
+        let child = bodies.iter().find_map(|(s, _)| matches!(s, Subject::Child(_)).then_some(*s)).unwrap();
+        for (subject, who) in [(Subject::Mother, "M"), (child, "C")] {
+            let ids = SubjectIdentifiers {
+                identifiers: vec![
+                    Identifier { system: HANDBOOK_SYSTEM.into(), value: format!("{IDENTIFIER_SENTINEL}-{who}{i}") },
+                    Identifier {
+                        system: "https://city.example.jp/resident-id".into(),
+                        value: format!("{IDENTIFIER_SENTINEL}-R{who}{i}"),
+                    },
+                ],
+            };
+            bodies.push((subject, RecordBody::SubjectIdentifiers(ids)));
+        }
+    }
+}
+
+phr_tests::backend_test! {
+    /// Families attach handbook and resident numbers to the mother and the child: a research
+    /// grant cannot carry the identifiers' keys (422), and a full export of every module of
+    /// 12 consenting families carries none of their values in any file.
+    fn identifiers_never_reach_a_research_grant_or_any_export_file(db) {
+        let backend = db.target.backend_name();
+        let env = Env::start(db, &[]);
+        let mut families = Vec::new();
+        for i in 0..12 {
+            let sex = if i % 2 == 0 { Sex::Female } else { Sex::Male };
+            let birth = d("2026-01-03") + chrono::Duration::days(i as i64 * 2);
+            let mut f = family_with(&env, i, birth, sex, 2500.0 + 113.0 * i as f64, with_identifier_sentinels(i));
+            if i == 0 {
+                // The identifiers are outside every research grant: the server refuses their keys.
+                let grant = research_grant(&f);
+                let all: Vec<Uuid> = f.device.records.keys().copied().collect();
+                let (status, body) = post_research_grant(&f, &grant, &all);
+                assert_eq!(status, 422, "{backend}: {body}");
+                assert!(body.to_string().contains("outside the grant's scope"), "{body}");
+            }
+            grant_research(&mut f);
+            families.push(f);
+        }
+        let token = env.research_token();
+        // Not a module an export can ask for.
+        let refused = kick(&env, Some(&token), "?module=subject_identifiers");
+        assert_eq!(refused.status, 400, "{refused:?}");
+        let manifest = wait_manifest(&kick_off(&env, &token, ""), &token);
+        let files = all_files(&manifest, &token);
+        assert!(!files.is_empty());
+        for (name, text) in &files {
+            assert!(!text.contains(IDENTIFIER_SENTINEL), "{backend}: {name} carries an identifier");
+            assert!(!text.contains(HANDBOOK_SYSTEM), "{backend}: {name} carries an identifier system");
+        }
+        assert_eq!(csv_of(&manifest, "newborn", &token).len(), 12, "the export itself went through");
     }
 }

@@ -124,7 +124,8 @@ impl ConsentGrant {
     ///
     /// The checks run in the order of [`DenyReason`] and the first that fails
     /// is returned: grantee, revocation, period (expired, not yet valid),
-    /// purpose, module, subject, record date, and last read-only access.
+    /// purpose, then the record itself ([`ConsentGrant::covers_record`]:
+    /// module, subject, record date, and last read-only access).
     pub fn check(&self, request: &AccessRequest<'_>) -> Result<(), DenyReason> {
         // Grantee first: most grants in a family's list are for someone else,
         // and a string comparison (length first) rejects them cheaply.
@@ -140,19 +141,54 @@ impl ConsentGrant {
         if self.purpose != request.purpose {
             return Err(DenyReason::PurposeMismatch);
         }
-        if !self.scope.modules.contains(&request.kind) {
+        self.check_record(request.action, request.kind, &request.subject, request.record_date)
+    }
+
+    /// The part of the decision about the record: module, subject, date, access.
+    ///
+    /// A subject's identifiers ([`RecordKind::follows_subjects`]) are not a
+    /// module a grant selects: they come with the subject. Every treatment or
+    /// emergency grant covering the subject may read them, whatever modules it
+    /// selects and whatever its data range (they are undated); no grant may
+    /// write them (only the family does, from the app), and a research grant
+    /// never reads them. Both refusals are [`DenyReason::ModuleOutOfScope`].
+    fn check_record(
+        &self,
+        action: Action,
+        kind: RecordKind,
+        subject: &Subject,
+        record_date: Option<NaiveDate>,
+    ) -> Result<(), DenyReason> {
+        if kind.follows_subjects() {
+            if self.purpose == Purpose::Research || action == Action::Write {
+                return Err(DenyReason::ModuleOutOfScope);
+            }
+            if !self.scope.subjects.contains(subject) {
+                return Err(DenyReason::SubjectOutOfScope);
+            }
+            return Ok(());
+        }
+        if !self.scope.modules.contains(&kind) {
             return Err(DenyReason::ModuleOutOfScope);
         }
-        if !self.scope.subjects.contains(&request.subject) {
+        if !self.scope.subjects.contains(subject) {
             return Err(DenyReason::SubjectOutOfScope);
         }
-        if !self.scope.covers_date(request.record_date) {
+        if !self.scope.covers_date(record_date) {
             return Err(DenyReason::RecordDateOutOfScope);
         }
-        if !self.effective_access().permits(request.action) {
+        if !self.effective_access().permits(action) {
             return Err(DenyReason::ReadOnlyGrant);
         }
         Ok(())
+    }
+
+    /// Whether this grant lets its grantee *read* a record of `kind` about
+    /// `subject` dated `record_date` when the grant is active (the record part
+    /// of [`ConsentGrant::check`]). The app wraps a record's key for a grant
+    /// exactly when this holds; the server checks the keys it is given with it.
+    pub fn covers_record(&self, kind: RecordKind, subject: &Subject, record_date: Option<NaiveDate>) -> bool {
+        self.check_record(Action::Read, kind, subject, record_date).is_ok()
     }
 
     /// Whether this grant lets its grantee *read* a record of `kind` about
@@ -165,7 +201,7 @@ impl ConsentGrant {
         record_date: Option<NaiveDate>,
         at: DateTime<Utc>,
     ) -> bool {
-        self.is_active_at(at) && self.scope.covers(kind, subject, record_date)
+        self.is_active_at(at) && self.covers_record(kind, subject, record_date)
     }
 }
 
@@ -287,6 +323,53 @@ mod tests {
         let mut req = read_request(&who);
         req.kind = RecordKind::Medication;
         assert_eq!(evaluate(&[sample_grant()], &req), deny(DenyReason::ModuleOutOfScope));
+    }
+
+    #[test]
+    fn a_care_grant_reads_the_identifiers_of_every_subject_it_covers_whatever_its_modules() {
+        let who = org("tanaka-clinic");
+        let mut g = sample_grant();
+        g.scope.modules = [RecordKind::Immunization].into_iter().collect();
+        g.scope.data_from = Some(date(2026, 1, 1));
+        g.scope.data_to = Some(date(2026, 3, 31));
+        let mut req = read_request(&who);
+        req.kind = RecordKind::SubjectIdentifiers;
+        req.record_date = None;
+        for subject in [Subject::Mother, child(1)] {
+            req.subject = subject;
+            assert_eq!(evaluate(std::slice::from_ref(&g), &req), Decision::Allow { grant: g.id }, "{subject}");
+            assert!(g.covers_record(RecordKind::SubjectIdentifiers, &subject, None));
+        }
+        req.subject = child(2);
+        assert_eq!(evaluate(std::slice::from_ref(&g), &req), deny(DenyReason::SubjectOutOfScope));
+        assert!(!g.covers_record(RecordKind::SubjectIdentifiers, &child(2), None));
+        // Still only while the grant is usable.
+        req.subject = child(1);
+        req.at = ts(2027, 1, 1);
+        assert_eq!(evaluate(std::slice::from_ref(&g), &req), deny(DenyReason::Expired));
+        g.revoke(ts(2026, 6, 1));
+        req.at = ts(2026, 3, 2);
+        assert_eq!(evaluate(&[g], &req), deny(DenyReason::Revoked));
+    }
+
+    #[test]
+    fn no_grant_writes_identifiers_and_research_never_reads_them() {
+        let who = org("tanaka-clinic");
+        let mut g = sample_grant();
+        g.access = Access::ReadWrite;
+        let mut req = read_request(&who);
+        req.kind = RecordKind::SubjectIdentifiers;
+        req.record_date = None;
+        req.action = Action::Write;
+        assert_eq!(evaluate(std::slice::from_ref(&g), &req), deny(DenyReason::ModuleOutOfScope));
+
+        let mut research = sample_grant();
+        research.purpose = Purpose::Research;
+        req.action = Action::Read;
+        req.purpose = Purpose::Research;
+        assert_eq!(evaluate(std::slice::from_ref(&research), &req), deny(DenyReason::ModuleOutOfScope));
+        assert!(!research.covers_record(RecordKind::SubjectIdentifiers, &Subject::Mother, None));
+        assert!(!research.covers(RecordKind::SubjectIdentifiers, &Subject::Mother, None, ts(2026, 3, 2)));
     }
 
     #[test]
@@ -432,7 +515,7 @@ mod tests {
                     grantee: org(grantee),
                     purpose,
                     scope: super::super::grant::GrantScope {
-                        modules: RecordKind::ALL
+                        modules: RecordKind::MODULES
                             .into_iter()
                             .enumerate()
                             .filter(|(i, _)| module_bits & (1 << i) != 0)
@@ -540,6 +623,8 @@ mod tests {
 
         #[test]
         fn nothing_outside_the_module_scope_is_allowed(mut grants in arb_grants(), req in arb_req()) {
+            // Identifiers follow the subjects, not the modules (tested on their own above).
+            prop_assume!(!req.kind.follows_subjects());
             for g in &mut grants {
                 g.scope.modules.remove(&req.kind);
             }
@@ -560,6 +645,8 @@ mod tests {
             shifts in prop::collection::vec((any::<bool>(), 0i64..400), 8),
             req in arb_req(),
         ) {
+            // Identifiers are undated and outside every data range (tested on their own above).
+            prop_assume!(!req.kind.follows_subjects());
             for (g, (after, days)) in grants.iter_mut().zip(shifts) {
                 match req.record_date {
                     // Undated records are outside every date-restricted scope.
@@ -648,8 +735,14 @@ mod tests {
                     prop_assert_eq!(&g.grantee, &req.grantee);
                     prop_assert_eq!(g.status_at(req.at), GrantStatus::Active);
                     prop_assert_eq!(g.purpose, req.purpose);
-                    prop_assert!(g.scope.covers(req.kind, &req.subject, req.record_date));
-                    prop_assert!(g.effective_access().permits(req.action));
+                    if req.kind.follows_subjects() {
+                        // Identifiers: a care grant covering the subject, read only.
+                        prop_assert!(g.scope.subjects.contains(&req.subject));
+                        prop_assert!(g.purpose != Purpose::Research && req.action == Action::Read);
+                    } else {
+                        prop_assert!(g.scope.covers(req.kind, &req.subject, req.record_date));
+                        prop_assert!(g.effective_access().permits(req.action));
+                    }
                     prop_assert!(g.covers(req.kind, &req.subject, req.record_date, req.at));
                 }
                 Decision::Deny { reason } => {
@@ -677,7 +770,7 @@ mod tests {
         fn usable_grants_agree_with_evaluate_for_reads(grants in arb_grants(), mut req in arb_req()) {
             req.action = Action::Read;
             let via_scopes = usable_grants(&grants, &req.grantee, req.purpose, req.at)
-                .any(|g| g.scope.covers(req.kind, &req.subject, req.record_date));
+                .any(|g| g.covers_record(req.kind, &req.subject, req.record_date));
             prop_assert_eq!(via_scopes, evaluate(&grants, &req.as_request()).is_allowed());
         }
     }

@@ -387,8 +387,11 @@ impl ConsentGrant {
         if scope.subjects.is_empty() {
             problems.push(GrantProblem::NoSubjects);
         }
+        for &kind in scope.modules.iter().filter(|k| k.follows_subjects()) {
+            problems.push(GrantProblem::NotAModule { kind });
+        }
         if !scope.subjects.is_empty() {
-            for &kind in &scope.modules {
+            for &kind in scope.modules.iter().filter(|k| !k.follows_subjects()) {
                 let applies = scope.subjects.iter().any(|s| kind.subjects().admits(s));
                 if !applies {
                     problems.push(GrantProblem::ModuleNotApplicable { kind });
@@ -453,6 +456,13 @@ pub enum GrantProblem {
         /// The module.
         kind: RecordKind,
     },
+    /// A kind that is not a module a grant selects ([`RecordKind::follows_subjects`]:
+    /// the subjects' identifiers come with the subjects).
+    #[error("{kind} is not a module a grant selects: every care grant covering a subject may read its identifiers")]
+    NotAModule {
+        /// The kind.
+        kind: RecordKind,
+    },
     /// A subject to which none of the modules in scope applies.
     #[error("no module in scope applies to subject {subject}")]
     SubjectNotCovered {
@@ -492,7 +502,9 @@ impl GrantProblem {
     /// The JSON path of the field the problem is about, for error bodies.
     pub const fn field(&self) -> &'static str {
         match self {
-            GrantProblem::NoModules | GrantProblem::ModuleNotApplicable { .. } => "scope.modules",
+            GrantProblem::NoModules | GrantProblem::ModuleNotApplicable { .. } | GrantProblem::NotAModule { .. } => {
+                "scope.modules"
+            }
             GrantProblem::NoSubjects | GrantProblem::SubjectNotCovered { .. } => "scope.subjects",
             GrantProblem::InvertedDataRange { .. } => "scope.data_from",
             GrantProblem::EmptyPeriod { .. } => "period",
@@ -563,6 +575,15 @@ pub(crate) mod tests {
             state: GrantState::Active,
             created_at: ts(2025, 12, 20),
         }
+    }
+
+    #[test]
+    fn identifiers_are_not_a_module_a_grant_selects() {
+        let mut g = sample_grant();
+        g.scope.modules.insert(RecordKind::SubjectIdentifiers);
+        let problems = g.validate().unwrap_err().problems;
+        assert_eq!(problems, vec![GrantProblem::NotAModule { kind: RecordKind::SubjectIdentifiers }]);
+        assert_eq!(problems[0].field(), "scope.modules");
     }
 
     #[test]

@@ -23,9 +23,9 @@ impl ModuleSet {
         ModuleSet(0)
     }
 
-    /// Every module of the dataset.
+    /// Every module of the dataset a grant may select ([`RecordKind::MODULES`]).
     pub fn all() -> Self {
-        RecordKind::ALL.into_iter().collect()
+        RecordKind::MODULES.into_iter().collect()
     }
 
     /// True if the module is in the set (one AND with its bit).
@@ -146,6 +146,7 @@ mod tests {
             assert!(!set.insert(kind), "second insert reports nothing new");
             assert_eq!(set.len(), i + 1);
         }
+        assert!(set.remove(&RecordKind::SubjectIdentifiers));
         assert_eq!(set, ModuleSet::all());
         assert!(set.remove(&RecordKind::Delivery));
         assert!(!set.contains(&RecordKind::Delivery));

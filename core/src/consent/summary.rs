@@ -87,6 +87,7 @@ fn module_label(kind: RecordKind) -> &'static str {
         RecordKind::Immunization => "immunizations",
         RecordKind::Medication => "medications",
         RecordKind::SelfVitals => "self-measured vitals",
+        RecordKind::SubjectIdentifiers => "identifiers",
     }
 }
 
@@ -109,7 +110,7 @@ where
 fn write_modules(f: &mut fmt::Formatter<'_>, scope: &GrantScope) -> fmt::Result {
     if scope.modules.is_empty() {
         f.write_str("no records")
-    } else if scope.modules.len() == RecordKind::ALL.len() {
+    } else if RecordKind::MODULES.iter().all(|k| scope.modules.contains(k)) {
         f.write_str("all records")
     } else {
         // BTreeSet order is the dataset order of RecordKind: stable and natural.
@@ -172,7 +173,7 @@ mod tests {
         );
 
         g.period = GrantPeriod::OPEN;
-        g.scope.modules = RecordKind::ALL.into_iter().collect();
+        g.scope.modules = RecordKind::MODULES.into_iter().collect();
         g.scope.subjects.insert(Subject::Mother);
         g.scope.data_from = None;
         g.scope.data_to = Some(date(2026, 12, 31));

@@ -485,6 +485,56 @@ pub fn round_to(value: f64, places: i32) -> f64 {
 }
 
 // ---------------------------------------------------------------------------
+// Business identifiers
+// ---------------------------------------------------------------------------
+
+/// Longest identifier system or value accepted, in characters.
+pub const MAX_IDENTIFIER_CHARS: usize = 200;
+
+/// A business identifier of a person (FHIR `Patient.identifier`): the
+/// handbook number of a municipality, a municipal resident or child number, a
+/// clinic's medical record number, each within the namespace that issued it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[serde(deny_unknown_fields)]
+pub struct Identifier {
+    /// The namespace, an absolute URI (`urn:oid:...`, `https://...`). Required, ≤ 200 chars.
+    pub system: String,
+    /// The identifier within the namespace. Required, ≤ 200 chars.
+    pub value: String,
+}
+
+/// An absolute URI has a scheme: a letter, then letters/digits/`+-.`, then `:`.
+pub fn looks_like_absolute_uri(s: &str) -> bool {
+    match s.split_once(':') {
+        Some((scheme, rest)) => {
+            let mut chars = scheme.chars();
+            chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+                && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+                && !rest.is_empty()
+        }
+        None => false,
+    }
+}
+
+/// Checks a list of identifiers at `path`: each needs an absolute-URI system
+/// and a value (≤ [`MAX_IDENTIFIER_CHARS`] each), and no two may be alike.
+pub fn check_identifiers(p: &mut Problems, path: &str, identifiers: &[Identifier]) {
+    let mut seen = std::collections::HashSet::new();
+    for (i, id) in identifiers.iter().enumerate() {
+        let path = format!("{path}[{i}]");
+        p.text(&format!("{path}.system"), &id.system, MAX_IDENTIFIER_CHARS);
+        if !id.system.trim().is_empty() && !looks_like_absolute_uri(&id.system) {
+            p.push(format!("{path}.system"), "must be an absolute URI (e.g. urn:oid:... or https://...)");
+        }
+        p.text(&format!("{path}.value"), &id.value, MAX_IDENTIFIER_CHARS);
+        if !seen.insert(id) {
+            p.push(path, "duplicates an earlier identifier");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Coded enums
 // ---------------------------------------------------------------------------
 

@@ -15,12 +15,13 @@ use super::child_checkup::{
     CheckupType, ChildCheckup, FindingResult, GrowthIndicator, GrowthScore, MeasurementPosition, OverallJudgement,
     PhysicianFindings, ScreeningResult, ThreeYearItems, UrineStrip as ChildUrineStrip,
 };
+use super::common::Identifier;
 use super::common::{GestationalAge, Quantity, Sex};
 use super::delivery::{Delivery, DeliveryMethod};
 use super::development::{Achieved, DevelopmentMilestone, Milestone};
 use super::immunization::{DoseSeries, Immunization, InjectionSite, Vaccine};
 use super::medication::{DrugCode, DrugCodeSystem, Medication};
-use super::mother_profile::{AboGroup, AntibodyScreen, Identifier, MotherProfile, RhD, SubstanceUse};
+use super::mother_profile::{AboGroup, AntibodyScreen, MotherProfile, RhD, SubstanceUse};
 use super::newborn::{Apgar, HearingScreen, MetabolicScreen, Newborn};
 use super::pregnancy::{Pregnancy, PregnancyStatus};
 use super::prenatal_visit::{
@@ -28,6 +29,7 @@ use super::prenatal_visit::{
     RubellaImmunity, ScreenResult, UrineStrip,
 };
 use super::self_vitals::SelfVitals;
+use super::subject_identifiers::SubjectIdentifiers;
 use super::{RecordBody, RecordKind};
 
 /// The "today" every example is valid on.
@@ -396,6 +398,24 @@ pub fn self_vitals_minimal() -> SelfVitals {
     }
 }
 
+/// A subject's identifiers: a maternal and child health handbook number and a
+/// municipal child number, each with its issuing system.
+pub fn subject_identifiers_full() -> SubjectIdentifiers {
+    SubjectIdentifiers {
+        identifiers: vec![
+            Identifier { system: "urn:oid:1.2.392.100495.20.3.81".into(), value: "2026-0001234".into() },
+            Identifier { system: "https://city.example.jp/fhir/child-id".into(), value: "C-998877".into() },
+        ],
+    }
+}
+
+/// One identifier, the least a subject's identifiers record holds.
+pub fn subject_identifiers_minimal() -> SubjectIdentifiers {
+    SubjectIdentifiers {
+        identifiers: vec![Identifier { system: "urn:oid:1.2.392.100495.20.3.81".into(), value: "2026-0001234".into() }],
+    }
+}
+
 /// The fully filled example of every module, in [`RecordKind::ALL`] order.
 pub fn all_full() -> Vec<RecordBody> {
     vec![
@@ -409,6 +429,7 @@ pub fn all_full() -> Vec<RecordBody> {
         RecordBody::Immunization(immunization_full()),
         RecordBody::Medication(medication_full()),
         RecordBody::SelfVitals(self_vitals_full()),
+        RecordBody::SubjectIdentifiers(subject_identifiers_full()),
     ]
 }
 
@@ -425,6 +446,7 @@ pub fn all_minimal() -> Vec<RecordBody> {
         RecordBody::Immunization(immunization_minimal()),
         RecordBody::Medication(medication_minimal()),
         RecordBody::SelfVitals(self_vitals_minimal()),
+        RecordBody::SubjectIdentifiers(subject_identifiers_minimal()),
     ]
 }
 

@@ -26,9 +26,12 @@ pub mod newborn;
 pub mod pregnancy;
 pub mod prenatal_visit;
 pub mod self_vitals;
+pub mod subject_identifiers;
 
 pub use child_checkup::ChildCheckup;
-pub use common::{GestationalAge, Problems, Quantity, Validate, ValidationContext, ValidationErrors, ValidationIssue};
+pub use common::{
+    GestationalAge, Identifier, Problems, Quantity, Validate, ValidationContext, ValidationErrors, ValidationIssue,
+};
 pub use delivery::Delivery;
 pub use development::DevelopmentMilestone;
 pub use immunization::Immunization;
@@ -38,6 +41,7 @@ pub use newborn::Newborn;
 pub use pregnancy::Pregnancy;
 pub use prenatal_visit::PrenatalVisit;
 pub use self_vitals::SelfVitals;
+pub use subject_identifiers::SubjectIdentifiers;
 
 /// The dataset modules; each is one record kind in sync and one scope unit in consent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -64,11 +68,31 @@ pub enum RecordKind {
     Medication,
     /// `self_vitals`: one self-measured moment (blood pressure, weight, temperature, SpO2, ...).
     SelfVitals,
+    /// `subject_identifiers`: the business identifiers of the mother or a child
+    /// (handbook number, municipal number, MRN; one per subject). Not a module a
+    /// grant selects: it follows the grant's subjects ([`RecordKind::follows_subjects`]).
+    SubjectIdentifiers,
 }
 
 impl RecordKind {
     /// Every module, in canonical order (declaration order; [`ModuleSet`](crate::consent::ModuleSet) iterates in it).
-    pub const ALL: [RecordKind; 10] = [
+    pub const ALL: [RecordKind; 11] = [
+        RecordKind::MotherProfile,
+        RecordKind::Pregnancy,
+        RecordKind::PrenatalVisit,
+        RecordKind::Delivery,
+        RecordKind::Newborn,
+        RecordKind::ChildCheckup,
+        RecordKind::Development,
+        RecordKind::Immunization,
+        RecordKind::Medication,
+        RecordKind::SelfVitals,
+        RecordKind::SubjectIdentifiers,
+    ];
+
+    /// The dataset modules a consent grant selects and a research export
+    /// extracts: every kind but [`RecordKind::SubjectIdentifiers`], in canonical order.
+    pub const MODULES: [RecordKind; 10] = [
         RecordKind::MotherProfile,
         RecordKind::Pregnancy,
         RecordKind::PrenatalVisit,
@@ -80,6 +104,13 @@ impl RecordKind {
         RecordKind::Medication,
         RecordKind::SelfVitals,
     ];
+
+    /// True for identity data that follows a grant's *subjects* rather than its
+    /// modules ([`RecordKind::SubjectIdentifiers`]): the consent decision lets
+    /// every care grant covering the subject read it, and nobody else.
+    pub const fn follows_subjects(self) -> bool {
+        matches!(self, RecordKind::SubjectIdentifiers)
+    }
 
     /// The stable snake_case name used in JSON, in the database and in consent scopes.
     pub const fn as_str(self) -> &'static str {
@@ -94,6 +125,7 @@ impl RecordKind {
             RecordKind::Immunization => "immunization",
             RecordKind::Medication => "medication",
             RecordKind::SelfVitals => "self_vitals",
+            RecordKind::SubjectIdentifiers => "subject_identifiers",
         }
     }
 
@@ -104,7 +136,10 @@ impl RecordKind {
                 SubjectKinds::MotherOnly
             }
             RecordKind::Newborn | RecordKind::ChildCheckup | RecordKind::Development => SubjectKinds::ChildOnly,
-            RecordKind::Immunization | RecordKind::Medication | RecordKind::SelfVitals => SubjectKinds::Either,
+            RecordKind::Immunization
+            | RecordKind::Medication
+            | RecordKind::SelfVitals
+            | RecordKind::SubjectIdentifiers => SubjectKinds::Either,
         }
     }
 }
@@ -236,6 +271,8 @@ pub enum RecordBody {
     Medication(Medication),
     /// Kind `self_vitals`.
     SelfVitals(SelfVitals),
+    /// Kind `subject_identifiers`.
+    SubjectIdentifiers(SubjectIdentifiers),
 }
 
 macro_rules! dispatch {
@@ -251,6 +288,7 @@ macro_rules! dispatch {
             RecordBody::Immunization($m) => $e,
             RecordBody::Medication($m) => $e,
             RecordBody::SelfVitals($m) => $e,
+            RecordBody::SubjectIdentifiers($m) => $e,
         }
     };
 }
@@ -287,6 +325,15 @@ mod tests {
             assert_eq!(serde_json::to_string(&k).unwrap(), format!("\"{}\"", k.as_str()));
         }
         assert!("prenatal".parse::<RecordKind>().is_err());
+    }
+
+    #[test]
+    fn modules_are_every_kind_but_the_subject_identifiers() {
+        let modules: Vec<RecordKind> = RecordKind::ALL.into_iter().filter(|k| !k.follows_subjects()).collect();
+        assert_eq!(modules, RecordKind::MODULES);
+        assert!(RecordKind::SubjectIdentifiers.follows_subjects());
+        assert!(RecordKind::SubjectIdentifiers.subjects().admits(&Subject::Mother));
+        assert!(RecordKind::SubjectIdentifiers.subjects().admits(&Subject::Child(Uuid::nil())));
     }
 
     #[test]

@@ -2,14 +2,13 @@
 //! before pregnancy, blood group, obstetric history and smoking / alcohol use.
 //! Derived: BMI.
 
-use std::collections::HashSet;
-
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+pub use super::common::Identifier;
 use super::common::{
-    age_in_months, coded_enum, round_to, Cm, Kg, KgPerM2, Problems, Quantity, Validate, ValidationContext,
-    ValidationErrors,
+    age_in_months, check_identifiers, coded_enum, round_to, Cm, Kg, KgPerM2, Problems, Quantity, Validate,
+    ValidationContext, ValidationErrors,
 };
 use super::{DatasetModule, RecordKind};
 
@@ -43,8 +42,7 @@ pub const MAX_NAME_CHARS: usize = 100;
 pub const MIN_AGE_YEARS: u32 = 10;
 /// Oldest plausible age of a mother today, in years.
 pub const MAX_AGE_YEARS: u32 = 120;
-/// Longest identifier system or value accepted, in characters.
-pub const MAX_IDENTIFIER_CHARS: usize = 200;
+pub use super::common::MAX_IDENTIFIER_CHARS;
 
 coded_enum! {
     /// ABO blood group (part of 882-1).
@@ -92,18 +90,6 @@ coded_enum! {
         /// Still uses.
         Current = "current",
     }
-}
-
-/// A business identifier of the mother (JP Core `Patient.identifier`), e.g.
-/// a municipal resident number or the handbook number of a municipality.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
-#[serde(deny_unknown_fields)]
-pub struct Identifier {
-    /// The namespace, an absolute URI (`urn:oid:...`, `https://...`). Required, ≤ 200 chars.
-    pub system: String,
-    /// The identifier within the namespace. Required, ≤ 200 chars.
-    pub value: String,
 }
 
 /// The mother's profile. Undated: it describes her, not an event.
@@ -186,19 +172,6 @@ fn is_kana_name_char(c: char) -> bool {
     matches!(c, '\u{3041}'..='\u{309F}' | '\u{30A0}'..='\u{30FF}' | ' ' | '\u{3000}')
 }
 
-/// An absolute URI has a scheme: a letter, then letters/digits/`+-.`, then `:`.
-fn looks_like_absolute_uri(s: &str) -> bool {
-    match s.split_once(':') {
-        Some((scheme, rest)) => {
-            let mut chars = scheme.chars();
-            chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-                && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
-                && !rest.is_empty()
-        }
-        None => false,
-    }
-}
-
 impl Validate for MotherProfile {
     fn validate(&self, ctx: &ValidationContext<'_>) -> Result<(), ValidationErrors> {
         let mut p = Problems::new();
@@ -221,18 +194,7 @@ impl Validate for MotherProfile {
             }
         }
 
-        let mut seen = HashSet::new();
-        for (i, id) in self.identifiers.iter().enumerate() {
-            let path = format!("identifiers[{i}]");
-            p.text(&format!("{path}.system"), &id.system, MAX_IDENTIFIER_CHARS);
-            if !id.system.trim().is_empty() && !looks_like_absolute_uri(&id.system) {
-                p.push(format!("{path}.system"), "must be an absolute URI (e.g. urn:oid:... or https://...)");
-            }
-            p.text(&format!("{path}.value"), &id.value, MAX_IDENTIFIER_CHARS);
-            if !seen.insert(id) {
-                p.push(path, "duplicates an earlier identifier");
-            }
-        }
+        check_identifiers(&mut p, "identifiers", &self.identifiers);
 
         p.opt_quantity("height", &self.height, 100.0, 230.0);
         p.opt_quantity("pre_pregnancy_weight", &self.pre_pregnancy_weight, 25.0, 200.0);

@@ -52,6 +52,7 @@ pub mod newborn;
 pub mod pregnancy;
 pub mod prenatal_visit;
 pub mod self_vitals;
+pub mod subject_identifiers;
 
 /// What a mapping needs beyond the record: whose record it is and its id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,6 +166,7 @@ pub fn to_fhir(record: &RecordBody, ctx: &MappingContext) -> Result<Vec<Resource
         RecordBody::Immunization(m) => immunization::to_fhir(m, ctx),
         RecordBody::Medication(m) => medication::to_fhir(m, ctx),
         RecordBody::SelfVitals(m) => self_vitals::to_fhir(m, ctx),
+        RecordBody::SubjectIdentifiers(m) => subject_identifiers::to_fhir(m, ctx),
     }
 }
 
@@ -183,6 +185,7 @@ pub const fn resource_types(kind: RecordKind) -> &'static [&'static str] {
         RecordKind::Immunization => &["Immunization"],
         RecordKind::Medication => &["MedicationDispense"],
         RecordKind::SelfVitals => &["Observation"],
+        RecordKind::SubjectIdentifiers => &["Patient"],
     }
 }
 
@@ -192,7 +195,7 @@ pub const fn resource_types(kind: RecordKind) -> &'static [&'static str] {
 pub fn kinds_yielding(resource_type: &str) -> &'static [RecordKind] {
     use RecordKind::*;
     match resource_type {
-        "Patient" => &[MotherProfile, Newborn],
+        "Patient" => &[MotherProfile, Newborn, SubjectIdentifiers],
         "Observation" => {
             &[MotherProfile, Pregnancy, PrenatalVisit, Delivery, Newborn, ChildCheckup, Development, SelfVitals]
         }
@@ -258,6 +261,7 @@ pub fn from_fhir(kind: RecordKind, resources: &[Resource]) -> Result<RecordBody>
         RecordKind::Immunization => RecordBody::Immunization(immunization::from_fhir(resources)?),
         RecordKind::Medication => RecordBody::Medication(medication::from_fhir(resources)?),
         RecordKind::SelfVitals => RecordBody::SelfVitals(self_vitals::from_fhir(resources)?),
+        RecordKind::SubjectIdentifiers => RecordBody::SubjectIdentifiers(subject_identifiers::from_fhir(resources)?),
     })
 }
 

@@ -197,7 +197,7 @@ fn in_scope(grant: &ConsentGrant, row: &RecordRow) -> bool {
     }
     let Ok((kind, subject)) = row.kind_subject() else { return false };
     let date = row.effective_date.as_deref().and_then(|d| d.parse::<NaiveDate>().ok());
-    grant.scope.covers(kind, &subject, date)
+    grant.covers_record(kind, &subject, date)
 }
 
 /// The data keys of `rows`, wrapped under the grant key.

@@ -13,6 +13,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use diesel::SqliteConnection;
 use phr_core::dataset::{RecordBody, Subject};
+use phr_fhir::mapping::subject_identifiers::merge_patients;
 use phr_fhir::mapping::{to_fhir, MappingContext};
 use phr_fhir::model::{Bundle, BundleEntry, Meta, Patient, Resource};
 use uuid::Uuid;
@@ -45,11 +46,28 @@ pub fn bundle_of<'a>(
     let mut entries = Vec::new();
     let mut seen: HashSet<(String, String)> = HashSet::new();
     let mut subjects: Vec<Subject> = Vec::new();
+    // Where each subject's Patient is, with every Patient its records map to (merged at the end).
+    let mut patients: Vec<(usize, Vec<Patient>)> = Vec::new();
+    let mut patient_at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (record_id, subject, body) in records {
         let ctx = MappingContext::new(record_id, patient_id(account_id, &subject));
         let resources = to_fhir(body, &ctx)
             .map_err(|e| Error::invalid("record", format!("record {record_id} has no FHIR form: {e}")))?;
         for resource in resources {
+            if let Resource::Patient(p) = resource {
+                // A subject's profile or newborn record and its identifiers: one Patient.
+                let id = p.id.clone().unwrap_or_default();
+                match patient_at.get(&id) {
+                    Some(&i) => patients[i].1.push(p),
+                    None => {
+                        seen.insert(("Patient".to_owned(), id.clone()));
+                        patient_at.insert(id, patients.len());
+                        patients.push((entries.len(), vec![p.clone()]));
+                        entries.push(entry(Resource::Patient(p)));
+                    }
+                }
+                continue;
+            }
             let key = (resource.resource_type().to_owned(), resource.id().unwrap_or_default().to_owned());
             if seen.insert(key) {
                 entries.push(entry(resource));
@@ -57,6 +75,11 @@ pub fn bundle_of<'a>(
         }
         if !subjects.contains(&subject) {
             subjects.push(subject);
+        }
+    }
+    for (at, of_subject) in patients {
+        if of_subject.len() > 1 {
+            entries[at] = entry(Resource::Patient(merge_patients(of_subject)));
         }
     }
     for subject in subjects {
@@ -151,5 +174,30 @@ mod tests {
             parsed.resources().filter(|r| r.resource_type() == "Patient").filter_map(|r| r.id()).collect();
         assert!(patients.contains(&"mother-acc-1"), "{patients:?}");
         assert!(patients.contains(&format!("child-{child_id}").as_str()), "{patients:?}");
+    }
+
+    #[test]
+    fn a_subjects_identifiers_are_merged_into_its_one_patient() {
+        let child = Subject::Child(Uuid::new_v4());
+        let records = [
+            (Uuid::new_v4(), child, RecordBody::SubjectIdentifiers(examples::subject_identifiers_full())),
+            (Uuid::new_v4(), child, RecordBody::Newborn(examples::newborn_full())),
+            (Uuid::new_v4(), Subject::Mother, RecordBody::SubjectIdentifiers(examples::subject_identifiers_minimal())),
+        ];
+        let now: DateTime<Utc> = "2026-06-01T09:30:00Z".parse().unwrap();
+        let bundle = bundle_of("acc-1", records.iter().map(|(id, s, b)| (*id, *s, b)), now).unwrap();
+        let patients: Vec<&Patient> = bundle
+            .resources()
+            .filter_map(|r| match r {
+                Resource::Patient(p) => Some(p),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(patients.len(), 2, "one Patient per subject: {patients:?}");
+        let of_child = patients.iter().find(|p| p.id.as_deref() != Some("mother-acc-1")).unwrap();
+        assert!(of_child.birth_date.is_some(), "the newborn's Patient is the base");
+        assert_eq!(of_child.identifier.len(), 2, "{of_child:?}");
+        let mother = patients.iter().find(|p| p.id.as_deref() == Some("mother-acc-1")).unwrap();
+        assert_eq!(mother.identifier[0].value.as_deref(), Some("2026-0001234"));
     }
 }

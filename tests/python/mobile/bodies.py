@@ -105,3 +105,11 @@ def note_of(entry_or_body) -> Optional[str]:
     """The note of a prenatal visit, from a timeline entry, a history version or a body."""
     body = getattr(entry_or_body, "body", entry_or_body)
     return content(body).note if body is not None and body.is_prenatal_visit() else None
+
+
+def identifiers(*pairs: tuple):
+    """A subject's identifiers record from (system, value) pairs, e.g. the
+    handbook number `("urn:oid:1.2.392.100495.20.3.81", "2026-0001234")`."""
+    return core.RecordBody.SUBJECT_IDENTIFIERS(
+        core.SubjectIdentifiers(identifiers=[core.Identifier(system=s, value=v) for s, v in pairs])
+    )

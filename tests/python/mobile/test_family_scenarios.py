@@ -273,3 +273,22 @@ def test_every_validation_issue_names_a_field_of_the_typed_record(phr, server, p
             resolve(bodies.content(body), issue.field)  # raises if a path is not a typed field
         del refused
     assert mother.client.timeline(MOTHER, None, None, None) == [], "nothing refused was stored"
+
+
+def test_identifiers_attached_to_a_child_are_a_typed_record_the_paired_phone_sees(phr, server, phone):
+    mother, _ = registered_mother(server, phone)
+    child = "child:0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
+    handbook = ("urn:oid:1.2.392.100495.20.3.81", "2026-0001234")
+    record = mother.client.add_record(child, bodies.identifiers(handbook, ("https://city.example.jp/child-id", "C-1")))
+    with pytest.raises(phr.PhrError.Validation) as refused:
+        mother.client.add_record(child, bodies.identifiers(("handbook number", "HB-1")))
+    assert {issue.field for issue in refused.value.issues} == {"identifiers[0].system"}
+    mother.client.edit_record(record, bodies.identifiers(handbook))
+    mother.client.sync(None)
+
+    partner = phone("partner")
+    partner.client.join_account(mother.client.create_pairing_invite(), "Partner's phone")
+    partner.client.sync(None)
+    entries = partner.client.timeline(child, bodies.core.RecordKind.SUBJECT_IDENTIFIERS, None, None)
+    assert [e.record_id for e in entries] == [record]
+    assert [(i.system, i.value) for i in body(entries[0]).identifiers] == [handbook]

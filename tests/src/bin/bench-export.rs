@@ -245,7 +245,7 @@ fn load_family(
         grantee: OrganizationId::new(ORG).map_err(|e| format!("{e:?}"))?,
         purpose: Purpose::Research,
         scope: GrantScope {
-            modules: RecordKind::ALL.into_iter().collect(),
+            modules: RecordKind::MODULES.into_iter().collect(),
             subjects: [Subject::Mother, Subject::Child(child)].into_iter().collect(),
             data_from: None,
             data_to: None,

@@ -22,7 +22,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use phr_core::consent::{usable_grants, Action as ConsentAction, ConsentGrant, GrantScope, OrganizationId, Purpose};
+use phr_core::consent::{usable_grants, Action as ConsentAction, ConsentGrant, OrganizationId, Purpose};
 use phr_core::crypto::{unwrap_data_key, unwrap_grant_key, GrantKey, GrantWrapContext, HpkePrivateKey, RecordAad};
 use phr_core::dataset::{RecordBody, RecordKind, Subject};
 use phr_core::sync::record_envelope::open_history;
@@ -298,13 +298,27 @@ struct ScopeWindow {
 
 impl ScopeWindow {
     /// `None` when no kind or no subject is in both (nothing can match).
-    fn of(scope: &GrantScope, filter: &RecordFilter) -> Option<Self> {
-        let kinds: Vec<&'static str> = scope
-            .modules
-            .iter()
-            .filter(|k| filter.kinds.as_ref().is_none_or(|ks| ks.contains(k)))
-            .map(|k| k.as_str())
-            .collect();
+    ///
+    /// The kinds are the grant's modules, plus the subjects' identifiers when
+    /// the consent decision lets the grant read them ([`ConsentGrant::covers_record`]).
+    /// Identifiers are undated, so a window of identifiers alone ignores the
+    /// grant's data range (a date-restricted grant still reads them); mixed
+    /// with dated kinds under a data range they would be cut by the dates, so
+    /// they are left out there (readers ask for them on their own).
+    fn of(grant: &ConsentGrant, filter: &RecordFilter) -> Option<Self> {
+        let scope = &grant.scope;
+        let wanted = |k: &RecordKind| filter.kinds.as_ref().is_none_or(|ks| ks.contains(k));
+        let identifiers = RecordKind::ALL
+            .into_iter()
+            .filter(|k| k.follows_subjects() && wanted(k))
+            .filter(|k| scope.subjects.iter().any(|s| grant.covers_record(*k, s, None)));
+        let modules: Vec<&'static str> = scope.modules.iter().filter(|k| wanted(k)).map(|k| k.as_str()).collect();
+        let identifiers_alone = modules.is_empty();
+        let kinds: Vec<&'static str> = if identifiers_alone || !scope.is_date_restricted() {
+            modules.into_iter().chain(identifiers.map(RecordKind::as_str)).collect()
+        } else {
+            modules
+        };
         let subjects: Vec<String> = scope
             .subjects
             .iter()
@@ -314,8 +328,10 @@ impl ScopeWindow {
         if kinds.is_empty() || subjects.is_empty() {
             return None;
         }
-        let from = [scope.data_from, filter.date_from].into_iter().flatten().max();
-        let to = [scope.data_to, filter.date_to].into_iter().flatten().min();
+        let scope_from = if identifiers_alone { None } else { scope.data_from };
+        let scope_to = if identifiers_alone { None } else { scope.data_to };
+        let from = [scope_from, filter.date_from].into_iter().flatten().max();
+        let to = [scope_to, filter.date_to].into_iter().flatten().min();
         Some(Self { kinds, subjects, from, to })
     }
 
@@ -353,7 +369,7 @@ fn keyed_rows(
     filter: &RecordFilter,
     limit: i64,
 ) -> Result<Option<Vec<store::GrantedRead>>, AppError> {
-    let Some(window) = ScopeWindow::of(&open.grant.scope, filter).map(|w| w.stored(filter)) else {
+    let Some(window) = ScopeWindow::of(&open.grant, filter).map(|w| w.stored(filter)) else {
         return Ok(None);
     };
     if window.record_ids.as_ref().is_some_and(Vec::is_empty) {
@@ -377,11 +393,10 @@ pub fn readable_record_dates(
     let mut found: BTreeMap<Uuid, Option<NaiveDate>> = BTreeMap::new();
     let at = Utc::now();
     for open in grants.iter().filter(|g| g.account_id == account_id) {
-        let scope = &open.grant.scope;
         if filter.record_ids.is_some() || filter.after.is_some() {
             continue;
         }
-        let Some(window) = ScopeWindow::of(scope, filter).map(|w| w.stored(filter)) else { continue };
+        let Some(window) = ScopeWindow::of(&open.grant, filter).map(|w| w.stored(filter)) else { continue };
         let rows = store::granted_record_meta(conn, &open.account_id, &open.grant_id(), &window)?;
         for (record_id, kind, subject, date) in rows {
             let Some((record_id, kind, subject, date)) = parse_meta(&record_id, &kind, &subject, date.as_deref())

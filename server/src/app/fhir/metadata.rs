@@ -33,7 +33,10 @@ pub fn statement(base: &str) -> Value {
     let mut resources = vec![json!({
         "type": "Patient",
         "interaction": [{"code": "read"}, {"code": "search-type"}],
-        "searchParam": [{"name": "identifier", "type": "token"}],
+        "searchParam": [
+            {"name": "_id", "type": "token"},
+            {"name": "identifier", "type": "token", "documentation": "system|value or value; the handbook, municipal or clinic numbers the family attached"},
+        ],
         "operation": [{"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}],
     })];
     for (ty, params) in SEARCHABLE {
@@ -42,7 +45,8 @@ pub fn statement(base: &str) -> Value {
             interaction.push(json!({"code": "create"}));
             interaction.push(json!({"code": "update"}));
         }
-        let mut search_param: Vec<Value> = params.iter().map(|p| json!({"name": p, "type": param_type(p)})).collect();
+        let mut search_param: Vec<Value> = vec![json!({"name": "_id", "type": "token"})];
+        search_param.extend(params.iter().map(|p| json!({"name": p, "type": param_type(p)})));
         search_param.push(json!({"name": "_count", "type": "number"}));
         search_param.push(json!({"name": "_sort", "type": "string", "documentation": "date or -date"}));
         let mut resource = json!({"type": ty, "interaction": interaction, "searchParam": search_param});
@@ -104,6 +108,14 @@ mod tests {
         assert_eq!(interactions("Immunization"), ["read", "search-type", "create", "update"]);
         assert_eq!(interactions("Condition"), ["read", "search-type"]);
         assert_eq!(interactions("MedicationDispense"), ["read", "search-type"]);
+        let params = |ty: &str| -> Vec<String> {
+            let r = v["rest"][0]["resource"].as_array().unwrap().iter().find(|r| r["type"] == ty).unwrap();
+            r["searchParam"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_owned()).collect()
+        };
+        assert_eq!(params("Patient"), ["_id", "identifier"]);
+        for (ty, _) in SEARCHABLE {
+            assert!(params(ty).contains(&"_id".to_owned()), "{ty}");
+        }
     }
 
     #[test]

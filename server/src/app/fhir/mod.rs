@@ -8,8 +8,8 @@
 //! | `GET /fhir/r4/metadata` | – | the CapabilityStatement of what is implemented here (with SMART's `oauth-uris` on `rest.security`) | `metadata.rs` |
 //! | `GET /fhir/r4/.well-known/smart-configuration` | – | SMART discovery relative to this FHIR base (`crate::app::smart::configuration`) | – |
 //! | `GET /fhir/r4/Patient/{id}` | `Patient.r` | one Patient the organization may see | `patient.rs` |
-//! | `GET /fhir/r4/Patient?identifier=` | `Patient.s` | Patients by identifier (`system\|value`, `value`) | `patient.rs` |
-//! | `GET /fhir/r4/{Observation,Immunization,MedicationStatement,MedicationDispense,Encounter,Condition}` | `<Type>.s` | search: `patient`/`subject`, `date` (`eq ge le gt lt`), `code`, `category` (Observation), `_count`, `_sort=date\|-date`, paging by `next` links | `search.rs` |
+//! | `GET /fhir/r4/Patient?identifier=&_id=` | `Patient.s` | Patients by identifier (`system\|value`, `value`) and/or id (comma = OR) | `patient.rs` |
+//! | `GET /fhir/r4/{Observation,Immunization,MedicationStatement,MedicationDispense,Encounter,Condition}` | `<Type>.s` | search: `patient`/`subject`, `date` (`eq ge le gt lt`), `code`, `category` (Observation), `_id`, `_count`, `_sort=date\|-date`, paging by `next` links | `search.rs` |
 //! | `GET /fhir/r4/{Observation,Immunization,MedicationStatement,MedicationDispense,Encounter,Condition}/{id}` | `<Type>.r` | one resource (what a Bundle entry's `fullUrl` names, search or `$everything`), with `ETag` | `read.rs` |
 //! | `GET /fhir/r4/Patient/{id}/$everything` | `Patient.r` + every type read | every consented resource about the Patient | `everything.rs` |
 //! | `POST /fhir/r4/{Immunization,MedicationStatement,Observation,Encounter}` | `<Type>.c` | write one resource as a new record of the family | `write.rs` |

@@ -1,15 +1,19 @@
-//! Patient read (`GET /fhir/r4/Patient/{id}`) and search by identifier
-//! (`GET /fhir/r4/Patient?identifier=system|value`).
+//! Patient read (`GET /fhir/r4/Patient/{id}`) and search by identifier and id
+//! (`GET /fhir/r4/Patient?identifier=system|value&_id=<id>,<id>`).
 //!
 //! One Patient per (family, subject) an organization's grants cover, with an
 //! opaque id (see the module table in `mod.rs`). Its content comes from the
-//! consented record that maps to a Patient (mother profile, newborn), when the
-//! grant covers one; otherwise the Patient carries only its id and identifier.
+//! consented records that map to a Patient: name and birth date from the
+//! mother profile or newborn record when the grant covers one, and the
+//! identifiers the family attached to the subject (`subject_identifiers`),
+//! which every care grant covering the subject reads (phr-core's consent
+//! decision). It always carries our opaque-id identifier.
 
 use phr_core::dataset::Subject;
+use phr_fhir::mapping::subject_identifiers::merge_patients;
 use phr_fhir::model::{Bundle, Identifier, Patient, Resource};
 
-use super::search::{searchset, SearchParams};
+use super::search::{add_ids, id_matches, searchset, SearchParams};
 use super::{audit_reads, bad_request, kinds_yielding, resources_of, FhirResult, Visible, PATIENT_ID_SYSTEM};
 use crate::app::audit::{AuditAction, AuditOutcome};
 use crate::app::consent::access::{readable_records, ReadableRecord, RecordFilter, MAX_PAGE};
@@ -27,29 +31,40 @@ pub fn build_patient(
 ) -> Result<(Patient, Vec<ReadableRecord>), AppError> {
     let id = visible.patient_id(account, &subject);
     let grants: Vec<_> = visible.grants.iter().filter(|g| g.account_id == account).collect();
-    let filter =
-        RecordFilter { kinds: Some(kinds_yielding("Patient").to_vec()), subject: Some(subject), ..Default::default() };
+    let dated = RecordFilter {
+        kinds: Some(kinds_yielding("Patient").iter().copied().filter(|k| !k.follows_subjects()).collect()),
+        subject: Some(subject),
+        ..Default::default()
+    };
+    // Identifiers on their own: they are undated, and a grant's data range does not hide them.
+    let identifiers = RecordFilter {
+        kinds: Some(kinds_yielding("Patient").iter().copied().filter(|k| k.follows_subjects()).collect()),
+        subject: Some(subject),
+        ..Default::default()
+    };
     let mut records = Vec::new();
     for g in grants {
-        records.extend(readable_records(conn, std::slice::from_ref(g), account, &filter, MAX_PAGE)?);
+        for filter in [&dated, &identifiers] {
+            records.extend(readable_records(conn, std::slice::from_ref(g), account, filter, MAX_PAGE)?);
+        }
     }
     records.sort_by_key(|r| r.record_id);
     records.dedup_by_key(|r| r.record_id);
-    let mut patient = None;
+    let mut patients = Vec::new();
     for record in &records {
         for resource in resources_of(visible, record)? {
             if let Resource::Patient(p) = resource {
-                patient.get_or_insert(p);
+                patients.push(p);
             }
         }
     }
-    let mut patient = patient.unwrap_or_default();
+    let mut patient = merge_patients(patients);
     patient.id = Some(id.clone());
-    if !patient.identifier.iter().any(|i| i.system.as_deref() == Some(PATIENT_ID_SYSTEM)) {
-        patient
-            .identifier
-            .insert(0, Identifier { system: Some(PATIENT_ID_SYSTEM.into()), value: Some(id), ..Default::default() });
-    }
+    // Our opaque id is ours alone: an identifier a family typed under its system is not shown.
+    patient.identifier.retain(|i| i.system.as_deref() != Some(PATIENT_ID_SYSTEM));
+    patient
+        .identifier
+        .insert(0, Identifier { system: Some(PATIENT_ID_SYSTEM.into()), value: Some(id), ..Default::default() });
     Ok((patient, records))
 }
 
@@ -96,14 +111,16 @@ pub async fn read(app: &App, org: AuthenticatedOrganization, id: String) -> Fhir
     patient.ok_or_else(|| AppError::NotFound("this Patient is not known".to_owned()).into())
 }
 
-/// The Patients matching `query` (`identifier`, `_count`, `_offset`) that the
+/// The Patients matching `query` (`identifier`, `_id`, `_count`, `_offset`) that the
 /// organization (already permitted to search Patients) may see, as a `searchset` Bundle.
 pub async fn search(app: &App, org: AuthenticatedOrganization, query: String) -> FhirResult<Bundle> {
     let mut params = SearchParams { count: super::search::DEFAULT_COUNT, ..Default::default() };
     let mut identifiers = Vec::new();
+    let mut ids = None;
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
         match name.as_ref() {
             "identifier" => identifiers.push(value.into_owned()),
+            "_id" => add_ids(&mut ids, &value),
             "_count" => {
                 params.count = value
                     .parse()
@@ -113,11 +130,11 @@ pub async fn search(app: &App, org: AuthenticatedOrganization, query: String) ->
             }
             "_offset" => params.offset = value.parse().map_err(|_| bad_request("_offset must be an integer"))?,
             "_format" => {}
-            _ => return Err(bad_request("Patient search supports identifier, _count and _offset only")),
+            _ => return Err(bad_request("Patient search supports identifier, _id, _count and _offset only")),
         }
     }
-    if identifiers.is_empty() {
-        return Err(bad_request("Patient search needs an identifier parameter"));
+    if identifiers.is_empty() && ids.is_none() {
+        return Err(bad_request("Patient search needs an identifier or _id parameter"));
     }
     let base = app.base_url()?.to_owned();
     let keys = app.keys.clone();
@@ -128,12 +145,18 @@ pub async fn search(app: &App, org: AuthenticatedOrganization, query: String) ->
             let mut patients: Vec<(String, (String, Subject))> =
                 visible.patients.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
             patients.sort();
-            for (_, (account, subject)) in patients {
+            for (id, (account, subject)) in patients {
+                if !id_matches(&ids, Some(&id)) {
+                    continue;
+                }
                 let (patient, records) = build_patient(conn, &visible, &account, subject)?;
-                let hit = identifiers.iter().all(|token| {
-                    let (system, value) = token.split_once('|').map_or((None, token.as_str()), |(s, v)| (Some(s), v));
-                    patient.identifier.iter().any(|i| {
-                        i.value.as_deref() == Some(value) && system.is_none_or(|s| i.system.as_deref() == Some(s))
+                // Repeated parameters AND; the comma-separated tokens of one OR.
+                let hit = identifiers.iter().all(|param| {
+                    param.split(',').any(|token| {
+                        let (system, value) = token.split_once('|').map_or((None, token), |(s, v)| (Some(s), v));
+                        patient.identifier.iter().any(|i| {
+                            i.value.as_deref() == Some(value) && system.is_none_or(|s| i.system.as_deref() == Some(s))
+                        })
                     })
                 });
                 if hit {

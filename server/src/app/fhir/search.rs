@@ -7,7 +7,9 @@
 //! prefixes `eq` (default), `ge`, `le`, `gt`, `lt` at day precision (repeat to
 //! AND), `code` and (Observation) `category` as tokens (`system|code`,
 //! `code`, `|code`), `_count` (1–1000, default 50), `_sort` (`date`, `-date`),
-//! `_offset` (set by `next` links). Unknown parameters are 400.
+//! `_offset` (set by `next` links), and on every type `_id` (comma = OR,
+//! repeat to AND; an id no visible resource has just matches nothing).
+//! Unknown parameters are 400.
 
 use chrono::{Duration, NaiveDate};
 use phr_core::dataset::Subject;
@@ -43,6 +45,8 @@ pub enum DatePrefix {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SearchParams {
     pub patient: Option<String>,
+    /// `_id`: only resources with one of these ids (`None`: any id).
+    pub ids: Option<Vec<String>>,
     pub dates: Vec<(DatePrefix, NaiveDate)>,
     pub codes: Vec<String>,
     pub categories: Vec<String>,
@@ -88,6 +92,7 @@ pub fn parse(resource_type: &str, query: &str, allowed: &[&str]) -> FhirResult<S
                 "-date" => p.descending = true,
                 _ => return Err(bad_request("_sort supports date and -date")),
             },
+            "_id" => add_ids(&mut p.ids, &value),
             n @ ("patient" | "subject") if allowed.contains(&n) => {
                 if p.patient.replace(value).is_some() {
                     return Err(bad_request("give patient (or subject) once"));
@@ -108,13 +113,42 @@ pub fn parse(resource_type: &str, query: &str, allowed: &[&str]) -> FhirResult<S
             "category" if allowed.contains(&"category") => p.categories.extend(value.split(',').map(str::to_owned)),
             _ => {
                 return Err(bad_request(format!(
-                    "{resource_type} search supports only {}, _count, _offset and _sort; see /fhir/r4/metadata",
+                    "{resource_type} search supports only {}, _id, _count, _offset and _sort; see /fhir/r4/metadata",
                     allowed.join(", ")
                 )))
             }
         }
     }
     Ok(p)
+}
+
+/// Adds one `_id` value (a comma-separated OR list) to `ids`: a repeated
+/// `_id` ANDs, so the ids kept are those in every list.
+pub fn add_ids(ids: &mut Option<Vec<String>>, value: &str) {
+    let mut list: Vec<String> = value.split(',').map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned).collect();
+    list.sort_unstable();
+    list.dedup();
+    *ids = Some(match ids.take() {
+        None => list,
+        Some(before) => before.into_iter().filter(|id| list.contains(id)).collect(),
+    });
+}
+
+/// The records whose resources can have one of `ids`: every resource id
+/// starts with its record's id (`<record id>` or `<record id>-<suffix>`).
+/// `None` when `ids` is `None` (any record).
+pub fn record_ids_of(ids: &Option<Vec<String>>) -> Option<Vec<uuid::Uuid>> {
+    let ids = ids.as_ref()?;
+    let mut records: Vec<uuid::Uuid> =
+        ids.iter().filter_map(|id| id.get(..36).and_then(|head| uuid::Uuid::parse_str(head).ok())).collect();
+    records.sort_unstable();
+    records.dedup();
+    Some(records)
+}
+
+/// Whether the resource id passes the `_id` filter.
+pub fn id_matches(ids: &Option<Vec<String>>, id: Option<&str>) -> bool {
+    ids.as_ref().is_none_or(|ids| id.is_some_and(|id| ids.iter().any(|i| i == id)))
 }
 
 /// Whether a CodeableConcept (JSON) matches a token `system|code`, `|code` or `code`.
@@ -220,10 +254,21 @@ pub fn matches(
     let kinds = kinds_yielding(resource_type).to_vec();
     let targets = targets(visible, params);
     let (date_from, date_to) = date_window(&params.dates);
+    let record_ids = record_ids_of(&params.ids);
     let mut records = Vec::new();
     for (account, subject) in targets {
+        if record_ids.as_ref().is_some_and(Vec::is_empty) {
+            break;
+        }
         let grants: Vec<_> = visible.grants.iter().filter(|g| g.account_id == account).collect();
-        let mut filter = RecordFilter { kinds: Some(kinds.clone()), subject, date_from, date_to, ..Default::default() };
+        let mut filter = RecordFilter {
+            kinds: Some(kinds.clone()),
+            subject,
+            date_from,
+            date_to,
+            record_ids: record_ids.clone(),
+            ..Default::default()
+        };
         loop {
             let page = read_page(conn, &grants, &account, &filter)?;
             let done = (page.len() as i64) < MAX_PAGE;
@@ -237,7 +282,7 @@ pub fn matches(
     let mut hits = Vec::new();
     for (i, record) in records.iter().enumerate() {
         for resource in resources_of(visible, record)? {
-            if resource.resource_type() != resource_type {
+            if resource.resource_type() != resource_type || !id_matches(&params.ids, resource.id()) {
                 continue;
             }
             // Cheap test first: most Observations of a record fail a `code` search, and
@@ -299,7 +344,11 @@ pub fn page_by_metadata(
     resource_type: &str,
     params: &SearchParams,
 ) -> Result<Option<MetadataPage>, AppError> {
-    if !ONE_PER_RECORD.contains(&resource_type) || !params.codes.is_empty() || !params.categories.is_empty() {
+    if !ONE_PER_RECORD.contains(&resource_type)
+        || !params.codes.is_empty()
+        || !params.categories.is_empty()
+        || params.ids.is_some()
+    {
         return Ok(None);
     }
     let kinds = kinds_yielding(resource_type).to_vec();
@@ -533,6 +582,24 @@ mod tests {
         assert!(parse("Observation", "_count=0", obs).is_err());
         assert!(parse("Observation", "flavour=sweet", obs).is_err());
         assert!(parse("Immunization", "category=vital-signs", SEARCHABLE[1].1).is_err());
+    }
+
+    #[test]
+    fn ids_are_or_within_a_value_and_and_across_repeats() {
+        let obs = SEARCHABLE[0].1;
+        let a = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
+        let p = parse("Observation", &format!("_id={a},{a}-bmi,nope"), obs).unwrap();
+        assert_eq!(p.ids.as_deref().unwrap(), [a.to_owned(), format!("{a}-bmi"), "nope".to_owned()]);
+        assert!(id_matches(&p.ids, Some(&format!("{a}-bmi"))));
+        assert!(!id_matches(&p.ids, Some("other")));
+        assert!(!id_matches(&p.ids, None));
+        assert!(id_matches(&None, Some("anything")));
+        assert_eq!(record_ids_of(&p.ids).unwrap(), [uuid::Uuid::parse_str(a).unwrap()]);
+        assert_eq!(record_ids_of(&None), None);
+        let both = parse("Observation", &format!("_id={a},x&_id=x,y"), obs).unwrap();
+        assert_eq!(both.ids.as_deref().unwrap(), ["x".to_owned()]);
+        assert!(record_ids_of(&both.ids).unwrap().is_empty());
+        assert!(parse("Condition", "_id=", SEARCHABLE[5].1).unwrap().ids.unwrap().is_empty());
     }
 
     #[test]

@@ -174,8 +174,9 @@ pub fn parse(params: &[(String, String)], lenient: bool) -> FhirResult<KickOff> 
             }
             MODULE_PARAM => {
                 for m in value.split(',').map(str::trim) {
-                    let kind = m.parse::<RecordKind>().map_err(|_| {
-                        let known: Vec<&str> = RecordKind::ALL.iter().map(|k| k.as_str()).collect();
+                    // Identifiers are not a module and never exported: unknown here.
+                    let kind = m.parse::<RecordKind>().ok().filter(|k| !k.follows_subjects()).ok_or_else(|| {
+                        let known: Vec<&str> = RecordKind::MODULES.iter().map(|k| k.as_str()).collect();
                         bad_element(MODULE_PARAM, format!("an unknown dataset module; known: {}", known.join(", ")))
                     })?;
                     if !modules.contains(&kind) {
@@ -234,7 +235,7 @@ pub fn parse(params: &[(String, String)], lenient: bool) -> FhirResult<KickOff> 
     }
     resources.sort();
     if modules.is_empty() {
-        modules = RecordKind::ALL.to_vec();
+        modules = RecordKind::MODULES.to_vec();
     }
     Ok(KickOff { resources, modules, since_ms, ignored })
 }
@@ -302,10 +303,18 @@ mod tests {
     }
 
     #[test]
+    fn subject_identifiers_are_not_an_exported_module() {
+        for lenient in [false, true] {
+            assert_eq!(refused("module=subject_identifiers", lenient).1.as_deref(), Some("module"));
+        }
+        assert!(!q("", false).unwrap().modules.contains(&RecordKind::SubjectIdentifiers));
+    }
+
+    #[test]
     fn without_type_or_module_everything_is_exported() {
         let k = q("", false).unwrap();
         assert_eq!(k.resources, ExportType::ALL.to_vec());
-        assert_eq!(k.modules, RecordKind::ALL.to_vec());
+        assert_eq!(k.modules, RecordKind::MODULES.to_vec());
         assert_eq!(k.since_ms, None);
     }
 

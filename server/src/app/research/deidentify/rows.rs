@@ -70,6 +70,8 @@ fn fixed_columns(kind: RecordKind) -> &'static [&'static str] {
         RecordKind::Immunization => &["age_days", "vaccine", "routine", "dose_number", "series"],
         RecordKind::Medication => &["age_days", "drug_code_system", "drug_code"],
         RecordKind::SelfVitals => &["age_days"],
+        // Identifiers never leave in an export (`project` withholds them).
+        RecordKind::SubjectIdentifiers => &[],
     }
 }
 
@@ -114,6 +116,7 @@ fn numeric_fields(body: &RecordBody) -> Vec<Numeric> {
             ("head_circumference_cm", c.head_circumference.map(|v| v.value), (30.0, 56.0)),
         ],
         RecordBody::Medication(m) => vec![("days_supplied", m.days_supplied.map(f64::from), (1.0, 90.0))],
+        RecordBody::SubjectIdentifiers(_) => vec![],
         RecordBody::SelfVitals(s) => vec![
             ("systolic_mmhg", s.blood_pressure.as_ref().map(|b| b.systolic.value), SYSTOLIC),
             ("diastolic_mmhg", s.blood_pressure.as_ref().map(|b| b.diastolic.value), DIASTOLIC),
@@ -135,7 +138,7 @@ pub(crate) type NumericKey = (RecordKind, &'static str);
 /// (codes or numeric items): pass 1 reads only these. Exhaustive, so a new kind must decide.
 pub(crate) fn feeds_survey(kind: RecordKind) -> bool {
     match kind {
-        RecordKind::Pregnancy | RecordKind::Development => false,
+        RecordKind::Pregnancy | RecordKind::Development | RecordKind::SubjectIdentifiers => false,
         RecordKind::MotherProfile
         | RecordKind::PrenatalVisit
         | RecordKind::Delivery
@@ -163,7 +166,9 @@ fn numeric_columns(kind: RecordKind) -> &'static [(&'static str, &'static str)] 
         RecordKind::MotherProfile => {
             &[("height_cm", "height_cm_clamped"), ("pre_pregnancy_weight_kg", "pre_pregnancy_weight_kg_clamped")]
         }
-        RecordKind::Pregnancy | RecordKind::Development | RecordKind::Immunization => &[],
+        RecordKind::Pregnancy | RecordKind::Development | RecordKind::Immunization | RecordKind::SubjectIdentifiers => {
+            &[]
+        }
         RecordKind::PrenatalVisit => &[
             ("body_weight_kg", "body_weight_kg_clamped"),
             ("systolic_mmhg", "systolic_mmhg_clamped"),
@@ -296,6 +301,11 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 /// The row of one record, or `None` when it is withheld.
 pub(crate) fn project(plan: &Plan, rec: &SourceRecord, pseudo: &Pseudonymizer) -> Option<DeidRow> {
     let kind = rec.body.kind();
+    // A subject's identifiers (handbook, municipal, clinic numbers) identify the
+    // person outright: never a row, whatever reached this far.
+    if kind.follows_subjects() {
+        return None;
+    }
     // Anchor of relative days: the child's own birth, or the family's first emitted child for the mother.
     let anchor: Option<NaiveDate> = match rec.subject {
         Subject::Child(child) => {
@@ -411,6 +421,7 @@ pub(crate) fn project(plan: &Plan, rec: &SourceRecord, pseudo: &Pseudonymizer) -
             cells.extend([days(Some(m.dispensed_on)), system, code])
         }
         RecordBody::SelfVitals(s) => cells.push(days(Some(s.measured_at.date_naive()))),
+        RecordBody::SubjectIdentifiers(_) => return None,
     }
     let mut masked = Vec::new();
     for (column, value, plausible) in numeric_fields(&rec.body) {
