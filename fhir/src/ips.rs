@@ -2,6 +2,9 @@
 //! International Patient Summary–style FHIR `document` Bundle, built on the
 //! device from the records the family holds.
 //!
+//! - The Patient merges what the records say of the person (the mother profile's
+//!   or the newborn's names and birth date, the identifiers the family attached:
+//!   handbook number, municipal id), so the team can match the person.
 //! - The Bundle (`type: document`, an `identifier`, a `timestamp`) starts with a
 //!   Composition (LOINC 60591-5 "Patient summary Document", status `final`,
 //!   the person as `subject`, the app as `author`), then the Patient, then
@@ -36,6 +39,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::code_systems;
+use crate::mapping::subject_identifiers::merge_patients;
 use crate::mapping::{to_fhir, MappingContext, MappingError};
 use crate::model::{
     Bundle, BundleEntry, CodeableConcept, Coding, Composition, CompositionSection, Identifier, Narrative, Patient,
@@ -162,6 +166,7 @@ fn relevant(kind: RecordKind) -> bool {
             | RecordKind::Immunization
             | RecordKind::Medication
             | RecordKind::SelfVitals
+            | RecordKind::SubjectIdentifiers
     )
 }
 
@@ -348,15 +353,16 @@ pub fn emergency_summary(input: &SummaryInput<'_>) -> Result<Bundle, MappingErro
     }
     // The person's Patient: what a record maps to (the mother profile's or the newborn's, with
     // names and birth date) over the one given, which keeps its id.
-    let mut patient = serde_json::to_value(&input.patient)
-        .map_err(|e| MappingError::Invalid { path: "Patient".into(), reason: e.to_string() })?;
+    let mut patients = vec![input.patient.clone()];
     for (_, v) in mapped.iter().filter(|(_, v)| key_of(v).as_deref() == Some(patient_key.as_str())) {
-        if let (Value::Object(into), Value::Object(from)) = (&mut patient, v) {
-            for (k, val) in from {
-                into.entry(k.clone()).or_insert_with(|| val.clone());
-            }
+        if let Ok(Resource::Patient(p)) = Resource::from_value(v.clone()) {
+            patients.push(p);
         }
     }
+    let mut merged = merge_patients(patients);
+    merged.id = Some(patient_id.clone());
+    let mut patient = serde_json::to_value(&merged)
+        .map_err(|e| MappingError::Invalid { path: "Patient".into(), reason: e.to_string() })?;
     mapped.retain(|(_, v)| key_of(v).as_deref() != Some(patient_key.as_str()));
     // Vital signs and results: the latest Observation of each code.
     let mut latest: BTreeMap<(Section, String), String> = BTreeMap::new();
@@ -502,6 +508,7 @@ mod tests {
             (Uuid::now_v7(), RecordBody::Immunization(examples::immunization_full())),
             (Uuid::now_v7(), RecordBody::Medication(examples::medication_full())),
             (Uuid::now_v7(), RecordBody::Development(examples::development_full())),
+            (Uuid::now_v7(), RecordBody::SubjectIdentifiers(examples::subject_identifiers_full())),
         ]
     }
 
@@ -548,6 +555,16 @@ mod tests {
         assert_eq!(patients.len(), 1, "one Patient, the profile's content merged in");
         assert!(patients[0]["resource"]["name"].is_array(), "{}", patients[0]);
         assert_eq!(patients[0]["resource"]["id"], "mother-acc");
+        let handbook = &examples::subject_identifiers_full().identifiers[0];
+        assert!(
+            patients[0]["resource"]["identifier"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["value"] == handbook.value.as_str()),
+            "the identifiers the family attached let the team match the person: {}",
+            patients[0]
+        );
         let results = section(&doc, "30954-2").unwrap()["text"]["div"].as_str().unwrap();
         assert!(results.contains("Blood group panel:"), "the blood group's components are described: {results}");
         // Development milestones are not part of an emergency summary.

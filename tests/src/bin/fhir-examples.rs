@@ -299,6 +299,7 @@ fn ips_mother_records() -> Vec<(Uuid, RecordBody)> {
         (Uuid::now_v7(), RecordBody::PrenatalVisit(examples::prenatal_visit_full())),
         (Uuid::now_v7(), RecordBody::SelfVitals(examples::self_vitals_full())),
         (Uuid::now_v7(), RecordBody::Medication(examples::medication_full())),
+        (Uuid::now_v7(), RecordBody::SubjectIdentifiers(examples::subject_identifiers_full())),
     ]
 }
 
