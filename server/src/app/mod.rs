@@ -46,6 +46,8 @@ pub struct App {
     pub research: Arc<crate::app::research::ResearchService>,
     /// Answers to repeated FHIR searches ([`crate::app::fhir::cache`]).
     pub fhir_search_cache: Arc<crate::app::fhir::cache::SearchCache>,
+    /// What each organization may see while no grant changes ([`crate::app::fhir::VisibleCache`]).
+    pub fhir_visible: Arc<crate::app::fhir::VisibleCache>,
 }
 
 /// Epoch milliseconds now.
@@ -101,6 +103,7 @@ impl App {
                 limits.fhir_search_cache_mb.saturating_mul(1 << 20),
                 std::time::Duration::from_secs(limits.fhir_search_cache_secs),
             )),
+            fhir_visible: Arc::default(),
         })
     }
 

@@ -137,6 +137,7 @@ mod tests {
             backend: db.target.backend_name(),
             research: Arc::new(crate::app::research::ResearchService::new(key_dir, 5, 60)),
             fhir_search_cache: Arc::new(crate::app::fhir::cache::SearchCache::new(0, std::time::Duration::ZERO)),
+            fhir_visible: Arc::default(),
         }
     }
 
