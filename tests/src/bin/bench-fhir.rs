@@ -473,6 +473,9 @@ fn get_json(agent: &ureq::Agent, base: &str, token: &str, path: &str) -> Result<
     Ok((status, body))
 }
 
+/// Whether an answer is the right one.
+type Check<'a> = Box<dyn Fn(&Value) -> bool + 'a>;
+
 /// The kinds of request of the clinic phase, taken in turn by each client.
 const CLINIC_KINDS: usize = 6;
 
@@ -480,13 +483,9 @@ const CLINIC_KINDS: usize = 6;
 /// families in its own order (a stride coprime to their number, from its own start) and the
 /// request kinds in turn, so no two consecutive requests of a client are alike, and the
 /// Observation date window moves too.
-fn clinic_request<'a>(
-    families: &'a [Family],
-    client: usize,
-    step: usize,
-) -> (String, Box<dyn Fn(&Value) -> bool + 'a>) {
+fn clinic_request<'a>(families: &'a [Family], client: usize, step: usize) -> (String, Check<'a>) {
     let n = families.len();
-    let stride = [7919usize, 104_729, 1_299_709, 15_485_863].into_iter().find(|p| n % p != 0).unwrap_or(1);
+    let stride = [7919usize, 104_729, 1_299_709, 15_485_863].into_iter().find(|p| !n.is_multiple_of(*p)).unwrap_or(1);
     let f = (client * (n / 32).max(1) + (step / CLINIC_KINDS) * stride) % n;
     let fam = &families[f];
     let pid = fam.pid.as_str();
