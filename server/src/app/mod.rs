@@ -48,6 +48,8 @@ pub struct App {
     pub fhir_search_cache: Arc<crate::app::fhir::cache::SearchCache>,
     /// JWKS fetched from organizations' registered JWKS URLs ([`crate::app::smart::jwks_url`]).
     pub jwks_urls: Arc<crate::app::smart::jwks_url::JwksUrlCache>,
+    /// What each organization may see while no grant changes ([`crate::app::fhir::VisibleCache`]).
+    pub fhir_visible: Arc<crate::app::fhir::VisibleCache>,
 }
 
 /// Epoch milliseconds now.
@@ -104,6 +106,7 @@ impl App {
                 std::time::Duration::from_secs(limits.fhir_search_cache_secs),
             )),
             jwks_urls: Arc::new(crate::app::smart::jwks_url::JwksUrlCache::new()),
+            fhir_visible: Arc::default(),
         })
     }
 

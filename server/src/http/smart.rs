@@ -138,6 +138,7 @@ mod tests {
             research: Arc::new(crate::app::research::ResearchService::new(key_dir, 5, 60)),
             fhir_search_cache: Arc::new(crate::app::fhir::cache::SearchCache::new(0, std::time::Duration::ZERO)),
             jwks_urls: Arc::new(crate::app::smart::jwks_url::JwksUrlCache::new()),
+            fhir_visible: Arc::default(),
         }
     }
 

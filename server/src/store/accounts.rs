@@ -269,6 +269,7 @@ pub fn delete_account(conn: &mut DbConnection, account_id: &str) -> QueryResult<
     let mut n = 0;
     n += diesel::delete(grant_record_keys::table.filter(grant_record_keys::account_id.eq(account_id))).execute(conn)?;
     n += diesel::delete(consent_grants::table.filter(consent_grants::account_id.eq(account_id))).execute(conn)?;
+    crate::store::grants::bump_grant_generation(conn)?;
     n += diesel::delete(records::table.filter(records::account_id.eq(account_id))).execute(conn)?;
     n += diesel::delete(push_batches::table.filter(push_batches::account_id.eq(account_id))).execute(conn)?;
     n += diesel::delete(pairing_codes::table.filter(pairing_codes::account_id.eq(account_id))).execute(conn)?;

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
-use crate::store::schema::{accounts, consent_grants, grant_record_keys, records};
+use crate::store::schema::{accounts, consent_grants, grant_generation, grant_record_keys, records};
 use crate::store::DbConnection;
 
 /// A stored grant. `grant_json` is the `phr_core` [`ConsentGrant`](phr_core::consent::ConsentGrant).
@@ -61,7 +61,8 @@ pub struct RecordMeta {
 }
 
 pub fn insert_grant(conn: &mut DbConnection, row: &NewGrantRow<'_>) -> QueryResult<()> {
-    diesel::insert_into(consent_grants::table).values(row).execute(conn).map(|_| ())
+    diesel::insert_into(consent_grants::table).values(row).execute(conn)?;
+    bump_grant_generation(conn)
 }
 
 pub fn grant(conn: &mut DbConnection, account_id: &str, grant_id: &str) -> QueryResult<Option<GrantRow>> {
@@ -191,7 +192,23 @@ pub fn revoke(
     )
     .execute(conn)?;
     bump_consent_seq(conn, account_id)?;
+    bump_grant_generation(conn)?;
     Ok(deleted)
+}
+
+/// Marks a change of some grant (created, revoked, deleted): what a server process remembers of
+/// an organization's usable grants ([`crate::app::fhir::VisibleCache`]) is stale from this
+/// transaction's commit on. Every statement that changes `consent_grants` calls this in its transaction.
+pub fn bump_grant_generation(conn: &mut DbConnection) -> QueryResult<()> {
+    diesel::update(grant_generation::table.find(1))
+        .set(grant_generation::generation.eq(grant_generation::generation + 1))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The current grant generation ([`bump_grant_generation`]).
+pub fn grant_generation(conn: &mut DbConnection) -> QueryResult<i64> {
+    grant_generation::table.find(1).select(grant_generation::generation).first(conn)
 }
 
 /// `(account_id, grant_json, wrapped_grant_key, view_kid)` of an active grant.

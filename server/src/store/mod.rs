@@ -23,6 +23,7 @@ pub mod audit;
 pub mod backend;
 pub mod fhir;
 pub mod grants;
+pub mod group_commit;
 pub mod idempotency;
 pub mod meta;
 pub mod organizations;
@@ -211,17 +212,22 @@ impl Drop for WriterPermit<'_> {
 pub struct DbPool {
     pool: r2d2::Pool<DbManager>,
     gate: Arc<WriterGate>,
+    group: Arc<group_commit::GroupCommit>,
 }
 
 impl DbPool {
     /// A connection from the pool (waits up to the pool's connection timeout).
     pub fn get(&self) -> Result<Conn, r2d2::PoolError> {
-        Ok(Conn { conn: self.pool.get()?, gate: Arc::clone(&self.gate) })
+        self.conn(self.pool.get()?)
     }
 
     /// A connection if one is free within `timeout`.
     pub fn get_timeout(&self, timeout: Duration) -> Result<Conn, r2d2::PoolError> {
-        Ok(Conn { conn: self.pool.get_timeout(timeout)?, gate: Arc::clone(&self.gate) })
+        self.conn(self.pool.get_timeout(timeout)?)
+    }
+
+    fn conn(&self, conn: r2d2::PooledConnection<DbManager>) -> Result<Conn, r2d2::PoolError> {
+        Ok(Conn { conn, gate: Arc::clone(&self.gate), group: Arc::clone(&self.group) })
     }
 }
 
@@ -235,6 +241,16 @@ impl fmt::Debug for DbPool {
 pub struct Conn {
     conn: r2d2::PooledConnection<DbManager>,
     gate: Arc<WriterGate>,
+    group: Arc<group_commit::GroupCommit>,
+}
+
+impl Conn {
+    /// Runs `job` in a write transaction shared with concurrent callers' jobs ([`group_commit`]);
+    /// returns once it is committed. Top level only (not inside another transaction).
+    pub fn write_grouped(&mut self, job: group_commit::Job) -> QueryResult<()> {
+        let group = Arc::clone(&self.group);
+        group.write(self, job)
+    }
 }
 
 impl std::ops::Deref for Conn {
@@ -438,10 +454,14 @@ pub fn open(target: &DatabaseTarget, pool_size: u32) -> Result<(DbPool, Vec<Stri
     }
     let pool = r2d2::Pool::builder()
         .max_size(pool_size)
+        // A SQLite file does not go away under an open connection: no `SELECT 1` before each
+        // checkout (it was a prepared statement and a step on every request). A PostgreSQL
+        // connection may have been dropped by the server: checked as before.
+        .test_on_check_out(matches!(target, DatabaseTarget::Postgres(_)))
         .connection_timeout(Duration::from_secs(10))
         .build(DbManager::new(target.clone()))
         .map_err(|e| ServerError::Database(format!("cannot connect to {target}: {e}")))?;
-    let pool = DbPool { pool, gate: Arc::default() };
+    let pool = DbPool { pool, gate: Arc::default(), group: Arc::default() };
     let mut conn = pool.get().map_err(|e| ServerError::Database(format!("cannot connect to {target}: {e}")))?;
     let applied = run_migrations(&mut conn)?;
     Ok((pool, applied))

@@ -220,6 +220,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// One row (`id` 1): bumped with every grant change ([`crate::store::grants::bump_grant_generation`]).
+    grant_generation (id) {
+        id -> Integer,
+        generation -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     devices,

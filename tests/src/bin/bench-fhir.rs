@@ -20,6 +20,14 @@
 //!   so with the server's search answer cache (the default) most are answered
 //!   from memory (still authorized, fingerprinted and audited on each request);
 //!   `PHR_FHIR_SEARCH_CACHE_MB=0 bench-fhir` measures every search fresh.
+//! - `fhir_uncached_requests_per_s`: a clinic. `--families` (default 1,000) more
+//!   families enrol through the API as a family does (account, `--family-records`
+//!   records synced, a read treatment grant to the clinic with their keys); then
+//!   `--clients` clients for `--seconds` seconds each walk the families in their own
+//!   order, taking in turn a Patient read, an Observation search by patient, code and
+//!   a moving date window, Encounter and Immunization searches by patient, a read of
+//!   one of the family's resources and its `$everything`: no client asks the same
+//!   thing twice in a row, so the search answer cache (left on) rarely answers.
 //!
 //! Every response is checked (status and content); a failure exits non-zero.
 //! stdout: one `# …` context line, then `name value unit` lines.
@@ -61,6 +69,12 @@ struct Args {
     clients: usize,
     #[arg(long, default_value_t = 5)]
     seconds: u64,
+    /// Consenting families of the clinic phase (`fhir_uncached_requests_per_s`); 0 skips it.
+    #[arg(long, default_value_t = 1000)]
+    families: usize,
+    /// Records of each of those families (at least 20: the mix of `--records` has one immunization in 20).
+    #[arg(long, default_value_t = 24)]
+    family_records: usize,
     /// The mixed reads, comma-separated, from `search`, `patient`, `encounter`, `metadata` (to measure one kind alone).
     #[arg(long, default_value = "search,patient,encounter", value_delimiter = ',')]
     mix: Vec<MixedRead>,
@@ -277,12 +291,34 @@ fn run(args: &Args) -> Result<(), String> {
         return Err(format!("the device pulled {pulled} records, expected {}", args.write_runs));
     }
 
+    // The clinic: many consenting families, every request another question.
+    let uncached = if args.families > 0 {
+        if args.family_records < 20 {
+            return Err("--family-records must be at least 20".into());
+        }
+        let t = Instant::now();
+        let token = org.new_token("system/*.cruds");
+        let families = enrol_families(&server.base_url, &token, args.families, args.family_records)?;
+        eprintln!(
+            "{} families of {} records enrolled and granted in {:.1} s",
+            families.len(),
+            args.family_records,
+            t.elapsed().as_secs_f64()
+        );
+        let token = org.new_token("system/*.cruds");
+        Some(clinic_phase(&server.base_url, &token, Arc::new(families), args.clients, args.seconds)?)
+    } else {
+        None
+    };
+
     println!(
-        "# backend={backend} records={} everything_resources={resources} clients={} mix={:?} seconds={} loadavg=\"{}\"",
+        "# backend={backend} records={} everything_resources={resources} clients={} mix={:?} seconds={} families={}x{} loadavg=\"{}\"",
         args.records,
         args.clients,
         args.mix,
         args.seconds,
+        args.families,
+        args.family_records,
         std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
     );
     println!("everything_2k_p50_ms {:.1} ms", pct(&everything, 0.50));
@@ -290,6 +326,9 @@ fn run(args: &Args) -> Result<(), String> {
     println!("search_p99_ms {:.1} ms", pct(&search, 0.99));
     println!("transaction_write_p99_ms {:.1} ms", pct(&writes, 0.99));
     println!("fhir_requests_per_s {rps:.0} req/s");
+    if let Some(uncached) = uncached {
+        println!("fhir_uncached_requests_per_s {uncached:.0} req/s");
+    }
     Ok(())
 }
 
@@ -333,4 +372,228 @@ fn pct(sorted: &[Duration], p: f64) -> f64 {
     }
     let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
     sorted[rank - 1].as_secs_f64() * 1e3
+}
+
+/// One consenting family of the clinic phase: its Patient id and what `$everything` returned at setup.
+struct Family {
+    pid: String,
+    /// `(resource type, id)` of every resource of its `$everything` (the Patient first).
+    resources: Vec<(String, String)>,
+    /// Encounters and Immunizations a search by patient finds.
+    encounters: usize,
+    immunizations: usize,
+}
+
+/// Records of family `f` (`n` of them, over two years): the same mix as the big family, each family starting another day.
+fn family_records(device: &mut Device, f: usize, n: usize) -> Result<Vec<Uuid>, String> {
+    let start = NaiveDate::from_ymd_opt(2024, 6, 1).ok_or("date")? + Days::days((f % 28) as i64);
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        let (kind, body) = body_of(i, n, start);
+        let id = Uuid::now_v7();
+        device.edit(id, kind, Subject::Mother, serde_json::to_value(&body).map_err(|e| e.to_string())?);
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+/// Enrols `count` families through the HTTP API as a family would (account, records synced, a
+/// treatment grant to the clinic with the records' keys), `threads` at a time; then reads each
+/// family's `$everything` once to learn its Patient id and resources.
+fn enrol_families(base: &str, token: &str, count: usize, records: usize) -> Result<Vec<Family>, String> {
+    let threads = 6usize;
+    let next = Arc::new(AtomicU64::new(0));
+    let mut handles = Vec::new();
+    for _ in 0..threads {
+        let (next, base, token) = (next.clone(), base.to_owned(), token.to_owned());
+        handles.push(std::thread::spawn(move || -> Result<Vec<(usize, Family)>, String> {
+            let agent = phr_tests::http();
+            let mut out = Vec::new();
+            loop {
+                let f = next.fetch_add(1, Ordering::Relaxed) as usize;
+                if f >= count {
+                    return Ok(out);
+                }
+                let mut device = Device::create_account(&base, "family phone");
+                let ids = family_records(&mut device, f, records)?;
+                device.sync();
+                let grant = grant_of(
+                    ORG,
+                    &[RecordKind::SelfVitals, RecordKind::PrenatalVisit, RecordKind::Immunization],
+                    &[Subject::Mother],
+                    Access::Read,
+                );
+                create_grant(&device, &grant, &ids);
+                // The Patient id: the subject of the family's first record (an immunization is one resource).
+                let (status, body) = get_json(&agent, &base, &token, &format!("/fhir/r4/Immunization/{}", ids[19]))?;
+                check(status == 200, &body)?;
+                let pid = body["patient"]["reference"]
+                    .as_str()
+                    .and_then(|r| r.strip_prefix("Patient/"))
+                    .ok_or("no patient reference")?
+                    .to_owned();
+                let (status, body) = get_json(&agent, &base, &token, &format!("/fhir/r4/Patient/{pid}/$everything"))?;
+                check(status == 200, &body)?;
+                let resources: Vec<(String, String)> = body["entry"]
+                    .as_array()
+                    .ok_or("no entries")?
+                    .iter()
+                    .map(|e| {
+                        let r = &e["resource"];
+                        (
+                            r["resourceType"].as_str().unwrap_or_default().to_owned(),
+                            r["id"].as_str().unwrap_or_default().to_owned(),
+                        )
+                    })
+                    .collect();
+                let of = |t: &str| resources.iter().filter(|(ty, _)| ty == t).count();
+                let (encounters, immunizations) = (of("Encounter"), of("Immunization"));
+                check(resources.len() > records && encounters > 0 && immunizations > 0, &body)?;
+                out.push((f, Family { pid, resources, encounters, immunizations }));
+            }
+        }));
+    }
+    let mut all = Vec::with_capacity(count);
+    for h in handles {
+        all.extend(h.join().map_err(|_| "enrolment thread panicked")??);
+    }
+    all.sort_by_key(|(f, _)| *f);
+    Ok(all.into_iter().map(|(_, family)| family).collect())
+}
+
+fn get_json(agent: &ureq::Agent, base: &str, token: &str, path: &str) -> Result<(u16, Value), String> {
+    let mut resp = agent
+        .get(&format!("{base}{path}"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .call()
+        .map_err(|e| e.to_string())?;
+    let status = resp.status().as_u16();
+    let bytes = resp.body_mut().read_to_vec().map_err(|e| e.to_string())?;
+    let body = serde_json::from_slice(&bytes).map_err(|e| format!("{path}: not JSON: {e}"))?;
+    Ok((status, body))
+}
+
+/// Whether an answer is the right one.
+type Check<'a> = Box<dyn Fn(&Value) -> bool + 'a>;
+
+/// The kinds of request of the clinic phase, taken in turn by each client.
+const CLINIC_KINDS: usize = 6;
+
+/// Request `step` of client `client`: a path and a check of its answer. Each client walks the
+/// families in its own order (a stride coprime to their number, from its own start) and the
+/// request kinds in turn, so no two consecutive requests of a client are alike, and the
+/// Observation date window moves too.
+fn clinic_request<'a>(families: &'a [Family], client: usize, step: usize) -> (String, Check<'a>) {
+    let n = families.len();
+    let stride = [7919usize, 104_729, 1_299_709, 15_485_863].into_iter().find(|p| !n.is_multiple_of(*p)).unwrap_or(1);
+    let f = (client * (n / 32).max(1) + (step / CLINIC_KINDS) * stride) % n;
+    let fam = &families[f];
+    let pid = fam.pid.as_str();
+    let kind = (step + client) % CLINIC_KINDS;
+    let of_patient = move |b: &Value| {
+        b["resourceType"] == "Bundle"
+            && b["entry"].as_array().is_some_and(|es| {
+                es.iter().all(|e| {
+                    let r = &e["resource"];
+                    let subject = r.get("subject").or_else(|| r.get("patient"));
+                    subject.and_then(|s| s["reference"].as_str()) == Some(&format!("Patient/{pid}"))
+                })
+            })
+    };
+    match kind {
+        0 => (
+            format!("/fhir/r4/Patient/{pid}"),
+            Box::new(move |b: &Value| b["resourceType"] == "Patient" && b["id"] == pid),
+        ),
+        1 => {
+            // A one-year window starting in one of the first 12 months: always holds some weights.
+            let from = NaiveDate::from_ymd_opt(2024, 6, 1).unwrap_or_default()
+                + Days::days(((step / CLINIC_KINDS + client) % 12) as i64 * 30);
+            let to = from + Days::days(365);
+            (
+                format!("/fhir/r4/Observation?patient={pid}&code=http://loinc.org|29463-7&date=ge{from}&date=le{to}"),
+                Box::new(move |b: &Value| of_patient(b) && b["total"].as_u64().unwrap_or(0) > 0),
+            )
+        }
+        2 => {
+            let want = fam.encounters as u64;
+            (
+                format!("/fhir/r4/Encounter?patient={pid}"),
+                Box::new(move |b: &Value| of_patient(b) && b["total"].as_u64() == Some(want)),
+            )
+        }
+        3 => {
+            let want = fam.immunizations as u64;
+            (
+                format!("/fhir/r4/Immunization?patient={pid}"),
+                Box::new(move |b: &Value| of_patient(b) && b["total"].as_u64() == Some(want)),
+            )
+        }
+        4 => {
+            // One resource (not the Patient), another one each time.
+            let (ty, id) = &fam.resources[1 + (step / CLINIC_KINDS + client) % (fam.resources.len() - 1)];
+            (
+                format!("/fhir/r4/{ty}/{id}"),
+                Box::new(move |b: &Value| b["resourceType"] == ty.as_str() && b["id"] == id.as_str()),
+            )
+        }
+        _ => {
+            let want = fam.resources.len();
+            (
+                format!("/fhir/r4/Patient/{pid}/$everything"),
+                Box::new(move |b: &Value| b["entry"].as_array().map_or(0, Vec::len) == want),
+            )
+        }
+    }
+}
+
+/// `clients` concurrent clients issuing [`clinic_request`]s for `seconds`; every answer is
+/// parsed and checked. Returns requests per second.
+fn clinic_phase(
+    base: &str,
+    token: &str,
+    families: Arc<Vec<Family>>,
+    clients: usize,
+    seconds: u64,
+) -> Result<f64, String> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let count = Arc::new(AtomicU64::new(0));
+    let barrier = Arc::new(Barrier::new(clients + 1));
+    let mut handles = Vec::new();
+    for c in 0..clients {
+        let (stop, count, barrier, families) = (stop.clone(), count.clone(), barrier.clone(), families.clone());
+        let (base, token) = (base.to_owned(), token.to_owned());
+        handles.push(std::thread::spawn(move || -> Result<(), String> {
+            let agent = phr_tests::http();
+            barrier.wait();
+            let mut step = 0;
+            let mut last = String::new();
+            while !stop.load(Ordering::Relaxed) {
+                let (path, ok) = clinic_request(&families, c, step);
+                if path == last {
+                    return Err(format!("client {c} would repeat its previous request at step {step}"));
+                }
+                let (status, body) = get_json(&agent, &base, &token, &path)?;
+                if status != 200 || !ok(&body) {
+                    return Err(format!(
+                        "clinic read {} got {status}: {}",
+                        path.split('?').next().unwrap_or_default(),
+                        &body.to_string()[..body.to_string().len().min(300)]
+                    ));
+                }
+                count.fetch_add(1, Ordering::Relaxed);
+                last = path;
+                step += 1;
+            }
+            Ok(())
+        }));
+    }
+    barrier.wait();
+    let t0 = Instant::now();
+    std::thread::sleep(Duration::from_secs(seconds));
+    stop.store(true, Ordering::Relaxed);
+    for h in handles {
+        h.join().map_err(|_| "client thread panicked")??;
+    }
+    Ok(count.load(Ordering::Relaxed) as f64 / t0.elapsed().as_secs_f64())
 }

@@ -188,14 +188,31 @@ pub fn open_grants(
     account_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Vec<OpenGrant>, AppError> {
+    Ok(open_grants_until(conn, keys, organization_id, purposes, account_id, now)?.0)
+}
+
+/// [`open_grants`], and the first instant after `now` at which one of the active grants starts
+/// or ends (`None`: none does): until then, and while no grant changes, the answer stands.
+pub fn open_grants_until(
+    conn: &mut DbConnection,
+    keys: &KeyStore,
+    organization_id: &str,
+    purposes: &[Purpose],
+    account_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(Vec<OpenGrant>, Option<DateTime<Utc>>), AppError> {
     let Ok(grantee) = OrganizationId::new(organization_id) else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     };
     let rows = store::active_grants_to(conn, organization_id, account_id)?;
     let mut out = Vec::new();
+    let mut until: Option<DateTime<Utc>> = None;
     for (account, json, wrapped, kid) in rows {
         let grant: ConsentGrant = serde_json::from_str(&json)
             .map_err(|e| AppError::Internal(format!("stored grant is not a valid ConsentGrant: {e}")))?;
+        for edge in [grant.period.from, grant.period.to].into_iter().flatten().filter(|t| *t > now) {
+            until = Some(until.map_or(edge, |u| u.min(edge)));
+        }
         let usable =
             purposes.iter().any(|p| usable_grants(std::slice::from_ref(&grant), &grantee, *p, now).next().is_some());
         if !usable {
@@ -209,7 +226,7 @@ pub fn open_grants(
             None => tracing::warn!(grant_id = %grant.id.0, "a usable grant key does not open; skipped"),
         }
     }
-    Ok(out)
+    Ok((out, until))
 }
 
 /// Which records to read (all of them by default). Every filter narrows the grants' scope, never widens it.
@@ -781,6 +798,63 @@ mod tests {
             let key = grant_key_cache_key(view.secret(), &w, account, g.id.0);
             f.keys.opened_grant_key(&key).is_some()
         })
+    }
+
+    crate::store_test! {
+        fn what_an_organization_may_see_is_kept_only_until_a_grant_changes_even_on_another_connection_on_every_backend(db) {
+            let f = fixture(db);
+            let mut conn = f.pool.get().unwrap();
+            let body = RecordBody::PrenatalVisit(examples::prenatal_visit_full());
+            let (r1, k1) = put_record(&mut conn, ACCOUNT, 1, body, Subject::Mother, false);
+            let g = grant(9, &[RecordKind::PrenatalVisit], &[Subject::Mother], Purpose::Treatment);
+            put_grant(&f, ACCOUNT, &g, &[(r1, &k1)]);
+            let cache = crate::app::fhir::VisibleCache::default();
+            let first = crate::app::fhir::Visible::load(&mut conn, &cache, &f.keys, ORG).unwrap();
+            assert_eq!(first.grants.len(), 1);
+            let again = crate::app::fhir::Visible::load(&mut conn, &cache, &f.keys, ORG).unwrap();
+            assert!(Arc::ptr_eq(&first, &again), "nothing changed: kept");
+            // Another grant, then a revocation, each on another connection (as another server
+            // process sharing the database would): the next load sees each at once.
+            let g2 = grant(10, &[RecordKind::PrenatalVisit], &[Subject::Mother], Purpose::Treatment);
+            put_grant(&f, ACCOUNT, &g2, &[(r1, &k1)]);
+            assert_eq!(crate::app::fhir::Visible::load(&mut conn, &cache, &f.keys, ORG).unwrap().grants.len(), 2);
+            let mut other = f.pool.get().unwrap();
+            for g in [&g, &g2] {
+                let mut revoked = g.clone();
+                revoked.revoke(now());
+                let json = serde_json::to_string(&revoked).unwrap();
+                crate::store::grants::revoke(&mut other, ACCOUNT, &g.id.0.to_string(), &json, 2).unwrap();
+            }
+            let after = crate::app::fhir::Visible::load(&mut conn, &cache, &f.keys, ORG).unwrap();
+            assert!(after.grants.is_empty() && after.patients.is_empty(), "revoked: gone at once");
+        }
+    }
+
+    #[test]
+    fn opened_grants_hold_until_the_first_start_or_end_of_an_active_grant_after_now() {
+        let f = fixture(crate::store::testing::TestDatabase::sqlite());
+        let mut conn = f.pool.get().unwrap();
+        let (r1, k1) = put_record(
+            &mut conn,
+            ACCOUNT,
+            1,
+            RecordBody::PrenatalVisit(examples::prenatal_visit_full()),
+            Subject::Mother,
+            false,
+        );
+        let mut ends = grant(11, &[RecordKind::PrenatalVisit], &[Subject::Mother], Purpose::Treatment);
+        ends.period.to = Some(now() + chrono::Duration::days(3));
+        let mut starts = grant(12, &[RecordKind::PrenatalVisit], &[Subject::Mother], Purpose::Treatment);
+        starts.period.from = Some(now() + chrono::Duration::days(2));
+        put_grant(&f, ACCOUNT, &ends, &[(r1, &k1)]);
+        assert_eq!(open_grants_until(&mut conn, &f.keys, ORG, CARE, None, now()).unwrap().1, ends.period.to);
+        put_grant(&f, ACCOUNT, &starts, &[(r1, &k1)]);
+        let (open, until) = open_grants_until(&mut conn, &f.keys, ORG, CARE, None, now()).unwrap();
+        assert_eq!(open.len(), 1, "the grant not started yet is not usable");
+        assert_eq!(until, starts.period.from, "but its start ends the answer");
+        let later = now() + chrono::Duration::days(4);
+        let (open, until) = open_grants_until(&mut conn, &f.keys, ORG, CARE, None, later).unwrap();
+        assert_eq!((open.len(), open[0].grant.id, until), (1, starts.id, None), "one ended, one started: no edge left");
     }
 
     crate::store_test! {

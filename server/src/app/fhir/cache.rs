@@ -54,15 +54,16 @@ pub fn fingerprint(conn: &mut DbConnection, visible: &Visible, accounts: &[Strin
         digest.update(&(bytes.len() as u64).to_be_bytes());
         digest.update(bytes);
     };
-    for g in &visible.grants {
+    let mut families: Vec<&str> = accounts.iter().map(String::as_str).collect();
+    families.sort_unstable();
+    families.dedup();
+    // The grants of the families searched (not every family's: a search by patient is about one).
+    for g in visible.grants.iter().filter(|g| families.binary_search(&g.account_id.as_str()).is_ok()) {
         field(g.account_id.as_bytes());
         field(g.grant.id.0.as_bytes());
         field(g.stored_digest());
     }
     field(b"families");
-    let mut families: Vec<&str> = accounts.iter().map(String::as_str).collect();
-    families.sort_unstable();
-    families.dedup();
     for (account, change_seq, consent_seq) in crate::store::fhir::change_counters(conn, &families)? {
         field(account.as_bytes());
         field(&change_seq.to_be_bytes());

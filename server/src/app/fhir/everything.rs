@@ -26,9 +26,10 @@ const CHUNK: usize = 128;
 pub async fn everything(app: &App, org: AuthenticatedOrganization, id: String) -> FhirResult<Vec<u8>> {
     let base = app.base_url()?.to_owned();
     let keys = app.keys.clone();
+    let visibility = app.fhir_visible.clone();
     let body = app
         .db(move |conn| {
-            let visible = Visible::load(conn, &keys, &org.organization_id)?;
+            let visible = Visible::load(conn, &visibility, &keys, &org.organization_id)?;
             let Some((account, subject)) = visible.resolve_audited(conn, &org, &id, AuditAction::FhirEverything)?
             else {
                 return Ok(None);

@@ -46,6 +46,7 @@
 //!   the account's next change sequence, in one transaction with the audit event.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use phr_core::consent::Purpose;
 use phr_core::dataset::{RecordKind, Subject};
@@ -54,12 +55,12 @@ use phr_fhir::model::Resource;
 use ring::hmac;
 
 use crate::app::audit::AuditOutcome;
-use crate::app::consent::access::{open_grants, OpenGrant, ReadableRecord};
+use crate::app::consent::access::{open_grants_until, OpenGrant, ReadableRecord};
 use crate::app::error::AppError;
 use crate::app::now_ms;
 use crate::app::smart::{Action, AuthenticatedOrganization};
 use crate::keys::{KeyPurpose, KeyStore};
-use crate::store::{write_transaction, DbConnection};
+use crate::store::DbConnection;
 
 pub mod audit_event;
 pub mod cache;
@@ -110,8 +111,25 @@ pub struct Visible {
 }
 
 impl Visible {
-    pub fn load(conn: &mut DbConnection, keys: &KeyStore, organization_id: &str) -> Result<Visible, AppError> {
-        let grants = open_grants(conn, keys, organization_id, &CARE_PURPOSES, None, chrono::Utc::now())?;
+    /// What `organization_id` may see now. Answered from `cache` while the grant generation
+    /// read from the database now ([`crate::store::grants::grant_generation`], bumped in the
+    /// transaction of every grant change) is the one the kept answer was loaded under and no
+    /// grant has started or ended since: a revoked grant is gone from the first request that
+    /// begins after the revocation commits, on every server process sharing the database.
+    pub fn load(
+        conn: &mut DbConnection,
+        cache: &VisibleCache,
+        keys: &KeyStore,
+        organization_id: &str,
+    ) -> Result<Arc<Visible>, AppError> {
+        let now = chrono::Utc::now();
+        // Read before the grants: a change committed in between makes the kept answer look
+        // older than it is (loaded again next time), never newer.
+        let generation = crate::store::grants::grant_generation(conn)?;
+        if let Some(kept) = cache.get(organization_id, generation, now) {
+            return Ok(kept);
+        }
+        let (grants, until) = open_grants_until(conn, keys, organization_id, &CARE_PURPOSES, None, now)?;
         let key = patient_id_key(keys)?;
         let mut patients = HashMap::new();
         for g in &grants {
@@ -119,7 +137,9 @@ impl Visible {
                 patients.insert(patient_id(&key, &g.account_id, s), (g.account_id.to_string(), *s));
             }
         }
-        Ok(Visible { grants, patients, key })
+        let visible = Arc::new(Visible { grants, patients, key });
+        cache.put(organization_id, generation, until, Arc::clone(&visible));
+        Ok(visible)
     }
 
     pub fn patient_id(&self, account_id: &str, subject: &Subject) -> String {
@@ -182,6 +202,52 @@ impl Visible {
             }
         }
         Ok(None)
+    }
+}
+
+/// What each organization may see ([`Visible`]), kept per server process: loading it opens
+/// every usable grant of the organization (a thousand families: a thousand grant rows parsed,
+/// checked and their patient ids computed), which most requests would otherwise repeat.
+/// An entry answers only for the grant generation it was loaded under and until the first
+/// start or end of one of its grants' periods. Holds opened grant keys (zeroized on drop,
+/// never printed); at most [`VisibleCache::MAX_ORGANIZATIONS`] organizations.
+#[derive(Default)]
+pub struct VisibleCache {
+    entries: Mutex<HashMap<String, KeptVisible>>,
+}
+
+struct KeptVisible {
+    generation: i64,
+    until: Option<chrono::DateTime<chrono::Utc>>,
+    visible: Arc<Visible>,
+}
+
+impl VisibleCache {
+    /// Organizations kept before the cache starts again empty.
+    pub const MAX_ORGANIZATIONS: usize = 1024;
+
+    fn get(&self, organization_id: &str, generation: i64, now: chrono::DateTime<chrono::Utc>) -> Option<Arc<Visible>> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let kept = entries.get(organization_id)?;
+        (kept.generation == generation && kept.until.is_none_or(|u| now < u)).then(|| Arc::clone(&kept.visible))
+    }
+
+    fn put(
+        &self,
+        organization_id: &str,
+        generation: i64,
+        until: Option<chrono::DateTime<chrono::Utc>>,
+        visible: Arc<Visible>,
+    ) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= Self::MAX_ORGANIZATIONS && !entries.contains_key(organization_id) {
+            entries.clear();
+        }
+        // A slower request may come back with an older load: keep the newest generation.
+        if entries.get(organization_id).is_some_and(|k| k.generation > generation) {
+            return;
+        }
+        entries.insert(organization_id.to_owned(), KeptVisible { generation, until, visible });
     }
 }
 
@@ -257,7 +323,10 @@ pub fn read_audits(records: &[&ReadableRecord]) -> Vec<cache::ReadAudit> {
         .collect()
 }
 
-/// Appends the audit events of a read ([`read_audits`]) in one transaction.
+/// Appends the audit events of a read ([`read_audits`]) in one transaction, shared with the
+/// audit events of concurrent reads (group commit, [`crate::store::group_commit`]): returns once
+/// they are committed, so a read is answered only after its audit events are stored. The hash
+/// chain of each account is extended by [`crate::app::audit::append`] as for any other event.
 pub fn append_read_audits(
     conn: &mut crate::store::Conn,
     actor: &str,
@@ -268,19 +337,21 @@ pub fn append_read_audits(
         return Ok(());
     }
     let now = now_ms();
-    write_transaction(conn, |conn| {
-        for read in reads {
+    let actor = actor.to_owned();
+    let reads = reads.to_vec();
+    conn.write_grouped(Box::new(move |conn| {
+        for read in &reads {
             crate::app::audit::append(
                 conn,
                 &read.account_id,
                 now,
-                &crate::app::audit::NewAuditEvent::new(actor, action, AuditOutcome::Success)
+                &crate::app::audit::NewAuditEvent::new(&actor, action, AuditOutcome::Success)
                     .grant(&read.grant_id)
                     .records(read.record_ids.clone()),
             )?;
         }
-        Ok::<(), AppError>(())
-    })?;
+        Ok(())
+    }))?;
     Ok(())
 }
 

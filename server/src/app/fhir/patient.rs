@@ -15,7 +15,7 @@ use phr_fhir::model::{Bundle, Identifier, Patient, Resource};
 
 use super::search::{add_ids, id_matches, searchset, SearchParams};
 use super::{audit_reads, bad_request, kinds_yielding, resources_of, FhirResult, Visible, PATIENT_ID_SYSTEM};
-use crate::app::audit::{AuditAction, AuditOutcome};
+use crate::app::audit::AuditAction;
 use crate::app::consent::access::{readable_records, ReadableRecord, RecordFilter, MAX_PAGE};
 use crate::app::error::AppError;
 use crate::app::smart::AuthenticatedOrganization;
@@ -80,26 +80,18 @@ fn audit_patient(
     if !records.is_empty() {
         return audit_reads(conn, actor, action, &records.iter().collect::<Vec<_>>());
     }
-    let Some(grant) = visible.grants_of(account).first().map(|g| g.grant_id()) else { return Ok(()) };
-    let now = crate::app::now_ms();
-    crate::store::write_transaction(conn, |conn| {
-        crate::app::audit::append(
-            conn,
-            account,
-            now,
-            &crate::app::audit::NewAuditEvent::new(actor, action, AuditOutcome::Success).grant(&grant),
-        )
-        .map_err(AppError::from)
-    })?;
-    Ok(())
+    let Some(grant_id) = visible.grants_of(account).first().map(|g| g.grant_id()) else { return Ok(()) };
+    let access = super::cache::ReadAudit { account_id: account.to_owned(), grant_id, record_ids: Vec::new() };
+    super::append_read_audits(conn, actor, action, &[access])
 }
 
 /// The Patient `id`, if the organization (already permitted to read Patients) may see it (404 otherwise).
 pub async fn read(app: &App, org: AuthenticatedOrganization, id: String) -> FhirResult<Patient> {
     let keys = app.keys.clone();
+    let visibility = app.fhir_visible.clone();
     let patient = app
         .db(move |conn| {
-            let visible = Visible::load(conn, &keys, &org.organization_id)?;
+            let visible = Visible::load(conn, &visibility, &keys, &org.organization_id)?;
             let Some((account, subject)) = visible.resolve_audited(conn, &org, &id, AuditAction::FhirRead)? else {
                 return Ok(None);
             };
@@ -138,9 +130,10 @@ pub async fn search(app: &App, org: AuthenticatedOrganization, query: String) ->
     }
     let base = app.base_url()?.to_owned();
     let keys = app.keys.clone();
+    let visibility = app.fhir_visible.clone();
     let bundle = app
         .db(move |conn| {
-            let visible = Visible::load(conn, &keys, &org.organization_id)?;
+            let visible = Visible::load(conn, &visibility, &keys, &org.organization_id)?;
             let mut found = Vec::new();
             let mut patients: Vec<(String, (String, Subject))> =
                 visible.patients.iter().map(|(k, v)| (k.clone(), v.clone())).collect();

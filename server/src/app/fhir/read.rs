@@ -61,9 +61,10 @@ pub async fn read(
         return Err(AppError::NotFound(missing).into());
     };
     let keys = app.keys.clone();
+    let visibility = app.fhir_visible.clone();
     let found = app
         .db(move |conn| {
-            let visible = Visible::load(conn, &keys, &org.organization_id)?;
+            let visible = Visible::load(conn, &visibility, &keys, &org.organization_id)?;
             if let Some(account) = owner_among(conn, record_id, &visible.accounts())? {
                 let filter = RecordFilter {
                     kinds: Some(kinds_yielding(&resource_type).to_vec()),

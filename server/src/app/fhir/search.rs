@@ -495,9 +495,10 @@ pub async fn search(
 ) -> Result<Vec<u8>, AppError> {
     let base = app.base_url()?.to_owned();
     let keys = app.keys.clone();
+    let visibility = app.fhir_visible.clone();
     let cache = app.fhir_search_cache.clone();
     app.db(move |conn| {
-        let visible = Visible::load(conn, &keys, &org.organization_id)?;
+        let visible = Visible::load(conn, &visibility, &keys, &org.organization_id)?;
         if let Some(p) = &params.patient {
             visible.resolve_audited(conn, &org, p, AuditAction::FhirSearch)?;
         }

@@ -329,9 +329,10 @@ pub async fn create(
     }
     let base = app.base_url()?.to_owned();
     let keys = app.keys.clone();
+    let visibility = app.fhir_visible.clone();
     let max_records = app.limits.max_records_per_account;
     let created = move |conn: &mut Conn| -> FhirResult<Created> {
-        let visible = Visible::load(conn, &keys, &org.organization_id)?;
+        let visible = Visible::load(conn, &visibility, &keys, &org.organization_id)?;
         let group = Group { path: resource_type.clone(), resources: vec![resource], entries: vec![0] };
         let prepared = prepare(conn, &visible, &org, group)?;
         let ids = append_written_records(conn, &visible, &org, std::slice::from_ref(&prepared), max_records)?;
@@ -427,9 +428,10 @@ pub async fn transaction(app: &App, org: AuthenticatedOrganization, resource: Re
     let count = bundle.entry.len();
     let base = app.base_url()?.to_owned();
     let keys = app.keys.clone();
+    let visibility = app.fhir_visible.clone();
     let max_records = app.limits.max_records_per_account;
     let written = move |conn: &mut Conn| -> FhirResult<Bundle> {
-        let visible = Visible::load(conn, &keys, &org.organization_id)?;
+        let visible = Visible::load(conn, &visibility, &keys, &org.organization_id)?;
         let mut prepared = Vec::with_capacity(groups.len());
         for group in groups {
             prepared.push(prepare(conn, &visible, &org, group)?);
@@ -482,9 +484,10 @@ pub async fn update(
     let not_found = move || FhirError::from(AppError::NotFound(missing.clone()));
     let record_id = Uuid::parse_str(&id).map_err(|_| not_found())?;
     let keys = app.keys.clone();
+    let visibility = app.fhir_visible.clone();
     let max_records = app.limits.max_records_per_account;
     let updated = move |conn: &mut Conn| -> FhirResult<i64> {
-        let visible = Visible::load(conn, &keys, &org.organization_id)?;
+        let visible = Visible::load(conn, &visibility, &keys, &org.organization_id)?;
         let opened = visible.grants.iter().enumerate().find_map(|(i, g)| {
             crate::app::consent::access::open_record(conn, g, record_id).transpose().map(|r| (i, r))
         });
