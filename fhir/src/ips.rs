@@ -153,21 +153,22 @@ fn section_of(kind: RecordKind, resource: &Value) -> Option<Section> {
     }
 }
 
-/// Whether records of `kind` add anything to an emergency summary.
+/// Whether records of `kind` add anything to an emergency summary. Exhaustive, so a
+/// new kind must decide.
 fn relevant(kind: RecordKind) -> bool {
-    matches!(
-        kind,
+    match kind {
+        RecordKind::Development => false,
         RecordKind::MotherProfile
-            | RecordKind::Pregnancy
-            | RecordKind::PrenatalVisit
-            | RecordKind::Delivery
-            | RecordKind::Newborn
-            | RecordKind::ChildCheckup
-            | RecordKind::Immunization
-            | RecordKind::Medication
-            | RecordKind::SelfVitals
-            | RecordKind::SubjectIdentifiers
-    )
+        | RecordKind::Pregnancy
+        | RecordKind::PrenatalVisit
+        | RecordKind::Delivery
+        | RecordKind::Newborn
+        | RecordKind::ChildCheckup
+        | RecordKind::Immunization
+        | RecordKind::Medication
+        | RecordKind::SelfVitals
+        | RecordKind::SubjectIdentifiers => true,
+    }
 }
 
 /// `Type/id` of a resource JSON.
