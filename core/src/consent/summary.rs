@@ -88,6 +88,8 @@ fn module_label(kind: RecordKind) -> &'static str {
         RecordKind::Medication => "medications",
         RecordKind::SelfVitals => "self-measured vitals",
         RecordKind::SubjectIdentifiers => "identifiers",
+        RecordKind::Allergy => "allergies",
+        RecordKind::Condition => "conditions",
     }
 }
 

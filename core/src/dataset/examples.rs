@@ -11,12 +11,17 @@
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 
+use super::allergy::{
+    Allergy, AllergyCategory, AllergyClinicalStatus, AllergyType, AllergyVerification, Criticality, FoodAllergen,
+    Manifestation, ReactionSeverity,
+};
 use super::child_checkup::{
     CheckupType, ChildCheckup, FindingResult, GrowthIndicator, GrowthScore, MeasurementPosition, OverallJudgement,
     PhysicianFindings, ScreeningResult, ThreeYearItems, UrineStrip as ChildUrineStrip,
 };
 use super::common::Identifier;
 use super::common::{GestationalAge, Quantity, Sex};
+use super::condition::{Condition, ConditionClinicalStatus, ConditionCode};
 use super::delivery::{Delivery, DeliveryMethod};
 use super::development::{Achieved, DevelopmentMilestone, Milestone};
 use super::immunization::{DoseSeries, Immunization, InjectionSite, Vaccine};
@@ -416,6 +421,72 @@ pub fn subject_identifiers_minimal() -> SubjectIdentifiers {
     }
 }
 
+/// The daughter's egg allergy, confirmed, with every item.
+pub fn allergy_full() -> Allergy {
+    Allergy {
+        category: AllergyCategory::Food,
+        substance: "卵".into(),
+        food: Some(FoodAllergen::Egg),
+        drug_code: None,
+        allergy_type: Some(AllergyType::Allergy),
+        clinical_status: AllergyClinicalStatus::Active,
+        verification: Some(AllergyVerification::Confirmed),
+        criticality: Some(Criticality::High),
+        reactions: vec![Manifestation::Urticaria, Manifestation::Vomiting],
+        reaction_text: Some("口の周りが赤くなった".into()),
+        severity: Some(ReactionSeverity::Moderate),
+        onset: Some(date(2027, 4, 10)),
+        last_reaction: Some(date(2027, 9, 1)),
+        note: Some("加熱卵も除去。エピペン処方あり".into()),
+    }
+}
+
+/// An egg allergy with the required items only.
+pub fn allergy_minimal() -> Allergy {
+    Allergy {
+        category: AllergyCategory::Food,
+        substance: "卵".into(),
+        food: None,
+        drug_code: None,
+        allergy_type: None,
+        clinical_status: AllergyClinicalStatus::Active,
+        verification: None,
+        criticality: None,
+        reactions: vec![],
+        reaction_text: None,
+        severity: None,
+        onset: None,
+        last_reaction: None,
+        note: None,
+    }
+}
+
+/// The mother's preeclampsia in this pregnancy, resolved after the birth.
+pub fn condition_full() -> Condition {
+    Condition {
+        code: ConditionCode::Preeclampsia,
+        text: Some("妊娠高血圧腎症".into()),
+        icd10: Some("O14.9".into()),
+        clinical_status: ConditionClinicalStatus::Resolved,
+        onset: Some(date(2026, 8, 20)),
+        abatement: Some(date(2026, 11, 15)),
+        note: Some("降圧薬で管理".into()),
+    }
+}
+
+/// Preeclampsia, active, with the required items only.
+pub fn condition_minimal() -> Condition {
+    Condition {
+        code: ConditionCode::Preeclampsia,
+        text: None,
+        icd10: None,
+        clinical_status: ConditionClinicalStatus::Active,
+        onset: None,
+        abatement: None,
+        note: None,
+    }
+}
+
 /// The fully filled example of every module, in [`RecordKind::ALL`] order.
 pub fn all_full() -> Vec<RecordBody> {
     vec![
@@ -430,6 +501,8 @@ pub fn all_full() -> Vec<RecordBody> {
         RecordBody::Medication(medication_full()),
         RecordBody::SelfVitals(self_vitals_full()),
         RecordBody::SubjectIdentifiers(subject_identifiers_full()),
+        RecordBody::Allergy(allergy_full()),
+        RecordBody::Condition(condition_full()),
     ]
 }
 
@@ -447,13 +520,22 @@ pub fn all_minimal() -> Vec<RecordBody> {
         RecordBody::Medication(medication_minimal()),
         RecordBody::SelfVitals(self_vitals_minimal()),
         RecordBody::SubjectIdentifiers(subject_identifiers_minimal()),
+        RecordBody::Allergy(allergy_minimal()),
+        RecordBody::Condition(condition_minimal()),
     ]
 }
 
 /// Whether records of `kind` in these examples are about the child (validated
 /// with [`CHILD_BIRTH_DATE`]).
 pub fn is_child_record(kind: RecordKind) -> bool {
-    matches!(kind, RecordKind::Newborn | RecordKind::ChildCheckup | RecordKind::Development | RecordKind::Immunization)
+    matches!(
+        kind,
+        RecordKind::Newborn
+            | RecordKind::ChildCheckup
+            | RecordKind::Development
+            | RecordKind::Immunization
+            | RecordKind::Allergy
+    )
 }
 
 #[cfg(test)]

@@ -14,7 +14,9 @@ use uuid::Uuid;
 
 pub mod common;
 
+pub mod allergy;
 pub mod child_checkup;
+pub mod condition;
 pub mod delivery;
 pub mod development;
 pub mod examples;
@@ -28,10 +30,12 @@ pub mod prenatal_visit;
 pub mod self_vitals;
 pub mod subject_identifiers;
 
+pub use allergy::Allergy;
 pub use child_checkup::ChildCheckup;
 pub use common::{
     GestationalAge, Identifier, Problems, Quantity, Validate, ValidationContext, ValidationErrors, ValidationIssue,
 };
+pub use condition::Condition;
 pub use delivery::Delivery;
 pub use development::DevelopmentMilestone;
 pub use immunization::Immunization;
@@ -72,11 +76,17 @@ pub enum RecordKind {
     /// (handbook number, municipal number, MRN; one per subject). Not a module a
     /// grant selects: it follows the grant's subjects ([`RecordKind::follows_subjects`]).
     SubjectIdentifiers,
+    /// `allergy`: one allergy or intolerance (food, drug, environment, biologic), mother or child.
+    Allergy,
+    /// `condition`: one problem-list entry (hypertensive disorder of pregnancy, diabetes, asthma, ...).
+    Condition,
 }
 
 impl RecordKind {
     /// Every module, in canonical order (declaration order; [`ModuleSet`](crate::consent::ModuleSet) iterates in it).
-    pub const ALL: [RecordKind; 11] = [
+    /// New kinds are appended, never inserted: [`ModuleSet`](crate::consent::ModuleSet)
+    /// bits are the declaration index.
+    pub const ALL: [RecordKind; 13] = [
         RecordKind::MotherProfile,
         RecordKind::Pregnancy,
         RecordKind::PrenatalVisit,
@@ -88,11 +98,13 @@ impl RecordKind {
         RecordKind::Medication,
         RecordKind::SelfVitals,
         RecordKind::SubjectIdentifiers,
+        RecordKind::Allergy,
+        RecordKind::Condition,
     ];
 
     /// The dataset modules a consent grant selects and a research export
     /// extracts: every kind but [`RecordKind::SubjectIdentifiers`], in canonical order.
-    pub const MODULES: [RecordKind; 10] = [
+    pub const MODULES: [RecordKind; 12] = [
         RecordKind::MotherProfile,
         RecordKind::Pregnancy,
         RecordKind::PrenatalVisit,
@@ -103,6 +115,8 @@ impl RecordKind {
         RecordKind::Immunization,
         RecordKind::Medication,
         RecordKind::SelfVitals,
+        RecordKind::Allergy,
+        RecordKind::Condition,
     ];
 
     /// True for identity data that follows a grant's *subjects* rather than its
@@ -126,6 +140,8 @@ impl RecordKind {
             RecordKind::Medication => "medication",
             RecordKind::SelfVitals => "self_vitals",
             RecordKind::SubjectIdentifiers => "subject_identifiers",
+            RecordKind::Allergy => "allergy",
+            RecordKind::Condition => "condition",
         }
     }
 
@@ -139,7 +155,9 @@ impl RecordKind {
             RecordKind::Immunization
             | RecordKind::Medication
             | RecordKind::SelfVitals
-            | RecordKind::SubjectIdentifiers => SubjectKinds::Either,
+            | RecordKind::SubjectIdentifiers
+            | RecordKind::Allergy
+            | RecordKind::Condition => SubjectKinds::Either,
         }
     }
 }
@@ -273,6 +291,10 @@ pub enum RecordBody {
     SelfVitals(SelfVitals),
     /// Kind `subject_identifiers`.
     SubjectIdentifiers(SubjectIdentifiers),
+    /// Kind `allergy`.
+    Allergy(Allergy),
+    /// Kind `condition`.
+    Condition(Condition),
 }
 
 macro_rules! dispatch {
@@ -289,6 +311,8 @@ macro_rules! dispatch {
             RecordBody::Medication($m) => $e,
             RecordBody::SelfVitals($m) => $e,
             RecordBody::SubjectIdentifiers($m) => $e,
+            RecordBody::Allergy($m) => $e,
+            RecordBody::Condition($m) => $e,
         }
     };
 }
