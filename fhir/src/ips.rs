@@ -167,7 +167,9 @@ fn relevant(kind: RecordKind) -> bool {
         | RecordKind::Immunization
         | RecordKind::Medication
         | RecordKind::SelfVitals
-        | RecordKind::SubjectIdentifiers => true,
+        | RecordKind::SubjectIdentifiers
+        | RecordKind::Allergy
+        | RecordKind::Condition => true,
     }
 }
 
@@ -270,7 +272,8 @@ fn describe(resource: &Value) -> String {
         .as_str()
         .or_else(|| resource["effectiveDateTime"].as_str())
         .or_else(|| resource["whenHandedOver"].as_str())
-        .or_else(|| resource["recordedDate"].as_str());
+        .or_else(|| resource["recordedDate"].as_str())
+        .or_else(|| resource["onsetDateTime"].as_str());
     let mut line = what;
     if let Some(v) = value {
         line.push_str(&format!(": {v}"));
@@ -593,6 +596,29 @@ mod tests {
             let entry = doc["entry"].as_array().unwrap().iter().find(|e| e["fullUrl"] == url).unwrap();
             let date = effective(&entry["resource"]);
             assert!(date.is_empty() || date.starts_with(&later), "{date}");
+        }
+    }
+
+    #[test]
+    fn allergies_and_the_problem_list_list_the_allergy_and_condition_records() {
+        let mut records = mother_records();
+        records.push((Uuid::now_v7(), RecordBody::Allergy(examples::allergy_full())));
+        records.push((Uuid::now_v7(), RecordBody::Condition(examples::condition_full())));
+        let doc =
+            summary(&records, examples::pregnancy_minimal().dating_start().unwrap() + chrono::Duration::days(200));
+        let allergies = section(&doc, "48765-2").expect("allergies section");
+        assert!(allergies.get("emptyReason").is_none(), "{allergies}");
+        assert_eq!(allergies["entry"].as_array().unwrap().len(), 1);
+        assert!(allergies["text"]["div"].as_str().unwrap().contains("卵"), "{allergies}");
+        let problems = section(&doc, "11450-4").expect("problem list");
+        let text = problems["text"]["div"].as_str().unwrap();
+        assert!(text.contains("妊娠高血圧腎症"), "preeclampsia is on the problem list: {text}");
+        assert_eq!(problems["entry"].as_array().unwrap().len(), 3, "two visits' GDM and the preeclampsia");
+        let urls: Vec<&str> = doc["entry"].as_array().unwrap().iter().map(|e| e["fullUrl"].as_str().unwrap()).collect();
+        let mut refs = Vec::new();
+        references(&doc, &mut refs);
+        for r in refs.iter().filter(|r| !r.starts_with('#')) {
+            assert!(urls.contains(&r.as_str()), "{r} does not resolve inside the document");
         }
     }
 

@@ -53,6 +53,12 @@ pub mod code_systems {
     pub const V3_ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
     /// Condition clinical status.
     pub const CONDITION_CLINICAL: &str = "http://terminology.hl7.org/CodeSystem/condition-clinical";
+    /// AllergyIntolerance clinical status (active, inactive, resolved).
+    pub const ALLERGY_CLINICAL: &str = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical";
+    /// AllergyIntolerance verification status (unconfirmed, confirmed, refuted, entered-in-error).
+    pub const ALLERGY_VERIFICATION: &str = "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification";
+    /// Condition categories (problem-list-item, encounter-diagnosis).
+    pub const CONDITION_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/condition-category";
     /// FHIR administrative gender (Patient.gender values).
     pub const ADMINISTRATIVE_GENDER: &str = "http://hl7.org/fhir/administrative-gender";
     /// YJ code (個別医薬品コード), the drug code JP Core and JAHIS use, in the OID form

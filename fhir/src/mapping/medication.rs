@@ -32,13 +32,25 @@ use crate::model::{
 
 const KIND: RecordKind = RecordKind::Medication;
 
-fn drug_system(code: &DrugCode) -> String {
+/// The system URI a drug code is sent under (also used by the `allergy` mapping).
+pub(crate) fn drug_system(code: &DrugCode) -> String {
     match code.system {
         DrugCodeSystem::Yj => code_systems::JP_YJ.into(),
         DrugCodeSystem::Hot if code.code.len() == 13 => code_systems::JP_HOT13.into(),
         DrugCodeSystem::Hot => code_systems::JP_HOT9.into(),
         DrugCodeSystem::Local => code_systems::local_answers(KIND, "drug"),
     }
+}
+
+/// The drug code of a coding in YJ, HOT (OID or JP Core URL) or the local drug list, if it is one.
+pub(crate) fn drug_code_of(c: &Coding) -> Option<DrugCode> {
+    let system = match c.system.as_deref().map(code_systems::canonical) {
+        Some(code_systems::JP_YJ) => DrugCodeSystem::Yj,
+        Some(code_systems::JP_HOT9) | Some(code_systems::JP_HOT13) => DrugCodeSystem::Hot,
+        Some(s) if s == code_systems::local_answers(KIND, "drug") => DrugCodeSystem::Local,
+        _ => return None,
+    };
+    Some(DrugCode { system, code: c.code.clone()? })
 }
 
 fn string_ext(list: &[Extension], url: &str, path: &str) -> Result<Option<String>> {

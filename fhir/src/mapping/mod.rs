@@ -42,7 +42,9 @@ use crate::model::{
     Resource, ValueX,
 };
 
+pub mod allergy;
 pub mod child_checkup;
+pub mod condition;
 pub mod delivery;
 pub mod development;
 pub mod immunization;
@@ -167,6 +169,8 @@ pub fn to_fhir(record: &RecordBody, ctx: &MappingContext) -> Result<Vec<Resource
         RecordBody::Medication(m) => medication::to_fhir(m, ctx),
         RecordBody::SelfVitals(m) => self_vitals::to_fhir(m, ctx),
         RecordBody::SubjectIdentifiers(m) => subject_identifiers::to_fhir(m, ctx),
+        RecordBody::Allergy(m) => allergy::to_fhir(m, ctx),
+        RecordBody::Condition(m) => condition::to_fhir(m, ctx),
     }
 }
 
@@ -186,6 +190,8 @@ pub const fn resource_types(kind: RecordKind) -> &'static [&'static str] {
         RecordKind::Medication => &["MedicationDispense"],
         RecordKind::SelfVitals => &["Observation"],
         RecordKind::SubjectIdentifiers => &["Patient"],
+        RecordKind::Allergy => &["AllergyIntolerance"],
+        RecordKind::Condition => &["Condition"],
     }
 }
 
@@ -200,7 +206,8 @@ pub fn kinds_yielding(resource_type: &str) -> &'static [RecordKind] {
             &[MotherProfile, Pregnancy, PrenatalVisit, Delivery, Newborn, ChildCheckup, Development, SelfVitals]
         }
         "Encounter" => &[PrenatalVisit, ChildCheckup],
-        "Condition" => &[PrenatalVisit],
+        "Condition" => &[PrenatalVisit, Condition],
+        "AllergyIntolerance" => &[Allergy],
         "MedicationStatement" => &[Newborn],
         "Immunization" => &[Immunization],
         "MedicationDispense" => &[Medication],
@@ -234,8 +241,22 @@ pub fn accepted_codes(resource_type: &str) -> Option<&'static str> {
              system, or the local code) that reference it, in one transaction"
         }
         "Condition" => {
-            "gestational diabetes: SNOMED CT 11687002, ICD-10 O24.4 (http://hl7.org/fhir/sid/icd-10 or \
-             http://jpfhir.jp/fhir/core/mhlw/CodeSystem/ICD10-2013-full), or the local code"
+            "a problem-list entry (no encounter): the local condition list (https://phr.example/CodeSystem/condition), \
+             else SNOMED CT (pre-eclampsia 398254007, gestational hypertension 48194001, gestational diabetes \
+             11687002, diabetes 73211009, thyroid disorder 14304000, epilepsy 84757009, asthma 195967001, heart \
+             disease 56265001), else 'other' named by code.text; the ICD-10 code in http://hl7.org/fhir/sid/icd-10 \
+             or http://jpfhir.jp/fhir/core/mhlw/CodeSystem/ICD10-2013-full; clinicalStatus in \
+             http://terminology.hl7.org/CodeSystem/condition-clinical (active, remission, resolved, inactive). \
+             With an encounter, a prenatal visit's gestational diabetes (SNOMED CT 11687002, ICD-10 O24.4, or the \
+             local code)"
+        }
+        "AllergyIntolerance" => {
+            "category (food, medication, environment, biologic, one); code.text the substance; foods in the local \
+             list (https://phr.example/CodeSystem/allergy/food) or SNOMED CT (egg 102263004, cow's milk 3718001, \
+             peanut 256349002); drugs in YJ, HOT9 or HOT13 (OID or JP Core URL, as for MedicationDispense); \
+             clinicalStatus and verificationStatus in the HL7 allergyintolerance-clinical / -verification systems; \
+             reaction.manifestation in SNOMED CT or the local list (https://phr.example/CodeSystem/allergy/manifestation), \
+             other manifestations as text"
         }
         "MedicationStatement" => {
             "newborn vitamin K2 syrup doses: the local code (https://phr.example/CodeSystem/newborn)"
@@ -262,6 +283,8 @@ pub fn from_fhir(kind: RecordKind, resources: &[Resource]) -> Result<RecordBody>
         RecordKind::Medication => RecordBody::Medication(medication::from_fhir(resources)?),
         RecordKind::SelfVitals => RecordBody::SelfVitals(self_vitals::from_fhir(resources)?),
         RecordKind::SubjectIdentifiers => RecordBody::SubjectIdentifiers(subject_identifiers::from_fhir(resources)?),
+        RecordKind::Allergy => RecordBody::Allergy(allergy::from_fhir(resources)?),
+        RecordKind::Condition => RecordBody::Condition(condition::from_fhir(resources)?),
     })
 }
 
@@ -746,8 +769,8 @@ mod tests {
                 }
             }
         }
-        // Every optional free text of the dataset (16 items), blank in both ways.
-        assert_eq!(checked, 16 * 2);
+        // Every optional free text of the dataset (20 items), blank in both ways.
+        assert_eq!(checked, 20 * 2);
     }
 
     #[test]
