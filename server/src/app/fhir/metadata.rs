@@ -8,17 +8,19 @@ use crate::app::smart::capability_security;
 /// The resource types that can be searched and read, with their search parameters:
 /// every type a search or `$everything` returns besides Patient (whose entries'
 /// `fullUrl`s `read.rs` answers).
-pub const SEARCHABLE: [(&str, &[&str]); 6] = [
+pub const SEARCHABLE: [(&str, &[&str]); 7] = [
     ("Observation", &["patient", "subject", "category", "code", "date"]),
     ("Immunization", &["patient", "date"]),
     ("MedicationStatement", &["patient", "date"]),
     ("MedicationDispense", &["patient", "subject"]),
     ("Encounter", &["patient", "subject", "date"]),
     ("Condition", &["patient", "subject", "code"]),
+    ("AllergyIntolerance", &["patient", "code"]),
 ];
 
 /// The resource types a `POST` may create.
-pub const CREATABLE: [&str; 4] = ["Observation", "Immunization", "MedicationStatement", "Encounter"];
+pub const CREATABLE: [&str; 6] =
+    ["Observation", "Immunization", "MedicationStatement", "Encounter", "Condition", "AllergyIntolerance"];
 
 fn param_type(name: &str) -> &'static str {
     match name {
@@ -97,7 +99,8 @@ mod tests {
                 "MedicationStatement",
                 "MedicationDispense",
                 "Encounter",
-                "Condition"
+                "Condition",
+                "AllergyIntolerance"
             ]
         );
         assert_eq!(v["fhirVersion"], "4.0.1");
@@ -106,7 +109,8 @@ mod tests {
             r["interaction"].as_array().unwrap().iter().map(|i| i["code"].as_str().unwrap().to_owned()).collect()
         };
         assert_eq!(interactions("Immunization"), ["read", "search-type", "create", "update"]);
-        assert_eq!(interactions("Condition"), ["read", "search-type"]);
+        assert_eq!(interactions("Condition"), ["read", "search-type", "create", "update"]);
+        assert_eq!(interactions("AllergyIntolerance"), ["read", "search-type", "create", "update"]);
         assert_eq!(interactions("MedicationDispense"), ["read", "search-type"]);
         let params = |ty: &str| -> Vec<String> {
             let r = v["rest"][0]["resource"].as_array().unwrap().iter().find(|r| r["type"] == ty).unwrap();

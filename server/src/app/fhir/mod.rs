@@ -291,6 +291,7 @@ fn set_version(resource: &mut Resource, version: u64) {
         Resource::MedicationStatement(r) => set!(r),
         Resource::MedicationDispense(r) => set!(r),
         Resource::Condition(r) => set!(r),
+        Resource::AllergyIntolerance(r) => set!(r),
         Resource::QuestionnaireResponse(r) => set!(r),
         _ => {}
     }

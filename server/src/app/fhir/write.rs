@@ -69,7 +69,7 @@ struct Prepared {
 fn reference_of(resource: &Resource, path: &str) -> FhirResult<String> {
     let json = serde_json::to_value(resource).map_err(|e| AppError::Internal(e.to_string()))?;
     let (field, value) = match resource {
-        Resource::Immunization(_) => ("patient", &json["patient"]["reference"]),
+        Resource::Immunization(_) | Resource::AllergyIntolerance(_) => ("patient", &json["patient"]["reference"]),
         _ => ("subject", &json["subject"]["reference"]),
     };
     value
@@ -356,7 +356,7 @@ fn groups_of(bundle: &Bundle) -> FhirResult<Vec<Group>> {
         let Some(resource) = entry.resource.as_deref().cloned() else {
             return Err(bad_element(&format!("{path}.resource"), "is required"));
         };
-        if !CREATABLE.contains(&resource.resource_type()) && resource.resource_type() != "Condition" {
+        if !CREATABLE.contains(&resource.resource_type()) {
             return Err(bad_element(
                 &format!("{path}.resource.resourceType"),
                 format!("{} cannot be created here", resource.resource_type()),

@@ -14,8 +14,16 @@ use phr_core::consent::Purpose;
 /// The resource types organizations may be granted access to: exactly the
 /// types the CapabilityStatement (`GET /fhir/r4/metadata`) lists, so every
 /// scope in `scopes_supported` opens an endpoint (a unit test holds them equal).
-pub const SERVED_RESOURCE_TYPES: [&str; 7] =
-    ["Patient", "Observation", "Immunization", "MedicationStatement", "MedicationDispense", "Encounter", "Condition"];
+pub const SERVED_RESOURCE_TYPES: [&str; 8] = [
+    "Patient",
+    "Observation",
+    "Immunization",
+    "MedicationStatement",
+    "MedicationDispense",
+    "Encounter",
+    "Condition",
+    "AllergyIntolerance",
+];
 
 /// The permission bits of `rs` (v1 `.read`).
 const READ: u8 = 0b1_0010;

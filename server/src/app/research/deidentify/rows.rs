@@ -72,6 +72,9 @@ fn fixed_columns(kind: RecordKind) -> &'static [&'static str] {
         RecordKind::SelfVitals => &["age_days"],
         // Identifiers never leave in an export (`project` withholds them).
         RecordKind::SubjectIdentifiers => &[],
+        // Closed vocabularies only: no substance name, drug code, reaction text or note.
+        RecordKind::Allergy => &["age_days", "category", "food", "clinical_status", "criticality", "severity"],
+        RecordKind::Condition => &["age_days", "condition", "clinical_status", "abatement_age_days"],
     }
 }
 
@@ -116,7 +119,7 @@ fn numeric_fields(body: &RecordBody) -> Vec<Numeric> {
             ("head_circumference_cm", c.head_circumference.map(|v| v.value), (30.0, 56.0)),
         ],
         RecordBody::Medication(m) => vec![("days_supplied", m.days_supplied.map(f64::from), (1.0, 90.0))],
-        RecordBody::SubjectIdentifiers(_) => vec![],
+        RecordBody::SubjectIdentifiers(_) | RecordBody::Allergy(_) | RecordBody::Condition(_) => vec![],
         RecordBody::SelfVitals(s) => vec![
             ("systolic_mmhg", s.blood_pressure.as_ref().map(|b| b.systolic.value), SYSTOLIC),
             ("diastolic_mmhg", s.blood_pressure.as_ref().map(|b| b.diastolic.value), DIASTOLIC),
@@ -138,7 +141,11 @@ pub(crate) type NumericKey = (RecordKind, &'static str);
 /// (codes or numeric items): pass 1 reads only these. Exhaustive, so a new kind must decide.
 pub(crate) fn feeds_survey(kind: RecordKind) -> bool {
     match kind {
-        RecordKind::Pregnancy | RecordKind::Development | RecordKind::SubjectIdentifiers => false,
+        RecordKind::Pregnancy
+        | RecordKind::Development
+        | RecordKind::SubjectIdentifiers
+        | RecordKind::Allergy
+        | RecordKind::Condition => false,
         RecordKind::MotherProfile
         | RecordKind::PrenatalVisit
         | RecordKind::Delivery
@@ -166,9 +173,12 @@ fn numeric_columns(kind: RecordKind) -> &'static [(&'static str, &'static str)] 
         RecordKind::MotherProfile => {
             &[("height_cm", "height_cm_clamped"), ("pre_pregnancy_weight_kg", "pre_pregnancy_weight_kg_clamped")]
         }
-        RecordKind::Pregnancy | RecordKind::Development | RecordKind::Immunization | RecordKind::SubjectIdentifiers => {
-            &[]
-        }
+        RecordKind::Pregnancy
+        | RecordKind::Development
+        | RecordKind::Immunization
+        | RecordKind::SubjectIdentifiers
+        | RecordKind::Allergy
+        | RecordKind::Condition => &[],
         RecordKind::PrenatalVisit => &[
             ("body_weight_kg", "body_weight_kg_clamped"),
             ("systolic_mmhg", "systolic_mmhg_clamped"),
@@ -422,6 +432,20 @@ pub(crate) fn project(plan: &Plan, rec: &SourceRecord, pseudo: &Pseudonymizer) -
         }
         RecordBody::SelfVitals(s) => cells.push(days(Some(s.measured_at.date_naive()))),
         RecordBody::SubjectIdentifiers(_) => return None,
+        RecordBody::Allergy(a) => cells.extend([
+            days(a.onset),
+            a.category.code().to_owned(),
+            opt(a.food.map(|v| v.code())),
+            a.clinical_status.code().to_owned(),
+            opt(a.criticality.map(|v| v.code())),
+            opt(a.severity.map(|v| v.code())),
+        ]),
+        RecordBody::Condition(c) => cells.extend([
+            days(c.onset),
+            c.code.code().to_owned(),
+            c.clinical_status.code().to_owned(),
+            days(c.abatement),
+        ]),
     }
     let mut masked = Vec::new();
     for (column, value, plausible) in numeric_fields(&rec.body) {
