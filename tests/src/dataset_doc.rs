@@ -22,11 +22,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
+use phr_core::dataset::allergy::{
+    AllergyCategory, AllergyClinicalStatus, AllergyType, AllergyVerification, Criticality, FoodAllergen, Manifestation,
+    ReactionSeverity, MAX_SUBSTANCE_CHARS, MAX_TEXT_CHARS as ALLERGY_TEXT_CHARS,
+};
 use phr_core::dataset::child_checkup::{
     self, CheckupType, FindingResult, GrowthIndicator, MeasurementPosition, OverallJudgement, ScreeningResult,
     UrineStrip as ChildUrineStrip, MAX_FACILITY_CHARS, MAX_NOTE_CHARS as CHECKUP_NOTE_CHARS,
 };
 use phr_core::dataset::common::Sex;
+use phr_core::dataset::condition::{ConditionClinicalStatus, ConditionCode, MAX_TEXT_CHARS as CONDITION_TEXT_CHARS};
 use phr_core::dataset::delivery::DeliveryMethod;
 use phr_core::dataset::development::{Achieved, Milestone, MAX_NOTE_CHARS as DEVELOPMENT_NOTE_CHARS};
 use phr_core::dataset::immunization::{
@@ -215,6 +220,24 @@ pub fn rules() -> Vec<Rule> {
         // subject_identifiers
         r(SubjectIdentifiers, "identifiers[].system", MaxChars(MAX_IDENTIFIER_CHARS)),
         r(SubjectIdentifiers, "identifiers[].value", MaxChars(MAX_IDENTIFIER_CHARS)),
+        // allergy
+        r(Allergy, "category", codes(AllergyCategory::ALL, AllergyCategory::code)),
+        r(Allergy, "substance", MaxChars(MAX_SUBSTANCE_CHARS)),
+        r(Allergy, "food", codes(FoodAllergen::ALL, FoodAllergen::code)),
+        r(Allergy, "allergy_type", codes(AllergyType::ALL, AllergyType::code)),
+        r(Allergy, "clinical_status", codes(AllergyClinicalStatus::ALL, AllergyClinicalStatus::code)),
+        r(Allergy, "verification", codes(AllergyVerification::ALL, AllergyVerification::code)),
+        r(Allergy, "criticality", codes(Criticality::ALL, Criticality::code)),
+        r(Allergy, "reactions[]", codes(Manifestation::ALL, Manifestation::code)),
+        r(Allergy, "reaction_text", MaxChars(ALLERGY_TEXT_CHARS)),
+        r(Allergy, "severity", codes(ReactionSeverity::ALL, ReactionSeverity::code)),
+        r(Allergy, "note", MaxChars(ALLERGY_TEXT_CHARS)),
+        // condition
+        r(Condition, "code", codes(ConditionCode::ALL, ConditionCode::code)),
+        r(Condition, "text", MaxChars(CONDITION_TEXT_CHARS)),
+        r(Condition, "icd10", Format("ICD-10: a capital letter, two digits, optionally `.` and 1–2 more (`O14.9`)")),
+        r(Condition, "clinical_status", codes(ConditionClinicalStatus::ALL, ConditionClinicalStatus::code)),
+        r(Condition, "note", MaxChars(CONDITION_TEXT_CHARS)),
     ];
     for path in [
         "findings.head_control",
