@@ -16,20 +16,28 @@ import java.time.LocalDate
 import java.time.OffsetDateTime
 import java.time.ZoneOffset
 import uniffi.phr_core.Achieved
+import uniffi.phr_core.Allergy
+import uniffi.phr_core.AllergyCategory
+import uniffi.phr_core.AllergyClinicalStatus
 import uniffi.phr_core.BloodPressure
 import uniffi.phr_core.Centimetres
 import uniffi.phr_core.CheckupType
 import uniffi.phr_core.ChildCheckup
+import uniffi.phr_core.Condition
+import uniffi.phr_core.ConditionClinicalStatus
+import uniffi.phr_core.ConditionCode
 import uniffi.phr_core.Delivery
 import uniffi.phr_core.DeliveryMethod
 import uniffi.phr_core.DevelopmentMilestone
 import uniffi.phr_core.DoseSeries
+import uniffi.phr_core.FoodAllergen
 import uniffi.phr_core.Grams
 import uniffi.phr_core.Identifier
 import uniffi.phr_core.Immunization
 import uniffi.phr_core.Kilograms
-import uniffi.phr_core.Medication
+import uniffi.phr_core.Manifestation
 import uniffi.phr_core.MeasurementPosition
+import uniffi.phr_core.Medication
 import uniffi.phr_core.Milestone
 import uniffi.phr_core.MillimetresOfMercury
 import uniffi.phr_core.MotherProfile
@@ -37,11 +45,12 @@ import uniffi.phr_core.Newborn
 import uniffi.phr_core.Pregnancy
 import uniffi.phr_core.PregnancyStatus
 import uniffi.phr_core.PrenatalVisit
+import uniffi.phr_core.ReactionSeverity
 import uniffi.phr_core.RecordBody
 import uniffi.phr_core.RecordKind
 import uniffi.phr_core.SelfVitals
-import uniffi.phr_core.SubjectIdentifiers
 import uniffi.phr_core.Sex
+import uniffi.phr_core.SubjectIdentifiers
 import uniffi.phr_core.Vaccine
 import uniffi.phr_mobile.HttpHeader
 import uniffi.phr_mobile.HttpRequest
@@ -144,6 +153,20 @@ fun everyOtherModule(birth: LocalDate): List<Pair<Boolean, RecordBody>> = listOf
     false to RecordBody.SelfVitals(SelfVitals(measuredAt = OffsetDateTime.now().minusHours(1), weight = Kilograms(55.5))),
     true to RecordBody.SubjectIdentifiers(
         SubjectIdentifiers(identifiers = listOf(Identifier(system = "urn:oid:1.2.392.100495.20.3.81", value = "2026-0001234")))
+    ),
+    true to RecordBody.Allergy(
+        Allergy(
+            category = AllergyCategory.FOOD,
+            substance = "卵",
+            food = FoodAllergen.EGG,
+            clinicalStatus = AllergyClinicalStatus.ACTIVE,
+            reactions = listOf(Manifestation.URTICARIA),
+            severity = ReactionSeverity.MILD,
+            onset = birth.plusDays(50),
+        )
+    ),
+    false to RecordBody.Condition(
+        Condition(code = ConditionCode.PREECLAMPSIA, clinicalStatus = ConditionClinicalStatus.RESOLVED, onset = birth.minusDays(40))
     ),
 )
 
