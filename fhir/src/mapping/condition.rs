@@ -10,7 +10,10 @@
 //! - `onsetDateTime`, `abatementDateTime` (date precision); `note[0].text`.
 //!
 //! Reading a Condition another system sent: the local code, else the SNOMED CT
-//! code of the table, else `other` named by `code.text` (or a coding's display);
+//! code of the table, else the ICD-10 category (O10 chronic hypertension, O13
+//! gestational hypertension, O14 pre-eclampsia, O14.2 HELLP, O24.4 gestational
+//! diabetes, G40 epilepsy, J45 asthma), else `other` named by `code.text` (or a
+//! coding's display);
 //! the ICD-10 code is read in either ICD-10 system (WHO or MHLW), with the dot
 //! put back (`O149` → `O14.9`).
 
@@ -38,6 +41,23 @@ const SNOMED: &[(ConditionCode, &str, &str)] = &[
     (ConditionCode::Asthma, "195967001", "Asthma"),
     (ConditionCode::HeartDisease, "56265001", "Heart disease"),
 ];
+
+/// ICD-10 categories (code without its dot, longest prefix first) that name one
+/// local condition, for a Condition sent in ICD-10 alone.
+const ICD10_PREFIXES: &[(&str, ConditionCode)] = &[
+    ("O142", ConditionCode::Hellp),
+    ("O244", ConditionCode::GestationalDiabetes),
+    ("O10", ConditionCode::ChronicHypertension),
+    ("O13", ConditionCode::GestationalHypertension),
+    ("O14", ConditionCode::Preeclampsia),
+    ("G40", ConditionCode::Epilepsy),
+    ("J45", ConditionCode::Asthma),
+];
+
+/// The local condition an ICD-10 code (without its dot) names, if one does.
+fn from_icd10(code: &str) -> Option<ConditionCode> {
+    ICD10_PREFIXES.iter().find(|(p, _)| code.starts_with(p)).map(|(_, c)| *c)
+}
 
 /// The English label of a local condition code (the coding's display).
 pub fn label(code: ConditionCode) -> &'static str {
@@ -136,7 +156,8 @@ pub fn from_fhir(resources: &[Resource]) -> Result<Condition> {
             }
         }
     }
-    let code = code.or(snomed).unwrap_or(ConditionCode::Other);
+    let by_icd10 = icd10.as_deref().map(|c| c.replace('.', "")).as_deref().and_then(from_icd10);
+    let code = code.or(snomed).or(by_icd10).unwrap_or(ConditionCode::Other);
     let named = cc.text.clone();
     let text = if code == ConditionCode::Other {
         Some(
@@ -244,6 +265,15 @@ mod tests {
         cc.text = Some("甲状腺機能低下症".into());
         let back = from_fhir(&rs).unwrap();
         assert_eq!((back.code, back.text.as_deref()), (ConditionCode::Other, Some("甲状腺機能低下症")));
+        for (icd, code) in [
+            ("O14.2", ConditionCode::Hellp),
+            ("O149", ConditionCode::Preeclampsia),
+            ("O24.4", ConditionCode::GestationalDiabetes),
+        ] {
+            let Resource::Condition(c) = &mut rs[0] else { panic!() };
+            c.code = Some(CodeableConcept::from_codings(vec![Coding::new(code_systems::JP_ICD10, icd, None)]));
+            assert_eq!(from_fhir(&rs).unwrap().code, code, "{icd}");
+        }
     }
 
     #[test]

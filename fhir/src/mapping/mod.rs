@@ -244,7 +244,8 @@ pub fn accepted_codes(resource_type: &str) -> Option<&'static str> {
             "a problem-list entry (no encounter): the local condition list (https://phr.example/CodeSystem/condition), \
              else SNOMED CT (pre-eclampsia 398254007, gestational hypertension 48194001, gestational diabetes \
              11687002, diabetes 73211009, thyroid disorder 14304000, epilepsy 84757009, asthma 195967001, heart \
-             disease 56265001), else 'other' named by code.text; the ICD-10 code in http://hl7.org/fhir/sid/icd-10 \
+             disease 56265001), else the ICD-10 category (O10, O13, O14, O14.2, O24.4, G40, J45), else 'other' named by \
+             code.text; the ICD-10 code in http://hl7.org/fhir/sid/icd-10 \
              or http://jpfhir.jp/fhir/core/mhlw/CodeSystem/ICD10-2013-full; clinicalStatus in \
              http://terminology.hl7.org/CodeSystem/condition-clinical (active, remission, resolved, inactive). \
              With an encounter, a prenatal visit's gestational diabetes (SNOMED CT 11687002, ICD-10 O24.4, or the \
