@@ -669,7 +669,7 @@ phr_tests::backend_test! {
             let body = four_years_earlier(&body);
             let subject =
                 if examples::is_child_record(body.kind()) { format!("child:{child}") } else { "mother".to_owned() };
-            ids.push(a.add_record(subject, body).unwrap());
+            ids.push((body.kind(), a.add_record(subject, body).unwrap()));
         }
         let gone = a.add_record("mother".into(), vitals(date(2026, 5, 1))).unwrap();
         a.delete_record(gone.clone()).unwrap();
@@ -683,11 +683,13 @@ phr_tests::backend_test! {
             .map(|e| serde_json::from_value(e["resource"].clone()).expect("a FHIR R4 resource"))
             .collect();
         let ids_in: Vec<&str> = resources.iter().filter_map(|r| r.id()).collect();
-        // The identifiers record (the last example) has no resource of its own: its
-        // identifiers are in the mother's one Patient.
-        let (identifiers_record, ids) = ids.split_last().unwrap();
+        // The identifiers record has no resource of its own: its identifiers are in
+        // the mother's one Patient.
+        let (identifiers, ids): (Vec<_>, Vec<_>) =
+            ids.into_iter().partition(|(kind, _)| *kind == RecordKind::SubjectIdentifiers);
+        let identifiers_record = &identifiers[0].1;
         assert!(!ids_in.iter().any(|i| i.starts_with(identifiers_record.as_str())));
-        for id in ids {
+        for (_, id) in &ids {
             // The primary resource has the record's id, secondary ones `<id>-<suffix>`
             // (a mother profile's or newborn's primary resource is the subject's Patient).
             assert!(ids_in.iter().any(|i| i.starts_with(id.as_str())), "record {id} is in the bundle");
