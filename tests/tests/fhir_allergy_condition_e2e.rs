@@ -140,6 +140,17 @@ phr_tests::backend_test! {
         assert_eq!(device.pull(), 1);
         assert_eq!(entries(&org, &format!("/fhir/r4/Condition?patient={mother_pid}")).len(), 2);
 
+        // Preeclampsia cannot be a child's problem: 422, nothing written.
+        let for_child = serde_json::to_value(
+            &to_fhir(&RecordBody::Condition(examples::condition_minimal()), &MappingContext::new(Uuid::now_v7(), &child_pid))
+                .unwrap()[0],
+        )
+        .unwrap();
+        let (status, body) = org.post("/fhir/r4/Condition", &for_child);
+        assert_eq!(status, 422, "{body}");
+        assert!(body.to_string().contains("only the mother"), "{body}");
+        assert_eq!(device.pull(), 0);
+
         // A write that fails validation is a 422 OperationOutcome, not a record.
         let mut bad = resource.clone();
         bad["onsetDateTime"] = Value::from("2999-01-01");

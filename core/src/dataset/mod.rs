@@ -326,6 +326,20 @@ impl RecordBody {
         dispatch!(self, m => k(m))
     }
 
+    /// Why this body cannot be about `subject` although its kind may be
+    /// ([`RecordKind::subjects`]): a disorder of pregnancy
+    /// ([`condition::ConditionCode::mother_only`]) on a child's problem list.
+    /// `(field, reason)`; `None` when the body fits the subject. The app and the
+    /// FHIR write path check this next to `validate()`, which cannot see the subject.
+    pub fn subject_problem(&self, subject: &Subject) -> Option<(&'static str, String)> {
+        match (self, subject) {
+            (RecordBody::Condition(c), Subject::Child(_)) if c.code.mother_only() => {
+                Some(("code", format!("{} is a disorder of pregnancy: only the mother can have it", c.code.code())))
+            }
+            _ => None,
+        }
+    }
+
     /// The held module's [`DatasetModule::effective_date`].
     pub fn effective_date(&self) -> Option<NaiveDate> {
         dispatch!(self, m => m.effective_date())
@@ -371,6 +385,21 @@ mod tests {
         for bad in ["", "Mother", "child:", "child:123", "father"] {
             assert!(bad.parse::<Subject>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_pregnancy_disorder_fits_the_mother_only_and_asthma_fits_a_child_too() {
+        let child = Subject::Child(Uuid::nil());
+        let preeclampsia = RecordBody::Condition(crate::dataset::examples::condition_minimal());
+        assert_eq!(preeclampsia.subject_problem(&Subject::Mother), None);
+        assert_eq!(preeclampsia.subject_problem(&child).map(|p| p.0), Some("code"));
+        let asthma = RecordBody::Condition(Condition {
+            code: condition::ConditionCode::Asthma,
+            ..crate::dataset::examples::condition_minimal()
+        });
+        assert_eq!(asthma.subject_problem(&child), None);
+        let egg = RecordBody::Allergy(crate::dataset::examples::allergy_minimal());
+        assert_eq!(egg.subject_problem(&child), None);
     }
 
     #[test]

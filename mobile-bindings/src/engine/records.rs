@@ -81,6 +81,9 @@ fn check_subject(subject: &Subject, body: &RecordBody) -> Result<()> {
     if !body.kind().subjects().admits(subject) {
         return Err(Error::invalid("subject", format!("{} records cannot be about {subject}", body.kind())));
     }
+    if let Some((field, reason)) = body.subject_problem(subject) {
+        return Err(Error::invalid(field, reason));
+    }
     Ok(())
 }
 

@@ -131,6 +131,12 @@ fn prepare(
         let problems = errors.issues().iter().map(|i| (i.path.clone(), i.reason.clone())).collect();
         unprocessable_if_any(&format!("{}: the {} fails validation", group.path, body.kind()), problems)?;
     }
+    if let Some((field, reason)) = body.subject_problem(&subject) {
+        unprocessable_if_any(
+            &format!("{}: the {} does not fit this patient", group.path, body.kind()),
+            vec![(field.to_owned(), reason)],
+        )?;
+    }
     let kind = body.kind();
     let decision = write_decision(visible, org, &account, (kind, subject, body.effective_date()))?;
     if let Decision::Allow { grant } = decision {
@@ -539,6 +545,12 @@ pub async fn update(
         if let Err(errors) = new_body.validate(&ValidationContext::new(Utc::now().date_naive())) {
             let problems = errors.issues().iter().map(|i| (i.path.clone(), i.reason.clone())).collect();
             unprocessable_if_any(&format!("{resource_type}: the {kind} fails validation"), problems)?;
+        }
+        if let Some((field, reason)) = new_body.subject_problem(&subject) {
+            unprocessable_if_any(
+                &format!("{resource_type}: the {kind} does not fit this patient"),
+                vec![(field.to_owned(), reason)],
+            )?;
         }
         let decision = write_decision(&visible, &org, &account, (kind, subject, new_body.effective_date()))?;
         if !decision.is_allowed() {
