@@ -489,6 +489,16 @@ mod tests {
     }
 
     #[test]
+    fn preeclampsia_is_refused_on_a_childs_problem_list_and_an_egg_allergy_is_not() {
+        let child = Subject::Child(Uuid::now_v7());
+        let preeclampsia = RecordBody::Condition(examples::condition_minimal());
+        assert!(check_subject(&Subject::Mother, &preeclampsia).is_ok());
+        let err = check_subject(&child, &preeclampsia).unwrap_err();
+        assert!(matches!(&err, Error::InvalidInput { field, .. } if field == "code"), "{err:?}");
+        assert!(check_subject(&child, &RecordBody::Allergy(examples::allergy_full())).is_ok());
+    }
+
+    #[test]
     fn a_visit_is_checked_against_the_one_live_pregnancy_and_not_against_several() {
         let visit = RecordKind::PrenatalVisit;
         let (_dir, mut conn, keys) = store_with(&[RecordBody::Pregnancy(examples::pregnancy_minimal())]);
