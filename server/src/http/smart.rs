@@ -9,7 +9,7 @@ use std::pin::Pin;
 use actix_web::{dev::Payload, http::header, post, web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 
 use crate::app::error::{AppError, OAuthError};
-use crate::app::smart::{self as smart, AuthenticatedOrganization, TokenRequest};
+use crate::app::smart::{self as smart, AuthenticatedOrganization, OrganizationToken, TokenRequest};
 use crate::app::App;
 use crate::http::auth::bearer_token;
 
@@ -30,6 +30,19 @@ impl FromRequest for AuthenticatedOrganization {
         Box::pin(async move {
             let state = state.ok_or_else(|| AppError::Internal("application state missing".into()))?;
             smart::authenticate_organization(&state, token).await
+        })
+    }
+}
+
+impl FromRequest for OrganizationToken {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer_token(req);
+        std::future::ready(match req.app_data::<web::Data<App>>() {
+            Some(state) => smart::verify_organization_token(state, token),
+            None => Err(AppError::Internal("application state missing".into())),
         })
     }
 }
@@ -139,6 +152,7 @@ mod tests {
             fhir_search_cache: Arc::new(crate::app::fhir::cache::SearchCache::new(0, std::time::Duration::ZERO)),
             jwks_urls: Arc::new(crate::app::smart::jwks_url::JwksUrlCache::new()),
             fhir_visible: Arc::default(),
+            db_slots: Arc::new(tokio::sync::Semaphore::new(2)),
         }
     }
 

@@ -27,10 +27,12 @@ pub struct AuditRow {
 /// Takes the next sequence number of the account's chain: bumps the head's
 /// sequence and returns `(seq, hash of the previous event)`.
 pub fn next_seq(conn: &mut DbConnection, account_id: &str) -> QueryResult<(i64, String)> {
+    // One statement: takes the account's row (so concurrent appends to one chain queue on
+    // PostgreSQL) and returns the new sequence number with the head it follows.
     diesel::update(accounts::table.find(account_id))
         .set(accounts::audit_seq.eq(accounts::audit_seq + 1))
-        .execute(conn)?;
-    head(conn, account_id)
+        .returning((accounts::audit_seq, accounts::audit_head))
+        .get_result(conn)
 }
 
 /// The head of the account's chain: `(last seq, its hash)`.

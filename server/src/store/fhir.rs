@@ -21,25 +21,14 @@ pub fn record_subjects(conn: &mut DbConnection, account_id: &str) -> QueryResult
     records::table.filter(records::account_id.eq(account_id)).select(records::subject).distinct().load(conn)
 }
 
-/// Which of `accounts` holds record `record_id`, if any.
-pub fn record_owner_among(
-    conn: &mut DbConnection,
-    record_id: &str,
-    accounts: &[String],
-) -> QueryResult<Option<String>> {
-    // Chunks keep each statement under SQLite's bound-parameter limit.
-    for chunk in accounts.chunks(500) {
-        let owner: Option<String> = records::table
-            .filter(records::record_id.eq(record_id))
-            .filter(records::account_id.eq_any(chunk))
-            .select(records::account_id)
-            .first(conn)
-            .optional()?;
-        if owner.is_some() {
-            return Ok(owner);
-        }
-    }
-    Ok(None)
+/// The families that hold a record `record_id` (record ids are chosen by devices, so there may be
+/// more than one; almost always one or none), in account order.
+pub fn record_owners(conn: &mut DbConnection, record_id: &str) -> QueryResult<Vec<String>> {
+    records::table
+        .filter(records::record_id.eq(record_id))
+        .select(records::account_id)
+        .order(records::account_id.asc())
+        .load(conn)
 }
 
 /// `(account, change_seq, consent_seq)` of each of `families` (sorted, without

@@ -5,7 +5,7 @@
 //! waits. The first waiting request with no batch in flight becomes the
 //! *leader*: it takes every job queued so far, runs them on its own
 //! connection in one [`write_transaction`] (each job in a savepoint of its
-//! own, so a failing job is rolled back alone and gets its own error),
+//! own — a batch of one job needs none — so a failing job is rolled back alone and gets its own error),
 //! commits once, and hands each job its result. Jobs queued meanwhile wait for
 //! the next leader, one of themselves. So under load one commit (one writer
 //! turn on SQLite, one WAL flush on PostgreSQL) serves many requests, and
@@ -102,12 +102,24 @@ impl GroupCommit {
     }
 }
 
-/// Runs a batch in one transaction, each job in its own savepoint; the jobs' results.
+/// Runs a batch in one transaction, each job in its own savepoint (a batch of one job: the
+/// transaction is its savepoint); the jobs' results.
 fn commit_batch<C: WriteConnection + ?Sized>(conn: &mut C, batch: Vec<(u64, Job)>) -> Vec<(u64, QueryResult<()>)> {
     let mut outcomes: Vec<(u64, Option<QueryResult<()>>)> = Vec::with_capacity(batch.len());
+    let alone = batch.len() == 1;
     let committed = write_transaction(conn, |conn| {
         for (ticket, job) in batch {
-            outcomes.push((ticket, Some(conn.transaction(|c| job(c)))));
+            if alone {
+                // Its failure rolls the whole transaction back: nothing else is in it.
+                let result = job(conn);
+                let failed_alone = result.as_ref().err().map(|e| failed(&e.to_string()));
+                outcomes.push((ticket, Some(result)));
+                if let Some(e) = failed_alone {
+                    return Err(e);
+                }
+            } else {
+                outcomes.push((ticket, Some(conn.transaction(|c| job(c)))));
+            }
         }
         Ok::<(), DbError>(())
     });

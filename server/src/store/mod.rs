@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
-use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::ServerError;
@@ -224,6 +224,11 @@ impl DbPool {
     /// A connection if one is free within `timeout`.
     pub fn get_timeout(&self, timeout: Duration) -> Result<Conn, r2d2::PoolError> {
         self.conn(self.pool.get_timeout(timeout)?)
+    }
+
+    /// The most connections the pool opens.
+    pub fn max_size(&self) -> u32 {
+        self.pool.max_size()
     }
 
     fn conn(&self, conn: r2d2::PooledConnection<DbManager>) -> Result<Conn, r2d2::PoolError> {
@@ -448,9 +453,17 @@ pub fn open(target: &DatabaseTarget, pool_size: u32) -> Result<(DbPool, Vec<Stri
         // once: the switch needs an exclusive lock, and SQLite can refuse it at once ("database
         // is locked", no busy wait) to a connection racing another that holds a shared lock.
         // The mode is stored in the file, so the pool's own `journal_mode = WAL` is then a no-op.
-        DbManager::new(target.clone())
+        let first = DbManager::new(target.clone())
             .connect()
             .map_err(|e| ServerError::Database(format!("cannot open {target}: {e}")))?;
+        if let DbConnection::Sqlite(mut conn) = first {
+            if !sqlite_has_stable_plans(&mut conn).unwrap_or(false) {
+                tracing::warn!(
+                    "this SQLite lacks SQLITE_ENABLE_QPSG: statements with a LIMIT are re-planned on every run \
+                     (build with the workspace's .cargo/config.toml)"
+                );
+            }
+        }
     }
     let pool = r2d2::Pool::builder()
         .max_size(pool_size)
@@ -477,6 +490,22 @@ fn ensure_parent_dir(path: &Path) -> Result<(), ServerError> {
     }
     crate::files::create_private_file_if_missing(path)
         .map_err(|e| ServerError::Io(format!("cannot create the database file {}: {e}", path.display())))
+}
+
+/// One row of `PRAGMA compile_options`.
+#[derive(QueryableByName)]
+struct CompileOption {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    compile_options: String,
+}
+
+/// Whether this SQLite was built with the query planner stability guarantee
+/// (`SQLITE_ENABLE_QPSG`, set for the bundled SQLite in `.cargo/config.toml`). Without it a
+/// cached statement whose bound values could steer the plan (every `LIMIT ?`) is parsed and
+/// planned again on each run: correct, but a fifth of the server's CPU under load.
+pub fn sqlite_has_stable_plans(conn: &mut SqliteConnection) -> QueryResult<bool> {
+    let options: Vec<CompileOption> = diesel::sql_query("PRAGMA compile_options").load(conn)?;
+    Ok(options.iter().any(|o| o.compile_options == "ENABLE_QPSG"))
 }
 
 /// Applies the pending migrations of the connection's backend.
@@ -513,6 +542,38 @@ mod tests {
             }
             assert!(!is_nul_in_text(&DbError::NotFound));
         }
+    }
+
+    crate::store_test! {
+        fn a_repeated_static_query_is_prepared_once_per_connection(test_db) {
+            use std::sync::atomic::{AtomicUsize, Ordering};
+            use std::sync::Arc;
+            let (pool, _) = open(&test_db.target, 1).unwrap();
+            let mut conn = pool.get().unwrap();
+            let prepared = Arc::new(AtomicUsize::new(0));
+            let counter = Arc::clone(&prepared);
+            conn.set_instrumentation(move |event: diesel::connection::InstrumentationEvent<'_>| {
+                if let diesel::connection::InstrumentationEvent::CacheQuery { .. } = event {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+            let mut starts = 0;
+            for _ in 0..5 {
+                organizations::get(&mut conn, "no-such-organization").unwrap();
+                starts += 1;
+            }
+            assert_eq!(starts, 5);
+            assert_eq!(prepared.load(Ordering::Relaxed), 1, "prepared (and cached) once, then reused");
+        }
+    }
+
+    #[test]
+    fn the_bundled_sqlite_keeps_its_plans_whatever_the_bound_values() {
+        let db = crate::store::testing::TestDatabase::sqlite();
+        let (pool, _) = open(&db.target, 1).unwrap();
+        let mut conn = pool.get().unwrap();
+        let DbConnection::Sqlite(conn) = &mut *conn else { panic!("SQLite expected") };
+        assert!(sqlite_has_stable_plans(conn).unwrap(), "LIBSQLITE3_FLAGS of .cargo/config.toml not applied");
     }
 
     #[test]

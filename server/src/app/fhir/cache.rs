@@ -26,8 +26,15 @@
 //! and revoking a grant or deleting an account drops every entry holding that
 //! family's data at once ([`SearchCache::forget_account`]). Size 0 disables
 //! the cache (`--fhir-search-cache-mb 0`).
+//!
+//! Only searches asked again are kept ([`SearchCache::admits`]): the first time a search is
+//! seen, only a keyed hash of it is noted (no health data, nothing of the query readable);
+//! asked again within `ttl`, its answer is fingerprinted and kept. A clinic that asks many
+//! different questions then pays neither the fingerprint reads nor the copies into the cache
+//! for answers nobody asks for twice.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::BuildHasher;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -137,12 +144,54 @@ pub struct SearchCache {
     max_bytes: usize,
     ttl: Duration,
     entries: Mutex<Entries>,
+    /// Searches seen once (keyed hash -> when), not yet kept ([`SearchCache::admits`]).
+    asked: Mutex<HashMap<u64, Instant>>,
+    hasher: std::collections::hash_map::RandomState,
 }
 
 impl SearchCache {
     /// A cache of at most `max_bytes` whose entries live `ttl`; `max_bytes == 0` keeps nothing.
     pub fn new(max_bytes: usize, ttl: Duration) -> SearchCache {
-        SearchCache { max_bytes, ttl, entries: Mutex::new(Entries::default()) }
+        SearchCache {
+            max_bytes,
+            ttl,
+            entries: Mutex::new(Entries::default()),
+            asked: Mutex::new(HashMap::new()),
+            hasher: Default::default(),
+        }
+    }
+
+    /// Most searches remembered as seen once; past it, those older than `ttl` are forgotten
+    /// (all of them if none is).
+    const MAX_ASKED: usize = 65_536;
+
+    /// Whether the answer to `key` is worth fingerprinting: it is kept already, or the search
+    /// was seen before within `ttl`. Otherwise notes it as seen and answers false.
+    pub fn admits(&self, key: &SearchKey) -> bool {
+        if !self.enabled() {
+            return false;
+        }
+        if self.lock().map.contains_key(key) {
+            return true;
+        }
+        let hash = self.hasher.hash_one(key);
+        let now = Instant::now();
+        let mut asked = self.asked.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(at) = asked.get(&hash) {
+            if now.duration_since(*at) < self.ttl {
+                asked.remove(&hash);
+                return true;
+            }
+        }
+        if asked.len() >= Self::MAX_ASKED {
+            let ttl = self.ttl;
+            asked.retain(|_, at| now.duration_since(*at) < ttl);
+            if asked.len() >= Self::MAX_ASKED {
+                asked.clear();
+            }
+        }
+        asked.insert(hash, now);
+        false
     }
 
     /// Whether answers are kept at all.
@@ -255,6 +304,23 @@ mod tests {
         assert!(cache.get(&key("a"), &Fingerprint([2; 32])).is_none(), "the data or the grants changed");
         assert!(cache.get(&key("a"), &Fingerprint([1; 32])).is_none(), "a mismatch drops the entry");
         assert_eq!(cache.usage(), (0, 0));
+    }
+
+    #[test]
+    fn a_search_is_worth_keeping_once_it_is_asked_again() {
+        let cache = SearchCache::new(1 << 20, Duration::from_secs(60));
+        assert!(!cache.admits(&key("a")), "first time: only noted");
+        assert!(!cache.admits(&key("b")));
+        assert!(cache.admits(&key("a")), "asked again");
+        cache.put(key("a"), Fingerprint([1; 32]), answer(10, "acc"), vec!["acc".into()]);
+        assert!(cache.admits(&key("a")), "kept: always worth checking");
+        assert!(cache.admits(&key("b")));
+        let off = SearchCache::new(0, Duration::from_secs(60));
+        assert!(!off.admits(&key("a")) && !off.admits(&key("a")), "a disabled cache admits nothing");
+        let short = SearchCache::new(1 << 20, Duration::from_millis(20));
+        assert!(!short.admits(&key("a")));
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(!short.admits(&key("a")), "seen too long ago: noted again");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use super::{audit_reads, bundle_entry, resources_of, FhirResult, Visible};
 use crate::app::audit::AuditAction;
 use crate::app::consent::access::{readable_records, ReadableRecord, RecordFilter, MAX_PAGE};
 use crate::app::error::AppError;
-use crate::app::smart::AuthenticatedOrganization;
+use crate::app::smart::OrganizationToken;
 use crate::app::App;
 
 /// Records mapped and serialised per parallel chunk.
@@ -23,12 +23,13 @@ const CHUNK: usize = 128;
 /// The `searchset` Bundle (JSON) of the Patient `id` and every resource of every
 /// consented record about it, if the organization (already permitted to read
 /// Patients) may see it (404 otherwise).
-pub async fn everything(app: &App, org: AuthenticatedOrganization, id: String) -> FhirResult<Vec<u8>> {
+pub async fn everything(app: &App, org: OrganizationToken, id: String) -> FhirResult<Vec<u8>> {
     let base = app.base_url()?.to_owned();
     let keys = app.keys.clone();
     let visibility = app.fhir_visible.clone();
     let body = app
         .db(move |conn| {
+            let org = org.check_enabled(conn)?;
             let visible = Visible::load(conn, &visibility, &keys, &org.organization_id)?;
             let Some((account, subject)) = visible.resolve_audited(conn, &org, &id, AuditAction::FhirEverything)?
             else {

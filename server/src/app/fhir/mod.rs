@@ -81,7 +81,12 @@ pub const PATIENT_ID_SYSTEM: &str = "https://phr.example/fhir/patient-id";
 
 /// `Ok` if the organization's token permits `action` on `resource_type` (403 otherwise).
 pub fn permit(org: &AuthenticatedOrganization, resource_type: &str, action: Action) -> Result<(), AppError> {
-    if !org.scopes.permits(resource_type, action) {
+    permit_scopes(&org.scopes, resource_type, action)
+}
+
+/// [`permit`] for a token whose organization is checked later, in the request's database work.
+pub fn permit_scopes(scopes: &crate::app::smart::Scopes, resource_type: &str, action: Action) -> Result<(), AppError> {
+    if !scopes.permits(resource_type, action) {
         return Err(AppError::Forbidden(format!("the access token's scopes do not permit this on {resource_type}")));
     }
     Ok(())

@@ -18,7 +18,7 @@ use super::{audit_reads, bad_request, kinds_yielding, resources_of, FhirResult, 
 use crate::app::audit::AuditAction;
 use crate::app::consent::access::{readable_records, ReadableRecord, RecordFilter, MAX_PAGE};
 use crate::app::error::AppError;
-use crate::app::smart::AuthenticatedOrganization;
+use crate::app::smart::{AuthenticatedOrganization, OrganizationToken};
 use crate::app::App;
 use crate::store::DbConnection;
 
@@ -86,11 +86,12 @@ fn audit_patient(
 }
 
 /// The Patient `id`, if the organization (already permitted to read Patients) may see it (404 otherwise).
-pub async fn read(app: &App, org: AuthenticatedOrganization, id: String) -> FhirResult<Patient> {
+pub async fn read(app: &App, org: OrganizationToken, id: String) -> FhirResult<Patient> {
     let keys = app.keys.clone();
     let visibility = app.fhir_visible.clone();
     let patient = app
         .db(move |conn| {
+            let org = org.check_enabled(conn)?;
             let visible = Visible::load(conn, &visibility, &keys, &org.organization_id)?;
             let Some((account, subject)) = visible.resolve_audited(conn, &org, &id, AuditAction::FhirRead)? else {
                 return Ok(None);

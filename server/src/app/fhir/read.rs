@@ -18,7 +18,7 @@ use super::{audit_reads, granting_accounts, kinds_yielding, resources_of, FhirRe
 use crate::app::audit::AuditAction;
 use crate::app::consent::access::{readable_records, RecordFilter};
 use crate::app::error::AppError;
-use crate::app::smart::AuthenticatedOrganization;
+use crate::app::smart::OrganizationToken;
 use crate::app::App;
 
 /// The record a resource id was mapped from (its first 36 characters, a UUID).
@@ -37,7 +37,8 @@ pub(super) fn owner_among(
     record_id: Uuid,
     accounts: &[String],
 ) -> Result<Option<String>, AppError> {
-    Ok(crate::store::fhir::record_owner_among(conn, &record_id.to_string(), accounts)?)
+    let owners = crate::store::fhir::record_owners(conn, &record_id.to_string())?;
+    Ok(owners.into_iter().find(|owner| accounts.iter().any(|a| a == owner)))
 }
 
 /// `Ok` if resources of `resource_type` can be read here (404 otherwise).
@@ -50,12 +51,7 @@ pub fn readable_type(resource_type: &str) -> Result<(), AppError> {
 
 /// The resource `resource_type`/`id` and the version of its record, if the
 /// organization (already permitted to read the type) may read it (404 otherwise).
-pub async fn read(
-    app: &App,
-    org: AuthenticatedOrganization,
-    resource_type: String,
-    id: String,
-) -> FhirResult<(Resource, u64)> {
+pub async fn read(app: &App, org: OrganizationToken, resource_type: String, id: String) -> FhirResult<(Resource, u64)> {
     let missing = format!("this {resource_type} is not known");
     let Some(record_id) = record_of(&id) else {
         return Err(AppError::NotFound(missing).into());
@@ -64,6 +60,7 @@ pub async fn read(
     let visibility = app.fhir_visible.clone();
     let found = app
         .db(move |conn| {
+            let org = org.check_enabled(conn)?;
             let visible = Visible::load(conn, &visibility, &keys, &org.organization_id)?;
             if let Some(account) = owner_among(conn, record_id, &visible.accounts())? {
                 let filter = RecordFilter {

@@ -25,7 +25,7 @@ use super::{
 use crate::app::audit::AuditAction;
 use crate::app::consent::access::{readable_record_dates, readable_records, ReadableRecord, RecordFilter, MAX_PAGE};
 use crate::app::error::AppError;
-use crate::app::smart::AuthenticatedOrganization;
+use crate::app::smart::OrganizationToken;
 use crate::app::App;
 
 pub const DEFAULT_COUNT: usize = 50;
@@ -488,7 +488,7 @@ pub fn searchable(resource_type: &str) -> Result<&'static [&'static str], AppErr
 /// this answer ([`super::cache`]), audited either way.
 pub async fn search(
     app: &App,
-    org: AuthenticatedOrganization,
+    org: OrganizationToken,
     resource_type: String,
     query: String,
     params: SearchParams,
@@ -498,19 +498,20 @@ pub async fn search(
     let visibility = app.fhir_visible.clone();
     let cache = app.fhir_search_cache.clone();
     app.db(move |conn| {
+        let org = org.check_enabled(conn)?;
         let visible = Visible::load(conn, &visibility, &keys, &org.organization_id)?;
         if let Some(p) = &params.patient {
             visible.resolve_audited(conn, &org, p, AuditAction::FhirSearch)?;
         }
         let accounts: Vec<String> = targets(&visible, &params).into_iter().map(|(account, _)| account).collect();
-        // Read before any record, so a kept answer is never older than what this request sees.
-        let fingerprint = if cache.enabled() { Some(fingerprint(conn, &visible, &accounts)?) } else { None };
         let key = SearchKey {
             organization_id: org.organization_id.clone(),
             resource_type: resource_type.clone(),
             query: query.clone(),
             base_url: base.clone(),
         };
+        // Read before any record, so a kept answer is never older than what this request sees.
+        let fingerprint = if cache.admits(&key) { Some(fingerprint(conn, &visible, &accounts)?) } else { None };
         if let Some(kept) = fingerprint.as_ref().and_then(|f| cache.get(&key, f)) {
             append_read_audits(conn, &org.actor(), AuditAction::FhirSearch, &kept.reads)?;
             return Ok(kept.body);

@@ -66,21 +66,52 @@ impl AuthenticatedOrganization {
     }
 }
 
-/// The organization an access token (`token`: the bearer token, or why there is none)
-/// stands for: the token verifies as an organization token, the organization is
-/// within its request rate, and it is still registered and enabled (401 otherwise).
+/// An organization access token that verified (signature, expiry, audience) for an
+/// organization within its request rate, not yet known to stand for an organization that is
+/// still registered and enabled. Only [`OrganizationToken::check_enabled`], run inside the
+/// request's own database work, makes an [`AuthenticatedOrganization`] of it: a read needs
+/// one trip to the database, not two, and a disabled organization is refused on every node
+/// at once all the same.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrganizationToken {
+    organization_id: String,
+    scopes: Scopes,
+}
+
+impl OrganizationToken {
+    /// What the token's scopes permit (checked before any database work).
+    pub fn scopes(&self) -> &Scopes {
+        &self.scopes
+    }
+
+    /// The organization, if it is still registered and enabled (401 otherwise).
+    pub fn check_enabled(self, conn: &mut crate::store::DbConnection) -> Result<AuthenticatedOrganization, AppError> {
+        let org = crate::store::organizations::get(conn, &self.organization_id)?;
+        if !org.is_some_and(|o| o.is_enabled()) {
+            return Err(AppError::Unauthorized("this organization is not (or no longer) enabled".into()));
+        }
+        Ok(AuthenticatedOrganization { organization_id: self.organization_id, scopes: self.scopes })
+    }
+}
+
+/// The organization token a bearer token (`token`: the bearer token, or why there is none)
+/// is: it verifies as an organization token and the organization is within its request rate
+/// (401 / 429 otherwise). No database work.
+pub fn verify_organization_token(app: &App, token: Result<String, AppError>) -> Result<OrganizationToken, AppError> {
+    let claims = app.tokens.verify_organization(&token?)?;
+    app.rate_limiter.check(&format!("org:{}", claims.sub))?;
+    Ok(OrganizationToken { scopes: Scopes::parse(&claims.scope), organization_id: claims.sub })
+}
+
+/// The organization an access token stands for: [`verify_organization_token`], then
+/// [`OrganizationToken::check_enabled`] in a database trip of its own (for handlers whose
+/// own database work does not start at once).
 pub async fn authenticate_organization(
     app: &App,
     token: Result<String, AppError>,
 ) -> Result<AuthenticatedOrganization, AppError> {
-    let claims = app.tokens.verify_organization(&token?)?;
-    app.rate_limiter.check(&format!("org:{}", claims.sub))?;
-    let id = claims.sub.clone();
-    let org = app.db(move |conn| Ok(crate::store::organizations::get(conn, &id)?)).await?;
-    if !org.is_some_and(|o| o.is_enabled()) {
-        return Err(AppError::Unauthorized("this organization is not (or no longer) enabled".into()));
-    }
-    Ok(AuthenticatedOrganization { organization_id: claims.sub, scopes: Scopes::parse(&claims.scope) })
+    let token = verify_organization_token(app, token)?;
+    app.db(move |conn| token.check_enabled(conn)).await
 }
 
 /// The SMART configuration (`/.well-known/smart-configuration`) of this server.
