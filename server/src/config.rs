@@ -306,6 +306,9 @@ pub struct Config {
     pub fix_permissions: bool,
 }
 
+/// Pooled database connections unless `--db-pool-size` says otherwise (either backend).
+const DEFAULT_DB_POOL_SIZE: u32 = 16;
+
 impl Config {
     pub fn from_args(args: &ServeArgs) -> Result<Config, ServerError> {
         let database = args.storage.database()?;
@@ -317,10 +320,7 @@ impl Config {
         if args.max_body_bytes < 1024 {
             return Err(ServerError::Config("--max-body-bytes must be at least 1024".into()));
         }
-        let db_pool_size = args.db_pool_size.unwrap_or(match database {
-            DatabaseTarget::Sqlite(_) => 16,
-            DatabaseTarget::Postgres(_) => 16,
-        });
+        let db_pool_size = args.db_pool_size.unwrap_or(DEFAULT_DB_POOL_SIZE);
         if db_pool_size == 0 {
             return Err(ServerError::Config("--db-pool-size must be at least 1".into()));
         }

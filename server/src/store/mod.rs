@@ -557,12 +557,9 @@ mod tests {
                     counter.fetch_add(1, Ordering::Relaxed);
                 }
             });
-            let mut starts = 0;
             for _ in 0..5 {
                 organizations::get(&mut conn, "no-such-organization").unwrap();
-                starts += 1;
             }
-            assert_eq!(starts, 5);
             assert_eq!(prepared.load(Ordering::Relaxed), 1, "prepared (and cached) once, then reused");
         }
     }

@@ -158,6 +158,11 @@ impl Visible {
         accounts
     }
 
+    /// Whether one of the organization's usable grants is from `account_id`.
+    pub fn sees_account(&self, account_id: &str) -> bool {
+        self.grants.iter().any(|g| g.account_id == account_id)
+    }
+
     /// The grants of one account.
     pub fn grants_of(&self, account_id: &str) -> Vec<&OpenGrant> {
         self.grants.iter().filter(|g| g.account_id == account_id).collect()

@@ -31,14 +31,14 @@ pub fn record_of(resource_id: &str) -> Option<Uuid> {
     Uuid::parse_str(head).ok()
 }
 
-/// Which of `accounts` holds record `record_id`, if any.
+/// The family holding record `record_id` among those `is_candidate` accepts, if any.
 pub(super) fn owner_among(
     conn: &mut crate::store::DbConnection,
     record_id: Uuid,
-    accounts: &[String],
+    is_candidate: impl Fn(&str) -> bool,
 ) -> Result<Option<String>, AppError> {
     let owners = crate::store::fhir::record_owners(conn, &record_id.to_string())?;
-    Ok(owners.into_iter().find(|owner| accounts.iter().any(|a| a == owner)))
+    Ok(owners.into_iter().find(|owner| is_candidate(owner)))
 }
 
 /// `Ok` if resources of `resource_type` can be read here (404 otherwise).
@@ -62,7 +62,7 @@ pub async fn read(app: &App, org: OrganizationToken, resource_type: String, id: 
         .db(move |conn| {
             let org = org.check_enabled(conn)?;
             let visible = Visible::load(conn, &visibility, &keys, &org.organization_id)?;
-            if let Some(account) = owner_among(conn, record_id, &visible.accounts())? {
+            if let Some(account) = owner_among(conn, record_id, |a| visible.sees_account(a))? {
                 let filter = RecordFilter {
                     kinds: Some(kinds_yielding(&resource_type).to_vec()),
                     record_ids: Some(vec![record_id]),
@@ -81,7 +81,7 @@ pub async fn read(app: &App, org: OrganizationToken, resource_type: String, id: 
             // Not readable: audit the attempt in the family it belongs to, if that family gave this
             // organization a grant (usable now or not).
             let granting = granting_accounts(conn, &org.organization_id)?;
-            if let Some(account) = owner_among(conn, record_id, &granting)? {
+            if let Some(account) = owner_among(conn, record_id, |a| granting.iter().any(|g| g == a))? {
                 crate::app::audit::append_denied(conn, &account, &org.actor(), AuditAction::FhirRead, None)?;
             }
             Ok(None)

@@ -501,7 +501,7 @@ pub async fn update(
             // Not open to this organization: audited in the family it belongs to, if that family
             // gave the organization a grant (as a read of it would be); the answer stays 404.
             let granting = super::granting_accounts(conn, &org.organization_id)?;
-            if let Some(account) = super::read::owner_among(conn, record_id, &granting)? {
+            if let Some(account) = super::read::owner_among(conn, record_id, |a| granting.iter().any(|g| g == a))? {
                 crate::app::audit::append_denied(conn, &account, &org.actor(), AuditAction::FhirWrite, None)
                     .map_err(AppError::from)?;
             }
