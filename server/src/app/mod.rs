@@ -141,7 +141,11 @@ impl App {
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let mut conn = pool.get()?;
-            f(&mut conn)
+            let result = f(&mut conn);
+            if matches!(result, Err(AppError::Internal(_))) {
+                conn.check_after_failure();
+            }
+            result
         })
         .await
         .map_err(|e| AppError::Internal(format!("blocking task failed: {e}")))?

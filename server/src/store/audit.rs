@@ -40,7 +40,8 @@ pub fn head(conn: &mut DbConnection, account_id: &str) -> QueryResult<(i64, Stri
     accounts::table.find(account_id).select((accounts::audit_seq, accounts::audit_head)).first(conn)
 }
 
-/// Stores an event and makes it the head of its account's chain.
+/// Stores an event, which makes it the head of its account's chain: `accounts.audit_head` is
+/// set by the `audit_events_head` trigger (migration `2026-12-05-000090`) in the same statement.
 pub fn append_event(conn: &mut DbConnection, row: &AuditRow) -> QueryResult<()> {
     diesel::insert_into(audit_events::table)
         .values((
@@ -57,7 +58,6 @@ pub fn append_event(conn: &mut DbConnection, row: &AuditRow) -> QueryResult<()> 
             audit_events::occurrences.eq(row.occurrences),
         ))
         .execute(conn)?;
-    diesel::update(accounts::table.find(&row.account_id)).set(accounts::audit_head.eq(&row.hash)).execute(conn)?;
     Ok(())
 }
 

@@ -4,9 +4,11 @@
 //! read's audit event) hands the write to [`GroupCommit::write`] as a job and
 //! waits. The first waiting request with no batch in flight becomes the
 //! *leader*: it takes every job queued so far, runs them on its own
-//! connection in one [`write_transaction`] (each job in a savepoint of its
-//! own — a batch of one job needs none — so a failing job is rolled back alone and gets its own error),
-//! commits once, and hands each job its result. Jobs queued meanwhile wait for
+//! connection in one [`write_transaction`], commits once, and hands each job
+//! its result. Jobs run bare, one after the other (a savepoint per job would
+//! cost two more statements each); if one fails, the batch is rolled back and
+//! run again with each job in a savepoint of its own, so the failing job is
+//! rolled back alone and gets its own error (a job is `Fn`: it can run twice). Jobs queued meanwhile wait for
 //! the next leader, one of themselves. So under load one commit (one writer
 //! turn on SQLite, one WAL flush on PostgreSQL) serves many requests, and
 //! alone a request commits at once, as before: nothing waits on a timer.
@@ -24,7 +26,7 @@ use diesel::Connection;
 use super::{write_transaction, DbConnection, QueryResult, WriteConnection};
 
 /// One write of a batch.
-pub type Job = Box<dyn FnOnce(&mut DbConnection) -> QueryResult<()> + Send>;
+pub type Job = Box<dyn Fn(&mut DbConnection) -> QueryResult<()> + Send>;
 
 /// The jobs of one pool waiting to be committed, and who commits them.
 #[derive(Default)]
@@ -105,36 +107,59 @@ impl GroupCommit {
 /// Runs a batch in one transaction, each job in its own savepoint (a batch of one job: the
 /// transaction is its savepoint); the jobs' results.
 fn commit_batch<C: WriteConnection + ?Sized>(conn: &mut C, batch: Vec<(u64, Job)>) -> Vec<(u64, QueryResult<()>)> {
-    let mut outcomes: Vec<(u64, Option<QueryResult<()>>)> = Vec::with_capacity(batch.len());
-    let alone = batch.len() == 1;
-    let committed = write_transaction(conn, |conn| {
-        for (ticket, job) in batch {
-            if alone {
-                // Its failure rolls the whole transaction back: nothing else is in it.
-                let result = job(conn);
-                let failed_alone = result.as_ref().err().map(|e| failed(&e.to_string()));
-                outcomes.push((ticket, Some(result)));
-                if let Some(e) = failed_alone {
-                    return Err(e);
-                }
-            } else {
-                outcomes.push((ticket, Some(conn.transaction(|c| job(c)))));
+    // First bare: every job's statements in the one transaction. A failing job (or a failing
+    // commit) makes this `Err`, with what the failing job answered kept aside.
+    let mut job_error: Option<(u64, DbError)> = None;
+    let bare = write_transaction(conn, |conn| {
+        for (ticket, job) in &batch {
+            if let Err(e) = job(conn) {
+                let why = failed(&e.to_string());
+                job_error = Some((*ticket, e));
+                return Err(why);
             }
         }
         Ok::<(), DbError>(())
     });
+    match (bare, job_error) {
+        (Ok(()), _) => batch.into_iter().map(|(ticket, _)| (ticket, Ok(()))).collect(),
+        // A batch of one needs no second run: the job's own error is its answer.
+        (Err(_), Some((ticket, e))) if batch.len() == 1 => vec![(ticket, Err(e))],
+        (Err(_), Some(_)) => commit_isolated(conn, batch),
+        (Err(e), None) => {
+            let why = e.to_string();
+            batch.into_iter().map(|(ticket, _)| (ticket, Err(failed(&why)))).collect()
+        }
+    }
+}
+
+/// The batch again after one of its jobs failed: each job in a savepoint of its own, so only
+/// failing jobs are rolled back; one commit for the rest.
+fn commit_isolated<C: WriteConnection + ?Sized>(conn: &mut C, batch: Vec<(u64, Job)>) -> Vec<(u64, QueryResult<()>)> {
+    let mut outcomes: Vec<(u64, QueryResult<()>)> = Vec::with_capacity(batch.len());
+    let committed = write_transaction(conn, |conn| {
+        for (ticket, job) in &batch {
+            outcomes.push((*ticket, conn.transaction(|c| job(c))));
+        }
+        Ok::<(), DbError>(())
+    });
     let commit_error = committed.err().map(|e| e.to_string());
-    outcomes
+    let mut results: Vec<(u64, QueryResult<()>)> = outcomes
         .into_iter()
         .map(|(ticket, result)| {
-            let result = match (result.unwrap_or(Ok(())), &commit_error) {
+            let result = match (result, &commit_error) {
                 (Err(e), _) => Err(e),
                 (Ok(()), Some(why)) => Err(failed(why)),
                 (Ok(()), None) => Ok(()),
             };
             (ticket, result)
         })
-        .collect()
+        .collect();
+    // Jobs not reached (the transaction did not start): the batch's error.
+    for (ticket, _) in batch.iter().skip(results.len()) {
+        results
+            .push((*ticket, Err(failed(commit_error.as_deref().unwrap_or("the batch's transaction did not start")))));
+    }
+    results
 }
 
 #[cfg(test)]

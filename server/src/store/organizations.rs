@@ -76,6 +76,19 @@ pub fn list(conn: &mut DbConnection, include_disabled: bool) -> QueryResult<Vec<
     query.load(conn)
 }
 
+/// Whether `organization_id` is registered and enabled, with the grant generation
+/// ([`crate::store::grants::grant_generation`]) read in the same statement: what every
+/// organization request needs before it reads, in one database round trip.
+pub fn enabled_at_generation(conn: &mut DbConnection, organization_id: &str) -> QueryResult<(bool, i64)> {
+    use crate::store::schema::grant_generation;
+    let enabled = diesel::dsl::exists(
+        organizations::table
+            .filter(organizations::organization_id.eq(organization_id))
+            .filter(organizations::disabled_at.is_null()),
+    );
+    grant_generation::table.find(1).select((enabled, grant_generation::generation)).first(conn)
+}
+
 pub fn get(conn: &mut DbConnection, organization_id: &str) -> QueryResult<Option<OrganizationRow>> {
     organizations::table.find(organization_id).select(OrganizationRow::as_select()).first(conn).optional()
 }

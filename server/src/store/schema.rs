@@ -245,4 +245,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     tombstone_devices,
     tombstone_refresh_tokens,
     idempotent_requests,
+    grant_generation,
 );

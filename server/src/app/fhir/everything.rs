@@ -10,7 +10,7 @@ use phr_fhir::model::Resource;
 use rayon::prelude::*;
 
 use super::patient::build_patient;
-use super::{audit_reads, bundle_entry, resources_of, FhirResult, Visible};
+use super::{audit_reads, bundle_entry, open_visible, resources_of, FhirResult, Visible};
 use crate::app::audit::AuditAction;
 use crate::app::consent::access::{readable_records, ReadableRecord, RecordFilter, MAX_PAGE};
 use crate::app::error::AppError;
@@ -29,8 +29,7 @@ pub async fn everything(app: &App, org: OrganizationToken, id: String) -> FhirRe
     let visibility = app.fhir_visible.clone();
     let body = app
         .db(move |conn| {
-            let org = org.check_enabled(conn)?;
-            let visible = Visible::load(conn, &visibility, &keys, &org.organization_id)?;
+            let (org, visible) = open_visible(conn, org, &visibility, &keys)?;
             let Some((account, subject)) = visible.resolve_audited(conn, &org, &id, AuditAction::FhirEverything)?
             else {
                 return Ok(None);

@@ -58,7 +58,7 @@ use crate::app::audit::AuditOutcome;
 use crate::app::consent::access::{open_grants_until, OpenGrant, ReadableRecord};
 use crate::app::error::AppError;
 use crate::app::now_ms;
-use crate::app::smart::{Action, AuthenticatedOrganization};
+use crate::app::smart::{Action, AuthenticatedOrganization, OrganizationToken};
 use crate::keys::{KeyPurpose, KeyStore};
 use crate::store::DbConnection;
 
@@ -127,10 +127,22 @@ impl Visible {
         keys: &KeyStore,
         organization_id: &str,
     ) -> Result<Arc<Visible>, AppError> {
-        let now = chrono::Utc::now();
         // Read before the grants: a change committed in between makes the kept answer look
         // older than it is (loaded again next time), never newer.
         let generation = crate::store::grants::grant_generation(conn)?;
+        Self::load_at(conn, cache, keys, organization_id, generation)
+    }
+
+    /// [`Visible::load`] with the grant generation already read in this request's database work
+    /// (before the grants: [`OrganizationToken::check_enabled_at_generation`]).
+    pub fn load_at(
+        conn: &mut DbConnection,
+        cache: &VisibleCache,
+        keys: &KeyStore,
+        organization_id: &str,
+        generation: i64,
+    ) -> Result<Arc<Visible>, AppError> {
+        let now = chrono::Utc::now();
         if let Some(kept) = cache.get(organization_id, generation, now) {
             return Ok(kept);
         }
@@ -213,6 +225,19 @@ impl Visible {
         }
         Ok(None)
     }
+}
+
+/// The organization a token stands for, if still enabled (401 otherwise), and what it may see
+/// now: both from the first statement of the request's database work.
+pub fn open_visible(
+    conn: &mut DbConnection,
+    token: OrganizationToken,
+    cache: &VisibleCache,
+    keys: &KeyStore,
+) -> Result<(AuthenticatedOrganization, Arc<Visible>), AppError> {
+    let (org, generation) = token.check_enabled_at_generation(conn)?;
+    let visible = Visible::load_at(conn, cache, keys, &org.organization_id, generation)?;
+    Ok((org, visible))
 }
 
 /// What each organization may see ([`Visible`]), kept per server process: loading it opens

@@ -14,7 +14,9 @@ use phr_fhir::mapping::subject_identifiers::merge_patients;
 use phr_fhir::model::{Bundle, Identifier, Patient, Resource};
 
 use super::search::{add_ids, id_matches, searchset, SearchParams};
-use super::{audit_reads, bad_request, kinds_yielding, resources_of, FhirResult, Visible, PATIENT_ID_SYSTEM};
+use super::{
+    audit_reads, bad_request, kinds_yielding, open_visible, resources_of, FhirResult, Visible, PATIENT_ID_SYSTEM,
+};
 use crate::app::audit::AuditAction;
 use crate::app::consent::access::{readable_records, ReadableRecord, RecordFilter, MAX_PAGE};
 use crate::app::error::AppError;
@@ -91,8 +93,7 @@ pub async fn read(app: &App, org: OrganizationToken, id: String) -> FhirResult<P
     let visibility = app.fhir_visible.clone();
     let patient = app
         .db(move |conn| {
-            let org = org.check_enabled(conn)?;
-            let visible = Visible::load(conn, &visibility, &keys, &org.organization_id)?;
+            let (org, visible) = open_visible(conn, org, &visibility, &keys)?;
             let Some((account, subject)) = visible.resolve_audited(conn, &org, &id, AuditAction::FhirRead)? else {
                 return Ok(None);
             };

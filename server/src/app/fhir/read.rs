@@ -14,7 +14,7 @@ use phr_fhir::model::Resource;
 use uuid::Uuid;
 
 use super::metadata::SEARCHABLE;
-use super::{audit_reads, granting_accounts, kinds_yielding, resources_of, FhirResult, Visible};
+use super::{audit_reads, granting_accounts, kinds_yielding, open_visible, resources_of, FhirResult};
 use crate::app::audit::AuditAction;
 use crate::app::consent::access::{readable_records, RecordFilter};
 use crate::app::error::AppError;
@@ -60,8 +60,7 @@ pub async fn read(app: &App, org: OrganizationToken, resource_type: String, id: 
     let visibility = app.fhir_visible.clone();
     let found = app
         .db(move |conn| {
-            let org = org.check_enabled(conn)?;
-            let visible = Visible::load(conn, &visibility, &keys, &org.organization_id)?;
+            let (org, visible) = open_visible(conn, org, &visibility, &keys)?;
             if let Some(account) = owner_among(conn, record_id, |a| visible.sees_account(a))? {
                 let filter = RecordFilter {
                     kinds: Some(kinds_yielding(&resource_type).to_vec()),

@@ -19,8 +19,8 @@ use serde_json::Value;
 use super::cache::{fingerprint, CachedAnswer, ReadAudit, SearchKey};
 use super::metadata::SEARCHABLE;
 use super::{
-    append_read_audits, bad_element, bad_request, bundle_entry, kinds_yielding, read_audits, resources_of, FhirResult,
-    Visible,
+    append_read_audits, bad_element, bad_request, bundle_entry, kinds_yielding, open_visible, read_audits,
+    resources_of, FhirResult, Visible,
 };
 use crate::app::audit::AuditAction;
 use crate::app::consent::access::{readable_record_dates, readable_records, ReadableRecord, RecordFilter, MAX_PAGE};
@@ -498,8 +498,7 @@ pub async fn search(
     let visibility = app.fhir_visible.clone();
     let cache = app.fhir_search_cache.clone();
     app.db(move |conn| {
-        let org = org.check_enabled(conn)?;
-        let visible = Visible::load(conn, &visibility, &keys, &org.organization_id)?;
+        let (org, visible) = open_visible(conn, org, &visibility, &keys)?;
         if let Some(p) = &params.patient {
             visible.resolve_audited(conn, &org, p, AuditAction::FhirSearch)?;
         }

@@ -86,11 +86,20 @@ impl OrganizationToken {
 
     /// The organization, if it is still registered and enabled (401 otherwise).
     pub fn check_enabled(self, conn: &mut crate::store::DbConnection) -> Result<AuthenticatedOrganization, AppError> {
-        let org = crate::store::organizations::get(conn, &self.organization_id)?;
-        if !org.is_some_and(|o| o.is_enabled()) {
+        self.check_enabled_at_generation(conn).map(|(org, _)| org)
+    }
+
+    /// [`OrganizationToken::check_enabled`], with the grant generation read in the same
+    /// statement (what [`crate::app::fhir::Visible::load_at`] needs): one round trip.
+    pub fn check_enabled_at_generation(
+        self,
+        conn: &mut crate::store::DbConnection,
+    ) -> Result<(AuthenticatedOrganization, i64), AppError> {
+        let (enabled, generation) = crate::store::organizations::enabled_at_generation(conn, &self.organization_id)?;
+        if !enabled {
             return Err(AppError::Unauthorized("this organization is not (or no longer) enabled".into()));
         }
-        Ok(AuthenticatedOrganization { organization_id: self.organization_id, scopes: self.scopes })
+        Ok((AuthenticatedOrganization { organization_id: self.organization_id, scopes: self.scopes }, generation))
     }
 }
 
