@@ -215,6 +215,7 @@ impl Device {
             ("DELETE", _) => self.agent.delete(&url).header("Authorization", &auth).call(),
             ("POST", Some(b)) => self.agent.post(&url).header("Authorization", &auth).send_json(b),
             ("POST", None) => self.agent.post(&url).header("Authorization", &auth).send_empty(),
+            ("PUT", Some(b)) => self.agent.put(&url).header("Authorization", &auth).send_json(b),
             (m, _) => panic!("unsupported method {m}"),
         };
         let mut resp = resp.expect("HTTP request failed");

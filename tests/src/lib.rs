@@ -66,6 +66,7 @@ macro_rules! backend_test {
 pub mod bench;
 pub mod client;
 pub mod dataset_doc;
+pub mod emergency;
 pub mod fhir;
 pub mod fuzz;
 pub mod inspect;

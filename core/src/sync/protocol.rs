@@ -571,6 +571,90 @@ pub struct AuditPage {
     pub more: bool,
 }
 
+// ---- Emergency cards (`/emergency/v1`): SMART Health Links the family controls ----
+
+/// `POST /emergency/v1/cards`: a new emergency card for one subject. The device built the
+/// subject's emergency summary (an IPS document Bundle), encrypted it with a key only the
+/// card's QR code carries ([`crate::crypto::shl::seal_file`]), and uploads the ciphertext.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEmergencyCardRequest {
+    /// Whose summary it is (`mother`, `child:<uuid>`).
+    pub subject: Subject,
+    /// The summary as a compact JWE (`dir`, `A256GCM`), as the card's key sealed it.
+    pub file: String,
+    /// The passcode a reader must give (the link's `P` flag); none by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passcode: Option<String>,
+    /// When the card stops working (RFC 3339), if it does; the link's `exp`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// `PUT /emergency/v1/cards/{card_id}/file`: the refreshed summary, sealed with the card's key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateEmergencyCardFileRequest {
+    /// The summary as a compact JWE under the card's key.
+    pub file: String,
+}
+
+/// `POST /emergency/v1/cards/{card_id}/rotate`: a new link for the card (the old QR code is
+/// dead at once), with the summary sealed under the new key the new QR code carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateEmergencyCardRequest {
+    /// The summary as a compact JWE under the card's new key.
+    pub file: String,
+    /// The new passcode; none removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passcode: Option<String>,
+}
+
+/// An emergency card as the family's devices see it (never its link or its key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmergencyCardInfo {
+    /// The card's id (for the family's devices; not its link).
+    pub card_id: Uuid,
+    /// Whose summary it holds.
+    pub subject: Subject,
+    /// When it was created.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// When the summary was last uploaded.
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// When it stops working, if it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Whether a reader needs a passcode.
+    pub passcode: bool,
+    /// Wrong passcodes left before the card locks (it then answers as if withdrawn).
+    pub passcode_attempts_left: u32,
+    /// Whether the card answers readers now (not expired, not locked).
+    pub active: bool,
+    /// How many times the summary was fetched, and when last.
+    pub accesses: u64,
+    /// When the summary was last fetched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_access_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The answer to a card's creation or rotation: the card, and the manifest URL its new link
+/// names (the device puts it in the `shlink:/` payload with the key it kept).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmergencyCardLink {
+    /// The card.
+    pub card: EmergencyCardInfo,
+    /// The SMART Health Link manifest URL (shown only here, once).
+    pub url: String,
+}
+
+/// `GET /emergency/v1/cards`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmergencyCardList {
+    /// The account's cards, oldest first.
+    pub cards: Vec<EmergencyCardInfo>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

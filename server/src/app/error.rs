@@ -65,6 +65,10 @@ pub enum AppError {
     /// The request target is longer than the server reads.
     #[error("{0}")]
     UriTooLong(String),
+    /// A SMART Health Link's passcode is missing or wrong: 401 with `remainingAttempts`
+    /// (the SHL manifest protocol), the wrong passcodes the link still takes.
+    #[error("the passcode is missing or wrong")]
+    WrongPasscode { remaining_attempts: u32 },
     /// Too many or too large header fields.
     #[error("{0}")]
     HeaderFieldsTooLarge(String),
@@ -94,6 +98,7 @@ impl AppError {
             AppError::BadRequest(_) => "bad-request",
             AppError::Unprocessable { .. } => "validation-failed",
             AppError::Unauthorized(_) => "unauthorized",
+            AppError::WrongPasscode { .. } => "wrong-passcode",
             AppError::Forbidden(_) => "forbidden",
             AppError::NotFound(_) => "not-found",
             AppError::MethodNotAllowed(_) => "method-not-allowed",

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod consent;
+pub mod emergency_card;
 pub mod error;
 pub mod fhir;
 pub mod ids;
@@ -52,6 +53,14 @@ pub struct App {
     pub fhir_visible: Arc<crate::app::fhir::VisibleCache>,
     /// One permit per pooled connection ([`App::db`]).
     pub db_slots: Arc<tokio::sync::Semaphore>,
+}
+
+/// `n` bytes from the system's secure random generator.
+pub fn random_bytes(n: usize) -> Result<Vec<u8>, AppError> {
+    use ring::rand::SecureRandom;
+    let mut bytes = vec![0u8; n];
+    ring::rand::SystemRandom::new().fill(&mut bytes).map_err(|_| AppError::Internal("system RNG failed".into()))?;
+    Ok(bytes)
 }
 
 /// Epoch milliseconds now.

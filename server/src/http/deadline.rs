@@ -99,6 +99,7 @@ pub fn problem_for_status(status: StatusCode, fhir: bool) -> HttpResponse {
         status: status.as_u16(),
         detail: format!("the request failed: {}", reason.to_ascii_lowercase()),
         problems: Vec::new(),
+        remaining_attempts: None,
     };
     resp.content_type("application/problem+json").body(serde_json::to_string(&problem).unwrap_or_else(|_| "{}".into()))
 }

@@ -18,7 +18,7 @@ pub fn status_of(e: &AppError) -> StatusCode {
     match e {
         AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
         AppError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+        AppError::Unauthorized(_) | AppError::WrongPasscode { .. } => StatusCode::UNAUTHORIZED,
         AppError::Forbidden(_) => StatusCode::FORBIDDEN,
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
         AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
@@ -73,6 +73,10 @@ pub fn problem(e: &AppError) -> Problem {
         status: status.as_u16(),
         detail,
         problems,
+        remaining_attempts: match e {
+            AppError::WrongPasscode { remaining_attempts } => Some(*remaining_attempts),
+            _ => None,
+        },
     }
 }
 
@@ -86,6 +90,9 @@ pub struct Problem {
     pub detail: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<FieldProblem>,
+    /// A SMART Health Link's wrong passcode: the attempts it still takes (the SHL spec's name).
+    #[serde(rename = "remainingAttempts", skip_serializing_if = "Option::is_none")]
+    pub remaining_attempts: Option<u32>,
 }
 
 impl ResponseError for AppError {

@@ -20,6 +20,7 @@ pub mod auth;
 pub mod conn;
 pub mod consent;
 pub mod deadline;
+pub mod emergency_card;
 pub mod error;
 pub mod fhir;
 pub mod health;
@@ -55,6 +56,7 @@ pub fn configure(state: App, max_body_bytes: usize) -> impl FnOnce(&mut web::Ser
             .configure(smart::routes)
             .configure(fhir::routes)
             .configure(research::routes)
+            .configure(emergency_card::routes)
             .default_service(web::to(not_found));
     }
 }

@@ -276,6 +276,7 @@ pub fn delete_account(conn: &mut DbConnection, account_id: &str) -> QueryResult<
     n += diesel::delete(refresh_tokens::table.filter(refresh_tokens::account_id.eq(account_id))).execute(conn)?;
     n += diesel::delete(auth_challenges::table.filter(auth_challenges::account_id.eq(account_id))).execute(conn)?;
     n += diesel::delete(audit_events::table.filter(audit_events::account_id.eq(account_id))).execute(conn)?;
+    n += crate::store::emergency_cards::delete_of_account(conn, account_id)?;
     n += diesel::delete(key_backups::table.filter(key_backups::account_id.eq(account_id))).execute(conn)?;
     n += diesel::delete(recovery_challenges::table.filter(recovery_challenges::account_id.eq(account_id)))
         .execute(conn)?;

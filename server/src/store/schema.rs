@@ -228,6 +228,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    emergency_cards (card_id) {
+        card_id -> Text,
+        account_id -> Text,
+        subject -> Text,
+        link_hash -> Binary,
+        passcode_salt -> Nullable<Binary>,
+        passcode_hash -> Nullable<Binary>,
+        attempts_left -> Integer,
+        expires_at -> Nullable<BigInt>,
+        file_jwe -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+        accesses -> BigInt,
+        last_access_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    emergency_card_tickets (ticket_hash) {
+        ticket_hash -> Binary,
+        card_id -> Text,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     devices,
@@ -246,4 +272,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     tombstone_refresh_tokens,
     idempotent_requests,
     grant_generation,
+    emergency_cards,
+    emergency_card_tickets,
 );

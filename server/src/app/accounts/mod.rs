@@ -180,7 +180,7 @@ pub async fn challenge(
     }
     gate.known(&format!("challenge:{account_id}/{device_id}"))?;
     let challenge_id = Uuid::new_v4().to_string();
-    let nonce = ring_random(32)?;
+    let nonce = crate::app::random_bytes(32)?;
     let expires_at = now_ms() + CHALLENGE_TTL_MS;
     let (cid, n) = (challenge_id.clone(), nonce.clone());
     state
@@ -526,11 +526,4 @@ pub async fn delete_account(state: &App, device: AuthenticatedDevice) -> Result<
     tracing::info!(rows, "account erased");
     state.fhir_search_cache.forget_account(&device.account_id);
     Ok(())
-}
-
-fn ring_random(n: usize) -> Result<Vec<u8>, AppError> {
-    use ring::rand::SecureRandom;
-    let mut bytes = vec![0u8; n];
-    ring::rand::SystemRandom::new().fill(&mut bytes).map_err(|_| AppError::Internal("system RNG failed".into()))?;
-    Ok(bytes)
 }

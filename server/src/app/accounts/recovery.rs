@@ -53,7 +53,7 @@ use phr_core::sync::protocol::{
 };
 use uuid::Uuid;
 
-use super::{add_device, check_new_device, gated_id, ring_random, store};
+use super::{add_device, check_new_device, gated_id, store};
 use crate::app::audit::{self, AuditAction, AuditOutcome, NewAuditEvent};
 use crate::app::auth::tokens;
 use crate::app::auth::AuthenticatedDevice;
@@ -158,7 +158,7 @@ pub async fn challenge(
     let account_id = gated_id(&gate, "account_id", account_id)?;
     gate.known(&format!("recovery:{account_id}"))?;
     let challenge_id = Uuid::new_v4().to_string();
-    let nonce = ring_random(NONCE_BYTES)?;
+    let nonce = crate::app::random_bytes(NONCE_BYTES)?;
     let nonce_hash = tokens::secret_hash(&hex::encode(&nonce));
     let expires_at = now_ms() + RECOVERY_CHALLENGE_TTL_MS;
     let (cid, acc) = (challenge_id.clone(), account_id.clone());

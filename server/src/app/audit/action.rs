@@ -45,6 +45,16 @@ pub enum AuditAction {
     FhirWrite,
     /// Records went into a research export through a grant.
     ResearchExport,
+    /// An emergency card (a SMART Health Link to a summary) was created.
+    EmergencyCardCreated,
+    /// An emergency card's encrypted summary was replaced (refreshed).
+    EmergencyCardUpdated,
+    /// An emergency card got a new link and key (the old QR code is dead).
+    EmergencyCardRotated,
+    /// An emergency card was withdrawn.
+    EmergencyCardWithdrawn,
+    /// An emergency card was read (its manifest fetched by a recipient), or the attempt refused.
+    EmergencyCardAccessed,
 }
 
 /// How the FHIR `AuditEvent.action` codes an audited action
@@ -72,7 +82,7 @@ impl FhirAuditAction {
 
 impl AuditAction {
     /// Every action, in declaration order.
-    pub const ALL: [AuditAction; 19] = [
+    pub const ALL: [AuditAction; 24] = [
         AuditAction::AccountCreated,
         AuditAction::SignIn,
         AuditAction::RefreshTokenReuse,
@@ -92,6 +102,11 @@ impl AuditAction {
         AuditAction::FhirEverything,
         AuditAction::FhirWrite,
         AuditAction::ResearchExport,
+        AuditAction::EmergencyCardCreated,
+        AuditAction::EmergencyCardUpdated,
+        AuditAction::EmergencyCardRotated,
+        AuditAction::EmergencyCardWithdrawn,
+        AuditAction::EmergencyCardAccessed,
     ];
 
     /// The stored name.
@@ -116,6 +131,11 @@ impl AuditAction {
             AuditAction::FhirEverything => "fhir_everything",
             AuditAction::FhirWrite => "fhir_write",
             AuditAction::ResearchExport => "research_export",
+            AuditAction::EmergencyCardCreated => "emergency_card_created",
+            AuditAction::EmergencyCardUpdated => "emergency_card_updated",
+            AuditAction::EmergencyCardRotated => "emergency_card_rotated",
+            AuditAction::EmergencyCardWithdrawn => "emergency_card_withdrawn",
+            AuditAction::EmergencyCardAccessed => "emergency_card_accessed",
         }
     }
 
@@ -127,10 +147,15 @@ impl AuditAction {
     /// The FHIR `AuditEvent.action` of this action.
     pub const fn fhir_action(self) -> FhirAuditAction {
         match self {
-            AuditAction::GrantCreated | AuditAction::GrantKeysAdded | AuditAction::FhirWrite => FhirAuditAction::Create,
-            AuditAction::GrantRead | AuditAction::FhirRead | AuditAction::FhirSearch | AuditAction::FhirEverything => {
-                FhirAuditAction::Read
-            }
+            AuditAction::GrantCreated
+            | AuditAction::GrantKeysAdded
+            | AuditAction::FhirWrite
+            | AuditAction::EmergencyCardCreated => FhirAuditAction::Create,
+            AuditAction::GrantRead
+            | AuditAction::FhirRead
+            | AuditAction::FhirSearch
+            | AuditAction::FhirEverything
+            | AuditAction::EmergencyCardAccessed => FhirAuditAction::Read,
             AuditAction::AccountCreated
             | AuditAction::SignIn
             | AuditAction::RefreshTokenReuse
@@ -142,7 +167,10 @@ impl AuditAction {
             | AuditAction::RecoveryChallengeIssued
             | AuditAction::DeviceRecovered
             | AuditAction::GrantRevoked
-            | AuditAction::ResearchExport => FhirAuditAction::Execute,
+            | AuditAction::ResearchExport
+            | AuditAction::EmergencyCardUpdated
+            | AuditAction::EmergencyCardRotated
+            | AuditAction::EmergencyCardWithdrawn => FhirAuditAction::Execute,
         }
     }
 }

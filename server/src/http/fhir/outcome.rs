@@ -28,7 +28,7 @@ fn issue_code(e: &AppError) -> &'static str {
     match e {
         AppError::BadRequest(_) => "invalid",
         AppError::Unprocessable { .. } => "business-rule",
-        AppError::Unauthorized(_) => "login",
+        AppError::Unauthorized(_) | AppError::WrongPasscode { .. } => "login",
         AppError::Forbidden(_) => "forbidden",
         AppError::NotFound(_) => "not-found",
         AppError::MethodNotAllowed(_) => "not-supported",

@@ -1,0 +1,2 @@
+DROP TABLE emergency_card_tickets;
+DROP TABLE emergency_cards;
