@@ -1169,3 +1169,74 @@ phr_tests::backend_test! {
         assert_eq!(inspector.count_rows("grant_record_keys", &account), 2, "only the clinic's keys are left");
     }
 }
+
+phr_tests::backend_test! {
+    fn an_emergency_card_made_in_the_app_is_read_by_an_er_refreshed_after_a_sync_rotated_and_withdrawn(db) {
+        use phr_core::crypto::shl::ShlPayload;
+        use phr_tests::emergency::{manifest, read_summary, reader_agent};
+
+        let (_data_dir, server) = start_on(&db);
+        let files = tempfile::tempdir().unwrap();
+        let transport = Transport::new();
+        let a = open(&db_path(&files, "a.db"), &transport);
+        a.create_account(server.base_url.clone(), "Mother's phone".into()).unwrap();
+        // The examples are dated in 2027: the app refuses future dates.
+        let mut egg = examples::allergy_full();
+        (egg.onset, egg.last_reaction) = (None, None);
+        let allergy = a.add_record("mother".into(), RecordBody::Allergy(egg)).unwrap();
+        a.add_record("mother".into(), RecordBody::Condition(examples::condition_minimal())).unwrap();
+        assert_eq!(a.sync(None).unwrap().emergency_cards_refreshed, 0, "no card yet");
+
+        let card = a.create_emergency_card("mother".into(), Some("sentinel-2468".into()), Some("Hanako".into())).unwrap();
+        assert!(card.passcode && card.active);
+        let link = ShlPayload::parse(card.shlink.as_deref().expect("the maker holds the link")).unwrap();
+        assert!(link.flags.long_term && link.flags.passcode);
+        assert_eq!(link.label.as_deref(), Some("Hanako"));
+        let svg = a.emergency_card_svg(card.card_id.clone()).unwrap();
+        assert!(svg.contains("<svg") && svg.contains("Hanako"), "a printable card");
+
+        // An ER reads it with the link alone.
+        let reader = reader_agent();
+        let ask = |url: &str, passcode: Option<&str>| {
+            let mut body = json!({"recipient": "ER, Example General Hospital"});
+            if let Some(p) = passcode {
+                body["passcode"] = json!(p);
+            }
+            manifest(&reader, url, &body)
+        };
+        let (status, _, m) = ask(&link.url, Some("sentinel-2468"));
+        assert_eq!(status, 200, "{m}");
+        let first = read_summary(&reader, &link.key, &m);
+        assert_eq!(first["type"], "document");
+        assert!(first.to_string().contains("\"AllergyIntolerance\""), "{first}");
+
+        // A sync that changed nothing uploads nothing; one after an edit refreshes under the same link.
+        assert_eq!(a.sync(None).unwrap().emergency_cards_refreshed, 0);
+        a.edit_record(allergy, RecordBody::Allergy(examples::allergy_minimal())).unwrap();
+        assert_eq!(a.sync(None).unwrap().emergency_cards_refreshed, 1);
+        let (status, _, m) = ask(&link.url, Some("sentinel-2468"));
+        assert_eq!(status, 200);
+        assert_ne!(read_summary(&reader, &link.key, &m)["entry"], first["entry"], "the refreshed summary");
+
+        // The other parent's phone sees the card and its reads, not its link.
+        let b = pair(&a, &db_path(&files, "b.db"), &transport, "Father's phone");
+        let seen = b.list_emergency_cards().unwrap();
+        assert_eq!(seen.len(), 1);
+        assert_eq!((seen[0].accesses, seen[0].shlink.clone()), (2, None));
+        assert!(matches!(b.rotate_emergency_card(card.card_id.clone(), None), Err(PhrError::NotFound { .. })));
+
+        // Rotate on the mother's phone: the old QR code is dead, the new one works (no passcode now).
+        let rotated = a.rotate_emergency_card(card.card_id.clone(), None).unwrap();
+        let new_link = ShlPayload::parse(rotated.shlink.as_deref().unwrap()).unwrap();
+        assert_eq!(ask(&link.url, Some("sentinel-2468")).0, 404);
+        let (status, _, m) = ask(&new_link.url, None);
+        assert_eq!(status, 200, "{m}");
+        read_summary(&reader, &new_link.key, &m);
+
+        // The father withdraws it: dead everywhere, forgotten on the mother's phone at its next look.
+        b.withdraw_emergency_card(card.card_id.clone()).unwrap();
+        assert_eq!(ask(&new_link.url, None).0, 404);
+        assert!(a.list_emergency_cards().unwrap().is_empty());
+        assert!(matches!(a.emergency_card_svg(card.card_id.clone()), Err(PhrError::NotFound { .. })));
+    }
+}

@@ -38,6 +38,7 @@ use super::account::{
 use super::child::{self, DueImmunization, GrowthPoint};
 use super::clock::ServerClock;
 use super::consent::{self, AuditEntry, GrantRequest, GrantView, Organization};
+use super::emergency_card::{self, EmergencyCardView};
 use super::error::{Error, Result};
 use super::keys::{RecordKeys, StorageKey};
 use super::records::{self, RecordVersionView, TimelineEntry, TimelinePage, TimelineQuery};
@@ -484,6 +485,44 @@ impl Client {
 
     pub fn audit_log(&self, since: u64) -> Result<Vec<AuditEntry>> {
         self.signed_in(|_, account, _, transport| consent::audit_log(account, transport, since))
+    }
+
+    /// A new emergency card for `subject` ([`emergency_card::create_card`]).
+    pub fn create_emergency_card(
+        &self,
+        subject: &str,
+        passcode: Option<&str>,
+        label: Option<&str>,
+    ) -> Result<EmergencyCardView> {
+        self.signed_in(|conn, account, storage_key, transport| {
+            emergency_card::create_card(conn, account, storage_key, transport, subject, passcode, label)
+        })
+    }
+
+    /// The family's emergency cards ([`emergency_card::list_cards`]).
+    pub fn list_emergency_cards(&self) -> Result<Vec<EmergencyCardView>> {
+        self.signed_in(|conn, account, storage_key, transport| {
+            emergency_card::list_cards(conn, account, storage_key, transport)
+        })
+    }
+
+    /// A new link and key for a card made here ([`emergency_card::rotate_card`]).
+    pub fn rotate_emergency_card(&self, card_id: &str, passcode: Option<&str>) -> Result<EmergencyCardView> {
+        self.signed_in(|conn, account, storage_key, transport| {
+            emergency_card::rotate_card(conn, account, storage_key, transport, card_id, passcode)
+        })
+    }
+
+    /// Withdraws a card ([`emergency_card::withdraw_card`]).
+    pub fn withdraw_emergency_card(&self, card_id: &str) -> Result<()> {
+        self.signed_in(|conn, account, storage_key, transport| {
+            emergency_card::withdraw_card(conn, account, storage_key, transport, card_id)
+        })
+    }
+
+    /// The printable SVG card of a card made here ([`emergency_card::card_svg`]).
+    pub fn emergency_card_svg(&self, card_id: &str) -> Result<String> {
+        self.signed_in(|conn, _, storage_key, _| emergency_card::card_svg(conn, storage_key, card_id))
     }
 
     /// Seals the account key under `passphrase` and stores it on the server.

@@ -53,6 +53,7 @@ use uuid::Uuid;
 
 use super::account::{now_ms, save_clock, Account};
 use super::consent::send_new_grant_keys;
+use super::emergency_card::refresh_cards;
 use super::error::{Error, HttpErrorKind, Result};
 use super::keys::StorageKey;
 use super::records::push_bytes_of;
@@ -127,6 +128,8 @@ pub struct SyncReport {
     /// The device clock is off by more than the tolerance (the engine uses the
     /// server's time; the app should tell the user to fix the clock).
     pub clock_skewed: bool,
+    /// Emergency cards made on this device whose summary was refreshed after this sync.
+    pub emergency_cards_refreshed: u64,
 }
 
 struct Run<'a> {
@@ -214,6 +217,8 @@ pub fn run(
     }
     // Records that came into the scope of a grant made here get their keys.
     send_new_grant_keys(conn, account, storage_key, transport)?;
+    // Emergency cards made here get a fresh summary if their person's records (or the day) changed.
+    run.report.emergency_cards_refreshed = refresh_cards(conn, account, storage_key, transport)?;
     finish(conn, account, run)
 }
 

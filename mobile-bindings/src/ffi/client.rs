@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use super::error::PhrError;
 use super::records::{
-    AccountSummary, AuditEntry, ClockStatus, DueImmunization, GrantRequest, GrantView, GrowthPoint, Organization,
-    PairingInvite, QuarantinedRecord, RecordVersionView, TimelineEntry, TimelinePage,
+    AccountSummary, AuditEntry, ClockStatus, DueImmunization, EmergencyCardView, GrantRequest, GrantView, GrowthPoint,
+    Organization, PairingInvite, QuarantinedRecord, RecordVersionView, TimelineEntry, TimelinePage,
 };
 use super::sync::{AppProgress, SyncProgress, SyncReport};
 use super::transport::{AppTransport, HttpTransport};
@@ -226,6 +226,48 @@ impl PhrClient {
     /// grant, recoveries.
     pub fn audit_log(&self, since: u64) -> Result<Vec<AuditEntry>, PhrError> {
         Ok(all(self.engine.audit_log(since)?))
+    }
+
+    /// Makes an emergency card for `subject` (`mother` or `child:<uuid>`): the person's
+    /// emergency summary (an IPS document) is built from the records on this device,
+    /// encrypted here with a key that only the card's QR code carries, and uploaded as
+    /// ciphertext. `passcode` (4 to 64 characters) is what a reader must give; `label`
+    /// (at most 80 characters) is printed on the card. Show `shlink` as a QR code, or
+    /// print [`emergency_card_svg`](Self::emergency_card_svg). The summary is refreshed
+    /// after each sync that changed it, under the same link.
+    pub fn create_emergency_card(
+        &self,
+        subject: String,
+        passcode: Option<String>,
+        label: Option<String>,
+    ) -> Result<EmergencyCardView, PhrError> {
+        Ok(self.engine.create_emergency_card(&subject, passcode.as_deref(), label.as_deref())?.into())
+    }
+
+    /// The family's emergency cards (made on any device), with how often each was read.
+    /// Only cards made on this device carry their `shlink`.
+    pub fn list_emergency_cards(&self) -> Result<Vec<EmergencyCardView>, PhrError> {
+        Ok(all(self.engine.list_emergency_cards()?))
+    }
+
+    /// Gives a card made on this device a new link and key: the old QR code stops
+    /// working at once. `passcode`: the new one (none removes it).
+    pub fn rotate_emergency_card(
+        &self,
+        card_id: String,
+        passcode: Option<String>,
+    ) -> Result<EmergencyCardView, PhrError> {
+        Ok(self.engine.rotate_emergency_card(&card_id, passcode.as_deref())?.into())
+    }
+
+    /// Withdraws a card (any device of the family may): its QR code stops working at once.
+    pub fn withdraw_emergency_card(&self, card_id: String) -> Result<(), PhrError> {
+        Ok(self.engine.withdraw_emergency_card(&card_id)?)
+    }
+
+    /// The printable card (SVG: the QR code and its label) of a card made on this device.
+    pub fn emergency_card_svg(&self, card_id: String) -> Result<String, PhrError> {
+        Ok(self.engine.emergency_card_svg(&card_id)?)
     }
 
     /// Seals the account key under `passphrase` (at least 10 characters;

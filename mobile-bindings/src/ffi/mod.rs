@@ -27,8 +27,8 @@ pub mod transport;
 pub use client::PhrClient;
 pub use error::{FieldIssue, PhrError};
 pub use records::{
-    AccountSummary, AuditEntry, ClockStatus, DueImmunization, DueStatus, GrantRequest, GrantView, GrowthPoint,
-    Organization, PairingInvite, QuarantinedRecord, RecordVersionView, TimelineEntry, TimelinePage,
+    AccountSummary, AuditEntry, ClockStatus, DueImmunization, DueStatus, EmergencyCardView, GrantRequest, GrantView,
+    GrowthPoint, Organization, PairingInvite, QuarantinedRecord, RecordVersionView, TimelineEntry, TimelinePage,
 };
 pub use sync::{RefusedRecord, SyncPhase, SyncProgress, SyncProgressUpdate, SyncReport};
 pub use transport::{HttpHeader, HttpRequest, HttpResponse, HttpTransport, TransportError};

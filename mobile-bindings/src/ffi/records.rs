@@ -411,3 +411,47 @@ impl From<engine::ClockStatus> for ClockStatus {
         ClockStatus { offset_ms: c.offset_ms, skewed: c.skewed }
     }
 }
+
+/// An emergency card (a SMART Health Link to a person's emergency summary) as the app shows it.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct EmergencyCardView {
+    pub card_id: String,
+    /// `mother` or `child:<uuid>`.
+    pub subject: String,
+    /// The `shlink:/…` text to show as a QR code; only on the device that made the card.
+    pub shlink: Option<String>,
+    /// The label on the card and in the link.
+    pub label: Option<String>,
+    /// A reader must give the passcode.
+    pub passcode: bool,
+    /// Wrong passcodes left before the card locks.
+    pub passcode_attempts_left: u32,
+    /// The card answers readers (not expired, not locked).
+    pub active: bool,
+    /// How many times an emergency team read it.
+    pub accesses: u64,
+    /// RFC 3339.
+    pub last_access_at: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// When its summary was last uploaded (RFC 3339).
+    pub updated_at: String,
+}
+
+impl From<engine::EmergencyCardView> for EmergencyCardView {
+    fn from(v: engine::EmergencyCardView) -> Self {
+        EmergencyCardView {
+            card_id: v.card_id,
+            subject: v.subject,
+            shlink: v.shlink,
+            label: v.label,
+            passcode: v.passcode,
+            passcode_attempts_left: v.passcode_attempts_left,
+            active: v.active,
+            accesses: v.accesses,
+            last_access_at: v.last_access_at,
+            created_at: v.created_at,
+            updated_at: v.updated_at,
+        }
+    }
+}

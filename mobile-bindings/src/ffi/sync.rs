@@ -64,6 +64,9 @@ pub struct SyncReport {
     /// This device's clock is off by more than a minute: tell the user to fix
     /// it (the engine uses the server's time meanwhile).
     pub clock_skewed: bool,
+    /// Emergency cards made on this device whose encrypted summary was
+    /// refreshed after this sync (same link: the printed QR code keeps working).
+    pub emergency_cards_refreshed: u64,
 }
 
 impl From<engine::SyncReport> for SyncReport {
@@ -84,6 +87,7 @@ impl From<engine::SyncReport> for SyncReport {
             future_stamps: r.future_stamps,
             clock_offset_ms: r.clock_offset_ms,
             clock_skewed: r.clock_skewed,
+            emergency_cards_refreshed: r.emergency_cards_refreshed,
         }
     }
 }
