@@ -1,0 +1,147 @@
+//! `bench-emergency`: an emergency card scanned, over loopback HTTP.
+//!
+//! Starts a real server (this binary re-executed with `PHR_BENCH_SERVE=1`, limits off), makes
+//! `--cards` families each with an emergency card for the mother (her IPS summary sealed on
+//! the "device", uploaded as ciphertext; half of the cards with a passcode), then times
+//! `--scans` scans, each of another card in turn (no two consecutive scans of one card), from
+//! the text of the QR code to the decrypted, parsed summary:
+//!
+//! - `card_scan_p50_ms` / `card_scan_p99_ms`: the link parsed, the manifest request (the file
+//!   embedded), the JWE decrypted, the Bundle parsed and its Composition checked;
+//! - `card_scan_passcode_p99_ms`: the same for the cards with a passcode (PBKDF2 on the server);
+//! - `card_scan_location_p99_ms`: a receiver that asks for locations (`embeddedLengthMax: 0`):
+//!   the manifest, then the file at its location.
+//!
+//! Every scan is also an audited access (a durable write) on the server. stdout: one `# …`
+//! context line, then `name value unit` lines.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use phr_core::crypto::shl::ShlPayload;
+use phr_tests::bench::{bench_main, SERVE_ENV};
+use phr_tests::client::Device;
+use phr_tests::emergency::{create_card, manifest, mother_summary, read_summary, reader_agent};
+use phr_tests::{ServerOptions, ServerProcess, TestDatabase};
+use serde_json::json;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bench-emergency",
+    about = "Benchmarks scanning an emergency card (SMART Health Link) over loopback HTTP"
+)]
+struct Args {
+    /// Families, each with one card.
+    #[arg(long, default_value_t = 50)]
+    cards: usize,
+    /// Timed scans of each kind.
+    #[arg(long, default_value_t = 400)]
+    scans: usize,
+    /// Run on PostgreSQL: an admin URL (the bench creates and drops its own database).
+    #[arg(long)]
+    postgres_admin_url: Option<String>,
+}
+
+const PASSCODE: &str = "bench-2468";
+
+fn main() -> ExitCode {
+    bench_main::<Args>("bench-emergency", run)
+}
+
+fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)].as_secs_f64() * 1000.0
+}
+
+fn run(args: &Args) -> Result<(), String> {
+    if args.cards < 2 || args.scans == 0 {
+        return Err("--cards must be at least 2 and --scans at least 1".into());
+    }
+    let db = match &args.postgres_admin_url {
+        Some(admin) => {
+            std::env::set_var(phr_server::store::testing::POSTGRES_URL_ENV, admin);
+            TestDatabase::postgres().ok_or("cannot create a PostgreSQL database")?
+        }
+        None => TestDatabase::sqlite(),
+    };
+    let backend = db.target.backend_name();
+    let data_dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
+    let server = ServerProcess::start(ServerOptions {
+        binary: &exe,
+        data_dir: data_dir.path(),
+        database_url: Some(db.url()),
+        extra_args: ["--rate-limit-per-device", "0", "--auth-rate-limit", "0"].iter().map(|s| s.to_string()).collect(),
+        env: vec![(SERVE_ENV.to_owned(), "1".to_owned())],
+        text_logs: false,
+        fd_soft_limit: None,
+    });
+    eprintln!("server pid {} at {} ({backend})", server.pid(), server.base_url);
+
+    // The families and their cards (untimed): even ones with a passcode.
+    let summary = mother_summary("bench");
+    let mut links = Vec::with_capacity(args.cards);
+    for i in 0..args.cards {
+        let device = Device::create_account(&server.base_url, "bench phone");
+        let card = create_card(&device, &summary, (i % 2 == 0).then_some(PASSCODE));
+        links.push((card.shlink, i % 2 == 0));
+    }
+    let reader = reader_agent();
+    let scan = |shlink: &str, passcode: bool, embedded_max: Option<u64>| -> Result<Duration, String> {
+        let started = Instant::now();
+        let link = ShlPayload::parse(shlink).map_err(|e| e.to_string())?;
+        let mut body = json!({"recipient": "bench ER"});
+        if passcode {
+            body["passcode"] = json!(PASSCODE);
+        }
+        if let Some(max) = embedded_max {
+            body["embeddedLengthMax"] = json!(max);
+        }
+        let (status, _, m) = manifest(&reader, &link.url, &body);
+        if status != 200 {
+            return Err(format!("manifest answered {status}: {m}"));
+        }
+        let doc = read_summary(&reader, &link.key, &m);
+        let elapsed = started.elapsed();
+        if doc["entry"][0]["resource"]["resourceType"] != "Composition" {
+            return Err("the summary does not start with its Composition".into());
+        }
+        Ok(elapsed)
+    };
+    // Warm up, untimed.
+    for (shlink, passcode) in links.iter().take(4) {
+        scan(shlink, *passcode, None)?;
+    }
+    let mut open = Vec::new();
+    let mut with_passcode = Vec::new();
+    let mut by_location = Vec::new();
+    for i in 0..args.scans {
+        let (shlink, passcode) = &links[i % links.len()];
+        let t = scan(shlink, *passcode, None)?;
+        if *passcode {
+            with_passcode.push(t);
+        } else {
+            open.push(t);
+        }
+        let (shlink, passcode) = &links[(i * 7 + 3) % links.len()];
+        by_location.push(scan(shlink, *passcode, Some(0))?);
+    }
+    let mut all: Vec<Duration> = open.iter().chain(&with_passcode).copied().collect();
+    for v in [&mut all, &mut open, &mut with_passcode, &mut by_location] {
+        v.sort();
+    }
+    println!(
+        "# backend={backend} cards={} scans={} summary_bytes={} loadavg=\"{}\"",
+        args.cards,
+        args.scans,
+        summary.len(),
+        std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
+    );
+    println!("card_scan_p50_ms {:.2} ms", percentile_ms(&all, 0.50));
+    println!("card_scan_p99_ms {:.2} ms", percentile_ms(&all, 0.99));
+    println!("card_scan_open_p99_ms {:.2} ms", percentile_ms(&open, 0.99));
+    println!("card_scan_passcode_p99_ms {:.2} ms", percentile_ms(&with_passcode, 0.99));
+    println!("card_scan_location_p99_ms {:.2} ms", percentile_ms(&by_location, 0.99));
+    Ok(())
+}
