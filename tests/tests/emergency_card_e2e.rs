@@ -106,6 +106,15 @@ phr_tests::backend_test! {
             assert!(events.iter().any(|e| e.0 == "emergency_card_accessed" && e.1 == "denied" && e.2 == reader_actor), "{events:?}");
         }
 
+        // The log filtered to emergency accesses, as a phone asks after each sync; a bad filter is 400.
+        let (status, page) = mother.call("GET", "/audit/v1/events?action=emergency_card_accessed", None);
+        assert_eq!(status, 200, "{page}");
+        let events = page["events"].as_array().unwrap();
+        assert_eq!(events.len(), 3, "{page}");
+        assert!(events.iter().all(|e| e["action"] == "emergency_card_accessed"));
+        let (status, body) = mother.call("GET", "/audit/v1/events?action=emergency_card_accessed,no_such_action", None);
+        assert_eq!(status, 400, "{body}");
+
         // The audit chain verifies.
         let out = Command::new(BIN)
             .args(["audit", "verify", "--data-dir"])

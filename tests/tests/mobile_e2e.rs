@@ -1210,8 +1210,16 @@ phr_tests::backend_test! {
         assert_eq!(first["type"], "document");
         assert!(first.to_string().contains("\"AllergyIntolerance\""), "{first}");
 
+        // A wrong passcode first (refused), then the read above: the next sync tells the parents.
+        assert_eq!(ask(&link.url, Some("wrong-passcode")).0, 401);
         // A sync that changed nothing uploads nothing; one after an edit refreshes under the same link.
-        assert_eq!(a.sync(None).unwrap().emergency_cards_refreshed, 0);
+        let report = a.sync(None).unwrap();
+        assert_eq!(report.emergency_cards_refreshed, 0);
+        let told: Vec<(bool, String, Option<String>)> =
+            report.emergency_accesses.iter().map(|e| (e.granted, e.recipient.clone(), e.card_id.clone())).collect();
+        let er = "ER, Example General Hospital".to_owned();
+        assert_eq!(told, [(true, er.clone(), Some(card.card_id.clone())), (false, er.clone(), Some(card.card_id.clone()))]);
+        assert!(a.sync(None).unwrap().emergency_accesses.is_empty(), "each access is told once per phone");
         a.edit_record(allergy, RecordBody::Allergy(examples::allergy_minimal())).unwrap();
         assert_eq!(a.sync(None).unwrap().emergency_cards_refreshed, 1);
         let (status, _, m) = ask(&link.url, Some("sentinel-2468"));
@@ -1220,6 +1228,9 @@ phr_tests::backend_test! {
 
         // The other parent's phone sees the card and its reads, not its link.
         let b = pair(&a, &db_path(&files, "b.db"), &transport, "Father's phone");
+        let on_b = b.sync(None).unwrap().emergency_accesses;
+        assert_eq!(on_b.iter().filter(|e| e.granted).count(), 2, "the father's phone is told too: {on_b:?}");
+        assert!(on_b.iter().all(|e| e.recipient == er));
         let seen = b.list_emergency_cards().unwrap();
         assert_eq!(seen.len(), 1);
         assert_eq!((seen[0].accesses, seen[0].shlink.clone()), (2, None));

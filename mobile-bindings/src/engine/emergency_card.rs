@@ -41,6 +41,12 @@ use super::transport::{json_body, Transport};
 
 /// Where this device keeps the cards it made (sealed under the storage key).
 pub const CARDS_META: &str = "emergency_cards";
+/// The last audit sequence number whose emergency accesses this device has reported.
+pub const ACCESSES_SEEN_META: &str = "emergency_accesses_seen";
+/// The audit actions that are emergency accesses.
+const ACCESS_ACTIONS: &str = "emergency_card_accessed";
+/// The audit actor prefix of a card's reader.
+const READER_PREFIX: &str = "shl-recipient:";
 /// The content type of a card's file.
 const FHIR_JSON: &str = "application/fhir+json";
 /// `Composition.author` of the summaries.
@@ -65,6 +71,53 @@ pub struct EmergencyCardView {
     pub last_access_at: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+}
+
+/// An emergency access to the family's data since the last sync, for the app to tell the
+/// parents (a notification, a banner): who, when, which card, and whether it was let in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmergencyAccess {
+    /// Epoch milliseconds.
+    pub at: i64,
+    /// Who said they were reading (the SHL `recipient`).
+    pub recipient: String,
+    /// The card read, if it was a card.
+    pub card_id: Option<String>,
+    /// `true`: the summary was handed out; `false`: refused (wrong passcode, dead card).
+    pub granted: bool,
+    /// How many such attempts this entry stands for (refusals are coalesced).
+    pub occurrences: u64,
+}
+
+/// The emergency accesses in the family's audit log since the last call (kept in meta
+/// [`ACCESSES_SEEN_META`]), oldest first: what [`super::sync::run`] reports after a sync.
+pub fn new_accesses(
+    conn: &mut SqliteConnection,
+    account: &mut Account,
+    transport: &dyn Transport,
+) -> Result<Vec<EmergencyAccess>> {
+    let mut seen: u64 = store::meta_get_text(conn, ACCESSES_SEEN_META)?.and_then(|v| v.parse().ok()).unwrap_or(0);
+    let mut out = Vec::new();
+    loop {
+        let path = format!("/audit/v1/events?since={seen}&limit=1000&action={ACCESS_ACTIONS}");
+        let page: phr_core::sync::protocol::AuditPage = account.session.call(transport, "GET", &path, None)?;
+        for e in &page.events {
+            out.push(EmergencyAccess {
+                at: e.at,
+                recipient: e.actor.strip_prefix(READER_PREFIX).unwrap_or(&e.actor).to_owned(),
+                card_id: e.grant_id.clone(),
+                granted: e.outcome == "success",
+                occurrences: e.occurrences.unwrap_or(1),
+            });
+        }
+        let advanced = page.next_cursor > seen;
+        seen = seen.max(page.next_cursor);
+        if !page.more || !advanced {
+            break;
+        }
+    }
+    store::meta_set(conn, ACCESSES_SEEN_META, seen.to_string().as_bytes())?;
+    Ok(out)
 }
 
 /// What this device keeps of a card it made.

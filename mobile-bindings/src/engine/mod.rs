@@ -40,7 +40,7 @@ pub use account::{AccountSummary, PairingInvite};
 pub use child::{DueImmunization, DueStatus, GrowthPoint};
 pub use client::{Client, ClockStatus};
 pub use consent::{AuditEntry, GrantRequest, GrantView, Organization};
-pub use emergency_card::EmergencyCardView;
+pub use emergency_card::{EmergencyAccess, EmergencyCardView};
 pub use error::{Error, FieldProblem, HttpErrorKind, Result};
 pub use records::{RecordVersionView, TimelineEntry, TimelinePage, TimelineQuery};
 pub use store::QuarantinedRecord;

@@ -53,7 +53,7 @@ use uuid::Uuid;
 
 use super::account::{now_ms, save_clock, Account};
 use super::consent::send_new_grant_keys;
-use super::emergency_card::refresh_cards;
+use super::emergency_card::{new_accesses, refresh_cards, EmergencyAccess};
 use super::error::{Error, HttpErrorKind, Result};
 use super::keys::StorageKey;
 use super::records::push_bytes_of;
@@ -130,6 +130,8 @@ pub struct SyncReport {
     pub clock_skewed: bool,
     /// Emergency cards made on this device whose summary was refreshed after this sync.
     pub emergency_cards_refreshed: u64,
+    /// Emergency accesses (card reads and refused attempts) since the last sync, oldest first.
+    pub emergency_accesses: Vec<EmergencyAccess>,
 }
 
 struct Run<'a> {
@@ -219,6 +221,8 @@ pub fn run(
     send_new_grant_keys(conn, account, storage_key, transport)?;
     // Emergency cards made here get a fresh summary if their person's records (or the day) changed.
     run.report.emergency_cards_refreshed = refresh_cards(conn, account, storage_key, transport)?;
+    // Emergency accesses since the last sync, for the app to tell the parents.
+    run.report.emergency_accesses = new_accesses(conn, account, transport)?;
     finish(conn, account, run)
 }
 

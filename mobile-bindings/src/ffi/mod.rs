@@ -30,5 +30,5 @@ pub use records::{
     AccountSummary, AuditEntry, ClockStatus, DueImmunization, DueStatus, EmergencyCardView, GrantRequest, GrantView,
     GrowthPoint, Organization, PairingInvite, QuarantinedRecord, RecordVersionView, TimelineEntry, TimelinePage,
 };
-pub use sync::{RefusedRecord, SyncPhase, SyncProgress, SyncProgressUpdate, SyncReport};
+pub use sync::{EmergencyAccess, RefusedRecord, SyncPhase, SyncProgress, SyncProgressUpdate, SyncReport};
 pub use transport::{HttpHeader, HttpRequest, HttpResponse, HttpTransport, TransportError};

@@ -67,6 +67,23 @@ pub struct SyncReport {
     /// Emergency cards made on this device whose encrypted summary was
     /// refreshed after this sync (same link: the printed QR code keeps working).
     pub emergency_cards_refreshed: u64,
+    /// Emergency accesses since the last sync (oldest first): tell the parents.
+    pub emergency_accesses: Vec<EmergencyAccess>,
+}
+
+/// An emergency access to the family's data: who, when, which card, let in or refused.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct EmergencyAccess {
+    /// Epoch milliseconds.
+    pub at: i64,
+    /// Who said they were reading (the emergency team's own words).
+    pub recipient: String,
+    /// The card read, if it was a card.
+    pub card_id: Option<String>,
+    /// The summary was handed out (`false`: refused, e.g. a wrong passcode).
+    pub granted: bool,
+    /// How many attempts this entry stands for (refusals are coalesced).
+    pub occurrences: u64,
 }
 
 impl From<engine::SyncReport> for SyncReport {
@@ -88,6 +105,17 @@ impl From<engine::SyncReport> for SyncReport {
             clock_offset_ms: r.clock_offset_ms,
             clock_skewed: r.clock_skewed,
             emergency_cards_refreshed: r.emergency_cards_refreshed,
+            emergency_accesses: r
+                .emergency_accesses
+                .into_iter()
+                .map(|a| EmergencyAccess {
+                    at: a.at,
+                    recipient: a.recipient,
+                    card_id: a.card_id,
+                    granted: a.granted,
+                    occurrences: a.occurrences,
+                })
+                .collect(),
         }
     }
 }

@@ -1,5 +1,5 @@
-//! `GET /audit/v1/events?since=SEQ&limit=N`: a parent reads the account's own
-//! log (the use case is [`crate::app::audit::events`]).
+//! `GET /audit/v1/events?since=SEQ&limit=N[&action=A,B]`: a parent reads the account's own
+//! log, optionally only some actions (the use case is [`crate::app::audit::events`]).
 
 use actix_web::{get, web, HttpResponse};
 use serde::Deserialize;
@@ -18,6 +18,8 @@ pub struct AuditQuery {
     #[serde(default)]
     pub since: u64,
     pub limit: Option<u32>,
+    /// Comma-separated action names (e.g. `emergency_card_accessed`): only those events.
+    pub action: Option<String>,
 }
 
 #[get("/audit/v1/events")]
@@ -26,6 +28,7 @@ async fn events(
     device: AuthenticatedDevice,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let page = audit::events(&app, device, query.since, query.limit).await?;
+    let query = query.into_inner();
+    let page = audit::events(&app, device, query.since, query.limit, query.action.as_deref()).await?;
     Ok(HttpResponse::Ok().json(page))
 }

@@ -72,6 +72,24 @@ pub fn events_after(conn: &mut DbConnection, account_id: &str, after: i64, limit
         .load(conn)
 }
 
+/// [`events_after`], only the events whose action is one of `actions` (stored names).
+pub fn events_after_of(
+    conn: &mut DbConnection,
+    account_id: &str,
+    after: i64,
+    limit: i64,
+    actions: &[&str],
+) -> QueryResult<Vec<AuditRow>> {
+    audit_events::table
+        .filter(audit_events::account_id.eq(account_id))
+        .filter(audit_events::seq.gt(after))
+        .filter(audit_events::action.eq_any(actions))
+        .order(audit_events::seq.asc())
+        .limit(limit)
+        .select(AuditRow::as_select())
+        .load(conn)
+}
+
 /// How many events the audit log of `account_id` holds (its events are numbered 1 to this).
 pub fn event_count(conn: &mut DbConnection, account_id: &str) -> QueryResult<i64> {
     audit_events::table.filter(audit_events::account_id.eq(account_id)).count().get_result(conn)

@@ -299,14 +299,36 @@ pub async fn events(
     device: AuthenticatedDevice,
     since: u64,
     limit: Option<u32>,
+    actions: Option<&str>,
 ) -> Result<AuditPage, AppError> {
     let limit = limit.unwrap_or(DEFAULT_PAGE);
     if limit == 0 || limit > MAX_PAGE {
         return Err(AppError::BadRequest(format!("limit must be 1–{MAX_PAGE}")));
     }
     let after = i64::try_from(since).map_err(|_| AppError::BadRequest("since is too large".into()))?;
+    let actions = actions
+        .map(|list| {
+            list.split(',')
+                .map(|name| {
+                    AuditAction::parse(name.trim()).ok_or_else(|| {
+                        AppError::BadRequest("action must be a comma-separated list of audit action names".into())
+                    })
+                })
+                .collect::<Result<Vec<AuditAction>, AppError>>()
+        })
+        .transpose()?;
     let account = device.account_id;
-    let rows = app.db(move |conn| Ok(store::events_after(conn, &account, after, i64::from(limit) + 1)?)).await?;
+    let rows = app
+        .db(move |conn| {
+            Ok(match &actions {
+                None => store::events_after(conn, &account, after, i64::from(limit) + 1)?,
+                Some(actions) => {
+                    let names: Vec<&str> = actions.iter().map(|a| a.as_str()).collect();
+                    store::events_after_of(conn, &account, after, i64::from(limit) + 1, &names)?
+                }
+            })
+        })
+        .await?;
     let more = rows.len() > limit as usize;
     let events: Vec<AuditEventInfo> = rows
         .into_iter()
