@@ -201,6 +201,9 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub limits: Limits,
 
+    #[command(flatten)]
+    pub push: PushArgs,
+
     /// The server's public base URL as clients reach it (e.g.
     /// `https://phr.example.org`): SMART clients sign assertions for
     /// `<base>/auth/token`. Default: `http://<listen address>`.
@@ -216,6 +219,19 @@ pub struct ServeArgs {
     /// Without it such paths are only warned about.
     #[arg(long, env = "PHR_FIX_PERMISSIONS", value_parser = clap::builder::BoolishValueParser::new())]
     pub fix_permissions: bool,
+}
+
+/// Web Push notifications to the family's phones (`app::notify`).
+#[derive(Debug, Clone, Args)]
+pub struct PushArgs {
+    /// The contact the push services see in each notification's VAPID token (RFC 8292 `sub`):
+    /// a `mailto:` or `https:` URI of the operator.
+    #[arg(long, env = "PHR_PUSH_CONTACT", default_value = "mailto:operator@phr.invalid")]
+    pub push_contact: String,
+    /// Accept push subscription endpoints over plain http on loopback addresses (tests and
+    /// local development only; the default accepts https endpoints only).
+    #[arg(long, env = "PHR_PUSH_ALLOW_LOOPBACK_HTTP", default_value_t = false)]
+    pub push_allow_loopback_http: bool,
 }
 
 /// Limits that keep one client from hurting the service; each exceeded limit
@@ -305,6 +321,7 @@ pub struct Config {
     pub public_base_url: Option<String>,
     /// Tighten wider modes found in the data directory at start (else warn).
     pub fix_permissions: bool,
+    pub push: PushArgs,
 }
 
 /// Pooled database connections unless `--db-pool-size` says otherwise.
@@ -343,8 +360,18 @@ impl Config {
             shutdown_timeout_secs: args.shutdown_timeout_secs,
             limits: args.limits,
             fix_permissions: args.fix_permissions,
+            push: check_push(&args.push)?,
         })
     }
+}
+
+/// The push contact must be a `mailto:` or `https:` URI (RFC 8292 §2.1).
+fn check_push(push: &PushArgs) -> Result<PushArgs, ServerError> {
+    let c = push.push_contact.trim();
+    if !(c.starts_with("mailto:") || c.starts_with("https://")) || c.chars().any(char::is_whitespace) {
+        return Err(ServerError::Config("--push-contact must be a mailto: or https: URI".into()));
+    }
+    Ok(PushArgs { push_contact: c.to_owned(), ..push.clone() })
 }
 
 /// An absolute `http(s)://host[:port][/path]` URL without query or fragment;
@@ -369,7 +396,7 @@ impl fmt::Display for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "listen={} data_dir={} key_dir={} database={} workers={} max_body_bytes={} db_pool_size={} shutdown_timeout_secs={} limits={:?} public_base_url={} fix_permissions={}",
+            "listen={} data_dir={} key_dir={} database={} workers={} max_body_bytes={} db_pool_size={} shutdown_timeout_secs={} limits={:?} public_base_url={} fix_permissions={} push_contact={} push_allow_loopback_http={}",
             self.listen,
             self.data_dir.display(),
             self.key_dir.display(),
@@ -380,7 +407,9 @@ impl fmt::Display for Config {
             self.shutdown_timeout_secs,
             self.limits,
             self.public_base_url.as_deref().unwrap_or("(listen address)"),
-            self.fix_permissions
+            self.fix_permissions,
+            self.push.push_contact,
+            self.push.push_allow_loopback_http
         )
     }
 }

@@ -313,3 +313,112 @@ phr_tests::backend_test! {
         assert_eq!(cards(&mother).len(), 0);
     }
 }
+
+/// The local push service (`tests/python/push_endpoint.py`): its subscription, and the pushes it received.
+struct PushService {
+    child: std::process::Child,
+    subscription: Value,
+    received: std::sync::mpsc::Receiver<Value>,
+}
+
+impl PushService {
+    fn start(python: &std::ffi::OsStr) -> PushService {
+        use std::io::BufRead;
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/push_endpoint.py");
+        let mut child = Command::new(python)
+            .arg(script)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("the push endpoint starts");
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().expect("the push endpoint prints its subscription").unwrap();
+        let subscription: Value = serde_json::from_str(&first).unwrap();
+        let (tx, received) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if tx.send(serde_json::from_str::<Value>(&line).unwrap()).is_err() {
+                    break;
+                }
+            }
+        });
+        PushService { child, subscription, received }
+    }
+
+    fn next(&self) -> Value {
+        self.received.recv_timeout(std::time::Duration::from_secs(15)).expect("a push arrives")
+    }
+}
+
+impl Drop for PushService {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+phr_tests::backend_test! {
+    fn every_emergency_access_reaches_the_familys_phones_as_an_encrypted_web_push_without_health_data(db) {
+        let Some(python) = std::env::var_os("PHR_PUSH_PYTHON") else {
+            eprintln!("SKIPPED: set PHR_PUSH_PYTHON to a Python with http_ece (tests/python/requirements-ci.txt; .ci/run does)");
+            return;
+        };
+        let push = PushService::start(&python);
+        let (_dir, server) = start_server(Path::new(BIN), &db, &["--push-allow-loopback-http", "--push-contact", "mailto:ops@phr.example"]);
+        let mother = Device::create_account(&server.base_url, "Mother's phone");
+        let (status, vapid) = mother.call("GET", "/notify/v1/vapid-public-key", None);
+        assert_eq!(status, 200, "{vapid}");
+        let sub = &push.subscription;
+        let body = json!({"endpoint": sub["endpoint"], "keys": {"p256dh": sub["p256dh"], "auth": sub["auth"]}});
+        let (status, created) = mother.call("POST", "/notify/v1/push-subscriptions", Some(&body));
+        assert_eq!(status, 201, "{created}");
+
+        // Bad subscriptions: 422 with what is wrong, nothing stored.
+        for (bad, field) in [
+            (json!({"endpoint": "http://push.example.net/x", "keys": body["keys"]}), "endpoint"),
+            (json!({"endpoint": sub["endpoint"], "keys": {"p256dh": "AAAA", "auth": sub["auth"]}}), "keys.p256dh"),
+            (json!({"endpoint": sub["endpoint"], "keys": {"p256dh": sub["p256dh"], "auth": "AAAA"}}), "keys.auth"),
+        ] {
+            let (status, answer) = mother.call("POST", "/notify/v1/push-subscriptions", Some(&bad));
+            assert_eq!(status, 422, "{answer}");
+            assert!(answer["detail"].as_str().unwrap().contains(field), "{answer}");
+        }
+
+        // The ER reads the card: the phone is pushed an encrypted notice, with no health data.
+        let card = create_card(&mother, &mother_summary("PHR app"), None);
+        let reader = reader_agent();
+        let (status, _, _) = manifest(&reader, &card.url, &json!({"recipient": ER}));
+        assert_eq!(status, 200);
+        let got = push.next();
+        assert!(got.get("decrypt_error").is_none() && got.get("vapid_error").is_none(), "{got}");
+        let notice: Value = serde_json::from_str(got["plaintext"].as_str().unwrap()).unwrap();
+        assert_eq!(notice["type"], "emergency_access", "{notice}");
+        assert_eq!(notice.as_object().unwrap().len(), 2, "only the type and the time: {notice}");
+        assert!(!got["plaintext"].as_str().unwrap().contains("Example General"), "not even the reader's words");
+        assert_eq!(got["encoding"], "aes128gcm");
+        assert_eq!(got["urgency"], "high");
+        assert_eq!(got["vapid"]["sub"], "mailto:ops@phr.example");
+        assert_eq!(got["vapid_k"], vapid["public_key"], "signed with the key the phone subscribed with");
+
+        // A refused attempt is pushed too.
+        let secret = create_card(&mother, &mother_summary("PHR app"), Some(PASSCODE));
+        assert_eq!(manifest(&reader, &secret.url, &json!({"recipient": ER, "passcode": WRONG})).0, 401);
+        assert_eq!(serde_json::from_str::<Value>(push.next()["plaintext"].as_str().unwrap()).unwrap()["type"], "emergency_access");
+
+        // Unsubscribed: no more pushes to it.
+        let id = created["subscription_id"].as_str().unwrap();
+        let (status, _) = mother.call("DELETE", &format!("/notify/v1/push-subscriptions/{id}"), None);
+        assert_eq!(status, 204);
+        let (status, _) = mother.call("DELETE", &format!("/notify/v1/push-subscriptions/{id}"), None);
+        assert_eq!(status, 404);
+        assert_eq!(manifest(&reader, &card.url, &json!({"recipient": ER})).0, 200);
+        assert!(push.received.recv_timeout(std::time::Duration::from_secs(2)).is_err(), "nothing pushed after unsubscribing");
+
+        // A subscription the push service says is gone (410) is dropped after one try.
+        let gone = json!({"endpoint": sub["gone_endpoint"], "keys": body["keys"]});
+        assert_eq!(mother.call("POST", "/notify/v1/push-subscriptions", Some(&gone)).0, 201);
+        assert_eq!(manifest(&reader, &card.url, &json!({"recipient": ER})).0, 200);
+        assert_eq!(push.next()["path"], "/push/gone");
+        assert_eq!(manifest(&reader, &card.url, &json!({"recipient": ER})).0, 200);
+        assert!(push.received.recv_timeout(std::time::Duration::from_secs(2)).is_err(), "the gone subscription was deleted");
+    }
+}

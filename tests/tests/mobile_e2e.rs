@@ -1249,5 +1249,15 @@ phr_tests::backend_test! {
         assert_eq!(ask(&new_link.url, None).0, 404);
         assert!(a.list_emergency_cards().unwrap().is_empty());
         assert!(matches!(a.emergency_card_svg(card.card_id.clone()), Err(PhrError::NotFound { .. })));
+
+        // The phone registers for Web Push with the server's VAPID key, and can stop.
+        let vapid = a.push_vapid_public_key().unwrap();
+        assert_eq!(vapid.len(), 87, "a P-256 point, base64url");
+        let auth = "AAAAAAAAAAAAAAAAAAAAAA".to_owned();
+        let id = a.register_push_subscription("https://push.example.net/s/1".into(), vapid.clone(), auth.clone()).unwrap();
+        let refused = a.register_push_subscription("http://push.example.net/s/1".into(), vapid, auth);
+        assert!(format!("{refused:?}").contains("endpoint"), "plain http is refused, naming the field: {refused:?}");
+        a.unregister_push_subscription(id.clone()).unwrap();
+        assert!(matches!(a.unregister_push_subscription(id), Err(PhrError::NotFound { .. })));
     }
 }

@@ -655,6 +655,42 @@ pub struct EmergencyCardList {
     pub cards: Vec<EmergencyCardInfo>,
 }
 
+// ---- Web Push (`/notify/v1`): where the family's phones are told of emergency accesses ----
+
+/// `POST /notify/v1/push-subscriptions`: a phone's push subscription, as the W3C Push API's
+/// `PushSubscription.toJSON()` gives it (RFC 8030 endpoint, RFC 8291 keys).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushSubscriptionRequest {
+    /// The push service's URL for this phone (https).
+    pub endpoint: String,
+    /// The phone's keys for message encryption.
+    pub keys: PushSubscriptionKeys,
+}
+
+/// The keys of a push subscription (base64url, as the Push API gives them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushSubscriptionKeys {
+    /// The phone's P-256 public key, an uncompressed point (65 bytes).
+    pub p256dh: String,
+    /// The 16-byte authentication secret.
+    pub auth: String,
+}
+
+/// The answer to a subscription's registration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushSubscriptionCreated {
+    /// Pass to `DELETE /notify/v1/push-subscriptions/{id}` to stop.
+    pub subscription_id: Uuid,
+}
+
+/// `GET /notify/v1/vapid-public-key`: the server's VAPID key (RFC 8292), the
+/// `applicationServerKey` a phone subscribes with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VapidPublicKey {
+    /// The P-256 public key, an uncompressed point, base64url.
+    pub public_key: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

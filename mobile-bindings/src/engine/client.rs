@@ -41,6 +41,7 @@ use super::consent::{self, AuditEntry, GrantRequest, GrantView, Organization};
 use super::emergency_card::{self, EmergencyCardView};
 use super::error::{Error, Result};
 use super::keys::{RecordKeys, StorageKey};
+use super::notify;
 use super::records::{self, RecordVersionView, TimelineEntry, TimelinePage, TimelineQuery};
 use super::sync::{self, Progress, SyncReport};
 use super::transport::{call_json_with, json_body, Observed, Transport};
@@ -518,6 +519,21 @@ impl Client {
         self.signed_in(|conn, account, storage_key, transport| {
             emergency_card::withdraw_card(conn, account, storage_key, transport, card_id)
         })
+    }
+
+    /// The server's VAPID public key ([`notify::vapid_public_key`]).
+    pub fn push_vapid_public_key(&self) -> Result<String> {
+        self.signed_in(|_, account, _, transport| notify::vapid_public_key(account, transport))
+    }
+
+    /// Registers this phone's Web Push subscription ([`notify::register`]).
+    pub fn register_push_subscription(&self, endpoint: &str, p256dh: &str, auth: &str) -> Result<String> {
+        self.signed_in(|_, account, _, transport| notify::register(account, transport, endpoint, p256dh, auth))
+    }
+
+    /// Stops pushes to a subscription ([`notify::unregister`]).
+    pub fn unregister_push_subscription(&self, subscription_id: &str) -> Result<()> {
+        self.signed_in(|_, account, _, transport| notify::unregister(account, transport, subscription_id))
     }
 
     /// The printable SVG card of a card made here ([`emergency_card::card_svg`]).

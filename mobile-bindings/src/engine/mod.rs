@@ -30,6 +30,7 @@ pub mod emergency_card;
 pub mod error;
 pub mod export;
 pub mod keys;
+pub mod notify;
 pub mod records;
 pub mod session;
 pub mod store;

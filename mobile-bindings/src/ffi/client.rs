@@ -265,6 +265,30 @@ impl PhrClient {
         Ok(self.engine.withdraw_emergency_card(&card_id)?)
     }
 
+    /// The server's VAPID public key (base64url): the `applicationServerKey` to subscribe to
+    /// Web Push with (UnifiedPush, a browser's `pushManager`, or a relay to APNs/FCM).
+    pub fn push_vapid_public_key(&self) -> Result<String, PhrError> {
+        Ok(self.engine.push_vapid_public_key()?)
+    }
+
+    /// Registers this phone's Web Push subscription (`endpoint`, and the subscription's
+    /// `p256dh` and `auth` keys, base64url): the server pushes a notice with no health data
+    /// when an emergency team reads or tries to read the family's card; then `sync` and show
+    /// `SyncReport.emergency_accesses`. Returns the subscription's id.
+    pub fn register_push_subscription(
+        &self,
+        endpoint: String,
+        p256dh: String,
+        auth: String,
+    ) -> Result<String, PhrError> {
+        Ok(self.engine.register_push_subscription(&endpoint, &p256dh, &auth)?)
+    }
+
+    /// Stops pushes to a subscription.
+    pub fn unregister_push_subscription(&self, subscription_id: String) -> Result<(), PhrError> {
+        Ok(self.engine.unregister_push_subscription(&subscription_id)?)
+    }
+
     /// The printable card (SVG: the QR code and its label) of a card made on this device.
     pub fn emergency_card_svg(&self, card_id: String) -> Result<String, PhrError> {
         Ok(self.engine.emergency_card_svg(&card_id)?)

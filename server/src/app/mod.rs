@@ -9,6 +9,7 @@ pub mod emergency_card;
 pub mod error;
 pub mod fhir;
 pub mod ids;
+pub mod notify;
 pub mod organizations;
 pub mod records;
 pub mod research;
@@ -53,6 +54,8 @@ pub struct App {
     pub fhir_visible: Arc<crate::app::fhir::VisibleCache>,
     /// One permit per pooled connection ([`App::db`]).
     pub db_slots: Arc<tokio::sync::Semaphore>,
+    /// Web Push to the family's phones ([`notify`]).
+    pub push: Arc<notify::WebPush>,
 }
 
 /// `n` bytes from the system's secure random generator.
@@ -87,7 +90,9 @@ impl App {
         limits: Limits,
         data_dir: &std::path::Path,
         public_base_url: Option<String>,
+        push: &crate::config::PushArgs,
     ) -> Result<App, ServerError> {
+        let push = Arc::new(notify::WebPush::open_or_create(keys.dir(), push)?);
         let mut conn = pool.get().map_err(|e| ServerError::Database(e.to_string()))?;
         let instance_id =
             crate::store::meta::instance_id(&mut conn, now_ms()).map_err(|e| ServerError::Database(e.to_string()))?;
@@ -102,6 +107,7 @@ impl App {
             let _ = base_url.set(url);
         }
         Ok(App {
+            push,
             pool,
             keys: Arc::new(keys),
             tokens: Arc::new(tokens),

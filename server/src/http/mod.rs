@@ -24,6 +24,7 @@ pub mod emergency_card;
 pub mod error;
 pub mod fhir;
 pub mod health;
+pub mod notify;
 pub mod organizations;
 pub mod research;
 pub mod smart;
@@ -57,6 +58,7 @@ pub fn configure(state: App, max_body_bytes: usize) -> impl FnOnce(&mut web::Ser
             .configure(fhir::routes)
             .configure(research::routes)
             .configure(emergency_card::routes)
+            .configure(notify::routes)
             .default_service(web::to(not_found));
     }
 }

@@ -116,14 +116,12 @@ impl Form {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, OnceLock};
 
     use actix_web::{test as actix_test, App as ActixApp};
     use jsonwebtoken::Algorithm;
     use serde_json::{json, Value};
 
     use super::*;
-    use crate::app::auth::{RateLimiter, TokenService};
     use crate::app::smart::assertion::tests::{es384_key, sign};
     use crate::app::smart::{Action, CLIENT_ASSERTION_TYPE, GRANT_TYPE};
     use crate::keys::KeyStore;
@@ -134,26 +132,15 @@ mod tests {
     fn state(db: &TestDatabase, key_dir: &std::path::Path) -> App {
         let (keys, _) = KeyStore::open_or_create(key_dir).unwrap();
         let (pool, _) = crate::store::open(&db.target, 2).unwrap();
-        let tokens = TokenService::new(&keys).unwrap();
-        let base = OnceLock::new();
-        base.set(BASE.to_owned()).unwrap();
-        App {
-            pool,
-            keys: Arc::new(keys),
-            tokens: Arc::new(tokens),
-            rate_limiter: Arc::new(RateLimiter::new(0.0, 1.0)),
-            auth_limiter: Arc::new(crate::app::auth::AuthLimiter::new(0.0, 1.0)),
-            audit_repeats: Arc::new(crate::app::audit::Repeats::new(std::time::Duration::from_secs(3600))),
-            limits: Default::default(),
-            public_base_url: Arc::new(base),
-            instance_id: "test".into(),
-            backend: db.target.backend_name(),
-            research: Arc::new(crate::app::research::ResearchService::new(key_dir, 5, 60)),
-            fhir_search_cache: Arc::new(crate::app::fhir::cache::SearchCache::new(0, std::time::Duration::ZERO)),
-            jwks_urls: Arc::new(crate::app::smart::jwks_url::JwksUrlCache::new()),
-            fhir_visible: Arc::default(),
-            db_slots: Arc::new(tokio::sync::Semaphore::new(2)),
-        }
+        let limits = crate::config::Limits {
+            rate_limit_per_device: 0.0,
+            auth_rate_limit: 0.0,
+            fhir_search_cache_mb: 0,
+            ..Default::default()
+        };
+        let push =
+            crate::config::PushArgs { push_contact: "mailto:ops@example.org".into(), push_allow_loopback_http: false };
+        App::new(pool, keys, limits, key_dir, Some(BASE.to_owned()), &push).unwrap()
     }
 
     /// The probe a FHIR endpoint will look like: organization auth, then a scope check.

@@ -118,6 +118,8 @@ pub fn remove_device(conn: &mut DbConnection, account_id: &str, device_id: &str)
             .filter(auth_challenges::device_id.eq(device_id)),
     )
     .execute(conn)?;
+    // Its phone gets no more notifications.
+    crate::store::push_subscriptions::delete_of_device(conn, device_id)?;
     Ok(diesel::delete(devices::table.find((account_id, device_id))).execute(conn)? > 0)
 }
 
@@ -277,6 +279,7 @@ pub fn delete_account(conn: &mut DbConnection, account_id: &str) -> QueryResult<
     n += diesel::delete(auth_challenges::table.filter(auth_challenges::account_id.eq(account_id))).execute(conn)?;
     n += diesel::delete(audit_events::table.filter(audit_events::account_id.eq(account_id))).execute(conn)?;
     n += crate::store::emergency_cards::delete_of_account(conn, account_id)?;
+    n += crate::store::push_subscriptions::delete_all_of_account(conn, account_id)?;
     n += diesel::delete(key_backups::table.filter(key_backups::account_id.eq(account_id))).execute(conn)?;
     n += diesel::delete(recovery_challenges::table.filter(recovery_challenges::account_id.eq(account_id)))
         .execute(conn)?;

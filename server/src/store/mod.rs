@@ -28,6 +28,7 @@ pub mod group_commit;
 pub mod idempotency;
 pub mod meta;
 pub mod organizations;
+pub mod push_subscriptions;
 pub mod records;
 pub mod research;
 pub mod schema;

@@ -254,6 +254,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    push_subscriptions (subscription_id) {
+        subscription_id -> Text,
+        account_id -> Text,
+        device_id -> Text,
+        endpoint -> Text,
+        p256dh -> Text,
+        auth -> Text,
+        created_at -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     devices,
@@ -274,4 +286,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     grant_generation,
     emergency_cards,
     emergency_card_tickets,
+    push_subscriptions,
 );

@@ -382,6 +382,8 @@ pub async fn withdraw(app: &App, device: AuthenticatedDevice, card_id: &str) -> 
 enum Answer {
     Manifest(Manifest),
     WrongPasscode(u32),
+    /// A dead card of a known family was tried (audited as denied).
+    Dead,
 }
 
 /// The recipient as given: 1 to [`MAX_RECIPIENT_CHARS`] characters, no control characters.
@@ -445,12 +447,15 @@ async fn manifest_gated(app: &App, gate: &Gate<'_>, link: &str, req: ManifestReq
                 };
                 if !is_active(&card, now) {
                     denied(conn)?;
-                    return Ok(Err(AppError::NotFound(NOT_VALID.into())));
+                    return Ok((card.account_id.clone(), Answer::Dead));
                 }
                 if card.passcode_hash.is_some() && !passcode_matches(&card, req.passcode.as_deref()) {
                     let left = store::spend_attempt(conn, &card.card_id)?.unwrap_or(0);
                     denied(conn)?;
-                    return Ok(Ok(Answer::WrongPasscode(u32::try_from(left.max(0)).unwrap_or(0))));
+                    return Ok((
+                        card.account_id.clone(),
+                        Answer::WrongPasscode(u32::try_from(left.max(0)).unwrap_or(0)),
+                    ));
                 }
                 store::count_access(conn, &card.card_id, now)?;
                 let event = NewAuditEvent::new(&actor, AuditAction::EmergencyCardAccessed, AuditOutcome::Success)
@@ -474,11 +479,15 @@ async fn manifest_gated(app: &App, gate: &Gate<'_>, link: &str, req: ManifestReq
                         last_updated: utc(card.updated_at).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                     }
                 };
-                Ok(Ok(Answer::Manifest(Manifest { status: "can-change", files: vec![file] })))
+                Ok((card.account_id.clone(), Answer::Manifest(Manifest { status: "can-change", files: vec![file] })))
             })
         })
-        .await??;
+        .await?;
+    let (account_id, answer) = answer;
+    // The family's phones are told (after the commit, in the background; no health data).
+    crate::app::notify::notify(app, account_id, crate::app::notify::Notice::EmergencyAccess { at: now_ms() });
     match answer {
+        Answer::Dead => Err(AppError::NotFound(NOT_VALID.into())),
         Answer::Manifest(m) => Ok(m),
         Answer::WrongPasscode(remaining_attempts) if remaining_attempts > 0 => {
             Err(AppError::WrongPasscode { remaining_attempts })
