@@ -22,3 +22,33 @@ pub fn bench_main<A: clap::Parser>(name: &str, run: impl FnOnce(&A) -> Result<()
         }
     }
 }
+
+/// The database a bench runs on: a fresh SQLite file, or with `postgres_admin_url` a fresh
+/// PostgreSQL database the bench creates there (and drops when the value is dropped).
+pub fn bench_database(postgres_admin_url: Option<&str>) -> Result<crate::TestDatabase, String> {
+    match postgres_admin_url {
+        Some(admin) => {
+            std::env::set_var(phr_server::store::testing::POSTGRES_URL_ENV, admin);
+            crate::TestDatabase::postgres().ok_or_else(|| "cannot create a PostgreSQL database".to_owned())
+        }
+        None => Ok(crate::TestDatabase::sqlite()),
+    }
+}
+
+/// This binary started again as the server ([`SERVE_ENV`]) on `db`, with `data_dir` and `extra_args`.
+pub fn bench_server(
+    db: &crate::TestDatabase,
+    data_dir: &std::path::Path,
+    extra_args: &[&str],
+) -> Result<crate::ServerProcess, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
+    Ok(crate::ServerProcess::start(crate::ServerOptions {
+        binary: &exe,
+        data_dir,
+        database_url: Some(db.url()),
+        extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+        env: vec![(SERVE_ENV.to_owned(), "1".to_owned())],
+        text_logs: false,
+        fd_soft_limit: None,
+    }))
+}

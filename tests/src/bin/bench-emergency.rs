@@ -20,10 +20,9 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use phr_core::crypto::shl::ShlPayload;
-use phr_tests::bench::{bench_main, SERVE_ENV};
+use phr_tests::bench::{bench_database, bench_main, bench_server};
 use phr_tests::client::Device;
 use phr_tests::emergency::{create_card, manifest, mother_summary, read_summary, reader_agent};
-use phr_tests::{ServerOptions, ServerProcess, TestDatabase};
 use serde_json::json;
 
 #[derive(Debug, Parser)]
@@ -58,25 +57,10 @@ fn run(args: &Args) -> Result<(), String> {
     if args.cards < 2 || args.scans == 0 {
         return Err("--cards must be at least 2 and --scans at least 1".into());
     }
-    let db = match &args.postgres_admin_url {
-        Some(admin) => {
-            std::env::set_var(phr_server::store::testing::POSTGRES_URL_ENV, admin);
-            TestDatabase::postgres().ok_or("cannot create a PostgreSQL database")?
-        }
-        None => TestDatabase::sqlite(),
-    };
+    let db = bench_database(args.postgres_admin_url.as_deref())?;
     let backend = db.target.backend_name();
     let data_dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
-    let server = ServerProcess::start(ServerOptions {
-        binary: &exe,
-        data_dir: data_dir.path(),
-        database_url: Some(db.url()),
-        extra_args: ["--rate-limit-per-device", "0", "--auth-rate-limit", "0"].iter().map(|s| s.to_string()).collect(),
-        env: vec![(SERVE_ENV.to_owned(), "1".to_owned())],
-        text_logs: false,
-        fd_soft_limit: None,
-    });
+    let server = bench_server(&db, data_dir.path(), &["--rate-limit-per-device", "0", "--auth-rate-limit", "0"])?;
     eprintln!("server pid {} at {} ({backend})", server.pid(), server.base_url);
 
     // The families and their cards (untimed): even ones with a passcode.

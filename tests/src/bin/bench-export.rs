@@ -37,7 +37,7 @@ use phr_core::sync::{Change, DeviceId, Hlc, RecordHistory, RecordVersion, Versio
 use phr_server::keys::{KeyPurpose, KeyStore};
 use phr_server::store::{write_transaction, DbConnection};
 use phr_tests::bench::{bench_main, SERVE_ENV};
-use phr_tests::{http, ServerOptions, ServerProcess, TestDatabase};
+use phr_tests::{http, ServerOptions, ServerProcess};
 use uuid::Uuid;
 
 const ORG: &str = "phr-research";
@@ -64,13 +64,7 @@ fn run(args: &Args) -> Result<(), String> {
     if args.families == 0 || args.records_per_family < 10 {
         return Err("--families must be at least 1 and --records-per-family at least 10".into());
     }
-    let db = match &args.postgres_admin_url {
-        Some(admin) => {
-            std::env::set_var(phr_server::store::testing::POSTGRES_URL_ENV, admin);
-            TestDatabase::postgres().ok_or("cannot create a PostgreSQL database")?
-        }
-        None => TestDatabase::sqlite(),
-    };
+    let db = phr_tests::bench::bench_database(args.postgres_admin_url.as_deref())?;
     let data_dir = tempfile::tempdir().map_err(|e| format!("cannot create a temp dir: {e}"))?;
     let (keys, _) = KeyStore::open_or_create(&data_dir.path().join("keys")).map_err(|e| e.to_string())?;
     let (pool, _) = phr_server::store::open(&db.target, 2).map_err(|e| e.to_string())?;

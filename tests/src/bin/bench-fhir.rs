@@ -46,10 +46,9 @@ use clap::Parser;
 use phr_core::consent::Access;
 use phr_core::dataset::{examples, RecordBody, RecordKind, Subject};
 use phr_fhir::mapping::{to_fhir, MappingContext};
-use phr_tests::bench::{bench_main, SERVE_ENV};
+use phr_tests::bench::{bench_database, bench_main, bench_server, SERVE_ENV};
 use phr_tests::client::Device;
 use phr_tests::fhir::{create_grant, grant_of, OrgClient};
-use phr_tests::{ServerOptions, ServerProcess, TestDatabase};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -128,26 +127,12 @@ fn body_of(i: usize, n: usize, start: NaiveDate) -> (RecordKind, RecordBody) {
 }
 
 fn run(args: &Args) -> Result<(), String> {
-    let db = match &args.postgres_admin_url {
-        Some(admin) => {
-            std::env::set_var(phr_server::store::testing::POSTGRES_URL_ENV, admin);
-            TestDatabase::postgres().ok_or("cannot create a PostgreSQL database")?
-        }
-        None => TestDatabase::sqlite(),
-    };
+    let db = bench_database(args.postgres_admin_url.as_deref())?;
     let backend = db.target.backend_name();
     let data_dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
-    let server = ServerProcess::start(ServerOptions {
-        binary: &exe,
-        data_dir: data_dir.path(),
-        database_url: Some(db.url()),
-        extra_args: ["--rate-limit-per-device", "0", "--auth-rate-limit", "0"].iter().map(|s| s.to_string()).collect(),
-        env: vec![(SERVE_ENV.to_owned(), "1".to_owned())],
-        text_logs: false,
-        fd_soft_limit: None,
-    });
+    let server = bench_server(&db, data_dir.path(), &["--rate-limit-per-device", "0", "--auth-rate-limit", "0"])?;
     eprintln!("server pid {} at {} ({backend})", server.pid(), server.base_url);
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
     let org = OrgClient::register_with_env(
         &exe,
         &[(SERVE_ENV, "1")],
