@@ -371,6 +371,9 @@ phr_tests::backend_test! {
         let body = json!({"endpoint": sub["endpoint"], "keys": {"p256dh": sub["p256dh"], "auth": sub["auth"]}});
         let (status, created) = mother.call("POST", "/notify/v1/push-subscriptions", Some(&body));
         assert_eq!(status, 201, "{created}");
+        let (status, listed) = mother.call("GET", "/notify/v1/push-subscriptions", None);
+        assert_eq!(status, 200);
+        assert_eq!(listed[0]["device_id"].as_str(), Some(mother.device_id.as_str()), "{listed}");
 
         // Bad subscriptions: 422 with what is wrong, nothing stored.
         for (bad, field) in [
@@ -418,7 +421,14 @@ phr_tests::backend_test! {
         assert_eq!(mother.call("POST", "/notify/v1/push-subscriptions", Some(&gone)).0, 201);
         assert_eq!(manifest(&reader, &card.url, &json!({"recipient": ER})).0, 200);
         assert_eq!(push.next()["path"], "/push/gone");
+        // The server deletes it once it has read the 410 (in the background): wait for that.
+        let listed = || mother.call("GET", "/notify/v1/push-subscriptions", None).1.as_array().map_or(0, Vec::len);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while listed() > 0 {
+            assert!(std::time::Instant::now() < deadline, "the gone subscription is deleted");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         assert_eq!(manifest(&reader, &card.url, &json!({"recipient": ER})).0, 200);
-        assert!(push.received.recv_timeout(std::time::Duration::from_secs(2)).is_err(), "the gone subscription was deleted");
+        assert!(push.received.recv_timeout(std::time::Duration::from_secs(2)).is_err(), "nothing pushed to it again");
     }
 }

@@ -683,6 +683,17 @@ pub struct PushSubscriptionCreated {
     pub subscription_id: Uuid,
 }
 
+/// One of the account's push subscriptions, as `GET /notify/v1/push-subscriptions` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushSubscriptionInfo {
+    /// The subscription's id.
+    pub subscription_id: Uuid,
+    /// The device that registered it.
+    pub device_id: Uuid,
+    /// When (epoch milliseconds).
+    pub created_at: i64,
+}
+
 /// `GET /notify/v1/vapid-public-key`: the server's VAPID key (RFC 8292), the
 /// `applicationServerKey` a phone subscribes with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,7 +9,7 @@ use crate::app::error::AppError;
 use crate::app::{notify, App};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(vapid_public_key).service(subscribe).service(unsubscribe);
+    cfg.service(vapid_public_key).service(subscribe).service(list).service(unsubscribe);
 }
 
 #[get("/notify/v1/vapid-public-key")]
@@ -24,6 +24,11 @@ async fn subscribe(
     body: web::Json<PushSubscriptionRequest>,
 ) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Created().json(notify::subscribe(&app, device, body.into_inner()).await?))
+}
+
+#[get("/notify/v1/push-subscriptions")]
+async fn list(app: web::Data<App>, device: AuthenticatedDevice) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(notify::list(&app, device).await?))
 }
 
 #[delete("/notify/v1/push-subscriptions/{id}")]

@@ -22,7 +22,9 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
-use phr_core::sync::protocol::{PushSubscriptionCreated, PushSubscriptionRequest, VapidPublicKey};
+use phr_core::sync::protocol::{
+    PushSubscriptionCreated, PushSubscriptionInfo, PushSubscriptionRequest, VapidPublicKey,
+};
 use uuid::Uuid;
 use web_push_native::jwt_simple::algorithms::{ECDSAP256KeyPairLike, ES256KeyPair};
 use web_push_native::p256::PublicKey;
@@ -282,6 +284,26 @@ pub async fn subscribe(
     Ok(PushSubscriptionCreated {
         subscription_id: id.parse().map_err(|_| AppError::Internal("a stored subscription id is not a UUID".into()))?,
     })
+}
+
+/// `GET /notify/v1/push-subscriptions`: the family's subscriptions (which phones are told).
+pub async fn list(app: &App, device: AuthenticatedDevice) -> Result<Vec<PushSubscriptionInfo>, AppError> {
+    let rows = app.db(move |conn| Ok(store::of_account(conn, device.account_id.as_str())?)).await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(PushSubscriptionInfo {
+                subscription_id: r
+                    .subscription_id
+                    .parse()
+                    .map_err(|_| AppError::Internal("a stored id is not a UUID".into()))?,
+                device_id: r
+                    .device_id
+                    .parse()
+                    .map_err(|_| AppError::Internal("a stored device id is not a UUID".into()))?,
+                created_at: r.created_at,
+            })
+        })
+        .collect()
 }
 
 /// `DELETE /notify/v1/push-subscriptions/{id}`.
