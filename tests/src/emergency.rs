@@ -118,5 +118,7 @@ pub fn read_summary(agent: &ureq::Agent, key: &ShlKey, manifest: &Value) -> Valu
     };
     let (cty, plain) = open_file(key, &jwe).expect("the file opens with the card's key");
     assert_eq!(cty.as_deref(), Some(FHIR_JSON));
+    // CI validates every dumped FHIR body (fhir.resources and the official R4 schema).
+    crate::fhir::dump(&String::from_utf8_lossy(&plain));
     serde_json::from_slice(&plain).expect("the summary is JSON")
 }
