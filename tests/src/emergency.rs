@@ -2,8 +2,6 @@
 //! device (an IPS summary built and sealed on the device, uploaded as ciphertext) and an
 //! emergency team's SHL receiver (the manifest request, no account).
 
-use std::time::Duration;
-
 use phr_core::crypto::shl::{open_file, seal_file, ShlFlags, ShlKey, ShlPayload};
 use phr_core::dataset::{examples, RecordBody};
 use phr_fhir::ips::{emergency_summary, SummaryInput, SummaryRecord};
@@ -74,13 +72,9 @@ pub fn card_from(answer: Value, key: ShlKey, passcode: bool) -> Card {
     Card { card_id: answer["card"]["card_id"].as_str().expect("card id").to_owned(), url, key, shlink }
 }
 
-/// An HTTP agent for readers (no credentials), statuses returned not raised.
+/// An HTTP agent for readers (no credentials), statuses returned not raised ([`crate::http`]).
 pub fn reader_agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into()
+    crate::http()
 }
 
 /// A manifest request: (status, `Access-Control-Allow-Origin`, JSON body).

@@ -126,8 +126,7 @@ pub fn restore_account(
     device_name: &str,
     time: Arc<ServerClock>,
 ) -> Result<Account> {
-    let account_id =
-        uuid::Uuid::parse_str(account_id.trim()).map_err(|_| Error::invalid("account_id", "not a UUID"))?.to_string();
+    let account_id = Error::uuid_arg("account_id", account_id)?.to_string();
     if passphrase.is_empty() {
         return Err(Error::invalid("passphrase", "is empty"));
     }

@@ -361,7 +361,7 @@ pub fn revoke_grant(
     transport: &dyn Transport,
     grant_id: &str,
 ) -> Result<()> {
-    let id = Uuid::parse_str(grant_id.trim()).map_err(|_| Error::invalid("grant_id", "not a UUID"))?.to_string();
+    let id = Error::uuid_arg("grant_id", grant_id)?.to_string();
     account.session.call::<()>(transport, "DELETE", &format!("/consent/v1/grants/{id}"), None)?;
     store::grant_deactivate(conn, &id)
 }

@@ -196,6 +196,20 @@ fn summary_of(
     Ok((serde_json::to_vec(&doc).map_err(|e| Error::encoding("the emergency summary", e))?, digest))
 }
 
+/// The person's summary sealed under a fresh link key (a new card, or a rotated one):
+/// (the key, the JWE, the digest of what the summary was built from).
+fn sealed_under_new_key(
+    conn: &mut SqliteConnection,
+    keys: &RecordKeys,
+    subject: Subject,
+    today: NaiveDate,
+) -> Result<(ShlKey, String, String)> {
+    let (summary, digest) = summary_of(conn, keys, subject, today)?;
+    let key = ShlKey::generate().map_err(Error::crypto)?;
+    let file = seal_file(&key, FHIR_JSON, &summary).map_err(Error::crypto)?;
+    Ok((key, file, digest))
+}
+
 /// SHA-256 over the day and the records a summary is built from: equal digests, equal summaries.
 fn content_digest(records: &[(Uuid, phr_core::dataset::RecordBody)], today: NaiveDate) -> Result<String> {
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
@@ -212,7 +226,7 @@ fn parse_subject(subject: &str) -> Result<Subject> {
 }
 
 fn card_id_of(card_id: &str) -> Result<String> {
-    Uuid::parse_str(card_id.trim()).map(|u| u.to_string()).map_err(|_| Error::invalid("card_id", "not a UUID"))
+    Ok(Error::uuid_arg("card_id", card_id)?.to_string())
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -255,9 +269,7 @@ pub fn create_card(
         return Err(Error::invalid("label", "at most 80 characters"));
     }
     let keys = account.keys.clone();
-    let (summary, digest) = summary_of(conn, &keys, subject, today(account))?;
-    let key = ShlKey::generate().map_err(Error::crypto)?;
-    let file = seal_file(&key, FHIR_JSON, &summary).map_err(Error::crypto)?;
+    let (key, file, digest) = sealed_under_new_key(conn, &keys, subject, today(account))?;
     let request = CreateEmergencyCardRequest { subject, file, passcode: passcode.map(str::to_owned), expires_at: None };
     let link: EmergencyCardLink =
         account.session.call(transport, "POST", "/emergency/v1/cards", Some(json_body("the card", &request)?))?;
@@ -314,9 +326,7 @@ pub fn rotate_card(
         return Err(Error::NotFound(format!("emergency card {card_id} was not made on this device")));
     };
     let keys = account.keys.clone();
-    let (summary, digest) = summary_of(conn, &keys, parse_subject(&old.subject)?, today(account))?;
-    let key = ShlKey::generate().map_err(Error::crypto)?;
-    let file = seal_file(&key, FHIR_JSON, &summary).map_err(Error::crypto)?;
+    let (key, file, digest) = sealed_under_new_key(conn, &keys, parse_subject(&old.subject)?, today(account))?;
     let request = RotateEmergencyCardRequest { file, passcode: passcode.map(str::to_owned) };
     let path = format!("/emergency/v1/cards/{card_id}/rotate");
     let link: EmergencyCardLink =

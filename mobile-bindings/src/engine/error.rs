@@ -153,6 +153,12 @@ impl Error {
         Error::InvalidInput { field: field.into(), reason: reason.into() }
     }
 
+    /// An id argument (`field`) as a UUID, surrounding whitespace ignored; anything else is
+    /// [`Error::InvalidInput`].
+    pub fn uuid_arg(field: &str, text: &str) -> Result<uuid::Uuid> {
+        uuid::Uuid::parse_str(text.trim()).map_err(|_| Error::invalid(field, "not a UUID"))
+    }
+
     /// A damaged local value.
     pub fn corrupt(what: impl std::fmt::Display) -> Self {
         Error::CorruptStore(what.to_string())

@@ -6,7 +6,6 @@
 use phr_core::sync::protocol::{
     PushSubscriptionCreated, PushSubscriptionKeys, PushSubscriptionRequest, VapidPublicKey,
 };
-use uuid::Uuid;
 
 use super::account::Account;
 use super::error::{Error, Result};
@@ -41,6 +40,6 @@ pub fn register(
 
 /// Stops pushes to a subscription.
 pub fn unregister(account: &mut Account, transport: &dyn Transport, subscription_id: &str) -> Result<()> {
-    let id = Uuid::parse_str(subscription_id.trim()).map_err(|_| Error::invalid("subscription_id", "not a UUID"))?;
+    let id = Error::uuid_arg("subscription_id", subscription_id)?;
     account.session.call::<()>(transport, "DELETE", &format!("/notify/v1/push-subscriptions/{id}"), None)
 }

@@ -58,6 +58,12 @@ pub struct RecordLog {
 }
 
 impl RecordLog {
+    /// [`RecordLog::lock`] for a signed-in device's own account: an account erased meanwhile
+    /// is 401 (the device's credentials no longer stand for anything).
+    pub fn lock_for_device(conn: &mut DbConnection, account_id: &str) -> Result<RecordLog, AppError> {
+        Self::lock(conn, account_id)?.ok_or_else(|| AppError::Unauthorized("the account no longer exists".into()))
+    }
+
     /// Takes the account's write lock for this transaction; `None` if the account does not exist.
     pub fn lock(conn: &mut DbConnection, account_id: &str) -> Result<Option<RecordLog>, AppError> {
         Ok(records::lock_account(conn, account_id)?.map(|(change_seq, record_count)| RecordLog {

@@ -298,13 +298,6 @@ fn path_grant_id(value: &str) -> Result<String, AppError> {
         .map_err(|_| AppError::NotFound("no such grant in this account".into()))
 }
 
-/// Takes the account's write lock for the transaction ([`crate::app::records::RecordLog::lock`]).
-fn lock_account(conn: &mut DbConnection, account_id: &str) -> Result<(), AppError> {
-    crate::app::records::RecordLog::lock(conn, account_id)?
-        .map(|_| ())
-        .ok_or_else(|| AppError::Unauthorized("the account no longer exists".into()))
-}
-
 fn record_key_rows<'a>(account_id: &'a str, grant_id: &'a str, keys: &'a [GrantRecordKey]) -> Vec<RecordKeyRow<'a>> {
     keys.iter()
         .map(|k| RecordKeyRow { account_id, grant_id, record_id: k.record_id.to_string(), wrapped_key: &k.wrapped_key })
@@ -356,7 +349,7 @@ pub async fn create_grant(
     let info = state
         .db(move |conn| {
             write_transaction(conn, |conn| {
-                lock_account(conn, &account)?;
+                crate::app::records::RecordLog::lock_for_device(conn, &account)?;
                 if store::grant(conn, &account, &grant_id)?.is_some() {
                     return Err(AppError::Conflict("a grant with this id already exists in this account".into()));
                 }
@@ -449,7 +442,7 @@ pub async fn add_keys(
             audited_if_not_found(conn, &device, &grant_id, AuditAction::GrantKeysAdded, |conn| {
                 write_transaction(conn, |conn| {
                     let account = device.account_id.as_str();
-                    lock_account(conn, account)?;
+                    crate::app::records::RecordLog::lock_for_device(conn, account)?;
                     let row = stored_grant(conn, account, &grant_id)?;
                     if row.state != STATE_ACTIVE {
                         return Err(AppError::Conflict("the grant has been revoked; create a new grant".into()));
@@ -491,7 +484,7 @@ pub async fn revoke_grant(state: &App, device: AuthenticatedDevice, grant_id: &s
             audited_if_not_found(conn, &device, &grant_id, AuditAction::GrantRevoked, |conn| {
                 write_transaction(conn, |conn| {
                     let account = device.account_id.as_str();
-                    lock_account(conn, account)?;
+                    crate::app::records::RecordLog::lock_for_device(conn, account)?;
                     let row = stored_grant(conn, account, &grant_id)?;
                     if row.state == STATE_REVOKED {
                         return Err(AppError::Conflict("the grant is already revoked".into()));

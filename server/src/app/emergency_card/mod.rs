@@ -68,7 +68,7 @@ pub const MAX_CARDS_PER_ACCOUNT: usize = 32;
 pub const MAX_RECIPIENT_CHARS: usize = 100;
 /// PBKDF2-HMAC-SHA256 rounds for a passcode. The defence against guessing is the attempt
 /// limit; the hash only keeps the passcode out of a stolen database at a glance.
-const PASSCODE_PBKDF2_ROUNDS: u32 = 10_000;
+const PASSCODE_PBKDF2_ROUNDS: std::num::NonZeroU32 = std::num::NonZeroU32::new(10_000).unwrap();
 /// A passcode's length (characters).
 const PASSCODE_CHARS: std::ops::RangeInclusive<usize> = 4..=64;
 const NOT_VALID: &str = "this link is not (or no longer) valid";
@@ -184,16 +184,15 @@ fn hash_passcode(passcode: Option<&str>) -> Result<Option<PasscodeHash>, AppErro
 
 fn derive(salt: &[u8], passcode: &str) -> Vec<u8> {
     let mut out = vec![0u8; 32];
-    let rounds = std::num::NonZeroU32::new(PASSCODE_PBKDF2_ROUNDS).expect("non-zero rounds");
-    ring::pbkdf2::derive(ring::pbkdf2::PBKDF2_HMAC_SHA256, rounds, salt, passcode.as_bytes(), &mut out);
+    ring::pbkdf2::derive(ring::pbkdf2::PBKDF2_HMAC_SHA256, PASSCODE_PBKDF2_ROUNDS, salt, passcode.as_bytes(), &mut out);
     out
 }
 
 fn passcode_matches(card: &CardRow, given: Option<&str>) -> bool {
     match (&card.passcode_salt, &card.passcode_hash, given) {
         (Some(salt), Some(hash), Some(given)) => {
-            let rounds = std::num::NonZeroU32::new(PASSCODE_PBKDF2_ROUNDS).expect("non-zero rounds");
-            ring::pbkdf2::verify(ring::pbkdf2::PBKDF2_HMAC_SHA256, rounds, salt, given.as_bytes(), hash).is_ok()
+            ring::pbkdf2::verify(ring::pbkdf2::PBKDF2_HMAC_SHA256, PASSCODE_PBKDF2_ROUNDS, salt, given.as_bytes(), hash)
+                .is_ok()
         }
         _ => false,
     }
@@ -281,8 +280,7 @@ pub async fn create(
     };
     app.db(move |conn| {
         write_transaction(conn, |conn| {
-            crate::app::records::RecordLog::lock(conn, device.account_id.as_str())?
-                .ok_or_else(|| AppError::Unauthorized("the account no longer exists".into()))?;
+            crate::app::records::RecordLog::lock_for_device(conn, device.account_id.as_str())?;
             if store::of_account(conn, device.account_id.as_str())?.len() >= MAX_CARDS_PER_ACCOUNT {
                 return Err(AppError::Conflict(format!(
                     "a family has at most {MAX_CARDS_PER_ACCOUNT} emergency cards; withdraw one first"
@@ -321,7 +319,7 @@ pub async fn update_file(
             let card = own_card(conn, &device, &card_id)?;
             store::set_file(conn, &card.card_id, &req.file, now)?;
             audit_device(conn, &device, AuditAction::EmergencyCardUpdated, &card.card_id, now)?;
-            info(&CardRow { file_jwe: req.file.clone(), updated_at: now, ..card }, now)
+            info(&CardRow { updated_at: now, ..card }, now)
         })
     })
     .await
@@ -353,7 +351,6 @@ pub async fn rotate(
                 passcode_salt,
                 passcode_hash,
                 attempts_left: PASSCODE_ATTEMPTS,
-                file_jwe: req.file.clone(),
                 updated_at: now,
                 ..card
             };
@@ -462,22 +459,18 @@ async fn manifest_gated(app: &App, gate: &Gate<'_>, link: &str, req: ManifestReq
                     .grant(&card.card_id);
                 audit::append(conn, &card.account_id, now, &event)?;
                 let embed = req.embedded_length_max.is_none_or(|max| card.file_jwe.len() as u64 <= max);
-                let file = if embed {
-                    ManifestFile {
-                        content_type: FHIR_JSON,
-                        embedded: Some(card.file_jwe.clone()),
-                        location: None,
-                        last_updated: utc(card.updated_at).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    }
+                let (embedded, location) = if embed {
+                    (Some(card.file_jwe.clone()), None)
                 } else {
                     let ticket = new_secret()?;
                     store::insert_ticket(conn, &sha256(ticket.as_bytes()), &card.card_id, now + TICKET_TTL_MS, now)?;
-                    ManifestFile {
-                        content_type: FHIR_JSON,
-                        embedded: None,
-                        location: Some(format!("{base}/shl/files/{ticket}")),
-                        last_updated: utc(card.updated_at).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    }
+                    (None, Some(format!("{base}/shl/files/{ticket}")))
+                };
+                let file = ManifestFile {
+                    content_type: FHIR_JSON,
+                    embedded,
+                    location,
+                    last_updated: utc(card.updated_at).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 };
                 Ok((card.account_id.clone(), Answer::Manifest(Manifest { status: "can-change", files: vec![file] })))
             })

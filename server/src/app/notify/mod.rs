@@ -166,18 +166,20 @@ impl WebPush {
     }
 }
 
+/// A subscription's `p256dh` (base64url, padded or not): the phone's P-256 public key.
+fn p256dh_key(text: &str) -> Option<PublicKey> {
+    B64URL.decode(text.trim_end_matches('=')).ok().and_then(|b| PublicKey::from_sec1_bytes(&b).ok())
+}
+
+/// A subscription's `auth` (base64url, padded or not): the 16-byte authentication secret.
+fn auth_secret(text: &str) -> Option<[u8; 16]> {
+    B64URL.decode(text.trim_end_matches('=')).ok().and_then(|a| a.try_into().ok())
+}
+
 impl Notifier for WebPush {
     fn deliver(&self, subscription: &SubscriptionRow, payload: &[u8]) -> Result<bool, String> {
-        let ua_public = B64URL
-            .decode(&subscription.p256dh)
-            .ok()
-            .and_then(|b| PublicKey::from_sec1_bytes(&b).ok())
-            .ok_or("a stored p256dh does not decode")?;
-        let auth: [u8; 16] = B64URL
-            .decode(&subscription.auth)
-            .ok()
-            .and_then(|a| a.try_into().ok())
-            .ok_or("a stored auth does not decode")?;
+        let ua_public = p256dh_key(&subscription.p256dh).ok_or("a stored p256dh does not decode")?;
+        let auth = auth_secret(&subscription.auth).ok_or("a stored auth does not decode")?;
         let endpoint = subscription.endpoint.parse().map_err(|_| "a stored endpoint does not parse".to_owned())?;
         let request = WebPushBuilder::new(endpoint, ua_public, Auth::from(auth))
             .with_valid_duration(PUSH_TTL)
@@ -203,33 +205,40 @@ impl Notifier for WebPush {
     }
 }
 
-/// Tells every phone of `account_id` of `notice`, in the background: returns at once.
+/// Tells every phone of `account_id` of `notice`, in the background: returns at once. The
+/// database work goes through [`App::db`] like any request's (so it waits its turn for a
+/// pooled connection); the deliveries run on a blocking thread.
 pub fn notify(app: &App, account_id: String, notice: Notice) {
-    let pool = app.pool.clone();
-    let notifier: Arc<dyn Notifier> = app.push.clone();
-    tokio::task::spawn_blocking(move || {
-        let subscriptions = match pool
-            .get()
-            .map_err(|e| e.to_string())
-            .and_then(|mut c| store::of_account(&mut c, &account_id).map_err(|e| e.to_string()))
-        {
+    let app = app.clone();
+    tokio::spawn(async move {
+        let account = account_id.clone();
+        let subscriptions = match app.db(move |conn| Ok(store::of_account(conn, &account)?)).await {
+            Ok(s) if s.is_empty() => return,
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot load push subscriptions");
                 return;
             }
         };
+        let notifier: Arc<dyn Notifier> = app.push.clone();
         let payload = notice.payload();
-        for s in subscriptions {
-            match notifier.deliver(&s, &payload) {
-                Ok(true) => tracing::info!("push notification delivered"),
-                Ok(false) => {
-                    tracing::info!("push subscription gone; deleted");
-                    if let Ok(mut c) = pool.get() {
-                        let _ = store::delete(&mut c, &s.subscription_id);
-                    }
+        let gone = tokio::task::spawn_blocking(move || {
+            let mut gone = Vec::new();
+            for s in subscriptions {
+                match notifier.deliver(&s, &payload) {
+                    Ok(true) => tracing::info!("push notification delivered"),
+                    Ok(false) => gone.push(s.subscription_id),
+                    Err(e) => tracing::warn!(error = %e, "push notification not delivered"),
                 }
-                Err(e) => tracing::warn!(error = %e, "push notification not delivered"),
+            }
+            gone
+        })
+        .await
+        .unwrap_or_default();
+        for id in gone {
+            match app.db(move |conn| Ok(store::delete(conn, &id)?)).await {
+                Ok(_) => tracing::info!("push subscription gone; deleted"),
+                Err(e) => tracing::warn!(error = %e, "cannot delete a gone push subscription"),
             }
         }
     });
@@ -247,15 +256,10 @@ pub async fn subscribe(
     req: PushSubscriptionRequest,
 ) -> Result<PushSubscriptionCreated, AppError> {
     app.push.check_endpoint(&req.endpoint)?;
-    if B64URL
-        .decode(req.keys.p256dh.trim_end_matches('='))
-        .ok()
-        .and_then(|b| PublicKey::from_sec1_bytes(&b).ok())
-        .is_none()
-    {
+    if p256dh_key(&req.keys.p256dh).is_none() {
         return Err(unprocessable("keys.p256dh", "must be a P-256 public key (base64url)"));
     }
-    if B64URL.decode(req.keys.auth.trim_end_matches('=')).map(|a| a.len()) != Ok(16) {
+    if auth_secret(&req.keys.auth).is_none() {
         return Err(unprocessable("keys.auth", "must be 16 bytes (base64url)"));
     }
     let row = SubscriptionRow {

@@ -112,8 +112,7 @@ fn apply_batch(
 ) -> Result<String, AppError> {
     let account = device.account_id.as_str();
     let batch_id = req.batch_id.to_string();
-    let mut log =
-        RecordLog::lock(conn, account)?.ok_or_else(|| AppError::Unauthorized("the account no longer exists".into()))?;
+    let mut log = RecordLog::lock_for_device(conn, account)?;
     if let Some((batch_device, response)) = store::stored_batch(conn, account, &batch_id)? {
         if batch_device != device.device_id {
             return Err(AppError::Conflict("this batch_id was already used by another device".into()));
