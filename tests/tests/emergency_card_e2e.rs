@@ -276,6 +276,29 @@ phr_tests::backend_test! {
         assert_eq!(resp.headers().get("access-control-allow-origin").unwrap(), "*");
         assert!(resp.headers().get("access-control-allow-methods").unwrap().to_str().unwrap().contains("POST"));
         assert_eq!(cards(&mother)[0]["accesses"], 0, "none of that was an access");
+
+        // Push subscriptions: malformed, unauthenticated and another family's are refused.
+        let subscriptions = |d: &Device| d.call("GET", "/notify/v1/push-subscriptions", None).1;
+        let (status, vapid) = mother.call("GET", "/notify/v1/vapid-public-key", None);
+        assert_eq!(status, 200, "{vapid}");
+        let good = json!({"endpoint": "https://push.example.net/s/1",
+                          "keys": {"p256dh": vapid["public_key"], "auth": "AAAAAAAAAAAAAAAAAAAAAA"}});
+        for bad in [json!({"endpoint": "https://push.example.net/s/1"}), json!({"keys": good["keys"]}), json!([1])] {
+            let (status, answer) = mother.call("POST", "/notify/v1/push-subscriptions", Some(&bad));
+            assert_eq!(status, 400, "{bad} -> {answer}");
+            assert!(answer["detail"].is_string(), "{answer}");
+        }
+        assert_eq!(subscriptions(&mother), json!([]), "nothing stored");
+        let resp = reader.post(&format!("{}/notify/v1/push-subscriptions", server.base_url)).send_json(&good).unwrap();
+        assert_eq!(resp.status().as_u16(), 401);
+        let (status, created) = mother.call("POST", "/notify/v1/push-subscriptions", Some(&good));
+        assert_eq!(status, 201, "{created}");
+        let stranger = Device::create_account(&server.base_url, "Someone else");
+        assert_eq!(subscriptions(&stranger), json!([]), "another family's subscriptions are not listed");
+        let path = format!("/notify/v1/push-subscriptions/{}", created["subscription_id"].as_str().unwrap());
+        assert_eq!(stranger.call("DELETE", &path, None).0, 404);
+        assert_eq!(stranger.call("DELETE", "/notify/v1/push-subscriptions/not-an-id", None).0, 404);
+        assert_eq!(subscriptions(&mother).as_array().map(Vec::len), Some(1), "still there");
     }
 }
 
@@ -385,6 +408,8 @@ phr_tests::backend_test! {
             assert_eq!(status, 422, "{answer}");
             assert!(answer["detail"].as_str().unwrap().contains(field), "{answer}");
         }
+        let (_, listed) = mother.call("GET", "/notify/v1/push-subscriptions", None);
+        assert_eq!(listed.as_array().map(Vec::len), Some(1), "only the good one is stored: {listed}");
 
         // The ER reads the card: the phone is pushed an encrypted notice, with no health data.
         let card = create_card(&mother, &mother_summary("PHR app"), None);
