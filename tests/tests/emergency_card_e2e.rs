@@ -299,6 +299,22 @@ phr_tests::backend_test! {
         assert_eq!(stranger.call("DELETE", &path, None).0, 404);
         assert_eq!(stranger.call("DELETE", "/notify/v1/push-subscriptions/not-an-id", None).0, 404);
         assert_eq!(subscriptions(&mother).as_array().map(Vec::len), Some(1), "still there");
+
+        // A push that cannot be delivered is logged without the endpoint the device sent.
+        let unreachable = json!({"endpoint": "https://127.0.0.1:1/sentinel-endpoint-4711",
+                                 "keys": good["keys"]});
+        assert_eq!(mother.call("POST", "/notify/v1/push-subscriptions", Some(&unreachable)).0, 201);
+        assert_eq!(manifest(&reader, &card.url, &json!({"recipient": ER})).0, 200);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        // Both of the family's subscriptions fail (no such host; nothing listening): two lines.
+        while server.logs().iter().filter(|l| l.contains("push notification not delivered")).count() < 2 {
+            assert!(std::time::Instant::now() < deadline, "the failed deliveries are logged");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let logs = server.logs().join("\n");
+        for sentinel in ["sentinel-endpoint-4711", "push.example.net", "AAAAAAAAAAAAAAAAAAAAAA"] {
+            assert!(!logs.contains(sentinel), "{sentinel:?} is in the logs");
+        }
     }
 }
 
