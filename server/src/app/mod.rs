@@ -52,6 +52,8 @@ pub struct App {
     pub jwks_urls: Arc<crate::app::smart::jwks_url::JwksUrlCache>,
     /// What each organization may see while no grant changes ([`crate::app::fhir::VisibleCache`]).
     pub fhir_visible: Arc<crate::app::fhir::VisibleCache>,
+    /// FHIR reads' audit events, committed together ([`crate::app::fhir::ReadAuditCommit`]).
+    pub fhir_read_audits: Arc<crate::app::fhir::ReadAuditCommit>,
     /// One permit per pooled connection ([`App::db`]).
     pub db_slots: Arc<tokio::sync::Semaphore>,
     /// Web Push to the family's phones ([`notify`]).
@@ -125,6 +127,7 @@ impl App {
             )),
             jwks_urls: Arc::new(crate::app::smart::jwks_url::JwksUrlCache::new()),
             fhir_visible: Arc::default(),
+            fhir_read_audits: Arc::default(),
             db_slots,
         })
     }

@@ -24,15 +24,57 @@ pub struct AuditRow {
     pub occurrences: Option<i64>,
 }
 
-/// Takes the next sequence number of the account's chain: bumps the head's
-/// sequence and returns `(seq, hash of the previous event)`.
-pub fn next_seq(conn: &mut DbConnection, account_id: &str) -> QueryResult<(i64, String)> {
-    // One statement: takes the account's row (so concurrent appends to one chain queue on
-    // PostgreSQL) and returns the new sequence number with the head it follows.
-    diesel::update(accounts::table.find(account_id))
-        .set(accounts::audit_seq.eq(accounts::audit_seq + 1))
-        .returning((accounts::audit_seq, accounts::audit_head))
-        .get_result(conn)
+/// Reserves the next `n` sequence numbers of each account's chain, in one statement on
+/// PostgreSQL: bumps each head's sequence by its `n` and returns, per account,
+/// `(account, last reserved seq, hash of the event before the first reserved one)`. The
+/// accounts' rows are taken in `account_id` order (so two writers reserving for the same
+/// accounts queue instead of deadlocking); a row is missing from the answer when its account
+/// does not exist.
+pub fn reserve_seqs(conn: &mut DbConnection, wanted: &[(&str, i64)]) -> QueryResult<Vec<(String, i64, String)>> {
+    let mut wanted = wanted.to_vec();
+    wanted.sort_unstable();
+    match conn {
+        DbConnection::Postgresql(c) => {
+            use diesel::sql_types::{Array, BigInt, Text};
+            #[derive(QueryableByName)]
+            struct Reserved {
+                #[diesel(sql_type = Text)]
+                account_id: String,
+                #[diesel(sql_type = BigInt)]
+                audit_seq: i64,
+                #[diesel(sql_type = Text)]
+                audit_head: String,
+            }
+            let (ids, counts): (Vec<&str>, Vec<i64>) = wanted.into_iter().unzip();
+            let rows: Vec<Reserved> = diesel::sql_query(
+                "WITH wanted AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS w(account_id, n)), \
+                 locked AS (SELECT a.account_id FROM accounts a JOIN wanted w ON w.account_id = a.account_id \
+                            ORDER BY a.account_id FOR UPDATE OF a) \
+                 UPDATE accounts SET audit_seq = accounts.audit_seq + wanted.n FROM wanted, locked \
+                 WHERE accounts.account_id = wanted.account_id AND locked.account_id = wanted.account_id \
+                 RETURNING accounts.account_id, accounts.audit_seq, accounts.audit_head",
+            )
+            .bind::<Array<Text>, _>(ids)
+            .bind::<Array<BigInt>, _>(counts)
+            .load(c)?;
+            Ok(rows.into_iter().map(|r| (r.account_id, r.audit_seq, r.audit_head)).collect())
+        }
+        // In-process: a statement per account costs no round trip.
+        DbConnection::Sqlite(c) => {
+            let mut out = Vec::with_capacity(wanted.len());
+            for (account_id, n) in wanted {
+                let reserved: Option<(i64, String)> = diesel::update(accounts::table.find(account_id))
+                    .set(accounts::audit_seq.eq(accounts::audit_seq + n))
+                    .returning((accounts::audit_seq, accounts::audit_head))
+                    .get_result(c)
+                    .optional()?;
+                if let Some((seq, head)) = reserved {
+                    out.push((account_id.to_owned(), seq, head));
+                }
+            }
+            Ok(out)
+        }
+    }
 }
 
 /// The head of the account's chain: `(last seq, its hash)`.
@@ -40,24 +82,45 @@ pub fn head(conn: &mut DbConnection, account_id: &str) -> QueryResult<(i64, Stri
     accounts::table.find(account_id).select((accounts::audit_seq, accounts::audit_head)).first(conn)
 }
 
-/// Stores an event, which makes it the head of its account's chain: `accounts.audit_head` is
-/// set by the `audit_events_head` trigger (migration `2026-12-05-000090`) in the same statement.
-pub fn append_event(conn: &mut DbConnection, row: &AuditRow) -> QueryResult<()> {
-    diesel::insert_into(audit_events::table)
-        .values((
-            audit_events::account_id.eq(&row.account_id),
-            audit_events::seq.eq(row.seq),
-            audit_events::at.eq(row.at),
-            audit_events::actor.eq(&row.actor),
-            audit_events::action.eq(&row.action),
-            audit_events::grant_id.eq(row.grant_id.as_deref()),
-            audit_events::record_ids.eq(&row.record_ids),
-            audit_events::outcome.eq(&row.outcome),
-            audit_events::prev_hash.eq(&row.prev_hash),
-            audit_events::hash.eq(&row.hash),
-            audit_events::occurrences.eq(row.occurrences),
-        ))
-        .execute(conn)?;
+/// Rows per INSERT statement: 11 values each stays under both backends' limit on bound values.
+const ROWS_PER_INSERT: usize = 1_000;
+
+/// Stores events (of one or many accounts, each account's in sequence order): on PostgreSQL in
+/// as few statements as its limit on bound values allows. The last event of each account becomes the head of
+/// its chain: `accounts.audit_head` is set by the `audit_events_head` trigger (migration
+/// `2026-12-05-000090`) in the same statement.
+pub fn append_events(conn: &mut DbConnection, rows: &[AuditRow]) -> QueryResult<()> {
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|row| {
+                (
+                    audit_events::account_id.eq(&row.account_id),
+                    audit_events::seq.eq(row.seq),
+                    audit_events::at.eq(row.at),
+                    audit_events::actor.eq(&row.actor),
+                    audit_events::action.eq(&row.action),
+                    audit_events::grant_id.eq(row.grant_id.as_deref()),
+                    audit_events::record_ids.eq(&row.record_ids),
+                    audit_events::outcome.eq(&row.outcome),
+                    audit_events::prev_hash.eq(&row.prev_hash),
+                    audit_events::hash.eq(&row.hash),
+                    audit_events::occurrences.eq(row.occurrences),
+                )
+            })
+            .collect();
+        match conn {
+            DbConnection::Postgresql(c) => {
+                diesel::insert_into(audit_events::table).values(values).execute(c)?;
+            }
+            // In-process: a statement per row costs no round trip.
+            DbConnection::Sqlite(c) => {
+                for row in values {
+                    diesel::insert_into(audit_events::table).values(row).execute(c)?;
+                }
+            }
+        }
+    }
     Ok(())
 }
 

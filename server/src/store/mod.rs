@@ -214,7 +214,6 @@ impl Drop for WriterPermit<'_> {
 pub struct DbPool {
     pool: r2d2::Pool<DbManager>,
     gate: Arc<WriterGate>,
-    group: Arc<group_commit::GroupCommit>,
 }
 
 impl DbPool {
@@ -262,7 +261,7 @@ impl DbPool {
     }
 
     fn conn(&self, conn: r2d2::PooledConnection<DbManager>) -> Result<Conn, r2d2::PoolError> {
-        Ok(Conn { conn, gate: Arc::clone(&self.gate), group: Arc::clone(&self.group) })
+        Ok(Conn { conn, gate: Arc::clone(&self.gate) })
     }
 }
 
@@ -276,16 +275,6 @@ impl fmt::Debug for DbPool {
 pub struct Conn {
     conn: r2d2::PooledConnection<DbManager>,
     gate: Arc<WriterGate>,
-    group: Arc<group_commit::GroupCommit>,
-}
-
-impl Conn {
-    /// Runs `job` in a write transaction shared with concurrent callers' jobs ([`group_commit`]);
-    /// returns once it is committed. Top level only (not inside another transaction).
-    pub fn write_grouped(&mut self, job: group_commit::Job) -> QueryResult<()> {
-        let group = Arc::clone(&self.group);
-        group.write(self, job)
-    }
 }
 
 /// When a pooled connection was last handed back ([`DbPool::checked`]).
@@ -535,7 +524,7 @@ pub fn open(target: &DatabaseTarget, pool_size: u32) -> Result<(DbPool, Vec<Stri
         .connection_timeout(Duration::from_secs(10))
         .build(DbManager::new(target.clone()))
         .map_err(|e| ServerError::Database(format!("cannot connect to {target}: {e}")))?;
-    let pool = DbPool { pool, gate: Arc::default(), group: Arc::default() };
+    let pool = DbPool { pool, gate: Arc::default() };
     let mut conn = pool.get().map_err(|e| ServerError::Database(format!("cannot connect to {target}: {e}")))?;
     let applied = run_migrations(&mut conn)?;
     Ok((pool, applied))

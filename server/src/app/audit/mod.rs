@@ -92,41 +92,70 @@ fn event_hash(prev_hash: &str, fields: &Hashed<'_>) -> String {
 }
 
 /// Appends one event to the account's chain. Call inside the transaction of
-/// the action being recorded.
+/// the action being recorded. [`append_all`] of one event.
 pub fn append(conn: &mut DbConnection, account_id: &str, at: i64, event: &NewAuditEvent<'_>) -> QueryResult<i64> {
-    let (seq, prev_hash) = store::next_seq(conn, account_id)?;
-    let record_ids = serde_json::to_string(&event.record_ids).unwrap_or_else(|_| "[]".into());
-    let hash = event_hash(
-        &prev_hash,
-        &Hashed {
-            account_id,
-            seq,
-            at,
-            actor: event.actor,
-            action: event.action.as_str(),
-            grant_id: event.grant_id,
-            record_ids: &record_ids,
-            outcome: event.outcome.as_str(),
-            occurrences: event.occurrences,
-        },
-    );
-    store::append_event(
-        conn,
-        &AuditRow {
-            account_id: account_id.to_owned(),
-            seq,
-            at,
+    let seqs = append_all(conn, &[(account_id, at, event)])?;
+    seqs.first().copied().ok_or(DbError::NotFound)
+}
+
+/// Appends events to their accounts' chains (one or many accounts; each account's in the
+/// order given), returning each event's sequence number. Call inside the transaction of the
+/// actions being recorded. This is the one function that extends a chain: it reserves the
+/// sequence numbers of all the events' accounts at once, hashes each event onto the one before
+/// it, and stores them together, so a batch of events costs two statements however many
+/// accounts it touches. An account that does not exist fails the whole call (`NotFound`).
+pub fn append_all(conn: &mut DbConnection, events: &[(&str, i64, &NewAuditEvent<'_>)]) -> QueryResult<Vec<i64>> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut counts: HashMap<&str, i64> = HashMap::new();
+    for (account_id, _, _) in events {
+        *counts.entry(account_id).or_default() += 1;
+    }
+    let wanted: Vec<(&str, i64)> = counts.iter().map(|(a, n)| (*a, *n)).collect();
+    // Per account: (next seq to hand out, hash of the event before it).
+    let mut next: HashMap<String, (i64, String)> = HashMap::new();
+    for (account_id, last, head) in store::reserve_seqs(conn, &wanted)? {
+        let n = counts.get(account_id.as_str()).copied().unwrap_or(0);
+        next.insert(account_id, (last - n + 1, head));
+    }
+    let mut seqs = Vec::with_capacity(events.len());
+    let mut rows = Vec::with_capacity(events.len());
+    for (account_id, at, event) in events {
+        let (seq, prev_hash) = next.get_mut(*account_id).ok_or(DbError::NotFound)?;
+        let record_ids = serde_json::to_string(&event.record_ids).unwrap_or_else(|_| "[]".into());
+        let hash = event_hash(
+            prev_hash,
+            &Hashed {
+                account_id,
+                seq: *seq,
+                at: *at,
+                actor: event.actor,
+                action: event.action.as_str(),
+                grant_id: event.grant_id,
+                record_ids: &record_ids,
+                outcome: event.outcome.as_str(),
+                occurrences: event.occurrences,
+            },
+        );
+        rows.push(AuditRow {
+            account_id: (*account_id).to_owned(),
+            seq: *seq,
+            at: *at,
             actor: event.actor.to_owned(),
             action: event.action.as_str().to_owned(),
             grant_id: event.grant_id.map(str::to_owned),
             record_ids,
             outcome: event.outcome.as_str().to_owned(),
-            prev_hash,
+            prev_hash: std::mem::replace(prev_hash, hash.clone()),
             hash,
             occurrences: event.occurrences,
-        },
-    )?;
-    Ok(seq)
+        });
+        seqs.push(*seq);
+        *seq += 1;
+    }
+    store::append_events(conn, &rows)?;
+    Ok(seqs)
 }
 
 /// Coalesces an event that anyone may cause over and over (a fetch of the
@@ -352,6 +381,27 @@ pub async fn events(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    crate::store_test! {
+        fn events_of_several_accounts_appended_together_chain_in_order_and_an_unknown_account_writes_nothing(test_db) {
+            let (pool, _) = crate::store::open(&test_db.target, 2).unwrap();
+            let mut conn = pool.get().unwrap();
+            crate::store::accounts::insert_account(&mut conn, "a", &[1; 32], 1).unwrap();
+            crate::store::accounts::insert_account(&mut conn, "b", &[2; 32], 1).unwrap();
+            let event = NewAuditEvent::new("organization:o", AuditAction::FhirRead, AuditOutcome::Success);
+            assert_eq!(append(&mut conn, "a", 1, &event).unwrap(), 1);
+            let seqs = append_all(&mut conn, &[("a", 2, &event), ("b", 2, &event), ("a", 3, &event)]).unwrap();
+            assert_eq!(seqs, vec![2, 1, 3], "each account's own sequence, in the order given");
+            assert_eq!(verify_account(&mut conn, "a").unwrap(), 3);
+            assert_eq!(verify_account(&mut conn, "b").unwrap(), 1);
+            let refused = crate::store::write_transaction(&mut conn, |c| {
+                append_all(c, &[("b", 4, &event), ("no-such-account", 4, &event)])
+            });
+            assert!(refused.is_err());
+            assert_eq!(store::head(&mut conn, "b").unwrap().0, 1, "nothing of the refused call stayed");
+            assert_eq!(verify_account(&mut conn, "b").unwrap(), 1);
+        }
+    }
 
     fn fields(occurrences: Option<i64>) -> Hashed<'static> {
         Hashed {

@@ -27,6 +27,7 @@ pub async fn everything(app: &App, org: OrganizationToken, id: String) -> FhirRe
     let base = app.base_url()?.to_owned();
     let keys = app.keys.clone();
     let visibility = app.fhir_visible.clone();
+    let audits = app.fhir_read_audits.clone();
     let body = app
         .db(move |conn| {
             let (org, visible) = open_visible(conn, org, &visibility, &keys)?;
@@ -55,7 +56,7 @@ pub async fn everything(app: &App, org: OrganizationToken, id: String) -> FhirRe
                 .par_chunks(CHUNK)
                 .map(|chunk| entries_json(&base, &visible, chunk))
                 .collect::<Result<_, _>>()?;
-            audit_reads(conn, &org.actor(), AuditAction::FhirEverything, &records.iter().collect::<Vec<_>>())?;
+            audit_reads(conn, &audits, &org.actor(), AuditAction::FhirEverything, &records.iter().collect::<Vec<_>>())?;
             Ok(Some(searchset_json(&patient_entry, &chunks)))
         })
         .await?;

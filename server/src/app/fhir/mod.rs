@@ -337,14 +337,15 @@ pub fn kinds_yielding(resource_type: &str) -> &'static [RecordKind] {
     phr_fhir::mapping::kinds_yielding(resource_type)
 }
 
-/// Appends one audit event per (family, grant) for the records read, in one transaction.
+/// Appends one audit event per (family, grant) for the records read ([`append_read_audits`]).
 pub fn audit_reads(
     conn: &mut crate::store::Conn,
+    audits: &ReadAuditCommit,
     actor: &str,
     action: crate::app::audit::AuditAction,
     records: &[&ReadableRecord],
 ) -> Result<(), AppError> {
-    append_read_audits(conn, actor, action, &read_audits(records))
+    append_read_audits(conn, audits, actor, action, &read_audits(records))
 }
 
 /// The audit events a read of `records` writes: one per (family, grant), naming the records.
@@ -359,12 +360,44 @@ pub fn read_audits(records: &[&ReadableRecord]) -> Vec<cache::ReadAudit> {
         .collect()
 }
 
+/// The audit events of one FHIR read, waiting to be committed with those of concurrent reads.
+pub struct ReadAuditJob {
+    actor: String,
+    action: crate::app::audit::AuditAction,
+    at: i64,
+    reads: Vec<cache::ReadAudit>,
+}
+
+/// Group commit of FHIR reads' audit events ([`crate::store::group_commit`]), one per [`crate::app::App`].
+pub type ReadAuditCommit = crate::store::group_commit::GroupCommit<ReadAuditJob>;
+
+impl crate::store::group_commit::Batched for ReadAuditJob {
+    /// Every event of every read in the batch through one [`crate::app::audit::append_all`].
+    fn write_all(conn: &mut DbConnection, jobs: &[&Self]) -> crate::store::QueryResult<()> {
+        let events: Vec<(String, i64, crate::app::audit::NewAuditEvent<'_>)> = jobs
+            .iter()
+            .flat_map(|job| {
+                job.reads.iter().map(|read| {
+                    let event = crate::app::audit::NewAuditEvent::new(&job.actor, job.action, AuditOutcome::Success)
+                        .grant(&read.grant_id)
+                        .records(read.record_ids.clone());
+                    (read.account_id.clone(), job.at, event)
+                })
+            })
+            .collect();
+        let events: Vec<(&str, i64, &crate::app::audit::NewAuditEvent<'_>)> =
+            events.iter().map(|(account, at, event)| (account.as_str(), *at, event)).collect();
+        crate::app::audit::append_all(conn, &events).map(|_| ())
+    }
+}
+
 /// Appends the audit events of a read ([`read_audits`]) in one transaction, shared with the
 /// audit events of concurrent reads (group commit, [`crate::store::group_commit`]): returns once
 /// they are committed, so a read is answered only after its audit events are stored. The hash
-/// chain of each account is extended by [`crate::app::audit::append`] as for any other event.
+/// chain of each account is extended by [`crate::app::audit::append_all`] as for any other event.
 pub fn append_read_audits(
     conn: &mut crate::store::Conn,
+    audits: &ReadAuditCommit,
     actor: &str,
     action: crate::app::audit::AuditAction,
     reads: &[cache::ReadAudit],
@@ -372,22 +405,7 @@ pub fn append_read_audits(
     if reads.is_empty() {
         return Ok(());
     }
-    let now = now_ms();
-    let actor = actor.to_owned();
-    let reads = reads.to_vec();
-    conn.write_grouped(Box::new(move |conn| {
-        for read in &reads {
-            crate::app::audit::append(
-                conn,
-                &read.account_id,
-                now,
-                &crate::app::audit::NewAuditEvent::new(&actor, action, AuditOutcome::Success)
-                    .grant(&read.grant_id)
-                    .records(read.record_ids.clone()),
-            )?;
-        }
-        Ok(())
-    }))?;
+    audits.write(conn, ReadAuditJob { actor: actor.to_owned(), action, at: now_ms(), reads: reads.to_vec() })?;
     Ok(())
 }
 

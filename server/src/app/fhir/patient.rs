@@ -73,6 +73,7 @@ pub fn build_patient(
 /// Audits a Patient access: the records read, or (none) the access itself through the family's first grant.
 fn audit_patient(
     conn: &mut crate::store::Conn,
+    audits: &super::ReadAuditCommit,
     visible: &Visible,
     actor: &str,
     action: crate::app::audit::AuditAction,
@@ -80,17 +81,18 @@ fn audit_patient(
     records: &[ReadableRecord],
 ) -> Result<(), AppError> {
     if !records.is_empty() {
-        return audit_reads(conn, actor, action, &records.iter().collect::<Vec<_>>());
+        return audit_reads(conn, audits, actor, action, &records.iter().collect::<Vec<_>>());
     }
     let Some(grant_id) = visible.grants_of(account).first().map(|g| g.grant_id()) else { return Ok(()) };
     let access = super::cache::ReadAudit { account_id: account.to_owned(), grant_id, record_ids: Vec::new() };
-    super::append_read_audits(conn, actor, action, &[access])
+    super::append_read_audits(conn, audits, actor, action, &[access])
 }
 
 /// The Patient `id`, if the organization (already permitted to read Patients) may see it (404 otherwise).
 pub async fn read(app: &App, org: OrganizationToken, id: String) -> FhirResult<Patient> {
     let keys = app.keys.clone();
     let visibility = app.fhir_visible.clone();
+    let audits = app.fhir_read_audits.clone();
     let patient = app
         .db(move |conn| {
             let (org, visible) = open_visible(conn, org, &visibility, &keys)?;
@@ -98,7 +100,7 @@ pub async fn read(app: &App, org: OrganizationToken, id: String) -> FhirResult<P
                 return Ok(None);
             };
             let (patient, records) = build_patient(conn, &visible, &account, subject)?;
-            audit_patient(conn, &visible, &org.actor(), AuditAction::FhirRead, &account, &records)?;
+            audit_patient(conn, &audits, &visible, &org.actor(), AuditAction::FhirRead, &account, &records)?;
             Ok(Some(patient))
         })
         .await?;
@@ -133,6 +135,7 @@ pub async fn search(app: &App, org: AuthenticatedOrganization, query: String) ->
     let base = app.base_url()?.to_owned();
     let keys = app.keys.clone();
     let visibility = app.fhir_visible.clone();
+    let audits = app.fhir_read_audits.clone();
     let bundle = app
         .db(move |conn| {
             let visible = Visible::load(conn, &visibility, &keys, &org.organization_id)?;
@@ -155,7 +158,7 @@ pub async fn search(app: &App, org: AuthenticatedOrganization, query: String) ->
                     })
                 });
                 if hit {
-                    audit_patient(conn, &visible, &org.actor(), AuditAction::FhirSearch, &account, &records)?;
+                    audit_patient(conn, &audits, &visible, &org.actor(), AuditAction::FhirSearch, &account, &records)?;
                     found.push(Resource::Patient(patient));
                 }
             }

@@ -58,6 +58,7 @@ pub async fn read(app: &App, org: OrganizationToken, resource_type: String, id: 
     };
     let keys = app.keys.clone();
     let visibility = app.fhir_visible.clone();
+    let audits = app.fhir_read_audits.clone();
     let found = app
         .db(move |conn| {
             let (org, visible) = open_visible(conn, org, &visibility, &keys)?;
@@ -72,7 +73,7 @@ pub async fn read(app: &App, org: OrganizationToken, resource_type: String, id: 
                         .into_iter()
                         .find(|r| r.resource_type() == resource_type && r.id() == Some(id.as_str()));
                     if let Some(resource) = resource {
-                        audit_reads(conn, &org.actor(), AuditAction::FhirRead, &[&record])?;
+                        audit_reads(conn, &audits, &org.actor(), AuditAction::FhirRead, &[&record])?;
                         return Ok(Some((resource, record.version)));
                     }
                 }

@@ -352,6 +352,9 @@ pub fn page_by_metadata(
         return Ok(None);
     }
     let kinds = kinds_yielding(resource_type).to_vec();
+    if let Some(page) = page_whole(conn, visible, resource_type, params, &kinds)? {
+        return Ok(Some(page));
+    }
     let (date_from, date_to) = date_window(&params.dates);
     let mut all: Vec<(Option<NaiveDate>, String, usize)> = Vec::new();
     let targets = targets(visible, params);
@@ -398,6 +401,59 @@ pub fn page_by_metadata(
         resources.push(resource);
         records.push(record);
     }
+    Ok(Some((resources, records, total)))
+}
+
+/// Most records [`page_whole`] reads to answer one page.
+const WHOLE_UP_TO: usize = 201;
+
+/// [`page_by_metadata`] for one patient whose matches, up to the end of the page asked for, are
+/// few (at most [`WHOLE_UP_TO`]): the records are read whole in one statement per grant (the
+/// metadata and then the page would be two), matched on their metadata, sorted and paged.
+/// `None` when the search does not qualify, there are more matches, or a record disagrees with
+/// its metadata: the caller pages on metadata instead.
+fn page_whole(
+    conn: &mut crate::store::DbConnection,
+    visible: &Visible,
+    resource_type: &str,
+    params: &SearchParams,
+    kinds: &[phr_core::dataset::RecordKind],
+) -> Result<Option<MetadataPage>, AppError> {
+    let targets = targets(visible, params);
+    let ([(account, subject)], true) = (targets.as_slice(), params.patient.is_some()) else { return Ok(None) };
+    let enough = params.offset.saturating_add(params.count).saturating_add(1);
+    if enough > WHOLE_UP_TO {
+        return Ok(None);
+    }
+    let (date_from, date_to) = date_window(&params.dates);
+    let filter =
+        RecordFilter { kinds: Some(kinds.to_vec()), subject: *subject, date_from, date_to, ..Default::default() };
+    let records = readable_records(conn, &visible.grants, account, &filter, enough as i64)?;
+    if records.len() >= enough {
+        return Ok(None);
+    }
+    let mut all: Vec<(Option<NaiveDate>, String, Resource, ReadableRecord)> = Vec::with_capacity(records.len());
+    for record in records {
+        if !date_matches(record.effective_date, &params.dates) {
+            continue;
+        }
+        let mut of_type = resources_of(visible, &record)?.into_iter().filter(|r| r.resource_type() == resource_type);
+        let (Some(resource), None) = (of_type.next(), of_type.next()) else { return Ok(None) };
+        let json = serde_json::to_value(&resource).map_err(|e| AppError::Internal(e.to_string()))?;
+        let id = record.record_id.to_string();
+        if resource.id() != Some(id.as_str()) || resource_date(&json) != record.effective_date {
+            return Ok(None);
+        }
+        all.push((record.effective_date, id, resource, record));
+    }
+    // The order of `matches`: (date, id), or date descending then id.
+    all.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    if params.descending {
+        all.sort_by(|a, b| (b.0, &a.1).cmp(&(a.0, &b.1)));
+    }
+    let total = all.len();
+    let (resources, records) =
+        all.into_iter().skip(params.offset).take(params.count).map(|(_, _, r, rec)| (r, rec)).unzip();
     Ok(Some((resources, records, total)))
 }
 
@@ -496,6 +552,7 @@ pub async fn search(
     let base = app.base_url()?.to_owned();
     let keys = app.keys.clone();
     let visibility = app.fhir_visible.clone();
+    let audits = app.fhir_read_audits.clone();
     let cache = app.fhir_search_cache.clone();
     app.db(move |conn| {
         let (org, visible) = open_visible(conn, org, &visibility, &keys)?;
@@ -512,11 +569,11 @@ pub async fn search(
         // Read before any record, so a kept answer is never older than what this request sees.
         let fingerprint = if cache.admits(&key) { Some(fingerprint(conn, &visible, &accounts)?) } else { None };
         if let Some(kept) = fingerprint.as_ref().and_then(|f| cache.get(&key, f)) {
-            append_read_audits(conn, &org.actor(), AuditAction::FhirSearch, &kept.reads)?;
+            append_read_audits(conn, &audits, &org.actor(), AuditAction::FhirSearch, &kept.reads)?;
             return Ok(kept.body);
         }
         let (bundle, reads) = fresh_search(conn, &visible, &base, &resource_type, &query, &params)?;
-        append_read_audits(conn, &org.actor(), AuditAction::FhirSearch, &reads)?;
+        append_read_audits(conn, &audits, &org.actor(), AuditAction::FhirSearch, &reads)?;
         let body =
             serde_json::to_vec(&bundle).map_err(|e| AppError::Internal(format!("cannot encode FHIR JSON: {e}")))?;
         if let Some(f) = fingerprint {
