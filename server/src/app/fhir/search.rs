@@ -368,11 +368,7 @@ pub fn page_by_metadata(
             }
         }
     }
-    // The order of `matches`: (date, id), or date descending then id.
-    all.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-    if params.descending {
-        all.sort_by(|a, b| (b.0, &a.1).cmp(&(a.0, &b.1)));
-    }
+    sort_as_matches(&mut all, |m| (m.0, m.1.as_str()), params.descending);
     let total = all.len();
     let page: Vec<_> = all.into_iter().skip(params.offset).take(params.count).collect();
     let mut opened: std::collections::HashMap<String, ReadableRecord> = std::collections::HashMap::new();
@@ -402,6 +398,19 @@ pub fn page_by_metadata(
         records.push(record);
     }
     Ok(Some((resources, records, total)))
+}
+
+/// Puts matches of a metadata page in the order of [`matches`]: (date, id), or date descending
+/// then id. `key`: a match's (date, resource id).
+fn sort_as_matches<T>(all: &mut [T], key: impl Fn(&T) -> (Option<NaiveDate>, &str), descending: bool) {
+    all.sort_by(|a, b| {
+        let ((da, ia), (db, ib)) = (key(a), key(b));
+        if descending {
+            db.cmp(&da).then(ia.cmp(ib))
+        } else {
+            (da, ia).cmp(&(db, ib))
+        }
+    });
 }
 
 /// Most records [`page_whole`] reads to answer one page.
@@ -446,11 +455,7 @@ fn page_whole(
         }
         all.push((record.effective_date, id, resource, record));
     }
-    // The order of `matches`: (date, id), or date descending then id.
-    all.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-    if params.descending {
-        all.sort_by(|a, b| (b.0, &a.1).cmp(&(a.0, &b.1)));
-    }
+    sort_as_matches(&mut all, |m| (m.0, m.1.as_str()), params.descending);
     let total = all.len();
     let (resources, records) =
         all.into_iter().skip(params.offset).take(params.count).map(|(_, _, r, rec)| (r, rec)).unzip();
