@@ -82,7 +82,7 @@ pub fn head(conn: &mut DbConnection, account_id: &str) -> QueryResult<(i64, Stri
     accounts::table.find(account_id).select((accounts::audit_seq, accounts::audit_head)).first(conn)
 }
 
-/// Rows per INSERT statement: 11 values each stays under both backends' limit on bound values.
+/// Rows per INSERT statement on PostgreSQL: 11 values each stays under its limit of 65,535 bound values.
 const ROWS_PER_INSERT: usize = 1_000;
 
 /// Stores events (of one or many accounts, each account's in sequence order): on PostgreSQL in

@@ -352,12 +352,12 @@ pub fn page_by_metadata(
         return Ok(None);
     }
     let kinds = kinds_yielding(resource_type).to_vec();
-    if let Some(page) = page_whole(conn, visible, resource_type, params, &kinds)? {
+    let targets = targets(visible, params);
+    if let Some(page) = page_whole(conn, visible, resource_type, params, &kinds, &targets)? {
         return Ok(Some(page));
     }
     let (date_from, date_to) = date_window(&params.dates);
     let mut all: Vec<(Option<NaiveDate>, String, usize)> = Vec::new();
-    let targets = targets(visible, params);
     for (t, (account, subject)) in targets.iter().enumerate() {
         let grants: Vec<_> = visible.grants.iter().filter(|g| &g.account_id == account).collect();
         let filter =
@@ -384,10 +384,26 @@ pub fn page_by_metadata(
             opened.insert(r.record_id.to_string(), r);
         }
     }
-    let mut resources = Vec::with_capacity(page.len());
-    let mut records = Vec::with_capacity(page.len());
+    let mut page_records = Vec::with_capacity(page.len());
     for (date, id, _) in page {
         let Some(record) = opened.remove(&id) else { return Ok(None) };
+        page_records.push((date, id, record));
+    }
+    checked_page(visible, resource_type, page_records, total)
+}
+
+/// A page paged on metadata ([`MetadataPage`]) from its records, each `(metadata date, record
+/// id, record)`, and the total of matches; `None` when a decrypted record disagrees with its metadata (not exactly one resource
+/// of the type, or another id or date).
+fn checked_page(
+    visible: &Visible,
+    resource_type: &str,
+    page: Vec<(Option<NaiveDate>, String, ReadableRecord)>,
+    total: usize,
+) -> Result<Option<MetadataPage>, AppError> {
+    let mut resources = Vec::with_capacity(page.len());
+    let mut records = Vec::with_capacity(page.len());
+    for (date, id, record) in page {
         let mut of_type = resources_of(visible, &record)?.into_iter().filter(|r| r.resource_type() == resource_type);
         let (Some(resource), None) = (of_type.next(), of_type.next()) else { return Ok(None) };
         let json = serde_json::to_value(&resource).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -418,18 +434,18 @@ const WHOLE_UP_TO: usize = 201;
 
 /// [`page_by_metadata`] for one patient whose matches, up to the end of the page asked for, are
 /// few (at most [`WHOLE_UP_TO`]): the records are read whole in one statement per grant (the
-/// metadata and then the page would be two), matched on their metadata, sorted and paged.
-/// `None` when the search does not qualify, there are more matches, or a record disagrees with
-/// its metadata: the caller pages on metadata instead.
+/// metadata and then the page would be two), matched and sorted on their metadata, and only the
+/// page mapped and checked ([`checked_page`]). `None` when the search does not qualify, there are
+/// more matches, or a record disagrees with its metadata: the caller pages on metadata instead.
 fn page_whole(
     conn: &mut crate::store::DbConnection,
     visible: &Visible,
     resource_type: &str,
     params: &SearchParams,
     kinds: &[phr_core::dataset::RecordKind],
+    targets: &[(String, Option<Subject>)],
 ) -> Result<Option<MetadataPage>, AppError> {
-    let targets = targets(visible, params);
-    let ([(account, subject)], true) = (targets.as_slice(), params.patient.is_some()) else { return Ok(None) };
+    let ([(account, subject)], true) = (targets, params.patient.is_some()) else { return Ok(None) };
     let enough = params.offset.saturating_add(params.count).saturating_add(1);
     if enough > WHOLE_UP_TO {
         return Ok(None);
@@ -441,25 +457,15 @@ fn page_whole(
     if records.len() >= enough {
         return Ok(None);
     }
-    let mut all: Vec<(Option<NaiveDate>, String, Resource, ReadableRecord)> = Vec::with_capacity(records.len());
-    for record in records {
-        if !date_matches(record.effective_date, &params.dates) {
-            continue;
-        }
-        let mut of_type = resources_of(visible, &record)?.into_iter().filter(|r| r.resource_type() == resource_type);
-        let (Some(resource), None) = (of_type.next(), of_type.next()) else { return Ok(None) };
-        let json = serde_json::to_value(&resource).map_err(|e| AppError::Internal(e.to_string()))?;
-        let id = record.record_id.to_string();
-        if resource.id() != Some(id.as_str()) || resource_date(&json) != record.effective_date {
-            return Ok(None);
-        }
-        all.push((record.effective_date, id, resource, record));
-    }
+    let mut all: Vec<(Option<NaiveDate>, String, ReadableRecord)> = records
+        .into_iter()
+        .filter(|r| date_matches(r.effective_date, &params.dates))
+        .map(|r| (r.effective_date, r.record_id.to_string(), r))
+        .collect();
     sort_as_matches(&mut all, |m| (m.0, m.1.as_str()), params.descending);
     let total = all.len();
-    let (resources, records) =
-        all.into_iter().skip(params.offset).take(params.count).map(|(_, _, r, rec)| (r, rec)).unzip();
-    Ok(Some((resources, records, total)))
+    let page: Vec<_> = all.into_iter().skip(params.offset).take(params.count).collect();
+    checked_page(visible, resource_type, page, total)
 }
 
 fn read_page(
