@@ -153,26 +153,6 @@ fn section_of(kind: RecordKind, resource: &Value) -> Option<Section> {
     }
 }
 
-/// Whether records of `kind` add anything to an emergency summary. Exhaustive, so a
-/// new kind must decide.
-fn relevant(kind: RecordKind) -> bool {
-    match kind {
-        RecordKind::Development => false,
-        RecordKind::MotherProfile
-        | RecordKind::Pregnancy
-        | RecordKind::PrenatalVisit
-        | RecordKind::Delivery
-        | RecordKind::Newborn
-        | RecordKind::ChildCheckup
-        | RecordKind::Immunization
-        | RecordKind::Medication
-        | RecordKind::SelfVitals
-        | RecordKind::SubjectIdentifiers
-        | RecordKind::Allergy
-        | RecordKind::Condition => true,
-    }
-}
-
 /// `Type/id` of a resource JSON.
 fn key_of(resource: &Value) -> Option<String> {
     Some(format!("{}/{}", resource["resourceType"].as_str()?, resource["id"].as_str()?))
@@ -331,7 +311,7 @@ pub fn emergency_summary(input: &SummaryInput<'_>) -> Result<Bundle, MappingErro
     let mut mapped: Vec<(Option<Section>, Value)> = Vec::new();
     for record in &input.records {
         let kind = record.body.kind();
-        if !relevant(kind) {
+        if !kind.in_emergency_summary() {
             continue;
         }
         let ctx = MappingContext::new(record.id, patient_id.clone());

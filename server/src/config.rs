@@ -100,6 +100,9 @@ pub enum OrgKind {
     #[value(name = "ehr_network")]
     EhrNetwork,
     Research,
+    /// An emergency department: may read, by break-glass, the emergency summary of the
+    /// families that opted in (`GET /fhir/r4/Patient/$summary`).
+    Emergency,
 }
 
 impl OrgKind {
@@ -109,6 +112,7 @@ impl OrgKind {
             OrgKind::Municipality => "municipality",
             OrgKind::EhrNetwork => "ehr_network",
             OrgKind::Research => "research",
+            OrgKind::Emergency => "emergency",
         }
     }
 }
@@ -283,6 +287,10 @@ pub struct Limits {
     /// beyond, each new connection closes the one waiting longest for its client.
     #[arg(long, env = "PHR_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(16..))]
     pub max_connections: u64,
+    /// Hours an emergency department's break-glass access to one patient lasts from its first
+    /// `Patient/$summary` read; a read after that opens a new one and tells the family again.
+    #[arg(long, env = "PHR_BREAK_GLASS_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=168))]
+    pub break_glass_hours: u64,
 }
 
 impl Default for Limits {
@@ -301,6 +309,7 @@ impl Default for Limits {
             fhir_search_cache_secs: 60,
             request_timeout_secs: 30,
             max_connections: 10_000,
+            break_glass_hours: 12,
         }
     }
 }

@@ -83,6 +83,32 @@ impl OrgClient {
         organization_id: &str,
         scope: &str,
     ) -> OrgClient {
+        Self::register_kind(binary, env, data_dir, database_url, server, organization_id, scope, "clinic")
+    }
+
+    /// [`OrgClient::register`] as an emergency department (`--kind emergency`, emergency purpose).
+    pub fn register_emergency(
+        binary: &Path,
+        data_dir: &Path,
+        database_url: &str,
+        server: &str,
+        organization_id: &str,
+        scope: &str,
+    ) -> OrgClient {
+        Self::register_kind(binary, &[], data_dir, database_url, server, organization_id, scope, "emergency")
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn register_kind(
+        binary: &Path,
+        env: &[(&str, &str)],
+        data_dir: &Path,
+        database_url: &str,
+        server: &str,
+        organization_id: &str,
+        scope: &str,
+        kind: &str,
+    ) -> OrgClient {
         let rng = SystemRandom::new();
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, &rng).expect("P-384 keygen");
         let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, pkcs8.as_ref(), &rng).expect("key");
@@ -92,8 +118,13 @@ impl OrgClient {
         let jwks_path = data_dir.join(format!("{organization_id}.jwks.json"));
         std::fs::write(&jwks_path, jwks.to_string()).expect("write JWKS");
         let out = Command::new(binary)
-            .args(["org", "add", "--id", organization_id, "--name", organization_id, "--kind", "clinic"])
-            .args(["--purpose", "treatment", "--purpose", "emergency", "--jwks-file"])
+            .args(["org", "add", "--id", organization_id, "--name", organization_id, "--kind", kind])
+            .args(if kind == "emergency" {
+                &["--purpose", "emergency"][..]
+            } else {
+                &["--purpose", "treatment", "--purpose", "emergency"][..]
+            })
+            .arg("--jwks-file")
             .arg(&jwks_path)
             .arg("--data-dir")
             .arg(data_dir)
@@ -159,6 +190,20 @@ impl OrgClient {
             req = req.header("Authorization", &format!("Bearer {token}"));
         }
         req.call()
+    }
+
+    /// GET a FHIR path with the client's token and extra request headers.
+    pub fn get_with_headers(&self, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+        let url = format!("{}{path}", self.server);
+        let mut req = self
+            .agent
+            .get(&url)
+            .header("Accept", "application/fhir+json")
+            .header("Authorization", &format!("Bearer {}", self.token));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        read(req.call())
     }
 
     /// GET `path` and read the whole body, unparsed (for latency measurements).

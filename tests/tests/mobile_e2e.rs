@@ -1261,3 +1261,57 @@ phr_tests::backend_test! {
         assert!(matches!(a.unregister_push_subscription(id), Err(PhrError::NotFound { .. })));
     }
 }
+
+phr_tests::backend_test! {
+    fn a_family_opts_in_to_break_glass_in_the_app_and_both_phones_are_told_of_the_er_read_with_its_reason(db) {
+        let (data_dir, server) = start_on(&db);
+        let er = phr_tests::fhir::OrgClient::register_emergency(
+            Path::new(BIN), data_dir.path(), &db.url(), &server.base_url, "night-er", "system/Patient.r",
+        );
+        let files = tempfile::tempdir().unwrap();
+        let transport = Transport::new();
+        let a = open(&db_path(&files, "a.db"), &transport);
+        a.create_account(server.base_url.clone(), "Mother's phone".into()).unwrap();
+        let child = format!("child:{}", uuid::Uuid::now_v7());
+        a.add_record(child.clone(), four_years_earlier(&RecordBody::Newborn(examples::newborn_full()))).unwrap();
+        a.add_record(child.clone(), identifiers(&[(HANDBOOK_SYSTEM, "HB-2022-0042"), (CITY_CHILD_SYSTEM, "C-998877")]))
+            .unwrap();
+        a.add_record("mother".into(), identifiers(&[(HANDBOOK_SYSTEM, "HB-2022-0041")])).unwrap();
+        a.sync(None).unwrap();
+        assert_eq!(a.register_emergency_identifiers().unwrap(), 3, "every identifier of every member");
+
+        let path = format!("/fhir/r4/Patient/$summary?identifier={HANDBOOK_SYSTEM}|HB-2022-0042");
+        let reason = [("X-Break-Glass-Reason", "infant unresponsive")];
+        // Before the opt-in: 404, and the attempt is told.
+        assert_eq!(er.get_with_headers(&path, &reason).0, 404);
+        // The opt-in is a grant to the registered emergency departments, made like any grant.
+        let opt_in = a
+            .grant_consent(GrantRequest {
+                organization_id: "emergency-departments".into(),
+                purpose: "emergency".into(),
+                modules: vec!["newborn".into(), "immunization".into(), "allergy".into()],
+                subjects: vec![child.clone()],
+                from: None,
+                to: None,
+                access: "read".into(),
+            })
+            .unwrap();
+        assert_eq!(opt_in.record_key_count, 2, "the newborn record and the child's identifiers");
+        let (status, doc) = er.get_with_headers(&path, &reason);
+        assert_eq!(status, 200, "{doc}");
+        assert_eq!(doc["type"], "document");
+
+        let told = a.sync(None).unwrap().emergency_accesses;
+        let seen: Vec<(bool, bool, String, Option<String>)> =
+            told.iter().map(|e| (e.break_glass, e.granted, e.recipient.clone(), e.reason.clone())).collect();
+        let why = Some("infant unresponsive".to_owned());
+        assert_eq!(seen, [(true, false, "night-er".into(), why.clone()), (true, true, "night-er".into(), why.clone())]);
+        assert!(told.iter().all(|e| e.card_id.is_none()));
+        let b = pair(&a, &db_path(&files, "b.db"), &transport, "Father's phone");
+        assert_eq!(b.sync(None).unwrap().emergency_accesses.len(), 2, "the father's phone is told too");
+
+        // Revoked in the app: dead at once.
+        a.revoke_grant(opt_in.grant_id.clone()).unwrap();
+        assert_eq!(er.get_with_headers(&path, &reason).0, 404);
+    }
+}

@@ -28,6 +28,22 @@ impl OrganizationId {
     /// The longest accepted id, in characters (all accepted characters are ASCII).
     pub const MAX_LEN: usize = 64;
 
+    /// The grantee of a family's standing break-glass consent: not one organization but
+    /// every organization the operator registers as an emergency department (kind
+    /// `emergency`). No organization may be registered under this id. A grant to it must be
+    /// for the emergency purpose, read-only, and cover only emergency-summary modules.
+    pub const EMERGENCY_DEPARTMENTS: &'static str = "emergency-departments";
+
+    /// [`OrganizationId::EMERGENCY_DEPARTMENTS`] as an id.
+    pub fn emergency_departments() -> Self {
+        OrganizationId(Self::EMERGENCY_DEPARTMENTS.to_owned())
+    }
+
+    /// Whether this is [`OrganizationId::EMERGENCY_DEPARTMENTS`].
+    pub fn is_emergency_departments(&self) -> bool {
+        self.0 == Self::EMERGENCY_DEPARTMENTS
+    }
+
     /// Checks `id` and wraps it.
     pub fn new(id: impl Into<String>) -> Result<Self, InvalidOrganizationId> {
         let id = id.into();
@@ -419,6 +435,14 @@ impl ConsentGrant {
         if self.purpose == Purpose::Research && self.access == Access::ReadWrite {
             problems.push(GrantProblem::ResearchWithWriteAccess);
         }
+        if self.grantee.is_emergency_departments() {
+            if self.purpose != Purpose::Emergency || self.access != Access::Read {
+                problems.push(GrantProblem::BreakGlassNotEmergencyRead);
+            }
+            for &kind in scope.modules.iter().filter(|k| !k.in_emergency_summary()) {
+                problems.push(GrantProblem::BreakGlassModule { kind });
+            }
+        }
         let dates = [("scope.data_from", scope.data_from), ("scope.data_to", scope.data_to)];
         let instants =
             [("period.from", self.period.from), ("period.to", self.period.to), ("created_at", Some(self.created_at))];
@@ -488,6 +512,16 @@ pub enum GrantProblem {
     /// Research grants must be read-only.
     #[error("a research grant must be read-only")]
     ResearchWithWriteAccess,
+    /// A grant to [`OrganizationId::EMERGENCY_DEPARTMENTS`] (break-glass) that is not a
+    /// read-only emergency grant.
+    #[error("a break-glass grant to the emergency departments must be for the emergency purpose and read-only")]
+    BreakGlassNotEmergencyRead,
+    /// A break-glass grant naming a module that is not part of an emergency summary.
+    #[error("module {kind} is not part of an emergency summary, so a break-glass grant may not cover it")]
+    BreakGlassModule {
+        /// The module.
+        kind: RecordKind,
+    },
     /// A date or instant outside the accepted range ([`crate::dates`]).
     #[error("{field} {reason}")]
     DateOutOfRange {
@@ -508,7 +542,8 @@ impl GrantProblem {
             GrantProblem::NoSubjects | GrantProblem::SubjectNotCovered { .. } => "scope.subjects",
             GrantProblem::InvertedDataRange { .. } => "scope.data_from",
             GrantProblem::EmptyPeriod { .. } => "period",
-            GrantProblem::ResearchWithWriteAccess => "access",
+            GrantProblem::ResearchWithWriteAccess | GrantProblem::BreakGlassNotEmergencyRead => "access",
+            GrantProblem::BreakGlassModule { .. } => "scope.modules",
             GrantProblem::DateOutOfRange { field, .. } => field,
         }
     }
@@ -575,6 +610,25 @@ pub(crate) mod tests {
             state: GrantState::Active,
             created_at: ts(2025, 12, 20),
         }
+    }
+
+    #[test]
+    fn a_break_glass_grant_is_a_read_only_emergency_grant_of_summary_modules() {
+        let mut g = sample_grant();
+        g.grantee = OrganizationId::emergency_departments();
+        assert!(g.grantee.is_emergency_departments());
+        g.purpose = Purpose::Emergency;
+        assert_eq!(g.validate(), Ok(()));
+
+        g.access = Access::ReadWrite;
+        g.scope.modules.insert(RecordKind::Development);
+        let problems = g.validate().unwrap_err().problems;
+        assert!(problems.contains(&GrantProblem::BreakGlassNotEmergencyRead), "{problems:?}");
+        assert!(problems.contains(&GrantProblem::BreakGlassModule { kind: RecordKind::Development }), "{problems:?}");
+
+        let mut treatment = sample_grant();
+        treatment.grantee = OrganizationId::emergency_departments();
+        assert_eq!(treatment.validate().unwrap_err().problems, vec![GrantProblem::BreakGlassNotEmergencyRead]);
     }
 
     #[test]

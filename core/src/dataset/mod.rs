@@ -119,6 +119,28 @@ impl RecordKind {
         RecordKind::Condition,
     ];
 
+    /// Whether records of this kind belong in an emergency summary (the IPS document a card
+    /// carries and break-glass serves): everything but developmental milestones. Exhaustive,
+    /// so a new kind must decide. A grant to the registered emergency departments
+    /// ([`crate::consent::OrganizationId::EMERGENCY_DEPARTMENTS`]) may cover only these.
+    pub const fn in_emergency_summary(self) -> bool {
+        match self {
+            RecordKind::Development => false,
+            RecordKind::MotherProfile
+            | RecordKind::Pregnancy
+            | RecordKind::PrenatalVisit
+            | RecordKind::Delivery
+            | RecordKind::Newborn
+            | RecordKind::ChildCheckup
+            | RecordKind::Immunization
+            | RecordKind::Medication
+            | RecordKind::SelfVitals
+            | RecordKind::SubjectIdentifiers
+            | RecordKind::Allergy
+            | RecordKind::Condition => true,
+        }
+    }
+
     /// True for identity data that follows a grant's *subjects* rather than its
     /// modules ([`RecordKind::SubjectIdentifiers`]): the consent decision lets
     /// every care grant covering the subject read it, and nobody else.

@@ -556,6 +556,9 @@ pub struct AuditEventInfo {
     /// server writes the 1st, 2nd, 4th, 8th… of each hour). Absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub occurrences: Option<u64>,
+    /// The reason the actor gave, for an access that needs one (break-glass). Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// Hex SHA-256 over the previous event's hash and this event's fields (the chain).
     pub hash: String,
 }
@@ -569,6 +572,45 @@ pub struct AuditPage {
     pub next_cursor: u64,
     /// More events wait after `next_cursor`.
     pub more: bool,
+}
+
+// ---- Break-glass (`/emergency/v1/identifiers`): how an emergency department finds a patient ----
+
+/// One identifier of one subject, as printed on the card or in the handbook
+/// (e.g. the maternal and child health handbook number), that an emergency department
+/// may name to find the subject by break-glass.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmergencyIdentifier {
+    /// Whose identifier it is (`mother`, `child:<uuid>`).
+    pub subject: Subject,
+    /// The namespace, an absolute URI (as in `subject_identifiers`).
+    pub system: String,
+    /// The identifier within the namespace.
+    pub value: String,
+}
+
+/// Most identifiers one family may register for break-glass.
+pub const MAX_EMERGENCY_IDENTIFIERS: usize = 100;
+
+/// `PUT /emergency/v1/identifiers`: the family's identifiers an emergency department may
+/// look its members up by (replacing the earlier set; empty: none). The server keeps only a
+/// keyed hash of each (system, value), never the identifier. Registering them does not
+/// open anything: only a break-glass grant (to
+/// [`crate::consent::OrganizationId::EMERGENCY_DEPARTMENTS`]) does; without one, a lookup is
+/// refused and audited in the family's log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterEmergencyIdentifiersRequest {
+    /// At most [`MAX_EMERGENCY_IDENTIFIERS`], no two alike.
+    pub identifiers: Vec<EmergencyIdentifier>,
+}
+
+/// Answer to `PUT` / `GET /emergency/v1/identifiers`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmergencyIdentifiersInfo {
+    /// How many identifiers are registered.
+    pub registered: u64,
 }
 
 // ---- Emergency cards (`/emergency/v1`): SMART Health Links the family controls ----

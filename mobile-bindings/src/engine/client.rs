@@ -500,6 +500,13 @@ impl Client {
         })
     }
 
+    /// Registers the family's identifiers for break-glass ([`emergency_card::register_identifiers`]).
+    pub fn register_emergency_identifiers(&self) -> Result<u64> {
+        self.signed_in(|conn, account, _storage_key, transport| {
+            emergency_card::register_identifiers(conn, account, transport)
+        })
+    }
+
     /// The family's emergency cards ([`emergency_card::list_cards`]).
     pub fn list_emergency_cards(&self) -> Result<Vec<EmergencyCardView>> {
         self.signed_in(|conn, account, storage_key, transport| {

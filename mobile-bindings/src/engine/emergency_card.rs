@@ -23,7 +23,8 @@ use diesel::SqliteConnection;
 use phr_core::crypto::shl::{seal_file, ShlFlags, ShlKey, ShlPayload};
 use phr_core::dataset::Subject;
 use phr_core::sync::protocol::{
-    CreateEmergencyCardRequest, EmergencyCardInfo, EmergencyCardLink, EmergencyCardList, RotateEmergencyCardRequest,
+    CreateEmergencyCardRequest, EmergencyCardInfo, EmergencyCardLink, EmergencyCardList, EmergencyIdentifier,
+    EmergencyIdentifiersInfo, RegisterEmergencyIdentifiersRequest, RotateEmergencyCardRequest,
     UpdateEmergencyCardFileRequest,
 };
 use phr_fhir::ips::{emergency_summary, SummaryInput, SummaryRecord};
@@ -43,10 +44,14 @@ use super::transport::{json_body, Transport};
 pub const CARDS_META: &str = "emergency_cards";
 /// The last audit sequence number whose emergency accesses this device has reported.
 pub const ACCESSES_SEEN_META: &str = "emergency_accesses_seen";
-/// The audit actions that are emergency accesses.
-const ACCESS_ACTIONS: &str = "emergency_card_accessed";
+/// The audit actions that are emergency accesses: a card read, a break-glass read.
+const ACCESS_ACTIONS: &str = "emergency_card_accessed,break_glass_summary";
+/// The audit action of a break-glass read.
+const BREAK_GLASS_ACTION: &str = "break_glass_summary";
 /// The audit actor prefix of a card's reader.
 const READER_PREFIX: &str = "shl-recipient:";
+/// The audit actor prefix of an organization (a break-glass reader).
+const ORGANIZATION_PREFIX: &str = "organization:";
 /// The content type of a card's file.
 const FHIR_JSON: &str = "application/fhir+json";
 /// `Composition.author` of the summaries.
@@ -74,15 +79,21 @@ pub struct EmergencyCardView {
 }
 
 /// An emergency access to the family's data since the last sync, for the app to tell the
-/// parents (a notification, a banner): who, when, which card, and whether it was let in.
+/// parents (a notification, a banner): who, when, which card or break-glass (and why), and
+/// whether it was let in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmergencyAccess {
     /// Epoch milliseconds.
     pub at: i64,
-    /// Who said they were reading (the SHL `recipient`).
+    /// Who was reading: the SHL `recipient` of a card read, or the emergency department's
+    /// organization id of a break-glass read.
     pub recipient: String,
     /// The card read, if it was a card.
     pub card_id: Option<String>,
+    /// A break-glass read (`Patient/$summary` by a registered emergency department) rather than a card.
+    pub break_glass: bool,
+    /// The reason the emergency department gave (break-glass).
+    pub reason: Option<String>,
     /// `true`: the summary was handed out; `false`: refused (wrong passcode, dead card).
     pub granted: bool,
     /// How many such attempts this entry stands for (refusals are coalesced).
@@ -102,10 +113,14 @@ pub fn new_accesses(
         let path = format!("/audit/v1/events?since={seen}&limit=1000&action={ACCESS_ACTIONS}");
         let page: phr_core::sync::protocol::AuditPage = account.session.call(transport, "GET", &path, None)?;
         for e in &page.events {
+            let break_glass = e.action == BREAK_GLASS_ACTION;
+            let prefix = if break_glass { ORGANIZATION_PREFIX } else { READER_PREFIX };
             out.push(EmergencyAccess {
                 at: e.at,
-                recipient: e.actor.strip_prefix(READER_PREFIX).unwrap_or(&e.actor).to_owned(),
-                card_id: e.grant_id.clone(),
+                recipient: e.actor.strip_prefix(prefix).unwrap_or(&e.actor).to_owned(),
+                card_id: if break_glass { None } else { e.grant_id.clone() },
+                break_glass,
+                reason: e.reason.clone(),
                 granted: e.outcome == "success",
                 occurrences: e.occurrences.unwrap_or(1),
             });
@@ -118,6 +133,43 @@ pub fn new_accesses(
     }
     store::meta_set(conn, ACCESSES_SEEN_META, seen.to_string().as_bytes())?;
     Ok(out)
+}
+
+/// Registers, for break-glass, every identifier of the family's members recorded here
+/// (`subject_identifiers`, e.g. the handbook number): `PUT /emergency/v1/identifiers`
+/// replaces the earlier set. The server keeps only a keyed hash of each. Registering opens
+/// nothing: a registered emergency department reads a member's summary only if the family
+/// also holds a grant to `emergency-departments` covering that member (made like any grant);
+/// otherwise its attempt is refused and shows up in [`new_accesses`]. Returns how many were registered.
+pub fn register_identifiers(
+    conn: &mut SqliteConnection,
+    account: &mut Account,
+    transport: &dyn Transport,
+) -> Result<u64> {
+    let keys = account.keys.clone();
+    let mut identifiers = Vec::new();
+    for row in store::live_records(conn)? {
+        let (kind, subject) = row.kind_subject()?;
+        if kind != phr_core::dataset::RecordKind::SubjectIdentifiers {
+            continue;
+        }
+        if let Some(phr_core::dataset::RecordBody::SubjectIdentifiers(ids)) = keys.winner(&row)? {
+            for id in ids.identifiers {
+                let entry = EmergencyIdentifier { subject, system: id.system, value: id.value };
+                if !identifiers.contains(&entry) {
+                    identifiers.push(entry);
+                }
+            }
+        }
+    }
+    let request = RegisterEmergencyIdentifiersRequest { identifiers };
+    let info: EmergencyIdentifiersInfo = account.session.call(
+        transport,
+        "PUT",
+        "/emergency/v1/identifiers",
+        Some(json_body("the emergency identifiers", &request)?),
+    )?;
+    Ok(info.registered)
 }
 
 /// What this device keeps of a card it made.

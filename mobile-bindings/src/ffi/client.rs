@@ -244,6 +244,16 @@ impl PhrClient {
         Ok(self.engine.create_emergency_card(&subject, passcode.as_deref(), label.as_deref())?.into())
     }
 
+    /// Registers, for break-glass, the identifiers recorded for the family's members
+    /// (`subject_identifiers`, e.g. the handbook number) so that a registered emergency
+    /// department can name them; returns how many. It opens nothing by itself: the family
+    /// opts in with [`grant_consent`](Self::grant_consent) to organization
+    /// `emergency-departments` (purpose `emergency`, read-only, emergency-summary modules);
+    /// without that grant an attempt is refused and reported after the next sync.
+    pub fn register_emergency_identifiers(&self) -> Result<u64, PhrError> {
+        Ok(self.engine.register_emergency_identifiers()?)
+    }
+
     /// The family's emergency cards (made on any device), with how often each was read.
     /// Only cards made on this device carry their `shlink`.
     pub fn list_emergency_cards(&self) -> Result<Vec<EmergencyCardView>, PhrError> {

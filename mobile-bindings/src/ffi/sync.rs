@@ -76,10 +76,15 @@ pub struct SyncReport {
 pub struct EmergencyAccess {
     /// Epoch milliseconds.
     pub at: i64,
-    /// Who said they were reading (the emergency team's own words).
+    /// Who was reading: the emergency team's own words (a card), or the emergency
+    /// department's organization id (break-glass).
     pub recipient: String,
     /// The card read, if it was a card.
     pub card_id: Option<String>,
+    /// A break-glass read by a registered emergency department rather than a card.
+    pub break_glass: bool,
+    /// The reason the emergency department gave (break-glass).
+    pub reason: Option<String>,
     /// The summary was handed out (`false`: refused, e.g. a wrong passcode).
     pub granted: bool,
     /// How many attempts this entry stands for (refusals are coalesced).
@@ -112,6 +117,8 @@ impl From<engine::SyncReport> for SyncReport {
                     at: a.at,
                     recipient: a.recipient,
                     card_id: a.card_id,
+                    break_glass: a.break_glass,
+                    reason: a.reason,
                     granted: a.granted,
                     occurrences: a.occurrences,
                 })

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod break_glass;
 pub mod consent;
 pub mod emergency_card;
 pub mod error;

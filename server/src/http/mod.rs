@@ -17,6 +17,7 @@ use crate::app::App;
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod break_glass;
 pub mod conn;
 pub mod consent;
 pub mod deadline;
@@ -58,6 +59,7 @@ pub fn configure(state: App, max_body_bytes: usize) -> impl FnOnce(&mut web::Ser
             .configure(fhir::routes)
             .configure(research::routes)
             .configure(emergency_card::routes)
+            .configure(break_glass::routes)
             .configure(notify::routes)
             .default_service(web::to(not_found));
     }

@@ -22,6 +22,7 @@ pub struct AuditRow {
     pub prev_hash: String,
     pub hash: String,
     pub occurrences: Option<i64>,
+    pub reason: Option<String>,
 }
 
 /// Reserves the next `n` sequence numbers of each account's chain, in one statement on
@@ -82,7 +83,7 @@ pub fn head(conn: &mut DbConnection, account_id: &str) -> QueryResult<(i64, Stri
     accounts::table.find(account_id).select((accounts::audit_seq, accounts::audit_head)).first(conn)
 }
 
-/// Rows per INSERT statement on PostgreSQL: 11 values each stays under its limit of 65,535 bound values.
+/// Rows per INSERT statement on PostgreSQL: 12 values each stays under its limit of 65,535 bound values.
 const ROWS_PER_INSERT: usize = 1_000;
 
 /// Stores events (of one or many accounts, each account's in sequence order): on PostgreSQL in
@@ -106,6 +107,7 @@ pub fn append_events(conn: &mut DbConnection, rows: &[AuditRow]) -> QueryResult<
                     audit_events::prev_hash.eq(&row.prev_hash),
                     audit_events::hash.eq(&row.hash),
                     audit_events::occurrences.eq(row.occurrences),
+                    audit_events::reason.eq(row.reason.as_deref()),
                 )
             })
             .collect();

@@ -21,6 +21,7 @@ use crate::ServerError;
 pub mod accounts;
 pub mod audit;
 pub mod backend;
+pub mod break_glass;
 pub mod emergency_cards;
 pub mod fhir;
 pub mod grants;

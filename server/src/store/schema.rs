@@ -142,6 +142,7 @@ diesel::table! {
         prev_hash -> Text,
         hash -> Text,
         occurrences -> Nullable<BigInt>,
+        reason -> Nullable<Text>,
     }
 }
 
@@ -266,6 +267,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    emergency_identifiers (lookup_hash, account_id, subject) {
+        lookup_hash -> Text,
+        account_id -> Text,
+        subject -> Text,
+    }
+}
+
+diesel::table! {
+    break_glass_sessions (organization_id, account_id, subject) {
+        organization_id -> Text,
+        account_id -> Text,
+        subject -> Text,
+        opened_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     devices,
@@ -287,4 +306,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     emergency_cards,
     emergency_card_tickets,
     push_subscriptions,
+    emergency_identifiers,
+    break_glass_sessions,
 );

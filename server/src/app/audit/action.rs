@@ -55,6 +55,11 @@ pub enum AuditAction {
     EmergencyCardWithdrawn,
     /// An emergency card was read (its manifest fetched by a recipient), or the attempt refused.
     EmergencyCardAccessed,
+    /// The family replaced the identifiers an emergency department may find its members by.
+    EmergencyIdentifiersRegistered,
+    /// An emergency department read a member's emergency summary by break-glass
+    /// (`Patient/$summary` with a reason), or the attempt was refused.
+    BreakGlassSummary,
 }
 
 /// How the FHIR `AuditEvent.action` codes an audited action
@@ -82,7 +87,7 @@ impl FhirAuditAction {
 
 impl AuditAction {
     /// Every action, in declaration order.
-    pub const ALL: [AuditAction; 24] = [
+    pub const ALL: [AuditAction; 26] = [
         AuditAction::AccountCreated,
         AuditAction::SignIn,
         AuditAction::RefreshTokenReuse,
@@ -107,6 +112,8 @@ impl AuditAction {
         AuditAction::EmergencyCardRotated,
         AuditAction::EmergencyCardWithdrawn,
         AuditAction::EmergencyCardAccessed,
+        AuditAction::EmergencyIdentifiersRegistered,
+        AuditAction::BreakGlassSummary,
     ];
 
     /// The stored name.
@@ -136,6 +143,8 @@ impl AuditAction {
             AuditAction::EmergencyCardRotated => "emergency_card_rotated",
             AuditAction::EmergencyCardWithdrawn => "emergency_card_withdrawn",
             AuditAction::EmergencyCardAccessed => "emergency_card_accessed",
+            AuditAction::EmergencyIdentifiersRegistered => "emergency_identifiers_registered",
+            AuditAction::BreakGlassSummary => "break_glass_summary",
         }
     }
 
@@ -155,7 +164,8 @@ impl AuditAction {
             | AuditAction::FhirRead
             | AuditAction::FhirSearch
             | AuditAction::FhirEverything
-            | AuditAction::EmergencyCardAccessed => FhirAuditAction::Read,
+            | AuditAction::EmergencyCardAccessed
+            | AuditAction::BreakGlassSummary => FhirAuditAction::Read,
             AuditAction::AccountCreated
             | AuditAction::SignIn
             | AuditAction::RefreshTokenReuse
@@ -170,7 +180,8 @@ impl AuditAction {
             | AuditAction::ResearchExport
             | AuditAction::EmergencyCardUpdated
             | AuditAction::EmergencyCardRotated
-            | AuditAction::EmergencyCardWithdrawn => FhirAuditAction::Execute,
+            | AuditAction::EmergencyCardWithdrawn
+            | AuditAction::EmergencyIdentifiersRegistered => FhirAuditAction::Execute,
         }
     }
 }

@@ -37,12 +37,22 @@ pub struct NewAuditEvent<'a> {
     /// For a repeated event recorded once per so many occurrences
     /// ([`Repeats`]): how many there had been in its window.
     pub occurrences: Option<i64>,
+    /// The reason the actor gave (break-glass), stored with the event and covered by its hash.
+    pub reason: Option<&'a str>,
 }
 
 impl<'a> NewAuditEvent<'a> {
     /// An event about the account itself (no grant, no records).
     pub fn new(actor: &'a str, action: AuditAction, outcome: AuditOutcome) -> Self {
-        NewAuditEvent { actor, action, grant_id: None, record_ids: Vec::new(), outcome, occurrences: None }
+        NewAuditEvent {
+            actor,
+            action,
+            grant_id: None,
+            record_ids: Vec::new(),
+            outcome,
+            occurrences: None,
+            reason: None,
+        }
     }
 
     /// The grant the access went through.
@@ -54,6 +64,12 @@ impl<'a> NewAuditEvent<'a> {
     /// The records touched.
     pub fn records(mut self, record_ids: Vec<String>) -> Self {
         self.record_ids = record_ids;
+        self
+    }
+
+    /// The reason the actor gave for the access.
+    pub fn reason(mut self, reason: &'a str) -> Self {
+        self.reason = Some(reason);
         self
     }
 
@@ -79,6 +95,9 @@ struct Hashed<'a> {
     /// as they did before the field existed.
     #[serde(skip_serializing_if = "Option::is_none")]
     occurrences: Option<i64>,
+    /// Absent when `None`, like `occurrences`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
 }
 
 fn event_hash(prev_hash: &str, fields: &Hashed<'_>) -> String {
@@ -136,6 +155,7 @@ pub fn append_all(conn: &mut DbConnection, events: &[(&str, i64, &NewAuditEvent<
                 record_ids: &record_ids,
                 outcome: event.outcome.as_str(),
                 occurrences: event.occurrences,
+                reason: event.reason,
             },
         );
         rows.push(AuditRow {
@@ -150,6 +170,7 @@ pub fn append_all(conn: &mut DbConnection, events: &[(&str, i64, &NewAuditEvent<
             prev_hash: std::mem::replace(prev_hash, hash.clone()),
             hash,
             occurrences: event.occurrences,
+            reason: event.reason.map(str::to_owned),
         });
         seqs.push(*seq);
         *seq += 1;
@@ -270,6 +291,7 @@ pub fn verify_account(conn: &mut DbConnection, account_id: &str) -> Result<u64, 
                     record_ids: &row.record_ids,
                     outcome: &row.outcome,
                     occurrences: row.occurrences,
+                    reason: row.reason.as_deref(),
                 },
             );
             if recomputed != row.hash {
@@ -371,6 +393,7 @@ pub async fn events(
             record_ids: serde_json::from_str(&r.record_ids).unwrap_or_default(),
             outcome: r.outcome,
             occurrences: r.occurrences.and_then(|n| u64::try_from(n).ok()),
+            reason: r.reason,
             hash: r.hash,
         })
         .collect();
@@ -414,6 +437,7 @@ mod tests {
             record_ids: "[]",
             outcome: "success",
             occurrences,
+            reason: None,
         }
     }
 
@@ -421,6 +445,9 @@ mod tests {
     fn an_event_without_a_count_hashes_as_before_the_count_existed() {
         let json = serde_json::to_string(&fields(None)).unwrap();
         assert!(!json.contains("occurrences"), "{json}");
+        assert!(!json.contains("reason"), "{json}");
+        let with_reason = Hashed { reason: Some("unconscious, brought in by ambulance"), ..fields(None) };
+        assert_ne!(event_hash("", &fields(None)), event_hash("", &with_reason), "the reason is covered by the hash");
         assert_ne!(event_hash("", &fields(None)), event_hash("", &fields(Some(1))), "the count is covered by the hash");
     }
 

@@ -186,6 +186,11 @@ fn scope_problems(
 /// The grantee must be registered, enabled, and allow the grant's purpose.
 fn grantee_problems(conn: &mut DbConnection, grant: &ConsentGrant) -> Result<(Problems, String), AppError> {
     let mut problems = Vec::new();
+    if grant.grantee.is_emergency_departments() {
+        // Not one organization: every registered emergency department, by break-glass
+        // (what such a grant may be is checked with the grant itself).
+        return Ok((problems, crate::app::break_glass::GRANTEE_NAME.to_owned()));
+    }
     let org = crate::store::organizations::get(conn, grant.grantee.as_str())?;
     let name = match org {
         None => {
@@ -240,6 +245,9 @@ fn grant_info(row: &GrantRow, organization_name: &str, record_key_count: i64) ->
 }
 
 fn organization_name(conn: &mut DbConnection, organization_id: &str) -> Result<String, AppError> {
+    if organization_id == phr_core::consent::OrganizationId::EMERGENCY_DEPARTMENTS {
+        return Ok(crate::app::break_glass::GRANTEE_NAME.to_owned());
+    }
     Ok(crate::store::organizations::get(conn, organization_id)?.map_or_else(|| organization_id.to_owned(), |o| o.name))
 }
 

@@ -10,8 +10,8 @@
 //! grant and each record as entities (identifiers in the PHR systems).
 
 use phr_fhir::model::{
-    AuditEvent, AuditEventAgent, AuditEventEntity, AuditEventSource, Bundle, BundleEntry, BundleLink, Coding,
-    Identifier, Integer, Reference, Resource,
+    AuditEvent, AuditEventAgent, AuditEventEntity, AuditEventSource, Bundle, BundleEntry, BundleLink, CodeableConcept,
+    Coding, Identifier, Integer, Reference, Resource,
 };
 
 use super::{bad_request, FhirResult};
@@ -23,6 +23,8 @@ use crate::store::audit::AuditRow;
 pub const ACTION_SYSTEM: &str = "https://phr.example/CodeSystem/audit-action";
 pub const GRANT_ID_SYSTEM: &str = "https://phr.example/fhir/consent-grant-id";
 pub const RECORD_ID_SYSTEM: &str = "https://phr.example/fhir/record-id";
+/// HL7 v3 ActReason: the purpose-of-use code `BTG` (break the glass).
+pub const ACT_REASON_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/v3-ActReason";
 
 fn identified(system: &str, value: &str) -> Reference {
     Reference {
@@ -73,6 +75,15 @@ pub fn to_audit_event(row: &AuditRow) -> AuditEvent {
             ..Default::default()
         }],
         source: Some(AuditEventSource { observer: Some(Reference::display("phr-server")), ..Default::default() }),
+        // A break-glass access: purpose of use BTG, with the reason the emergency team gave.
+        purpose_of_event: row
+            .reason
+            .iter()
+            .map(|reason| CodeableConcept {
+                text: Some(reason.clone()),
+                ..CodeableConcept::from_codings(vec![Coding::new(ACT_REASON_SYSTEM, "BTG", Some("break the glass"))])
+            })
+            .collect(),
         entity,
         ..Default::default()
     }
@@ -150,6 +161,7 @@ mod tests {
             prev_hash: String::new(),
             hash: String::new(),
             occurrences: None,
+            reason: None,
         }
     }
 

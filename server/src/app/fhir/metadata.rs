@@ -39,7 +39,11 @@ pub fn statement(base: &str) -> Value {
             {"name": "_id", "type": "token"},
             {"name": "identifier", "type": "token", "documentation": "system|value or value; the handbook, municipal or clinic numbers the family attached"},
         ],
-        "operation": [{"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}],
+        "operation": [
+            {"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"},
+            {"name": "summary", "definition": "http://hl7.org/fhir/uv/ips/OperationDefinition/summary",
+             "documentation": "Break-glass, for organizations registered as emergency departments: GET Patient/$summary?identifier=system|value with the reason in the X-Break-Glass-Reason header (purpose of use BTG); answers the IPS document of a patient whose family opted in, 404 otherwise"},
+        ],
     })];
     for (ty, params) in SEARCHABLE {
         let mut interaction = vec![json!({"code": "read"}), json!({"code": "search-type"})];

@@ -92,7 +92,7 @@ pub fn permit_scopes(scopes: &crate::app::smart::Scopes, resource_type: &str, ac
     Ok(())
 }
 
-fn patient_id_key(keys: &KeyStore) -> Result<hmac::Key, AppError> {
+pub(crate) fn patient_id_key(keys: &KeyStore) -> Result<hmac::Key, AppError> {
     let view = keys.keys(KeyPurpose::View).first().ok_or_else(|| AppError::Internal("no view key".into()))?;
     let derived = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, view.secret()), b"phr-server/fhir/patient-id/v1");
     Ok(hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()))

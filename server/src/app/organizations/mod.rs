@@ -23,8 +23,12 @@ use crate::app::App;
 
 pub use store::OrganizationRow;
 
-/// The kinds of organization the registry knows.
-pub const KINDS: [&str; 4] = ["clinic", "municipality", "ehr_network", "research"];
+/// The kinds of organization the registry knows. An `emergency` organization (an emergency
+/// department) may also read, by break-glass, the emergency summary of the families that opted
+/// in to the standing emergency consent (`crate::app::break_glass`).
+pub const KINDS: [&str; 5] = ["clinic", "municipality", "ehr_network", "research", "emergency"];
+/// The kind of an emergency department.
+pub const EMERGENCY_KIND: &str = "emergency";
 /// The longest display name, in characters.
 pub const MAX_NAME_CHARS: usize = 200;
 /// The largest JWKS document accepted, in bytes.
@@ -47,6 +51,12 @@ pub fn check_new_organization(
 ) -> Result<NewOrganization, Vec<String>> {
     let mut problems = Vec::new();
     let org_id = OrganizationId::new(id).map_err(|e| problems.push(e.to_string())).ok();
+    if org_id.as_ref().is_some_and(OrganizationId::is_emergency_departments) {
+        problems.push(format!(
+            "{} is reserved: it stands for every registered emergency department (kind {EMERGENCY_KIND})",
+            OrganizationId::EMERGENCY_DEPARTMENTS
+        ));
+    }
     let name = name.trim();
     let name_chars = name.chars().count();
     if name_chars == 0 || name_chars > MAX_NAME_CHARS {
@@ -73,6 +83,9 @@ pub fn check_new_organization(
     }
     if kind == Some("research") && parsed.iter().any(|p| *p != Purpose::Research) {
         problems.push("a research organization may only be granted the research purpose".to_owned());
+    }
+    if kind == Some(EMERGENCY_KIND) && !parsed.contains(&Purpose::Emergency) {
+        problems.push("an emergency organization needs the emergency purpose".to_owned());
     }
     if let Some(jwks) = jwks {
         if let Err(why) = check_jwks(jwks) {
@@ -212,6 +225,17 @@ mod tests {
         assert!(problems.iter().any(|p| p.starts_with("kind")), "{problems:?}");
         assert!(problems.iter().any(|p| p.contains("marketing")), "{problems:?}");
         assert!(problems.iter().any(|p| p.starts_with("jwks")), "{problems:?}");
+    }
+
+    #[test]
+    fn an_emergency_department_needs_the_emergency_purpose_and_may_not_take_the_class_id() {
+        assert!(check_new_organization("er-1", "ER", "emergency", &purposes(&["emergency"]), None).is_ok());
+        let problems = check_new_organization("er-1", "ER", "emergency", &purposes(&["treatment"]), None).unwrap_err();
+        assert_eq!(problems, vec!["an emergency organization needs the emergency purpose".to_owned()]);
+        let problems =
+            check_new_organization("emergency-departments", "ER", "emergency", &purposes(&["emergency"]), None)
+                .unwrap_err();
+        assert!(problems[0].contains("is reserved"), "{problems:?}");
     }
 
     #[test]

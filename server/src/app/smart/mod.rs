@@ -79,6 +79,11 @@ pub struct OrganizationToken {
 }
 
 impl OrganizationToken {
+    /// The organization the token was issued to (not yet checked to be enabled).
+    pub fn organization_id(&self) -> &str {
+        &self.organization_id
+    }
+
     /// What the token's scopes permit (checked before any database work).
     pub fn scopes(&self) -> &Scopes {
         &self.scopes

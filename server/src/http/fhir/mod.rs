@@ -32,6 +32,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("", web::post().to(transaction))
             .route("/", web::post().to(transaction))
             .route("/Patient", web::get().to(patient_search))
+            .route("/Patient/$summary", web::get().to(patient_summary))
             .route("/Patient/{id}/$everything", web::get().to(everything))
             .route("/Patient/{id}", web::get().to(patient_read))
             .route("/AuditEvent", web::get().to(audit_event_search))
@@ -143,6 +144,28 @@ async fn patient_search(
 ) -> FhirResult<HttpResponse> {
     let org = authorize(org, "Patient", Action::Search)?;
     let bundle = fhir::patient::search(&app, org, req.query_string().to_owned()).await?;
+    fhir_response(StatusCode::OK, &bundle)
+}
+
+/// `GET /fhir/r4/Patient/$summary?identifier=system|value` (the IPS operation) by break-glass:
+/// an emergency department, with the reason in `X-Break-Glass-Reason` (`app::break_glass`).
+async fn patient_summary(
+    app: web::Data<App>,
+    org: Result<OrganizationToken, AppError>,
+    req: HttpRequest,
+) -> FhirResult<HttpResponse> {
+    let org = authorize_token(org, "Patient", Action::Read)?;
+    let identifier = crate::app::break_glass::summary_params(req.query_string())?;
+    let reason = match req.headers().get(crate::app::break_glass::REASON_HEADER) {
+        None => None,
+        Some(value) => Some(
+            value
+                .to_str()
+                .map_err(|_| bad_request("X-Break-Glass-Reason: must be visible ASCII (percent-encode other text)"))?
+                .to_owned(),
+        ),
+    };
+    let bundle = crate::app::break_glass::summary(&app, org, identifier, reason).await?;
     fhir_response(StatusCode::OK, &bundle)
 }
 
