@@ -116,3 +116,59 @@ pub fn read_summary(agent: &ureq::Agent, key: &ShlKey, manifest: &Value) -> Valu
     crate::fhir::dump(&String::from_utf8_lossy(&plain));
     serde_json::from_slice(&plain).expect("the summary is JSON")
 }
+
+/// The local push service (`tests/python/push_endpoint.py`): its subscription, and the pushes it received.
+pub struct PushService {
+    child: std::process::Child,
+    /// `endpoint`, `p256dh`, `auth` (and `gone_endpoint`, a subscription that answers 410).
+    pub subscription: Value,
+    /// Each push received: the decrypted `plaintext` and what was checked of it.
+    pub received: std::sync::mpsc::Receiver<Value>,
+}
+
+impl PushService {
+    /// Starts the endpoint with `python` (which has `http_ece`).
+    pub fn start(python: &std::ffi::OsStr) -> PushService {
+        use std::io::BufRead;
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("python/push_endpoint.py");
+        let mut child = std::process::Command::new(python)
+            .arg(script)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("the push endpoint starts");
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().expect("the push endpoint prints its subscription").unwrap();
+        let subscription: Value = serde_json::from_str(&first).unwrap();
+        let (tx, received) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if tx.send(serde_json::from_str::<Value>(&line).unwrap()).is_err() {
+                    break;
+                }
+            }
+        });
+        PushService { child, subscription, received }
+    }
+
+    /// The next push (15 s at most).
+    pub fn next(&self) -> Value {
+        self.received.recv_timeout(std::time::Duration::from_secs(15)).expect("a push arrives")
+    }
+}
+
+impl Drop for PushService {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl PushService {
+    /// Subscribes `device` to this endpoint.
+    pub fn subscribe(&self, device: &Device) {
+        let sub = &self.subscription;
+        let body = json!({"endpoint": sub["endpoint"], "keys": {"p256dh": sub["p256dh"], "auth": sub["auth"]}});
+        let (status, created) = device.call("POST", "/notify/v1/push-subscriptions", Some(&body));
+        assert_eq!(status, 201, "{created}");
+    }
+}

@@ -98,8 +98,9 @@ impl OrgClient {
         Self::register_kind(binary, &[], data_dir, database_url, server, organization_id, scope, "emergency")
     }
 
+    /// [`OrgClient::register_with_env`] with `--kind kind` (`emergency`: the emergency purpose only).
     #[allow(clippy::too_many_arguments)]
-    fn register_kind(
+    pub fn register_kind(
         binary: &Path,
         env: &[(&str, &str)],
         data_dir: &Path,

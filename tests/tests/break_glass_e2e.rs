@@ -15,6 +15,7 @@ use std::process::Command;
 use phr_core::consent::{Access, OrganizationId, Purpose};
 use phr_core::dataset::{examples, RecordBody, RecordKind, Subject};
 use phr_tests::client::Device;
+use phr_tests::emergency::PushService;
 use phr_tests::fhir::{create_grant, grant_of, OrgClient};
 use phr_tests::start_server;
 use serde_json::{json, Value};
@@ -71,7 +72,10 @@ fn is_outcome(body: &Value) -> bool {
 
 phr_tests::backend_test! {
     fn a_registered_er_breaks_the_glass_for_an_opted_in_child_and_is_refused_for_a_family_that_did_not(db) {
-        let (dir, server) = start_server(Path::new(BIN), &db, &[]);
+        // The family's phone is pushed a notice when a session opens and at each refusal
+        // (a local push endpoint, when `PHR_PUSH_PYTHON` names a Python with http_ece).
+        let push = std::env::var_os("PHR_PUSH_PYTHON").map(|python| PushService::start(&python));
+        let (dir, server) = start_server(Path::new(BIN), &db, &["--push-allow-loopback-http"]);
         let er = OrgClient::register_emergency(BIN.as_ref(), dir.path(), &db.url(), &server.base_url, ER, "system/Patient.r");
         let clinic = OrgClient::register(BIN.as_ref(), dir.path(), &db.url(), &server.base_url, CLINIC, "system/*.rs");
 
@@ -93,6 +97,10 @@ phr_tests::backend_test! {
             add(&mut mother, RecordKind::Development, baby, &RecordBody::Development(examples::development_full()));
         mother.sync();
         register_identifier(&mother, baby, CHILD_NUMBER);
+        if let Some(push) = &push {
+            push.subscribe(&mother);
+        }
+        let pushed = || push.as_ref().map(|p| p.next()["plaintext"].as_str().unwrap().to_owned());
 
         // A break-glass grant may not cover developmental milestones, nor be read-write (422).
         let mut opt_in = grant_of(
@@ -120,6 +128,7 @@ phr_tests::backend_test! {
         let (status, body) = er.get(&summary_path(CHILD_NUMBER));
         assert_eq!(status, 400, "{body}");
         assert!(is_outcome(&body) && body.to_string().contains(REASON_HEADER), "{body}");
+        assert!(pushed().is_none_or(|notice| notice.contains("emergency_access")), "the refusal is pushed");
 
         // With a reason: the child's emergency summary, an IPS document.
         let (status, doc) = er.get_with_headers(&summary_path(CHILD_NUMBER), &[(REASON_HEADER, REASON)]);
@@ -131,9 +140,14 @@ phr_tests::backend_test! {
             assert!(text.contains(expected), "{expected} missing from the summary: {text}");
         }
         assert!(!text.contains(&milestone.to_string()), "milestones are outside the opt-in");
-        // A second read in the same night is served as well (and audited again).
+        assert!(pushed().is_none_or(|notice| !notice.contains(CHILD_NUMBER)), "the session's opening is pushed");
+        // A second read in the same night is served as well (and audited again), within the
+        // session it opened: no second notice.
         let (status, again) = er.get_with_headers(&summary_path(CHILD_NUMBER), &[(REASON_HEADER, REASON)]);
         assert_eq!(status, 200, "{again}");
+        if let Some(push) = &push {
+            assert!(push.received.recv_timeout(std::time::Duration::from_millis(1500)).is_err(), "one notice per session");
+        }
 
         // A family that did not opt in, and a number nobody registered: the same 404.
         let (status, refused) = er.get_with_headers(&summary_path(OTHER_NUMBER), &[(REASON_HEADER, REASON)]);

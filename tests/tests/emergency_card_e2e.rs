@@ -12,7 +12,9 @@ use std::process::Command;
 use base64::Engine;
 use phr_core::crypto::shl::{seal_file, ShlKey, ShlPayload};
 use phr_tests::client::Device;
-use phr_tests::emergency::{card_from, create_card, manifest, mother_summary, read_summary, reader_agent, FHIR_JSON};
+use phr_tests::emergency::{
+    card_from, create_card, manifest, mother_summary, read_summary, reader_agent, PushService, FHIR_JSON,
+};
 use phr_tests::{start_server, ServerProcess, TestDatabase};
 use serde_json::{json, Value};
 
@@ -350,48 +352,6 @@ phr_tests::backend_test! {
         assert_eq!(status, 204);
         assert_eq!(resolve("2468", "")["error"], "SHLManifestNotFoundError");
         assert_eq!(cards(&mother).len(), 0);
-    }
-}
-
-/// The local push service (`tests/python/push_endpoint.py`): its subscription, and the pushes it received.
-struct PushService {
-    child: std::process::Child,
-    subscription: Value,
-    received: std::sync::mpsc::Receiver<Value>,
-}
-
-impl PushService {
-    fn start(python: &std::ffi::OsStr) -> PushService {
-        use std::io::BufRead;
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/push_endpoint.py");
-        let mut child = Command::new(python)
-            .arg(script)
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("the push endpoint starts");
-        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = lines.next().expect("the push endpoint prints its subscription").unwrap();
-        let subscription: Value = serde_json::from_str(&first).unwrap();
-        let (tx, received) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
-                if tx.send(serde_json::from_str::<Value>(&line).unwrap()).is_err() {
-                    break;
-                }
-            }
-        });
-        PushService { child, subscription, received }
-    }
-
-    fn next(&self) -> Value {
-        self.received.recv_timeout(std::time::Duration::from_secs(15)).expect("a push arrives")
-    }
-}
-
-impl Drop for PushService {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

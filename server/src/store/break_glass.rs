@@ -76,3 +76,32 @@ pub fn open_session(
         .execute(conn)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    crate::store_test! {
+        fn identifiers_are_replaced_per_account_and_sessions_reopen_on_every_backend(test_db) {
+            let (pool, _) = crate::store::open(&test_db.target, 1).unwrap();
+            let mut conn = pool.get().unwrap();
+            for account in ["a", "b"] {
+                crate::store::accounts::insert_account(&mut conn, account, &[1; 32], 1).unwrap();
+            }
+            replace_identifiers(&mut conn, "a", &[("h1".into(), "mother".into()), ("h2".into(), "mother".into())]).unwrap();
+            replace_identifiers(&mut conn, "b", &[("h1".into(), "mother".into())]).unwrap();
+            assert_eq!(holders(&mut conn, "h1").unwrap(), [("a".into(), "mother".into()), ("b".into(), "mother".into())]);
+            replace_identifiers(&mut conn, "a", &[("h3".into(), "mother".into())]).unwrap();
+            assert_eq!(identifier_count(&mut conn, "a").unwrap(), 1, "the earlier set is replaced");
+            assert_eq!(holders(&mut conn, "h1").unwrap(), [("b".into(), "mother".into())]);
+            assert!(holders(&mut conn, "h2").unwrap().is_empty());
+
+            assert_eq!(session(&mut conn, "er", "a", "mother").unwrap(), None);
+            open_session(&mut conn, "er", "a", "mother", 10, 20).unwrap();
+            assert_eq!(session(&mut conn, "er", "a", "mother").unwrap(), Some((10, 20)));
+            open_session(&mut conn, "er", "a", "mother", 30, 40).unwrap();
+            assert_eq!(session(&mut conn, "er", "a", "mother").unwrap(), Some((30, 40)), "reopened");
+            assert_eq!(session(&mut conn, "other-er", "a", "mother").unwrap(), None, "per organization");
+        }
+    }
+}

@@ -23,7 +23,8 @@
 //!    exists.
 //! 5. Access is time-boxed per organization and patient: the first read opens a session of
 //!    `--break-glass-hours` (12 by default); a read after it ends opens a new one. The family
-//!    is told (a Web Push notice) when a session opens; each read is audited.
+//!    is told (a Web Push notice) when a session opens and of every refusal; each read is
+//!    audited (the phones report every one after their next sync).
 //!
 //! Every refusal after the identifier is known (no reason, wrong kind of organization, no
 //! opt-in) is audited `denied` in the log of each family that registered the identifier, with
@@ -194,11 +195,17 @@ fn checked_reason(reason: Option<String>) -> Result<String, AppError> {
     Ok(reason)
 }
 
-/// What a break-glass read found: the document, and whether it opened a new session.
-struct Served {
-    bundle: Bundle,
-    account_id: String,
-    new_session: bool,
+/// Whether a stored session `(opened_at, expires_at)` still covers a read at `at` (epoch ms).
+fn session_is_open(session: Option<(i64, i64)>, at: i64) -> bool {
+    session.is_some_and(|(opened, until)| opened <= at && at < until)
+}
+
+/// How a break-glass request ended, and which families to tell (a Web Push notice).
+enum Outcome {
+    /// The document; `tell` holds the family if the read opened a new session.
+    Served { bundle: Bundle, tell: Option<String> },
+    /// Refused (and audited in every family in `tell`).
+    Refused { error: AppError, tell: Vec<String> },
 }
 
 /// `GET /fhir/r4/Patient/$summary?identifier=system|value` by an emergency department, with
@@ -213,26 +220,27 @@ pub async fn summary(
     let hash = lookup_hash(&key, &identifier.0, &identifier.1);
     let keys = app.keys.clone();
     let session_ms = i64::try_from(app.limits.break_glass_hours).unwrap_or(12).saturating_mul(3_600_000);
-    let served = app
+    let outcome = app
         .db(move |conn| {
             let holders = store::holders(conn, &hash)?;
             // Refusals that follow are audited in every family that registered the identifier.
             let actor = format!("organization:{}", token.organization_id());
-            let refuse = |conn: &mut DbConnection, reason: Option<&str>, error: AppError| -> Result<Served, AppError> {
-                let now = now_ms();
-                write_transaction(conn, |conn| {
-                    for (account, _) in &holders {
-                        let mut event =
-                            NewAuditEvent::new(&actor, AuditAction::BreakGlassSummary, AuditOutcome::Denied);
-                        if let Some(reason) = reason {
-                            event = event.reason(reason);
+            let refuse =
+                |conn: &mut DbConnection, reason: Option<&str>, error: AppError| -> Result<Outcome, AppError> {
+                    let now = now_ms();
+                    write_transaction(conn, |conn| {
+                        for (account, _) in &holders {
+                            let mut event =
+                                NewAuditEvent::new(&actor, AuditAction::BreakGlassSummary, AuditOutcome::Denied);
+                            if let Some(reason) = reason {
+                                event = event.reason(reason);
+                            }
+                            audit::append(conn, account, now, &event)?;
                         }
-                        audit::append(conn, account, now, &event)?;
-                    }
-                    Ok::<_, AppError>(())
-                })?;
-                Err(error)
-            };
+                        Ok::<_, AppError>(())
+                    })?;
+                    Ok(Outcome::Refused { error, tell: holders.iter().map(|(account, _)| account.clone()).collect() })
+                };
             let reason = match checked_reason(reason) {
                 Ok(reason) => reason,
                 Err(e) => return refuse(conn, None, e),
@@ -289,28 +297,35 @@ pub async fn summary(
             let grant_id = grants[0].grant_id();
             let record_ids: Vec<String> = records.iter().map(|r| r.record_id.to_string()).collect();
             let new_session = write_transaction(conn, |conn| {
-                let open = store::session(conn, &org_id, account, &subject_name)?.is_some_and(|(_, until)| at < until);
-                if !open {
-                    store::open_session(conn, &org_id, account, &subject_name, at, at.saturating_add(session_ms))?;
-                }
+                // The audit append takes the account's chain head first, so two reads of the
+                // same family queue here and only one of them opens the session.
                 let event = NewAuditEvent::new(&actor, AuditAction::BreakGlassSummary, AuditOutcome::Success)
                     .grant(&grant_id)
                     .records(record_ids)
                     .reason(&reason);
                 audit::append(conn, account, at, &event)?;
+                let open = session_is_open(store::session(conn, &org_id, account, &subject_name)?, at);
+                if !open {
+                    store::open_session(conn, &org_id, account, &subject_name, at, at.saturating_add(session_ms))?;
+                }
                 Ok::<_, AppError>(!open)
             })?;
-            Ok(Served { bundle, account_id: account.clone(), new_session })
+            Ok(Outcome::Served { bundle, tell: new_session.then(|| account.clone()) })
         })
         .await?;
-    if served.new_session {
-        crate::app::notify::notify(
-            app,
-            served.account_id,
-            crate::app::notify::Notice::EmergencyAccess { at: now_ms() },
-        );
+    let tell = |account: String| {
+        crate::app::notify::notify(app, account, crate::app::notify::Notice::EmergencyAccess { at: now_ms() })
+    };
+    match outcome {
+        Outcome::Served { bundle, tell: family } => {
+            family.into_iter().for_each(tell);
+            Ok(bundle)
+        }
+        Outcome::Refused { error, tell: families } => {
+            families.into_iter().for_each(tell);
+            Err(error)
+        }
     }
-    Ok(served.bundle)
 }
 
 #[cfg(test)]
@@ -342,6 +357,16 @@ mod tests {
         for bad in ["", "identifier=urn:x|1&identifier=urn:x|2", "identifier=urn:x|1&_count=2", "patient=1"] {
             assert!(matches!(summary_params(bad), Err(AppError::BadRequest(_))), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_session_covers_reads_from_its_opening_until_it_ends() {
+        let twelve_hours = 12 * 3_600_000;
+        assert!(!session_is_open(None, 5), "no session yet: a read opens one");
+        assert!(session_is_open(Some((1_000, 1_000 + twelve_hours)), 1_000));
+        assert!(session_is_open(Some((1_000, 1_000 + twelve_hours)), 1_000 + twelve_hours - 1));
+        assert!(!session_is_open(Some((1_000, 1_000 + twelve_hours)), 1_000 + twelve_hours), "ended: a new one opens");
+        assert!(!session_is_open(Some((1_000, 2_000)), 999), "a clock that went back opens a new one");
     }
 
     #[test]
