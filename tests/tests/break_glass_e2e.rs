@@ -1,21 +1,24 @@
 //! Break-glass end to end (SQLite, and PostgreSQL when `PHR_TEST_POSTGRES_URL` is set): a
 //! night in an emergency department registered with the operator (`org add --kind emergency`)
-//! that no family ever granted anything. A baby is brought in: the ER names the handbook
+//! that no family ever granted anything. First the mother is brought in: the ER scans her
+//! emergency card (a SMART Health Link, no account) and reads her summary. Then a baby: the ER names the handbook
 //! number the parents registered, gives a reason, and reads the child's emergency summary
 //! (an IPS document) because the family opted in to the standing emergency consent. For a
 //! family that did not opt in it gets the same 404 as for a number nobody registered, and the
 //! family sees the attempt. Without a reason it is 400; a clinic is 403; every refusal and
 //! every read reaches the family's log (both parents' phones), with the reason. When the
-//! family revokes the opt-in, the next read is 404 at once; the audit chain verifies; and
-//! neither the reason nor the identifier is in the server's logs.
+//! family revokes the opt-in, the next read is 404 at once; the mother withdraws her card and its
+//! QR code stops working; the audit chains verify; and neither the reason nor the identifier
+//! is in the server's logs.
 
 use std::path::Path;
 use std::process::Command;
 
 use phr_core::consent::{Access, OrganizationId, Purpose};
+use phr_core::crypto::shl::ShlPayload;
 use phr_core::dataset::{examples, RecordBody, RecordKind, Subject};
 use phr_tests::client::Device;
-use phr_tests::emergency::PushService;
+use phr_tests::emergency::{create_card, manifest, mother_summary, read_summary, reader_agent, PushService};
 use phr_tests::fhir::{create_grant, grant_of, OrgClient};
 use phr_tests::start_server;
 use serde_json::{json, Value};
@@ -71,7 +74,7 @@ fn is_outcome(body: &Value) -> bool {
 }
 
 phr_tests::backend_test! {
-    fn a_registered_er_breaks_the_glass_for_an_opted_in_child_and_is_refused_for_a_family_that_did_not(db) {
+    fn a_night_in_an_er_card_scan_and_break_glass_for_an_opted_in_child_refused_for_a_family_that_did_not(db) {
         // The family's phone is pushed a notice when a session opens and at each refusal
         // (a local push endpoint, when `PHR_PUSH_PYTHON` names a Python with http_ece).
         let push = std::env::var_os("PHR_PUSH_PYTHON").map(|python| PushService::start(&python));
@@ -84,6 +87,14 @@ phr_tests::backend_test! {
         let code = mother.pairing_code();
         let father = Device::join(&mother.server, &mother.account_id, &mother.account_key_bytes(), &code, "Father's phone")
             .expect("the father's phone joins");
+        // The mother's emergency card: the ER scans it and reads her summary, no account.
+        let card = create_card(&mother, &mother_summary("PHR app"), None);
+        let reader = reader_agent();
+        let scanned = ShlPayload::parse(&card.shlink).unwrap();
+        let (status, _, m) = manifest(&reader, &scanned.url, &json!({"recipient": "Night ER triage"}));
+        assert_eq!(status, 200, "{m}");
+        assert_eq!(read_summary(&reader, &scanned.key, &m)["type"], "document");
+
         let baby = Subject::Child(Uuid::now_v7());
         let mut identifiers = examples::subject_identifiers_minimal();
         identifiers.identifiers[0].value = CHILD_NUMBER.into();
@@ -186,6 +197,7 @@ phr_tests::backend_test! {
         let (status, bundle) = mother.call("GET", "/fhir/r4/AuditEvent?_count=100", None);
         assert_eq!(status, 200, "{bundle}");
         let btg = bundle.to_string();
+        phr_tests::fhir::dump(&btg); // validated in CI like every FHIR body
         assert!(btg.contains("\"BTG\"") && btg.contains(REASON), "{bundle}");
 
         // The family revokes the opt-in: the very next read is 404.
@@ -193,6 +205,20 @@ phr_tests::backend_test! {
         assert_eq!(status, 204, "{body}");
         let (status, body) = er.get_with_headers(&summary_path(CHILD_NUMBER), &[(REASON_HEADER, REASON)]);
         assert_eq!(status, 404, "{body}");
+
+        // The mother withdraws her card: its QR code is dead.
+        let (status, _) = mother.call("DELETE", &format!("/emergency/v1/cards/{}", card.card_id), None);
+        assert_eq!(status, 204);
+        assert_eq!(manifest(&reader, &scanned.url, &json!({"recipient": "Night ER triage"})).0, 404);
+        // Both phones report every emergency access of the night: the card read and the break-glass attempts.
+        for phone in [&mother, &father] {
+            let (status, page) =
+                phone.call("GET", "/audit/v1/events?action=emergency_card_accessed,break_glass_summary", None);
+            assert_eq!(status, 200, "{page}");
+            let actions: Vec<&str> = page["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+            assert_eq!(actions.iter().filter(|a| **a == "emergency_card_accessed").count(), 1, "{page}");
+            assert_eq!(actions.iter().filter(|a| **a == "break_glass_summary").count(), 5, "{page}");
+        }
 
         // The audit chains verify.
         let out = Command::new(BIN)
