@@ -203,7 +203,7 @@ fn session_is_open(session: Option<(i64, i64)>, at: i64) -> bool {
 /// How a break-glass request ended, and which families to tell (a Web Push notice).
 enum Outcome {
     /// The document; `tell` holds the family if the read opened a new session.
-    Served { bundle: Bundle, tell: Option<String> },
+    Served { bundle: Box<Bundle>, tell: Option<String> },
     /// Refused (and audited in every family in `tell`).
     Refused { error: AppError, tell: Vec<String> },
 }
@@ -310,7 +310,7 @@ pub async fn summary(
                 }
                 Ok::<_, AppError>(!open)
             })?;
-            Ok(Outcome::Served { bundle, tell: new_session.then(|| account.clone()) })
+            Ok(Outcome::Served { bundle: Box::new(bundle), tell: new_session.then(|| account.clone()) })
         })
         .await?;
     let tell = |account: String| {
@@ -319,7 +319,7 @@ pub async fn summary(
     match outcome {
         Outcome::Served { bundle, tell: family } => {
             family.into_iter().for_each(tell);
-            Ok(bundle)
+            Ok(*bundle)
         }
         Outcome::Refused { error, tell: families } => {
             families.into_iter().for_each(tell);
