@@ -14,16 +14,21 @@ use crate::client::Device;
 /// The content type of a card's file.
 pub const FHIR_JSON: &str = "application/fhir+json";
 
-/// The mother's emergency summary (an IPS document Bundle) as the app would build it, as JSON.
-pub fn mother_summary(label: &str) -> Vec<u8> {
-    let records = [
+/// The mother's records an emergency summary is made of in these tests and benches.
+pub fn mother_records() -> [RecordBody; 6] {
+    [
         RecordBody::MotherProfile(examples::mother_profile_full()),
         RecordBody::Pregnancy(examples::pregnancy_minimal()),
         RecordBody::PrenatalVisit(examples::prenatal_visit_full()),
         RecordBody::Medication(examples::medication_full()),
         RecordBody::Allergy(examples::allergy_full()),
         RecordBody::Condition(examples::condition_full()),
-    ];
+    ]
+}
+
+/// The mother's emergency summary (an IPS document Bundle) as the app would build it, as JSON.
+pub fn mother_summary(label: &str) -> Vec<u8> {
+    let records = mother_records();
     let ids: Vec<Uuid> = records.iter().map(|_| Uuid::now_v7()).collect();
     let input = SummaryInput {
         patient: Patient { id: Some("mother".into()), active: Some(true), ..Default::default() },

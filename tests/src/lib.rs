@@ -331,3 +331,16 @@ pub fn post_json_from(source: std::net::Ipv4Addr, base_url: &str, path: &str, bo
         .and_then(|code| code.parse().ok())
         .unwrap_or_else(|| panic!("no HTTP status in {answer:?}"))
 }
+
+/// Runs `binary audit verify` on the server's data dir and database and asserts that every
+/// account's hash-chained audit log verifies.
+pub fn assert_audit_verifies(binary: &Path, data_dir: &Path, db: &TestDatabase) {
+    let out = std::process::Command::new(binary)
+        .args(["audit", "verify", "--data-dir"])
+        .arg(data_dir)
+        .args(["--database-url", &db.url()])
+        .env_remove("PHR_DATABASE_URL")
+        .output()
+        .expect("run audit verify");
+    assert!(out.status.success(), "audit verify: {}", String::from_utf8_lossy(&out.stdout));
+}

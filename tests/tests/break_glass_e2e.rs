@@ -12,7 +12,6 @@
 //! is in the server's logs.
 
 use std::path::Path;
-use std::process::Command;
 
 use phr_core::consent::{Access, OrganizationId, Purpose};
 use phr_core::crypto::shl::ShlPayload;
@@ -221,14 +220,7 @@ phr_tests::backend_test! {
         }
 
         // The audit chains verify.
-        let out = Command::new(BIN)
-            .args(["audit", "verify", "--data-dir"])
-            .arg(dir.path())
-            .args(["--database-url", &db.url()])
-            .env_remove("PHR_DATABASE_URL")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+        phr_tests::assert_audit_verifies(Path::new(BIN), dir.path(), &db);
 
         // Neither the reason nor an identifier is in the server's logs.
         let logs = server.logs().join("\n");

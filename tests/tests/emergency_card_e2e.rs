@@ -118,14 +118,7 @@ phr_tests::backend_test! {
         assert_eq!(status, 400, "{body}");
 
         // The audit chain verifies.
-        let out = Command::new(BIN)
-            .args(["audit", "verify", "--data-dir"])
-            .arg(dir.path())
-            .args(["--database-url", &db.url()])
-            .env_remove("PHR_DATABASE_URL")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+        phr_tests::assert_audit_verifies(Path::new(BIN), dir.path(), &db);
 
         // Nothing the readers sent, and not the link's secret, is in the server's logs.
         let logs = server.logs().join("\n");

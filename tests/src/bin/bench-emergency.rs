@@ -33,7 +33,7 @@ use phr_core::crypto::shl::ShlPayload;
 use phr_core::dataset::{examples, RecordBody, RecordKind, Subject};
 use phr_tests::bench::{bench_database, bench_main, bench_server, SERVE_ENV};
 use phr_tests::client::Device;
-use phr_tests::emergency::{create_card, manifest, mother_summary, read_summary, reader_agent};
+use phr_tests::emergency::{create_card, manifest, mother_records, mother_summary, read_summary, reader_agent};
 use phr_tests::fhir::{create_grant, grant_of, OrgClient};
 use serde_json::json;
 use uuid::Uuid;
@@ -44,15 +44,8 @@ const HANDBOOK: &str = "urn:oid:1.2.392.100495.20.3.81";
 fn opt_in_to_break_glass(device: &mut Device, number: &str) -> Result<(), String> {
     let mut identifiers = examples::subject_identifiers_minimal();
     identifiers.identifiers[0].value = number.to_owned();
-    let records = [
-        RecordBody::MotherProfile(examples::mother_profile_full()),
-        RecordBody::Pregnancy(examples::pregnancy_minimal()),
-        RecordBody::PrenatalVisit(examples::prenatal_visit_full()),
-        RecordBody::Medication(examples::medication_full()),
-        RecordBody::Allergy(examples::allergy_full()),
-        RecordBody::Condition(examples::condition_full()),
-        RecordBody::SubjectIdentifiers(identifiers),
-    ];
+    let mut records = mother_records().to_vec();
+    records.push(RecordBody::SubjectIdentifiers(identifiers));
     let mut ids = Vec::new();
     for body in &records {
         let id = Uuid::now_v7();
