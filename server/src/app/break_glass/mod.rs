@@ -57,8 +57,6 @@ pub const REASON_HEADER: &str = "X-Break-Glass-Reason";
 pub const MAX_REASON_CHARS: usize = 500;
 /// The longest identifier system or value, in characters (as in `subject_identifiers`).
 pub const MAX_IDENTIFIER_CHARS: usize = 200;
-/// How the class of emergency departments is named to the family (grant lists, summaries).
-pub const GRANTEE_NAME: &str = "Registered emergency departments (break-glass)";
 /// `Composition.author` of a summary the server assembles.
 const AUTHOR: &str = "phr-server break-glass";
 /// The one answer for an identifier that opens nothing, whatever the reason.

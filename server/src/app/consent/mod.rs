@@ -53,6 +53,9 @@ use access::open_grant_key;
 
 use store::{GrantRow, NewGrantRow, RecordKeyRow};
 
+/// How the grantee of a break-glass grant (every registered emergency department,
+/// [`phr_core::consent::OrganizationId::EMERGENCY_DEPARTMENTS`]) is named to the family.
+pub const EMERGENCY_DEPARTMENTS_NAME: &str = "Registered emergency departments (break-glass)";
 /// Most record keys in one request (413 beyond).
 pub const MAX_RECORD_KEYS: usize = 10_000;
 /// Bounds of a wrapped grant key (an HPKE wrap of a 32-byte key is 81 bytes).
@@ -189,7 +192,7 @@ fn grantee_problems(conn: &mut DbConnection, grant: &ConsentGrant) -> Result<(Pr
     if grant.grantee.is_emergency_departments() {
         // Not one organization: every registered emergency department, by break-glass
         // (what such a grant may be is checked with the grant itself).
-        return Ok((problems, crate::app::break_glass::GRANTEE_NAME.to_owned()));
+        return Ok((problems, EMERGENCY_DEPARTMENTS_NAME.to_owned()));
     }
     let org = crate::store::organizations::get(conn, grant.grantee.as_str())?;
     let name = match org {
@@ -246,7 +249,7 @@ fn grant_info(row: &GrantRow, organization_name: &str, record_key_count: i64) ->
 
 fn organization_name(conn: &mut DbConnection, organization_id: &str) -> Result<String, AppError> {
     if organization_id == phr_core::consent::OrganizationId::EMERGENCY_DEPARTMENTS {
-        return Ok(crate::app::break_glass::GRANTEE_NAME.to_owned());
+        return Ok(EMERGENCY_DEPARTMENTS_NAME.to_owned());
     }
     Ok(crate::store::organizations::get(conn, organization_id)?.map_or_else(|| organization_id.to_owned(), |o| o.name))
 }
