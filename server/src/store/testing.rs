@@ -45,7 +45,8 @@ impl TestDatabase {
     }
 
     /// Refreshes the planner statistics, as PostgreSQL's autovacuum does on its own within a
-    /// minute of a bulk load: a bench that loads its data and measures at once would otherwise
+    /// minute of a bulk load (where it runs: this machine's CI cluster has `autovacuum = off`,
+    /// so it would never happen there): a bench that loads its data and measures at once would otherwise
     /// measure plans made for empty tables (a one-family search joined 2,000 rows in a nested
     /// loop: 370 ms instead of about 1). SQLite keeps no statistics unless asked (`ANALYZE`),
     /// and the server does not ask, so it is left as the server leaves it.
