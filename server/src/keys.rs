@@ -175,6 +175,16 @@ impl KeyStore {
         self.keys(purpose).last()
     }
 
+    /// An HMAC-SHA-256 key derived, under `label`, from the first (oldest) view key: it stays
+    /// with the data through view-key rotations, so ids and hashes made with it do not change.
+    /// `None` before `open_or_create` made a view key.
+    pub fn derived_hmac_key(&self, label: &[u8]) -> Option<ring::hmac::Key> {
+        use ring::hmac;
+        let view = self.keys(KeyPurpose::View).first()?;
+        let derived = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, view.secret()), label);
+        Some(hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()))
+    }
+
     pub fn by_kid(&self, purpose: KeyPurpose, kid: &str) -> Option<&ServerKey> {
         self.keys(purpose).iter().find(|k| k.kid == kid)
     }

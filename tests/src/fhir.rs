@@ -180,31 +180,30 @@ impl OrgClient {
     }
 
     pub fn get_with_token(&self, token: &str, path: &str) -> (u16, Value) {
-        read(self.get_response(token, path))
+        read(self.get_response(token, path, &[]))
     }
 
-    /// GET a FHIR path or absolute URL with `token` (none if empty).
-    fn get_response(&self, token: &str, path: &str) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+    /// GET a FHIR path with the client's token and extra request headers.
+    pub fn get_with_headers(&self, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+        read(self.get_response(&self.token, path, headers))
+    }
+
+    /// GET a FHIR path or absolute URL with `token` (none if empty) and extra `headers`.
+    fn get_response(
+        &self,
+        token: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
         let url = if path.starts_with("http") { path.to_owned() } else { format!("{}{path}", self.server) };
         let mut req = self.agent.get(&url).header("Accept", "application/fhir+json");
         if !token.is_empty() {
             req = req.header("Authorization", &format!("Bearer {token}"));
         }
-        req.call()
-    }
-
-    /// GET a FHIR path with the client's token and extra request headers.
-    pub fn get_with_headers(&self, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {
-        let url = format!("{}{path}", self.server);
-        let mut req = self
-            .agent
-            .get(&url)
-            .header("Accept", "application/fhir+json")
-            .header("Authorization", &format!("Bearer {}", self.token));
         for (name, value) in headers {
             req = req.header(*name, *value);
         }
-        read(req.call())
+        req.call()
     }
 
     /// GET `path` and read the whole body, unparsed (for latency measurements).
@@ -257,7 +256,7 @@ impl OrgClient {
 
     /// GET returning the status, the `ETag` header and the JSON body.
     pub fn get_with_etag(&self, path: &str) -> (u16, Option<String>, Value) {
-        let resp = self.get_response(&self.token, path);
+        let resp = self.get_response(&self.token, path, &[]);
         let etag =
             resp.as_ref().ok().and_then(|r| r.headers().get("etag")).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let (status, json) = read(resp);

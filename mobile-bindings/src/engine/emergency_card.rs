@@ -146,14 +146,13 @@ pub fn register_identifiers(
     account: &mut Account,
     transport: &dyn Transport,
 ) -> Result<u64> {
-    let keys = account.keys.clone();
     let mut identifiers = Vec::new();
     for row in store::live_records(conn)? {
         let (kind, subject) = row.kind_subject()?;
         if kind != phr_core::dataset::RecordKind::SubjectIdentifiers {
             continue;
         }
-        if let Some(phr_core::dataset::RecordBody::SubjectIdentifiers(ids)) = keys.winner(&row)? {
+        if let Some(phr_core::dataset::RecordBody::SubjectIdentifiers(ids)) = account.keys.winner(&row)? {
             for id in ids.identifiers {
                 let entry = EmergencyIdentifier { subject, system: id.system, value: id.value };
                 if !identifiers.contains(&entry) {

@@ -32,7 +32,7 @@
 
 use chrono::Utc;
 use phr_core::consent::{OrganizationId, Purpose};
-use phr_core::dataset::common::looks_like_absolute_uri;
+use phr_core::dataset::common::{looks_like_absolute_uri, MAX_IDENTIFIER_CHARS};
 use phr_core::dataset::Subject;
 use phr_core::sync::protocol::{
     EmergencyIdentifiersInfo, RegisterEmergencyIdentifiersRequest, MAX_EMERGENCY_IDENTIFIERS,
@@ -47,7 +47,7 @@ use crate::app::consent::access::{open_grants, readable_records, RecordFilter, M
 use crate::app::error::{unprocessable_if_any, AppError};
 use crate::app::smart::OrganizationToken;
 use crate::app::{now_ms, App};
-use crate::keys::{KeyPurpose, KeyStore};
+use crate::keys::KeyStore;
 use crate::store::break_glass as store;
 use crate::store::{write_transaction, DbConnection};
 
@@ -55,8 +55,6 @@ use crate::store::{write_transaction, DbConnection};
 pub const REASON_HEADER: &str = "X-Break-Glass-Reason";
 /// The longest reason, in characters.
 pub const MAX_REASON_CHARS: usize = 500;
-/// The longest identifier system or value, in characters (as in `subject_identifiers`).
-pub const MAX_IDENTIFIER_CHARS: usize = 200;
 /// `Composition.author` of a summary the server assembles.
 const AUTHOR: &str = "phr-server break-glass";
 /// The one answer for an identifier that opens nothing, whatever the reason.
@@ -65,10 +63,8 @@ const NOT_AVAILABLE: &str = "no emergency summary is available for this identifi
 /// The key of the identifier hashes, derived from the server's first view key (so it
 /// stays with the data: a server restored from backup finds the same families).
 fn lookup_key(keys: &KeyStore) -> Result<hmac::Key, AppError> {
-    let view = keys.keys(KeyPurpose::View).first().ok_or_else(|| AppError::Internal("no view key".into()))?;
-    let derived =
-        hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, view.secret()), b"phr-server/break-glass/identifier/v1");
-    Ok(hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()))
+    keys.derived_hmac_key(b"phr-server/break-glass/identifier/v1")
+        .ok_or_else(|| AppError::Internal("no view key".into()))
 }
 
 /// The keyed hash an identifier is registered and looked up by (hex HMAC-SHA-256 over
@@ -222,21 +218,16 @@ pub async fn summary(
         .db(move |conn| {
             let holders = store::holders(conn, &hash)?;
             // Refusals that follow are audited in every family that registered the identifier.
-            let actor = format!("organization:{}", token.organization_id());
+            let actor = token.actor();
             let refuse =
                 |conn: &mut DbConnection, reason: Option<&str>, error: AppError| -> Result<Outcome, AppError> {
                     let now = now_ms();
-                    write_transaction(conn, |conn| {
-                        for (account, _) in &holders {
-                            let mut event =
-                                NewAuditEvent::new(&actor, AuditAction::BreakGlassSummary, AuditOutcome::Denied);
-                            if let Some(reason) = reason {
-                                event = event.reason(reason);
-                            }
-                            audit::append(conn, account, now, &event)?;
-                        }
-                        Ok::<_, AppError>(())
-                    })?;
+                    let mut event = NewAuditEvent::new(&actor, AuditAction::BreakGlassSummary, AuditOutcome::Denied);
+                    if let Some(reason) = reason {
+                        event = event.reason(reason);
+                    }
+                    let events: Vec<_> = holders.iter().map(|(account, _)| (account.as_str(), now, &event)).collect();
+                    write_transaction(conn, |conn| Ok::<_, AppError>(audit::append_all(conn, &events)?))?;
                     Ok(Outcome::Refused { error, tell: holders.iter().map(|(account, _)| account.clone()).collect() })
                 };
             let reason = match checked_reason(reason) {

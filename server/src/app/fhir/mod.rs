@@ -59,7 +59,7 @@ use crate::app::consent::access::{open_grants_until, OpenGrant, ReadableRecord};
 use crate::app::error::AppError;
 use crate::app::now_ms;
 use crate::app::smart::{Action, AuthenticatedOrganization, OrganizationToken};
-use crate::keys::{KeyPurpose, KeyStore};
+use crate::keys::KeyStore;
 use crate::store::DbConnection;
 
 pub mod audit_event;
@@ -93,9 +93,7 @@ pub fn permit_scopes(scopes: &crate::app::smart::Scopes, resource_type: &str, ac
 }
 
 pub(crate) fn patient_id_key(keys: &KeyStore) -> Result<hmac::Key, AppError> {
-    let view = keys.keys(KeyPurpose::View).first().ok_or_else(|| AppError::Internal("no view key".into()))?;
-    let derived = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, view.secret()), b"phr-server/fhir/patient-id/v1");
-    Ok(hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()))
+    keys.derived_hmac_key(b"phr-server/fhir/patient-id/v1").ok_or_else(|| AppError::Internal("no view key".into()))
 }
 
 /// The opaque Patient id of `subject` of `account_id`.

@@ -52,6 +52,11 @@ pub fn capability_security(base: &str, description: &str) -> Value {
     })
 }
 
+/// The audit actor of an organization.
+fn organization_actor(organization_id: &str) -> String {
+    format!("organization:{organization_id}")
+}
+
 /// An organization calling with a valid organization access token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthenticatedOrganization {
@@ -62,7 +67,7 @@ pub struct AuthenticatedOrganization {
 impl AuthenticatedOrganization {
     /// The actor name used in audit logs.
     pub fn actor(&self) -> String {
-        format!("organization:{}", self.organization_id)
+        organization_actor(&self.organization_id)
     }
 }
 
@@ -79,9 +84,10 @@ pub struct OrganizationToken {
 }
 
 impl OrganizationToken {
-    /// The organization the token was issued to (not yet checked to be enabled).
-    pub fn organization_id(&self) -> &str {
-        &self.organization_id
+    /// The actor name of the token's organization in audit logs (as
+    /// [`AuthenticatedOrganization::actor`]), for a refusal before the organization is checked.
+    pub fn actor(&self) -> String {
+        organization_actor(&self.organization_id)
     }
 
     /// What the token's scopes permit (checked before any database work).
