@@ -170,6 +170,10 @@ phr_tests::backend_test! {
         // A clinic (not an emergency department) is 403 even with a reason.
         let (status, body) = clinic.get_with_headers(&summary_path(CHILD_NUMBER), &[(REASON_HEADER, REASON)]);
         assert_eq!(status, 403, "{body}");
+        // A reason with a control character: 400, nothing read, the refusal audited.
+        let (status, body) = er.get_with_headers(&summary_path(CHILD_NUMBER), &[(REASON_HEADER, "a\tb")]);
+        assert_eq!(status, 400, "{body}");
+        assert!(is_outcome(&body), "{body}");
         // Bad input: 400 OperationOutcomes.
         for bad in ["/fhir/r4/Patient/$summary", "/fhir/r4/Patient/$summary?identifier=no-bar", "/fhir/r4/Patient/$summary?_count=1"] {
             let (status, body) = er.get_with_headers(bad, &[(REASON_HEADER, REASON)]);
@@ -188,6 +192,7 @@ phr_tests::backend_test! {
                     ("success".into(), er_actor.clone(), Some(REASON.into())),
                     ("success".into(), er_actor.clone(), Some(REASON.into())),
                     ("denied".into(), format!("organization:{CLINIC}"), Some(REASON.into())),
+                    ("denied".into(), er_actor.clone(), None),
                 ],
             );
         }
@@ -216,7 +221,7 @@ phr_tests::backend_test! {
             assert_eq!(status, 200, "{page}");
             let actions: Vec<&str> = page["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
             assert_eq!(actions.iter().filter(|a| **a == "emergency_card_accessed").count(), 1, "{page}");
-            assert_eq!(actions.iter().filter(|a| **a == "break_glass_summary").count(), 5, "{page}");
+            assert_eq!(actions.iter().filter(|a| **a == "break_glass_summary").count(), 6, "{page}");
         }
 
         // The audit chains verify.
@@ -245,6 +250,11 @@ phr_tests::backend_test! {
         assert!(text.contains("identifiers[0].system") && text.contains("identifiers[1].value"), "{body}");
         let (status, body) = device.call("PUT", "/emergency/v1/identifiers", Some(&json!({"identifiers": "x"})));
         assert_eq!(status, 400, "{body}");
+        let many: Vec<Value> =
+            (0..101).map(|i| json!({"subject": "mother", "system": HANDBOOK, "value": format!("n-{i}")})).collect();
+        let (status, body) = device.call("PUT", "/emergency/v1/identifiers", Some(&json!({"identifiers": many})));
+        assert_eq!(status, 413, "{body}");
+        assert!(body["detail"].as_str().unwrap().contains("at most 100"), "{body}");
         let (status, body) = device.call("GET", "/emergency/v1/identifiers", None);
         assert_eq!((status, body["registered"].as_u64()), (200, Some(1)), "nothing changed: {body}");
         let (status, body) = device.call("DELETE", "/emergency/v1/identifiers", None);
