@@ -8,6 +8,7 @@
 //! |---|---|
 //! | [`dataset`] | the minimum dataset (`docs/dataset.md`): one typed module per record kind, its `validate()` and derived values (BMI, EDD, age in months, Kaup index, immunizations due) |
 //! | [`emergency_card`] | the emergency card (SMART Health Link QR code and label) as an SVG ID-1 card |
+//! | [`medication_notebook`] | the electronic medication notebook (JAHIS お薬手帳): import from QR codes and files, export, the current medicines view |
 //! | [`dates`] | the one accepted range of calendar dates (1900-01-01 to 2200-12-31) checked wherever a date comes in |
 //! | [`consent`] | [`consent::ConsentGrant`], its check of one request, and the pure [`consent::evaluate`] over a family's grants (the server applies the same pieces: `usable_grants`, scope `covers`, `ConsentGrant::check`) |
 //! | [`crypto`] | record envelopes (AES-256-GCM per-record data keys), key wrapping under the account key and grant keys, HPKE (RFC 9180) to public keys |
@@ -25,6 +26,7 @@ pub mod crypto;
 pub mod dataset;
 pub mod dates;
 pub mod emergency_card;
+pub mod medication_notebook;
 #[cfg(feature = "uniffi")]
 pub mod ffi;
 pub mod sync;

@@ -85,6 +85,8 @@ pub mod code_systems {
     pub const JP_ICD10: &str = "http://jpfhir.jp/fhir/core/mhlw/CodeSystem/ICD10-2013-full";
     /// WHO ICD-10, as FHIR names it.
     pub const ICD10: &str = "http://hl7.org/fhir/sid/icd-10";
+    /// Identifier system of the fingerprint of a dispensing (one JAHIS dispensing; 32 hex characters).
+    pub const DISPENSING_ID: &str = "https://phr.example/NamingSystem/dispensing-id";
     /// Identifier system of facility (clinic, pharmacy) ids we are given as plain strings.
     pub const FACILITY_ID: &str = "https://phr.example/NamingSystem/facility-id";
 
@@ -120,6 +122,18 @@ pub mod code_systems {
         pub const PRESCRIBER: &str = "https://phr.example/StructureDefinition/prescriber";
         /// Local: the dose as written ("1回1錠"), on a Dosage (valueString).
         pub const DOSE_TEXT: &str = "https://phr.example/StructureDefinition/dose-text";
+        /// Local: the unit of the dose as written ("錠"), on a Dosage (valueString).
+        pub const DOSE_UNIT: &str = "https://phr.example/StructureDefinition/dose-unit";
+        /// Local: the prescribing doctor, on MedicationDispense / MedicationStatement (valueString).
+        pub const PRESCRIBING_DOCTOR: &str = "https://phr.example/StructureDefinition/prescribing-doctor";
+        /// Local: the dispensing pharmacist, on MedicationDispense / MedicationStatement (valueString).
+        pub const PHARMACIST: &str = "https://phr.example/StructureDefinition/pharmacist";
+        /// Local: a JAHIS medication notebook record kept verbatim (valueString, repeats).
+        pub const JAHIS_RECORD: &str = "https://phr.example/StructureDefinition/jahis-record";
+        /// Local: the kind of a medication note (valueCode: drug_supplement, drug_caution, …), on an Annotation.
+        pub const NOTE_KIND: &str = "https://phr.example/StructureDefinition/medication-note-kind";
+        /// Local: the code of a medication note (JAHIS 提供情報種別), on an Annotation (valueCode).
+        pub const NOTE_CODE: &str = "https://phr.example/StructureDefinition/medication-note-code";
     }
 }
 

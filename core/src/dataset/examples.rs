@@ -25,7 +25,7 @@ use super::condition::{Condition, ConditionClinicalStatus, ConditionCode};
 use super::delivery::{Delivery, DeliveryMethod};
 use super::development::{Achieved, DevelopmentMilestone, Milestone};
 use super::immunization::{DoseSeries, Immunization, InjectionSite, Vaccine};
-use super::medication::{DrugCode, DrugCodeSystem, Medication};
+use super::medication::{DrugCode, DrugCodeSystem, Medication, MedicationNote, MedicationNoteKind, MedicationSource};
 use super::mother_profile::{AboGroup, AntibodyScreen, MotherProfile, RhD, SubstanceUse};
 use super::newborn::{Apgar, HearingScreen, MetabolicScreen, Newborn};
 use super::pregnancy::{Pregnancy, PregnancyStatus};
@@ -358,6 +358,32 @@ pub fn medication_full() -> Medication {
         dose: Some("1回0.5g".into()),
         directions: Some("発熱時 頓用".into()),
         days_supplied: Some(5),
+        source: Some(MedicationSource::Dispensed),
+        dose_unit: Some("g".into()),
+        taken_until: None,
+        pharmacist: Some("薬剤師 山田花子".into()),
+        prescribing_doctor: Some("佐藤一郎".into()),
+        dispensing_id: Some("0123456789abcdef0123456789abcdef".into()),
+        notes: vec![
+            MedicationNote { kind: MedicationNoteKind::DrugCaution, text: "6時間以上あけて".into(), date: None, code: None },
+            MedicationNote {
+                kind: MedicationNoteKind::PatientEntry,
+                text: "よく眠れた".into(),
+                date: Some(date(2027, 3, 2)),
+                code: None,
+            },
+        ],
+        jahis_records: vec!["999,未知のレコード,1".into()],
+    }
+}
+
+/// An over-the-counter drug taken for three days, from a JAHIS OTC record.
+pub fn medication_otc() -> Medication {
+    Medication {
+        source: Some(MedicationSource::Otc),
+        taken_until: Some(date(2027, 2, 22)),
+        dispensing_id: Some("fedcba9876543210fedcba9876543210".into()),
+        ..Medication::new(date(2027, 2, 20), "ロキソニンＳ")
     }
 }
 
@@ -372,6 +398,14 @@ pub fn medication_minimal() -> Medication {
         dose: None,
         directions: None,
         days_supplied: None,
+        source: None,
+        dose_unit: None,
+        taken_until: None,
+        pharmacist: None,
+        prescribing_doctor: None,
+        dispensing_id: None,
+        notes: Vec::new(),
+        jahis_records: Vec::new(),
     }
 }
 
@@ -485,6 +519,12 @@ pub fn condition_minimal() -> Condition {
         abatement: None,
         note: None,
     }
+}
+
+/// Examples of a module's other shapes (beyond its full and minimal example):
+/// an OTC medication, which maps to another FHIR resource.
+pub fn variants() -> Vec<RecordBody> {
+    vec![RecordBody::Medication(medication_otc())]
 }
 
 /// The fully filled example of every module, in [`RecordKind::ALL`] order.

@@ -187,7 +187,7 @@ pub const fn resource_types(kind: RecordKind) -> &'static [&'static str] {
         RecordKind::ChildCheckup => &["Encounter", "Observation"],
         RecordKind::Development => &["Observation"],
         RecordKind::Immunization => &["Immunization"],
-        RecordKind::Medication => &["MedicationDispense"],
+        RecordKind::Medication => &["MedicationDispense", "MedicationStatement"],
         RecordKind::SelfVitals => &["Observation"],
         RecordKind::SubjectIdentifiers => &["Patient"],
         RecordKind::Allergy => &["AllergyIntolerance"],
@@ -208,7 +208,7 @@ pub fn kinds_yielding(resource_type: &str) -> &'static [RecordKind] {
         "Encounter" => &[PrenatalVisit, ChildCheckup],
         "Condition" => &[PrenatalVisit, Condition],
         "AllergyIntolerance" => &[Allergy],
-        "MedicationStatement" => &[Newborn],
+        "MedicationStatement" => &[Newborn, Medication],
         "Immunization" => &[Immunization],
         "MedicationDispense" => &[Medication],
         _ => &[],
@@ -260,11 +260,16 @@ pub fn accepted_codes(resource_type: &str) -> Option<&'static str> {
              other manifestations as text"
         }
         "MedicationStatement" => {
-            "newborn vitamin K2 syrup doses: the local code (https://phr.example/CodeSystem/newborn)"
+            "newborn vitamin K2 syrup doses: the local code (https://phr.example/CodeSystem/newborn); otherwise an OTC \
+             drug (category community) or a drug the family entered (category patientspecified, \
+             http://terminology.hl7.org/CodeSystem/medication-statement-category), coded as for MedicationDispense, \
+             with effectivePeriod.start"
         }
         "MedicationDispense" => {
-            "medicationCodeableConcept: YJ, HOT9 or HOT13 (OID or JP Core URL, as for Immunization) or the local drug \
-             list, with the drug name as text or display"
+            "medicationCodeableConcept: YJ, HOT9 or HOT13 (OID or JP Core URL, as for Immunization), the receipt \
+             computer code (https://phr.example/CodeSystem/medication/receipt_code), the MHLW price list code \
+             (https://phr.example/CodeSystem/medication/mhlw_code) or the local drug list, with the drug name as \
+             text or display"
         }
         _ => return None,
     })
@@ -770,15 +775,16 @@ mod tests {
                 }
             }
         }
-        // Every optional free text of the dataset (20 items), blank in both ways.
-        assert_eq!(checked, 20 * 2);
+        // Every optional free text of the dataset (23 items), blank in both ways.
+        assert_eq!(checked, 23 * 2);
     }
 
     #[test]
     fn the_declared_resource_types_are_what_the_mapping_of_every_example_yields() {
         for kind in RecordKind::ALL {
             let mut yielded: Vec<String> = Vec::new();
-            for body in examples::all_full().into_iter().chain(examples::all_minimal()).filter(|b| b.kind() == kind) {
+            let all = examples::all_full().into_iter().chain(examples::all_minimal()).chain(examples::variants());
+            for body in all.filter(|b| b.kind() == kind) {
                 for r in to_fhir(&body, &ctx()).unwrap() {
                     assert!(
                         resource_types(kind).contains(&r.resource_type()),
