@@ -26,7 +26,7 @@ pub mod crypto;
 pub mod dataset;
 pub mod dates;
 pub mod emergency_card;
-pub mod medication_notebook;
 #[cfg(feature = "uniffi")]
 pub mod ffi;
+pub mod medication_notebook;
 pub mod sync;

@@ -38,7 +38,8 @@ use phr_core::dataset::immunization::{
     DoseSeries, InjectionSite, Vaccine, MAX_LOCATION_CHARS, MAX_LOT_NUMBER_CHARS, MAX_NAME_CHARS as VACCINE_NAME_CHARS,
 };
 use phr_core::dataset::medication::{
-    DrugCodeSystem, MAX_DRUG_NAME_CHARS, MAX_NAME_CHARS as PHARMACY_NAME_CHARS, MAX_TEXT_CHARS,
+    DrugCodeSystem, MedicationNoteKind, MedicationSource, MAX_DRUG_NAME_CHARS, MAX_JAHIS_RECORD_CHARS,
+    MAX_NAME_CHARS as PHARMACY_NAME_CHARS, MAX_TEXT_CHARS, MAX_UNIT_CHARS,
 };
 use phr_core::dataset::mother_profile::{
     AboGroup, AntibodyScreen, RhD, SubstanceUse, MAX_IDENTIFIER_CHARS, MAX_NAME_CHARS as MOTHER_NAME_CHARS,
@@ -196,10 +197,22 @@ pub fn rules() -> Vec<Rule> {
         r(
             Medication,
             "drug_code.code",
-            Format("by system: `yj` 12 alphanumeric characters, `hot` 9 or 13 digits, `local` 1–64 characters"),
+            Format(
+                "by system: `yj` and `mhlw` 12 alphanumeric characters, `hot` 9 or 13 digits, `receipt` 9 digits, \
+                 `local` 1–64 characters",
+            ),
         ),
         r(Medication, "dose", MaxChars(MAX_TEXT_CHARS)),
         r(Medication, "directions", MaxChars(MAX_TEXT_CHARS)),
+        r(Medication, "source", codes(MedicationSource::ALL, MedicationSource::code)),
+        r(Medication, "dose_unit", MaxChars(MAX_UNIT_CHARS)),
+        r(Medication, "pharmacist", MaxChars(PHARMACY_NAME_CHARS)),
+        r(Medication, "prescribing_doctor", MaxChars(PHARMACY_NAME_CHARS)),
+        r(Medication, "dispensing_id", Format("32 lowercase hex characters (the fingerprint of a JAHIS dispensing)")),
+        r(Medication, "notes[].kind", codes(MedicationNoteKind::ALL, MedicationNoteKind::code)),
+        r(Medication, "notes[].text", MaxChars(MAX_TEXT_CHARS)),
+        r(Medication, "notes[].code", MaxChars(MAX_UNIT_CHARS)),
+        r(Medication, "jahis_records[]", MaxChars(MAX_JAHIS_RECORD_CHARS)),
         r(
             Medication,
             "days_supplied",

@@ -39,12 +39,13 @@ use uuid::Uuid;
 pub type Target = fn(&[u8]);
 
 /// The targets by name, as `fuzz/fuzz_targets/<name>.rs` and the bounded run know them.
-pub const TARGETS: [(&str, Target); 5] = [
+pub const TARGETS: [(&str, Target); 6] = [
     ("record_envelope", record_envelope),
     ("record_history_json", record_history_json),
     ("sync_bodies", sync_bodies),
     ("fhir_bodies", fhir_bodies),
     ("jwt", jwt),
+    ("medication_notebook", medication_notebook),
 ];
 
 const ACCOUNT: &str = "0190f0a0-0000-7000-8000-000000000001";
@@ -194,6 +195,35 @@ pub fn jwt(data: &[u8]) {
     assert!(verified.is_err(), "an arbitrary string verified as a client assertion");
 }
 
+/// JAHIS medication notebook files and QR texts (phr-core
+/// `medication_notebook`): the bytes as a file (UTF-8 or Shift_JIS) and, when
+/// they are text, split at blank lines into QR codes in reverse order. What
+/// imports is valid, exports, and imports again to the same medications.
+pub fn medication_notebook(data: &[u8]) {
+    use phr_core::medication_notebook as nb;
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 5).expect("a date");
+    if let Ok(result) = nb::import_bytes(data, today, None) {
+        let meds: Vec<_> = result.medications().cloned().collect();
+        for m in &meds {
+            assert!(m.validate(&ValidationContext::new(today)).is_ok(), "an imported medication does not validate");
+        }
+        // Values the export must rewrite (an ASCII comma, a control character) change on the way back.
+        let text = nb::export_text(&meds, None);
+        let again = nb::import_texts(&[text.as_str()], today, None).expect("an export imports");
+        assert_eq!(again.medications().count(), meds.len(), "an export lost or added medications");
+    }
+    if let Ok(text) = std::str::from_utf8(data) {
+        let mut parts: Vec<&str> = text.split("\n\n").collect();
+        parts.reverse();
+        let _ = nb::import_texts(&parts, today, None);
+        let mut assembler = nb::QrAssembler::new();
+        for p in &parts {
+            let _ = assembler.add(p);
+        }
+        let _ = assembler.finish();
+    }
+}
+
 fn parses_and_round_trips<T: DeserializeOwned + Serialize>(data: &[u8]) {
     if let Ok(value) = serde_json::from_slice::<T>(data) {
         round_trips(&value);
@@ -255,6 +285,18 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             let keys = jwt_keys();
             let (token, _) = keys.tokens.issue(ACCOUNT, "device-1", 1_900_000_000).expect("token");
             vec![token.into_bytes(), b"eyJhbGciOiJFUzM4NCIsImtpZCI6ImsxIn0.eyJpc3MiOiJvcmctMSJ9.AAAA".to_vec()]
+        }
+        "medication_notebook" => {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/src/medication_notebook/vectors");
+            let mut out = Vec::new();
+            for name in ["full-utf8-lf.txt", "ext-chars-sjis-crlf.csv", "malformed-bad-date.txt"] {
+                out.push(std::fs::read(dir.join(name)).expect("a test vector"));
+            }
+            let parts: Vec<String> = (1..=3)
+                .map(|i| std::fs::read_to_string(dir.join(format!("split-part{i}-of-3.txt"))).expect("a split part"))
+                .collect();
+            out.push(parts.join("\n\n").into_bytes());
+            out
         }
         _ => Vec::new(),
     }

@@ -104,6 +104,11 @@ fn arbitrary_and_mutated_jwts_never_verify_and_never_panic() {
 }
 
 #[test]
+fn arbitrary_and_mutated_medication_notebooks_import_or_fail_typed_and_never_panic() {
+    run("medication_notebook");
+}
+
+#[test]
 fn every_fuzz_target_has_a_bounded_run_here() {
     let here = include_str!("fuzz_targets_bounded.rs");
     for (name, _) in TARGETS {

@@ -365,7 +365,18 @@ pub fn medication_full() -> Medication {
         prescribing_doctor: Some("佐藤一郎".into()),
         dispensing_id: Some("0123456789abcdef0123456789abcdef".into()),
         notes: vec![
-            MedicationNote { kind: MedicationNoteKind::DrugCaution, text: "6時間以上あけて".into(), date: None, code: None },
+            MedicationNote {
+                kind: MedicationNoteKind::ProvidedInformation,
+                text: "退院時の服薬状況".into(),
+                date: None,
+                code: Some("99".into()),
+            },
+            MedicationNote {
+                kind: MedicationNoteKind::DrugCaution,
+                text: "6時間以上あけて".into(),
+                date: None,
+                code: None,
+            },
             MedicationNote {
                 kind: MedicationNoteKind::PatientEntry,
                 text: "よく眠れた".into(),

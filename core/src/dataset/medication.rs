@@ -133,9 +133,7 @@ impl DrugCode {
     pub fn format_problem(&self) -> Option<String> {
         let c = self.code.as_str();
         match self.system {
-            DrugCodeSystem::Yj => {
-                (!alnum_12(c)).then(|| format!("a YJ code is 12 alphanumeric characters, got {c:?}"))
-            }
+            DrugCodeSystem::Yj => (!alnum_12(c)).then(|| format!("a YJ code is 12 alphanumeric characters, got {c:?}")),
             DrugCodeSystem::Mhlw => {
                 (!alnum_12(c)).then(|| format!("an MHLW drug code is 12 alphanumeric characters, got {c:?}"))
             }

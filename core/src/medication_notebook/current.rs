@@ -45,7 +45,8 @@ pub fn care_periods(pregnancies: &[Pregnancy], births: &[NaiveDate]) -> Vec<Care
     for p in pregnancies {
         let edd = p.estimated_delivery_date;
         let from = p.last_menstrual_period.or_else(|| edd.and_then(|d| d.checked_sub_days(Days::new(PREGNANCY_DAYS))));
-        let to = p.outcome_date.or(edd).or_else(|| from.and_then(|d| d.checked_add_days(Days::new(PREGNANCY_DAYS + 14))));
+        let to =
+            p.outcome_date.or(edd).or_else(|| from.and_then(|d| d.checked_add_days(Days::new(PREGNANCY_DAYS + 14))));
         if let (Some(from), Some(to)) = (from, to) {
             if from <= to {
                 out.push(CarePeriod { kind: CarePeriodKind::Pregnancy, from, to });
@@ -86,10 +87,9 @@ pub fn is_current(m: &Medication, today: NaiveDate) -> bool {
         (Some(last), _) => today <= last,
         // An OTC drug without an end date is still being taken.
         (None, MedicationSource::Otc) => true,
-        (None, _) => m
-            .dispensed_on
-            .checked_add_days(Days::new(UNDATED_CURRENT_DAYS - 1))
-            .is_some_and(|last| today <= last),
+        (None, _) => {
+            m.dispensed_on.checked_add_days(Days::new(UNDATED_CURRENT_DAYS - 1)).is_some_and(|last| today <= last)
+        }
     }
 }
 
@@ -151,6 +151,6 @@ pub fn current_medicines<T: Clone>(
         }
     }
     let mut out: Vec<CurrentDispensing<T>> = groups.into_iter().map(|(_, g)| g).collect();
-    out.sort_by(|a, b| b.dispensed_on.cmp(&a.dispensed_on));
+    out.sort_by_key(|g| std::cmp::Reverse(g.dispensed_on));
     out
 }

@@ -23,7 +23,9 @@ pub enum NotebookError {
         offset: usize,
     },
     /// The first line is not a version record.
-    #[error("line {line}: not a JAHIS medication notebook text (the first line must be the version record JAHISTCnn,…)")]
+    #[error(
+        "line {line}: not a JAHIS medication notebook text (the first line must be the version record JAHISTCnn,…)"
+    )]
     NotJahis {
         /// The line.
         line: usize,

@@ -46,7 +46,17 @@ pub struct ExportPatient {
 }
 
 fn clean(s: &str) -> String {
-    s.chars().map(|c| if c == ',' { '，' } else if c.is_control() { ' ' } else { c }).collect()
+    s.chars()
+        .map(|c| {
+            if c == ',' {
+                '，'
+            } else if c.is_control() {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 fn opt(s: &Option<String>) -> String {
@@ -149,7 +159,11 @@ fn write_dispensing(lines: &mut Vec<String>, group: &[&Medication]) {
             opt(&m.dose),
             opt(&m.dose_unit)
         ));
-        for n in m.notes.iter().filter(|n| matches!(n.kind, MedicationNoteKind::DrugSupplement | MedicationNoteKind::DrugCaution)) {
+        for n in m
+            .notes
+            .iter()
+            .filter(|n| matches!(n.kind, MedicationNoteKind::DrugSupplement | MedicationNoteKind::DrugCaution))
+        {
             let num = if n.kind == MedicationNoteKind::DrugSupplement { 281 } else { 291 };
             lines.push(format!("{num},{rp},{},{c}", clean(&n.text)));
         }
@@ -160,7 +174,9 @@ fn write_dispensing(lines: &mut Vec<String>, group: &[&Medication]) {
             };
             lines.push(format!("301,{rp},{},{qty},{unit},,,,{c}", opt(&m.directions)));
         }
-        for n in m.notes.iter().filter(|n| matches!(n.kind, MedicationNoteKind::DirectionsSupplement | MedicationNoteKind::PrescriptionCaution)) {
+        for n in m.notes.iter().filter(|n| {
+            matches!(n.kind, MedicationNoteKind::DirectionsSupplement | MedicationNoteKind::PrescriptionCaution)
+        }) {
             let num = if n.kind == MedicationNoteKind::DirectionsSupplement { 311 } else { 391 };
             lines.push(format!("{num},{rp},{},{c}", clean(&n.text)));
         }

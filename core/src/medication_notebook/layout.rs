@@ -282,7 +282,23 @@ pub fn parse(text: &str) -> Result<Notebook, NotebookError> {
             }
             _ => {
                 let Some(d) = nb.dispensings.last_mut() else {
-                    if matches!(num, "11" | "15" | "51" | "55" | "201" | "281" | "291" | "301" | "311" | "391" | "401" | "411" | "421" | "501" | "601") {
+                    if matches!(
+                        num,
+                        "11" | "15"
+                            | "51"
+                            | "55"
+                            | "201"
+                            | "281"
+                            | "291"
+                            | "301"
+                            | "311"
+                            | "391"
+                            | "401"
+                            | "411"
+                            | "421"
+                            | "501"
+                            | "601"
+                    ) {
                         return Err(NotebookError::OutsideDispensing { line: r.line, record: num.to_owned() });
                     }
                     nb.verbatim.push(r.verbatim());

@@ -161,7 +161,12 @@ fn parse_control(r: &RawRecord) -> Result<(String, u32, u32), NotebookError> {
         let v = r.get(i);
         match v.parse::<u32>() {
             Ok(n) if (1..=MAX_PARTS).contains(&n) && v.len() <= 3 => Ok(n),
-            _ => Err(field_error(r.line, SPLIT_RECORD, name, format!("must be a number from 1 to {MAX_PARTS}, got {v:?}"))),
+            _ => Err(field_error(
+                r.line,
+                SPLIT_RECORD,
+                name,
+                format!("must be a number from 1 to {MAX_PARTS}, got {v:?}"),
+            )),
         }
     };
     let total = number(2, "分割数")?;
@@ -182,16 +187,23 @@ mod tests {
 
     #[test]
     fn three_parts_in_any_order_give_the_records_in_part_order() {
-        let (a, b, c) = (part(1, 3, "1,山田花子,2,19900101"), part(2, 3, "5,20260301,1"), part(3, 3, "201,1,薬,1,錠,1,,1"));
+        let (a, b, c) =
+            (part(1, 3, "1,山田花子,2,19900101"), part(2, 3, "5,20260301,1"), part(3, 3, "201,1,薬,1,錠,1,,1"));
         let texts = assemble(&[c.clone(), a.clone(), b.clone()]).unwrap();
-        assert_eq!(texts, vec!["JAHISTC08,1\r\n1,山田花子,2,19900101\r\n5,20260301,1\r\n201,1,薬,1,錠,1,,1\r\n".to_owned()]);
+        assert_eq!(
+            texts,
+            vec!["JAHISTC08,1\r\n1,山田花子,2,19900101\r\n5,20260301,1\r\n201,1,薬,1,錠,1,,1\r\n".to_owned()]
+        );
         assert_eq!(assemble(&[b, c, a]).unwrap(), texts);
     }
 
     #[test]
     fn a_missing_part_is_named() {
         let err = assemble(&[part(3, 3, "201,1,薬"), part(1, 3, "5,20260301")]).unwrap_err();
-        assert_eq!(err, NotebookError::SplitIncomplete { data_id: "20260301123456".into(), total: 3, missing: vec![2] });
+        assert_eq!(
+            err,
+            NotebookError::SplitIncomplete { data_id: "20260301123456".into(), total: 3, missing: vec![2] }
+        );
         assert!(err.to_string().contains("[2]"), "{err}");
     }
 

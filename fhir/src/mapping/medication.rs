@@ -117,7 +117,8 @@ fn common(m: &Medication) -> Common {
             extension.push(Extension::new(url, ValueX::String(v)));
         }
     }
-    extension.extend(m.jahis_records.iter().map(|r| Extension::new(extensions::JAHIS_RECORD, ValueX::String(r.clone()))));
+    extension
+        .extend(m.jahis_records.iter().map(|r| Extension::new(extensions::JAHIS_RECORD, ValueX::String(r.clone()))));
     let mut dosage = Vec::new();
     let (dose, unit, directions) = (text(&m.dose), text(&m.dose_unit), text(&m.directions));
     if dose.is_some() || unit.is_some() || directions.is_some() {
@@ -177,7 +178,11 @@ pub fn to_fhir(m: &Medication, ctx: &MappingContext) -> Result<Vec<Resource>> {
             extension: c.extension,
             identifier: c.identifier,
             status: Some(if m.last_day().is_some() { "completed" } else { "active" }.into()),
-            category: Some(CodeableConcept::from_codings(vec![Coding::new(STATEMENT_CATEGORY, category, Some(display))])),
+            category: Some(CodeableConcept::from_codings(vec![Coding::new(
+                STATEMENT_CATEGORY,
+                category,
+                Some(display),
+            )])),
             medication: Some(c.medication),
             subject: Some(ctx.subject()),
             effective: Some(EffectiveX::Period(Period {
@@ -196,9 +201,9 @@ pub fn to_fhir(m: &Medication, ctx: &MappingContext) -> Result<Vec<Resource>> {
         extension: c.extension,
         identifier: c.identifier,
         status: Some("completed".into()),
-        category: m
-            .source
-            .map(|_| CodeableConcept::from_codings(vec![Coding::new(DISPENSE_CATEGORY, "community", Some("Community"))])),
+        category: m.source.map(|_| {
+            CodeableConcept::from_codings(vec![Coding::new(DISPENSE_CATEGORY, "community", Some("Community"))])
+        }),
         medication: Some(c.medication),
         subject: Some(ctx.subject()),
         performer: text(&m.pharmacy)
@@ -268,7 +273,11 @@ fn read_notes(list: &[Annotation], path: &str) -> Result<Vec<MedicationNote>> {
             let kind = match code_ext(&a.extension, extensions::NOTE_KIND, &p)? {
                 None => MedicationNoteKind::Remark,
                 Some(k) => MedicationNoteKind::ALL.iter().copied().find(|x| x.code() == k).ok_or_else(|| {
-                    MappingError::UnknownCode { path: format!("{p}.extension"), system: Some(extensions::NOTE_KIND.into()), code: k }
+                    MappingError::UnknownCode {
+                        path: format!("{p}.extension"),
+                        system: Some(extensions::NOTE_KIND.into()),
+                        code: k,
+                    }
                 })?,
             };
             Ok(MedicationNote {
@@ -349,9 +358,11 @@ pub fn from_fhir(resources: &[Resource]) -> Result<Medication> {
                 &s.note,
                 &path,
             )?;
-            let category = s.category.iter().flat_map(|c| c.coding.iter()).find_map(|c| {
-                (c.system.as_deref() == Some(STATEMENT_CATEGORY)).then(|| c.code.clone()).flatten()
-            });
+            let category = s
+                .category
+                .iter()
+                .flat_map(|c| c.coding.iter())
+                .find_map(|c| (c.system.as_deref() == Some(STATEMENT_CATEGORY)).then(|| c.code.clone()).flatten());
             m.source = Some(match category.as_deref() {
                 Some("community") => MedicationSource::Otc,
                 _ => MedicationSource::PatientEntered,
@@ -363,8 +374,9 @@ pub fn from_fhir(resources: &[Resource]) -> Result<Medication> {
             };
             let start = start.ok_or_else(|| missing(format!("{path}.effectivePeriod.start")))?;
             m.dispensed_on = parse_date(start.get(..10).unwrap_or(start), &format!("{path}.effectivePeriod.start"))?;
-            m.taken_until =
-                end.map(|e| parse_date(e.get(..10).unwrap_or(e), &format!("{path}.effectivePeriod.end"))).transpose()?;
+            m.taken_until = end
+                .map(|e| parse_date(e.get(..10).unwrap_or(e), &format!("{path}.effectivePeriod.end")))
+                .transpose()?;
             Ok(m)
         }
         Resource::MedicationDispense(d) => {
@@ -378,7 +390,8 @@ pub fn from_fhir(resources: &[Resource]) -> Result<Medication> {
                 &path,
             )?;
             m.source = d.category.as_ref().map(|_| MedicationSource::Dispensed);
-            m.days_supplied = d.days_supply.as_ref().map(|q| read_days_supply(q, &format!("{path}.daysSupply"))).transpose()?;
+            m.days_supplied =
+                d.days_supply.as_ref().map(|q| read_days_supply(q, &format!("{path}.daysSupply"))).transpose()?;
             m.pharmacy = match d.performer.as_slice() {
                 [] => None,
                 [p] => {
@@ -427,16 +440,19 @@ mod tests {
         let rs = map_to_fhir(&RecordBody::Medication(examples::medication_full()), &ctx()).unwrap();
         let json = serde_json::to_value(&rs[0]).unwrap();
         assert_eq!(json["identifier"][0]["system"], code_systems::DISPENSING_ID);
-        assert_eq!(json["note"][1]["time"], "2027-03-02");
-        assert_eq!(json["note"][0]["extension"][0]["valueCode"], "drug_caution");
-        let urls: Vec<&str> = json["extension"].as_array().unwrap().iter().map(|e| e["url"].as_str().unwrap()).collect();
+        assert_eq!(json["note"][2]["time"], "2027-03-02");
+        assert_eq!(json["note"][1]["extension"][0]["valueCode"], "drug_caution");
+        assert_eq!(json["note"][0]["extension"][1]["valueCode"], "99");
+        let urls: Vec<&str> =
+            json["extension"].as_array().unwrap().iter().map(|e| e["url"].as_str().unwrap()).collect();
         assert!(urls.contains(&extensions::JAHIS_RECORD) && urls.contains(&extensions::PHARMACIST), "{urls:?}");
     }
 
     #[test]
     fn receipt_and_mhlw_codes_round_trip_in_their_local_systems() {
         for (system, code) in [(DrugCodeSystem::Receipt, "620000033"), (DrugCodeSystem::Mhlw, "1149019F1560")] {
-            let m = Medication { drug_code: Some(DrugCode { system, code: code.into() }), ..examples::medication_full() };
+            let m =
+                Medication { drug_code: Some(DrugCode { system, code: code.into() }), ..examples::medication_full() };
             assert_round_trip(RecordBody::Medication(m));
         }
     }

@@ -41,6 +41,7 @@ use super::consent::{self, AuditEntry, GrantRequest, GrantView, Organization};
 use super::emergency_card::{self, EmergencyCardView};
 use super::error::{Error, Result};
 use super::keys::{RecordKeys, StorageKey};
+use super::medication_notebook::{self, NotebookExport, NotebookImport};
 use super::notify;
 use super::records::{self, RecordVersionView, TimelineEntry, TimelinePage, TimelineQuery};
 use super::sync::{self, Progress, SyncReport};
@@ -587,6 +588,33 @@ impl Client {
 
     pub fn immunizations_due(&self, child_subject: &str, as_of: NaiveDate) -> Result<Vec<DueImmunization>> {
         self.read(|conn, keys| child::immunizations_due(conn, keys, child_subject, as_of))
+    }
+
+    /// Imports JAHIS medication notebook texts ([`medication_notebook::import`]).
+    pub fn import_medication_notebook(&self, subject: &str, texts: &[String]) -> Result<NotebookImport> {
+        self.signed_in(|conn, account, _, _| medication_notebook::import(conn, account, subject, texts))
+    }
+
+    /// Exports a person's medications as JAHIS ([`medication_notebook::export`]).
+    pub fn export_medication_notebook(
+        &self,
+        subject: &str,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        qr_bytes: Option<u32>,
+    ) -> Result<NotebookExport> {
+        let data_id = chrono::Local::now().format("%Y%m%d%H%M%S").to_string();
+        let qr_bytes = qr_bytes.map_or(phr_core::medication_notebook::DEFAULT_QR_BYTES, |b| b as usize);
+        self.read(|conn, keys| medication_notebook::export(conn, keys, subject, from, to, qr_bytes, &data_id))
+    }
+
+    /// A person's current medicines ([`medication_notebook::current_medicines`]).
+    pub fn current_medicines(
+        &self,
+        subject: &str,
+        today: NaiveDate,
+    ) -> Result<Vec<phr_core::medication_notebook::CurrentDispensing<String>>> {
+        self.read(|conn, keys| medication_notebook::current_medicines(conn, keys, subject, today))
     }
 
     /// Every current record as one FHIR R4 Bundle (JSON); local data only.

@@ -94,6 +94,10 @@ pub enum Error {
     /// child's newborn record, ...).
     #[error("not found: {0}")]
     NotFound(String),
+    /// A medication notebook (JAHIS) text was refused: `reason` names the line
+    /// and field; nothing was stored.
+    #[error("medication notebook: {reason}")]
+    Notebook { line: Option<u64>, reason: String },
     /// The local records do not decide a question (e.g. two newborn records
     /// for one child).
     #[error("ambiguous: {0}")]

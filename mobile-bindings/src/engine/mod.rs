@@ -14,6 +14,7 @@
 //! | `account` | [`account::Account`] (session + record keys + clock), its persistence, enrolling a device | keys, session, store |
 //! | `records` | validating bodies, local versions, timelines and histories | account, keys, store |
 //! | `child` | growth series, immunizations due | records |
+//! | `medication_notebook` | JAHIS お薬手帳 import and export, the current medicines view | records |
 //! | `export` | the FHIR R4 Bundle | keys, store |
 //! | `backup` | the passphrase key backup and restore | account |
 //! | `consent` | grants with their keys, revocation, audit log | account, keys, store |
@@ -30,6 +31,7 @@ pub mod emergency_card;
 pub mod error;
 pub mod export;
 pub mod keys;
+pub mod medication_notebook;
 pub mod notify;
 pub mod records;
 pub mod session;
@@ -43,6 +45,7 @@ pub use client::{Client, ClockStatus};
 pub use consent::{AuditEntry, GrantRequest, GrantView, Organization};
 pub use emergency_card::{EmergencyAccess, EmergencyCardView};
 pub use error::{Error, FieldProblem, HttpErrorKind, Result};
+pub use medication_notebook::{NotebookExport, NotebookImport};
 pub use records::{RecordVersionView, TimelineEntry, TimelinePage, TimelineQuery};
 pub use store::QuarantinedRecord;
 pub use sync::{Phase, Progress, ProgressUpdate, RefusedRecord, SyncReport};

@@ -12,6 +12,7 @@
 use std::sync::Arc;
 
 use super::error::PhrError;
+use super::medication_notebook::{CurrentDispensing, NotebookExport, NotebookImport};
 use super::records::{
     AccountSummary, AuditEntry, ClockStatus, DueImmunization, EmergencyCardView, GrantRequest, GrantView, GrowthPoint,
     Organization, PairingInvite, QuarantinedRecord, RecordVersionView, TimelineEntry, TimelinePage,
@@ -345,6 +346,52 @@ impl PhrClient {
         as_of_date: LocalDate,
     ) -> Result<Vec<DueImmunization>, PhrError> {
         Ok(all(self.engine.immunizations_due(&child_subject, as_of_date)?))
+    }
+
+    /// Imports the medication notebook (JAHIS お薬手帳) about `subject` from the
+    /// texts of scanned QR codes (in any order; a dispensing split over several
+    /// codes is put back together) or of a notebook file (`.csv`, UTF-8 or
+    /// Shift_JIS, decoded by the app or read with `String(bytes, "Shift_JIS")`).
+    /// One `medication` record per drug per dispensing and per OTC drug, with
+    /// the drug codes kept. Everything is read before anything is stored: a
+    /// `Notebook` error names the line and field, or the missing QR parts, and
+    /// stores nothing. A dispensing imported before is not stored again. When
+    /// the notebook's name or birth date is not this person's, the import still
+    /// succeeds with a warning for the app to ask the parent.
+    pub fn import_medication_notebook(&self, subject: String, texts: Vec<String>) -> Result<NotebookImport, PhrError> {
+        Ok(self.engine.import_medication_notebook(&subject, &texts)?.into())
+    }
+
+    /// Imports a notebook file's bytes (UTF-8 or Shift_JIS, any line ends);
+    /// otherwise as [`import_medication_notebook`](Self::import_medication_notebook).
+    pub fn import_medication_notebook_file(&self, subject: String, bytes: Vec<u8>) -> Result<NotebookImport, PhrError> {
+        let text = phr_core::medication_notebook::text::decode(&bytes).map_err(engine::Error::from)?;
+        Ok(self.engine.import_medication_notebook(&subject, &[text])?.into())
+    }
+
+    /// `subject`'s medications dispensed (or first taken) from `from` to `to`
+    /// (inclusive, either open) as a JAHIS notebook: the text, the Shift_JIS
+    /// `.csv` bytes, and QR texts of at most `qr_bytes` bytes each (default
+    /// 1,200) to show a pharmacy or clinic. Importing it gives back the same
+    /// medications. Local data only; works offline.
+    pub fn export_medication_notebook(
+        &self,
+        subject: String,
+        from: Option<LocalDate>,
+        to: Option<LocalDate>,
+        qr_bytes: Option<u32>,
+    ) -> Result<NotebookExport, PhrError> {
+        Ok(self.engine.export_medication_notebook(&subject, from, to, qr_bytes)?.into())
+    }
+
+    /// `subject`'s medicines on `today`: drugs whose days supplied (or end date)
+    /// still cover it, OTC drugs still taken, and undated dispensed drugs for
+    /// 14 days; grouped by dispensing, newest first. Drugs taken during a
+    /// pregnancy or in the year after a birth (the mother's pregnancy and
+    /// delivery records) are flagged for the app to ask the parent to check
+    /// them with the clinic.
+    pub fn current_medicines(&self, subject: String, today: LocalDate) -> Result<Vec<CurrentDispensing>, PhrError> {
+        Ok(all(self.engine.current_medicines(&subject, today)?))
     }
 
     /// Every current (not deleted) record of the account as one FHIR R4

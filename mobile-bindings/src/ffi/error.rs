@@ -57,6 +57,11 @@ pub enum PhrError {
     /// key, or tampered data.
     #[error("crypto error: {reason}")]
     Crypto { reason: String },
+    /// A medication notebook (JAHIS) text was refused; nothing was stored.
+    /// `reason` names the line and field (or the missing QR parts), `line` is
+    /// the line when the problem is on one.
+    #[error("medication notebook: {reason}")]
+    Notebook { line: Option<u64>, reason: String },
     /// The family account was deleted (by another device of the family): the
     /// server answered 410 `account-deleted`. The engine has already wiped
     /// this device's copy (every record, the outbox, grants, the sealed
@@ -90,6 +95,7 @@ impl From<engine::Error> for PhrError {
                 reason: "another device of the family deleted the account; this device's copy has been erased".into(),
             },
             E::NotFound(what) => PhrError::NotFound { what },
+            E::Notebook { line, reason } => PhrError::Notebook { line, reason },
             E::Ambiguous(reason) => PhrError::Conflict { reason },
             E::Storage(e) => PhrError::Storage { reason: e.to_string() },
             E::StorageOpen(e) => PhrError::Storage { reason: e.to_string() },

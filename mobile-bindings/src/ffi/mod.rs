@@ -10,6 +10,7 @@
 //! | `sync.rs` | `SyncPhase`, `SyncProgressUpdate`, `SyncReport`, the `SyncProgress` callback |
 //! | `transport.rs` | `HttpRequest`/`HttpResponse`, `TransportError`, the `HttpTransport` foreign trait and its adapter to the engine |
 //! | `error.rs` | `PhrError`, `FieldIssue`, and the one mapping from `engine::Error` |
+//! | `medication_notebook.rs` | the medication notebook's records (import, export, current medicines, QR scan progress) |
 //! | `json.rs` | `record_body_from_json` / `record_body_to_json`: the only JSON form of a record body, for import and export |
 //!
 //! The dataset records themselves (`RecordBody`, `PrenatalVisit`,
@@ -20,12 +21,16 @@
 pub mod client;
 pub mod error;
 pub mod json;
+pub mod medication_notebook;
 pub mod records;
 pub mod sync;
 pub mod transport;
 
 pub use client::PhrClient;
 pub use error::{FieldIssue, PhrError};
+pub use medication_notebook::{
+    CurrentDispensing, CurrentDrug, NotebookExport, NotebookImport, NotebookWarning, QrScanProgress,
+};
 pub use records::{
     AccountSummary, AuditEntry, ClockStatus, DueImmunization, DueStatus, EmergencyCardView, GrantRequest, GrantView,
     GrowthPoint, Organization, PairingInvite, QuarantinedRecord, RecordVersionView, TimelineEntry, TimelinePage,
