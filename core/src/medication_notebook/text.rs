@@ -22,7 +22,11 @@ pub fn decode(bytes: &[u8]) -> Result<String, NotebookError> {
         return Ok(s.to_owned());
     }
     let mut decoder = encoding_rs::SHIFT_JIS.new_decoder_without_bom_handling();
-    let mut out = String::with_capacity(bytes.len() * 3 / 2 + 16);
+    // The decoder writes into the capacity given and never grows it: reserve its worst case.
+    let capacity = decoder
+        .max_utf8_buffer_length_without_replacement(bytes.len())
+        .ok_or(NotebookError::TooLarge { size: bytes.len(), max: MAX_INPUT_BYTES })?;
+    let mut out = String::with_capacity(capacity);
     let (result, read) = decoder.decode_to_string_without_replacement(bytes, &mut out, true);
     match result {
         encoding_rs::DecoderResult::InputEmpty => Ok(out),
@@ -31,7 +35,8 @@ pub fn decode(bytes: &[u8]) -> Result<String, NotebookError> {
             let offset = read.saturating_sub(usize::from(bad) + usize::from(consumed));
             Err(NotebookError::Encoding { offset })
         }
-        encoding_rs::DecoderResult::OutputFull => unreachable!("decode_to_string grows the string"),
+        // Not reached with the capacity reserved above; refused rather than trusted.
+        encoding_rs::DecoderResult::OutputFull => Err(NotebookError::Encoding { offset: read }),
     }
 }
 
@@ -114,6 +119,15 @@ mod tests {
         // 0x81 followed by 0x20 is not a Shift_JIS character, and not UTF-8 either.
         let err = decode(b"JAHISTC08,1\r\n1,\x81\x20").unwrap_err();
         assert_eq!(err, NotebookError::Encoding { offset: 15 });
+    }
+
+    #[test]
+    fn shift_jis_text_longer_than_its_bytes_in_utf8_decodes_whole() {
+        // Half-width katakana: one byte in Shift_JIS, three in UTF-8 (found by the fuzz target).
+        let mut bytes = b"JAHISTC08,1\r\n501,".to_vec();
+        bytes.extend(std::iter::repeat_n(0xB1u8, 4000));
+        let text = decode(&bytes).unwrap();
+        assert_eq!(text.chars().filter(|c| *c == 'ｱ').count(), 4000);
     }
 
     #[test]

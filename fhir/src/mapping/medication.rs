@@ -137,8 +137,8 @@ fn common(m: &Medication) -> Common {
         .map(|n| {
             let mut a = Annotation { text: Some(n.text.clone()), time: n.date.map(date_text), ..Default::default() };
             a.extension.push(Extension::new(extensions::NOTE_KIND, ValueX::Code(n.kind.code().to_owned())));
-            if let Some(c) = &n.code {
-                a.extension.push(Extension::new(extensions::NOTE_CODE, ValueX::Code(c.clone())));
+            if let Some(c) = text(&n.code) {
+                a.extension.push(Extension::new(extensions::NOTE_CODE, ValueX::Code(c)));
             }
             a
         })

@@ -775,8 +775,8 @@ mod tests {
                 }
             }
         }
-        // Every optional free text of the dataset (23 items), blank in both ways.
-        assert_eq!(checked, 23 * 2);
+        // Every optional free text of the dataset (24 items), blank in both ways.
+        assert_eq!(checked, 24 * 2);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! `cargo run -p phr-tests --bin fhir-examples -- OUT_DIR` writes:
 //! - `<module>-<full|minimal>-<n>-<ResourceType>.json`: each resource that
 //!   `phr_fhir::mapping::to_fhir` makes of the full and the minimal example of
-//!   every module;
+//!   every module, and `<module>-variant-…` of its other shapes (an OTC medication);
 //! - `bundle-transaction-prenatal_visit.json`: a prenatal visit as a transaction
 //!   (its Encounter and Observations, each a PUT of its own id);
 //! - `bundle-searchset-observation.json`: every Observation of the examples as a
@@ -71,7 +71,8 @@ fn run(out: &Path) -> Result<usize, String> {
     let bodies = examples::all_full()
         .into_iter()
         .map(|b| ("full", b))
-        .chain(examples::all_minimal().into_iter().map(|b| ("minimal", b)));
+        .chain(examples::all_minimal().into_iter().map(|b| ("minimal", b)))
+        .chain(examples::variants().into_iter().map(|b| ("variant", b)));
     for (i, (variant, body)) in bodies.enumerate() {
         let example = map_example(i, variant, &body)?;
         for (n, resource) in example.resources.iter().enumerate() {
