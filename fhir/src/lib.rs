@@ -132,7 +132,7 @@ pub mod code_systems {
         pub const JAHIS_RECORD: &str = "https://phr.example/StructureDefinition/jahis-record";
         /// Local: the kind of a medication note (valueCode: drug_supplement, drug_caution, …), on an Annotation.
         pub const NOTE_KIND: &str = "https://phr.example/StructureDefinition/medication-note-kind";
-        /// Local: the code of a medication note (JAHIS 提供情報種別), on an Annotation (valueCode).
+        /// Local: the code of a medication note (JAHIS 提供情報種別), on an Annotation (valueString: free text in JAHIS, not a FHIR code).
         pub const NOTE_CODE: &str = "https://phr.example/StructureDefinition/medication-note-code";
     }
 }

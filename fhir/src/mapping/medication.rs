@@ -138,7 +138,7 @@ fn common(m: &Medication) -> Common {
             let mut a = Annotation { text: Some(n.text.clone()), time: n.date.map(date_text), ..Default::default() };
             a.extension.push(Extension::new(extensions::NOTE_KIND, ValueX::Code(n.kind.code().to_owned())));
             if let Some(c) = text(&n.code) {
-                a.extension.push(Extension::new(extensions::NOTE_CODE, ValueX::Code(c)));
+                a.extension.push(Extension::new(extensions::NOTE_CODE, ValueX::String(c)));
             }
             a
         })
@@ -284,7 +284,7 @@ fn read_notes(list: &[Annotation], path: &str) -> Result<Vec<MedicationNote>> {
                 kind,
                 text: a.text.clone().ok_or_else(|| missing(format!("{p}.text")))?,
                 date: a.time.as_deref().map(|t| parse_date(t, &format!("{p}.time"))).transpose()?,
-                code: code_ext(&a.extension, extensions::NOTE_CODE, &p)?,
+                code: string_ext(&a.extension, extensions::NOTE_CODE, &p)?,
             })
         })
         .collect()
@@ -442,7 +442,7 @@ mod tests {
         assert_eq!(json["identifier"][0]["system"], code_systems::DISPENSING_ID);
         assert_eq!(json["note"][2]["time"], "2027-03-02");
         assert_eq!(json["note"][1]["extension"][0]["valueCode"], "drug_caution");
-        assert_eq!(json["note"][0]["extension"][1]["valueCode"], "99");
+        assert_eq!(json["note"][0]["extension"][1]["valueString"], "99");
         let urls: Vec<&str> =
             json["extension"].as_array().unwrap().iter().map(|e| e["url"].as_str().unwrap()).collect();
         assert!(urls.contains(&extensions::JAHIS_RECORD) && urls.contains(&extensions::PHARMACIST), "{urls:?}");

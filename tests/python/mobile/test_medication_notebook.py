@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from fhir.resources.bundle import Bundle
+import bodies
 from bodies import content
 from test_family_scenarios import MOTHER, registered_mother
 
@@ -180,3 +181,15 @@ def test_bad_notebook_input_is_a_typed_error_naming_the_line_and_stores_nothing(
     done = mother.client.import_medication_notebook_file(MOTHER, (VECTORS / "ext-chars-sjis-crlf.csv").read_bytes())
     assert len(done.record_ids) == 2
     assert content(mother.client.get_record(done.record_ids[0]).body).pharmacy == "㈱すずらん調剤薬局"
+
+
+def test_a_notebook_for_another_birth_date_imports_with_a_warning_and_the_export_names_the_mother(phr, server, phone):
+    mother, _ = registered_mother(server, phone)
+    mother.client.add_record(MOTHER, bodies.profile())  # 山田 花子, born 1994-07-15
+    full = (VECTORS / "full-utf8-lf.txt").read_text(encoding="utf-8")  # 山田　花子, born 1995-04-12
+    checked = mother.client.import_medication_notebook(MOTHER, [full])
+    assert checked.warnings == [phr.NotebookWarning.PATIENT_BIRTH_DATE_DIFFERS(in_notebook=datetime.date(1995, 4, 12))]
+    assert len(checked.record_ids) == 3, "a warning does not stop the import: the app asks the parent"
+    exported = mother.client.export_medication_notebook(MOTHER, None, None, None)
+    assert exported.text.split("\r\n")[1] == "1,山田 花子,2,19940715,,,,,,,"
+    assert len(exported.qr_texts) == 1, "a short notebook fits one QR code, without a split record"
