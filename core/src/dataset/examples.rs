@@ -400,24 +400,7 @@ pub fn medication_otc() -> Medication {
 
 /// A drug with its date and name only.
 pub fn medication_minimal() -> Medication {
-    Medication {
-        dispensed_on: date(2027, 3, 1),
-        pharmacy: None,
-        prescriber: None,
-        drug_name: "ビオフェルミン".into(),
-        drug_code: None,
-        dose: None,
-        directions: None,
-        days_supplied: None,
-        source: None,
-        dose_unit: None,
-        taken_until: None,
-        pharmacist: None,
-        prescribing_doctor: None,
-        dispensing_id: None,
-        notes: Vec::new(),
-        jahis_records: Vec::new(),
-    }
+    Medication::new(date(2027, 3, 1), "ビオフェルミン")
 }
 
 /// A morning measurement with every item.
