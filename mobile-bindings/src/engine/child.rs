@@ -1,5 +1,6 @@
 //! Child views computed on the device from the decrypted records: the growth
-//! series (from the newborn record and every child checkup) and the
+//! series (from the newborn record and every child checkup, scored against
+//! the WHO Child Growth Standards by phr-core's `growth`) and the
 //! immunizations due or overdue (phr-core's schedule table against the
 //! child's immunization records).
 
@@ -8,6 +9,7 @@ use phr_core::dataset::common::age_in_months;
 use phr_core::dataset::immunization::{DoseSeries, Vaccine};
 use phr_core::dataset::immunization_schedule::{immunization_status, DoseState};
 use phr_core::dataset::{Immunization, Newborn, RecordBody, RecordKind, Subject};
+use phr_core::growth::{assess, GrowthFlag, GrowthReference, Measurement, ReferenceScore};
 
 use diesel::SqliteConnection;
 
@@ -32,6 +34,15 @@ pub struct GrowthPoint {
     /// Length (recumbent) or height (standing).
     pub length_cm: Option<f64>,
     pub head_circumference_cm: Option<f64>,
+    /// The corrected age in days (born before 37 weeks, under 24 months); the
+    /// scores are at this age when set.
+    pub corrected_age_days: Option<i64>,
+    /// Z-score and percentile of each measurement (and BMI) against the WHO
+    /// Child Growth Standards; empty past 5 years or without a male/female sex.
+    pub scores: Vec<ReferenceScore>,
+    /// Below 3rd / above 97th percentile, down across two major lines since
+    /// the previous point: data for the app to show, never a diagnosis.
+    pub flags: Vec<GrowthFlag>,
 }
 
 /// A dose of the routine schedule that is due or overdue.
@@ -100,6 +111,9 @@ pub fn growth_series(conn: &mut SqliteConnection, keys: &RecordKeys, child: &str
         weight_kg: None,
         length_cm: None,
         head_circumference_cm: None,
+        corrected_age_days: None,
+        scores: Vec::new(),
+        flags: Vec::new(),
     };
     let mut points = vec![GrowthPoint {
         weight_kg: birth.birth_weight.map(|g| g.value / 1000.0),
@@ -120,7 +134,33 @@ pub fn growth_series(conn: &mut SqliteConnection, keys: &RecordKeys, child: &str
         });
     }
     points.sort_by_key(|p| (p.date, p.source != RecordKind::Newborn));
+    let gestation = gestation_at_birth(conn, keys, birth.birth_date)?;
+    let measurements: Vec<Measurement> = points
+        .iter()
+        .map(|p| Measurement {
+            date: p.date,
+            weight_kg: p.weight_kg,
+            length_cm: p.length_cm,
+            head_circumference_cm: p.head_circumference_cm,
+        })
+        .collect();
+    let assessed = assess(GrowthReference::Who2006, birth.sex, birth.birth_date, gestation, &measurements);
+    for (p, a) in points.iter_mut().zip(assessed) {
+        p.corrected_age_days = a.corrected_age_days;
+        p.scores = a.scores;
+        p.flags = a.flags;
+    }
     Ok(points)
+}
+
+/// The gestational age at birth in days, from the mother's delivery record
+/// of that day (the newborn record does not carry it); `None` when there is
+/// no such delivery or it has no gestational age.
+fn gestation_at_birth(conn: &mut SqliteConnection, keys: &RecordKeys, birth: NaiveDate) -> Result<Option<u32>> {
+    Ok(bodies(conn, keys, &Subject::Mother, RecordKind::Delivery)?.into_iter().find_map(|(_, b)| match b {
+        RecordBody::Delivery(d) if d.delivered_at.date_naive() == birth => d.gestational_age.map(|g| g.total_days()),
+        _ => None,
+    }))
 }
 
 /// The routine immunizations due or overdue for a child on `as_of`, in

@@ -4,6 +4,7 @@
 use phr_core::dataset::immunization::{DoseSeries, Vaccine};
 use phr_core::dataset::{RecordBody, RecordKind};
 use phr_core::ffi::LocalDate;
+use phr_core::growth::{GrowthFlag, ReferenceScore};
 
 use crate::engine;
 
@@ -297,6 +298,16 @@ pub struct GrowthPoint {
     /// Length (recumbent) or height (standing).
     pub length_cm: Option<f64>,
     pub head_circumference_cm: Option<f64>,
+    /// The corrected age in days (born before 37 weeks, under 24 months; the
+    /// gestational age comes from the mother's delivery record of the birth
+    /// day); the scores are at this age when set.
+    pub corrected_age_days: Option<i64>,
+    /// Z-score and percentile of each measurement (and BMI) against the WHO
+    /// Child Growth Standards (0–5 years, boys and girls).
+    pub scores: Vec<ReferenceScore>,
+    /// Below the 3rd / above the 97th percentile, down across two major
+    /// percentile lines since the previous point: for the app to show, never a diagnosis.
+    pub flags: Vec<GrowthFlag>,
 }
 
 impl From<engine::GrowthPoint> for GrowthPoint {
@@ -310,6 +321,9 @@ impl From<engine::GrowthPoint> for GrowthPoint {
             weight_kg: v.weight_kg,
             length_cm: v.length_cm,
             head_circumference_cm: v.head_circumference_cm,
+            corrected_age_days: v.corrected_age_days,
+            scores: v.scores,
+            flags: v.flags,
         }
     }
 }

@@ -1,0 +1,52 @@
+//! Growth scoring (run: `cargo bench -p phr-core --bench growth`):
+//! - `growth_z_scores_100_points`: a 100-point series (weight, length, head
+//!   circumference and BMI each) scored against the WHO standards, tables
+//!   already loaded (target ≤ 1 ms);
+//! - `growth_tables_first_load`: parsing the four shipped tables (what the
+//!   first call in a process pays once).
+
+use std::hint::black_box;
+
+use chrono::NaiveDate;
+use criterion::{criterion_group, criterion_main, Criterion};
+use phr_core::dataset::common::Sex;
+use phr_core::growth::{assess, GrowthReference, Measurement};
+
+fn series() -> (NaiveDate, Vec<Measurement>) {
+    let birth = NaiveDate::from_ymd_opt(2024, 1, 1).expect("a date");
+    let points = (0..100u64)
+        .map(|i| Measurement {
+            date: birth + chrono::Days::new(i * 18),
+            weight_kg: Some(3.2 + i as f64 * 0.12),
+            length_cm: Some(50.0 + i as f64 * 0.5),
+            head_circumference_cm: Some(34.0 + i as f64 * 0.1),
+        })
+        .collect();
+    (birth, points)
+}
+
+fn benches(c: &mut Criterion) {
+    let (birth, points) = series();
+    let scored = assess(GrowthReference::Who2006, Sex::Female, birth, Some(35 * 7), &points);
+    assert_eq!(scored.iter().map(|a| a.scores.len()).sum::<usize>(), 400, "every point scored on four indicators");
+    c.bench_function("growth_z_scores_100_points", |b| {
+        b.iter(|| assess(GrowthReference::Who2006, Sex::Female, birth, Some(35 * 7), black_box(&points)))
+    });
+    let csv = include_str!("../src/growth/data/who2006_weight_for_age.csv");
+    c.bench_function("growth_tables_first_load", |b| {
+        b.iter(|| {
+            // What `reference` does once per table, for the four tables.
+            let mut n = 0.0;
+            for _ in 0..4 {
+                for line in black_box(csv).lines().skip(1) {
+                    let f: Vec<&str> = line.split(',').collect();
+                    n += f[3].parse::<f64>().unwrap_or(0.0);
+                }
+            }
+            n
+        })
+    });
+}
+
+criterion_group!(growth_benches, benches);
+criterion_main!(growth_benches);

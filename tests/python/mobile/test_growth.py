@@ -1,0 +1,106 @@
+"""Growth against the WHO Child Growth Standards, computed on the phone and
+played through the generated Python bindings against a real phr-server: a
+baby born at 32 weeks is scored at her corrected age (the gestational age
+from her mother's delivery record); a baby dropping across two percentile
+lines is flagged."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+
+import bodies
+from test_family_scenarios import MOTHER, registered_mother
+
+core = bodies.core
+JST = datetime.timezone(datetime.timedelta(hours=9))
+
+
+def delivery(day: str, weeks: int):
+    return core.RecordBody.DELIVERY(
+        core.Delivery(
+            delivered_at=datetime.datetime.combine(bodies.as_date(day), datetime.time(10, 0), tzinfo=JST),
+            gestational_age=core.GestationalAge(weeks=weeks, days=0),
+            method=core.DeliveryMethod.VAGINAL,
+            number_of_babies=1,
+        )
+    )
+
+
+def weight(point):
+    return next(s for s in point.scores if s.indicator == core.GrowthMeasure.WEIGHT_FOR_AGE)
+
+
+def test_a_baby_born_at_32_weeks_is_scored_at_her_corrected_age(phr, server, phone):
+    mother, _ = registered_mother(server, phone)
+    child = f"child:{uuid.uuid4()}"
+    mother.client.add_record(MOTHER, delivery("2026-06-01", 32))
+    mother.client.add_record(child, bodies.newborn("2026-06-01", sex="female"))
+    # 90 days old, 34 days corrected: 4.2 kg is near the median for 34 days, well below it for 90.
+    mother.client.add_record(child, bodies.checkup("2026-08-30", 4.2, 53.0))
+    birth, month3 = mother.client.growth_series(child)
+    assert birth.corrected_age_days == -56 and month3.corrected_age_days == 34
+    assert (month3.age_days, month3.age_months) == (90, 2)
+    assert abs(weight(month3).z) < 0.3, weight(month3)
+    assert 35 < weight(month3).percentile < 65
+    assert {s.indicator for s in month3.scores} == {
+        core.GrowthMeasure.WEIGHT_FOR_AGE,
+        core.GrowthMeasure.LENGTH_HEIGHT_FOR_AGE,
+        core.GrowthMeasure.BMI_FOR_AGE,
+    }
+
+
+def test_a_term_baby_dropping_across_two_percentile_lines_is_flagged(phr, server, phone):
+    mother, _ = registered_mother(server, phone)
+    child = f"child:{uuid.uuid4()}"
+    mother.client.add_record(MOTHER, delivery("2026-03-01", 39))
+    mother.client.add_record(child, bodies.newborn("2026-03-01", sex="male"))
+    mother.client.add_record(child, bodies.checkup("2026-04-01", 4.6, 54.5))  # about the 55th percentile
+    mother.client.add_record(child, bodies.checkup("2026-07-01", 5.9, 61.0))  # about the 5th
+    series = mother.client.growth_series(child)
+    assert [p.corrected_age_days for p in series] == [None, None, None]
+    first, second = series[1], series[2]
+    assert 40 < weight(first).percentile < 70, weight(first)
+    assert weight(second).percentile < 10, weight(second)
+    down = core.GrowthFlag(indicator=core.GrowthMeasure.WEIGHT_FOR_AGE, kind=core.GrowthFlagKind.CROSSED_TWO_LINES_DOWNWARD)
+    assert down in second.flags, second.flags
+    assert down not in first.flags
+
+
+def test_the_phones_z_scores_agree_with_rcpchgrowth_an_independent_who_implementation(phr, server, phone):
+    from rcpchgrowth import sds_for_measurement
+
+    methods = {
+        core.GrowthMeasure.WEIGHT_FOR_AGE: "weight",
+        core.GrowthMeasure.LENGTH_HEIGHT_FOR_AGE: "height",
+        core.GrowthMeasure.HEAD_CIRCUMFERENCE_FOR_AGE: "ofc",
+        core.GrowthMeasure.BMI_FOR_AGE: "bmi",
+    }
+    mother, _ = registered_mother(server, phone)
+    checked = 0
+    for sex, points in (
+        ("female", [("2026-01-20", 4.1, 54.0), ("2026-05-01", 6.9, 63.5), ("2026-11-01", 8.8, 72.0)]),
+        ("male", [("2026-01-20", 2.4, 47.0), ("2026-05-01", 9.9, 70.0), ("2026-11-01", 11.9, 80.5)]),
+    ):
+        child = f"child:{uuid.uuid4()}"
+        mother.client.add_record(child, bodies.newborn("2026-01-01", sex=sex))
+        for day, kg, cm in points:
+            mother.client.add_record(child, bodies.checkup(day, kg, cm))
+        for point in mother.client.growth_series(child):
+            for score in point.scores:
+                theirs = sds_for_measurement(
+                    reference="who",
+                    age=point.age_days / 365.25,
+                    measurement_method=methods[score.indicator],
+                    observation_value={
+                        core.GrowthMeasure.WEIGHT_FOR_AGE: point.weight_kg,
+                        core.GrowthMeasure.LENGTH_HEIGHT_FOR_AGE: point.length_cm,
+                        core.GrowthMeasure.HEAD_CIRCUMFERENCE_FOR_AGE: point.head_circumference_cm,
+                        core.GrowthMeasure.BMI_FOR_AGE: point.weight_kg / (point.length_cm / 100) ** 2
+                        if point.weight_kg and point.length_cm else None,
+                    }[score.indicator],
+                    sex=sex,
+                )
+                assert abs(score.z - theirs) < 0.01, (sex, point.date, score.indicator, score.z, theirs)
+                checked += 1
+    assert checked >= 20, checked
