@@ -2,6 +2,7 @@
 //! - `growth_z_scores_100_points`: a 100-point series (weight, length, head
 //!   circumference and BMI each) scored against the WHO standards, tables
 //!   already loaded (target ≤ 1 ms);
+//! - `growth_chart_svg`: the SVG chart of a 30-point weight series (target ≤ 5 ms);
 //! - `growth_tables_first_load`: parsing the four shipped tables (what the
 //!   first call in a process pays once).
 
@@ -10,7 +11,7 @@ use std::hint::black_box;
 use chrono::NaiveDate;
 use criterion::{criterion_group, criterion_main, Criterion};
 use phr_core::dataset::common::Sex;
-use phr_core::growth::{assess, GrowthReference, Measurement};
+use phr_core::growth::{assess, chart_svg, ChartLanguage, ChartPoint, GrowthMeasure, GrowthReference, Measurement};
 
 fn series() -> (NaiveDate, Vec<Measurement>) {
     let birth = NaiveDate::from_ymd_opt(2024, 1, 1).expect("a date");
@@ -31,6 +32,25 @@ fn benches(c: &mut Criterion) {
     assert_eq!(scored.iter().map(|a| a.scores.len()).sum::<usize>(), 400, "every point scored on four indicators");
     c.bench_function("growth_z_scores_100_points", |b| {
         b.iter(|| assess(GrowthReference::Who2006, Sex::Female, birth, Some(35 * 7), black_box(&points)))
+    });
+    let chart_points: Vec<ChartPoint> = points
+        .iter()
+        .take(30)
+        .enumerate()
+        .map(|(i, m)| ChartPoint { age_days: i as i64 * 18, value: m.weight_kg.unwrap_or(3.0) })
+        .collect();
+    c.bench_function("growth_chart_svg", |b| {
+        b.iter(|| {
+            chart_svg(
+                GrowthReference::Who2006,
+                GrowthMeasure::WeightForAge,
+                Sex::Female,
+                black_box(&chart_points),
+                false,
+                ChartLanguage::Ja,
+            )
+            .expect("a chart")
+        })
     });
     let csv = include_str!("../src/growth/data/who2006_weight_for_age.csv");
     c.bench_function("growth_tables_first_load", |b| {

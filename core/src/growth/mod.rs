@@ -6,6 +6,7 @@
 //! | [`reference`] | the growth references shipped as data (`data/`), looked up by indicator, sex and age in days |
 //! | [`lms`] | the LMS z-score (with the WHO rule beyond ±3), percentile, and the value at a z-score |
 //! | [`age`] | age in days, corrected for prematurity (born before 37 weeks, until 24 months) |
+//! | [`chart`] | the growth chart as an accessible SVG (percentile bands, the child's points, Japanese or English labels) |
 //! | [`series`] | a child's measurements scored: z-scores, percentiles, flags (below 3rd, above 97th, down across two major lines) |
 //!
 //! **Data shipped** (`data/`, one CSV per indicator: `sex,age_days,L,M,S`):
@@ -23,11 +24,13 @@
 //! reachable from this build environment.
 
 pub mod age;
+pub mod chart;
 pub mod lms;
 pub mod reference;
 pub mod series;
 
 pub use age::{age_days, corrected_age_days, PRETERM_BEFORE_DAYS};
+pub use chart::{chart_svg, ChartLanguage, ChartPoint};
 pub use lms::{percentile, value_at_z, z_score, Lms};
 pub use reference::{lookup, GrowthMeasure, GrowthReference};
 pub use series::{assess, Assessed, GrowthFlag, GrowthFlagKind, Measurement, ReferenceScore};

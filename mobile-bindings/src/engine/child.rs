@@ -9,7 +9,10 @@ use phr_core::dataset::common::age_in_months;
 use phr_core::dataset::immunization::{DoseSeries, Vaccine};
 use phr_core::dataset::immunization_schedule::{immunization_status, DoseState};
 use phr_core::dataset::{Immunization, Newborn, RecordBody, RecordKind, Subject};
-use phr_core::growth::{assess, GrowthFlag, GrowthReference, Measurement, ReferenceScore};
+use phr_core::growth::{
+    assess, chart_svg, ChartLanguage, ChartPoint, GrowthFlag, GrowthMeasure, GrowthReference, Measurement,
+    ReferenceScore,
+};
 
 use diesel::SqliteConnection;
 
@@ -151,6 +154,35 @@ pub fn growth_series(conn: &mut SqliteConnection, keys: &RecordKeys, child: &str
         p.flags = a.flags;
     }
     Ok(points)
+}
+
+/// A child's growth chart for one measure as an SVG picture (WHO percentile
+/// bands, the child's points at corrected age when it applies), labels in `lang`.
+pub fn growth_chart(
+    conn: &mut SqliteConnection,
+    keys: &RecordKeys,
+    child: &str,
+    measure: GrowthMeasure,
+    lang: ChartLanguage,
+) -> Result<String> {
+    let series = growth_series(conn, keys, child)?;
+    let (_, birth) = newborn(conn, keys, &child_subject(child)?)?;
+    let points: Vec<ChartPoint> = series
+        .iter()
+        .filter_map(|p| {
+            let value = match measure {
+                GrowthMeasure::WeightForAge => p.weight_kg,
+                GrowthMeasure::LengthHeightForAge => p.length_cm,
+                GrowthMeasure::HeadCircumferenceForAge => p.head_circumference_cm,
+                GrowthMeasure::BmiForAge => p.weight_kg.zip(p.length_cm).map(|(w, l)| w / (l / 100.0).powi(2)),
+            }?;
+            Some(ChartPoint { age_days: p.corrected_age_days.unwrap_or(p.age_days).max(0), value })
+        })
+        .collect();
+    let corrected = series.iter().any(|p| p.corrected_age_days.is_some());
+    chart_svg(GrowthReference::Who2006, measure, birth.sex, &points, corrected, lang).ok_or_else(|| {
+        Error::invalid("child_subject", "a growth chart needs the newborn record's sex to be male or female")
+    })
 }
 
 /// The gestational age at birth in days, from the mother's delivery record

@@ -586,6 +586,15 @@ impl Client {
         self.read(|conn, keys| child::growth_series(conn, keys, child_subject))
     }
 
+    pub fn growth_chart(
+        &self,
+        child_subject: &str,
+        measure: phr_core::growth::GrowthMeasure,
+        lang: phr_core::growth::ChartLanguage,
+    ) -> Result<String> {
+        self.read(|conn, keys| child::growth_chart(conn, keys, child_subject, measure, lang))
+    }
+
     pub fn immunizations_due(&self, child_subject: &str, as_of: NaiveDate) -> Result<Vec<DueImmunization>> {
         self.read(|conn, keys| child::immunizations_due(conn, keys, child_subject, as_of))
     }

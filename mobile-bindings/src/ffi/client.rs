@@ -336,6 +336,19 @@ impl PhrClient {
         Ok(all(self.engine.growth_series(&child_subject)?))
     }
 
+    /// A child's growth chart for one measure as an SVG picture to show as is:
+    /// the WHO percentile bands and lines (3–97), the child's points (at the
+    /// corrected age for a baby born before 37 weeks, with a note), axis
+    /// labels in `language`, and an accessible title and description.
+    pub fn growth_chart_svg(
+        &self,
+        child_subject: String,
+        measure: phr_core::growth::GrowthMeasure,
+        language: phr_core::growth::ChartLanguage,
+    ) -> Result<String, PhrError> {
+        Ok(self.engine.growth_chart(&child_subject, measure, language)?)
+    }
+
     /// The routine immunizations (phr-core's schedule table) that are due or
     /// overdue for a child on `as_of_date`, given the child's immunization
     /// records, in schedule order. Needs the newborn record (birth date and
