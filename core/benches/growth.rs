@@ -11,7 +11,7 @@ use std::hint::black_box;
 use chrono::NaiveDate;
 use criterion::{criterion_group, criterion_main, Criterion};
 use phr_core::dataset::common::Sex;
-use phr_core::growth::{assess, chart_svg, ChartLanguage, ChartPoint, GrowthMeasure, GrowthReference, Measurement};
+use phr_core::growth::{assess, chart_svg, ChartPoint, GrowthMeasure, GrowthReference, Measurement};
 
 fn series() -> (NaiveDate, Vec<Measurement>) {
     let birth = NaiveDate::from_ymd_opt(2024, 1, 1).expect("a date");
@@ -47,7 +47,7 @@ fn benches(c: &mut Criterion) {
                 Sex::Female,
                 black_box(&chart_points),
                 false,
-                ChartLanguage::Ja,
+                "ja",
             )
             .expect("a chart")
         })

@@ -9,6 +9,7 @@
 //! | [`dataset`] | the minimum dataset (`docs/dataset.md`): one typed module per record kind, its `validate()` and derived values (BMI, EDD, age in months, Kaup index, immunizations due) |
 //! | [`emergency_card`] | the emergency card (SMART Health Link QR code and label) as an SVG ID-1 card |
 //! | [`growth`] | growth references as data (WHO Child Growth Standards), LMS z-scores and percentiles, corrected age |
+//! | [`i18n`] | the message catalogs (Fluent, `core/locales/<language>/phr.ftl`): the words people read, per language |
 //! | [`medication_notebook`] | the electronic medication notebook (JAHIS お薬手帳): import from QR codes and files, export, the current medicines view |
 //! | [`dates`] | the one accepted range of calendar dates (1900-01-01 to 2200-12-31) checked wherever a date comes in |
 //! | [`consent`] | [`consent::ConsentGrant`], its check of one request, and the pure [`consent::evaluate`] over a family's grants (the server applies the same pieces: `usable_grants`, scope `covers`, `ConsentGrant::check`) |
@@ -30,5 +31,6 @@ pub mod emergency_card;
 #[cfg(feature = "uniffi")]
 pub mod ffi;
 pub mod growth;
+pub mod i18n;
 pub mod medication_notebook;
 pub mod sync;

@@ -10,16 +10,7 @@ use std::fmt::Write as _;
 use super::lms::{percentile, value_at_z, z_score};
 use super::reference::{lookup, GrowthMeasure, GrowthReference};
 use crate::dataset::common::Sex;
-
-/// The language of a chart's text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
-pub enum ChartLanguage {
-    /// 日本語.
-    Ja,
-    /// English.
-    En,
-}
+use crate::i18n::text;
 
 /// One point on the chart.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -58,25 +49,12 @@ fn unit(measure: GrowthMeasure) -> &'static str {
     }
 }
 
-fn measure_label(measure: GrowthMeasure, lang: ChartLanguage) -> &'static str {
-    match (measure, lang) {
-        (GrowthMeasure::WeightForAge, ChartLanguage::Ja) => "体重",
-        (GrowthMeasure::WeightForAge, ChartLanguage::En) => "Weight-for-age",
-        (GrowthMeasure::LengthHeightForAge, ChartLanguage::Ja) => "身長",
-        (GrowthMeasure::LengthHeightForAge, ChartLanguage::En) => "Length/height-for-age",
-        (GrowthMeasure::HeadCircumferenceForAge, ChartLanguage::Ja) => "頭囲",
-        (GrowthMeasure::HeadCircumferenceForAge, ChartLanguage::En) => "Head circumference-for-age",
-        (GrowthMeasure::BmiForAge, ChartLanguage::Ja) => "BMI",
-        (GrowthMeasure::BmiForAge, ChartLanguage::En) => "BMI-for-age",
-    }
-}
-
-fn sex_label(sex: Sex, lang: ChartLanguage) -> &'static str {
-    match (sex, lang) {
-        (Sex::Male, ChartLanguage::Ja) => "男の子",
-        (Sex::Male, ChartLanguage::En) => "boys",
-        (_, ChartLanguage::Ja) => "女の子",
-        (_, ChartLanguage::En) => "girls",
+fn measure_key(measure: GrowthMeasure) -> &'static str {
+    match measure {
+        GrowthMeasure::WeightForAge => "measure-weight-for-age",
+        GrowthMeasure::LengthHeightForAge => "measure-length-height-for-age",
+        GrowthMeasure::HeadCircumferenceForAge => "measure-head-circumference-for-age",
+        GrowthMeasure::BmiForAge => "measure-bmi-for-age",
     }
 }
 
@@ -94,14 +72,15 @@ fn nice_step(span: f64, target: f64) -> f64 {
 /// The chart of `points` (oldest first) for a boy or girl against
 /// `reference`, over 0–24 months or, when a point is older, 0–60 months.
 /// `corrected`: the points are at corrected ages (a note says so). `None` for
-/// a sex the reference has no table for.
+/// a sex the reference has no table for. `lang`: a language tag of the
+/// message catalogs ([`crate::i18n`]).
 pub fn chart_svg(
     reference: GrowthReference,
     measure: GrowthMeasure,
     sex: Sex,
     points: &[ChartPoint],
     corrected: bool,
-    lang: ChartLanguage,
+    lang: &str,
 ) -> Option<String> {
     lookup(reference, measure, sex, 0)?;
     let oldest = points.iter().map(|p| p.age_days).max().unwrap_or(0);
@@ -132,39 +111,36 @@ pub fn chart_svg(
         pts.map(|(a, b)| format!("{:.1},{:.1}", x(a), y(b))).collect::<Vec<_>>().join(" ")
     };
 
-    let title = match lang {
-        ChartLanguage::Ja => {
-            format!("{}（{}）WHO 成長基準 0〜{}か月", measure_label(measure, lang), sex_label(sex, lang), months)
+    let sex_key = if sex == Sex::Male { "sex-male" } else { "sex-female" };
+    let title = text(
+        lang,
+        "chart-title",
+        &[
+            ("measure", text(lang, measure_key(measure), &[])),
+            ("sex", text(lang, sex_key, &[])),
+            ("months", months.to_string()),
+        ],
+    );
+    let desc = match in_range.last() {
+        Some(p) => {
+            let pct = lookup(reference, measure, sex, p.age_days).and_then(|lms| z_score(lms, p.value)).map(percentile);
+            text(
+                lang,
+                "chart-desc",
+                &[
+                    ("count", in_range.len().to_string()),
+                    ("age", format!("{:.1}", p.age_days as f64 / DAYS_PER_MONTH)),
+                    ("value", format!("{:.1}", p.value)),
+                    ("unit", unit(measure).to_owned()),
+                    (
+                        "percentile",
+                        pct.map(|v| text(lang, "chart-desc-percentile", &[("percentile", format!("{v:.0}"))]))
+                            .unwrap_or_default(),
+                    ),
+                ],
+            )
         }
-        ChartLanguage::En => {
-            format!("{} ({}) — WHO standards, 0–{} months", measure_label(measure, lang), sex_label(sex, lang), months)
-        }
-    };
-    let latest = in_range.last().map(|p| {
-        let pct = lookup(reference, measure, sex, p.age_days).and_then(|lms| z_score(lms, p.value)).map(percentile);
-        (p, pct)
-    });
-    let desc = match (lang, latest) {
-        (ChartLanguage::Ja, Some((p, pct))) => format!(
-            "{}回の測定。最新は{:.1}か月で{:.1} {}{}。曲線は3・10・25・50・75・90・97パーセンタイル。",
-            in_range.len(),
-            p.age_days as f64 / DAYS_PER_MONTH,
-            p.value,
-            unit(measure),
-            pct.map(|v| format!("（{v:.0}パーセンタイル）")).unwrap_or_default()
-        ),
-        (ChartLanguage::En, Some((p, pct))) => format!(
-            "{} measurements. The latest, at {:.1} months, is {:.1} {}{}. Curves: 3rd, 10th, 25th, 50th, 75th, 90th and 97th percentiles of the WHO Child Growth Standards.",
-            in_range.len(),
-            p.age_days as f64 / DAYS_PER_MONTH,
-            p.value,
-            unit(measure),
-            pct.map(|v| format!(" ({v:.0}th percentile)")).unwrap_or_default()
-        ),
-        (ChartLanguage::Ja, None) => "測定はまだありません。曲線は3・10・25・50・75・90・97パーセンタイル。".to_owned(),
-        (ChartLanguage::En, None) => {
-            "No measurements yet. Curves: 3rd, 10th, 25th, 50th, 75th, 90th and 97th percentiles of the WHO Child Growth Standards.".to_owned()
-        }
+        None => text(lang, "chart-desc-empty", &[]),
     };
 
     let mut s = String::with_capacity(32 * 1024);
@@ -244,10 +220,8 @@ pub fn chart_svg(
         );
     }
     // Title, axis labels, note.
-    let (x_label, note) = match lang {
-        ChartLanguage::Ja => ("月齢（か月）", "早産のため修正月齢で表示しています"),
-        ChartLanguage::En => ("Age (months)", "Plotted at corrected age (born preterm)"),
-    };
+    let (x_label, note) =
+        (xml_escape(&text(lang, "chart-x-axis", &[])), xml_escape(&text(lang, "chart-corrected-note", &[])));
     let _ = writeln!(
         s,
         r##"<text x="{LEFT}" y="24" font-size="15" font-weight="bold" fill="#222222">{}</text>
@@ -282,24 +256,10 @@ mod tests {
             .into_iter()
             .map(|(age_days, value)| ChartPoint { age_days, value })
             .collect();
-        let a = chart_svg(
-            GrowthReference::Who2006,
-            GrowthMeasure::WeightForAge,
-            Sex::Female,
-            &girl,
-            false,
-            ChartLanguage::Ja,
-        )
-        .unwrap();
-        let b = chart_svg(
-            GrowthReference::Who2006,
-            GrowthMeasure::LengthHeightForAge,
-            Sex::Male,
-            &boy,
-            true,
-            ChartLanguage::En,
-        )
-        .unwrap();
+        let a =
+            chart_svg(GrowthReference::Who2006, GrowthMeasure::WeightForAge, Sex::Female, &girl, false, "ja").unwrap();
+        let b = chart_svg(GrowthReference::Who2006, GrowthMeasure::LengthHeightForAge, Sex::Male, &boy, true, "en")
+            .unwrap();
         [("weight-girl-ja.svg".to_owned(), a), ("length-preterm-boy-en.svg".to_owned(), b)]
     }
 
@@ -335,18 +295,11 @@ mod tests {
     fn an_older_child_gets_the_five_year_chart_and_text_is_escaped() {
         let pts = [ChartPoint { age_days: 1000, value: 14.0 }];
         let svg =
-            chart_svg(GrowthReference::Who2006, GrowthMeasure::WeightForAge, Sex::Male, &pts, false, ChartLanguage::En)
-                .unwrap();
+            chart_svg(GrowthReference::Who2006, GrowthMeasure::WeightForAge, Sex::Male, &pts, false, "en").unwrap();
         assert!(svg.contains("0–60 months"));
-        assert!(chart_svg(
-            GrowthReference::Who2006,
-            GrowthMeasure::WeightForAge,
-            Sex::Unknown,
-            &pts,
-            false,
-            ChartLanguage::En
-        )
-        .is_none());
+        assert!(
+            chart_svg(GrowthReference::Who2006, GrowthMeasure::WeightForAge, Sex::Unknown, &pts, false, "en").is_none()
+        );
         assert_eq!(xml_escape("a<b&\"c\">"), "a&lt;b&amp;&quot;c&quot;&gt;");
     }
 }

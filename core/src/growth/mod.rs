@@ -30,7 +30,7 @@ pub mod reference;
 pub mod series;
 
 pub use age::{age_days, corrected_age_days, PRETERM_BEFORE_DAYS};
-pub use chart::{chart_svg, ChartLanguage, ChartPoint};
+pub use chart::{chart_svg, ChartPoint};
 pub use lms::{percentile, value_at_z, z_score, Lms};
 pub use reference::{lookup, GrowthMeasure, GrowthReference};
 pub use series::{assess, Assessed, GrowthFlag, GrowthFlagKind, Measurement, ReferenceScore};

@@ -10,8 +10,7 @@ use phr_core::dataset::immunization::{DoseSeries, Vaccine};
 use phr_core::dataset::immunization_schedule::{immunization_status, DoseState};
 use phr_core::dataset::{Immunization, Newborn, RecordBody, RecordKind, Subject};
 use phr_core::growth::{
-    assess, chart_svg, ChartLanguage, ChartPoint, GrowthFlag, GrowthMeasure, GrowthReference, Measurement,
-    ReferenceScore,
+    assess, chart_svg, ChartPoint, GrowthFlag, GrowthMeasure, GrowthReference, Measurement, ReferenceScore,
 };
 
 use diesel::SqliteConnection;
@@ -163,7 +162,7 @@ pub fn growth_chart(
     keys: &RecordKeys,
     child: &str,
     measure: GrowthMeasure,
-    lang: ChartLanguage,
+    lang: &str,
 ) -> Result<String> {
     let series = growth_series(conn, keys, child)?;
     let (_, birth) = newborn(conn, keys, &child_subject(child)?)?;

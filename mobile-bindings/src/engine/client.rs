@@ -590,7 +590,7 @@ impl Client {
         &self,
         child_subject: &str,
         measure: phr_core::growth::GrowthMeasure,
-        lang: phr_core::growth::ChartLanguage,
+        lang: &str,
     ) -> Result<String> {
         self.read(|conn, keys| child::growth_chart(conn, keys, child_subject, measure, lang))
     }

@@ -339,14 +339,15 @@ impl PhrClient {
     /// A child's growth chart for one measure as an SVG picture to show as is:
     /// the WHO percentile bands and lines (3–97), the child's points (at the
     /// corrected age for a baby born before 37 weeks, with a note), axis
-    /// labels in `language`, and an accessible title and description.
+    /// labels in `language` (a tag of [`message_languages`](super::message_languages):
+    /// `ja`, `en`; another falls back to English), and an accessible title and description.
     pub fn growth_chart_svg(
         &self,
         child_subject: String,
         measure: phr_core::growth::GrowthMeasure,
-        language: phr_core::growth::ChartLanguage,
+        language: String,
     ) -> Result<String, PhrError> {
-        Ok(self.engine.growth_chart(&child_subject, measure, language)?)
+        Ok(self.engine.growth_chart(&child_subject, measure, &language)?)
     }
 
     /// The routine immunizations (phr-core's schedule table) that are due or

@@ -46,3 +46,11 @@ mod tests {
         }
     }
 }
+
+/// The language tags the texts people read come in (`ja`, `en`, …: one
+/// message catalog each, `core/locales/<tag>/phr.ftl`); any other tag falls
+/// back to English.
+#[uniffi::export]
+pub fn message_languages() -> Vec<String> {
+    phr_core::i18n::languages().into_iter().map(str::to_owned).collect()
+}

@@ -43,11 +43,13 @@ def test_a_baby_born_at_32_weeks_is_scored_at_her_corrected_age(phr, server, pho
     assert (month3.age_days, month3.age_months) == (90, 2)
     assert abs(weight(month3).z) < 0.3, weight(month3)
     assert 35 < weight(month3).percentile < 65
-    chart = mother.client.growth_chart_svg(child, core.GrowthMeasure.WEIGHT_FOR_AGE, core.ChartLanguage.JA)
+    chart = mother.client.growth_chart_svg(child, core.GrowthMeasure.WEIGHT_FOR_AGE, "ja")
     assert chart.startswith("<svg") and 'role="img"' in chart
     assert "修正月齢" in chart and chart.count("<circle") == 2
-    english = mother.client.growth_chart_svg(child, core.GrowthMeasure.LENGTH_HEIGHT_FOR_AGE, core.ChartLanguage.EN)
+    english = mother.client.growth_chart_svg(child, core.GrowthMeasure.LENGTH_HEIGHT_FOR_AGE, "en")
     assert "Length/height-for-age (girls)" in english and "corrected age" in english
+    assert set(phr.message_languages()) >= {"ja", "en"}
+    assert "Weight-for-age" in mother.client.growth_chart_svg(child, core.GrowthMeasure.WEIGHT_FOR_AGE, "xx")
     assert {s.indicator for s in month3.scores} == {
         core.GrowthMeasure.WEIGHT_FOR_AGE,
         core.GrowthMeasure.LENGTH_HEIGHT_FOR_AGE,
