@@ -11,6 +11,7 @@
 //! | [`growth`] | growth references as data (WHO Child Growth Standards), LMS z-scores and percentiles, corrected age |
 //! | [`i18n`] | the message catalogs (Fluent, `core/locales/<language>/phr.ftl`): the words people read, per language |
 //! | [`medication_notebook`] | the electronic medication notebook (JAHIS お薬手帳): import from QR codes and files, export, the current medicines view |
+//! | [`due`] | what is due next: infant and prenatal checkups (schedules as data) and immunizations, with texts from the catalogs |
 //! | [`dates`] | the one accepted range of calendar dates (1900-01-01 to 2200-12-31) checked wherever a date comes in |
 //! | [`consent`] | [`consent::ConsentGrant`], its check of one request, and the pure [`consent::evaluate`] over a family's grants (the server applies the same pieces: `usable_grants`, scope `covers`, `ConsentGrant::check`) |
 //! | [`crypto`] | record envelopes (AES-256-GCM per-record data keys), key wrapping under the account key and grant keys, HPKE (RFC 9180) to public keys |
@@ -27,6 +28,7 @@ pub mod consent;
 pub mod crypto;
 pub mod dataset;
 pub mod dates;
+pub mod due;
 pub mod emergency_card;
 #[cfg(feature = "uniffi")]
 pub mod ffi;

@@ -38,6 +38,7 @@ use super::account::{
 use super::child::{self, DueImmunization, GrowthPoint};
 use super::clock::ServerClock;
 use super::consent::{self, AuditEntry, GrantRequest, GrantView, Organization};
+use super::due;
 use super::emergency_card::{self, EmergencyCardView};
 use super::error::{Error, Result};
 use super::keys::{RecordKeys, StorageKey};
@@ -584,6 +585,18 @@ impl Client {
 
     pub fn growth_series(&self, child_subject: &str) -> Result<Vec<GrowthPoint>> {
         self.read(|conn, keys| child::growth_series(conn, keys, child_subject))
+    }
+
+    /// What is due next for one person ([`due::due_items`]).
+    pub fn due_items(
+        &self,
+        subject: &str,
+        today: NaiveDate,
+        horizon_days: u32,
+        language: &str,
+        infant_schedule_csv: Option<&str>,
+    ) -> Result<Vec<phr_core::due::DueItem>> {
+        self.read(|conn, keys| due::due_items(conn, keys, subject, today, horizon_days, language, infant_schedule_csv))
     }
 
     pub fn growth_chart(

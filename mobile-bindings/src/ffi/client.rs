@@ -336,6 +336,25 @@ impl PhrClient {
         Ok(all(self.engine.growth_series(&child_subject)?))
     }
 
+    /// What is due next for `subject` on `today`, looking `horizon_days` ahead
+    /// (at most 3,660): the mother's prenatal checkups (every 4 weeks to 23
+    /// weeks, every 2 from 24, weekly from 36, by her ongoing pregnancy's
+    /// dating), a child's infant checkups (1 m, 3–4 m, 6–7 m, 9–10 m, 1 y 6 m,
+    /// 3 y; `infant_checkup_schedule_csv` replaces that table with a
+    /// municipality's: `checkup_type,from_months,to_months`) and immunizations.
+    /// Each has a window, a stable `key` for the notification the app schedules,
+    /// and a title and body in `language`. An item drops out when its record arrives.
+    pub fn due_items(
+        &self,
+        subject: String,
+        today: LocalDate,
+        horizon_days: u32,
+        language: String,
+        infant_checkup_schedule_csv: Option<String>,
+    ) -> Result<Vec<phr_core::due::DueItem>, PhrError> {
+        Ok(self.engine.due_items(&subject, today, horizon_days, &language, infant_checkup_schedule_csv.as_deref())?)
+    }
+
     /// A child's growth chart for one measure as an SVG picture to show as is:
     /// the WHO percentile bands and lines (3–97), the child's points (at the
     /// corrected age for a baby born before 37 weeks, with a note), axis

@@ -10,6 +10,7 @@ import datetime
 import uuid
 
 import bodies
+import pytest
 from test_family_scenarios import MOTHER, registered_mother
 
 core = bodies.core
@@ -111,3 +112,45 @@ def test_the_phones_z_scores_agree_with_rcpchgrowth_an_independent_who_implement
                 assert abs(score.z - theirs) < 0.01, (sex, point.date, score.indicator, score.z, theirs)
                 checked += 1
     assert checked >= 20, checked
+
+
+def test_the_due_list_drops_a_checkup_when_its_record_syncs_from_another_phone_and_speaks_both_languages(
+    phr, server, phone
+):
+    mother, _ = registered_mother(server, phone)
+    child = f"child:{uuid.uuid4()}"
+    mother.client.add_record(child, bodies.newborn("2026-08-20", sex="female"))
+    mother.client.sync(None)
+    today = datetime.date(2026, 12, 5)
+
+    due = mother.client.due_items(child, today, 30, "ja", None)
+    keys = [i.key for i in due]
+    assert "child_checkup:months_3_4" in keys, keys
+    checkup = next(i for i in due if i.key == "child_checkup:months_3_4")
+    assert (checkup.kind, checkup.title) == (core.DueKind.CHILD_CHECKUP, "3〜4か月児健診")
+    assert (checkup._from, checkup.to) == (datetime.date(2026, 11, 20), datetime.date(2027, 1, 19))
+    english = mother.client.due_items(child, today, 30, "en", None)
+    assert next(i for i in english if i.key == "child_checkup:months_3_4").title == "3–4-month checkup"
+    assert any(i.kind == core.DueKind.IMMUNIZATION for i in due)
+
+    # The checkup is recorded on the partner's phone (as the health center's record would arrive) and syncs.
+    partner = phone("partner")
+    partner.client.join_account(mother.client.create_pairing_invite(), "Partner's phone")
+    partner.client.sync(None)
+    done = core.ChildCheckup(date=datetime.date(2026, 12, 1), checkup_type=core.CheckupType.MONTHS3_TO4)
+    partner.client.add_record(child, core.RecordBody.CHILD_CHECKUP(done))
+    partner.client.sync(None)
+    mother.client.sync(None)
+    after = [i.key for i in mother.client.due_items(child, today, 30, "ja", None)]
+    assert "child_checkup:months_3_4" not in after, after
+
+    # A municipality's own schedule, and bad arguments.
+    own = "checkup_type,from_months,to_months\nmonths_3_4,3,4\nmonths_6_7,3,8\n"
+    assert [i.key for i in mother.client.due_items(child, today, 30, "en", own) if i.kind == core.DueKind.CHILD_CHECKUP] == [
+        "child_checkup:months_6_7"
+    ]
+    with pytest.raises(phr.PhrError.Validation) as bad:
+        mother.client.due_items(child, today, 30, "en", "h\nnot_a_checkup,1,2\n")
+    assert bad.value.field == "infant_checkup_schedule_csv"
+    with pytest.raises(phr.PhrError.Validation):
+        mother.client.due_items(child, today, 99_999, "en", None)
