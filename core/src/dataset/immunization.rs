@@ -82,29 +82,15 @@ coded_enum! {
 }
 
 impl Vaccine {
-    /// A short Japanese label for display.
-    pub const fn label_ja(self) -> &'static str {
-        match self {
-            Vaccine::HepatitisB => "B型肝炎",
-            Vaccine::RotavirusRotarix => "ロタウイルス（1価）",
-            Vaccine::RotavirusRotateq => "ロタウイルス（5価）",
-            Vaccine::DptIpvHib => "5種混合",
-            Vaccine::DptIpv => "4種混合",
-            Vaccine::Pcv15 => "小児用肺炎球菌（15価）",
-            Vaccine::Pcv20 => "小児用肺炎球菌（20価）",
-            Vaccine::Bcg => "BCG",
-            Vaccine::Mr => "MR（麻しん風しん混合）",
-            Vaccine::Measles => "麻しん",
-            Vaccine::Rubella => "風しん",
-            Vaccine::Varicella => "水痘",
-            Vaccine::JapaneseEncephalitis => "日本脳炎",
-            Vaccine::Dt => "2種混合（DT）",
-            Vaccine::Hpv => "HPV",
-            Vaccine::Influenza => "インフルエンザ",
-            Vaccine::Mumps => "おたふくかぜ",
-            Vaccine::Covid19 => "新型コロナウイルス",
-            Vaccine::Other => "その他",
-        }
+    /// A short label for display in `language` (a tag of the message
+    /// catalogs, [`crate::i18n`]; key `vaccine-<code>`).
+    pub fn label(self, language: &str) -> String {
+        crate::i18n::text(language, &format!("vaccine-{}", self.code()), &[])
+    }
+
+    /// The Japanese label ([`Self::label`] in `ja`).
+    pub fn label_ja(self) -> String {
+        self.label("ja")
     }
 }
 
@@ -321,6 +307,9 @@ mod tests {
         }
         assert_eq!(DoseSeries::SecondTerm.code(), "second_term");
         assert_eq!(DoseSeries::SecondTerm.label_ja(), "2期");
+        assert_eq!(Vaccine::DptIpvHib.label_ja(), "5種混合");
+        assert_eq!(Vaccine::DptIpvHib.label("en"), "DPT-IPV-Hib (5-in-1)");
+        assert_eq!(Vaccine::Other.label("vi"), "Other vaccine", "a language without a catalog falls back to English");
         assert_eq!(codes::HOT9_SYSTEM, "urn:oid:1.2.392.200119.4.403.1");
     }
 

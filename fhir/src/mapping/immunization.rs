@@ -61,7 +61,7 @@ pub fn to_fhir(m: &Immunization, ctx: &MappingContext) -> Result<Vec<Resource>> 
     coding.push(Coding::new(
         code_systems::local_answers(KIND, "vaccine"),
         m.vaccine.code(),
-        Some(m.vaccine.label_ja()),
+        Some(&m.vaccine.label_ja()),
     ));
     let eligibility = if m.routine { (ROUTINE, "定期接種") } else { (VOLUNTARY, "任意接種") };
     let mut protocol = ImmunizationProtocolApplied {

@@ -222,7 +222,7 @@ pub fn immunizations_due(
             };
             Some(DueImmunization {
                 vaccine: s.vaccine,
-                vaccine_label: s.vaccine.label_ja().to_owned(),
+                vaccine_label: s.vaccine.label_ja(),
                 series: s.series,
                 dose_number: s.dose_number,
                 status,
