@@ -339,6 +339,38 @@ macro_rules! dispatch {
     };
 }
 
+/// `Module::try_from(body)`: the module a body holds, or the body back when
+/// it holds another (for readers that want one module's typed records).
+macro_rules! module_from_body {
+    ($($variant:ident($module:ty)),+ $(,)?) => {$(
+        impl TryFrom<RecordBody> for $module {
+            type Error = RecordBody;
+            fn try_from(body: RecordBody) -> Result<Self, RecordBody> {
+                match body {
+                    RecordBody::$variant(m) => Ok(m),
+                    other => Err(other),
+                }
+            }
+        }
+    )+};
+}
+
+module_from_body!(
+    MotherProfile(MotherProfile),
+    Pregnancy(Pregnancy),
+    PrenatalVisit(PrenatalVisit),
+    Delivery(Delivery),
+    Newborn(Newborn),
+    ChildCheckup(ChildCheckup),
+    Development(DevelopmentMilestone),
+    Immunization(Immunization),
+    Medication(Medication),
+    SelfVitals(SelfVitals),
+    SubjectIdentifiers(SubjectIdentifiers),
+    Allergy(Allergy),
+    Condition(Condition),
+);
+
 impl RecordBody {
     /// The module this body holds.
     pub fn kind(&self) -> RecordKind {

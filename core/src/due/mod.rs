@@ -154,10 +154,6 @@ fn listed(from: NaiveDate, to: Option<NaiveDate>, today: NaiveDate, horizon_days
     to.is_none_or(|t| t >= today) && today.checked_add_days(Days::new(horizon_days.into())).is_some_and(|h| from <= h)
 }
 
-fn date_text(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
-}
-
 /// The infant checkups due for a child born on `birth` with checkups of the
 /// types in `done` already recorded.
 pub fn child_checkups_due(
@@ -176,7 +172,7 @@ pub fn child_checkups_due(
             let to = birth.checked_add_months(Months::new(c.to_months))?.pred_opt()?;
             listed(from, Some(to), today, horizon_days).then(|| {
                 let name = text(lang, &format!("checkup-{}", c.checkup_type.code()), &[]);
-                let args = [("name", name.clone()), ("from", date_text(from)), ("to", date_text(to))];
+                let args = [("name", name.clone()), ("from", from.to_string()), ("to", to.to_string())];
                 DueItem {
                     kind: DueKind::ChildCheckup,
                     key: format!("child_checkup:{}", c.checkup_type.code()),
@@ -217,7 +213,7 @@ pub fn prenatal_checkups_due(
             } else {
                 format!("{}–{}", s.from_week, s.to_week)
             };
-            let args = [("week", week), ("from", date_text(from)), ("to", date_text(to))];
+            let args = [("week", week), ("from", from.to_string()), ("to", to.to_string())];
             Some(DueItem {
                 kind: DueKind::PrenatalCheckup,
                 key: format!("prenatal:{}", s.from_week),
@@ -249,8 +245,8 @@ pub fn immunizations_due(statuses: &[DoseStatus], today: NaiveDate, horizon_days
             let args = [
                 ("vaccine", text(lang, &format!("vaccine-{}", s.vaccine.code()), &[])),
                 ("dose", s.dose_number.to_string()),
-                ("from", date_text(from)),
-                ("to", to.map(date_text).unwrap_or_default()),
+                ("from", from.to_string()),
+                ("to", to.map(|d| d.to_string()).unwrap_or_default()),
             ];
             let body = if overdue { "due-immunization-overdue-body" } else { "due-immunization-body" };
             Some(DueItem {

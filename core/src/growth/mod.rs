@@ -33,4 +33,4 @@ pub use age::{age_days, corrected_age_days, PRETERM_BEFORE_DAYS};
 pub use chart::{chart_svg, ChartPoint};
 pub use lms::{percentile, value_at_z, z_score, Lms};
 pub use reference::{lookup, GrowthMeasure, GrowthReference};
-pub use series::{assess, Assessed, GrowthFlag, GrowthFlagKind, Measurement, ReferenceScore};
+pub use series::{assess, bmi, Assessed, GrowthFlag, GrowthFlagKind, Measurement, ReferenceScore};

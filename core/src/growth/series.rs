@@ -72,11 +72,16 @@ pub struct Assessed {
     pub flags: Vec<GrowthFlag>,
 }
 
-fn values(m: &Measurement) -> [(GrowthMeasure, Option<f64>); 4] {
-    let bmi = match (m.weight_kg, m.length_cm) {
+/// Body mass index (kg/m²) of a weight and a length or height, when both are known.
+pub fn bmi(weight_kg: Option<f64>, length_cm: Option<f64>) -> Option<f64> {
+    match (weight_kg, length_cm) {
         (Some(w), Some(l)) if l > 0.0 => Some(w / (l / 100.0).powi(2)),
         _ => None,
-    };
+    }
+}
+
+fn values(m: &Measurement) -> [(GrowthMeasure, Option<f64>); 4] {
+    let bmi = bmi(m.weight_kg, m.length_cm);
     [
         (GrowthMeasure::WeightForAge, m.weight_kg),
         (GrowthMeasure::LengthHeightForAge, m.length_cm),

@@ -112,11 +112,7 @@ pub fn dispensing_fingerprint(medications: &[Medication]) -> String {
         put(&m.days_supplied.map(|d| d.to_string()).unwrap_or_default());
         put(&m.taken_until.map(|d| d.to_string()).unwrap_or_default());
     }
-    hex16(ctx.finish().as_ref())
-}
-
-fn hex16(digest: &[u8]) -> String {
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(&ctx.finish().as_ref()[..16])
 }
 
 fn normalise_name(s: &str) -> String {

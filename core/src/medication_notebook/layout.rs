@@ -24,6 +24,10 @@ use crate::dataset::medication::{DrugCode, DrugCodeSystem, MedicationNote, Medic
 pub const SUPPORTED_VERSIONS: std::ops::RangeInclusive<u8> = 3..=8;
 /// The version written by the export.
 pub const EXPORT_VERSION: &str = "JAHISTC08";
+/// The records that belong to a dispensing (they follow a dispensing date
+/// record, 5): what [`dispensing_record`] reads, and what is refused before one.
+const DISPENSING_RECORDS: [&str; 15] =
+    ["11", "15", "51", "55", "201", "281", "291", "301", "311", "391", "401", "411", "421", "501", "601"];
 /// Most dispensings in one text.
 pub const MAX_DISPENSINGS: usize = 10_000;
 
@@ -282,23 +286,7 @@ pub fn parse(text: &str) -> Result<Notebook, NotebookError> {
             }
             _ => {
                 let Some(d) = nb.dispensings.last_mut() else {
-                    if matches!(
-                        num,
-                        "11" | "15"
-                            | "51"
-                            | "55"
-                            | "201"
-                            | "281"
-                            | "291"
-                            | "301"
-                            | "311"
-                            | "391"
-                            | "401"
-                            | "411"
-                            | "421"
-                            | "501"
-                            | "601"
-                    ) {
+                    if DISPENSING_RECORDS.contains(&num) {
                         return Err(NotebookError::OutsideDispensing { line: r.line, record: num.to_owned() });
                     }
                     nb.verbatim.push(r.verbatim());

@@ -7,17 +7,17 @@
 use chrono::NaiveDate;
 use phr_core::dataset::common::age_in_months;
 use phr_core::dataset::immunization::{DoseSeries, Vaccine};
-use phr_core::dataset::immunization_schedule::{immunization_status, DoseState};
-use phr_core::dataset::{Immunization, Newborn, RecordBody, RecordKind, Subject};
+use phr_core::dataset::immunization_schedule::{immunization_status, DoseState, DoseStatus};
+use phr_core::dataset::{ChildCheckup, Delivery, Immunization, Newborn, RecordBody, RecordKind, Subject};
 use phr_core::growth::{
-    assess, chart_svg, ChartPoint, GrowthFlag, GrowthMeasure, GrowthReference, Measurement, ReferenceScore,
+    assess, bmi, chart_svg, ChartPoint, GrowthFlag, GrowthMeasure, GrowthReference, Measurement, ReferenceScore,
 };
 
 use diesel::SqliteConnection;
 
 use super::error::{Error, Result};
 use super::keys::RecordKeys;
-use super::records::{bodies, parse_subject};
+use super::records::{modules, parse_subject};
 use super::store;
 
 /// One measurement point of a child's growth chart.
@@ -102,7 +102,11 @@ fn newborn(conn: &mut SqliteConnection, keys: &RecordKeys, subject: &Subject) ->
 /// A child's growth series, oldest first: the birth measurements from the
 /// newborn record and every child checkup with a measurement.
 pub fn growth_series(conn: &mut SqliteConnection, keys: &RecordKeys, child: &str) -> Result<Vec<GrowthPoint>> {
-    let subject = &child_subject(child)?;
+    Ok(series(conn, keys, &child_subject(child)?)?.1)
+}
+
+/// The child's newborn record and growth series (see [`growth_series`]).
+fn series(conn: &mut SqliteConnection, keys: &RecordKeys, subject: &Subject) -> Result<(Newborn, Vec<GrowthPoint>)> {
     let (newborn_id, birth) = newborn(conn, keys, subject)?;
     let point = |record_id: String, source: RecordKind, date: NaiveDate| GrowthPoint {
         record_id,
@@ -123,8 +127,7 @@ pub fn growth_series(conn: &mut SqliteConnection, keys: &RecordKeys, child: &str
         head_circumference_cm: birth.head_circumference.map(|h| h.value),
         ..point(newborn_id, RecordKind::Newborn, birth.birth_date)
     }];
-    for (id, body) in bodies(conn, keys, subject, RecordKind::ChildCheckup)? {
-        let RecordBody::ChildCheckup(c) = body else { continue };
+    for (id, c) in modules::<ChildCheckup>(conn, keys, subject)? {
         if c.weight.is_none() && c.length.is_none() && c.head_circumference.is_none() {
             continue;
         }
@@ -152,7 +155,7 @@ pub fn growth_series(conn: &mut SqliteConnection, keys: &RecordKeys, child: &str
         p.scores = a.scores;
         p.flags = a.flags;
     }
-    Ok(points)
+    Ok((birth, points))
 }
 
 /// A child's growth chart for one measure as an SVG picture (WHO percentile
@@ -164,8 +167,7 @@ pub fn growth_chart(
     measure: GrowthMeasure,
     lang: &str,
 ) -> Result<String> {
-    let series = growth_series(conn, keys, child)?;
-    let (_, birth) = newborn(conn, keys, &child_subject(child)?)?;
+    let (birth, series) = series(conn, keys, &child_subject(child)?)?;
     let points: Vec<ChartPoint> = series
         .iter()
         .filter_map(|p| {
@@ -173,7 +175,7 @@ pub fn growth_chart(
                 GrowthMeasure::WeightForAge => p.weight_kg,
                 GrowthMeasure::LengthHeightForAge => p.length_cm,
                 GrowthMeasure::HeadCircumferenceForAge => p.head_circumference_cm,
-                GrowthMeasure::BmiForAge => p.weight_kg.zip(p.length_cm).map(|(w, l)| w / (l / 100.0).powi(2)),
+                GrowthMeasure::BmiForAge => bmi(p.weight_kg, p.length_cm),
             }?;
             Some(ChartPoint { age_days: p.corrected_age_days.unwrap_or(p.age_days).max(0), value })
         })
@@ -188,10 +190,24 @@ pub fn growth_chart(
 /// of that day (the newborn record does not carry it); `None` when there is
 /// no such delivery or it has no gestational age.
 fn gestation_at_birth(conn: &mut SqliteConnection, keys: &RecordKeys, birth: NaiveDate) -> Result<Option<u32>> {
-    Ok(bodies(conn, keys, &Subject::Mother, RecordKind::Delivery)?.into_iter().find_map(|(_, b)| match b {
-        RecordBody::Delivery(d) if d.delivered_at.date_naive() == birth => d.gestational_age.map(|g| g.total_days()),
-        _ => None,
-    }))
+    Ok(modules::<Delivery>(conn, keys, &Subject::Mother)?
+        .into_iter()
+        .find(|(_, d)| d.delivered_at.date_naive() == birth)
+        .and_then(|(_, d)| d.gestational_age.map(|g| g.total_days())))
+}
+
+/// The child's newborn record and the status on `as_of` of every dose of the
+/// routine schedule, given the child's immunization records.
+pub(super) fn schedule_status(
+    conn: &mut SqliteConnection,
+    keys: &RecordKeys,
+    subject: &Subject,
+    as_of: NaiveDate,
+) -> Result<(Newborn, Vec<DoseStatus>)> {
+    let (_, birth) = newborn(conn, keys, subject)?;
+    let given: Vec<Immunization> = modules(conn, keys, subject)?.into_iter().map(|(_, i)| i).collect();
+    let statuses = immunization_status(birth.birth_date, Some(birth.sex), &given, as_of);
+    Ok((birth, statuses))
 }
 
 /// The routine immunizations due or overdue for a child on `as_of`, in
@@ -202,16 +218,7 @@ pub fn immunizations_due(
     child: &str,
     as_of: NaiveDate,
 ) -> Result<Vec<DueImmunization>> {
-    let subject = &child_subject(child)?;
-    let (_, birth) = newborn(conn, keys, subject)?;
-    let given: Vec<Immunization> = bodies(conn, keys, subject, RecordKind::Immunization)?
-        .into_iter()
-        .filter_map(|(_, b)| match b {
-            RecordBody::Immunization(i) => Some(i),
-            _ => None,
-        })
-        .collect();
-    let statuses = immunization_status(birth.birth_date, Some(birth.sex), &given, as_of);
+    let (_, statuses) = schedule_status(conn, keys, &child_subject(child)?, as_of)?;
     Ok(statuses
         .into_iter()
         .filter_map(|s| {

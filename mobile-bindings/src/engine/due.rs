@@ -4,14 +4,15 @@
 
 use chrono::NaiveDate;
 use diesel::SqliteConnection;
-use phr_core::dataset::immunization_schedule::immunization_status;
+use phr_core::dataset::child_checkup::CheckupType;
 use phr_core::dataset::pregnancy::PregnancyStatus;
-use phr_core::dataset::{RecordBody, RecordKind, Subject};
+use phr_core::dataset::{ChildCheckup, Pregnancy, PrenatalVisit, Subject};
 use phr_core::due::{self, DueItem};
 
+use super::child::schedule_status;
 use super::error::{Error, Result};
 use super::keys::RecordKeys;
-use super::records::{bodies, parse_subject};
+use super::records::{modules, parse_subject};
 
 /// The longest look-ahead accepted, in days.
 pub const MAX_HORIZON_DAYS: u32 = 3_660;
@@ -34,21 +35,13 @@ pub fn due_items(
     }
     let mut items = match subject {
         Subject::Mother => {
-            let visits: Vec<NaiveDate> = bodies(conn, keys, &subject, RecordKind::PrenatalVisit)?
-                .into_iter()
-                .filter_map(|(_, b)| match b {
-                    RecordBody::PrenatalVisit(v) => Some(v.visit_date),
-                    _ => None,
-                })
-                .collect();
+            let visits: Vec<NaiveDate> =
+                modules::<PrenatalVisit>(conn, keys, &subject)?.into_iter().map(|(_, v)| v.visit_date).collect();
             let slots = due::default_prenatal_slots();
-            bodies(conn, keys, &subject, RecordKind::Pregnancy)?
+            modules::<Pregnancy>(conn, keys, &subject)?
                 .into_iter()
-                .filter_map(|(_, b)| match b {
-                    RecordBody::Pregnancy(p) if p.status == PregnancyStatus::Ongoing => Some(p),
-                    _ => None,
-                })
-                .flat_map(|p| due::prenatal_checkups_due(&slots, &p, &visits, today, horizon_days, language))
+                .filter(|(_, p)| p.status == PregnancyStatus::Ongoing)
+                .flat_map(|(_, p)| due::prenatal_checkups_due(&slots, &p, &visits, today, horizon_days, language))
                 .collect()
         }
         Subject::Child(_) => {
@@ -57,27 +50,9 @@ pub fn due_items(
                     .map_err(|e| Error::invalid("infant_checkup_schedule_csv", e.to_string()))?,
                 None => due::default_infant_checkups(),
             };
-            let newborn = bodies(conn, keys, &subject, RecordKind::Newborn)?.into_iter().find_map(|(_, b)| match b {
-                RecordBody::Newborn(n) => Some(n),
-                _ => None,
-            });
-            let Some(birth) = newborn else {
-                return Err(Error::NotFound(format!("a newborn record (birth date) for {subject}")));
-            };
-            let mut done = Vec::new();
-            for (_, b) in bodies(conn, keys, &subject, RecordKind::ChildCheckup)? {
-                if let RecordBody::ChildCheckup(c) = b {
-                    done.push(c.checkup_type);
-                }
-            }
-            let given: Vec<_> = bodies(conn, keys, &subject, RecordKind::Immunization)?
-                .into_iter()
-                .filter_map(|(_, b)| match b {
-                    RecordBody::Immunization(i) => Some(i),
-                    _ => None,
-                })
-                .collect();
-            let statuses = immunization_status(birth.birth_date, Some(birth.sex), &given, today);
+            let (birth, statuses) = schedule_status(conn, keys, &subject, today)?;
+            let done: Vec<CheckupType> =
+                modules::<ChildCheckup>(conn, keys, &subject)?.into_iter().map(|(_, c)| c.checkup_type).collect();
             let mut items = due::child_checkups_due(&schedule, birth.birth_date, &done, today, horizon_days, language);
             items.extend(due::immunizations_due(&statuses, today, horizon_days, language));
             items

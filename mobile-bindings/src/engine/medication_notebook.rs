@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use diesel::SqliteConnection;
 use phr_core::dataset::common::Sex;
 use phr_core::dataset::medication::Medication;
-use phr_core::dataset::{RecordBody, RecordKind, Subject};
+use phr_core::dataset::{Delivery, MotherProfile, Newborn, Pregnancy, RecordBody, Subject};
 use phr_core::medication_notebook::{
     self as notebook, current, CarePeriod, CurrentDispensing, ExportPatient, ImportWarning, NotebookError, PatientCheck,
 };
@@ -16,7 +16,7 @@ use phr_core::medication_notebook::{
 use super::account::Account;
 use super::error::{Error, Result};
 use super::keys::RecordKeys;
-use super::records::{self, bodies, parse_subject};
+use super::records::{self, modules, parse_subject};
 
 /// What an import stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,11 +60,7 @@ fn person(
 ) -> Result<(PatientCheck, Option<ExportPatient>)> {
     match subject {
         Subject::Mother => {
-            let profile =
-                bodies(conn, keys, subject, RecordKind::MotherProfile)?.into_iter().find_map(|(_, b)| match b {
-                    RecordBody::MotherProfile(p) => Some(p),
-                    _ => None,
-                });
+            let profile = modules::<MotherProfile>(conn, keys, subject)?.into_iter().next().map(|(_, p)| p);
             Ok(match profile {
                 Some(p) => (
                     PatientCheck {
@@ -83,10 +79,7 @@ fn person(
             })
         }
         Subject::Child(_) => {
-            let newborn = bodies(conn, keys, subject, RecordKind::Newborn)?.into_iter().find_map(|(_, b)| match b {
-                RecordBody::Newborn(n) => Some(n),
-                _ => None,
-            });
+            let newborn = modules::<Newborn>(conn, keys, subject)?.into_iter().next().map(|(_, n)| n);
             // The dataset keeps no child's name: only the birth date is checked.
             Ok((PatientCheck { birth_date: newborn.as_ref().map(|n| n.birth_date), ..Default::default() }, None))
         }
@@ -94,13 +87,7 @@ fn person(
 }
 
 fn medications(conn: &mut SqliteConnection, keys: &RecordKeys, subject: &Subject) -> Result<Vec<(String, Medication)>> {
-    Ok(bodies(conn, keys, subject, RecordKind::Medication)?
-        .into_iter()
-        .filter_map(|(id, b)| match b {
-            RecordBody::Medication(m) => Some((id, m)),
-            _ => None,
-        })
-        .collect())
+    modules(conn, keys, subject)
 }
 
 /// Imports the texts of scanned QR codes (any order, split or not) or of a
@@ -173,20 +160,9 @@ fn periods(conn: &mut SqliteConnection, keys: &RecordKeys, subject: &Subject) ->
     if *subject != Subject::Mother {
         return Ok(Vec::new());
     }
-    let pregnancies: Vec<_> = bodies(conn, keys, subject, RecordKind::Pregnancy)?
-        .into_iter()
-        .filter_map(|(_, b)| match b {
-            RecordBody::Pregnancy(p) => Some(p),
-            _ => None,
-        })
-        .collect();
-    let births: Vec<NaiveDate> = bodies(conn, keys, subject, RecordKind::Delivery)?
-        .into_iter()
-        .filter_map(|(_, b)| match b {
-            RecordBody::Delivery(d) => Some(d.delivered_at.date_naive()),
-            _ => None,
-        })
-        .collect();
+    let pregnancies: Vec<Pregnancy> = modules(conn, keys, subject)?.into_iter().map(|(_, p)| p).collect();
+    let births: Vec<NaiveDate> =
+        modules::<Delivery>(conn, keys, subject)?.into_iter().map(|(_, d)| d.delivered_at.date_naive()).collect();
     Ok(current::care_periods(&pregnancies, &births))
 }
 

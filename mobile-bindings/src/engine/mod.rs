@@ -14,7 +14,7 @@
 //! | `account` | [`account::Account`] (session + record keys + clock), its persistence, enrolling a device | keys, session, store |
 //! | `records` | validating bodies, local versions, timelines and histories | account, keys, store |
 //! | `child` | growth series, immunizations due | records |
-//! | `due` | what is due next per person (checkups, prenatal checkups, immunizations) | records |
+//! | `due` | what is due next per person (checkups, prenatal checkups, immunizations) | child, records |
 //! | `medication_notebook` | JAHIS お薬手帳 import and export, the current medicines view | records |
 //! | `export` | the FHIR R4 Bundle | keys, store |
 //! | `backup` | the passphrase key backup and restore | account |

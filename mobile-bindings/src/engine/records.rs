@@ -9,7 +9,7 @@ use base64::Engine as _;
 use chrono::NaiveDate;
 use diesel::SqliteConnection;
 use phr_core::crypto::DataKey;
-use phr_core::dataset::{Pregnancy, RecordBody, RecordKind, Subject, Validate, ValidationContext};
+use phr_core::dataset::{DatasetModule, Pregnancy, RecordBody, RecordKind, Subject, Validate, ValidationContext};
 use phr_core::sync::record_envelope::BodyHistory;
 use phr_core::sync::{Change, RecordVersion};
 use uuid::Uuid;
@@ -379,6 +379,19 @@ pub fn bodies(
         }
     }
     Ok(out)
+}
+
+/// The winning bodies of a subject's live records of module `M`, typed, with
+/// their ids, by date.
+pub fn modules<M: DatasetModule + TryFrom<RecordBody>>(
+    conn: &mut SqliteConnection,
+    keys: &RecordKeys,
+    subject: &Subject,
+) -> Result<Vec<(String, M)>> {
+    Ok(bodies(conn, keys, subject, M::KIND)?
+        .into_iter()
+        .filter_map(|(id, body)| M::try_from(body).ok().map(|m| (id, m)))
+        .collect())
 }
 
 fn entry(keys: &RecordKeys, row: &RecordRow) -> Result<TimelineEntry> {

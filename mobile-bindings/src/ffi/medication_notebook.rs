@@ -148,11 +148,10 @@ pub struct QrScanProgress {
 #[uniffi::export]
 pub fn medication_qr_progress(texts: Vec<String>) -> Result<QrScanProgress, PhrError> {
     let mut a = notebook::QrAssembler::new();
-    let mut last = None;
     for t in &texts {
-        last = Some(a.add(t).map_err(engine::Error::from)?);
+        a.add(t).map_err(engine::Error::from)?;
     }
-    let p = last.unwrap_or_else(|| a.progress());
+    let p = a.progress();
     Ok(QrScanProgress {
         ready: u32::try_from(p.ready).unwrap_or(u32::MAX),
         incomplete: p
