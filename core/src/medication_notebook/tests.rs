@@ -265,10 +265,23 @@ fn empty_huge_and_future_inputs_are_refused() {
 
 #[test]
 fn truncated_text_fails_or_imports_only_whole_records() {
-    // Cutting the file anywhere never panics: it is an error or fewer records.
+    // Cutting the file anywhere never panics: it is a typed error, or no more
+    // medications than the whole file, each of them valid.
+    use crate::dataset::common::{Validate, ValidationContext};
+    let whole = import(FULL).medications().count();
+    let mut refused = 0;
     for cut in (0..FULL.len()).filter(|i| FULL.is_char_boundary(*i)) {
-        let _ = import_texts(&[&FULL[..cut]], today(), None);
+        match import_texts(&[&FULL[..cut]], today(), None) {
+            Ok(r) => {
+                assert!(r.medications().count() <= whole, "cut at {cut}");
+                for m in r.medications() {
+                    assert_eq!(m.validate(&ValidationContext::new(today())), Ok(()), "cut at {cut}");
+                }
+            }
+            Err(_) => refused += 1,
+        }
     }
+    assert!(refused > 0, "a cut inside a date or a code is refused");
 }
 
 // ---- export ----------------------------------------------------------------------
