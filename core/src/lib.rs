@@ -35,4 +35,5 @@ pub mod ffi;
 pub mod growth;
 pub mod i18n;
 pub mod medication_notebook;
+pub mod notices;
 pub mod sync;

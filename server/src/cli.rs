@@ -19,7 +19,8 @@ use tracing_subscriber::EnvFilter;
 use crate::app::{audit, organizations};
 use crate::app::{now_ms, App};
 use crate::config::{
-    AuditCommand, Cli, Command, Config, LogFormat, OrgAddArgs, OrgCommand, OrgDisableArgs, OrgListArgs, StorageArgs,
+    AuditCommand, AuditOperatorArgs, Cli, Command, Config, LogFormat, OrgAddArgs, OrgCommand, OrgDisableArgs,
+    OrgListArgs, StorageArgs,
 };
 use crate::http;
 use crate::keys::KeyStore;
@@ -40,6 +41,7 @@ pub fn main() -> ExitCode {
         Command::Migrate(storage) => migrate(&storage),
         Command::Org(cmd) => return admin_exit(org(cmd)),
         Command::Audit(AuditCommand::Verify(storage)) => return admin_exit(audit_verify(&storage)),
+        Command::Audit(AuditCommand::Operator(args)) => return admin_exit(audit_operator(&args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -369,14 +371,30 @@ fn org_disable(args: &OrgDisableArgs) -> Result<(), AdminError> {
     Ok(())
 }
 
+fn audit_operator(args: &AuditOperatorArgs) -> Result<(), AdminError> {
+    let mut conn = admin_connection(&args.storage)?;
+    for e in audit::operator::events(&mut conn, args.since, args.limit)? {
+        let line = serde_json::json!({
+            "seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action,
+            "target": e.target, "outcome": e.outcome, "hash": e.hash,
+        });
+        println!("{line}");
+    }
+    Ok(())
+}
+
 fn audit_verify(storage: &StorageArgs) -> Result<(), AdminError> {
     let mut conn = admin_connection(storage)?;
-    match audit::verify_all(&mut conn) {
-        Ok((accounts, events)) => {
-            println!("audit log OK: {accounts} accounts, {events} events");
+    let families = audit::verify_all(&mut conn);
+    let operator = audit::operator::verify(&mut conn);
+    match (families, operator) {
+        (Ok((accounts, events)), Ok(operator_events)) => {
+            println!("audit log OK: {accounts} accounts, {events} events; operator log OK: {operator_events} events");
             Ok(())
         }
-        Err(breaks) => {
+        (families, operator) => {
+            let breaks: Vec<String> =
+                families.err().into_iter().flatten().chain(operator.err().into_iter().flatten()).collect();
             println!("audit log BROKEN: {} problem(s)", breaks.len());
             for b in &breaks {
                 println!("  {b}");

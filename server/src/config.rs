@@ -137,8 +137,23 @@ impl PurposeArg {
 /// `phr-server audit …`.
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Verify every account's hash chain; exit 1 listing every break found.
+    /// Verify every account's hash chain and the operator's; exit 1 listing every break found.
     Verify(StorageArgs),
+    /// Print the operator's audit log (organizations publishing, editing and withdrawing
+    /// notices, and refused attempts) as JSON lines, oldest first.
+    Operator(AuditOperatorArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AuditOperatorArgs {
+    /// Only events after this sequence number.
+    #[arg(long, default_value_t = 0)]
+    pub since: i64,
+    /// At most this many events.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(i64).range(1..=100_000))]
+    pub limit: i64,
+    #[command(flatten)]
+    pub storage: StorageArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

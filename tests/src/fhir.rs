@@ -263,6 +263,36 @@ impl OrgClient {
         (status, etag, json)
     }
 
+    /// Any method on a JSON (not FHIR) API path with the client's token (none if `token` is
+    /// empty), an optional JSON body and extra headers: (status, the `ETag` header, body).
+    pub fn call_json(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> (u16, Option<String>, Value) {
+        let mut req = ureq::http::Request::builder().method(method).uri(format!("{}{path}", self.server));
+        if !token.is_empty() {
+            req = req.header("Authorization", format!("Bearer {token}"));
+        }
+        if body.is_some() {
+            req = req.header("Content-Type", "application/json");
+        }
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let resp = match body {
+            Some(body) => self.agent.run(req.body(body.to_string()).expect("a request")),
+            None => self.agent.run(req.body(()).expect("a request")),
+        };
+        let etag =
+            resp.as_ref().ok().and_then(|r| r.headers().get("etag")).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let (status, json) = read(resp);
+        (status, etag, json)
+    }
+
     /// GET returning the status and the `WWW-Authenticate` header.
     pub fn get_www_authenticate(&self, token: &str, path: &str) -> (u16, Option<String>) {
         let mut req = self.agent.get(&format!("{}{path}", self.server));

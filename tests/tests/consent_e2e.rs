@@ -774,7 +774,7 @@ phr_tests::backend_test! {
 
         let out = env.admin(&["audit", "verify"]);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-        assert_eq!(stdout(&out).trim(), format!("audit log OK: 2 accounts, {events} events"));
+        assert_eq!(stdout(&out).trim(), format!("audit log OK: 2 accounts, {events} events; operator log OK: 0 events"));
 
         // Edit one entry's outcome: the chain no longer verifies.
         let account = fam.device.account_id.clone();

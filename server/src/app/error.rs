@@ -50,6 +50,9 @@ pub enum AppError {
     MethodNotAllowed(String),
     #[error("{0}")]
     Conflict(String),
+    /// An `If-Match` precondition failed: the resource changed since the version the client named.
+    #[error("{0}")]
+    PreconditionFailed(String),
     /// The caller proved it was a device of an account that has since been
     /// erased (a token that still verifies, a refresh token or a signed
     /// challenge of that device): 410 with problem type `account-deleted`,
@@ -103,6 +106,7 @@ impl AppError {
             AppError::NotFound(_) => "not-found",
             AppError::MethodNotAllowed(_) => "method-not-allowed",
             AppError::Conflict(_) => "conflict",
+            AppError::PreconditionFailed(_) => "precondition-failed",
             AppError::AccountDeleted => "account-deleted",
             AppError::PayloadTooLarge(_) => "payload-too-large",
             AppError::RequestTimeout(_) => "request-timeout",

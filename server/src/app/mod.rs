@@ -10,6 +10,7 @@ pub mod emergency_card;
 pub mod error;
 pub mod fhir;
 pub mod ids;
+pub mod notices;
 pub mod notify;
 pub mod organizations;
 pub mod records;

@@ -15,7 +15,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/emergency/v1/identifiers")
             .route(web::put().to(register))
             .route(web::get().to(count))
-            .default_service(web::to(method_not_allowed)),
+            .default_service(web::to(super::method_not_allowed)),
     );
 }
 
@@ -29,9 +29,4 @@ async fn register(
 
 async fn count(app: web::Data<App>, device: AuthenticatedDevice) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(break_glass::identifier_count(&app, device).await?))
-}
-
-/// Any other method: 405 with a problem body.
-async fn method_not_allowed() -> Result<HttpResponse, AppError> {
-    Err(AppError::MethodNotAllowed("this method is not supported on this path".into()))
 }

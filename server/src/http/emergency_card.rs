@@ -25,22 +25,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/emergency/v1/cards")
             .route(web::post().to(create))
             .route(web::get().to(list))
-            .default_service(web::to(method_not_allowed)),
+            .default_service(web::to(super::method_not_allowed)),
     )
     .service(
         web::resource("/emergency/v1/cards/{card_id}")
             .route(web::delete().to(withdraw))
-            .default_service(web::to(method_not_allowed)),
+            .default_service(web::to(super::method_not_allowed)),
     )
     .service(
         web::resource("/emergency/v1/cards/{card_id}/file")
             .route(web::put().to(update_file))
-            .default_service(web::to(method_not_allowed)),
+            .default_service(web::to(super::method_not_allowed)),
     )
     .service(
         web::resource("/emergency/v1/cards/{card_id}/rotate")
             .route(web::post().to(rotate))
-            .default_service(web::to(method_not_allowed)),
+            .default_service(web::to(super::method_not_allowed)),
     )
     .service(
         web::scope("/shl")
@@ -49,13 +49,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::resource("/files/{ticket}")
                     .route(web::get().to(file))
                     .route(web::method(actix_web::http::Method::OPTIONS).to(preflight))
-                    .default_service(web::to(method_not_allowed)),
+                    .default_service(web::to(super::method_not_allowed)),
             )
             .service(
                 web::resource("/{link}")
                     .route(web::post().to(manifest))
                     .route(web::method(actix_web::http::Method::OPTIONS).to(preflight))
-                    .default_service(web::to(method_not_allowed)),
+                    .default_service(web::to(super::method_not_allowed)),
             ),
     );
 }
@@ -123,9 +123,4 @@ async fn preflight() -> HttpResponse {
         .insert_header((header::ACCESS_CONTROL_ALLOW_HEADERS, "Content-Type"))
         .insert_header((header::ACCESS_CONTROL_MAX_AGE, "86400"))
         .finish()
-}
-
-/// Any other method on these paths: 405 with a problem body (not actix's empty one).
-async fn method_not_allowed() -> Result<HttpResponse, AppError> {
-    Err(AppError::MethodNotAllowed("this method is not supported on this path".into()))
 }

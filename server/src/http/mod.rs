@@ -25,6 +25,7 @@ pub mod emergency_card;
 pub mod error;
 pub mod fhir;
 pub mod health;
+pub mod notices;
 pub mod notify;
 pub mod organizations;
 pub mod research;
@@ -61,6 +62,7 @@ pub fn configure(state: App, max_body_bytes: usize) -> impl FnOnce(&mut web::Ser
             .configure(emergency_card::routes)
             .configure(break_glass::routes)
             .configure(notify::routes)
+            .configure(notices::routes)
             .default_service(web::to(not_found));
     }
 }
@@ -81,6 +83,11 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, actix_web::Error> {
         return Err(crate::app::fhir::FhirError::from(e).into());
     }
     Err(AppError::NotFound("no route for this method and path".into()).into())
+}
+
+/// Any method a resource does not route: 405 with a problem body (not actix's empty one).
+pub async fn method_not_allowed() -> Result<HttpResponse, AppError> {
+    Err(AppError::MethodNotAllowed("this method is not supported on this path".into()))
 }
 
 /// An extractor's failure as our problem answer; the extractor's own message

@@ -28,6 +28,8 @@ pub mod grants;
 pub mod group_commit;
 pub mod idempotency;
 pub mod meta;
+pub mod notices;
+pub mod operator_events;
 pub mod organizations;
 pub mod push_subscriptions;
 pub mod records;

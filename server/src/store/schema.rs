@@ -285,6 +285,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    notices (notice_id) {
+        notice_id -> Text,
+        organization_id -> Text,
+        version -> BigInt,
+        content -> Text,
+        valid_until -> Text,
+        published_at -> BigInt,
+        updated_at -> BigInt,
+        withdrawn_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    operator_events (seq) {
+        seq -> BigInt,
+        at -> BigInt,
+        actor -> Text,
+        action -> Text,
+        target -> Text,
+        outcome -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     devices,
@@ -308,4 +334,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     push_subscriptions,
     emergency_identifiers,
     break_glass_sessions,
+    notices,
+    operator_events,
 );

@@ -22,6 +22,7 @@ use crate::store::audit as store;
 use crate::store::{DbConnection, DbError, QueryResult};
 
 pub mod action;
+pub mod operator;
 
 pub use action::{AuditAction, AuditOutcome, FhirAuditAction};
 pub use store::AuditRow;
@@ -101,8 +102,14 @@ struct Hashed<'a> {
 }
 
 fn event_hash(prev_hash: &str, fields: &Hashed<'_>) -> String {
+    chain_hash(b"phr-audit-v1\n", prev_hash, fields)
+}
+
+/// The hash of one event of a chain: SHA-256 (hex) over a domain line, the previous event's
+/// hash and the event's fields as JSON. Shared by the families' logs and the operator's.
+fn chain_hash<T: Serialize>(domain: &[u8], prev_hash: &str, fields: &T) -> String {
     let mut input = Vec::with_capacity(256);
-    input.extend_from_slice(b"phr-audit-v1\n");
+    input.extend_from_slice(domain);
     input.extend_from_slice(prev_hash.as_bytes());
     input.push(b'\n');
     // Serialising a struct of strings and integers cannot fail.

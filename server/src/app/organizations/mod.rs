@@ -27,6 +27,9 @@ pub use store::OrganizationRow;
 /// department) may also read, by break-glass, the emergency summary of the families that opted
 /// in to the standing emergency consent (`crate::app::break_glass`).
 pub const KINDS: [&str; 5] = ["clinic", "municipality", "ehr_network", "research", "emergency"];
+/// The kind of a municipality (a city's or town's health center), the only kind that may publish
+/// notices (`crate::app::notices`).
+pub const MUNICIPALITY_KIND: &str = "municipality";
 /// The kind of an emergency department.
 pub const EMERGENCY_KIND: &str = "emergency";
 /// The longest display name, in characters.

@@ -206,9 +206,10 @@ pub async fn issue_token(
 
     let id = issuer.clone();
     let org = state.db(move |conn| Ok(crate::store::organizations::get(conn, &id)?)).await?;
-    let (keys, purposes) = match org {
+    let (keys, purposes, is_municipality) = match org {
         Some(org) if org.is_enabled() => {
             let purposes = org.purposes();
+            let is_municipality = org.kind == crate::app::organizations::MUNICIPALITY_KIND;
             let keys = match (org.jwks, org.jwks_url) {
                 (Some(jwks), _) => RegisteredKeys::Jwks(jwks),
                 (None, Some(url)) => RegisteredKeys::Url(url),
@@ -218,7 +219,7 @@ pub async fn issue_token(
                     ))
                 }
             };
-            (keys, purposes)
+            (keys, purposes, is_municipality)
         }
         _ => return Err(OAuthError::InvalidClient("unknown or disabled client".into())),
     };
@@ -252,11 +253,12 @@ pub async fn issue_token(
         return Err(OAuthError::InvalidClient("client_assertion jti has been used already".into()));
     }
 
-    let granted = scopes::grant(&requested, &purposes);
+    let granted = scopes::grant(&requested, &purposes, is_municipality);
     if granted.is_empty() {
         return Err(OAuthError::InvalidScope(
             "no requested scope can be granted: request system/<Type>.<cruds> scopes for resource types this server \
-             serves (a research organization is granted read and search only: .rs or .read)"
+             serves (a research organization is granted read and search only: .rs or .read), or notices.write \
+             (municipalities only)"
                 .into(),
         ));
     }

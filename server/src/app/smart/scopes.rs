@@ -6,6 +6,11 @@
 //! types served here, each narrowed to what the organization's purposes allow
 //! ([`allowed_permissions`]: a research-only organization reads, never writes),
 //! and answered in the syntax the client asked in (`.read` stays `.read`).
+//!
+//! One scope is no FHIR scope: [`NOTICES_SCOPE`] (`notices.write`), which lets a
+//! municipality publish, edit and withdraw its own notices
+//! (`crate::app::notices`). It is granted to organizations of kind
+//! `municipality` only.
 
 use std::fmt;
 
@@ -24,6 +29,9 @@ pub const SERVED_RESOURCE_TYPES: [&str; 8] = [
     "Condition",
     "AllergyIntolerance",
 ];
+
+/// The scope that lets a municipality publish its notices (`/notices/v1/notices`).
+pub const NOTICES_SCOPE: &str = "notices.write";
 
 /// The permission bits of `rs` (v1 `.read`).
 const READ: u8 = 0b1_0010;
@@ -154,30 +162,44 @@ fn is_resource_type_name(name: &str) -> bool {
         && name.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
-/// The scopes of an access token.
+/// The scopes of an access token: its FHIR system scopes and whether it may publish notices.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Scopes(pub Vec<Scope>);
+pub struct Scopes {
+    fhir: Vec<Scope>,
+    notices: bool,
+}
 
 impl Scopes {
     /// Parses a space-separated scope string, keeping the scopes understood.
     pub fn parse(text: &str) -> Scopes {
-        Scopes(text.split_ascii_whitespace().filter_map(Scope::parse).collect())
+        Scopes {
+            fhir: text.split_ascii_whitespace().filter_map(Scope::parse).collect(),
+            notices: text.split_ascii_whitespace().any(|s| s == NOTICES_SCOPE),
+        }
     }
 
     /// Whether any scope allows `action` on `resource_type`.
     pub fn permits(&self, resource_type: &str, action: Action) -> bool {
-        self.0.iter().any(|s| s.permits(resource_type, action))
+        self.fhir.iter().any(|s| s.permits(resource_type, action))
+    }
+
+    /// Whether the token carries [`NOTICES_SCOPE`].
+    pub fn permits_notices(&self) -> bool {
+        self.notices
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.fhir.is_empty() && !self.notices
     }
 }
 
 impl fmt::Display for Scopes {
-    /// Space-separated, each in the syntax it was written in.
+    /// Space-separated, each in the syntax it was written in; [`NOTICES_SCOPE`] last.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let parts: Vec<String> = self.0.iter().map(Scope::to_string).collect();
+        let mut parts: Vec<String> = self.fhir.iter().map(Scope::to_string).collect();
+        if self.notices {
+            parts.push(NOTICES_SCOPE.to_owned());
+        }
         f.write_str(&parts.join(" "))
     }
 }
@@ -198,9 +220,10 @@ pub fn allowed_permissions(purposes: &[Purpose]) -> u8 {
 /// string: those requested that are system scopes on a resource type this
 /// server serves (or `*`), narrowed to [`allowed_permissions`] (RFC 6749 §3.3:
 /// the token response's `scope` says what was granted), without duplicates,
-/// each in the syntax it was asked in. Anything else requested is not granted;
+/// each in the syntax it was asked in; and [`NOTICES_SCOPE`] when asked by a
+/// municipality (`is_municipality`). Anything else requested is not granted;
 /// an empty result is the caller's `invalid_scope`.
-pub fn grant(requested: &str, purposes: &[Purpose]) -> Scopes {
+pub fn grant(requested: &str, purposes: &[Purpose], is_municipality: bool) -> Scopes {
     let allowed = allowed_permissions(purposes);
     let mut granted: Vec<Scope> = Vec::new();
     for scope in requested
@@ -213,7 +236,8 @@ pub fn grant(requested: &str, purposes: &[Purpose]) -> Scopes {
             granted.push(scope);
         }
     }
-    Scopes(granted)
+    let notices = is_municipality && requested.split_ascii_whitespace().any(|s| s == NOTICES_SCOPE);
+    Scopes { fhir: granted, notices }
 }
 
 /// What `/.well-known/smart-configuration` lists as `scopes_supported`.
@@ -223,6 +247,7 @@ pub fn supported() -> Vec<String> {
         scopes.push(format!("system/{t}.cruds"));
         scopes.push(format!("system/{t}.rs"));
     }
+    scopes.push(NOTICES_SCOPE.to_owned());
     scopes
 }
 
@@ -287,21 +312,41 @@ mod tests {
         }
     }
 
+    fn grant_care(requested: &str, purposes: &[Purpose]) -> Scopes {
+        grant(requested, purposes, false)
+    }
+
+    #[test]
+    fn the_notices_scope_is_granted_to_municipalities_only_and_round_trips() {
+        let city = grant("system/Immunization.rs notices.write", &CARE, true);
+        assert!(city.permits_notices() && city.permits("Immunization", Action::Read));
+        assert_eq!(city.to_string(), "system/Immunization.rs notices.write");
+        assert_eq!(Scopes::parse(&city.to_string()), city);
+        let clinic = grant("system/Immunization.rs notices.write", &CARE, false);
+        assert!(!clinic.permits_notices());
+        assert_eq!(clinic.to_string(), "system/Immunization.rs");
+        let only_notices = grant("notices.write", &CARE, true);
+        assert!(!only_notices.is_empty() && only_notices.permits_notices());
+        assert!(!only_notices.permits("Patient", Action::Read));
+        assert!(grant("notices.write", &CARE, false).is_empty());
+        assert!(!Scopes::parse("system/*.cruds notices.read").permits_notices());
+    }
+
     const CARE: [Purpose; 2] = [Purpose::Treatment, Purpose::Emergency];
     const RESEARCH: [Purpose; 1] = [Purpose::Research];
 
     #[test]
     fn granted_scopes_are_the_requested_ones_on_served_types_without_duplicates() {
         let granted =
-            grant("system/Observation.rs launch system/Practitioner.rs system/Observation.read system/*.s", &CARE);
+            grant_care("system/Observation.rs launch system/Practitioner.rs system/Observation.read system/*.s", &CARE);
         assert_eq!(granted.to_string(), "system/Observation.rs system/*.s");
         assert!(granted.permits("Patient", Action::Search));
         assert!(!granted.permits("Patient", Action::Read));
-        assert!(grant("system/Practitioner.rs openid patient/*.rs", &CARE).is_empty());
-        assert!(grant("", &CARE).is_empty());
-        assert!(grant("system/AuditEvent.rs", &CARE).is_empty(), "AuditEvent is no organization resource");
+        assert!(grant_care("system/Practitioner.rs openid patient/*.rs", &CARE).is_empty());
+        assert!(grant_care("", &CARE).is_empty());
+        assert!(grant_care("system/AuditEvent.rs", &CARE).is_empty(), "AuditEvent is no organization resource");
         assert_eq!(
-            grant("system/*.write system/Patient.read", &CARE).to_string(),
+            grant_care("system/*.write system/Patient.read", &CARE).to_string(),
             "system/*.write system/Patient.read"
         );
     }
@@ -311,11 +356,14 @@ mod tests {
         assert_eq!(allowed_permissions(&RESEARCH), READ);
         assert_eq!(allowed_permissions(&[Purpose::Research, Purpose::Treatment]), ALL);
         assert_eq!(allowed_permissions(&CARE), ALL);
-        assert_eq!(grant("system/*.cruds", &RESEARCH).to_string(), "system/*.rs");
-        assert_eq!(grant("system/*.*", &RESEARCH).to_string(), "system/*.read");
-        assert_eq!(grant("system/Observation.rs system/Patient.cu", &RESEARCH).to_string(), "system/Observation.rs");
-        assert!(grant("system/Observation.write system/*.cud", &RESEARCH).is_empty());
-        let granted = grant("system/*.cruds", &RESEARCH);
+        assert_eq!(grant_care("system/*.cruds", &RESEARCH).to_string(), "system/*.rs");
+        assert_eq!(grant_care("system/*.*", &RESEARCH).to_string(), "system/*.read");
+        assert_eq!(
+            grant_care("system/Observation.rs system/Patient.cu", &RESEARCH).to_string(),
+            "system/Observation.rs"
+        );
+        assert!(grant_care("system/Observation.write system/*.cud", &RESEARCH).is_empty());
+        let granted = grant_care("system/*.cruds", &RESEARCH);
         for action in [Action::Create, Action::Update, Action::Delete] {
             assert!(!granted.permits("Observation", action));
         }
@@ -334,7 +382,8 @@ mod tests {
         for t in SERVED_RESOURCE_TYPES {
             assert!(supported.contains(&format!("system/{t}.rs")), "{t}");
         }
-        assert!(supported.iter().all(|s| Scope::parse(s).is_some()));
+        assert!(supported.iter().filter(|s| *s != NOTICES_SCOPE).all(|s| Scope::parse(s).is_some()));
+        assert!(Scopes::parse(&supported.join(" ")).permits_notices());
     }
 
     #[test]

@@ -32,7 +32,7 @@ fn issue_code(e: &AppError) -> &'static str {
         AppError::Forbidden(_) => "forbidden",
         AppError::NotFound(_) => "not-found",
         AppError::MethodNotAllowed(_) => "not-supported",
-        AppError::Conflict(_) => "conflict",
+        AppError::Conflict(_) | AppError::PreconditionFailed(_) => "conflict",
         AppError::AccountDeleted => "deleted",
         AppError::PayloadTooLarge(_) => "too-costly",
         AppError::RequestTimeout(_) => "timeout",
