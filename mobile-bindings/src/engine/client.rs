@@ -43,6 +43,7 @@ use super::emergency_card::{self, EmergencyCardView};
 use super::error::{Error, Result};
 use super::keys::{RecordKeys, StorageKey};
 use super::medication_notebook::{self, NotebookExport, NotebookImport};
+use super::notices;
 use super::notify;
 use super::records::{self, RecordVersionView, TimelineEntry, TimelinePage, TimelineQuery};
 use super::sync::{self, Progress, SyncReport};
@@ -597,6 +598,31 @@ impl Client {
         infant_schedule_csv: Option<&str>,
     ) -> Result<Vec<phr_core::due::DueItem>> {
         self.read(|conn, keys| due::due_items(conn, keys, subject, today, horizon_days, language, infant_schedule_csv))
+    }
+
+    /// Follows a municipality ([`notices::follow`]).
+    pub fn follow_municipality(&self, municipality: &str) -> Result<Vec<String>> {
+        self.signed_in(|conn, _, _, _| notices::follow(conn, municipality))
+    }
+
+    /// Stops following a municipality ([`notices::unfollow`]).
+    pub fn unfollow_municipality(&self, municipality: &str) -> Result<Vec<String>> {
+        self.signed_in(|conn, _, _, _| notices::unfollow(conn, municipality))
+    }
+
+    /// The municipalities followed ([`notices::followed`]).
+    pub fn followed_municipalities(&self) -> Result<Vec<String>> {
+        self.read(|conn, _| notices::followed(conn))
+    }
+
+    /// Fetches the followed municipalities' feeds ([`notices::refresh`]).
+    pub fn refresh_notices(&self) -> Result<notices::NoticeRefresh> {
+        self.signed_in(|conn, account, _, transport| notices::refresh(conn, &account.session.server_url, transport))
+    }
+
+    /// The notices that concern the family on `today` ([`notices::for_family`]).
+    pub fn notices(&self, today: NaiveDate, language: &str) -> Result<Vec<notices::NoticeView>> {
+        self.read(|conn, keys| notices::for_family(conn, keys, today, language))
     }
 
     pub fn growth_chart(

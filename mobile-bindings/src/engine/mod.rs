@@ -34,6 +34,7 @@ pub mod error;
 pub mod export;
 pub mod keys;
 pub mod medication_notebook;
+pub mod notices;
 pub mod notify;
 pub mod records;
 pub mod session;

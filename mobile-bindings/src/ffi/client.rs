@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use super::error::PhrError;
 use super::medication_notebook::{CurrentDispensing, NotebookExport, NotebookImport};
+use super::notices::{NoticeRefresh, NoticeView};
 use super::records::{
     AccountSummary, AuditEntry, ClockStatus, DueImmunization, EmergencyCardView, GrantRequest, GrantView, GrowthPoint,
     Organization, PairingInvite, QuarantinedRecord, RecordVersionView, TimelineEntry, TimelinePage,
@@ -353,6 +354,38 @@ impl PhrClient {
         infant_checkup_schedule_csv: Option<String>,
     ) -> Result<Vec<phr_core::due::DueItem>, PhrError> {
         Ok(self.engine.due_items(&subject, today, horizon_days, &language, infant_checkup_schedule_csv.as_deref())?)
+    }
+
+    /// Follows a municipality (an organization id from [`list_organizations`](Self::list_organizations)
+    /// of kind municipality, or from its QR code): its notices are fetched at the next
+    /// [`refresh_notices`](Self::refresh_notices). Returns the municipalities followed.
+    pub fn follow_municipality(&self, municipality: String) -> Result<Vec<String>, PhrError> {
+        Ok(self.engine.follow_municipality(&municipality)?)
+    }
+
+    /// Stops following a municipality and forgets its notices.
+    pub fn unfollow_municipality(&self, municipality: String) -> Result<Vec<String>, PhrError> {
+        Ok(self.engine.unfollow_municipality(&municipality)?)
+    }
+
+    /// The municipalities followed, in the order they were followed.
+    pub fn followed_municipalities(&self) -> Result<Vec<String>, PhrError> {
+        Ok(self.engine.followed_municipalities()?)
+    }
+
+    /// Fetches the public notice feed of every municipality followed (no account data is
+    /// sent: no token, no id; an unchanged feed costs a `304`). A feed that cannot be fetched
+    /// keeps its last copy, so [`notices`](Self::notices) works offline.
+    pub fn refresh_notices(&self) -> Result<NoticeRefresh, PhrError> {
+        Ok(self.engine.refresh_notices()?.into())
+    }
+
+    /// The notices of the municipalities followed that concern the family on `today`,
+    /// decided on this phone from the family's records (the mother's pregnancy week, the
+    /// children's ages); those in `language` first, then the newest. Each says why it is
+    /// shown, in `language`.
+    pub fn notices(&self, today: LocalDate, language: String) -> Result<Vec<NoticeView>, PhrError> {
+        Ok(all(self.engine.notices(today, &language)?))
     }
 
     /// A child's growth chart for one measure as an SVG picture to show as is:

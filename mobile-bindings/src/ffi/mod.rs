@@ -23,6 +23,7 @@ pub mod error;
 pub mod json;
 pub use json::message_languages;
 pub mod medication_notebook;
+pub mod notices;
 pub mod records;
 pub mod sync;
 pub mod transport;
@@ -32,6 +33,7 @@ pub use error::{FieldIssue, PhrError};
 pub use medication_notebook::{
     CurrentDispensing, CurrentDrug, NotebookExport, NotebookImport, NotebookWarning, QrScanProgress,
 };
+pub use notices::{NoticeFeedFailure, NoticeRefresh, NoticeView};
 pub use records::{
     AccountSummary, AuditEntry, ClockStatus, DueImmunization, DueStatus, EmergencyCardView, GrantRequest, GrantView,
     GrowthPoint, Organization, PairingInvite, QuarantinedRecord, RecordVersionView, TimelineEntry, TimelinePage,

@@ -404,6 +404,13 @@ pub fn live_of_kind(
     live_of_kind_query(subject, kind, except, limit).load(conn)
 }
 
+/// Every live record of one kind, whoever it is about, by subject, date and id.
+pub fn live_of_kind_any_subject(conn: &mut SqliteConnection, kind: &str) -> Result<Vec<RecordRow>> {
+    Query::new(format!("SELECT {RECORD_COLUMNS} FROM records WHERE kind = ? AND deleted = 0 ORDER BY subject, effective_date, record_id"))
+        .push("", [Param::Text(kind.into())])
+        .load(conn)
+}
+
 /// Every live (not deleted) record, ordered by subject, date and id.
 pub fn live_records(conn: &mut SqliteConnection) -> Result<Vec<RecordRow>> {
     Ok(diesel::sql_query(format!(
