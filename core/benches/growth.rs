@@ -1,7 +1,7 @@
 //! Growth scoring (run: `cargo bench -p phr-core --bench growth`):
 //! - `growth_z_scores_100_points`: a 100-point series (weight, length, head
-//!   circumference and BMI each) scored against the WHO standards, tables
-//!   already loaded (target ≤ 1 ms);
+//!   circumference, BMI and weight-for-length/height each) scored against the
+//!   WHO standards, tables already loaded (target ≤ 1 ms);
 //! - `growth_chart_svg`: the SVG chart of a 30-point weight series (target ≤ 5 ms);
 //! - `growth_tables_first_load`: parsing the four shipped tables (what the
 //!   first call in a process pays once).
@@ -29,7 +29,7 @@ fn series() -> (NaiveDate, Vec<Measurement>) {
 fn benches(c: &mut Criterion) {
     let (birth, points) = series();
     let scored = assess(GrowthReference::Who2006, Sex::Female, birth, Some(35 * 7), &points);
-    assert_eq!(scored.iter().map(|a| a.scores.len()).sum::<usize>(), 400, "every point scored on four indicators");
+    assert_eq!(scored.iter().map(|a| a.scores.len()).sum::<usize>(), 500, "every point scored on five indicators");
     c.bench_function("growth_z_scores_100_points", |b| {
         b.iter(|| assess(GrowthReference::Who2006, Sex::Female, birth, Some(35 * 7), black_box(&points)))
     });
@@ -37,7 +37,7 @@ fn benches(c: &mut Criterion) {
         .iter()
         .take(30)
         .enumerate()
-        .map(|(i, m)| ChartPoint { age_days: i as i64 * 18, value: m.weight_kg.unwrap_or(3.0) })
+        .map(|(i, m)| ChartPoint { age_days: i as i64 * 18, value: m.weight_kg.unwrap_or(3.0), length_cm: m.length_cm })
         .collect();
     c.bench_function("growth_chart_svg", |b| {
         b.iter(|| {

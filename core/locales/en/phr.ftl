@@ -7,6 +7,10 @@ chart-desc = { $count } measurements. The latest, at { $age } months, is { $valu
 chart-desc-percentile = { " " }({ $percentile }th percentile)
 chart-desc-empty = No measurements yet. Curves: 3rd, 10th, 25th, 50th, 75th, 90th and 97th percentiles of the WHO Child Growth Standards.
 chart-x-axis = Age (months)
+chart-title-length = { $measure } ({ $sex }) — WHO standards, { $from }–{ $to } cm
+chart-desc-length = { $count } measurements. The latest is { $value } { $unit } at { $length } cm{ $percentile }. Curves: 3rd, 10th, 25th, 50th, 75th, 90th and 97th percentiles of the WHO Child Growth Standards.
+chart-x-axis-length = Length (cm, lying down)
+chart-x-axis-height = Height (cm, standing)
 chart-corrected-note = Plotted at corrected age (born preterm)
 sex-male = boys
 sex-female = girls
@@ -14,6 +18,8 @@ measure-weight-for-age = Weight-for-age
 measure-length-height-for-age = Length/height-for-age
 measure-head-circumference-for-age = Head circumference-for-age
 measure-bmi-for-age = BMI-for-age
+measure-weight-for-length = Weight-for-length
+measure-weight-for-height = Weight-for-height
 
 ## What is due next
 due-child-checkup-title = { $name }

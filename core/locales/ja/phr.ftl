@@ -6,6 +6,10 @@ chart-desc = { $count }回の測定。最新は{ $age }か月で{ $value } { $un
 chart-desc-percentile = （{ $percentile }パーセンタイル）
 chart-desc-empty = 測定はまだありません。曲線は3・10・25・50・75・90・97パーセンタイル。
 chart-x-axis = 月齢（か月）
+chart-title-length = { $measure }（{ $sex }）WHO 成長基準 { $from }〜{ $to } cm
+chart-desc-length = { $count }回の測定。最新は身長{ $length } cmで体重{ $value } { $unit }{ $percentile }。曲線は3・10・25・50・75・90・97パーセンタイル。
+chart-x-axis-length = 身長（cm、寝かせて測定）
+chart-x-axis-height = 身長（cm、立って測定）
 chart-corrected-note = 早産のため修正月齢で表示しています
 sex-male = 男の子
 sex-female = 女の子
@@ -13,6 +17,8 @@ measure-weight-for-age = 体重
 measure-length-height-for-age = 身長
 measure-head-circumference-for-age = 頭囲
 measure-bmi-for-age = BMI
+measure-weight-for-length = 2歳未満の身長別体重
+measure-weight-for-height = 2〜5歳の身長別体重
 
 ## 次の予定
 due-child-checkup-title = { $name }

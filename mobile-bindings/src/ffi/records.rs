@@ -302,8 +302,9 @@ pub struct GrowthPoint {
     /// gestational age comes from the mother's delivery record of the birth
     /// day); the scores are at this age when set.
     pub corrected_age_days: Option<i64>,
-    /// Z-score and percentile of each measurement (and BMI) against the WHO
-    /// Child Growth Standards (0–5 years, boys and girls).
+    /// Z-score and percentile of each measurement (and BMI, and
+    /// weight-for-length/height when weight and length were measured) against
+    /// the WHO Child Growth Standards (0–5 years, boys and girls).
     pub scores: Vec<ReferenceScore>,
     /// Below the 3rd / above the 97th percentile, down across two major
     /// percentile lines since the previous point: for the app to show, never a diagnosis.
