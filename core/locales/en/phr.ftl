@@ -55,3 +55,16 @@ vaccine-influenza = Influenza
 vaccine-mumps = Mumps
 vaccine-covid19 = COVID-19
 vaccine-other = Other vaccine
+
+## Municipal notices
+notice-for-everyone = For every family
+notice-for-pregnancy = For mothers at { $week } weeks of pregnancy
+notice-for-child = For children aged { $months } months
+notices-title = Notices from your city
+notice-from = From { $municipality }
+notice-valid-until = Until { $date }
+notice-read-more = Read more
+notices-empty = No notices for your family right now.
+notices-offline = Could not fetch the latest notices; showing the ones fetched before.
+notices-follow = Follow a municipality
+notices-unfollow = Stop following

@@ -54,3 +54,16 @@ vaccine-influenza = インフルエンザ
 vaccine-mumps = おたふくかぜ
 vaccine-covid19 = 新型コロナウイルス
 vaccine-other = その他
+
+## 自治体からのお知らせ
+notice-for-everyone = すべてのご家庭へ
+notice-for-pregnancy = 妊娠{ $week }週の方へ
+notice-for-child = { $months }か月のお子さんがいる方へ
+notices-title = お住まいの自治体からのお知らせ
+notice-from = { $municipality }から
+notice-valid-until = { $date }まで
+notice-read-more = 詳しく見る
+notices-empty = 今、ご家庭へのお知らせはありません。
+notices-offline = 最新のお知らせを取得できませんでした。前回取得したお知らせを表示しています。
+notices-follow = 自治体をフォローする
+notices-unfollow = フォローをやめる

@@ -47,6 +47,16 @@ mod tests {
     }
 }
 
+/// A text people read, from phr-core's message catalogs (`core/locales/<language>/phr.ftl`):
+/// the message `key` in `language` (a tag of [`message_languages`]; another falls back to
+/// English) with its arguments by name. An unknown key is returned as is. The app's own
+/// labels for notices, due items and charts come from here, so every language is one file.
+#[uniffi::export]
+pub fn message(language: String, key: String, args: std::collections::HashMap<String, String>) -> String {
+    let args: Vec<(&str, String)> = args.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    phr_core::i18n::text(&language, &key, &args)
+}
+
 /// The language tags the texts people read come in (`ja`, `en`, …: one
 /// message catalog each, `core/locales/<tag>/phr.ftl`); any other tag falls
 /// back to English.

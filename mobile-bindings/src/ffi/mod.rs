@@ -21,7 +21,7 @@
 pub mod client;
 pub mod error;
 pub mod json;
-pub use json::message_languages;
+pub use json::{message, message_languages};
 pub mod medication_notebook;
 pub mod notices;
 pub mod records;
