@@ -8,23 +8,16 @@ which another phone imports to the same medications."""
 
 from __future__ import annotations
 
-import base64
 import datetime
 import json
-import time
-import urllib.parse
-import urllib.request
-import uuid
 from pathlib import Path
 
 import harness
 import pytest
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from fhir.resources.bundle import Bundle
 import bodies
 from bodies import content
+from smart_org import SmartOrg
 from test_family_scenarios import MOTHER, registered_mother
 
 CORE = harness.load_core()
@@ -32,56 +25,6 @@ VECTORS = Path(__file__).resolve().parents[3] / "core" / "src" / "medication_not
 PARTS = [(VECTORS / f"split-part{i}-of-3.txt").read_text(encoding="utf-8") for i in (1, 2, 3)]
 READER_ID = "himawari-clinic"
 YJ = "urn:oid:1.2.392.100495.20.1.73"
-
-
-def b64u(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-class SmartClinic:
-    """A clinic's SMART Backend Services client (ES384 client assertion, RFC 7523),
-    written here with `cryptography` only, independent of the server's code."""
-
-    def __init__(self, server, tmp_path: Path):
-        self.server = server
-        self.key = ec.generate_private_key(ec.SECP384R1())
-        numbers = self.key.public_key().public_numbers()
-        jwk = {
-            "kty": "EC", "crv": "P-384", "kid": "clinic-es384", "alg": "ES384", "use": "sig",
-            "x": b64u(numbers.x.to_bytes(48, "big")), "y": b64u(numbers.y.to_bytes(48, "big")),
-        }
-        jwks = tmp_path / "clinic-jwks.json"
-        jwks.write_text(json.dumps({"keys": [jwk]}))
-        server.admin("org", "add", "--id", READER_ID, "--name", "Himawari Clinic", "--kind", "clinic",
-                     "--purpose", "treatment", "--jwks-file", str(jwks))
-        config = self.get_json(server.base_url + "/fhir/r4/.well-known/smart-configuration")
-        self.token_url = config["token_endpoint"]
-
-    @staticmethod
-    def get_json(url: str, token: str | None = None) -> dict:
-        request = urllib.request.Request(url, headers={"Accept": "application/fhir+json"})
-        if token:
-            request.add_header("Authorization", f"Bearer {token}")
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read())
-
-    def token(self, scope: str) -> str:
-        header = {"alg": "ES384", "kid": "clinic-es384", "typ": "JWT"}
-        claims = {"iss": READER_ID, "sub": READER_ID, "aud": self.token_url, "exp": int(time.time()) + 240,
-                  "jti": str(uuid.uuid4())}
-        signing_input = f"{b64u(json.dumps(header).encode())}.{b64u(json.dumps(claims).encode())}"
-        r, s = decode_dss_signature(self.key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA384())))
-        assertion = f"{signing_input}.{b64u(r.to_bytes(48, 'big') + s.to_bytes(48, 'big'))}"
-        form = urllib.parse.urlencode({
-            "grant_type": "client_credentials",
-            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            "client_assertion": assertion,
-            "scope": scope,
-        }).encode()
-        request = urllib.request.Request(self.token_url, data=form,
-                                         headers={"Content-Type": "application/x-www-form-urlencoded"})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read())["access_token"]
 
 
 def test_a_split_notebook_scanned_in_the_wrong_order_reaches_the_clinic_as_fhir_and_goes_back_as_jahis(
@@ -123,7 +66,7 @@ def test_a_split_notebook_scanned_in_the_wrong_order_reaches_the_clinic_as_fhir_
     mother.client.sync(None)
 
     # A clinic she grants reads the drugs as FHIR.
-    clinic = SmartClinic(server, tmp_path)
+    clinic = SmartOrg(server, tmp_path, READER_ID, "Himawari Clinic", "clinic")
     grant = mother.client.grant_consent(phr.GrantRequest(
         organization_id=READER_ID, purpose="treatment", modules=["medication"], subjects=[MOTHER],
         _from=None, to="2099-12-31", access="read"))
