@@ -106,7 +106,7 @@ async fn withdraw(
 async fn feed(app: web::Data<App>, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, AppError> {
     let if_none_match = header_text(&req, header::IF_NONE_MATCH)?;
     let cache = (header::CACHE_CONTROL, format!("public, max-age={FEED_MAX_AGE_SECS}"));
-    Ok(match notices::feed(&app, &path, if_none_match).await? {
+    Ok(match notices::feed(&app, crate::http::auth::source_ip(&req), &path, if_none_match).await? {
         FeedAnswer::Feed { body, etag } => HttpResponse::Ok()
             .insert_header(cache)
             .insert_header((header::ETAG, etag))

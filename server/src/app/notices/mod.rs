@@ -24,7 +24,8 @@
 //!   operator's audit log (`crate::app::audit::operator`) in the same transaction.
 //! - The feed lists the notices not withdrawn whose `valid_until` is not before yesterday
 //!   (UTC; the device applies the exact dates in its own time zone). An unknown, disabled or
-//!   non-municipality id is 404. The feed takes no credentials and sets no cookie.
+//!   non-municipality id is 404, charged to the caller's address like every refused
+//!   unauthenticated request. The feed takes no credentials and sets no cookie.
 
 use chrono::{DateTime, Days, Utc};
 use phr_core::consent::OrganizationId;
@@ -334,10 +335,18 @@ pub async fn get_own(app: &App, org: AuthenticatedOrganization, id: &str) -> Res
     .await
 }
 
-/// The public feed of `municipality`; `if_none_match`: the `If-None-Match` header, if sent.
-pub async fn feed(app: &App, municipality: &str, if_none_match: Option<String>) -> Result<FeedAnswer, AppError> {
+/// The public feed of `municipality`; `if_none_match`: the `If-None-Match` header, if sent;
+/// `source`: the caller's address. Unauthenticated, so an unknown id is a refusal charged to
+/// the address (`crate::app::auth::limits`): a scan of made-up ids slows only the scanner.
+pub async fn feed(
+    app: &App,
+    source: Option<std::net::IpAddr>,
+    municipality: &str,
+    if_none_match: Option<String>,
+) -> Result<FeedAnswer, AppError> {
+    let gate = app.auth_limiter.admit(source)?;
     let unknown = || AppError::NotFound("no municipality with this id publishes notices here".into());
-    let id = OrganizationId::new(municipality).map_err(|_| unknown())?;
+    let id = OrganizationId::new(municipality).map_err(|_| gate.refused(unknown()))?;
     let (name, rows) = app
         .db(move |conn| {
             let org = crate::store::organizations::get(conn, id.as_str())?;
@@ -348,7 +357,8 @@ pub async fn feed(app: &App, municipality: &str, if_none_match: Option<String>) 
                 _ => Err(unknown()),
             }
         })
-        .await?;
+        .await
+        .map_err(|e| gate.refused(e))?;
     let feed = NoticeFeed {
         municipality: OrganizationId::new(municipality).map_err(|_| unknown())?,
         name,
