@@ -252,12 +252,11 @@ pub fn applies(notice: &NoticeDraft, family: &[FamilyMember], today: NaiveDate) 
                 .pregnancy_weeks
                 .filter(|r| r.contains(*week))
                 .map(|_| NoticeMatch { subject: Some(Subject::Mother), matched: Some(Matched::PregnancyWeek(*week)) }),
-            FamilyMember::Child { subject, months } => {
-                notice.target.child_age_months.filter(|r| r.contains(*months)).map(|_| NoticeMatch {
-                    subject: Some(subject.clone()),
-                    matched: Some(Matched::ChildAgeMonths(*months)),
-                })
-            }
+            FamilyMember::Child { subject, months } => notice
+                .target
+                .child_age_months
+                .filter(|r| r.contains(*months))
+                .map(|_| NoticeMatch { subject: Some(*subject), matched: Some(Matched::ChildAgeMonths(*months)) }),
         })
         .collect()
 }

@@ -200,12 +200,12 @@ mod tests {
         let (_dir, mut conn) = sqlite_conn();
         append(&mut conn, 10, &event("n1")).unwrap();
         append(&mut conn, 11, &event("n2")).unwrap();
-        diesel::update(t::table.find(1i64)).set(t::target.eq("n9")).execute(&mut conn).unwrap();
+        diesel::update(t::table.find(1i64)).set(t::target.eq("n9")).execute(&mut *conn).unwrap();
         assert!(verify(&mut conn).unwrap_err().iter().any(|p| p.contains("event 1 was altered")));
         let (_dir, mut conn) = sqlite_conn();
         append(&mut conn, 10, &event("n1")).unwrap();
         append(&mut conn, 11, &event("n2")).unwrap();
-        diesel::delete(t::table.find(2i64)).execute(&mut conn).unwrap();
+        diesel::delete(t::table.find(2i64)).execute(&mut *conn).unwrap();
         assert!(verify(&mut conn).unwrap_err().iter().any(|p| p.contains("head says 2")));
     }
 }
