@@ -120,6 +120,10 @@ phr_tests::backend_test! {
         assert_eq!((status, again.as_ref(), body.as_str()), (304, Some(&tag), ""));
         assert_eq!(feed(&base, CITY, Some(&format!("W/{tag}"))).0, 304, "weak comparison");
         assert_eq!(feed(&base, CITY, empty_tag.as_deref()).0, 200);
+        let mut head = http().head(format!("{base}/notices/v1/municipalities/{CITY}/feed")).call().expect("HEAD");
+        assert_eq!(head.status().as_u16(), 200);
+        assert_eq!(head.headers().get("etag").and_then(|v| v.to_str().ok()), Some(tag.as_str()));
+        assert_eq!(head.body_mut().read_to_string().unwrap_or_default(), "");
 
         // Bad drafts change nothing: HTML (422 naming the field), an unknown field (400).
         let mut html = draft("<b>Free</b> checkups");

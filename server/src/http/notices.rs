@@ -4,7 +4,8 @@
 //!
 //! The feed answers browsers on any origin and caches: `ETag`, `If-None-Match` → 304,
 //! `Cache-Control: public, max-age=300`, `Access-Control-Allow-Origin: *`
-//! (`Access-Control-Expose-Headers: ETag`). It takes no credentials.
+//! (`Access-Control-Expose-Headers: ETag`); `HEAD` answers the same headers without the body.
+//! It takes no credentials.
 
 use actix_web::http::header;
 use actix_web::middleware::DefaultHeaders;
@@ -40,6 +41,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(
                 web::resource("/{municipality}/feed")
                     .route(web::get().to(feed))
+                    .route(web::head().to(feed))
                     .route(web::method(actix_web::http::Method::OPTIONS).to(preflight))
                     .default_service(web::to(super::method_not_allowed)),
             ),
