@@ -160,3 +160,51 @@ def test_a_notice_for_children_3_to_4_months_reaches_the_family_of_a_4_month_old
     assert phr.message("ja", "notice-valid-until", {"date": "2027-03-31"}) == "2027-03-31まで"
     assert phr.message("en", "notice-from", {"municipality": "Minato City"}) == "From Minato City"
     assert phr.message("fr", "notices-empty", {}) == "No notices for your family right now."
+
+
+def feed_answers(server, status: int) -> int:
+    """How many feed requests the server's log says it answered with `status` (the log is
+    read by a thread: waits up to 2 s for the count to settle)."""
+    import json
+    import time
+
+    def count():
+        lines = (json.loads(line) for line in list(server.logs) if line.startswith("{"))
+        return sum(
+            1 for entry in lines
+            if entry.get("fields", {}).get("status") == status
+            and entry.get("span", {}).get("route") == "/notices/v1/municipalities/{municipality}/feed"
+        )
+
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline and count() == 0:
+        time.sleep(0.05)
+    return count()
+
+
+def test_an_independent_http_cache_reuses_the_public_feed_and_revalidates_it_with_its_etag(server, tmp_path):
+    """CacheControl (an RFC 9111 cache for `requests`, not our code) keeps the feed for its
+    max-age, revalidates it with If-None-Match when asked (the server answers 304 and the
+    cached body is used), and fetches it anew after the city publishes."""
+    import requests
+    from cachecontrol import CacheControl
+
+    today = datetime.date.today()
+    city = SmartOrg(server, tmp_path, CITY, "Minato City", "municipality")
+    token = city.token("notices.write")
+    assert city.call("POST", "/notices/v1/notices", token, notice("乳幼児健診のお知らせ", today, {}))[0] == 201
+    url = f"{server.base_url}/notices/v1/municipalities/{CITY}/feed"
+    session = CacheControl(requests.Session())
+
+    first = session.get(url, timeout=30)
+    assert first.status_code == 200 and not first.from_cache
+    assert first.headers["Cache-Control"] == "public, max-age=300"
+    assert session.get(url, timeout=30).from_cache, "reused within max-age without asking"
+    revalidated = session.get(url, headers={"Cache-Control": "max-age=0"}, timeout=30)
+    assert revalidated.status_code == 200 and revalidated.from_cache, "a 304 let the cache serve its copy"
+    assert feed_answers(server, 304) == 1, "the cache asked with If-None-Match and the server said 304"
+    assert revalidated.json()["notices"][0]["title"] == "乳幼児健診のお知らせ"
+
+    assert city.call("POST", "/notices/v1/notices", token, notice("予防接種のお知らせ", today, {}))[0] == 201
+    fresh = session.get(url, headers={"Cache-Control": "max-age=0"}, timeout=30)
+    assert not fresh.from_cache and len(fresh.json()["notices"]) == 2
