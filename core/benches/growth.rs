@@ -2,6 +2,9 @@
 //! - `growth_z_scores_100_points`: a 100-point series (weight, length, head
 //!   circumference, BMI and weight-for-length/height each) scored against the
 //!   WHO standards, tables already loaded (target ≤ 1 ms);
+//! - `growth_z_scores_100_points_both_references`: the same series against
+//!   the WHO standards and the Japanese 2000 reference (weight and length
+//!   too), as the app scores it;
 //! - `growth_chart_svg`: the SVG chart of a 30-point weight series (target ≤ 5 ms);
 //! - `growth_tables_first_load`: parsing the four shipped tables (what the
 //!   first call in a process pays once).
@@ -28,10 +31,16 @@ fn series() -> (NaiveDate, Vec<Measurement>) {
 
 fn benches(c: &mut Criterion) {
     let (birth, points) = series();
-    let scored = assess(GrowthReference::Who2006, Sex::Female, birth, Some(35 * 7), &points);
+    let who = [GrowthReference::Who2006];
+    let scored = assess(&who, Sex::Female, birth, Some(35 * 7), &points);
     assert_eq!(scored.iter().map(|a| a.scores.len()).sum::<usize>(), 500, "every point scored on five indicators");
     c.bench_function("growth_z_scores_100_points", |b| {
-        b.iter(|| assess(GrowthReference::Who2006, Sex::Female, birth, Some(35 * 7), black_box(&points)))
+        b.iter(|| assess(&who, Sex::Female, birth, Some(35 * 7), black_box(&points)))
+    });
+    let both = assess(&GrowthReference::ALL, Sex::Female, birth, Some(35 * 7), &points);
+    assert_eq!(both.iter().map(|a| a.scores.len()).sum::<usize>(), 700, "and on two against the Japanese reference");
+    c.bench_function("growth_z_scores_100_points_both_references", |b| {
+        b.iter(|| assess(&GrowthReference::ALL, Sex::Female, birth, Some(35 * 7), black_box(&points)))
     });
     let chart_points: Vec<ChartPoint> = points
         .iter()

@@ -2,16 +2,20 @@
 # core/locales/<language>/phr.ftl; a test checks each file has every key.
 
 ## Growth chart
-chart-title = { $measure } ({ $sex }) — WHO standards, 0–{ $months } months
-chart-desc = { $count } measurements. The latest, at { $age } months, is { $value } { $unit }{ $percentile }. Curves: 3rd, 10th, 25th, 50th, 75th, 90th and 97th percentiles of the WHO Child Growth Standards.
+chart-title = { $measure } ({ $sex }) — { $reference }, 0–{ $months } months
+chart-desc = { $count } measurements. The latest, at { $age } months, is { $value } { $unit }{ $percentile }. Curves: 3rd, 10th, 25th, 50th, 75th, 90th and 97th percentiles of { $curves }.
 chart-desc-percentile = { " " }({ $percentile }th percentile)
-chart-desc-empty = No measurements yet. Curves: 3rd, 10th, 25th, 50th, 75th, 90th and 97th percentiles of the WHO Child Growth Standards.
+chart-desc-empty = No measurements yet. Curves: 3rd, 10th, 25th, 50th, 75th, 90th and 97th percentiles of { $curves }.
 chart-x-axis = Age (months)
-chart-title-length = { $measure } ({ $sex }) — WHO standards, { $from }–{ $to } cm
-chart-desc-length = { $count } measurements. The latest is { $value } { $unit } at { $length } cm{ $percentile }. Curves: 3rd, 10th, 25th, 50th, 75th, 90th and 97th percentiles of the WHO Child Growth Standards.
+chart-title-length = { $measure } ({ $sex }) — { $reference }, { $from }–{ $to } cm
+chart-desc-length = { $count } measurements. The latest is { $value } { $unit } at { $length } cm{ $percentile }. Curves: 3rd, 10th, 25th, 50th, 75th, 90th and 97th percentiles of { $curves }.
 chart-x-axis-length = Length (cm, lying down)
 chart-x-axis-height = Height (cm, standing)
 chart-corrected-note = Plotted at corrected age (born preterm)
+chart-reference-who2006 = WHO standards
+chart-reference-japan2000 = Japanese 2000 growth reference
+chart-curves-who2006 = the WHO Child Growth Standards
+chart-curves-japan2000 = the Japanese 2000 growth reference (Japanese Society for Pediatric Endocrinology)
 sex-male = boys
 sex-female = girls
 measure-weight-for-age = Weight-for-age

@@ -1,16 +1,20 @@
 # 利用者が読むメッセージ（日本語）。キーは core/locales/<言語>/phr.ftl で共通。
 
 ## 成長曲線
-chart-title = { $measure }（{ $sex }）WHO 成長基準 0〜{ $months }か月
-chart-desc = { $count }回の測定。最新は{ $age }か月で{ $value } { $unit }{ $percentile }。曲線は3・10・25・50・75・90・97パーセンタイル。
+chart-title = { $measure }（{ $sex }）{ $reference } 0〜{ $months }か月
+chart-desc = { $count }回の測定。最新は{ $age }か月で{ $value } { $unit }{ $percentile }。曲線は{ $curves }の3・10・25・50・75・90・97パーセンタイル。
 chart-desc-percentile = （{ $percentile }パーセンタイル）
-chart-desc-empty = 測定はまだありません。曲線は3・10・25・50・75・90・97パーセンタイル。
+chart-desc-empty = 測定はまだありません。曲線は{ $curves }の3・10・25・50・75・90・97パーセンタイル。
 chart-x-axis = 月齢（か月）
-chart-title-length = { $measure }（{ $sex }）WHO 成長基準 { $from }〜{ $to } cm
-chart-desc-length = { $count }回の測定。最新は身長{ $length } cmで体重{ $value } { $unit }{ $percentile }。曲線は3・10・25・50・75・90・97パーセンタイル。
+chart-title-length = { $measure }（{ $sex }）{ $reference } { $from }〜{ $to } cm
+chart-desc-length = { $count }回の測定。最新は身長{ $length } cmで体重{ $value } { $unit }{ $percentile }。曲線は{ $curves }の3・10・25・50・75・90・97パーセンタイル。
 chart-x-axis-length = 身長（cm、寝かせて測定）
 chart-x-axis-height = 身長（cm、立って測定）
 chart-corrected-note = 早産のため修正月齢で表示しています
+chart-reference-who2006 = WHO 成長基準
+chart-reference-japan2000 = 日本人小児の体格基準（2000年）
+chart-curves-who2006 = WHO 成長基準
+chart-curves-japan2000 = 日本人小児の体格基準（2000年、日本小児内分泌学会）
 sex-male = 男の子
 sex-female = 女の子
 measure-weight-for-age = 体重

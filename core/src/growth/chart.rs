@@ -5,7 +5,10 @@
 //! `<title>` and `<desc>` (`role="img"`). Deterministic: the same input gives
 //! the same bytes (golden-file tests).
 //!
-//! The measures against age are drawn over 0–24 or 0–60 months.
+//! The measures against age are drawn over 0–24 or 0–60 months; against the
+//! Japanese 2000 reference (weight and length/height only, to 17.5 years),
+//! a child older than 60 months gets a chart to the next whole year of the
+//! oldest point (at most 210 months).
 //! Weight-for-length/height is drawn against length or height in cm instead,
 //! as WHO's own charts are: the weight-for-length chart (45–110 cm, the points
 //! under 24 months) while every point is younger, the weight-for-height chart
@@ -59,34 +62,45 @@ const CM_TICK: usize = 5;
 /// What the x axis shows.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Axis {
-    /// Age in days, from birth to `months` months.
-    Age { months: u32 },
+    /// Age in days, from birth to `months` months; the curves end on day
+    /// `last` (`months` months, within the reference's tables).
+    Age { months: u32, last: i64 },
     /// Length or height (cm), over the range of the table.
     Length(LengthOrHeight),
 }
 
-/// The last day of the age charts' curves: `months` months, within the tables.
-fn last_day(months: u32) -> i64 {
-    ((f64::from(months) * DAYS_PER_MONTH).round() as i64).min(1856)
-}
+/// The longest age chart: 17.5 years, the end of the Japanese 2000 tables.
+const MAX_MONTHS: u32 = 210;
 
 impl Axis {
-    /// The axis for `points` of `measure`: 0–24 months, or 0–60 when a point
-    /// is older; for weight-for-length/height the length table, or the height
-    /// table when a point with a length is 24 months or older.
-    fn for_points(measure: GrowthMeasure, points: &[ChartPoint]) -> Self {
+    /// The axis for `points` of `measure` against `reference`: 0–24 months,
+    /// or 0–60 when a point is older; against a reference whose tables go on
+    /// past 60 months (Japan 2000), to the next whole year of an older point,
+    /// at most [`MAX_MONTHS`]. For weight-for-length/height the length table,
+    /// or the height table when a point with a length is 24 months or older.
+    fn for_points(reference: GrowthReference, measure: GrowthMeasure, points: &[ChartPoint]) -> Self {
         if measure == GrowthMeasure::WeightForLengthHeight {
             let standing = points.iter().any(|p| p.length_cm.is_some() && p.age_days >= STANDING_FROM_DAY);
             return Self::Length(if standing { LengthOrHeight::Height } else { LengthOrHeight::Length });
         }
-        let oldest = points.iter().map(|p| p.age_days).max().unwrap_or(0);
-        Self::Age { months: if oldest as f64 <= 24.0 * DAYS_PER_MONTH { 24 } else { 60 } }
+        let oldest_months = points.iter().map(|p| p.age_days).max().unwrap_or(0) as f64 / DAYS_PER_MONTH;
+        // Months a reference covers; a longer chart needs a whole further year (WHO's end at 61 does not).
+        let longest = reference.last_day() as f64 / DAYS_PER_MONTH;
+        let months = if oldest_months <= 24.0 {
+            24
+        } else if oldest_months <= 60.0 || longest < 72.0 {
+            60
+        } else {
+            ((oldest_months / 12.0).ceil() * 12.0).min(f64::from(MAX_MONTHS)) as u32
+        };
+        let last = ((f64::from(months) * DAYS_PER_MONTH).round() as i64).min(reference.last_day());
+        Self::Age { months, last }
     }
 
     /// The x (day or cm) at the left and right edges of the plot.
     fn bounds(self) -> (f64, f64) {
         match self {
-            Self::Age { months } => (0.0, f64::from(months) * DAYS_PER_MONTH),
+            Self::Age { months, .. } => (0.0, f64::from(months) * DAYS_PER_MONTH),
             Self::Length(table) => table.range_cm(),
         }
     }
@@ -95,8 +109,7 @@ impl Axis {
     /// day; every 0.5 cm.
     fn samples(self) -> Vec<f64> {
         match self {
-            Self::Age { months } => {
-                let last = last_day(months);
+            Self::Age { last, .. } => {
                 let mut days: Vec<f64> = (0..last).step_by(7).map(|d| d as f64).collect();
                 days.push(last as f64);
                 days
@@ -122,7 +135,7 @@ impl Axis {
     /// range and its age calls for this table.
     fn x_of(self, p: &ChartPoint) -> Option<f64> {
         match self {
-            Self::Age { months } => (0..=last_day(months)).contains(&p.age_days).then_some(p.age_days as f64),
+            Self::Age { last, .. } => (0..=last).contains(&p.age_days).then_some(p.age_days as f64),
             Self::Length(table) => {
                 let (from, to) = table.range_cm();
                 p.length_cm.filter(|cm| (from..=to).contains(cm) && LengthOrHeight::for_age(p.age_days) == Some(table))
@@ -131,11 +144,15 @@ impl Axis {
     }
 
     /// The labelled ticks (x, label): every 3 months (6 on the 5-year
-    /// chart), every 5 cm.
+    /// chart, 12 on a longer one), every 5 cm.
     fn ticks(self) -> Vec<(f64, String)> {
         match self {
-            Self::Age { months } => {
-                let step = if months == 24 { 3 } else { 6 };
+            Self::Age { months, .. } => {
+                let step = match months {
+                    24 => 3,
+                    60 => 6,
+                    _ => 12,
+                };
                 (0..=months).step_by(step).map(|m| (f64::from(m) * DAYS_PER_MONTH, m.to_string())).collect()
             }
             Self::Length(table) => {
@@ -176,6 +193,15 @@ fn measure_key(measure: GrowthMeasure, axis: Axis) -> &'static str {
     }
 }
 
+/// The catalog keys naming `reference`: short, in a chart's title; long, in
+/// its description of the curves.
+fn reference_keys(reference: GrowthReference) -> (&'static str, &'static str) {
+    match reference {
+        GrowthReference::Who2006 => ("chart-reference-who2006", "chart-curves-who2006"),
+        GrowthReference::Japan2000 => ("chart-reference-japan2000", "chart-curves-japan2000"),
+    }
+}
+
 fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
@@ -188,11 +214,15 @@ fn nice_step(span: f64, target: f64) -> f64 {
 }
 
 /// The chart of `points` (oldest first) for a boy or girl against
-/// `reference`: over 0–24 months or, when a point is older, 0–60 months;
-/// weight-for-length/height against length (45–110 cm) or, when a point is
-/// 24 months or older, height (65–120 cm), each point at its `length_cm`.
-/// `corrected`: the points are at corrected ages (a note says so on the
-/// charts against age). `None` for a sex the reference has no table for.
+/// `reference`: over 0–24 months or, when a point is older, 0–60 months
+/// (against the Japanese 2000 reference, past 60 months to the next whole
+/// year of the oldest point, at most 17.5 years); weight-for-length/height
+/// against length (45–110 cm) or, when a point is 24 months or older, height
+/// (65–120 cm), each point at its `length_cm`. The title and description
+/// name the reference. `corrected`: the points are at corrected ages (a note
+/// says so on the charts against age). `None` for a sex the reference has no
+/// table for, or a measure it has none for ([`GrowthReference::measures`]:
+/// the Japanese 2000 reference has weight and length/height only).
 /// `lang`: a language tag of the message catalogs ([`crate::i18n`]).
 pub fn chart_svg(
     reference: GrowthReference,
@@ -202,7 +232,10 @@ pub fn chart_svg(
     corrected: bool,
     lang: &str,
 ) -> Option<String> {
-    let axis = Axis::for_points(measure, points);
+    if !reference.has(measure) {
+        return None;
+    }
+    let axis = Axis::for_points(reference, measure, points);
     let samples = axis.samples();
     axis.lms(reference, measure, sex, *samples.first()?)?;
     let curves: Vec<Vec<(f64, f64)>> = LINES
@@ -231,14 +264,29 @@ pub fn chart_svg(
 
     let sex_key = if sex == Sex::Male { "sex-male" } else { "sex-female" };
     let (measure_name, sex_name) = (text(lang, measure_key(measure, axis), &[]), text(lang, sex_key, &[]));
+    let (reference_key, curves_key) = reference_keys(reference);
+    let (reference_name, curves_name) = (text(lang, reference_key, &[]), text(lang, curves_key, &[]));
     let title = match axis {
-        Axis::Age { months } => {
-            text(lang, "chart-title", &[("measure", measure_name), ("sex", sex_name), ("months", months.to_string())])
-        }
+        Axis::Age { months, .. } => text(
+            lang,
+            "chart-title",
+            &[
+                ("measure", measure_name),
+                ("sex", sex_name),
+                ("reference", reference_name),
+                ("months", months.to_string()),
+            ],
+        ),
         Axis::Length(_) => text(
             lang,
             "chart-title-length",
-            &[("measure", measure_name), ("sex", sex_name), ("from", format!("{x0:.0}")), ("to", format!("{x1:.0}"))],
+            &[
+                ("measure", measure_name),
+                ("sex", sex_name),
+                ("reference", reference_name),
+                ("from", format!("{x0:.0}")),
+                ("to", format!("{x1:.0}")),
+            ],
         ),
     };
     let desc = match in_range.last() {
@@ -260,10 +308,11 @@ pub fn chart_svg(
                     ("value", format!("{:.1}", p.value)),
                     ("unit", unit(measure).to_owned()),
                     ("percentile", pct),
+                    ("curves", curves_name),
                 ],
             )
         }
-        None => text(lang, "chart-desc-empty", &[]),
+        None => text(lang, "chart-desc-empty", &[("curves", curves_name)]),
     };
 
     let mut s = String::with_capacity(32 * 1024);
@@ -388,10 +437,15 @@ mod tests {
         (700, 11.6, 86.0),
     ];
 
-    /// Three sample charts: a girl's weight (term, 0–24 months, Japanese), a
-    /// preterm boy's length at corrected ages (English) and a boy's
-    /// weight-for-length (Japanese).
-    pub(crate) fn samples() -> [(String, String); 3] {
+    /// A boy's weight from birth to 4 years (day, kg), for the Japanese 2000 chart.
+    const BOY_WEIGHT_TO_4_YEARS: [(i64, f64); 8] =
+        [(0, 3.1), (100, 6.6), (190, 8.0), (370, 9.5), (550, 10.6), (740, 11.4), (1100, 13.2), (1460, 15.0)];
+
+    /// Four sample charts: a girl's weight (term, 0–24 months, Japanese), a
+    /// preterm boy's length at corrected ages (English), a boy's
+    /// weight-for-length (Japanese), all against WHO; and a boy's weight to 4
+    /// years against the Japanese 2000 reference (Japanese).
+    pub(crate) fn samples() -> [(String, String); 4] {
         let girl = at_ages(&[(0, 3.1), (34, 4.3), (100, 5.9), (190, 7.2), (280, 8.1), (370, 8.9), (550, 10.4)]);
         let boy = at_ages(&[(0, 45.0), (60, 55.5), (150, 63.0), (250, 69.5), (400, 76.0), (600, 83.5)]);
         let a =
@@ -401,10 +455,14 @@ mod tests {
         let wfl = at_lengths(&BOY_WEIGHT_AT_LENGTH);
         let c = chart_svg(GrowthReference::Who2006, GrowthMeasure::WeightForLengthHeight, Sex::Male, &wfl, false, "ja")
             .unwrap();
+        let japan = at_ages(&BOY_WEIGHT_TO_4_YEARS);
+        let d =
+            chart_svg(GrowthReference::Japan2000, GrowthMeasure::WeightForAge, Sex::Male, &japan, false, "ja").unwrap();
         [
             ("weight-girl-ja.svg".to_owned(), a),
             ("length-preterm-boy-en.svg".to_owned(), b),
             ("weight-for-length-boy-ja.svg".to_owned(), c),
+            ("weight-boy-japan2000-ja.svg".to_owned(), d),
         ]
     }
 
@@ -424,7 +482,7 @@ mod tests {
 
     #[test]
     fn a_chart_is_accessible_and_says_what_it_shows() {
-        let [(_, ja), (_, en), _] = samples();
+        let [(_, ja), (_, en), _, _] = samples();
         assert!(ja.contains(r#"role="img" aria-labelledby="chart-title chart-desc""#));
         assert!(ja.contains("<title id=\"chart-title\">体重（女の子）WHO 成長基準 0〜24か月</title>"), "{ja}");
         assert!(ja.contains("7回の測定。最新は18.1か月で10.4 kg"), "{ja}");
@@ -450,7 +508,7 @@ mod tests {
 
     #[test]
     fn a_weight_for_length_chart_is_drawn_against_length_from_45_to_110_cm() {
-        let [_, _, (_, ja)] = samples();
+        let [_, _, (_, ja), _] = samples();
         assert!(
             ja.contains("<title id=\"chart-title\">2歳未満の身長別体重（男の子）WHO 成長基準 45〜110 cm</title>"),
             "{ja}"
@@ -513,5 +571,83 @@ mod tests {
         let unknown =
             chart_svg(GrowthReference::Who2006, GrowthMeasure::WeightForLengthHeight, Sex::Unknown, &pts, false, "en");
         assert!(unknown.is_none());
+    }
+
+    #[test]
+    fn a_japanese_2000_chart_names_its_reference_and_draws_its_percentiles() {
+        let [(_, who), _, _, (_, ja)] = samples();
+        assert!(
+            ja.contains("<title id=\"chart-title\">体重（男の子）日本人小児の体格基準（2000年） 0〜60か月</title>"),
+            "{ja}"
+        );
+        let last = lookup(GrowthReference::Japan2000, GrowthMeasure::WeightForAge, Sex::Male, 1460).unwrap();
+        let pct = percentile(z_score(last, 15.0).unwrap());
+        assert!(ja.contains(&format!("8回の測定。最新は48.0か月で15.0 kg（{pct:.0}パーセンタイル）")), "{ja}");
+        assert!(ja.contains(
+            "曲線は日本人小児の体格基準（2000年、日本小児内分泌学会）の3・10・25・50・75・90・97パーセンタイル。"
+        ));
+        assert!(who.contains("曲線はWHO 成長基準の3・10・25・50・75・90・97パーセンタイル。"), "{who}");
+        assert_eq!(ja.matches("<circle").count(), 8);
+        assert_eq!(ja.matches("<polygon").count(), 3, "three bands");
+        assert_eq!(ja.matches(r##"fill="none" stroke="#"##).count(), 8, "seven percentile lines and the child's line");
+        // The same points against WHO draw other curves.
+        let pts = at_ages(&BOY_WEIGHT_TO_4_YEARS);
+        let against_who =
+            chart_svg(GrowthReference::Who2006, GrowthMeasure::WeightForAge, Sex::Male, &pts, false, "ja").unwrap();
+        assert!(against_who.contains("WHO 成長基準 0〜60か月") && against_who != ja);
+        let en = chart_svg(
+            GrowthReference::Japan2000,
+            GrowthMeasure::LengthHeightForAge,
+            Sex::Female,
+            &at_ages(&[(0, 48.0), (200, 66.0)]),
+            false,
+            "en",
+        )
+        .unwrap();
+        assert!(en.contains("Length/height-for-age (girls) — Japanese 2000 growth reference, 0–24 months"), "{en}");
+        assert!(en.contains(
+            "percentiles of the Japanese 2000 growth reference (Japanese Society for Pediatric Endocrinology)."
+        ));
+    }
+
+    #[test]
+    fn past_five_years_the_japanese_chart_runs_to_the_next_whole_year_and_ends_at_17_5_years() {
+        let pts = at_ages(&[(1000, 14.0), (2000, 19.0), (2600, 23.0)]); // the oldest 85.4 months
+        let svg =
+            chart_svg(GrowthReference::Japan2000, GrowthMeasure::WeightForAge, Sex::Male, &pts, false, "en").unwrap();
+        assert!(svg.contains("Weight-for-age (boys) — Japanese 2000 growth reference, 0–96 months"), "{svg}");
+        assert_eq!(svg.matches("<circle").count(), 3);
+        for tick in ["0", "12", "48", "96"] {
+            assert!(svg.contains(&format!(r##"fill="#333333">{tick}</text>"##)), "tick {tick}");
+        }
+        // WHO stops at 60 months: only the points within it are drawn.
+        let who =
+            chart_svg(GrowthReference::Who2006, GrowthMeasure::WeightForAge, Sex::Male, &pts, false, "en").unwrap();
+        assert!(who.contains("0–60 months") && who.matches("<circle").count() == 1, "{who}");
+        // An 18-year-old's point is past the tables: the chart ends at 210 months without it.
+        let adult = at_ages(&[(4000, 35.0), (6600, 60.0)]);
+        let svg =
+            chart_svg(GrowthReference::Japan2000, GrowthMeasure::WeightForAge, Sex::Male, &adult, false, "en").unwrap();
+        assert!(svg.contains("0–210 months"), "{svg}");
+        assert_eq!(svg.matches("<circle").count(), 1);
+    }
+
+    #[test]
+    fn the_japanese_reference_has_no_chart_for_head_circumference_bmi_or_weight_for_length() {
+        let pts = at_lengths(&[(100, 6.0, 61.0)]);
+        for measure in
+            [GrowthMeasure::HeadCircumferenceForAge, GrowthMeasure::BmiForAge, GrowthMeasure::WeightForLengthHeight]
+        {
+            assert!(
+                chart_svg(GrowthReference::Japan2000, measure, Sex::Male, &pts, false, "ja").is_none(),
+                "{measure:?}"
+            );
+            assert!(
+                chart_svg(GrowthReference::Who2006, measure, Sex::Male, &pts, false, "ja").is_some(),
+                "{measure:?}"
+            );
+        }
+        assert!(chart_svg(GrowthReference::Japan2000, GrowthMeasure::WeightForAge, Sex::Unknown, &pts, false, "ja")
+            .is_none());
     }
 }

@@ -1,13 +1,15 @@
-//! Growth against published standards: z-scores and percentiles by the LMS
-//! method, computed on the device (the server never learns a child's age).
+//! Growth against published references: z-scores and percentiles by the LMS
+//! method, computed on the device (the server never learns a child's age),
+//! against the WHO Child Growth Standards and the Japanese 2000 growth
+//! reference ([`GrowthReference`]).
 //!
 //! | file | owns |
 //! |---|---|
-//! | [`reference`] | the growth references shipped as data (`data/`), looked up by indicator, sex and age in days, or (weight-for-length/height) by length or height in cm |
+//! | [`reference`] | the growth references shipped as data (`data/`), looked up by indicator, sex and age in days (Japan 2000: interpolated between its published ages), or (weight-for-length/height, WHO) by length or height in cm |
 //! | [`lms`] | the LMS z-score (with the WHO rule beyond ±3), percentile, and the value at a z-score |
 //! | [`age`] | age in days, corrected for prematurity (born before 37 weeks, until 24 months) |
 //! | [`chart`] | the growth chart as an accessible SVG (percentile bands, the child's points, Japanese or English labels; weight-for-length/height against cm) |
-//! | [`series`] | a child's measurements scored: z-scores, percentiles, flags (below 3rd, above 97th, down across two major lines), weight-for-length/height when weight and length were measured |
+//! | [`series`] | a child's measurements scored against one or more references, each score and flag naming its own: z-scores, percentiles, flags (below 3rd, above 97th, down across two major lines), weight-for-length/height when weight and length were measured |
 //!
 //! **Data shipped** (`data/`, one CSV per indicator by age: `sex,age_days,L,M,S`):
 //! the **WHO Child Growth Standards** (WHO Multicentre Growth Reference Study,
@@ -36,9 +38,32 @@
 //! tables, kg to one decimal) the LMS curves reproduce in every row. Between
 //! rows L, M and S are interpolated linearly, as WHO's software does.
 //!
-//! The Japanese infant growth reference (乳幼児身体発育調査 2010 LMS
-//! parameters) is not shipped yet: no copy of its tables was reachable from
-//! this build environment.
+//! **The Japanese 2000 growth reference** (`data/japan2000_height_for_age.csv`
+//! and `data/japan2000_weight_for_age.csv`, `sex,age_years,L,M,S`): the
+//! growth reference of the Japanese Society for Pediatric Endocrinology from
+//! the national surveys of 2000 (乳幼児身体発育調査 and 学校保健統計調査),
+//! as the LMS parameters published in Isojima T, Kato N, Ito Y, Kanzaki S,
+//! Murata M, "Growth standard charts for Japanese children with mean and
+//! standard deviation (SD) values based on the year 2000 national survey",
+//! *Clinical Pediatric Endocrinology* 2016;25(2):71–76 (PMC4860518): Table 2
+//! (height; recumbent length under 2 years) and Table 3 (weight), boys and
+//! girls, at 0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75 and 2 years and every
+//! 0.5 year to 17.5. The article is open access under CC BY-NC-ND 4.0; the
+//! numbers are the reference's parameters, shipped unchanged with this note
+//! of their source. They were taken from the transcription of both tables in
+//! the public GitHub repository `gshiba/vizz` (`growth_chart/height_lms_jp.txt`
+//! and `growth_chart/weight_lms_jp.txt`, commit
+//! `ad520dd85582814dd0628dc13fc5ef9d36654f42`), each row checked to be
+//! identical to it. Between the published ages L, M and S are interpolated
+//! linearly: an approximation of the reference's smooth LMS curves between
+//! its knots. Weight and length/height for age only; no head circumference,
+//! BMI or weight-for-length tables. z-scores use the same LMS code as WHO's,
+//! including WHO's rule beyond ±3 SD (the reference defines none; within ±3
+//! SD it is the plain LMS formula).
+//!
+//! The later Japanese infant reference (乳幼児身体発育調査 2010 LMS
+//! parameters) is not shipped: no copy of its tables was reachable from this
+//! build environment.
 
 pub mod age;
 pub mod chart;

@@ -1,7 +1,8 @@
 //! The growth references as data: parsed once from the CSV files in `data/`.
-//! The measures against age are indexed by age in days ([`lookup`]);
-//! weight-for-length/height by the length or height in cm, between rows 0.1 cm
-//! apart ([`lookup_by_length`]).
+//! The measures against age are indexed by age in days ([`lookup`]): WHO's
+//! daily rows, or the Japanese 2000 reference's knots (0, 3, 6, … months),
+//! interpolated between; weight-for-length/height (WHO only) by the length or
+//! height in cm, between rows 0.1 cm apart ([`lookup_by_length`]).
 
 use std::sync::OnceLock;
 
@@ -12,8 +13,48 @@ use crate::dataset::common::Sex;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum GrowthReference {
-    /// WHO Child Growth Standards (2006/2007), 0–1,856 days.
+    /// WHO Child Growth Standards (2006/2007), 0–1,856 days: every
+    /// [`GrowthMeasure`].
     Who2006,
+    /// The Japanese 2000 growth reference (Japanese Society for Pediatric
+    /// Endocrinology; the national surveys of 2000), as LMS parameters
+    /// (Isojima et al., Clin Pediatr Endocrinol 2016;25(2):71–76, tables 2
+    /// and 3), 0–17.5 years: weight and height (recumbent length under 2
+    /// years) for age only ([`WeightForAge`](GrowthMeasure::WeightForAge),
+    /// [`LengthHeightForAge`](GrowthMeasure::LengthHeightForAge)). The
+    /// tables give L, M and S at 0, 3, 6, 9, 12, 15, 18 and 21 months, 2
+    /// years and every half year after; between those ages [`lookup`]
+    /// interpolates each linearly, an approximation of the reference's smooth
+    /// LMS curves between its published knots.
+    Japan2000,
+}
+
+impl GrowthReference {
+    /// Every reference, in the order a point's scores list them (WHO first).
+    pub const ALL: [GrowthReference; 2] = [Self::Who2006, Self::Japan2000];
+
+    /// The indicators the reference has tables for, in the order of
+    /// [`GrowthMeasure::ALL`].
+    pub const fn measures(self) -> &'static [GrowthMeasure] {
+        match self {
+            Self::Who2006 => &GrowthMeasure::ALL,
+            Self::Japan2000 => &[GrowthMeasure::WeightForAge, GrowthMeasure::LengthHeightForAge],
+        }
+    }
+
+    /// Whether the reference has a table for `measure`.
+    pub fn has(self, measure: GrowthMeasure) -> bool {
+        self.measures().contains(&measure)
+    }
+
+    /// The last day of age its tables against age cover: 1,856 (5 years 1
+    /// month) for WHO, 6,391 (17.5 years of 365.25 days) for Japan 2000.
+    pub const fn last_day(self) -> i64 {
+        match self {
+            Self::Who2006 => LAST_DAY,
+            Self::Japan2000 => JAPAN_LAST_DAY,
+        }
+    }
 }
 
 /// What is measured, against age or (weight) against length or height.
@@ -57,6 +98,11 @@ impl GrowthMeasure {
 pub const STANDING_FROM_DAY: i64 = 731;
 /// The last day of age the WHO tables cover (5 years 1 month).
 const LAST_DAY: i64 = 1856;
+/// Days per year, turning an age in days into the years of the Japanese tables.
+const DAYS_PER_YEAR: f64 = 365.25;
+/// The last day of age the Japanese 2000 tables cover: the last whole day
+/// within 17.5 years.
+const JAPAN_LAST_DAY: i64 = 6391;
 
 /// How a child's length is measured, and so which weight-for-length/height
 /// table applies (WHO 2006): lying down under 24 months, standing from 24
@@ -146,11 +192,10 @@ fn parse(csv: &str, steps_per_unit: f64) -> Table {
     (boys, girls)
 }
 
-/// The rows of table `id` (an index of [`FILES`]) for a boy or girl; `None`
-/// for a sex the reference has no table for.
-fn rows(reference: GrowthReference, id: usize, sex: Sex) -> Option<&'static Rows> {
+/// The rows of WHO table `id` (an index of [`FILES`]) for a boy or girl;
+/// `None` for a sex the reference has no table for.
+fn rows(id: usize, sex: Sex) -> Option<&'static Rows> {
     static TABLES: [OnceLock<Table>; FILES.len()] = [const { OnceLock::new() }; FILES.len()];
-    let GrowthReference::Who2006 = reference;
     let (boys, girls) = TABLES[id].get_or_init(|| parse(FILES[id].0, FILES[id].1));
     match sex {
         Sex::Male => Some(boys),
@@ -159,11 +204,96 @@ fn rows(reference: GrowthReference, id: usize, sex: Sex) -> Option<&'static Rows
     }
 }
 
+/// One sex's knots of a Japanese 2000 table: the LMS at each published age
+/// (years), ages strictly increasing.
+#[derive(Debug, Default)]
+struct Knots {
+    years: Vec<f64>,
+    lms: Vec<Lms>,
+}
+
+impl Knots {
+    /// The LMS at `years`: a knot's own on a published age, otherwise L, M and
+    /// S each interpolated linearly between the knots either side; `None`
+    /// before the first knot, after the last or for an age that is not a number.
+    fn at(&self, years: f64) -> Option<Lms> {
+        let (first, last) = (*self.years.first()?, *self.years.last()?);
+        if !(first..=last).contains(&years) {
+            return None;
+        }
+        // The first knot older than `years` (or the end, at the last knot).
+        let above = self.years.partition_point(|k| *k <= years);
+        if above == 0 {
+            return None;
+        }
+        let below = above - 1;
+        if self.years[below] == years {
+            return self.lms.get(below).copied();
+        }
+        let (k0, k1) = (self.years[below], *self.years.get(above)?);
+        let (a, b) = (self.lms[below], *self.lms.get(above)?);
+        let t = (years - k0) / (k1 - k0);
+        let lerp = |x: f64, y: f64| x + t * (y - x);
+        Some(Lms { l: lerp(a.l, b.l), m: lerp(a.m, b.m), s: lerp(a.s, b.s) })
+    }
+}
+
+/// The Japanese 2000 tables, `sex,age_years,L,M,S`: weight, height.
+const JAPAN_FILES: [&str; 2] =
+    [include_str!("data/japan2000_weight_for_age.csv"), include_str!("data/japan2000_height_for_age.csv")];
+
+fn parse_knots(csv: &str) -> (Knots, Knots) {
+    let (mut boys, mut girls) = (Knots::default(), Knots::default());
+    for line in csv.lines().skip(1).filter(|l| !l.is_empty()) {
+        let f: Vec<&str> = line.split(',').collect();
+        let num = |i: usize| f[i].parse::<f64>().expect("the shipped growth tables are numbers");
+        let knots = if f[0] == "male" { &mut boys } else { &mut girls };
+        let years = num(1);
+        assert!(knots.years.last().is_none_or(|k| *k < years), "the shipped growth tables have ages in order");
+        knots.years.push(years);
+        knots.lms.push(Lms { l: num(2), m: num(3), s: num(4) });
+    }
+    (boys, girls)
+}
+
+/// The knots of Japanese 2000 table `id` (an index of [`JAPAN_FILES`]) for a
+/// boy or girl; `None` for another sex.
+fn knots(id: usize, sex: Sex) -> Option<&'static Knots> {
+    static TABLES: [OnceLock<(Knots, Knots)>; JAPAN_FILES.len()] = [const { OnceLock::new() }; JAPAN_FILES.len()];
+    let (boys, girls) = TABLES[id].get_or_init(|| parse_knots(JAPAN_FILES[id]));
+    match sex {
+        Sex::Male => Some(boys),
+        Sex::Female => Some(girls),
+        _ => None,
+    }
+}
+
+/// The Japanese 2000 LMS of `indicator` at `years` of age (a knot's own, or
+/// interpolated linearly between knots); `None` for an indicator the
+/// reference has no table for, outside 0–17.5 years or for another sex.
+fn japan_at_years(indicator: GrowthMeasure, sex: Sex, years: f64) -> Option<Lms> {
+    let id = match indicator {
+        GrowthMeasure::WeightForAge => 0,
+        GrowthMeasure::LengthHeightForAge => 1,
+        _ => return None,
+    };
+    knots(id, sex)?.at(years)
+}
+
 /// The LMS parameters at `age_days` for a boy or girl; `None` outside the
-/// reference's ages, for a sex it has no table for, or for
-/// [`GrowthMeasure::WeightForLengthHeight`] (looked up by length:
-/// [`lookup_by_length`]).
+/// reference's ages (0 to [`GrowthReference::last_day`]), for a sex it has no
+/// table for, for an indicator it has none for ([`GrowthReference::measures`]),
+/// or for [`GrowthMeasure::WeightForLengthHeight`] (looked up by length:
+/// [`lookup_by_length`]). WHO's tables have a row a day; the Japanese 2000
+/// reference is looked up at `age_days / 365.25` years, L, M and S
+/// interpolated linearly between its published ages.
 pub fn lookup(reference: GrowthReference, indicator: GrowthMeasure, sex: Sex, age_days: i64) -> Option<Lms> {
+    if reference == GrowthReference::Japan2000 {
+        if !(0..=JAPAN_LAST_DAY).contains(&age_days) {
+            return None;
+        }
+        return japan_at_years(indicator, sex, age_days as f64 / DAYS_PER_YEAR);
+    }
     let id = match indicator {
         GrowthMeasure::WeightForAge => 0,
         GrowthMeasure::LengthHeightForAge => 1,
@@ -171,7 +301,7 @@ pub fn lookup(reference: GrowthReference, indicator: GrowthMeasure, sex: Sex, ag
         GrowthMeasure::BmiForAge => 3,
         GrowthMeasure::WeightForLengthHeight => return None,
     };
-    rows(reference, id, sex)?.at(age_days)
+    rows(id, sex)?.at(age_days)
 }
 
 /// The weight-for-length (or weight-for-height) LMS parameters at
@@ -179,14 +309,15 @@ pub fn lookup(reference: GrowthReference, indicator: GrowthMeasure, sex: Sex, ag
 /// falls on one (the tables step by 0.1 cm), otherwise L, M and S each
 /// interpolated linearly between the rows either side, as WHO's `anthro`
 /// software does. `None` outside the table's lengths
-/// ([`LengthOrHeight::range_cm`]), for a length that is not a number, or for
-/// a sex the reference has no table for.
+/// ([`LengthOrHeight::range_cm`]), for a length that is not a number, for
+/// a sex the reference has no table for, or for a reference without
+/// weight-for-length/height (the Japanese 2000 one).
 pub fn lookup_by_length(reference: GrowthReference, sex: Sex, table: LengthOrHeight, length_cm: f64) -> Option<Lms> {
     let (from, to) = table.range_cm();
-    if !(from..=to).contains(&length_cm) {
+    if reference != GrowthReference::Who2006 || !(from..=to).contains(&length_cm) {
         return None;
     }
-    let rows = rows(reference, table.file(), sex)?;
+    let rows = rows(table.file(), sex)?;
     let tenths = length_cm * 10.0;
     let nearest = tenths.round();
     if (tenths - nearest).abs() < 1e-6 {
@@ -339,7 +470,7 @@ mod tests {
                 for tenths in first..=last {
                     assert!(by_length(sex, table, tenths as f64 / 10.0).is_some(), "{table:?} {sex:?} {tenths}");
                 }
-                let rows = rows(GrowthReference::Who2006, table.file(), sex).unwrap();
+                let rows = rows(table.file(), sex).unwrap();
                 assert_eq!((rows.first, rows.lms.len()), (first, (last - first + 1) as usize), "{table:?} {sex:?}");
             }
         }
@@ -359,5 +490,124 @@ mod tests {
         let m = |day| lookup(GrowthReference::Who2006, GrowthMeasure::LengthHeightForAge, Sex::Male, day).unwrap().m;
         assert!(m(STANDING_FROM_DAY) < m(STANDING_FROM_DAY - 1) - 0.5);
         assert!(m(STANDING_FROM_DAY - 1) > m(STANDING_FROM_DAY - 2) && m(STANDING_FROM_DAY + 1) > m(STANDING_FROM_DAY));
+    }
+
+    fn japan(indicator: GrowthMeasure, sex: Sex, day: i64) -> Option<Lms> {
+        lookup(GrowthReference::Japan2000, indicator, sex, day)
+    }
+
+    #[test]
+    fn published_rows_of_the_japanese_2000_tables_are_reproduced_at_their_ages() {
+        use GrowthMeasure::*;
+        // Isojima et al. 2016, Table 2 (height) and Table 3 (weight), rows by
+        // age in years: (indicator, sex, years, L, M, S).
+        let rows = [
+            (LengthHeightForAge, Sex::Male, 0.0, 2.300, 49.0, 0.0417),
+            (LengthHeightForAge, Sex::Male, 1.0, 1.948, 74.8, 0.0328),
+            (LengthHeightForAge, Sex::Female, 0.0, 1.200, 48.5, 0.0390),
+            (LengthHeightForAge, Sex::Female, 2.5, 0.786, 88.4, 0.0344),
+            (LengthHeightForAge, Sex::Male, 17.5, 0.000, 170.8, 0.0340),
+            (LengthHeightForAge, Sex::Female, 17.5, 1.250, 157.8, 0.0310),
+            (WeightForAge, Sex::Male, 0.0, 0.774, 3.00, 0.149),
+            (WeightForAge, Sex::Male, 1.0, -0.062, 9.38, 0.105),
+            (WeightForAge, Sex::Female, 0.25, 0.375, 5.86, 0.126),
+            (WeightForAge, Sex::Female, 1.0, -0.303, 8.72, 0.103),
+            (WeightForAge, Sex::Male, 17.5, -1.739, 60.9, 0.141),
+            (WeightForAge, Sex::Female, 17.5, -1.252, 52.3, 0.134),
+        ];
+        for (ind, sex, years, l, m, s) in rows {
+            assert_eq!(japan_at_years(ind, sex, years), Some(Lms { l, m, s }), "{ind:?} {sex:?} {years}");
+        }
+        // Whole days that fall on a published age: birth, and 4 years = 1,461 days
+        // (Table 2, boys, 4 y: L 0.894, M 100.4, S 0.0392; Table 3, girls, 4 y:
+        // L -0.778, M 15.1, S 0.122).
+        assert_eq!(japan(LengthHeightForAge, Sex::Male, 0), Some(Lms { l: 2.300, m: 49.0, s: 0.0417 }));
+        assert_eq!(japan(LengthHeightForAge, Sex::Male, 1461), Some(Lms { l: 0.894, m: 100.4, s: 0.0392 }));
+        assert_eq!(japan(WeightForAge, Sex::Female, 1461), Some(Lms { l: -0.778, m: 15.1, s: 0.122 }));
+    }
+
+    #[test]
+    fn the_japanese_median_is_z_zero_and_the_lms_curve_at_two_sd_is_z_two() {
+        use GrowthMeasure::*;
+        // Table 2, boys, 1 y: L 1.948, M 74.8, S 0.0328 → z(74.8) = 0, and
+        // z = 2 at M·(1 + L·S·2)^(1/L) (= 79.56 cm, by hand).
+        let lms = japan_at_years(LengthHeightForAge, Sex::Male, 1.0).unwrap();
+        assert!(z_score(lms, 74.8).unwrap().abs() < 1e-12);
+        let two_sd = 74.8 * (1.0 + 1.948 * 0.0328 * 2.0_f64).powf(1.0 / 1.948);
+        assert!((two_sd - 79.56).abs() < 0.01, "{two_sd}");
+        assert!((z_score(lms, two_sd).unwrap() - 2.0).abs() < 1e-9);
+        // Table 3, girls, 1 y: L -0.303, M 8.72, S 0.103 → -2 SD at
+        // M·(1 - L·S·2)^(1/L) (= 7.14 kg, by hand).
+        let lms = japan_at_years(WeightForAge, Sex::Female, 1.0).unwrap();
+        assert!(z_score(lms, 8.72).unwrap().abs() < 1e-12);
+        let minus_two = 8.72 * (1.0 + (-0.303) * 0.103 * -2.0_f64).powf(1.0 / -0.303);
+        assert!((minus_two - 7.14).abs() < 0.01, "{minus_two}");
+        assert!((z_score(lms, minus_two).unwrap() + 2.0).abs() < 1e-9);
+        // Table 2, boys, 17.5 y: L 0 → the log form, M·exp(S·z).
+        let lms = japan_at_years(LengthHeightForAge, Sex::Male, 17.5).unwrap();
+        assert!((z_score(lms, 170.8 * (0.0340_f64).exp()).unwrap() - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn between_the_japanese_published_ages_l_m_and_s_are_interpolated_linearly() {
+        use GrowthMeasure::*;
+        // Table 3, boys: 1 y (L -0.062, M 9.38, S 0.105) and 1.25 y (L -0.177,
+        // M 9.91, S 0.102); halfway, 1.125 y.
+        let half = japan_at_years(WeightForAge, Sex::Male, 1.125).unwrap();
+        assert!((half.l - (-0.062 - 0.177) / 2.0).abs() < 1e-12, "{half:?}");
+        assert!((half.m - (9.38 + 9.91) / 2.0).abs() < 1e-12, "{half:?}");
+        assert!((half.s - (0.105 + 0.102) / 2.0).abs() < 1e-12, "{half:?}");
+        // By day: 365 days is 0.99932 years, just short of the 1 y knot, after 0.75 y
+        // (L 0.082, M 8.80, S 0.110).
+        let t = (365.0 / 365.25 - 0.75) / 0.25;
+        let day = japan(WeightForAge, Sex::Male, 365).unwrap();
+        assert!((day.m - (8.80 + t * (9.38 - 8.80))).abs() < 1e-12, "{day:?}");
+        assert!((day.l - (0.082 + t * (-0.062 - 0.082))).abs() < 1e-12, "{day:?}");
+        assert_eq!(Some(day), japan_at_years(WeightForAge, Sex::Male, 365.0 / 365.25));
+        // Table 2, girls, the half-year step after 2 y: 2 y (M 84.6) and 2.5 y (M 88.4).
+        let m = japan_at_years(LengthHeightForAge, Sex::Female, 2.25).unwrap().m;
+        assert!((m - 86.5).abs() < 1e-12, "{m}");
+    }
+
+    #[test]
+    fn outside_0_to_17_5_years_or_other_measures_the_japanese_reference_has_no_parameters() {
+        use GrowthMeasure::*;
+        for ind in [WeightForAge, LengthHeightForAge] {
+            for sex in [Sex::Male, Sex::Female] {
+                assert!(japan(ind, sex, 0).is_some() && japan(ind, sex, JAPAN_LAST_DAY).is_some());
+                assert_eq!(japan(ind, sex, -1), None);
+                assert_eq!(japan(ind, sex, JAPAN_LAST_DAY + 1), None);
+                assert_eq!(japan(ind, sex, i64::MAX), None);
+                assert_eq!(japan_at_years(ind, sex, 17.5001), None);
+                assert_eq!(japan_at_years(ind, sex, f64::NAN), None);
+            }
+            assert_eq!(japan(ind, Sex::Unknown, 100), None);
+            assert_eq!(japan(ind, Sex::Other, 100), None);
+        }
+        for ind in [HeadCircumferenceForAge, BmiForAge, WeightForLengthHeight] {
+            assert!(!GrowthReference::Japan2000.has(ind));
+            assert_eq!(japan(ind, Sex::Male, 365), None, "{ind:?}");
+        }
+        assert_eq!(lookup_by_length(GrowthReference::Japan2000, Sex::Male, LengthOrHeight::Length, 75.0), None);
+        assert_eq!(GrowthReference::Japan2000.measures(), [WeightForAge, LengthHeightForAge]);
+        assert_eq!(GrowthReference::Who2006.measures(), GrowthMeasure::ALL);
+        // 17.5 years of 365.25 days is 6,391.875 days: day 6,391 is the last inside.
+        assert!((JAPAN_LAST_DAY as f64) / DAYS_PER_YEAR <= 17.5);
+        assert!((JAPAN_LAST_DAY as f64 + 1.0) / DAYS_PER_YEAR > 17.5);
+    }
+
+    #[test]
+    fn the_japanese_tables_have_forty_ages_from_0_to_17_5_years_and_medians_that_never_fall() {
+        // Table 2 and 3: 0, 0.25, …, 2 years, then every 0.5 year to 17.5.
+        let mut ages: Vec<f64> = (0..8).map(|q| f64::from(q) * 0.25).collect();
+        ages.extend((4..=35).map(|h| f64::from(h) * 0.5));
+        for id in 0..JAPAN_FILES.len() {
+            for sex in [Sex::Male, Sex::Female] {
+                let k = knots(id, sex).unwrap();
+                assert_eq!(k.years, ages, "table {id} {sex:?}");
+                assert!(k.lms.windows(2).all(|w| w[1].m >= w[0].m), "table {id} {sex:?}");
+                assert!(k.lms.iter().all(|x| x.m > 0.0 && x.s > 0.0), "table {id} {sex:?}");
+            }
+        }
     }
 }

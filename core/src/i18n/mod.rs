@@ -99,7 +99,12 @@ mod tests {
 
     #[test]
     fn arguments_are_placed_without_isolation_marks_and_unknown_languages_fall_back_to_english() {
-        let args = [("measure", "体重".to_owned()), ("sex", "女の子".to_owned()), ("months", "24".to_owned())];
+        let args = [
+            ("measure", "体重".to_owned()),
+            ("sex", "女の子".to_owned()),
+            ("reference", text("ja", "chart-reference-who2006", &[])),
+            ("months", "24".to_owned()),
+        ];
         assert_eq!(text("ja", "chart-title", &args), "体重（女の子）WHO 成長基準 0〜24か月");
         assert_eq!(text("ja-JP", "chart-x-axis", &[]), "月齢（か月）");
         assert_eq!(text("xx", "chart-x-axis", &[]), "Age (months)");

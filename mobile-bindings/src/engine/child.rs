@@ -1,6 +1,7 @@
 //! Child views computed on the device from the decrypted records: the growth
 //! series (from the newborn record and every child checkup, scored against
-//! the WHO Child Growth Standards by phr-core's `growth`) and the
+//! the WHO Child Growth Standards and the Japanese 2000 growth reference by
+//! phr-core's `growth`) and the
 //! immunizations due or overdue (phr-core's schedule table against the
 //! child's immunization records).
 
@@ -39,13 +40,16 @@ pub struct GrowthPoint {
     /// The corrected age in days (born before 37 weeks, under 24 months); the
     /// scores are at this age when set.
     pub corrected_age_days: Option<i64>,
-    /// Z-score and percentile of each measurement (and BMI, and
-    /// weight-for-length/height when weight and length were measured) against
-    /// the WHO Child Growth Standards; empty past 5 years or without a
+    /// Z-score and percentile of each measurement, each naming its reference:
+    /// against the WHO Child Growth Standards (and BMI, and
+    /// weight-for-length/height when weight and length were measured; to 5
+    /// years), then against the Japanese 2000 growth reference (weight and
+    /// length/height; to 17.5 years). Empty past 17.5 years or without a
     /// male/female sex.
     pub scores: Vec<ReferenceScore>,
     /// Below 3rd / above 97th percentile, down across two major lines since
-    /// the previous point: data for the app to show, never a diagnosis.
+    /// the previous point, each against one reference: data for the app to
+    /// show, never a diagnosis.
     pub flags: Vec<GrowthFlag>,
 }
 
@@ -151,7 +155,7 @@ fn series(conn: &mut SqliteConnection, keys: &RecordKeys, subject: &Subject) -> 
             head_circumference_cm: p.head_circumference_cm,
         })
         .collect();
-    let assessed = assess(GrowthReference::Who2006, birth.sex, birth.birth_date, gestation, &measurements);
+    let assessed = assess(&GrowthReference::ALL, birth.sex, birth.birth_date, gestation, &measurements);
     for (p, a) in points.iter_mut().zip(assessed) {
         p.corrected_age_days = a.corrected_age_days;
         p.scores = a.scores;
@@ -160,15 +164,21 @@ fn series(conn: &mut SqliteConnection, keys: &RecordKeys, subject: &Subject) -> 
     Ok((birth, points))
 }
 
-/// A child's growth chart for one measure as an SVG picture (WHO percentile
-/// bands, the child's points at corrected age when it applies), labels in `lang`.
+/// A child's growth chart for one measure as an SVG picture (`reference`'s
+/// percentile bands, the child's points at corrected age when it applies),
+/// labels in `lang`. A measure the reference has no table for (the Japanese
+/// 2000 reference has weight and length/height only) is refused.
 pub fn growth_chart(
     conn: &mut SqliteConnection,
     keys: &RecordKeys,
     child: &str,
     measure: GrowthMeasure,
+    reference: GrowthReference,
     lang: &str,
 ) -> Result<String> {
+    if !reference.has(measure) {
+        return Err(Error::invalid("measure", format!("the {reference:?} reference has no {measure:?} table")));
+    }
     let (birth, series) = series(conn, keys, &child_subject(child)?)?;
     let points: Vec<ChartPoint> = series
         .iter()
@@ -188,7 +198,7 @@ pub fn growth_chart(
         })
         .collect();
     let corrected = series.iter().any(|p| p.corrected_age_days.is_some());
-    chart_svg(GrowthReference::Who2006, measure, birth.sex, &points, corrected, lang).ok_or_else(|| {
+    chart_svg(reference, measure, birth.sex, &points, corrected, lang).ok_or_else(|| {
         Error::invalid("child_subject", "a growth chart needs the newborn record's sex to be male or female")
     })
 }

@@ -625,13 +625,15 @@ impl Client {
         self.read(|conn, keys| notices::for_family(conn, keys, today, language))
     }
 
+    /// A child's growth chart against `reference` ([`child::growth_chart`]).
     pub fn growth_chart(
         &self,
         child_subject: &str,
         measure: phr_core::growth::GrowthMeasure,
+        reference: phr_core::growth::GrowthReference,
         lang: &str,
     ) -> Result<String> {
-        self.read(|conn, keys| child::growth_chart(conn, keys, child_subject, measure, lang))
+        self.read(|conn, keys| child::growth_chart(conn, keys, child_subject, measure, reference, lang))
     }
 
     pub fn immunizations_due(&self, child_subject: &str, as_of: NaiveDate) -> Result<Vec<DueImmunization>> {

@@ -332,7 +332,9 @@ impl PhrClient {
     /// A child's growth series, oldest first: the birth measurements from the
     /// newborn record (birth weight in kg) and every child checkup with a
     /// weight, length/height or head circumference, each with the age in days
-    /// and completed months. Needs the child's newborn record (its birth date).
+    /// and completed months, and its scores and flags against every reference
+    /// (WHO 2006 and Japan 2000, each score and flag naming its own). Needs
+    /// the child's newborn record (its birth date).
     pub fn growth_series(&self, child_subject: String) -> Result<Vec<GrowthPoint>, PhrError> {
         Ok(all(self.engine.growth_series(&child_subject)?))
     }
@@ -400,7 +402,24 @@ impl PhrClient {
         measure: phr_core::growth::GrowthMeasure,
         language: String,
     ) -> Result<String, PhrError> {
-        Ok(self.engine.growth_chart(&child_subject, measure, &language)?)
+        Ok(self.engine.growth_chart(&child_subject, measure, phr_core::growth::GrowthReference::Who2006, &language)?)
+    }
+
+    /// The chart of [`growth_chart_svg`](Self::growth_chart_svg) against
+    /// `reference`: `WHO2006` draws the same chart; `JAPAN2000` draws the
+    /// Japanese 2000 growth reference's percentiles (weight and
+    /// length/height for age only, 0–24 or 0–60 months or, for an older
+    /// child, to the next whole year of the oldest point, at most 17.5
+    /// years). Another measure against `JAPAN2000` is a validation error on
+    /// `measure`.
+    pub fn growth_chart_svg_with_reference(
+        &self,
+        child_subject: String,
+        measure: phr_core::growth::GrowthMeasure,
+        reference: phr_core::growth::GrowthReference,
+        language: String,
+    ) -> Result<String, PhrError> {
+        Ok(self.engine.growth_chart(&child_subject, measure, reference, &language)?)
     }
 
     /// The routine immunizations (phr-core's schedule table) that are due or

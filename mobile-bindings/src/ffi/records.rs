@@ -302,12 +302,15 @@ pub struct GrowthPoint {
     /// gestational age comes from the mother's delivery record of the birth
     /// day); the scores are at this age when set.
     pub corrected_age_days: Option<i64>,
-    /// Z-score and percentile of each measurement (and BMI, and
-    /// weight-for-length/height when weight and length were measured) against
-    /// the WHO Child Growth Standards (0–5 years, boys and girls).
+    /// Z-score and percentile of each measurement, each naming its
+    /// `reference`: against the WHO Child Growth Standards (0–5 years; and
+    /// BMI, and weight-for-length/height when weight and length were
+    /// measured), then against the Japanese 2000 growth reference (weight and
+    /// length/height, 0–17.5 years). Filter by `reference` to show one.
     pub scores: Vec<ReferenceScore>,
     /// Below the 3rd / above the 97th percentile, down across two major
-    /// percentile lines since the previous point: for the app to show, never a diagnosis.
+    /// percentile lines since the previous point, each against the
+    /// `reference` it names: for the app to show, never a diagnosis.
     pub flags: Vec<GrowthFlag>,
 }
 

@@ -1,8 +1,9 @@
-"""Growth against the WHO Child Growth Standards, computed on the phone and
-played through the generated Python bindings against a real phr-server: a
-baby born at 32 weeks is scored at her corrected age (the gestational age
-from her mother's delivery record); a baby dropping across two percentile
-lines is flagged."""
+"""Growth against the WHO Child Growth Standards and the Japanese 2000 growth
+reference, computed on the phone and played through the generated Python
+bindings against a real phr-server: a baby born at 32 weeks is scored at her
+corrected age (the gestational age from her mother's delivery record); a baby
+dropping across two percentile lines is flagged; a one-year-old's weight is
+scored against both references, and charted against the Japanese one."""
 
 from __future__ import annotations
 
@@ -28,8 +29,15 @@ def delivery(day: str, weeks: int):
     )
 
 
-def weight(point):
-    return next(s for s in point.scores if s.indicator == core.GrowthMeasure.WEIGHT_FOR_AGE)
+def who(point):
+    """The point's scores against the WHO standards."""
+    return [s for s in point.scores if s.reference == core.GrowthReference.WHO2006]
+
+
+def weight(point, reference=core.GrowthReference.WHO2006):
+    return next(
+        s for s in point.scores if s.reference == reference and s.indicator == core.GrowthMeasure.WEIGHT_FOR_AGE
+    )
 
 
 def test_a_baby_born_at_32_weeks_is_scored_at_her_corrected_age(phr, server, phone):
@@ -51,7 +59,7 @@ def test_a_baby_born_at_32_weeks_is_scored_at_her_corrected_age(phr, server, pho
     assert "Length/height-for-age (girls)" in english and "corrected age" in english
     assert set(phr.message_languages()) >= {"ja", "en"}
     assert "Weight-for-age" in mother.client.growth_chart_svg(child, core.GrowthMeasure.WEIGHT_FOR_AGE, "xx")
-    assert {s.indicator for s in month3.scores} == {
+    assert {s.indicator for s in who(month3)} == {
         core.GrowthMeasure.WEIGHT_FOR_AGE,
         core.GrowthMeasure.LENGTH_HEIGHT_FOR_AGE,
         core.GrowthMeasure.BMI_FOR_AGE,
@@ -73,7 +81,11 @@ def test_a_term_baby_dropping_across_two_percentile_lines_is_flagged(phr, server
     first, second = series[1], series[2]
     assert 40 < weight(first).percentile < 70, weight(first)
     assert weight(second).percentile < 10, weight(second)
-    down = core.GrowthFlag(indicator=core.GrowthMeasure.WEIGHT_FOR_AGE, kind=core.GrowthFlagKind.CROSSED_TWO_LINES_DOWNWARD)
+    down = core.GrowthFlag(
+        reference=core.GrowthReference.WHO2006,
+        indicator=core.GrowthMeasure.WEIGHT_FOR_AGE,
+        kind=core.GrowthFlagKind.CROSSED_TWO_LINES_DOWNWARD,
+    )
     assert down in second.flags, second.flags
     assert down not in first.flags
 
@@ -98,7 +110,7 @@ def test_the_phones_z_scores_agree_with_rcpchgrowth_an_independent_who_implement
         for day, kg, cm in points:
             mother.client.add_record(child, bodies.checkup(day, kg, cm))
         for point in mother.client.growth_series(child):
-            for score in point.scores:
+            for score in who(point):
                 if score.indicator == core.GrowthMeasure.WEIGHT_FOR_LENGTH_HEIGHT:
                     continue  # rcpchgrowth has no weight-for-length; phr-core's tests check it against WHO's tables
                 theirs = sds_for_measurement(
@@ -117,6 +129,36 @@ def test_the_phones_z_scores_agree_with_rcpchgrowth_an_independent_who_implement
                 assert abs(score.z - theirs) < 0.01, (sex, point.date, score.indicator, score.z, theirs)
                 checked += 1
     assert checked >= 20, checked
+
+
+def test_a_one_year_olds_weight_is_scored_against_the_japanese_2000_reference_too(phr, server, phone):
+    mother, _ = registered_mother(server, phone)
+    child = f"child:{uuid.uuid4()}"
+    mother.client.add_record(child, bodies.newborn("2026-01-01", sex="male"))
+    # 365 days: the Japanese 2000 medians for boys at 1 year are 9.38 kg and 74.8 cm
+    # (Isojima 2016, tables 3 and 2).
+    mother.client.add_record(child, bodies.checkup("2027-01-01", 9.38, 74.8))
+    _, year1 = mother.client.growth_series(child)
+    assert year1.age_days == 365
+    japanese = weight(year1, core.GrowthReference.JAPAN2000)
+    assert abs(japanese.z) < 0.05 and 48 < japanese.percentile < 52, japanese
+    assert weight(year1).reference == core.GrowthReference.WHO2006
+    assert {(s.reference, s.indicator) for s in year1.scores if s.reference == core.GrowthReference.JAPAN2000} == {
+        (core.GrowthReference.JAPAN2000, core.GrowthMeasure.WEIGHT_FOR_AGE),
+        (core.GrowthReference.JAPAN2000, core.GrowthMeasure.LENGTH_HEIGHT_FOR_AGE),
+    }
+    chart = mother.client.growth_chart_svg_with_reference(
+        child, core.GrowthMeasure.WEIGHT_FOR_AGE, core.GrowthReference.JAPAN2000, "ja"
+    )
+    assert "日本人小児の体格基準（2000年）" in chart and chart.count("<circle") == 2
+    assert "WHO" in mother.client.growth_chart_svg_with_reference(
+        child, core.GrowthMeasure.WEIGHT_FOR_AGE, core.GrowthReference.WHO2006, "ja"
+    )
+    with pytest.raises(phr.PhrError.Validation) as no_table:
+        mother.client.growth_chart_svg_with_reference(
+            child, core.GrowthMeasure.HEAD_CIRCUMFERENCE_FOR_AGE, core.GrowthReference.JAPAN2000, "en"
+        )
+    assert no_table.value.field == "measure"
 
 
 def test_the_due_list_drops_a_checkup_when_its_record_syncs_from_another_phone_and_speaks_both_languages(
