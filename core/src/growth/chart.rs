@@ -291,7 +291,8 @@ pub fn chart_svg(
     };
     let desc = match in_range.last() {
         Some((at, p)) => {
-            let pct = axis.lms(reference, measure, sex, *at).and_then(|lms| z_score(lms, p.value)).map(percentile);
+            let pct =
+                axis.lms(reference, measure, sex, *at).and_then(|lms| reference.z_score(lms, p.value)).map(percentile);
             let pct = pct
                 .map(|v| text(lang, "chart-desc-percentile", &[("percentile", format!("{v:.0}"))]))
                 .unwrap_or_default();

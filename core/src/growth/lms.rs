@@ -28,12 +28,7 @@ impl Lms {
 /// Standards, methods and development, 2006, chapter 7), so a skewed tail does
 /// not stretch extreme values. `None` for a measurement that is not positive.
 pub fn z_score(lms: Lms, y: f64) -> Option<f64> {
-    let positive = |v: f64| v.is_finite() && v > 0.0;
-    if !positive(y) || !positive(lms.m) || !positive(lms.s) {
-        return None;
-    }
-    let z =
-        if lms.l.abs() < 1e-12 { (y / lms.m).ln() / lms.s } else { ((y / lms.m).powf(lms.l) - 1.0) / (lms.s * lms.l) };
+    let z = z_score_plain(lms, y)?;
     let z = if z > 3.0 {
         let sd3 = lms.raw_value(3.0);
         3.0 + (y - sd3) / (sd3 - lms.raw_value(2.0))
@@ -43,6 +38,19 @@ pub fn z_score(lms: Lms, y: f64) -> Option<f64> {
     } else {
         z
     };
+    z.is_finite().then_some(z)
+}
+
+/// The z-score of measurement `y` by the LMS formula alone, at any distance from the median
+/// (what references other than the WHO's, e.g. the Japanese 2000 reference, use). `None` for
+/// a measurement that is not positive.
+pub fn z_score_plain(lms: Lms, y: f64) -> Option<f64> {
+    let positive = |v: f64| v.is_finite() && v > 0.0;
+    if !positive(y) || !positive(lms.m) || !positive(lms.s) {
+        return None;
+    }
+    let z =
+        if lms.l.abs() < 1e-12 { (y / lms.m).ln() / lms.s } else { ((y / lms.m).powf(lms.l) - 1.0) / (lms.s * lms.l) };
     z.is_finite().then_some(z)
 }
 
@@ -87,6 +95,18 @@ mod tests {
             assert!((v - kg).abs() < 0.05 + 1e-9, "z {z}: {v} vs {kg}");
             assert!((z_score(BOYS_WEIGHT_BIRTH, v).unwrap() - z).abs() < 1e-9);
         }
+    }
+
+    #[test]
+    fn the_plain_formula_does_not_restrict_the_tail_and_agrees_within_three_sd() {
+        let lms = Lms { l: -0.3521, m: 9.5032, s: 0.08295 };
+        for y in [7.6, 8.1, 9.5, 11.3, 12.0] {
+            assert!((z_score_plain(lms, y).unwrap() - z_score(lms, y).unwrap()).abs() < 1e-12, "{y}");
+        }
+        let far = lms.raw_value(4.0);
+        assert!((z_score_plain(lms, far).unwrap() - 4.0).abs() < 1e-9);
+        assert!((z_score(lms, far).unwrap() - 4.0).abs() > 0.01, "the WHO rule measures the tail differently");
+        assert_eq!(z_score_plain(lms, 0.0), None);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! | file | owns |
 //! |---|---|
 //! | [`reference`] | the growth references shipped as data (`data/`), looked up by indicator, sex and age in days (Japan 2000: interpolated between its published ages), or (weight-for-length/height, WHO) by length or height in cm |
-//! | [`lms`] | the LMS z-score (with the WHO rule beyond ±3), percentile, and the value at a z-score |
+//! | [`lms`] | the LMS z-score (with the WHO rule beyond ±3, or plain for the Japanese reference), percentile, and the value at a z-score |
 //! | [`age`] | age in days, corrected for prematurity (born before 37 weeks, until 24 months) |
 //! | [`chart`] | the growth chart as an accessible SVG (percentile bands, the child's points, Japanese or English labels; weight-for-length/height against cm) |
 //! | [`series`] | a child's measurements scored against one or more references, each score and flag naming its own: z-scores, percentiles, flags (below 3rd, above 97th, down across two major lines), weight-for-length/height when weight and length were measured |
@@ -57,9 +57,9 @@
 //! identical to it. Between the published ages L, M and S are interpolated
 //! linearly: an approximation of the reference's smooth LMS curves between
 //! its knots. Weight and length/height for age only; no head circumference,
-//! BMI or weight-for-length tables. z-scores use the same LMS code as WHO's,
-//! including WHO's rule beyond ±3 SD (the reference defines none; within ±3
-//! SD it is the plain LMS formula).
+//! BMI or weight-for-length tables. z-scores are the plain LMS formula at any
+//! distance, as the reference's authors compute SD scores (WHO's restricted
+//! rule beyond ±3 SD is the WHO standards' own; within ±3 SD the two agree).
 //!
 //! The later Japanese infant reference (乳幼児身体発育調査 2010 LMS
 //! parameters) is not shipped: no copy of its tables was reachable from this

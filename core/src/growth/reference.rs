@@ -30,6 +30,17 @@ pub enum GrowthReference {
 }
 
 impl GrowthReference {
+    /// The z-score of `y` against `lms` of this reference: with the WHO's restricted rule
+    /// beyond ±3 SD for the WHO standards ([`super::lms::z_score`]), by the plain LMS formula
+    /// for the Japanese reference, as its authors compute SD scores
+    /// ([`super::lms::z_score_plain`]). The two agree within ±3 SD.
+    pub fn z_score(self, lms: super::lms::Lms, y: f64) -> Option<f64> {
+        match self {
+            GrowthReference::Who2006 => super::lms::z_score(lms, y),
+            GrowthReference::Japan2000 => super::lms::z_score_plain(lms, y),
+        }
+    }
+
     /// Every reference, in the order a point's scores list them (WHO first).
     pub const ALL: [GrowthReference; 2] = [Self::Who2006, Self::Japan2000];
 

@@ -152,8 +152,8 @@ pub fn assess(
             for (&reference, last) in references.iter().zip(last.iter_mut()) {
                 for (i, (indicator, value)) in values(m).into_iter().enumerate() {
                     let Some(v) = value else { continue };
-                    let Some(z) =
-                        parameters(reference, sex, indicator, m, age, plot_age).and_then(|lms| z_score(lms, v))
+                    let Some(z) = parameters(reference, sex, indicator, m, age, plot_age)
+                        .and_then(|lms| reference.z_score(lms, v))
                     else {
                         continue;
                     };
