@@ -17,7 +17,7 @@
 
 use std::fmt::Write as _;
 
-use super::lms::{percentile, value_at_z, z_score, Lms};
+use super::lms::{percentile, value_at_z, Lms};
 use super::reference::{lookup, lookup_by_length, GrowthMeasure, GrowthReference, LengthOrHeight, STANDING_FROM_DAY};
 use crate::dataset::common::Sex;
 use crate::i18n::text;

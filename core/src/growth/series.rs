@@ -10,7 +10,7 @@
 use chrono::NaiveDate;
 
 use super::age::{age_days, corrected_age_days};
-use super::lms::{percentile, z_score, Lms};
+use super::lms::{percentile, Lms};
 use super::reference::{lookup, lookup_by_length, GrowthMeasure, GrowthReference, LengthOrHeight};
 use crate::dataset::common::Sex;
 
@@ -182,7 +182,7 @@ pub fn assess(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::growth::lms::value_at_z;
+    use crate::growth::lms::{value_at_z, z_score};
     use crate::growth::reference::STANDING_FROM_DAY;
 
     /// The WHO standards alone: what these tests score against unless they say otherwise.
