@@ -1,19 +1,19 @@
-//! Plain-language (English) summaries of grants, for the app's "who can see
-//! what" screen.
-
-use std::fmt;
+//! Plain-language summaries of grants, for the app's "who can see what"
+//! screen, in any language of the message catalogs ([`crate::i18n`], keys
+//! `consent-*`); the English sentence is the one the server sends.
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 
-use super::grant::{ConsentGrant, GrantScope, GrantState};
+use super::grant::{ConsentGrant, GrantPeriod, GrantScope, GrantState};
 use crate::dataset::{RecordKind, Subject};
+use crate::i18n::{text, text_with, Arg};
 
 impl ConsentGrant {
     /// One English sentence saying who can do what, naming the grantee by its id, e.g.
     /// `tanaka-clinic (treatment) can read prenatal visits and immunizations of
     /// the mother and 1 child from 2026-01-01 until 2026-12-31`.
     ///
-    /// See [`ConsentGrant::summary_with_name`] for the rules.
+    /// See [`ConsentGrant::summary_in`] for the rules.
     pub fn summary(&self) -> String {
         self.summary_with_name(self.grantee.as_str())
     }
@@ -21,45 +21,45 @@ impl ConsentGrant {
     /// Like [`ConsentGrant::summary`] with the grantee's display name (from the
     /// server's organization registry), e.g. `Tanaka Clinic (treatment) can read
     /// prenatal visits and immunizations of the mother and 1 child from
-    /// 2026-01-01 until 2026-12-31`.
-    ///
-    /// Dates are calendar dates in UTC. The period's end is exclusive, so an
-    /// end at midnight is shown as the day before (the last day of access).
-    /// A date-restricted scope adds "(records dated ...)"; a revoked grant
-    /// ends with "(revoked on ...)". Children are counted, not named: the core
-    /// does not know their names.
+    /// 2026-01-01 until 2026-12-31`: [`ConsentGrant::summary_in`] in English.
     pub fn summary_with_name(&self, display_name: &str) -> String {
-        Summary { grant: self, name: display_name }.to_string()
+        self.summary_in("en", display_name)
     }
-}
 
-struct Summary<'a> {
-    grant: &'a ConsentGrant,
-    name: &'a str,
-}
-
-impl fmt::Display for Summary<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let g = self.grant;
-        let verb = match g.effective_access() {
-            super::Access::Read => "read",
-            super::Access::ReadWrite => "read and write",
+    /// The summary sentence in `language` (a tag of the message catalogs;
+    /// another tag falls back to English) with the grantee's display name, e.g.
+    /// `Tanaka Clinic（診療）は、母と子ども1人の妊婦健診、予防接種の記録を
+    /// 2026-01-01から2026-12-31まで閲覧できます`.
+    ///
+    /// Dates are ISO calendar dates in UTC. The period's end is exclusive, so an
+    /// end at midnight is shown as the day before (the last day of access).
+    /// A date-restricted scope adds the dates of the records covered; a revoked
+    /// grant ends with the day it was revoked. Children are counted, not named:
+    /// the core does not know their names. Research grants read as read-only
+    /// ([`ConsentGrant::effective_access`]).
+    pub fn summary_in(&self, language: &str, display_name: &str) -> String {
+        let scope = &self.scope;
+        let access = match self.effective_access() {
+            super::Access::Read => "consent-access-read",
+            super::Access::ReadWrite => "consent-access-read-write",
         };
-        write!(f, "{} ({}) can {verb} ", self.name, g.purpose)?;
-        write_modules(f, &g.scope)?;
-        f.write_str(" of ")?;
-        write_subjects(f, &g.scope)?;
-        write_data_range(f, &g.scope)?;
-        match (g.period.from, g.period.to) {
-            (None, None) => f.write_str(" with no time limit")?,
-            (Some(from), None) => write!(f, " from {}, with no end date", from.date_naive())?,
-            (None, Some(to)) => write!(f, " until {}", last_day(to))?,
-            (Some(from), Some(to)) => write!(f, " from {} until {}", from.date_naive(), last_day(to))?,
-        }
-        if let GrantState::Revoked { at } = g.state {
-            write!(f, " (revoked on {})", at.date_naive())?;
-        }
-        Ok(())
+        let empty = scope.modules.is_empty() || scope.subjects.is_empty();
+        let revoked = match self.state {
+            GrantState::Revoked { at } => text(language, "consent-revoked", &[("date", at.date_naive().to_string())]),
+            GrantState::Active => String::new(),
+        };
+        let args = [
+            ("grantee", Arg::Text(display_name.to_owned())),
+            ("purpose", Arg::Text(text(language, &format!("consent-purpose-{}", self.purpose.as_str()), &[]))),
+            ("access", Arg::Text(text(language, access, &[]))),
+            ("modules", Arg::Text(modules(language, scope))),
+            ("subjects", Arg::Text(subjects(language, scope))),
+            ("records", Arg::Text(data_range(language, scope))),
+            ("period", Arg::Text(period(language, &self.period))),
+            ("revoked", Arg::Text(revoked)),
+            ("scope", Arg::Text(if empty { "empty" } else { "some" }.to_owned())),
+        ];
+        text_with(language, "consent-summary", &args)
     }
 }
 
@@ -74,70 +74,63 @@ fn last_day(to: DateTime<Utc>) -> NaiveDate {
     }
 }
 
-/// The plural, lower-case English name of a module's records.
-fn module_label(kind: RecordKind) -> &'static str {
-    match kind {
-        RecordKind::MotherProfile => "profile data",
-        RecordKind::Pregnancy => "pregnancy records",
-        RecordKind::PrenatalVisit => "prenatal visits",
-        RecordKind::Delivery => "delivery records",
-        RecordKind::Newborn => "newborn records",
-        RecordKind::ChildCheckup => "child checkups",
-        RecordKind::Development => "development milestones",
-        RecordKind::Immunization => "immunizations",
-        RecordKind::Medication => "medications",
-        RecordKind::SelfVitals => "self-measured vitals",
-        RecordKind::SubjectIdentifiers => "identifiers",
-        RecordKind::Allergy => "allergies",
-        RecordKind::Condition => "conditions",
-    }
-}
-
-/// Writes `a`, `a and b`, `a, b and c`, ...
-fn write_list<I>(f: &mut fmt::Formatter<'_>, items: I) -> fmt::Result
-where
-    I: ExactSizeIterator,
-    I::Item: fmt::Display,
-{
+/// `a`, `a and b`, `a, b and c`, ... in `language` (`list-join`, `list-join-last`).
+fn list(language: &str, items: Vec<String>) -> String {
     let n = items.len();
-    for (i, item) in items.enumerate() {
-        if i > 0 {
-            f.write_str(if i + 1 == n { " and " } else { ", " })?;
-        }
-        write!(f, "{item}")?;
+    let mut joined = String::new();
+    for (i, item) in items.into_iter().enumerate() {
+        joined = match i {
+            0 => item,
+            _ if i + 1 == n => text(language, "list-join-last", &[("first", joined), ("last", item)]),
+            _ => text(language, "list-join", &[("first", joined), ("next", item)]),
+        };
     }
-    Ok(())
+    joined
 }
 
-fn write_modules(f: &mut fmt::Formatter<'_>, scope: &GrantScope) -> fmt::Result {
+fn modules(language: &str, scope: &GrantScope) -> String {
     if scope.modules.is_empty() {
-        f.write_str("no records")
+        text(language, "consent-modules-none", &[])
     } else if RecordKind::MODULES.iter().all(|k| scope.modules.contains(k)) {
-        f.write_str("all records")
+        text(language, "consent-modules-all", &[])
     } else {
-        // BTreeSet order is the dataset order of RecordKind: stable and natural.
-        write_list(f, scope.modules.iter().map(|&k| module_label(k)))
+        // ModuleSet order is the dataset order of RecordKind: stable and natural.
+        let names = scope.modules.iter().map(|k| text(language, &format!("consent-module-{}", k.as_str()), &[]));
+        text(language, "consent-modules-list", &[("list", list(language, names.collect()))])
     }
 }
 
-fn write_subjects(f: &mut fmt::Formatter<'_>, scope: &GrantScope) -> fmt::Result {
+fn subjects(language: &str, scope: &GrantScope) -> String {
     let mother = scope.subjects.contains(&Subject::Mother);
     let children = scope.subjects.iter().filter(|s| matches!(s, Subject::Child(_))).count();
-    let noun = if children == 1 { "child" } else { "children" };
-    match (mother, children) {
-        (false, 0) => f.write_str("nobody"),
-        (true, 0) => f.write_str("the mother"),
-        (true, n) => write!(f, "the mother and {n} {noun}"),
-        (false, n) => write!(f, "{n} {noun}"),
+    let args = [
+        ("mother", Arg::Text(if mother { "yes" } else { "no" }.to_owned())),
+        ("children", Arg::Count(u32::try_from(children).unwrap_or(u32::MAX))),
+    ];
+    text_with(language, "consent-subjects", &args)
+}
+
+fn data_range(language: &str, scope: &GrantScope) -> String {
+    match (scope.data_from, scope.data_to) {
+        (None, None) => String::new(),
+        (Some(from), None) => text(language, "consent-records-from", &[("from", from.to_string())]),
+        (None, Some(to)) => text(language, "consent-records-to", &[("to", to.to_string())]),
+        (Some(from), Some(to)) => {
+            text(language, "consent-records-between", &[("from", from.to_string()), ("to", to.to_string())])
+        }
     }
 }
 
-fn write_data_range(f: &mut fmt::Formatter<'_>, scope: &GrantScope) -> fmt::Result {
-    match (scope.data_from, scope.data_to) {
-        (None, None) => Ok(()),
-        (Some(from), None) => write!(f, " (records dated from {from})"),
-        (None, Some(to)) => write!(f, " (records dated up to {to})"),
-        (Some(from), Some(to)) => write!(f, " (records dated {from} to {to})"),
+fn period(language: &str, period: &GrantPeriod) -> String {
+    match (period.from, period.to) {
+        (None, None) => text(language, "consent-period-open", &[]),
+        (Some(from), None) => text(language, "consent-period-from", &[("from", from.date_naive().to_string())]),
+        (None, Some(to)) => text(language, "consent-period-until", &[("to", last_day(to).to_string())]),
+        (Some(from), Some(to)) => text(
+            language,
+            "consent-period-between",
+            &[("from", from.date_naive().to_string()), ("to", last_day(to).to_string())],
+        ),
     }
 }
 
@@ -204,5 +197,64 @@ mod tests {
         g.scope.modules.clear();
         g.scope.subjects.clear();
         assert!(g.summary_with_name("X").contains("can read no records of nobody"));
+        assert_eq!(g.summary_in("ja", "X"), "X（診療）が閲覧できる記録はありません");
+    }
+
+    #[test]
+    fn summary_in_japanese_says_the_same_with_module_names_from_the_catalog() {
+        let g = sample_grant();
+        assert_eq!(
+            g.summary_in("ja", "たなかクリニック"),
+            "たなかクリニック（診療）は、母と子ども1人の妊婦健診、予防接種の記録を2026-01-01から2026-12-31まで閲覧できます"
+        );
+        assert!(g.summary_in("ja", "X").contains(&RecordKind::PrenatalVisit.label("ja")));
+
+        let mut g = sample_grant();
+        g.access = Access::ReadWrite;
+        g.purpose = Purpose::Emergency;
+        g.scope.modules =
+            [RecordKind::Immunization, RecordKind::Medication, RecordKind::ChildCheckup].into_iter().collect();
+        g.scope.subjects = [child(1), child(2)].into_iter().collect();
+        g.scope.data_from = Some(date(2025, 4, 1));
+        g.period = GrantPeriod { from: Some(ts(2026, 2, 1)), to: None };
+        g.revoke(ts(2026, 3, 1) + Duration::hours(9));
+        assert_eq!(
+            g.summary_in("ja", "横浜市"),
+            "横浜市（救急）は、子ども2人の乳幼児健診、予防接種、お薬の記録（2025-04-01以降の日付のもの）を\
+             2026-02-01から期限なく閲覧・記録できます（2026-03-01に撤回）"
+        );
+    }
+
+    #[test]
+    fn summary_in_an_unknown_language_is_the_english_one_and_english_is_the_default() {
+        let g = sample_grant();
+        assert_eq!(g.summary_in("en", "T"), g.summary_with_name("T"));
+        assert_eq!(g.summary_in("xx", "T"), g.summary_with_name("T"));
+        assert_eq!(g.summary_in("en-GB", "T"), g.summary_with_name("T"));
+    }
+
+    #[test]
+    fn every_purpose_and_module_has_its_summary_words_in_every_language() {
+        for language in crate::i18n::languages() {
+            let keys = crate::i18n::keys(language);
+            for purpose in [Purpose::Treatment, Purpose::Emergency, Purpose::Research] {
+                assert!(keys.contains(&format!("consent-purpose-{}", purpose.as_str())), "{language}: {purpose}");
+            }
+            for kind in RecordKind::ALL {
+                assert!(keys.contains(&format!("consent-module-{}", kind.as_str())), "{language}: {kind}");
+            }
+        }
+        // The English sentence names the purpose by its code, as before the catalogs.
+        for purpose in [Purpose::Treatment, Purpose::Emergency, Purpose::Research] {
+            assert_eq!(crate::i18n::text("en", &format!("consent-purpose-{purpose}"), &[]), purpose.as_str());
+        }
+    }
+
+    #[test]
+    fn a_grantee_name_with_catalog_syntax_is_placed_as_plain_text() {
+        let g = sample_grant();
+        let name = "{ $grantee } [x] *[other]";
+        assert!(g.summary_in("ja", name).starts_with(name));
+        assert!(g.summary_with_name(name).starts_with(name));
     }
 }

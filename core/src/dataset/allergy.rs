@@ -18,6 +18,7 @@ pub const MAX_SUBSTANCE_CHARS: usize = 200;
 pub const MAX_TEXT_CHARS: usize = 500;
 
 coded_enum! {
+    vocabulary "allergy_category";
     /// What kind of substance it is (FHIR `AllergyIntolerance.category`).
     pub enum AllergyCategory {
         /// A food.
@@ -32,6 +33,7 @@ coded_enum! {
 }
 
 coded_enum! {
+    vocabulary "food_allergen";
     /// Foods of the Japanese allergen labelling list (特定原材料: the 8 mandatory
     /// items, then a few recommended ones), and `other` (named in `substance`).
     pub enum FoodAllergen {
@@ -67,28 +69,14 @@ coded_enum! {
 }
 
 impl FoodAllergen {
-    /// The Japanese label name.
-    pub const fn label_ja(self) -> &'static str {
-        match self {
-            FoodAllergen::Egg => "卵",
-            FoodAllergen::Milk => "乳",
-            FoodAllergen::Wheat => "小麦",
-            FoodAllergen::Buckwheat => "そば",
-            FoodAllergen::Peanut => "落花生",
-            FoodAllergen::Shrimp => "えび",
-            FoodAllergen::Crab => "かに",
-            FoodAllergen::Walnut => "くるみ",
-            FoodAllergen::Soybean => "大豆",
-            FoodAllergen::Sesame => "ごま",
-            FoodAllergen::Salmon => "さけ",
-            FoodAllergen::SalmonRoe => "いくら",
-            FoodAllergen::Kiwi => "キウイフルーツ",
-            FoodAllergen::Other => "その他",
-        }
+    /// The Japanese name of the labelling list ([`Self::label`] in `ja`).
+    pub fn label_ja(self) -> String {
+        self.label("ja")
     }
 }
 
 coded_enum! {
+    vocabulary "allergy_type";
     /// allergy | intolerance (FHIR `AllergyIntolerance.type`).
     pub enum AllergyType {
         /// An immune reaction.
@@ -99,6 +87,7 @@ coded_enum! {
 }
 
 coded_enum! {
+    vocabulary "manifestation";
     /// A reaction seen (FHIR `reaction.manifestation`).
     pub enum Manifestation {
         /// じんましん.
@@ -115,6 +104,7 @@ coded_enum! {
 }
 
 coded_enum! {
+    vocabulary "reaction_severity";
     /// How severe the reactions were (FHIR `reaction.severity`).
     pub enum ReactionSeverity {
         /// Mild.
@@ -127,6 +117,7 @@ coded_enum! {
 }
 
 coded_enum! {
+    vocabulary "criticality";
     /// How dangerous a new exposure is (FHIR `criticality`).
     pub enum Criticality {
         /// Low risk of a life-threatening reaction.
@@ -139,6 +130,7 @@ coded_enum! {
 }
 
 coded_enum! {
+    vocabulary "allergy_clinical_status";
     /// Whether the allergy still applies (FHIR `clinicalStatus`).
     pub enum AllergyClinicalStatus {
         /// Still present.
@@ -151,6 +143,7 @@ coded_enum! {
 }
 
 coded_enum! {
+    vocabulary "allergy_verification";
     /// How sure it is (FHIR `verificationStatus`).
     pub enum AllergyVerification {
         /// Suspected, not confirmed.
@@ -278,6 +271,31 @@ mod tests {
 
     fn ctx() -> ValidationContext<'static> {
         ValidationContext::new(examples::TODAY).with_birth_date(examples::CHILD_BIRTH_DATE)
+    }
+
+    #[test]
+    fn food_labels_in_japanese_are_the_names_of_the_labelling_list() {
+        let names: Vec<String> = FoodAllergen::ALL.iter().map(|f| f.label_ja()).collect();
+        assert_eq!(
+            names,
+            [
+                "卵",
+                "乳",
+                "小麦",
+                "そば",
+                "落花生",
+                "えび",
+                "かに",
+                "くるみ",
+                "大豆",
+                "ごま",
+                "さけ",
+                "いくら",
+                "キウイフルーツ",
+                "その他"
+            ]
+        );
+        assert_eq!(FoodAllergen::Buckwheat.label("en"), "Buckwheat");
     }
 
     #[test]

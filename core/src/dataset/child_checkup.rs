@@ -52,6 +52,7 @@ pub const MAX_FACILITY_CHARS: usize = 200;
 pub const MAX_NOTE_CHARS: usize = 2000;
 
 coded_enum! {
+    vocabulary "checkup_type", labels "checkup";
     /// Which checkup this is (local codes).
     pub enum CheckupType {
         /// 1-month checkup (1か月児健診).
@@ -72,6 +73,7 @@ coded_enum! {
 }
 
 coded_enum! {
+    vocabulary "measurement_position";
     /// How length / height was measured. Below 2 years children are usually
     /// measured lying down.
     pub enum MeasurementPosition {
@@ -93,6 +95,7 @@ impl MeasurementPosition {
 }
 
 coded_enum! {
+    vocabulary "growth_indicator";
     /// A growth indicator scored against the WHO growth standards.
     pub enum GrowthIndicator {
         /// Weight-for-age.
@@ -137,6 +140,7 @@ pub struct GrowthScore {
 }
 
 coded_enum! {
+    vocabulary "finding_result";
     /// The result of one physician finding (local codes).
     pub enum FindingResult {
         /// Examined, nothing of note (異常なし).
@@ -151,6 +155,7 @@ coded_enum! {
 }
 
 coded_enum! {
+    vocabulary "finding_item";
     /// The physician finding items of the checkups (local codes).
     pub enum FindingItem {
         /// Head control (首のすわり).
@@ -245,6 +250,7 @@ impl PhysicianFindings {
 }
 
 coded_enum! {
+    vocabulary "overall_judgement";
     /// The physician's overall judgement (local codes).
     pub enum OverallJudgement {
         /// No findings (異常なし).
@@ -257,6 +263,7 @@ coded_enum! {
 }
 
 coded_enum! {
+    vocabulary "screening_result";
     /// The result of a vision or hearing screening at 3 years (local codes).
     pub enum ScreeningResult {
         /// Passed.

@@ -172,6 +172,14 @@ impl Sex {
     /// Every value, in declaration order.
     pub const ALL: &'static [Sex] = &[Sex::Male, Sex::Female, Sex::Other, Sex::Unknown];
 
+    /// This enum's vocabulary: its codes (the FHIR codes) and where the
+    /// message catalogs keep their labels (`code-sex-<code>`).
+    pub const VOCABULARY: super::labels::Vocabulary = super::labels::Vocabulary {
+        name: "sex",
+        key_prefix: "code-sex",
+        codes: &["male", "female", "other", "unknown"],
+    };
+
     /// The FHIR `administrative-gender` code (identical to the JSON form).
     pub const fn fhir_code(self) -> &'static str {
         match self {
@@ -180,6 +188,12 @@ impl Sex {
             Sex::Other => "other",
             Sex::Unknown => "unknown",
         }
+    }
+
+    /// The label of this value for people to read, in `language` (a tag of
+    /// the message catalogs, [`crate::i18n`]; another tag falls back to English).
+    pub fn label(self, language: &str) -> String {
+        Self::VOCABULARY.label(self.fhir_code(), language)
     }
 }
 
@@ -539,10 +553,12 @@ pub fn check_identifiers(p: &mut Problems, path: &str, identifiers: &[Identifier
 // ---------------------------------------------------------------------------
 
 /// Declares a field-less coded enum whose JSON form and `code()` are the same
-/// stable snake_case string, written once next to each variant:
+/// stable snake_case string, written once next to each variant, and names its
+/// vocabulary in the message catalogs:
 ///
 /// ```ignore
 /// coded_enum! {
+///     vocabulary "screen_result";
 ///     /// Result of a screening test.
 ///     pub enum ScreenResult {
 ///         /// Not detected.
@@ -554,9 +570,21 @@ pub fn check_identifiers(p: &mut Problems, path: &str, identifiers: &[Identifier
 ///
 /// Generates `Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize`,
 /// `code()` (the local code, e.g. for a `https://phr.example/CodeSystem/...`
-/// coding) and `ALL` (every variant, in declaration order).
+/// coding), `ALL` (every variant, in declaration order), `VOCABULARY` (its
+/// name, codes and catalog keys, [`super::labels::Vocabulary`]) and
+/// `label(language)`. A value's label is the catalog message
+/// `code-<vocabulary>-<code>`; `vocabulary "vaccine", labels "vaccine";`
+/// names another key prefix (`vaccine-<code>`) for labels that had keys
+/// before the vocabularies did.
 macro_rules! coded_enum {
     (
+        vocabulary $vocabulary:literal;
+        $($rest:tt)+
+    ) => {
+        coded_enum! { vocabulary $vocabulary, labels concat!("code-", $vocabulary); $($rest)+ }
+    };
+    (
+        vocabulary $vocabulary:literal, labels $labels:expr;
         $(#[$meta:meta])*
         pub enum $name:ident {
             $( $(#[$vmeta:meta])* $variant:ident = $code:literal ),+ $(,)?
@@ -573,11 +601,26 @@ macro_rules! coded_enum {
             /// Every variant, in declaration order.
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
+            /// This enum's vocabulary: its name, its codes and where the
+            /// message catalogs keep their labels.
+            pub const VOCABULARY: $crate::dataset::labels::Vocabulary = $crate::dataset::labels::Vocabulary {
+                name: $vocabulary,
+                key_prefix: $labels,
+                codes: &[$($code),+],
+            };
+
             /// The stable code of this value (identical to its JSON form).
             pub const fn code(self) -> &'static str {
                 match self {
                     $( $name::$variant => $code ),+
                 }
+            }
+
+            /// The label of this value for people to read, in `language` (a
+            /// tag of the message catalogs, [`crate::i18n`]; another tag
+            /// falls back to English).
+            pub fn label(self, language: &str) -> String {
+                Self::VOCABULARY.label(self.code(), language)
             }
         }
     };

@@ -18,6 +18,7 @@ use super::{DatasetModule, RecordKind};
 pub const MAX_TEXT_CHARS: usize = 500;
 
 coded_enum! {
+    vocabulary "condition_code";
     /// The conditions the handbook and emergency care ask about, and `other`.
     pub enum ConditionCode {
         /// 妊娠高血圧症 (gestational hypertension). Mother only.
@@ -60,6 +61,7 @@ impl ConditionCode {
 }
 
 coded_enum! {
+    vocabulary "condition_clinical_status";
     /// Whether the condition still applies (FHIR `clinicalStatus`).
     pub enum ConditionClinicalStatus {
         /// Present.

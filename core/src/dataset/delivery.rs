@@ -23,6 +23,7 @@ pub mod codes {
 }
 
 coded_enum! {
+    vocabulary "delivery_category";
     /// The three delivery method categories of the dataset spec (57071-3).
     pub enum DeliveryCategory {
         /// Spontaneous vaginal delivery.
@@ -35,6 +36,7 @@ coded_enum! {
 }
 
 coded_enum! {
+    vocabulary "delivery_method";
     /// How the baby (or babies) were delivered (57071-3), with the instrument
     /// of an assisted delivery; see [`DeliveryMethod::category`].
     pub enum DeliveryMethod {

@@ -12,6 +12,7 @@ use super::{DatasetModule, RecordKind};
 pub const MAX_NOTE_CHARS: usize = 500;
 
 coded_enum! {
+    vocabulary "milestone";
     /// The handbook's milestone questions (local codes, one per question).
     pub enum Milestone {
         /// Smiles when played with (あやすとよく笑う), 3–4 months.
@@ -70,6 +71,7 @@ impl Milestone {
 }
 
 coded_enum! {
+    vocabulary "achieved";
     /// The parent's answer (local codes).
     pub enum Achieved {
         /// Achieved (はい).

@@ -36,6 +36,7 @@ pub const MAX_LOCATION_CHARS: usize = 200;
 pub const MAX_DOSE_NUMBER: u32 = 10;
 
 coded_enum! {
+    vocabulary "vaccine", labels "vaccine";
     /// The local vaccine list: Japan's routine (定期) child vaccines and the common
     /// voluntary (任意) ones. Codes are local; a product's HOT9 code may be sent
     /// alongside in [`Immunization::hot9_code`].
@@ -82,19 +83,14 @@ coded_enum! {
 }
 
 impl Vaccine {
-    /// A short label for display in `language` (a tag of the message
-    /// catalogs, [`crate::i18n`]; key `vaccine-<code>`).
-    pub fn label(self, language: &str) -> String {
-        crate::i18n::text(language, &format!("vaccine-{}", self.code()), &[])
-    }
-
-    /// The Japanese label ([`Self::label`] in `ja`).
+    /// The Japanese label ([`Self::label`] in `ja`; catalog key `vaccine-<code>`).
     pub fn label_ja(self) -> String {
         self.label("ja")
     }
 }
 
 coded_enum! {
+    vocabulary "dose_series";
     /// Which part of a vaccine's schedule a dose belongs to (with the dose number,
     /// LOINC 30973-2). Japanese law names the terms: 1期 (including 1期初回),
     /// 1期追加 is a booster, 2期; vaccines without terms use `primary` and `booster`.
@@ -111,18 +107,15 @@ coded_enum! {
 }
 
 impl DoseSeries {
-    /// The Japanese term for display.
-    pub const fn label_ja(self) -> &'static str {
-        match self {
-            DoseSeries::Primary => "初回",
-            DoseSeries::FirstTerm => "1期",
-            DoseSeries::SecondTerm => "2期",
-            DoseSeries::Booster => "追加",
-        }
+    /// The Japanese term ([`Self::label`] in `ja`: 初回, 1期, 2期, 追加), which
+    /// the FHIR mapping writes as `protocolApplied.series` and reads back.
+    pub fn label_ja(self) -> String {
+        self.label("ja")
     }
 }
 
 coded_enum! {
+    vocabulary "injection_site";
     /// Where an injection was given (local codes). Oral vaccines (rotavirus) have no site.
     pub enum InjectionSite {
         /// Left upper arm.
@@ -306,7 +299,9 @@ mod tests {
             assert_eq!(serde_json::to_value(v).unwrap(), v.code());
         }
         assert_eq!(DoseSeries::SecondTerm.code(), "second_term");
-        assert_eq!(DoseSeries::SecondTerm.label_ja(), "2期");
+        let series: Vec<String> = DoseSeries::ALL.iter().map(|s| s.label_ja()).collect();
+        assert_eq!(series, ["初回", "1期", "2期", "追加"], "the FHIR mapping reads these back");
+        assert_eq!(DoseSeries::SecondTerm.label("en"), "Phase 2");
         assert_eq!(Vaccine::DptIpvHib.label_ja(), "5種混合");
         assert_eq!(Vaccine::DptIpvHib.label("en"), "DPT-IPV-Hib (5-in-1)");
         assert_eq!(Vaccine::Other.label("vi"), "Other vaccine", "a language without a catalog falls back to English");

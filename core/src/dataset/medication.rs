@@ -33,6 +33,7 @@ pub const MAX_JAHIS_RECORD_CHARS: usize = 2_000;
 pub const DISPENSING_ID_CHARS: usize = 32;
 
 coded_enum! {
+    vocabulary "drug_code_system";
     /// The code system of a drug code. The system URIs live in the FHIR mapping.
     pub enum DrugCodeSystem {
         /// YJ code (個別医薬品コード): 12 alphanumeric characters.
@@ -49,6 +50,7 @@ coded_enum! {
 }
 
 coded_enum! {
+    vocabulary "medication_source";
     /// Where a medication entry comes from.
     pub enum MedicationSource {
         /// Dispensed by a pharmacy or clinic (the default when absent).
@@ -61,6 +63,7 @@ coded_enum! {
 }
 
 coded_enum! {
+    vocabulary "medication_note_kind";
     /// What a note on a medication says; each is one JAHIS record type.
     pub enum MedicationNoteKind {
         /// 薬品補足 (JAHIS 281): about this drug.

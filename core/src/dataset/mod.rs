@@ -22,6 +22,7 @@ pub mod development;
 pub mod examples;
 pub mod immunization;
 pub mod immunization_schedule;
+pub mod labels;
 pub mod medication;
 pub mod mother_profile;
 pub mod newborn;
@@ -39,6 +40,7 @@ pub use condition::Condition;
 pub use delivery::Delivery;
 pub use development::DevelopmentMilestone;
 pub use immunization::Immunization;
+pub use labels::{code_label, item_label};
 pub use medication::Medication;
 pub use mother_profile::MotherProfile;
 pub use newborn::Newborn;
@@ -165,6 +167,13 @@ impl RecordKind {
             RecordKind::Allergy => "allergy",
             RecordKind::Condition => "condition",
         }
+    }
+
+    /// The name of this module for people to read, in `language` (a tag of
+    /// the message catalogs, [`crate::i18n`]; another tag falls back to
+    /// English): catalog key `module-<kind>`, e.g. 妊婦健診 / Prenatal checkup.
+    pub fn label(self, language: &str) -> String {
+        crate::i18n::text(language, &format!("module-{}", self.as_str()), &[])
     }
 
     /// Whether records of this kind are about the mother, a child, or either.

@@ -45,6 +45,7 @@ pub const MAX_AGE_YEARS: u32 = 120;
 pub use super::common::MAX_IDENTIFIER_CHARS;
 
 coded_enum! {
+    vocabulary "abo_group";
     /// ABO blood group (part of 882-1).
     pub enum AboGroup {
         /// Group A.
@@ -59,6 +60,7 @@ coded_enum! {
 }
 
 coded_enum! {
+    vocabulary "rh_d";
     /// Rh(D) type (part of 882-1).
     pub enum RhD {
         /// Rh(D) positive.
@@ -69,6 +71,7 @@ coded_enum! {
 }
 
 coded_enum! {
+    vocabulary "antibody_screen";
     /// Irregular (non-ABO) red-cell antibody screen (in panel 34531-4).
     pub enum AntibodyScreen {
         /// No irregular antibodies found.
@@ -79,6 +82,7 @@ coded_enum! {
 }
 
 coded_enum! {
+    vocabulary "substance_use";
     /// Use of tobacco (64234-8) or alcohol (74205-6) in relation to this pregnancy.
     pub enum SubstanceUse {
         /// Never used.

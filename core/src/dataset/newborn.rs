@@ -40,6 +40,7 @@ pub mod codes {
 pub const MAX_VITAMIN_K_DOSES: usize = 13;
 
 coded_enum! {
+    vocabulary "hearing_screen";
     /// Newborn hearing screen result (LOINC 54109-4).
     pub enum HearingScreen {
         /// Passed (both ears).
@@ -52,6 +53,7 @@ coded_enum! {
 }
 
 coded_enum! {
+    vocabulary "metabolic_screen";
     /// Newborn metabolic (blood spot) screen result (LOINC 54089-8).
     pub enum MetabolicScreen {
         /// Within normal limits.

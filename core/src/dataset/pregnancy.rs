@@ -41,6 +41,7 @@ pub const EDD_LMP_TOLERANCE_DAYS: i64 = 28;
 pub const MAX_FETUSES: u8 = 8;
 
 coded_enum! {
+    vocabulary "pregnancy_status";
     /// Status or outcome of a pregnancy (item 82810-3). The codes are local;
     /// the FHIR mapping translates them.
     pub enum PregnancyStatus {

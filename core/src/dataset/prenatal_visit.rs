@@ -62,6 +62,7 @@ pub const MAX_CLINIC_ID_CHARS: usize = 64;
 pub const MAX_NOTE_CHARS: usize = 2_000;
 
 coded_enum! {
+    vocabulary "edema";
     /// Edema (LOINC 45700-2), ordinal −, +, ++ (ordered: `Negative < TwoPlus`).
     #[derive(PartialOrd, Ord)]
     pub enum Edema {
@@ -86,6 +87,7 @@ impl Edema {
 }
 
 coded_enum! {
+    vocabulary "urine_strip";
     /// Urine test-strip ordinal −, ±, +, ++, +++ (protein 5804-0, glucose 5792-7),
     /// ordered from `Negative` to `ThreePlus`.
     #[derive(PartialOrd, Ord)]
@@ -117,6 +119,7 @@ impl UrineStrip {
 }
 
 coded_enum! {
+    vocabulary "fetal_presentation";
     /// Fetal presentation (LOINC 72155-5).
     pub enum FetalPresentation {
         /// Head first (頭位).
@@ -131,6 +134,7 @@ coded_enum! {
 }
 
 coded_enum! {
+    vocabulary "screen_result";
     /// Result of a qualitative infection screen (HBsAg, HCV Ab, HTLV-1 Ab, GBS).
     pub enum ScreenResult {
         /// Negative / not detected.
@@ -143,6 +147,7 @@ coded_enum! {
 }
 
 coded_enum! {
+    vocabulary "rubella_immunity";
     /// Rubella antibody (HI titre) in the bands Japanese prenatal care acts on.
     pub enum RubellaImmunity {
         /// HI below 1:8: not immune.
@@ -155,6 +160,7 @@ coded_enum! {
 }
 
 coded_enum! {
+    vocabulary "cervical_cytology";
     /// Cervical cytology result, Bethesda system categories (LOINC 24020-0).
     pub enum CervicalCytology {
         /// Negative for intraepithelial lesion or malignancy.

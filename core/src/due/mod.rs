@@ -171,7 +171,7 @@ pub fn child_checkups_due(
             let from = birth.checked_add_months(Months::new(c.from_months))?;
             let to = birth.checked_add_months(Months::new(c.to_months))?.pred_opt()?;
             listed(from, Some(to), today, horizon_days).then(|| {
-                let name = text(lang, &format!("checkup-{}", c.checkup_type.code()), &[]);
+                let name = c.checkup_type.label(lang);
                 let args = [("name", name.clone()), ("from", from.to_string()), ("to", to.to_string())];
                 DueItem {
                     kind: DueKind::ChildCheckup,
@@ -243,7 +243,7 @@ pub fn immunizations_due(statuses: &[DoseStatus], today: NaiveDate, horizon_days
                 return None;
             }
             let args = [
-                ("vaccine", text(lang, &format!("vaccine-{}", s.vaccine.code()), &[])),
+                ("vaccine", s.vaccine.label(lang)),
                 ("dose", s.dose_number.to_string()),
                 ("from", from.to_string()),
                 ("to", to.map(|d| d.to_string()).unwrap_or_default()),

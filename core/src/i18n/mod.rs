@@ -54,17 +54,41 @@ fn bundle(language: &str) -> &'static Bundle {
 /// numbers keep the caller's formatting). A key missing from that catalog
 /// is looked up in English, and a key missing there too is returned as is.
 pub fn text(language: &str, key: &str, args: &[(&str, String)]) -> String {
+    let args: Vec<(&str, Arg)> = args.iter().map(|(name, value)| (*name, Arg::Text(value.clone()))).collect();
+    text_with(language, key, &args)
+}
+
+/// An argument of a message ([`text_with`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arg {
+    /// Text, placed as is.
+    Text(String),
+    /// A count: placed in plain digits, and a selector can choose a plural
+    /// form by it (`[one]`, `*[other]`) or match it exactly (`[0]`).
+    Count(u32),
+}
+
+/// Like [`text`], with arguments that may be counts, for messages whose
+/// wording depends on a number (one child, two children).
+pub fn text_with(language: &str, key: &str, args: &[(&str, Arg)]) -> String {
+    try_text(language, key, args).unwrap_or_else(|| key.to_owned())
+}
+
+/// The message `key` in `language` (or, missing there, in English) with
+/// `args`; `None` when no catalog has the key.
+pub fn try_text(language: &str, key: &str, args: &[(&str, Arg)]) -> Option<String> {
     let mut fluent_args = FluentArgs::new();
     for (name, value) in args {
-        fluent_args.set(*name, value.clone());
-    }
-    for b in [bundle(language), bundle(FALLBACK)] {
-        if let Some(pattern) = b.get_message(key).and_then(|m| m.value()) {
-            let mut errors = Vec::new();
-            return b.format_pattern(pattern, Some(&fluent_args), &mut errors).into_owned();
+        match value {
+            Arg::Text(text) => fluent_args.set(*name, text.clone()),
+            Arg::Count(n) => fluent_args.set(*name, *n),
         }
     }
-    key.to_owned()
+    [bundle(language), bundle(FALLBACK)].into_iter().find_map(|b| {
+        let pattern = b.get_message(key).and_then(|m| m.value())?;
+        let mut errors = Vec::new();
+        Some(b.format_pattern(pattern, Some(&fluent_args), &mut errors).into_owned())
+    })
 }
 
 /// The message keys of one catalog.
@@ -109,5 +133,22 @@ mod tests {
         assert_eq!(text("ja-JP", "chart-x-axis", &[]), "月齢（か月）");
         assert_eq!(text("xx", "chart-x-axis", &[]), "Age (months)");
         assert_eq!(text("en", "no-such-key", &[]), "no-such-key");
+        assert_eq!(try_text("en", "no-such-key", &[]), None);
+    }
+
+    #[test]
+    fn a_count_selects_the_plural_form_of_its_language_and_matches_exact_numbers() {
+        let subjects = |language: &str, mother: &str, n: u32| {
+            text_with(
+                language,
+                "consent-subjects",
+                &[("mother", Arg::Text(mother.to_owned())), ("children", Arg::Count(n))],
+            )
+        };
+        assert_eq!(subjects("en", "no", 0), "nobody");
+        assert_eq!(subjects("en", "no", 1), "1 child");
+        assert_eq!(subjects("en", "yes", 2), "the mother and 2 children");
+        assert_eq!(subjects("ja", "yes", 1), "母と子ども1人");
+        assert_eq!(subjects("ja", "no", 3), "子ども3人");
     }
 }

@@ -67,7 +67,7 @@ pub fn to_fhir(a: &Allergy, ctx: &MappingContext) -> Result<Vec<Resource>> {
         if let Some((_, code, display)) = SNOMED_FOODS.iter().find(|(f, _, _)| *f == food) {
             coding.push(Coding::new(code_systems::SNOMED_CT, *code, Some(display)));
         }
-        coding.push(Coding::new(code_systems::local_answers(KIND, "food"), food.code(), Some(food.label_ja())));
+        coding.push(Coding::new(code_systems::local_answers(KIND, "food"), food.code(), Some(&food.label_ja())));
     }
     if let Some(drug) = &a.drug_code {
         coding.push(Coding::new(drug_system(drug), drug.code.clone(), Some(&a.substance)));

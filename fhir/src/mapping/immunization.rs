@@ -65,7 +65,7 @@ pub fn to_fhir(m: &Immunization, ctx: &MappingContext) -> Result<Vec<Resource>> 
     ));
     let eligibility = if m.routine { (ROUTINE, "定期接種") } else { (VOLUNTARY, "任意接種") };
     let mut protocol = ImmunizationProtocolApplied {
-        series: Some(m.series.label_ja().into()),
+        series: Some(m.series.label_ja()),
         dose_number: Some(DoseNumberX::PositiveInt(m.dose_number.into())),
         target_disease: TargetDisease::of(m.vaccine)
             .iter()
@@ -80,7 +80,7 @@ pub fn to_fhir(m: &Immunization, ctx: &MappingContext) -> Result<Vec<Resource>> 
         ValueX::Coding(Coding::new(
             code_systems::local_answers(KIND, "dose_series"),
             m.series.code(),
-            Some(m.series.label_ja()),
+            Some(&m.series.label_ja()),
         )),
     ));
     let mut r = FhirImmunization {

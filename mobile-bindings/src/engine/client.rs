@@ -479,8 +479,8 @@ impl Client {
         })
     }
 
-    pub fn list_grants(&self) -> Result<Vec<GrantView>> {
-        self.signed_in(|_, account, _, transport| consent::list_grants(account, transport))
+    pub fn list_grants(&self, language: Option<&str>) -> Result<Vec<GrantView>> {
+        self.signed_in(|_, account, _, transport| consent::list_grants(account, transport, language))
     }
 
     pub fn revoke_grant(&self, grant_id: &str) -> Result<()> {

@@ -276,7 +276,9 @@ fn rfc3339(t: Option<DateTime<Utc>>) -> Option<String> {
     t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
-fn view(info: GrantInfo) -> GrantView {
+/// The app's view of a grant; its summary in `language` made here from the
+/// grant, or (`None`) the server's English one.
+fn view(info: GrantInfo, language: Option<&str>) -> GrantView {
     let g = &info.grant;
     GrantView {
         grant_id: g.id.0.to_string(),
@@ -292,7 +294,10 @@ fn view(info: GrantInfo) -> GrantView {
             Access::ReadWrite => "read_write".into(),
         },
         status: if info.state == "revoked" { "revoked".into() } else { g.status_at(Utc::now()).as_str().to_owned() },
-        summary: info.summary.clone(),
+        summary: match language {
+            Some(language) => g.summary_in(language, &info.organization_name),
+            None => info.summary.clone(),
+        },
         record_key_count: info.record_key_count,
         created_at: info.created_at,
         revoked_at: info.revoked_at,
@@ -345,13 +350,15 @@ pub fn grant_consent(
         store::grant_put(conn, &row)?;
         store::grant_keys_mark_sent(conn, &row.grant_id, &sent)
     })?;
-    Ok(view(info))
+    Ok(view(info, None))
 }
 
-/// The account's grants (made on any device), newest first.
-pub fn list_grants(account: &mut Account, transport: &dyn Transport) -> Result<Vec<GrantView>> {
+/// The account's grants (made on any device), newest first, with summaries in
+/// `language` (a tag of phr-core's message catalogs), or (`None`) the server's
+/// English ones.
+pub fn list_grants(account: &mut Account, transport: &dyn Transport, language: Option<&str>) -> Result<Vec<GrantView>> {
     let list: Vec<GrantInfo> = account.session.call(transport, "GET", "/consent/v1/grants", None)?;
-    Ok(list.into_iter().map(view).collect())
+    Ok(list.into_iter().map(|info| view(info, language)).collect())
 }
 
 /// Revokes a grant on the server and stops sending it keys.
@@ -408,6 +415,34 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         "2026-06-01T00:00:00Z".parse().unwrap()
+    }
+
+    fn info(grant: ConsentGrant) -> GrantInfo {
+        GrantInfo {
+            summary: grant.summary_with_name("Tanaka Clinic"),
+            grant,
+            state: "active".into(),
+            organization_name: "Tanaka Clinic".into(),
+            record_key_count: 0,
+            created_at: 0,
+            revoked_at: None,
+        }
+    }
+
+    #[test]
+    fn a_grant_view_keeps_the_servers_summary_or_says_it_in_the_language_asked() {
+        let grant = build_grant(&request(), now()).unwrap();
+        let english = view(info(grant.clone()), None).summary;
+        assert_eq!(
+            english,
+            "Tanaka Clinic (treatment) can read prenatal visits and immunizations of the mother \
+             from 2026-01-01 until 2099-12-31"
+        );
+        assert_eq!(view(info(grant.clone()), Some("en")).summary, english);
+        assert_eq!(
+            view(info(grant), Some("ja")).summary,
+            "Tanaka Clinic（診療）は、母の妊婦健診、予防接種の記録を2026-01-01から2099-12-31まで閲覧できます"
+        );
     }
 
     #[test]

@@ -213,7 +213,16 @@ impl PhrClient {
     /// The account's grants (made on any device), newest first, each with its
     /// plain-language summary.
     pub fn list_grants(&self) -> Result<Vec<GrantView>, PhrError> {
-        Ok(all(self.engine.list_grants()?))
+        Ok(all(self.engine.list_grants(None)?))
+    }
+
+    /// Like [`list_grants`](Self::list_grants), with each summary said in
+    /// `language` (a tag of [`message_languages`](super::message_languages);
+    /// another falls back to English), made on this device from the grant and
+    /// the organization's name with phr-core's message catalogs. In English it
+    /// is the sentence the server sends.
+    pub fn list_grants_in(&self, language: String) -> Result<Vec<GrantView>, PhrError> {
+        Ok(all(self.engine.list_grants(Some(&language))?))
     }
 
     /// Revokes a grant: the server deletes its grant key and every record key,

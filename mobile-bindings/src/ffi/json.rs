@@ -4,7 +4,7 @@
 //! form, `{"kind": "prenatal_visit", "body": {...}}` (`docs/dataset.md`).
 //! Everything else in the API is typed.
 
-use phr_core::dataset::RecordBody;
+use phr_core::dataset::{RecordBody, RecordKind};
 
 use super::error::PhrError;
 use crate::engine::records;
@@ -63,4 +63,51 @@ pub fn message(language: String, key: String, args: std::collections::HashMap<St
 #[uniffi::export]
 pub fn message_languages() -> Vec<String> {
     phr_core::i18n::languages().into_iter().map(str::to_owned).collect()
+}
+
+/// The name of a dataset module for people to read, in `language` (a tag of
+/// [`message_languages`]; another falls back to English), e.g. 妊婦健診 /
+/// Prenatal checkup.
+#[uniffi::export]
+pub fn module_label(kind: RecordKind, language: String) -> String {
+    kind.label(&language)
+}
+
+/// The label of an item of module `kind` in `language`, e.g. 血圧 / Blood
+/// pressure: `item` is a field path as the record's JSON names it
+/// (`blood_pressure`, `labs.hemoglobin`) or as a validation problem's `field`
+/// does (`growth_scores[0].percentile`). `None` for a path no label covers.
+#[uniffi::export]
+pub fn item_label(kind: RecordKind, item: String, language: String) -> Option<String> {
+    phr_core::dataset::item_label(kind, &item, &language)
+}
+
+/// The label of a code in `language`, e.g. 出産（生児） for `live_birth` of
+/// `pregnancy_status`: `vocabulary` is the snake_case name of the coded
+/// enum (`pregnancy_status`, `vaccine`, `food_allergen`, …) and `code` the
+/// value's JSON form. `None` for an unknown vocabulary or code.
+#[uniffi::export]
+pub fn code_label(vocabulary: String, code: String, language: String) -> Option<String> {
+    phr_core::dataset::code_label(&vocabulary, &code, &language)
+}
+
+#[cfg(test)]
+mod label_tests {
+    use super::*;
+
+    #[test]
+    fn modules_items_and_codes_are_labelled_in_the_language_asked() {
+        assert_eq!(module_label(RecordKind::PrenatalVisit, "ja".into()), "妊婦健診");
+        assert_eq!(module_label(RecordKind::PrenatalVisit, "en".into()), "Prenatal checkup");
+        assert_eq!(
+            item_label(RecordKind::PrenatalVisit, "blood_pressure".into(), "ja".into()).as_deref(),
+            Some("血圧")
+        );
+        assert_eq!(item_label(RecordKind::PrenatalVisit, "no_such_item".into(), "ja".into()), None);
+        assert_eq!(
+            code_label("pregnancy_status".into(), "live_birth".into(), "ja".into()).as_deref(),
+            Some("出産（生児）")
+        );
+        assert_eq!(code_label("pregnancy_status".into(), "nope".into(), "ja".into()), None);
+    }
 }

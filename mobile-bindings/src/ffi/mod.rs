@@ -11,7 +11,7 @@
 //! | `transport.rs` | `HttpRequest`/`HttpResponse`, `TransportError`, the `HttpTransport` foreign trait and its adapter to the engine |
 //! | `error.rs` | `PhrError`, `FieldIssue`, and the one mapping from `engine::Error` |
 //! | `medication_notebook.rs` | the medication notebook's records (import, export, current medicines, QR scan progress) |
-//! | `json.rs` | `record_body_from_json` / `record_body_to_json`: the only JSON form of a record body, for import and export; `message_languages` |
+//! | `json.rs` | `record_body_from_json` / `record_body_to_json`: the only JSON form of a record body, for import and export; `message`, `message_languages` and the dataset's labels (`module_label`, `item_label`, `code_label`) |
 //!
 //! The dataset records themselves (`RecordBody`, `PrenatalVisit`,
 //! `Kilograms`, the coded enums, `LocalDate`) are phr-core's own types,
@@ -21,7 +21,7 @@
 pub mod client;
 pub mod error;
 pub mod json;
-pub use json::{message, message_languages};
+pub use json::{code_label, item_label, message, message_languages, module_label};
 pub mod medication_notebook;
 pub mod notices;
 pub mod records;
