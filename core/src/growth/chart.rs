@@ -417,6 +417,7 @@ pub fn chart_svg(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::growth::lms::z_score;
 
     fn at_ages(points: &[(i64, f64)]) -> Vec<ChartPoint> {
         points.iter().map(|&(age_days, value)| ChartPoint { age_days, value, length_cm: None }).collect()
