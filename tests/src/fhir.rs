@@ -289,7 +289,8 @@ impl OrgClient {
         };
         let etag =
             resp.as_ref().ok().and_then(|r| r.headers().get("etag")).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let (status, json) = read(resp);
+        // Not FHIR: kept away from the FHIR validators' dump.
+        let (status, json) = read_body(resp, false);
         (status, etag, json)
     }
 
@@ -320,10 +321,17 @@ pub fn form_body(pairs: &[(&str, &str)]) -> String {
 }
 
 fn read(resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> (u16, Value) {
+    read_body(resp, true)
+}
+
+/// (status, JSON body) of an answer; `fhir`: the body is FHIR, kept for the validators ([`dump`]).
+fn read_body(resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>, fhir: bool) -> (u16, Value) {
     let mut resp = resp.expect("HTTP request failed");
     let status = resp.status().as_u16();
     let text = resp.body_mut().read_to_string().unwrap_or_default();
-    dump(&text);
+    if fhir {
+        dump(&text);
+    }
     let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
     (status, json)
 }
