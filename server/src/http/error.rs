@@ -24,7 +24,7 @@ pub fn status_of(e: &AppError) -> StatusCode {
         AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
         AppError::Conflict(_) => StatusCode::CONFLICT,
         AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
-        AppError::AccountDeleted => StatusCode::GONE,
+        AppError::AccountDeleted | AppError::Gone(_) => StatusCode::GONE,
         AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         AppError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
         AppError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
