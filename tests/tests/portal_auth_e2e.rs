@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::Command;
 
 use phr_tests::passkey::SoftPasskey;
-use phr_tests::{assert_audit_verifies, http, start_server, TestDatabase};
+use phr_tests::{assert_audit_verifies, start_server, TestDatabase};
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_phr-server-e2e");
@@ -73,7 +73,13 @@ impl Answer {
 
 fn call(base: &str, method: &str, path: &str, body: Option<&Value>, headers: &[(&str, &str)]) -> Answer {
     let url = format!("{base}{path}");
-    let agent = http();
+    // Redirects are answers to look at, not to follow.
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(std::time::Duration::from_secs(30)))
+        .build()
+        .into();
     let resp = match method {
         "GET" => {
             let mut req = agent.get(&url);
@@ -326,5 +332,74 @@ phr_tests::backend_test! {
         for secret in [token.as_str(), cookie.as_str(), cookie2.as_str(), csrf.as_str(), NURSE] {
             assert!(!logs.contains(secret), "a secret or name in the logs");
         }
+    }
+}
+
+/// The text of an HTML answer.
+fn text(answer: &Answer) -> &str {
+    answer.body["text"].as_str().unwrap_or_default()
+}
+
+phr_tests::backend_test! {
+    fn the_portal_pages_are_html_with_one_external_script_and_html_error_pages(db) {
+        let (dir, server) = start_server(Path::new(BIN), &db, &[]);
+        let base = server.base_url.clone();
+        let port = base.rsplit(':').next().unwrap().to_owned();
+        add_org(dir.path(), &db, CLINIC);
+        let (_, token) = invite(dir.path(), &db, CLINIC, "Nurse <Ito> & Co", &[]);
+
+        // The invite page names whom it is for (escaped), carries the token for the script,
+        // loads the one script from the server, and has no inline script or style.
+        let page = call(&base, "GET", &format!("/portal/invite/{token}"), None, &[]);
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert_eq!(page.header("content-type"), Some("text/html; charset=utf-8"));
+        assert_security_headers(&page, "invite page");
+        let html = text(&page);
+        assert!(html.contains("Nurse &#60;Ito&#62; &#38; Co") || html.contains("Nurse &lt;Ito&gt; &amp; Co"), "{html}");
+        assert!(html.contains(&format!("data-token=\"{token}\"")), "{html}");
+        assert!(html.contains(r#"<script src="/portal/assets/passkey.js" defer></script>"#), "{html}");
+        assert_eq!(html.matches("<script").count(), 1);
+        assert!(!html.contains("style="));
+
+        // The script and style sheet are served by the server itself.
+        let js = call(&base, "GET", "/portal/assets/passkey.js", None, &[]);
+        assert_eq!((js.status, js.header("content-type")), (200, Some("text/javascript; charset=utf-8")));
+        assert!(text(&js).contains("navigator.credentials.create"));
+        assert_security_headers(&js, "script");
+        let css = call(&base, "GET", "/portal/assets/portal.css", None, &[]);
+        assert_eq!((css.status, css.header("content-type")), (200, Some("text/css; charset=utf-8")));
+
+        // Without a session the home page sends the browser to the sign-in page.
+        let home = call(&base, "GET", "/portal/", None, &[]);
+        assert_eq!((home.status, home.header("location")), (303, Some("/portal/signin")));
+        let signin = call(&base, "GET", "/portal/signin", None, &[]);
+        assert_eq!(signin.status, 200);
+        assert!(text(&signin).contains("id=\"signin\""));
+
+        // Registered and signed in: the home page says who, with the CSRF token for signing out.
+        let mut passkey = SoftPasskey::new(&format!("http://localhost:{port}"), "localhost");
+        let registered = register(&base, &token, &mut passkey);
+        assert_eq!(registered.status, 200, "{}", registered.body);
+        let csrf = registered.body["csrf_token"].as_str().unwrap().to_owned();
+        let home = call(&base, "GET", "/portal/", None, &[("Cookie", &with_cookie(&registered.cookie()))]);
+        assert_eq!(home.status, 200);
+        assert!(text(&home).contains(&format!("data-csrf=\"{csrf}\"")));
+        assert!(text(&home).contains(CLINIC));
+
+        // The used invite, an unknown one and an unknown page: HTML error pages with their status.
+        for (path, status) in [
+            (format!("/portal/invite/{token}"), 410),
+            (format!("/portal/invite/{}", "y".repeat(43)), 404),
+            ("/portal/no-such-page".to_owned(), 404),
+        ] {
+            let answer = call(&base, "GET", &path, None, &[]);
+            assert_eq!(answer.status, status, "{path}");
+            assert_eq!(answer.header("content-type"), Some("text/html; charset=utf-8"), "{path}");
+            assert!(text(&answer).contains("<h1>"), "{path}");
+            assert_security_headers(&answer, &path);
+        }
+        // Under /portal/api an unknown path is still a problem document.
+        let api = call(&base, "GET", "/portal/api/nothing", None, &[]);
+        assert_eq!((api.status, api.header("content-type")), (404, Some("application/problem+json")));
     }
 }

@@ -5,6 +5,7 @@
 //!   `Secure`), else `phr_portal` (loopback http); always `HttpOnly; SameSite=Strict; Path=/`.
 //! - State-changing requests with a session need `X-CSRF-Token` (403 without, or wrong).
 //! - Every `/portal` answer, errors included, carries [`SECURITY_HEADERS`].
+//! - The HTML pages and assets are `http::portal_pages`; their routes are here too.
 
 use actix_web::http::header;
 use actix_web::middleware::DefaultHeaders;
@@ -49,12 +50,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(endpoint("/api/signin/finish", web::post().to(signin_finish)))
             .service(endpoint("/api/signout", web::post().to(signout)))
             .service(endpoint("/api/session", web::get().to(session)))
+            .service(endpoint("", web::get().to(super::portal_pages::home)))
+            .service(endpoint("/", web::get().to(super::portal_pages::home)))
+            .service(endpoint("/signin", web::get().to(super::portal_pages::sign_in)))
+            .service(endpoint("/invite/{token}", web::get().to(super::portal_pages::invite)))
+            .service(endpoint("/assets/passkey.js", web::get().to(super::portal_pages::passkey_js)))
+            .service(endpoint("/assets/portal.css", web::get().to(super::portal_pages::portal_css)))
             .default_service(web::to(not_found)),
     );
 }
 
-async fn not_found() -> Result<HttpResponse, AppError> {
-    Err(AppError::NotFound("no such portal page or endpoint".into()))
+/// Anything else under `/portal`: 404, a problem document under `/portal/api`, else an HTML page.
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
+    let e = AppError::NotFound("no such portal page or endpoint".into());
+    if req.path().starts_with("/portal/api/") {
+        return Err(e);
+    }
+    Ok(super::error::html_error(&e))
 }
 
 /// The cookie's name for a base URL's scheme.
@@ -89,7 +101,7 @@ fn secure(app: &App) -> Result<bool, AppError> {
 
 /// The request's session (401 without a current one; 403 when its staff member or
 /// organization is disabled).
-async fn staff_session(app: &App, req: &HttpRequest) -> Result<StaffSession, AppError> {
+pub(crate) async fn staff_session(app: &App, req: &HttpRequest) -> Result<StaffSession, AppError> {
     let name = cookie_name(secure(app)?);
     let value = req.cookie(name).map(|c| c.value().to_owned()).unwrap_or_default();
     portal::session(app, value).await

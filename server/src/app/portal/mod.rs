@@ -297,33 +297,61 @@ pub fn disable(conn: &mut crate::store::Conn, actor: &str, staff_id: &str) -> Re
     })
 }
 
-/// What an invite allows now: its staff member, or the refusal (audited when the invite exists).
-fn usable_invite(conn: &mut DbConnection, token: &str, now: i64) -> Result<Result<StaffRow, AppError>, AppError> {
+/// An invite's check: its staff member and organization name, or the refusal (with the staff
+/// member when the invite exists).
+type InviteCheck = Result<(StaffRow, String), (Option<StaffRow>, AppError)>;
+
+/// The invite's staff member and organization name if it is usable now, else why not.
+fn check_invite(conn: &mut DbConnection, token: &str, now: i64) -> Result<InviteCheck, AppError> {
     let unknown = || AppError::NotFound("no such invite: ask for a new invite link".into());
     if !is_secret_shaped(token) {
-        return Ok(Err(unknown()));
+        return Ok(Err((None, unknown())));
     }
-    let Some(invite) = store::get_invite(conn, &hash_secret(token))? else { return Ok(Err(unknown())) };
+    let Some(invite) = store::get_invite(conn, &hash_secret(token))? else { return Ok(Err((None, unknown()))) };
     let staff =
         store::get_staff(conn, &invite.staff_id)?.ok_or_else(|| AppError::Internal("invite without staff".into()))?;
-    let org_enabled = crate::store::organizations::get(conn, &staff.organization_id)?.is_some_and(|o| o.is_enabled());
+    let org = crate::store::organizations::get(conn, &staff.organization_id)?;
     let refusal = if invite.used_at.is_some() {
-        Some(AppError::Gone("this invite has been used: ask for a new invite link".into()))
+        AppError::Gone("this invite has been used: ask for a new invite link".into())
     } else if invite.expires_at <= now {
-        Some(AppError::Gone("this invite has expired: ask for a new invite link".into()))
-    } else if staff.disabled_at.is_some() || !org_enabled {
-        Some(AppError::Forbidden("this staff member or organization is disabled".into()))
+        AppError::Gone("this invite has expired: ask for a new invite link".into())
     } else {
-        None
+        match org {
+            Some(org) if org.is_enabled() && staff.disabled_at.is_none() => return Ok(Ok((staff, org.name))),
+            _ => AppError::Forbidden("this staff member or organization is disabled".into()),
+        }
     };
-    match refusal {
-        Some(e) => {
+    Ok(Err((Some(staff), refusal)))
+}
+
+/// What an invite allows now: its staff member, or the refusal (audited when the invite exists).
+fn usable_invite(conn: &mut DbConnection, token: &str, now: i64) -> Result<Result<StaffRow, AppError>, AppError> {
+    match check_invite(conn, token, now)? {
+        Ok((staff, _)) => Ok(Ok(staff)),
+        Err((Some(staff), e)) => {
             let actor = staff_actor(&staff.staff_id);
             audit(conn, &actor, OperatorAction::StaffPasskeyRegistered, &actor, AuditOutcome::Denied)?;
             Ok(Err(e))
         }
-        None => Ok(Ok(staff)),
+        Err((None, e)) => Ok(Err(e)),
     }
+}
+
+/// Who an invite is for, as its page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitePreview {
+    pub name: String,
+    pub organization_name: String,
+}
+
+/// `GET /portal/invite/{token}`: whom the invite is for, if it is usable now (the same
+/// refusals as registering with it; only looking is not audited).
+pub async fn invite_preview(app: &App, token: String) -> Result<InvitePreview, AppError> {
+    app.db(move |conn| match check_invite(conn, &token, now_ms())? {
+        Ok((staff, organization_name)) => Ok(InvitePreview { name: staff.name, organization_name }),
+        Err((_, e)) => Err(e),
+    })
+    .await
 }
 
 fn ceremony_id(challenge: &[u8]) -> String {
