@@ -403,3 +403,37 @@ phr_tests::backend_test! {
         assert_eq!((api.status, api.header("content-type")), (404, Some("application/problem+json")));
     }
 }
+
+/// Where `.ci/run` installed `tests/browser/package.json` (playwright-core); unset: skipped.
+const BROWSER_DIR_ENV: &str = "PHR_PORTAL_BROWSER_DIR";
+
+phr_tests::backend_test! {
+    fn a_nurse_registers_signs_out_and_signs_in_with_a_passkey_in_chromium(db) {
+        let Some(browser_dir) = std::env::var_os(BROWSER_DIR_ENV) else {
+            eprintln!("SKIPPED: set {BROWSER_DIR_ENV} to a directory with playwright-core installed (see .ci/run)");
+            return;
+        };
+        let chromium = std::env::var("PHR_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+        let (dir, server) = start_server(Path::new(BIN), &db, &[]);
+        let port = server.base_url.rsplit(':').next().unwrap().to_owned();
+        add_org(dir.path(), &db, CLINIC);
+        let (_, token) = invite(dir.path(), &db, CLINIC, NURSE, &[]);
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("browser/portal_passkey.cjs");
+        let out = Command::new("node")
+            .arg(&script)
+            .arg(format!("http://localhost:{port}"))
+            .arg(&token)
+            .arg(&chromium)
+            .env("NODE_PATH", Path::new(&browser_dir).join("node_modules"))
+            .output()
+            .expect("run node");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "browser run failed: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+        let result: Value = serde_json::from_str(stdout.lines().last().unwrap_or("{}")).expect("a JSON line");
+        assert_eq!(result["ok"], true, "{result}");
+        assert!(result["registered"].as_str().unwrap().contains(NURSE), "{result}");
+        assert!(result["signed_in"].as_str().unwrap().contains(NURSE), "{result}");
+        assert_eq!(result["signed_out_status"], 401, "{result}");
+        assert_eq!((result["credentials"].as_u64(), result["resident"].as_bool()), (Some(1), Some(true)), "{result}");
+    }
+}
