@@ -437,3 +437,32 @@ phr_tests::backend_test! {
         assert_eq!((result["credentials"].as_u64(), result["resident"].as_bool()), (Some(1), Some(true)), "{result}");
     }
 }
+
+phr_tests::backend_test! {
+    fn guessing_invites_and_starting_ceremonies_from_one_address_is_limited(db) {
+        // One attempt per 1,000 s, a burst of 3: the fourth of each is 429 with Retry-After.
+        let (dir, server) = start_server(Path::new(BIN), &db, &["--auth-rate-limit", "0.001", "--auth-rate-burst", "3"]);
+        let base = server.base_url.clone();
+        for _ in 0..3 {
+            assert_eq!(call(&base, "POST", "/portal/api/signin/start", None, &[]).status, 200);
+        }
+        let limited = call(&base, "POST", "/portal/api/signin/start", None, &[]);
+        assert_eq!(limited.status, 429, "{}", limited.body);
+        assert!(limited.header("retry-after").is_some());
+        assert_security_headers(&limited, "429");
+
+        // Wrong invite tokens are refusals charged to the address: after three, even a valid
+        // invite waits (the page as well as the API).
+        add_org(dir.path(), &db, CLINIC);
+        let (_, token) = invite(dir.path(), &db, CLINIC, NURSE, &[]);
+        for _ in 0..3 {
+            let guess = call(&base, "GET", &format!("/portal/invite/{}", "g".repeat(43)), None, &[]);
+            assert_eq!(guess.status, 404);
+        }
+        let page = call(&base, "GET", &format!("/portal/invite/{token}"), None, &[]);
+        assert_eq!((page.status, page.header("content-type")), (429, Some("text/html; charset=utf-8")));
+        assert!(page.header("retry-after").is_some());
+        let api = call(&base, "POST", &format!("/portal/api/invites/{token}/register/finish"), Some(&json!({})), &[]);
+        assert_eq!(api.status, 400, "a malformed body is refused before any limit: {}", api.body);
+    }
+}

@@ -146,7 +146,11 @@ pub fn html_error(e: &AppError) -> HttpResponse {
     let body = HtmlErrorPage { title: &p.title, detail: &p.detail }
         .render()
         .unwrap_or_else(|_| "<!doctype html><title>Error</title><p>Error</p>".to_owned());
-    HttpResponse::build(status_of(e)).content_type("text/html; charset=utf-8").body(body)
+    let mut resp = HttpResponse::build(status_of(e));
+    if let Some(secs) = retry_after_secs(e) {
+        resp.insert_header(retry_after(secs));
+    }
+    resp.content_type("text/html; charset=utf-8").body(body)
 }
 
 /// The RFC 6749 §5.2 error body.

@@ -15,6 +15,7 @@ use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 use crate::app::error::AppError;
 use crate::app::portal::{self, NewSession, StaffSession};
 use crate::app::App;
+use crate::http::auth::source_ip;
 
 /// The cookie on https.
 pub const SECURE_COOKIE: &str = "__Host-phr_portal";
@@ -113,25 +114,34 @@ fn signed_in(app: &App, new: NewSession) -> Result<HttpResponse, AppError> {
         .json(new.session))
 }
 
-async fn register_start(app: web::Data<App>, token: web::Path<String>) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(portal::register_start(&app, token.into_inner()).await?))
+async fn register_start(
+    app: web::Data<App>,
+    req: HttpRequest,
+    token: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(portal::register_start(&app, source_ip(&req), token.into_inner()).await?))
 }
 
 async fn register_finish(
     app: web::Data<App>,
+    req: HttpRequest,
     token: web::Path<String>,
     body: web::Json<RegisterPublicKeyCredential>,
 ) -> Result<HttpResponse, AppError> {
-    let new = portal::register_finish(&app, token.into_inner(), body.into_inner()).await?;
+    let new = portal::register_finish(&app, source_ip(&req), token.into_inner(), body.into_inner()).await?;
     signed_in(&app, new)
 }
 
-async fn signin_start(app: web::Data<App>) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(portal::signin_start(&app).await?))
+async fn signin_start(app: web::Data<App>, req: HttpRequest) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(portal::signin_start(&app, source_ip(&req)).await?))
 }
 
-async fn signin_finish(app: web::Data<App>, body: web::Json<PublicKeyCredential>) -> Result<HttpResponse, AppError> {
-    let new = portal::signin_finish(&app, body.into_inner()).await?;
+async fn signin_finish(
+    app: web::Data<App>,
+    req: HttpRequest,
+    body: web::Json<PublicKeyCredential>,
+) -> Result<HttpResponse, AppError> {
+    let new = portal::signin_finish(&app, source_ip(&req), body.into_inner()).await?;
     signed_in(&app, new)
 }
 

@@ -51,9 +51,9 @@ pub fn page(status: StatusCode, template: &impl Template) -> HttpResponse {
 }
 
 /// `GET /portal/invite/{token}`: the page that registers a passkey with the invite.
-pub async fn invite(app: web::Data<App>, token: web::Path<String>) -> HttpResponse {
+pub async fn invite(app: web::Data<App>, req: HttpRequest, token: web::Path<String>) -> HttpResponse {
     let token = token.into_inner();
-    match portal::invite_preview(&app, token.clone()).await {
+    match portal::invite_preview(&app, crate::http::auth::source_ip(&req), token.clone()).await {
         Ok(preview) => page(
             StatusCode::OK,
             &InvitePage {

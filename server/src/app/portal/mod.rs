@@ -18,9 +18,14 @@
 //!   disabling a staff member deletes their sessions at once.
 //! - State-changing requests with a session carry its CSRF token (`X-CSRF-Token`), compared
 //!   in constant time ([`check_csrf`]).
+//! - The unauthenticated endpoints go through the sign-in limits (`--auth-rate-limit`,
+//!   `crate::app::auth::limits`): every refusal (unknown, used or expired invite, failed
+//!   ceremony, disabled staff) is charged to the source address, and ceremony starts (each
+//!   stores a row) are limited per address: 429 with `Retry-After` beyond.
 //! - Invites, passkey registrations, sign-ins, sign-outs, disables and every refused attempt
 //!   go to the operator's audit log (`crate::app::audit::operator`) in the same transaction.
 
+use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -50,6 +55,8 @@ pub const ROLE_ADMIN: &str = "admin";
 pub const ROLE_MEMBER: &str = "member";
 /// The actor of what the admin CLI does.
 pub const OPERATOR_ACTOR: &str = "operator";
+/// The limiter bucket (per source address) of ceremony starts, which store a row each.
+const CEREMONY_BUCKET: &str = "portal-ceremony";
 const KIND_REGISTER: &str = "register";
 const KIND_SIGNIN: &str = "signin";
 
@@ -346,12 +353,14 @@ pub struct InvitePreview {
 
 /// `GET /portal/invite/{token}`: whom the invite is for, if it is usable now (the same
 /// refusals as registering with it; only looking is not audited).
-pub async fn invite_preview(app: &App, token: String) -> Result<InvitePreview, AppError> {
+pub async fn invite_preview(app: &App, source: Option<IpAddr>, token: String) -> Result<InvitePreview, AppError> {
+    let gate = app.auth_limiter.admit(source)?;
     app.db(move |conn| match check_invite(conn, &token, now_ms())? {
         Ok((staff, organization_name)) => Ok(InvitePreview { name: staff.name, organization_name }),
         Err((_, e)) => Err(e),
     })
     .await
+    .map_err(|e| gate.refused(e))
 }
 
 fn ceremony_id(challenge: &[u8]) -> String {
@@ -373,7 +382,13 @@ fn ceremony_failed() -> AppError {
 
 /// `POST /portal/api/invites/{token}/register/start`: the `PublicKeyCredentialCreationOptions`
 /// for the invited staff member (a discoverable credential with user verification).
-pub async fn register_start(app: &App, token: String) -> Result<serde_json::Value, AppError> {
+pub async fn register_start(app: &App, source: Option<IpAddr>, token: String) -> Result<serde_json::Value, AppError> {
+    let gate = app.auth_limiter.admit(source)?;
+    gate.known(CEREMONY_BUCKET)?;
+    register_start_admitted(app, token).await.map_err(|e| gate.refused(e))
+}
+
+async fn register_start_admitted(app: &App, token: String) -> Result<serde_json::Value, AppError> {
     // Refusals are decided inside the transaction, committed with their audit event, and only
     // then returned (the inner `Result`).
     let webauthn = app.portal.webauthn(app.base_url()?)?;
@@ -418,6 +433,16 @@ pub async fn register_start(app: &App, token: String) -> Result<serde_json::Valu
 /// `POST /portal/api/invites/{token}/register/finish`: stores the passkey, marks the invite
 /// used and opens a session.
 pub async fn register_finish(
+    app: &App,
+    source: Option<IpAddr>,
+    token: String,
+    credential: RegisterPublicKeyCredential,
+) -> Result<NewSession, AppError> {
+    let gate = app.auth_limiter.admit(source)?;
+    register_finish_admitted(app, token, credential).await.map_err(|e| gate.refused(e))
+}
+
+async fn register_finish_admitted(
     app: &App,
     token: String,
     credential: RegisterPublicKeyCredential,
@@ -523,7 +548,9 @@ fn open_session(
 
 /// `POST /portal/api/signin/start`: a challenge any staff member's passkey can answer
 /// (discoverable credentials; the browser offers the passkeys it has for this site).
-pub async fn signin_start(app: &App) -> Result<serde_json::Value, AppError> {
+pub async fn signin_start(app: &App, source: Option<IpAddr>) -> Result<serde_json::Value, AppError> {
+    let gate = app.auth_limiter.admit(source)?;
+    gate.known(CEREMONY_BUCKET)?;
     let webauthn = app.portal.webauthn(app.base_url()?)?;
     let (rcr, state) = webauthn
         .start_discoverable_authentication()
@@ -542,7 +569,16 @@ pub async fn signin_start(app: &App) -> Result<serde_json::Value, AppError> {
 
 /// `POST /portal/api/signin/finish`: checks the assertion against the staff member's
 /// passkeys and opens a session. Refusals are audited as `staff_sign_in_refused`.
-pub async fn signin_finish(app: &App, credential: PublicKeyCredential) -> Result<NewSession, AppError> {
+pub async fn signin_finish(
+    app: &App,
+    source: Option<IpAddr>,
+    credential: PublicKeyCredential,
+) -> Result<NewSession, AppError> {
+    let gate = app.auth_limiter.admit(source)?;
+    signin_finish_admitted(app, credential).await.map_err(|e| gate.refused(e))
+}
+
+async fn signin_finish_admitted(app: &App, credential: PublicKeyCredential) -> Result<NewSession, AppError> {
     let webauthn = app.portal.webauthn(app.base_url()?)?;
     let (idle_ms, session_ms) = (app.portal.idle_ms, app.portal.session_ms);
     let cookie_value = new_secret()?;
