@@ -20,7 +20,7 @@ use crate::app::{audit, organizations};
 use crate::app::{now_ms, App};
 use crate::config::{
     AuditCommand, AuditOperatorArgs, Cli, Command, Config, LogFormat, OrgAddArgs, OrgCommand, OrgDisableArgs,
-    OrgListArgs, StorageArgs,
+    OrgListArgs, StaffCommand, StaffDisableArgs, StaffInviteArgs, StaffListArgs, StorageArgs,
 };
 use crate::http;
 use crate::keys::KeyStore;
@@ -42,6 +42,7 @@ pub fn main() -> ExitCode {
         Command::Org(cmd) => return admin_exit(org(cmd)),
         Command::Audit(AuditCommand::Verify(storage)) => return admin_exit(audit_verify(&storage)),
         Command::Audit(AuditCommand::Operator(args)) => return admin_exit(audit_operator(&args)),
+        Command::Staff(cmd) => return admin_exit(staff(cmd)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -368,6 +369,87 @@ fn org_disable(args: &OrgDisableArgs) -> Result<(), AdminError> {
         return Err(AdminError::failed(format!("no organization with id {:?} is registered", args.id)));
     }
     println!("disabled organization {}", args.id);
+    Ok(())
+}
+
+fn staff(cmd: StaffCommand) -> Result<(), AdminError> {
+    match cmd {
+        StaffCommand::Invite(args) => staff_invite(&args),
+        StaffCommand::List(args) => staff_list(&args),
+        StaffCommand::Disable(args) => staff_disable(&args),
+    }
+}
+
+/// A refusal of the portal's use cases as an admin error: bad input exits 2, the rest 1.
+fn portal_refused(e: crate::app::error::AppError) -> AdminError {
+    match e {
+        crate::app::error::AppError::Unprocessable { .. } | crate::app::error::AppError::BadRequest(_) => {
+            AdminError::usage(e.to_string())
+        }
+        other => AdminError::failed(other.to_string()),
+    }
+}
+
+fn staff_invite(args: &StaffInviteArgs) -> Result<(), AdminError> {
+    let base = args.public_base_url.as_deref().map(crate::config::check_public_base_url).transpose()?;
+    let valid_ms = match args.valid_minutes {
+        Some(m) => m.saturating_mul(60_000),
+        None => args.valid_hours.saturating_mul(3_600_000),
+    };
+    let valid_ms = i64::try_from(valid_ms).unwrap_or(i64::MAX);
+    let mut conn = admin_connection(&args.storage)?;
+    let issued = crate::app::portal::invite(
+        &mut conn,
+        crate::app::portal::OPERATOR_ACTOR,
+        &args.org,
+        &args.name,
+        args.admin,
+        valid_ms,
+    )
+    .map_err(portal_refused)?;
+    let expires =
+        chrono::DateTime::from_timestamp_millis(issued.expires_at).map(|t| t.to_rfc3339()).unwrap_or_default();
+    let what = if issued.created { "added" } else { "invited" };
+    println!("{what} staff {} ({}) of {}: {}", issued.staff.staff_id, issued.staff.role, args.org, issued.staff.name);
+    println!("invite valid until {expires}, once (the link is shown only now):");
+    match base {
+        Some(base) => println!("{base}/portal/invite/{}", issued.token),
+        None => println!(
+            "http://localhost:PORT/portal/invite/{}  (PORT: the server's; pass --public-base-url for the full link)",
+            issued.token
+        ),
+    }
+    Ok(())
+}
+
+fn staff_list(args: &StaffListArgs) -> Result<(), AdminError> {
+    let mut conn = admin_connection(&args.storage)?;
+    let rows = crate::app::portal::list(&mut conn, &args.org).map_err(portal_refused)?;
+    if args.json {
+        let list: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "staff_id": s.staff_id, "organization_id": s.organization_id, "name": s.name,
+                    "role": s.role, "created_at": s.created_at, "disabled_at": s.disabled_at,
+                })
+            })
+            .collect();
+        let text = serde_json::to_string_pretty(&list).map_err(|e| AdminError::failed(e.to_string()))?;
+        println!("{text}");
+    } else {
+        for s in &rows {
+            let status = if s.disabled_at.is_none() { "enabled" } else { "disabled" };
+            println!("{}\t{}\t{}\t{}", s.staff_id, s.role, status, s.name);
+        }
+    }
+    Ok(())
+}
+
+fn staff_disable(args: &StaffDisableArgs) -> Result<(), AdminError> {
+    let mut conn = admin_connection(&args.storage)?;
+    crate::app::portal::disable(&mut conn, crate::app::portal::OPERATOR_ACTOR, &args.id).map_err(portal_refused)?;
+    println!("disabled staff {} (their sessions have ended)", args.id);
     Ok(())
 }
 

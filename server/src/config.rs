@@ -34,6 +34,67 @@ pub enum Command {
     /// Check the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Manage the staff of an organization who use the care-team portal (`docs/portal.md`).
+    #[command(subcommand)]
+    Staff(StaffCommand),
+}
+
+/// `phr-server staff …`: staff of registered organizations, who sign in to the care-team
+/// portal with passkeys. Each command applies pending migrations first.
+#[derive(Debug, Subcommand)]
+pub enum StaffCommand {
+    /// Issue a single-use invite link to register a passkey (creating the staff member if the
+    /// organization has no enabled one of that name). The link is printed once.
+    Invite(StaffInviteArgs),
+    /// List the organization's staff, disabled ones included.
+    List(StaffListArgs),
+    /// Disable a staff member: they cannot sign in any more and their sessions end at once.
+    Disable(StaffDisableArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StaffInviteArgs {
+    /// The organization id (registered with `phr-server org add`).
+    #[arg(long)]
+    pub org: String,
+    /// The staff member's name as colleagues and the audit log show it (1-200 characters).
+    #[arg(long)]
+    pub name: String,
+    /// Make the staff member an admin of the organization (otherwise a member).
+    #[arg(long)]
+    pub admin: bool,
+    /// Hours the invite stays valid.
+    #[arg(long, default_value_t = 72, value_parser = clap::value_parser!(u64).range(0..=720))]
+    pub valid_hours: u64,
+    /// Minutes the invite stays valid instead of `--valid-hours` (short-lived invites, tests).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=43_200))]
+    pub valid_minutes: Option<u64>,
+    /// The server's public base URL, to print the whole invite link (as `serve --public-base-url`).
+    #[arg(long, env = "PHR_PUBLIC_BASE_URL")]
+    pub public_base_url: Option<String>,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StaffListArgs {
+    /// The organization id.
+    #[arg(long)]
+    pub org: String,
+    /// Print a JSON array instead of one line per staff member.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StaffDisableArgs {
+    /// The staff id (as `staff list` prints it).
+    #[arg(long)]
+    pub id: String,
+    #[command(flatten)]
+    pub storage: StorageArgs,
 }
 
 /// `phr-server org …`: the organization registry. Each command applies
@@ -306,6 +367,12 @@ pub struct Limits {
     /// `Patient/$summary` read; a read after that opens a new one and tells the family again.
     #[arg(long, env = "PHR_BREAK_GLASS_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=168))]
     pub break_glass_hours: u64,
+    /// Care-team portal: minutes a staff session may stay unused before it ends.
+    #[arg(long, env = "PHR_PORTAL_IDLE_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=1440))]
+    pub portal_idle_minutes: u64,
+    /// Care-team portal: hours a staff session lasts at most from its sign-in.
+    #[arg(long, env = "PHR_PORTAL_SESSION_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=168))]
+    pub portal_session_hours: u64,
 }
 
 impl Default for Limits {
@@ -325,6 +392,8 @@ impl Default for Limits {
             request_timeout_secs: 30,
             max_connections: 10_000,
             break_glass_hours: 12,
+            portal_idle_minutes: 30,
+            portal_session_hours: 12,
         }
     }
 }

@@ -70,6 +70,7 @@ pub mod emergency;
 pub mod fhir;
 pub mod fuzz;
 pub mod inspect;
+pub mod passkey;
 
 /// A running `phr-server serve` process. Killed when dropped.
 pub struct ServerProcess {

@@ -58,6 +58,9 @@ pub enum AppError {
     /// challenge of that device): 410 with problem type `account-deleted`,
     /// so the device wipes its local copy. Answered only to such a caller;
     /// anyone else gets the ordinary 401.
+    /// What the request names existed but is no longer usable (a used or expired invite).
+    #[error("{0}")]
+    Gone(String),
     #[error("this account has been deleted: erase this device's copy of its records and keys")]
     AccountDeleted,
     #[error("{0}")]
@@ -107,6 +110,7 @@ impl AppError {
             AppError::MethodNotAllowed(_) => "method-not-allowed",
             AppError::Conflict(_) => "conflict",
             AppError::PreconditionFailed(_) => "precondition-failed",
+            AppError::Gone(_) => "gone",
             AppError::AccountDeleted => "account-deleted",
             AppError::PayloadTooLarge(_) => "payload-too-large",
             AppError::RequestTimeout(_) => "request-timeout",

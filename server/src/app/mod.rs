@@ -13,6 +13,7 @@ pub mod ids;
 pub mod notices;
 pub mod notify;
 pub mod organizations;
+pub mod portal;
 pub mod records;
 pub mod research;
 pub mod smart;
@@ -60,6 +61,8 @@ pub struct App {
     pub db_slots: Arc<tokio::sync::Semaphore>,
     /// Web Push to the family's phones ([`notify`]).
     pub push: Arc<notify::WebPush>,
+    /// The care-team portal's WebAuthn relying party and session limits ([`portal`]).
+    pub portal: Arc<portal::Portal>,
 }
 
 /// `n` bytes from the system's secure random generator.
@@ -131,6 +134,7 @@ impl App {
             fhir_visible: Arc::default(),
             fhir_read_audits: Arc::default(),
             db_slots,
+            portal: Arc::new(portal::Portal::new(&limits)),
         })
     }
 

@@ -76,7 +76,8 @@ pub async fn guard(
 fn is_json_error(res: &ServiceResponse<BoxBody>) -> bool {
     let content_type = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let media = content_type.split(';').next().unwrap_or("").trim();
-    matches!(media, "application/problem+json" | "application/fhir+json" | "application/json")
+    // text/html: the care-team portal's error pages (`http::error::html_error`).
+    matches!(media, "application/problem+json" | "application/fhir+json" | "application/json" | "text/html")
         && !matches!(
             res.response().body().size(),
             actix_web::body::BodySize::None | actix_web::body::BodySize::Sized(0)

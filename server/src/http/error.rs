@@ -24,7 +24,7 @@ pub fn status_of(e: &AppError) -> StatusCode {
         AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
         AppError::Conflict(_) => StatusCode::CONFLICT,
         AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
-        AppError::AccountDeleted => StatusCode::GONE,
+        AppError::AccountDeleted | AppError::Gone(_) => StatusCode::GONE,
         AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         AppError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
         AppError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
@@ -122,6 +122,35 @@ impl ResponseError for AppError {
         }
         resp.body(serde_json::to_string(&problem(self)).unwrap_or_else(|_| "{}".to_owned()))
     }
+}
+
+/// The HTML error page of the care-team portal's pages.
+#[derive(askama::Template)]
+#[template(path = "portal/error.html")]
+struct HtmlErrorPage<'a> {
+    title: &'a str,
+    detail: &'a str,
+}
+
+/// An error as an HTML page (the portal's pages): the status and detail of its problem
+/// document (internal details are logged, never shown), logged like every error answer.
+pub fn html_error(e: &AppError) -> HttpResponse {
+    use askama::Template as _;
+    match e {
+        AppError::Internal(detail) | AppError::Unavailable(detail) => {
+            tracing::error!(error = %detail, code = e.code(), "request failed");
+        }
+        _ => tracing::info!(code = e.code(), "request rejected"),
+    }
+    let p = problem(e);
+    let body = HtmlErrorPage { title: &p.title, detail: &p.detail }
+        .render()
+        .unwrap_or_else(|_| "<!doctype html><title>Error</title><p>Error</p>".to_owned());
+    let mut resp = HttpResponse::build(status_of(e));
+    if let Some(secs) = retry_after_secs(e) {
+        resp.insert_header(retry_after(secs));
+    }
+    resp.content_type("text/html; charset=utf-8").body(body)
 }
 
 /// The RFC 6749 §5.2 error body.
@@ -232,6 +261,18 @@ mod tests {
         let body = body_json(&e);
         assert_eq!(body["type"], "https://phr.example/problems/account-deleted");
         assert_eq!(body["status"], 410);
+    }
+
+    #[test]
+    fn html_error_pages_keep_the_status_and_hide_internal_details() {
+        let resp = html_error(&AppError::Gone("this invite has expired".into()));
+        assert_eq!(resp.status(), StatusCode::GONE);
+        assert_eq!(resp.headers().get(header::CONTENT_TYPE).unwrap(), "text/html; charset=utf-8");
+        let body = String::from_utf8(resp.into_body().try_into_bytes().unwrap().to_vec()).unwrap();
+        assert!(body.contains("this invite has expired") && body.contains("<h1>Gone</h1>"), "{body}");
+        let resp = html_error(&AppError::Internal("secret_table".into()));
+        let body = String::from_utf8(resp.into_body().try_into_bytes().unwrap().to_vec()).unwrap();
+        assert!(!body.contains("secret_table"), "{body}");
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub mod health;
 pub mod notices;
 pub mod notify;
 pub mod organizations;
+pub mod portal;
+pub mod portal_pages;
 pub mod research;
 pub mod smart;
 pub mod sync;
@@ -63,6 +65,7 @@ pub fn configure(state: App, max_body_bytes: usize) -> impl FnOnce(&mut web::Ser
             .configure(break_glass::routes)
             .configure(notify::routes)
             .configure(notices::routes)
+            .configure(portal::routes)
             .default_service(web::to(not_found));
     }
 }

@@ -36,6 +36,7 @@ pub mod records;
 pub mod research;
 pub mod schema;
 pub mod smart;
+pub mod staff;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 

@@ -311,6 +311,61 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    staff (staff_id) {
+        staff_id -> Text,
+        organization_id -> Text,
+        name -> Text,
+        role -> Text,
+        disabled_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    staff_invites (token_hash) {
+        token_hash -> Text,
+        staff_id -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    staff_passkeys (credential_id) {
+        credential_id -> Text,
+        staff_id -> Text,
+        passkey -> Text,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    staff_sessions (session_hash) {
+        session_hash -> Text,
+        staff_id -> Text,
+        csrf_token -> Text,
+        created_at -> BigInt,
+        last_seen_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    portal_ceremonies (ceremony_id) {
+        ceremony_id -> Text,
+        kind -> Text,
+        invite_hash -> Nullable<Text>,
+        state -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::joinable!(staff -> organizations (organization_id));
+diesel::joinable!(staff_sessions -> staff (staff_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     devices,
@@ -336,4 +391,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     break_glass_sessions,
     notices,
     operator_events,
+    staff,
+    staff_invites,
+    staff_passkeys,
+    staff_sessions,
+    portal_ceremonies,
 );

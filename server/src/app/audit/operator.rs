@@ -4,7 +4,9 @@
 //! chains (each event's hash covers the previous hash and its own fields; the head is kept
 //! in `server_meta`), so an edited, removed or reordered entry — the last included — is found
 //! by [`verify`] (`phr-server audit verify`). Read with `phr-server audit operator`.
-//! Events name organizations and notice ids, never content.
+//! The care-team portal's staff sign-ins, sign-outs, invites, passkey registrations and
+//! refusals are here too (actor `staff:<staff_id>`, or `operator` for the admin CLI).
+//! Events name organizations, staff ids and notice ids, never content.
 
 use serde::Serialize;
 
@@ -21,11 +23,32 @@ pub enum OperatorAction {
     NoticeEdited,
     /// A municipality withdrew one of its notices.
     NoticeWithdrawn,
+    /// An invite to the care-team portal was issued for a staff member.
+    StaffInvited,
+    /// A staff member registered a passkey with an invite (or was refused).
+    StaffPasskeyRegistered,
+    /// A staff member signed in to the care-team portal.
+    StaffSignedIn,
+    /// A sign-in to the care-team portal was refused (failed ceremony, disabled staff or organization).
+    StaffSignInRefused,
+    /// A staff member signed out.
+    StaffSignedOut,
+    /// A staff member was disabled (their sessions ended).
+    StaffDisabled,
 }
 
 impl OperatorAction {
-    const ALL: [OperatorAction; 3] =
-        [OperatorAction::NoticePublished, OperatorAction::NoticeEdited, OperatorAction::NoticeWithdrawn];
+    const ALL: [OperatorAction; 9] = [
+        OperatorAction::NoticePublished,
+        OperatorAction::NoticeEdited,
+        OperatorAction::NoticeWithdrawn,
+        OperatorAction::StaffInvited,
+        OperatorAction::StaffPasskeyRegistered,
+        OperatorAction::StaffSignedIn,
+        OperatorAction::StaffSignInRefused,
+        OperatorAction::StaffSignedOut,
+        OperatorAction::StaffDisabled,
+    ];
 
     /// The stored name.
     pub const fn as_str(self) -> &'static str {
@@ -33,6 +56,12 @@ impl OperatorAction {
             OperatorAction::NoticePublished => "notice_published",
             OperatorAction::NoticeEdited => "notice_edited",
             OperatorAction::NoticeWithdrawn => "notice_withdrawn",
+            OperatorAction::StaffInvited => "staff_invited",
+            OperatorAction::StaffPasskeyRegistered => "staff_passkey_registered",
+            OperatorAction::StaffSignedIn => "staff_signed_in",
+            OperatorAction::StaffSignInRefused => "staff_sign_in_refused",
+            OperatorAction::StaffSignedOut => "staff_signed_out",
+            OperatorAction::StaffDisabled => "staff_disabled",
         }
     }
 
@@ -45,7 +74,7 @@ impl OperatorAction {
 /// One event to append.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OperatorEvent<'a> {
-    /// `organization:<id>`.
+    /// `organization:<id>`, `staff:<id>` or `operator`.
     pub actor: &'a str,
     pub action: OperatorAction,
     /// What it was done to (a notice id), or `-` when there was nothing to name (a refused

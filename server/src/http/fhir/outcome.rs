@@ -33,7 +33,7 @@ fn issue_code(e: &AppError) -> &'static str {
         AppError::NotFound(_) => "not-found",
         AppError::MethodNotAllowed(_) => "not-supported",
         AppError::Conflict(_) | AppError::PreconditionFailed(_) => "conflict",
-        AppError::AccountDeleted => "deleted",
+        AppError::AccountDeleted | AppError::Gone(_) => "deleted",
         AppError::PayloadTooLarge(_) => "too-costly",
         AppError::RequestTimeout(_) => "timeout",
         AppError::UriTooLong(_) | AppError::HeaderFieldsTooLarge(_) => "too-long",
