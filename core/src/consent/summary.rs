@@ -140,6 +140,20 @@ mod tests {
     use super::super::grant::{Access, GrantPeriod, Purpose};
     use super::*;
 
+    /// Read-write emergency access to three modules of two children, records from 2025-04-01,
+    /// open-ended from 2026-02-01.
+    fn emergency_read_write_grant() -> crate::consent::ConsentGrant {
+        let mut g = sample_grant();
+        g.access = Access::ReadWrite;
+        g.purpose = Purpose::Emergency;
+        g.scope.modules =
+            [RecordKind::Immunization, RecordKind::Medication, RecordKind::ChildCheckup].into_iter().collect();
+        g.scope.subjects = [child(1), child(2)].into_iter().collect();
+        g.scope.data_from = Some(date(2025, 4, 1));
+        g.period = GrantPeriod { from: Some(ts(2026, 2, 1)), to: None };
+        g
+    }
+
     #[test]
     fn summary_reads_like_the_who_can_see_what_screen() {
         let g = sample_grant();
@@ -153,14 +167,7 @@ mod tests {
 
     #[test]
     fn summary_covers_write_access_open_periods_data_ranges_and_revocation() {
-        let mut g = sample_grant();
-        g.access = Access::ReadWrite;
-        g.purpose = Purpose::Emergency;
-        g.scope.modules =
-            [RecordKind::Immunization, RecordKind::Medication, RecordKind::ChildCheckup].into_iter().collect();
-        g.scope.subjects = [child(1), child(2)].into_iter().collect();
-        g.scope.data_from = Some(date(2025, 4, 1));
-        g.period = GrantPeriod { from: Some(ts(2026, 2, 1)), to: None };
+        let mut g = emergency_read_write_grant();
         assert_eq!(
             g.summary_with_name("City of Yokohama"),
             "City of Yokohama (emergency) can read and write child checkups, immunizations and medications \
@@ -209,14 +216,7 @@ mod tests {
         );
         assert!(g.summary_in("ja", "X").contains(&RecordKind::PrenatalVisit.label("ja")));
 
-        let mut g = sample_grant();
-        g.access = Access::ReadWrite;
-        g.purpose = Purpose::Emergency;
-        g.scope.modules =
-            [RecordKind::Immunization, RecordKind::Medication, RecordKind::ChildCheckup].into_iter().collect();
-        g.scope.subjects = [child(1), child(2)].into_iter().collect();
-        g.scope.data_from = Some(date(2025, 4, 1));
-        g.period = GrantPeriod { from: Some(ts(2026, 2, 1)), to: None };
+        let mut g = emergency_read_write_grant();
         g.revoke(ts(2026, 3, 1) + Duration::hours(9));
         assert_eq!(
             g.summary_in("ja", "横浜市"),
