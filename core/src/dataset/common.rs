@@ -174,11 +174,8 @@ impl Sex {
 
     /// This enum's vocabulary: its codes (the FHIR codes) and where the
     /// message catalogs keep their labels (`code-sex-<code>`).
-    pub const VOCABULARY: super::labels::Vocabulary = super::labels::Vocabulary {
-        name: "sex",
-        key_prefix: "code-sex",
-        codes: &["male", "female", "other", "unknown"],
-    };
+    pub const VOCABULARY: Vocabulary =
+        Vocabulary { name: "sex", key_prefix: "code-sex", codes: &["male", "female", "other", "unknown"] };
 
     /// The FHIR `administrative-gender` code (identical to the JSON form).
     pub const fn fhir_code(self) -> &'static str {
@@ -571,7 +568,7 @@ pub fn check_identifiers(p: &mut Problems, path: &str, identifiers: &[Identifier
 /// Generates `Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize`,
 /// `code()` (the local code, e.g. for a `https://phr.example/CodeSystem/...`
 /// coding), `ALL` (every variant, in declaration order), `VOCABULARY` (its
-/// name, codes and catalog keys, [`super::labels::Vocabulary`]) and
+/// name, codes and catalog keys, [`Vocabulary`]) and
 /// `label(language)`. A value's label is the catalog message
 /// `code-<vocabulary>-<code>`; `vocabulary "vaccine", labels "vaccine";`
 /// names another key prefix (`vaccine-<code>`) for labels that had keys
@@ -603,7 +600,7 @@ macro_rules! coded_enum {
 
             /// This enum's vocabulary: its name, its codes and where the
             /// message catalogs keep their labels.
-            pub const VOCABULARY: $crate::dataset::labels::Vocabulary = $crate::dataset::labels::Vocabulary {
+            pub const VOCABULARY: $crate::dataset::common::Vocabulary = $crate::dataset::common::Vocabulary {
                 name: $vocabulary,
                 key_prefix: $labels,
                 codes: &[$($code),+],
@@ -626,6 +623,36 @@ macro_rules! coded_enum {
     };
 }
 pub(crate) use coded_enum;
+
+/// A coded vocabulary of the dataset (the values of one enum) and where the
+/// message catalogs keep its labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Vocabulary {
+    /// Its name: the enum's, in snake_case (`pregnancy_status`).
+    pub name: &'static str,
+    /// The catalog key prefix of its labels: a code's label is the message
+    /// `<key_prefix>-<code>` (`code-pregnancy_status-ongoing`).
+    pub key_prefix: &'static str,
+    /// Its codes (the JSON form of each value), in declaration order.
+    pub codes: &'static [&'static str],
+}
+
+impl Vocabulary {
+    /// The catalog key of the label of `code`.
+    pub fn label_key(&self, code: &str) -> String {
+        format!("{}-{code}", self.key_prefix)
+    }
+
+    /// The label of `code` in `language`, or `code` itself when it is not one
+    /// of this vocabulary's codes.
+    pub fn label(&self, code: &str, language: &str) -> String {
+        if self.codes.contains(&code) {
+            crate::i18n::text(language, &self.label_key(code), &[])
+        } else {
+            code.to_owned()
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

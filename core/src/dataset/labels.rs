@@ -19,35 +19,7 @@ use super::{
 };
 use crate::i18n;
 
-/// A coded vocabulary of the dataset (the values of one enum) and where the
-/// message catalogs keep its labels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Vocabulary {
-    /// Its name: the enum's, in snake_case (`pregnancy_status`).
-    pub name: &'static str,
-    /// The catalog key prefix of its labels: a code's label is the message
-    /// `<key_prefix>-<code>` (`code-pregnancy_status-ongoing`).
-    pub key_prefix: &'static str,
-    /// Its codes (the JSON form of each value), in declaration order.
-    pub codes: &'static [&'static str],
-}
-
-impl Vocabulary {
-    /// The catalog key of the label of `code`.
-    pub fn label_key(&self, code: &str) -> String {
-        format!("{}-{code}", self.key_prefix)
-    }
-
-    /// The label of `code` in `language`, or `code` itself when it is not one
-    /// of this vocabulary's codes.
-    pub fn label(&self, code: &str, language: &str) -> String {
-        if self.codes.contains(&code) {
-            i18n::text(language, &self.label_key(code), &[])
-        } else {
-            code.to_owned()
-        }
-    }
-}
+use super::common::Vocabulary;
 
 /// Every coded vocabulary of the dataset, module by module (a test checks no
 /// enum of `src/dataset` is missing).
