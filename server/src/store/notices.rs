@@ -67,13 +67,25 @@ pub fn of_organization(conn: &mut DbConnection, organization_id: &str) -> QueryR
         .load(conn)
 }
 
+/// The organization's notices that are not withdrawn and end on or after `since`.
+#[diesel::dsl::auto_type]
+fn is_current<'a>(organization_id: &'a str, since: &'a str) -> _ {
+    notices::organization_id
+        .eq(organization_id)
+        .and(notices::withdrawn_at.is_null())
+        .and(notices::valid_until.ge(since))
+}
+
+/// How many notices [`current`] would list.
+pub fn count_current(conn: &mut DbConnection, organization_id: &str, since: &str) -> QueryResult<i64> {
+    notices::table.filter(is_current(organization_id, since)).count().get_result(conn)
+}
+
 /// The organization's notices in its public feed: not withdrawn, `valid_until` on or after
 /// `since` (ISO date), newest first.
 pub fn current(conn: &mut DbConnection, organization_id: &str, since: &str) -> QueryResult<Vec<NoticeRow>> {
     notices::table
-        .filter(notices::organization_id.eq(organization_id))
-        .filter(notices::withdrawn_at.is_null())
-        .filter(notices::valid_until.ge(since))
+        .filter(is_current(organization_id, since))
         .order((notices::published_at.desc(), notices::notice_id))
         .select(NoticeRow::as_select())
         .load(conn)

@@ -74,18 +74,9 @@ pub enum FeedAnswer {
     NotModified { etag: String },
 }
 
-/// A request's outcome inside its transaction: a refusal is committed (its audit event kept)
-/// and only then answered as an error.
-enum Decided<T> {
-    Done(T),
-    Refused(AppError),
-}
-
-fn actor(org: &AuthenticatedOrganization) -> String {
-    org.actor()
-}
-
-/// Appends a refusal to the operator log and returns the error to answer with.
+/// Appends a refusal to the operator log and returns the error to answer with. The
+/// transaction then ends `Ok(Err(refusal))`: committed with its audit event, and only then
+/// answered as an error (as `crate::app::portal` does).
 fn refuse(
     conn: &mut DbConnection,
     org: &AuthenticatedOrganization,
@@ -93,7 +84,7 @@ fn refuse(
     target: &str,
     error: AppError,
 ) -> Result<AppError, AppError> {
-    let actor = actor(org);
+    let actor = org.actor();
     operator::append(conn, now_ms(), &OperatorEvent { actor: &actor, action, target, outcome: AuditOutcome::Denied })?;
     Ok(error)
 }
@@ -184,16 +175,9 @@ fn append_success(
     target: &str,
     at: i64,
 ) -> Result<(), AppError> {
-    let actor = actor(org);
+    let actor = org.actor();
     operator::append(conn, at, &OperatorEvent { actor: &actor, action, target, outcome: AuditOutcome::Success })?;
     Ok(())
-}
-
-fn answer<T>(decided: Decided<T>) -> Result<T, AppError> {
-    match decided {
-        Decided::Done(value) => Ok(value),
-        Decided::Refused(error) => Err(error),
-    }
 }
 
 /// Publishes a notice of `org`.
@@ -202,16 +186,16 @@ pub async fn publish(
     org: AuthenticatedOrganization,
     draft: NoticeDraft,
 ) -> Result<Tagged<Notice>, AppError> {
-    let decided = app
+    let decided: Result<_, AppError> = app
         .db(move |conn| {
             write_transaction(conn, |conn| {
                 if let Some(refusal) = permission(conn, &org)? {
                     let refusal = refuse(conn, &org, OperatorAction::NoticePublished, NO_TARGET, refusal)?;
-                    return Ok(Decided::Refused(refusal));
+                    return Ok(Err(refusal));
                 }
                 let content = checked(&draft)?;
                 let now = now_ms();
-                if store::current(conn, &org.organization_id, &feed_since(now))?.len() >= MAX_CURRENT_NOTICES {
+                if store::count_current(conn, &org.organization_id, &feed_since(now))? >= MAX_CURRENT_NOTICES as i64 {
                     return Err(AppError::Conflict(format!(
                         "this municipality already has {MAX_CURRENT_NOTICES} current notices: withdraw some first"
                     )));
@@ -228,11 +212,11 @@ pub async fn publish(
                 };
                 store::insert(conn, &row)?;
                 append_success(conn, &org, OperatorAction::NoticePublished, &row.notice_id, now)?;
-                Ok(Decided::Done(Tagged { value: notice_of(&row)?, etag: version_tag(row.version) }))
+                Ok(Ok(Tagged { value: notice_of(&row)?, etag: version_tag(row.version) }))
             })
         })
         .await?;
-    answer(decided)
+    decided
 }
 
 /// Replaces the content of one of `org`'s notices; `if_match`: the `If-Match` header, if sent.
@@ -244,12 +228,12 @@ pub async fn edit(
     if_match: Option<String>,
 ) -> Result<Tagged<Notice>, AppError> {
     let id = parse_id(id)?;
-    let decided = app
+    let decided: Result<_, AppError> = app
         .db(move |conn| {
             write_transaction(conn, |conn| {
                 let row = match own_notice(conn, &org, OperatorAction::NoticeEdited, &id)? {
                     Ok(row) => row,
-                    Err(refusal) => return Ok(Decided::Refused(refusal)),
+                    Err(refusal) => return Ok(Err(refusal)),
                 };
                 if row.withdrawn_at.is_some() {
                     return Err(AppError::Conflict("this notice was withdrawn: publish a new one".into()));
@@ -274,33 +258,33 @@ pub async fn edit(
                     return Err(AppError::PreconditionFailed("the notice changed meanwhile: fetch it again".into()));
                 }
                 append_success(conn, &org, OperatorAction::NoticeEdited, &row.notice_id, now)?;
-                Ok(Decided::Done(Tagged { value: notice_of(&edited)?, etag: version_tag(edited.version) }))
+                Ok(Ok(Tagged { value: notice_of(&edited)?, etag: version_tag(edited.version) }))
             })
         })
         .await?;
-    answer(decided)
+    decided
 }
 
 /// Withdraws one of `org`'s notices (withdrawing it again changes nothing and is no error).
 pub async fn withdraw(app: &App, org: AuthenticatedOrganization, id: &str) -> Result<(), AppError> {
     let id = parse_id(id)?;
-    let decided = app
+    let decided: Result<_, AppError> = app
         .db(move |conn| {
             write_transaction(conn, |conn| {
                 let row = match own_notice(conn, &org, OperatorAction::NoticeWithdrawn, &id)? {
                     Ok(row) => row,
-                    Err(refusal) => return Ok(Decided::Refused(refusal)),
+                    Err(refusal) => return Ok(Err(refusal)),
                 };
                 if row.withdrawn_at.is_none() {
                     let now = now_ms();
                     store::withdraw(conn, &row.notice_id, now)?;
                     append_success(conn, &org, OperatorAction::NoticeWithdrawn, &row.notice_id, now)?;
                 }
-                Ok(Decided::Done(()))
+                Ok(Ok(()))
             })
         })
         .await?;
-    answer(decided)
+    decided
 }
 
 /// `org`'s notices, withdrawn ones included, newest first.
@@ -347,8 +331,10 @@ pub async fn feed(
     let gate = app.auth_limiter.admit(source)?;
     let unknown = || AppError::NotFound("no municipality with this id publishes notices here".into());
     let id = OrganizationId::new(municipality).map_err(|_| gate.refused(unknown()))?;
+    let key = id.clone();
     let (name, rows) = app
         .db(move |conn| {
+            let id = key;
             let org = crate::store::organizations::get(conn, id.as_str())?;
             match org {
                 Some(org) if org.is_enabled() && org.kind == MUNICIPALITY_KIND => {
@@ -359,11 +345,7 @@ pub async fn feed(
         })
         .await
         .map_err(|e| gate.refused(e))?;
-    let feed = NoticeFeed {
-        municipality: OrganizationId::new(municipality).map_err(|_| unknown())?,
-        name,
-        notices: rows.iter().map(notice_of).collect::<Result<_, _>>()?,
-    };
+    let feed = NoticeFeed { municipality: id, name, notices: rows.iter().map(notice_of).collect::<Result<_, _>>()? };
     let body = serde_json::to_vec(&feed).map_err(|e| AppError::Internal(format!("cannot write the feed: {e}")))?;
     let etag = format!("\"{}\"", &hex::encode(digest(&SHA256, &body))[..32]);
     if if_none_match.as_deref().is_some_and(|tags| matches_any(tags, &etag)) {
