@@ -459,6 +459,7 @@ async fn register_finish_admitted(
                     Ok(s) => s,
                     Err(e) => return Ok(Err(e)),
                 };
+                let invite_hash = hash_secret(&token);
                 let actor = staff_actor(&staff.staff_id);
                 let refuse = |conn: &mut DbConnection| -> Result<AppError, AppError> {
                     audit(conn, &actor, OperatorAction::StaffPasskeyRegistered, &actor, AuditOutcome::Denied)?;
@@ -469,7 +470,7 @@ async fn register_finish_admitted(
                     Err(_) => return Ok(Err(refuse(conn)?)),
                 };
                 let ceremony = match store::take_ceremony(conn, &id, KIND_REGISTER, now)? {
-                    Some(c) if c.invite_hash.as_deref() == Some(hash_secret(&token).as_str()) => c,
+                    Some(c) if c.invite_hash.as_deref() == Some(invite_hash.as_str()) => c,
                     _ => return Ok(Err(refuse(conn)?)),
                 };
                 let state: PasskeyRegistration =
@@ -485,7 +486,7 @@ async fn register_finish_admitted(
                 if store::get_passkey(conn, &credential_id)?.is_some() {
                     return Ok(Err(refuse(conn)?));
                 }
-                if !store::use_invite(conn, &hash_secret(&token), now)? {
+                if !store::use_invite(conn, &invite_hash, now)? {
                     return Ok(Err(AppError::Gone("this invite has been used: ask for a new invite link".into())));
                 }
                 store::insert_passkey(
@@ -642,7 +643,7 @@ async fn signin_finish_admitted(app: &App, credential: PublicKeyCredential) -> R
 /// The session of a cookie value: current, its staff member and organization enabled
 /// (checked in the database on every request). Marks it used.
 pub async fn session(app: &App, cookie_value: String) -> Result<StaffSession, AppError> {
-    let (idle_ms,) = (app.portal.idle_ms,);
+    let idle_ms = app.portal.idle_ms;
     let decided: Result<StaffSession, AppError> = app
         .db(move |conn| {
             write_transaction(conn, |conn| {
