@@ -264,12 +264,13 @@ pub fn for_family(
             });
         }
     }
-    views.sort_by(|a, b| {
-        (primary(&b.language) == wanted, &b.updated_at, &a.notice_id).cmp(&(
-            primary(&a.language) == wanted,
-            &a.updated_at,
-            &b.notice_id,
-        ))
+    // In the language asked for first, then the newest, then by id (a stable order).
+    views.sort_by_cached_key(|v| {
+        (
+            std::cmp::Reverse(primary(&v.language) == wanted),
+            std::cmp::Reverse(v.updated_at.clone()),
+            v.notice_id.clone(),
+        )
     });
     Ok(views)
 }
