@@ -559,6 +559,10 @@ pub struct AuditEventInfo {
     /// The reason the actor gave, for an access that needs one (break-glass). Absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The person who acted for the actor: a care-team portal staff member's name (the actor
+    /// is then `organization:<id>/staff:<staff id>`). Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_name: Option<String>,
     /// Hex SHA-256 over the previous event's hash and this event's fields (the chain).
     pub hash: String,
 }

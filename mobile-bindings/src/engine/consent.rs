@@ -107,6 +107,9 @@ pub struct AuditEntry {
     /// `key_backup_fetched`: the 1st, 2nd, 4th, 8th… of each hour): the count
     /// so far in its hour. `None` for ordinary events.
     pub occurrences: Option<u64>,
+    /// The person who acted for the actor: a care-team portal staff member's name (the actor
+    /// is then `organization:<id>/staff:<staff id>`). `None` otherwise.
+    pub actor_name: Option<String>,
 }
 
 /// A period bound: `YYYY-MM-DD` (the start of that day, or with
@@ -389,6 +392,7 @@ pub fn audit_log(account: &mut Account, transport: &dyn Transport, since: u64) -
             record_ids: e.record_ids,
             outcome: e.outcome,
             occurrences: e.occurrences,
+            actor_name: e.actor_name,
         }));
         if !page.more || page.next_cursor <= cursor {
             return Ok(entries);

@@ -255,7 +255,7 @@ pub struct AuditEntry {
     pub seq: u64,
     /// Epoch milliseconds.
     pub at: i64,
-    /// `device:<id>`, `org:<id>`, `recovery`, `admin`, `server`.
+    /// `device:<id>`, `organization:<id>` (or `organization:<id>/staff:<staff id>`), `recovery`, `admin`, `server`.
     pub actor: String,
     pub action: String,
     pub grant_id: Option<String>,
@@ -265,6 +265,9 @@ pub struct AuditEntry {
     /// `key_backup_fetched`: the 1st, 2nd, 4th, 8th… of each hour): the count
     /// so far in its hour. `None` for ordinary events.
     pub occurrences: Option<u64>,
+    /// A care-team portal staff member's name when one acted for the organization
+    /// (`actor` is then `organization:<id>/staff:<staff id>`).
+    pub actor_name: Option<String>,
 }
 
 impl From<engine::AuditEntry> for AuditEntry {
@@ -278,6 +281,7 @@ impl From<engine::AuditEntry> for AuditEntry {
             record_ids: v.record_ids,
             outcome: v.outcome,
             occurrences: v.occurrences,
+            actor_name: v.actor_name,
         }
     }
 }

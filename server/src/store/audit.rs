@@ -23,6 +23,7 @@ pub struct AuditRow {
     pub hash: String,
     pub occurrences: Option<i64>,
     pub reason: Option<String>,
+    pub actor_name: Option<String>,
 }
 
 /// Reserves the next `n` sequence numbers of each account's chain, in one statement on
@@ -108,6 +109,7 @@ pub fn append_events(conn: &mut DbConnection, rows: &[AuditRow]) -> QueryResult<
                     audit_events::hash.eq(&row.hash),
                     audit_events::occurrences.eq(row.occurrences),
                     audit_events::reason.eq(row.reason.as_deref()),
+                    audit_events::actor_name.eq(row.actor_name.as_deref()),
                 )
             })
             .collect();

@@ -143,6 +143,7 @@ diesel::table! {
         hash -> Text,
         occurrences -> Nullable<BigInt>,
         reason -> Nullable<Text>,
+        actor_name -> Nullable<Text>,
     }
 }
 

@@ -60,6 +60,14 @@ pub enum AuditAction {
     /// An emergency department read a member's emergency summary by break-glass
     /// (`Patient/$summary` with a reason), or the attempt was refused.
     BreakGlassSummary,
+    /// A care-team portal staff member found patients by an identifier the family shared
+    /// (the records behind each patient listed).
+    PortalSearch,
+    /// A care-team portal staff member opened a patient's page (the records shown).
+    PortalView,
+    /// A care-team portal staff member entered results: a new record of the family, sealed
+    /// as a FHIR write is.
+    PortalWrite,
 }
 
 /// How the FHIR `AuditEvent.action` codes an audited action
@@ -87,7 +95,7 @@ impl FhirAuditAction {
 
 impl AuditAction {
     /// Every action, in declaration order.
-    pub const ALL: [AuditAction; 26] = [
+    pub const ALL: [AuditAction; 29] = [
         AuditAction::AccountCreated,
         AuditAction::SignIn,
         AuditAction::RefreshTokenReuse,
@@ -114,6 +122,9 @@ impl AuditAction {
         AuditAction::EmergencyCardAccessed,
         AuditAction::EmergencyIdentifiersRegistered,
         AuditAction::BreakGlassSummary,
+        AuditAction::PortalSearch,
+        AuditAction::PortalView,
+        AuditAction::PortalWrite,
     ];
 
     /// The stored name.
@@ -145,6 +156,9 @@ impl AuditAction {
             AuditAction::EmergencyCardAccessed => "emergency_card_accessed",
             AuditAction::EmergencyIdentifiersRegistered => "emergency_identifiers_registered",
             AuditAction::BreakGlassSummary => "break_glass_summary",
+            AuditAction::PortalSearch => "portal_search",
+            AuditAction::PortalView => "portal_view",
+            AuditAction::PortalWrite => "portal_write",
         }
     }
 
@@ -159,13 +173,16 @@ impl AuditAction {
             AuditAction::GrantCreated
             | AuditAction::GrantKeysAdded
             | AuditAction::FhirWrite
+            | AuditAction::PortalWrite
             | AuditAction::EmergencyCardCreated => FhirAuditAction::Create,
             AuditAction::GrantRead
             | AuditAction::FhirRead
             | AuditAction::FhirSearch
             | AuditAction::FhirEverything
             | AuditAction::EmergencyCardAccessed
-            | AuditAction::BreakGlassSummary => FhirAuditAction::Read,
+            | AuditAction::BreakGlassSummary
+            | AuditAction::PortalSearch
+            | AuditAction::PortalView => FhirAuditAction::Read,
             AuditAction::AccountCreated
             | AuditAction::SignIn
             | AuditAction::RefreshTokenReuse

@@ -40,9 +40,32 @@ pub struct NewAuditEvent<'a> {
     pub occurrences: Option<i64>,
     /// The reason the actor gave (break-glass), stored with the event and covered by its hash.
     pub reason: Option<&'a str>,
+    /// The person acting for the actor (a care-team portal staff member's name), stored with
+    /// the event and covered by its hash.
+    pub actor_name: Option<&'a str>,
+}
+
+/// Who an access is audited as: the actor id (`organization:<id>`, `device:<id>`, or for a
+/// care-team portal staff member `organization:<id>/staff:<staff id>`) and, for a person acting
+/// for an organization, their name. Every audited access names its actor through this.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub id: String,
+    pub name: Option<String>,
+}
+
+impl From<String> for Actor {
+    fn from(id: String) -> Actor {
+        Actor { id, name: None }
+    }
 }
 
 impl<'a> NewAuditEvent<'a> {
+    /// An event of `actor` (its id and name) about the account itself.
+    pub fn by(actor: &'a Actor, action: AuditAction, outcome: AuditOutcome) -> Self {
+        NewAuditEvent { actor_name: actor.name.as_deref(), ..NewAuditEvent::new(&actor.id, action, outcome) }
+    }
+
     /// An event about the account itself (no grant, no records).
     pub fn new(actor: &'a str, action: AuditAction, outcome: AuditOutcome) -> Self {
         NewAuditEvent {
@@ -53,6 +76,7 @@ impl<'a> NewAuditEvent<'a> {
             outcome,
             occurrences: None,
             reason: None,
+            actor_name: None,
         }
     }
 
@@ -99,6 +123,9 @@ struct Hashed<'a> {
     /// Absent when `None`, like `occurrences`.
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'a str>,
+    /// Absent when `None`, like `occurrences`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    actor_name: Option<&'a str>,
 }
 
 fn event_hash(prev_hash: &str, fields: &Hashed<'_>) -> String {
@@ -163,6 +190,7 @@ pub fn append_all(conn: &mut DbConnection, events: &[(&str, i64, &NewAuditEvent<
                 outcome: event.outcome.as_str(),
                 occurrences: event.occurrences,
                 reason: event.reason,
+                actor_name: event.actor_name,
             },
         );
         rows.push(AuditRow {
@@ -178,6 +206,7 @@ pub fn append_all(conn: &mut DbConnection, events: &[(&str, i64, &NewAuditEvent<
             hash,
             occurrences: event.occurrences,
             reason: event.reason.map(str::to_owned),
+            actor_name: event.actor_name.map(str::to_owned),
         });
         seqs.push(*seq);
         *seq += 1;
@@ -240,13 +269,13 @@ impl Repeats {
 pub fn append_denied(
     conn: &mut DbConnection,
     account_id: &str,
-    actor: &str,
+    actor: &Actor,
     action: AuditAction,
     grant_id: Option<&str>,
 ) -> QueryResult<()> {
     let now = crate::app::now_ms();
     crate::store::write_transaction(conn, |conn| {
-        let mut event = NewAuditEvent::new(actor, action, crate::app::audit::AuditOutcome::Denied);
+        let mut event = NewAuditEvent::by(actor, action, crate::app::audit::AuditOutcome::Denied);
         event.grant_id = grant_id;
         append(conn, account_id, now, &event).map(|_| ())
     })
@@ -299,6 +328,7 @@ pub fn verify_account(conn: &mut DbConnection, account_id: &str) -> Result<u64, 
                     outcome: &row.outcome,
                     occurrences: row.occurrences,
                     reason: row.reason.as_deref(),
+                    actor_name: row.actor_name.as_deref(),
                 },
             );
             if recomputed != row.hash {
@@ -401,6 +431,7 @@ pub async fn events(
             outcome: r.outcome,
             occurrences: r.occurrences.and_then(|n| u64::try_from(n).ok()),
             reason: r.reason,
+            actor_name: r.actor_name,
             hash: r.hash,
         })
         .collect();
@@ -445,6 +476,7 @@ mod tests {
             outcome: "success",
             occurrences,
             reason: None,
+            actor_name: None,
         }
     }
 
@@ -455,6 +487,9 @@ mod tests {
         assert!(!json.contains("reason"), "{json}");
         let with_reason = Hashed { reason: Some("unconscious, brought in by ambulance"), ..fields(None) };
         assert_ne!(event_hash("", &fields(None)), event_hash("", &with_reason), "the reason is covered by the hash");
+        assert!(!json.contains("actor_name"), "{json}");
+        let named = Hashed { actor_name: Some("Sato Hanako"), ..fields(None) };
+        assert_ne!(event_hash("", &fields(None)), event_hash("", &named), "the actor's name is covered by the hash");
         assert_ne!(event_hash("", &fields(None)), event_hash("", &fields(Some(1))), "the count is covered by the hash");
     }
 

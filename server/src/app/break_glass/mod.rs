@@ -222,7 +222,7 @@ pub async fn summary(
             let refuse =
                 |conn: &mut DbConnection, reason: Option<&str>, error: AppError| -> Result<Outcome, AppError> {
                     let now = now_ms();
-                    let mut event = NewAuditEvent::new(&actor, AuditAction::BreakGlassSummary, AuditOutcome::Denied);
+                    let mut event = NewAuditEvent::by(&actor, AuditAction::BreakGlassSummary, AuditOutcome::Denied);
                     if let Some(reason) = reason {
                         event = event.reason(reason);
                     }
@@ -288,7 +288,7 @@ pub async fn summary(
             let new_session = write_transaction(conn, |conn| {
                 // The audit append takes the account's chain head first, so two reads of the
                 // same family queue here and only one of them opens the session.
-                let event = NewAuditEvent::new(&actor, AuditAction::BreakGlassSummary, AuditOutcome::Success)
+                let event = NewAuditEvent::by(&actor, AuditAction::BreakGlassSummary, AuditOutcome::Success)
                     .grant(&grant_id)
                     .records(record_ids)
                     .reason(&reason);

@@ -281,7 +281,7 @@ fn audit_other_accounts_grant(
     action: crate::app::audit::AuditAction,
 ) -> Result<(), AppError> {
     for account in store::other_accounts_with_grant(conn, grant_id, &device.account_id)? {
-        audit::append_denied(conn, &account, &device.actor(), action, Some(grant_id))?;
+        audit::append_denied(conn, &account, &device.actor().into(), action, Some(grant_id))?;
     }
     Ok(())
 }

@@ -71,6 +71,8 @@ pub fn to_audit_event(row: &AuditRow) -> AuditEvent {
         outcome: Some(outcome.into()),
         agent: vec![AuditEventAgent {
             who: Some(Reference::display(row.actor.clone())),
+            // A care-team portal staff member: their name (the actor names organization and staff id).
+            name: row.actor_name.clone(),
             requestor: Some(true),
             ..Default::default()
         }],
@@ -162,6 +164,7 @@ mod tests {
             hash: String::new(),
             occurrences: None,
             reason: None,
+            actor_name: None,
         }
     }
 
@@ -178,5 +181,12 @@ mod tests {
         let json = serde_json::to_value(Resource::AuditEvent(e)).unwrap();
         assert_eq!(json["resourceType"], "AuditEvent");
         assert_eq!(json["subtype"][0]["code"], "fhir_search");
+        assert!(json["agent"][0].get("name").is_none(), "no name for an organization's own access");
+        let staff = AuditRow {
+            actor: "organization:tanaka-clinic/staff:s1".into(),
+            actor_name: Some("Sato Hanako".into()),
+            ..row("portal_view", "success")
+        };
+        assert_eq!(to_audit_event(&staff).agent[0].name.as_deref(), Some("Sato Hanako"));
     }
 }

@@ -194,10 +194,23 @@ impl Visible {
         reference: &str,
         action: crate::app::audit::AuditAction,
     ) -> Result<Option<(String, Subject)>, AppError> {
+        self.resolve_audited_as(conn, &org.organization_id, &org.actor(), reference, action)
+    }
+
+    /// [`Visible::resolve_audited`] for an access by `actor` of `organization_id` (a care-team
+    /// portal staff member is audited by name).
+    pub fn resolve_audited_as(
+        &self,
+        conn: &mut DbConnection,
+        organization_id: &str,
+        actor: &crate::app::audit::Actor,
+        reference: &str,
+        action: crate::app::audit::AuditAction,
+    ) -> Result<Option<(String, Subject)>, AppError> {
         let found = self.resolve(reference);
         if found.is_none() {
-            if let Some(account) = self.family_of_unseen(conn, &org.organization_id, reference)? {
-                crate::app::audit::append_denied(conn, &account, &org.actor(), action, None)?;
+            if let Some(account) = self.family_of_unseen(conn, organization_id, reference)? {
+                crate::app::audit::append_denied(conn, &account, actor, action, None)?;
             }
         }
         Ok(found)
@@ -339,7 +352,7 @@ pub fn kinds_yielding(resource_type: &str) -> &'static [RecordKind] {
 pub fn audit_reads(
     conn: &mut crate::store::Conn,
     audits: &ReadAuditCommit,
-    actor: &str,
+    actor: &crate::app::audit::Actor,
     action: crate::app::audit::AuditAction,
     records: &[&ReadableRecord],
 ) -> Result<(), AppError> {
@@ -360,7 +373,7 @@ pub fn read_audits(records: &[&ReadableRecord]) -> Vec<cache::ReadAudit> {
 
 /// The audit events of one FHIR read, waiting to be committed with those of concurrent reads.
 pub struct ReadAuditJob {
-    actor: String,
+    actor: crate::app::audit::Actor,
     action: crate::app::audit::AuditAction,
     at: i64,
     reads: Vec<cache::ReadAudit>,
@@ -376,7 +389,7 @@ impl crate::store::group_commit::Batched for ReadAuditJob {
             .iter()
             .flat_map(|job| {
                 job.reads.iter().map(|read| {
-                    let event = crate::app::audit::NewAuditEvent::new(&job.actor, job.action, AuditOutcome::Success)
+                    let event = crate::app::audit::NewAuditEvent::by(&job.actor, job.action, AuditOutcome::Success)
                         .grant(&read.grant_id)
                         .records(read.record_ids.clone());
                     (read.account_id.clone(), job.at, event)
@@ -396,14 +409,14 @@ impl crate::store::group_commit::Batched for ReadAuditJob {
 pub fn append_read_audits(
     conn: &mut crate::store::Conn,
     audits: &ReadAuditCommit,
-    actor: &str,
+    actor: &crate::app::audit::Actor,
     action: crate::app::audit::AuditAction,
     reads: &[cache::ReadAudit],
 ) -> Result<(), AppError> {
     if reads.is_empty() {
         return Ok(());
     }
-    audits.write(conn, ReadAuditJob { actor: actor.to_owned(), action, at: now_ms(), reads: reads.to_vec() })?;
+    audits.write(conn, ReadAuditJob { actor: actor.clone(), action, at: now_ms(), reads: reads.to_vec() })?;
     Ok(())
 }
 

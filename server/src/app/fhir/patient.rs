@@ -75,7 +75,7 @@ fn audit_patient(
     conn: &mut crate::store::Conn,
     audits: &super::ReadAuditCommit,
     visible: &Visible,
-    actor: &str,
+    actor: &crate::app::audit::Actor,
     action: crate::app::audit::AuditAction,
     account: &str,
     records: &[ReadableRecord],

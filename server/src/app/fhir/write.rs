@@ -66,6 +66,23 @@ struct Prepared {
     entries: Vec<usize>,
 }
 
+/// Who writes through a grant: the organization whose grants are used, and the actor the
+/// family's log names (the organization itself for a FHIR client, a care-team portal staff
+/// member by name) under which action.
+#[derive(Debug, Clone)]
+pub struct Writer {
+    pub organization_id: String,
+    pub actor: crate::app::audit::Actor,
+    pub action: AuditAction,
+}
+
+impl Writer {
+    /// A FHIR client of the organization (`fhir_write`).
+    pub fn fhir(org: &AuthenticatedOrganization) -> Writer {
+        Writer { organization_id: org.organization_id.clone(), actor: org.actor(), action: AuditAction::FhirWrite }
+    }
+}
+
 fn reference_of(resource: &Resource, path: &str) -> FhirResult<String> {
     let json = serde_json::to_value(resource).map_err(|e| AppError::Internal(e.to_string()))?;
     let (field, value) = match resource {
@@ -86,16 +103,13 @@ fn mapping_error(e: MappingError) -> FhirError {
 }
 
 /// Reads, validates and authorizes one group (no database writes).
-fn prepare(
-    conn: &mut DbConnection,
-    visible: &Visible,
-    org: &AuthenticatedOrganization,
-    group: Group,
-) -> FhirResult<Prepared> {
+fn prepare(conn: &mut DbConnection, visible: &Visible, writer: &Writer, group: Group) -> FhirResult<Prepared> {
     let primary = &group.resources[0];
     let primary_type = primary.resource_type().to_owned();
     let reference = reference_of(primary, &group.path)?;
-    let Some((account, subject)) = visible.resolve_audited(conn, org, &reference, AuditAction::FhirWrite)? else {
+    let found =
+        visible.resolve_audited_as(conn, &writer.organization_id, &writer.actor, &reference, writer.action)?;
+    let Some((account, subject)) = found else {
         return Err(AppError::NotFound("the referenced Patient is not known".to_owned()).into());
     };
     // When no kind reads the group, report the error of the kind that read it furthest.
@@ -126,43 +140,80 @@ fn prepare(
             None => bad_element(&group.path, format!("a {primary_type} cannot be written about this patient")),
         });
     };
-    let today = Utc::now().date_naive();
-    if let Err(errors) = body.validate(&ValidationContext::new(today)) {
+    check_body(&group.path, &body, &subject)?;
+    let kind = body.kind();
+    let grant_index = authorize(conn, visible, writer, &account, (kind, subject, body.effective_date()))?;
+    Ok(Prepared { account, subject, kind, grant_index, body, primary_type, entries: group.entries })
+}
+
+/// `Ok` if `body` passes phr-core's validation and fits `subject`; else a 422 naming each
+/// item (`path` prefixes the message).
+pub fn check_body(path: &str, body: &RecordBody, subject: &Subject) -> Result<(), AppError> {
+    if let Err(errors) = body.validate(&ValidationContext::new(Utc::now().date_naive())) {
         let problems = errors.issues().iter().map(|i| (i.path.clone(), i.reason.clone())).collect();
-        unprocessable_if_any(&format!("{}: the {} fails validation", group.path, body.kind()), problems)?;
+        unprocessable_if_any(&format!("{path}: the {} fails validation", body.kind()), problems)?;
     }
-    if let Some((field, reason)) = body.subject_problem(&subject) {
+    if let Some((field, reason)) = body.subject_problem(subject) {
         unprocessable_if_any(
-            &format!("{}: the {} does not fit this patient", group.path, body.kind()),
+            &format!("{path}: the {} does not fit this patient", body.kind()),
             vec![(field.to_owned(), reason)],
         )?;
     }
-    let kind = body.kind();
-    let decision = write_decision(visible, org, &account, (kind, subject, body.effective_date()))?;
+    Ok(())
+}
+
+/// The index (in `visible.grants`) of the grant that lets `writer` write a record
+/// `(kind, subject, date)` into `account`; a refusal is audited (`denied`, in the family's log:
+/// the organization already sees this patient, so naming the family leaks nothing; nothing of
+/// the refused content) and is a 403 with the reason of the grant that came closest.
+fn authorize(
+    conn: &mut DbConnection,
+    visible: &Visible,
+    writer: &Writer,
+    account: &str,
+    record: (RecordKind, Subject, Option<chrono::NaiveDate>),
+) -> Result<usize, AppError> {
+    let decision = write_decision(visible, &writer.organization_id, account, record)?;
     if let Decision::Allow { grant } = decision {
-        let grant_index = visible
+        return visible
             .grants
             .iter()
             .position(|g| g.account_id == account && g.grant.id == grant)
-            .ok_or_else(|| AppError::Internal("the allowing grant is not among the open grants".into()))?;
-        return Ok(Prepared { account, subject, kind, grant_index, body, primary_type, entries: group.entries });
+            .ok_or_else(|| AppError::Internal("the allowing grant is not among the open grants".into()));
     }
-    // Refused: audited in the family's log (the organization already sees this patient, so
-    // naming the family leaks nothing), without anything of the refused resource.
-    crate::app::audit::append_denied(conn, &account, &org.actor(), AuditAction::FhirWrite, None)
-        .map_err(AppError::from)?;
-    Err(refused(kind, decision).into())
+    crate::app::audit::append_denied(conn, account, &writer.actor, writer.action, None).map_err(AppError::from)?;
+    Err(refused(record.0, decision))
+}
+
+/// Writes `body` about `(account, subject)` — a patient `visible` resolves — as a new record
+/// of the family, sealed and audited exactly as a FHIR create is ([`check_body`], [`authorize`],
+/// [`append_written_records`]): the care-team portal's result entry. Returns the record id.
+pub fn write_record(
+    conn: &mut Conn,
+    visible: &Visible,
+    writer: &Writer,
+    (account, subject): (String, Subject),
+    body: RecordBody,
+    max_records: i64,
+) -> Result<Uuid, AppError> {
+    check_body(body.kind().as_str(), &body, &subject)?;
+    let kind = body.kind();
+    let grant_index = authorize(conn, visible, writer, &account, (kind, subject, body.effective_date()))?;
+    let prepared =
+        Prepared { account, subject, kind, grant_index, body, primary_type: String::new(), entries: Vec::new() };
+    let ids = append_written_records(conn, visible, writer, std::slice::from_ref(&prepared), max_records)?;
+    Ok(ids[0])
 }
 
 /// The consent decision ([`crate::app::consent::decide`]) on writing a record
 /// `(kind, subject, date)` into `account` through the organization's open grants.
 fn write_decision(
     visible: &Visible,
-    org: &AuthenticatedOrganization,
+    organization_id: &str,
     account: &str,
     record: (RecordKind, Subject, Option<chrono::NaiveDate>),
 ) -> Result<Decision, AppError> {
-    let grantee = OrganizationId::new(org.organization_id.as_str())
+    let grantee = OrganizationId::new(organization_id)
         .map_err(|_| AppError::Forbidden("this organization id cannot hold grants".into()))?;
     let grants: Vec<ConsentGrant> =
         visible.grants.iter().filter(|g| g.account_id == account).map(|g| g.grant.clone()).collect();
@@ -185,11 +236,11 @@ fn refused(kind: RecordKind, decision: Decision) -> AppError {
 fn append_written_records(
     conn: &mut Conn,
     visible: &Visible,
-    org: &AuthenticatedOrganization,
+    writer: &Writer,
     prepared: &[Prepared],
     max_records: i64,
 ) -> Result<Vec<Uuid>, AppError> {
-    let device = org_device(org)?;
+    let device = org_device(&writer.organization_id)?;
     let now = now_ms();
     let mut by_account: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, p) in prepared.iter().enumerate() {
@@ -254,7 +305,7 @@ fn append_written_records(
                 audit.entry(grant_id).or_default().push(ids[*i].to_string());
             }
             for (grant_id, records) in audit {
-                audit_write(conn, account, org, now, &grant_id, records)?;
+                audit_write(conn, account, writer, now, &grant_id, records)?;
             }
         }
         Ok::<(), AppError>(())
@@ -263,16 +314,16 @@ fn append_written_records(
 }
 
 /// The device id the server stamps on what an organization writes: `org:<organization>`.
-fn org_device(org: &AuthenticatedOrganization) -> Result<DeviceId, AppError> {
-    let device: String = format!("org:{}", org.organization_id).chars().take(DeviceId::MAX_CHARS).collect();
+fn org_device(organization_id: &str) -> Result<DeviceId, AppError> {
+    let device: String = format!("org:{organization_id}").chars().take(DeviceId::MAX_CHARS).collect();
     DeviceId::new(device).map_err(|_| AppError::Internal("bad org device id".into()))
 }
 
-/// The `fhir_write` `success` event of records written through one grant.
+/// The `success` event of records written through one grant (`fhir_write`, or the portal's `portal_write`).
 fn audit_write(
     conn: &mut DbConnection,
     account: &str,
-    org: &AuthenticatedOrganization,
+    writer: &Writer,
     now: i64,
     grant_id: &str,
     records: Vec<String>,
@@ -281,7 +332,7 @@ fn audit_write(
         conn,
         account,
         now,
-        &crate::app::audit::NewAuditEvent::new(&org.actor(), AuditAction::FhirWrite, AuditOutcome::Success)
+        &crate::app::audit::NewAuditEvent::by(&writer.actor, writer.action, AuditOutcome::Success)
             .grant(grant_id)
             .records(records),
     )?;
@@ -340,8 +391,9 @@ pub async fn create(
     let created = move |conn: &mut Conn| -> FhirResult<Created> {
         let visible = Visible::load(conn, &visibility, &keys, &org.organization_id)?;
         let group = Group { path: resource_type.clone(), resources: vec![resource], entries: vec![0] };
-        let prepared = prepare(conn, &visible, &org, group)?;
-        let ids = append_written_records(conn, &visible, &org, std::slice::from_ref(&prepared), max_records)?;
+        let writer = Writer::fhir(&org);
+        let prepared = prepare(conn, &visible, &writer, group)?;
+        let ids = append_written_records(conn, &visible, &writer, std::slice::from_ref(&prepared), max_records)?;
         let written = written_resource(&visible, &prepared, ids[0])?;
         let id = written.as_ref().and_then(|r| r.id().map(str::to_owned)).unwrap_or_else(|| ids[0].to_string());
         Ok(Created { location: format!("{base}/fhir/r4/{resource_type}/{id}/_history/1"), resource: written })
@@ -438,11 +490,12 @@ pub async fn transaction(app: &App, org: AuthenticatedOrganization, resource: Re
     let max_records = app.limits.max_records_per_account;
     let written = move |conn: &mut Conn| -> FhirResult<Bundle> {
         let visible = Visible::load(conn, &visibility, &keys, &org.organization_id)?;
+        let writer = Writer::fhir(&org);
         let mut prepared = Vec::with_capacity(groups.len());
         for group in groups {
-            prepared.push(prepare(conn, &visible, &org, group)?);
+            prepared.push(prepare(conn, &visible, &writer, group)?);
         }
-        let ids = append_written_records(conn, &visible, &org, &prepared, max_records)?;
+        let ids = append_written_records(conn, &visible, &writer, &prepared, max_records)?;
         let mut entries = vec![BundleEntry::default(); count];
         for (p, id) in prepared.iter().zip(&ids) {
             let written = written_resource(&visible, p, *id)?;
@@ -542,23 +595,10 @@ pub async fn update(
             ));
         }
         let new_body = from_fhir(kind, std::slice::from_ref(&resource)).map_err(mapping_error)?;
-        if let Err(errors) = new_body.validate(&ValidationContext::new(Utc::now().date_naive())) {
-            let problems = errors.issues().iter().map(|i| (i.path.clone(), i.reason.clone())).collect();
-            unprocessable_if_any(&format!("{resource_type}: the {kind} fails validation"), problems)?;
-        }
-        if let Some((field, reason)) = new_body.subject_problem(&subject) {
-            unprocessable_if_any(
-                &format!("{resource_type}: the {kind} does not fit this patient"),
-                vec![(field.to_owned(), reason)],
-            )?;
-        }
-        let decision = write_decision(&visible, &org, &account, (kind, subject, new_body.effective_date()))?;
-        if !decision.is_allowed() {
-            crate::app::audit::append_denied(conn, &account, &org.actor(), AuditAction::FhirWrite, None)
-                .map_err(AppError::from)?;
-            return Err(refused(kind, decision).into());
-        }
-        let device_id = org_device(&org)?;
+        check_body(&resource_type, &new_body, &subject)?;
+        let writer = Writer::fhir(&org);
+        authorize(conn, &visible, &writer, &account, (kind, subject, new_body.effective_date()))?;
+        let device_id = org_device(&org.organization_id)?;
         let now = now_ms();
         let last = opened.history.versions().map(|v| v.stamp.hlc).max().unwrap_or_default();
         let mut history = opened.history.clone();
@@ -591,7 +631,7 @@ pub async fn update(
                 [Appended::Applied { .. }] => {}
                 _ => return Err(AppError::Conflict("the record changed meanwhile; read it again".into())),
             }
-            audit_write(conn, &account, &org, now, &grant_id, vec![record_id.to_string()])
+            audit_write(conn, &account, &writer, now, &grant_id, vec![record_id.to_string()])
         })?;
         Ok(new_version)
     };

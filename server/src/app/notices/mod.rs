@@ -85,7 +85,7 @@ fn refuse(
     error: AppError,
 ) -> Result<AppError, AppError> {
     let actor = org.actor();
-    operator::append(conn, now_ms(), &OperatorEvent { actor: &actor, action, target, outcome: AuditOutcome::Denied })?;
+    operator::append(conn, now_ms(), &OperatorEvent { actor: &actor.id, action, target, outcome: AuditOutcome::Denied })?;
     Ok(error)
 }
 
@@ -176,7 +176,7 @@ fn append_success(
     at: i64,
 ) -> Result<(), AppError> {
     let actor = org.actor();
-    operator::append(conn, at, &OperatorEvent { actor: &actor, action, target, outcome: AuditOutcome::Success })?;
+    operator::append(conn, at, &OperatorEvent { actor: &actor.id, action, target, outcome: AuditOutcome::Success })?;
     Ok(())
 }
 

@@ -53,8 +53,8 @@ pub fn capability_security(base: &str, description: &str) -> Value {
 }
 
 /// The audit actor of an organization.
-fn organization_actor(organization_id: &str) -> String {
-    format!("organization:{organization_id}")
+fn organization_actor(organization_id: &str) -> crate::app::audit::Actor {
+    crate::app::audit::Actor::from(format!("organization:{organization_id}"))
 }
 
 /// An organization calling with a valid organization access token.
@@ -66,7 +66,7 @@ pub struct AuthenticatedOrganization {
 
 impl AuthenticatedOrganization {
     /// The actor name used in audit logs.
-    pub fn actor(&self) -> String {
+    pub fn actor(&self) -> crate::app::audit::Actor {
         organization_actor(&self.organization_id)
     }
 }
@@ -86,7 +86,7 @@ pub struct OrganizationToken {
 impl OrganizationToken {
     /// The actor name of the token's organization in audit logs (as
     /// [`AuthenticatedOrganization::actor`]), for a refusal before the organization is checked.
-    pub fn actor(&self) -> String {
+    pub fn actor(&self) -> crate::app::audit::Actor {
         organization_actor(&self.organization_id)
     }
 
