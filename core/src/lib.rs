@@ -9,6 +9,7 @@
 //! | [`dataset`] | the minimum dataset (`docs/dataset.md`): one typed module per record kind, its `validate()` and derived values (BMI, EDD, age in months, Kaup index, immunizations due) |
 //! | [`emergency_card`] | the emergency card (SMART Health Link QR code and label) as an SVG ID-1 card |
 //! | [`growth`] | growth references as data (WHO Child Growth Standards), LMS z-scores and percentiles, corrected age |
+//! | [`prenatal`] | the mother's prenatal measurements (blood pressure, weight gain, fundal height) as SVG charts against gestational age, from her prenatal visits |
 //! | [`i18n`] | the message catalogs (Fluent, `core/locales/<language>/phr.ftl`): the words people read, per language |
 //! | [`medication_notebook`] | the electronic medication notebook (JAHIS お薬手帳): import from QR codes and files, export, the current medicines view |
 //! | [`due`] | what is due next: infant and prenatal checkups (schedules as data) and immunizations, with texts from the catalogs |
@@ -36,4 +37,5 @@ pub mod growth;
 pub mod i18n;
 pub mod medication_notebook;
 pub mod notices;
+pub mod prenatal;
 pub mod sync;

@@ -25,6 +25,29 @@ measure-bmi-for-age = BMI-for-age
 measure-weight-for-length = Weight-for-length
 measure-weight-for-height = Weight-for-height
 
+## Prenatal chart (prenatal::chart_svg)
+prenatal-chart-title-blood-pressure = Blood pressure during pregnancy
+prenatal-chart-title-weight-gain = Weight gain during pregnancy
+prenatal-chart-title-fundal-height = Fundal height during pregnancy
+prenatal-chart-x-axis = Gestational age (weeks)
+prenatal-chart-y-axis-blood-pressure = Blood pressure (mmHg)
+prenatal-chart-y-axis-weight-gain = Weight gain since before pregnancy (kg)
+prenatal-chart-y-axis-fundal-height = Fundal height (cm)
+prenatal-chart-empty = No measurements yet
+prenatal-chart-desc = { $count ->
+        [one] One measurement
+       *[other] { $count } measurements
+    }. The latest, at { $weeks }+{ $days } weeks, is { $value }. { $note }
+prenatal-chart-desc-empty = No measurements yet. { $note }
+prenatal-chart-legend-systolic = Systolic
+prenatal-chart-legend-diastolic = Diastolic
+prenatal-chart-threshold-systolic = 140 mmHg (systolic)
+prenatal-chart-threshold-diastolic = 90 mmHg (diastolic)
+prenatal-chart-note-blood-pressure = Circles: systolic; squares: diastolic. Dashed lines: 140 mmHg systolic and 90 mmHg diastolic, the thresholds of hypertensive disorders of pregnancy (Japan Society of Obstetrics and Gynecology).
+prenatal-chart-note-weight-gain = The line at 0 is the weight before pregnancy. Recommended total gain by the end of pregnancy, by BMI before pregnancy (Japan Society of Obstetrics and Gynecology 2021, adopted by the Ministry of Health, Labour and Welfare): under 18.5, 12–15 kg; 18.5 to under 25, 10–13 kg; 25 to under 30, 7–10 kg; 30 or more, decided individually (up to about 5 kg). No recommended curve is drawn.
+prenatal-chart-note-fundal-height = Shaded band: McDonald's rule, fundal height in cm ≈ gestational age in weeks ± 3, from 20 to 36 weeks; a rough clinical rule, not a reference curve.
+prenatal-chart-band-fundal-height = McDonald's rule: weeks ± 3 cm
+
 ## What is due next
 due-child-checkup-title = { $name }
 due-child-checkup-body = Due between { $from } and { $to }. Your city's notice says where and when.

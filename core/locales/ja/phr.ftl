@@ -24,6 +24,26 @@ measure-bmi-for-age = BMI
 measure-weight-for-length = 2歳未満の身長別体重
 measure-weight-for-height = 2〜5歳の身長別体重
 
+## 妊婦健診のグラフ（prenatal::chart_svg）
+prenatal-chart-title-blood-pressure = 妊娠中の血圧
+prenatal-chart-title-weight-gain = 妊娠中の体重増加
+prenatal-chart-title-fundal-height = 妊娠中の子宮底長
+prenatal-chart-x-axis = 妊娠週数（週）
+prenatal-chart-y-axis-blood-pressure = 血圧（mmHg）
+prenatal-chart-y-axis-weight-gain = 妊娠前からの体重増加（kg）
+prenatal-chart-y-axis-fundal-height = 子宮底長（cm）
+prenatal-chart-empty = 測定はまだありません
+prenatal-chart-desc = { $count }回の測定。最新は妊娠{ $weeks }週{ $days }日で{ $value }。{ $note }
+prenatal-chart-desc-empty = 測定はまだありません。{ $note }
+prenatal-chart-legend-systolic = 収縮期血圧
+prenatal-chart-legend-diastolic = 拡張期血圧
+prenatal-chart-threshold-systolic = 収縮期 140 mmHg
+prenatal-chart-threshold-diastolic = 拡張期 90 mmHg
+prenatal-chart-note-blood-pressure = 丸は収縮期血圧、四角は拡張期血圧。破線は妊娠高血圧症候群の基準（日本産科婦人科学会）の収縮期 140 mmHg と拡張期 90 mmHg。
+prenatal-chart-note-weight-gain = 0 の線が妊娠前の体重です。妊娠中の体重増加の目安（日本産科婦人科学会 2021年、厚生労働省の指針が採用）は、妊娠前のBMIが18.5未満で12〜15 kg、18.5以上25未満で10〜13 kg、25以上30未満で7〜10 kg、30以上は個別対応（上限5 kgまでが目安）。目安の曲線は描いていません。
+prenatal-chart-note-fundal-height = 網かけはマクドナルド法の目安で、妊娠20〜36週の子宮底長（cm）≈ 妊娠週数 ± 3。おおまかな臨床の目安で、基準曲線ではありません。
+prenatal-chart-band-fundal-height = マクドナルド法：週数 ± 3 cm
+
 ## 次の予定
 due-child-checkup-title = { $name }
 due-child-checkup-body = { $from }〜{ $to }に受けましょう。場所と日時は市区町村のお知らせを確認してください。
