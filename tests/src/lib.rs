@@ -71,6 +71,7 @@ pub mod fhir;
 pub mod fuzz;
 pub mod inspect;
 pub mod passkey;
+pub mod portal;
 
 /// A running `phr-server serve` process. Killed when dropped.
 pub struct ServerProcess {

@@ -13,6 +13,7 @@ use std::path::Path;
 use std::process::Command;
 
 use phr_tests::passkey::SoftPasskey;
+use phr_tests::portal::{self, call, register, session, sign_in, with_cookie, Answer};
 use phr_tests::{assert_audit_verifies, start_server, TestDatabase};
 use serde_json::{json, Value};
 
@@ -21,116 +22,16 @@ const CLINIC: &str = "sakura-clinic";
 const OTHER: &str = "momiji-health-center";
 const NURSE: &str = "Nurse Sato Hanako";
 
-/// Runs an admin command against the test database: (success, stdout).
 fn cli(dir: &Path, db: &TestDatabase, args: &[&str]) -> (bool, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .arg("--data-dir")
-        .arg(dir)
-        .args(["--database-url", &db.url()])
-        .env_remove("PHR_DATABASE_URL")
-        .env_remove("PHR_PUBLIC_BASE_URL")
-        .output()
-        .expect("run phr-server");
-    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    portal::cli(Path::new(BIN), dir, db, args)
 }
 
 fn add_org(dir: &Path, db: &TestDatabase, id: &str) {
-    let (ok, out) =
-        cli(dir, db, &["org", "add", "--id", id, "--name", id, "--kind", "clinic", "--purpose", "treatment"]);
-    assert!(ok, "{out}");
+    portal::add_org(Path::new(BIN), dir, db, id)
 }
 
-/// `staff invite …`: the staff id and the invite token from the printed link.
 fn invite(dir: &Path, db: &TestDatabase, org: &str, name: &str, extra: &[&str]) -> (String, String) {
-    let (ok, out) = cli(dir, db, &[&["staff", "invite", "--org", org, "--name", name], extra].concat());
-    assert!(ok, "{out}");
-    let staff_id = out.split_whitespace().nth(2).expect("the staff id").to_owned();
-    let link = out.lines().find(|l| l.contains("/portal/invite/")).expect("the invite link");
-    let token = link.split("/portal/invite/").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
-    (staff_id, token)
-}
-
-/// A portal answer: status, headers we look at, JSON body (null when empty).
-struct Answer {
-    status: u16,
-    set_cookie: Option<String>,
-    headers: Vec<(String, String)>,
-    body: Value,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-
-    /// The cookie's value from `Set-Cookie`.
-    fn cookie(&self) -> String {
-        let set = self.set_cookie.as_deref().expect("a Set-Cookie header");
-        set.split(';').next().unwrap().split_once('=').unwrap().1.to_owned()
-    }
-}
-
-fn call(base: &str, method: &str, path: &str, body: Option<&Value>, headers: &[(&str, &str)]) -> Answer {
-    let url = format!("{base}{path}");
-    // Redirects are answers to look at, not to follow.
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .timeout_global(Some(std::time::Duration::from_secs(30)))
-        .build()
-        .into();
-    let resp = match method {
-        "GET" => {
-            let mut req = agent.get(&url);
-            for (k, v) in headers {
-                req = req.header(*k, *v);
-            }
-            req.call()
-        }
-        "POST" => {
-            let mut req = agent.post(&url).header("Content-Type", "application/json");
-            for (k, v) in headers {
-                req = req.header(*k, *v);
-            }
-            req.send(body.map(Value::to_string).unwrap_or_default())
-        }
-        other => panic!("method {other}"),
-    };
-    let mut resp = resp.expect("portal request");
-    let status = resp.status().as_u16();
-    let headers: Vec<(String, String)> = resp
-        .headers()
-        .iter()
-        .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
-        .collect();
-    let set_cookie = resp.headers().get("set-cookie").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let text = resp.body_mut().read_to_string().unwrap_or_default();
-    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(json!({"text": text})) };
-    Answer { status, set_cookie, headers, body }
-}
-
-fn with_cookie(cookie: &str) -> String {
-    format!("phr_portal={cookie}")
-}
-
-fn session(base: &str, cookie: &str) -> Answer {
-    call(base, "GET", "/portal/api/session", None, &[("Cookie", &with_cookie(cookie))])
-}
-
-/// Registers `passkey` with the invite `token`: the answer of `register/finish`.
-fn register(base: &str, token: &str, passkey: &mut SoftPasskey) -> Answer {
-    let start = call(base, "POST", &format!("/portal/api/invites/{token}/register/start"), None, &[]);
-    assert_eq!(start.status, 200, "{}", start.body);
-    let credential = passkey.register(&start.body);
-    call(base, "POST", &format!("/portal/api/invites/{token}/register/finish"), Some(&credential), &[])
-}
-
-fn sign_in(base: &str, passkey: &mut SoftPasskey) -> Answer {
-    let start = call(base, "POST", "/portal/api/signin/start", None, &[]);
-    assert_eq!(start.status, 200, "{}", start.body);
-    let assertion = passkey.sign_in(&start.body);
-    call(base, "POST", "/portal/api/signin/finish", Some(&assertion), &[])
+    portal::invite(Path::new(BIN), dir, db, org, name, extra)
 }
 
 /// The operator log: (actor, action, outcome).

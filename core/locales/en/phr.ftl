@@ -574,3 +574,67 @@ consent-revoked = { " " }(revoked on { $date })
 ## Lists: "a, b and c"
 list-join = { $first }, { $next }
 list-join-last = { $first } and { $last }
+
+## Care-team portal (server/templates/portal/, server/src/http/portal_patients.rs)
+portal-nav-label = Portal
+portal-nav-patients = Patients
+portal-sign-out = Sign out
+portal-patients-title = Find a patient
+portal-patients-consented = { $count ->
+    [one] One patient has shared their record with your organization.
+   *[other] { $count } patients have shared their records with your organization.
+}
+portal-search-label = Identifier the family shared (maternal and child handbook number, municipal child number, MRN)
+portal-search = Search
+portal-search-invalid = Type an identifier of 1–64 characters.
+portal-search-none = No patient who shared their record with your organization has this identifier.
+portal-search-results = Patients with this identifier
+portal-patient-name = Name
+portal-patient-kind = Patient
+portal-patient-mother = Mother
+portal-patient-child = Child
+portal-patient-birth-date = Date of birth
+portal-patient-sex = Sex
+portal-patient-identifier = Identifier
+portal-patient-identifiers = Identifiers
+portal-patient-unnamed = (name not shared)
+portal-print = Print summary
+portal-enter = Enter { $module }
+portal-saved = Saved: { $module }. The family's phones receive it at their next sync.
+portal-growth = Growth
+portal-growth-none = The growth charts need the newborn record (birth date and sex), which is not shared.
+portal-checkups = Checkups
+portal-none-shared = Nothing shared.
+portal-date = Date
+portal-checkup = Checkup
+portal-age-months = Age (months)
+portal-weight-kg = Weight (kg)
+portal-length-cm = Length/height (cm)
+portal-head-cm = Head (cm)
+portal-judgement = Judgement
+portal-immunizations = Immunizations
+portal-immunizations-none = The immunization status needs the newborn record (birth date), which is not shared.
+portal-vaccine = Vaccine
+portal-dose = Dose
+portal-status = Status
+portal-dose-done = Done on { $date }
+portal-dose-due = Due, by { $date }
+portal-dose-overdue = Overdue since { $date }
+portal-dose-upcoming = Due from { $date }
+portal-dose-not-applicable = Not applicable
+portal-milestones = Development milestones
+portal-milestone = Milestone
+portal-answer = Answer
+portal-prenatal = Pregnancy
+portal-medications = Current medications
+portal-medications-none = No current medication shared.
+portal-drug = Drug
+portal-dose-text = Dose
+portal-directions = Directions
+portal-dispensed = Dispensed
+portal-until = Until
+portal-timeline = Timeline
+portal-record = Record
+portal-back-to-patient = Back to the patient
+portal-form-not-saved = Not saved. Please correct the fields marked below.
+portal-save = Save

@@ -130,5 +130,10 @@
     bind("signout", function (b) {
       return signOut(b.dataset.csrf);
     });
+    bind("print", function (b) {
+      window.print();
+      b.disabled = false;
+      return Promise.resolve();
+    });
   });
 })();

@@ -30,6 +30,7 @@ pub mod notify;
 pub mod organizations;
 pub mod portal;
 pub mod portal_pages;
+pub mod portal_patients;
 pub mod research;
 pub mod smart;
 pub mod sync;

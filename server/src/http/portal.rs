@@ -55,6 +55,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(endpoint("/", web::get().to(super::portal_pages::home)))
             .service(endpoint("/signin", web::get().to(super::portal_pages::sign_in)))
             .service(endpoint("/invite/{token}", web::get().to(super::portal_pages::invite)))
+            .service(endpoint("/patients", web::get().to(super::portal_patients::patients)))
+            .service(endpoint("/patients/{id}", web::get().to(super::portal_patients::patient)))
+            .service(
+                web::resource("/patients/{id}/results/{form}")
+                    .route(web::get().to(super::portal_patients::result_form))
+                    .route(web::post().to(super::portal_patients::save_result))
+                    .default_service(web::to(super::method_not_allowed)),
+            )
             .service(endpoint("/assets/passkey.js", web::get().to(super::portal_pages::passkey_js)))
             .service(endpoint("/assets/portal.css", web::get().to(super::portal_pages::portal_css)))
             .default_service(web::to(not_found)),

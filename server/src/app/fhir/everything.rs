@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use super::patient::build_patient;
 use super::{audit_reads, bundle_entry, open_visible, resources_of, FhirResult, Visible};
 use crate::app::audit::AuditAction;
-use crate::app::consent::access::{readable_records, ReadableRecord, RecordFilter, MAX_PAGE};
+use crate::app::consent::access::ReadableRecord;
 use crate::app::error::AppError;
 use crate::app::smart::OrganizationToken;
 use crate::app::App;
@@ -36,21 +36,7 @@ pub async fn everything(app: &App, org: OrganizationToken, id: String) -> FhirRe
                 return Ok(None);
             };
             let (patient, _) = build_patient(conn, &visible, &account, subject)?;
-            let mut records = Vec::new();
-            let mut seen = std::collections::HashSet::new();
-            for g in visible.grants_of(&account) {
-                let mut filter = RecordFilter { subject: Some(subject), ..Default::default() };
-                loop {
-                    let page = readable_records(conn, std::slice::from_ref(g), &account, &filter, MAX_PAGE)?;
-                    let done = (page.len() as i64) < MAX_PAGE;
-                    filter.after = page.last().map(|r| r.record_id);
-                    records.extend(page.into_iter().filter(|r| seen.insert(r.record_id)));
-                    if done {
-                        break;
-                    }
-                }
-            }
-            records.sort_by_key(|r| r.record_id);
+            let records = visible.records_of(conn, &account, subject)?;
             let patient_entry = entry_json(&base, Resource::Patient(patient))?;
             let chunks: Vec<(usize, Vec<u8>)> = records
                 .par_chunks(CHUNK)

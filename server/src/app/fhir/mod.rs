@@ -178,6 +178,34 @@ impl Visible {
         self.grants.iter().filter(|g| g.account_id == account_id).collect()
     }
 
+    /// Every record about `subject` of `account` that the organization's usable grants let it
+    /// read (each once, in `record_id` order), read page by page: a patient's whole consented
+    /// record (`$everything`, the care-team portal's patient page).
+    pub fn records_of(
+        &self,
+        conn: &mut DbConnection,
+        account: &str,
+        subject: Subject,
+    ) -> Result<Vec<ReadableRecord>, AppError> {
+        use crate::app::consent::access::{readable_records, RecordFilter, MAX_PAGE};
+        let mut records = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for g in self.grants_of(account) {
+            let mut filter = RecordFilter { subject: Some(subject), ..Default::default() };
+            loop {
+                let page = readable_records(conn, std::slice::from_ref(g), account, &filter, MAX_PAGE)?;
+                let done = (page.len() as i64) < MAX_PAGE;
+                filter.after = page.last().map(|r| r.record_id);
+                records.extend(page.into_iter().filter(|r| seen.insert(r.record_id)));
+                if done {
+                    break;
+                }
+            }
+        }
+        records.sort_by_key(|r| r.record_id);
+        Ok(records)
+    }
+
     /// Resolves a patient id (`id` or `Patient/id`) the organization may see.
     pub fn resolve(&self, reference: &str) -> Option<(String, Subject)> {
         let id = reference.strip_prefix("Patient/").unwrap_or(reference);

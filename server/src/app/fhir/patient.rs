@@ -71,7 +71,7 @@ pub fn build_patient(
 }
 
 /// Audits a Patient access: the records read, or (none) the access itself through the family's first grant.
-fn audit_patient(
+pub(crate) fn audit_patient(
     conn: &mut crate::store::Conn,
     audits: &super::ReadAuditCommit,
     visible: &Visible,

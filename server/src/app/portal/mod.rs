@@ -46,6 +46,9 @@ use crate::config::Limits;
 use crate::store::staff::{self as store, CeremonyRow, InviteRow, PasskeyRow, SessionRow, StaffRow};
 use crate::store::{write_transaction, DbConnection};
 
+pub mod patients;
+pub mod results;
+
 /// How long a WebAuthn ceremony may take between its start and finish.
 pub const CEREMONY_MS: i64 = 5 * 60 * 1000;
 /// The default validity of an invite, in hours.

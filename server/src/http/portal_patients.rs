@@ -1,0 +1,466 @@
+//! The care-team portal's patient pages (`docs/portal.md`, "Patients" and "Entering results"):
+//!
+//! | page | what |
+//! |---|---|
+//! | `GET /portal/patients?identifier=` | find a consented patient by an identifier the family shared |
+//! | `GET /portal/patients/{id}` | the patient page (charts, checkups, immunizations, medications, timeline) |
+//! | `GET /portal/patients/{id}/results/{form}` | a result form (`prenatal_visit`, `child_checkup`, `immunization`) |
+//! | `POST /portal/patients/{id}/results/{form}` | saves it (form fields + the session's CSRF token in `csrf`): 303 to the patient page, or the form again (422) with each problem at its field |
+//!
+//! Without a session every page redirects to the sign-in page (303). The language is the
+//! `lang` query parameter (`ja` or `en`, remembered in the `phr_portal_lang` cookie), else that
+//! cookie, else the browser's `Accept-Language`, else Japanese. The rules are in
+//! `crate::app::portal::{patients, results}`; pages are askama templates.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+
+use crate::app::error::AppError;
+use crate::app::portal::patients::{self, DoseRow, DoseStateKind, PatientKind, PatientListing, PatientView};
+use crate::app::portal::results::{self, field_label, FieldKind, FormErrors, ResultForm};
+use crate::app::portal::{self as portal_app, StaffSession};
+use crate::app::App;
+use crate::http::error::html_error;
+use crate::http::portal::staff_session;
+use crate::http::portal_pages::page;
+
+/// The cookie that remembers the language chosen with `?lang=`.
+pub const LANGUAGE_COOKIE: &str = "phr_portal_lang";
+/// The portal's languages; the first is the default.
+pub const LANGUAGES: [&str; 2] = ["ja", "en"];
+
+/// The page's texts in one language (the message catalogs of phr-core).
+pub struct Texts {
+    pub lang: &'static str,
+}
+
+impl Texts {
+    /// The message `key`.
+    pub fn get(&self, key: &str) -> String {
+        phr_core::i18n::text(self.lang, key, &[])
+    }
+
+    /// The message `key` with one argument.
+    pub fn with(&self, key: &str, name: &str, value: impl ToString) -> String {
+        phr_core::i18n::text(self.lang, key, &[(name, value.to_string())])
+    }
+
+    /// The message `key` with a count (plural forms choose by it).
+    pub fn count(&self, key: &str, name: &str, n: usize) -> String {
+        let n = u32::try_from(n).unwrap_or(u32::MAX);
+        phr_core::i18n::text_with(self.lang, key, &[(name, phr_core::i18n::Arg::Count(n))])
+    }
+}
+
+/// What every signed-in page shows around its content: the navigation, who is signed in,
+/// the language links and the sign-out button (with the session's CSRF token).
+pub struct Chrome {
+    pub t: Texts,
+    pub staff: String,
+    pub organization: String,
+    pub csrf: String,
+    /// This page's path (the language links point to it).
+    pub here: String,
+}
+
+fn supported(tag: &str) -> Option<&'static str> {
+    let primary = tag.trim().split(['-', '_', ';']).next().unwrap_or("").to_ascii_lowercase();
+    LANGUAGES.into_iter().find(|l| *l == primary)
+}
+
+/// The language asked for by `?lang=` (to be remembered), else the cookie's, else the first
+/// supported one of `Accept-Language`, else Japanese.
+pub fn language(req: &HttpRequest) -> (&'static str, bool) {
+    let asked = form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(k, _)| k == "lang")
+        .and_then(|(_, v)| supported(&v));
+    if let Some(lang) = asked {
+        return (lang, true);
+    }
+    if let Some(lang) = req.cookie(LANGUAGE_COOKIE).and_then(|c| supported(c.value())) {
+        return (lang, false);
+    }
+    let accepted = req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    (accepted.split(',').find_map(supported).unwrap_or(LANGUAGES[0]), false)
+}
+
+fn chrome(req: &HttpRequest, staff: &StaffSession) -> (Chrome, bool) {
+    let (lang, remember) = language(req);
+    let chrome = Chrome {
+        t: Texts { lang },
+        staff: staff.name.clone(),
+        organization: staff.organization_name.clone(),
+        csrf: staff.csrf_token.clone(),
+        here: req.path().to_owned(),
+    };
+    (chrome, remember)
+}
+
+/// A page answer, remembering the language when `?lang=` chose it.
+fn answer(status: StatusCode, template: &impl Template, lang: &str, remember: bool) -> HttpResponse {
+    let mut resp = page(status, template);
+    if remember {
+        let cookie = format!("{LANGUAGE_COOKIE}={lang}; Path=/portal; Max-Age=31536000; SameSite=Strict");
+        if let Ok(value) = header::HeaderValue::from_str(&cookie) {
+            resp.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    resp
+}
+
+/// Without a session: to the sign-in page; any other error: its HTML page.
+fn refused(e: AppError) -> HttpResponse {
+    match e {
+        AppError::Unauthorized(_) => {
+            HttpResponse::SeeOther().insert_header((header::LOCATION, "/portal/signin")).finish()
+        }
+        e => html_error(&e),
+    }
+}
+
+fn kind_label(t: &Texts, kind: PatientKind) -> String {
+    t.get(match kind {
+        PatientKind::Mother => "portal-patient-mother",
+        PatientKind::Child => "portal-patient-child",
+    })
+}
+
+/// A found patient as the results table shows them.
+struct FoundRow {
+    patient_id: String,
+    name: Option<String>,
+    kind: String,
+    birth_date: Option<String>,
+    identifiers: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "portal/patients.html")]
+struct PatientsPage {
+    title: String,
+    c: Chrome,
+    consented: String,
+    query: String,
+    searched: bool,
+    problem: Option<String>,
+    found: Vec<FoundRow>,
+}
+
+/// `GET /portal/patients?identifier=`.
+pub async fn patients(app: web::Data<App>, req: HttpRequest) -> HttpResponse {
+    let staff = match staff_session(&app, &req).await {
+        Ok(s) => s,
+        Err(e) => return refused(e),
+    };
+    let (c, remember) = chrome(&req, &staff);
+    let query = form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(k, _)| k == "identifier")
+        .map(|(_, v)| v.into_owned());
+    let count = match patients::count(&app, &staff).await {
+        Ok(n) => n,
+        Err(e) => return refused(e),
+    };
+    let (found, problem, status) = match &query {
+        None => (Vec::new(), None, StatusCode::OK),
+        Some(q) => match patients::find(&app, &staff, q).await {
+            Ok(found) => (found, None, StatusCode::OK),
+            Err(AppError::BadRequest(_)) => {
+                (Vec::new(), Some(c.t.get("portal-search-invalid")), StatusCode::BAD_REQUEST)
+            }
+            Err(e) => return refused(e),
+        },
+    };
+    let found = found
+        .into_iter()
+        .map(|p: PatientListing| FoundRow {
+            kind: kind_label(&c.t, p.kind),
+            patient_id: p.patient_id,
+            name: p.name,
+            birth_date: p.birth_date,
+            identifiers: p.identifiers,
+        })
+        .collect();
+    let lang = c.t.lang;
+    let template = PatientsPage {
+        title: c.t.get("portal-patients-title"),
+        consented: c.t.count("portal-patients-consented", "count", count),
+        searched: query.is_some(),
+        query: query.unwrap_or_default(),
+        problem,
+        found,
+        c,
+    };
+    answer(status, &template, lang, remember)
+}
+
+impl DoseRow {
+    /// The CSS class of the row's state.
+    pub fn state_class(&self) -> &'static str {
+        match self.state {
+            DoseStateKind::Done => "done",
+            DoseStateKind::Due => "due",
+            DoseStateKind::Overdue => "overdue",
+            DoseStateKind::Upcoming => "upcoming",
+            DoseStateKind::NotApplicable => "not-applicable",
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "portal/patient.html")]
+struct PatientPage {
+    title: String,
+    c: Chrome,
+    kind: String,
+    p: PatientView,
+    /// (href, label) of each result form for this patient.
+    forms: Vec<(String, String)>,
+    saved: Option<String>,
+}
+
+fn form_title(t: &Texts, form: ResultForm) -> String {
+    t.with("portal-enter", "module", form.kind().label(t.lang))
+}
+
+/// `GET /portal/patients/{id}`.
+pub async fn patient(app: web::Data<App>, req: HttpRequest, id: web::Path<String>) -> HttpResponse {
+    let staff = match staff_session(&app, &req).await {
+        Ok(s) => s,
+        Err(e) => return refused(e),
+    };
+    let (c, remember) = chrome(&req, &staff);
+    let id = id.into_inner();
+    let view = match patients::view(&app, &staff, id.clone(), c.t.lang.to_owned()).await {
+        Ok(v) => v,
+        Err(e) => return refused(e),
+    };
+    let saved = form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(k, _)| k == "saved")
+        .and_then(|(_, v)| ResultForm::parse(&v))
+        .map(|f| c.t.with("portal-saved", "module", f.kind().label(c.t.lang)));
+    let kind = kind_label(&c.t, view.patient.kind);
+    let forms = ResultForm::ALL
+        .into_iter()
+        .filter(|f| match view.patient.kind {
+            PatientKind::Mother => f.fits(&phr_core::dataset::Subject::Mother),
+            PatientKind::Child => f.fits(&phr_core::dataset::Subject::Child(uuid::Uuid::nil())),
+        })
+        .map(|f| (format!("/portal/patients/{id}/results/{}", f.slug()), form_title(&c.t, f)))
+        .collect();
+    let lang = c.t.lang;
+    let title = view.patient.name.clone().unwrap_or_else(|| c.t.get("portal-patient-unnamed"));
+    let template = PatientPage { title, kind, p: view, forms, saved, c };
+    answer(StatusCode::OK, &template, lang, remember)
+}
+
+/// One field of a result form as the page shows it.
+struct FieldView {
+    path: &'static str,
+    label: String,
+    /// `date`, `text`, `number`, `checkbox`, `textarea` or `select`.
+    input: &'static str,
+    value: String,
+    required: bool,
+    unit: Option<&'static str>,
+    options: Vec<(&'static str, String, bool)>,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "portal/result_form.html")]
+struct ResultFormPage {
+    title: String,
+    c: Chrome,
+    heading: String,
+    patient_id: String,
+    slug: &'static str,
+    fields: Vec<FieldView>,
+    general: Vec<String>,
+}
+
+fn field_views(
+    form: ResultForm,
+    lang: &str,
+    values: &[(String, String)],
+    errors: &FormErrors,
+) -> Vec<FieldView> {
+    form.fields()
+        .iter()
+        .map(|f| {
+            let value = values.iter().find(|(k, _)| k == f.path).map(|(_, v)| v.clone()).unwrap_or_default();
+            let (input, unit, options) = match f.kind {
+                FieldKind::Date => ("date", None, Vec::new()),
+                FieldKind::Text(max) if max > 200 => ("textarea", None, Vec::new()),
+                FieldKind::Text(_) => ("text", None, Vec::new()),
+                FieldKind::Quantity(unit) => ("text", Some(unit), Vec::new()),
+                FieldKind::Integer => ("number", None, Vec::new()),
+                FieldKind::Boolean => ("checkbox", None, Vec::new()),
+                FieldKind::Code(options) => (
+                    "select",
+                    None,
+                    options(lang).into_iter().map(|(code, label)| (code, label, code == value)).collect(),
+                ),
+            };
+            FieldView {
+                path: f.path,
+                label: field_label(form, f.path, lang),
+                input,
+                value,
+                required: f.required,
+                unit,
+                options,
+                error: errors.fields.get(f.path).cloned(),
+            }
+        })
+        .collect()
+}
+
+fn result_form_page(
+    c: Chrome,
+    patient_id: String,
+    form: ResultForm,
+    values: &[(String, String)],
+    errors: &FormErrors,
+) -> ResultFormPage {
+    let heading = form_title(&c.t, form);
+    ResultFormPage {
+        title: heading.clone(),
+        fields: field_views(form, c.t.lang, values, errors),
+        general: errors.general.clone(),
+        heading,
+        patient_id,
+        slug: form.slug(),
+        c,
+    }
+}
+
+fn form_of(slug: &str) -> Result<ResultForm, AppError> {
+    ResultForm::parse(slug).ok_or_else(|| AppError::NotFound("no such result form".into()))
+}
+
+/// `GET /portal/patients/{id}/results/{form}`: the empty form (today's date, the organization
+/// as the facility).
+pub async fn result_form(app: web::Data<App>, req: HttpRequest, path: web::Path<(String, String)>) -> HttpResponse {
+    let staff = match staff_session(&app, &req).await {
+        Ok(s) => s,
+        Err(e) => return refused(e),
+    };
+    let (c, remember) = chrome(&req, &staff);
+    let (id, slug) = path.into_inner();
+    let form = match form_of(&slug) {
+        Ok(f) => f,
+        Err(e) => return refused(e),
+    };
+    match patients::kind_of(&app, &staff, id.clone()).await {
+        Ok(kind) if form.fits(&kind) => {}
+        Ok(_) => return refused(AppError::NotFound("this form is not for this patient".into())),
+        Err(e) => return refused(e),
+    }
+    let today = chrono::Utc::now().date_naive().to_string();
+    let mut defaults = vec![
+        (form.date_field().to_owned(), today),
+        (form.facility_field().to_owned(), staff.organization_name.clone()),
+    ];
+    if form == ResultForm::Immunization {
+        defaults.push(("routine".to_owned(), "on".to_owned()));
+    }
+    let lang = c.t.lang;
+    let template = result_form_page(c, id, form, &defaults, &FormErrors::default());
+    answer(StatusCode::OK, &template, lang, remember)
+}
+
+/// `POST /portal/patients/{id}/results/{form}` (`application/x-www-form-urlencoded`).
+pub async fn save_result(
+    app: web::Data<App>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let staff = match staff_session(&app, &req).await {
+        Ok(s) => s,
+        Err(e) => return refused(e),
+    };
+    let (id, slug) = path.into_inner();
+    let form = match form_of(&slug) {
+        Ok(f) => f,
+        Err(e) => return refused(e),
+    };
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded")));
+    if !is_form {
+        return refused(AppError::UnsupportedMediaType("send the form as application/x-www-form-urlencoded".into()));
+    }
+    let mut csrf = None;
+    let mut values = Vec::new();
+    for (k, v) in form_urlencoded::parse(&body) {
+        if k == "csrf" {
+            csrf = Some(v.into_owned());
+        } else {
+            values.push((k.into_owned(), v.into_owned()));
+        }
+    }
+    if let Err(e) = portal_app::check_csrf(&staff, csrf.as_deref()) {
+        return refused(e);
+    }
+    let (c, _) = chrome(&req, &staff);
+    match results::enter(&app, &staff, id.clone(), form, values.clone()).await {
+        Ok(Ok(_)) => HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, format!("/portal/patients/{id}?saved={}", form.slug())))
+            .finish(),
+        Ok(Err(errors)) => {
+            let lang = c.t.lang;
+            let template = result_form_page(c, id, form, &values, &errors);
+            answer(StatusCode::UNPROCESSABLE_ENTITY, &template, lang, false)
+        }
+        Err(e) => refused(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_language_is_the_query_then_the_cookie_then_accept_language_then_japanese() {
+        let req = |uri: &str, cookie: Option<&str>, accept: Option<&str>| {
+            let mut r = actix_web::test::TestRequest::with_uri(uri);
+            if let Some(c) = cookie {
+                r = r.cookie(actix_web::cookie::Cookie::new(LANGUAGE_COOKIE, c.to_owned()));
+            }
+            if let Some(a) = accept {
+                r = r.insert_header((header::ACCEPT_LANGUAGE, a));
+            }
+            r.to_http_request()
+        };
+        assert_eq!(language(&req("/portal/patients?lang=en", Some("ja"), None)), ("en", true));
+        assert_eq!(language(&req("/portal/patients?lang=fr", Some("en"), None)), ("en", false));
+        assert_eq!(language(&req("/portal/patients", None, Some("fr-FR, en-GB;q=0.8, ja;q=0.5"))), ("en", false));
+        assert_eq!(language(&req("/portal/patients", None, Some("de"))), ("ja", false));
+        assert_eq!(language(&req("/portal/patients", None, None)), ("ja", false));
+    }
+
+    #[test]
+    fn a_result_form_page_shows_each_problem_at_its_field_and_escapes_what_was_typed() {
+        let c = Chrome {
+            t: Texts { lang: "en" },
+            staff: "Sato".into(),
+            organization: "Sakura".into(),
+            csrf: "tok".into(),
+            here: "/portal/patients/p/results/child_checkup".into(),
+        };
+        let mut errors = FormErrors::default();
+        errors.fields.insert("weight".into(), "must be a number".into());
+        let values = vec![("weight".to_owned(), "<b>heavy</b>".to_owned())];
+        let html = result_form_page(c, "p".into(), ResultForm::ChildCheckup, &values, &errors).render().unwrap();
+        assert!(html.contains("must be a number"), "{html}");
+        assert!(html.contains(r#"aria-invalid="true""#));
+        assert!(!html.contains("<b>heavy"), "typed text is escaped");
+        assert!(html.contains(r#"name="csrf" value="tok""#));
+        assert!(!html.contains("<script>"), "no inline script");
+        assert!(!html.contains("style="), "no inline style");
+    }
+}
