@@ -1,9 +1,11 @@
 // The care-team portal in a real browser: Debian's Chromium, headless, driven by
 // playwright-core, with Chromium's virtual WebAuthn authenticator (a platform passkey with
 // user verification). Opens an invite link, registers a passkey, signs out, signs in again
-// with the passkey, and fails on any Content-Security-Policy violation or page error.
+// with the passkey, and fails on any Content-Security-Policy violation or page error. With
+// IDENTIFIER, then finds that child by the identifier, opens her page (waits for the growth
+// charts), opens the infant checkup form, fills it in and saves it.
 //
-//   NODE_PATH=DIR/node_modules node tests/browser/portal_passkey.cjs BASE_URL TOKEN [CHROMIUM]
+//   NODE_PATH=DIR/node_modules node tests/browser/portal_passkey.cjs BASE_URL TOKEN [CHROMIUM [IDENTIFIER]]
 //
 // BASE_URL is http://localhost:PORT. Prints one JSON line {"ok":true,...} on success.
 "use strict";
@@ -11,7 +13,7 @@
 const { chromium } = require("playwright-core");
 
 async function main() {
-  const [base, token, executable] = process.argv.slice(2);
+  const [base, token, executable, identifier] = process.argv.slice(2);
   const browser = await chromium.launch({
     executablePath: executable || "/usr/bin/chromium",
     headless: true,
@@ -27,6 +29,12 @@ async function main() {
     page.on("pageerror", (e) => problems.push("page error: " + e.message));
     page.on("response", (r) => {
       if (r.status() >= 400) problems.push(r.status() + " " + r.url());
+    });
+    // Any Content-Security-Policy violation (an inline script or style) fails the run.
+    await page.addInitScript(() => {
+      document.addEventListener("securitypolicyviolation", (e) => {
+        console.error("CSP violation: " + e.violatedDirective);
+      });
     });
     const cdp = await context.newCDPSession(page);
     await cdp.send("WebAuthn.enable");
@@ -55,6 +63,24 @@ async function main() {
     const signedIn = await page.textContent(".who");
     const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
 
+    let charts = 0;
+    let saved = "";
+    if (identifier) {
+      await page.goto(base + "/portal/patients?lang=en");
+      await page.fill("#identifier", identifier);
+      await Promise.all([page.waitForURL(/identifier=/), page.click("form.search button[type=submit]")]);
+      await Promise.all([page.waitForURL(/\/portal\/patients\/[0-9a-f]{32}$/), page.click("table.found a")]);
+      await page.waitForSelector("figure svg");
+      charts = await page.locator("figure svg").count();
+      await Promise.all([page.waitForURL(/results\/child_checkup$/), page.click("a[href$='/results/child_checkup']")]);
+      await page.selectOption("select[name=checkup_type]", "months_3_4");
+      await page.fill("input[name=weight]", "6.9");
+      await page.fill("input[name=length]", "61.0");
+      await page.selectOption("select[name=length_position]", "recumbent");
+      await Promise.all([page.waitForURL(/saved=child_checkup$/), page.click("form.result button[type=submit]")]);
+      saved = (await page.textContent(".saved")) || "";
+    }
+
     if (problems.length) throw new Error(problems.join("; "));
     console.log(
       JSON.stringify({
@@ -64,6 +90,8 @@ async function main() {
         signed_in: signedIn.trim(),
         credentials: credentials.length,
         resident: credentials.every((c) => c.isResidentCredential),
+        charts,
+        saved: saved.trim(),
       })
     );
   } finally {

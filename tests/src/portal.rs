@@ -7,8 +7,15 @@ use std::process::Command;
 
 use serde_json::{json, Value};
 
+use phr_core::dataset::{examples, RecordBody, RecordKind, Subject};
+use uuid::Uuid;
+
+use crate::client::Device;
 use crate::passkey::SoftPasskey;
 use crate::TestDatabase;
+
+/// The maternal and child handbook number system the test families use.
+pub const HANDBOOK: &str = "urn:oid:1.2.392.100495.20.3.81";
 
 /// Runs an admin command of `bin` against the test database: (success, stdout and stderr).
 pub fn cli(bin: &Path, dir: &Path, db: &TestDatabase, args: &[&str]) -> (bool, String) {
@@ -181,3 +188,46 @@ impl SignedIn {
         self.call(base, "FORM", path, Some(&Value::Array(all)), &[])
     }
 }
+
+pub fn add(device: &mut Device, subject: Subject, body: Value) -> Uuid {
+    let id = Uuid::now_v7();
+    let kind: RecordKind = body["kind"].as_str().unwrap().parse().unwrap();
+    // The body must be one phr-core reads.
+    let _: RecordBody = serde_json::from_value(body.clone()).expect("a valid record body");
+    device.edit(id, kind, subject, body);
+    id
+}
+
+pub fn days_ago(n: i64) -> String {
+    (chrono::Utc::now().date_naive() - chrono::Days::new(n as u64)).to_string()
+}
+
+/// A family with a daughter born 120 days ago (newborn record, a 1-month checkup, a hepatitis B
+/// dose, a milestone, and the handbook number `number` as her identifier), synced: its records (by kind) and the child subject.
+pub fn family(base: &str, name: &str, number: &str) -> (Device, Subject, Vec<(RecordKind, Uuid)>) {
+    let mut device = Device::create_account(base, name);
+    let child = Subject::Child(Uuid::now_v7());
+    let birth = days_ago(120);
+    let mut records = Vec::new();
+    let newborn = json!({"kind": "newborn", "body": {"sex": "female", "birth_date": birth,
+        "birth_weight": {"value": 3050.0, "unit": "g"}, "birth_length": {"value": 49.5, "unit": "cm"}}});
+    records.push((RecordKind::Newborn, add(&mut device, child, newborn)));
+    let checkup = json!({"kind": "child_checkup", "body": {"date": days_ago(90), "checkup_type": "month_1",
+        "weight": {"value": 4.2, "unit": "kg"}, "length": {"value": 53.5, "unit": "cm"}, "length_position": "recumbent"}});
+    records.push((RecordKind::ChildCheckup, add(&mut device, child, checkup)));
+    let mut dose = serde_json::to_value(RecordBody::Immunization(examples::immunization_full())).unwrap();
+    dose["body"]["vaccine"] = json!("hepatitis_b");
+    dose["body"]["series"] = json!("primary");
+    dose["body"]["date_given"] = json!(days_ago(55));
+    dose["body"]["next_due_date"] = Value::Null;
+    dose["body"].as_object_mut().unwrap().remove("next_due_date");
+    records.push((RecordKind::Immunization, add(&mut device, child, dose)));
+    let milestone = json!({"kind": "development", "body": {"milestone": "social_smile", "achieved": "yes",
+        "answered_on": days_ago(60)}});
+    records.push((RecordKind::Development, add(&mut device, child, milestone)));
+    let ids = json!({"kind": "subject_identifiers", "body": {"identifiers": [{"system": HANDBOOK, "value": number}]}});
+    records.push((RecordKind::SubjectIdentifiers, add(&mut device, child, ids)));
+    device.sync();
+    (device, child, records)
+}
+

@@ -12,7 +12,11 @@
 use std::path::Path;
 use std::process::Command;
 
+use phr_core::consent::Access;
+use phr_core::dataset::RecordKind;
+use phr_tests::fhir::{create_grant, grant_of};
 use phr_tests::passkey::SoftPasskey;
+use uuid::Uuid;
 use phr_tests::portal::{self, call, register, session, sign_in, with_cookie, Answer};
 use phr_tests::{assert_audit_verifies, start_server, TestDatabase};
 use serde_json::{json, Value};
@@ -319,12 +323,19 @@ phr_tests::backend_test! {
         let port = server.base_url.rsplit(':').next().unwrap().to_owned();
         add_org(dir.path(), &db, CLINIC);
         let (_, token) = invite(dir.path(), &db, CLINIC, NURSE, &[]);
+        // A family shares its daughter's record with the clinic, read-write: the nurse finds
+        // her, sees her growth charts and enters a checkup, which the family then pulls.
+        let (mut family, child, records) = portal::family(&server.base_url, "Family Sentinel", "sentinel-hb-0042");
+        let modules = [RecordKind::Newborn, RecordKind::ChildCheckup, RecordKind::Immunization, RecordKind::Development];
+        let shared: Vec<Uuid> = records.iter().map(|(_, id)| *id).collect();
+        create_grant(&family, &grant_of(CLINIC, &modules, &[child], Access::ReadWrite), &shared);
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("browser/portal_passkey.cjs");
         let out = Command::new("node")
             .arg(&script)
             .arg(format!("http://localhost:{port}"))
             .arg(&token)
             .arg(&chromium)
+            .arg("sentinel-hb-0042")
             .env("NODE_PATH", Path::new(&browser_dir).join("node_modules"))
             .output()
             .expect("run node");
@@ -336,6 +347,12 @@ phr_tests::backend_test! {
         assert!(result["signed_in"].as_str().unwrap().contains(NURSE), "{result}");
         assert_eq!(result["signed_out_status"], 401, "{result}");
         assert_eq!((result["credentials"].as_u64(), result["resident"].as_bool()), (Some(1), Some(true)), "{result}");
+        assert_eq!(result["charts"], 4, "weight and length against two references: {result}");
+        assert!(result["saved"].as_str().unwrap().starts_with("Saved: "), "{result}");
+        assert_eq!(family.pull(), 1, "the checkup entered in the browser reaches the family");
+        let entered = family.records.iter().find(|(id, r)| r.kind == RecordKind::ChildCheckup && !shared.contains(id));
+        let body = family.current(entered.expect("the new checkup").0).unwrap();
+        assert_eq!(body["body"]["weight"]["value"], 6.9);
     }
 }
 
