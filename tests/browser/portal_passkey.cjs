@@ -12,6 +12,34 @@
 
 const { chromium } = require("playwright-core");
 
+// axe-core (npm, pinned) on each page: the serious and critical violations, by page. It runs in
+// a second browser context with the same session that ignores the pages' CSP, since axe is
+// injected as a script of the page; the first context keeps the CSP and its violation check.
+async function accessibility(browser, context, urls) {
+  const source = require("fs").readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+  const audit = await browser.newContext({ bypassCSP: true, storageState: await context.storageState() });
+  const found = [];
+  const checked = [];
+  try {
+    const page = await audit.newPage();
+    for (const url of urls) {
+      await page.goto(url);
+      await page.addScriptTag({ content: source });
+      const result = await page.evaluate(() => window.axe.run(document));
+      if (!result.passes.length) throw new Error("axe-core checked nothing on " + url);
+      checked.push(result.passes.length);
+      for (const v of result.violations) {
+        if (v.impact === "serious" || v.impact === "critical") {
+          found.push({ url, id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 5) });
+        }
+      }
+    }
+  } finally {
+    await audit.close();
+  }
+  return { violations: found, rules_passed_per_page: checked };
+}
+
 async function main() {
   const [base, token, executable, identifier] = process.argv.slice(2);
   const browser = await chromium.launch({
@@ -65,6 +93,7 @@ async function main() {
 
     let charts = 0;
     let saved = "";
+    let axe = [];
     if (identifier) {
       await page.goto(base + "/portal/patients?lang=en");
       await page.fill("#identifier", identifier);
@@ -72,13 +101,30 @@ async function main() {
       await Promise.all([page.waitForURL(/\/portal\/patients\/[0-9a-f]{32}$/), page.click("table.found a")]);
       await page.waitForSelector("figure svg");
       charts = await page.locator("figure svg").count();
+      // PHR_PORTAL_SCREENSHOTS=DIR: the pages as docs/ shows them (a tablet-sized window).
+      const shots = process.env.PHR_PORTAL_SCREENSHOTS;
+      if (shots) {
+        await page.setViewportSize({ width: 1024, height: 768 });
+        await page.screenshot({ path: shots + "/portal-patient.png", fullPage: true });
+      }
       await Promise.all([page.waitForURL(/results\/child_checkup$/), page.click("a[href$='/results/child_checkup']")]);
+      if (shots) await page.screenshot({ path: shots + "/portal-checkup-form.png", fullPage: true });
       await page.selectOption("select[name=checkup_type]", "months_3_4");
       await page.fill("input[name=weight]", "6.9");
       await page.fill("input[name=length]", "61.0");
       await page.selectOption("select[name=length_position]", "recumbent");
       await Promise.all([page.waitForURL(/saved=child_checkup$/), page.click("form.result button[type=submit]")]);
       saved = (await page.textContent(".saved")) || "";
+      axe = await accessibility(browser, context, [
+        base + "/portal/signin",
+        base + "/portal/",
+        base + "/portal/patients?lang=en",
+        base + "/portal/patients?lang=ja&identifier=" + encodeURIComponent(identifier),
+        page.url().split("?")[0] + "?lang=en",
+        page.url().split("?")[0] + "?lang=ja",
+        page.url().split("?")[0] + "/results/child_checkup?lang=en",
+        page.url().split("?")[0] + "/results/immunization?lang=ja",
+      ]);
     }
 
     if (problems.length) throw new Error(problems.join("; "));
@@ -92,6 +138,7 @@ async function main() {
         resident: credentials.every((c) => c.isResidentCredential),
         charts,
         saved: saved.trim(),
+        axe,
       })
     );
   } finally {

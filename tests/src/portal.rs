@@ -96,7 +96,9 @@ pub fn call(base: &str, method: &str, path: &str, body: Option<&Value>, headers:
             // An HTML form post: `body` is a JSON array of [name, value] pairs.
             let pairs: Vec<(String, String)> = body
                 .and_then(Value::as_array)
-                .map(|a| a.iter().map(|p| (p[0].as_str().unwrap().to_owned(), p[1].as_str().unwrap().to_owned())).collect())
+                .map(|a| {
+                    a.iter().map(|p| (p[0].as_str().unwrap().to_owned(), p[1].as_str().unwrap().to_owned())).collect()
+                })
                 .unwrap_or_default();
             let mut form = form_urlencoded::Serializer::new(String::new());
             for (k, v) in &pairs {
@@ -161,7 +163,14 @@ pub struct SignedIn {
 impl SignedIn {
     /// Invites `name` of `org` with the admin CLI and registers a software passkey with the
     /// invite (origin `http://localhost:PORT` of the server's `base`).
-    pub fn invite_and_register(bin: &Path, dir: &Path, db: &TestDatabase, base: &str, org: &str, name: &str) -> SignedIn {
+    pub fn invite_and_register(
+        bin: &Path,
+        dir: &Path,
+        db: &TestDatabase,
+        base: &str,
+        org: &str,
+        name: &str,
+    ) -> SignedIn {
         let (staff_id, token) = invite(bin, dir, db, org, name, &[]);
         let port = base.rsplit(':').next().unwrap().to_owned();
         let mut passkey = SoftPasskey::new(&format!("http://localhost:{port}"), "localhost");
@@ -230,4 +239,3 @@ pub fn family(base: &str, name: &str, number: &str) -> (Device, Subject, Vec<(Re
     device.sync();
     (device, child, records)
 }
-

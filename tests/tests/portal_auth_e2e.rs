@@ -16,10 +16,10 @@ use phr_core::consent::Access;
 use phr_core::dataset::RecordKind;
 use phr_tests::fhir::{create_grant, grant_of};
 use phr_tests::passkey::SoftPasskey;
-use uuid::Uuid;
 use phr_tests::portal::{self, call, register, session, sign_in, with_cookie, Answer};
 use phr_tests::{assert_audit_verifies, start_server, TestDatabase};
 use serde_json::{json, Value};
+use uuid::Uuid;
 
 const BIN: &str = env!("CARGO_BIN_EXE_phr-server-e2e");
 const CLINIC: &str = "sakura-clinic";
@@ -342,12 +342,15 @@ phr_tests::backend_test! {
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "browser run failed: {stdout}{}", String::from_utf8_lossy(&out.stderr));
         let result: Value = serde_json::from_str(stdout.lines().last().unwrap_or("{}")).expect("a JSON line");
+        eprintln!("browser: {result}");
         assert_eq!(result["ok"], true, "{result}");
         assert!(result["registered"].as_str().unwrap().contains(NURSE), "{result}");
         assert!(result["signed_in"].as_str().unwrap().contains(NURSE), "{result}");
         assert_eq!(result["signed_out_status"], 401, "{result}");
         assert_eq!((result["credentials"].as_u64(), result["resident"].as_bool()), (Some(1), Some(true)), "{result}");
         assert_eq!(result["charts"], 4, "weight and length against two references: {result}");
+        assert_eq!(result["axe"]["violations"], json!([]), "axe-core: no serious or critical violation on any page");
+        assert_eq!(result["axe"]["rules_passed_per_page"].as_array().map(Vec::len), Some(8), "{result}");
         assert!(result["saved"].as_str().unwrap().starts_with("Saved: "), "{result}");
         assert_eq!(family.pull(), 1, "the checkup entered in the browser reaches the family");
         let entered = family.records.iter().find(|(id, r)| r.kind == RecordKind::ChildCheckup && !shared.contains(id));

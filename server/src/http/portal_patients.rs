@@ -279,12 +279,7 @@ struct ResultFormPage {
     general: Vec<String>,
 }
 
-fn field_views(
-    form: ResultForm,
-    lang: &str,
-    values: &[(String, String)],
-    errors: &FormErrors,
-) -> Vec<FieldView> {
+fn field_views(form: ResultForm, lang: &str, values: &[(String, String)], errors: &FormErrors) -> Vec<FieldView> {
     form.fields()
         .iter()
         .map(|f| {
@@ -386,11 +381,9 @@ pub async fn save_result(
         Ok(f) => f,
         Err(e) => return refused(e),
     };
-    let is_form = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded")));
+    let is_form = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+    });
     if !is_form {
         return refused(AppError::UnsupportedMediaType("send the form as application/x-www-form-urlencoded".into()));
     }

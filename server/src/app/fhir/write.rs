@@ -107,8 +107,7 @@ fn prepare(conn: &mut DbConnection, visible: &Visible, writer: &Writer, group: G
     let primary = &group.resources[0];
     let primary_type = primary.resource_type().to_owned();
     let reference = reference_of(primary, &group.path)?;
-    let found =
-        visible.resolve_audited_as(conn, &writer.organization_id, &writer.actor, &reference, writer.action)?;
+    let found = visible.resolve_audited_as(conn, &writer.organization_id, &writer.actor, &reference, writer.action)?;
     let Some((account, subject)) = found else {
         return Err(AppError::NotFound("the referenced Patient is not known".to_owned()).into());
     };

@@ -85,7 +85,11 @@ fn refuse(
     error: AppError,
 ) -> Result<AppError, AppError> {
     let actor = org.actor();
-    operator::append(conn, now_ms(), &OperatorEvent { actor: &actor.id, action, target, outcome: AuditOutcome::Denied })?;
+    operator::append(
+        conn,
+        now_ms(),
+        &OperatorEvent { actor: &actor.id, action, target, outcome: AuditOutcome::Denied },
+    )?;
     Ok(error)
 }
 

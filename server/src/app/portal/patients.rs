@@ -19,8 +19,8 @@
 use chrono::{NaiveDate, Utc};
 use phr_core::dataset::immunization_schedule::{immunization_status, DoseState};
 use phr_core::dataset::{
-    ChildCheckup, Delivery, DevelopmentMilestone, Immunization, Medication, MotherProfile, Newborn, PrenatalVisit, RecordBody,
-    RecordKind, Subject,
+    ChildCheckup, Delivery, DevelopmentMilestone, Immunization, Medication, MotherProfile, Newborn, PrenatalVisit,
+    RecordBody, RecordKind, Subject,
 };
 use phr_core::growth::{assess, chart_svg, ChartPoint, GrowthMeasure, GrowthReference, Measurement};
 use phr_core::i18n::text;
@@ -74,7 +74,8 @@ pub struct PatientListing {
 fn listing(patient: &Patient, subject: Subject) -> PatientListing {
     let name = patient.name.first().and_then(|n| {
         n.text.clone().or_else(|| {
-            let parts: Vec<&str> = n.family.iter().map(String::as_str).chain(n.given.iter().map(String::as_str)).collect();
+            let parts: Vec<&str> =
+                n.family.iter().map(String::as_str).chain(n.given.iter().map(String::as_str)).collect();
             (!parts.is_empty()).then(|| parts.join(" "))
         })
     });
@@ -248,7 +249,12 @@ pub struct PatientView {
 /// The page of patient `patient_id` in `language`, if the staff member's organization may
 /// see it (404 otherwise, audited `denied` in the family it belongs to when that family gave
 /// the organization a grant). The records shown are audited `portal_view`.
-pub async fn view(app: &App, staff: &StaffSession, patient_id: String, language: String) -> Result<PatientView, AppError> {
+pub async fn view(
+    app: &App,
+    staff: &StaffSession,
+    patient_id: String,
+    language: String,
+) -> Result<PatientView, AppError> {
     let keys = app.keys.clone();
     let visibility = app.fhir_visible.clone();
     let audits = app.fhir_read_audits.clone();
@@ -258,7 +264,8 @@ pub async fn view(app: &App, staff: &StaffSession, patient_id: String, language:
     let view = app
         .db(move |conn| {
             let visible = Visible::load(conn, &visibility, &keys, &organization)?;
-            let Some((account, subject)) = resolve(conn, &visible, &organization, &actor, &patient_id, AuditAction::PortalView)?
+            let Some((account, subject)) =
+                resolve(conn, &visible, &organization, &actor, &patient_id, AuditAction::PortalView)?
             else {
                 return Ok(None);
             };
@@ -347,7 +354,12 @@ pub fn page(
     PatientView { patient, timeline, child, mother }
 }
 
-fn child_view(records: &[ReadableRecord], deliveries: &[ReadableRecord], language: &str, today: NaiveDate) -> ChildView {
+fn child_view(
+    records: &[ReadableRecord],
+    deliveries: &[ReadableRecord],
+    language: &str,
+    today: NaiveDate,
+) -> ChildView {
     let newborn = bodies(records, |b| match b {
         RecordBody::Newborn(n) => Some(n),
         _ => None,
@@ -501,7 +513,10 @@ fn mother_view(records: &[ReadableRecord], language: &str, today: NaiveDate) -> 
             (PrenatalMeasure::FundalHeight, "prenatal-chart-title-fundal-height"),
         ]
         .into_iter()
-        .map(|(measure, key)| Chart { title: text(language, key, &[]), svg: prenatal::chart_svg(measure, &points, language) })
+        .map(|(measure, key)| Chart {
+            title: text(language, key, &[]),
+            svg: prenatal::chart_svg(measure, &points, language),
+        })
         .collect()
     };
     let mut medications: Vec<MedicationRow> = bodies(records, |b| match b {

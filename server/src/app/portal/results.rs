@@ -250,7 +250,7 @@ pub fn body_of(form: ResultForm, values: &[(String, String)]) -> Result<RecordBo
                 .map(|n| serde_json::json!({ "value": n, "unit": unit }))
                 .ok_or_else(|| "must be a number".to_owned()),
             FieldKind::Integer => {
-                value.parse::<u32>().map(|n| Value::from(n)).map_err(|_| "must be a whole number".to_owned())
+                value.parse::<u32>().map(Value::from).map_err(|_| "must be a whole number".to_owned())
             }
             FieldKind::Boolean => Ok(Value::Bool(matches!(value, "on" | "true" | "yes" | "1"))),
             FieldKind::Code(options) => {
@@ -317,7 +317,11 @@ pub async fn enter(
                 let mut errors = FormErrors::default();
                 for p in problems {
                     // A problem deeper than a field (`blood_pressure.systolic.value`) belongs to it.
-                    let at = form.fields().iter().map(|f| f.path).find(|f| p.path == *f || p.path.starts_with(&format!("{f}.")));
+                    let at = form
+                        .fields()
+                        .iter()
+                        .map(|f| f.path)
+                        .find(|f| p.path == *f || p.path.starts_with(&format!("{f}.")));
                     match at {
                         Some(f) => {
                             errors.fields.entry(f.to_owned()).or_insert(p.reason);
