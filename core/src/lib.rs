@@ -38,4 +38,5 @@ pub mod i18n;
 pub mod medication_notebook;
 pub mod notices;
 pub mod prenatal;
+mod svg;
 pub mod sync;

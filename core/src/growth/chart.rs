@@ -21,6 +21,7 @@ use super::lms::{percentile, value_at_z, Lms};
 use super::reference::{lookup, lookup_by_length, GrowthMeasure, GrowthReference, LengthOrHeight, STANDING_FROM_DAY};
 use crate::dataset::common::Sex;
 use crate::i18n::text;
+use crate::svg::{nice_step, xml_escape};
 
 /// One point on the chart.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -200,17 +201,6 @@ fn reference_keys(reference: GrowthReference) -> (&'static str, &'static str) {
         GrowthReference::Who2006 => ("chart-reference-who2006", "chart-curves-who2006"),
         GrowthReference::Japan2000 => ("chart-reference-japan2000", "chart-curves-japan2000"),
     }
-}
-
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
-/// A "nice" step for about `target` ticks over `span`.
-fn nice_step(span: f64, target: f64) -> f64 {
-    let raw = span / target;
-    let magnitude = 10f64.powf(raw.log10().floor());
-    [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * magnitude).find(|s| *s >= raw).unwrap_or(10.0 * magnitude)
 }
 
 /// The chart of `points` (oldest first) for a boy or girl against
@@ -470,16 +460,7 @@ mod tests {
 
     #[test]
     fn the_sample_charts_match_their_golden_files() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/growth/golden");
-        for (name, svg) in samples() {
-            let path = dir.join(&name);
-            if std::env::var_os("PHR_UPDATE_GOLDEN").is_some() {
-                std::fs::create_dir_all(&dir).unwrap();
-                std::fs::write(&path, &svg).unwrap();
-            }
-            let golden = std::fs::read_to_string(&path).unwrap_or_default();
-            assert!(golden == svg, "{name} differs from its golden file (PHR_UPDATE_GOLDEN=1 to accept)");
-        }
+        crate::svg::assert_golden("src/growth/golden", samples().to_vec());
     }
 
     #[test]

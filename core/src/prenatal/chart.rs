@@ -24,6 +24,7 @@
 use std::fmt::Write as _;
 
 use crate::i18n::{text, text_with, Arg};
+use crate::svg::{nice_step, xml_escape};
 
 /// One prenatal visit's measurements for the chart.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -189,17 +190,6 @@ fn signed(v: f64) -> String {
     } else {
         text
     }
-}
-
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
-/// A "nice" step for about `target` ticks over `span`.
-fn nice_step(span: f64, target: f64) -> f64 {
-    let raw = span / target;
-    let magnitude = 10f64.powf(raw.log10().floor());
-    [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * magnitude).find(|s| *s >= raw).unwrap_or(10.0 * magnitude)
 }
 
 /// A number of the y axis: one decimal when the step is under 1, none
@@ -433,94 +423,7 @@ pub fn chart_svg(measure: PrenatalMeasure, points: &[PrenatalChartPoint], lang: 
 pub(crate) mod tests {
     use super::*;
 
-    /// Checks that `s` is well-formed XML, as far as the charts need it (no
-    /// XML parser is a dependency of this crate): one root element; every
-    /// tag closed in order; attributes named once each, quoted, with no `<`;
-    /// `&` only in the predefined or numeric entities; no `<` or `>` in text.
-    pub(crate) fn assert_well_formed_xml(s: &str) {
-        fn check_entities(text: &str, context: &str) {
-            let mut rest = text;
-            while let Some(at) = rest.find('&') {
-                let after = &rest[at + 1..];
-                let end = after.find(';').unwrap_or_else(|| panic!("unterminated entity in {context}: {text}"));
-                let name = &after[..end];
-                let known = matches!(name, "amp" | "lt" | "gt" | "quot" | "apos")
-                    || name
-                        .strip_prefix("#x")
-                        .is_some_and(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_hexdigit()))
-                    || name.strip_prefix('#').is_some_and(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_digit()));
-                assert!(known, "unknown entity &{name}; in {context}");
-                rest = &after[end + 1..];
-            }
-        }
-        fn is_name(name: &str) -> bool {
-            let mut chars = name.chars();
-            chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
-        }
-
-        let mut stack: Vec<&str> = Vec::new();
-        let mut roots = 0;
-        let mut rest = s;
-        while !rest.is_empty() {
-            let Some(open) = rest.find('<') else {
-                assert!(stack.is_empty(), "unclosed elements at the end: {stack:?}");
-                assert!(rest.trim().is_empty(), "text after the root element: {rest}");
-                break;
-            };
-            let text = &rest[..open];
-            assert!(!text.contains('>'), "a stray '>' in text: {text}");
-            check_entities(text, "text");
-            if stack.is_empty() {
-                assert!(text.trim().is_empty(), "text outside the root element: {text}");
-            }
-            let tag_start = &rest[open..];
-            let close = tag_start.find('>').expect("an unterminated tag");
-            let tag = &tag_start[1..close];
-            rest = &tag_start[close + 1..];
-            if let Some(name) = tag.strip_prefix('/') {
-                let expected = stack.pop().unwrap_or_else(|| panic!("</{name}> closes nothing"));
-                assert_eq!(name.trim_end(), expected, "</{name}> closes <{expected}>");
-                continue;
-            }
-            assert!(!tag.starts_with('!') && !tag.starts_with('?'), "unexpected markup <{tag}>");
-            let (body, self_closing) = match tag.strip_suffix('/') {
-                Some(body) => (body, true),
-                None => (tag, false),
-            };
-            let name_end = body.find(char::is_whitespace).unwrap_or(body.len());
-            let name = &body[..name_end];
-            assert!(is_name(name), "bad element name <{name}>");
-            let mut attrs = body[name_end..].trim_start();
-            let mut seen: Vec<&str> = Vec::new();
-            while !attrs.is_empty() {
-                let eq = attrs.find('=').unwrap_or_else(|| panic!("attribute without a value in <{name}>: {attrs}"));
-                let attr = attrs[..eq].trim_end();
-                assert!(is_name(attr), "bad attribute name {attr:?} in <{name}>");
-                assert!(!seen.contains(&attr), "attribute {attr} twice in <{name}>");
-                seen.push(attr);
-                let value_part = attrs[eq + 1..].trim_start();
-                let quote = value_part.chars().next().expect("an attribute value");
-                assert!(quote == '"' || quote == '\'', "unquoted attribute {attr} in <{name}>");
-                let value_end = value_part[1..].find(quote).expect("an unterminated attribute value");
-                let value = &value_part[1..1 + value_end];
-                assert!(!value.contains('<'), "'<' in attribute {attr} of <{name}>");
-                check_entities(value, attr);
-                let after = &value_part[value_end + 2..];
-                assert!(after.is_empty() || after.starts_with(char::is_whitespace), "attributes run together");
-                attrs = after.trim_start();
-            }
-            if stack.is_empty() {
-                roots += 1;
-                assert_eq!(roots, 1, "more than one root element");
-            }
-            if !self_closing {
-                stack.push(name);
-            }
-        }
-        assert!(stack.is_empty(), "unclosed elements: {stack:?}");
-        assert_eq!(roots, 1, "no root element");
-    }
+    use crate::svg::assert_well_formed_xml;
 
     fn point(
         week: u32,
@@ -578,16 +481,7 @@ pub(crate) mod tests {
 
     #[test]
     fn the_prenatal_sample_charts_match_their_golden_files() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/prenatal/golden");
-        for (name, svg) in samples() {
-            let path = dir.join(&name);
-            if std::env::var_os("PHR_UPDATE_GOLDEN").is_some() {
-                std::fs::create_dir_all(&dir).unwrap();
-                std::fs::write(&path, &svg).unwrap();
-            }
-            let golden = std::fs::read_to_string(&path).unwrap_or_default();
-            assert!(golden == svg, "{name} differs from its golden file (PHR_UPDATE_GOLDEN=1 to accept)");
-        }
+        crate::svg::assert_golden("src/prenatal/golden", samples());
     }
 
     #[test]
@@ -718,16 +612,5 @@ pub(crate) mod tests {
         assert_eq!(tick_label(-0.0, 0.5), "0.0");
         assert_eq!(signed(-0.6), "-0.6");
         assert_eq!(signed(7.84), "+7.8");
-    }
-
-    #[test]
-    fn the_well_formedness_check_refuses_broken_xml() {
-        assert_well_formed_xml(r#"<a x="1"><b/>t &amp; u</a>"#);
-        for broken in
-            ["<a><b></a></b>", "<a>", r#"<a x=1/>"#, r#"<a x="1" x="2"/>"#, "<a>x & y</a>", "<a/><b/>", "<a>1 < 2</a>"]
-        {
-            let result = std::panic::catch_unwind(|| assert_well_formed_xml(broken));
-            assert!(result.is_err(), "{broken} passed");
-        }
     }
 }
