@@ -125,6 +125,52 @@ pub fn call(base: &str, method: &str, path: &str, body: Option<&Value>, headers:
     Answer { status, set_cookie, headers, body }
 }
 
+/// Posts raw `body` bytes with `content_type` (a multipart upload); the answer as [`call`]'s.
+pub fn post_bytes(base: &str, path: &str, content_type: &str, body: Vec<u8>, headers: &[(&str, &str)]) -> Answer {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(std::time::Duration::from_secs(60)))
+        .build()
+        .into();
+    let mut req = agent.post(&format!("{base}{path}")).header("Content-Type", content_type);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let mut resp = req.send(&body[..]).expect("portal request");
+    let status = resp.status().as_u16();
+    let headers: Vec<(String, String)> = resp
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
+        .collect();
+    let set_cookie = resp.headers().get("set-cookie").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(json!({"text": text}));
+    Answer { status, set_cookie, headers, body }
+}
+
+/// A `multipart/form-data` body of text `fields` and one file (`file_field`, `bytes`):
+/// (content type, body).
+pub fn multipart(fields: &[(&str, &str)], file_field: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "phr-test-boundary-7d1f0c";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{file_field}\"; filename=\"results.csv\"\r\nContent-Type: text/csv\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
 pub fn with_cookie(cookie: &str) -> String {
     format!("phr_portal={cookie}")
 }
@@ -188,13 +234,25 @@ impl SignedIn {
         call(base, method, path, body, &all)
     }
 
-    /// Posts an HTML form of `pairs` (the CSRF token added unless `csrf` is false).
+    /// Uploads a results file: `form` (`child_checkup`, …), `encoding`, the file's bytes (the
+    /// CSRF token added unless `csrf` is false), in English.
+    pub fn upload(&self, base: &str, form: &str, encoding: &str, bytes: &[u8], csrf: bool) -> Answer {
+        let mut fields = vec![("form", form), ("encoding", encoding)];
+        if csrf {
+            fields.push(("csrf", self.csrf.as_str()));
+        }
+        let (content_type, body) = multipart(&fields, "file", bytes);
+        let cookie = with_cookie(&self.cookie);
+        post_bytes(base, "/portal/uploads", &content_type, body, &[("Cookie", &cookie), ("Accept-Language", "en")])
+    }
+
+    /// Posts an HTML form of `pairs` (the CSRF token added unless `csrf` is false), in English.
     pub fn post_form(&self, base: &str, path: &str, pairs: &[(&str, &str)], csrf: bool) -> Answer {
         let mut all: Vec<Value> = pairs.iter().map(|(k, v)| json!([k, v])).collect();
         if csrf {
             all.push(json!(["csrf", self.csrf]));
         }
-        self.call(base, "FORM", path, Some(&Value::Array(all)), &[])
+        self.call(base, "FORM", path, Some(&Value::Array(all)), &[("Accept-Language", "en")])
     }
 }
 

@@ -187,3 +187,113 @@ phr_tests::backend_test! {
         }
     }
 }
+
+const CITY: &str = "midori-city-health-center";
+const HEALTH_NURSE: &str = "Public health nurse Sentinel-Mori";
+
+fn shift_jis(text: &str) -> Vec<u8> {
+    let (bytes, _, unmappable) = encoding_rs::SHIFT_JIS.encode(text);
+    assert!(!unmappable);
+    bytes.into_owned()
+}
+
+/// The new child checkups of a family after a pull: (weight, note).
+fn new_checkups(device: &Device, known: &[Uuid]) -> Vec<(f64, Option<String>)> {
+    device
+        .records
+        .iter()
+        .filter(|(id, r)| r.kind == RecordKind::ChildCheckup && !known.contains(id))
+        .map(|(id, _)| {
+            let body = device.current(id).unwrap();
+            (body["body"]["weight"]["value"].as_f64().unwrap(), body["body"]["note"].as_str().map(str::to_owned))
+        })
+        .collect()
+}
+
+phr_tests::backend_test! {
+    fn a_health_centers_shift_jis_upload_with_a_bad_row_is_refused_whole_and_then_stored_fixed(db) {
+        let (dir, server) = start_server(Path::new(BIN), &db, &[]);
+        let base = server.base_url.clone();
+        let bin = Path::new(BIN);
+        portal::add_org(bin, dir.path(), &db, CITY);
+        let nurse = SignedIn::invite_and_register(bin, dir.path(), &db, &base, CITY, HEALTH_NURSE);
+        let modules = [RecordKind::Newborn, RecordKind::ChildCheckup, RecordKind::Immunization, RecordKind::Development];
+        let mut families = Vec::new();
+        for (name, number) in [("Family A", "sentinel-hb-0101"), ("Family B", "sentinel-hb-0102")] {
+            let (device, child, records) = family(&base, name, number);
+            let ids: Vec<Uuid> = records.iter().map(|(_, id)| *id).collect();
+            create_grant(&device, &grant_of(CITY, &modules, &[child], Access::ReadWrite), &ids);
+            families.push((device, ids));
+        }
+
+        // The template: the identifier and the form's fields.
+        let template = nurse.call(&base, "GET", "/portal/uploads/child_checkup/template.csv", None, &[]);
+        assert_eq!(template.status, 200);
+        assert_eq!(template.header("content-type"), Some("text/csv; charset=utf-8"));
+        assert!(html(&template).starts_with("identifier,date,checkup_type,weight,"), "{}", html(&template));
+
+        // A session's results in Shift_JIS: one bad weight, one identifier nobody shared.
+        let today = days_ago(0);
+        let header = "identifier,date,checkup_type,weight,length,length_position,note";
+        let bad = shift_jis(&format!(
+            "{header}\r\nsentinel-hb-0101,{today},months_3_4,6.4,60.5,recumbent,異常なし\r\n\
+             sentinel-hb-0102,{today},months_3_4,重い,61.0,recumbent,\r\n\
+             sentinel-hb-9999,{today},months_3_4,6.0,60.0,recumbent,\r\n"
+        ));
+        let forged = nurse.upload(&base, "child_checkup", "auto", &bad, false);
+        assert_eq!(forged.status, 403, "no CSRF token");
+        let preview = nurse.upload(&base, "child_checkup", "auto", &bad, true);
+        assert_eq!(preview.status, 422, "{}", html(&preview));
+        let page = html(&preview);
+        assert!(page.contains("2 rows have problems"), "{page}");
+        assert!(page.contains("weight: must be a number"), "{page}");
+        assert!(page.contains("no patient who shared their record has it"), "{page}");
+        assert!(!page.contains("/portal/uploads/commit"), "no commit button with problems");
+        // Committing the bad file anyway stores nothing.
+        let text = encoding_rs::SHIFT_JIS.decode(&bad).0.into_owned();
+        let commit = nurse.post_form(&base, "/portal/uploads/commit", &[("form", "child_checkup"), ("csv", &text)], true);
+        assert_eq!(commit.status, 422, "{}", html(&commit));
+        for (device, _) in families.iter_mut() {
+            assert_eq!(device.pull(), 0, "nothing was stored");
+        }
+
+        // Fixed: a preview that can be stored, then the commit stores both rows.
+        let fixed = shift_jis(&format!(
+            "{header}\r\nsentinel-hb-0101,{today},months_3_4,6.4,60.5,recumbent,異常なし\r\n\
+             {}|sentinel-hb-0102,{today},months_3_4,7.1,61.0,recumbent,\r\n",
+            phr_tests::portal::HANDBOOK
+        ));
+        let preview = nurse.upload(&base, "child_checkup", "shift_jis", &fixed, true);
+        assert_eq!(preview.status, 200, "{}", html(&preview));
+        assert!(html(&preview).contains("All 2 rows can be stored"), "{}", html(&preview));
+        let text = encoding_rs::SHIFT_JIS.decode(&fixed).0.into_owned();
+        let stored = nurse.post_form(&base, "/portal/uploads/commit", &[("form", "child_checkup"), ("csv", &text)], true);
+        assert_eq!(stored.status, 200, "{}", html(&stored));
+        assert!(html(&stored).contains("2 records were stored"), "{}", html(&stored));
+        let (a, a_known) = &mut families[0];
+        assert_eq!(a.pull(), 1);
+        assert_eq!(new_checkups(a, a_known), vec![(6.4, Some("異常なし".to_owned()))]);
+        let (b, b_known) = &mut families[1];
+        assert_eq!(b.pull(), 1);
+        assert_eq!(new_checkups(b, b_known), vec![(7.1, None)]);
+
+        // Each family's log names the nurse for the write.
+        let actor = format!("organization:{CITY}/staff:{}", nurse.staff_id);
+        for (device, _) in &families {
+            let events = portal_events(device);
+            assert!(events.iter().any(|e| e.0 == actor && e.1 == HEALTH_NURSE && e.2 == "portal_write" && e.3 == "success"), "{events:?}");
+        }
+        // A file that is not CSV text, and an unknown column: 400 pages naming the problem.
+        let binary = nurse.upload(&base, "child_checkup", "utf-8", &[0xff, 0xfe, 0x00], true);
+        assert_eq!(binary.status, 400);
+        let unknown = nurse.upload(&base, "child_checkup", "auto", b"identifier,date,checkup_type,height\r\nx,2026-01-01,month_1,1\r\n", true);
+        assert_eq!(unknown.status, 400);
+        assert!(html(&unknown).contains("&#34;height&#34; is not a field"), "{}", html(&unknown));
+
+        assert_audit_verifies(bin, dir.path(), &db);
+        let logs = server.logs().join("\n");
+        for sentinel in ["sentinel-hb-01", "Sentinel-Mori", "異常なし"] {
+            assert!(!logs.contains(sentinel), "{sentinel} in the server log");
+        }
+    }
+}

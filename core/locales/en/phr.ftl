@@ -638,3 +638,34 @@ portal-record = Record
 portal-back-to-patient = Back to the patient
 portal-form-not-saved = Not saved. Please correct the fields marked below.
 portal-save = Save
+portal-nav-upload = Upload results
+portal-upload-title = Upload a session's results
+portal-upload-intro = A CSV file with a header row: the column identifier names each child (or mother) by an identifier the family shared, the other columns are the form's fields. Nothing is stored until you confirm the preview, and then every row or none.
+portal-upload-form = Results of
+portal-upload-encoding = Encoding
+portal-upload-encoding-auto = Automatic (UTF-8 or Shift_JIS)
+portal-upload-file = CSV file
+portal-upload-preview = Preview
+portal-upload-templates = Templates (header rows)
+portal-upload-preview-title = Preview of the upload
+portal-upload-report-title = Upload stored
+portal-upload-summary-ok = { $rows ->
+    [one] One row can be stored.
+   *[other] All { $rows } rows can be stored.
+}
+portal-upload-summary-problems = { $problems ->
+    [one] One row has a problem. Nothing is stored: correct the file and upload it again.
+   *[other] { $problems } rows have problems. Nothing is stored: correct the file and upload it again.
+}
+portal-upload-summary-stored = { $rows ->
+    [one] One record was stored. The families' phones receive it at their next sync.
+   *[other] { $rows } records were stored. The families' phones receive them at their next sync.
+}
+portal-upload-rows = Rows
+portal-upload-row = Row
+portal-upload-patient = Patient
+portal-upload-result = Result
+portal-upload-ok = Ready
+portal-upload-stored = Stored
+portal-upload-commit = Store all rows
+portal-upload-again = Upload another file

@@ -31,6 +31,7 @@ pub mod organizations;
 pub mod portal;
 pub mod portal_pages;
 pub mod portal_patients;
+pub mod portal_upload;
 pub mod research;
 pub mod smart;
 pub mod sync;

@@ -63,6 +63,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(web::post().to(super::portal_patients::save_result))
                     .default_service(web::to(super::method_not_allowed)),
             )
+            .service(
+                web::resource("/uploads")
+                    .route(web::get().to(super::portal_upload::page))
+                    .route(web::post().to(super::portal_upload::preview))
+                    .default_service(web::to(super::method_not_allowed)),
+            )
+            .service(endpoint("/uploads/{form}/template.csv", web::get().to(super::portal_upload::template)))
+            .service(endpoint("/uploads/commit", web::post().to(super::portal_upload::commit)))
             .service(endpoint("/assets/passkey.js", web::get().to(super::portal_pages::passkey_js)))
             .service(endpoint("/assets/portal.css", web::get().to(super::portal_pages::portal_css)))
             .default_service(web::to(not_found)),

@@ -85,7 +85,7 @@ pub fn language(req: &HttpRequest) -> (&'static str, bool) {
     (accepted.split(',').find_map(supported).unwrap_or(LANGUAGES[0]), false)
 }
 
-fn chrome(req: &HttpRequest, staff: &StaffSession) -> (Chrome, bool) {
+pub(crate) fn chrome(req: &HttpRequest, staff: &StaffSession) -> (Chrome, bool) {
     let (lang, remember) = language(req);
     let chrome = Chrome {
         t: Texts { lang },
@@ -98,7 +98,7 @@ fn chrome(req: &HttpRequest, staff: &StaffSession) -> (Chrome, bool) {
 }
 
 /// A page answer, remembering the language when `?lang=` chose it.
-fn answer(status: StatusCode, template: &impl Template, lang: &str, remember: bool) -> HttpResponse {
+pub(crate) fn answer(status: StatusCode, template: &impl Template, lang: &str, remember: bool) -> HttpResponse {
     let mut resp = page(status, template);
     if remember {
         let cookie = format!("{LANGUAGE_COOKIE}={lang}; Path=/portal; Max-Age=31536000; SameSite=Strict");
@@ -110,7 +110,7 @@ fn answer(status: StatusCode, template: &impl Template, lang: &str, remember: bo
 }
 
 /// Without a session: to the sign-in page; any other error: its HTML page.
-fn refused(e: AppError) -> HttpResponse {
+pub(crate) fn refused(e: AppError) -> HttpResponse {
     match e {
         AppError::Unauthorized(_) => {
             HttpResponse::SeeOther().insert_header((header::LOCATION, "/portal/signin")).finish()

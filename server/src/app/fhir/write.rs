@@ -185,23 +185,62 @@ fn authorize(
 }
 
 /// Writes `body` about `(account, subject)` — a patient `visible` resolves — as a new record
-/// of the family, sealed and audited exactly as a FHIR create is ([`check_body`], [`authorize`],
-/// [`append_written_records`]): the care-team portal's result entry. Returns the record id.
+/// of the family, sealed and audited exactly as a FHIR create is ([`write_records`] of one):
+/// the care-team portal's result entry. Returns the record id.
 pub fn write_record(
     conn: &mut Conn,
     visible: &Visible,
     writer: &Writer,
-    (account, subject): (String, Subject),
+    patient: (String, Subject),
     body: RecordBody,
     max_records: i64,
 ) -> Result<Uuid, AppError> {
-    check_body(body.kind().as_str(), &body, &subject)?;
-    let kind = body.kind();
-    let grant_index = authorize(conn, visible, writer, &account, (kind, subject, body.effective_date()))?;
-    let prepared =
-        Prepared { account, subject, kind, grant_index, body, primary_type: String::new(), entries: Vec::new() };
-    let ids = append_written_records(conn, visible, writer, std::slice::from_ref(&prepared), max_records)?;
-    Ok(ids[0])
+    let ids = write_records(conn, visible, writer, vec![(patient, body)], max_records)?;
+    ids.first().copied().ok_or_else(|| AppError::Internal("no record written".into()))
+}
+
+/// Writes each `(patient, body)` as a new record of its family, all or nothing, as a FHIR
+/// transaction is ([`check_body`] and [`authorize`] for each first, then
+/// [`append_written_records`] in one transaction): the portal's result entry and CSV upload.
+/// Returns the record ids in the order given.
+pub fn write_records(
+    conn: &mut Conn,
+    visible: &Visible,
+    writer: &Writer,
+    items: Vec<((String, Subject), RecordBody)>,
+    max_records: i64,
+) -> Result<Vec<Uuid>, AppError> {
+    let mut prepared = Vec::with_capacity(items.len());
+    for ((account, subject), body) in items {
+        check_body(body.kind().as_str(), &body, &subject)?;
+        let kind = body.kind();
+        let grant_index = authorize(conn, visible, writer, &account, (kind, subject, body.effective_date()))?;
+        prepared.push(Prepared {
+            account,
+            subject,
+            kind,
+            grant_index,
+            body,
+            primary_type: String::new(),
+            entries: Vec::new(),
+        });
+    }
+    append_written_records(conn, visible, writer, &prepared, max_records)
+}
+
+/// Whether a usable grant lets `organization_id` write a record `(kind, subject, date)` into
+/// `account` (`Err` with the reason of the grant that came closest). Decides only: nothing is
+/// audited (a preview of writes; the write itself goes through [`authorize`]).
+pub fn may_write(
+    visible: &Visible,
+    organization_id: &str,
+    account: &str,
+    record: (RecordKind, Subject, Option<chrono::NaiveDate>),
+) -> Result<(), AppError> {
+    match write_decision(visible, organization_id, account, record)? {
+        Decision::Allow { .. } => Ok(()),
+        decision => Err(refused(record.0, decision)),
+    }
 }
 
 /// The consent decision ([`crate::app::consent::decide`]) on writing a record

@@ -48,6 +48,7 @@ use crate::store::{write_transaction, DbConnection};
 
 pub mod patients;
 pub mod results;
+pub mod upload;
 
 /// How long a WebAuthn ceremony may take between its start and finish.
 pub const CEREMONY_MS: i64 = 5 * 60 * 1000;

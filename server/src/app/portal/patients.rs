@@ -130,15 +130,11 @@ pub async fn find(app: &App, staff: &StaffSession, identifier: &str) -> Result<V
     let organization = staff.organization_id.clone();
     app.db(move |conn| {
         let visible = Visible::load(conn, &visibility, &keys, &organization)?;
-        let mut patients: Vec<(&String, &(String, Subject))> = visible.patients.iter().collect();
-        patients.sort();
         let mut found = Vec::new();
-        for (_, (account, subject)) in patients {
-            let (patient, records) = build_patient(conn, &visible, account, *subject)?;
-            let listed = listing(&patient, *subject);
-            if identifier_matches(&listed, &query) {
-                audit_patient(conn, &audits, &visible, &actor, AuditAction::PortalSearch, account, &records)?;
-                found.push(listed);
+        for listed in listings(conn, &visible)? {
+            if identifier_matches(&listed.listing, &query) {
+                audit_patient(conn, &audits, &visible, &actor, AuditAction::PortalSearch, &listed.account, &listed.records)?;
+                found.push(listed.listing);
                 if found.len() == MAX_FOUND {
                     break;
                 }
@@ -147,6 +143,33 @@ pub async fn find(app: &App, staff: &StaffSession, identifier: &str) -> Result<V
         Ok(found)
     })
     .await
+}
+
+/// A patient the organization may see, with what they are listed by.
+pub struct Listed {
+    pub listing: PatientListing,
+    pub account: String,
+    pub subject: Subject,
+    /// The records the listing was built from (to audit the ones a caller uses).
+    pub records: Vec<ReadableRecord>,
+}
+
+/// Every patient the organization may see, in patient id order, with their name, birth date
+/// and identifiers read through its grants. Audits nothing: a caller audits the patients it uses.
+pub fn listings(conn: &mut Conn, visible: &Visible) -> Result<Vec<Listed>, AppError> {
+    let mut patients: Vec<(&String, &(String, Subject))> = visible.patients.iter().collect();
+    patients.sort();
+    let mut out = Vec::with_capacity(patients.len());
+    for (_, (account, subject)) in patients {
+        let (patient, records) = build_patient(conn, visible, account, *subject)?;
+        out.push(Listed { listing: listing(&patient, *subject), account: account.clone(), subject: *subject, records });
+    }
+    Ok(out)
+}
+
+/// Whether `listing` has the identifier `query` (`system|value` or a value of any system), exactly.
+pub fn has_identifier(listing: &PatientListing, query: &str) -> bool {
+    identifier_matches(listing, query)
 }
 
 /// One line of the patient's timeline.
