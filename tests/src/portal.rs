@@ -286,8 +286,10 @@ pub fn family(base: &str, name: &str, number: &str) -> (Device, Subject, Vec<(Re
     dose["body"]["vaccine"] = json!("hepatitis_b");
     dose["body"]["series"] = json!("primary");
     dose["body"]["date_given"] = json!(days_ago(55));
-    dose["body"]["next_due_date"] = Value::Null;
-    dose["body"].as_object_mut().unwrap().remove("next_due_date");
+    // A hepatitis B dose: the example's MR product name and codes do not belong to it.
+    for key in ["next_due_date", "vaccine_name", "hot9_code", "yj_code"] {
+        dose["body"].as_object_mut().unwrap().remove(key);
+    }
     records.push((RecordKind::Immunization, add(&mut device, child, dose)));
     let milestone = json!({"kind": "development", "body": {"milestone": "social_smile", "achieved": "yes",
         "answered_on": days_ago(60)}});

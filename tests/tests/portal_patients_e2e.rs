@@ -19,7 +19,7 @@ use phr_tests::client::Device;
 use phr_tests::fhir::{create_grant, grant_of};
 use phr_tests::portal::{self, days_ago, family, html, SignedIn};
 use phr_tests::{assert_audit_verifies, start_server};
-use serde_json::Value;
+use serde_json::{json, Value};
 use uuid::Uuid;
 
 const BIN: &str = env!("CARGO_BIN_EXE_phr-server-e2e");
@@ -293,6 +293,88 @@ phr_tests::backend_test! {
         assert_audit_verifies(bin, dir.path(), &db);
         let logs = server.logs().join("\n");
         for sentinel in ["sentinel-hb-01", "Sentinel-Mori", "異常なし"] {
+            assert!(!logs.contains(sentinel), "{sentinel} in the server log");
+        }
+    }
+}
+
+const ER: &str = "night-er";
+const ER_DOCTOR: &str = "Doctor Sentinel-Ishida";
+const ER_NUMBER: &str = "sentinel-hb-0911";
+
+phr_tests::backend_test! {
+    fn an_er_doctor_opens_an_opted_in_childs_emergency_summary_by_break_glass_with_a_reason_and_the_family_sees_her_name(db) {
+        use phr_core::consent::{OrganizationId, Purpose};
+        let (dir, server) = start_server(Path::new(BIN), &db, &[]);
+        let base = server.base_url.clone();
+        let bin = Path::new(BIN);
+        let (ok, out) = portal::cli(bin, dir.path(), &db, &["org", "add", "--id", ER, "--name", "Night ER", "--kind", "emergency", "--purpose", "emergency"]);
+        assert!(ok, "{out}");
+        portal::add_org(bin, dir.path(), &db, CLINIC);
+        let doctor = SignedIn::invite_and_register(bin, dir.path(), &db, &base, ER, ER_DOCTOR);
+        let nurse = SignedIn::invite_and_register(bin, dir.path(), &db, &base, CLINIC, NURSE);
+
+        // The family registers the handbook number for emergencies and opts in.
+        let (mother, child, records) = family(&base, "Family Sentinel", ER_NUMBER);
+        let body = json!({"identifiers": [{"subject": child.to_string(), "system": portal::HANDBOOK, "value": ER_NUMBER}]});
+        let (status, answer) = mother.call("PUT", "/emergency/v1/identifiers", Some(&body));
+        assert_eq!(status, 200, "{answer}");
+        let mut opt_in = grant_of(
+            OrganizationId::EMERGENCY_DEPARTMENTS,
+            &[RecordKind::Newborn, RecordKind::Immunization],
+            &[child],
+            Access::Read,
+        );
+        opt_in.purpose = Purpose::Emergency;
+        let in_scope: Vec<Uuid> = records
+            .iter()
+            .filter(|(k, _)| matches!(k, RecordKind::Newborn | RecordKind::Immunization))
+            .map(|(_, id)| *id)
+            .collect();
+        create_grant(&mother, &opt_in, &in_scope);
+
+        // The form is offered to the ER only.
+        let en = [("Accept-Language", "en")];
+        let er_page = doctor.call(&base, "GET", "/portal/emergency", None, &en);
+        assert_eq!(er_page.status, 200);
+        assert!(html(&er_page).contains("href=\"/portal/emergency\""), "the ER's navigation offers it");
+        let clinic_page = nurse.call(&base, "GET", "/portal/patients", None, &en);
+        assert!(!html(&clinic_page).contains("href=\"/portal/emergency\""));
+
+        // Without a reason: 400, nothing read. Without the CSRF token: 403.
+        let fields = |reason: &'static str| [("system", portal::HANDBOOK), ("value", ER_NUMBER), ("reason", reason)];
+        let no_reason = doctor.post_form(&base, "/portal/emergency", &fields(""), true);
+        assert_eq!(no_reason.status, 400, "{}", html(&no_reason));
+        assert_eq!(doctor.post_form(&base, "/portal/emergency", &fields("sentinel-reason unconscious"), false).status, 403);
+        // A clinic is no emergency department: 403 (and the family is told of the attempt).
+        let clinic = nurse.post_form(&base, "/portal/emergency", &fields("sentinel-reason unconscious"), true);
+        assert_eq!(clinic.status, 403, "{}", html(&clinic));
+        // An identifier nobody registered: 404.
+        let unknown = doctor.post_form(&base, "/portal/emergency", &[("system", portal::HANDBOOK), ("value", "sentinel-hb-0000"), ("reason", "sentinel-reason x")], true);
+        assert_eq!(unknown.status, 404);
+
+        let opened = doctor.post_form(&base, "/portal/emergency", &fields("sentinel-reason unconscious, brought in by ambulance"), true);
+        assert_eq!(opened.status, 200, "{}", html(&opened));
+        let page = html(&opened);
+        assert!(page.contains("Opened by break-glass"), "{page}");
+        assert!(page.contains("<h2>"), "the summary's sections: {page}");
+        assert!(page.contains("<h2>Immunizations</h2>") && page.contains(&format!("({})", days_ago(55))), "the dose: {page}");
+
+        // The family's log: the break-glass read names the doctor and the reason; the clinic's
+        // attempt is there as denied.
+        let (status, log) = mother.call("GET", "/audit/v1/events?action=break_glass_summary", None);
+        assert_eq!(status, 200);
+        let events = log["events"].as_array().unwrap();
+        let doctor_actor = format!("organization:{ER}/staff:{}", doctor.staff_id);
+        assert!(events.iter().any(|e| e["actor"] == doctor_actor.as_str()
+            && e["actor_name"] == ER_DOCTOR
+            && e["outcome"] == "success"
+            && e["reason"] == "sentinel-reason unconscious, brought in by ambulance"), "{log}");
+        assert!(events.iter().any(|e| e["actor_name"] == NURSE && e["outcome"] == "denied"), "{log}");
+
+        assert_audit_verifies(bin, dir.path(), &db);
+        let logs = server.logs().join("\n");
+        for sentinel in [ER_NUMBER, "Sentinel-Ishida", "sentinel-reason"] {
             assert!(!logs.contains(sentinel), "{sentinel} in the server log");
         }
     }

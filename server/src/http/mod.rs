@@ -29,6 +29,7 @@ pub mod notices;
 pub mod notify;
 pub mod organizations;
 pub mod portal;
+pub mod portal_emergency;
 pub mod portal_pages;
 pub mod portal_patients;
 pub mod portal_upload;

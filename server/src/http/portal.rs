@@ -70,6 +70,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .default_service(web::to(super::method_not_allowed)),
             )
             .service(endpoint("/uploads/{form}/template.csv", web::get().to(super::portal_upload::template)))
+            .service(
+                web::resource("/emergency")
+                    .route(web::get().to(super::portal_emergency::page))
+                    .route(web::post().to(super::portal_emergency::open))
+                    .default_service(web::to(super::method_not_allowed)),
+            )
             .service(endpoint("/uploads/commit", web::post().to(super::portal_upload::commit)))
             .service(endpoint("/assets/passkey.js", web::get().to(super::portal_pages::passkey_js)))
             .service(endpoint("/assets/portal.css", web::get().to(super::portal_pages::portal_css)))

@@ -62,6 +62,8 @@ pub struct Chrome {
     pub csrf: String,
     /// This page's path (the language links point to it).
     pub here: String,
+    /// The organization is an emergency department (the break-glass page is offered).
+    pub emergency: bool,
 }
 
 fn supported(tag: &str) -> Option<&'static str> {
@@ -93,6 +95,7 @@ pub(crate) fn chrome(req: &HttpRequest, staff: &StaffSession) -> (Chrome, bool) 
         organization: staff.organization_name.clone(),
         csrf: staff.csrf_token.clone(),
         here: req.path().to_owned(),
+        emergency: crate::app::portal::emergency::is_emergency(staff),
     };
     (chrome, remember)
 }
@@ -444,6 +447,7 @@ mod tests {
             organization: "Sakura".into(),
             csrf: "tok".into(),
             here: "/portal/patients/p/results/child_checkup".into(),
+            emergency: false,
         };
         let mut errors = FormErrors::default();
         errors.fields.insert("weight".into(), "must be a number".into());

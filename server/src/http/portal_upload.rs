@@ -192,7 +192,14 @@ pub async fn preview(app: web::Data<App>, req: HttpRequest, body: Multipart) -> 
     }
     let form = match upload_form(&form) {
         Ok(f) => f,
-        Err(_) => return answer(StatusCode::BAD_REQUEST, &upload_page(c, Some("choose what the file holds".into())), lang, false),
+        Err(_) => {
+            return answer(
+                StatusCode::BAD_REQUEST,
+                &upload_page(c, Some("choose what the file holds".into())),
+                lang,
+                false,
+            )
+        }
     };
     let Some(encoding) = Encoding::parse(&encoding) else {
         return answer(StatusCode::BAD_REQUEST, &upload_page(c, Some("unknown encoding".into())), lang, false);

@@ -159,14 +159,21 @@ pub fn insert_session(conn: &mut DbConnection, row: &SessionRow) -> QueryResult<
 }
 
 /// A session, its staff member, and their organization's name and `disabled_at`.
-pub type SessionOfStaff = (SessionRow, StaffRow, String, Option<i64>);
+/// (session, staff member, organization name, organization disabled at, organization kind).
+pub type SessionOfStaff = (SessionRow, StaffRow, String, Option<i64>, String);
 
 /// A session with its staff member and whether the organization is enabled.
 pub fn session(conn: &mut DbConnection, session_hash: &str) -> QueryResult<Option<SessionOfStaff>> {
     staff_sessions::table
         .inner_join(staff::table.inner_join(organizations::table))
         .filter(staff_sessions::session_hash.eq(session_hash))
-        .select((SessionRow::as_select(), StaffRow::as_select(), organizations::name, organizations::disabled_at))
+        .select((
+            SessionRow::as_select(),
+            StaffRow::as_select(),
+            organizations::name,
+            organizations::disabled_at,
+            organizations::kind,
+        ))
         .first(conn)
         .optional()
 }

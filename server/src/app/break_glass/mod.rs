@@ -202,11 +202,42 @@ enum Outcome {
     Refused { error: AppError, tell: Vec<String> },
 }
 
+/// Who asks for a break-glass summary: an emergency department's FHIR client (its access
+/// token), or a staff member of one in the care-team portal (audited by name).
+pub enum Requester {
+    Token(OrganizationToken),
+    Staff { organization_id: String, actor: crate::app::audit::Actor },
+}
+
+impl Requester {
+    fn actor(&self) -> crate::app::audit::Actor {
+        match self {
+            Requester::Token(token) => token.actor(),
+            Requester::Staff { actor, .. } => actor.clone(),
+        }
+    }
+
+    /// The organization, if still registered and enabled (401 otherwise).
+    fn check_enabled(self, conn: &mut DbConnection) -> Result<String, AppError> {
+        match self {
+            Requester::Token(token) => Ok(token.check_enabled(conn)?.organization_id),
+            Requester::Staff { organization_id, .. } => {
+                let (enabled, _) = crate::store::organizations::enabled_at_generation(conn, &organization_id)?;
+                if !enabled {
+                    return Err(AppError::Unauthorized("this organization is not (or no longer) enabled".into()));
+                }
+                Ok(organization_id)
+            }
+        }
+    }
+}
+
 /// `GET /fhir/r4/Patient/$summary?identifier=system|value` by an emergency department, with
-/// the reason in [`REASON_HEADER`] (`reason`, as sent, `None` if absent). See the module rules.
+/// the reason in [`REASON_HEADER`] (`reason`, as sent, `None` if absent), or the portal's
+/// break-glass form. See the module rules.
 pub async fn summary(
     app: &App,
-    token: OrganizationToken,
+    requester: Requester,
     identifier: (String, String),
     reason: Option<String>,
 ) -> Result<Bundle, AppError> {
@@ -218,7 +249,7 @@ pub async fn summary(
         .db(move |conn| {
             let holders = store::holders(conn, &hash)?;
             // Refusals that follow are audited in every family that registered the identifier.
-            let actor = token.actor();
+            let actor = requester.actor();
             let refuse =
                 |conn: &mut DbConnection, reason: Option<&str>, error: AppError| -> Result<Outcome, AppError> {
                     let now = now_ms();
@@ -234,11 +265,11 @@ pub async fn summary(
                 Ok(reason) => reason,
                 Err(e) => return refuse(conn, None, e),
             };
-            let org = match token.check_enabled(conn) {
-                Ok(org) => org,
+            let org_id = match requester.check_enabled(conn) {
+                Ok(org_id) => org_id,
                 Err(e) => return refuse(conn, Some(&reason), e),
             };
-            let kind = crate::store::organizations::get(conn, &org.organization_id)?.map(|o| o.kind);
+            let kind = crate::store::organizations::get(conn, &org_id)?.map(|o| o.kind);
             if kind.as_deref() != Some(crate::app::organizations::EMERGENCY_KIND) {
                 let error = AppError::Forbidden(
                     "break-glass is for organizations registered as emergency departments (kind emergency)".into(),
@@ -281,7 +312,6 @@ pub async fn summary(
             let bundle = emergency_summary(&input)
                 .map_err(|e| AppError::Internal(format!("the emergency summary cannot be assembled: {e}")))?;
             let at = now.timestamp_millis();
-            let org_id = org.organization_id.clone();
             let subject_name = subject.to_string();
             let grant_id = grants[0].grant_id();
             let record_ids: Vec<String> = records.iter().map(|r| r.record_id.to_string()).collect();

@@ -46,6 +46,7 @@ use crate::config::Limits;
 use crate::store::staff::{self as store, CeremonyRow, InviteRow, PasskeyRow, SessionRow, StaffRow};
 use crate::store::{write_transaction, DbConnection};
 
+pub mod emergency;
 pub mod patients;
 pub mod results;
 pub mod upload;
@@ -174,6 +175,8 @@ pub struct StaffSession {
     pub role: String,
     pub organization_id: String,
     pub organization_name: String,
+    /// `clinic`, `municipality`, `emergency`, … (`phr-server org add --kind`).
+    pub organization_kind: String,
     pub csrf_token: String,
     /// When the session ends at the latest (epoch ms).
     pub expires_at: i64,
@@ -544,6 +547,7 @@ fn open_session(
             role: staff.role.clone(),
             organization_id: org.organization_id,
             organization_name: org.name,
+            organization_kind: org.kind,
             csrf_token,
             expires_at: row.expires_at,
             session_hash: row.session_hash,
@@ -656,7 +660,7 @@ pub async fn session(app: &App, cookie_value: String) -> Result<StaffSession, Ap
                     return Ok(Err(none()));
                 }
                 let hash = hash_secret(&cookie_value);
-                let Some((session, staff, org_name, org_disabled)) = store::session(conn, &hash)? else {
+                let Some((session, staff, org_name, org_disabled, org_kind)) = store::session(conn, &hash)? else {
                     return Ok(Err(none()));
                 };
                 let now = now_ms();
@@ -675,6 +679,7 @@ pub async fn session(app: &App, cookie_value: String) -> Result<StaffSession, Ap
                     role: staff.role,
                     organization_id: staff.organization_id,
                     organization_name: org_name,
+                    organization_kind: org_kind,
                     csrf_token: session.csrf_token,
                     expires_at: session.expires_at,
                     session_hash: hash,
@@ -730,6 +735,7 @@ mod tests {
             role: ROLE_MEMBER.into(),
             organization_id: "o".into(),
             organization_name: "O".into(),
+            organization_kind: "clinic".into(),
             csrf_token: "token-abc".into(),
             expires_at: 0,
             session_hash: "h".into(),

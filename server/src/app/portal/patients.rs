@@ -133,7 +133,15 @@ pub async fn find(app: &App, staff: &StaffSession, identifier: &str) -> Result<V
         let mut found = Vec::new();
         for listed in listings(conn, &visible)? {
             if identifier_matches(&listed.listing, &query) {
-                audit_patient(conn, &audits, &visible, &actor, AuditAction::PortalSearch, &listed.account, &listed.records)?;
+                audit_patient(
+                    conn,
+                    &audits,
+                    &visible,
+                    &actor,
+                    AuditAction::PortalSearch,
+                    &listed.account,
+                    &listed.records,
+                )?;
                 found.push(listed.listing);
                 if found.len() == MAX_FOUND {
                     break;
@@ -619,6 +627,7 @@ mod tests {
             role: "member".into(),
             organization_id: "sakura".into(),
             organization_name: "Sakura".into(),
+            organization_kind: "clinic".into(),
             csrf_token: String::new(),
             expires_at: 0,
             session_hash: String::new(),

@@ -68,9 +68,7 @@ pub fn decode(bytes: &[u8], encoding: Encoding) -> Result<String, AppError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(bytes);
     let utf8 = || std::str::from_utf8(bytes).map(str::to_owned);
     let shift_jis = || {
-        encoding_rs::SHIFT_JIS
-            .decode_without_bom_handling_and_without_replacement(bytes)
-            .map(|text| text.into_owned())
+        encoding_rs::SHIFT_JIS.decode_without_bom_handling_and_without_replacement(bytes).map(|text| text.into_owned())
     };
     let text = match encoding {
         Encoding::Utf8 => utf8().ok(),
@@ -115,8 +113,8 @@ pub fn parse(text: &str, form: ResultForm) -> Result<Vec<UploadRow>, AppError> {
             return Err(bad(format!("column {h:?} is not a field of the {} form", form.slug())));
         }
     }
-    let required = std::iter::once(IDENTIFIER_COLUMN)
-        .chain(form.fields().iter().filter(|f| f.required).map(|f| f.path));
+    let required =
+        std::iter::once(IDENTIFIER_COLUMN).chain(form.fields().iter().filter(|f| f.required).map(|f| f.path));
     for column in required {
         if !headers.iter().any(|h| h == column) {
             return Err(bad(format!("the header row has no {column:?} column")));
@@ -256,7 +254,12 @@ pub async fn process(
                 Ok(body) if outcome.problems.is_empty() => {
                     let p = &patients[target.unwrap_or_default()];
                     let checked = check_body(form.slug(), &body, &p.subject).and_then(|()| {
-                        may_write(&visible, &writer.organization_id, &p.account, (body.kind(), p.subject, body.effective_date()))
+                        may_write(
+                            &visible,
+                            &writer.organization_id,
+                            &p.account,
+                            (body.kind(), p.subject, body.effective_date()),
+                        )
                     });
                     match checked {
                         Ok(()) => writes.push(((p.account.clone(), p.subject), body)),
@@ -365,7 +368,10 @@ mod tests {
     fn the_template_is_the_identifier_and_the_forms_fields() {
         assert!(template(ResultForm::Immunization).starts_with("identifier,date_given,vaccine,series,dose_number,"));
         let header = template(ResultForm::ChildCheckup);
-        let rows = parse(&format!("{header}H-1,2026-11-02,month_1{}\r\n", ",".repeat(header.matches(',').count() - 2)), ResultForm::ChildCheckup);
+        let rows = parse(
+            &format!("{header}H-1,2026-11-02,month_1{}\r\n", ",".repeat(header.matches(',').count() - 2)),
+            ResultForm::ChildCheckup,
+        );
         assert_eq!(rows.unwrap().len(), 1, "the template reads back");
     }
 }
