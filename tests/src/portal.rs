@@ -218,9 +218,20 @@ impl SignedIn {
         name: &str,
     ) -> SignedIn {
         let (staff_id, token) = invite(bin, dir, db, org, name, &[]);
+        Self::register(base, staff_id, &token)
+    }
+
+    /// [`SignedIn::invite_and_register`] of an admin of `org`.
+    pub fn invite_admin(bin: &Path, dir: &Path, db: &TestDatabase, base: &str, org: &str, name: &str) -> SignedIn {
+        let (staff_id, token) = invite(bin, dir, db, org, name, &["--admin"]);
+        Self::register(base, staff_id, &token)
+    }
+
+    /// Registers a software passkey with invite `token` (of `staff_id`).
+    pub fn register(base: &str, staff_id: String, token: &str) -> SignedIn {
         let port = base.rsplit(':').next().unwrap().to_owned();
         let mut passkey = SoftPasskey::new(&format!("http://localhost:{port}"), "localhost");
-        let registered = register(base, &token, &mut passkey);
+        let registered = register(base, token, &mut passkey);
         assert_eq!(registered.status, 200, "{}", registered.body);
         let csrf = registered.body["csrf_token"].as_str().expect("the CSRF token").to_owned();
         SignedIn { staff_id, cookie: registered.cookie(), csrf }

@@ -387,3 +387,64 @@ phr_tests::backend_test! {
         assert_eq!(api.status, 400, "a malformed body is refused before any limit: {}", api.body);
     }
 }
+
+phr_tests::backend_test! {
+    fn an_org_admin_invites_reinvites_and_disables_staff_of_their_own_organization_only(db) {
+        use phr_tests::portal::{html, SignedIn};
+        let (dir, server) = start_server(Path::new(BIN), &db, &[]);
+        let base = server.base_url.clone();
+        let bin = Path::new(BIN);
+        add_org(dir.path(), &db, CLINIC);
+        add_org(dir.path(), &db, OTHER);
+        let admin = SignedIn::invite_admin(bin, dir.path(), &db, &base, CLINIC, "Head nurse Sentinel-Abe");
+        let nurse = SignedIn::invite_and_register(bin, dir.path(), &db, &base, CLINIC, NURSE);
+        let elsewhere = SignedIn::invite_and_register(bin, dir.path(), &db, &base, OTHER, "Nurse Sentinel-Other");
+        let en = [("Accept-Language", "en")];
+
+        // A member has no staff page; the admin's lists the organization's staff only.
+        assert_eq!(nurse.call(&base, "GET", "/portal/staff", None, &en).status, 403);
+        let page = admin.call(&base, "GET", "/portal/staff", None, &en);
+        assert_eq!(page.status, 200, "{}", html(&page));
+        assert!(html(&page).contains(NURSE) && !html(&page).contains("Sentinel-Other"), "{}", html(&page));
+        assert!(html(&page).contains("href=\"/portal/staff\""), "the admin's navigation offers it");
+
+        // Invite a new midwife: the link is shown once and registers a passkey.
+        let invited = admin.post_form(&base, "/portal/staff/invite", &[("name", "Midwife Sentinel-Ueda")], true);
+        assert_eq!(invited.status, 200, "{}", html(&invited));
+        let link_of = |page: &str| {
+            let at = page.find("/portal/invite/").expect("an invite link") + "/portal/invite/".len();
+            page[at..].split('<').next().unwrap().to_owned()
+        };
+        let first = link_of(html(&invited));
+        // A second invite for her: the first link is dead, the second works.
+        let again = admin.post_form(&base, "/portal/staff/invite", &[("name", "Midwife Sentinel-Ueda")], true);
+        let second = link_of(html(&again));
+        assert_ne!(first, second);
+        let dead = call(&base, "POST", &format!("/portal/api/invites/{first}/register/start"), None, &[]);
+        assert_eq!(dead.status, 404, "a superseded invite: {}", dead.body);
+        let midwife = SignedIn::register(&base, String::new(), &second);
+        assert_eq!(session(&base, &midwife.cookie).body["organization_id"], CLINIC);
+        // Without the CSRF token, nothing.
+        assert_eq!(admin.post_form(&base, "/portal/staff/invite", &[("name", "Nobody")], false).status, 403);
+        // A blank name: 422 on the page.
+        assert_eq!(admin.post_form(&base, "/portal/staff/invite", &[("name", "  ")], true).status, 422);
+
+        // Disable the nurse: her session dies at once. Not oneself (409), not another clinic's (404).
+        let me = session(&base, &admin.cookie).body["staff_id"].as_str().unwrap().to_owned();
+        assert_eq!(admin.post_form(&base, &format!("/portal/staff/{me}/disable"), &[], true).status, 409);
+        assert_eq!(admin.post_form(&base, &format!("/portal/staff/{}/disable", elsewhere.staff_id), &[], true).status, 404);
+        assert_eq!(admin.post_form(&base, &format!("/portal/staff/{}/disable", nurse.staff_id), &[], false).status, 403);
+        let disabled = admin.post_form(&base, &format!("/portal/staff/{}/disable", nurse.staff_id), &[], true);
+        assert_eq!((disabled.status, disabled.header("location")), (303, Some("/portal/staff")));
+        assert_eq!(session(&base, &nurse.cookie).status, 401, "her session ended with the disable");
+        assert_eq!(session(&base, &elsewhere.cookie).status, 200, "the other clinic's nurse is untouched");
+
+        // The operator's log names the admin for what she did.
+        let log = operator_log(dir.path(), &db);
+        let actor = format!("staff:{me}");
+        assert_eq!(log.iter().filter(|e| e.0 == actor && e.1 == "staff_invited").count(), 2, "{log:?}");
+        assert!(log.iter().any(|e| e.0 == actor && e.1 == "staff_disabled"), "{log:?}");
+        assert_audit_verifies(bin, dir.path(), &db);
+        assert!(!server.logs().join("\n").contains("Sentinel"), "no name in the server log");
+    }
+}

@@ -76,6 +76,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(web::post().to(super::portal_emergency::open))
                     .default_service(web::to(super::method_not_allowed)),
             )
+            .service(endpoint("/staff", web::get().to(super::portal_staff::page)))
+            .service(endpoint("/staff/invite", web::post().to(super::portal_staff::invite)))
+            .service(endpoint("/staff/{id}/disable", web::post().to(super::portal_staff::disable)))
             .service(endpoint("/uploads/commit", web::post().to(super::portal_upload::commit)))
             .service(endpoint("/assets/passkey.js", web::get().to(super::portal_pages::passkey_js)))
             .service(endpoint("/assets/portal.css", web::get().to(super::portal_pages::portal_css)))

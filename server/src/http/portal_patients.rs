@@ -64,6 +64,8 @@ pub struct Chrome {
     pub here: String,
     /// The organization is an emergency department (the break-glass page is offered).
     pub emergency: bool,
+    /// The staff member is an admin of the organization (the staff page is offered).
+    pub admin: bool,
 }
 
 fn supported(tag: &str) -> Option<&'static str> {
@@ -96,6 +98,7 @@ pub(crate) fn chrome(req: &HttpRequest, staff: &StaffSession) -> (Chrome, bool) 
         csrf: staff.csrf_token.clone(),
         here: req.path().to_owned(),
         emergency: crate::app::portal::emergency::is_emergency(staff),
+        admin: crate::app::portal::admin::require_admin(staff).is_ok(),
     };
     (chrome, remember)
 }
@@ -448,6 +451,7 @@ mod tests {
             csrf: "tok".into(),
             here: "/portal/patients/p/results/child_checkup".into(),
             emergency: false,
+            admin: false,
         };
         let mut errors = FormErrors::default();
         errors.fields.insert("weight".into(), "must be a number".into());

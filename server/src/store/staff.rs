@@ -118,6 +118,14 @@ pub fn insert_invite(conn: &mut DbConnection, row: &InviteRow) -> QueryResult<()
     diesel::insert_into(staff_invites::table).values(row).execute(conn).map(|_| ())
 }
 
+/// Deletes the staff member's unused invites (a new invite supersedes them).
+pub fn withdraw_unused_invites(conn: &mut DbConnection, staff_id: &str) -> QueryResult<usize> {
+    diesel::delete(
+        staff_invites::table.filter(staff_invites::staff_id.eq(staff_id)).filter(staff_invites::used_at.is_null()),
+    )
+    .execute(conn)
+}
+
 pub fn get_invite(conn: &mut DbConnection, token_hash: &str) -> QueryResult<Option<InviteRow>> {
     staff_invites::table.find(token_hash).select(InviteRow::as_select()).first(conn).optional()
 }

@@ -46,6 +46,7 @@ use crate::config::Limits;
 use crate::store::staff::{self as store, CeremonyRow, InviteRow, PasskeyRow, SessionRow, StaffRow};
 use crate::store::{write_transaction, DbConnection};
 
+pub mod admin;
 pub mod emergency;
 pub mod patients;
 pub mod results;
@@ -214,7 +215,7 @@ fn audit(
     Ok(())
 }
 
-fn staff_actor(staff_id: &str) -> String {
+pub(crate) fn staff_actor(staff_id: &str) -> String {
     format!("staff:{staff_id}")
 }
 
@@ -238,7 +239,8 @@ pub struct InviteIssued {
 }
 
 /// Issues an invite for the organization's enabled staff member `name` (created if there is
-/// none; `admin` makes them an admin), valid for `valid_ms`. Audited (actor `actor`).
+/// none; `admin` makes them an admin), valid for `valid_ms`; their older unused invites stop
+/// working. Audited (actor `actor`).
 pub fn invite(
     conn: &mut crate::store::Conn,
     actor: &str,
@@ -278,6 +280,8 @@ pub fn invite(
             }
         };
         let expires_at = now.saturating_add(valid_ms);
+        // Only the newest link works: a lost or leaked older one is dead from now on.
+        store::withdraw_unused_invites(conn, &staff.staff_id)?;
         store::insert_invite(
             conn,
             &InviteRow {
