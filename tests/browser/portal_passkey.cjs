@@ -3,9 +3,12 @@
 // user verification). Opens an invite link, registers a passkey, signs out, signs in again
 // with the passkey, and fails on any Content-Security-Policy violation or page error. With
 // IDENTIFIER, then finds that child by the identifier, opens her page (waits for the growth
-// charts), opens the infant checkup form, fills it in and saves it.
+// charts), opens the infant checkup form, fills it in and saves it; uploads a session's CSV
+// with a bad row (refused whole, 422), then fixed (previewed, stored); runs axe-core on the
+// pages. With EXPIRE set, then waits past the server's idle limit (start it with
+// --portal-idle-minutes 1) and checks that the next page is the sign-in page.
 //
-//   NODE_PATH=DIR/node_modules node tests/browser/portal_passkey.cjs BASE_URL TOKEN [CHROMIUM [IDENTIFIER]]
+//   NODE_PATH=DIR/node_modules node tests/browser/portal_passkey.cjs BASE_URL TOKEN [CHROMIUM [IDENTIFIER [EXPIRE]]]
 //
 // BASE_URL is http://localhost:PORT. Prints one JSON line {"ok":true,...} on success.
 "use strict";
@@ -41,22 +44,26 @@ async function accessibility(browser, context, urls) {
 }
 
 async function main() {
-  const [base, token, executable, identifier] = process.argv.slice(2);
+  const [base, token, executable, identifier, expire] = process.argv.slice(2);
   const browser = await chromium.launch({
     executablePath: executable || "/usr/bin/chromium",
     headless: true,
     args: ["--no-sandbox"],
   });
   const problems = [];
+  // Answers >= 400 the run expects ("422 /portal/uploads"): any other fails it.
+  const expected = new Set();
   try {
     const context = await browser.newContext();
     const page = await context.newPage();
     page.on("console", (m) => {
-      if (m.type() === "error") problems.push("console: " + m.text());
+      // A failed load is judged by its status below (some are expected); any other error fails.
+      if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) problems.push("console: " + m.text());
     });
     page.on("pageerror", (e) => problems.push("page error: " + e.message));
     page.on("response", (r) => {
-      if (r.status() >= 400) problems.push(r.status() + " " + r.url());
+      const seen = r.status() + " " + new URL(r.url()).pathname;
+      if (r.status() >= 400 && !expected.has(seen)) problems.push(seen);
     });
     // Any Content-Security-Policy violation (an inline script or style) fails the run.
     await page.addInitScript(() => {
@@ -93,6 +100,11 @@ async function main() {
 
     let charts = 0;
     let saved = "";
+    let uploadRefused = "";
+    let uploadCommitOffered = -1;
+    let uploadPreview = "";
+    let uploadStored = "";
+    let expired = null;
     let axe = [];
     if (identifier) {
       await page.goto(base + "/portal/patients?lang=en");
@@ -115,16 +127,45 @@ async function main() {
       await page.selectOption("select[name=length_position]", "recumbent");
       await Promise.all([page.waitForURL(/saved=child_checkup$/), page.click("form.result button[type=submit]")]);
       saved = (await page.textContent(".saved")) || "";
+      const patientUrl = page.url().split("?")[0];
+
+      // A session's results as CSV: one bad row refuses the whole file, then fixed it is stored.
+      const today = new Date().toISOString().slice(0, 10);
+      const header = "identifier,date,checkup_type,weight,length,length_position\r\n";
+      const upload = async (weight) => {
+        await page.goto(base + "/portal/uploads?lang=en");
+        await page.selectOption("select[name=form]", "child_checkup");
+        const csv = header + `${identifier},${today},months_6_7,${weight},66.0,recumbent\r\n`;
+        await page.setInputFiles("input[name=file]", { name: "session.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+        await Promise.all([page.waitForURL(/\/portal\/uploads$/), page.click("form.upload button[type=submit]")]);
+        return (await page.textContent("main p[role=status]")) || "";
+      };
+      expected.add("422 /portal/uploads");
+      uploadRefused = (await upload("heavy")).trim();
+      if (shots) await page.screenshot({ path: shots + "/portal-upload-refused.png", fullPage: true });
+      uploadCommitOffered = await page.locator("form.commit").count();
+      uploadPreview = (await upload("7.2")).trim();
+      await Promise.all([page.waitForURL(/\/portal\/uploads\/commit$/), page.click("form.commit button[type=submit]")]);
+      uploadStored = ((await page.textContent("main p[role=status]")) || "").trim();
       axe = await accessibility(browser, context, [
         base + "/portal/signin",
         base + "/portal/",
         base + "/portal/patients?lang=en",
+        base + "/portal/uploads?lang=en",
+        base + "/portal/staff?lang=ja",
         base + "/portal/patients?lang=ja&identifier=" + encodeURIComponent(identifier),
-        page.url().split("?")[0] + "?lang=en",
-        page.url().split("?")[0] + "?lang=ja",
-        page.url().split("?")[0] + "/results/child_checkup?lang=en",
-        page.url().split("?")[0] + "/results/immunization?lang=ja",
+        patientUrl + "?lang=en",
+        patientUrl + "?lang=ja",
+        patientUrl + "/results/child_checkup?lang=en",
+        patientUrl + "/results/immunization?lang=ja",
       ]);
+    }
+
+    if (expire) {
+      // Nothing happens for longer than the idle limit: the session is over.
+      await page.waitForTimeout(62000);
+      await page.goto(base + "/portal/patients");
+      expired = page.url() === base + "/portal/signin";
     }
 
     if (problems.length) throw new Error(problems.join("; "));
@@ -138,6 +179,11 @@ async function main() {
         resident: credentials.every((c) => c.isResidentCredential),
         charts,
         saved: saved.trim(),
+        upload_refused: uploadRefused,
+        upload_commit_offered: uploadCommitOffered,
+        upload_preview: uploadPreview,
+        upload_stored: uploadStored,
+        expired,
         axe,
       })
     );

@@ -319,10 +319,13 @@ phr_tests::backend_test! {
             return;
         };
         let chromium = std::env::var("PHR_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
-        let (dir, server) = start_server(Path::new(BIN), &db, &[]);
+        // A one-minute idle limit: the SQLite run waits it out at the end (session expiry).
+        let (dir, server) = start_server(Path::new(BIN), &db, &["--portal-idle-minutes", "1"]);
         let port = server.base_url.rsplit(':').next().unwrap().to_owned();
         add_org(dir.path(), &db, CLINIC);
-        let (_, token) = invite(dir.path(), &db, CLINIC, NURSE, &[]);
+        // An admin, so the staff page is among the pages axe-core checks.
+        let (_, token) = invite(dir.path(), &db, CLINIC, NURSE, &["--admin"]);
+        let expire = db.url().starts_with("sqlite");
         // A family shares its daughter's record with the clinic, read-write: the nurse finds
         // her, sees her growth charts and enters a checkup, which the family then pulls.
         let (mut family, child, records) = portal::family(&server.base_url, "Family Sentinel", "sentinel-hb-0042");
@@ -336,6 +339,7 @@ phr_tests::backend_test! {
             .arg(&token)
             .arg(&chromium)
             .arg("sentinel-hb-0042")
+            .args(expire.then_some("expire"))
             .env("NODE_PATH", Path::new(&browser_dir).join("node_modules"))
             .output()
             .expect("run node");
@@ -350,12 +354,24 @@ phr_tests::backend_test! {
         assert_eq!((result["credentials"].as_u64(), result["resident"].as_bool()), (Some(1), Some(true)), "{result}");
         assert_eq!(result["charts"], 4, "weight and length against two references: {result}");
         assert_eq!(result["axe"]["violations"], json!([]), "axe-core: no serious or critical violation on any page");
-        assert_eq!(result["axe"]["rules_passed_per_page"].as_array().map(Vec::len), Some(8), "{result}");
+        assert_eq!(result["axe"]["rules_passed_per_page"].as_array().map(Vec::len), Some(10), "{result}");
         assert!(result["saved"].as_str().unwrap().starts_with("Saved: "), "{result}");
-        assert_eq!(family.pull(), 1, "the checkup entered in the browser reaches the family");
-        let entered = family.records.iter().find(|(id, r)| r.kind == RecordKind::ChildCheckup && !shared.contains(id));
-        let body = family.current(entered.expect("the new checkup").0).unwrap();
-        assert_eq!(body["body"]["weight"]["value"], 6.9);
+        assert!(result["upload_refused"].as_str().unwrap().contains("One row has a problem"), "{result}");
+        assert_eq!(result["upload_commit_offered"], 0, "no commit with a bad row: {result}");
+        assert!(result["upload_preview"].as_str().unwrap().contains("One row can be stored"), "{result}");
+        assert!(result["upload_stored"].as_str().unwrap().contains("One record was stored"), "{result}");
+        if expire {
+            assert_eq!(result["expired"], true, "after the idle limit the portal asks to sign in again: {result}");
+        }
+        assert_eq!(family.pull(), 2, "the checkup entered in the browser and the uploaded one reach the family");
+        let mut weights: Vec<f64> = family
+            .records
+            .iter()
+            .filter(|(id, r)| r.kind == RecordKind::ChildCheckup && !shared.contains(id))
+            .map(|(id, _)| family.current(id).unwrap()["body"]["weight"]["value"].as_f64().unwrap())
+            .collect();
+        weights.sort_by(f64::total_cmp);
+        assert_eq!(weights, [6.9, 7.2]);
     }
 }
 
