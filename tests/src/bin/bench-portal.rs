@@ -18,6 +18,13 @@
 //!   event); `portal_patient_page_bytes`: its size. (The `2000` in the names is the default
 //!   `--records`; the names follow that flag.)
 //! - `portal_search_p50` / `_p99` (ms): `GET /portal/patients?identifier=<handbook number>`.
+//! - Then `--upload-rows` more families (default 1,000; 0 skips this part), each a child with
+//!   her newborn record and handbook number shared read-write with the clinic, and a municipal
+//!   CSV of one checkup per child (issue target: **1,000 rows in ≤ 5 s**):
+//!   `portal_csv_upload_<n>_rows_preview` (ms: `POST /portal/uploads`, every row matched among
+//!   all the clinic's patients and checked), `_commit` (ms: `POST /portal/uploads/commit`, the
+//!   same checks again and every row written in one transaction) and `_total`; and the search
+//!   again among all those patients (`portal_search_<n>_patients_p50` / `_p99`, 20 requests).
 //!
 //! Each request is timed from the request to the last byte of the answer, through
 //! `SignedIn::call` (one new loopback connection per request, as a browser without keep-alive);
@@ -63,6 +70,9 @@ struct Args {
     /// Timed sequential requests of each page.
     #[arg(long, default_value_t = 200)]
     requests: usize,
+    /// Families (one child each) for the municipal CSV upload, one row each (0: no upload).
+    #[arg(long, default_value_t = 1000)]
+    upload_rows: usize,
     /// Run on PostgreSQL: an admin URL (the bench creates and drops its own database).
     #[arg(long)]
     postgres_admin_url: Option<String>,
@@ -238,6 +248,63 @@ fn run(args: &Args) -> Result<(), String> {
     println!("portal_patient_page_bytes {page_bytes} bytes");
     println!("portal_search_p50 {:.1} ms", pct(&search, 0.50));
     println!("portal_search_p99 {:.1} ms", pct(&search, 0.99));
+    if args.upload_rows > 0 {
+        upload(&nurse, &base, args.upload_rows)?;
+    }
+    Ok(())
+}
+
+/// The municipal CSV upload of `rows` checkups, one per child of as many families.
+fn upload(nurse: &SignedIn, base: &str, rows: usize) -> Result<(), String> {
+    let t = Instant::now();
+    let modules = [RecordKind::Newborn, RecordKind::ChildCheckup];
+    for i in 0..rows {
+        let mut device = Device::create_account(base, "bench phone");
+        let child = Subject::Child(Uuid::now_v7());
+        let newborn = json!({"kind": "newborn", "body": {"sex": if i % 2 == 0 { "female" } else { "male" },
+            "birth_date": days_ago(120), "birth_weight": {"value": 3000.0, "unit": "g"}}});
+        let number = format!("bench-csv-{i:05}");
+        let identifiers =
+            json!({"kind": "subject_identifiers", "body": {"identifiers": [{"system": HANDBOOK, "value": number}]}});
+        let ids = vec![add(&mut device, child, newborn), add(&mut device, child, identifiers)];
+        device.sync();
+        create_grant(&device, &grant_of(ORG, &modules, &[child], Access::ReadWrite), &ids);
+    }
+    eprintln!("{rows} families for the upload made and shared in {:.1} s", t.elapsed().as_secs_f64());
+    let today = days_ago(0);
+    let mut csv = String::from("identifier,date,checkup_type,weight,length,length_position,note\r\n");
+    for i in 0..rows {
+        let weight = 6.0 + (i % 20) as f64 * 0.1;
+        csv.push_str(&format!("bench-csv-{i:05},{today},months_3_4,{weight:.1},61.0,recumbent,異常なし\r\n"));
+    }
+    let t = Instant::now();
+    let preview = nurse.upload(base, "child_checkup", "auto", csv.as_bytes(), true);
+    let previewed = t.elapsed();
+    if preview.status != 200 {
+        return Err(format!(
+            "the preview answered {}: {}",
+            preview.status,
+            html(&preview).chars().take(500).collect::<String>()
+        ));
+    }
+    let t = Instant::now();
+    let commit = nurse.post_form(base, "/portal/uploads/commit", &[("form", "child_checkup"), ("csv", &csv)], true);
+    let committed = t.elapsed();
+    if commit.status != 200 || !html(&commit).contains(&format!("{rows} records were stored")) {
+        return Err(format!(
+            "the commit answered {}: {}",
+            commit.status,
+            html(&commit).chars().take(500).collect::<String>()
+        ));
+    }
+    let search_path = format!("/portal/patients?identifier=bench-csv-{:05}", rows / 2);
+    let (search, _) = timed(nurse, base, &search_path, 20, |text| text.contains("/portal/patients/"))?;
+    let name = format!("portal_csv_upload_{rows}_rows");
+    println!("{name}_preview {:.1} ms", previewed.as_secs_f64() * 1e3);
+    println!("{name}_commit {:.1} ms", committed.as_secs_f64() * 1e3);
+    println!("{name}_total {:.1} ms", (previewed + committed).as_secs_f64() * 1e3);
+    println!("portal_search_{}_patients_p50 {:.1} ms", rows + 1, pct(&search, 0.50));
+    println!("portal_search_{}_patients_p99 {:.1} ms", rows + 1, pct(&search, 0.99));
     Ok(())
 }
 
