@@ -7,6 +7,22 @@ pub(crate) fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
+/// Starts an accessible SVG picture of `width` × `height` on a white ground: `role="img"`,
+/// labelled by its `<title>` and described by its `<desc>` (both escaped here).
+pub(crate) fn open(out: &mut String, width: f64, height: f64, title: &str, desc: &str) {
+    use std::fmt::Write as _;
+    let _ = write!(
+        out,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-labelledby="chart-title chart-desc" font-family="sans-serif">
+<title id="chart-title">{}</title>
+<desc id="chart-desc">{}</desc>
+<rect width="{width}" height="{height}" fill="#ffffff"/>
+"##,
+        xml_escape(title),
+        xml_escape(desc)
+    );
+}
+
 /// A "nice" step (1, 2 or 5 times a power of ten) for about `target` ticks over `span`.
 pub(crate) fn nice_step(span: f64, target: f64) -> f64 {
     let raw = span / target;

@@ -71,12 +71,7 @@ impl Answer {
 pub fn call(base: &str, method: &str, path: &str, body: Option<&Value>, headers: &[(&str, &str)]) -> Answer {
     let url = format!("{base}{path}");
     // Redirects are answers to look at, not to follow.
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .timeout_global(Some(std::time::Duration::from_secs(30)))
-        .build()
-        .into();
+    let agent = agent();
     let resp = match method {
         "GET" => {
             let mut req = agent.get(&url);
@@ -112,7 +107,11 @@ pub fn call(base: &str, method: &str, path: &str, body: Option<&Value>, headers:
         }
         other => panic!("method {other}"),
     };
-    let mut resp = resp.expect("portal request");
+    answer_of(resp.expect("portal request"))
+}
+
+/// An answer's status, headers and body (JSON; other text as `{"text": …}`; empty as null).
+fn answer_of(mut resp: ureq::http::Response<ureq::Body>) -> Answer {
     let status = resp.status().as_u16();
     let headers: Vec<(String, String)> = resp
         .headers()
@@ -125,29 +124,23 @@ pub fn call(base: &str, method: &str, path: &str, body: Option<&Value>, headers:
     Answer { status, set_cookie, headers, body }
 }
 
-/// Posts raw `body` bytes with `content_type` (a multipart upload); the answer as [`call`]'s.
-pub fn post_bytes(base: &str, path: &str, content_type: &str, body: Vec<u8>, headers: &[(&str, &str)]) -> Answer {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+/// A portal client: answers are not errors, redirects are not followed.
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
         .timeout_global(Some(std::time::Duration::from_secs(60)))
         .build()
-        .into();
-    let mut req = agent.post(&format!("{base}{path}")).header("Content-Type", content_type);
+        .into()
+}
+
+/// Posts raw `body` bytes with `content_type` (a multipart upload); the answer as [`call`]'s.
+pub fn post_bytes(base: &str, path: &str, content_type: &str, body: Vec<u8>, headers: &[(&str, &str)]) -> Answer {
+    let mut req = agent().post(&format!("{base}{path}")).header("Content-Type", content_type);
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    let mut resp = req.send(&body[..]).expect("portal request");
-    let status = resp.status().as_u16();
-    let headers: Vec<(String, String)> = resp
-        .headers()
-        .iter()
-        .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
-        .collect();
-    let set_cookie = resp.headers().get("set-cookie").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let text = resp.body_mut().read_to_string().unwrap_or_default();
-    let body = serde_json::from_str(&text).unwrap_or(json!({"text": text}));
-    Answer { status, set_cookie, headers, body }
+    answer_of(req.send(&body[..]).expect("portal request"))
 }
 
 /// A `multipart/form-data` body of text `fields` and one file (`file_field`, `bytes`):

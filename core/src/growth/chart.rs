@@ -307,16 +307,7 @@ pub fn chart_svg(
     };
 
     let mut s = String::with_capacity(32 * 1024);
-    let _ = write!(
-        s,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" aria-labelledby="chart-title chart-desc" font-family="sans-serif">
-<title id="chart-title">{}</title>
-<desc id="chart-desc">{}</desc>
-<rect width="{WIDTH}" height="{HEIGHT}" fill="#ffffff"/>
-"##,
-        xml_escape(&title),
-        xml_escape(&desc)
-    );
+    crate::svg::open(&mut s, WIDTH, HEIGHT, &title, &desc);
     // Bands: 3–97, 10–90, 25–75.
     for (outer, fill) in [(0usize, "#e3eef9"), (1, "#c9dff3"), (2, "#afd0ed")] {
         let inner = 6 - outer;

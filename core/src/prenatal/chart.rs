@@ -273,16 +273,7 @@ pub fn chart_svg(measure: PrenatalMeasure, points: &[PrenatalChartPoint], lang: 
     };
 
     let mut s = String::with_capacity(16 * 1024);
-    let _ = write!(
-        s,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" aria-labelledby="chart-title chart-desc" font-family="sans-serif">
-<title id="chart-title">{}</title>
-<desc id="chart-desc">{}</desc>
-<rect width="{WIDTH}" height="{HEIGHT}" fill="#ffffff"/>
-"##,
-        xml_escape(&title),
-        xml_escape(&desc)
-    );
+    crate::svg::open(&mut s, WIDTH, HEIGHT, &title, &desc);
 
     // McDonald's rule (fundal height cm ≈ weeks ± 3, 20–36 weeks): a band,
     // under the grid and the points.

@@ -12,11 +12,9 @@ use askama::Template;
 
 use crate::app::error::AppError;
 use crate::app::portal::emergency::{self, SummarySection};
-use crate::app::portal::{self as portal_app};
 use crate::app::App;
 use crate::http::error::problem;
-use crate::http::portal::staff_session;
-use crate::http::portal_patients::{answer, chrome, refused, Chrome};
+use crate::http::portal_patients::{answer, field, posted_form, refused, signed_in, Chrome};
 
 /// The identifier system the form starts with: the maternal and child handbook number.
 pub const DEFAULT_SYSTEM: &str = "urn:oid:1.2.392.100495.20.3.81";
@@ -39,35 +37,26 @@ fn form(c: Chrome, system: String, value: String, reason: String, problem: Optio
 
 /// `GET /portal/emergency`.
 pub async fn page(app: web::Data<App>, req: HttpRequest) -> HttpResponse {
-    let staff = match staff_session(&app, &req).await {
-        Ok(s) => s,
+    let (_, c, remember) = match signed_in(&app, &req).await {
+        Ok(signed_in) => signed_in,
         Err(e) => return refused(e),
     };
-    let (c, remember) = chrome(&req, &staff);
     let lang = c.t.lang;
     answer(StatusCode::OK, &form(c, DEFAULT_SYSTEM.into(), String::new(), String::new(), None), lang, remember)
 }
 
 /// `POST /portal/emergency`.
 pub async fn open(app: web::Data<App>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    let staff = match staff_session(&app, &req).await {
-        Ok(s) => s,
+    let (staff, c, _) = match signed_in(&app, &req).await {
+        Ok(signed_in) => signed_in,
         Err(e) => return refused(e),
     };
-    let (mut csrf, mut system, mut value, mut reason) = (None, String::new(), String::new(), String::new());
-    for (k, v) in form_urlencoded::parse(&body) {
-        match k.as_ref() {
-            "csrf" => csrf = Some(v.into_owned()),
-            "system" => system = v.into_owned(),
-            "value" => value = v.into_owned(),
-            "reason" => reason = v.into_owned(),
-            _ => {}
-        }
-    }
-    if let Err(e) = portal_app::check_csrf(&staff, csrf.as_deref()) {
-        return refused(e);
-    }
-    let (c, _) = chrome(&req, &staff);
+    let posted = match posted_form(&staff, &body) {
+        Ok(posted) => posted,
+        Err(e) => return refused(e),
+    };
+    let value_of = |name: &str| field(&posted, name).unwrap_or_default().to_owned();
+    let (system, value, reason) = (value_of("system"), value_of("value"), value_of("reason"));
     let lang = c.t.lang;
     match emergency::summary(&app, &staff, &system, &value, &reason).await {
         Ok(sections) => {

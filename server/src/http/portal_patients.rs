@@ -115,6 +115,35 @@ pub(crate) fn answer(status: StatusCode, template: &impl Template, lang: &str, r
     resp
 }
 
+/// The request's staff member and the page chrome (and whether `?lang=` chose the language);
+/// without a session 401 (which [`refused`] answers with the sign-in page).
+pub(crate) async fn signed_in(app: &App, req: &HttpRequest) -> Result<(StaffSession, Chrome, bool), AppError> {
+    let staff = staff_session(app, req).await?;
+    let (c, remember) = chrome(req, &staff);
+    Ok((staff, c, remember))
+}
+
+/// The fields of a posted `application/x-www-form-urlencoded` form, without its CSRF token
+/// (`csrf`), which must be the session's (403 otherwise).
+pub(crate) fn posted_form(staff: &StaffSession, body: &[u8]) -> Result<Vec<(String, String)>, AppError> {
+    let mut csrf = None;
+    let mut fields = Vec::new();
+    for (k, v) in form_urlencoded::parse(body) {
+        if k == "csrf" {
+            csrf = Some(v.into_owned());
+        } else {
+            fields.push((k.into_owned(), v.into_owned()));
+        }
+    }
+    portal_app::check_csrf(staff, csrf.as_deref())?;
+    Ok(fields)
+}
+
+/// The value of field `name` of a posted form.
+pub(crate) fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
 /// Without a session: to the sign-in page; any other error: its HTML page.
 pub(crate) fn refused(e: AppError) -> HttpResponse {
     match e {
@@ -155,11 +184,10 @@ struct PatientsPage {
 
 /// `GET /portal/patients?identifier=`.
 pub async fn patients(app: web::Data<App>, req: HttpRequest) -> HttpResponse {
-    let staff = match staff_session(&app, &req).await {
-        Ok(s) => s,
+    let (staff, c, remember) = match signed_in(&app, &req).await {
+        Ok(signed_in) => signed_in,
         Err(e) => return refused(e),
     };
-    let (c, remember) = chrome(&req, &staff);
     let query = form_urlencoded::parse(req.query_string().as_bytes())
         .find(|(k, _)| k == "identifier")
         .map(|(_, v)| v.into_owned());
@@ -231,11 +259,10 @@ fn form_title(t: &Texts, form: ResultForm) -> String {
 
 /// `GET /portal/patients/{id}`.
 pub async fn patient(app: web::Data<App>, req: HttpRequest, id: web::Path<String>) -> HttpResponse {
-    let staff = match staff_session(&app, &req).await {
-        Ok(s) => s,
+    let (staff, c, remember) = match signed_in(&app, &req).await {
+        Ok(signed_in) => signed_in,
         Err(e) => return refused(e),
     };
-    let (c, remember) = chrome(&req, &staff);
     let id = id.into_inner();
     let view = match patients::view(&app, &staff, id.clone(), c.t.lang.to_owned()).await {
         Ok(v) => v,
@@ -343,11 +370,10 @@ fn form_of(slug: &str) -> Result<ResultForm, AppError> {
 /// `GET /portal/patients/{id}/results/{form}`: the empty form (today's date, the organization
 /// as the facility).
 pub async fn result_form(app: web::Data<App>, req: HttpRequest, path: web::Path<(String, String)>) -> HttpResponse {
-    let staff = match staff_session(&app, &req).await {
-        Ok(s) => s,
+    let (staff, c, remember) = match signed_in(&app, &req).await {
+        Ok(signed_in) => signed_in,
         Err(e) => return refused(e),
     };
-    let (c, remember) = chrome(&req, &staff);
     let (id, slug) = path.into_inner();
     let form = match form_of(&slug) {
         Ok(f) => f,
@@ -393,18 +419,10 @@ pub async fn save_result(
     if !is_form {
         return refused(AppError::UnsupportedMediaType("send the form as application/x-www-form-urlencoded".into()));
     }
-    let mut csrf = None;
-    let mut values = Vec::new();
-    for (k, v) in form_urlencoded::parse(&body) {
-        if k == "csrf" {
-            csrf = Some(v.into_owned());
-        } else {
-            values.push((k.into_owned(), v.into_owned()));
-        }
-    }
-    if let Err(e) = portal_app::check_csrf(&staff, csrf.as_deref()) {
-        return refused(e);
-    }
+    let values = match posted_form(&staff, &body) {
+        Ok(values) => values,
+        Err(e) => return refused(e),
+    };
     let (c, _) = chrome(&req, &staff);
     match results::enter(&app, &staff, id.clone(), form, values.clone()).await {
         Ok(Ok(_)) => HttpResponse::SeeOther()

@@ -15,8 +15,7 @@ use crate::app::error::AppError;
 use crate::app::portal::{self as portal_app, admin, StaffSession};
 use crate::app::App;
 use crate::http::error::problem;
-use crate::http::portal::staff_session;
-use crate::http::portal_patients::{answer, chrome, refused, Chrome};
+use crate::http::portal_patients::{answer, field, posted_form, refused, signed_in, Chrome};
 
 /// A staff member as the page lists them.
 struct Member {
@@ -60,11 +59,10 @@ async fn staff_page(
 
 /// `GET /portal/staff`.
 pub async fn page(app: web::Data<App>, req: HttpRequest) -> HttpResponse {
-    let staff = match staff_session(&app, &req).await {
-        Ok(s) => s,
+    let (staff, c, remember) = match signed_in(&app, &req).await {
+        Ok(signed_in) => signed_in,
         Err(e) => return refused(e),
     };
-    let (c, remember) = chrome(&req, &staff);
     let lang = c.t.lang;
     match staff_page(&app, &staff, c, None, None).await {
         Ok(page) => answer(StatusCode::OK, &page, lang, remember),
@@ -72,25 +70,16 @@ pub async fn page(app: web::Data<App>, req: HttpRequest) -> HttpResponse {
     }
 }
 
-fn form_of(body: &[u8]) -> Vec<(String, String)> {
-    form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
-}
-
-fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-}
-
 /// `POST /portal/staff/invite`.
 pub async fn invite(app: web::Data<App>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    let staff = match staff_session(&app, &req).await {
-        Ok(s) => s,
+    let (staff, c, _) = match signed_in(&app, &req).await {
+        Ok(signed_in) => signed_in,
         Err(e) => return refused(e),
     };
-    let form = form_of(&body);
-    if let Err(e) = portal_app::check_csrf(&staff, field(&form, "csrf")) {
-        return refused(e);
-    }
-    let (c, _) = chrome(&req, &staff);
+    let form = match posted_form(&staff, &body) {
+        Ok(form) => form,
+        Err(e) => return refused(e),
+    };
     let lang = c.t.lang;
     let name = field(&form, "name").unwrap_or_default().to_owned();
     let make_admin = field(&form, "admin").is_some_and(|v| matches!(v, "on" | "true" | "1"));
@@ -117,12 +106,11 @@ pub async fn invite(app: web::Data<App>, req: HttpRequest, body: web::Bytes) -> 
 
 /// `POST /portal/staff/{id}/disable`.
 pub async fn disable(app: web::Data<App>, req: HttpRequest, id: web::Path<String>, body: web::Bytes) -> HttpResponse {
-    let staff = match staff_session(&app, &req).await {
-        Ok(s) => s,
+    let (staff, _, _) = match signed_in(&app, &req).await {
+        Ok(signed_in) => signed_in,
         Err(e) => return refused(e),
     };
-    let form = form_of(&body);
-    if let Err(e) = portal_app::check_csrf(&staff, field(&form, "csrf")) {
+    if let Err(e) = posted_form(&staff, &body) {
         return refused(e);
     }
     match admin::disable(&app, &staff, id.into_inner()).await {

@@ -20,7 +20,7 @@ use crate::app::portal::upload::{self, Encoding, RowOutcome, UploadReport, MAX_B
 use crate::app::portal::{self as portal_app, StaffSession};
 use crate::app::App;
 use crate::http::portal::staff_session;
-use crate::http::portal_patients::{answer, chrome, refused, Chrome};
+use crate::http::portal_patients::{answer, field, posted_form, refused, signed_in, Chrome};
 
 /// The forms a file may hold results of.
 const UPLOAD_FORMS: [ResultForm; 3] = [ResultForm::ChildCheckup, ResultForm::Immunization, ResultForm::PrenatalVisit];
@@ -61,11 +61,10 @@ fn upload_page(c: Chrome, problem: Option<String>) -> UploadPage {
 
 /// `GET /portal/uploads`.
 pub async fn page(app: web::Data<App>, req: HttpRequest) -> HttpResponse {
-    let staff = match staff_session(&app, &req).await {
-        Ok(s) => s,
+    let (_, c, remember) = match signed_in(&app, &req).await {
+        Ok(signed_in) => signed_in,
         Err(e) => return refused(e),
     };
-    let (c, remember) = chrome(&req, &staff);
     let lang = c.t.lang;
     answer(StatusCode::OK, &upload_page(c, None), lang, remember)
 }
@@ -174,11 +173,10 @@ async fn preview_or_commit(
 
 /// `POST /portal/uploads`: the preview.
 pub async fn preview(app: web::Data<App>, req: HttpRequest, body: Multipart) -> HttpResponse {
-    let staff = match staff_session(&app, &req).await {
-        Ok(s) => s,
+    let (staff, c, _) = match signed_in(&app, &req).await {
+        Ok(signed_in) => signed_in,
         Err(e) => return refused(e),
     };
-    let (c, _) = chrome(&req, &staff);
     let lang = c.t.lang;
     let (csrf, form, encoding, file) = match read_upload(body).await {
         Ok(fields) => fields,
@@ -214,25 +212,17 @@ pub async fn preview(app: web::Data<App>, req: HttpRequest, body: Multipart) -> 
 
 /// `POST /portal/uploads/commit`.
 pub async fn commit(app: web::Data<App>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    let staff = match staff_session(&app, &req).await {
-        Ok(s) => s,
+    let (staff, c, _) = match signed_in(&app, &req).await {
+        Ok(signed_in) => signed_in,
         Err(e) => return refused(e),
     };
-    let (mut csrf, mut form, mut csv) = (None, String::new(), None);
-    for (k, v) in form_urlencoded::parse(&body) {
-        match k.as_ref() {
-            "csrf" => csrf = Some(v.into_owned()),
-            "form" => form = v.into_owned(),
-            "csv" => csv = Some(v.into_owned()),
-            _ => {}
-        }
-    }
-    if let Err(e) = portal_app::check_csrf(&staff, csrf.as_deref()) {
-        return refused(e);
-    }
-    let (c, _) = chrome(&req, &staff);
+    let fields = match posted_form(&staff, &body) {
+        Ok(fields) => fields,
+        Err(e) => return refused(e),
+    };
     let lang = c.t.lang;
-    let (Ok(form), Some(csv)) = (upload_form(&form), csv) else {
+    let (form, csv) = (field(&fields, "form").unwrap_or_default(), field(&fields, "csv").map(str::to_owned));
+    let (Ok(form), Some(csv)) = (upload_form(form), csv) else {
         return answer(StatusCode::BAD_REQUEST, &upload_page(c, Some("upload the file again".into())), lang, false);
     };
     preview_or_commit(&app, &staff, c, form, csv, true).await

@@ -51,6 +51,15 @@ pub fn staff_actor(staff: &StaffSession) -> Actor {
     }
 }
 
+/// A staff member writing results through their organization's grants (`portal_write`).
+pub fn staff_writer(staff: &StaffSession) -> crate::app::fhir::write::Writer {
+    crate::app::fhir::write::Writer {
+        organization_id: staff.organization_id.clone(),
+        actor: staff_actor(staff),
+        action: AuditAction::PortalWrite,
+    }
+}
+
 /// Mother or child.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PatientKind {

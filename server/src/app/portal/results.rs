@@ -18,11 +18,10 @@ use phr_core::dataset::prenatal_visit::{Edema, UrineStrip};
 use phr_core::dataset::{item_label, RecordBody, RecordKind, Subject};
 use serde_json::{Map, Value};
 
-use super::patients::{resolve, staff_actor};
+use super::patients::{resolve, staff_writer};
 use super::StaffSession;
-use crate::app::audit::AuditAction;
 use crate::app::error::AppError;
-use crate::app::fhir::write::{write_record, Writer};
+use crate::app::fhir::write::write_record;
 use crate::app::fhir::Visible;
 use crate::app::App;
 
@@ -297,11 +296,7 @@ pub async fn enter(
     let keys = app.keys.clone();
     let visibility = app.fhir_visible.clone();
     let max_records = app.limits.max_records_per_account;
-    let writer = Writer {
-        organization_id: staff.organization_id.clone(),
-        actor: staff_actor(staff),
-        action: AuditAction::PortalWrite,
-    };
+    let writer = staff_writer(staff);
     app.db(move |conn| {
         let visible = Visible::load(conn, &visibility, &keys, &writer.organization_id)?;
         let found = resolve(conn, &visible, &writer.organization_id, &writer.actor, &patient_id, writer.action)?;

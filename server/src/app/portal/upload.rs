@@ -25,13 +25,13 @@ use std::collections::HashMap;
 
 use phr_core::dataset::{RecordBody, Subject};
 
-use super::patients::{has_identifier, listings, staff_actor, Listed};
+use super::patients::{has_identifier, listings, staff_writer, Listed};
 use super::results::{body_of, ResultForm};
 use super::StaffSession;
 use crate::app::audit::AuditAction;
 use crate::app::error::AppError;
 use crate::app::fhir::patient::audit_patient;
-use crate::app::fhir::write::{check_body, may_write, write_records, Writer};
+use crate::app::fhir::write::{check_body, may_write, write_records};
 use crate::app::fhir::Visible;
 use crate::app::App;
 
@@ -200,11 +200,7 @@ pub async fn process(
     let visibility = app.fhir_visible.clone();
     let audits = app.fhir_read_audits.clone();
     let max_records = app.limits.max_records_per_account;
-    let writer = Writer {
-        organization_id: staff.organization_id.clone(),
-        actor: staff_actor(staff),
-        action: AuditAction::PortalWrite,
-    };
+    let writer = staff_writer(staff);
     app.db(move |conn| {
         let visible = Visible::load(conn, &visibility, &keys, &writer.organization_id)?;
         let patients = listings(conn, &visible)?;
