@@ -32,6 +32,7 @@ pub mod portal;
 pub mod portal_emergency;
 pub mod portal_pages;
 pub mod portal_patients;
+pub mod portal_session;
 pub mod portal_staff;
 pub mod portal_upload;
 pub mod research;

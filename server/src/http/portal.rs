@@ -13,16 +13,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
 use crate::app::error::AppError;
-use crate::app::portal::{self, NewSession, StaffSession};
+use crate::app::portal::{self, NewSession};
 use crate::app::App;
 use crate::http::auth::source_ip;
-
-/// The cookie on https.
-pub const SECURE_COOKIE: &str = "__Host-phr_portal";
-/// The cookie on plain http (loopback development and tests).
-pub const PLAIN_COOKIE: &str = "phr_portal";
-/// The header that carries a session's CSRF token.
-pub const CSRF_HEADER: &str = "X-CSRF-Token";
+#[cfg(test)]
+use crate::http::portal_session::CSRF_HEADER;
+use crate::http::portal_session::{cleared_cookie, csrf_header, secure, session_cookie, staff_session};
 
 /// Headers on every `/portal` answer: a strict CSP (no inline script or style), no framing,
 /// no sniffing, no referrer, no caching.
@@ -93,44 +89,6 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
         return Err(e);
     }
     Ok(super::error::html_error(&e))
-}
-
-/// The cookie's name for a base URL's scheme.
-pub fn cookie_name(secure: bool) -> &'static str {
-    if secure {
-        SECURE_COOKIE
-    } else {
-        PLAIN_COOKIE
-    }
-}
-
-/// The `Set-Cookie` value of a new session.
-pub fn session_cookie(secure: bool, value: &str, max_age_secs: i64) -> String {
-    let name = cookie_name(secure);
-    let secure_attr = if secure { "; Secure" } else { "" };
-    format!("{name}={value}; Path=/; Max-Age={max_age_secs}; HttpOnly; SameSite=Strict{secure_attr}")
-}
-
-/// The `Set-Cookie` value that removes the session cookie.
-pub fn cleared_cookie(secure: bool) -> String {
-    session_cookie(secure, "", 0)
-}
-
-/// The CSRF token a request carries, if any (a header that is not visible ASCII is none).
-pub fn csrf_header(req: &HttpRequest) -> Option<&str> {
-    req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok())
-}
-
-fn secure(app: &App) -> Result<bool, AppError> {
-    Ok(app.portal.secure(app.base_url()?))
-}
-
-/// The request's session (401 without a current one; 403 when its staff member or
-/// organization is disabled).
-pub(crate) async fn staff_session(app: &App, req: &HttpRequest) -> Result<StaffSession, AppError> {
-    let name = cookie_name(secure(app)?);
-    let value = req.cookie(name).map(|c| c.value().to_owned()).unwrap_or_default();
-    portal::session(app, value).await
 }
 
 fn signed_in(app: &App, new: NewSession) -> Result<HttpResponse, AppError> {

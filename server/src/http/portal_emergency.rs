@@ -14,7 +14,7 @@ use crate::app::error::AppError;
 use crate::app::portal::emergency::{self, SummarySection};
 use crate::app::App;
 use crate::http::error::problem;
-use crate::http::portal_patients::{answer, field, posted_form, refused, signed_in, Chrome};
+use crate::http::portal_session::{answer, field, posted_form, refused, signed_in, Chrome};
 
 /// The identifier system the form starts with: the maternal and child handbook number.
 pub const DEFAULT_SYSTEM: &str = "urn:oid:1.2.392.100495.20.3.81";

@@ -13,6 +13,7 @@ use crate::app::error::AppError;
 use crate::app::portal;
 use crate::app::App;
 use crate::http::error::html_error;
+use crate::http::portal_session::{page, staff_session};
 
 const PASSKEY_JS: &str = include_str!("../../assets/portal/passkey.js");
 const PORTAL_CSS: &str = include_str!("../../assets/portal/portal.css");
@@ -42,14 +43,6 @@ struct HomePage<'a> {
     csrf: &'a str,
 }
 
-/// A rendered page as a `text/html` answer (a template that fails to render is a 500 page).
-pub fn page(status: StatusCode, template: &impl Template) -> HttpResponse {
-    match template.render() {
-        Ok(body) => HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body),
-        Err(e) => html_error(&AppError::Internal(format!("template: {e}"))),
-    }
-}
-
 /// `GET /portal/invite/{token}`: the page that registers a passkey with the invite.
 pub async fn invite(app: web::Data<App>, req: HttpRequest, token: web::Path<String>) -> HttpResponse {
     let token = token.into_inner();
@@ -74,7 +67,7 @@ pub async fn sign_in() -> HttpResponse {
 
 /// `GET /portal/`: who is signed in, and signing out; without a session, the sign-in page.
 pub async fn home(app: web::Data<App>, req: HttpRequest) -> HttpResponse {
-    match super::portal::staff_session(&app, &req).await {
+    match staff_session(&app, &req).await {
         Ok(s) => page(
             StatusCode::OK,
             &HomePage {

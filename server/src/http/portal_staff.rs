@@ -15,7 +15,7 @@ use crate::app::error::AppError;
 use crate::app::portal::{self as portal_app, admin, StaffSession};
 use crate::app::App;
 use crate::http::error::problem;
-use crate::http::portal_patients::{answer, field, posted_form, refused, signed_in, Chrome};
+use crate::http::portal_session::{answer, field, posted_form, refused, signed_in, Chrome};
 
 /// A staff member as the page lists them.
 struct Member {

@@ -19,8 +19,7 @@ use crate::app::portal::results::ResultForm;
 use crate::app::portal::upload::{self, Encoding, RowOutcome, UploadReport, MAX_BYTES};
 use crate::app::portal::{self as portal_app, StaffSession};
 use crate::app::App;
-use crate::http::portal::staff_session;
-use crate::http::portal_patients::{answer, field, posted_form, refused, signed_in, Chrome};
+use crate::http::portal_session::{answer, field, posted_form, refused, signed_in, staff_session, Chrome};
 
 /// The forms a file may hold results of.
 const UPLOAD_FORMS: [ResultForm; 3] = [ResultForm::ChildCheckup, ResultForm::Immunization, ResultForm::PrenatalVisit];
