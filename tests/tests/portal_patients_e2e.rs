@@ -379,3 +379,81 @@ phr_tests::backend_test! {
         }
     }
 }
+
+phr_tests::backend_test! {
+    fn a_midwife_sees_the_mothers_prenatal_charts_and_current_medication_and_enters_a_prenatal_checkup(db) {
+        use phr_core::dataset::Subject;
+        let (dir, server) = start_server(Path::new(BIN), &db, &[]);
+        let base = server.base_url.clone();
+        let bin = Path::new(BIN);
+        portal::add_org(bin, dir.path(), &db, CLINIC);
+        let midwife = SignedIn::invite_and_register(bin, dir.path(), &db, &base, CLINIC, "Midwife Sentinel-Ueda");
+        let mut mother = Device::create_account(&base, "Mother's phone");
+        let me = Subject::Mother;
+        let profile = json!({"kind": "mother_profile", "body": {"name_kanji": "山田 花子", "birth_date": "1994-07-15",
+            "pre_pregnancy_weight": {"value": 52.0, "unit": "kg"}}});
+        let visit = |days: i64, weeks: u32, systolic: f64, kg: f64, fundal: f64| {
+            json!({"kind": "prenatal_visit", "body": {"visit_date": days_ago(days),
+                "gestational_age": {"weeks": weeks, "days": 0},
+                "blood_pressure": {"systolic": {"value": systolic, "unit": "mm[Hg]"}, "diastolic": {"value": 72.0, "unit": "mm[Hg]"}},
+                "body_weight": {"value": kg, "unit": "kg"}, "fundal_height": {"value": fundal, "unit": "cm"}}})
+        };
+        let medication = json!({"kind": "medication", "body": {"dispensed_on": days_ago(3), "drug_name": "Ferrous sentinel-drug 50 mg",
+            "days_supplied": 14}});
+        let old_medication = json!({"kind": "medication", "body": {"dispensed_on": days_ago(200), "drug_name": "Old sentinel-drug",
+            "days_supplied": 7}});
+        let ids = json!({"kind": "subject_identifiers", "body": {"identifiers": [{"system": "https://sakura.example/mrn", "value": "sentinel-mrn-77"}]}});
+        let shared: Vec<Uuid> = [profile, visit(60, 20, 112.0, 56.0, 19.0), visit(30, 24, 118.0, 58.5, 23.0), medication, old_medication, ids]
+            .into_iter()
+            .map(|body| portal::add(&mut mother, me, body))
+            .collect();
+        mother.sync();
+        let modules = [RecordKind::MotherProfile, RecordKind::PrenatalVisit, RecordKind::Medication];
+        create_grant(&mother, &grant_of(CLINIC, &modules, &[me], Access::ReadWrite), &shared);
+
+        let en = [("Accept-Language", "en")];
+        let found = midwife.call(&base, "GET", "/portal/patients?identifier=sentinel-mrn-77", None, &en);
+        let patient = patient_id_in(html(&found));
+        assert!(html(&found).contains("山田 花子") && html(&found).contains("Mother"), "{}", html(&found));
+        let page = midwife.call(&base, "GET", &format!("/portal/patients/{patient}"), None, &en);
+        assert_eq!(page.status, 200);
+        let text = html(&page);
+        assert_eq!(text.matches("<svg").count(), 3, "blood pressure, weight gain, fundal height");
+        assert!(text.contains("Blood pressure during pregnancy") && text.contains("Fundal height during pregnancy"));
+        assert!(text.contains("Ferrous sentinel-drug 50 mg"), "the current medication");
+        assert!(!text.contains("Old sentinel-drug"), "a medication long finished is not current");
+        assert!(text.contains("/results/prenatal_visit") && !text.contains("/results/child_checkup"), "the mother's forms only");
+
+        // A bad blood pressure is named at its field; a good visit is stored and reaches the phone.
+        let form_path = format!("/portal/patients/{patient}/results/prenatal_visit");
+        let today = days_ago(0);
+        let bad = midwife.post_form(&base, &form_path, &[("visit_date", &today), ("blood_pressure.systolic", "high")], true);
+        assert_eq!(bad.status, 422);
+        assert!(html(&bad).contains("must be a number"));
+        let fields = [
+            ("visit_date", today.as_str()),
+            ("gestational_age.weeks", "28"),
+            ("gestational_age.days", "2"),
+            ("blood_pressure.systolic", "142"),
+            ("blood_pressure.diastolic", "91"),
+            ("body_weight", "60,5"),
+            ("urine_protein", "negative"),
+        ];
+        let saved = midwife.post_form(&base, &form_path, &fields, true);
+        assert_eq!(saved.status, 303, "{}", html(&saved));
+        assert_eq!(mother.pull(), 1);
+        let (_, body) = mother
+            .records
+            .iter()
+            .find(|(id, r)| r.kind == RecordKind::PrenatalVisit && !shared.contains(id))
+            .map(|(id, _)| (id, mother.current(id).unwrap().clone()))
+            .expect("the new visit");
+        assert_eq!(body["body"]["blood_pressure"]["systolic"]["value"], 142.0);
+        assert_eq!(body["body"]["gestational_age"], json!({"weeks": 28, "days": 2}));
+        assert_eq!(body["body"]["body_weight"]["value"], 60.5);
+        let after = midwife.call(&base, "GET", &format!("/portal/patients/{patient}"), None, &en);
+        assert!(html(&after).contains("<title id=\"chart-title\">Blood pressure during pregnancy"), "the chart redrawn");
+        assert_audit_verifies(bin, dir.path(), &db);
+        assert!(!server.logs().join("\n").contains("sentinel"), "no record content in the server log");
+    }
+}
