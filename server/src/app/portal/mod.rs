@@ -163,6 +163,12 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// How long after its last recorded use a session's use is recorded again: a quarter of the
+/// idle limit, at most a minute (a session in use never looks idle for longer than that).
+pub fn touch_every(idle_ms: i64) -> i64 {
+    (idle_ms / 4).min(60_000)
+}
+
 /// Whether a session is within its absolute limit and has been used within `idle_ms`.
 pub fn is_current(session: &SessionRow, now: i64, idle_ms: i64) -> bool {
     now < session.expires_at && now < session.last_seen_at.saturating_add(idle_ms)
@@ -653,7 +659,7 @@ async fn signin_finish_admitted(app: &App, credential: PublicKeyCredential) -> R
 }
 
 /// The session of a cookie value: current, its staff member and organization enabled
-/// (checked in the database on every request). Marks it used.
+/// (checked in the database on every request). Marks it used ([`touch_every`]).
 pub async fn session(app: &App, cookie_value: String) -> Result<StaffSession, AppError> {
     let idle_ms = app.portal.idle_ms;
     let decided: Result<StaffSession, AppError> = app
@@ -676,7 +682,11 @@ pub async fn session(app: &App, cookie_value: String) -> Result<StaffSession, Ap
                     store::delete_session(conn, &hash)?;
                     return Ok(Err(AppError::Forbidden("this staff member or organization is disabled".into())));
                 }
-                store::touch_session(conn, &hash, now)?;
+                // Marking it used is a write: once per quarter of the idle limit (at most a
+                // minute) is precise enough and spares a write on most requests.
+                if now - session.last_seen_at >= touch_every(idle_ms) {
+                    store::touch_session(conn, &hash, now)?;
+                }
                 Ok(Ok(StaffSession {
                     staff_id: staff.staff_id,
                     name: staff.name,
@@ -768,6 +778,15 @@ mod tests {
         assert!(!is_current(&row, 2_000, 1_000), "idle for the whole idle limit");
         let busy = SessionRow { last_seen_at: 9_999, ..row };
         assert!(!is_current(&busy, 10_000, 1_000), "used a moment ago, but past the absolute limit");
+    }
+
+    #[test]
+    fn a_sessions_use_is_recorded_at_least_every_quarter_of_the_idle_limit_and_minute() {
+        assert_eq!(touch_every(30 * 60_000), 60_000, "30 minutes idle: at most a minute");
+        assert_eq!(touch_every(60_000), 15_000, "one minute idle: every 15 s");
+        // A session used steadily is recorded often enough never to look idle.
+        let idle = 60_000;
+        assert!(touch_every(idle) < idle);
     }
 
     #[test]
