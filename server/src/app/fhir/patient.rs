@@ -14,9 +14,7 @@ use phr_fhir::mapping::subject_identifiers::merge_patients;
 use phr_fhir::model::{Bundle, Identifier, Patient, Resource};
 
 use super::search::{add_ids, id_matches, searchset, SearchParams};
-use super::{
-    audit_reads, bad_request, kinds_yielding, open_visible, resources_of, FhirResult, Visible, PATIENT_ID_SYSTEM,
-};
+use super::{bad_request, kinds_yielding, open_visible, resources_of, FhirResult, Visible, PATIENT_ID_SYSTEM};
 use crate::app::audit::AuditAction;
 use crate::app::consent::access::{readable_records, ReadableRecord, RecordFilter, MAX_PAGE};
 use crate::app::error::AppError;
@@ -70,7 +68,21 @@ pub fn build_patient(
     Ok((patient, records))
 }
 
-/// Audits a Patient access: the records read, or (none) the access itself through the family's first grant.
+/// The audit events of a Patient access: one per grant for the records read, or (none read)
+/// the access itself through the family's first grant.
+pub(crate) fn patient_audits(
+    visible: &Visible,
+    account: &str,
+    records: &[ReadableRecord],
+) -> Vec<super::cache::ReadAudit> {
+    if !records.is_empty() {
+        return super::read_audits(&records.iter().collect::<Vec<_>>());
+    }
+    let Some(grant_id) = visible.grants_of(account).first().map(|g| g.grant_id()) else { return Vec::new() };
+    vec![super::cache::ReadAudit { account_id: account.to_owned(), grant_id, record_ids: Vec::new() }]
+}
+
+/// Audits a Patient access ([`patient_audits`]), committed before the answer.
 pub(crate) fn audit_patient(
     conn: &mut crate::store::Conn,
     audits: &super::ReadAuditCommit,
@@ -80,12 +92,7 @@ pub(crate) fn audit_patient(
     account: &str,
     records: &[ReadableRecord],
 ) -> Result<(), AppError> {
-    if !records.is_empty() {
-        return audit_reads(conn, audits, actor, action, &records.iter().collect::<Vec<_>>());
-    }
-    let Some(grant_id) = visible.grants_of(account).first().map(|g| g.grant_id()) else { return Ok(()) };
-    let access = super::cache::ReadAudit { account_id: account.to_owned(), grant_id, record_ids: Vec::new() };
-    super::append_read_audits(conn, audits, actor, action, &[access])
+    super::append_read_audits(conn, audits, actor, action, &patient_audits(visible, account, records))
 }
 
 /// The Patient `id`, if the organization (already permitted to read Patients) may see it (404 otherwise).

@@ -108,6 +108,9 @@ pub struct Portal {
     pub idle_ms: i64,
     /// Absolute limit of a session, ms.
     pub session_ms: i64,
+    /// Each organization's patients as searches and uploads match them (`None`: kept nowhere,
+    /// with `--fhir-search-cache-mb 0`).
+    pub listings: Option<Arc<patients::ListingCache>>,
 }
 
 impl Portal {
@@ -117,6 +120,7 @@ impl Portal {
             secure: OnceLock::new(),
             idle_ms: i64::try_from(limits.portal_idle_minutes.saturating_mul(60_000)).unwrap_or(i64::MAX),
             session_ms: i64::try_from(limits.portal_session_hours.saturating_mul(3_600_000)).unwrap_or(i64::MAX),
+            listings: (limits.fhir_search_cache_mb > 0).then(|| Arc::new(patients::ListingCache::default())),
         }
     }
 

@@ -31,6 +31,7 @@ use super::StaffSession;
 use crate::app::audit::{Actor, AuditAction};
 use crate::app::consent::access::ReadableRecord;
 use crate::app::error::AppError;
+use crate::app::fhir::cache::Fingerprint;
 use crate::app::fhir::patient::{audit_patient, build_patient};
 use crate::app::fhir::{Visible, PATIENT_ID_SYSTEM};
 use crate::app::App;
@@ -132,6 +133,7 @@ pub async fn count(app: &App, staff: &StaffSession) -> Result<usize, AppError> {
 /// each listed patient's records read are audited `portal_search` in its family's log.
 pub async fn find(app: &App, staff: &StaffSession, identifier: &str) -> Result<Vec<PatientListing>, AppError> {
     let query = check_identifier(identifier)?;
+    let cache = app.portal.listings.clone();
     let keys = app.keys.clone();
     let visibility = app.fhir_visible.clone();
     let audits = app.fhir_read_audits.clone();
@@ -140,7 +142,7 @@ pub async fn find(app: &App, staff: &StaffSession, identifier: &str) -> Result<V
     app.db(move |conn| {
         let visible = Visible::load(conn, &visibility, &keys, &organization)?;
         let mut found = Vec::new();
-        for listed in listings(conn, &visible)? {
+        for listed in cached_listings(conn, &visible, cache.as_deref(), &organization)?.iter() {
             if identifier_matches(&listed.listing, &query) {
                 audit_patient(
                     conn,
@@ -151,7 +153,7 @@ pub async fn find(app: &App, staff: &StaffSession, identifier: &str) -> Result<V
                     &listed.account,
                     &listed.records,
                 )?;
-                found.push(listed.listing);
+                found.push(listed.listing.clone());
                 if found.len() == MAX_FOUND {
                     break;
                 }
@@ -182,6 +184,56 @@ pub fn listings(conn: &mut Conn, visible: &Visible) -> Result<Vec<Listed>, AppEr
         out.push(Listed { listing: listing(&patient, *subject), account: account.clone(), subject: *subject, records });
     }
     Ok(out)
+}
+
+/// Each organization's [`Listed`] patients, kept while they are what the database says: each
+/// entry answers only for the [`crate::app::fhir::cache::fingerprint`] it was read under (the
+/// organization's usable grants and, per family, its change and consent counters), computed in
+/// one query before each use. Holds decrypted names, birth dates and identifiers in memory, as
+/// the FHIR search cache holds answers; never printed. At most [`ListingCache::MAX_ORGANIZATIONS`].
+#[derive(Default)]
+pub struct ListingCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, KeptListings>>,
+}
+
+/// One organization's patients and the fingerprint they were read under.
+type KeptListings = (Fingerprint, std::sync::Arc<Vec<Listed>>);
+
+impl ListingCache {
+    /// Organizations kept before the cache starts again empty.
+    pub const MAX_ORGANIZATIONS: usize = 256;
+
+    fn get(&self, organization_id: &str, fingerprint: &Fingerprint) -> Option<std::sync::Arc<Vec<Listed>>> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.get(organization_id).filter(|(f, _)| f == fingerprint).map(|(_, l)| std::sync::Arc::clone(l))
+    }
+
+    fn put(&self, organization_id: &str, fingerprint: Fingerprint, listed: std::sync::Arc<Vec<Listed>>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= Self::MAX_ORGANIZATIONS && !entries.contains_key(organization_id) {
+            entries.clear();
+        }
+        entries.insert(organization_id.to_owned(), (fingerprint, listed));
+    }
+}
+
+/// [`listings`] through `cache` (read afresh without one, or when anything they come from changed).
+pub fn cached_listings(
+    conn: &mut Conn,
+    visible: &Visible,
+    cache: Option<&ListingCache>,
+    organization_id: &str,
+) -> Result<std::sync::Arc<Vec<Listed>>, AppError> {
+    let Some(cache) = cache else { return Ok(std::sync::Arc::new(listings(conn, visible)?)) };
+    // Before the records are read: a change in between makes the kept copy look older than it
+    // is (read again next time), never newer.
+    let fingerprint = crate::app::fhir::cache::fingerprint(conn, visible, &visible.accounts())?;
+    if let Some(kept) = cache.get(organization_id, &fingerprint) {
+        return Ok(kept);
+    }
+    let fresh = std::sync::Arc::new(listings(conn, visible)?);
+    cache.put(organization_id, fingerprint, std::sync::Arc::clone(&fresh));
+    Ok(fresh)
 }
 
 /// Whether `listing` has the identifier `query` (`system|value` or a value of any system), exactly.

@@ -25,12 +25,13 @@ use std::collections::HashMap;
 
 use phr_core::dataset::{RecordBody, Subject};
 
-use super::patients::{has_identifier, listings, staff_writer, Listed};
+use super::patients::{cached_listings, has_identifier, staff_writer, Listed};
 use super::results::{body_of, ResultForm};
 use super::StaffSession;
 use crate::app::audit::AuditAction;
 use crate::app::error::AppError;
-use crate::app::fhir::patient::audit_patient;
+use crate::app::fhir::append_read_audits;
+use crate::app::fhir::patient::patient_audits;
 use crate::app::fhir::write::{check_body, may_write, write_records};
 use crate::app::fhir::Visible;
 use crate::app::App;
@@ -201,9 +202,10 @@ pub async fn process(
     let audits = app.fhir_read_audits.clone();
     let max_records = app.limits.max_records_per_account;
     let writer = staff_writer(staff);
+    let cache = app.portal.listings.clone();
     app.db(move |conn| {
         let visible = Visible::load(conn, &visibility, &keys, &writer.organization_id)?;
-        let patients = listings(conn, &visible)?;
+        let patients = cached_listings(conn, &visible, cache.as_deref(), &writer.organization_id)?;
         let index = Index::new(&patients);
         let mut outcomes = Vec::with_capacity(rows.len());
         let mut writes: Vec<((String, Subject), RecordBody)> = Vec::new();
@@ -270,10 +272,10 @@ pub async fn process(
             }
             outcomes.push(outcome);
         }
-        for i in used {
-            let p = &patients[i];
-            audit_patient(conn, &audits, &visible, &writer.actor, AuditAction::PortalSearch, &p.account, &p.records)?;
-        }
+        // Every matched patient's audit event in one transaction.
+        let reads: Vec<_> =
+            used.iter().flat_map(|i| patient_audits(&visible, &patients[*i].account, &patients[*i].records)).collect();
+        append_read_audits(conn, &audits, &writer.actor, AuditAction::PortalSearch, &reads)?;
         let clean = outcomes.iter().all(|o| o.problems.is_empty());
         let mut committed = false;
         if commit && clean {
