@@ -30,9 +30,11 @@
 //! `SignedIn::call` (one new loopback connection per request, as a browser without keep-alive);
 //! the answer is checked (status, and the patient page's four charts) after the clock stops.
 //!
-//! No cache-off run: the portal reads through `app::fhir::Visible` (the organization's opened
-//! grants, then every record of the patient decrypted on each request), not through the FHIR
-//! search answer cache, so `--fhir-search-cache-mb 0` changes nothing here.
+//! Caches: the patient page decrypts every record of the patient on each request (no answer
+//! cache). The search and the upload match against the organization's patient listings, kept
+//! in memory while their fingerprint holds; `--no-cache` starts the server with
+//! `--fhir-search-cache-mb 0`, which keeps nothing, for the honest case of every search reading
+//! every patient's identity afresh.
 //!
 //! stdout: one `# …` context line, then `name value unit` lines.
 
@@ -73,6 +75,10 @@ struct Args {
     /// Families (one child each) for the municipal CSV upload, one row each (0: no upload).
     #[arg(long, default_value_t = 1000)]
     upload_rows: usize,
+    /// Start the server with `--fhir-search-cache-mb 0`: no cache of answers, nor of the
+    /// organization's patient listings the search and the upload match against.
+    #[arg(long)]
+    no_cache: bool,
     /// Run on PostgreSQL: an admin URL (the bench creates and drops its own database).
     #[arg(long)]
     postgres_admin_url: Option<String>,
@@ -204,7 +210,11 @@ fn run(args: &Args) -> Result<(), String> {
     let db = bench_database(args.postgres_admin_url.as_deref())?;
     let backend = db.target.backend_name();
     let data_dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
-    let server = bench_server(&db, data_dir.path(), &["--rate-limit-per-device", "0", "--auth-rate-limit", "0"])?;
+    let mut server_args = vec!["--rate-limit-per-device", "0", "--auth-rate-limit", "0"];
+    if args.no_cache {
+        server_args.extend(["--fhir-search-cache-mb", "0"]);
+    }
+    let server = bench_server(&db, data_dir.path(), &server_args)?;
     let base = server.base_url.clone();
     eprintln!("server pid {} at {base} ({backend})", server.pid());
 
@@ -236,9 +246,10 @@ fn run(args: &Args) -> Result<(), String> {
     let (search, _) = timed(&nurse, &base, &search_path, args.requests, |text| text.contains(&page_path))?;
 
     println!(
-        "# backend={backend} records={} requests={} loadavg=\"{}\"",
+        "# backend={backend} records={} requests={} cache={} loadavg=\"{}\"",
         ids.len(),
         args.requests,
+        if args.no_cache { "off" } else { "on" },
         std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
     );
     let name = format!("portal_patient_page_{}_records", ids.len());
