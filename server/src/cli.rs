@@ -227,7 +227,8 @@ pub fn prepare(config: &Config) -> Result<App, ServerError> {
     if !applied.is_empty() {
         tracing::info!(count = applied.len(), latest = %applied.last().map(String::as_str).unwrap_or(""), "applied migrations");
     }
-    let app = App::new(pool, keys, config.limits, &config.data_dir, config.public_base_url.clone(), &config.push)?;
+    let mut app = App::new(pool, keys, config.limits, &config.data_dir, config.public_base_url.clone(), &config.push)?;
+    app.trusted_proxies = Arc::from(config.trusted_proxies.clone());
     let failed = crate::app::research::jobs::recover(&app.pool, &app.research)
         .map_err(|e| ServerError::Database(e.to_string()))?;
     if failed > 0 {

@@ -290,6 +290,13 @@ pub struct ServeArgs {
     #[arg(long, env = "PHR_PUBLIC_BASE_URL")]
     pub public_base_url: Option<String>,
 
+    /// Addresses of the load balancers or reverse proxies in front (comma-separated IPs):
+    /// for a request from one of them, the source address of the per-address limits is the
+    /// last address of `X-Forwarded-For` that is not one of them. Unset (the default):
+    /// `X-Forwarded-For` is never read and the source is the connection's peer.
+    #[arg(long, env = "PHR_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+
     /// Seconds to let in-flight requests finish after SIGTERM/SIGINT.
     #[arg(long, env = "PHR_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
     pub shutdown_timeout_secs: u64,
@@ -415,6 +422,8 @@ pub struct Config {
     /// Tighten wider modes found in the data directory at start (else warn).
     pub fix_permissions: bool,
     pub push: PushArgs,
+    /// The balancers whose `X-Forwarded-For` is believed (`--trusted-proxies`).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// Pooled database connections unless `--db-pool-size` says otherwise.
@@ -454,6 +463,7 @@ impl Config {
             limits: args.limits,
             fix_permissions: args.fix_permissions,
             push: check_push(&args.push)?,
+            trusted_proxies: args.trusted_proxies.clone(),
         })
     }
 }
@@ -489,7 +499,7 @@ impl fmt::Display for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "listen={} data_dir={} key_dir={} database={} workers={} max_body_bytes={} db_pool_size={} shutdown_timeout_secs={} limits={:?} public_base_url={} fix_permissions={} push_contact={} push_allow_loopback_http={}",
+            "listen={} data_dir={} key_dir={} database={} workers={} max_body_bytes={} db_pool_size={} shutdown_timeout_secs={} limits={:?} public_base_url={} fix_permissions={} push_contact={} push_allow_loopback_http={} trusted_proxies={:?}",
             self.listen,
             self.data_dir.display(),
             self.key_dir.display(),
@@ -502,7 +512,8 @@ impl fmt::Display for Config {
             self.public_base_url.as_deref().unwrap_or("(listen address)"),
             self.fix_permissions,
             self.push.push_contact,
-            self.push.push_allow_loopback_http
+            self.push.push_allow_loopback_http,
+            self.trusted_proxies
         )
     }
 }

@@ -464,3 +464,27 @@ phr_tests::backend_test! {
         assert!(!server.logs().join("\n").contains("Sentinel"), "no name in the server log");
     }
 }
+
+phr_tests::backend_test! {
+    fn behind_a_trusted_balancer_each_forwarded_client_has_its_own_limit_and_no_one_else_can_choose_one(db) {
+        let limits = ["--auth-rate-limit", "0.001", "--auth-rate-burst", "2"];
+        let start = |base: &str, forwarded: &str| {
+            call(base, "POST", "/portal/api/signin/start", None, &[("X-Forwarded-For", forwarded)]).status
+        };
+        // The balancer is this loopback address: each client it forwards has its own bucket,
+        // and an address the client wrote itself (left of the balancer's) changes nothing.
+        let (_dir, server) = start_server(Path::new(BIN), &db, &[&limits[..], &["--trusted-proxies", "127.0.0.1"]].concat());
+        let base = server.base_url.clone();
+        assert_eq!([start(&base, "203.0.113.7"), start(&base, "203.0.113.7")], [200, 200]);
+        assert_eq!(start(&base, "203.0.113.7"), 429, "the third start from one forwarded client");
+        assert_eq!(start(&base, "198.51.100.9, 203.0.113.7"), 429, "a spoofed hop left of it is not believed");
+        assert_eq!(start(&base, "203.0.113.8"), 200, "another client has its own bucket");
+        drop(server);
+
+        // Without --trusted-proxies, X-Forwarded-For is never read: one peer, one bucket.
+        let (_dir, server) = start_server(Path::new(BIN), &db, &limits);
+        let base = server.base_url.clone();
+        assert_eq!([start(&base, "203.0.113.1"), start(&base, "203.0.113.2")], [200, 200]);
+        assert_eq!(start(&base, "203.0.113.3"), 429, "the forwarded addresses are ignored");
+    }
+}

@@ -63,6 +63,9 @@ pub struct App {
     pub push: Arc<notify::WebPush>,
     /// The care-team portal's WebAuthn relying party and session limits ([`portal`]).
     pub portal: Arc<portal::Portal>,
+    /// The load balancers whose `X-Forwarded-For` is believed (`--trusted-proxies`; empty by
+    /// default: only the connection's peer counts). Set by `serve` after [`App::new`].
+    pub trusted_proxies: Arc<[std::net::IpAddr]>,
 }
 
 /// `n` bytes from the system's secure random generator.
@@ -135,6 +138,7 @@ impl App {
             fhir_read_audits: Arc::default(),
             db_slots,
             portal: Arc::new(portal::Portal::new(&limits)),
+            trusted_proxies: Arc::from(Vec::new()),
         })
     }
 

@@ -16,7 +16,7 @@
 //!    known, does the pairing code match.
 //! 3. **Refusals are charged to the source address** (`source:` bucket: the
 //!    connection's peer IP, an IPv6 client by its /64; `X-Forwarded-For` is
-//!    never trusted). Every unauthenticated request first checks that its
+//!    read only from the balancers named by `--trusted-proxies`: `http::auth::source_ip`). Every unauthenticated request first checks that its
 //!    address has refusals left, else 429. A flood of made-up ids, tokens,
 //!    signatures or codes from one address thus spends that address's budget
 //!    and nobody else's; an address that only does what works never touches
