@@ -187,6 +187,12 @@ pub fn sign_in(base: &str, passkey: &mut SoftPasskey) -> Answer {
     call(base, "POST", "/portal/api/signin/finish", Some(&assertion), &[])
 }
 
+/// The 32-hex patient id of the first patient link (`/portal/patients/<id>`) of a page.
+pub fn patient_id_in(page: &str) -> Option<String> {
+    let at = page.find("/portal/patients/")? + "/portal/patients/".len();
+    page.get(at..at + 32).filter(|id| id.bytes().all(|b| b.is_ascii_hexdigit())).map(str::to_owned)
+}
+
 /// The HTML (or other text) of an answer that was not JSON.
 pub fn html(answer: &Answer) -> &str {
     answer.body["text"].as_str().unwrap_or_default()

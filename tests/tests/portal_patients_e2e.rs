@@ -31,8 +31,7 @@ const CHILD_NUMBER: &str = "sentinel-hb-0042";
 const OTHER_CHILD_NUMBER: &str = "sentinel-hb-0077";
 
 fn patient_id_in(page: &str) -> String {
-    let at = page.find("/portal/patients/").expect("a link to a patient") + "/portal/patients/".len();
-    page[at..at + 32].to_owned()
+    portal::patient_id_in(page).expect("a link to a patient")
 }
 
 /// The family's audit events by the portal: (actor, actor_name, action, outcome).

@@ -192,10 +192,10 @@ fn field_views(form: ResultForm, lang: &str, values: &[(String, String)], errors
                 FieldKind::Quantity(unit) => ("text", Some(unit), Vec::new()),
                 FieldKind::Integer => ("number", None, Vec::new()),
                 FieldKind::Boolean => ("checkbox", None, Vec::new()),
-                FieldKind::Code(options) => (
+                FieldKind::Code(vocabulary) => (
                     "select",
                     None,
-                    options(lang).into_iter().map(|(code, label)| (code, label, code == value)).collect(),
+                    vocabulary.codes.iter().map(|code| (*code, vocabulary.label(code, lang), *code == value)).collect(),
                 ),
             };
             FieldView {

@@ -47,7 +47,7 @@ use phr_core::dataset::{examples, RecordBody, RecordKind, Subject};
 use phr_tests::bench::{bench_database, bench_main, bench_server, SERVE_ENV};
 use phr_tests::client::Device;
 use phr_tests::fhir::{create_grant, grant_of};
-use phr_tests::portal::{self, add, days_ago, html, SignedIn, HANDBOOK};
+use phr_tests::portal::{self, add, days_ago, html, patient_id_in, SignedIn, HANDBOOK};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -156,12 +156,6 @@ fn family(base: &str, records: usize) -> Result<(Device, Subject, Vec<Uuid>), St
     }
     device.sync();
     Ok((device, child, ids))
-}
-
-/// The 32-hex patient id of the first patient link of a page.
-fn patient_id_in(page: &str) -> Option<String> {
-    let at = page.find("/portal/patients/")? + "/portal/patients/".len();
-    page.get(at..at + 32).filter(|id| id.bytes().all(|b| b.is_ascii_hexdigit())).map(str::to_owned)
 }
 
 /// `runs` timed calls of `path` (after [`WARM_UP`] untimed ones), each answer checked by `ok`

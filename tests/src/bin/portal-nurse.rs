@@ -7,7 +7,7 @@
 //!
 //! Prints one JSON line: `{"patient_id": …, "status": <the form post's status>, "location": …}`.
 
-use phr_tests::portal::{html, SignedIn};
+use phr_tests::portal::{html, patient_id_in, SignedIn};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -20,11 +20,10 @@ fn main() {
     let query: String = form_urlencoded::byte_serialize(identifier.as_bytes()).collect();
     let found = nurse.call(base, "GET", &format!("/portal/patients?identifier={query}"), None, &[]);
     let page = html(&found);
-    let Some(at) = page.find("/portal/patients/").map(|i| i + "/portal/patients/".len()) else {
+    let Some(patient) = patient_id_in(page) else {
         eprintln!("no patient with this identifier (search answered {})", found.status);
         std::process::exit(1);
     };
-    let patient = page[at..at + 32].to_owned();
     let fields = [
         ("date", date.as_str()),
         ("checkup_type", "months_3_4"),

@@ -115,7 +115,8 @@ pub fn check_identifier(query: &str) -> Result<String, AppError> {
     Ok(q.to_owned())
 }
 
-fn identifier_matches(listing: &PatientListing, query: &str) -> bool {
+/// Whether `listing` has the identifier `query` (`system|value` or a value of any system), exactly.
+pub fn identifier_matches(listing: &PatientListing, query: &str) -> bool {
     let (system, value) = query.split_once('|').map_or((None, query), |(s, v)| (Some(s), v));
     listing.identifiers.iter().any(|(s, v)| v == value && system.is_none_or(|want| s == want))
 }
@@ -234,11 +235,6 @@ pub fn cached_listings(
     let fresh = std::sync::Arc::new(listings(conn, visible)?);
     cache.put(organization_id, fingerprint, std::sync::Arc::clone(&fresh));
     Ok(fresh)
-}
-
-/// Whether `listing` has the identifier `query` (`system|value` or a value of any system), exactly.
-pub fn has_identifier(listing: &PatientListing, query: &str) -> bool {
-    identifier_matches(listing, query)
 }
 
 /// One line of the patient's timeline.

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use phr_core::dataset::child_checkup::{CheckupType, MeasurementPosition, OverallJudgement};
+use phr_core::dataset::common::Vocabulary;
 use phr_core::dataset::immunization::{DoseSeries, InjectionSite, Vaccine};
 use phr_core::dataset::prenatal_visit::{Edema, UrineStrip};
 use phr_core::dataset::{item_label, RecordBody, RecordKind, Subject};
@@ -49,8 +50,8 @@ pub enum FieldKind {
     Integer,
     /// Yes / no (a checkbox: absent is no).
     Boolean,
-    /// One code of a list: the codes and their labels in a language.
-    Code(fn(&str) -> Vec<(&'static str, String)>),
+    /// One code of a dataset vocabulary (its codes, and its labels in the catalogs).
+    Code(&'static Vocabulary),
 }
 
 /// One field of a form, named by its dataset item path.
@@ -65,22 +66,6 @@ const fn field(path: &'static str, kind: FieldKind, required: bool) -> Field {
     Field { path, kind, required }
 }
 
-macro_rules! options {
-    ($name:ident, $enum:ty) => {
-        fn $name(language: &str) -> Vec<(&'static str, String)> {
-            <$enum>::ALL.iter().map(|v| (v.code(), v.label(language))).collect()
-        }
-    };
-}
-options!(checkup_types, CheckupType);
-options!(positions, MeasurementPosition);
-options!(judgements, OverallJudgement);
-options!(vaccines, Vaccine);
-options!(series, DoseSeries);
-options!(sites, InjectionSite);
-options!(edema, Edema);
-options!(urine, UrineStrip);
-
 const PRENATAL_VISIT: &[Field] = &[
     field("visit_date", FieldKind::Date, true),
     field("gestational_age.weeks", FieldKind::Integer, false),
@@ -90,34 +75,34 @@ const PRENATAL_VISIT: &[Field] = &[
     field("blood_pressure.diastolic", FieldKind::Quantity("mm[Hg]"), false),
     field("fundal_height", FieldKind::Quantity("cm"), false),
     field("abdominal_girth", FieldKind::Quantity("cm"), false),
-    field("edema", FieldKind::Code(edema), false),
-    field("urine_protein", FieldKind::Code(urine), false),
-    field("urine_glucose", FieldKind::Code(urine), false),
+    field("edema", FieldKind::Code(&Edema::VOCABULARY), false),
+    field("urine_protein", FieldKind::Code(&UrineStrip::VOCABULARY), false),
+    field("urine_glucose", FieldKind::Code(&UrineStrip::VOCABULARY), false),
     field("clinic_name", FieldKind::Text(200), false),
     field("note", FieldKind::Text(2000), false),
 ];
 
 const CHILD_CHECKUP: &[Field] = &[
     field("date", FieldKind::Date, true),
-    field("checkup_type", FieldKind::Code(checkup_types), true),
+    field("checkup_type", FieldKind::Code(&CheckupType::VOCABULARY), true),
     field("weight", FieldKind::Quantity("kg"), false),
     field("length", FieldKind::Quantity("cm"), false),
-    field("length_position", FieldKind::Code(positions), false),
+    field("length_position", FieldKind::Code(&MeasurementPosition::VOCABULARY), false),
     field("head_circumference", FieldKind::Quantity("cm"), false),
     field("chest_circumference", FieldKind::Quantity("cm"), false),
-    field("overall_judgement", FieldKind::Code(judgements), false),
+    field("overall_judgement", FieldKind::Code(&OverallJudgement::VOCABULARY), false),
     field("facility", FieldKind::Text(200), false),
     field("note", FieldKind::Text(2000), false),
 ];
 
 const IMMUNIZATION: &[Field] = &[
     field("date_given", FieldKind::Date, true),
-    field("vaccine", FieldKind::Code(vaccines), true),
-    field("series", FieldKind::Code(series), true),
+    field("vaccine", FieldKind::Code(&Vaccine::VOCABULARY), true),
+    field("series", FieldKind::Code(&DoseSeries::VOCABULARY), true),
     field("dose_number", FieldKind::Integer, true),
     field("routine", FieldKind::Boolean, false),
     field("lot_number", FieldKind::Text(64), false),
-    field("site", FieldKind::Code(sites), false),
+    field("site", FieldKind::Code(&InjectionSite::VOCABULARY), false),
     field("performer", FieldKind::Text(200), false),
     field("location", FieldKind::Text(200), false),
 ];
@@ -252,9 +237,8 @@ pub fn body_of(form: ResultForm, values: &[(String, String)]) -> Result<RecordBo
                 value.parse::<u32>().map(Value::from).map_err(|_| "must be a whole number".to_owned())
             }
             FieldKind::Boolean => Ok(Value::Bool(matches!(value, "on" | "true" | "yes" | "1"))),
-            FieldKind::Code(options) => {
-                let known = options("en").iter().any(|(code, _)| *code == value);
-                if known {
+            FieldKind::Code(vocabulary) => {
+                if vocabulary.codes.contains(&value) {
                     Ok(Value::String(value.to_owned()))
                 } else {
                     Err("is not one of the choices".to_owned())

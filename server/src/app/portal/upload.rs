@@ -25,7 +25,7 @@ use std::collections::HashMap;
 
 use phr_core::dataset::{RecordBody, Subject};
 
-use super::patients::{cached_listings, has_identifier, staff_writer, Listed};
+use super::patients::{cached_listings, identifier_matches, staff_writer, Listed};
 use super::results::{body_of, ResultForm};
 use super::StaffSession;
 use crate::app::audit::AuditAction;
@@ -209,7 +209,8 @@ pub async fn process(
         let index = Index::new(&patients);
         let mut outcomes = Vec::with_capacity(rows.len());
         let mut writes: Vec<((String, Subject), RecordBody)> = Vec::new();
-        let mut used: Vec<usize> = Vec::new();
+        // The patients rows matched, each once, in patient order.
+        let mut used: std::collections::BTreeSet<usize> = std::collections::BTreeSet::new();
         for row in rows {
             let mut outcome = RowOutcome {
                 line: row.line,
@@ -237,20 +238,19 @@ pub async fn process(
             if let Some(i) = target {
                 let p = &patients[i];
                 outcome.patient = Some((p.listing.patient_id.clone(), p.listing.name.clone()));
-                if !used.contains(&i) {
-                    used.push(i);
-                }
+                used.insert(i);
                 if !form.fits(&p.subject) {
                     outcome.problems.push(format!("{IDENTIFIER_COLUMN}: a {} is not about this patient", form.kind()));
                 }
             }
-            match body_of(form, &row.values) {
-                Err(errors) => {
+            match (body_of(form, &row.values), target) {
+                (Err(errors), _) => {
                     outcome.problems.extend(errors.fields.into_iter().map(|(f, r)| format!("{f}: {r}")));
                     outcome.problems.extend(errors.general);
                 }
-                Ok(body) if outcome.problems.is_empty() => {
-                    let p = &patients[target.unwrap_or_default()];
+                // A matched patient the form fits: checked as the write will be.
+                (Ok(body), Some(i)) if outcome.problems.is_empty() => {
+                    let p = &patients[i];
                     let checked = check_body(form.slug(), &body, &p.subject).and_then(|()| {
                         may_write(
                             &visible,
@@ -268,7 +268,7 @@ pub async fn process(
                         Err(e) => return Err(e),
                     }
                 }
-                Ok(_) => {}
+                (Ok(_), _) => {}
             }
             outcomes.push(outcome);
         }
@@ -314,7 +314,7 @@ impl Index {
         let value = query.split_once('|').map_or(query, |(_, v)| v);
         self.by_value
             .get(value)
-            .map(|found| found.iter().copied().filter(|i| has_identifier(&patients[*i].listing, query)).collect())
+            .map(|found| found.iter().copied().filter(|i| identifier_matches(&patients[*i].listing, query)).collect())
             .unwrap_or_default()
     }
 }
