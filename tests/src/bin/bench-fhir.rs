@@ -50,6 +50,7 @@ use clap::Parser;
 use phr_core::consent::Access;
 use phr_core::dataset::{examples, RecordBody, RecordKind, Subject};
 use phr_fhir::mapping::{to_fhir, MappingContext};
+use phr_tests::bench::families::{body_of, check, enrol_families, Family};
 use phr_tests::bench::{bench_database, bench_main, bench_server, SERVE_ENV};
 use phr_tests::client::Device;
 use phr_tests::fhir::{create_grant, grant_of, OrgClient};
@@ -105,29 +106,6 @@ enum MixedRead {
 
 fn main() -> ExitCode {
     bench_main::<Args>("bench-fhir", run)
-}
-
-/// Record `i` of `n`, dated evenly over two years from `start`.
-fn body_of(i: usize, n: usize, start: NaiveDate) -> (RecordKind, RecordBody) {
-    let date = start + Days::days((i * 730 / n.max(1)) as i64);
-    match i % 20 {
-        0..=14 => {
-            let mut v = examples::self_vitals_minimal();
-            v.measured_at = format!("{date}T07:30:00+09:00").parse().expect("date-time");
-            (RecordKind::SelfVitals, RecordBody::SelfVitals(v))
-        }
-        15..=18 => {
-            let mut v = examples::prenatal_visit_minimal();
-            v.visit_date = date;
-            v.body_weight = examples::prenatal_visit_full().body_weight;
-            (RecordKind::PrenatalVisit, RecordBody::PrenatalVisit(v))
-        }
-        _ => {
-            let mut d = examples::immunization_minimal();
-            d.date_given = date;
-            (RecordKind::Immunization, RecordBody::Immunization(d))
-        }
-    }
 }
 
 fn run(args: &Args) -> Result<(), String> {
@@ -292,7 +270,7 @@ fn run(args: &Args) -> Result<(), String> {
         }
         let t = Instant::now();
         let token = org.new_token("system/*.cruds");
-        let families = enrol_families(&server.base_url, &token, args.families, args.family_records)?;
+        let families = enrol_families(&server.base_url, &token, ORG, args.families, args.family_records)?;
         eprintln!(
             "{} families of {} records enrolled and granted in {:.1} s",
             families.len(),
@@ -341,15 +319,6 @@ fn transaction(visit: &RecordBody, pid: &str) -> Result<Value, String> {
     Ok(json!({"resourceType": "Bundle", "type": "transaction", "entry": entry}))
 }
 
-fn check(ok: bool, body: &Value) -> Result<(), String> {
-    if ok {
-        Ok(())
-    } else {
-        let text = body.to_string();
-        Err(format!("unexpected response: {}", &text[..text.len().min(500)]))
-    }
-}
-
 fn timed(runs: usize, mut f: impl FnMut() -> Result<(), String>) -> Result<Vec<Duration>, String> {
     let mut out = Vec::with_capacity(runs);
     for _ in 0..runs {
@@ -367,105 +336,6 @@ fn pct(sorted: &[Duration], p: f64) -> f64 {
     }
     let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
     sorted[rank - 1].as_secs_f64() * 1e3
-}
-
-/// One consenting family of the clinic phase: its Patient id and what `$everything` returned at setup.
-struct Family {
-    pid: String,
-    /// `(resource type, id)` of every resource of its `$everything` (the Patient first).
-    resources: Vec<(String, String)>,
-    /// Encounters and Immunizations a search by patient finds.
-    encounters: usize,
-    immunizations: usize,
-}
-
-/// Records of family `f` (`n` of them, over two years): the same mix as the big family, each family starting another day.
-fn family_records(device: &mut Device, f: usize, n: usize) -> Result<Vec<Uuid>, String> {
-    let start = NaiveDate::from_ymd_opt(2024, 6, 1).ok_or("date")? + Days::days((f % 28) as i64);
-    let mut ids = Vec::with_capacity(n);
-    for i in 0..n {
-        let (kind, body) = body_of(i, n, start);
-        let id = Uuid::now_v7();
-        device.edit(id, kind, Subject::Mother, serde_json::to_value(&body).map_err(|e| e.to_string())?);
-        ids.push(id);
-    }
-    Ok(ids)
-}
-
-/// Enrols `count` families through the HTTP API as a family would (account, records synced, a
-/// treatment grant to the clinic with the records' keys), `threads` at a time; then reads each
-/// family's `$everything` once to learn its Patient id and resources.
-fn enrol_families(base: &str, token: &str, count: usize, records: usize) -> Result<Vec<Family>, String> {
-    let threads = 6usize;
-    let next = Arc::new(AtomicU64::new(0));
-    let mut handles = Vec::new();
-    for _ in 0..threads {
-        let (next, base, token) = (next.clone(), base.to_owned(), token.to_owned());
-        handles.push(std::thread::spawn(move || -> Result<Vec<(usize, Family)>, String> {
-            let agent = phr_tests::http();
-            let mut out = Vec::new();
-            loop {
-                let f = next.fetch_add(1, Ordering::Relaxed) as usize;
-                if f >= count {
-                    return Ok(out);
-                }
-                let mut device = Device::create_account(&base, "family phone");
-                let ids = family_records(&mut device, f, records)?;
-                device.sync();
-                let grant = grant_of(
-                    ORG,
-                    &[RecordKind::SelfVitals, RecordKind::PrenatalVisit, RecordKind::Immunization],
-                    &[Subject::Mother],
-                    Access::Read,
-                );
-                create_grant(&device, &grant, &ids);
-                // The Patient id: the subject of the family's first record (an immunization is one resource).
-                let (status, body) = get_json(&agent, &base, &token, &format!("/fhir/r4/Immunization/{}", ids[19]))?;
-                check(status == 200, &body)?;
-                let pid = body["patient"]["reference"]
-                    .as_str()
-                    .and_then(|r| r.strip_prefix("Patient/"))
-                    .ok_or("no patient reference")?
-                    .to_owned();
-                let (status, body) = get_json(&agent, &base, &token, &format!("/fhir/r4/Patient/{pid}/$everything"))?;
-                check(status == 200, &body)?;
-                let resources: Vec<(String, String)> = body["entry"]
-                    .as_array()
-                    .ok_or("no entries")?
-                    .iter()
-                    .map(|e| {
-                        let r = &e["resource"];
-                        (
-                            r["resourceType"].as_str().unwrap_or_default().to_owned(),
-                            r["id"].as_str().unwrap_or_default().to_owned(),
-                        )
-                    })
-                    .collect();
-                let of = |t: &str| resources.iter().filter(|(ty, _)| ty == t).count();
-                let (encounters, immunizations) = (of("Encounter"), of("Immunization"));
-                check(resources.len() > records && encounters > 0 && immunizations > 0, &body)?;
-                out.push((f, Family { pid, resources, encounters, immunizations }));
-            }
-        }));
-    }
-    let mut all = Vec::with_capacity(count);
-    for h in handles {
-        all.extend(h.join().map_err(|_| "enrolment thread panicked")??);
-    }
-    all.sort_by_key(|(f, _)| *f);
-    Ok(all.into_iter().map(|(_, family)| family).collect())
-}
-
-fn get_json(agent: &ureq::Agent, base: &str, token: &str, path: &str) -> Result<(u16, Value), String> {
-    let mut resp = agent
-        .get(&format!("{base}{path}"))
-        .header("Authorization", &format!("Bearer {token}"))
-        .call()
-        .map_err(|e| e.to_string())?;
-    let status = resp.status().as_u16();
-    let bytes = resp.body_mut().read_to_vec().map_err(|e| e.to_string())?;
-    let body = serde_json::from_slice(&bytes).map_err(|e| format!("{path}: not JSON: {e}"))?;
-    Ok((status, body))
 }
 
 /// The parts of a FHIR answer the clinic phase checks, borrowed from the response bytes: the
