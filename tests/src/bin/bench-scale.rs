@@ -10,13 +10,17 @@
 //!    looks to the database like a real one of `--records-per-family` records.
 //! 2. **Baseline**: `--baseline-families` (50) filler families are loaded (the storage they
 //!    take is the baseline per-family figure), then the measurements below run through 1 node,
-//!    then through 3 nodes (`--nodes`).
+//!    then through 3 nodes (`--nodes`), `--repeats` (3) rounds each; before each baseline round
+//!    but the first, the accounts of the previous one are deleted and the database vacuumed, so
+//!    every baseline round measures the same small database.
 //! 3. **Load**: `--families` filler families (default 100,000 × 100 records = 10 M) are
 //!    streamed into the parent tables with `COPY … FROM STDIN (FORMAT binary)` by column name
 //!    (so the same code loads plain and hash-partitioned tables), `--load-streams` connections
-//!    at once; then `ANALYZE`. Load time, rows/s and the storage per family are reported.
-//! 4. **Scale**: the same measurements again, through 1 node, then 3 nodes; each figure is
-//!    printed with its `ratio` to the baseline figure of the same node count.
+//!    at once; then `ANALYZE` and `CHECKPOINT`. Load time, rows/s and the storage per family are
+//!    reported.
+//! 4. **Scale**: the same measurements again, through 1 node, then 3 nodes (the rounds' own
+//!    accounts are kept: 0.3 M records a round on top of the 10 M); each figure (the median of
+//!    the rounds) is printed with its `ratio` to the baseline figure of the same node count.
 //!
 //! Each measurement round starts fresh server processes (this binary re-executed with
 //! `PHR_BENCH_SERVE=1`) on one shared data directory (so they share the server keys): the
@@ -132,6 +136,9 @@ struct Args {
     /// Records pushed by each morning sync.
     #[arg(long, default_value_t = 3)]
     morning_records: usize,
+    /// Measurement rounds per node count and database size (each figure is their median).
+    #[arg(long, default_value_t = 3)]
+    repeats: usize,
     /// `--db-pool-size` of each node when there are several (a single node keeps the server default).
     #[arg(long, default_value_t = 12)]
     cluster_db_pool_size: u32,
@@ -165,8 +172,13 @@ fn run(args: &Args) -> Result<(), String> {
     if args.fhir_family_records < 20 || args.fhir_families == 0 {
         return Err("--fhir-families must be at least 1 and --fhir-family-records at least 20".into());
     }
-    if args.nodes.is_empty() || args.nodes.contains(&0) || args.records_per_family == 0 || args.load_streams == 0 {
-        return Err("--nodes, --records-per-family and --load-streams must be at least 1".into());
+    if args.nodes.is_empty()
+        || args.nodes.contains(&0)
+        || args.records_per_family == 0
+        || args.load_streams == 0
+        || args.repeats == 0
+    {
+        return Err("--nodes, --records-per-family, --load-streams and --repeats must be at least 1".into());
     }
     let started = Instant::now();
     let load_start = loadavg();
@@ -210,17 +222,20 @@ fn run(args: &Args) -> Result<(), String> {
         args.baseline_families, baseline_load.rows, baseline_load.seconds
     );
     let mut baseline = Vec::new();
+    let mut first = true;
     for &n in &args.nodes {
-        baseline.push(measure_round(
-            &format!("baseline {n} node(s)"),
-            n,
-            &db,
-            data_dir.path(),
-            &mut org,
-            &pids,
-            &db_name,
-            args,
-        )?);
+        let mut rounds = Vec::with_capacity(args.repeats);
+        for r in 0..args.repeats {
+            // Each baseline round finds the database as small as the first did. (The last
+            // round's accounts stay: the load then finds no space freed by deleted rows.)
+            if !first {
+                forget_measured_accounts(&mut conn)?;
+            }
+            first = false;
+            let label = format!("baseline {n} node(s), round {} of {}", r + 1, args.repeats);
+            rounds.push(measure_round(&label, n, &db, data_dir.path(), &mut org, &pids, &db_name, args)?);
+        }
+        baseline.push(median(rounds));
     }
 
     // --- 3. the load -----------------------------------------------------------------
@@ -231,9 +246,13 @@ fn run(args: &Args) -> Result<(), String> {
     let t = Instant::now();
     db.analyze()?;
     let analyze_s = t.elapsed().as_secs_f64();
+    // The load's dirty pages on disk before measuring, as the baseline had none pending.
+    let t = Instant::now();
+    conn.batch_execute("CHECKPOINT").map_err(|e| format!("CHECKPOINT: {e}"))?;
+    let checkpoint_s = t.elapsed().as_secs_f64();
     let after = storage(&mut conn)?;
     let scale_per_family = (after.tables - before.tables) as f64 / args.families.max(1) as f64;
-    eprintln!("ANALYZE after the load: {analyze_s:.1} s");
+    eprintln!("after the load: ANALYZE {analyze_s:.1} s, CHECKPOINT {checkpoint_s:.1} s");
     report_tables(&mut conn)?;
     report.add("load_families", args.families as f64, "families");
     report.add("load_records", loaded.records as f64, "records");
@@ -243,6 +262,7 @@ fn run(args: &Args) -> Result<(), String> {
     report.add("load_mb_per_s", loaded.bytes as f64 / 1e6 / loaded.seconds, "MB/s");
     report.add("load_wal_bytes_per_record", (wal_after - wal_before) as f64 / loaded.records.max(1) as f64, "B");
     report.add("analyze_s", analyze_s, "s");
+    report.add("checkpoint_s", checkpoint_s, "s");
     report.add("storage_bytes_per_family_baseline", baseline_per_family, "B");
     report.add("storage_bytes_per_family_scale", scale_per_family, "B");
     report.add("storage_bytes_per_family_ratio", scale_per_family / baseline_per_family, "x");
@@ -251,12 +271,21 @@ fn run(args: &Args) -> Result<(), String> {
         (after.tables - before.tables) as f64 / loaded.records.max(1) as f64,
         "B",
     );
+    report.add(
+        "storage_index_bytes_per_family_scale",
+        (after.indexes - before.indexes) as f64 / args.families.max(1) as f64,
+        "B",
+    );
     report.add("database_bytes_scale", after.database as f64, "B");
 
     // --- 4. scale ---------------------------------------------------------------------
     for (i, &n) in args.nodes.iter().enumerate() {
-        let scale =
-            measure_round(&format!("scale {n} node(s)"), n, &db, data_dir.path(), &mut org, &pids, &db_name, args)?;
+        let mut rounds = Vec::with_capacity(args.repeats);
+        for r in 0..args.repeats {
+            let label = format!("scale {n} node(s), round {} of {}", r + 1, args.repeats);
+            rounds.push(measure_round(&label, n, &db, data_dir.path(), &mut org, &pids, &db_name, args)?);
+        }
+        let scale = median(rounds);
         for (&(name, unit, base), &(_, _, value)) in baseline[i].iter().zip(&scale) {
             report.add(format!("{name}_{n}node_baseline"), base, unit);
             report.add(format!("{name}_{n}node_scale"), value, unit);
@@ -270,11 +299,12 @@ fn run(args: &Args) -> Result<(), String> {
 
     let p = &args.sync;
     println!(
-        "# backend=postgres families={} records_per_family={} baseline_families={} nodes={:?} grant_fraction={} devices={} batch_size={} batches={} paced_rate={} record_bytes={} morning={}x{} fhir_families={} database_bytes_end={database_end} total_s={:.0} cores={} loadavg_start=\"{load_start}\" loadavg_end=\"{}\"",
+        "# backend=postgres families={} records_per_family={} baseline_families={} nodes={:?} repeats={} grant_fraction={} devices={} batch_size={} batches={} paced_rate={} record_bytes={} morning={}x{} fhir_families={} database_bytes_end={database_end} total_s={:.0} cores={} loadavg_start=\"{load_start}\" loadavg_end=\"{}\"",
         args.families,
         args.records_per_family,
         args.baseline_families,
         args.nodes,
+        args.repeats,
         args.grant_fraction,
         p.devices,
         p.batch_size,
@@ -422,21 +452,23 @@ fn text(conn: &mut PgConnection, sql: &str) -> Result<String, String> {
     texts(conn, sql)?.into_iter().next().ok_or_else(|| format!("{sql}: no row"))
 }
 
-/// Bytes of every table with storage (partitions included, with their indexes and TOAST), and of the database.
+/// Bytes of every table with storage (partitions included, with their indexes and TOAST), of
+/// their indexes alone, and of the database.
 struct Storage {
     tables: i64,
+    indexes: i64,
     database: i64,
 }
 
 fn storage(conn: &mut PgConnection) -> Result<Storage, String> {
     let v = text(
         conn,
-        "SELECT (SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c \
-         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'm'))::text \
-         || ' ' || pg_database_size(current_database())::text AS v",
+        "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::text || ' ' || coalesce(sum(pg_indexes_size(c.oid)), 0)::text \
+         || ' ' || pg_database_size(current_database())::text AS v FROM pg_class c \
+         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'm')",
     )?;
     let mut it = v.split(' ').map(|s| s.parse::<i64>().unwrap_or(0));
-    Ok(Storage { tables: it.next().unwrap_or(0), database: it.next().unwrap_or(0) })
+    Ok(Storage { tables: it.next().unwrap_or(0), indexes: it.next().unwrap_or(0), database: it.next().unwrap_or(0) })
 }
 
 /// Per-table sizes (all partitions, indexes and TOAST) and row estimates, on stderr.
@@ -1166,6 +1198,32 @@ fn copy_chunk(conn: &mut PgConnection, fams: &[Filler], t: &Template) -> Result<
             .execute(conn)?;
     }
     Ok(totals.get())
+}
+
+/// The median of each figure over the rounds (all rounds list the same figures in the same order).
+fn median(rounds: Vec<Figures>) -> Figures {
+    let mut out = rounds[0].clone();
+    for (i, figure) in out.iter_mut().enumerate() {
+        let mut values: Vec<f64> = rounds.iter().map(|r| r[i].2).collect();
+        values.sort_by(f64::total_cmp);
+        figure.2 = values[values.len() / 2];
+    }
+    out
+}
+
+/// Deletes the accounts a measurement round created (with everything of theirs, by the
+/// schema's cascades) and vacuums, so that the next baseline round measures the same small
+/// database. The filler and clinic families have other device names.
+fn forget_measured_accounts(conn: &mut PgConnection) -> Result<(), String> {
+    let t = Instant::now();
+    conn.batch_execute(
+        "DELETE FROM accounts WHERE account_id IN (SELECT account_id FROM devices WHERE name LIKE 'bench device %' \
+         OR name LIKE 'morning device %' OR name = 'bench initial-pull device')",
+    )
+    .map_err(|e| format!("cannot delete the measured accounts: {e}"))?;
+    conn.batch_execute("VACUUM ANALYZE").map_err(|e| format!("VACUUM: {e}"))?;
+    eprintln!("measured accounts deleted and vacuumed in {:.1} s", t.elapsed().as_secs_f64());
+    Ok(())
 }
 
 // --- a measurement round ---------------------------------------------------------------------
