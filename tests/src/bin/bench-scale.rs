@@ -254,6 +254,9 @@ fn run(args: &Args) -> Result<(), String> {
     let scale_per_family = (after.tables - before.tables) as f64 / args.families.max(1) as f64;
     eprintln!("after the load: ANALYZE {analyze_s:.1} s, CHECKPOINT {checkpoint_s:.1} s");
     report_tables(&mut conn)?;
+    let partitions =
+        text(&mut conn, "SELECT greatest(count(*), 1)::text AS v FROM pg_partition_tree('records') WHERE isleaf")?;
+    report.add("records_partitions", partitions.parse().unwrap_or(0.0), "partitions");
     report.add("load_families", args.families as f64, "families");
     report.add("load_records", loaded.records as f64, "records");
     report.add("load_s", loaded.seconds, "s");
