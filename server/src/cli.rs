@@ -223,7 +223,7 @@ pub fn prepare(config: &Config) -> Result<App, ServerError> {
     for kid in &created {
         tracing::info!(key = %kid, dir = %config.key_dir.display(), "created server key");
     }
-    let (pool, applied) = store::open(&config.database, config.db_pool_size)?;
+    let (pool, applied) = store::open_with(&config.database, config.db_pool_size, config.pg_prepared_statements)?;
     if !applied.is_empty() {
         tracing::info!(count = applied.len(), latest = %applied.last().map(String::as_str).unwrap_or(""), "applied migrations");
     }
@@ -241,7 +241,7 @@ pub fn prepare(config: &Config) -> Result<App, ServerError> {
 
 fn migrate(storage: &StorageArgs) -> Result<(), ServerError> {
     let target = storage.database()?;
-    let (_, applied) = store::open(&target, 1)?;
+    let (_, applied) = store::open_with(&target, 1, storage.pg_prepared_statements)?;
     tracing::info!(database = %target, count = applied.len(), "migrations applied");
     Ok(())
 }
@@ -293,7 +293,7 @@ fn admin_exit(result: Result<(), AdminError>) -> ExitCode {
 /// Opens the database for an admin command (applying pending migrations).
 fn admin_connection(storage: &StorageArgs) -> Result<crate::store::PooledDb, AdminError> {
     let target = storage.database()?;
-    let (pool, _) = store::open(&target, 1)?;
+    let (pool, _) = store::open_with(&target, 1, storage.pg_prepared_statements)?;
     pool.get().map_err(|e| AdminError::failed(format!("cannot connect to {target}: {e}")))
 }
 

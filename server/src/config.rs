@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::store::DatabaseTarget;
+use crate::store::{DatabaseTarget, PgPreparedStatements};
 use crate::ServerError;
 
 /// `phr-server`: the maternal & child PHR sync service.
@@ -238,6 +238,13 @@ pub struct StorageArgs {
     /// `sqlite://PATH` or a plain file path for SQLite. Default: `DATA_DIR/phr.db`.
     #[arg(long, env = "PHR_DATABASE_URL")]
     pub database_url: Option<String>,
+
+    /// PostgreSQL: keep a cache of named prepared statements per connection (`on`), or send
+    /// every statement unnamed with its parameters (`off`): needed behind a pooler in
+    /// transaction mode such as PgBouncer with `pool_mode = transaction`, where consecutive
+    /// transactions of one connection run on different server connections. SQLite ignores it.
+    #[arg(long, env = "PHR_PG_PREPARED_STATEMENTS", value_enum, default_value_t = PgPreparedStatements::On)]
+    pub pg_prepared_statements: PgPreparedStatements,
 }
 
 impl StorageArgs {
@@ -412,6 +419,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub key_dir: PathBuf,
     pub database: DatabaseTarget,
+    /// `--pg-prepared-statements` (PostgreSQL only).
+    pub pg_prepared_statements: PgPreparedStatements,
     pub workers: usize,
     pub max_body_bytes: usize,
     pub db_pool_size: u32,
@@ -456,6 +465,7 @@ impl Config {
             data_dir: args.storage.data_dir.clone(),
             key_dir: args.storage.key_dir(),
             database,
+            pg_prepared_statements: args.storage.pg_prepared_statements,
             workers,
             max_body_bytes: args.max_body_bytes,
             db_pool_size,
@@ -499,11 +509,12 @@ impl fmt::Display for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "listen={} data_dir={} key_dir={} database={} workers={} max_body_bytes={} db_pool_size={} shutdown_timeout_secs={} limits={:?} public_base_url={} fix_permissions={} push_contact={} push_allow_loopback_http={} trusted_proxies={:?}",
+            "listen={} data_dir={} key_dir={} database={} pg_prepared_statements={} workers={} max_body_bytes={} db_pool_size={} shutdown_timeout_secs={} limits={:?} public_base_url={} fix_permissions={} push_contact={} push_allow_loopback_http={} trusted_proxies={:?}",
             self.listen,
             self.data_dir.display(),
             self.key_dir.display(),
             self.database,
+            self.pg_prepared_statements,
             self.workers,
             self.max_body_bytes,
             self.db_pool_size,
@@ -602,6 +613,17 @@ mod tests {
             let err = Config::from_args(&serve(&["serve", "--public-base-url", bad])).unwrap_err();
             assert!(err.to_string().contains("--public-base-url"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn pg_prepared_statements_default_on_turn_off_by_flag_and_are_printed() {
+        let config = Config::from_args(&serve(&["serve"])).unwrap();
+        assert_eq!(config.pg_prepared_statements, PgPreparedStatements::On);
+        assert!(config.to_string().contains("pg_prepared_statements=on"), "{config}");
+        let config = Config::from_args(&serve(&["serve", "--pg-prepared-statements", "off"])).unwrap();
+        assert_eq!(config.pg_prepared_statements, PgPreparedStatements::Off);
+        assert!(config.to_string().contains("pg_prepared_statements=off"), "{config}");
+        assert!(parse(&["serve", "--pg-prepared-statements", "maybe"]).is_err());
     }
 
     #[test]
