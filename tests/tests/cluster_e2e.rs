@@ -843,7 +843,7 @@ fn every_acknowledged_change_survives_node_kills_and_a_drain_exactly_once_behind
     let rounds = AtomicUsize::new(0);
     let fhir_reads = AtomicUsize::new(0);
     let fhir_retries = AtomicUsize::new(0);
-    let (kills, drains) = std::thread::scope(|s| {
+    let (kills, drains, export_done_before_kills) = std::thread::scope(|s| {
         let stop_on_drop = StopOnDrop(&stop);
         let (stop, rounds) = (&stop, &rounds);
         for f in families.iter_mut() {
@@ -858,6 +858,7 @@ fn every_acknowledged_change_survives_node_kills_and_a_drain_exactly_once_behind
             });
         }
         let (clinic, lb, fhir_reads, fhir_retries) = (&clinic, &lb, &fhir_reads, &fhir_retries);
+        let (research, export) = (&research, &export);
         s.spawn(move || {
             while !stop.load(Ordering::SeqCst) {
                 match get(&format!("{lb}/fhir/r4/Encounter"), &clinic.token, &[]) {
@@ -879,6 +880,8 @@ fn every_acknowledged_change_survives_node_kills_and_a_drain_exactly_once_behind
         let (a, b) = (0, 1);
         let (mut kills, mut drains) = (0, 0);
         pause(4);
+        // Whether the export had finished before the first kill (else a node may die running it).
+        let before = get(export, &research.token, &[("Prefer", "respond-async")]).map_or(0, |(status, _)| status);
         for round in 0..2 {
             cluster.kill(a);
             kills += 1;
@@ -895,7 +898,7 @@ fn every_acknowledged_change_survives_node_kills_and_a_drain_exactly_once_behind
         }
         pause(2);
         drop(stop_on_drop);
-        (kills, drains)
+        (kills, drains, before == 200)
     });
     let faults = started.elapsed();
 
@@ -925,7 +928,8 @@ fn every_acknowledged_change_survives_node_kills_and_a_drain_exactly_once_behind
          batches whose other changes applied); node A killed {kills}x, node B drained {drains}x; \
          final check: {} records, {} versions, {} edits each stored exactly once; \
          FHIR: {} Encounter searches during the faults ({} retried), {final_reads} reads after; \
-         research export: {files} NDJSON files ({resources} resources), {csvs} CSV files, {newborns} newborns; \
+         research export (complete before the first kill: {export_done_before_kills}): {files} NDJSON files \
+         ({resources} resources), {csvs} CSV files, {newborns} newborns; \
          audit chains verify; setup {:.1}s, faults {:.1}s, total {:.1}s",
         rounds.load(Ordering::Relaxed),
         sum(|l| l.pushes),
