@@ -957,7 +957,8 @@ fn server_connections(db: &TestDatabase) -> i64 {
     }
     let mut conn = PgConnection::establish(&db.url()).expect("direct connection");
     diesel::sql_query(
-        "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() \
+         AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
     )
     .get_result::<Count>(&mut conn)
     .expect("pg_stat_activity")
