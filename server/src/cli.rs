@@ -136,6 +136,7 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     let cap = usize::try_from(cap.max(16)).unwrap_or(usize::MAX);
     tracing::info!(max_connections = cap, "connection cap");
     let state = prepare(&config)?;
+    let (research_pool, research) = (state.pool.clone(), state.research.clone());
     let max_body = config.max_body_bytes;
     let state_base_url = Arc::clone(&state.public_base_url);
     let listener = std::net::TcpListener::bind(config.listen)
@@ -206,6 +207,12 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         tracing::info!(addr = %addr, "listening");
     }
     server.await.map_err(|e| ServerError::Io(format!("server failed: {e}")))?;
+    // Research exports running here cannot finish now: queue them again for another node.
+    match crate::app::research::jobs::release(&research_pool, &research) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(count = n, "research exports running here were queued again for another node"),
+        Err(e) => tracing::warn!(error = %e, "cannot queue the research exports running here again"),
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -223,25 +230,30 @@ pub fn prepare(config: &Config) -> Result<App, ServerError> {
     for kid in &created {
         tracing::info!(key = %kid, dir = %config.key_dir.display(), "created server key");
     }
-    let (pool, applied) = store::open_with(&config.database, config.db_pool_size, config.pg_prepared_statements)?;
+    let (pool, applied) = store::open_configured(
+        &config.database,
+        config.db_pool_size,
+        &config.migrations,
+        config.pg_prepared_statements,
+    )?;
     if !applied.is_empty() {
         tracing::info!(count = applied.len(), latest = %applied.last().map(String::as_str).unwrap_or(""), "applied migrations");
     }
     let mut app = App::new(pool, keys, config.limits, &config.data_dir, config.public_base_url.clone(), &config.push)?;
     app.trusted_proxies = Arc::from(config.trusted_proxies.clone());
-    let failed = crate::app::research::jobs::recover(&app.pool, &app.research)
+    let recovered = crate::app::research::jobs::recover(&app.pool, &app.research)
         .map_err(|e| ServerError::Database(e.to_string()))?;
-    if failed > 0 {
-        tracing::warn!(count = failed, "research exports interrupted by the previous shutdown were failed cleanly");
+    if recovered > 0 {
+        tracing::warn!(count = recovered, "research exports cut off by a stopped server were queued again (or failed)");
     }
-    crate::app::research::jobs::start_sweeper(app.pool.clone(), app.research.clone());
+    crate::app::research::jobs::start_sweeper(app.pool.clone(), app.keys.clone(), app.research.clone());
     store::start_sqlite_checkpointer(app.pool.clone());
     Ok(app)
 }
 
 fn migrate(storage: &StorageArgs) -> Result<(), ServerError> {
     let target = storage.database()?;
-    let (_, applied) = store::open_with(&target, 1, storage.pg_prepared_statements)?;
+    let (_, applied) = store::open_configured(&target, 1, &storage.migrations(), storage.pg_prepared_statements)?;
     tracing::info!(database = %target, count = applied.len(), "migrations applied");
     Ok(())
 }
@@ -293,7 +305,7 @@ fn admin_exit(result: Result<(), AdminError>) -> ExitCode {
 /// Opens the database for an admin command (applying pending migrations).
 fn admin_connection(storage: &StorageArgs) -> Result<crate::store::PooledDb, AdminError> {
     let target = storage.database()?;
-    let (pool, _) = store::open_with(&target, 1, storage.pg_prepared_statements)?;
+    let (pool, _) = store::open_configured(&target, 1, &storage.migrations(), storage.pg_prepared_statements)?;
     pool.get().map_err(|e| AdminError::failed(format!("cannot connect to {target}: {e}")))
 }
 

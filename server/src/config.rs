@@ -245,6 +245,12 @@ pub struct StorageArgs {
     /// transactions of one connection run on different server connections. SQLite ignores it.
     #[arg(long, env = "PHR_PG_PREPARED_STATEMENTS", value_enum, default_value_t = PgPreparedStatements::On)]
     pub pg_prepared_statements: PgPreparedStatements,
+
+    /// PostgreSQL only: how many hash partitions by family (`account_id`) the large tables
+    /// get when the partitioning migration runs (once, on a new or older database); later
+    /// starts ignore it. Default: the database's `phr.partitions` setting, else 16.
+    #[arg(long, env = "PHR_PG_PARTITIONS", value_parser = clap::value_parser!(u32).range(1..=crate::store::MAX_PG_PARTITIONS as i64))]
+    pub pg_partitions: Option<u32>,
 }
 
 impl StorageArgs {
@@ -254,6 +260,11 @@ impl StorageArgs {
             Some(url) => DatabaseTarget::parse(url),
             None => Ok(DatabaseTarget::Sqlite(self.data_dir.join("phr.db"))),
         }
+    }
+
+    /// The parameters of the migrations this configuration runs.
+    pub fn migrations(&self) -> crate::store::MigrationSettings {
+        crate::store::MigrationSettings { pg_partitions: self.pg_partitions }
     }
 
     pub fn key_dir(&self) -> PathBuf {
@@ -421,6 +432,7 @@ pub struct Config {
     pub database: DatabaseTarget,
     /// `--pg-prepared-statements` (PostgreSQL only).
     pub pg_prepared_statements: PgPreparedStatements,
+    pub migrations: crate::store::MigrationSettings,
     pub workers: usize,
     pub max_body_bytes: usize,
     pub db_pool_size: u32,
@@ -466,6 +478,7 @@ impl Config {
             key_dir: args.storage.key_dir(),
             database,
             pg_prepared_statements: args.storage.pg_prepared_statements,
+            migrations: args.storage.migrations(),
             workers,
             max_body_bytes: args.max_body_bytes,
             db_pool_size,
@@ -509,12 +522,13 @@ impl fmt::Display for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "listen={} data_dir={} key_dir={} database={} pg_prepared_statements={} workers={} max_body_bytes={} db_pool_size={} shutdown_timeout_secs={} limits={:?} public_base_url={} fix_permissions={} push_contact={} push_allow_loopback_http={} trusted_proxies={:?}",
+            "listen={} data_dir={} key_dir={} database={} pg_prepared_statements={} pg_partitions={} workers={} max_body_bytes={} db_pool_size={} shutdown_timeout_secs={} limits={:?} public_base_url={} fix_permissions={} push_contact={} push_allow_loopback_http={} trusted_proxies={:?}",
             self.listen,
             self.data_dir.display(),
             self.key_dir.display(),
             self.database,
             self.pg_prepared_statements,
+            self.migrations.pg_partitions.map_or_else(|| "(database setting, else 16)".to_owned(), |n| n.to_string()),
             self.workers,
             self.max_body_bytes,
             self.db_pool_size,

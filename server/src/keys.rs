@@ -134,8 +134,16 @@ impl KeyStore {
 
     /// Opens the key directory, creating it and any missing key on first run.
     /// Returns the store and the ids of the keys it created.
+    ///
+    /// Several server nodes may share one key directory and start at once: the first to take
+    /// the directory's lock file creates the missing keys, the others then load them.
     pub fn open_or_create(dir: &Path) -> Result<(KeyStore, Vec<String>), ServerError> {
         create_private_dir(dir)?;
+        let lock_path = dir.join(".lock");
+        let io = |e: std::io::Error| ServerError::Keys(format!("cannot lock {}: {e}", lock_path.display()));
+        let lock =
+            fs::OpenOptions::new().create(true).truncate(false).write(true).mode(0o600).open(&lock_path).map_err(io)?;
+        lock.lock().map_err(io)?;
         let rng = SystemRandom::new();
         let mut store = KeyStore {
             dir: dir.to_owned(),
@@ -150,6 +158,7 @@ impl KeyStore {
                 created.push(store.create(purpose, &rng)?);
             }
         }
+        drop(lock);
         Ok((store, created))
     }
 
@@ -301,12 +310,34 @@ mod tests {
         assert_eq!(created.len(), 2);
         assert_eq!(mode(&dir), 0o700);
         let files: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
-        assert_eq!(files.len(), 2);
+        assert_eq!(files.iter().filter(|f| f.extension().is_some_and(|e| e == "key")).count(), 2);
+        assert_eq!(files.len(), 3, "the two keys and the lock file");
         for f in &files {
             assert_eq!(mode(f), 0o600, "{}", f.display());
         }
         assert_eq!(store.current(KeyPurpose::View).unwrap().secret().len(), 32);
         assert_eq!(store.token_public_key().unwrap().len(), 32);
+    }
+
+    #[test]
+    fn nodes_opening_one_new_key_directory_at_once_share_one_key_per_purpose() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path().join("keys");
+        let opened: Vec<_> = (0..4)
+            .map(|_| {
+                let keys = keys.clone();
+                std::thread::spawn(move || KeyStore::open_or_create(&keys).unwrap())
+            })
+            .map(|t| t.join().unwrap())
+            .collect();
+        assert_eq!(opened.iter().map(|(_, created)| created.len()).sum::<usize>(), KeyPurpose::ALL.len());
+        for (store, _) in &opened {
+            for purpose in KeyPurpose::ALL {
+                assert_eq!(store.keys(purpose).len(), 1);
+                assert_eq!(store.current(purpose).unwrap().kid, opened[0].0.current(purpose).unwrap().kid);
+            }
+        }
+        assert_eq!(mode(&keys.join(".lock")) & 0o777, 0o600);
     }
 
     #[test]
@@ -337,7 +368,11 @@ mod tests {
     fn a_key_file_readable_by_others_is_refused() {
         let tmp = tempfile::tempdir().unwrap();
         KeyStore::open_or_create(tmp.path()).unwrap();
-        let file = fs::read_dir(tmp.path()).unwrap().next().unwrap().unwrap().path();
+        let file = fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "key"))
+            .unwrap();
         fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
         let err = KeyStore::open_or_create(tmp.path()).unwrap_err();
         assert!(err.to_string().contains("chmod 600"), "{err}");

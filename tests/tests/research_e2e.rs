@@ -620,6 +620,8 @@ phr_tests::backend_test! {
                 created_at: now,
                 updated_at: now,
                 expires_at: None,
+                claim: Some("another-node".into()),
+                attempts: 1,
             };
             phr_server::store::research::insert(&mut conn, &row).unwrap();
         }
@@ -774,67 +776,79 @@ phr_tests::backend_test! {
 }
 
 phr_tests::backend_test! {
-    fn an_export_cut_off_by_a_restart_fails_cleanly_and_files_go_after_the_retention_period(db) {
+    fn an_export_cut_off_by_a_restart_is_run_again_from_the_start_or_failed_after_three_runs_and_files_go_after_retention(db) {
         let mut env = Env::start(db, &["--research-retention-secs", "2"]);
         consenting_families(&env, 6);
         let token = env.research_token();
 
-        // A job that was running when the server died: a row in `running` (its heartbeat
-        // stopped a minute ago) and half-written files.
+        use phr_server::app::research::jobs::ExportRequest;
+        use phr_server::store::research::{insert, ExportRow};
+        let request = ExportRequest {
+            modules: vec![phr_core::dataset::RecordKind::Newborn],
+            resources: vec![phr_server::app::research::kickoff::ExportType::Patient],
+            ignored: Vec::new(),
+            since_ms: None,
+            request_url: env.url("/research/v1/$export?module=newborn&_type=Patient"),
+            k: 2,
+        };
+        let minute_ago = chrono::Utc::now().timestamp_millis() - 60_000;
+        let running = |export_id: &str, claim: &str, attempts: i64, updated_at: i64| ExportRow {
+            export_id: export_id.into(),
+            organization_id: RESEARCH.into(),
+            state: "running".into(),
+            request_json: serde_json::to_string(&request).unwrap(),
+            progress: 42,
+            records_done: 10,
+            manifest_json: None,
+            error: None,
+            created_at: minute_ago,
+            updated_at,
+            expires_at: None,
+            claim: Some(claim.into()),
+            attempts,
+        };
         let (pool, _) = phr_server::store::open(&env.db.target, 1).unwrap();
         let mut conn = pool.get().unwrap();
-        let id = Uuid::new_v4().to_string();
-        let now = chrono::Utc::now().timestamp_millis() - 60_000;
-        phr_server::store::research::insert(
-            &mut conn,
-            &phr_server::store::research::ExportRow {
-                export_id: id.clone(),
-                organization_id: RESEARCH.into(),
-                state: "running".into(),
-                request_json: "{}".into(),
-                progress: 42,
-                records_done: 10,
-                manifest_json: None,
-                error: None,
-                created_at: now,
-                updated_at: now,
-                expires_at: None,
-            },
-        )
-        .unwrap();
-        // On PostgreSQL another server may be running a job right now (fresh heartbeat): it is left alone.
-        let live_id = Uuid::new_v4().to_string();
-        phr_server::store::research::insert(
-            &mut conn,
-            &phr_server::store::research::ExportRow {
-                export_id: live_id.clone(),
-                organization_id: RESEARCH.into(),
-                state: "running".into(),
-                request_json: "{}".into(),
-                progress: 10,
-                records_done: 0,
-                manifest_json: None,
-                error: None,
-                created_at: now,
-                updated_at: chrono::Utc::now().timestamp_millis() + 10_000,
-                expires_at: None,
-            },
-        )
-        .unwrap();
-        let part_dir = env.data.join("research").join(&id);
+        // A job whose run died with its server a minute ago (heartbeat stopped), half-written files
+        // in its run's directory.
+        let cut_off = Uuid::new_v4().to_string();
+        insert(&mut conn, &running(&cut_off, "dead-run", 1, minute_ago)).unwrap();
+        let part_dir = env.data.join("research").join(&cut_off).join("dead-run");
         std::fs::create_dir_all(&part_dir).unwrap();
         std::fs::write(part_dir.join("newborn.csv.part"), "person_id\r\nhalf").unwrap();
+        // A job whose runs were cut off three times already: it fails.
+        let hopeless = Uuid::new_v4().to_string();
+        insert(&mut conn, &running(&hopeless, "third-run", 3, minute_ago)).unwrap();
+        // On PostgreSQL another server may be running a job right now (fresh heartbeat): left alone.
+        let live_id = Uuid::new_v4().to_string();
+        let later = chrono::Utc::now().timestamp_millis() + 10_000;
+        insert(&mut conn, &running(&live_id, "live-run", 1, later)).unwrap();
         drop(conn);
         env.restart();
 
-        let reply = send("GET", &env.url(&format!("/research/v1/exports/{id}")), Some(&token), None, None);
+        // The cut-off job runs again from the start, under a new secret, and completes.
+        let status_url = env.url(&format!("/research/v1/exports/{cut_off}"));
+        let manifest = wait_manifest(&status_url, &token);
+        assert!(!part_dir.exists(), "the dead run's partial files are removed, never delivered");
+        let outputs = manifest["output"].as_array().unwrap();
+        assert_eq!(outputs.len(), 1, "{manifest}");
+        let patients = download(outputs[0]["url"].as_str().unwrap(), &token);
+        assert!(!patients.is_empty());
+        let (pool, _) = phr_server::store::open(&env.db.target, 1).unwrap();
+        let row = phr_server::store::research::get(&mut pool.get().unwrap(), &cut_off).unwrap().unwrap();
+        assert_eq!((row.state.as_str(), row.attempts), ("completed", 2), "claimed a second time");
+
+        let reply = send("GET", &env.url(&format!("/research/v1/exports/{hopeless}")), Some(&token), None, None);
         let detail = reply.outcome(500);
-        assert!(detail.contains("interrupted") && detail.contains("cannot resume"), "{detail}");
-        assert!(!part_dir.exists(), "partial files are removed, never delivered");
-        let live = call("GET", &env.url(&format!("/research/v1/exports/{live_id}")), &token);
+        assert!(detail.contains("interrupted") && detail.contains("3 times") && detail.contains("cannot resume"), "{detail}");
+        let live = phr_server::store::research::get(&mut pool.get().unwrap(), &live_id).unwrap().unwrap();
         match env.db.target.backend_name() {
-            "postgres" => assert_eq!(live.0, 202, "a job with a live heartbeat is not failed: {}", live.2),
-            _ => assert_eq!(live.0, 500, "SQLite has one server: every unfinished job is failed: {}", live.2),
+            "postgres" => assert_eq!(
+                (live.claim.as_deref(), live.attempts),
+                (Some("live-run"), 1),
+                "a job with a live heartbeat is left to its node"
+            ),
+            _ => assert_eq!(live.attempts, 2, "SQLite has one server: every running job was cut off and claimed again"),
         }
 
         // A completed export is downloadable, then deleted after the retention period.
@@ -887,13 +901,18 @@ phr_tests::backend_test! {
         let exports = env.data.join("research");
         assert_eq!(mode_of(&exports), 0o700, "research dir");
         let mut files = 0;
+        // research/<export>/<run>/<file>
         for export in std::fs::read_dir(&exports).unwrap() {
             let export = export.unwrap().path();
             assert_eq!(mode_of(&export), 0o700, "{}", export.display());
-            for file in std::fs::read_dir(&export).unwrap() {
-                let file = file.unwrap().path();
-                assert_eq!(mode_of(&file), 0o600, "{}", file.display());
-                files += 1;
+            for run in std::fs::read_dir(&export).unwrap() {
+                let run = run.unwrap().path();
+                assert_eq!(mode_of(&run), 0o700, "{}", run.display());
+                for file in std::fs::read_dir(&run).unwrap() {
+                    let file = file.unwrap().path();
+                    assert_eq!(mode_of(&file), 0o600, "{}", file.display());
+                    files += 1;
+                }
             }
         }
         assert!(files >= 3, "the extract wrote its files ({files})");

@@ -544,13 +544,35 @@ impl ManageConnection for DbManager {
 /// Opens the pool (creating the SQLite file's directory if needed) and applies
 /// pending migrations. Returns the pool and the migrations it applied.
 pub fn open(target: &DatabaseTarget, pool_size: u32) -> Result<(DbPool, Vec<String>), ServerError> {
-    open_with(target, pool_size, PgPreparedStatements::default())
+    open_with(target, pool_size, &MigrationSettings::default())
 }
 
-/// [`open`] with PostgreSQL's named prepared statements on or off (`--pg-prepared-statements`).
+/// Parameters of the migrations (used only by the migration that needs them, when it runs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MigrationSettings {
+    /// PostgreSQL: how many hash partitions by `account_id` the partitioning migration
+    /// creates for each large table (`None`: the database's `phr.partitions` setting, else 16).
+    pub pg_partitions: Option<u32>,
+}
+
+/// The most partitions the partitioning migration accepts (it checks the same bound).
+pub const MAX_PG_PARTITIONS: u32 = 1024;
+
+/// [`open`] with migration parameters.
 pub fn open_with(
     target: &DatabaseTarget,
     pool_size: u32,
+    settings: &MigrationSettings,
+) -> Result<(DbPool, Vec<String>), ServerError> {
+    open_configured(target, pool_size, settings, PgPreparedStatements::default())
+}
+
+/// [`open_with`] with PostgreSQL's named prepared statements on or off
+/// (`--pg-prepared-statements`): what `serve`, `migrate` and the admin commands call.
+pub fn open_configured(
+    target: &DatabaseTarget,
+    pool_size: u32,
+    settings: &MigrationSettings,
     pg_prepared_statements: PgPreparedStatements,
 ) -> Result<(DbPool, Vec<String>), ServerError> {
     if let DatabaseTarget::Sqlite(path) = target {
@@ -582,7 +604,7 @@ pub fn open_with(
         .map_err(|e| ServerError::Database(format!("cannot connect to {target}: {e}")))?;
     let pool = DbPool { pool, gate: Arc::default() };
     let mut conn = pool.get().map_err(|e| ServerError::Database(format!("cannot connect to {target}: {e}")))?;
-    let applied = run_migrations(&mut conn)?;
+    let applied = run_migrations_with(&mut conn, settings)?;
     Ok((pool, applied))
 }
 
@@ -616,8 +638,32 @@ pub fn sqlite_has_stable_plans(conn: &mut SqliteConnection) -> QueryResult<bool>
 
 /// Applies the pending migrations of the connection's backend.
 pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, ServerError> {
+    run_migrations_with(conn, &MigrationSettings::default())
+}
+
+/// The transaction-scoped advisory lock under which PostgreSQL migrations run ("phr_mig").
+const MIGRATION_LOCK: i64 = 0x0070_6872_5f6d_6967;
+
+/// Applies the pending migrations of the connection's backend.
+///
+/// On PostgreSQL several nodes may start at once on a new database: all pending migrations
+/// run in one transaction holding an advisory lock, so one node applies them while the
+/// others wait and then find nothing pending (a transaction-level lock, so this also works
+/// through PgBouncer in transaction mode). The partition count is set for that transaction
+/// only (`SET LOCAL phr.partitions`).
+pub fn run_migrations_with(conn: &mut DbConnection, settings: &MigrationSettings) -> Result<Vec<String>, ServerError> {
+    type BoxedError = Box<dyn std::error::Error + Send + Sync>;
     let applied = match conn {
-        DbConnection::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(versions),
+        DbConnection::Postgresql(c) => c.transaction(|c| -> Result<Vec<String>, BoxedError> {
+            diesel::sql_query(format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")).execute(c)?;
+            if let Some(n) = settings.pg_partitions {
+                if !(1..=MAX_PG_PARTITIONS).contains(&n) {
+                    return Err(format!("the partition count must be from 1 to {MAX_PG_PARTITIONS}, not {n}").into());
+                }
+                diesel::sql_query(format!("SET LOCAL phr.partitions = '{n}'")).execute(c)?;
+            }
+            c.run_pending_migrations(POSTGRES_MIGRATIONS).map(versions)
+        }),
         DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(versions),
     };
     applied.map_err(|e| ServerError::Database(format!("migrations failed: {e}")))
@@ -663,6 +709,70 @@ mod tests {
         let second = backend_pid(&mut conn);
         assert_ne!(first, second);
         assert!(accounts::account(&mut conn, "nobody").unwrap().is_none());
+    }
+
+    #[test]
+    fn several_nodes_starting_on_a_new_postgresql_database_at_once_all_start_and_each_migration_runs_once() {
+        let Some(test_db) = testing::TestDatabase::postgres() else {
+            eprintln!("SKIPPED: set {} to run it", testing::POSTGRES_URL_ENV);
+            return;
+        };
+        let nodes: Vec<_> = (0..3)
+            .map(|_| {
+                let target = test_db.target.clone();
+                std::thread::spawn(move || open(&target, 1).map(|(_, applied)| applied))
+            })
+            .collect();
+        let mut applied: Vec<String> = Vec::new();
+        for node in nodes {
+            applied.extend(node.join().unwrap().expect("every node starts"));
+        }
+        use diesel::migration::MigrationSource;
+        let all = MigrationSource::<diesel::pg::Pg>::migrations(&POSTGRES_MIGRATIONS).unwrap().len();
+        assert_eq!(applied.len(), all, "each migration applied by exactly one node");
+        let unique: std::collections::HashSet<_> = applied.iter().collect();
+        assert_eq!(unique.len(), all);
+    }
+
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+
+    #[test]
+    fn the_large_postgresql_tables_are_hash_partitioned_by_family_into_the_chosen_count_and_one_family_reads_one() {
+        let Some(test_db) = testing::TestDatabase::postgres() else {
+            eprintln!("SKIPPED: set {} to run it", testing::POSTGRES_URL_ENV);
+            return;
+        };
+        let (pool, _) = open_with(&test_db.target, 1, &MigrationSettings { pg_partitions: Some(5) }).unwrap();
+        let mut conn = pool.get().unwrap();
+        for table in ["records", "grant_record_keys", "audit_events"] {
+            let partitions: Count = diesel::sql_query(format!(
+                "SELECT count(*) AS n FROM pg_inherits WHERE inhparent = '{table}'::regclass"
+            ))
+            .get_result(&mut *conn)
+            .unwrap();
+            assert_eq!(partitions.n, 5, "{table}");
+        }
+        #[derive(QueryableByName)]
+        struct Plan {
+            #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+            line: String,
+        }
+        let plan: Vec<Plan> = diesel::sql_query(
+            "EXPLAIN SELECT record_id FROM records WHERE account_id = 'one-family' AND seq > 10 ORDER BY seq",
+        )
+        .load(&mut *conn)
+        .unwrap();
+        let scanned: Vec<&str> =
+            plan.iter().filter_map(|p| p.line.split(" on ").nth(1)).filter(|t| t.starts_with("records_p")).collect();
+        assert_eq!(scanned.len(), 1, "one partition: {:?}", plan.iter().map(|p| &p.line).collect::<Vec<_>>());
+        // A later start with another count changes nothing: the count belongs to the migration.
+        drop(conn);
+        let (_, applied) = open_with(&test_db.target, 1, &MigrationSettings { pg_partitions: Some(7) }).unwrap();
+        assert!(applied.is_empty());
     }
 
     crate::store_test! {

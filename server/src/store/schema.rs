@@ -168,6 +168,8 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         expires_at -> Nullable<BigInt>,
+        claim -> Nullable<Text>,
+        attempts -> BigInt,
     }
 }
 

@@ -76,6 +76,8 @@ pub async fn kick_off(
         created_at: now,
         updated_at: now,
         expires_at: None,
+        claim: None,
+        attempts: 0,
     };
     let inserted = state
         .db(move |conn| {
@@ -98,7 +100,8 @@ pub async fn kick_off(
         .into());
     }
     tracing::info!(export_id = %export_id, organization_id = %org.organization_id, "research export requested");
-    jobs::spawn(state.pool.clone(), state.keys.clone(), state.research.clone(), export_id.clone());
+    // Queued: claimed by this node now if it has room, else by the next node that has.
+    jobs::wake(state.pool.clone(), state.keys.clone(), state.research.clone());
     Ok((export_id, checked.ignored))
 }
 
@@ -186,7 +189,7 @@ pub async fn open_file(
     // Only names listed in the manifest: no path ever comes from the request.
     let file =
         manifest.files.iter().find(|f| f.name == name).ok_or_else(|| AppError::NotFound("no such file".into()))?;
-    let path = state.research.dir(&job.export_id).join(&file.name);
+    let path = state.research.files_dir(&job).join(&file.name);
     let content_type = if name.ends_with(".csv") {
         "text/csv; charset=utf-8"
     } else if name.ends_with(".ndjson") {

@@ -1,16 +1,21 @@
-//! Export jobs: run in the background on their own thread, in two streaming
-//! passes over the consented records, writing `*.part` files that are renamed
-//! only when the whole extract is complete. Jobs are rows in `research_exports`;
-//! the per-extract pseudonym secret lives only in the job's memory, so a job
-//! cut off by a restart is failed cleanly at the next start (never resumed with
-//! another secret, never delivered half-written). Both passes go through the
-//! families in batches on one worker thread per core (`in_batches`), each
-//! worker with its own pooled connection; the job thread merges the results
-//! in family order, so the files are the same as a single thread would write,
-//! and workers run only a few batches ahead, so memory does not grow with the
-//! number of records.
+//! Export jobs: queued rows in `research_exports`, claimed by one server node
+//! at a time ([`claim_jobs`]: `FOR UPDATE SKIP LOCKED` on PostgreSQL) and run
+//! there on their own thread, in two streaming passes over the consented
+//! records, writing `*.part` files that are renamed only when the whole
+//! extract is complete. The per-extract pseudonym secret lives only in the
+//! run's memory: a run cut off by its node's death is never resumed with
+//! another secret nor delivered half-written; its job is queued again and run
+//! from the start by whichever node claims it next (at most [`MAX_ATTEMPTS`]
+//! claims, then it fails). Every write of a run is conditioned on its claim
+//! token, and each run writes into its own directory, so a run whose job was
+//! taken over changes nothing. Both passes go through the families in batches
+//! on one worker thread per core (`in_batches`), each worker with its own
+//! pooled connection; the job thread merges the results in family order, so
+//! the files are the same as a single thread would write, and workers run
+//! only a few batches ahead, so memory does not grow with the number of
+//! records.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::ops::Range;
@@ -31,7 +36,7 @@ use crate::app::consent::access::{open_grants, readable_records, OpenGrant, Reco
 use crate::app::error::AppError;
 use crate::app::now_ms;
 use crate::keys::KeyStore;
-use crate::store::research as store;
+use crate::store::research::{self as store, ExportRow, StaleJob};
 use crate::store::{write_transaction, DbConnection, DbPool, PooledDb, StoreError};
 
 /// Records read per page from the consent access layer.
@@ -76,8 +81,12 @@ pub struct StoredManifest {
 
 /// A running job refreshes its row at least this often (from the sweeper thread of its process).
 pub const HEARTBEAT: Duration = Duration::from_secs(5);
-/// An unfinished job whose row is older than this has lost its process (crash, restart).
+/// A running job whose row is older than this has lost its process (crash, restart).
 pub const STALE_AFTER: Duration = Duration::from_secs(30);
+/// Most export jobs one server process runs at once; more wait in the queue for a free node.
+pub const MAX_JOBS_PER_NODE: usize = 2;
+/// How many times a job is claimed before it fails instead of being queued again.
+pub const MAX_ATTEMPTS: i64 = 3;
 
 /// Where export files live and how long they stay; the jobs this process runs.
 #[derive(Debug, Clone)]
@@ -85,7 +94,10 @@ pub struct ResearchService {
     pub export_dir: PathBuf,
     pub k: usize,
     pub retention: Duration,
-    running: Arc<Mutex<HashSet<String>>>,
+    /// The jobs this process runs: export id → the claim token of its run.
+    running: Arc<Mutex<HashMap<String, String>>>,
+    /// Held while claiming, so two threads of this process never claim past [`MAX_JOBS_PER_NODE`].
+    claiming: Arc<Mutex<()>>,
 }
 
 impl ResearchService {
@@ -95,16 +107,31 @@ impl ResearchService {
             k: k as usize,
             retention: Duration::from_secs(retention_secs),
             running: Arc::default(),
+            claiming: Arc::default(),
         }
     }
 
-    fn running(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
         self.running.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The directory of one export.
+    /// The directory of one export (all its runs).
     pub fn dir(&self, export_id: &str) -> PathBuf {
         self.export_dir.join(export_id)
+    }
+
+    /// The directory the run `claim` writes an export's files in: one per run, so a run whose
+    /// job was taken over never writes over the files of the run that holds it.
+    pub fn run_dir(&self, export_id: &str, claim: &str) -> PathBuf {
+        self.dir(export_id).join(claim)
+    }
+
+    /// Where a completed export's files are (exports finished before claims are directly in [`Self::dir`]).
+    pub fn files_dir(&self, job: &ExportRow) -> PathBuf {
+        match &job.claim {
+            Some(claim) => self.run_dir(&job.export_id, claim),
+            None => self.dir(&job.export_id),
+        }
     }
 }
 
@@ -134,58 +161,106 @@ impl From<std::io::Error> for JobError {
     }
 }
 
-/// Starts a queued job on its own thread.
-pub fn spawn(pool: DbPool, keys: Arc<KeyStore>, service: Arc<ResearchService>, export_id: String) {
-    let name = format!("export-{}", &export_id[..8.min(export_id.len())]);
-    let spawned = std::thread::Builder::new().name(name).spawn(move || run_job(&pool, &keys, &service, &export_id));
+fn no_connection(e: impl std::fmt::Display) -> StoreError {
+    StoreError::QueryBuilderError(format!("no database connection: {e}").into())
+}
+
+/// Claims queued jobs while this process runs fewer than [`MAX_JOBS_PER_NODE`], and starts
+/// each on its own thread. Returns how many it started.
+pub fn claim_jobs(pool: &DbPool, keys: &Arc<KeyStore>, service: &Arc<ResearchService>) -> Result<usize, StoreError> {
+    let _claimer = service.claiming.lock().unwrap_or_else(|e| e.into_inner());
+    let mut started = 0;
+    while service.running().len() < MAX_JOBS_PER_NODE {
+        let claim = uuid::Uuid::new_v4().simple().to_string();
+        let job = {
+            let mut conn = pool.get().map_err(no_connection)?;
+            store::claim_next(&mut conn, &claim, now_ms())?
+        };
+        let Some(job) = job else { break };
+        service.running().insert(job.export_id.clone(), claim.clone());
+        let name = format!("export-{}", &job.export_id[..8.min(job.export_id.len())]);
+        let export_id = job.export_id.clone();
+        let (pool_, keys_, service_) = (pool.clone(), keys.clone(), service.clone());
+        let spawned =
+            std::thread::Builder::new().name(name).spawn(move || run_job(&pool_, &keys_, &service_, job, &claim));
+        if let Err(e) = spawned {
+            // The claim stays in the row without a heartbeat: the job is queued again once stale.
+            service.running().remove(&export_id);
+            tracing::error!(error = %e, "cannot start an export thread");
+            break;
+        }
+        started += 1;
+    }
+    Ok(started)
+}
+
+/// Claims queued jobs on a background thread (after a kick-off: the request does not wait).
+pub fn wake(pool: DbPool, keys: Arc<KeyStore>, service: Arc<ResearchService>) {
+    let spawned = std::thread::Builder::new().name("export-claim".into()).spawn(move || {
+        if let Err(e) = claim_jobs(&pool, &keys, &service) {
+            tracing::warn!(error = %e, "cannot claim research exports");
+        }
+    });
     if let Err(e) = spawned {
-        tracing::error!(error = %e, "cannot start an export thread");
+        tracing::error!(error = %e, "cannot start the export claimer");
     }
 }
 
-fn run_job(pool: &DbPool, keys: &KeyStore, service: &ResearchService, export_id: &str) {
-    service.running().insert(export_id.to_owned());
-    run_job_inner(pool, keys, service, export_id);
-    service.running().remove(export_id);
+fn run_job(pool: &DbPool, keys: &Arc<KeyStore>, service: &Arc<ResearchService>, job: ExportRow, claim: &str) {
+    let export_id = job.export_id.clone();
+    run_claimed(pool, keys, service, job, claim);
+    service.running().remove(&export_id);
+    // A slot is free: the next queued job may start here.
+    if let Err(e) = claim_jobs(pool, keys, service) {
+        tracing::warn!(error = %e, "cannot claim research exports");
+    }
 }
 
-fn run_job_inner(pool: &DbPool, keys: &KeyStore, service: &ResearchService, export_id: &str) {
+fn run_claimed(pool: &DbPool, keys: &KeyStore, service: &ResearchService, job: ExportRow, claim: &str) {
     let started = Instant::now();
+    let export_id = job.export_id.as_str();
     let outcome = (|| -> Result<(), JobError> {
         let mut conn = pool.get().map_err(|e| JobError::Failed(format!("database unavailable: {e}")))?;
-        let job = store::get(&mut conn, export_id)?.ok_or(JobError::Cancelled)?;
-        if !store::transition(&mut conn, export_id, &[store::QUEUED], store::RUNNING, None, now_ms())? {
-            return Err(JobError::Cancelled);
-        }
         let request: ExportRequest = serde_json::from_str(&job.request_json)
             .map_err(|e| JobError::Failed(format!("stored request unreadable: {e}")))?;
-        let manifest = export(pool, &mut conn, keys, service, export_id, &job.organization_id, &request)?;
+        let run = Run { export_id, claim };
+        let manifest = export(pool, &mut conn, keys, service, run, &job.organization_id, &request)?;
         let json = serde_json::to_string(&manifest).map_err(|e| JobError::Failed(e.to_string()))?;
         let expires = now_ms() + service.retention.as_millis() as i64;
-        if !store::complete(&mut conn, export_id, &json, expires, now_ms())? {
+        if !store::complete(&mut conn, export_id, claim, &json, expires, now_ms())? {
             return Err(JobError::Cancelled);
         }
         Ok(())
     })();
+    let attempt = job.attempts;
     match outcome {
-        Ok(()) => {
-            tracing::info!(export_id, elapsed_ms = started.elapsed().as_millis() as u64, "research export completed")
-        }
+        Ok(()) => tracing::info!(
+            export_id,
+            attempt,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "research export completed"
+        ),
         Err(JobError::Cancelled) => {
-            remove_dir(&service.dir(export_id));
-            tracing::info!(export_id, "research export cancelled");
+            remove_run_dir(service, export_id, claim);
+            tracing::info!(export_id, attempt, "research export cancelled or taken over by another node");
         }
         Err(JobError::Failed(reason)) => {
-            remove_dir(&service.dir(export_id));
-            tracing::warn!(export_id, reason = %reason, "research export failed");
+            remove_run_dir(service, export_id, claim);
+            tracing::warn!(export_id, attempt, reason = %reason, "research export failed");
             if let Ok(mut conn) = pool.get() {
-                let from = [store::QUEUED, store::RUNNING];
-                if let Err(e) = store::transition(&mut conn, export_id, &from, store::FAILED, Some(&reason), now_ms()) {
+                if let Err(e) = store::fail(&mut conn, export_id, claim, &reason, now_ms()) {
                     tracing::error!(export_id, error = %e, "cannot record a failed export");
                 }
             }
         }
     }
+}
+
+/// Removes one run's files, and the export's directory once no run has files in it.
+fn remove_run_dir(service: &ResearchService, export_id: &str, claim: &str) {
+    remove_dir(&service.run_dir(export_id, claim));
+    // Fails (and is left) while another run of the same export still writes in it.
+    let _ = fs::remove_dir(service.dir(export_id));
 }
 
 fn remove_dir(dir: &Path) {
@@ -480,8 +555,15 @@ fn flush_audit(conn: &mut DbConnection, actor: &str, pending: &mut Vec<(String, 
 }
 
 /// Throttled progress writes that also notice a cancel.
-struct Progress<'a> {
+/// One run of a job: the export and the claim token every write of the run is conditioned on.
+#[derive(Debug, Clone, Copy)]
+struct Run<'a> {
     export_id: &'a str,
+    claim: &'a str,
+}
+
+struct Progress<'a> {
+    run: Run<'a>,
     last: Instant,
 }
 
@@ -491,7 +573,8 @@ impl Progress<'_> {
             return Ok(());
         }
         self.last = Instant::now();
-        if store::progress(conn, self.export_id, percent.clamp(0, 99), records as i64, now_ms())? {
+        let Run { export_id, claim } = self.run;
+        if store::progress(conn, export_id, claim, percent.clamp(0, 99), records as i64, now_ms())? {
             Ok(())
         } else {
             Err(JobError::Cancelled)
@@ -527,18 +610,18 @@ fn export(
     conn: &mut DbConnection,
     keys: &KeyStore,
     service: &ResearchService,
-    export_id: &str,
+    run: Run<'_>,
     organization_id: &str,
     request: &ExportRequest,
 ) -> Result<StoredManifest, JobError> {
     let now = Utc::now();
-    let dir = service.dir(export_id);
+    let dir = service.run_dir(run.export_id, run.claim);
     crate::files::create_private_dir(&dir)?;
     let pseudo =
         Pseudonymizer::random().map_err(|_| JobError::Failed("no randomness for the extract secret".into()))?;
     let families = research_families(conn, keys, organization_id, now)?;
     let n = families.len().max(1) as i64;
-    let mut progress = Progress { export_id, last: Instant::now() };
+    let mut progress = Progress { run, last: Instant::now() };
 
     // Pass 1: the facts de-identification needs, from the birth anchors and the requested modules
     // that carry codes or numbers (the others are filtered out in SQL: never read nor decrypted).
@@ -643,7 +726,7 @@ fn export(
     let l_reached = plan.report.kanon.l_reached;
     let mut report = PartFile::create(&dir, "report.json".into())?;
     let report_json = serde_json::json!({
-        "export_id": export_id,
+        "export_id": run.export_id,
         "transaction_time": now.to_rfc3339(),
         "types": request.modules,
         "consents_covered": consents,
@@ -688,30 +771,48 @@ fn export(
     })
 }
 
-const INTERRUPTED: &str = "interrupted: the server running it stopped; the per-extract secret is never stored, \
-                           so the export cannot resume: start a new export";
-
-/// At start-up: jobs left unfinished by a previous process cannot resume (their
-/// secret was never stored), so they are failed and their partial files removed.
-/// On SQLite (one server per database) that is every unfinished job; on
-/// PostgreSQL, where several servers may share the database, only jobs whose
-/// heartbeat stopped ([`STALE_AFTER`]); the sweeper fails the rest once stale.
-pub fn recover(pool: &DbPool, service: &ResearchService) -> Result<usize, StoreError> {
-    let mut conn = pool.get().map_err(|e| StoreError::QueryBuilderError(e.to_string().into()))?;
-    let before = store::orphaned_before(&conn, now_ms(), STALE_AFTER.as_millis() as i64);
-    let failed = fail_stale(&mut conn, service, before)?;
-    sweep(&mut conn, service)?;
-    Ok(failed)
+/// Why a job fails after its runs were cut off [`MAX_ATTEMPTS`] times.
+fn interrupted(attempts: i64) -> String {
+    format!(
+        "interrupted: the server running it stopped {attempts} times; the per-extract secret is never stored, \
+         so a run cannot resume: start a new export"
+    )
 }
 
-fn fail_stale(conn: &mut DbConnection, service: &ResearchService, before: i64) -> Result<usize, StoreError> {
-    let live = service.running().clone();
-    let ids: Vec<String> = store::stale(conn, before)?.into_iter().filter(|id| !live.contains(id)).collect();
-    for id in &ids {
-        store::transition(conn, id, &[store::QUEUED, store::RUNNING], store::FAILED, Some(INTERRUPTED), now_ms())?;
-        remove_dir(&service.dir(id));
+/// At start-up: running jobs whose run is gone (their secret was never stored, so it cannot
+/// resume) are queued again to run from the start, or failed after [`MAX_ATTEMPTS`] claims;
+/// their partial files are removed. On SQLite (one server per database) that is every
+/// running job; on PostgreSQL, where several servers may share the database, only jobs
+/// whose heartbeat stopped ([`STALE_AFTER`]); the sweepers handle the rest once stale.
+/// Returns how many jobs were queued again or failed.
+pub fn recover(pool: &DbPool, service: &ResearchService) -> Result<usize, StoreError> {
+    let mut conn = pool.get().map_err(no_connection)?;
+    let before = store::orphaned_before(&conn, now_ms(), STALE_AFTER.as_millis() as i64);
+    let recovered = requeue_stale(&mut conn, service, before)?;
+    sweep(&mut conn, service)?;
+    Ok(recovered)
+}
+
+/// Queues again (or fails, after [`MAX_ATTEMPTS`]) the running jobs not refreshed since
+/// `before`, except this process's own runs.
+fn requeue_stale(conn: &mut DbConnection, service: &ResearchService, before: i64) -> Result<usize, StoreError> {
+    let live: HashSet<String> = service.running().values().cloned().collect();
+    let mut changed = 0;
+    for job in store::stale(conn, before)?.into_iter().filter(|j| !live.contains(&j.claim)) {
+        let StaleJob { export_id, claim, attempts } = &job;
+        if *attempts >= MAX_ATTEMPTS {
+            if store::fail_stale(conn, &job, before, &interrupted(*attempts), now_ms())? {
+                remove_dir(&service.dir(export_id));
+                tracing::warn!(export_id = %export_id, attempts, "research export failed: its runs were cut off");
+                changed += 1;
+            }
+        } else if store::requeue(conn, &job, before, now_ms())? {
+            remove_run_dir(service, export_id, claim);
+            tracing::warn!(export_id = %export_id, attempts, "research export queued again: the node running it stopped");
+            changed += 1;
+        }
     }
-    Ok(ids.len())
+    Ok(changed)
 }
 
 /// Deletes the files of completed exports past their retention period.
@@ -724,26 +825,46 @@ pub fn sweep(conn: &mut DbConnection, service: &ResearchService) -> Result<usize
     Ok(ids.len())
 }
 
-/// A background thread that, every few seconds, beats the heart of this
-/// process's running jobs, fails jobs whose process is gone, and deletes
-/// exports past their retention period.
-pub fn start_sweeper(pool: DbPool, service: Arc<ResearchService>) {
+/// Queues this process's running jobs again at once (at shutdown: another node, or this one
+/// restarted, takes them over without waiting for their heartbeat to go stale).
+pub fn release(pool: &DbPool, service: &ResearchService) -> Result<usize, StoreError> {
+    let claims: Vec<(String, String)> = service.running().iter().map(|(id, c)| (id.clone(), c.clone())).collect();
+    if claims.is_empty() {
+        return Ok(0);
+    }
+    let mut conn = pool.get().map_err(no_connection)?;
+    let mut released = 0;
+    for (export_id, claim) in claims {
+        let job = StaleJob { export_id, claim, attempts: 0 };
+        // `before` in the future: the job counts as stale for this one call.
+        if store::requeue(&mut conn, &job, i64::MAX, now_ms())? {
+            released += 1;
+        }
+    }
+    Ok(released)
+}
+
+/// A background thread that claims queued jobs at once and then every few seconds, beats
+/// the heart of this process's running jobs, queues again the jobs whose process is gone,
+/// and deletes exports past their retention period.
+pub fn start_sweeper(pool: DbPool, keys: Arc<KeyStore>, service: Arc<ResearchService>) {
     let every = (service.retention / 2).clamp(Duration::from_secs(1), HEARTBEAT);
     let spawned = std::thread::Builder::new().name("export-sweeper".into()).spawn(move || loop {
-        std::thread::sleep(every);
         match pool.get() {
             Ok(mut conn) => {
-                let live: Vec<String> = service.running().iter().cloned().collect();
+                let live: Vec<String> = service.running().values().cloned().collect();
                 let stale_before = now_ms() - STALE_AFTER.as_millis() as i64;
                 let result = store::heartbeat(&mut conn, &live, now_ms())
-                    .and_then(|_| fail_stale(&mut conn, &service, stale_before))
+                    .and_then(|_| requeue_stale(&mut conn, &service, stale_before))
                     .and_then(|_| sweep(&mut conn, &service));
-                if let Err(e) = result {
+                drop(conn);
+                if let Err(e) = result.and_then(|_| claim_jobs(&pool, &keys, &service)) {
                     tracing::warn!(error = %e, "cannot sweep research exports");
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "cannot sweep expired exports: no connection"),
+            Err(e) => tracing::warn!(error = %e, "cannot sweep research exports: no connection"),
         }
+        std::thread::sleep(every);
     });
     if let Err(e) = spawned {
         tracing::error!(error = %e, "cannot start the export sweeper");
