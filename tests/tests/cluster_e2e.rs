@@ -10,7 +10,8 @@
 //!   the end every acknowledged change is in its family's pull exactly once with gap-free
 //!   versions, conflicts touched only the record edited on two devices, a clinic's FHIR
 //!   reads and a research export (kicked off before the faults, downloaded through the
-//!   balancer) completed, and every audit chain verifies.
+//!   balancer) completed, an export whose node died mid-run was taken over by a live node's
+//!   sweeper and run again in full, and every audit chain verifies.
 //! - `sync_conflicts_and_fhir_reads_work_through_pgbouncer_in_transaction_mode`: two nodes
 //!   with `--pg-prepared-statements off` behind PgBouncer (`pool_mode = transaction`, fewer
 //!   server connections than the nodes' pools hold).
@@ -748,6 +749,65 @@ fn kick_off_export(lb: &str, token: &str) -> String {
     location.to_owned()
 }
 
+/// A research export as a node `kill -9`ed in the middle of its run leaves it: running, held
+/// by that run's claim, its heartbeat a minute old, half-written files in the run's directory
+/// (`research_e2e` covers a restart of the only server). A sweeper of one of the live nodes must
+/// queue it again and a node must run it from the start. Returns its status URL at the balancer
+/// and the dead run's directory.
+fn export_cut_off_mid_run(cluster: &Cluster) -> (String, PathBuf) {
+    use phr_server::app::research::jobs::ExportRequest;
+    use phr_server::app::research::kickoff::ExportType;
+    let export_id = Uuid::new_v4().to_string();
+    let request = ExportRequest {
+        modules: vec![
+            RecordKind::Newborn,
+            RecordKind::ChildCheckup,
+            RecordKind::Immunization,
+            RecordKind::Delivery,
+            RecordKind::PrenatalVisit,
+        ],
+        resources: vec![ExportType::Observation, ExportType::Patient],
+        ignored: Vec::new(),
+        since_ms: None,
+        request_url: format!("{}/research/v1/$export?module={EXPORT_MODULES}", cluster.lb),
+        k: 5,
+    };
+    let minute_ago = chrono::Utc::now().timestamp_millis() - 60_000;
+    let (pool, _) = phr_server::store::open(&cluster.db.target, 1).expect("the cluster's database");
+    let mut conn = pool.get().expect("a connection");
+    phr_server::store::research::insert(
+        &mut conn,
+        &phr_server::store::research::ExportRow {
+            export_id: export_id.clone(),
+            organization_id: RESEARCH.into(),
+            state: "running".into(),
+            request_json: serde_json::to_string(&request).unwrap(),
+            progress: 37,
+            records_done: 20,
+            manifest_json: None,
+            error: None,
+            created_at: minute_ago,
+            updated_at: minute_ago,
+            expires_at: None,
+            claim: Some("killed-run".into()),
+            attempts: 1,
+        },
+    )
+    .expect("the cut-off export's row");
+    let dead_run = cluster.data.join("research").join(&export_id).join("killed-run");
+    std::fs::create_dir_all(&dead_run).unwrap();
+    std::fs::write(dead_run.join("newborn.csv.part"), "person_id\r\nhalf").unwrap();
+    (format!("{}/research/v1/exports/{export_id}", cluster.lb), dead_run)
+}
+
+/// How many times the export behind `status_url` was claimed.
+fn export_attempts(cluster: &Cluster, status_url: &str) -> i64 {
+    let export_id = status_url.rsplit('/').next().unwrap();
+    let (pool, _) = phr_server::store::open(&cluster.db.target, 1).expect("the cluster's database");
+    let row = phr_server::store::research::get(&mut pool.get().unwrap(), export_id).unwrap().expect("the export");
+    row.attempts
+}
+
 /// Polls the export through the balancer until it completes; downloads every file of its
 /// manifest through the balancer. Returns (NDJSON files, their resources, CSV files, newborn rows).
 fn finish_export(lb: &str, status_url: &str, token: &str) -> (usize, u64, usize, usize) {
@@ -836,8 +896,9 @@ fn every_acknowledged_change_survives_node_kills_and_a_drain_exactly_once_behind
     }
     let setup = started.elapsed();
 
-    // The export starts before the faults.
+    // The export starts before the faults; another was cut off with the node running it.
     let export = kick_off_export(&lb, &research.token);
+    let (cut_off, dead_run) = export_cut_off_mid_run(&cluster);
 
     let stop = AtomicBool::new(false);
     let rounds = AtomicUsize::new(0);
@@ -919,6 +980,15 @@ fn every_acknowledged_change_survives_node_kills_and_a_drain_exactly_once_behind
     let final_reads = clinic_reads(&clinic, &lb, CLINIC_FAMILIES as u64);
     let (files, resources, csvs, newborns) = finish_export(&lb, &export, &research.token);
     assert_eq!(newborns, DATASET_FAMILIES, "every consenting family's newborn is in the extract");
+    let (taken_files, _, taken_csvs, taken_newborns) = finish_export(&lb, &cut_off, &research.token);
+    assert_eq!(
+        (taken_files, taken_csvs, taken_newborns),
+        (files, csvs, DATASET_FAMILIES),
+        "the export cut off mid-run was run again in full by a live node"
+    );
+    let taken_attempts = export_attempts(&cluster, &cut_off);
+    assert!(taken_attempts >= 2, "claimed again after its node died: {taken_attempts} claims");
+    assert!(!dead_run.exists(), "the dead run's partial files are removed, never delivered");
 
     assert_audit_verifies(BIN.as_ref(), &cluster.data, &cluster.db);
     let devices: usize = families.iter().map(|f| f.devices.len()).sum();
@@ -929,7 +999,8 @@ fn every_acknowledged_change_survives_node_kills_and_a_drain_exactly_once_behind
          final check: {} records, {} versions, {} edits each stored exactly once; \
          FHIR: {} Encounter searches during the faults ({} retried), {final_reads} reads after; \
          research export (complete before the first kill: {export_done_before_kills}): {files} NDJSON files \
-         ({resources} resources), {csvs} CSV files, {newborns} newborns; \
+         ({resources} resources), {csvs} CSV files, {newborns} newborns; an export cut off with its node \
+         taken over and completed ({taken_attempts} claims); \
          audit chains verify; setup {:.1}s, faults {:.1}s, total {:.1}s",
         rounds.load(Ordering::Relaxed),
         sum(|l| l.pushes),
