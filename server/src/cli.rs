@@ -230,7 +230,12 @@ pub fn prepare(config: &Config) -> Result<App, ServerError> {
     for kid in &created {
         tracing::info!(key = %kid, dir = %config.key_dir.display(), "created server key");
     }
-    let (pool, applied) = store::open_with(&config.database, config.db_pool_size, &config.migrations)?;
+    let (pool, applied) = store::open_configured(
+        &config.database,
+        config.db_pool_size,
+        &config.migrations,
+        config.pg_prepared_statements,
+    )?;
     if !applied.is_empty() {
         tracing::info!(count = applied.len(), latest = %applied.last().map(String::as_str).unwrap_or(""), "applied migrations");
     }
@@ -248,7 +253,7 @@ pub fn prepare(config: &Config) -> Result<App, ServerError> {
 
 fn migrate(storage: &StorageArgs) -> Result<(), ServerError> {
     let target = storage.database()?;
-    let (_, applied) = store::open_with(&target, 1, &storage.migrations())?;
+    let (_, applied) = store::open_configured(&target, 1, &storage.migrations(), storage.pg_prepared_statements)?;
     tracing::info!(database = %target, count = applied.len(), "migrations applied");
     Ok(())
 }
@@ -300,7 +305,7 @@ fn admin_exit(result: Result<(), AdminError>) -> ExitCode {
 /// Opens the database for an admin command (applying pending migrations).
 fn admin_connection(storage: &StorageArgs) -> Result<crate::store::PooledDb, AdminError> {
     let target = storage.database()?;
-    let (pool, _) = store::open_with(&target, 1, &storage.migrations())?;
+    let (pool, _) = store::open_configured(&target, 1, &storage.migrations(), storage.pg_prepared_statements)?;
     pool.get().map_err(|e| AdminError::failed(format!("cannot connect to {target}: {e}")))
 }
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::store::DatabaseTarget;
+use crate::store::{DatabaseTarget, PgPreparedStatements};
 use crate::ServerError;
 
 /// `phr-server`: the maternal & child PHR sync service.
@@ -239,6 +239,13 @@ pub struct StorageArgs {
     #[arg(long, env = "PHR_DATABASE_URL")]
     pub database_url: Option<String>,
 
+    /// PostgreSQL: keep a cache of named prepared statements per connection (`on`), or send
+    /// every statement unnamed with its parameters (`off`): needed behind a pooler in
+    /// transaction mode such as PgBouncer with `pool_mode = transaction`, where consecutive
+    /// transactions of one connection run on different server connections. SQLite ignores it.
+    #[arg(long, env = "PHR_PG_PREPARED_STATEMENTS", value_enum, default_value_t = PgPreparedStatements::On)]
+    pub pg_prepared_statements: PgPreparedStatements,
+
     /// PostgreSQL only: how many hash partitions by family (`account_id`) the large tables
     /// get when the partitioning migration runs (once, on a new or older database); later
     /// starts ignore it. Default: the database's `phr.partitions` setting, else 16.
@@ -423,6 +430,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub key_dir: PathBuf,
     pub database: DatabaseTarget,
+    /// `--pg-prepared-statements` (PostgreSQL only).
+    pub pg_prepared_statements: PgPreparedStatements,
     pub migrations: crate::store::MigrationSettings,
     pub workers: usize,
     pub max_body_bytes: usize,
@@ -468,6 +477,7 @@ impl Config {
             data_dir: args.storage.data_dir.clone(),
             key_dir: args.storage.key_dir(),
             database,
+            pg_prepared_statements: args.storage.pg_prepared_statements,
             migrations: args.storage.migrations(),
             workers,
             max_body_bytes: args.max_body_bytes,
@@ -512,11 +522,12 @@ impl fmt::Display for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "listen={} data_dir={} key_dir={} database={} pg_partitions={} workers={} max_body_bytes={} db_pool_size={} shutdown_timeout_secs={} limits={:?} public_base_url={} fix_permissions={} push_contact={} push_allow_loopback_http={} trusted_proxies={:?}",
+            "listen={} data_dir={} key_dir={} database={} pg_prepared_statements={} pg_partitions={} workers={} max_body_bytes={} db_pool_size={} shutdown_timeout_secs={} limits={:?} public_base_url={} fix_permissions={} push_contact={} push_allow_loopback_http={} trusted_proxies={:?}",
             self.listen,
             self.data_dir.display(),
             self.key_dir.display(),
             self.database,
+            self.pg_prepared_statements,
             self.migrations.pg_partitions.map_or_else(|| "(database setting, else 16)".to_owned(), |n| n.to_string()),
             self.workers,
             self.max_body_bytes,
@@ -616,6 +627,17 @@ mod tests {
             let err = Config::from_args(&serve(&["serve", "--public-base-url", bad])).unwrap_err();
             assert!(err.to_string().contains("--public-base-url"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn pg_prepared_statements_default_on_turn_off_by_flag_and_are_printed() {
+        let config = Config::from_args(&serve(&["serve"])).unwrap();
+        assert_eq!(config.pg_prepared_statements, PgPreparedStatements::On);
+        assert!(config.to_string().contains("pg_prepared_statements=on"), "{config}");
+        let config = Config::from_args(&serve(&["serve", "--pg-prepared-statements", "off"])).unwrap();
+        assert_eq!(config.pg_prepared_statements, PgPreparedStatements::Off);
+        assert!(config.to_string().contains("pg_prepared_statements=off"), "{config}");
+        assert!(parse(&["serve", "--pg-prepared-statements", "maybe"]).is_err());
     }
 
     #[test]

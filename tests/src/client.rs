@@ -208,6 +208,22 @@ impl Device {
     }
 
     pub fn call_with_token(&self, token: &str, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        self.try_call_with_token(token, method, path, body).unwrap_or_else(|e| panic!("HTTP request failed: {e}"))
+    }
+
+    /// [`Device::call`], with a failed connection (no answer at all) as an error instead of a
+    /// panic: what a client behind a load balancer retries.
+    pub fn try_call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<(u16, Value), String> {
+        self.try_call_with_token(&self.access_token, method, path, body)
+    }
+
+    fn try_call_with_token(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), String> {
         let url = format!("{}{path}", self.server);
         let auth = format!("Bearer {token}");
         let resp = match (method, body) {
@@ -218,12 +234,12 @@ impl Device {
             ("PUT", Some(b)) => self.agent.put(&url).header("Authorization", &auth).send_json(b),
             (m, _) => panic!("unsupported method {m}"),
         };
-        let mut resp = resp.expect("HTTP request failed");
+        let mut resp = resp.map_err(|e| e.to_string())?;
         let status = resp.status().as_u16();
-        let text = resp.body_mut().read_to_string().unwrap_or_default();
+        let text = resp.body_mut().read_to_string().map_err(|e| e.to_string())?;
         let json =
             if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-        (status, json)
+        Ok((status, json))
     }
 
     pub fn pairing_code(&self) -> String {
@@ -376,17 +392,30 @@ impl Device {
     }
 
     pub fn pull_page(&self, since: u64, limit: u32) -> PullResponse {
-        let (status, json) = self.call("GET", &format!("/sync/v1/pull?since={since}&limit={limit}"), None);
-        assert_eq!(status, 200, "pull: {json}");
-        serde_json::from_value(json).expect("pull response")
+        self.try_pull_page(since, limit).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Device::pull_page`] with no answer or any status but 200 as an error.
+    pub fn try_pull_page(&self, since: u64, limit: u32) -> Result<PullResponse, String> {
+        let (status, json) = self.try_call("GET", &format!("/sync/v1/pull?since={since}&limit={limit}"), None)?;
+        if status != 200 {
+            return Err(format!("pull: {status} {json}"));
+        }
+        serde_json::from_value(json).map_err(|e| format!("pull response: {e}"))
     }
 
     /// Pulls every change after the device's cursor and merges it into the
     /// offline store with the phr-core rule. Returns how many changes came.
     pub fn pull(&mut self) -> usize {
+        self.try_pull().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Device::pull`] with a failed page as an error. Each page is merged only once it
+    /// came whole, so a retry after an error goes on from the last merged page.
+    pub fn try_pull(&mut self) -> Result<usize, String> {
         let mut n = 0;
         loop {
-            let page = self.pull_page(self.cursor, 1000);
+            let page = self.try_pull_page(self.cursor, 1000)?;
             for change in &page.changes {
                 let remote = self.open(change).unwrap_or_else(|e| panic!("cannot open {}: {e}", change.record_id));
                 for v in remote.versions() {
@@ -409,7 +438,7 @@ impl Device {
             n += page.changes.len();
             self.cursor = page.next_cursor;
             if !page.more {
-                return n;
+                return Ok(n);
             }
         }
     }

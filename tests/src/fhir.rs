@@ -98,7 +98,8 @@ impl OrgClient {
         Self::register_kind(binary, &[], data_dir, database_url, server, organization_id, scope, "emergency")
     }
 
-    /// [`OrgClient::register_with_env`] with `--kind kind` (`emergency`: the emergency purpose only).
+    /// [`OrgClient::register_with_env`] with `--kind kind` (`emergency`: the emergency purpose
+    /// only; `research`: the research purpose only).
     #[allow(clippy::too_many_arguments)]
     pub fn register_kind(
         binary: &Path,
@@ -120,10 +121,10 @@ impl OrgClient {
         std::fs::write(&jwks_path, jwks.to_string()).expect("write JWKS");
         let out = Command::new(binary)
             .args(["org", "add", "--id", organization_id, "--name", organization_id, "--kind", kind])
-            .args(if kind == "emergency" {
-                &["--purpose", "emergency"][..]
-            } else {
-                &["--purpose", "treatment", "--purpose", "emergency"][..]
+            .args(match kind {
+                "emergency" => &["--purpose", "emergency"][..],
+                "research" => &["--purpose", "research"][..],
+                _ => &["--purpose", "treatment", "--purpose", "emergency"][..],
             })
             .arg("--jwks-file")
             .arg(&jwks_path)

@@ -102,12 +102,18 @@ pub struct ServerOptions<'a> {
 impl ServerProcess {
     /// Starts the server and waits (up to 60 s) until it listens.
     pub fn start(opts: ServerOptions<'_>) -> ServerProcess {
+        ServerProcess::start_on(opts, "127.0.0.1:0")
+    }
+
+    /// [`ServerProcess::start`] on a given `--listen` address (a node behind a load
+    /// balancer comes back on the port the balancer knows).
+    pub fn start_on(opts: ServerOptions<'_>, listen: &str) -> ServerProcess {
         let mut cmd = Command::new(opts.binary);
         cmd.arg("--log-format")
             .arg(if opts.text_logs { "text" } else { "json" })
             .arg("serve")
             .arg("--listen")
-            .arg("127.0.0.1:0")
+            .arg(listen)
             .arg("--data-dir")
             .arg(opts.data_dir)
             .args(&opts.extra_args)

@@ -1,4 +1,7 @@
 -- Back to plain tables: same columns, keys, indexes, foreign keys and trigger as before partitioning.
+DROP TABLE record_owners;
+DROP FUNCTION records_owner() CASCADE;
+
 CREATE FUNCTION phr_unpartition(tbl text) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     old text := tbl || '_partitioned';

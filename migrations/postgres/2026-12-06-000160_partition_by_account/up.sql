@@ -49,8 +49,28 @@ ALTER TABLE records ADD PRIMARY KEY (account_id, record_id);
 ALTER TABLE records ADD FOREIGN KEY (account_id) REFERENCES accounts (account_id) ON DELETE CASCADE;
 CREATE UNIQUE INDEX records_by_seq ON records (account_id, seq);
 CREATE INDEX records_by_kind_date ON records (account_id, kind, effective_date, subject, deleted, record_id);
--- A FHIR read by record id alone probes this index in every partition (one probe each).
-CREATE INDEX records_by_record_id ON records (record_id);
+
+-- A FHIR read names a resource by its record id alone. An index on records (record_id) would
+-- be probed in every partition (one probe each, and planning over all of them); this small
+-- unpartitioned table answers "which families hold this record id" in one lookup instead.
+-- A row is added by the trigger below when a family first stores a record id (an update of
+-- the record inserts nothing) and goes with the family's account.
+CREATE TABLE record_owners (
+    record_id  TEXT NOT NULL,
+    account_id TEXT NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,
+    PRIMARY KEY (record_id, account_id)
+);
+INSERT INTO record_owners (record_id, account_id) SELECT record_id, account_id FROM records;
+CREATE INDEX record_owners_by_account ON record_owners (account_id);
+CREATE FUNCTION records_owner() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO record_owners (record_id, account_id) VALUES (NEW.record_id, NEW.account_id)
+        ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER records_owner AFTER INSERT ON records
+    FOR EACH ROW EXECUTE FUNCTION records_owner();
 
 SELECT phr_partition_by_account('grant_record_keys');
 ALTER TABLE grant_record_keys ADD PRIMARY KEY (account_id, grant_id, record_id);

@@ -419,16 +419,52 @@ fn redact_password(url: &str) -> String {
     format!("{scheme}://{authority}{tail}")
 }
 
+/// Whether PostgreSQL connections keep diesel's cache of *named* prepared statements
+/// (`--pg-prepared-statements`). On (the default) each distinct query is parsed and planned
+/// once per connection. Off, every statement is sent as an unnamed one together with its
+/// parameters (one `Parse`/`Bind`/`Execute` round trip, libpq's `PQsendQueryParams`), which is
+/// what a pooler in transaction mode (PgBouncer `pool_mode = transaction`) needs: it hands each
+/// transaction (or single statement) to whichever server connection is free, so a statement
+/// named on one server connection does not exist on the next (PgBouncer 1.18 does not track
+/// them). Nothing else the server does lives in a PostgreSQL session: no `SET` after connecting
+/// (diesel's own `TimeZone` and `client_encoding` at connect are parameters PgBouncer tracks and
+/// restores), no advisory locks, `LISTEN`, temporary tables or cursors held across transactions.
+/// SQLite ignores it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum PgPreparedStatements {
+    /// Named prepared statements cached per connection (direct connections, session pooling).
+    #[default]
+    On,
+    /// No named prepared statements (PgBouncer or another pooler in transaction mode).
+    Off,
+}
+
+impl fmt::Display for PgPreparedStatements {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PgPreparedStatements::On => "on",
+            PgPreparedStatements::Off => "off",
+        })
+    }
+}
+
 /// Opens connections to the configured backend (and only that one) and sets
 /// up SQLite for concurrent use: WAL, busy timeout, synchronous=NORMAL, foreign keys.
 #[derive(Debug, Clone)]
 pub struct DbManager {
     target: DatabaseTarget,
+    pg_prepared_statements: PgPreparedStatements,
 }
 
 impl DbManager {
     pub fn new(target: DatabaseTarget) -> Self {
-        DbManager { target }
+        DbManager { target, pg_prepared_statements: PgPreparedStatements::default() }
+    }
+
+    /// With `--pg-prepared-statements` (PostgreSQL's statement cache on or off).
+    pub fn with_pg_prepared_statements(mut self, mode: PgPreparedStatements) -> Self {
+        self.pg_prepared_statements = mode;
+        self
     }
 }
 
@@ -478,7 +514,14 @@ impl ManageConnection for DbManager {
     fn connect(&self) -> Result<DbConnection, r2d2::Error> {
         match &self.target {
             DatabaseTarget::Postgres(url) => {
-                PgConnection::establish(url).map(DbConnection::Postgresql).map_err(r2d2::Error::ConnectionError)
+                // `establish` itself sends only unnamed statements (diesel's `SET`s of
+                // time zone and encoding are never cached), so turning the cache off here
+                // leaves no named statement on any server connection.
+                let mut conn = PgConnection::establish(url).map_err(r2d2::Error::ConnectionError)?;
+                if self.pg_prepared_statements == PgPreparedStatements::Off {
+                    conn.set_prepared_statement_cache_size(diesel::connection::CacheSize::Disabled);
+                }
+                Ok(DbConnection::Postgresql(conn))
             }
             DatabaseTarget::Sqlite(path) => {
                 let mut conn =
@@ -521,6 +564,17 @@ pub fn open_with(
     pool_size: u32,
     settings: &MigrationSettings,
 ) -> Result<(DbPool, Vec<String>), ServerError> {
+    open_configured(target, pool_size, settings, PgPreparedStatements::default())
+}
+
+/// [`open_with`] with PostgreSQL's named prepared statements on or off
+/// (`--pg-prepared-statements`): what `serve`, `migrate` and the admin commands call.
+pub fn open_configured(
+    target: &DatabaseTarget,
+    pool_size: u32,
+    settings: &MigrationSettings,
+    pg_prepared_statements: PgPreparedStatements,
+) -> Result<(DbPool, Vec<String>), ServerError> {
     if let DatabaseTarget::Sqlite(path) = target {
         ensure_parent_dir(path)?;
         // Switch a new database file to WAL on one connection before the pool opens several at
@@ -546,7 +600,7 @@ pub fn open_with(
         // ([`DbPool::checked`]).
         .test_on_check_out(false)
         .connection_timeout(Duration::from_secs(10))
-        .build(DbManager::new(target.clone()))
+        .build(DbManager::new(target.clone()).with_pg_prepared_statements(pg_prepared_statements))
         .map_err(|e| ServerError::Database(format!("cannot connect to {target}: {e}")))?;
     let pool = DbPool { pool, gate: Arc::default() };
     let mut conn = pool.get().map_err(|e| ServerError::Database(format!("cannot connect to {target}: {e}")))?;

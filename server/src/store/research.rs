@@ -158,20 +158,6 @@ pub fn unfinished_of(conn: &mut DbConnection, organization_id: &str) -> QueryRes
         .get_result(conn)
 }
 
-/// Fails a running job held by `claim`; false when it was cancelled or taken over meanwhile.
-pub fn fail(conn: &mut DbConnection, export_id: &str, claim: &str, error: &str, now: i64) -> QueryResult<bool> {
-    let n = diesel::update(research_exports::table.find(export_id))
-        .filter(research_exports::state.eq(RUNNING))
-        .filter(research_exports::claim.eq(claim))
-        .set((
-            research_exports::state.eq(FAILED),
-            research_exports::error.eq(error),
-            research_exports::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(n == 1)
-}
-
 /// Refreshes `updated_at` of the running jobs held by the runs in `claims` (the heartbeat of
 /// the process running them).
 pub fn heartbeat(conn: &mut DbConnection, claims: &[String], now: i64) -> QueryResult<usize> {
@@ -222,12 +208,19 @@ pub fn requeue(conn: &mut DbConnection, job: &StaleJob, before: i64, now: i64) -
     Ok(n == 1)
 }
 
-/// Fails a stale running job (it was claimed too often), unless another run claimed or
-/// refreshed it meanwhile; false then.
-pub fn fail_stale(conn: &mut DbConnection, job: &StaleJob, before: i64, error: &str, now: i64) -> QueryResult<bool> {
-    let n = diesel::update(research_exports::table.find(&job.export_id))
+/// Fails a running job held by `claim` that was last refreshed before `before` (`i64::MAX`: any
+/// time); false when it was cancelled, taken over or refreshed meanwhile.
+pub fn fail(
+    conn: &mut DbConnection,
+    export_id: &str,
+    claim: &str,
+    before: i64,
+    error: &str,
+    now: i64,
+) -> QueryResult<bool> {
+    let n = diesel::update(research_exports::table.find(export_id))
         .filter(research_exports::state.eq(RUNNING))
-        .filter(research_exports::claim.eq(&job.claim))
+        .filter(research_exports::claim.eq(claim))
         .filter(research_exports::updated_at.lt(before))
         .set((
             research_exports::state.eq(FAILED),
@@ -295,7 +288,7 @@ mod tests {
 
             assert!(!progress(&mut conn, "older", "run-b", 50, 5, 13).unwrap(), "another run's job");
             assert!(!complete(&mut conn, "older", "run-b", "{}", 99, 13).unwrap());
-            assert!(!fail(&mut conn, "older", "run-b", "no", 13).unwrap());
+            assert!(!fail(&mut conn, "older", "run-b", i64::MAX, "no", 13).unwrap());
             assert!(progress(&mut conn, "older", "run-a", 50, 5, 13).unwrap());
             assert!(complete(&mut conn, "older", "run-a", "{}", 99, 14).unwrap());
             assert_eq!(get(&mut conn, "older").unwrap().unwrap().state, COMPLETED);
@@ -325,7 +318,7 @@ mod tests {
             assert_eq!(taken.attempts, 2);
             assert!(!complete(&mut conn, "job", "dead-run", "{}", 99, 61).unwrap());
             let found = stale(&mut conn, 70).unwrap();
-            assert!(fail_stale(&mut conn, &found[0], 70, "interrupted", 71).unwrap());
+            assert!(fail(&mut conn, "job", &found[0].claim, 70, "interrupted", 71).unwrap());
             let row = get(&mut conn, "job").unwrap().unwrap();
             assert_eq!((row.state.as_str(), row.error.as_deref()), (FAILED, Some("interrupted")));
         }

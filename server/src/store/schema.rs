@@ -66,6 +66,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// PostgreSQL only: which families hold a record id (kept by a trigger on `records`).
+    record_owners (record_id, account_id) {
+        record_id -> Text,
+        account_id -> Text,
+    }
+}
+
+diesel::table! {
     records (account_id, record_id) {
         account_id -> Text,
         record_id -> Text,

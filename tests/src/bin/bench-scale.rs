@@ -65,7 +65,7 @@ use diesel::pg::CopyFormat;
 use diesel::prelude::ExecuteCopyFromDsl;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use phr_server::store::schema::{
-    accounts, audit_events, consent_grants, devices, grant_record_keys, records, refresh_tokens,
+    accounts, audit_events, consent_grants, devices, grant_record_keys, record_owners, records, refresh_tokens,
 };
 use phr_tests::bench::families::{check, enrol_families};
 use phr_tests::bench::sync::{
@@ -480,7 +480,7 @@ fn report_tables(conn: &mut PgConnection) -> Result<(), String> {
     let rows = texts(
         conn,
         "WITH leaves AS (SELECT t, coalesce((SELECT array_agg(relid) FROM pg_partition_tree(t::regclass) WHERE isleaf), \
-         array[t::regclass]) AS rels FROM unnest(array['accounts', 'devices', 'refresh_tokens', 'records', 'audit_events', \
+         array[t::regclass]) AS rels FROM unnest(array['accounts', 'devices', 'refresh_tokens', 'records', 'record_owners', 'audit_events', \
          'consent_grants', 'grant_record_keys']) t) \
          SELECT t || ': ' || pg_size_pretty(sum(pg_total_relation_size(r))) || ' total, ' || pg_size_pretty(sum(pg_relation_size(r))) \
          || ' heap, ' || pg_size_pretty(sum(pg_indexes_size(r))) || ' indexes, ' || count(*) || ' leaf relation(s), ~' \
@@ -905,7 +905,8 @@ fn load(db_url: &str, template: &Template, args: &Args, first: usize, count: usi
 /// One load connection: families `range`, chunk by chunk, each table by `COPY` on its parent
 /// table and named columns. Triggers and foreign-key checks are off for this session
 /// (`session_replication_role = replica`, the usual bulk-load setting): the rows are consistent
-/// by construction, and the audit head the trigger would set is written with the account.
+/// by construction, and what the triggers would write (the audit head in the account, the
+/// `record_owners` row of each record) is copied with them.
 fn load_stream(
     db_url: &str,
     template: &Template,
@@ -1079,6 +1080,23 @@ fn copy_chunk(conn: &mut PgConnection, fams: &[Filler], t: &Template) -> Result<
                 Ok::<(), diesel::result::Error>(())
             },
         )
+        .with_format(CopyFormat::Binary)
+        .execute(conn)?;
+
+    // What the `records_owner` trigger (off in this session) adds for each new record id.
+    diesel::copy_from(record_owners::table)
+        .from_raw_data((record_owners::record_id, record_owners::account_id), |w: &mut dyn Write| {
+            let mut c = CopyRows::new(w);
+            for f in fams {
+                for (record_id, _) in &f.records {
+                    c.row(2).map_err(io_err)?;
+                    c.text(record_id);
+                    c.text(&f.account_id);
+                }
+            }
+            add(c.finish().map_err(io_err)?);
+            Ok::<(), diesel::result::Error>(())
+        })
         .with_format(CopyFormat::Binary)
         .execute(conn)?;
 

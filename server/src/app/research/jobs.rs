@@ -248,7 +248,7 @@ fn run_claimed(pool: &DbPool, keys: &KeyStore, service: &ResearchService, job: E
             remove_run_dir(service, export_id, claim);
             tracing::warn!(export_id, attempt, reason = %reason, "research export failed");
             if let Ok(mut conn) = pool.get() {
-                if let Err(e) = store::fail(&mut conn, export_id, claim, &reason, now_ms()) {
+                if let Err(e) = store::fail(&mut conn, export_id, claim, i64::MAX, &reason, now_ms()) {
                     tracing::error!(export_id, error = %e, "cannot record a failed export");
                 }
             }
@@ -801,7 +801,7 @@ fn requeue_stale(conn: &mut DbConnection, service: &ResearchService, before: i64
     for job in store::stale(conn, before)?.into_iter().filter(|j| !live.contains(&j.claim)) {
         let StaleJob { export_id, claim, attempts } = &job;
         if *attempts >= MAX_ATTEMPTS {
-            if store::fail_stale(conn, &job, before, &interrupted(*attempts), now_ms())? {
+            if store::fail(conn, export_id, claim, before, &interrupted(*attempts), now_ms())? {
                 remove_dir(&service.dir(export_id));
                 tracing::warn!(export_id = %export_id, attempts, "research export failed: its runs were cut off");
                 changed += 1;
