@@ -67,6 +67,7 @@ pub mod bench;
 pub mod client;
 pub mod dataset_doc;
 pub mod emergency;
+pub mod families;
 pub mod fhir;
 pub mod fuzz;
 pub mod inspect;

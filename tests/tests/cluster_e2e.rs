@@ -29,8 +29,8 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use phr_core::consent::{Access, ConsentGrant, GrantId, GrantPeriod, GrantScope, GrantState, OrganizationId, Purpose};
-use phr_core::dataset::common::{GestationalAge, Quantity, Sex};
-use phr_core::dataset::{examples, RecordBody, RecordKind, Subject};
+use phr_core::dataset::common::Sex;
+use phr_core::dataset::{RecordKind, Subject};
 use phr_core::sync::protocol::{Change, ChangeStatus, PulledChange, PushResponse};
 use phr_tests::client::{Device, History};
 use phr_tests::fhir::{create_grant, grant_of, OrgClient};
@@ -492,31 +492,10 @@ fn family(lb: &str, two_devices: bool, dataset: Option<usize>) -> Family {
     let mut visit = None;
     if let Some(i) = dataset {
         let birth = d("2026-01-03") + chrono::Duration::days(i as i64 * 2);
-        let child = Subject::Child(Uuid::now_v7());
-        let mut mother = examples::mother_profile_full();
-        mother.name_kanji = format!("クラスタ 花子{i}");
-        let mut v = examples::prenatal_visit_full();
-        v.visit_date = birth - chrono::Duration::days(70);
-        let mut delivery = examples::delivery_full();
-        delivery.delivered_at = format!("{birth}T10:00:00+09:00").parse().unwrap();
-        delivery.gestational_age = Some(GestationalAge::new(37 + (i % 4) as u8, 2));
-        let mut newborn = examples::newborn_full();
-        newborn.birth_date = birth;
-        newborn.sex = if i % 2 == 0 { Sex::Female } else { Sex::Male };
-        newborn.birth_weight = Some(Quantity::new(2500.0 + 113.0 * i as f64));
-        newborn.vitamin_k_doses = vec![birth];
-        let mut checkup = examples::child_checkup_full();
-        checkup.date = birth + chrono::Duration::days(31);
-        let mut dose = examples::immunization_full();
-        dose.date_given = birth + chrono::Duration::days(365);
-        let bodies = [
-            (Subject::Mother, RecordBody::MotherProfile(mother)),
-            (Subject::Mother, RecordBody::PrenatalVisit(v)),
-            (Subject::Mother, RecordBody::Delivery(delivery)),
-            (child, RecordBody::Newborn(newborn)),
-            (child, RecordBody::ChildCheckup(checkup)),
-            (child, RecordBody::Immunization(dose)),
-        ];
+        let child_id = Uuid::now_v7();
+        let child = Subject::Child(child_id);
+        let sex = if i % 2 == 0 { Sex::Female } else { Sex::Male };
+        let bodies = phr_tests::families::birth_records(i, "クラスタ", child_id, birth, sex, 2500.0 + 113.0 * i as f64);
         for (subject, body) in bodies {
             let id = Uuid::now_v7();
             if body.kind() == RecordKind::PrenatalVisit {

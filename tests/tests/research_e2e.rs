@@ -23,7 +23,7 @@ use chrono::NaiveDate;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use phr_core::consent::{Access, ConsentGrant, GrantId, GrantPeriod, GrantScope, GrantState, OrganizationId, Purpose};
 use phr_core::crypto::{wrap_grant_key_to, GrantKey, HpkePublicKey};
-use phr_core::dataset::common::{GestationalAge, Quantity, Sex};
+use phr_core::dataset::common::{Quantity, Sex};
 use phr_core::dataset::prenatal_visit::BloodPressure;
 use phr_core::dataset::{examples, Identifier, RecordBody, RecordKind, Subject, SubjectIdentifiers};
 use phr_core::sync::protocol::{CreateGrantRequest, GrantRecordKey, ViewKeyResponse};
@@ -324,30 +324,7 @@ fn family_with(
 ) -> Family {
     let mut device = Device::create_account(&env.url(""), "Mother's phone");
     let child = Uuid::now_v7();
-    let mut mother = examples::mother_profile_full();
-    mother.name_kanji = format!("研究 花子{i}");
-    let mut visit = examples::prenatal_visit_full();
-    visit.visit_date = birth_date - chrono::Duration::days(70);
-    let mut delivery = examples::delivery_full();
-    delivery.delivered_at = format!("{birth_date}T10:00:00+09:00").parse().unwrap();
-    delivery.gestational_age = Some(GestationalAge::new(37 + (i % 4) as u8, 2));
-    let mut newborn = examples::newborn_full();
-    newborn.birth_date = birth_date;
-    newborn.sex = sex;
-    newborn.birth_weight = Some(Quantity::new(birth_weight));
-    newborn.vitamin_k_doses = vec![birth_date];
-    let mut checkup = examples::child_checkup_full();
-    checkup.date = birth_date + chrono::Duration::days(31);
-    let mut dose = examples::immunization_full();
-    dose.date_given = birth_date + chrono::Duration::days(365);
-    let mut bodies = vec![
-        (Subject::Mother, RecordBody::MotherProfile(mother)),
-        (Subject::Mother, RecordBody::PrenatalVisit(visit)),
-        (Subject::Mother, RecordBody::Delivery(delivery)),
-        (Subject::Child(child), RecordBody::Newborn(newborn)),
-        (Subject::Child(child), RecordBody::ChildCheckup(checkup)),
-        (Subject::Child(child), RecordBody::Immunization(dose)),
-    ];
+    let mut bodies = phr_tests::families::birth_records(i, "研究", child, birth_date, sex, birth_weight);
     edit(&mut bodies);
     for (subject, body) in bodies {
         device.edit(Uuid::now_v7(), body.kind(), subject, serde_json::to_value(&body).unwrap());
