@@ -84,9 +84,14 @@ impl Inspector {
                  WHERE m.type = 'table' AND p.name = 'account_id' ORDER BY m.name",
             )
             .load(c),
+            // Tables and partitioned tables, not their partitions: a family's rows are counted
+            // once, under the table the server writes.
             DbConnection::Postgresql(c) => diesel::sql_query(
-                "SELECT table_name::text AS table_name FROM information_schema.columns \
-                 WHERE table_schema = current_schema() AND column_name = 'account_id' ORDER BY table_name",
+                "SELECT c.relname::text AS table_name FROM pg_class c \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 JOIN pg_attribute a ON a.attrelid = c.oid \
+                 WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition \
+                 AND a.attname = 'account_id' AND NOT a.attisdropped ORDER BY c.relname",
             )
             .load(c),
         }
