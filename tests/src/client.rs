@@ -357,6 +357,11 @@ impl Device {
         open_record(&dek, &aad, &pulled.envelope).map_err(|e| format!("open: {e}"))
     }
 
+    /// The ids of this device's records that `grant` covers (the records whose keys a grant carries).
+    pub fn records_covered_by(&self, grant: &phr_core::consent::ConsentGrant) -> Vec<Uuid> {
+        self.records.iter().filter(|(_, r)| grant.covers_record(r.kind, &r.subject, None)).map(|(id, _)| *id).collect()
+    }
+
     /// A record's data key wrapped under a consent grant's key, bound to this
     /// account, the grant and the record: what the device sends when it
     /// grants access. `None` if this device has never sealed or opened the record.

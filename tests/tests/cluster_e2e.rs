@@ -28,7 +28,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use phr_core::consent::{Access, ConsentGrant, GrantId, GrantPeriod, GrantScope, GrantState, OrganizationId, Purpose};
+use phr_core::consent::{Access, Purpose};
 use phr_core::dataset::common::Sex;
 use phr_core::dataset::{RecordKind, Subject};
 use phr_core::sync::protocol::{Change, ChangeStatus, PulledChange, PushResponse};
@@ -528,28 +528,10 @@ fn family(lb: &str, two_devices: bool, dataset: Option<usize>) -> Family {
 /// The family grants the research programme every dataset module but self-vitals (the
 /// churn records) for the mother and the child, with the keys of the records it covers.
 fn grant_research(device: &Device, child: Subject) {
-    let grant = ConsentGrant {
-        id: GrantId(Uuid::now_v7()),
-        grantee: OrganizationId::new(RESEARCH).unwrap(),
-        purpose: Purpose::Research,
-        scope: GrantScope {
-            modules: RecordKind::MODULES.into_iter().filter(|k| *k != RecordKind::SelfVitals).collect(),
-            subjects: [Subject::Mother, child].into_iter().collect(),
-            data_from: None,
-            data_to: None,
-        },
-        period: GrantPeriod::OPEN,
-        access: Access::Read,
-        state: GrantState::Active,
-        created_at: "2026-01-01T00:00:00Z".parse().unwrap(),
-    };
-    let records: Vec<Uuid> = device
-        .records
-        .iter()
-        .filter(|(_, r)| grant.covers_record(r.kind, &r.subject, None))
-        .map(|(id, _)| *id)
-        .collect();
-    create_grant(device, &grant, &records);
+    let modules: Vec<RecordKind> = RecordKind::MODULES.into_iter().filter(|k| *k != RecordKind::SelfVitals).collect();
+    let mut grant = grant_of(RESEARCH, &modules, &[Subject::Mother, child], Access::Read);
+    grant.purpose = Purpose::Research;
+    create_grant(device, &grant, &device.records_covered_by(&grant));
 }
 
 /// One round of a family: each device creates a record, edits one of its older ones and,

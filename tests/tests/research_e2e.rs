@@ -337,13 +337,7 @@ fn family_with(
 /// the grant covers (as the app does: never the subjects' identifiers).
 fn grant_research(f: &mut Family) {
     let grant = research_grant(f);
-    let records: Vec<Uuid> = f
-        .device
-        .records
-        .iter()
-        .filter(|(_, r)| grant.covers_record(r.kind, &r.subject, None))
-        .map(|(id, _)| *id)
-        .collect();
+    let records = f.device.records_covered_by(&grant);
     let (status, body) = post_research_grant(f, &grant, &records);
     assert_eq!(status, 201, "{body}");
     f.grant = Some(grant);
