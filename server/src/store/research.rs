@@ -192,10 +192,10 @@ pub fn stale(conn: &mut DbConnection, before: i64) -> QueryResult<Vec<StaleJob>>
 
 /// Queues a stale running job again (for any node to claim), unless another run claimed or
 /// refreshed it meanwhile; false then.
-pub fn requeue(conn: &mut DbConnection, job: &StaleJob, before: i64, now: i64) -> QueryResult<bool> {
-    let n = diesel::update(research_exports::table.find(&job.export_id))
+pub fn requeue(conn: &mut DbConnection, export_id: &str, claim: &str, before: i64, now: i64) -> QueryResult<bool> {
+    let n = diesel::update(research_exports::table.find(export_id))
         .filter(research_exports::state.eq(RUNNING))
-        .filter(research_exports::claim.eq(&job.claim))
+        .filter(research_exports::claim.eq(claim))
         .filter(research_exports::updated_at.lt(before))
         .set((
             research_exports::state.eq(QUEUED),
@@ -307,9 +307,9 @@ mod tests {
             assert_eq!(found, [StaleJob { export_id: "job".into(), claim: "dead-run".into(), attempts: 1 }]);
             // A refresh between finding it and queueing it again wins: the run is alive.
             heartbeat(&mut conn, &["dead-run".into()], 40).unwrap();
-            assert!(!requeue(&mut conn, &found[0], 30, 41).unwrap());
+            assert!(!requeue(&mut conn, "job", &found[0].claim, 30, 41).unwrap());
             let found = stale(&mut conn, 50).unwrap();
-            assert!(requeue(&mut conn, &found[0], 50, 51).unwrap());
+            assert!(requeue(&mut conn, "job", &found[0].claim, 50, 51).unwrap());
             let row = get(&mut conn, "job").unwrap().unwrap();
             assert_eq!((row.state.as_str(), row.claim, row.progress), (QUEUED, None, 0));
             assert!(!progress(&mut conn, "job", "dead-run", 60, 1, 52).unwrap(), "the old run is fenced off");

@@ -798,16 +798,18 @@ pub fn recover(pool: &DbPool, service: &ResearchService) -> Result<usize, StoreE
 fn requeue_stale(conn: &mut DbConnection, service: &ResearchService, before: i64) -> Result<usize, StoreError> {
     let live: HashSet<String> = service.running().values().cloned().collect();
     let mut changed = 0;
-    for job in store::stale(conn, before)?.into_iter().filter(|j| !live.contains(&j.claim)) {
-        let StaleJob { export_id, claim, attempts } = &job;
-        if *attempts >= MAX_ATTEMPTS {
-            if store::fail(conn, export_id, claim, before, &interrupted(*attempts), now_ms())? {
-                remove_dir(&service.dir(export_id));
+    for StaleJob { export_id, claim, attempts } in store::stale(conn, before)? {
+        if live.contains(&claim) {
+            continue;
+        }
+        if attempts >= MAX_ATTEMPTS {
+            if store::fail(conn, &export_id, &claim, before, &interrupted(attempts), now_ms())? {
+                remove_dir(&service.dir(&export_id));
                 tracing::warn!(export_id = %export_id, attempts, "research export failed: its runs were cut off");
                 changed += 1;
             }
-        } else if store::requeue(conn, &job, before, now_ms())? {
-            remove_run_dir(service, export_id, claim);
+        } else if store::requeue(conn, &export_id, &claim, before, now_ms())? {
+            remove_run_dir(service, &export_id, &claim);
             tracing::warn!(export_id = %export_id, attempts, "research export queued again: the node running it stopped");
             changed += 1;
         }
@@ -835,9 +837,8 @@ pub fn release(pool: &DbPool, service: &ResearchService) -> Result<usize, StoreE
     let mut conn = pool.get().map_err(no_connection)?;
     let mut released = 0;
     for (export_id, claim) in claims {
-        let job = StaleJob { export_id, claim, attempts: 0 };
-        // `before` in the future: the job counts as stale for this one call.
-        if store::requeue(&mut conn, &job, i64::MAX, now_ms())? {
+        // Whenever it was last refreshed: this process is stopping its run now.
+        if store::requeue(&mut conn, &export_id, &claim, i64::MAX, now_ms())? {
             released += 1;
         }
     }
