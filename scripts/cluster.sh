@@ -49,12 +49,16 @@ alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
 
 pid_of() { cat "$DIR/run/$1.pid" 2>/dev/null || true; }
 
-# A loopback port nothing listens on (picked at random, checked with ss).
+# A loopback port nothing listens on, picked at random below the kernel's ephemeral range
+# (ip_local_port_range) so that no outgoing connection holds it when a node binds it again
+# at a restart; checked with ss.
 free_port() {
-  local port
+  local port low=32768
+  read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+  [ "$low" -gt 11000 ] || low=32768
   for _ in $(seq 1 100); do
-    port=$((20000 + RANDOM % 40000))
-    if ! ss -Htln "sport = :$port" 2>/dev/null | grep -q .; then
+    port=$((10000 + RANDOM % (low - 10000)))
+    if ! ss -Htan "sport = :$port" 2>/dev/null | grep -q .; then
       echo "$port"
       return
     fi
@@ -62,13 +66,23 @@ free_port() {
   die "no free port found"
 }
 
-# The HTTP status of GET URL (000 when nothing answers).
-http_status() { curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1" || true; }
+# The HTTP status of GET URL (000 when nothing answers). No proxy: every address here is
+# on this machine, whatever http_proxy the environment sets.
+http_status() { curl -s --noproxy '*' -o /dev/null -w '%{http_code}' --max-time 2 "$1" || true; }
 
-wait_healthy() { # wait_healthy URL SECONDS WHAT
+# The last lines of a log under $DIR/logs, for an error message (the server logs no
+# health data and no client-supplied values, so they can be shown).
+log_tail() { tail -n 20 "$DIR/logs/$1" 2>/dev/null | sed "s/^/  $1: /" >&2 || true; }
+
+wait_healthy() { # wait_healthy URL SECONDS WHAT PID LOG: PID's process must stay up
   local deadline=$((SECONDS + $2))
   until [ "$(http_status "$1/healthz")" = 200 ]; do
-    [ "$SECONDS" -lt "$deadline" ] || die "$3 is not healthy after $2 s (see $DIR/logs)"
+    if ! alive "$4"; then log_tail "$5"; die "$3 exited before it was healthy (log above, all of it in $DIR/logs/$5)"; fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      log_tail "$5"
+      [ ! -f "$DIR/logs/pgbouncer.log" ] || log_tail pgbouncer.log
+      die "$3 is not healthy after $2 s (log above, all of it in $DIR/logs)"
+    fi
     sleep 0.2
   done
 }
@@ -89,7 +103,7 @@ start_node() {
     --shutdown-timeout-secs "$SHUTDOWN_SECS" \
     </dev/null >>"$DIR/logs/node-$k.log" 2>&1 &
   echo $! >"$DIR/run/node-$k.pid"
-  wait_healthy "http://127.0.0.1:$port" 60 "node $k"
+  wait_healthy "http://127.0.0.1:$port" 60 "node $k" "$(pid_of "node-$k")" "node-$k.log"
   echo "node $k: http://127.0.0.1:$port (pid $(pid_of "node-$k"))"
 }
 
@@ -240,7 +254,7 @@ cmd_start() {
   "$haproxy" -c -q -f "$DIR/haproxy.cfg" || die "HAProxy refused $DIR/haproxy.cfg"
   setsid "$haproxy" -db -f "$DIR/haproxy.cfg" </dev/null >>"$DIR/logs/haproxy.log" 2>&1 &
   echo $! >"$DIR/run/haproxy.pid"
-  wait_healthy "http://127.0.0.1:$LB_PORT" 30 "the balancer"
+  wait_healthy "http://127.0.0.1:$LB_PORT" 30 "the balancer" "$(pid_of haproxy)" haproxy.log
   echo "balancer: http://127.0.0.1:$LB_PORT (statistics: http://127.0.0.1:$STATS_PORT/stats)"
   echo "stop with: scripts/cluster.sh stop"
 }
@@ -322,7 +336,7 @@ cmd_drain_node() {
 
 # HAProxy's view of node K: UP, DOWN, "DOWN 1/2" (going up), … (empty when it is not running).
 balancer_state() {
-  curl -s --max-time 2 "http://127.0.0.1:$STATS_PORT/stats;csv" |
+  curl -s --noproxy '*' --max-time 2 "http://127.0.0.1:$STATS_PORT/stats;csv" |
     awk -F, -v sv="node$1" '$1 == "nodes" && $2 == sv { print $18 }' || true
 }
 
