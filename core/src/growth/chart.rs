@@ -19,9 +19,10 @@ use std::fmt::Write as _;
 
 use super::lms::{percentile, value_at_z, Lms};
 use super::reference::{lookup, lookup_by_length, GrowthMeasure, GrowthReference, LengthOrHeight, STANDING_FROM_DAY};
+use super::series::{value_of, Measurement};
 use crate::dataset::common::Sex;
 use crate::i18n::text;
-use crate::svg::{nice_step, xml_escape};
+use crate::svg::{nice_step, xml_escape, Frame};
 
 /// One point on the chart.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -36,6 +37,19 @@ pub struct ChartPoint {
     pub length_cm: Option<f64>,
 }
 
+impl ChartPoint {
+    /// The point `measure`'s chart plots for measurement `m`, taken `age_days`
+    /// after birth: at the corrected age when it applies (`corrected_age_days`,
+    /// from [`assess`](super::assess)); `None` when that day has no value for it.
+    pub fn of(measure: GrowthMeasure, m: &Measurement, age_days: i64, corrected_age_days: Option<i64>) -> Option<Self> {
+        Some(ChartPoint {
+            age_days: corrected_age_days.unwrap_or(age_days).max(0),
+            value: value_of(m, measure)?,
+            length_cm: m.length_cm,
+        })
+    }
+}
+
 /// The z-scores of the major percentile lines 3, 10, 25, 50, 75, 90, 97.
 const LINES: [(u8, f64); 7] = [
     (3, -1.880_793_608_151_250_9),
@@ -47,12 +61,6 @@ const LINES: [(u8, f64); 7] = [
     (97, 1.880_793_608_151_250_9),
 ];
 
-const WIDTH: f64 = 640.0;
-const HEIGHT: f64 = 440.0;
-const LEFT: f64 = 60.0;
-const RIGHT: f64 = 40.0;
-const TOP: f64 = 56.0;
-const BOTTOM: f64 = 56.0;
 /// Days per month on the x axis (365.25 / 12).
 const DAYS_PER_MONTH: f64 = 30.4375;
 /// The step (cm) of the percentile curves of a weight-for-length/height chart.
@@ -243,14 +251,8 @@ pub fn chart_svg(
     let hi = curves[6].iter().map(|c| c.1).chain(in_range.iter().map(|p| p.1.value)).fold(f64::NEG_INFINITY, f64::max);
     let step = nice_step(hi - lo, 8.0);
     let (y0, y1) = ((lo / step).floor() * step, (hi / step).ceil() * step);
-    let plot_w = WIDTH - LEFT - RIGHT;
-    let plot_h = HEIGHT - TOP - BOTTOM;
     let (x0, x1) = axis.bounds();
-    let x = |at: f64| LEFT + (at - x0) / (x1 - x0) * plot_w;
-    let y = |v: f64| TOP + (y1 - v) / (y1 - y0) * plot_h;
-    let path = |pts: &mut dyn Iterator<Item = (f64, f64)>| {
-        pts.map(|(a, b)| format!("{:.1},{:.1}", x(a), y(b))).collect::<Vec<_>>().join(" ")
-    };
+    let frame = Frame::new((x0, x1), (y0, y1));
 
     let sex_key = if sex == Sex::Male { "sex-male" } else { "sex-female" };
     let (measure_name, sex_name) = (text(lang, measure_key(measure, axis), &[]), text(lang, sex_key, &[]));
@@ -307,37 +309,21 @@ pub fn chart_svg(
     };
 
     let mut s = String::with_capacity(32 * 1024);
-    crate::svg::open(&mut s, WIDTH, HEIGHT, &title, &desc);
+    Frame::open(&mut s, &title, &desc);
     // Bands: 3–97, 10–90, 25–75.
     for (outer, fill) in [(0usize, "#e3eef9"), (1, "#c9dff3"), (2, "#afd0ed")] {
         let inner = 6 - outer;
-        let mut poly = path(&mut curves[outer].iter().copied());
-        poly.push(' ');
-        poly.push_str(&path(&mut curves[inner].iter().rev().copied()));
+        let poly = frame.points(curves[outer].iter().chain(curves[inner].iter().rev()).copied());
         let _ = writeln!(s, r#"<polygon points="{poly}" fill="{fill}" stroke="none"/>"#);
     }
     // Grid and axes.
     let mut v = y0;
     while v <= y1 + step / 2.0 {
-        let _ = writeln!(
-            s,
-            r##"<line x1="{LEFT}" y1="{yy:.1}" x2="{x2:.1}" y2="{yy:.1}" stroke="#d0d0d0" stroke-width="0.5"/><text x="{tx:.1}" y="{ty:.1}" font-size="11" text-anchor="end" fill="#333333">{label}</text>"##,
-            yy = y(v),
-            x2 = WIDTH - RIGHT,
-            tx = LEFT - 6.0,
-            ty = y(v) + 4.0,
-            label = if step < 1.0 { format!("{v:.1}") } else { format!("{v:.0}") }
-        );
+        frame.grid_row(&mut s, v, &if step < 1.0 { format!("{v:.1}") } else { format!("{v:.0}") });
         v += step;
     }
     for (at, label) in axis.ticks() {
-        let xx = x(at);
-        let _ = writeln!(
-            s,
-            r##"<line x1="{xx:.1}" y1="{TOP}" x2="{xx:.1}" y2="{yb:.1}" stroke="#d0d0d0" stroke-width="0.5"/><text x="{xx:.1}" y="{ty:.1}" font-size="11" text-anchor="middle" fill="#333333">{label}</text>"##,
-            yb = HEIGHT - BOTTOM,
-            ty = HEIGHT - BOTTOM + 16.0
-        );
+        frame.grid_column(&mut s, at, &label);
     }
     // Percentile lines and their labels.
     for ((p, _), curve) in LINES.iter().zip(&curves) {
@@ -345,14 +331,14 @@ pub fn chart_svg(
         let _ = writeln!(
             s,
             r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="{width}"/>"#,
-            path(&mut curve.iter().copied())
+            frame.points(curve.iter().copied())
         );
         if let Some((at, v)) = curve.last() {
             let _ = writeln!(
                 s,
                 r##"<text x="{:.1}" y="{:.1}" font-size="10" fill="#1f5f99">{p}</text>"##,
-                x(*at) + 4.0,
-                y(*v) + 3.0
+                frame.x(*at) + 4.0,
+                frame.y(*v) + 3.0
             );
         }
     }
@@ -361,35 +347,23 @@ pub fn chart_svg(
         let _ = writeln!(
             s,
             r##"<polyline points="{}" fill="none" stroke="#c0392b" stroke-width="2"/>"##,
-            path(&mut in_range.iter().map(|(at, p)| (*at, p.value)))
+            frame.points(in_range.iter().map(|(at, p)| (*at, p.value)))
         );
     }
     for (at, p) in &in_range {
         let _ = writeln!(
             s,
             r##"<circle cx="{:.1}" cy="{:.1}" r="3.5" fill="#c0392b" stroke="#ffffff" stroke-width="1"/>"##,
-            x(*at),
-            y(p.value)
+            frame.x(*at),
+            frame.y(p.value)
         );
     }
     // Title, axis labels, note.
-    let (x_label, note) =
-        (xml_escape(&text(lang, axis.label_key(), &[])), xml_escape(&text(lang, "chart-corrected-note", &[])));
-    let _ = writeln!(
-        s,
-        r##"<text x="{LEFT}" y="24" font-size="15" font-weight="bold" fill="#222222">{}</text>
-<text x="{:.1}" y="{:.1}" font-size="12" text-anchor="middle" fill="#333333">{x_label}</text>
-<text x="16" y="{:.1}" font-size="12" text-anchor="middle" fill="#333333" transform="rotate(-90 16 {:.1})">{}</text>"##,
-        xml_escape(&title),
-        LEFT + plot_w / 2.0,
-        HEIGHT - 14.0,
-        TOP + plot_h / 2.0,
-        TOP + plot_h / 2.0,
-        unit(measure)
-    );
+    Frame::labels(&mut s, &title, &text(lang, axis.label_key(), &[]), unit(measure));
     // Only an age axis is corrected: length does not depend on it.
     if corrected && matches!(axis, Axis::Age { .. }) {
-        let _ = writeln!(s, r##"<text x="{LEFT}" y="42" font-size="11" fill="#8a4b00">{note}</text>"##);
+        let note = xml_escape(&text(lang, "chart-corrected-note", &[]));
+        let _ = writeln!(s, r##"<text x="{}" y="42" font-size="11" fill="#8a4b00">{note}</text>"##, Frame::LEFT);
     }
     s.push_str("</svg>\n");
     Some(s)
@@ -406,6 +380,22 @@ mod tests {
 
     fn at_lengths(points: &[(i64, f64, f64)]) -> Vec<ChartPoint> {
         points.iter().map(|&(age_days, value, cm)| ChartPoint { age_days, value, length_cm: Some(cm) }).collect()
+    }
+
+    #[test]
+    fn a_measurement_is_plotted_at_its_corrected_age_with_the_value_its_measure_reads() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        let m = Measurement { date: day, weight_kg: Some(6.4), length_cm: Some(64.0), head_circumference_cm: None };
+        let weight = ChartPoint::of(GrowthMeasure::WeightForAge, &m, 120, Some(80)).unwrap();
+        assert_eq!(weight, ChartPoint { age_days: 80, value: 6.4, length_cm: Some(64.0) });
+        // Without a correction, the age since birth; weight-for-length plots the weight at its length.
+        let by_length = ChartPoint::of(GrowthMeasure::WeightForLengthHeight, &m, 120, None).unwrap();
+        assert_eq!((by_length.age_days, by_length.value, by_length.length_cm), (120, 6.4, Some(64.0)));
+        let bmi = ChartPoint::of(GrowthMeasure::BmiForAge, &m, 120, None).unwrap().value;
+        assert!((bmi - 6.4 / 0.64_f64.powi(2)).abs() < 1e-9, "{bmi}");
+        // A day without the measure's value has no point; a corrected age never goes below birth.
+        assert_eq!(ChartPoint::of(GrowthMeasure::HeadCircumferenceForAge, &m, 120, None), None);
+        assert_eq!(ChartPoint::of(GrowthMeasure::LengthHeightForAge, &m, 10, Some(-20)).unwrap().age_days, 0);
     }
 
     /// A boy's weight-for-length from birth to 23 months (kg at cm).

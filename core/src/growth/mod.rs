@@ -75,4 +75,4 @@ pub use age::{age_days, corrected_age_days, PRETERM_BEFORE_DAYS};
 pub use chart::{chart_svg, ChartPoint};
 pub use lms::{percentile, value_at_z, z_score, Lms};
 pub use reference::{lookup, lookup_by_length, GrowthMeasure, GrowthReference, LengthOrHeight, STANDING_FROM_DAY};
-pub use series::{assess, bmi, Assessed, GrowthFlag, GrowthFlagKind, Measurement, ReferenceScore};
+pub use series::{assess, bmi, value_of, Assessed, GrowthFlag, GrowthFlagKind, Measurement, ReferenceScore};

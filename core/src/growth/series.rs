@@ -93,6 +93,12 @@ pub fn bmi(weight_kg: Option<f64>, length_cm: Option<f64>) -> Option<f64> {
     }
 }
 
+/// The value `measure` scores and plots of measurement `m` (the weight, for
+/// weight-for-length/height; BMI from the weight and length), when that day has one.
+pub fn value_of(m: &Measurement, measure: GrowthMeasure) -> Option<f64> {
+    values(m).into_iter().find(|(indicator, _)| *indicator == measure).and_then(|(_, value)| value)
+}
+
 /// The value scored on each indicator, in the order of [`GrowthMeasure::ALL`].
 fn values(m: &Measurement) -> [(GrowthMeasure, Option<f64>); GrowthMeasure::ALL.len()] {
     let bmi = bmi(m.weight_kg, m.length_cm);

@@ -24,7 +24,7 @@
 use std::fmt::Write as _;
 
 use crate::i18n::{text, text_with, Arg};
-use crate::svg::{nice_step, xml_escape};
+use crate::svg::{nice_step, xml_escape, Frame};
 
 /// One prenatal visit's measurements for the chart.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -53,12 +53,6 @@ pub enum PrenatalMeasure {
     FundalHeight,
 }
 
-const WIDTH: f64 = 640.0;
-const HEIGHT: f64 = 440.0;
-const LEFT: f64 = 60.0;
-const RIGHT: f64 = 40.0;
-const TOP: f64 = 56.0;
-const BOTTOM: f64 = 56.0;
 /// The last week on the x axis.
 const LAST_WEEK: u32 = 42;
 /// Weeks between the labelled ticks of the x axis.
@@ -246,11 +240,7 @@ pub fn chart_svg(measure: PrenatalMeasure, points: &[PrenatalChartPoint], lang: 
     }
     let step = nice_step(hi - lo, 10.0);
     let (y0, y1) = ((lo / step).floor() * step, (hi / step).ceil() * step);
-    let plot_w = WIDTH - LEFT - RIGHT;
-    let plot_h = HEIGHT - TOP - BOTTOM;
-    let x = |day: f64| LEFT + day / f64::from(LAST_DAY) * plot_w;
-    let y = |v: f64| TOP + (y1 - v) / (y1 - y0) * plot_h;
-    let path = |pts: &[(f64, f64)]| pts.iter().map(|(a, b)| format!("{:.1},{:.1}", x(*a), y(*b))).collect::<Vec<_>>();
+    let frame = Frame::new((0.0, f64::from(LAST_DAY)), (y0, y1));
 
     let (title_key, y_axis_key, note_key) = measure.keys();
     let title = text(lang, title_key, &[]);
@@ -273,7 +263,7 @@ pub fn chart_svg(measure: PrenatalMeasure, points: &[PrenatalChartPoint], lang: 
     };
 
     let mut s = String::with_capacity(16 * 1024);
-    crate::svg::open(&mut s, WIDTH, HEIGHT, &title, &desc);
+    Frame::open(&mut s, &title, &desc);
 
     // McDonald's rule (fundal height cm ≈ weeks ± 3, 20–36 weeks): a band,
     // under the grid and the points.
@@ -285,12 +275,12 @@ pub fn chart_svg(measure: PrenatalMeasure, points: &[PrenatalChartPoint], lang: 
             (to * 7.0, to + MCDONALD_TOLERANCE_CM),
             (from * 7.0, from + MCDONALD_TOLERANCE_CM),
         ];
-        let _ = writeln!(s, r##"<polygon points="{}" fill="#d6e6f5" stroke="none"/>"##, path(&corners).join(" "));
+        let _ = writeln!(s, r##"<polygon points="{}" fill="#d6e6f5" stroke="none"/>"##, frame.points(corners));
         let _ = writeln!(
             s,
             r##"<text x="{:.1}" y="{:.1}" font-size="10" fill="#1f5f99">{}</text>"##,
-            x(from * 7.0),
-            y(from - MCDONALD_TOLERANCE_CM) + 14.0,
+            frame.x(from * 7.0),
+            frame.y(from - MCDONALD_TOLERANCE_CM) + 14.0,
             xml_escape(&text(lang, "prenatal-chart-band-fundal-height", &[]))
         );
     }
@@ -299,28 +289,18 @@ pub fn chart_svg(measure: PrenatalMeasure, points: &[PrenatalChartPoint], lang: 
     let rows = ((y1 - y0) / step).round() as u32;
     for i in 0..=rows {
         let v = y0 + f64::from(i) * step;
-        let _ = writeln!(
-            s,
-            r##"<line x1="{LEFT}" y1="{yy:.1}" x2="{x2:.1}" y2="{yy:.1}" stroke="#d0d0d0" stroke-width="0.5"/><text x="{tx:.1}" y="{ty:.1}" font-size="11" text-anchor="end" fill="#333333">{label}</text>"##,
-            yy = y(v),
-            x2 = WIDTH - RIGHT,
-            tx = LEFT - 6.0,
-            ty = y(v) + 4.0,
-            label = tick_label(v, step)
-        );
+        frame.grid_row(&mut s, v, &tick_label(v, step));
     }
     for week in (0..=LAST_WEEK).step_by(WEEK_TICK) {
-        let xx = x(f64::from(week * 7));
-        let _ = writeln!(
-            s,
-            r##"<line x1="{xx:.1}" y1="{TOP}" x2="{xx:.1}" y2="{yb:.1}" stroke="#d0d0d0" stroke-width="0.5"/><text x="{xx:.1}" y="{ty:.1}" font-size="11" text-anchor="middle" fill="#333333">{week}</text>"##,
-            yb = HEIGHT - BOTTOM,
-            ty = HEIGHT - BOTTOM + 16.0
-        );
+        frame.grid_column(&mut s, f64::from(week * 7), &week.to_string());
     }
     let _ = writeln!(
         s,
-        r##"<rect x="{LEFT}" y="{TOP}" width="{plot_w:.1}" height="{plot_h:.1}" fill="none" stroke="#999999" stroke-width="0.8"/>"##
+        r##"<rect x="{}" y="{}" width="{:.1}" height="{:.1}" fill="none" stroke="#999999" stroke-width="0.8"/>"##,
+        Frame::LEFT,
+        Frame::TOP,
+        Frame::PLOT_WIDTH,
+        Frame::PLOT_HEIGHT
     );
 
     // Reference lines; the thresholds labelled at the left, where early
@@ -333,11 +313,12 @@ pub fn chart_svg(measure: PrenatalMeasure, points: &[PrenatalChartPoint], lang: 
             ] {
                 let _ = writeln!(
                     s,
-                    r##"<line x1="{LEFT}" y1="{yy:.1}" x2="{x2:.1}" y2="{yy:.1}" stroke="#8a4b00" stroke-width="1.2" stroke-dasharray="6 4"/><text x="{tx:.1}" y="{ty:.1}" font-size="10" fill="#8a4b00" stroke="#ffffff" stroke-width="3" paint-order="stroke">{label}</text>"##,
-                    yy = y(v),
-                    x2 = WIDTH - RIGHT,
-                    tx = LEFT + 4.0,
-                    ty = y(v) - 4.0,
+                    r##"<line x1="{left}" y1="{yy:.1}" x2="{x2:.1}" y2="{yy:.1}" stroke="#8a4b00" stroke-width="1.2" stroke-dasharray="6 4"/><text x="{tx:.1}" y="{ty:.1}" font-size="10" fill="#8a4b00" stroke="#ffffff" stroke-width="3" paint-order="stroke">{label}</text>"##,
+                    left = Frame::LEFT,
+                    yy = frame.y(v),
+                    x2 = Frame::WIDTH - Frame::RIGHT,
+                    tx = Frame::LEFT + 4.0,
+                    ty = frame.y(v) - 4.0,
                     label = xml_escape(&text(lang, key, &[]))
                 );
             }
@@ -345,9 +326,10 @@ pub fn chart_svg(measure: PrenatalMeasure, points: &[PrenatalChartPoint], lang: 
         PrenatalMeasure::WeightGain => {
             let _ = writeln!(
                 s,
-                r##"<line x1="{LEFT}" y1="{yy:.1}" x2="{x2:.1}" y2="{yy:.1}" stroke="#666666" stroke-width="1.2"/>"##,
-                yy = y(0.0),
-                x2 = WIDTH - RIGHT
+                r##"<line x1="{left}" y1="{yy:.1}" x2="{x2:.1}" y2="{yy:.1}" stroke="#666666" stroke-width="1.2"/>"##,
+                left = Frame::LEFT,
+                yy = frame.y(0.0),
+                x2 = Frame::WIDTH - Frame::RIGHT
             );
         }
         PrenatalMeasure::FundalHeight => {}
@@ -359,19 +341,19 @@ pub fn chart_svg(measure: PrenatalMeasure, points: &[PrenatalChartPoint], lang: 
             let _ = writeln!(
                 s,
                 r##"<polyline points="{}" fill="none" stroke="{}" stroke-width="2"/>"##,
-                path(pts).join(" "),
+                frame.points(pts.iter().copied()),
                 serie.color
             );
         }
         for (day, v) in pts {
-            let _ = writeln!(s, "{}", marker_svg(serie.marker, x(*day), y(*v), serie.color));
+            let _ = writeln!(s, "{}", marker_svg(serie.marker, frame.x(*day), frame.y(*v), serie.color));
         }
     }
 
     // The legend, when there is more than one series.
     if series.len() > 1 {
         for (i, serie) in series.iter().enumerate() {
-            let lx = WIDTH - RIGHT - 200.0 + 100.0 * i as f64;
+            let lx = Frame::WIDTH - Frame::RIGHT - 200.0 + 100.0 * i as f64;
             let _ = writeln!(
                 s,
                 r##"{}<text x="{:.1}" y="42" font-size="11" fill="#333333">{}</text>"##,
@@ -386,26 +368,14 @@ pub fn chart_svg(measure: PrenatalMeasure, points: &[PrenatalChartPoint], lang: 
         let _ = writeln!(
             s,
             r##"<text x="{:.1}" y="{:.1}" font-size="14" text-anchor="middle" fill="#666666">{}</text>"##,
-            LEFT + plot_w / 2.0,
-            TOP + plot_h / 2.0,
+            Frame::LEFT + Frame::PLOT_WIDTH / 2.0,
+            Frame::TOP + Frame::PLOT_HEIGHT / 2.0,
             xml_escape(&text(lang, "prenatal-chart-empty", &[]))
         );
     }
 
     // Title and axis labels.
-    let _ = writeln!(
-        s,
-        r##"<text x="{LEFT}" y="24" font-size="15" font-weight="bold" fill="#222222">{}</text>
-<text x="{:.1}" y="{:.1}" font-size="12" text-anchor="middle" fill="#333333">{}</text>
-<text x="16" y="{:.1}" font-size="12" text-anchor="middle" fill="#333333" transform="rotate(-90 16 {:.1})">{}</text>"##,
-        xml_escape(&title),
-        LEFT + plot_w / 2.0,
-        HEIGHT - 14.0,
-        xml_escape(&text(lang, "prenatal-chart-x-axis", &[])),
-        TOP + plot_h / 2.0,
-        TOP + plot_h / 2.0,
-        xml_escape(&text(lang, y_axis_key, &[]))
-    );
+    Frame::labels(&mut s, &title, &text(lang, "prenatal-chart-x-axis", &[]), &text(lang, y_axis_key, &[]));
     s.push_str("</svg>\n");
     s
 }
