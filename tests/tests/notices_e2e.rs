@@ -85,7 +85,8 @@ fn operator_log(dir: &Path, db: &TestDatabase) -> Vec<(String, String, String, S
 
 phr_tests::backend_test! {
     fn a_city_publishes_edits_and_withdraws_a_notice_served_by_a_public_cacheable_feed_and_audited(db) {
-        let (dir, server) = start_server(Path::new(BIN), &db, &[]);
+        // A small body limit, so that an oversized draft is cheap to send.
+        let (dir, server) = start_server(Path::new(BIN), &db, &["--max-body-bytes", "65536"]);
         let base = server.base_url.clone();
         let city = municipality(&db, dir.path(), &base, CITY);
         let town = municipality(&db, dir.path(), &base, TOWN);
@@ -138,6 +139,17 @@ phr_tests::backend_test! {
         assert_eq!(city.call_json("", "POST", "/notices/v1/notices", Some(&draft(TITLE)), &[]).0, 401);
         let (status, _, refused) = clinic.call_json(&clinic.token, "POST", "/notices/v1/notices", Some(&draft(TITLE)), &[]);
         assert_eq!(status, 403, "{refused}");
+        // A draft over the body limit: 413 with a problem body.
+        let mut oversized = draft(TITLE);
+        oversized["body"] = json!("x".repeat(70_000));
+        let (status, _, too_big) = city.call_json(&city.token, "POST", "/notices/v1/notices", Some(&oversized), &[]);
+        assert_eq!(status, 413, "{too_big}");
+        assert!(too_big["detail"].is_string(), "{too_big}");
+        // None of the refused publications was stored: the city's own list holds the one notice.
+        let (status, _, mine) = city.call_json(&city.token, "GET", "/notices/v1/notices", None, &[]);
+        assert_eq!(status, 200);
+        let ids: Vec<&str> = mine["notices"].as_array().unwrap().iter().filter_map(|n| n["id"].as_str()).collect();
+        assert_eq!(ids, vec![id.as_str()], "{mine}");
         // Another town: the city's notice is the same 404 as an unknown one, for reads and writes.
         let unknown = format!("/notices/v1/notices/{}", uuid::Uuid::new_v4());
         let (status, _, not_its) = town.call_json(&town.token, "PUT", &path, Some(&draft("taken over")), &[]);

@@ -11,7 +11,7 @@ use phr_core::dataset::immunization::{DoseSeries, Vaccine};
 use phr_core::dataset::immunization_schedule::{immunization_status, DoseState, DoseStatus};
 use phr_core::dataset::{ChildCheckup, Delivery, Immunization, Newborn, RecordBody, RecordKind, Subject};
 use phr_core::growth::{
-    assess, bmi, chart_svg, ChartPoint, GrowthFlag, GrowthMeasure, GrowthReference, Measurement, ReferenceScore,
+    assess, chart_svg, ChartPoint, GrowthFlag, GrowthMeasure, GrowthReference, Measurement, ReferenceScore,
 };
 
 use diesel::SqliteConnection;
@@ -146,15 +146,7 @@ fn series(conn: &mut SqliteConnection, keys: &RecordKeys, subject: &Subject) -> 
     }
     points.sort_by_key(|p| (p.date, p.source != RecordKind::Newborn));
     let gestation = gestation_at_birth(conn, keys, birth.birth_date)?;
-    let measurements: Vec<Measurement> = points
-        .iter()
-        .map(|p| Measurement {
-            date: p.date,
-            weight_kg: p.weight_kg,
-            length_cm: p.length_cm,
-            head_circumference_cm: p.head_circumference_cm,
-        })
-        .collect();
+    let measurements: Vec<Measurement> = points.iter().map(measurement).collect();
     let assessed = assess(&GrowthReference::ALL, birth.sex, birth.birth_date, gestation, &measurements);
     for (p, a) in points.iter_mut().zip(assessed) {
         p.corrected_age_days = a.corrected_age_days;
@@ -162,6 +154,16 @@ fn series(conn: &mut SqliteConnection, keys: &RecordKeys, subject: &Subject) -> 
         p.flags = a.flags;
     }
     Ok((birth, points))
+}
+
+/// What was measured on a growth point's day.
+fn measurement(p: &GrowthPoint) -> Measurement {
+    Measurement {
+        date: p.date,
+        weight_kg: p.weight_kg,
+        length_cm: p.length_cm,
+        head_circumference_cm: p.head_circumference_cm,
+    }
 }
 
 /// A child's growth chart for one measure as an SVG picture (`reference`'s
@@ -182,20 +184,7 @@ pub fn growth_chart(
     let (birth, series) = series(conn, keys, &child_subject(child)?)?;
     let points: Vec<ChartPoint> = series
         .iter()
-        .filter_map(|p| {
-            let value = match measure {
-                // Weight-for-length/height plots the weight at `length_cm`.
-                GrowthMeasure::WeightForAge | GrowthMeasure::WeightForLengthHeight => p.weight_kg,
-                GrowthMeasure::LengthHeightForAge => p.length_cm,
-                GrowthMeasure::HeadCircumferenceForAge => p.head_circumference_cm,
-                GrowthMeasure::BmiForAge => bmi(p.weight_kg, p.length_cm),
-            }?;
-            Some(ChartPoint {
-                age_days: p.corrected_age_days.unwrap_or(p.age_days).max(0),
-                value,
-                length_cm: p.length_cm,
-            })
-        })
+        .filter_map(|p| ChartPoint::of(measure, &measurement(p), p.age_days, p.corrected_age_days))
         .collect();
     let corrected = series.iter().any(|p| p.corrected_age_days.is_some());
     chart_svg(reference, measure, birth.sex, &points, corrected, lang).ok_or_else(|| {

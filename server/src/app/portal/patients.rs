@@ -547,17 +547,7 @@ fn growth_charts(birth: &Newborn, checkups: &[&ChildCheckup], gestation: Option<
             let points: Vec<ChartPoint> = measurements
                 .iter()
                 .zip(&assessed)
-                .filter_map(|(m, a)| {
-                    let value = match measure {
-                        GrowthMeasure::WeightForAge => m.weight_kg,
-                        _ => m.length_cm,
-                    }?;
-                    Some(ChartPoint {
-                        age_days: a.corrected_age_days.unwrap_or(a.age_days).max(0),
-                        value,
-                        length_cm: m.length_cm,
-                    })
-                })
+                .filter_map(|(m, a)| ChartPoint::of(measure, m, a.age_days, a.corrected_age_days))
                 .collect();
             if let Some(svg) = chart_svg(reference, measure, birth.sex, &points, corrected, language) {
                 let measure_key = match measure {
