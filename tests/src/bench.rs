@@ -493,6 +493,39 @@ pub mod sync {
         Ok(bodies)
     }
 
+    /// Runs `work` for each item on its own thread with its own HTTP agent, every thread let go
+    /// at the same moment behind a barrier. Returns the wall time from that moment until the
+    /// last thread ended, and each thread's result in item order (`what` names the threads in
+    /// the error of one that panicked).
+    pub fn at_once<I: Send, T: Send>(
+        items: impl IntoIterator<Item = I>,
+        what: &str,
+        work: impl Fn(I, &ureq::Agent) -> Result<T, String> + Sync,
+    ) -> (Duration, Vec<Result<T, String>>) {
+        let items: Vec<I> = items.into_iter().collect();
+        let barrier = Barrier::new(items.len() + 1);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = items
+                .into_iter()
+                .map(|item| {
+                    let (barrier, work) = (&barrier, &work);
+                    s.spawn(move || {
+                        let agent = crate::http();
+                        barrier.wait();
+                        work(item, &agent)
+                    })
+                })
+                .collect();
+            barrier.wait();
+            let start = Instant::now();
+            let results: Vec<_> = handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(format!("a {what} thread panicked"))))
+                .collect();
+            (start.elapsed(), results)
+        })
+    }
+
     /// Every device pushes its bodies (`batch_size` records each) at once, to its node.
     /// `paced`: total records/s to offer (each device sends on a fixed schedule; latency counts
     /// from the due time); `None`: back to back. Returns (wall time, latencies, applied records).
@@ -505,48 +538,28 @@ pub mod sync {
         let n = devices.len();
         // Per device: one batch every `period`; devices staggered evenly over it.
         let period = paced.map(|rate| Duration::from_secs_f64((n * batch_size) as f64 / rate));
-        let barrier = Barrier::new(n + 1);
-        let (wall, results) = std::thread::scope(|s| {
-            let handles: Vec<_> = devices
-                .iter()
-                .zip(bodies)
-                .enumerate()
-                .map(|(i, (d, bodies))| {
-                    let barrier = &barrier;
-                    s.spawn(move || -> Result<(Vec<Duration>, usize), String> {
-                        let url = format!("{}/sync/v1/push", d.base_url);
-                        let agent = crate::http();
-                        let mut latencies = Vec::with_capacity(bodies.len());
-                        let mut applied = 0;
-                        barrier.wait();
-                        let start = Instant::now();
-                        for (b, body) in bodies.iter().enumerate() {
-                            let due = match period {
-                                Some(p) => {
-                                    let due = start + p.mul_f64(b as f64 + i as f64 / n as f64);
-                                    if let Some(wait) = due.checked_duration_since(Instant::now()) {
-                                        std::thread::sleep(wait);
-                                    }
-                                    due
-                                }
-                                None => Instant::now(),
-                            };
-                            let response = push(&agent, &url, &d.auth, body)?;
-                            latencies.push(due.elapsed());
-                            check_applied(&response, batch_size)?;
-                            applied += response.results.len();
-                        }
-                        Ok((latencies, applied))
-                    })
-                })
-                .collect();
-            barrier.wait();
+        let (wall, results) = at_once(devices.iter().zip(bodies).enumerate(), "pushing", |(i, (d, bodies)), agent| {
+            let url = format!("{}/sync/v1/push", d.base_url);
+            let mut latencies = Vec::with_capacity(bodies.len());
+            let mut applied = 0;
             let start = Instant::now();
-            let results: Vec<_> = handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| Err("a pushing thread panicked".into())))
-                .collect();
-            (start.elapsed(), results)
+            for (b, body) in bodies.iter().enumerate() {
+                let due = match period {
+                    Some(p) => {
+                        let due = start + p.mul_f64(b as f64 + i as f64 / n as f64);
+                        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                            std::thread::sleep(wait);
+                        }
+                        due
+                    }
+                    None => Instant::now(),
+                };
+                let response = push(agent, &url, &d.auth, body)?;
+                latencies.push(due.elapsed());
+                check_applied(&response, batch_size)?;
+                applied += response.results.len();
+            }
+            Ok((latencies, applied))
         });
         let mut latencies = Vec::new();
         let mut applied = 0;
@@ -578,27 +591,7 @@ pub mod sync {
         devices: &[BenchDevice],
         limit: u32,
     ) -> Result<(Duration, Vec<Vec<PulledChange>>, usize), String> {
-        let barrier = Barrier::new(devices.len() + 1);
-        let (wall, results) = std::thread::scope(|s| {
-            let handles: Vec<_> = devices
-                .iter()
-                .map(|d| {
-                    let barrier = &barrier;
-                    s.spawn(move || {
-                        let agent = crate::http();
-                        barrier.wait();
-                        pull_since(&agent, &d.base_url, &d.auth, 0, limit)
-                    })
-                })
-                .collect();
-            barrier.wait();
-            let start = Instant::now();
-            let results: Vec<_> = handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| Err("a pulling thread panicked".into())))
-                .collect();
-            (start.elapsed(), results)
-        });
+        let (wall, results) = at_once(devices, "pulling", |d, agent| pull_since(agent, &d.base_url, &d.auth, 0, limit));
         let mut all = Vec::with_capacity(results.len());
         let mut pages = 0;
         for r in results {

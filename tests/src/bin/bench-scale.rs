@@ -55,7 +55,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::{Duration as Days, NaiveDate};
@@ -69,8 +69,8 @@ use phr_server::store::schema::{
 };
 use phr_tests::bench::families::{check, enrol_families};
 use phr_tests::bench::sync::{
-    self, check_applied, loadavg, peak_rss_mb, percentile_ms, prepare_batches, pull_since, push, sha256, BenchDevice,
-    PhaseEvent, SyncParams, SyncPhase,
+    self, at_once, check_applied, loadavg, peak_rss_mb, percentile_ms, prepare_batches, pull_since, push, sha256,
+    BenchDevice, PhaseEvent, SyncParams, SyncPhase,
 };
 use phr_tests::bench::{bench_database, bench_main, bench_server, SERVE_ENV};
 use phr_tests::fhir::OrgClient;
@@ -1371,51 +1371,34 @@ fn morning_phase(
     let bodies = prepare_batches(&mut devices, args.morning_syncs, args.morning_records, p.record_bytes)?;
 
     let stats_before = db_stats(conn)?;
-    let barrier = Barrier::new(devices.len() + 1);
     let cpu = CpuSnapshot::take(node_pids, db_name);
-    let (wall, results) = std::thread::scope(|s| {
-        let handles: Vec<_> = devices
-            .iter()
-            .zip(bodies)
-            .zip(cursors)
-            .map(|((d, bodies), cursor)| {
-                let barrier = &barrier;
-                s.spawn(move || -> Result<Vec<Duration>, String> {
-                    let agent = phr_tests::http();
-                    let url = format!("{}/sync/v1/push", d.base_url);
-                    let mut cursor = cursor;
-                    let mut latencies = Vec::with_capacity(bodies.len());
-                    barrier.wait();
-                    for body in &bodies {
-                        let t = Instant::now();
-                        let pushed = push(&agent, &url, &d.auth, body)?;
-                        let pulled = pull_since(&agent, &d.base_url, &d.auth, cursor, p.pull_limit)?;
-                        latencies.push(t.elapsed());
-                        check_applied(&pushed, args.morning_records)?;
-                        if pulled.changes.len() != pushed.results.len() {
-                            return Err(format!(
-                                "a morning sync pushed {} records and pulled {} changes",
-                                pushed.results.len(),
-                                pulled.changes.len()
-                            ));
-                        }
-                        for (c, r) in pulled.changes.iter().zip(&pushed.results) {
-                            if c.record_id != r.record_id || d.pushed.get(&c.record_id) != Some(&sha256(&c.envelope)) {
-                                return Err(format!("a morning sync pulled record {} not as pushed", c.record_id));
-                            }
-                        }
-                        cursor = pulled.cursor;
+    let (wall, results) =
+        at_once(devices.iter().zip(bodies).zip(cursors), "syncing", |((d, bodies), cursor), agent| {
+            let url = format!("{}/sync/v1/push", d.base_url);
+            let mut cursor = cursor;
+            let mut latencies = Vec::with_capacity(bodies.len());
+            for body in &bodies {
+                let t = Instant::now();
+                let pushed = push(agent, &url, &d.auth, body)?;
+                let pulled = pull_since(agent, &d.base_url, &d.auth, cursor, p.pull_limit)?;
+                latencies.push(t.elapsed());
+                check_applied(&pushed, args.morning_records)?;
+                if pulled.changes.len() != pushed.results.len() {
+                    return Err(format!(
+                        "a morning sync pushed {} records and pulled {} changes",
+                        pushed.results.len(),
+                        pulled.changes.len()
+                    ));
+                }
+                for (c, r) in pulled.changes.iter().zip(&pushed.results) {
+                    if c.record_id != r.record_id || d.pushed.get(&c.record_id) != Some(&sha256(&c.envelope)) {
+                        return Err(format!("a morning sync pulled record {} not as pushed", c.record_id));
                     }
-                    Ok(latencies)
-                })
-            })
-            .collect();
-        barrier.wait();
-        let start = Instant::now();
-        let results: Vec<_> =
-            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("a syncing thread panicked".into()))).collect();
-        (start.elapsed(), results)
-    });
+                }
+                cursor = pulled.cursor;
+            }
+            Ok(latencies)
+        });
     let (server_ms, pg_ms) = cpu.since(node_pids, db_name);
     let mut latencies = Vec::new();
     for r in results {
