@@ -544,7 +544,7 @@ impl ManageConnection for DbManager {
 /// Opens the pool (creating the SQLite file's directory if needed) and applies
 /// pending migrations. Returns the pool and the migrations it applied.
 pub fn open(target: &DatabaseTarget, pool_size: u32) -> Result<(DbPool, Vec<String>), ServerError> {
-    open_with(target, pool_size, &MigrationSettings::default())
+    open_configured(target, pool_size, &MigrationSettings::default(), PgPreparedStatements::default())
 }
 
 /// Parameters of the migrations (used only by the migration that needs them, when it runs).
@@ -558,16 +558,7 @@ pub struct MigrationSettings {
 /// The most partitions the partitioning migration accepts (it checks the same bound).
 pub const MAX_PG_PARTITIONS: u32 = 1024;
 
-/// [`open`] with migration parameters.
-pub fn open_with(
-    target: &DatabaseTarget,
-    pool_size: u32,
-    settings: &MigrationSettings,
-) -> Result<(DbPool, Vec<String>), ServerError> {
-    open_configured(target, pool_size, settings, PgPreparedStatements::default())
-}
-
-/// [`open_with`] with PostgreSQL's named prepared statements on or off
+/// [`open`] with migration parameters and PostgreSQL's named prepared statements on or off
 /// (`--pg-prepared-statements`): what `serve`, `migrate` and the admin commands call.
 pub fn open_configured(
     target: &DatabaseTarget,
@@ -746,7 +737,9 @@ mod tests {
             eprintln!("SKIPPED: set {} to run it", testing::POSTGRES_URL_ENV);
             return;
         };
-        let (pool, _) = open_with(&test_db.target, 1, &MigrationSettings { pg_partitions: Some(5) }).unwrap();
+        let (pool, _) =
+            open_configured(&test_db.target, 1, &MigrationSettings { pg_partitions: Some(5) }, Default::default())
+                .unwrap();
         let mut conn = pool.get().unwrap();
         for table in ["records", "grant_record_keys", "audit_events"] {
             let partitions: Count = diesel::sql_query(format!(
@@ -771,7 +764,9 @@ mod tests {
         assert_eq!(scanned.len(), 1, "one partition: {:?}", plan.iter().map(|p| &p.line).collect::<Vec<_>>());
         // A later start with another count changes nothing: the count belongs to the migration.
         drop(conn);
-        let (_, applied) = open_with(&test_db.target, 1, &MigrationSettings { pg_partitions: Some(7) }).unwrap();
+        let (_, applied) =
+            open_configured(&test_db.target, 1, &MigrationSettings { pg_partitions: Some(7) }, Default::default())
+                .unwrap();
         assert!(applied.is_empty());
     }
 

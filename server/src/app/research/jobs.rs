@@ -554,7 +554,6 @@ fn flush_audit(conn: &mut DbConnection, actor: &str, pending: &mut Vec<(String, 
     Ok(())
 }
 
-/// Throttled progress writes that also notice a cancel.
 /// One run of a job: the export and the claim token every write of the run is conditioned on.
 #[derive(Debug, Clone, Copy)]
 struct Run<'a> {
@@ -562,6 +561,7 @@ struct Run<'a> {
     claim: &'a str,
 }
 
+/// Throttled progress writes that also notice a cancel.
 struct Progress<'a> {
     run: Run<'a>,
     last: Instant,
